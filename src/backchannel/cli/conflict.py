@@ -1,0 +1,162 @@
+"""GMCR commands: ``backchannel conflict analyze|explain|paths|graph|convert``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from backchannel.services import conflict as service
+
+conflict_app = typer.Typer(
+    name="conflict",
+    help="Escalation analysis with the Graph Model for Conflict Resolution (GMCR).",
+    no_args_is_help=True,
+)
+
+FileArg = Annotated[Path, typer.Argument(help="Conflict file (.yaml, .yml, .json or .gmcr).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+MAX_ROWS = 64
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _print_json(doc: dict[str, Any]) -> None:
+    typer.echo(json.dumps(doc, indent=2))
+
+
+@conflict_app.command("analyze")
+def analyze_command(
+    file: FileArg,
+    concepts: Annotated[
+        str | None,
+        typer.Option(
+            "--concepts",
+            help="Comma-separated: nash,gmr,smr,seq,sim,seqsim,limited,nonmyopic "
+            "(default: nash,gmr,smr,seq,sim,seqsim).",
+        ),
+    ] = None,
+    horizon: Annotated[int, typer.Option("--horizon", help="Horizon h of limited-move L_h.")] = 2,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stable states of each decision maker and the equilibria, per solution concept."""
+    analysis = service.analyze_file(file, service.parse_concepts(concepts), horizon=horizon)
+    doc = service.analysis_doc(analysis)
+    if as_json:
+        _print_json(doc)
+        return
+    console = _out()
+    report = analysis.report
+    console.print(f"{analysis.conflict.title}: {analysis.conflict.n_states} feasible states")
+    console.print(f"options: {' '.join(doc['options'])}")
+    for concept in report.concepts:
+        stable = doc["stable"][concept]
+        equilibria = set(doc["equilibria"][concept])
+        table = Table(title=f"{concept.upper()}: {len(equilibria)} equilibria")
+        table.add_column("state")
+        for mover in report.movers:
+            table.add_column(mover, justify="center")
+        table.add_column("equilibrium", justify="center")
+        rows = doc["states"] if len(doc["states"]) <= MAX_ROWS else sorted(equilibria)
+        for state in rows[:MAX_ROWS]:
+            marks = ["yes" if state in stable[mover] else "" for mover in report.movers]
+            table.add_row(state, *marks, "EQ" if state in equilibria else "")
+        console.print(table)
+        if len(rows) > MAX_ROWS:
+            console.print(f"({len(rows) - MAX_ROWS} more equilibria; use --json)")
+    if "uncertainty" in doc:
+        for reading in ("robust", "possible"):
+            found = doc["uncertainty"][reading]["equilibria"]
+            for concept in report.concepts:
+                console.print(f"{reading} {concept}: {' '.join(found[concept]) or '(none)'}")
+
+
+@conflict_app.command("explain")
+def explain_command(
+    file: FileArg,
+    dm: Annotated[str, typer.Option("--dm", help="Decision maker (or coalition A+B).")],
+    state: Annotated[str, typer.Option("--state", help="State as Y/N letters, e.g. YNN.")],
+    concept: Annotated[str, typer.Option("--concept", help="Solution concept.")] = "gmr",
+    horizon: Annotated[int, typer.Option("--horizon", help="Horizon h of L_h.")] = 2,
+    as_json: JsonOpt = False,
+) -> None:
+    """Each improvement of a decision maker from a state and the sanction deterring it."""
+    conflict, explanation = service.explain_file(file, dm, state, concept, horizon=horizon)
+    doc = service.explanation_doc(conflict, explanation)
+    if as_json:
+        _print_json(doc)
+        return
+    console = _out()
+    verdict = "stable" if doc["stable"] else "unstable"
+    console.print(f"{doc['state']} is {verdict} for {doc['dm']} under {doc['concept'].upper()}")
+    if not doc["improvements"]:
+        console.print(f"{doc['dm']} has no unilateral improvement from {doc['state']}.")
+    for item in doc["improvements"]:
+        sanction = item["sanction"]
+        if sanction is None:
+            console.print(f"  {doc['state']} -> {item['target']}: no sanction")
+            continue
+        steps = " ".join(
+            f"-[{actor}]-> {state_}"
+            for actor, state_ in zip(sanction["actors"], sanction["states"][1:], strict=True)
+        )
+        label = "deterred" if item["deterred"] else "not deterred"
+        console.print(f"  {doc['state']} -> {item['target']} {steps}  ({label})")
+        if sanction["countermove"]:
+            console.print(f"    best countermove: {sanction['countermove']}")
+
+
+@conflict_app.command("paths")
+def paths_command(file: FileArg, as_json: JsonOpt = False) -> None:
+    """Shortest paths from the status quo to each equilibrium (improvements and any moves)."""
+    conflict, report = service.paths_file(file)
+    doc = service.paths_doc(conflict, report)
+    if as_json:
+        _print_json(doc)
+        return
+    console = _out()
+    console.print(
+        f"status quo {doc['status_quo']}: {doc['reachable']['by_improvements']} states "
+        f"reachable by improvements, {doc['reachable']['by_moves']} by any moves"
+    )
+    for item in doc["paths"]:
+        for kind in ("by_improvements", "by_moves"):
+            steps = item[kind]
+            text = (
+                "unreachable"
+                if steps is None
+                else " ".join([doc["status_quo"]] + [f"-[{s['mover']}]-> {s['to']}" for s in steps])
+            )
+            console.print(f"{item['target']} {kind.replace('_', ' ')}: {text}")
+
+
+@conflict_app.command("graph")
+def graph_command(
+    file: FileArg,
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output .svg file.")],
+    concept: Annotated[str, typer.Option("--concept", help="Equilibria to highlight.")] = "gmr",
+) -> None:
+    """Draw the state graph as SVG, highlighting the equilibria of one concept."""
+    count = service.graph_file(file, out, concept)
+    _out().print(f"wrote {out} ({count} equilibria highlighted)")
+
+
+@conflict_app.command("convert")
+def convert_command(
+    source: Annotated[Path, typer.Argument(help="Input conflict file.")],
+    target: Annotated[Path, typer.Argument(help="Output file; format by suffix.")],
+) -> None:
+    """Convert a conflict between YAML/JSON and GMCR+ .gmcr (by suffix)."""
+    service.convert_file(source, target)
+    _out().print(f"wrote {target}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``conflict`` command group to ``app``."""
+    app.add_typer(conflict_app, name="conflict")

@@ -1,0 +1,238 @@
+"""Negotiation-engine commands: analyze, check, conflicts, settle, frontier, meso, convert, schema.
+
+Readable tables by default; ``--json`` prints the machine format of
+:mod:`backchannel.services.documents`. Exit codes: 0 done, 2 bad input, 3 the time
+limit was reached before the answer was proven (the best answer found is printed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from backchannel.cli import render
+from backchannel.errors import InputError
+from backchannel.model.results import Rule, Status
+from backchannel.services import documents
+from backchannel.services import negotiation as service
+
+T = TypeVar("T")
+EXIT_TIME_LIMIT = 3
+
+PathArg = Annotated[
+    Path, typer.Argument(help="A case file (.yaml/.json) or a Genius/GeniusWeb domain folder.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the machine format (docs/json.md).")]
+TimeOpt = Annotated[
+    float,
+    typer.Option("--time-limit", help="Seconds per solve; the best answer so far is kept."),
+]
+IssuesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--issues",
+        help="Comma-separated issue names: analyse a partial deal on these issues only.",
+    ),
+]
+
+
+def _issues(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise InputError("--issues is empty", hint="give issue names separated by commas")
+    return names
+
+
+@contextmanager
+def _progress(message: str) -> Iterator[None]:
+    console = render.stderr_console()
+    if console.is_terminal:
+        with console.status(message, spinner="dots"):
+            yield
+    else:
+        yield
+
+
+def _run(message: str, task: Callable[[], T]) -> T:
+    with _progress(message):
+        return task()
+
+
+def _emit(as_json: bool, document: dict[str, Any], table: Callable[[], None]) -> None:
+    if as_json:
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        table()
+
+
+def _finish(*statuses: Status) -> None:
+    if any(s in (Status.FEASIBLE, Status.UNKNOWN) for s in statuses):
+        render.stderr_console().print(
+            "time limit reached: the answer above is the best found, not proven "
+            "(raise --time-limit)",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_TIME_LIMIT)
+
+
+def analyze(path: PathArg, time_limit: TimeOpt = 60.0) -> None:
+    """Overview of a case: zone of agreement, red-line map, clashes and recommended packages."""
+    result = _run("Analysing...", lambda: service.overview(path, time_limit=time_limit))
+    render.overview(result)
+    statuses = [result.zone.status, *(s.status for s in result.settlements.values())]
+    _finish(*statuses)
+
+
+def check(
+    path: PathArg, issues: IssuesOpt = None, as_json: JsonOpt = False, time_limit: TimeOpt = 60.0
+) -> None:
+    """Is there a package that respects every red line? Which options are still viable?"""
+    loaded, zone, redlines = _run(
+        "Checking red lines...",
+        lambda: service.check(path, issues=_issues(issues), time_limit=time_limit),
+    )
+    _emit(
+        as_json,
+        documents.zone_doc(loaded.problem, zone, redlines),
+        lambda: render.zone(loaded.problem, zone, redlines),
+    )
+    _finish(zone.status)
+
+
+def conflicts(
+    path: PathArg,
+    issues: IssuesOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="Most conflict sets to list.")] = 10,
+    as_json: JsonOpt = False,
+    time_limit: TimeOpt = 60.0,
+) -> None:
+    """Which red lines clash (minimal sets) and what the cheapest relaxations are."""
+    loaded, result = _run(
+        "Looking for clashing red lines...",
+        lambda: service.conflicts(path, issues=_issues(issues), limit=limit, time_limit=time_limit),
+    )
+    _emit(
+        as_json,
+        documents.conflicts_doc(loaded.problem, result),
+        lambda: render.conflicts(loaded.problem, result),
+    )
+    _finish(result.relaxation_status)
+
+
+def settle(
+    path: PathArg,
+    rule: Annotated[
+        list[Rule] | None,
+        typer.Option("--rule", help="nash, ks, egalitarian or welfare; repeat for several."),
+    ] = None,
+    issues: IssuesOpt = None,
+    as_json: JsonOpt = False,
+    time_limit: TimeOpt = 60.0,
+) -> None:
+    """Recommend packages by bargaining rules (all four by default)."""
+    rules = tuple(dict.fromkeys(rule)) if rule else service.ALL_RULES
+    loaded, answers = _run(
+        "Solving...",
+        lambda: service.settle(path, rules=rules, issues=_issues(issues), time_limit=time_limit),
+    )
+    _emit(
+        as_json,
+        documents.settlements_doc(loaded.problem, answers),
+        lambda: render.settlements(loaded.problem, answers),
+    )
+    _finish(*(s.status for s in answers.values()))
+
+
+def frontier(
+    path: PathArg,
+    issues: IssuesOpt = None,
+    max_points: Annotated[
+        int, typer.Option("--max-points", help="Size of the sample for 3 or more parties.")
+    ] = 30,
+    as_json: JsonOpt = False,
+    time_limit: TimeOpt = 60.0,
+) -> None:
+    """The Pareto frontier: exact for 2 parties, a representative set for more."""
+    loaded, result = _run(
+        "Tracing the frontier...",
+        lambda: service.frontier(
+            path, issues=_issues(issues), max_points=max_points, time_limit=time_limit
+        ),
+    )
+    _emit(
+        as_json,
+        documents.frontier_doc(loaded.problem, result),
+        lambda: render.frontier(loaded.problem, result),
+    )
+    _finish(result.status)
+
+
+def meso(
+    path: PathArg,
+    party: Annotated[str, typer.Option("--for", help="The party the offers are equal for.")],
+    k: Annotated[int, typer.Option("-k", help="Number of offers.")] = 3,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="How far apart (in utility) the offers may be.")
+    ] = 0.02,
+    issues: IssuesOpt = None,
+    as_json: JsonOpt = False,
+    time_limit: TimeOpt = 60.0,
+) -> None:
+    """Multiple equivalent simultaneous offers: equal for one party, different for the others."""
+    loaded, result = _run(
+        "Composing offers...",
+        lambda: service.meso(
+            path,
+            party=party,
+            k=k,
+            tolerance=tolerance,
+            issues=_issues(issues),
+            time_limit=time_limit,
+        ),
+    )
+    _emit(
+        as_json,
+        documents.meso_doc(loaded.problem, result),
+        lambda: render.meso(loaded.problem, result),
+    )
+    _finish(result.status)
+
+
+def convert(
+    source: PathArg,
+    target: Annotated[
+        Path,
+        typer.Argument(help="A .yaml/.json case file, or a folder for Genius XML."),
+    ],
+) -> None:
+    """Convert between case files (YAML/JSON) and Genius XML domain folders."""
+    written = service.convert(source, target)
+    for path in written:
+        typer.echo(f"wrote {path}")
+
+
+def schema(
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to this file instead.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema of the case file."""
+    text = json.dumps(service.case_schema(), indent=2)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote {output}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the negotiation commands to ``app``."""
+    for command in (analyze, check, conflicts, settle, frontier, meso, convert, schema):
+        app.command()(command)

@@ -1,0 +1,531 @@
+"""Compile a conflict file into a :class:`CompiledConflict`; load and save files.
+
+Feasible states are enumerated without a ``2**m`` table: options are split into the
+connected components of the infeasibility rules, each component is enumerated by a
+breadth-first expansion over its options that drops a partial state as soon as a rule
+whose options are all assigned matches it, and the components and the unconstrained
+options are combined by a Cartesian product. Cost is proportional to the feasible
+states (plus the pruned partial states), not to ``2**m``.
+
+Payoffs follow option prioritisation (Fang, Hipel, Kilgour & Peng 2003, GMCR II;
+Kinsara et al. 2015, GMCR+): with ``K`` statements, statement ``k`` (1-based, most
+important first) weighs ``2**(K-k)``; a state scores the sum of the weights of the
+statements it satisfies. Explicit rankings give tie group ``g`` of ``G`` (best first)
+the score ``G - g``. Payoffs are the dense ranks of the scores, from 1 (least
+preferred); only their order matters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from backchannel.conflict.compiled import CompiledConflict, Reversibility
+from backchannel.errors import AnalysisError, CaseFileError
+from backchannel.model.conflict import (
+    CheckedConflict,
+    ConflictFile,
+    check_conflict,
+    conflict_from_data,
+    dump_conflict,
+    read_conflict_file,
+    read_gmcr_text,
+    write_gmcr,
+)
+from backchannel.model.conflict.loader import raise_all
+from backchannel.model.conflict.statements import And, Expr, If, Iff, Not, Opt, Or
+
+__all__ = [
+    "MAX_STATES",
+    "compile_conflict",
+    "conflict_to_model",
+    "enumerate_feasible",
+    "load_conflict",
+    "load_conflict_model",
+    "save_conflict",
+    "state_names",
+]
+
+MAX_STATES = 4_194_304
+SUFFIXES = (".yaml", ".yml", ".json", ".gmcr")
+
+
+def _bits(mask: int) -> list[int]:
+    return [j for j in range(mask.bit_length()) if mask >> j & 1]
+
+
+def _order(options: list[int], rules: list[tuple[int, int]]) -> list[int]:
+    """Greedy option order that completes rules early (prunes partial states sooner)."""
+    chosen: list[int] = []
+    done = 0
+    left = set(options)
+    while left:
+
+        def score(j: int, done: int = done) -> tuple[int, int, int]:
+            reach = done | 1 << j
+            completes = sum(1 for mask, _ in rules if mask >> j & 1 and mask & ~reach == 0)
+            touches = sum(1 for mask, _ in rules if mask >> j & 1 and mask & done)
+            return completes, touches, -j
+
+        best = max(left, key=score)
+        chosen.append(best)
+        done |= 1 << best
+        left.remove(best)
+    return chosen
+
+
+def enumerate_feasible(
+    n_options: int, forbidden: Sequence[tuple[int, int]], *, max_states: int = MAX_STATES
+) -> NDArray[np.uint64]:
+    """The feasible states: codes over ``n_options`` bits matching no forbidden cube.
+
+    Parameters
+    ----------
+    n_options:
+        Number of options (bits), at most 64.
+    forbidden:
+        ``(mask, value)`` pairs; a state ``s`` is infeasible when
+        ``s & mask == value`` for some pair (a conjunction of literals, as in the
+        infeasibility conditions of GMCR II, Fang et al. 2003).
+    max_states:
+        Refuse to build more states than this.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted ``uint64`` codes.
+
+    Raises
+    ------
+    AnalysisError
+        When more than ``max_states`` states would be feasible.
+    """
+    rules = sorted(set(forbidden))
+    if any(mask == 0 for mask, _ in rules):
+        return np.zeros(0, dtype=np.uint64)
+    parent = list(range(n_options))
+
+    def root(j: int) -> int:
+        while parent[j] != j:
+            parent[j] = parent[parent[j]]
+            j = parent[j]
+        return j
+
+    for mask, _ in rules:
+        bits = _bits(mask)
+        for j in bits[1:]:
+            parent[root(j)] = root(bits[0])
+    constrained = 0
+    for mask, _ in rules:
+        constrained |= mask
+    components: dict[int, list[int]] = {}
+    for j in _bits(constrained):
+        components.setdefault(root(j), []).append(j)
+    free = [j for j in range(n_options) if not constrained >> j & 1]
+    parts: list[NDArray[np.uint64]] = []
+    for options in components.values():
+        comp_rules = [rule for rule in rules if root(_bits(rule[0])[0]) == root(options[0])]
+        order = _order(options, comp_rules)
+        step = {j: i for i, j in enumerate(order)}
+        by_step: list[list[tuple[int, int]]] = [[] for _ in order]
+        for mask, value in comp_rules:
+            by_step[max(step[j] for j in _bits(mask))].append((mask, value))
+        codes = np.zeros(1, dtype=np.uint64)
+        for i, j in enumerate(order):
+            codes = np.concatenate([codes, codes | np.uint64(1 << j)])
+            for mask, value in by_step[i]:
+                codes = codes[(codes & np.uint64(mask)) != np.uint64(value)]
+            if codes.size > 4 * max_states:
+                raise AnalysisError(f"more than {max_states:,} feasible states")
+        parts.append(codes)
+    total = math.prod(int(part.size) for part in parts) * 2 ** len(free)
+    if total > max_states:
+        raise AnalysisError(
+            f"{total:,} feasible states, more than the {max_states:,} supported",
+            hint="add infeasibility rules or split the model",
+        )
+    result = np.zeros(1, dtype=np.uint64)
+    for part in sorted(parts, key=len):
+        result = (result[:, None] | part[None, :]).ravel()
+    for j in free:
+        result = np.concatenate([result, result | np.uint64(1 << j)])
+    return np.sort(result)
+
+
+class _Evaluator:
+    """Vectorised statement evaluation over a state array (bits computed once)."""
+
+    def __init__(self, states: NDArray[np.uint64]) -> None:
+        self.states = states
+        self.cache: dict[int, NDArray[np.bool_]] = {}
+
+    def bit(self, j: int) -> NDArray[np.bool_]:
+        if j not in self.cache:
+            self.cache[j] = ((self.states >> np.uint64(j)) & np.uint64(1)).astype(bool)
+        return self.cache[j]
+
+    def __call__(self, expr: Expr) -> NDArray[np.bool_]:
+        if isinstance(expr, Opt):
+            return self.bit(expr.index)
+        if isinstance(expr, Not):
+            return ~self(expr.arg)
+        if isinstance(expr, And | Or):
+            result = self(expr.args[0]).copy()
+            for arg in expr.args[1:]:
+                result = result & self(arg) if isinstance(expr, And) else result | self(arg)
+            return result
+        if isinstance(expr, If):
+            return self(expr.then) | ~self(expr.cond)
+        assert isinstance(expr, Iff)
+        return ~(self(expr.left) ^ self(expr.right))
+
+
+def _dense(scores: NDArray[np.int64]) -> NDArray[np.int64]:
+    return (np.unique(scores, return_inverse=True)[1] + 1).astype(np.int64).reshape(-1)
+
+
+def _ranking_scores(
+    c: CheckedConflict, k: int, ranking: tuple[tuple[int, ...], ...], states: NDArray[np.uint64]
+) -> NDArray[np.int64]:
+    path = ("preferences", c.dm_ids[k], "ranking")
+    scores = np.zeros(states.size, dtype=np.int64)
+    seen = np.zeros(states.size, dtype=bool)
+    errors = []
+    for g, group in enumerate(ranking):
+        for i, code in enumerate(group):
+            pos = int(np.searchsorted(states, np.uint64(code)))
+            if pos >= states.size or int(states[pos]) != code:
+                errors.append(
+                    c.error(
+                        (*path, g, i),
+                        f"state {c.state_text(code)!r} is infeasible and cannot be ranked",
+                        "remove it from the ranking",
+                    )
+                )
+                continue
+            scores[pos] = len(ranking) - g
+            seen[pos] = True
+    missing = np.flatnonzero(~seen)
+    if missing.size:
+        shown = ", ".join(c.state_text(int(states[i])) for i in missing[:10])
+        more = f" and {missing.size - 10} more" if missing.size > 10 else ""
+        errors.append(
+            c.error(
+                path,
+                f"the ranking misses {missing.size} feasible state(s): {shown}{more}",
+                "list every feasible state exactly once",
+            )
+        )
+    raise_all(errors)
+    return scores
+
+
+def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
+    m = len(c.option_ids)
+    try:
+        states = enumerate_feasible(
+            m, [(cube.mask, cube.value) for cube in c.infeasible], max_states=max_states
+        )
+    except AnalysisError as exc:
+        raise c.error(("infeasible",), exc.message, exc.hint) from None
+    if states.size == 0:
+        raise c.error(("infeasible",), "the rules leave no feasible state")
+    evaluate = _Evaluator(states)
+    payoffs = np.zeros((len(c.dm_ids), states.size), dtype=np.int64)
+    for k in range(len(c.dm_ids)):
+        statements = c.statements[k]
+        ranking = c.rankings[k]
+        if statements is not None:
+            scores = np.zeros(states.size, dtype=np.int64)
+            for s, expr in enumerate(statements):
+                scores += np.where(evaluate(expr), np.int64(1) << (len(statements) - 1 - s), 0)
+        else:
+            assert ranking is not None
+            scores = _ranking_scores(c, k, ranking, states)
+        payoffs[k] = _dense(scores)
+    compiled = CompiledConflict(
+        title=c.model.title,
+        option_ids=c.option_ids,
+        dm_ids=c.dm_ids,
+        dm_options=c.dm_options,
+        states=states,
+        payoffs=payoffs,
+        reversibility=tuple(Reversibility(r) for r in c.reversibility),
+        coalitions=c.coalitions,
+    )
+    errors: list[CaseFileError] = []
+    status_quo = None
+    if c.status_quo is not None:
+        status_quo = compiled.state_index(c.state_text(c.status_quo))
+        if status_quo is None:
+            rule = next(cube.path for cube in c.infeasible if cube.matches(c.status_quo))
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rule)[1:]
+            errors.append(
+                c.error(
+                    ("status_quo",),
+                    f"the status quo {c.state_text(c.status_quo)!r} is infeasible "
+                    f"(it matches {where})",
+                )
+            )
+    misperceived: list[NDArray[np.bool_] | None] = []
+    for cubes in c.misperceived:
+        mask = np.zeros(states.size, dtype=bool) if cubes else None
+        for cube in cubes:
+            hit = (states & np.uint64(cube.mask)) == np.uint64(cube.value)
+            if not hit.any():
+                errors.append(c.error(cube.path, "matches no feasible state"))
+            assert mask is not None
+            mask |= hit
+        misperceived.append(mask)
+    unranked: list[NDArray[np.int64] | None] = []
+    for k, pairs in enumerate(c.unranked):
+        rows = []
+        for p, pair in enumerate(pairs):
+            index = [compiled.state_index(c.state_text(code)) for code in pair]
+            for side, found in enumerate(index):
+                if found is None:
+                    path = ("preferences", c.dm_ids[k], "unranked", p, side)
+                    errors.append(c.error(path, "this state is infeasible"))
+            if None not in index:
+                rows.append(index)
+        unranked.append(np.array(rows, dtype=np.int64).reshape(-1, 2) if rows else None)
+    raise_all(errors)
+    return CompiledConflict(
+        title=compiled.title,
+        option_ids=compiled.option_ids,
+        dm_ids=compiled.dm_ids,
+        dm_options=compiled.dm_options,
+        states=states,
+        payoffs=payoffs,
+        reversibility=compiled.reversibility,
+        status_quo=status_quo,
+        coalitions=compiled.coalitions,
+        misperceived=tuple(misperceived),
+        unranked=tuple(unranked),
+    )
+
+
+def compile_conflict(
+    model: ConflictFile, source: str, *, max_states: int = MAX_STATES
+) -> CompiledConflict:
+    """Check and compile a conflict file model.
+
+    Parameters
+    ----------
+    model:
+        A validated conflict file.
+    source:
+        The file name used in error messages.
+    max_states:
+        Refuse models with more feasible states than this.
+
+    Returns
+    -------
+    CompiledConflict
+        Feasible states and payoffs (see the module docstring for the payoff rule).
+
+    Raises
+    ------
+    CaseFileError, CaseFileErrors
+        Every problem, located in the file.
+    """
+    return _compile_checked(check_conflict(model, source), max_states)
+
+
+def _enumerator(n_options: int, cubes: Sequence[tuple[int, int]]) -> list[int]:
+    return [int(code) for code in enumerate_feasible(n_options, cubes)]
+
+
+def load_conflict_model(path: Path) -> ConflictFile:
+    """Read a conflict file (``.yaml``, ``.yml``, ``.json`` or GMCR+ ``.gmcr``)."""
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise CaseFileError(
+            str(path),
+            (),
+            f"unknown file type {suffix or '(none)'!r}",
+            hint="use " + ", ".join(SUFFIXES),
+        )
+    if suffix == ".gmcr":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CaseFileError(str(path), (), f"cannot read the file: {exc}") from None
+        try:
+            return read_gmcr_text(text, str(path), _enumerator)
+        except AnalysisError as exc:
+            raise CaseFileError(str(path), ("infeasibles",), exc.message) from None
+    return read_conflict_file(path)
+
+
+def load_conflict(path: Path) -> CompiledConflict:
+    """Load and compile a conflict file, dispatching on its suffix.
+
+    Raises
+    ------
+    CaseFileError, CaseFileErrors
+        Located problems in the file.
+    """
+    return compile_conflict(load_conflict_model(path), str(path))
+
+
+def state_names(model: ConflictFile, conflict: CompiledConflict) -> dict[int, str]:
+    """The file's ``state_names`` as state index to name (feasible states only)."""
+    names: dict[int, str] = {}
+    for text, name in model.state_names.items():
+        index = conflict.state_index(text)
+        if index is not None and len(text) == len(conflict.option_ids):
+            names[index] = name
+    return names
+
+
+def _rankings(conflict: CompiledConflict) -> list[list[list[int]]]:
+    result = []
+    for row in conflict.payoffs:
+        levels = sorted(set(row.tolist()), reverse=True)
+        result.append([[int(conflict.states[i]) for i in np.flatnonzero(row == v)] for v in levels])
+    return result
+
+
+_MAX_COVER_OPTIONS = 16
+
+
+def _infeasible_cover(conflict: CompiledConflict) -> list[tuple[int, int]]:
+    """Cubes whose union is exactly the infeasible states (prime implicants, greedy)."""
+    m = len(conflict.option_ids)
+    if m > _MAX_COVER_OPTIONS:
+        raise AnalysisError(
+            f"cannot write the infeasible states of {m} options as rules",
+            hint="convert the original conflict file instead of a compiled conflict",
+        )
+    feasible = set(conflict.states.tolist())
+    minterms = {code for code in range(1 << m) if code not in feasible}
+    full = (1 << m) - 1
+    level: dict[int, set[int]] = {full: set(minterms)}
+    primes: list[tuple[int, int]] = []
+    while level:
+        following: dict[int, set[int]] = {}
+        for mask, values in level.items():
+            merged: set[int] = set()
+            for bit in _bits(mask):
+                b = 1 << bit
+                for v in values:
+                    if v & b and v ^ b in values:
+                        following.setdefault(mask ^ b, set()).add(v ^ b)
+                        merged.update((v, v ^ b))
+            primes.extend((mask, v) for v in values - merged)
+        level = following
+    primes.sort(key=lambda cube: (bin(cube[0]).count("1"), cube))
+    covered: set[int] = set()
+    chosen = []
+    for mask, value in primes:
+        free = [j for j in range(m) if not mask >> j & 1]
+        cells = {
+            value | sum(1 << free[i] for i in range(len(free)) if n >> i & 1)
+            for n in range(1 << len(free))
+        }
+        if not cells <= covered:
+            chosen.append((mask, value))
+            covered |= cells
+    return chosen
+
+
+def conflict_to_model(conflict: CompiledConflict) -> ConflictFile:
+    """A conflict file equivalent to a compiled conflict (preferences as rankings).
+
+    Raises
+    ------
+    AnalysisError
+        When the infeasible states of more than 16 options would have to be listed.
+    """
+    ids = conflict.option_ids
+
+    def text(code: int) -> str:
+        return "".join("Y" if code >> j & 1 else "N" for j in range(len(ids)))
+
+    preferences: dict[str, dict[str, object]] = {}
+    for k, groups in enumerate(_rankings(conflict)):
+        spec: dict[str, object] = {"ranking": [[text(c) for c in g] for g in groups]}
+        pairs = conflict.unranked[k] if k < len(conflict.unranked) else None
+        if pairs is not None and pairs.size:
+            spec["unranked"] = [
+                [conflict.state_string(int(a)), conflict.state_string(int(b))] for a, b in pairs
+            ]
+        preferences[conflict.dm_ids[k]] = spec
+    data: dict[str, object] = {
+        "title": conflict.title,
+        "decision_makers": [
+            {"id": dm, "options": [ids[j] for j in conflict.dm_options[k]]}
+            for k, dm in enumerate(conflict.dm_ids)
+        ],
+        "options": [
+            {"id": name, "reversibility": conflict.reversibility[j].value}
+            for j, name in enumerate(ids)
+        ],
+        "infeasible": [
+            {ids[j]: bool(value >> j & 1) for j in _bits(mask)}
+            for mask, value in _infeasible_cover(conflict)
+        ],
+        "preferences": preferences,
+    }
+    if conflict.status_quo is not None:
+        data["status_quo"] = conflict.state_string(conflict.status_quo)
+    if conflict.coalitions:
+        data["coalitions"] = [[conflict.dm_ids[k] for k in group] for group in conflict.coalitions]
+    misperceived = {
+        conflict.dm_ids[k]: [conflict.state_string(int(i)) for i in np.flatnonzero(mask)]
+        for k, mask in enumerate(conflict.misperceived)
+        if mask is not None and mask.any()
+    }
+    if misperceived:
+        data["misperceived"] = misperceived
+    return conflict_from_data(data, "(compiled conflict)")
+
+
+def save_conflict(conflict: CompiledConflict | ConflictFile, path: Path) -> None:
+    """Write a conflict as ``.yaml``/``.yml``/``.json`` or GMCR+ ``.gmcr``.
+
+    A :class:`ConflictFile` keeps its statements (``.gmcr`` statements are written as
+    GMCR+ conditions; rankings as ``preferenceRanking`` when any decision maker uses
+    one). A :class:`CompiledConflict` is written with explicit rankings.
+
+    Raises
+    ------
+    CaseFileError
+        For an unknown suffix, or when the file cannot be written.
+    AnalysisError
+        When the conflict cannot be expressed in the target format.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise CaseFileError(
+            str(path),
+            (),
+            f"unknown file type {suffix or '(none)'!r}",
+            hint="use " + ", ".join(SUFFIXES),
+        )
+    if isinstance(conflict, CompiledConflict):
+        model = conflict_to_model(conflict)
+        compiled: CompiledConflict | None = conflict
+    else:
+        model, compiled = conflict, None
+    if suffix == ".gmcr":
+        uses_ranking = any(spec.ranking is not None for spec in model.preferences.values())
+        rankings = None
+        if uses_ranking:
+            compiled = compiled or compile_conflict(model, str(path))
+            rankings = _rankings(compiled)
+        try:
+            text = write_gmcr(model, rankings)
+        except ValueError as exc:
+            raise AnalysisError(str(exc), hint="split the statement into smaller ones") from None
+    else:
+        text = dump_conflict(model, "json" if suffix == ".json" else "yaml")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CaseFileError(str(path), (), f"cannot write the file: {exc}") from None

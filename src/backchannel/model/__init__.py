@@ -1,0 +1,1 @@
+"""Pydantic data types and file formats (no I/O beyond parsing)."""

@@ -1,0 +1,290 @@
+"""Read Genius XML files: safe parsing with line numbers, domains, profile headers.
+
+A domain file has the root ``<negotiation_template>``, with ``<issue>`` elements inside
+``<utility_space><objective>``: ``type="discrete"`` (or no type) with ``<item value>``
+children, ``type="integer"`` with ``lowerbound``/``upperbound`` (attributes or a
+``<range>`` child), or ``type="real"`` with a ``<range>``. A real issue becomes a
+numeric issue of 11 values: both ends of its range and 9 equally spaced values
+between them (:data:`~backchannel.model.genius_common.REAL_STEPS`).
+
+An issue's ``index`` is an ID that profiles use to refer to it; it need not start at
+1 or be contiguous.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET  # only for TreeBuilder, ParseError and Element types
+from dataclasses import dataclass
+from typing import Any
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+
+from backchannel.model.genius_common import (
+    REAL_STEPS,
+    GeniusIssue,
+    IssueType,
+    Reporter,
+    Where,
+    numeric_issue,
+    parse_number,
+    validate_discount,
+)
+
+
+class _LineBuilder(ET.TreeBuilder):
+    """A tree builder that remembers the line each element starts on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parser: Any = None
+        self.lines: dict[int, int] = {}
+
+    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
+        element = super().start(tag, attrs)
+        self.lines[id(element)] = int(self.parser.parser.CurrentLineNumber)
+        return element
+
+
+@dataclass
+class XmlDocument:
+    """A parsed XML file and the line of each of its elements."""
+
+    source: str
+    root: ET.Element
+    lines: dict[int, int]
+
+    def line(self, element: ET.Element) -> int | None:
+        """The 1-based line an element starts on."""
+        return self.lines.get(id(element))
+
+    def reporter(self) -> Reporter:
+        """A reporter for this file."""
+        return Reporter(self.source)
+
+
+def parse_xml(data: bytes, source: str) -> XmlDocument:
+    """Parse untrusted XML safely (no DTD entities, no external references).
+
+    Raises
+    ------
+    CaseFileErrors
+        The file is not well-formed XML, or it declares entities.
+    """
+    builder = _LineBuilder()
+    parser = SafeET.XMLParser(target=builder)
+    builder.parser = parser
+    out = Reporter(source)
+    try:
+        parser.feed(data)
+        root = parser.close()
+    except ET.ParseError as exc:
+        line, column = exc.position
+        out.fail(
+            (),
+            f"not well-formed XML ({exc.msg if hasattr(exc, 'msg') else exc})",
+            f"fix the XML near line {line}, column {column + 1}",
+            line=line,
+        )
+    except defusedxml.DefusedXmlException as exc:
+        out.fail(
+            (),
+            f"refused to read XML with entity or DTD declarations ({type(exc).__name__})",
+            "remove the <!DOCTYPE> and <!ENTITY> declarations",
+        )
+    return XmlDocument(source, root, builder.lines)
+
+
+def issue_where(element: ET.Element, base: Where) -> Where:
+    return (*base, f"issue[index={element.get('index', '?')}]")
+
+
+def attr_number(
+    doc: XmlDocument, out: Reporter, element: ET.Element, name: str, where: Where
+) -> float | None:
+    raw = element.get(name)
+    if raw is None:
+        out.add(where, f"missing attribute {name!r}", f'add {name}="..."', doc.line(element))
+        return None
+    value = parse_number(raw)
+    if value is None:
+        out.add(
+            (*where, name), f"{raw!r} is not a number", "write a plain number", doc.line(element)
+        )
+    return value
+
+
+def integral(value: float | None) -> int | None:
+    return int(value) if value is not None and float(value).is_integer() else None
+
+
+def _bounds(
+    doc: XmlDocument, out: Reporter, element: ET.Element, where: Where
+) -> tuple[float, float] | None:
+    holder = element
+    if element.get("lowerbound") is None and element.find("range") is not None:
+        holder = element.find("range")  # type: ignore[assignment]
+        where = (*where, "range")
+    low = attr_number(doc, out, holder, "lowerbound", where)
+    high = attr_number(doc, out, holder, "upperbound", where)
+    return None if low is None or high is None else (low, high)
+
+
+def issue_type(element: ET.Element) -> str:
+    return (element.get("type") or element.get("etype") or "discrete").strip().lower()
+
+
+def read_domain(doc: XmlDocument) -> tuple[GeniusIssue, ...]:
+    """The issues of a ``<negotiation_template>`` domain file, in file order.
+
+    Raises
+    ------
+    CaseFileErrors
+        Missing or duplicate issue indices or names, unknown issue types, bad bounds,
+        discrete issues without items.
+    """
+    out = doc.reporter()
+    objective = doc.root.find(".//objective")
+    if objective is None:
+        out.fail(
+            ("utility_space",),
+            "the domain has no <objective> element",
+            "put the <issue> elements inside <utility_space><objective>",
+        )
+    base: Where = ("utility_space", "objective")
+    issues: list[GeniusIssue] = []
+    seen_ids: set[int] = set()
+    seen_names: set[str] = set()
+    for element in objective.iter("issue"):
+        where = issue_where(element, base)
+        line = doc.line(element)
+        ident = integral(parse_number(element.get("index")))
+        name = (element.get("name") or "").strip()
+        if ident is None:
+            out.add(where, "the issue has no integer 'index' attribute", 'add index="N"', line)
+            continue
+        if ident in seen_ids:
+            out.add(
+                where, f"issue index {ident} is used twice", "give each issue its own index", line
+            )
+            continue
+        if not name or name in seen_names:
+            out.add(
+                where,
+                "the issue has no name" if not name else f"issue name {name!r} is used twice",
+                "give each issue its own name",
+                line,
+            )
+            continue
+        seen_ids.add(ident)
+        seen_names.add(name)
+        kind = issue_type(element)
+        if kind == "discrete":
+            labels = [item.get("value") for item in element.findall("item")]
+            for k, label in enumerate(labels):
+                if label is None:
+                    out.add(
+                        (*where, "item", k),
+                        "the item has no 'value' attribute",
+                        'add value="..."',
+                        line,
+                    )
+            present = [label for label in labels if label is not None]
+            if not present:
+                out.add(
+                    where,
+                    f"discrete issue {name!r} has no <item>",
+                    "list its values as <item value=...>",
+                    line,
+                )
+            elif len(set(present)) != len(present):
+                out.add(
+                    where,
+                    f"issue {name!r} lists a value twice",
+                    "remove the duplicate <item>",
+                    line,
+                )
+            else:
+                issues.append(GeniusIssue(ident, name, "discrete", labels=tuple(present)))
+        elif kind in ("integer", "real"):
+            bounds = _bounds(doc, out, element, where)
+            if bounds is None:
+                continue
+            low, high = bounds
+            if kind == "integer" and (integral(low) is None or integral(high) is None):
+                out.add(
+                    where, "integer bounds must be whole numbers", "fix lowerbound/upperbound", line
+                )
+                continue
+            step = 1.0 if kind == "integer" or high <= low else (high - low) / REAL_STEPS
+            numeric: IssueType = "integer" if kind == "integer" else "real"
+            issue = numeric_issue(ident, name, numeric, low, high, step=step, out=out, where=where)
+            if issue is not None:
+                issues.append(issue)
+        else:
+            out.add(
+                (*where, "type"),
+                f"unknown issue type {kind!r}",
+                "use discrete, integer or real",
+                line,
+            )
+    if not issues and not out.errors:
+        out.add(base, "the domain has no issues", "add <issue> elements")
+    out.check()
+    return tuple(issues)
+
+
+def read_header(doc: XmlDocument, out: Reporter) -> tuple[float, float | None]:
+    """The reservation value (absent: 0) and the discount factor (``None``: no discount)."""
+    reservation = 0.0
+    element = doc.root.find("reservation")
+    if element is not None:
+        value = attr_number(doc, out, element, "value", ("reservation",))
+        reservation = value if value is not None else 0.0
+    discount: float | None = None
+    element = doc.root.find("discount_factor")
+    if element is not None:
+        value = attr_number(doc, out, element, "value", ("discount_factor",))
+        discount = validate_discount(value) if value is not None else None
+    return reservation, discount
+
+
+def match_issue(
+    doc: XmlDocument,
+    out: Reporter,
+    element: ET.Element,
+    where: Where,
+    domain: dict[int, GeniusIssue],
+) -> GeniusIssue | None:
+    """The domain issue a profile's ``<issue>`` refers to, checked by index, name and type."""
+    line = doc.line(element)
+    ident = integral(parse_number(element.get("index")))
+    issue = domain.get(ident) if ident is not None else None
+    known = ", ".join(f"{i.key} ({i.name})" for i in domain.values())
+    if issue is None:
+        out.add(
+            where,
+            f"no issue with index {element.get('index')!r} in the domain",
+            f"this profile may belong to another domain; the domain's issues are {known}",
+            line,
+        )
+        return None
+    name = element.get("name")
+    if name is not None and name.strip() != issue.name:
+        out.add(
+            (*where, "name"),
+            f"issue {ident} is called {name!r} here but {issue.name!r} in the domain",
+            "this profile may belong to another domain",
+            line,
+        )
+        return None
+    kind = issue_type(element)
+    if kind != issue.kind:
+        out.add(
+            (*where, "type"),
+            f"issue {issue.name!r} is {kind} here but {issue.kind} in the domain",
+            "use the domain's issue type",
+            line,
+        )
+        return None
+    return issue

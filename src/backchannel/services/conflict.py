@@ -1,0 +1,239 @@
+"""Use-cases of the GMCR conflict engine, shared by the CLI and (later) the web.
+
+Each function takes a conflict file path and plain options, loads and compiles the
+conflict (:func:`backchannel.conflict.compile.load_conflict`), runs the stability
+engine and returns typed results plus JSON-ready documents. States are written as Y/N
+strings in the file's option order. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backchannel.conflict import (
+    CONCEPTS,
+    DEFAULT_CONCEPTS,
+    analyze,
+    analyze_uncertain,
+    explain,
+    status_quo_paths,
+)
+from backchannel.conflict.compile import load_conflict, load_conflict_model, save_conflict
+from backchannel.conflict.compiled import CompiledConflict
+from backchannel.conflict.graph import render_svg
+from backchannel.conflict.results import (
+    Explanation,
+    PathsReport,
+    StabilityReport,
+    UncertaintyReport,
+)
+from backchannel.errors import InputError
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A stability analysis of a file, with its preference-uncertainty readings."""
+
+    conflict: CompiledConflict
+    report: StabilityReport
+    uncertainty: UncertaintyReport | None
+
+
+def parse_concepts(text: str | None) -> tuple[str, ...]:
+    """Concept names from a comma-separated list (``None``: the default concepts).
+
+    Raises
+    ------
+    InputError
+        For an unknown name or an empty list.
+    """
+    if text is None:
+        return DEFAULT_CONCEPTS
+    names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    if not names:
+        raise InputError("--concepts names no solution concept")
+    for name in names:
+        if name not in CONCEPTS:
+            raise InputError(
+                f"unknown solution concept {name!r}; choose from {', '.join(CONCEPTS)}"
+            )
+    return names
+
+
+def _has_uncertainty(conflict: CompiledConflict) -> bool:
+    return any(pairs is not None and len(pairs) > 0 for pairs in conflict.unranked)
+
+
+def analyze_file(
+    path: Path, concepts: Sequence[str] = DEFAULT_CONCEPTS, *, horizon: int = 2
+) -> Analysis:
+    """Load a conflict file and analyse it under ``concepts``."""
+    if horizon < 1:
+        raise InputError(f"--horizon must be at least 1, not {horizon}")
+    conflict = load_conflict(path)
+    report = analyze(conflict, concepts, horizon=horizon)
+    uncertain = None
+    if _has_uncertainty(conflict):
+        uncertain = analyze_uncertain(conflict, concepts, horizon=horizon)
+    return Analysis(conflict, report, uncertain)
+
+
+def _states(conflict: CompiledConflict, indices: Any) -> list[str]:
+    return [conflict.state_string(int(index)) for index in indices]
+
+
+def _stability_doc(report: StabilityReport) -> dict[str, Any]:
+    conflict = report.conflict
+    return {
+        "stable": {
+            concept: {
+                mover: _states(conflict, np.flatnonzero(report.stable[concept][i]))
+                for i, mover in enumerate(report.movers)
+            }
+            for concept in report.concepts
+        },
+        "equilibria": {
+            concept: _states(conflict, report.equilibria[concept]) for concept in report.concepts
+        },
+    }
+
+
+def analysis_doc(analysis: Analysis) -> dict[str, Any]:
+    """The ``conflict analyze --json`` document."""
+    conflict, report = analysis.conflict, analysis.report
+    doc: dict[str, Any] = {
+        "options": list(conflict.option_ids),
+        "states": _states(conflict, range(conflict.n_states)),
+        **_stability_doc(report),
+        "movers": list(report.movers),
+        "status_quo": None
+        if conflict.status_quo is None
+        else conflict.state_string(conflict.status_quo),
+    }
+    if report.concepts and "limited" in report.concepts:
+        doc["horizon"] = report.horizon
+    if analysis.uncertainty is not None:
+        doc["uncertainty"] = {
+            "robust": _stability_doc(analysis.uncertainty.robust),
+            "possible": _stability_doc(analysis.uncertainty.possible),
+        }
+    return doc
+
+
+def _state_index(conflict: CompiledConflict, text: str) -> int:
+    width = len(conflict.option_ids)
+    clean = text.strip().upper()
+    if len(clean) != width or set(clean) - {"Y", "N"}:
+        raise InputError(
+            f"state {text!r} must be {width} letters Y/N, one per option "
+            f"({', '.join(conflict.option_ids)})"
+        )
+    index = conflict.state_index(clean)
+    if index is None:
+        raise InputError(f"state {clean} is not feasible in this conflict")
+    return index
+
+
+def explain_file(
+    path: Path, dm: str, state: str, concept: str = "gmr", *, horizon: int = 2
+) -> tuple[CompiledConflict, Explanation]:
+    """Explain why ``state`` is (un)stable for ``dm`` under ``concept``."""
+    conflict = load_conflict(path)
+    index = _state_index(conflict, state)
+    return conflict, explain(conflict, dm, index, concept.strip().lower(), horizon=horizon)
+
+
+def explanation_doc(conflict: CompiledConflict, explanation: Explanation) -> dict[str, Any]:
+    """The ``conflict explain --json`` document."""
+    responses = []
+    for response in explanation.responses:
+        sanction = response.sanction
+        entry: dict[str, Any] = {
+            "target": conflict.state_string(response.target),
+            "deterred": response.deterred,
+            "sanction": None,
+        }
+        if sanction is not None:
+            entry["sanction"] = {
+                "states": _states(conflict, sanction.states),
+                "actors": list(sanction.actors),
+                "simultaneous": sanction.simultaneous,
+                "payoffs": [
+                    dict(zip(conflict.dm_ids, row, strict=True)) for row in sanction.payoffs
+                ],
+                "countermove": None
+                if sanction.countermove is None
+                else conflict.state_string(sanction.countermove),
+            }
+        responses.append(entry)
+    return {
+        "dm": explanation.mover,
+        "state": conflict.state_string(explanation.state),
+        "concept": explanation.concept,
+        "stable": explanation.stable,
+        "improvements": responses,
+    }
+
+
+def paths_file(
+    path: Path, concepts: Sequence[str] = ("nash", "gmr", "smr", "seq")
+) -> tuple[CompiledConflict, PathsReport]:
+    """Shortest paths from the file's status quo to the equilibria of ``concepts``."""
+    conflict = load_conflict(path)
+    return conflict, status_quo_paths(conflict, concepts)
+
+
+def paths_doc(conflict: CompiledConflict, report: PathsReport) -> dict[str, Any]:
+    """The ``conflict paths --json`` document."""
+
+    def steps(found: tuple[tuple[str, int, int], ...] | None) -> list[dict[str, str]] | None:
+        if found is None:
+            return None
+        return [
+            {"mover": who, "from": conflict.state_string(a), "to": conflict.state_string(b)}
+            for who, a, b in found
+        ]
+
+    return {
+        "status_quo": conflict.state_string(report.status_quo),
+        "concepts": list(report.concepts),
+        "reachable": {
+            "by_improvements": report.reachable_by_improvements,
+            "by_moves": report.reachable_by_moves,
+        },
+        "paths": [
+            {
+                "target": conflict.state_string(item.target),
+                "by_improvements": steps(item.by_improvements),
+                "by_moves": steps(item.by_moves),
+            }
+            for item in report.paths
+        ],
+    }
+
+
+def graph_file(path: Path, out: Path, concept: str = "gmr") -> int:
+    """Draw the state graph with the equilibria of ``concept``; return the count drawn."""
+    if out.suffix.lower() != ".svg":
+        raise InputError(f"the picture must be an .svg file, not {out.name!r}")
+    conflict = load_conflict(path)
+    report = analyze(conflict, parse_concepts(concept))
+    equilibria = [int(s) for s in report.equilibria[report.concepts[0]]]
+    svg = render_svg(conflict, equilibria=equilibria, status_quo=conflict.status_quo)
+    try:
+        out.write_text(svg, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {out}: {exc}") from None
+    return len(equilibria)
+
+
+def convert_file(source: Path, target: Path) -> None:
+    """Convert between YAML/JSON and GMCR+ ``.gmcr`` files (by suffix)."""
+    if source.resolve() == target.resolve():
+        raise InputError("the output file must differ from the input file")
+    save_conflict(load_conflict_model(source), target)

@@ -1,0 +1,167 @@
+"""The machine format of every answer (what ``--json`` prints), documented in docs/json.md.
+
+A package is ``{issue name: option}`` with names exactly as in the input file (a
+number for a numeric issue); utilities are ``{party: value}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backchannel.model.problem import Package, Problem
+from backchannel.model.results import (
+    ConflictsResult,
+    FrontierPoint,
+    FrontierResult,
+    MesoResult,
+    Rule,
+    Settlement,
+    ZoneResult,
+)
+from backchannel.solvers.redline_map import IssueMap
+
+FORMAT_VERSION = 1
+
+
+def package_doc(problem: Problem, package: Package | None) -> dict[str, Any] | None:
+    """``{issue name: option}``, or None."""
+    return None if package is None else problem.package_values(package)
+
+
+def utilities_doc(problem: Problem, values: tuple[float, ...]) -> dict[str, float]:
+    """``{party: utility}`` for the parties with preferences."""
+    return dict(zip(problem.utility_parties, values, strict=True))
+
+
+def constraint_doc(problem: Problem, constraint_id: str) -> dict[str, Any]:
+    """A red line (or reservation) named in an answer."""
+    c = problem.constraint(constraint_id)
+    return {
+        "id": c.id,
+        "party": c.party,
+        "kind": c.kind.value,
+        "text": c.text,
+        "firmness": c.firmness,
+        "stated": c.stated,
+    }
+
+
+def zone_doc(problem: Problem, zone: ZoneResult, redlines: tuple[IssueMap, ...]) -> dict[str, Any]:
+    """Answer of ``check``."""
+    viable = {
+        issue.name: [issue.values[o] for o in options]
+        for issue, options in zip(problem.issues, zone.viable, strict=True)
+    }
+    redline_map = {
+        problem.issues[m.issue].name: {
+            "has_overlap": m.has_overlap,
+            "options": [
+                {
+                    "option": problem.issues[m.issue].values[s.option],
+                    "viable": s.option in zone.viable[m.issue],
+                    "blocked_by": list(s.blocked_by),
+                }
+                for s in m.options
+            ],
+        }
+        for m in redlines
+    }
+    return {
+        "format": FORMAT_VERSION,
+        "admissible": zone.exists,
+        "status": zone.status.value,
+        "count": zone.count,
+        "packages": problem.n_packages,
+        "viable": viable,
+        "witness": package_doc(problem, zone.witness),
+        "redline_map": redline_map,
+        "method": zone.method,
+        "seconds": zone.seconds,
+    }
+
+
+def conflicts_doc(problem: Problem, result: ConflictsResult) -> dict[str, Any]:
+    """Answer of ``conflicts``."""
+    return {
+        "format": FORMAT_VERSION,
+        "feasible": result.feasible,
+        "conflict_sets": [
+            {
+                "red_lines": [constraint_doc(problem, i) for i in s.constraint_ids],
+                "parties": sorted({problem.constraint(i).party for i in s.constraint_ids}),
+                "minimal": s.minimal,
+            }
+            for s in result.conflict_sets
+        ],
+        "complete": result.complete,
+        "relaxations": [
+            {
+                "red_lines": [constraint_doc(problem, i) for i in r.constraint_ids],
+                "cost": r.cost,
+                "package": package_doc(problem, r.witness),
+            }
+            for r in result.relaxations
+        ],
+        "relaxation_status": result.relaxation_status.value,
+        "method": result.method,
+        "seconds": result.seconds,
+    }
+
+
+def settlement_doc(problem: Problem, s: Settlement) -> dict[str, Any]:
+    """One rule's recommended package."""
+    return {
+        "rule": s.rule.value,
+        "status": s.status.value,
+        "package": package_doc(problem, s.package),
+        "utilities": utilities_doc(problem, s.utilities) if s.package is not None else None,
+        "value": s.value,
+        "bound": s.bound,
+        "has_ties": s.has_ties,
+        "ties": s.ties,
+        "method": s.method,
+        "seconds": s.seconds,
+    }
+
+
+def settlements_doc(problem: Problem, answers: dict[Rule, Settlement]) -> dict[str, Any]:
+    """Answer of ``settle``."""
+    return {
+        "format": FORMAT_VERSION,
+        "disagreement": utilities_doc(problem, problem.disagreement),
+        "settlements": [settlement_doc(problem, s) for s in answers.values()],
+    }
+
+
+def _point(problem: Problem, point: FrontierPoint) -> dict[str, Any]:
+    return {
+        "package": package_doc(problem, point.package),
+        "utilities": utilities_doc(problem, point.utilities),
+    }
+
+
+def frontier_doc(problem: Problem, result: FrontierResult) -> dict[str, Any]:
+    """Answer of ``frontier``."""
+    return {
+        "format": FORMAT_VERSION,
+        "exact": result.exact,
+        "status": result.status.value,
+        "points": [_point(problem, p) for p in result.points],
+        "method": result.method,
+        "seconds": result.seconds,
+    }
+
+
+def meso_doc(problem: Problem, result: MesoResult) -> dict[str, Any]:
+    """Answer of ``meso``."""
+    return {
+        "format": FORMAT_VERSION,
+        "party": result.party,
+        "target": result.target,
+        "tolerance": result.tolerance,
+        "spread": result.spread,
+        "status": result.status.value,
+        "offers": [_point(problem, p) for p in result.points],
+        "method": result.method,
+        "seconds": result.seconds,
+    }

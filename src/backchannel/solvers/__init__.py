@@ -1,0 +1,1 @@
+"""Engines that answer negotiation questions on a compiled problem."""

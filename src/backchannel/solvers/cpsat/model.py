@@ -1,0 +1,286 @@
+"""The one-hot CP-SAT model of a :class:`~backchannel.model.problem.Problem`.
+
+Every CP-SAT question starts from :class:`PackageModel`: one Boolean ``x[i][j]`` per
+option, ``ExactlyOne`` per issue, and one integer variable per utility party,
+
+* additive: ``U_p = sum_i round(S * table_i[j]) * x[i][j]``;
+* rectangles: one Boolean ``b_k`` per term, ``b_k <=> AND(literals)`` (a literal is
+  the sum of its option Booleans), ``U_p = min(S, sum_k round(S * v_k / max) * b_k)``;
+
+with ``S = 10**6``. The rounding is bounded exactly: ``|U_p / S - u_p| <= e_p`` for
+every package, where ``e_p`` is the sum over issues (additive: the largest rounding
+residual among the issue's options) or over terms (rectangles) of the residuals,
+divided by ``S``. The engines never trust ``U_p`` for a final answer: every package
+is re-scored with :meth:`Problem.utility` and re-checked against the float
+constraints, and ``e_p`` tells them which packages can still beat the best one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from backchannel.model.problem import (
+    UTILITY_TOLERANCE,
+    AdditiveUtility,
+    Literal,
+    Package,
+    Problem,
+    RectangleTerm,
+    RectangleUtility,
+)
+
+S = 1_000_000
+"""Integer scale of utilities: ``U_p`` is ``u_p`` in millionths."""
+
+TOL = UTILITY_TOLERANCE
+"""Two objective values ``v, w`` are equal when ``|v - w| <= TOL * max(1, |v|, |w|)``."""
+
+LEX_CHUNK = 10**12
+"""Largest weight of one lexicographic tie-break objective."""
+
+
+def close(a: float, b: float) -> bool:
+    """Whether two objective values are equal within the shared tolerance."""
+    return abs(a - b) <= TOL * max(1.0, abs(a), abs(b))
+
+
+def slack(value: float) -> float:
+    """The tolerance around ``value`` used by :func:`close`."""
+    return TOL * max(1.0, abs(value))
+
+
+class Budget:
+    """A wall-clock deadline shared by every solve of one question."""
+
+    def __init__(self, seconds: float) -> None:
+        self.start = time.perf_counter()
+        self.deadline = self.start + max(0.0, seconds)
+        self.exhausted = False
+
+    def remaining(self) -> float:
+        """Seconds left (never negative)."""
+        return max(0.0, self.deadline - time.perf_counter())
+
+    def elapsed(self) -> float:
+        """Seconds since the question started."""
+        return time.perf_counter() - self.start
+
+
+@dataclass(frozen=True)
+class Solved:
+    """One solve: ``package`` is set when a solution was found, ``proven`` when optimal/complete."""
+
+    package: Package | None
+    proven: bool
+    infeasible: bool
+    objective: int
+    bound: int
+
+
+class PackageModel:
+    """One-hot CP-SAT model of a problem with scaled utility variables (see module doc)."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.model = cp_model.CpModel()
+        self.x = [
+            [self.model.new_bool_var(f"x{i}_{j}") for j in range(issue.size)]
+            for i, issue in enumerate(problem.issues)
+        ]
+        for row in self.x:
+            self.model.add_exactly_one(row)
+        self.utility: list[cp_model.IntVar] = []
+        self.error: list[float] = []
+        self.terms: list[tuple[RectangleTerm, cp_model.IntVar]] = []
+        self.ceiling: list[float] = []  # the largest float utility any package can have
+        for p, u in enumerate(problem.utilities):
+            if isinstance(u, AdditiveUtility):
+                self._additive(p, u)
+            else:
+                self._rectangles(p, u)
+        self.disagreement = [round(S * d) for d in problem.disagreement]
+        self.gain_error = [
+            e + abs(S * d - dd) / S
+            for e, d, dd in zip(self.error, problem.disagreement, self.disagreement, strict=True)
+        ]
+        self.last_solver: cp_model.CpSolver | None = None
+
+    # ------------------------------------------------------------ building
+    def _additive(self, p: int, u: AdditiveUtility) -> None:
+        terms: list[cp_model.LinearExprT] = []
+        low = high = 0
+        residual = 0.0
+        for row, table in zip(self.x, u.tables, strict=True):
+            scaled = [S * float(v) for v in table]
+            coefs = [round(v) for v in scaled]
+            residual += max(abs(v - c) for v, c in zip(scaled, coefs, strict=True))
+            low += min(coefs)
+            high += max(coefs)
+            terms.extend(c * var for c, var in zip(coefs, row, strict=True) if c)
+        var = self.model.new_int_var(low, high, f"U{p}")
+        self.model.add(var == sum(terms))
+        self.utility.append(var)
+        self.error.append(residual / S + 1e-15 * len(u.tables))
+        self.ceiling.append(sum(float(table.max()) for table in u.tables) + 1e-12 * len(u.tables))
+
+    def _rectangles(self, p: int, u: RectangleUtility) -> None:
+        terms: list[cp_model.LinearExprT] = []
+        low = high = 0
+        residual = 0.0
+        for term in u.terms:
+            scaled = S * term.value / u.max_value
+            coef = round(scaled)
+            residual += abs(scaled - coef)
+            b = self.model.new_bool_var(f"r{p}_{len(terms)}")
+            lits = [self.literal(lit) for lit in term.literals]
+            for lit in lits:
+                self.model.add(lit >= 1).only_enforce_if(b)
+            self.model.add(sum(lits) <= len(lits) - 1).only_enforce_if(~b)
+            terms.append(coef * b)
+            self.terms.append((term, b))
+            low += min(coef, 0)
+            high += max(coef, 0)
+        total = self.model.new_int_var(low, high, f"V{p}")
+        self.model.add(total == sum(terms))
+        var = self.model.new_int_var(low, S, f"U{p}")
+        self.model.add_min_equality(var, [total, S])
+        self.utility.append(var)
+        self.error.append(residual / S + 1e-15 * max(1, len(u.terms)))
+        positive = sum(max(term.value, 0.0) for term in u.terms) / u.max_value
+        self.ceiling.append(min(1.0, positive) + 1e-12 * max(1, len(u.terms)))
+
+    def literal(self, lit: Literal) -> cp_model.LinearExprT:
+        """0/1 expression that is 1 when the literal holds (sum of its option Booleans)."""
+        return sum(self.x[lit.issue][j] for j in sorted(lit.allowed))
+
+    def clause_options(self, clause: Iterable[Literal]) -> list[cp_model.IntVar]:
+        """The option Booleans of a clause: it holds when one of them is true."""
+        return [self.x[lit.issue][j] for lit in clause for j in sorted(lit.allowed)]
+
+    def gain(self, p: int) -> cp_model.LinearExprT:
+        """``G_p = U_p - D_p``, the scaled gain over the disagreement point."""
+        return self.utility[p] - self.disagreement[p]
+
+    def new_phase(self) -> cp_model.IntVar:
+        """A fresh literal that switches on the constraints of one search phase."""
+        return self.model.new_bool_var("phase")
+
+    def exclude(self, package: Package, guards: Sequence[cp_model.IntVar] = ()) -> None:
+        """Forbid one package (while every guard is true)."""
+        self.model.add_bool_or(
+            [~self.x[i][o] for i, o in enumerate(package)] + [~g for g in guards]
+        )
+
+    def exclude_equivalent(self, package: Package, guards: Sequence[cp_model.IntVar] = ()) -> None:
+        """Forbid every package with the same float utilities for the same reason as this one.
+
+        Two packages are equivalent when, on every issue, their options score the same
+        in every additive utility, and they switch on the same rectangle terms: then
+        every party's utility is the same float. On rectangle utilities one class holds
+        billions of packages, so a search that has judged one member never visits the
+        others one by one.
+        """
+        tables = [u.tables for u in self.problem.utilities if isinstance(u, AdditiveUtility)]
+        differ: list[cp_model.LiteralT] = []
+        for i, (row, chosen) in enumerate(zip(self.x, package, strict=True)):
+            differ.extend(
+                var
+                for j, var in enumerate(row)
+                if any(float(t[i][j]) != float(t[i][chosen]) for t in tables)
+            )
+        for term, b in self.terms:
+            on = all(lit.holds(package) for lit in term.literals)
+            differ.append(~b if on else b)
+        self.model.add_bool_or(differ + [~g for g in guards])
+
+    def hint(self, package: Package) -> None:
+        """Suggest a package to start the search from (CP-SAT repairs it if infeasible)."""
+        self.model.clear_hints()  # type: ignore[no-untyped-call]
+        for row, option in zip(self.x, package, strict=True):
+            for j, var in enumerate(row):
+                self.model.add_hint(var, j == option)
+
+    def fix(self, issues: Iterable[int], package: Package, guard: cp_model.IntVar) -> None:
+        """Fix some issues to the package's options while ``guard`` is true."""
+        self.model.add_bool_and([self.x[i][package[i]] for i in issues]).only_enforce_if(guard)
+
+    # -------------------------------------------------------------- solving
+    def solve(
+        self,
+        budget: Budget,
+        assume: Sequence[cp_model.IntVar] = (),
+        objective: cp_model.LinearExprT | None = None,
+        maximize: bool = True,
+        workers: int = 2,
+    ) -> Solved:
+        """Solve under ``assume`` within the budget; optimise ``objective`` when given."""
+        model = self.model
+        model.clear_objective()  # type: ignore[no-untyped-call]
+        if objective is not None:
+            if maximize:
+                model.maximize(objective)
+            else:
+                model.minimize(objective)
+        model.clear_assumptions()
+        model.add_assumptions(list(assume))
+        seconds = budget.remaining()
+        if seconds <= 0:
+            budget.exhausted = True
+            return Solved(None, False, False, 0, 0)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.num_workers = workers
+        solver.parameters.random_seed = 0
+        status = solver.solve(model)
+        self.last_solver = solver
+        if status == cp_model.INFEASIBLE:
+            return Solved(None, True, True, 0, 0)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            budget.exhausted = True
+            return Solved(None, False, False, 0, 0)
+        package = tuple(
+            next(j for j, var in enumerate(row) if solver.boolean_value(var)) for row in self.x
+        )
+        proven = status == cp_model.OPTIMAL
+        if not proven:
+            budget.exhausted = True
+        if objective is None:
+            return Solved(package, proven, False, 0, 0)
+        value = round(solver.objective_value)
+        bound = math.floor(solver.best_objective_bound + 0.5)
+        return Solved(package, proven, False, value, bound if maximize else -bound)
+
+    def lexmin(self, budget: Budget, assume: Sequence[cp_model.IntVar]) -> Solved:
+        """The lexicographically smallest package under ``assume`` (one solve per chunk).
+
+        Issues are taken in order, in chunks whose mixed-radix weight stays below
+        :data:`LEX_CHUNK`; each chunk's best options are fixed before the next one.
+        """
+        phase = self.new_phase()
+        guards = [*assume, phase]
+        chunks: list[list[int]] = [[]]
+        weight = 1
+        for i, row in enumerate(self.x):
+            if weight * len(row) > LEX_CHUNK and chunks[-1]:
+                chunks.append([])
+                weight = 1
+            chunks[-1].append(i)
+            weight *= len(row)
+        found: Solved | None = None
+        for chunk in chunks:
+            expr: list[cp_model.LinearExprT] = []
+            radix = 1
+            for i in reversed(chunk):
+                expr.extend(radix * j * var for j, var in enumerate(self.x[i]) if j)
+                radix *= len(self.x[i])
+            found = self.solve(budget, guards, sum(expr), maximize=False, workers=1)
+            if found.package is None or not found.proven:
+                return found
+            self.fix(chunk, found.package, phase)
+        assert found is not None
+        return found

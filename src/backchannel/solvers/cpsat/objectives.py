@@ -1,0 +1,220 @@
+"""Bargaining objectives as CP-SAT objectives, one class per rule.
+
+Each class gives the rule's exact float value (the definitions of
+:class:`~backchannel.model.results.Rule`, gains ``g_p = max(0, u_p - d_p)``), an
+integer objective on the scaled model, and the two facts that make the integer
+answer exact (see :mod:`backchannel.solvers.cpsat.settle`):
+
+* :meth:`upper` turns a proven bound ``B`` of the integer objective into a float
+  upper bound on the rule value of *every* package whose integer objective is at
+  most ``B``, using the rounding bounds ``e_p`` of the scaled utilities;
+* :meth:`window` states constraints that every package of rule value at least
+  ``theta`` satisfies (a superset of the packages within the tolerance of ``theta``).
+
+Integer objectives: welfare ``sum_p U_p``; egalitarian ``max t, t <= G_p``; KS
+``max t, t * I_p <= L * max(G_p, 0)`` with ``I_p = round(S * (ideal_p - d_p))`` and
+``L = S**2`` over parties with ``ideal_p - d_p > TOL`` (the others have ratio 1);
+Nash ``max sum_p Lambda_p`` with ``Lambda_p`` below the tangents of ``K ln H_p``,
+``H_p = G_p + ceil(S * e_p)`` (so ``g_p <= H_p / S``), ``K = 10**10``, 16 geometric
+tangents to start with and one more per party at each incumbent whose
+approximation is loose (Kelley's cutting planes), until the incumbent's true
+log value meets the model's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ortools.sat.python import cp_model
+
+from backchannel.model.results import Rule
+from backchannel.solvers.cpsat.model import TOL, PackageModel, S
+
+K = 10**10
+"""Scale of the logarithms in the Nash objective."""
+
+L = S * S
+"""Scale of the Kalai-Smorodinsky ratios."""
+
+
+def _gains(utilities: Sequence[float], disagreement: Sequence[float]) -> list[float]:
+    return [max(0.0, u - d) for u, d in zip(utilities, disagreement, strict=True)]
+
+
+def _at_least(pm: PackageModel, p: int, gain: float, guard: cp_model.IntVar) -> None:
+    """State ``G_p >= S * (gain - e_p)``: every package with ``g_p >= gain`` keeps it."""
+    threshold = math.ceil(S * (gain - pm.gain_error[p]) - 1e-6)
+    pm.model.add(pm.gain(p) >= threshold).only_enforce_if(guard)
+
+
+class Welfare:
+    """``sum_p u_p`` over ``parties`` (all by default; one party gives its ideal)."""
+
+    def __init__(self, pm: PackageModel, parties: Sequence[int] | None = None) -> None:
+        self.parties = list(range(len(pm.utility))) if parties is None else list(parties)
+        self.error = sum(pm.error[p] for p in self.parties)
+        self.ceiling = sum(pm.ceiling[p] for p in self.parties)
+        self.pm = pm
+        self.assume: list[cp_model.IntVar] = []
+        self.expr: cp_model.LinearExprT = sum(pm.utility[p] for p in self.parties)
+
+    def value(self, utilities: Sequence[float]) -> float:
+        """The float objective."""
+        return sum(utilities[p] for p in self.parties)
+
+    def upper(self, bound: int) -> float:
+        """Float bound of packages with ``sum U_p <= bound`` (never above the utility ceilings)."""
+        return min(bound / S + self.error, self.ceiling)
+
+    def window(self, theta: float, guard: cp_model.IntVar) -> None:
+        """Keep every package with value ``>= theta``."""
+        threshold = math.ceil(S * (theta - self.error) - 1e-6)
+        self.pm.model.add(self.expr >= threshold).only_enforce_if(guard)
+
+    def refine(self, solver: cp_model.CpSolver) -> bool:
+        """Linear objectives are exact: nothing to refine."""
+        return False
+
+
+class Egalitarian(Welfare):
+    """``min_p g_p``: maximise ``t <= G_p``."""
+
+    def __init__(self, pm: PackageModel) -> None:
+        super().__init__(pm)
+        self.disagreement = pm.problem.disagreement
+        t = pm.model.new_int_var(-2 * S, 2 * S, "egal")
+        for p in self.parties:
+            pm.model.add(t <= pm.gain(p))
+        self.expr = t
+
+    def value(self, utilities: Sequence[float]) -> float:
+        """The float objective."""
+        return min(_gains(utilities, self.disagreement))
+
+    def upper(self, bound: int) -> float:
+        """Some party has ``G_p <= bound``, so ``g_p <= bound / S + e_p``."""
+        ceiling = min(c - d for c, d in zip(self.pm.ceiling, self.disagreement, strict=True))
+        return max(0.0, min(bound / S + max(self.pm.gain_error), ceiling))
+
+    def window(self, theta: float, guard: cp_model.IntVar) -> None:
+        """Every party keeps a gain of at least ``theta``."""
+        for p in self.parties:
+            _at_least(self.pm, p, theta, guard)
+
+
+class KalaiSmorodinsky(Welfare):
+    """``min_p g_p / (ideal_p - d_p)``: maximise ``t`` with ``t * I_p <= L * max(G_p, 0)``."""
+
+    def __init__(self, pm: PackageModel, ideal: Sequence[float]) -> None:
+        super().__init__(pm)
+        self.disagreement = pm.problem.disagreement
+        self.span = [i - d for i, d in zip(ideal, self.disagreement, strict=True)]
+        self.active = [p for p in self.parties if self.span[p] > TOL]
+        self.scaled = {p: max(1, round(S * self.span[p])) for p in self.active}
+        t = pm.model.new_int_var(0, L, "ks")
+        for p in self.active:
+            h = pm.model.new_int_var(0, 4 * S, f"h{p}")
+            pm.model.add_max_equality(h, [pm.gain(p), 0])
+            pm.model.add(t * self.scaled[p] <= L * h)
+        self.expr = t
+
+    def value(self, utilities: Sequence[float]) -> float:
+        """The float objective."""
+        gains = _gains(utilities, self.disagreement)
+        return min([gains[p] / self.span[p] for p in self.active], default=1.0)
+
+    def upper(self, bound: int) -> float:
+        """Some active party has ``L * max(G_p, 0) < (bound + 1) * I_p``."""
+        if not self.active:
+            return 1.0
+        return max(
+            ((bound + 1) * self.scaled[p] / (L * S) + self.pm.gain_error[p]) / self.span[p]
+            for p in self.active
+        )
+
+    def window(self, theta: float, guard: cp_model.IntVar) -> None:
+        """Every active party keeps ``g_p >= theta * (ideal_p - d_p)``."""
+        for p in self.active:
+            _at_least(self.pm, p, theta * self.span[p], guard)
+
+
+class Nash(Welfare):
+    """``prod_p g_p`` by the logarithms ``Lambda_p <= K ln H_p`` (tangents, Kelley refinement).
+
+    Only packages with every ``H_p >= 1`` (a superset of those with a positive
+    product) are searched while :attr:`assume` holds; when none exists every
+    admissible package has product 0.
+    """
+
+    def __init__(self, pm: PackageModel) -> None:
+        super().__init__(pm)
+        self.disagreement = pm.problem.disagreement
+        model = pm.model
+        positive = model.new_bool_var("positive")
+        self.assume = [positive]
+        self.h: list[cp_model.IntVar] = []
+        self.log: list[cp_model.IntVar] = []
+        self.tangents: list[set[int]] = []
+        for p in self.parties:
+            shift = max(0, math.ceil(S * pm.gain_error[p] - 1e-6))
+            top = max(2, 2 * S + shift - pm.disagreement[p])
+            h = model.new_int_var(-4 * S, top, f"H{p}")
+            model.add(h == pm.gain(p) + shift)
+            model.add(h >= 1).only_enforce_if(positive)
+            lam = model.new_int_var(0, math.ceil(K * math.log(top)) + 1, f"log{p}")
+            self.h.append(h)
+            self.log.append(lam)
+            self.tangents.append(set())
+            for k in range(16):
+                self._tangent(p, max(1, round(top ** (k / 15))))
+        self.expr = sum(self.log)
+
+    def _tangent(self, p: int, a: int) -> None:
+        """``a * Lambda_p <= K * H_p + ceil(a * K * (ln a - 1))``: the tangent at ``H_p = a``."""
+        if a in self.tangents[p]:
+            return
+        self.tangents[p].add(a)
+        intercept = math.ceil(a * K * (math.log(a) - 1)) + 1
+        self.pm.model.add(a * self.log[p] <= K * self.h[p] + intercept).only_enforce_if(
+            self.assume[0]
+        )
+
+    def value(self, utilities: Sequence[float]) -> float:
+        """The float objective."""
+        return math.prod(_gains(utilities, self.disagreement))
+
+    def upper(self, bound: int) -> float:
+        """``sum_p K ln H_p <= bound + p`` for every package below the bound."""
+        p = len(self.parties)
+        return math.exp((bound + p) / K - p * math.log(S))
+
+    def window(self, theta: float, guard: cp_model.IntVar) -> None:
+        """Keep every package with product ``>= theta`` (needs ``theta > 0``)."""
+        p = len(self.parties)
+        threshold = math.floor(K * (math.log(theta) + p * math.log(S))) - p - 1
+        self.pm.model.add(self.expr >= threshold).only_enforce_if(guard)
+
+    def refine(self, solver: cp_model.CpSolver) -> bool:
+        """Add tangents where the incumbent's ``Lambda_p`` exceeds ``K ln H_p`` by more than 1."""
+        added = False
+        for p in self.parties:
+            h = solver.value(self.h[p])
+            if solver.value(self.log[p]) > K * math.log(h) + 1 and h not in self.tangents[p]:
+                self._tangent(p, h)
+                added = True
+        return added
+
+
+Objective = Welfare | Egalitarian | KalaiSmorodinsky | Nash
+
+
+def objective(pm: PackageModel, rule: Rule, ideal: Sequence[float] = ()) -> Objective:
+    """The objective class of a rule (KS needs the ideal utilities)."""
+    if rule is Rule.WELFARE:
+        return Welfare(pm)
+    if rule is Rule.EGALITARIAN:
+        return Egalitarian(pm)
+    if rule is Rule.KS:
+        return KalaiSmorodinsky(pm, ideal)
+    return Nash(pm)

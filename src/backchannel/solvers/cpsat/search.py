@@ -1,0 +1,180 @@
+"""Certified search on the scaled model: the exact float optimum and the tie-break.
+
+CP-SAT optimises integer objectives on utilities rounded to ``1/S``; the answers
+must nevertheless be those of the float definitions. The method, per rule:
+
+1. **Certified maximum** (:func:`certified_max`). Solve the integer objective; take
+   the incumbent, re-score it in floats (a package that violates a true utility
+   bound is cut off for good and the solve repeated); then turn the solver's
+   proven bound ``B`` into a float upper bound ``ub(B)`` on every package not yet
+   seen, using the rounding bounds ``e_p`` (:mod:`~backchannel.solvers.cpsat.objectives`).
+   While ``ub(B)`` exceeds the best float value by more than the tolerance, the
+   seen package is excluded (a no-good cut) and the next one is solved for. The
+   packages visited are exactly those whose integer objective could hide a better
+   float value (a handful: ``e_p`` is at most ``0.5/S`` per rounded coefficient);
+   more than :data:`CAP` visits ends the search with the best so far, unproven.
+2. **Tie-break** (:func:`tie_break`), following the reference definition: among
+   admissible packages whose value equals the optimum ``v*`` within the tolerance,
+   take the largest welfare, then the smallest option-index vector. A window
+   ``value >= v* - tol`` is stated as constraints kept by every such package
+   (:meth:`window`); one solve for another member tells whether ties exist; if so a
+   certified maximum of welfare inside the window gives ``w*``, and the
+   lexicographically smallest package of the window with welfare ``>= w* - tol`` is
+   found issue-chunk by issue-chunk (1 worker, fixed seed). Any member of a window
+   that fails the float check is cut off and the step repeated.
+
+Every returned package is therefore re-evaluated exactly, never violates a true
+bound, and is the one the float definition picks, unless a time limit or the
+visit cap stopped a step, in which case the answer is labelled unproven.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from backchannel.model.problem import Package, Problem
+from backchannel.solvers.cpsat.model import Budget, PackageModel, close, slack
+from backchannel.solvers.cpsat.objectives import Objective, Welfare
+
+CAP = 2000
+"""Most packages one certified search visits before it gives up proving."""
+
+Accept = Callable[[Package], bool]
+
+
+@dataclass
+class Best:
+    """Outcome of a certified search: best package, its float value, proof and bound."""
+
+    package: Package | None
+    value: float
+    proven: bool
+    infeasible: bool
+    upper: float | None
+
+
+def admissible_or_cut(pm: PackageModel, package: Package) -> bool:
+    """Whether the package is admissible in floats; if not, cut it off for good."""
+    if pm.problem.is_admissible(package):
+        return True
+    pm.exclude_equivalent(package)
+    return False
+
+
+def certified_max(
+    pm: PackageModel,
+    obj: Objective,
+    budget: Budget,
+    *,
+    assume: Sequence[cp_model.IntVar] = (),
+    accept: Accept | None = None,
+    reject_guard: cp_model.IntVar | None = None,
+    settled: Callable[[float, float], bool] | None = None,
+) -> Best:
+    """Best float value of ``obj`` over admissible packages (step 1 of the module doc).
+
+    ``accept`` further restricts the packages (a rejected one is cut off while
+    ``reject_guard`` holds); ``assume`` are literals held true in every solve;
+    ``settled(upper, best)`` says when no unseen package can matter (default: the
+    upper bound is within the tolerance of the best value).
+    """
+    problem: Problem = pm.problem
+    phase = pm.new_phase()
+    guards = [*assume, *obj.assume, phase]
+    best = Best(None, 0.0, False, False, None)
+    visits = 0
+    while True:
+        found = pm.solve(budget, guards, obj.expr)
+        if found.infeasible:
+            best.proven = True
+            best.infeasible = best.package is None
+            return best
+        if found.package is None:
+            return best
+        if pm.last_solver is not None and obj.refine(pm.last_solver):
+            continue
+        y = found.package
+        if not admissible_or_cut(pm, y):
+            continue
+        if accept is not None and not accept(y):
+            pm.exclude_equivalent(y, [] if reject_guard is None else [reject_guard])
+            continue
+        value = obj.value(problem.utility(y))
+        if best.package is None or value > best.value:
+            best.package, best.value = y, value
+        best.upper = max(best.value, obj.upper(found.bound))
+        if not found.proven:
+            return best
+        if (settled or _within)(best.upper, best.value):
+            best.proven = True
+            return best
+        visits += 1
+        if visits > CAP:
+            return best
+        pm.exclude_equivalent(y, [phase])
+
+
+def _within(upper: float, best: float) -> bool:
+    return upper <= best + slack(best)
+
+
+@dataclass
+class Choice:
+    """The tie-broken optimum: package, whether other packages tie, and proof."""
+
+    package: Package
+    has_ties: bool | None
+    proven: bool
+
+
+def tie_break(pm: PackageModel, obj: Objective, best: Best, budget: Budget) -> Choice:
+    """Largest welfare, then smallest option vector, among the optimal packages."""
+    assert best.package is not None
+    problem = pm.problem
+    chosen = best.package
+    top = best.value
+
+    def is_tie(y: Package) -> bool:
+        return close(obj.value(problem.utility(y)), top)
+
+    window = pm.new_phase()
+    guards = [window]
+    theta = top - slack(top)
+    if theta > 0:
+        obj.window(theta, window)
+        guards += obj.assume
+    other = pm.new_phase()
+    pm.exclude(chosen, [other])
+    while True:
+        found = pm.solve(budget, [*guards, other])
+        if found.infeasible:
+            return Choice(chosen, False, True)
+        if found.package is None:
+            return Choice(chosen, None, False)
+        if not admissible_or_cut(pm, found.package):
+            continue
+        if is_tie(found.package):
+            break
+        pm.exclude_equivalent(found.package, [window])
+    welfare = Welfare(pm)
+    top_welfare = certified_max(
+        pm, welfare, budget, assume=guards, accept=is_tie, reject_guard=window
+    )
+    if not top_welfare.proven or top_welfare.package is None:
+        return Choice(chosen, True, False)
+    w_star = top_welfare.value
+    level = pm.new_phase()
+    welfare.window(w_star - slack(w_star), level)
+    while True:
+        found = pm.lexmin(budget, [*guards, level])
+        if found.package is None or not found.proven:
+            return Choice(top_welfare.package, True, False)
+        y = found.package
+        if not admissible_or_cut(pm, y):
+            continue
+        if is_tie(y) and close(welfare.value(problem.utility(y)), w_star):
+            return Choice(y, True, True)
+        pm.exclude_equivalent(y, [window, level])

@@ -1,0 +1,112 @@
+"""Settlements (Nash, Kalai-Smorodinsky, egalitarian, welfare) with CP-SAT.
+
+Definitions are those of :class:`~backchannel.model.results.Rule`; the search and
+its exactness argument are in :mod:`backchannel.solvers.cpsat.search`. KS first
+finds every party's ideal ``ideal_p`` (the best admissible ``u_p``) by a certified
+maximum of that party's utility alone.
+"""
+
+from __future__ import annotations
+
+from backchannel.model.problem import Problem
+from backchannel.model.results import Rule, Settlement, Status
+from backchannel.solvers.cpsat.constraints import add_all
+from backchannel.solvers.cpsat.model import Budget, PackageModel
+from backchannel.solvers.cpsat.objectives import Welfare, objective
+from backchannel.solvers.cpsat.search import Best, certified_max, tie_break
+
+
+def admissible_model(problem: Problem) -> PackageModel:
+    """The one-hot model with every constraint stated unguarded."""
+    pm = PackageModel(problem)
+    add_all(pm, problem.constraints)
+    return pm
+
+
+def ideals(pm: PackageModel, budget: Budget, reserve: int = 1) -> list[Best]:
+    """Certified best admissible utility of every party.
+
+    Each party's search gets an equal share of the time left, ``reserve`` more shares
+    being kept for what the caller does with the ideals, so one hard party cannot
+    starve the others.
+    """
+    count = len(pm.utility)
+    tops = []
+    for p in range(count):
+        share = Budget(budget.remaining() / (count - p + reserve))
+        tops.append(certified_max(pm, Welfare(pm, [p]), share))
+    return tops
+
+
+def cpsat_settle(problem: Problem, rule: Rule, time_limit: float = 30.0) -> Settlement:
+    """The admissible package that ``rule`` picks, proven optimal when time allows.
+
+    Parameters
+    ----------
+    problem:
+        A compiled problem with 2-8 utility parties.
+    rule:
+        The bargaining rule (definitions in :class:`~backchannel.model.results.Rule`).
+    time_limit:
+        Seconds for the whole question; on expiry the incumbent comes back with
+        status ``FEASIBLE`` and a proven upper bound, or ``UNKNOWN`` without one.
+
+    Returns
+    -------
+    Settlement
+        ``INFEASIBLE`` with no package when nothing is admissible.
+    """
+    budget = Budget(time_limit)
+    pm = admissible_model(problem)
+
+    def answer(
+        status: Status,
+        best: Best | None = None,
+        package: tuple[int, ...] | None = None,
+        has_ties: bool | None = None,
+    ) -> Settlement:
+        chosen = package if package is not None else (best.package if best else None)
+        utilities = problem.utility(chosen) if chosen is not None else ()
+        value = obj.value(utilities) if chosen is not None and obj is not None else None
+        bound = value if status is Status.OPTIMAL else (best.upper if best else None)
+        return Settlement(
+            rule,
+            status,
+            chosen,
+            utilities,
+            value,
+            bound,
+            has_ties,
+            None,
+            "cp-sat",
+            budget.elapsed(),
+        )
+
+    obj = None
+    ideal: list[float] = []
+    ideal_proven = True
+    if rule is Rule.KS:
+        tops = ideals(pm, budget)
+        if any(t.infeasible for t in tops):
+            return answer(Status.INFEASIBLE)
+        if any(t.package is None for t in tops):
+            return answer(Status.UNKNOWN)
+        # An unproven ideal is the best utility found: the answer is then labelled unproven.
+        ideal_proven = all(t.proven for t in tops)
+        ideal = [t.value for t in tops]
+    obj = objective(pm, rule, ideal)
+    best = certified_max(pm, obj, budget)
+    if rule is Rule.NASH and best.infeasible:
+        # no package has every gain positive: every admissible package scores 0
+        best = certified_max(pm, Welfare(pm), budget)
+        if best.package is not None:
+            best.value, best.upper = 0.0, 0.0
+    if best.infeasible:
+        return answer(Status.INFEASIBLE)
+    if best.package is None:
+        return answer(Status.UNKNOWN)
+    if not best.proven:
+        return answer(Status.FEASIBLE, best)
+    choice = tie_break(pm, obj, best, budget)
+    status = Status.OPTIMAL if choice.proven and ideal_proven else Status.FEASIBLE
+    return answer(status, best, choice.package, choice.has_ties)

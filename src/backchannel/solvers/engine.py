@@ -1,0 +1,162 @@
+"""The negotiation engine: one entry point per question, each answer validated.
+
+Which algorithm answers a question depends on the problem, never on the caller:
+
+* **small agendas** (at most :data:`ENUMERATION_LIMIT` packages): exact vectorised
+  enumeration, which also counts admissible packages and ties;
+* **two parties with additive utilities**: the exact sparse Pareto-frontier
+  programme over issues (all four rules are attained on the frontier);
+* **everything else** (3-8 parties on large agendas, non-linear utilities,
+  conflicts, MESO): CP-SAT.
+
+Every answer passes through the solver-independent validator
+(:mod:`backchannel.solvers.validate`) before it is returned.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from backchannel.errors import AnalysisError
+from backchannel.model.problem import Problem
+from backchannel.model.results import (
+    ConflictsResult,
+    FrontierResult,
+    MesoResult,
+    Rule,
+    Settlement,
+    Status,
+    ZoneResult,
+)
+from backchannel.solvers import validate
+from backchannel.solvers.cpsat import (
+    cpsat_conflicts,
+    cpsat_frontier,
+    cpsat_meso,
+    cpsat_settle,
+    cpsat_zone,
+)
+from backchannel.solvers.enumeration import (
+    enumerate_frontier,
+    enumerate_settlements,
+    enumerate_zone,
+)
+from backchannel.solvers.frontier_dp import NotApplicable, dp_frontier, dp_settlements
+
+ENUMERATION_LIMIT = 6_000_000
+"""Largest number of packages answered by exact enumeration."""
+
+MAX_PARTIES = 8
+"""Settlement rules accept 2 to this many parties with preferences."""
+
+DEFAULT_TIME_LIMIT = 60.0
+
+
+def _small(problem: Problem) -> bool:
+    return problem.n_packages <= ENUMERATION_LIMIT
+
+
+def _dp_applies(problem: Problem) -> bool:
+    return problem.is_additive and len(problem.utility_parties) == 2
+
+
+def check(problem: Problem, time_limit: float = DEFAULT_TIME_LIMIT) -> ZoneResult:
+    """Is there an admissible package, and which options are still viable?"""
+    result = enumerate_zone(problem) if _small(problem) else cpsat_zone(problem, time_limit)
+    validate.validate_zone(problem, result)
+    return result
+
+
+def conflicts(
+    problem: Problem, limit: int = 10, time_limit: float = DEFAULT_TIME_LIMIT
+) -> ConflictsResult:
+    """Minimal clashing sets of red lines and the cheapest relaxations."""
+    result = cpsat_conflicts(problem, limit=limit, time_limit=time_limit)
+    validate.validate_conflicts(problem, result)
+    return result
+
+
+def _check_parties(problem: Problem) -> None:
+    count = len(problem.utility_parties)
+    if not 2 <= count <= MAX_PARTIES:
+        raise AnalysisError(
+            f"settlements need 2 to {MAX_PARTIES} delegations with preferences; "
+            f"this case has {count}",
+            hint="add or remove delegations, or use check/conflicts",
+        )
+
+
+def settle(
+    problem: Problem, rules: Sequence[Rule], time_limit: float = DEFAULT_TIME_LIMIT
+) -> dict[Rule, Settlement]:
+    """The package each bargaining rule recommends."""
+    _check_parties(problem)
+    answers: dict[Rule, Settlement] | None = None
+    if _small(problem):
+        answers = enumerate_settlements(problem, list(rules))
+    elif _dp_applies(problem):
+        try:
+            answers = dp_settlements(problem, list(rules))
+        except NotApplicable:
+            answers = None
+    if answers is None:
+        answers = {rule: cpsat_settle(problem, rule, time_limit) for rule in rules}
+    for settlement in answers.values():
+        validate.validate_settlement(problem, settlement)
+    return answers
+
+
+def frontier(
+    problem: Problem, time_limit: float = DEFAULT_TIME_LIMIT, max_points: int = 30
+) -> FrontierResult:
+    """The Pareto frontier: exact for 2 parties, a representative set for more."""
+    _check_parties(problem)
+    result: FrontierResult | None = None
+    if _small(problem):
+        result = enumerate_frontier(problem)
+    elif _dp_applies(problem):
+        try:
+            result = dp_frontier(problem)
+        except NotApplicable:
+            result = None
+    if result is None:
+        result = cpsat_frontier(problem, time_limit=time_limit, max_points=max_points)
+    validate.validate_frontier(problem, result)
+    return result
+
+
+def meso(
+    problem: Problem,
+    party: str,
+    k: int = 3,
+    tolerance: float = 0.02,
+    target: float | None = None,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+) -> MesoResult:
+    """K packages nearly equal for ``party`` and as different as possible for the others."""
+    _check_parties(problem)
+    if party not in problem.utility_parties:
+        raise AnalysisError(
+            f"unknown delegation {party!r}",
+            hint=f"the delegations with preferences are: {', '.join(problem.utility_parties)}",
+        )
+    if k < 2:
+        raise AnalysisError(f"-k must be at least 2, not {k}", hint="ask for 2 or more offers")
+    if not 0 <= tolerance <= 1:
+        raise AnalysisError(f"tolerance {tolerance} is outside [0, 1]")
+    start = time.perf_counter()
+    seed = None
+    if target is None:  # the party's utility at the Nash package, by the fastest engine
+        nash = settle(problem, [Rule.NASH], time_limit / 2)[Rule.NASH]
+        if nash.package is None:
+            status = Status.INFEASIBLE if nash.status is Status.INFEASIBLE else Status.UNKNOWN
+            return MesoResult(party, 0.0, tolerance, (), 0.0, status, nash.method, nash.seconds)
+        target = nash.utilities[problem.utility_parties.index(party)]
+        seed = nash.package
+    remaining = max(0.0, time_limit - (time.perf_counter() - start))
+    result = cpsat_meso(
+        problem, party, k=k, tolerance=tolerance, target=target, time_limit=remaining, seed=seed
+    )
+    validate.validate_meso(problem, result)
+    return result

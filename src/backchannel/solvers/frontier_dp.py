@@ -1,0 +1,302 @@
+"""The exact 2-party Pareto frontier by a sparse dynamic programme over issues.
+
+Nemhauser-Ullmann: fold the issues in one at a time, keeping only the non-dominated
+partial sums ``(u_0, u_1)``; a dominated partial sum stays dominated whatever the
+remaining issues add, so the last fold holds exactly the frontier of every package
+that respects the clauses. For additive utilities with exactly two delegations.
+
+* Single-issue clauses (forbid, require, at least, at most) delete options.
+* Issues linked by multi-issue clauses (conditional rules, of any party, absent
+  stakeholders included) are merged into a **super-issue**: the product of their
+  options, filtered by those clauses. A super-issue of more than
+  :data:`MAX_COMBINATIONS` combinations raises :class:`NotApplicable`.
+* Utility bounds (minimum utility, reservation) are applied at the end: they are
+  lower bounds on ``u_p``, so whatever dominates a package meeting them meets them
+  too; a package meeting them is therefore dominated by an admissible package iff
+  it is dominated at all, and the admissible frontier is the frontier of all
+  packages cut by the bounds.
+
+Partial sums are compared on the utility keys of :mod:`~backchannel.solvers.objectives`
+(equal keys are one point, and the point remembers that several packages reach it);
+back-pointers per fold recover one package per point, and the reported utilities
+are re-evaluated exactly. Nash, Kalai-Smorodinsky, egalitarian and welfare optima of
+two parties lie on this frontier, so :func:`dp_settlements` scans it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from backchannel.errors import AnalysisError
+from backchannel.model.problem import AdditiveUtility, Clause, Problem
+from backchannel.model.results import FrontierPoint, FrontierResult, Rule, Settlement, Status
+from backchannel.solvers.objectives import (
+    TOL,
+    FloatArray,
+    IntArray,
+    evaluate,
+    keys,
+    nondominated,
+    rule_value,
+    rule_values,
+    tolerance,
+    utility_bounds,
+)
+
+METHOD = "frontier-dp"
+MAX_COMBINATIONS = 100_000
+"""Largest super-issue (product of the options of clause-linked issues)."""
+
+BoolArray = np.ndarray[tuple[int, ...], np.dtype[np.bool_]]
+
+
+class NotApplicable(AnalysisError):
+    """The frontier programme cannot answer this problem; another engine must."""
+
+
+@dataclass(frozen=True)
+class _Group:
+    """A (super-)issue: its issues, its allowed option combinations and their utilities."""
+
+    issues: tuple[int, ...]
+    options: IntArray  # (combinations, issues)
+    utilities: FloatArray  # (combinations, 2)
+
+
+def _groups(problem: Problem) -> list[_Group] | None:
+    """Issues grouped by multi-issue clauses, options filtered; None when a clause is empty."""
+    sizes = [issue.size for issue in problem.issues]
+    allowed = [np.ones(size, dtype=bool) for size in sizes]
+    root = list(range(len(sizes)))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    links: list[Clause] = []
+    for constraint in problem.constraints:
+        for clause in constraint.clauses:
+            issues = sorted({lit.issue for lit in clause})
+            if not issues:
+                return None
+            if len(issues) == 1:
+                ok = np.zeros(sizes[issues[0]], dtype=bool)
+                for lit in clause:
+                    ok[sorted(lit.allowed)] = True
+                allowed[issues[0]] &= ok
+            else:
+                links.append(clause)
+                for i in issues[1:]:
+                    root[find(i)] = find(issues[0])
+    members: dict[int, list[int]] = {}
+    for i in range(len(sizes)):
+        members.setdefault(find(i), []).append(i)
+    tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
+    groups = []
+    for issues in sorted(members.values()):
+        choices = [np.flatnonzero(allowed[i]) for i in issues]
+        if int(np.prod([c.size for c in choices])) > MAX_COMBINATIONS:
+            raise NotApplicable(
+                f"conditional red lines link {len(issues)} issues into more than "
+                f"{MAX_COMBINATIONS} option combinations"
+            )
+        grid = np.meshgrid(*choices, indexing="ij")
+        options = np.stack([g.reshape(-1) for g in grid], axis=1).astype(np.int64)
+        column = {issue: j for j, issue in enumerate(issues)}
+        keep = np.ones(options.shape[0], dtype=bool)
+        for clause in links:
+            if clause[0].issue in column:
+                holds = np.zeros(options.shape[0], dtype=bool)
+                for lit in clause:
+                    holds |= np.isin(options[:, column[lit.issue]], sorted(lit.allowed))
+                keep &= holds
+        options = options[keep]
+        if options.shape[0] == 0:
+            return None
+        utilities = np.zeros((options.shape[0], 2))
+        for p in range(2):
+            for j, issue in enumerate(issues):
+                utilities[:, p] += tables[p][issue][options[:, j]]
+        groups.append(_Group(tuple(issues), options, utilities))
+    return groups
+
+
+def _fold(
+    first: FloatArray, second: FloatArray, multi: BoolArray | None, group: _Group
+) -> tuple[IntArray, BoolArray | None]:
+    """Non-dominated sums of the points ``(first, second)`` and ``group``'s options.
+
+    The points come sorted by decreasing ``u_0`` key (so increasing ``u_1`` key).
+    Returns the kept candidates (numbered ``option * len(points) + point``), in the
+    same order, and, when ``multi`` is given, whether several packages reach each.
+    """
+    count = first.size
+    key0 = keys((group.utilities[:, 0, None] + first[None, :]).reshape(-1))
+    key1 = keys((group.utilities[:, 1, None] + second[None, :]).reshape(-1))
+    # Within an option's block, key0 falls and key1 rises: the extremes sit at the block ends.
+    low0, high0 = key0[count - 1 :: count].min(), key0[::count].max()
+    low1, high1 = key1[::count].min(), key1[count - 1 :: count].max()
+    if max(high0 - low0, high1 - low1) < 2**31:
+        # One sortable key; the blocks are sorted runs, which timsort merges quickly.
+        order = np.argsort((low0 - key0) * 2**31 + (low1 - key1), kind="stable")
+    else:
+        order = np.lexsort((-key1, -key0))
+    key0, key1 = key0[order], key1[order]
+    best_before = np.maximum.accumulate(key1)
+    survive = np.ones(order.size, dtype=bool)
+    survive[1:] = key1[1:] > best_before[:-1]  # also drops the repeats of a key
+    kept = order[survive]
+    if multi is None:
+        return kept, None
+    # A survivor starts a run of equal keys (its repeats come right after it).
+    new = np.ones(order.size + 1, dtype=bool)
+    new[1:-1] = (key0[1:] != key0[:-1]) | (key1[1:] != key1[:-1])
+    starts = np.flatnonzero(new)
+    shared = (np.diff(starts) > 1) | np.logical_or.reduceat(multi[order % count], starts[:-1])
+    run_of = np.cumsum(new[:-1]) - 1
+    return kept, shared[run_of[survive]]
+
+
+def _frontier(problem: Problem, track: bool) -> tuple[IntArray, FloatArray, BoolArray]:
+    """Packages, exact utilities and "several packages" flags of the admissible frontier.
+
+    The flags are only computed when ``track`` is set (else all False).
+    """
+    if len(problem.utilities) != 2 or not problem.is_additive:
+        raise NotApplicable("the frontier programme needs exactly two additive utilities")
+    n = len(problem.issues)
+    groups = _groups(problem)
+    if groups is None:
+        return np.zeros((0, n), dtype=np.int64), np.zeros((0, 2)), np.zeros(0, dtype=bool)
+    first, second = np.zeros(1), np.zeros(1)
+    multi: BoolArray | None = np.zeros(1, dtype=bool) if track else None
+    history: list[tuple[IntArray, IntArray]] = []
+    for group in groups:
+        kept, multi = _fold(first, second, multi, group)
+        parent, choice = kept % first.size, kept // first.size
+        first = group.utilities[choice, 0] + first[parent]
+        second = group.utilities[choice, 1] + second[parent]
+        history.append((parent, choice))
+    packages = np.zeros((first.size, n), dtype=np.int64)
+    at = np.arange(first.size)
+    for group, (parent, choice) in zip(reversed(groups), reversed(history), strict=True):
+        packages[:, list(group.issues)] = group.options[choice[at]]
+        at = parent[at]
+    utilities = evaluate(problem, packages)
+    admissible = np.all(utilities >= utility_bounds(problem) - TOL, axis=1)
+    flags = np.zeros(first.size, dtype=bool) if multi is None else multi
+    packages, utilities, flags = packages[admissible], utilities[admissible], flags[admissible]
+    rank = np.lexsort(packages.T[::-1]).argsort()  # smaller option vector first
+    chosen = nondominated(keys(utilities), rank)
+    return packages[chosen], utilities[chosen], flags[chosen]
+
+
+def dp_frontier(problem: Problem) -> FrontierResult:
+    """The exact Pareto frontier of the admissible packages of a 2-party additive problem.
+
+    Raises
+    ------
+    NotApplicable
+        Not exactly two additive utilities, or a super-issue too large.
+    """
+    start = time.perf_counter()
+    packages, utilities, _ = _frontier(problem, track=False)
+    points = tuple(
+        FrontierPoint(tuple(row), tuple(u))
+        for row, u in zip(packages.tolist(), utilities.tolist(), strict=True)
+    )
+    return FrontierResult(
+        points=points,
+        exact=True,
+        status=Status.OPTIMAL if points else Status.INFEASIBLE,
+        method=METHOD,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def dp_settlements(problem: Problem, rules: Sequence[Rule]) -> dict[Rule, Settlement]:
+    """Each rule's optimum, found by scanning the exact 2-party frontier.
+
+    Ties are broken by welfare, then by the smallest option-index vector, among the
+    frontier points. ``ties`` is not counted (None). ``has_ties`` is True when two
+    frontier points tie or several packages reach the chosen point; False when no
+    package off the frontier can tie (see :func:`_ties_only_on_frontier`); else None.
+
+    Raises
+    ------
+    NotApplicable
+        Not exactly two additive utilities, or a super-issue too large.
+    """
+    start = time.perf_counter()
+    packages, utilities, multi = _frontier(problem, track=True)
+    disagreement = np.asarray(problem.disagreement, dtype=np.float64)
+    found: dict[Rule, tuple[int, float, bool | None]] = {}
+    ideal = utilities.max(axis=0) if packages.shape[0] else disagreement
+    for rule in dict.fromkeys(rules):
+        if packages.shape[0] == 0:
+            continue
+        values = rule_values(rule, utilities.T, disagreement, ideal)
+        best = float(values.max())
+        tied = np.flatnonzero(values >= best - tolerance(best))
+        welfare = utilities[tied].sum(axis=1)
+        top = float(welfare.max())
+        finalists = tied[welfare >= top - tolerance(top)]
+        chosen = int(min(finalists, key=lambda k: tuple(packages[k])))
+        value = rule_value(rule, utilities[chosen], disagreement, ideal)
+        has_ties: bool | None = bool(tied.size > 1 or multi[tied].any())
+        if not has_ties and not _ties_only_on_frontier(
+            rule, utilities[chosen], value, disagreement, ideal
+        ):
+            has_ties = None
+        found[rule] = (chosen, value, has_ties)
+    seconds = time.perf_counter() - start
+    answers: dict[Rule, Settlement] = {}
+    for rule in dict.fromkeys(rules):
+        if rule not in found:
+            answers[rule] = Settlement(
+                rule, Status.INFEASIBLE, None, (), None, None, None, None, METHOD, seconds
+            )
+            continue
+        chosen, value, has_ties = found[rule]
+        answers[rule] = Settlement(
+            rule,
+            Status.OPTIMAL,
+            tuple(int(o) for o in packages[chosen]),
+            (float(utilities[chosen, 0]), float(utilities[chosen, 1])),
+            value,
+            value,
+            has_ties,
+            None,
+            METHOD,
+            seconds,
+        )
+    return answers
+
+
+def _ties_only_on_frontier(
+    rule: Rule, utilities: FloatArray, value: float, disagreement: FloatArray, ideal: FloatArray
+) -> bool:
+    """Whether every package tying with the optimum ``utilities`` reaches the same point.
+
+    A dominated package has strictly less welfare, and a strictly smaller Nash
+    product when the optimum's is positive. Under a max-min rule with a positive
+    optimum, a tying package has every term at least the optimum; when every term of
+    the optimum equals it, the tying package weakly dominates it, hence has its key.
+    """
+    if rule is Rule.WELFARE:
+        return True
+    if value <= TOL:
+        return False
+    if rule is Rule.NASH:
+        return True
+    gains = np.maximum(utilities - disagreement, 0.0)
+    if rule is Rule.KS:
+        span = np.maximum(ideal - disagreement, 0.0)
+        gains = np.where(span <= TOL, 1.0, gains / np.where(span <= TOL, 1.0, span))
+    return bool(np.all(gains <= value + tolerance(value)))

@@ -1,0 +1,196 @@
+"""Rule objectives, utility keys and Pareto filtering shared by the exact engines.
+
+Conventions (the same in every engine, the validator and the test oracle)
+-------------------------------------------------------------------------
+* ``TOL`` is :data:`~backchannel.model.problem.UTILITY_TOLERANCE` (``1e-9``). Two rule
+  values ``v <= w`` are equal when ``w - v <= TOL * max(1, |w|)``: absolute near 0,
+  relative above 1 (welfare of several parties).
+* The **gain** of party ``p`` is ``g_p = max(0, u_p - d_p)``: an admissible package
+  may fall short of ``d_p`` by at most ``TOL`` (the admissibility tolerance of
+  :meth:`Problem.constraint_holds`), and that shortfall counts as no gain.
+* Rule values (definitions of :class:`~backchannel.model.results.Rule`): nash
+  ``prod_p g_p``; egalitarian ``min_p g_p``; welfare ``sum_p u_p``; ks
+  ``min_p g_p / (ideal_p - d_p)``, a party with ``ideal_p - d_p <= TOL`` counting 1.
+* Utility vectors are compared on the grid ``rint(u / TOL)`` (their **key**): the
+  Pareto frontier holds one package per non-dominated key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from backchannel.model.problem import UTILITY_TOLERANCE, AdditiveUtility, Problem
+from backchannel.model.results import Rule
+
+TOL = UTILITY_TOLERANCE
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+
+def tolerance(value: float) -> float:
+    """How far below ``value`` another value may be and still tie with it."""
+    return TOL * max(1.0, abs(value))
+
+
+def rule_values(
+    rule: Rule, utilities: FloatArray, disagreement: FloatArray, ideal: FloatArray | None
+) -> FloatArray:
+    """The objective of ``rule`` for packages given as columns of ``utilities``.
+
+    Parameters
+    ----------
+    utilities:
+        Shape ``(parties, packages)``.
+    disagreement:
+        ``d_p``, shape ``(parties,)``.
+    ideal:
+        ``ideal_p``, the best admissible utility of each party; needed for ks only.
+    """
+    if rule is Rule.WELFARE:
+        total: FloatArray = utilities.sum(axis=0)
+        return total
+    gains = np.maximum(utilities - disagreement[:, None], 0.0)
+    if rule is Rule.NASH:
+        product: FloatArray = np.prod(gains, axis=0)
+        return product
+    if rule is Rule.EGALITARIAN:
+        lowest: FloatArray = gains.min(axis=0)
+        return lowest
+    if ideal is None:
+        raise ValueError("the Kalai-Smorodinsky value needs the ideal utilities")
+    span = np.maximum(ideal - disagreement, 0.0)
+    flat = span <= TOL
+    ratios = gains / np.where(flat, 1.0, span)[:, None]
+    ratios[flat, :] = 1.0
+    worst: FloatArray = ratios.min(axis=0)
+    return worst
+
+
+def rule_value(
+    rule: Rule,
+    utilities: Sequence[float] | FloatArray,
+    disagreement: Sequence[float] | FloatArray,
+    ideal: Sequence[float] | FloatArray | None,
+) -> float:
+    """The objective of ``rule`` for one package (see :func:`rule_values`)."""
+    column = np.asarray(utilities, dtype=np.float64)[:, None]
+    top = None if ideal is None else np.asarray(ideal, dtype=np.float64)
+    return float(rule_values(rule, column, np.asarray(disagreement, dtype=np.float64), top)[0])
+
+
+def utility_bounds(problem: Problem) -> FloatArray:
+    """The tightest utility lower bound (min utility, reservation) of each party; -inf if none."""
+    bounds = np.full(len(problem.utilities), -np.inf)
+    for c in problem.constraints:
+        if c.utility_party is not None:
+            bounds[c.utility_party] = max(bounds[c.utility_party], c.bound)
+    return bounds
+
+
+def evaluate(problem: Problem, packages: IntArray) -> FloatArray:
+    """Utilities of packages (rows of option indices), shape ``(packages, parties)``.
+
+    Additive utilities are summed issue by issue from 0.0, exactly as
+    :meth:`AdditiveUtility.value` does, so the floats are identical.
+    """
+    out = np.empty((packages.shape[0], len(problem.utilities)))
+    for p, utility in enumerate(problem.utilities):
+        if isinstance(utility, AdditiveUtility):
+            total = np.zeros(packages.shape[0])
+            for i, table in enumerate(utility.tables):
+                total = total + table[packages[:, i]]
+            out[:, p] = total
+        else:
+            out[:, p] = [utility.value(tuple(int(o) for o in row)) for row in packages]
+    return out
+
+
+def keys(utilities: FloatArray) -> IntArray:
+    """Grid keys ``rint(u / TOL)`` of utility vectors (any shape)."""
+    return np.rint(utilities / TOL).astype(np.int64)
+
+
+def nondominated(points: IntArray, order: IntArray) -> IntArray:
+    """Rows of ``points`` (keys) that no other row Pareto-dominates, one per distinct key.
+
+    Among rows with equal keys the one with the smallest ``order`` is kept. Returns
+    row indices, sorted by key lexicographically (first party first, ascending).
+
+    Parameters
+    ----------
+    points:
+        Shape ``(n, parties)`` integer keys.
+    order:
+        Shape ``(n,)``: the preference among equal keys (smaller wins).
+    """
+    n, p = points.shape
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    # Sort by key descending, party 0 first, then by order; keep the first of equal keys.
+    by_key = np.lexsort((order, *(-points[:, q] for q in reversed(range(p)))))
+    sorted_points = points[by_key]
+    first = np.ones(n, dtype=bool)
+    first[1:] = np.any(sorted_points[1:] != sorted_points[:-1], axis=1)
+    rows = by_key[first]
+    if p == 1:
+        kept = rows[:1]
+    elif p == 2:
+        # Decreasing u0: a point survives when its u1 beats every earlier u1.
+        second = points[rows, 1]
+        best_before = np.maximum.accumulate(second)
+        survive = np.ones(rows.size, dtype=bool)
+        survive[1:] = second[1:] > best_before[:-1]
+        kept = rows[survive]
+    else:
+        kept = _nondominated_many(points, rows)
+    return kept[np.lexsort(tuple(points[kept, q] for q in reversed(range(p))))]
+
+
+def _nondominated_many(points: IntArray, rows: IntArray) -> IntArray:
+    """Block filter for 3+ parties over distinct keys ``points[rows]``.
+
+    Rows are visited by decreasing key sum: a row can only be dominated by a row of
+    larger sum (equal sums and weak dominance mean equal keys, already merged), and
+    dominance is transitive, so comparing each block with the kept rows and with
+    itself is exact. As keys are distinct, weak dominance by another row is strict.
+    """
+    sums = points[rows].sum(axis=1)
+    rows = rows[np.argsort(-sums, kind="stable")]
+    if rows.size > 4096:  # drop rows beaten by the best few: one cheap vectorised pass
+        pivot_rows = _nondominated_many(points, rows[:64])
+        rest, pivots = rows[64:], points[pivot_rows]
+        beaten = np.concatenate(
+            [
+                _dominated_by(points[rest[lo : lo + 4096]], pivots).any(axis=1)
+                for lo in range(0, rest.size, 4096)
+            ]
+        )
+        rows = np.concatenate([pivot_rows, rest[~beaten]])
+    kept: list[IntArray] = []
+    front = np.zeros((0, points.shape[1]), dtype=np.int64)
+    for start in range(0, rows.size, 256):
+        block_rows = rows[start : start + 256]
+        block = points[block_rows]
+        for lo in range(0, front.shape[0], 256):
+            if block_rows.size == 0:
+                break
+            alive = ~_dominated_by(block, front[lo : lo + 256]).any(axis=1)
+            block_rows, block = block_rows[alive], block[alive]
+        inside = _dominated_by(block, block)
+        np.fill_diagonal(inside, False)
+        survive = ~inside.any(axis=1)
+        kept.append(block_rows[survive])
+        front = np.concatenate([front, block[survive]])
+    return np.concatenate(kept)
+
+
+def _dominated_by(block: IntArray, others: IntArray) -> NDArray[np.bool_]:
+    """``[i, j]``: row ``j`` of ``others`` is >= row ``i`` of ``block`` in every component."""
+    weakly: NDArray[np.bool_] = others[None, :, 0] >= block[:, None, 0]
+    for q in range(1, block.shape[1]):
+        np.logical_and(weakly, others[None, :, q] >= block[:, None, q], out=weakly)
+    return weakly

@@ -1,0 +1,261 @@
+"""The solver-independent validator: every answer is re-checked before it is returned.
+
+Nothing here trusts an engine. Packages are judged with the model's own
+:meth:`Problem.constraint_holds` and :meth:`Problem.utility`; utilities and rule
+values are re-evaluated in floats; on small agendas (at most
+:data:`PROOF_LIMIT` packages) conflict sets are re-proven by enumeration. A failed
+check raises :class:`~backchannel.errors.InvalidAnswer`: an engine bug, never the
+user's fault, and never silently passed on.
+
+Checks, per answer type
+-----------------------
+* zone: a witness exists exactly when the status says so, is admissible and uses
+  only viable options; viable option indices are in range.
+* settlement: the package is admissible; the utilities and the rule value are
+  those of the package (the ks value needs the ideal point, so only its range is
+  checked); the bound is not below the value, and equals it when proven.
+* frontier: every point admissible, utilities re-evaluated, no point dominates another.
+* conflicts: ids exist; relaxation costs are the firmness sums of their red lines, all
+  equal, and each witness respects every red line not relaxed; on small agendas,
+  each conflict set is unsatisfiable and, when marked minimal, each of its subsets
+  with one red line dropped is satisfiable.
+* meso: every offer admissible, within the tolerance band of the target for the
+  party, distinct, and ``spread`` is their smallest pairwise L1 distance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from backchannel.errors import InvalidAnswer
+from backchannel.model.problem import Constraint, Package, Problem
+from backchannel.model.results import (
+    ConflictsResult,
+    FrontierPoint,
+    FrontierResult,
+    MesoResult,
+    Rule,
+    Settlement,
+    Status,
+    ZoneResult,
+)
+from backchannel.solvers.objectives import TOL, evaluate, rule_value, tolerance
+
+PROOF_LIMIT = 50_000
+"""Largest agenda on which conflict sets are re-proven by enumeration."""
+
+UTILITY_SLACK = 1e-7
+"""How far a reported utility may differ from its re-evaluation (float summation order)."""
+
+
+def _fail(what: str, detail: str) -> InvalidAnswer:
+    return InvalidAnswer(f"the {what} answer failed validation: {detail}")
+
+
+def _check_package(problem: Problem, package: Package, what: str) -> None:
+    if len(package) != len(problem.issues):
+        raise _fail(what, f"package {package} has {len(package)} options for {len(problem.issues)}")
+    for issue, option in zip(problem.issues, package, strict=True):
+        if not 0 <= option < issue.size:
+            raise _fail(what, f"option index {option} is out of range for issue {issue.name!r}")
+
+
+def _check_admissible(problem: Problem, package: Package, what: str) -> None:
+    _check_package(problem, package, what)
+    broken = problem.violated(package)
+    if broken:
+        ids = ", ".join(c.id for c in broken)
+        raise _fail(what, f"package {package} violates {ids}")
+
+
+def _check_utilities(
+    problem: Problem, package: Package, reported: Sequence[float], what: str
+) -> None:
+    exact = problem.utility(package)
+    if len(reported) != len(exact) or any(
+        abs(a - b) > UTILITY_SLACK for a, b in zip(reported, exact, strict=True)
+    ):
+        raise _fail(what, f"utilities {tuple(reported)} of {package} are really {exact}")
+
+
+# --------------------------------------------------------------------------- zone
+def validate_zone(problem: Problem, result: ZoneResult) -> None:
+    """Check an answer of ``check``."""
+    if len(result.viable) != len(problem.issues):
+        raise _fail("check", "viable options are not given for every issue")
+    for issue, options in zip(problem.issues, result.viable, strict=True):
+        if any(not 0 <= o < issue.size for o in options) or len(set(options)) != len(options):
+            raise _fail("check", f"viable options {options} of issue {issue.name!r} are invalid")
+    if result.status is Status.INFEASIBLE:
+        if result.witness is not None or any(result.viable) or result.count:
+            raise _fail("check", "no zone of agreement is claimed, yet a package is reported")
+        return
+    if result.status is Status.UNKNOWN:
+        return
+    if result.witness is None:
+        raise _fail("check", "a zone of agreement is claimed without a package in it")
+    _check_admissible(problem, result.witness, "check")
+    for i, option in enumerate(result.witness):
+        if option not in result.viable[i]:
+            raise _fail("check", f"the witness uses option {option} of issue {i}, not viable")
+    if result.count is not None and result.count < 1:
+        raise _fail("check", f"count {result.count} contradicts the witness")
+
+
+# --------------------------------------------------------------------- settlement
+def validate_settlement(problem: Problem, settlement: Settlement) -> None:
+    """Check an answer of ``settle`` for one rule."""
+    what = f"settle ({settlement.rule.value})"
+    if settlement.package is None:
+        if settlement.status in (Status.OPTIMAL, Status.FEASIBLE):
+            raise _fail(what, f"status {settlement.status.value} without a package")
+        return
+    if settlement.status in (Status.INFEASIBLE, Status.UNKNOWN):
+        raise _fail(what, f"status {settlement.status.value} with a package")
+    _check_admissible(problem, settlement.package, what)
+    _check_utilities(problem, settlement.package, settlement.utilities, what)
+    value = settlement.value
+    if value is None:
+        raise _fail(what, "a package without its rule value")
+    utilities = problem.utility(settlement.package)
+    if settlement.rule is Rule.KS:
+        if not -TOL <= value <= 1 + TOL:
+            raise _fail(what, f"Kalai-Smorodinsky value {value} is outside [0, 1]")
+    else:
+        exact = rule_value(settlement.rule, utilities, problem.disagreement, None)
+        if abs(exact - value) > UTILITY_SLACK * max(1.0, abs(exact)):
+            raise _fail(what, f"value {value} is really {exact}")
+    if settlement.bound is not None:
+        if settlement.bound < value - tolerance(value) - UTILITY_SLACK:
+            raise _fail(what, f"bound {settlement.bound} is below the value {value}")
+        proven_gap = settlement.bound - value
+        if settlement.status is Status.OPTIMAL and proven_gap > UTILITY_SLACK * max(1.0, value):
+            raise _fail(what, f"proven optimal, yet the bound {settlement.bound} exceeds {value}")
+    ties = settlement.ties
+    if ties is not None and settlement.has_ties is not None and (ties > 0) != settlement.has_ties:
+        raise _fail(what, f"{settlement.ties} ties counted but has_ties={settlement.has_ties}")
+
+
+# ----------------------------------------------------------------------- frontier
+def _check_points(problem: Problem, points: Iterable[FrontierPoint], what: str) -> None:
+    for point in points:
+        _check_admissible(problem, point.package, what)
+        _check_utilities(problem, point.package, point.utilities, what)
+
+
+def validate_frontier(problem: Problem, result: FrontierResult) -> None:
+    """Check an answer of ``frontier``."""
+    _check_points(problem, result.points, "frontier")
+    if not result.points:
+        if result.status in (Status.OPTIMAL, Status.FEASIBLE):
+            raise _fail("frontier", f"status {result.status.value} with no point")
+        return
+    values = np.array([problem.utility(p.package) for p in result.points])
+    for n, row in enumerate(values):
+        better = np.all(values >= row - TOL, axis=1) & np.any(values > row + TOL, axis=1)
+        better[n] = False
+        if better.any():
+            other = int(np.flatnonzero(better)[0])
+            raise _fail(
+                "frontier",
+                f"point {result.points[n].package} is dominated by {result.points[other].package}",
+            )
+
+
+# ---------------------------------------------------------------------- conflicts
+def _all_packages(problem: Problem) -> np.ndarray[tuple[int, int], np.dtype[np.int64]]:
+    sizes = [issue.size for issue in problem.issues]
+    grid = np.indices(sizes, dtype=np.int64).reshape(len(sizes), -1).T
+    return np.ascontiguousarray(grid)
+
+
+def _satisfied(
+    problem: Problem,
+    constraints: Sequence[Constraint],
+    packages: np.ndarray[tuple[int, int], np.dtype[np.int64]],
+    utilities: np.ndarray[tuple[int, int], np.dtype[np.float64]],
+) -> np.ndarray[tuple[int, int], np.dtype[np.bool_]]:
+    """``[c, x]``: package ``x`` respects constraint ``c`` (same tolerance as the model)."""
+    out = np.ones((len(constraints), packages.shape[0]), dtype=bool)
+    for n, c in enumerate(constraints):
+        if c.utility_party is not None:
+            out[n] = utilities[:, c.utility_party] >= c.bound - TOL
+            continue
+        for clause in c.clauses:
+            holds = np.zeros(packages.shape[0], dtype=bool)
+            for lit in clause:
+                holds |= np.isin(packages[:, lit.issue], list(lit.allowed))
+            out[n] &= holds
+    return out
+
+
+def _prove_conflicts(problem: Problem, result: ConflictsResult) -> None:
+    packages = _all_packages(problem)
+    utilities = evaluate(problem, packages)
+    by_id = {c.id: n for n, c in enumerate(problem.constraints)}
+    table = _satisfied(problem, problem.constraints, packages, utilities)
+    for conflict in result.conflict_sets:
+        rows = [by_id[i] for i in conflict.constraint_ids]
+        if table[rows].all(axis=0).any():
+            raise _fail("conflicts", f"{conflict.constraint_ids} can all hold together")
+        if not conflict.minimal:
+            continue
+        for drop in rows:
+            rest = [r for r in rows if r != drop]
+            if rest and not table[rest].all(axis=0).any():
+                name = problem.constraints[drop].id
+                raise _fail("conflicts", f"{conflict.constraint_ids} is not minimal: drop {name}")
+
+
+def validate_conflicts(problem: Problem, result: ConflictsResult) -> None:
+    """Check an answer of ``conflicts``."""
+    known = {c.id: c for c in problem.constraints}
+    for conflict in result.conflict_sets:
+        unknown = [i for i in conflict.constraint_ids if i not in known]
+        if unknown or len(set(conflict.constraint_ids)) != len(conflict.constraint_ids):
+            raise _fail("conflicts", f"conflict set {conflict.constraint_ids} names unknown ids")
+    if result.feasible and (result.conflict_sets or result.relaxations):
+        raise _fail("conflicts", "agreement is possible, yet clashes are reported")
+    costs = []
+    for relaxation in result.relaxations:
+        unknown = [i for i in relaxation.constraint_ids if i not in known]
+        if unknown:
+            raise _fail("conflicts", f"relaxation {relaxation.constraint_ids} names unknown ids")
+        cost = sum(known[i].firmness for i in relaxation.constraint_ids)
+        if not math.isclose(cost, relaxation.cost, rel_tol=1e-9, abs_tol=1e-9):
+            raise _fail("conflicts", f"relaxation cost {relaxation.cost} is really {cost}")
+        _check_admissible(
+            problem.without(relaxation.constraint_ids), relaxation.witness, "conflicts"
+        )
+        costs.append(cost)
+    if costs and max(costs) - min(costs) > tolerance(min(costs)):
+        raise _fail("conflicts", f"the cheapest relaxations have different costs {costs}")
+    if result.conflict_sets and problem.n_packages <= PROOF_LIMIT:
+        _prove_conflicts(problem, result)
+
+
+# --------------------------------------------------------------------------- meso
+def validate_meso(problem: Problem, result: MesoResult) -> None:
+    """Check an answer of ``meso``."""
+    if result.party not in problem.utility_parties:
+        raise _fail("meso", f"unknown party {result.party!r}")
+    q = problem.utility_parties.index(result.party)
+    _check_points(problem, result.points, "meso")
+    for point in result.points:
+        if abs(point.utilities[q] - result.target) > result.tolerance + UTILITY_SLACK:
+            raise _fail("meso", f"offer {point.package} is outside the band of {result.party}")
+    packages = [p.package for p in result.points]
+    if len(set(packages)) != len(packages):
+        raise _fail("meso", "the same offer is listed twice")
+    if len(result.points) >= 2:
+        others = [p for p in range(len(problem.utility_parties)) if p != q]
+        spread = min(
+            sum(abs(a.utilities[p] - b.utilities[p]) for p in others)
+            for n, a in enumerate(result.points)
+            for b in result.points[n + 1 :]
+        )
+        if abs(spread - result.spread) > UTILITY_SLACK * max(1, len(others)):
+            raise _fail("meso", f"spread {result.spread} is really {spread}")

@@ -1,0 +1,62 @@
+"""Every anchor domain from the field loads, and every analysis runs on it.
+
+The folders are read in place from ../shared/anchors/genius-domains (never copied).
+Each answer has already passed the solver-independent validator inside the engine;
+these tests add the facts we know about the domains.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backchannel.model.load import load_problem
+from backchannel.model.results import Rule, Status
+from backchannel.solvers import engine
+
+ANCHORS = Path(__file__).resolve().parents[3] / "shared" / "anchors" / "genius-domains"
+FOLDERS = sorted(p.name for p in ANCHORS.iterdir() if p.is_dir())
+TIME_LIMIT = 20.0
+
+
+def test_all_fifteen_anchor_folders_are_present() -> None:
+    assert len(FOLDERS) == 15
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_every_analysis_runs(folder: str) -> None:
+    _, problem = load_problem(ANCHORS / folder)
+    zone = engine.check(problem, TIME_LIMIT)
+    assert zone.status in (Status.OPTIMAL, Status.INFEASIBLE, Status.FEASIBLE)
+    if zone.exists is False:
+        found = engine.conflicts(problem, limit=3, time_limit=TIME_LIMIT)
+        assert found.relaxations
+        return
+    answers = engine.settle(problem, list(Rule), TIME_LIMIT)
+    for settlement in answers.values():
+        assert settlement.package is not None
+        assert problem.is_admissible(settlement.package)
+    front = engine.frontier(problem, time_limit=TIME_LIMIT, max_points=12)
+    assert front.points
+    nash = answers[Rule.NASH]
+    assert nash.package is not None
+    best = max(problem.utility(p.package)[0] for p in front.points)
+    # The frontier reaches at least as far for the first party as the Nash package does.
+    assert best >= nash.utilities[0] - 1e-9
+    offers = engine.meso(problem, problem.utility_parties[0], k=2, time_limit=TIME_LIMIT)
+    assert len(offers.points) >= 1
+
+
+def test_party_and_size_facts() -> None:
+    facts = {
+        "anac2015-group9-killer_robot": (5, 240_000),
+        "anac2016-AgentHp2": (3, 7**8),
+        "anac2014-50issues": (2, 10**40),
+        "other-QODomain": (8, 1_296),
+        "other-AMPOvsCity": (2, 1_944_000),
+    }
+    for folder, (parties, packages) in facts.items():
+        _, problem = load_problem(ANCHORS / folder)
+        assert len(problem.utility_parties) == parties, folder
+        assert problem.n_packages == packages, folder
