@@ -179,6 +179,21 @@ def test_statements_are_written_as_gmcr_conditions(tmp_path: Path) -> None:
     assert data["infeasibles"] == [[[0, "Y"], [1, "Y"]]]
 
 
+def test_a_model_is_checked_before_it_is_saved(tmp_path: Path) -> None:
+    # B's ranking misses YNN (line 13 of the text, in "in.yaml").
+    text = MIXED.replace("[[YYN, NYN], [NNN, YNN, NYY], NNY]", "[[YYN, NYN], [NNN, NYY], NNY]")
+    model = read_conflict_text(text, "in.yaml")
+    for suffix in (".yaml", ".json", ".gmcr"):
+        target = tmp_path / f"out{suffix}"
+        with pytest.raises(CaseFileError) as info:
+            save_conflict(model, target, source="in.yaml")
+        assert (info.value.source, info.value.line) == ("in.yaml", 13)
+        assert info.value.path == ("preferences", "B", "ranking")
+        assert "misses 1 feasible state(s): YNN" in info.value.message
+        assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("mutate", "fragment"),
     [

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from backchannel.services import conflict as service
 
@@ -53,6 +54,7 @@ def analyze_command(
         return
     console = _out()
     report = analysis.report
+    names: dict[str, str] = doc["state_names"]
     console.print(f"{analysis.conflict.title}: {analysis.conflict.n_states} feasible states")
     console.print(f"options: {' '.join(doc['options'])}")
     for concept in report.concepts:
@@ -60,13 +62,16 @@ def analyze_command(
         equilibria = set(doc["equilibria"][concept])
         table = Table(title=f"{concept.upper()}: {len(equilibria)} equilibria")
         table.add_column("state")
+        if names:
+            table.add_column("name")
         for mover in report.movers:
             table.add_column(mover, justify="center")
         table.add_column("equilibrium", justify="center")
         rows = doc["states"] if len(doc["states"]) <= MAX_ROWS else sorted(equilibria)
         for state in rows[:MAX_ROWS]:
             marks = ["yes" if state in stable[mover] else "" for mover in report.movers]
-            table.add_row(state, *marks, "EQ" if state in equilibria else "")
+            named = [Text(names.get(state, ""))] if names else []  # no markup
+            table.add_row(state, *named, *marks, "EQ" if state in equilibria else "")
         console.print(table)
         if len(rows) > MAX_ROWS:
             console.print(f"({len(rows) - MAX_ROWS} more equilibria; use --json)")
@@ -75,6 +80,14 @@ def analyze_command(
             found = doc["uncertainty"][reading]["equilibria"]
             for concept in report.concepts:
                 console.print(f"{reading} {concept}: {' '.join(found[concept]) or '(none)'}")
+
+
+def _responders(actor: str) -> str:
+    """``B&C`` as "at the same time B and C move" (a SIM response's joint actor)."""
+    names = actor.split("&")
+    if len(names) == 1:
+        return f"at the same time {actor} moves"
+    return f"at the same time {', '.join(names[:-1])} and {names[-1]} move"
 
 
 @conflict_app.command("explain")
@@ -102,11 +115,17 @@ def explain_command(
         if sanction is None:
             console.print(f"  {doc['state']} -> {item['target']}: no sanction")
             continue
+        label = "deterred" if item["deterred"] else "not deterred"
+        if sanction["simultaneous"]:
+            console.print(
+                f"  {doc['state']} -> {item['target']}, {_responders(sanction['actors'][0])}: "
+                f"-> {sanction['states'][-1]}  (simultaneous, {label})"
+            )
+            continue
         steps = " ".join(
             f"-[{actor}]-> {state_}"
             for actor, state_ in zip(sanction["actors"], sanction["states"][1:], strict=True)
         )
-        label = "deterred" if item["deterred"] else "not deterred"
         console.print(f"  {doc['state']} -> {item['target']} {steps}  ({label})")
         if sanction["countermove"]:
             console.print(f"    best countermove: {sanction['countermove']}")

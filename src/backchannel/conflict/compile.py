@@ -18,6 +18,8 @@ preferred); only their order matters.
 from __future__ import annotations
 
 import math
+import os
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from backchannel.model.conflict import (
     read_gmcr_text,
     write_gmcr,
 )
+from backchannel.model.conflict.gmcr_format import NotExpressible
 from backchannel.model.conflict.loader import raise_all
 from backchannel.model.conflict.statements import And, Expr, If, Iff, Not, Opt, Or
 
@@ -486,19 +489,54 @@ def conflict_to_model(conflict: CompiledConflict) -> ConflictFile:
     return conflict_from_data(data, "(compiled conflict)")
 
 
-def save_conflict(conflict: CompiledConflict | ConflictFile, path: Path) -> None:
+def _write_atomically(path: Path, text: str) -> None:
+    """Write through a new file beside ``path``: ``path`` is replaced whole or not at all."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise CaseFileError(str(path), (), f"cannot write the file: {exc.strerror}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise CaseFileError(str(path), (), f"cannot write the file: {exc.strerror}") from None
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def save_conflict(
+    conflict: CompiledConflict | ConflictFile, path: Path, *, source: str = "(conflict)"
+) -> None:
     """Write a conflict as ``.yaml``/``.yml``/``.json`` or GMCR+ ``.gmcr``.
 
     A :class:`ConflictFile` keeps its statements (``.gmcr`` statements are written as
     GMCR+ conditions; rankings as ``preferenceRanking`` when any decision maker uses
-    one). A :class:`CompiledConflict` is written with explicit rankings.
+    one); it is first checked and compiled as :func:`load_conflict` does, so a file
+    with errors is never written. A :class:`CompiledConflict` is written with explicit
+    rankings. The file is replaced atomically: on any error it is left as it was.
+
+    Parameters
+    ----------
+    conflict:
+        What to write.
+    path:
+        The file to write; its suffix gives the format.
+    source:
+        Where a :class:`ConflictFile` was read from, named in its errors.
 
     Raises
     ------
-    CaseFileError
-        For an unknown suffix, or when the file cannot be written.
+    CaseFileError, CaseFileErrors
+        For an unknown suffix, a problem in the conflict file (located in ``source``),
+        a statement too large for ``.gmcr``, or when the file cannot be written.
     AnalysisError
-        When the conflict cannot be expressed in the target format.
+        When a compiled conflict cannot be expressed in the target format.
     """
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -509,23 +547,21 @@ def save_conflict(conflict: CompiledConflict | ConflictFile, path: Path) -> None
             hint="use " + ", ".join(SUFFIXES),
         )
     if isinstance(conflict, CompiledConflict):
-        model = conflict_to_model(conflict)
-        compiled: CompiledConflict | None = conflict
+        model, compiled = conflict_to_model(conflict), conflict
     else:
-        model, compiled = conflict, None
+        model, compiled = conflict, compile_conflict(conflict, source)
     if suffix == ".gmcr":
         uses_ranking = any(spec.ranking is not None for spec in model.preferences.values())
-        rankings = None
-        if uses_ranking:
-            compiled = compiled or compile_conflict(model, str(path))
-            rankings = _rankings(compiled)
         try:
-            text = write_gmcr(model, rankings)
-        except ValueError as exc:
-            raise AnalysisError(str(exc), hint="split the statement into smaller ones") from None
+            text = write_gmcr(model, _rankings(compiled) if uses_ranking else None)
+        except NotExpressible as exc:
+            raise CaseFileError(
+                source,
+                exc.path,
+                str(exc),
+                hint="split the statement into smaller ones",
+                line=model.line_of(exc.path),
+            ) from None
     else:
         text = dump_conflict(model, "json" if suffix == ".json" else "yaml")
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise CaseFileError(str(path), (), f"cannot write the file: {exc}") from None
+    _write_atomically(path, text)

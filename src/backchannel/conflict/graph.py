@@ -1,12 +1,13 @@
 """The state graph of a conflict as a standalone SVG picture.
 
-Nodes are feasible states (labelled with their Y/N strings), laid out in columns by the
-number of options taken; edges are the decision makers' unilateral moves (Kilgour,
-Hipel & Fang 1987: decision maker ``i`` moves from ``s`` to ``t`` when the states
-differ only in ``i``'s options, within the options' permitted directions and outside
-``i``'s misperceived states), coloured by decision maker. Equilibria and the status
-quo are marked. The picture has no scripts, fonts or links to fetch: it is built as
-plain XML text and is safe to embed in an offline report.
+Nodes are feasible states (labelled with their Y/N strings, and with the names given to
+them, if any), laid out in columns by the number of options taken; edges are the
+decision makers' unilateral moves (Kilgour, Hipel & Fang 1987: decision maker ``i``
+moves from ``s`` to ``t`` when the states differ only in ``i``'s options, within the
+options' permitted directions and outside ``i``'s misperceived states), coloured by
+decision maker. Equilibria and the status quo are marked. The picture has no scripts,
+fonts or links to fetch: it is built as plain XML text and is safe to embed in an
+offline report.
 """
 
 from __future__ import annotations
@@ -322,7 +323,8 @@ def _node(
         stroke = "#1f2933" if not eq else stroke
         width = max(width, 1.8)
     kinds = [k for k, flag in (("equilibrium", eq), ("status quo", sq)) if flag]
-    tooltip = f"state {index + 1}: {label}" + (f" ({', '.join(kinds)})" if kinds else "")
+    tooltip = f"state {index + 1}: {label}" + (f" · {name}" if name else "")
+    tooltip += f" ({', '.join(kinds)})" if kinds else ""
     parts = [
         f'<g class="state" data-state="{escape(label)}"><title>{escape(tooltip)}</title>',
         f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{box.w:.1f}" height="{box.h:.1f}" rx="6" '

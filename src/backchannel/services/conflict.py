@@ -3,13 +3,14 @@
 Each function takes a conflict file path and plain options, loads and compiles the
 conflict (:func:`backchannel.conflict.compile.load_conflict`), runs the stability
 engine and returns typed results plus JSON-ready documents. States are written as Y/N
-strings in the file's option order. Nothing here prints.
+strings in the file's option order; the file's ``state_names`` are passed on to the
+reports and pictures that show them. Nothing here prints.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,13 @@ from backchannel.conflict import (
     explain,
     status_quo_paths,
 )
-from backchannel.conflict.compile import load_conflict, load_conflict_model, save_conflict
+from backchannel.conflict.compile import (
+    compile_conflict,
+    load_conflict,
+    load_conflict_model,
+    save_conflict,
+    state_names,
+)
 from backchannel.conflict.compiled import CompiledConflict
 from backchannel.conflict.graph import render_svg
 from backchannel.conflict.results import (
@@ -37,11 +44,13 @@ from backchannel.errors import InputError
 
 @dataclass(frozen=True)
 class Analysis:
-    """A stability analysis of a file, with its preference-uncertainty readings."""
+    """A stability analysis of a file, with its preference-uncertainty readings and the
+    file's names of states (state index to name)."""
 
     conflict: CompiledConflict
     report: StabilityReport
     uncertainty: UncertaintyReport | None
+    state_names: dict[int, str] = field(default_factory=dict)
 
 
 def parse_concepts(text: str | None) -> tuple[str, ...]:
@@ -65,6 +74,13 @@ def parse_concepts(text: str | None) -> tuple[str, ...]:
     return names
 
 
+def _load_named(path: Path) -> tuple[CompiledConflict, dict[int, str]]:
+    """Load and compile a conflict file; also its ``state_names`` by state index."""
+    model = load_conflict_model(path)
+    conflict = compile_conflict(model, str(path))
+    return conflict, state_names(model, conflict)
+
+
 def _has_uncertainty(conflict: CompiledConflict) -> bool:
     return any(pairs is not None and len(pairs) > 0 for pairs in conflict.unranked)
 
@@ -75,12 +91,12 @@ def analyze_file(
     """Load a conflict file and analyse it under ``concepts``."""
     if horizon < 1:
         raise InputError(f"--horizon must be at least 1, not {horizon}")
-    conflict = load_conflict(path)
+    conflict, names = _load_named(path)
     report = analyze(conflict, concepts, horizon=horizon)
     uncertain = None
     if _has_uncertainty(conflict):
         uncertain = analyze_uncertain(conflict, concepts, horizon=horizon)
-    return Analysis(conflict, report, uncertain)
+    return Analysis(conflict, report, uncertain, names)
 
 
 def _states(conflict: CompiledConflict, indices: Any) -> list[str]:
@@ -114,6 +130,10 @@ def analysis_doc(analysis: Analysis) -> dict[str, Any]:
         "status_quo": None
         if conflict.status_quo is None
         else conflict.state_string(conflict.status_quo),
+        "state_names": {
+            conflict.state_string(index): name
+            for index, name in sorted(analysis.state_names.items())
+        },
     }
     if report.concepts and "limited" in report.concepts:
         doc["horizon"] = report.horizon
@@ -221,10 +241,12 @@ def graph_file(path: Path, out: Path, concept: str = "gmr") -> int:
     """Draw the state graph with the equilibria of ``concept``; return the count drawn."""
     if out.suffix.lower() != ".svg":
         raise InputError(f"the picture must be an .svg file, not {out.name!r}")
-    conflict = load_conflict(path)
+    conflict, names = _load_named(path)
     report = analyze(conflict, parse_concepts(concept))
     equilibria = [int(s) for s in report.equilibria[report.concepts[0]]]
-    svg = render_svg(conflict, equilibria=equilibria, status_quo=conflict.status_quo)
+    svg = render_svg(
+        conflict, equilibria=equilibria, status_quo=conflict.status_quo, state_names=names
+    )
     try:
         out.write_text(svg, encoding="utf-8")
     except OSError as exc:
@@ -233,7 +255,12 @@ def graph_file(path: Path, out: Path, concept: str = "gmr") -> int:
 
 
 def convert_file(source: Path, target: Path) -> None:
-    """Convert between YAML/JSON and GMCR+ ``.gmcr`` files (by suffix)."""
+    """Convert between YAML/JSON and GMCR+ ``.gmcr`` files (by suffix).
+
+    The source is checked and compiled as for an analysis first, so its errors are
+    reported (located in ``source``) and nothing is written; the target is replaced
+    atomically.
+    """
     if source.resolve() == target.resolve():
         raise InputError("the output file must differ from the input file")
-    save_conflict(load_conflict_model(source), target)
+    save_conflict(load_conflict_model(source), target, source=str(source))

@@ -156,8 +156,14 @@ def overview(path: Path, *, time_limit: float = 60.0) -> Overview:
     those of a partial deal on the issues where the single-issue red lines still
     overlap.
     """
-    loaded, zone, redlines = check(path, time_limit=time_limit)
+    return overview_of(load(path), time_limit=time_limit)
+
+
+def overview_of(loaded: Loaded, *, time_limit: float = 60.0) -> Overview:
+    """:func:`overview` of a case already loaded (e.g. built from a dialogue's positions)."""
     problem = loaded.problem
+    zone = engine.check(problem, _limit(time_limit))
+    redlines = redline_map(problem)
     found: ConflictsResult | None = None
     partial: tuple[str, ...] = ()
     partial_zone: ZoneResult | None = None

@@ -41,7 +41,7 @@ from backchannel.model.conflict.statements import (
     parse_statement,
 )
 
-__all__ = ["Enumerator", "gmcr_option_order", "read_gmcr_text", "write_gmcr"]
+__all__ = ["Enumerator", "NotExpressible", "gmcr_option_order", "read_gmcr_text", "write_gmcr"]
 
 Enumerator = Callable[[int, Sequence[tuple[int, int]]], Sequence[int]]
 """``(number of options, forbidden (mask, value) cubes) -> sorted feasible codes``."""
@@ -49,6 +49,14 @@ Enumerator = Callable[[int, Sequence[tuple[int, int]]], Sequence[int]]
 _TO_GMCR = {"both": "both", "forward_only": "fwd", "backward_only": "back"}
 _FROM_GMCR = {value: key for key, value in _TO_GMCR.items()}
 _MAX_DNF_OPTIONS = 10
+
+
+class NotExpressible(ValueError):
+    """A conflict that the ``.gmcr`` format cannot hold; ``path`` locates the cause."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 def gmcr_option_order(model: ConflictFile) -> list[int]:
@@ -308,8 +316,10 @@ def write_gmcr(model: ConflictFile, rankings: Sequence[Sequence[Sequence[int]]] 
 
     Raises
     ------
-    ValueError
+    NotExpressible
         When a statement mentions more than 10 options (too large to expand).
+    StatementSyntaxError
+        When a statement cannot be read (a model that was not checked).
     """
     ids = model.option_order()
     m = len(ids)
@@ -333,8 +343,13 @@ def write_gmcr(model: ConflictFile, rankings: Sequence[Sequence[Sequence[int]]] 
             "preferences": [],
         }
         spec = model.preferences[dm.id]
-        for text in spec.statements or []:
-            patterns = _dnf(parse_statement(text, index), m)
+        for s, text in enumerate(spec.statements or []):
+            expr = parse_statement(text, index)
+            try:
+                patterns = _dnf(expr, m)
+            except ValueError as exc:
+                path = ("preferences", dm.id, "statements", s)
+                raise NotExpressible(path, str(exc)) from None
             if len(patterns) == 1:
                 entry["preferences"].append(condition(patterns[0]))
             else:

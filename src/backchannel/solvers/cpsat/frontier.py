@@ -69,6 +69,8 @@ def _two_parties(pm: PackageModel, budget: Budget) -> tuple[list[Package], bool]
         if first.infeasible:
             return points, True
         if not first.proven or first.package is None:
+            if first.package is not None:  # the best found: admissible, maybe not efficient
+                points.append(first.package)
             return points, False
         k0 = key(first.value)
         level = pm.new_phase()
@@ -188,6 +190,9 @@ def cpsat_frontier(
     """
     budget = Budget(time_limit)
     pm = admissible_model(problem)
+    seed = pm.solve(Budget(budget.remaining() / 10))  # any admissible package, as a hint
+    if seed.package is not None:
+        pm.hint(seed.package)
     two = len(problem.utilities) == 2
     packages, complete = _two_parties(pm, budget) if two else _sampled(pm, budget, max_points)
     points = _efficient(problem, packages)

@@ -94,17 +94,19 @@ def certified_max(
             return best
         if found.package is None:
             return best
+        y = found.package
+        usable = admissible_or_cut(pm, y)
+        if usable and accept is not None and not accept(y):
+            pm.exclude_equivalent(y, [] if reject_guard is None else [reject_guard])
+            usable = False
+        if usable:  # kept even when the model is refined below: it is a real package
+            value = obj.value(problem.utility(y))
+            if best.package is None or value > best.value:
+                best.package, best.value = y, value
         if pm.last_solver is not None and obj.refine(pm.last_solver):
             continue
-        y = found.package
-        if not admissible_or_cut(pm, y):
+        if not usable:
             continue
-        if accept is not None and not accept(y):
-            pm.exclude_equivalent(y, [] if reject_guard is None else [reject_guard])
-            continue
-        value = obj.value(problem.utility(y))
-        if best.package is None or value > best.value:
-            best.package, best.value = y, value
         best.upper = max(best.value, obj.upper(found.bound))
         if not found.proven:
             return best
@@ -149,7 +151,9 @@ def tie_break(pm: PackageModel, obj: Objective, best: Best, budget: Budget) -> C
     other = pm.new_phase()
     pm.exclude(chosen, [other])
     while True:
-        found = pm.solve(budget, [*guards, other])
+        # The best other package (an optimisation guides CP-SAT far better than asking
+        # for any package of the window): a tie, or a proof that none exists.
+        found = pm.solve(budget, [*guards, other], obj.expr)
         if found.infeasible:
             return Choice(chosen, False, True)
         if found.package is None:
@@ -158,6 +162,8 @@ def tie_break(pm: PackageModel, obj: Objective, best: Best, budget: Budget) -> C
             continue
         if is_tie(found.package):
             break
+        if found.proven and obj.upper(found.bound) < top - slack(top):
+            return Choice(chosen, False, True)
         pm.exclude_equivalent(found.package, [window])
     welfare = Welfare(pm)
     top_welfare = certified_max(

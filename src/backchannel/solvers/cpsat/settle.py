@@ -85,6 +85,13 @@ def cpsat_settle(problem: Problem, rule: Rule, time_limit: float = 30.0) -> Sett
     obj = None
     ideal: list[float] = []
     ideal_proven = True
+    # One admissible package first, as a hint: the rule's own search then never starts
+    # from nothing (on large non-linear agendas its first solution can take long to find).
+    first = pm.solve(Budget(budget.remaining() / 10))
+    if first.infeasible:
+        return answer(Status.INFEASIBLE)
+    if first.package is not None:
+        pm.hint(first.package)
     if rule is Rule.KS:
         tops = ideals(pm, budget)
         if any(t.infeasible for t in tops):

@@ -1,0 +1,590 @@
+"""Negative controls for the solver-independent validator.
+
+Correct answers of the engine on two small hand-made problems (one with a zone of
+agreement, one where two red lines clash) pass every check; each one corrupted in a
+single field (with :func:`dataclasses.replace`) is rejected with
+:class:`~backchannel.errors.InvalidAnswer` and a message naming what is wrong: an
+inadmissible or out-of-range package, wrong utilities, a wrong rule value, a bound
+below the value, a proven optimum with a gap, a dominated frontier point, a
+satisfiable or non-minimal "conflict set", a relaxation with a wrong cost or an
+inadmissible witness, a MESO offer outside the band, a duplicated offer, a wrong
+spread, a zone witness using a non-viable option, an infeasible zone with a witness.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from backchannel.errors import InvalidAnswer
+from backchannel.model.case import IssueKind
+from backchannel.model.problem import (
+    AdditiveUtility,
+    Constraint,
+    ConstraintKind,
+    IssueDomain,
+    Literal,
+    Problem,
+)
+from backchannel.model.results import (
+    ConflictSet,
+    ConflictsResult,
+    FrontierPoint,
+    FrontierResult,
+    MesoResult,
+    Relaxation,
+    Rule,
+    Settlement,
+    Status,
+    ZoneResult,
+)
+from backchannel.solvers import engine
+from backchannel.solvers.cpsat import (
+    cpsat_conflicts,
+    cpsat_frontier,
+    cpsat_meso,
+    cpsat_settle,
+    cpsat_zone,
+)
+from backchannel.solvers.validate import (
+    validate_conflicts,
+    validate_frontier,
+    validate_meso,
+    validate_settlement,
+    validate_zone,
+)
+
+ALL_RULES = [Rule.NASH, Rule.KS, Rule.EGALITARIAN, Rule.WELFARE]
+
+INADMISSIBLE = (0, 0, 0)
+"""Violates ``A-no-cheap`` and A's reservation."""
+
+DOMINATED = (1, 0, 1)
+"""Admissible, utilities (0.45, 0.6): dominated by (2, 0, 0) with (0.5, 0.6)."""
+
+FAR_FOR_A = (2, 2, 0)
+"""Admissible, A's utility 0.8: outside the MESO band 0.5 +- 0.1."""
+
+
+def _issue(name: str, size: int) -> IssueDomain:
+    labels = tuple(f"{name}{j}" for j in range(size))
+    return IssueDomain(name, IssueKind.UNORDERED, labels, tuple(range(size)))
+
+
+def _constraint(
+    ident: str,
+    kind: ConstraintKind,
+    firmness: float,
+    clauses: tuple[tuple[Literal, ...], ...] = (),
+    utility_party: int | None = None,
+    bound: float = 0.0,
+) -> Constraint:
+    stated = kind is not ConstraintKind.RESERVATION
+    party = ident.split("-", maxsplit=1)[0] if stated else ident.split(":")[1]
+    return Constraint(ident, party, kind, firmness, stated, ident, clauses, utility_party, bound)
+
+
+def _problem(*, clash: bool) -> Problem:
+    """3 x 3 x 2 packages, parties A and B; ``clash`` adds B's red line "price must be 0".
+
+    Admissible without the clash: (1,0,1) (1,1,0) (1,1,1) (1,2,0) (1,2,1) (2,0,0)
+    (2,1,0) (2,2,0); with it, none (A forbids price 0): the only minimal conflict set
+    is {B-cheap, A-no-cheap}, relaxed by dropping B-cheap (firmness 1).
+    """
+    issues = (_issue("price", 3), _issue("term", 3), _issue("service", 2))
+    a = AdditiveUtility(
+        (np.array([0.0, 0.25, 0.5]), np.array([0.0, 0.15, 0.3]), np.array([0.0, 0.2])),
+        np.array([0.5, 0.3, 0.2]),
+    )
+    b = AdditiveUtility(
+        (np.array([0.4, 0.2, 0.0]), np.array([0.4, 0.2, 0.0]), np.array([0.2, 0.0])),
+        np.array([0.4, 0.4, 0.2]),
+    )
+    constraints = [
+        _constraint("A-no-cheap", ConstraintKind.FORBID, 2.0, ((Literal(0, frozenset({1, 2})),),)),
+        _constraint(
+            "B-service",
+            ConstraintKind.CONDITIONAL,
+            3.0,
+            ((Literal(0, frozenset({0, 1})), Literal(2, frozenset({0}))),),
+        ),
+        _constraint("reservation:A", ConstraintKind.RESERVATION, 4.0, utility_party=0, bound=0.3),
+        _constraint("reservation:B", ConstraintKind.RESERVATION, 4.0, utility_party=1, bound=0.2),
+    ]
+    if clash:
+        cheap = _constraint(
+            "B-cheap", ConstraintKind.REQUIRE, 1.0, ((Literal(0, frozenset({0})),),)
+        )
+        constraints.insert(0, cheap)
+    title = "clash" if clash else "zone"
+    return Problem(title, issues, ("A", "B"), ("A", "B"), (a, b), (0.3, 0.2), tuple(constraints))
+
+
+ZONE_PROBLEM = _problem(clash=False)
+CLASH_PROBLEM = _problem(clash=True)
+
+Corrupt = Callable[[Any], Any]
+
+
+def _case(ident: str, corrupt: Corrupt, match: str) -> Any:
+    return pytest.param(corrupt, match, id=ident)
+
+
+# ------------------------------------------------------------ correct answers pass
+def test_engine_answers_of_both_problems_pass() -> None:
+    zone = engine.check(ZONE_PROBLEM)
+    assert zone.status is Status.OPTIMAL and zone.count == 8
+    validate_zone(ZONE_PROBLEM, zone)
+    clash_zone = engine.check(CLASH_PROBLEM)
+    assert clash_zone.status is Status.INFEASIBLE
+    validate_zone(CLASH_PROBLEM, clash_zone)
+    for settlement in engine.settle(ZONE_PROBLEM, ALL_RULES).values():
+        validate_settlement(ZONE_PROBLEM, settlement)
+    for settlement in engine.settle(CLASH_PROBLEM, ALL_RULES).values():
+        assert settlement.status is Status.INFEASIBLE
+        validate_settlement(CLASH_PROBLEM, settlement)
+    validate_frontier(ZONE_PROBLEM, engine.frontier(ZONE_PROBLEM))
+    validate_frontier(CLASH_PROBLEM, engine.frontier(CLASH_PROBLEM))
+    validate_conflicts(ZONE_PROBLEM, engine.conflicts(ZONE_PROBLEM))
+    conflicts = engine.conflicts(CLASH_PROBLEM)
+    assert {frozenset(s.constraint_ids) for s in conflicts.conflict_sets} == {
+        frozenset({"B-cheap", "A-no-cheap"})
+    }
+    assert [r.constraint_ids for r in conflicts.relaxations] == [("B-cheap",)]
+    validate_conflicts(CLASH_PROBLEM, conflicts)
+    validate_meso(ZONE_PROBLEM, engine.meso(ZONE_PROBLEM, "A", k=2, tolerance=0.1))
+
+
+def test_cpsat_answers_pass() -> None:
+    validate_zone(ZONE_PROBLEM, cpsat_zone(ZONE_PROBLEM))
+    validate_zone(CLASH_PROBLEM, cpsat_zone(CLASH_PROBLEM))
+    for rule in ALL_RULES:
+        validate_settlement(ZONE_PROBLEM, cpsat_settle(ZONE_PROBLEM, rule))
+        validate_settlement(CLASH_PROBLEM, cpsat_settle(CLASH_PROBLEM, rule))
+    validate_frontier(ZONE_PROBLEM, cpsat_frontier(ZONE_PROBLEM))
+    validate_conflicts(CLASH_PROBLEM, cpsat_conflicts(CLASH_PROBLEM))
+    validate_meso(ZONE_PROBLEM, cpsat_meso(ZONE_PROBLEM, "B", k=3, tolerance=0.2, target=0.5))
+
+
+# ---------------------------------------------------------------------------- zone
+@pytest.fixture(scope="module")
+def zone() -> ZoneResult:
+    result = engine.check(ZONE_PROBLEM)
+    assert result.witness == (1, 0, 1)
+    assert result.viable == ((1, 2), (0, 1, 2), (0, 1))
+    return result
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "match"),
+    [
+        _case(
+            "inadmissible witness",
+            lambda z: dataclasses.replace(
+                z, witness=INADMISSIBLE, viable=((0, 1, 2), (0, 1, 2), (0, 1))
+            ),
+            r"package \(0, 0, 0\) violates A-no-cheap, reservation:A",
+        ),
+        _case(
+            "witness uses a non-viable option",
+            lambda z: dataclasses.replace(z, viable=((2,), *z.viable[1:])),
+            "the witness uses option 1 of issue 0, not viable",
+        ),
+        _case(
+            "infeasible with a witness",
+            lambda z: dataclasses.replace(z, status=Status.INFEASIBLE, count=None),
+            "no zone of agreement is claimed, yet a package is reported",
+        ),
+        _case(
+            "infeasible with viable options",
+            lambda z: dataclasses.replace(z, status=Status.INFEASIBLE, witness=None, count=None),
+            "no zone of agreement is claimed",
+        ),
+        _case(
+            "zone without a witness",
+            lambda z: dataclasses.replace(z, witness=None),
+            "a zone of agreement is claimed without a package in it",
+        ),
+        _case(
+            "viable option out of range",
+            lambda z: dataclasses.replace(z, viable=((1, 2, 3), *z.viable[1:])),
+            r"viable options \(1, 2, 3\) of issue 'price' are invalid",
+        ),
+        _case(
+            "viable option repeated",
+            lambda z: dataclasses.replace(z, viable=((1, 1, 2), *z.viable[1:])),
+            "are invalid",
+        ),
+        _case(
+            "viable options of too few issues",
+            lambda z: dataclasses.replace(z, viable=z.viable[:2]),
+            "viable options are not given for every issue",
+        ),
+        _case(
+            "count contradicts the witness",
+            lambda z: dataclasses.replace(z, count=0),
+            "count 0 contradicts the witness",
+        ),
+        _case(
+            "witness of the wrong length",
+            lambda z: dataclasses.replace(z, witness=(1, 0)),
+            r"package \(1, 0\) has 2 options for 3",
+        ),
+    ],
+)
+def test_corrupted_zone_is_rejected(zone: ZoneResult, corrupt: Corrupt, match: str) -> None:
+    validate_zone(ZONE_PROBLEM, zone)
+    with pytest.raises(InvalidAnswer, match=match):
+        validate_zone(ZONE_PROBLEM, corrupt(zone))
+
+
+def test_unknown_zone_is_accepted_as_undecided(zone: ZoneResult) -> None:
+    """Control: an undecided answer is not judged (only its shape is)."""
+    validate_zone(ZONE_PROBLEM, dataclasses.replace(zone, status=Status.UNKNOWN, witness=None))
+
+
+# ---------------------------------------------------------------------- settlement
+@pytest.fixture(scope="module")
+def settlements() -> dict[Rule, Settlement]:
+    answers = engine.settle(ZONE_PROBLEM, ALL_RULES)
+    assert answers[Rule.NASH].package == (2, 0, 0)
+    assert answers[Rule.NASH].value == pytest.approx(0.08)
+    return answers
+
+
+@pytest.mark.parametrize(
+    ("rule", "corrupt", "match"),
+    [
+        pytest.param(
+            Rule.NASH,
+            lambda s: dataclasses.replace(
+                s, package=INADMISSIBLE, utilities=ZONE_PROBLEM.utility(INADMISSIBLE)
+            ),
+            r"package \(0, 0, 0\) violates",
+            id="inadmissible package",
+        ),
+        pytest.param(
+            Rule.NASH,
+            lambda s: dataclasses.replace(s, package=(3, 0, 0)),
+            "option index 3 is out of range for issue 'price'",
+            id="option out of range",
+        ),
+        pytest.param(
+            Rule.WELFARE,
+            lambda s: dataclasses.replace(s, utilities=(0.5, 0.5)),
+            r"utilities \(0.5, 0.5\) of \(2, 0, 0\) are really",
+            id="wrong utilities",
+        ),
+        pytest.param(
+            Rule.WELFARE,
+            lambda s: dataclasses.replace(s, utilities=s.utilities[:1]),
+            "are really",
+            id="utilities of one party only",
+        ),
+        pytest.param(
+            Rule.NASH,
+            lambda s: dataclasses.replace(s, value=0.09, bound=0.09),
+            "value 0.09 is really 0.08",
+            id="wrong nash value",
+        ),
+        pytest.param(
+            Rule.EGALITARIAN,
+            lambda s: dataclasses.replace(s, value=0.3, bound=0.3),
+            r"value 0.3 is really 0.2",
+            id="wrong egalitarian value",
+        ),
+        pytest.param(
+            Rule.WELFARE,
+            lambda s: dataclasses.replace(s, value=1.0, bound=1.0),
+            r"value 1.0 is really 1.1",
+            id="wrong welfare value",
+        ),
+        pytest.param(
+            Rule.KS,
+            lambda s: dataclasses.replace(s, value=1.5, bound=1.5),
+            r"Kalai-Smorodinsky value 1.5 is outside \[0, 1\]",
+            id="ks value out of range",
+        ),
+        pytest.param(
+            Rule.NASH,
+            lambda s: dataclasses.replace(s, value=None),
+            "a package without its rule value",
+            id="missing value",
+        ),
+        pytest.param(
+            Rule.NASH,
+            lambda s: dataclasses.replace(s, status=Status.FEASIBLE, bound=0.05),
+            "bound 0.05 is below the value",
+            id="bound below value",
+        ),
+        pytest.param(
+            Rule.WELFARE,
+            lambda s: dataclasses.replace(s, bound=1.2),
+            "proven optimal, yet the bound 1.2 exceeds",
+            id="optimal with a gap",
+        ),
+        pytest.param(
+            Rule.NASH,
+            lambda s: dataclasses.replace(s, package=None, utilities=(), value=None, bound=None),
+            "status optimal without a package",
+            id="optimal without a package",
+        ),
+        pytest.param(
+            Rule.NASH,
+            lambda s: dataclasses.replace(s, status=Status.INFEASIBLE),
+            "status infeasible with a package",
+            id="infeasible with a package",
+        ),
+        pytest.param(
+            Rule.EGALITARIAN,
+            lambda s: dataclasses.replace(s, has_ties=False),
+            "3 ties counted but has_ties=False",
+            id="ties contradict has_ties",
+        ),
+    ],
+)
+def test_corrupted_settlement_is_rejected(
+    settlements: dict[Rule, Settlement], rule: Rule, corrupt: Corrupt, match: str
+) -> None:
+    settlement = settlements[rule]
+    validate_settlement(ZONE_PROBLEM, settlement)
+    with pytest.raises(InvalidAnswer, match=match):
+        validate_settlement(ZONE_PROBLEM, corrupt(settlement))
+
+
+def test_unproven_settlement_with_a_gap_is_accepted(settlements: dict[Rule, Settlement]) -> None:
+    """Control: a gap is fine when the answer does not claim to be optimal."""
+    welfare = settlements[Rule.WELFARE]
+    validate_settlement(
+        ZONE_PROBLEM, dataclasses.replace(welfare, status=Status.FEASIBLE, bound=1.2)
+    )
+
+
+# ------------------------------------------------------------------------ frontier
+@pytest.fixture(scope="module")
+def front() -> FrontierResult:
+    result = engine.frontier(ZONE_PROBLEM)
+    assert [p.package for p in result.points] == [(2, 0, 0), (2, 1, 0), (2, 2, 0)]
+    return result
+
+
+def _with_point(result: FrontierResult, package: tuple[int, ...]) -> FrontierResult:
+    point = FrontierPoint(package, ZONE_PROBLEM.utility(package))
+    return dataclasses.replace(result, points=(*result.points, point))
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "match"),
+    [
+        _case(
+            "dominated point",
+            lambda f: _with_point(f, DOMINATED),
+            r"point \(1, 0, 1\) is dominated by \(2, 0, 0\)",
+        ),
+        _case(
+            "inadmissible point",
+            lambda f: _with_point(f, INADMISSIBLE),
+            r"package \(0, 0, 0\) violates",
+        ),
+        _case(
+            "wrong utilities",
+            lambda f: dataclasses.replace(
+                f, points=(FrontierPoint((2, 0, 0), (0.9, 0.9)), *f.points[1:])
+            ),
+            r"utilities \(0.9, 0.9\) of \(2, 0, 0\) are really",
+        ),
+        _case(
+            "optimal with no point",
+            lambda f: dataclasses.replace(f, points=()),
+            "status optimal with no point",
+        ),
+    ],
+)
+def test_corrupted_frontier_is_rejected(
+    front: FrontierResult, corrupt: Corrupt, match: str
+) -> None:
+    validate_frontier(ZONE_PROBLEM, front)
+    with pytest.raises(InvalidAnswer, match=match):
+        validate_frontier(ZONE_PROBLEM, corrupt(front))
+
+
+# ----------------------------------------------------------------------- conflicts
+@pytest.fixture(scope="module")
+def clashes() -> ConflictsResult:
+    result = engine.conflicts(CLASH_PROBLEM)
+    assert not result.feasible and result.complete
+    assert result.relaxations == (Relaxation(("B-cheap",), 1.0, result.relaxations[0].witness),)
+    return result
+
+
+def _with_sets(result: ConflictsResult, *sets: ConflictSet) -> ConflictsResult:
+    return dataclasses.replace(result, conflict_sets=sets)
+
+
+def _with_relaxations(result: ConflictsResult, *relaxations: Relaxation) -> ConflictsResult:
+    return dataclasses.replace(result, relaxations=relaxations)
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "match"),
+    [
+        _case(
+            "satisfiable conflict set",
+            lambda c: _with_sets(c, ConflictSet(("A-no-cheap", "B-service"), True)),
+            r"\('A-no-cheap', 'B-service'\) can all hold together",
+        ),
+        _case(
+            "satisfiable set not even claimed minimal",
+            lambda c: _with_sets(c, ConflictSet(("B-cheap", "reservation:A"), False)),
+            "can all hold together",
+        ),
+        _case(
+            "non-minimal set marked minimal",
+            lambda c: _with_sets(c, ConflictSet(("B-cheap", "A-no-cheap", "B-service"), True)),
+            "is not minimal: drop B-service",
+        ),
+        _case(
+            "unknown constraint id",
+            lambda c: _with_sets(c, ConflictSet(("B-cheap", "A-no-price"), True)),
+            "names unknown ids",
+        ),
+        _case(
+            "repeated constraint id",
+            lambda c: _with_sets(c, ConflictSet(("B-cheap", "B-cheap"), True)),
+            "names unknown ids",
+        ),
+        _case(
+            "relaxation with a wrong cost",
+            lambda c: _with_relaxations(c, dataclasses.replace(c.relaxations[0], cost=2.0)),
+            "relaxation cost 2.0 is really 1.0",
+        ),
+        _case(
+            "relaxation with an inadmissible witness",
+            lambda c: _with_relaxations(
+                c, dataclasses.replace(c.relaxations[0], witness=INADMISSIBLE)
+            ),
+            r"package \(0, 0, 0\) violates A-no-cheap, reservation:A",
+        ),
+        _case(
+            "relaxation naming an unknown id",
+            lambda c: _with_relaxations(
+                c, dataclasses.replace(c.relaxations[0], constraint_ids=("B-dear",))
+            ),
+            r"relaxation \('B-dear',\) names unknown ids",
+        ),
+        _case(
+            "cheapest relaxations of different costs",
+            lambda c: _with_relaxations(
+                c, c.relaxations[0], Relaxation(("A-no-cheap",), 2.0, (0, 2, 1))
+            ),
+            r"the cheapest relaxations have different costs \[1.0, 2.0\]",
+        ),
+        _case(
+            "feasible with clashes",
+            lambda c: dataclasses.replace(c, feasible=True),
+            "agreement is possible, yet clashes are reported",
+        ),
+    ],
+)
+def test_corrupted_conflicts_are_rejected(
+    clashes: ConflictsResult, corrupt: Corrupt, match: str
+) -> None:
+    validate_conflicts(CLASH_PROBLEM, clashes)
+    with pytest.raises(InvalidAnswer, match=match):
+        validate_conflicts(CLASH_PROBLEM, corrupt(clashes))
+
+
+def test_non_minimal_conflict_set_not_marked_minimal_is_accepted(clashes: ConflictsResult) -> None:
+    """Control: a real conflict that does not claim minimality passes."""
+    superset = ConflictSet(("B-cheap", "A-no-cheap", "B-service"), False)
+    validate_conflicts(CLASH_PROBLEM, _with_sets(clashes, superset))
+
+
+def test_relaxation_witness_is_judged_on_the_relaxed_problem(clashes: ConflictsResult) -> None:
+    """Control: the witness may break the relaxed red line, and only that one."""
+    witness = (0, 2, 1)  # price 0: breaks A-no-cheap, respects everything else
+    relaxation = Relaxation(("A-no-cheap",), 2.0, witness)
+    validate_conflicts(CLASH_PROBLEM, _with_relaxations(clashes, relaxation))
+    with pytest.raises(InvalidAnswer, match=r"package \(0, 2, 1\) violates A-no-cheap"):
+        validate_conflicts(
+            CLASH_PROBLEM,
+            _with_relaxations(clashes, Relaxation(("B-cheap",), 1.0, witness)),
+        )
+
+
+# ---------------------------------------------------------------------------- meso
+@pytest.fixture(scope="module")
+def offers() -> MesoResult:
+    result = engine.meso(ZONE_PROBLEM, "A", k=2, tolerance=0.1)
+    assert result.target == pytest.approx(0.5)
+    assert len(result.points) == 2
+    assert result.spread > 0
+    return result
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "match"),
+    [
+        _case(
+            "offer outside the band",
+            lambda m: dataclasses.replace(
+                m, points=(*m.points, FrontierPoint(FAR_FOR_A, ZONE_PROBLEM.utility(FAR_FOR_A)))
+            ),
+            r"offer \(2, 2, 0\) is outside the band of A",
+        ),
+        _case(
+            "band moved away from the offers",
+            lambda m: dataclasses.replace(m, target=0.8),
+            "is outside the band of A",
+        ),
+        _case(
+            "wrong spread",
+            lambda m: dataclasses.replace(m, spread=m.spread + 0.1),
+            r"spread .* is really",
+        ),
+        _case(
+            "offer listed twice",
+            lambda m: dataclasses.replace(m, points=(*m.points, m.points[0])),
+            "the same offer is listed twice",
+        ),
+        _case(
+            "inadmissible offer",
+            lambda m: dataclasses.replace(
+                m,
+                points=(FrontierPoint(INADMISSIBLE, ZONE_PROBLEM.utility(INADMISSIBLE)),),
+                spread=0.0,
+            ),
+            r"package \(0, 0, 0\) violates",
+        ),
+        _case(
+            "wrong offer utilities",
+            lambda m: dataclasses.replace(
+                m, points=(FrontierPoint(m.points[0].package, (0.5, 0.0)), *m.points[1:])
+            ),
+            "are really",
+        ),
+        _case(
+            "unknown party",
+            lambda m: dataclasses.replace(m, party="Q"),
+            "unknown party 'Q'",
+        ),
+    ],
+)
+def test_corrupted_meso_is_rejected(offers: MesoResult, corrupt: Corrupt, match: str) -> None:
+    validate_meso(ZONE_PROBLEM, offers)
+    with pytest.raises(InvalidAnswer, match=match):
+        validate_meso(ZONE_PROBLEM, corrupt(offers))
+
+
+def test_every_message_names_the_failed_question() -> None:
+    """The validator's messages say which answer failed, for the engine-bug report."""
+    zone = engine.check(ZONE_PROBLEM)
+    with pytest.raises(InvalidAnswer, match=r"^the check answer failed validation: "):
+        validate_zone(ZONE_PROBLEM, dataclasses.replace(zone, witness=INADMISSIBLE))
+    nash = engine.settle(ZONE_PROBLEM, [Rule.NASH])[Rule.NASH]
+    with pytest.raises(InvalidAnswer, match=r"^the settle \(nash\) answer failed validation: "):
+        validate_settlement(ZONE_PROBLEM, dataclasses.replace(nash, value=0.5))
