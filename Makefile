@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck contracts unit docs bench clean
+.PHONY: run test lint typecheck contracts unit docs bench browsers postgres clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,10 +13,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/backchannel analyze examples/us_russia_ukraine.yaml
+# Debian's Chromium for the browser tests (idempotent; Playwright never downloads a browser).
+browsers:
+	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-test: $(STAMP) lint typecheck contracts docs unit
+# PostgreSQL server binaries for the storage tests (the tests start their own server on loopback).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+
+run: $(STAMP)
+	$(BIN)/backchannel keys init --if-missing
+	$(BIN)/backchannel demo
+	$(BIN)/backchannel serve
+
+test: $(STAMP) browsers postgres lint typecheck contracts docs unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

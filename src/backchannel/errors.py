@@ -123,3 +123,33 @@ class InvalidAnswer(BackchannelError):
         super().__init__(
             message, hint="this is a bug in Backchannel; please report it with the case"
         )
+
+
+class NotFound(BackchannelError):
+    """The object does not exist, or the caller may not know that it does (same answer)."""
+
+    exit_code = 2
+
+    def __init__(self) -> None:
+        super().__init__("not found")
+
+
+class NotAllowedNow(BackchannelError):
+    """The action breaks a rule of the dialogue in its current state (e.g. a locked round)."""
+
+    exit_code = 2
+
+
+class SignInRequired(BackchannelError):
+    """The caller is not signed in, or the session has expired or been revoked."""
+
+    exit_code = 2
+
+    def __init__(self) -> None:
+        super().__init__("sign-in required")
+
+
+class TooManyAttempts(BackchannelError):
+    """Too many failed sign-ins for this account from this place; wait and retry."""
+
+    exit_code = 2

@@ -23,14 +23,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from backchannel.cli import negotiation
+    from backchannel.cli import conflict, negotiation, platform
 
     negotiation.register(app)
-    try:
-        from backchannel.cli import conflict
-    except ImportError:  # the conflict commands are added by their own module
-        return
     conflict.register(app)
+    platform.register(app)
 
 
 _register()
@@ -40,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 done, 2 bad input, 3 time limit)."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False)
+        if isinstance(result, int):
+            return result
     except BackchannelError as error:
         if isinstance(error, CaseFileErrors):
             for line in error.lines():

@@ -1,0 +1,219 @@
+"""The platform commands: ``serve``, ``demo``, ``db``, ``users``, ``keys`` and ``audit``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from backchannel.config import Settings, load_settings
+
+db_app = typer.Typer(help="The database: create or migrate the schema.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Accounts: create, deactivate, reactivate, reset.", no_args_is_help=True
+)
+keys_app = typer.Typer(
+    help="The key-encryption key (kept outside the database).", no_args_is_help=True
+)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database", help="Database URL (default: BACKCHANNEL_DATABASE_URL or var/backchannel.db)."
+    ),
+]
+KeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file", help="Key file (default: BACKCHANNEL_KEY_FILE or var/keys/kek.key)."
+    ),
+]
+
+
+def _settings(
+    database: str | None = None, key_file: Path | None = None, **more: object
+) -> Settings:
+    overrides: dict[str, object] = {k: v for k, v in more.items() if v is not None}
+    if database:
+        overrides["database_url"] = database
+    if key_file:
+        overrides["key_file"] = key_file
+    return load_settings(**overrides)
+
+
+def _platform(settings: Settings, upgrade: bool = False):  # type: ignore[no-untyped-def]
+    from backchannel.services.platform import Platform
+
+    return Platform.open(settings, upgrade=upgrade)
+
+
+@keys_app.command("init")
+def keys_init(
+    key_file: KeyOption = None,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing when the file exists.")
+    ] = False,
+) -> None:
+    """Write a new random key-encryption key (mode 0600). Keep it, and keep it out of backups."""
+    from backchannel.storage.vault import init_key_file
+
+    settings = _settings(key_file=key_file)
+    if if_missing and Path(settings.key_file).exists():
+        return
+    init_key_file(Path(settings.key_file))
+    Console().print(f"key-encryption key written to {settings.key_file}", markup=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database: DatabaseOption = None, key_file: KeyOption = None) -> None:
+    """Create the schema or bring it up to date (checks durability settings and the key)."""
+    _platform(_settings(database, key_file), upgrade=True)
+    Console().print("database is up to date", markup=False)
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Sign-in name.")],
+    name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
+    database: DatabaseOption = None,
+    key_file: KeyOption = None,
+) -> None:
+    """Create an account; its one-time password is printed once."""
+    from backchannel.services import accounts
+
+    platform = _platform(_settings(database, key_file))
+    user, secret = accounts.create_user(platform, username, name or username)
+    Console().print(f"{user.username}: one-time password {secret}", markup=False)
+
+
+@users_app.command("deactivate")
+def users_deactivate(
+    username: str, database: DatabaseOption = None, key_file: KeyOption = None
+) -> None:
+    """Deactivate an account and end all its sessions."""
+    from backchannel.services import accounts
+
+    accounts.set_active(_platform(_settings(database, key_file)), username, False)
+    Console().print(f"{username} deactivated", markup=False)
+
+
+@users_app.command("reactivate")
+def users_reactivate(
+    username: str, database: DatabaseOption = None, key_file: KeyOption = None
+) -> None:
+    """Allow a deactivated account to sign in again."""
+    from backchannel.services import accounts
+
+    accounts.set_active(_platform(_settings(database, key_file)), username, True)
+    Console().print(f"{username} reactivated", markup=False)
+
+
+@users_app.command("reset-password")
+def users_reset(username: str, database: DatabaseOption = None, key_file: KeyOption = None) -> None:
+    """Give an account a new one-time password (printed once); its sessions end."""
+    from backchannel.services import accounts
+
+    secret = accounts.reset_password(_platform(_settings(database, key_file)), username)
+    Console().print(f"{username}: one-time password {secret}", markup=False)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    database: DatabaseOption = None,
+    key_file: KeyOption = None,
+    expect: Annotated[
+        str | None, typer.Option("--expect", help="A checkpoint SEQ:HASH noted earlier.")
+    ] = None,
+) -> None:
+    """Re-check the audit chain: edits, deletions, insertions, reordering, truncation."""
+    from backchannel.errors import InputError
+    from backchannel.storage import audit
+
+    checkpoint = None
+    if expect:
+        try:
+            seq, digest = expect.split(":", 1)
+            checkpoint = (int(seq), digest)
+        except ValueError:
+            raise InputError(f"--expect {expect!r} is not SEQ:HASH") from None
+    platform = _platform(_settings(database, key_file))
+    with platform.unit() as s:
+        report = audit.verify(s, platform.vault.audit_key(), checkpoint)
+    console = Console(highlight=False)
+    if report.ok:
+        console.print(
+            f"audit log intact: {report.entries} entries, head {report.head[0]}:{report.head[1]}",
+            markup=False,
+        )
+        return
+    for problem in report.problems:
+        console.print(f"problem: {problem}", markup=False)
+    raise typer.Exit(1)
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    database: DatabaseOption = None,
+    key_file: KeyOption = None,
+) -> None:
+    """Start the web application and JSON API."""
+    import os
+
+    import uvicorn
+
+    settings = _settings(database, key_file, host=host, port=port)
+    _platform(settings)  # refuse to start on an unsafe database or a wrong key, with a message
+    os.environ["BACKCHANNEL_DATABASE_URL"] = settings.database_url
+    os.environ["BACKCHANNEL_KEY_FILE"] = str(settings.key_file)
+    Console().print(f"Backchannel on http://{settings.host}:{settings.port}/", markup=False)
+    uvicorn.run(
+        "backchannel.web.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        server_header=False,
+    )
+
+
+def demo(
+    database: DatabaseOption = None,
+    key_file: KeyOption = None,
+    serve_after: Annotated[
+        bool, typer.Option("--serve", help="Start the server afterwards.")
+    ] = False,
+) -> None:
+    """Seed the demo dialogue (US–Russia example) and print its one-time passwords."""
+    from backchannel.services import demo as demo_service
+
+    settings = _settings(database, key_file)
+    platform = _platform(settings, upgrade=True)
+    made = demo_service.seed(platform)
+    console = Console(highlight=False)
+    console.print(
+        "Demo dialogue " + ("created" if made.created else "already there: passwords reset"),
+        markup=False,
+    )
+    console.print(
+        "Sign in at the address below with these one-time passwords (shown once):", markup=False
+    )
+    for username, secret in made.passwords.items():
+        console.print(f"  {username:<12} {secret}", markup=False)
+    if serve_after:
+        serve(None, None, database, key_file)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the platform commands to the main CLI."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(users_app, name="users")
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(audit_app, name="audit")
+    app.command("serve")(serve)
+    app.command("demo")(demo)

@@ -1,0 +1,319 @@
+"""What people enter on the platform: the agenda and each delegation's position.
+
+A delegation member records a position without utility theory: the issues in order
+of importance, a rating 0-100 per option, options that are unacceptable, "if ...
+then ..." conditions and a walk-away level. :func:`build_case` turns the agenda and
+every side's position into the engine's :class:`~backchannel.model.case.Case`:
+
+* issue weights are **rank-order centroid** weights of the importance order
+  (``w_k = (1/n) sum_{j >= k} 1/j`` for the k-th of n issues; issues given the same
+  rank share the average of their places' weights);
+* an unacceptable option is a ``forbid`` red line, a condition an ``if/then`` red
+  line, each with the firmness chosen (flexible 1, firm 3, absolute 10);
+* the walk-away level ``w`` (0-100) is the reservation value ``w / 100``; an
+  unrated option counts as 0.
+
+Red-line ids are built from the agenda ids, so they stay the same from round to round.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from backchannel.errors import InputError
+from backchannel.model.case import (
+    Case,
+    Condition,
+    Issue,
+    IssueKind,
+    Party,
+    PartyRole,
+    RedLine,
+    Reservation,
+    Visibility,
+)
+
+MAX_OPTIONS = 24
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgendaIssue(_Strict):
+    """One issue on the shared agenda, with options in order (least to most if ordered)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=32)]
+    name: Name
+    kind: IssueKind = IssueKind.UNORDERED
+    options: Annotated[list[Name], Field(min_length=2, max_length=MAX_OPTIONS)]
+    description: Annotated[str, Field(max_length=2000)] = ""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> AgendaIssue:
+        if len(set(self.options)) != len(self.options):
+            raise ValueError(f"issue {self.name!r} lists the same option twice")
+        return self
+
+
+class Agenda(_Strict):
+    """The agenda of a dialogue: issues in the order the facilitator set."""
+
+    issues: list[AgendaIssue] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Agenda:
+        names = [issue.name for issue in self.issues]
+        if len(set(names)) != len(names):
+            raise ValueError("two issues have the same name")
+        ids = [issue.id for issue in self.issues]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two issues have the same id")
+        return self
+
+    def issue(self, issue_id: str) -> AgendaIssue:
+        """The issue with this id."""
+        for issue in self.issues:
+            if issue.id == issue_id:
+                return issue
+        raise InputError(f"unknown issue {issue_id!r}", hint="pick an issue of this agenda")
+
+
+class Firmness(str, Enum):
+    """How costly relaxing a red line would be (used by the cheapest relaxations)."""
+
+    FLEXIBLE = "flexible"
+    FIRM = "firm"
+    ABSOLUTE = "absolute"
+
+    @property
+    def weight(self) -> int:
+        """The firmness number the engine minimises."""
+        return {"flexible": 1, "firm": 3, "absolute": 10}[self.value]
+
+
+class Unacceptable(_Strict):
+    """An option the side will not accept."""
+
+    issue: str
+    option: Name
+    firmness: Firmness = Firmness.FIRM
+
+
+class Rule(_Strict):
+    """ "If issue A is one of these options, then issue B must be one of those"."""
+
+    if_issue: str
+    if_options: Annotated[list[Name], Field(min_length=1)]
+    then_issue: str
+    then_options: Annotated[list[Name], Field(min_length=1)]
+    firmness: Firmness = Firmness.FIRM
+
+
+class Position(_Strict):
+    """A delegation's private position (an absent stakeholder's holds red lines only)."""
+
+    importance: dict[str, Annotated[int, Field(ge=1, le=99)]] = Field(default_factory=dict)
+    ratings: dict[str, dict[str, Annotated[int, Field(ge=0, le=100)]]] = Field(default_factory=dict)
+    unacceptable: list[Unacceptable] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+    walk_away: Annotated[int, Field(ge=0, le=100)] | None = None
+    note: Annotated[str, Field(max_length=4000)] = ""
+
+
+def check_position(agenda: Agenda, position: Position) -> None:
+    """Every issue and option the position names exists on the agenda."""
+
+    def known(issue_id: str, options: list[str], where: str) -> None:
+        issue = agenda.issue(issue_id)
+        unknown = [o for o in options if o not in issue.options]
+        if unknown:
+            raise InputError(
+                f"{where}: {', '.join(map(repr, unknown))} is not an option of {issue.name!r}",
+                hint=f"the options are: {', '.join(issue.options)}",
+            )
+
+    for issue_id in position.importance:
+        agenda.issue(issue_id)
+    for issue_id, ratings in position.ratings.items():
+        known(issue_id, list(ratings), "ratings")
+    for item in position.unacceptable:
+        known(item.issue, [item.option], "unacceptable options")
+    for rule in position.rules:
+        known(rule.if_issue, rule.if_options, "condition")
+        known(rule.then_issue, rule.then_options, "condition")
+        if rule.if_issue == rule.then_issue:
+            raise InputError("a condition links an issue to itself", hint="pick two issues")
+
+
+def importance_weights(agenda: Agenda, importance: dict[str, int]) -> dict[str, float]:
+    """Rank-order centroid weights (in percent) from ranks 1 = most important."""
+    n = len(agenda.issues)
+    worst = max(importance.values(), default=1) + 1
+    ranks = sorted(agenda.issues, key=lambda i: importance.get(i.id, worst))
+    place_weight = [sum(1 / j for j in range(k, n + 1)) / n for k in range(1, n + 1)]
+    weights: dict[str, float] = {}
+    k = 0
+    while k < n:
+        rank = importance.get(ranks[k].id, worst)
+        group = [i for i in ranks[k:] if importance.get(i.id, worst) == rank]
+        share = sum(place_weight[k : k + len(group)]) / len(group)
+        for issue in group:
+            weights[issue.name] = 100 * share
+        k += len(group)
+    return weights
+
+
+def red_line_text(agenda: Agenda, item: Unacceptable | Rule) -> str:
+    """The red line in words, as its own side wrote it."""
+    if isinstance(item, Unacceptable):
+        return f"{agenda.issue(item.issue).name}: not {item.option!r}"
+    first, then = agenda.issue(item.if_issue), agenda.issue(item.then_issue)
+    return (
+        f"if {first.name} is {' or '.join(item.if_options)}, "
+        f"then {then.name} must be {' or '.join(item.then_options)}"
+    )
+
+
+def red_line_id(side: int, item: Unacceptable | Rule, agenda: Agenda) -> str:
+    """A stable id: the side's number and the agenda ids of what the red line names."""
+    if isinstance(item, Unacceptable):
+        option = agenda.issue(item.issue).options.index(item.option)
+        return f"s{side}-no-{item.issue}-{option}"
+    first, then = agenda.issue(item.if_issue), agenda.issue(item.then_issue)
+    a = "".join(str(first.options.index(o)) for o in item.if_options)
+    b = "".join(str(then.options.index(o)) for o in item.then_options)
+    return f"s{side}-if-{item.if_issue}-{a}-then-{item.then_issue}-{b}"
+
+
+def _party(
+    agenda: Agenda, side: int, name: str, absent: bool, position: Position, stated: bool
+) -> Party:
+    visibility = Visibility.STATED if stated else Visibility.PRIVATE
+    red_lines = [
+        RedLine(
+            id=red_line_id(side, item, agenda),
+            forbid=Condition(issue=agenda.issue(item.issue).name, options=[item.option]),
+            firmness=item.firmness.weight,
+            visibility=visibility,
+            description=red_line_text(agenda, item),
+        )
+        for item in position.unacceptable
+    ]
+    red_lines += [
+        RedLine.model_validate(
+            {
+                "id": red_line_id(side, rule, agenda),
+                "if": [{"issue": agenda.issue(rule.if_issue).name, "options": rule.if_options}],
+                "then": [
+                    {"issue": agenda.issue(rule.then_issue).name, "options": rule.then_options}
+                ],
+                "firmness": rule.firmness.weight,
+                "visibility": visibility,
+                "description": red_line_text(agenda, rule),
+            }
+        )
+        for rule in position.rules
+    ]
+    unique = {r.id: r for r in red_lines}  # the same red line entered twice counts once
+    if absent:
+        return Party(name=name, role=PartyRole.ABSENT, red_lines=list(unique.values()))
+    ratings = {
+        issue.name: {o: position.ratings.get(issue.id, {}).get(o, 0) for o in issue.options}
+        for issue in agenda.issues
+    }
+    reservation = None
+    if position.walk_away is not None:
+        reservation = Reservation(value=position.walk_away / 100)
+    return Party(
+        name=name,
+        weights=importance_weights(agenda, position.importance),
+        ratings=ratings,
+        red_lines=list(unique.values()),
+        reservation=reservation,
+    )
+
+
+class Side(_Strict):
+    """One party of the dialogue as the engine sees it."""
+
+    name: Name
+    absent: bool = False
+    position: Position
+
+
+def build_case(title: str, agenda: Agenda, sides: list[Side]) -> Case:
+    """The engine's case: the agenda and every side (absent stakeholders' lines stated)."""
+    if not agenda.issues:
+        raise InputError("the agenda has no issues yet", hint="add issues before evaluating")
+    if sum(not s.absent for s in sides) < 2:
+        raise InputError(
+            "an evaluation needs at least two delegations at the table",
+            hint="add delegations on the dialogue page",
+        )
+    issues = [
+        Issue(name=i.name, kind=i.kind, options=list(i.options), description=i.description or None)
+        for i in agenda.issues
+    ]
+    parties = [
+        _party(agenda, n, s.name, s.absent, s.position, stated=s.absent)
+        for n, s in enumerate(sides)
+    ]
+    return Case(title=title, issues=issues, parties=parties)
+
+
+def prune(agenda: Agenda, position: Position) -> Position:
+    """The position without references to issues or options no longer on the agenda."""
+    options = {i.id: set(i.options) for i in agenda.issues}
+
+    def ok(issue: str, names: list[str]) -> bool:
+        return issue in options and all(n in options[issue] for n in names)
+
+    return Position(
+        importance={k: v for k, v in position.importance.items() if k in options},
+        ratings={
+            k: {o: r for o, r in v.items() if o in options[k]}
+            for k, v in position.ratings.items()
+            if k in options
+        },
+        unacceptable=[u for u in position.unacceptable if ok(u.issue, [u.option])],
+        rules=[
+            r
+            for r in position.rules
+            if ok(r.if_issue, r.if_options) and ok(r.then_issue, r.then_options)
+        ],
+        walk_away=position.walk_away,
+        note=position.note,
+    )
+
+
+def tightened(old: Position, new: Position) -> list[str]:
+    """How ``new`` is stricter than ``old`` (empty when it only loosens or keeps them).
+
+    A red line may be dropped or weakened, never added or strengthened: no new
+    unacceptable option; every condition of ``new`` is implied by one of ``old`` with
+    the same issues, no more triggering options and no fewer allowed ones; the
+    walk-away level does not rise.
+    """
+    problems = []
+    before = {(u.issue, u.option) for u in old.unacceptable}
+    for u in new.unacceptable:
+        if (u.issue, u.option) not in before:
+            problems.append(f"option {u.option!r} was acceptable in the previous round")
+    for rule in new.rules:
+        covered = any(
+            r.if_issue == rule.if_issue
+            and r.then_issue == rule.then_issue
+            and set(rule.if_options) <= set(r.if_options)
+            and set(rule.then_options) >= set(r.then_options)
+            for r in old.rules
+        )
+        if not covered:
+            problems.append("a condition is new or stricter than in the previous round")
+    if (new.walk_away or 0) > (old.walk_away or 0):
+        problems.append(f"the walk-away level rose from {old.walk_away or 0} to {new.walk_away}")
+    return problems

@@ -1,0 +1,92 @@
+"""The one authorisation choke point: who may do what in which dialogue.
+
+Every service that touches a dialogue starts with :func:`seat`, which loads the
+caller's membership *by (dialogue, user)*; a dialogue the caller is not part of is
+:class:`~backchannel.errors.NotFound`, exactly like one that does not exist.
+:func:`require` then checks the role; a role that may not see an object also gets
+``NotFound``, so a forbidden object answers exactly like a missing one. Objects
+inside a dialogue are always loaded through :func:`owned`, which checks that they
+belong to the seat's dialogue (and delegation, for private ones).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TypeVar
+
+from backchannel.errors import NotFound
+from backchannel.storage import repo
+from backchannel.storage.db import Session
+from backchannel.storage.tables import Base
+
+FACILITATOR, MEMBER, OBSERVER = "facilitator", "member", "observer"
+
+
+class Track(str, Enum):
+    """A delegation member's background."""
+
+    SERVING = "serving official"
+    FORMER = "former official"
+    EXPERT = "expert"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A signed-in user."""
+
+    user_id: str
+    username: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class Seat:
+    """An actor's place in one dialogue."""
+
+    actor: Actor
+    dialogue_id: str
+    member_id: str
+    role: str
+    delegation_id: str | None
+
+    @property
+    def is_facilitator(self) -> bool:
+        """Whether the seat runs the dialogue."""
+        return self.role == FACILITATOR
+
+
+def seat(s: Session, actor: Actor, dialogue_id: str) -> Seat:
+    """The actor's seat in the dialogue, or NotFound."""
+    row = repo.member(s, dialogue_id, actor.user_id)
+    if row is None:
+        raise NotFound()
+    return Seat(actor, dialogue_id, row.id, row.role, row.delegation_id)
+
+
+def require(place: Seat, *roles: str) -> None:
+    """NotFound unless the seat has one of ``roles``."""
+    if place.role not in roles:
+        raise NotFound()
+
+
+Row = TypeVar("Row", bound=Base)
+
+
+def owned(
+    s: Session, place: Seat, table: type[Row], key: str, *, delegation: str | None = None
+) -> Row:
+    """A row of the seat's dialogue (and of ``delegation`` when given), or NotFound."""
+    row = repo.get(s, table, key)
+    if row is None or getattr(row, "dialogue_id", None) != place.dialogue_id:
+        raise NotFound()
+    if delegation is not None and getattr(row, "delegation_id", None) != delegation:
+        raise NotFound()
+    return row
+
+
+def own_delegation(place: Seat) -> str:
+    """The seat's delegation (a member's); NotFound for any other role."""
+    if place.role != MEMBER or place.delegation_id is None:
+        raise NotFound()
+    return place.delegation_id

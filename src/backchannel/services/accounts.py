@@ -1,0 +1,274 @@
+"""Accounts and sessions: sign-in, one-time passwords, revocable server-side sessions.
+
+* Passwords are hashed with Argon2id; an unknown user name costs the same dummy verify
+  as a wrong password and gets the same answer.
+* Sign-in is throttled per (account, source): after ``login_failures_allowed``
+  failures within ``login_window_seconds`` that pair waits; other accounts, and the
+  same account from elsewhere, are not affected, so nobody can lock others out. The
+  source is stored only as a keyed hash, and forgotten after the window.
+* A session token is 256 random bits; only its SHA-256 is stored. Sessions end at
+  sign-out, after ``session_idle_minutes`` idle or ``session_absolute_hours`` in all,
+  and all of a user's sessions end when the password changes or the user is
+  deactivated. Each session carries its own CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from backchannel.errors import InputError, SignInRequired, TooManyAttempts
+from backchannel.services.access import Actor
+from backchannel.services.platform import Platform
+from backchannel.storage import repo
+from backchannel.storage.passwords import (
+    MAX_LENGTH,
+    MIN_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from backchannel.storage.tables import LoginFailure, SessionRow, User, as_utc, utcnow
+
+GENERIC_FAILURE = "user name or password is wrong"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A new session: the cookie token (shown once), its CSRF token and the actor."""
+
+    token: str
+    csrf: str
+    actor: Actor
+    must_change_password: bool
+
+
+@dataclass(frozen=True)
+class Current:
+    """The session behind a request."""
+
+    actor: Actor
+    csrf: str
+    token_hash: str
+    must_change_password: bool
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def check_password_rules(password: str) -> None:
+    """Length 12-128, no composition rules (ASVS); a clear message otherwise."""
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        raise InputError(
+            f"a password needs {MIN_LENGTH} to {MAX_LENGTH} characters",
+            hint="a few unrelated words make a strong password",
+        )
+
+
+def one_time_password() -> str:
+    """A random one-time password, readable (about 100 bits)."""
+    return "-".join(secrets.token_hex(3) for _ in range(4)) + secrets.token_hex(1)
+
+
+def create_user(
+    platform: Platform, username: str, display_name: str, password: str | None = None
+) -> tuple[User, str]:
+    """Create an account with a one-time password (returned once) unless one is given."""
+    username = username.strip().lower()
+    if (
+        not username
+        or len(username) > 64
+        or not username.replace("-", "").replace(".", "").replace("_", "").isalnum()
+    ):
+        raise InputError(
+            f"user name {username!r} is not valid",
+            hint="use letters, digits, '.', '-' or '_', at most 64 characters",
+        )
+    secret = password or one_time_password()
+    check_password_rules(secret)
+    hashed = hash_password(secret, platform.settings.password_hash_memory_kib)  # no lock held
+    with platform.unit() as s:
+        if repo.user_by_name(s, username) is not None:
+            raise InputError(f"user name {username!r} is taken", hint="choose another")
+        user = User(
+            username=username,
+            display_name=display_name.strip() or username,
+            password_hash=hashed,
+            must_change_password=password is None,
+        )
+        repo.add(s, user)
+        platform.log(s, "user.created", target=user.id, audience="operator")
+    return user, secret
+
+
+def set_active(platform: Platform, username: str, active: bool) -> None:
+    """Deactivate (ending every session) or reactivate an account."""
+    with platform.unit() as s:
+        user = repo.user_by_name(s, username.strip().lower())
+        if user is None:
+            raise InputError(f"no account named {username!r}")
+        user.active = active
+        if not active:
+            repo.end_sessions(s, user.id)
+        platform.log(
+            s,
+            "user.activated" if active else "user.deactivated",
+            target=user.id,
+            audience="operator",
+        )
+
+
+def reset_password(platform: Platform, username: str) -> str:
+    """A new one-time password for an account (ends its sessions); returned once."""
+    secret = one_time_password()
+    hashed = hash_password(secret, platform.settings.password_hash_memory_kib)
+    with platform.unit() as s:
+        user = repo.user_by_name(s, username.strip().lower())
+        if user is None:
+            raise InputError(f"no account named {username!r}")
+        user.password_hash = hashed
+        user.must_change_password = True
+        repo.end_sessions(s, user.id)
+        platform.log(s, "user.password_reset", target=user.id, audience="operator")
+    return secret
+
+
+def _throttle_key(platform: Platform, username: str, source: str) -> str:
+    message = f"{username}\x00{source}".encode()
+    return hmac.new(platform.vault.audit_key(), message, hashlib.sha256).hexdigest()
+
+
+def sign_in(
+    platform: Platform, username: str, password: str, source: str, now: datetime | None = None
+) -> SignedIn:
+    """Check the credentials and open a session; uniform failure for any wrong input."""
+    now = now or utcnow()
+    settings = platform.settings
+    name = username.strip().lower()[:MAX_LENGTH]
+    key = _throttle_key(platform, name, source)
+    window = now - timedelta(seconds=settings.login_window_seconds)
+    with platform.unit() as s:
+        if repo.count_failures(s, key, window) >= settings.login_failures_allowed:
+            raise TooManyAttempts(
+                "too many failed sign-ins; wait a minute and try again",
+                hint=f"sign-in is paused for {settings.login_window_seconds} s after "
+                f"{settings.login_failures_allowed} failures",
+            )
+    user = None
+    with platform.view() as s:
+        user = repo.user_by_name(s, name)
+    memory = settings.password_hash_memory_kib
+    good = verify_password(user.password_hash if user else None, password[:MAX_LENGTH], memory)
+    if not good or user is None or not user.active:
+        with platform.unit() as s:  # committed before the failure is raised
+            repo.add(s, LoginFailure(key=key, at=now))
+            platform.log(s, "signin.failed", audience="operator")
+        raise InputError(GENERIC_FAILURE)
+    with platform.unit() as s:
+        row = repo.get(s, User, user.id)
+        assert row is not None
+        if needs_rehash(row.password_hash, memory):
+            row.password_hash = hash_password(password, memory)
+        repo.clear_failures(s, key)
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        repo.add(
+            s,
+            SessionRow(
+                token_hash=_digest(token),
+                user_id=row.id,
+                csrf_token=csrf,
+                created_at=now,
+                last_seen_at=now,
+            ),
+        )
+        platform.log(s, "signin", actor_id=row.id, audience="operator")
+        actor = Actor(row.id, row.username, row.display_name)
+        return SignedIn(token, csrf, actor, row.must_change_password)
+
+
+def current(platform: Platform, token: str | None, now: datetime | None = None) -> Current:
+    """The live session for a cookie token; SignInRequired when absent, expired or revoked."""
+    if not token:
+        raise SignInRequired()
+    now = now or utcnow()
+    settings = platform.settings
+    digest = _digest(token)
+    with platform.view() as s:  # a read; the rare writes below take the write lock briefly
+        row = repo.get(s, SessionRow, digest)
+        if row is None:
+            raise SignInRequired()
+        seen = as_utc(row.last_seen_at)
+        idle = now - seen > timedelta(minutes=settings.session_idle_minutes)
+        old = now - as_utc(row.created_at) > timedelta(hours=settings.session_absolute_hours)
+        user = repo.get(s, User, row.user_id)
+        found = (
+            None
+            if user is None
+            else Current(
+                Actor(user.id, user.username, user.display_name),
+                row.csrf_token,
+                digest,
+                user.must_change_password,
+            )
+        )
+        live = found is not None and user is not None and user.active and not (idle or old)
+    if not live or found is None:
+        with platform.unit() as s:
+            stale = repo.get(s, SessionRow, digest)
+            if stale is not None:
+                repo.remove(s, stale)
+        raise SignInRequired()
+    if now - seen > timedelta(seconds=30):
+        with platform.unit() as s:
+            fresh = repo.get(s, SessionRow, digest)
+            if fresh is not None:
+                fresh.last_seen_at = now
+    return found
+
+
+def sign_out(platform: Platform, token_hash: str) -> None:
+    """End one session."""
+    with platform.unit() as s:
+        row = repo.get(s, SessionRow, token_hash)
+        if row is not None:
+            platform.log(s, "signout", actor_id=row.user_id, audience="operator")
+            repo.remove(s, row)
+
+
+def change_password(platform: Platform, actor: Actor, old: str, new: str) -> SignedIn:
+    """Change the password (the old one must be right); every session ends, a new one opens."""
+    check_password_rules(new)
+    memory = platform.settings.password_hash_memory_kib
+    with platform.view() as s:
+        user = repo.get(s, User, actor.user_id)
+        stored = user.password_hash if user else None
+    if stored is None or not verify_password(stored, old, memory):
+        raise InputError("the current password is wrong")
+    if old == new:
+        raise InputError("the new password must differ from the current one")
+    hashed = hash_password(new, memory)  # the slow part, outside the write lock
+    with platform.unit() as s:
+        user = repo.get(s, User, actor.user_id)
+        if user is None or user.password_hash != stored:
+            raise InputError("the password changed meanwhile", hint="sign in again")
+        user.password_hash = hashed
+        user.must_change_password = False
+        repo.end_sessions(s, user.id)
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = utcnow()
+        repo.add(
+            s,
+            SessionRow(
+                token_hash=_digest(token),
+                user_id=user.id,
+                csrf_token=csrf,
+                created_at=now,
+                last_seen_at=now,
+            ),
+        )
+        platform.log(s, "user.password_changed", actor_id=user.id, audience="operator")
+    return SignedIn(token, csrf, actor, False)

@@ -1,0 +1,474 @@
+"""Dialogues, their agenda, delegations, members and invitations.
+
+Every function takes the acting user and goes through :mod:`backchannel.services.access`;
+every change writes its audit entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from backchannel.errors import InputError, NotAllowedNow, NotFound
+from backchannel.model.dialogue import Agenda, AgendaIssue
+from backchannel.services import access
+from backchannel.services.access import FACILITATOR, MEMBER, OBSERVER, Actor, Seat, Track
+from backchannel.services.platform import DialogueKeys, Platform
+from backchannel.storage import repo
+from backchannel.storage.db import Session
+from backchannel.storage.tables import (
+    Delegation,
+    Dialogue,
+    Invitation,
+    Member,
+    User,
+    as_utc,
+    new_id,
+    utcnow,
+)
+
+INVITATION_DAYS = 7
+ROLES = (FACILITATOR, MEMBER, OBSERVER)
+
+
+@dataclass(frozen=True)
+class DelegationView:
+    """A delegation as a seat may see it."""
+
+    id: str
+    name: str
+    absent: bool
+    own: bool
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A member as a seat may see them: real name for the own side and the facilitator."""
+
+    name: str
+    role: str
+    delegation_id: str | None
+    track: str | None
+
+
+@dataclass(frozen=True)
+class DialogueView:
+    """What a seat sees of a dialogue's structure."""
+
+    id: str
+    title: str
+    seat: Seat
+    agenda: Agenda
+    delegations: list[DelegationView]
+    participants: list[Participant]
+    evaluations_per_round: int
+    monotone_red_lines: bool
+
+    def delegation(self, delegation_id: str) -> DelegationView:
+        """A delegation of this dialogue."""
+        for d in self.delegations:
+            if d.id == delegation_id:
+                return d
+        raise NotFound()
+
+
+def _keys(platform: Platform, s: Session, dialogue_id: str) -> DialogueKeys:
+    return platform.keys(s, dialogue_id)
+
+
+def read_agenda(keys: DialogueKeys, dialogue: Dialogue) -> Agenda:
+    """The dialogue's agenda (unsealed)."""
+    return Agenda.model_validate(keys.open("dialogues", "agenda", dialogue.id, dialogue.agenda_ct))
+
+
+def title_of(keys: DialogueKeys, dialogue: Dialogue) -> str:
+    """The dialogue's title (unsealed)."""
+    value: str = keys.open("dialogues", "title", dialogue.id, dialogue.title_ct)
+    return value
+
+
+def name_of(keys: DialogueKeys, delegation: Delegation) -> str:
+    """A delegation's name (unsealed)."""
+    value: str = keys.open("delegations", "name", delegation.id, delegation.name_ct)
+    return value
+
+
+def create_dialogue(
+    platform: Platform,
+    actor: Actor,
+    title: str,
+    *,
+    evaluations_per_round: int = 1,
+    monotone_red_lines: bool = False,
+) -> str:
+    """A new dialogue with the actor as its facilitator; returns its id."""
+    title = title.strip()
+    if not 1 <= len(title) <= 200:
+        raise InputError("a dialogue needs a title of 1 to 200 characters")
+    if not 1 <= evaluations_per_round <= 10:
+        raise InputError("evaluations per round must be between 1 and 10")
+    with platform.unit() as s:
+        dialogue_id = new_id()
+        dialogue = Dialogue(
+            id=dialogue_id,
+            title_ct=b"",
+            agenda_ct=b"",
+            evaluations_per_round=evaluations_per_round,
+            monotone_red_lines=monotone_red_lines,
+        )
+        repo.add(s, dialogue)
+        keys = platform.new_keys(s, dialogue_id)
+        dialogue.title_ct = keys.seal("dialogues", "title", dialogue_id, title)
+        dialogue.agenda_ct = keys.seal(
+            "dialogues", "agenda", dialogue_id, Agenda().model_dump(mode="json")
+        )
+        member = Member(
+            dialogue_id=dialogue_id,
+            user_id=actor.user_id,
+            role=FACILITATOR,
+            pseudonym_ct=b"",
+        )
+        repo.add(s, member)
+        member.pseudonym_ct = keys.seal("members", "pseudonym", member.id, "Facilitator")
+        platform.log(
+            s,
+            "dialogue.created",
+            dialogue_id=dialogue_id,
+            actor_id=actor.user_id,
+            audience="all",
+        )
+    return dialogue_id
+
+
+def my_dialogues(platform: Platform, actor: Actor) -> list[tuple[str, str, str]]:
+    """``(id, title, role)`` of every dialogue the actor has a seat in."""
+    out = []
+    with platform.view() as s:
+        for seat_row in repo.members_of_user(s, actor.user_id):
+            dialogue = repo.get(s, Dialogue, seat_row.dialogue_id)
+            if dialogue is None:
+                continue
+            keys = _keys(platform, s, dialogue.id)
+            out.append((dialogue.id, title_of(keys, dialogue), seat_row.role))
+    return sorted(out, key=lambda row: row[1].lower())
+
+
+def view(platform: Platform, actor: Actor, dialogue_id: str) -> DialogueView:
+    """The dialogue as the actor's seat may see it."""
+    with platform.view() as s:
+        place = access.seat(s, actor, dialogue_id)
+        return _view(platform, s, place)
+
+
+def _view(platform: Platform, s: Session, place: Seat) -> DialogueView:
+    dialogue = repo.get(s, Dialogue, place.dialogue_id)
+    if dialogue is None:
+        raise NotFound()
+    keys = _keys(platform, s, dialogue.id)
+    delegations = [
+        DelegationView(d.id, name_of(keys, d), d.role == "absent", d.id == place.delegation_id)
+        for d in repo.delegations(s, dialogue.id)
+    ]
+    participants = []
+    for m, user in repo.members_with_users(s, dialogue.id):
+        same_side = m.delegation_id is not None and m.delegation_id == place.delegation_id
+        if place.is_facilitator or same_side or m.user_id == place.actor.user_id:
+            participants.append(Participant(user.display_name, m.role, m.delegation_id, m.track))
+        elif m.role in (MEMBER, FACILITATOR):  # others see pseudonyms only
+            pseudonym: str = keys.open("members", "pseudonym", m.id, m.pseudonym_ct)
+            participants.append(Participant(pseudonym, m.role, m.delegation_id, None))
+    return DialogueView(
+        dialogue.id,
+        title_of(keys, dialogue),
+        place,
+        read_agenda(keys, dialogue),
+        delegations,
+        participants,
+        dialogue.evaluations_per_round,
+        dialogue.monotone_red_lines,
+    )
+
+
+def _agenda_editable(s: Session, dialogue_id: str) -> None:
+    rounds = repo.rounds(s, dialogue_id)
+    if rounds and rounds[-1].state != "draft":
+        raise NotAllowedNow(
+            "the agenda can only change while the current round is a draft",
+            hint="open a new round first",
+        )
+
+
+def set_agenda(platform: Platform, actor: Actor, dialogue_id: str, agenda: Agenda) -> None:
+    """Replace the agenda (facilitator; only while the current round is a draft)."""
+    with platform.unit() as s:
+        place = access.seat(s, actor, dialogue_id)
+        access.require(place, FACILITATOR)
+        _agenda_editable(s, dialogue_id)
+        dialogue = repo.get(s, Dialogue, dialogue_id)
+        assert dialogue is not None
+        keys = _keys(platform, s, dialogue_id)
+        dialogue.agenda_ct = keys.seal(
+            "dialogues", "agenda", dialogue_id, agenda.model_dump(mode="json")
+        )
+        platform.log(
+            s,
+            "agenda.changed",
+            dialogue_id=dialogue_id,
+            actor_id=actor.user_id,
+            audience="all",
+            detail={"issues": len(agenda.issues)},
+        )
+
+
+def add_issue(
+    platform: Platform,
+    actor: Actor,
+    dialogue_id: str,
+    name: str,
+    kind: str,
+    options: list[str],
+    description: str = "",
+) -> str:
+    """Add an issue to the agenda; returns its id."""
+    current = view(platform, actor, dialogue_id).agenda
+    try:
+        issue = AgendaIssue(
+            id=secrets.token_hex(4),
+            name=name.strip(),
+            kind=kind,
+            options=[o.strip() for o in options if o.strip()],
+            description=description.strip(),
+        )
+        agenda = Agenda(issues=[*current.issues, issue])
+    except ValueError as error:
+        raise InputError(
+            _first_error(error), hint="each issue needs a name and 2 or more distinct options"
+        ) from None
+    set_agenda(platform, actor, dialogue_id, agenda)
+    return issue.id
+
+
+def remove_issue(platform: Platform, actor: Actor, dialogue_id: str, issue_id: str) -> None:
+    """Remove an issue from the agenda."""
+    current = view(platform, actor, dialogue_id).agenda
+    current.issue(issue_id)
+    set_agenda(
+        platform, actor, dialogue_id, Agenda(issues=[i for i in current.issues if i.id != issue_id])
+    )
+
+
+def _first_error(error: ValueError) -> str:
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{where}: {first['msg']}" if where else str(first["msg"])
+    return str(error)
+
+
+def add_delegation(
+    platform: Platform, actor: Actor, dialogue_id: str, name: str, *, absent: bool = False
+) -> str:
+    """Add a delegation (or an absent stakeholder); returns its id."""
+    name = name.strip()
+    if not 1 <= len(name) <= 120:
+        raise InputError("a delegation needs a name of 1 to 120 characters")
+    with platform.unit() as s:
+        place = access.seat(s, actor, dialogue_id)
+        access.require(place, FACILITATOR)
+        existing = repo.delegations(s, dialogue_id)
+        keys = _keys(platform, s, dialogue_id)
+        if any(name_of(keys, d).lower() == name.lower() for d in existing):
+            raise InputError(f"there is already a party named {name!r}")
+        row = Delegation(
+            dialogue_id=dialogue_id,
+            role="absent" if absent else "delegation",
+            name_ct=b"",
+            ordinal=len(existing),
+        )
+        repo.add(s, row)
+        row.name_ct = keys.seal("delegations", "name", row.id, name)
+        platform.log(
+            s,
+            "delegation.added",
+            dialogue_id=dialogue_id,
+            actor_id=actor.user_id,
+            target=row.id,
+            audience="all",
+        )
+        return row.id
+
+
+def _check_seat_fields(
+    s: Session, dialogue_id: str, role: str, delegation_id: str | None, track: str | None
+) -> None:
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}", hint="facilitator, member or observer")
+    if role == MEMBER:
+        row = repo.get(s, Delegation, delegation_id) if delegation_id else None
+        if row is None or row.dialogue_id != dialogue_id or row.role != "delegation":
+            raise InputError("a member belongs to one delegation at the table", hint="pick one")
+        if track not in {t.value for t in Track}:
+            raise InputError(f"unknown track {track!r}", hint=", ".join(t.value for t in Track))
+    elif delegation_id:
+        raise InputError(f"a {role} does not belong to a delegation")
+
+
+def add_member(
+    platform: Platform,
+    actor: Actor,
+    dialogue_id: str,
+    username: str,
+    role: str,
+    *,
+    delegation_id: str | None = None,
+    track: str | None = None,
+    pseudonym: str | None = None,
+) -> str:
+    """Give an existing account a seat (facilitator); returns the seat id."""
+    with platform.unit() as s:
+        place = access.seat(s, actor, dialogue_id)
+        access.require(place, FACILITATOR)
+        user = repo.user_by_name(s, username.strip().lower())
+        if user is None:
+            raise InputError(f"no account named {username!r}", hint="invite them by link instead")
+        return _seat_user(
+            platform, s, dialogue_id, user.id, role, delegation_id, track, pseudonym, actor
+        )
+
+
+def _seat_user(
+    platform: Platform,
+    s: Session,
+    dialogue_id: str,
+    user_id: str,
+    role: str,
+    delegation_id: str | None,
+    track: str | None,
+    pseudonym: str | None,
+    actor: Actor | None,
+) -> str:
+    _check_seat_fields(s, dialogue_id, role, delegation_id, track)
+    if repo.member(s, dialogue_id, user_id) is not None:
+        raise InputError("this account already has a seat in the dialogue")
+    keys = _keys(platform, s, dialogue_id)
+    row = Member(
+        dialogue_id=dialogue_id,
+        user_id=user_id,
+        role=role,
+        delegation_id=delegation_id,
+        track=track if role == MEMBER else None,
+        pseudonym_ct=b"",
+    )
+    repo.add(s, row)
+    alias = (pseudonym or "").strip() or _pseudonym()
+    row.pseudonym_ct = keys.seal("members", "pseudonym", row.id, alias[:60])
+    platform.log(
+        s,
+        "member.added",
+        dialogue_id=dialogue_id,
+        actor_id=actor.user_id if actor else user_id,
+        target=row.id,
+        audience=delegation_id or "facilitator",
+    )
+    return row.id
+
+
+_TREES = (
+    "Ash",
+    "Birch",
+    "Cedar",
+    "Elm",
+    "Fir",
+    "Hazel",
+    "Larch",
+    "Maple",
+    "Oak",
+    "Rowan",
+    "Willow",
+    "Yew",
+)
+
+
+def _pseudonym() -> str:
+    return f"Delegate {secrets.choice(_TREES)}-{secrets.randbelow(90) + 10}"
+
+
+def invite(
+    platform: Platform,
+    actor: Actor,
+    dialogue_id: str,
+    role: str,
+    *,
+    delegation_id: str | None = None,
+    track: str | None = None,
+) -> str:
+    """A one-time invitation token (shown once; valid for a week)."""
+    token = secrets.token_urlsafe(32)
+    with platform.unit() as s:
+        place = access.seat(s, actor, dialogue_id)
+        access.require(place, FACILITATOR)
+        _check_seat_fields(s, dialogue_id, role, delegation_id, track)
+        repo.add(
+            s,
+            Invitation(
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                dialogue_id=dialogue_id,
+                role=role,
+                delegation_id=delegation_id,
+                track=track,
+                expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
+            ),
+        )
+        platform.log(
+            s,
+            "invitation.created",
+            dialogue_id=dialogue_id,
+            actor_id=actor.user_id,
+            audience="facilitator",
+            detail={"role": role},
+        )
+    return token
+
+
+def accept_invitation(
+    platform: Platform,
+    token: str,
+    username: str,
+    display_name: str,
+    password: str,
+    pseudonym: str = "",
+) -> str:
+    """Create an account from an invitation and seat it; returns the dialogue id."""
+    from backchannel.services import accounts
+
+    digest = hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+    with platform.unit() as s:
+        row = repo.get(s, Invitation, digest)
+        expires = as_utc(row.expires_at) if row else None
+        if row is None or row.used_at is not None or expires is None or expires < utcnow():
+            raise InputError("this invitation link is not valid (used, expired or mistyped)")
+    user, _ = accounts.create_user(platform, username, display_name, password)
+    with platform.unit() as s:
+        row = repo.get(s, Invitation, digest)
+        assert row is not None
+        if row.used_at is not None:
+            raise InputError("this invitation link has just been used")
+        row.used_at = utcnow()
+        account = repo.get(s, User, user.id)
+        assert account is not None
+        account.must_change_password = False
+        _seat_user(
+            platform,
+            s,
+            row.dialogue_id,
+            user.id,
+            row.role,
+            row.delegation_id,
+            row.track,
+            pseudonym,
+            None,
+        )
+        return row.dialogue_id

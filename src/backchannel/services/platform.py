@@ -1,0 +1,144 @@
+"""The running platform: settings, database, keys; and each dialogue's sealing keys.
+
+:meth:`Platform.open` is the one place that starts the storage: it refuses a database
+with weak durability settings, one whose schema is not at the code's migration head,
+and a key-encryption key that is not the one the database was made with.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backchannel.config import Settings
+from backchannel.errors import BackchannelError, NotFound
+from backchannel.storage import audit, migrate, repo
+from backchannel.storage.db import (
+    Engine,
+    Session,
+    check_durability,
+    make_engine,
+    session_factory,
+    sessionmaker,
+    transaction,
+)
+from backchannel.storage.tables import DialogueKey, Meta
+from backchannel.storage.vault import Vault, associated_data, derive_key, read_key_file
+
+KEK_CHECK = "kek_check"
+KEK_SALT = "kek_salt"
+
+
+class SchemaOutOfDate(BackchannelError):
+    """The database schema is older than the code."""
+
+    exit_code = 2
+
+
+def load_kek(settings: Settings, salt: bytes | None) -> bytes:
+    """The key-encryption key from the passphrase (with the database's salt) or the key file."""
+    if settings.key_passphrase is not None:
+        if salt is None:
+            raise SchemaOutOfDate(
+                "the database has no key salt", hint="run `backchannel db upgrade`"
+            )
+        return derive_key(settings.key_passphrase, salt)
+    return read_key_file(Path(settings.key_file))
+
+
+@dataclass
+class Platform:
+    """Everything a service needs: settings, sessions and the vault."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    readers: sessionmaker[Session]
+    vault: Vault
+
+    @classmethod
+    def open(cls, settings: Settings, *, upgrade: bool = False) -> Platform:
+        """Open the storage, checking durability, schema and key; optionally migrate first."""
+        engine = make_engine(settings.database_url)
+        check_durability(engine)
+        if upgrade:
+            migrate.upgrade(engine)
+        if migrate.current(engine) != migrate.head():
+            raise SchemaOutOfDate(
+                "the database schema is not up to date", hint="run `backchannel db upgrade`"
+            )
+        factory = session_factory(engine)
+        with transaction(factory) as s:
+            salt = repo.meta(s, KEK_SALT)
+            if salt is None:
+                import secrets
+
+                salt = Meta(key=KEK_SALT, value=secrets.token_bytes(16))
+                repo.add(s, salt)
+            vault = Vault(load_kek(settings, salt.value))
+            check = repo.meta(s, KEK_CHECK)
+            if check is None:
+                repo.add(s, Meta(key=KEK_CHECK, value=vault.check_value()))
+            elif not vault.matches(check.value):
+                from backchannel.storage.vault import KeyFileError
+
+                raise KeyFileError(
+                    "the key-encryption key does not match this database",
+                    hint="start with the key file (or passphrase) the database was made with",
+                )
+        reader = make_engine(settings.database_url, reader=True) if settings.is_sqlite else engine
+        return cls(settings, engine, factory, session_factory(reader), vault)
+
+    @contextmanager
+    def unit(self) -> Iterator[Session]:
+        """One write transaction: every change and its audit entries commit together."""
+        with transaction(self.sessions) as s:
+            yield s
+
+    @contextmanager
+    def view(self) -> Iterator[Session]:
+        """One read-only snapshot (runs beside writers; never write in it)."""
+        with transaction(self.readers) as s:
+            yield s
+
+    def log(self, s: Session, action: str, **fields: Any) -> None:
+        """Append an audit entry inside the current transaction."""
+        audit.append(s, self.vault.audit_key(), action, **fields)
+
+    def keys(self, s: Session, dialogue_id: str) -> DialogueKeys:
+        """The sealing keys of one dialogue."""
+        row = repo.data_key(s, dialogue_id)
+        if row is None:
+            raise NotFound()
+        return DialogueKeys(dialogue_id, row.version, self.vault.unwrap(row.wrapped))
+
+    def new_keys(self, s: Session, dialogue_id: str) -> DialogueKeys:
+        """Create and store (wrapped) a new dialogue's data key."""
+        dek, wrapped = self.vault.new_data_key()
+        repo.add(s, DialogueKey(dialogue_id=dialogue_id, version=1, wrapped=wrapped))
+        return DialogueKeys(dialogue_id, 1, dek)
+
+
+@dataclass(frozen=True)
+class DialogueKeys:
+    """Seal and open the private fields of one dialogue, each bound to its row."""
+
+    dialogue_id: str
+    version: int
+    dek: bytes = field(repr=False)
+
+    def _aad(self, table: str, column: str, row_id: str) -> bytes:
+        return associated_data(table, column, row_id, self.dialogue_id, self.version)
+
+    def seal(self, table: str, column: str, row_id: str, value: Any) -> bytes:
+        """Seal a JSON-serialisable value for ``table.column`` of row ``row_id``."""
+        data = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return Vault.seal(self.dek, self._aad(table, column, row_id), data)
+
+    def open(self, table: str, column: str, row_id: str, blob: bytes) -> Any:
+        """Open a value sealed by :meth:`seal` for the same place."""
+        return json.loads(Vault.open(self.dek, self._aad(table, column, row_id), blob))

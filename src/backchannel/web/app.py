@@ -1,0 +1,60 @@
+"""The application factory: one frozen :class:`Settings`, nothing created at import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from backchannel import __version__
+from backchannel.config import Settings
+from backchannel.services.platform import Platform
+from backchannel.web import errors
+from backchannel.web.deps import PasswordChangeNeeded
+from backchannel.web.security import SecurityHeaders
+
+HERE = Path(__file__).parent
+
+
+def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
+    """The web application and JSON API on an opened platform (opened here if not given)."""
+    platform = platform or Platform.open(settings)
+    docs = settings.api_docs
+    app = FastAPI(
+        title="Backchannel",
+        version=__version__,
+        description="Confidential dialogues for track 1.5 diplomacy: positions, rationed "
+        "evaluations and facilitator-controlled disclosures.",
+        docs_url=None,  # FastAPI's page loads its script from a CDN: air-gapped, we serve the JSON
+        redoc_url=None,
+        openapi_url="/api/openapi.json" if docs else None,
+    )
+    app.state.settings = settings
+    app.state.platform = platform
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["version"] = __version__
+    templates.env.filters["extract"] = lambda key, container: container[key]
+    app.state.templates = templates
+    errors.install(app, templates)
+
+    @app.exception_handler(PasswordChangeNeeded)
+    async def _change(request: Request, error: PasswordChangeNeeded) -> Response:
+        return RedirectResponse("/account/password", status_code=303)
+
+    from backchannel.web.routes import api, pages
+
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.add_middleware(SecurityHeaders, max_body=settings.max_request_bytes, tls=settings.tls)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app with settings from the environment (what ``backchannel serve`` runs)."""
+    from backchannel.config import load_settings
+
+    return create_app(load_settings())

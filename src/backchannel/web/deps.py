@@ -1,0 +1,89 @@
+"""Request dependencies: the platform, the signed-in user and the CSRF check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from backchannel.errors import InputError, NotAllowedNow, SignInRequired
+from backchannel.services import accounts
+from backchannel.services.access import Actor
+from backchannel.services.accounts import Current
+from backchannel.services.platform import Platform
+from backchannel.web.security import SAFE_METHODS, foreign_origin, same_token
+
+
+def cookie_name(request: Request) -> str:
+    """``__Host-`` prefixed over TLS (the prefix requires Secure and Path=/)."""
+    return "__Host-bc_session" if request.app.state.settings.tls else "bc_session"
+
+
+def set_cookie(request: Request, response: Response, token: str) -> None:
+    """The session cookie: HttpOnly, SameSite=Strict, Path=/, Secure over TLS."""
+    tls = request.app.state.settings.tls
+    response.set_cookie(
+        cookie_name(request), token, httponly=True, samesite="strict", secure=tls, path="/"
+    )
+
+
+def clear_cookie(request: Request, response: Response) -> None:
+    """Expire the session cookie with the same attributes (a ``__Host-`` cookie needs Secure)."""
+    tls = request.app.state.settings.tls
+    response.delete_cookie(
+        cookie_name(request), httponly=True, samesite="strict", secure=tls, path="/"
+    )
+
+
+def get_platform(request: Request) -> Platform:
+    """The platform the app was created with."""
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+async def get_current(request: Request, platform: PlatformDep) -> Current:
+    """The live session, or SignInRequired; state-changing requests pass the CSRF check."""
+    token = request.cookies.get(cookie_name(request))
+    current = await run_in_threadpool(accounts.current, platform, token)  # never block the loop
+    if current.must_change_password and request.url.path not in (
+        "/account/password",
+        "/signout",
+        "/api/v1/account/password",
+        "/api/v1/session/end",
+    ):
+        if request.url.path.startswith("/api/"):
+            raise NotAllowedNow("choose a new password first", hint="POST /api/v1/account/password")
+        raise PasswordChangeNeeded()
+    if request.method not in SAFE_METHODS:
+        await check_csrf(request, current.csrf)
+    return current
+
+
+async def check_csrf(request: Request, expected: str) -> None:
+    """The session's token in the ``X-CSRF-Token`` header or the ``csrf`` form field."""
+    headers = request.headers
+    if foreign_origin(headers.get("origin"), headers.get("sec-fetch-site"), headers.get("host")):
+        raise InputError("request refused: it comes from another site")
+    given = headers.get("x-csrf-token")
+    if given is None and "form" in headers.get("content-type", ""):
+        form = await request.form()
+        value = form.get("csrf")
+        given = value if isinstance(value, str) else None
+    if not same_token(expected, given):
+        raise InputError("request refused: missing or stale form token", hint="reload the page")
+
+
+class PasswordChangeNeeded(SignInRequired):
+    """A one-time password was used: the user must choose a password first."""
+
+
+CurrentDep = Annotated[Current, Depends(get_current)]
+
+
+def actor_of(current: Current) -> Actor:
+    """The actor behind a session."""
+    return current.actor

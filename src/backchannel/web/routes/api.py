@@ -1,0 +1,340 @@
+"""The JSON API (``/api/v1``): every action of the pages, for scripts and tools.
+
+Authentication is the same server-side session as the pages: ``POST /api/v1/session``
+sets the cookie and returns the CSRF token, which every state-changing call sends in
+``X-CSRF-Token``. Request bodies forbid unknown fields.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from backchannel.errors import InputError
+from backchannel.model.dialogue import Agenda, Position
+from backchannel.services import accounts, dialogues, rounds
+from backchannel.web.deps import CurrentDep, PlatformDep, clear_cookie, set_cookie
+from backchannel.web.security import foreign_origin
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignInBody(_Body):
+    """Credentials."""
+
+    username: Annotated[str, Field(max_length=64)]
+    password: Annotated[str, Field(max_length=128)]
+
+
+class PasswordBody(_Body):
+    """A password change."""
+
+    old: Annotated[str, Field(max_length=128)]
+    new: Annotated[str, Field(max_length=128)]
+
+
+class DialogueBody(_Body):
+    """A new dialogue."""
+
+    title: Annotated[str, Field(max_length=200)]
+    evaluations_per_round: Annotated[int, Field(ge=1, le=10)] = 1
+    monotone_red_lines: bool = False
+
+
+class DelegationBody(_Body):
+    """A new delegation or absent stakeholder."""
+
+    name: Annotated[str, Field(max_length=120)]
+    absent: bool = False
+
+
+class InvitationBody(_Body):
+    """A new invitation."""
+
+    role: str
+    delegation_id: str | None = None
+    track: str | None = None
+
+
+class ReleaseBody(_Body):
+    """A finding to release."""
+
+    evaluation_id: str
+    audience: str
+    kind: str
+    parameter: str = ""
+
+
+@router.post("/session")
+async def session_start(
+    body: SignInBody, request: Request, response: Response, platform: PlatformDep
+) -> dict[str, Any]:
+    """Sign in: sets the session cookie; returns the CSRF token for later writes."""
+    headers = request.headers
+    if foreign_origin(headers.get("origin"), headers.get("sec-fetch-site"), headers.get("host")):
+        raise InputError("request refused: it comes from another site")
+    source = request.client.host if request.client else "unknown"
+    done = await run_in_threadpool(accounts.sign_in, platform, body.username, body.password, source)
+    set_cookie(request, response, done.token)
+    return {"csrf": done.csrf, "must_change_password": done.must_change_password}
+
+
+@router.post("/session/end")
+async def session_end(
+    request: Request, response: Response, platform: PlatformDep, current: CurrentDep
+) -> dict[str, Any]:
+    """Sign out (the session is revoked on the server)."""
+    await run_in_threadpool(accounts.sign_out, platform, current.token_hash)
+    clear_cookie(request, response)
+    return {"signed_out": True}
+
+
+@router.post("/account/password")
+async def password(
+    body: PasswordBody,
+    request: Request,
+    response: Response,
+    platform: PlatformDep,
+    current: CurrentDep,
+) -> dict[str, Any]:
+    """Change the password; every session ends and a new one starts."""
+    done = await run_in_threadpool(
+        accounts.change_password, platform, current.actor, body.old, body.new
+    )
+    set_cookie(request, response, done.token)
+    return {"csrf": done.csrf}
+
+
+@router.get("/dialogues")
+async def dialogue_list(platform: PlatformDep, current: CurrentDep) -> list[dict[str, str]]:
+    """The dialogues the caller has a seat in."""
+    found = await run_in_threadpool(dialogues.my_dialogues, platform, current.actor)
+    return [{"id": i, "title": t, "role": r} for i, t, r in found]
+
+
+@router.post("/dialogues", status_code=201)
+async def dialogue_create(
+    body: DialogueBody, platform: PlatformDep, current: CurrentDep
+) -> dict[str, str]:
+    """Convene a dialogue; the caller facilitates it."""
+    dialogue_id = await run_in_threadpool(
+        dialogues.create_dialogue,
+        platform,
+        current.actor,
+        body.title,
+        evaluations_per_round=body.evaluations_per_round,
+        monotone_red_lines=body.monotone_red_lines,
+    )
+    return {"id": dialogue_id}
+
+
+@router.get("/dialogues/{dialogue_id}")
+async def dialogue_get(
+    dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> dict[str, Any]:
+    """The dialogue's structure as the caller may see it."""
+    view = await run_in_threadpool(dialogues.view, platform, current.actor, dialogue_id)
+    found = await run_in_threadpool(rounds.rounds, platform, current.actor, dialogue_id)
+    return {
+        "id": view.id,
+        "title": view.title,
+        "role": view.seat.role,
+        "delegation_id": view.seat.delegation_id,
+        "agenda": view.agenda.model_dump(mode="json"),
+        "parties": [
+            {"id": d.id, "name": d.name, "absent": d.absent, "own": d.own} for d in view.delegations
+        ],
+        "participants": [
+            {"name": p.name, "role": p.role, "delegation_id": p.delegation_id, "track": p.track}
+            for p in view.participants
+        ],
+        "rounds": [r.__dict__ for r in found],
+        "evaluations_per_round": view.evaluations_per_round,
+        "monotone_red_lines": view.monotone_red_lines,
+    }
+
+
+@router.put("/dialogues/{dialogue_id}/agenda")
+async def agenda_put(
+    dialogue_id: str, agenda: Agenda, platform: PlatformDep, current: CurrentDep
+) -> dict[str, int]:
+    """Replace the agenda (facilitator, draft round only)."""
+    await run_in_threadpool(dialogues.set_agenda, platform, current.actor, dialogue_id, agenda)
+    return {"issues": len(agenda.issues)}
+
+
+@router.post("/dialogues/{dialogue_id}/delegations", status_code=201)
+async def delegation_add(
+    dialogue_id: str, body: DelegationBody, platform: PlatformDep, current: CurrentDep
+) -> dict[str, str]:
+    """Add a delegation or an absent stakeholder (facilitator)."""
+    found = await run_in_threadpool(
+        dialogues.add_delegation,
+        platform,
+        current.actor,
+        dialogue_id,
+        body.name,
+        absent=body.absent,
+    )
+    return {"id": found}
+
+
+@router.post("/dialogues/{dialogue_id}/invitations", status_code=201)
+async def invitation_add(
+    dialogue_id: str,
+    body: InvitationBody,
+    request: Request,
+    platform: PlatformDep,
+    current: CurrentDep,
+) -> dict[str, str]:
+    """A one-time invitation link (returned once)."""
+    token = await run_in_threadpool(
+        dialogues.invite,
+        platform,
+        current.actor,
+        dialogue_id,
+        body.role,
+        delegation_id=body.delegation_id,
+        track=body.track,
+    )
+    return {"link": f"{request.base_url}invite/{token}"}
+
+
+@router.get("/dialogues/{dialogue_id}/rounds")
+async def round_list(
+    dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> list[dict[str, Any]]:
+    """The rounds and their states."""
+    found = await run_in_threadpool(rounds.rounds, platform, current.actor, dialogue_id)
+    return [r.__dict__ for r in found]
+
+
+@router.post("/dialogues/{dialogue_id}/rounds", status_code=201)
+async def round_open(
+    dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> dict[str, Any]:
+    """Open the next round (facilitator)."""
+    found = await run_in_threadpool(rounds.open_round, platform, current.actor, dialogue_id)
+    return found.__dict__
+
+
+@router.post("/dialogues/{dialogue_id}/rounds/current/lock")
+async def round_lock(
+    dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> dict[str, Any]:
+    """Lock the current round (facilitator)."""
+    found = await run_in_threadpool(rounds.lock_round, platform, current.actor, dialogue_id)
+    return found.__dict__
+
+
+@router.post("/dialogues/{dialogue_id}/rounds/current/unlock")
+async def round_unlock(
+    dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> dict[str, Any]:
+    """Return the locked round to draft before it is evaluated (facilitator)."""
+    found = await run_in_threadpool(rounds.unlock_round, platform, current.actor, dialogue_id)
+    return found.__dict__
+
+
+@router.post("/dialogues/{dialogue_id}/rounds/current/evaluate", status_code=201)
+async def round_evaluate(
+    dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> dict[str, str]:
+    """Run the round's rationed evaluation (facilitator)."""
+    found = await run_in_threadpool(rounds.evaluate, platform, current.actor, dialogue_id)
+    return {"id": found}
+
+
+@router.get("/dialogues/{dialogue_id}/position")
+async def position_get(
+    dialogue_id: str, platform: PlatformDep, current: CurrentDep, delegation: str | None = None
+) -> list[dict[str, Any]]:
+    """The own side's positions round by round (the facilitator: an absent stakeholder's)."""
+    found = await run_in_threadpool(
+        rounds.positions, platform, current.actor, dialogue_id, delegation
+    )
+    return [
+        {
+            "round": v.round_number,
+            "revision": v.revision,
+            "position": v.position.model_dump(mode="json"),
+        }
+        for v in found
+    ]
+
+
+@router.put("/dialogues/{dialogue_id}/position")
+async def position_put(
+    dialogue_id: str,
+    position: Position,
+    platform: PlatformDep,
+    current: CurrentDep,
+    delegation: str | None = None,
+) -> dict[str, int]:
+    """Record the side's position in the current draft round."""
+    found = await run_in_threadpool(
+        rounds.save_position, platform, current.actor, dialogue_id, position, delegation
+    )
+    return {"round": found.round_number, "revision": found.revision}
+
+
+@router.get("/dialogues/{dialogue_id}/evaluations")
+async def evaluation_list(
+    dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> list[dict[str, Any]]:
+    """Every evaluation's whole picture (facilitator only)."""
+    found = await run_in_threadpool(rounds.evaluations, platform, current.actor, dialogue_id)
+    return [
+        {
+            "id": e.id,
+            "round": e.round_number,
+            "side_ids": e.side_ids,
+            "findings": e.findings.model_dump(mode="json"),
+        }
+        for e in found
+    ]
+
+
+@router.post("/dialogues/{dialogue_id}/releases", status_code=201)
+async def release_add(
+    dialogue_id: str, body: ReleaseBody, platform: PlatformDep, current: CurrentDep
+) -> dict[str, str]:
+    """Release one finding to a delegation or to ``observers`` (facilitator)."""
+    found = await run_in_threadpool(
+        rounds.release,
+        platform,
+        current.actor,
+        dialogue_id,
+        body.evaluation_id,
+        body.audience,
+        body.kind,
+        body.parameter,
+    )
+    return {"id": found}
+
+
+@router.get("/dialogues/{dialogue_id}/releases")
+async def release_list(
+    dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> list[dict[str, Any]]:
+    """What was released to the caller's side (or to the observers)."""
+    found = await run_in_threadpool(rounds.released_to_me, platform, current.actor, dialogue_id)
+    return [{"round": r.round_number, **r.disclosed.model_dump(mode="json")} for r in found]
+
+
+@router.get("/dialogues/{dialogue_id}/log")
+async def log_list(
+    dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> list[dict[str, Any]]:
+    """The dialogue's log as the caller may read it."""
+    found = await run_in_threadpool(rounds.log, platform, current.actor, dialogue_id)
+    return [
+        {"seq": e.seq, "at": e.at.isoformat(), "action": e.action, "mine": e.mine} for e in found
+    ]

@@ -1,0 +1,517 @@
+"""Server-rendered pages: every action is a plain form, so the site works without script."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+
+from backchannel.errors import BackchannelError, InputError
+from backchannel.model.dialogue import Firmness
+from backchannel.model.disclosure import Kind
+from backchannel.services import accounts, dialogues, rounds
+from backchannel.services.access import FACILITATOR, MEMBER, Track
+from backchannel.web.charts import frontier_svg
+from backchannel.web.deps import (
+    CurrentDep,
+    PlatformDep,
+    check_csrf,
+    clear_cookie,
+    cookie_name,
+    set_cookie,
+)
+from backchannel.web.errors import respond
+from backchannel.web.forms import MAX_RULES, position_from_form
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(request, name, context, status_code=status)
+    return response
+
+
+def _back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _source(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/")
+async def home(request: Request, platform: PlatformDep) -> Response:
+    """Dialogues when signed in, else the sign-in page."""
+    token = request.cookies.get(cookie_name(request))
+    try:
+        await run_in_threadpool(accounts.current, platform, token)
+    except BackchannelError:
+        return _back("/signin")
+    return _back("/dialogues")
+
+
+@router.get("/signin")
+async def signin_form(request: Request) -> HTMLResponse:
+    """The sign-in form."""
+    return _page(request, "signin.html", error=None)
+
+
+@router.post("/signin")
+async def signin(request: Request, platform: PlatformDep) -> Response:
+    """Check the credentials; a new session cookie on success."""
+    form = await request.form()
+    headers = request.headers
+    from backchannel.web.security import foreign_origin
+
+    if foreign_origin(headers.get("origin"), headers.get("sec-fetch-site"), headers.get("host")):
+        raise InputError("request refused: it comes from another site")
+    try:
+        done = await run_in_threadpool(
+            accounts.sign_in,
+            platform,
+            str(form.get("username", "")),
+            str(form.get("password", "")),
+            _source(request),
+        )
+    except (InputError, BackchannelError) as error:
+        status = 429 if type(error).__name__ == "TooManyAttempts" else 401
+        return _page(request, "signin.html", status=status, error=error.message)
+    response = _back("/account/password" if done.must_change_password else "/dialogues")
+    set_cookie(request, response, done.token)
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request, platform: PlatformDep, current: CurrentDep) -> Response:
+    """End the session (POST only, with the CSRF token)."""
+    await run_in_threadpool(accounts.sign_out, platform, current.token_hash)
+    response = _back("/signin")
+    clear_cookie(request, response)
+    return response
+
+
+@router.get("/account/password")
+async def password_form(request: Request, current: CurrentDep) -> HTMLResponse:
+    """Choose a new password (required after a one-time password)."""
+    return _page(request, "password.html", current=current, error=None)
+
+
+@router.post("/account/password")
+async def password_change(request: Request, platform: PlatformDep, current: CurrentDep) -> Response:
+    """Change the password; every other session ends."""
+    form = await request.form()
+    if form.get("new") != form.get("repeat"):
+        return _page(
+            request,
+            "password.html",
+            status=422,
+            current=current,
+            error="the two new passwords differ",
+        )
+    try:
+        done = await run_in_threadpool(
+            accounts.change_password,
+            platform,
+            current.actor,
+            str(form.get("old", "")),
+            str(form.get("new", "")),
+        )
+    except InputError as error:
+        return _page(request, "password.html", status=422, current=current, error=error.message)
+    response = _back("/dialogues")
+    set_cookie(request, response, done.token)
+    return response
+
+
+@router.get("/invite/{token}")
+async def invitation_form(request: Request, token: str) -> HTMLResponse:
+    """Accept an invitation: choose a user name and password."""
+    return _page(request, "invite.html", token=token, error=None)
+
+
+@router.post("/invite/{token}")
+async def invitation_accept(request: Request, token: str, platform: PlatformDep) -> Response:
+    """Create the account and take the seat."""
+    form = await request.form()
+    try:
+        await run_in_threadpool(
+            dialogues.accept_invitation,
+            platform,
+            token,
+            str(form.get("username", "")),
+            str(form.get("display_name", "")),
+            str(form.get("password", "")),
+            str(form.get("pseudonym", "")),
+        )
+    except InputError as error:
+        return _page(request, "invite.html", status=422, token=token, error=error.message)
+    return _back("/signin")
+
+
+@router.get("/dialogues")
+async def dialogue_list(
+    request: Request, platform: PlatformDep, current: CurrentDep
+) -> HTMLResponse:
+    """The dialogues the user has a seat in."""
+    found = await run_in_threadpool(dialogues.my_dialogues, platform, current.actor)
+    return _page(request, "dialogues.html", current=current, dialogues=found, error=None)
+
+
+@router.post("/dialogues")
+async def dialogue_create(request: Request, platform: PlatformDep, current: CurrentDep) -> Response:
+    """Convene a new dialogue (the creator facilitates it)."""
+    form = await request.form()
+    try:
+        rationed = int(str(form.get("evaluations_per_round") or "1"))
+    except ValueError:
+        raise InputError("evaluations per round must be a whole number") from None
+    dialogue_id = await run_in_threadpool(
+        dialogues.create_dialogue,
+        platform,
+        current.actor,
+        str(form.get("title", "")),
+        evaluations_per_round=rationed,
+        monotone_red_lines=bool(form.get("monotone")),
+    )
+    return _back(f"/d/{dialogue_id}")
+
+
+async def _context(platform: Any, current: Any, dialogue_id: str) -> dict[str, Any]:
+    view = await run_in_threadpool(dialogues.view, platform, current.actor, dialogue_id)
+    found = await run_in_threadpool(rounds.rounds, platform, current.actor, dialogue_id)
+    return {"current": current, "d": view, "rounds": found, "round": found[-1] if found else None}
+
+
+@router.get("/d/{dialogue_id}")
+async def dialogue_page(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> HTMLResponse:
+    """The dialogue: agenda, parties, rounds, and the actions of the seat's role."""
+    context = await _context(platform, current, dialogue_id)
+    return _page(
+        request,
+        "dialogue.html",
+        **context,
+        tracks=[t.value for t in Track],
+        invitation=None,
+        error=None,
+    )
+
+
+async def _act(
+    request: Request, dialogue_id: str, platform: Any, current: Any, action: Any
+) -> Response:
+    """Run a facilitator action and come back to the dialogue page (errors shown there)."""
+    try:
+        result = await action()
+    except InputError as error:
+        context = await _context(platform, current, dialogue_id)
+        return _page(
+            request,
+            "dialogue.html",
+            status=422,
+            **context,
+            tracks=[t.value for t in Track],
+            invitation=None,
+            error=error,
+        )
+    except BackchannelError as error:
+        if type(error).__name__ != "NotAllowedNow":
+            raise
+        context = await _context(platform, current, dialogue_id)
+        return _page(
+            request,
+            "dialogue.html",
+            status=409,
+            **context,
+            tracks=[t.value for t in Track],
+            invitation=None,
+            error=error,
+        )
+    return result if isinstance(result, Response) else _back(f"/d/{dialogue_id}")
+
+
+@router.post("/d/{dialogue_id}/issues")
+async def issue_add(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Add an issue to the agenda (one option per line)."""
+    form = await request.form()
+    options = str(form.get("options", "")).splitlines()
+
+    async def action() -> object:
+        return await run_in_threadpool(
+            dialogues.add_issue,
+            platform,
+            current.actor,
+            dialogue_id,
+            str(form.get("name", "")),
+            str(form.get("kind", "unordered")),
+            options,
+            str(form.get("description", "")),
+        )
+
+    return await _act(request, dialogue_id, platform, current, action)
+
+
+@router.post("/d/{dialogue_id}/issues/{issue_id}/remove")
+async def issue_remove(
+    request: Request, dialogue_id: str, issue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Remove an issue from the agenda."""
+
+    async def action() -> object:
+        return await run_in_threadpool(
+            dialogues.remove_issue, platform, current.actor, dialogue_id, issue_id
+        )
+
+    return await _act(request, dialogue_id, platform, current, action)
+
+
+@router.post("/d/{dialogue_id}/delegations")
+async def delegation_add(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Add a delegation or an absent stakeholder."""
+    form = await request.form()
+
+    async def action() -> object:
+        return await run_in_threadpool(
+            dialogues.add_delegation,
+            platform,
+            current.actor,
+            dialogue_id,
+            str(form.get("name", "")),
+            absent=form.get("absent") == "yes",
+        )
+
+    return await _act(request, dialogue_id, platform, current, action)
+
+
+@router.post("/d/{dialogue_id}/invitations")
+async def invitation_create(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Create a one-time invitation link (shown once)."""
+    form = await request.form()
+    role = str(form.get("role", MEMBER))
+
+    async def action() -> object:
+        token = await run_in_threadpool(
+            dialogues.invite,
+            platform,
+            current.actor,
+            dialogue_id,
+            role,
+            delegation_id=str(form.get("delegation")) if role == MEMBER else None,
+            track=str(form.get("track")) if role == MEMBER else None,
+        )
+        context = await _context(platform, current, dialogue_id)
+        link = f"{request.base_url}invite/{token}"
+        return _page(
+            request,
+            "dialogue.html",
+            **context,
+            tracks=[t.value for t in Track],
+            invitation=link,
+            error=None,
+        )
+
+    return await _act(request, dialogue_id, platform, current, action)
+
+
+@router.post("/d/{dialogue_id}/rounds")
+async def round_open(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Open the next round."""
+
+    async def action() -> object:
+        return await run_in_threadpool(rounds.open_round, platform, current.actor, dialogue_id)
+
+    return await _act(request, dialogue_id, platform, current, action)
+
+
+@router.post("/d/{dialogue_id}/rounds/lock")
+async def round_lock(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Lock the current round."""
+
+    async def action() -> object:
+        return await run_in_threadpool(rounds.lock_round, platform, current.actor, dialogue_id)
+
+    return await _act(request, dialogue_id, platform, current, action)
+
+
+@router.post("/d/{dialogue_id}/rounds/unlock")
+async def round_unlock(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Return the locked round to draft (before it is evaluated)."""
+
+    async def action() -> object:
+        return await run_in_threadpool(rounds.unlock_round, platform, current.actor, dialogue_id)
+
+    return await _act(request, dialogue_id, platform, current, action)
+
+
+@router.post("/d/{dialogue_id}/rounds/evaluate")
+async def round_evaluate(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Run the round's rationed evaluation and show the whole picture."""
+
+    async def action() -> object:
+        await run_in_threadpool(rounds.evaluate, platform, current.actor, dialogue_id)
+        return _back(f"/d/{dialogue_id}/analysis")
+
+    return await _act(request, dialogue_id, platform, current, action)
+
+
+@router.get("/d/{dialogue_id}/position")
+async def position_page(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> HTMLResponse:
+    """The own side's position (or, for the facilitator, an absent stakeholder's red lines)."""
+    delegation = request.query_params.get("delegation")
+    context = await _context(platform, current, dialogue_id)
+    history = await run_in_threadpool(
+        rounds.positions, platform, current.actor, dialogue_id, delegation
+    )
+    return _page(
+        request,
+        "position.html",
+        **context,
+        history=history,
+        delegation=delegation,
+        firmness=[f.value for f in Firmness],
+        max_rules=MAX_RULES,
+        error=None,
+        saved=False,
+    )
+
+
+@router.post("/d/{dialogue_id}/position")
+async def position_save(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Save the position of the current draft round."""
+    delegation = request.query_params.get("delegation")
+    form = await request.form()
+    context = await _context(platform, current, dialogue_id)
+    error: BackchannelError | None = None
+    try:
+        absent = current.actor is not None and context["d"].seat.role == FACILITATOR
+        position = position_from_form(context["d"].agenda, form, absent=absent)
+        await run_in_threadpool(
+            rounds.save_position, platform, current.actor, dialogue_id, position, delegation
+        )
+    except BackchannelError as error_:
+        if type(error_).__name__ not in ("InputError", "NotAllowedNow"):
+            raise
+        error = error_
+    history = await run_in_threadpool(
+        rounds.positions, platform, current.actor, dialogue_id, delegation
+    )
+    return _page(
+        request,
+        "position.html",
+        status=200 if error is None else 422,
+        **context,
+        history=history,
+        delegation=delegation,
+        firmness=[f.value for f in Firmness],
+        max_rules=MAX_RULES,
+        error=error,
+        saved=error is None,
+    )
+
+
+@router.get("/d/{dialogue_id}/analysis")
+async def analysis_page(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> HTMLResponse:
+    """The facilitator's whole picture of the latest evaluation, and the release menu."""
+    context = await _context(platform, current, dialogue_id)
+    found = await run_in_threadpool(rounds.evaluations, platform, current.actor, dialogue_id)
+    latest = found[0] if found else None
+    chart = None
+    if latest is not None and latest.findings.frontier:
+        findings = latest.findings
+        at_table = [
+            n for n in findings.sides if any(n in u for u in findings.utilities.values())
+        ] or findings.sides
+        marks = {
+            rule: [u[at_table[0]], u[at_table[1]]]
+            for rule, u in findings.utilities.items()
+            if len(u) == 2
+        }
+        merged: dict[str, list[float]] = {}
+        for rule, point in marks.items():
+            key = next((k for k, p in merged.items() if p == point), None)
+            if key is None:
+                merged[rule] = point
+            else:
+                merged[f"{key}, {rule}"] = merged.pop(key)
+        chart = Markup(frontier_svg(findings.frontier, (at_table[0], at_table[1]), merged))  # noqa: S704
+    releases = await run_in_threadpool(rounds.released_to_me, platform, current.actor, dialogue_id)
+    return _page(
+        request,
+        "analysis.html",
+        **context,
+        evaluation=latest,
+        chart=chart,
+        kinds=[k.value for k in Kind],
+        releases=releases,
+        error=None,
+    )
+
+
+@router.post("/d/{dialogue_id}/releases")
+async def release_create(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Release one finding to one audience."""
+    form = await request.form()
+    try:
+        await run_in_threadpool(
+            rounds.release,
+            platform,
+            current.actor,
+            dialogue_id,
+            str(form.get("evaluation", "")),
+            str(form.get("audience", "")),
+            str(form.get("kind", "")),
+            str(form.get("parameter", "")),
+        )
+    except InputError as error:
+        return respond(request, request.app.state.templates, error)
+    return _back(f"/d/{dialogue_id}/analysis")
+
+
+@router.get("/d/{dialogue_id}/releases")
+async def releases_page(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> HTMLResponse:
+    """What the facilitator released to the seat's side (or to the observers)."""
+    context = await _context(platform, current, dialogue_id)
+    found = await run_in_threadpool(rounds.released_to_me, platform, current.actor, dialogue_id)
+    return _page(request, "releases.html", **context, releases=found)
+
+
+@router.get("/d/{dialogue_id}/log")
+async def log_page(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> HTMLResponse:
+    """The dialogue's log as the seat may read it (every evaluation shows to every side)."""
+    context = await _context(platform, current, dialogue_id)
+    found = await run_in_threadpool(rounds.log, platform, current.actor, dialogue_id)
+    return _page(request, "log.html", **context, entries=found)
+
+
+__all__ = ["check_csrf", "router"]

@@ -1,0 +1,131 @@
+"""Headers on every response, a request size limit, and the CSRF checks.
+
+Every response, errors and static files included, carries a strict Content Security
+Policy (no inline script, nothing from elsewhere), ``nosniff``, ``Referrer-Policy:
+no-referrer``, frame denial and same-origin isolation; pages behind sign-in are
+``Cache-Control: no-store``. A request body over ``max_request_bytes`` is refused
+with 413 before it is read. State-changing requests must carry the session's CSRF
+token (a form field ``csrf`` or the ``X-CSRF-Token`` header) and may not come from
+another origin.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+log = logging.getLogger("backchannel.web")
+TOO_LARGE = b'{"error": "request too large"}'
+INTERNAL_JSON = b'{"error": "internal error"}'
+INTERNAL_HTML = (
+    b"<!doctype html><html lang=en><meta charset=utf-8><title>Error</title>"
+    b"<p>Something went wrong on the server. Nothing was changed.</p></html>"
+)
+
+
+class SecurityHeaders:
+    """ASGI middleware: headers on every response; 413 for oversized bodies."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, tls: bool) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.tls = tls
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
+            await self._answer(send, 413, TOO_LARGE)
+            return
+        received = 0
+        started = False  # the app began its response
+        answered = False  # this middleware answered instead (413 or 500)
+
+        async def limited() -> Message:
+            nonlocal received, answered
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body and not answered:
+                    answered = True
+                    await self._answer(send, 413, TOO_LARGE)
+                    raise BodyTooLarge
+            return message
+
+        async def with_headers(message: Message) -> None:
+            nonlocal started
+            if answered:  # whatever the app says after our 413 is dropped
+                return
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = self._headers(scope["path"], message.get("headers", []))
+            await send(message)
+
+        try:
+            await self.app(scope, limited, with_headers)
+        except BodyTooLarge:
+            return
+        except Exception as error:  # logged by type only: messages may quote private data
+            log.error("unexpected error: %s", type(error).__name__)
+            if not started and not answered:
+                body = INTERNAL_JSON if scope["path"].startswith("/api/") else INTERNAL_HTML
+                await self._answer(send, 500, body)
+
+    def _headers(self, path: str, given: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        headers = [(k, v) for k, v in given if k.lower() != b"server"]
+        headers += [(k.encode(), v.encode()) for k, v in HEADERS.items()]
+        if not path.startswith("/static/"):
+            headers.append((b"cache-control", b"no-store"))
+        if self.tls:
+            headers.append((b"strict-transport-security", b"max-age=63072000"))
+        return headers
+
+    async def _answer(self, send: Send, status: int, body: bytes) -> None:
+        kind = b"text/html; charset=utf-8" if body.startswith(b"<") else b"application/json"
+        headers = self._headers("", [(b"content-type", kind)])
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class BodyTooLarge(Exception):
+    """Raised inside the app when a streamed body passes the limit."""
+
+
+def same_token(expected: str, given: str | None) -> bool:
+    """Constant-time comparison of CSRF tokens."""
+    return given is not None and secrets.compare_digest(expected.encode(), given.encode())
+
+
+def foreign_origin(origin: str | None, fetch_site: str | None, host: str | None) -> bool:
+    """Whether the request comes from another site.
+
+    Browsers that send fetch metadata say so in ``Sec-Fetch-Site``, which is trusted
+    first. Otherwise a real ``Origin`` must name this host. ``Origin: null`` (what a
+    browser sends for a same-site form under ``Referrer-Policy: no-referrer``) and no
+    Origin at all (scripts) are judged by the CSRF token alone.
+    """
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    if origin is None or origin == "null":
+        return False
+    return origin.split("://", 1)[-1] != (host or "")

@@ -1,0 +1,136 @@
+"""Smoke tests of the load test's pure helpers (``benchmarks/load_bench.py``).
+
+No server is started, nothing is timed and Locust is not needed: only the percentile
+computation, the summaries, the target comparison, the loopback guard and the
+generated request bodies are checked, on known numbers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import random
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from backchannel.model.case import IssueKind
+from backchannel.model.dialogue import Agenda, AgendaIssue, Position, check_position
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "load_bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    if "load_bench" in sys.modules:
+        return sys.modules["load_bench"]
+    spec = importlib.util.spec_from_file_location("load_bench", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["load_bench"] = module  # dataclasses look their module up while built
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_nearest_rank_percentiles_on_known_numbers(bench: ModuleType) -> None:
+    hundred = [float(k) for k in range(100, 0, -1)]  # unsorted on purpose
+    assert bench.percentile(hundred, 50) == 50
+    assert bench.percentile(hundred, 95) == 95
+    assert bench.percentile(hundred, 99) == 99
+    assert bench.percentile(hundred, 100) == 100
+    assert bench.percentile(hundred, 0.5) == 1
+    ten = [10.0, 20, 30, 40, 50, 60, 70, 80, 90, 1000]
+    assert bench.percentile(ten, 50) == 50
+    assert bench.percentile(ten, 95) == 1000  # rank ceil(9.5) = 10: the outlier counts
+    assert bench.percentile([3.0, 1.0, 2.0], 50) == 2
+    assert bench.percentile([7.0], 99) == 7
+
+
+@pytest.mark.parametrize("q", [0, -1, 100.5])
+def test_percentile_refuses_bad_input(bench: ModuleType, q: float) -> None:
+    with pytest.raises(ValueError):
+        bench.percentile([1.0, 2.0], q)
+    with pytest.raises(ValueError):
+        bench.percentile([], 50)
+
+
+def test_summaries_per_type_and_overall(bench: ModuleType) -> None:
+    Sample = bench.Sample
+    samples = [Sample("rounds GET", float(ms), 200, True) for ms in range(1, 11)]
+    samples += [
+        Sample("position PUT", 100.0, 200, True),
+        Sample("position PUT", 300.0, 500, False),
+    ]
+    rows = bench.summaries(samples, 2.0, bench.MIX)
+    assert [r.name for r in rows] == ["rounds GET", "position PUT", "overall"]
+    rounds, put, overall = rows
+    assert (rounds.count, rounds.errors, rounds.p50, rounds.p99, rounds.max) == (10, 0, 5, 10, 10)
+    assert rounds.rate == 5.0
+    assert (put.count, put.errors, put.p50, put.p95) == (2, 1, 100, 300)
+    assert (overall.count, overall.errors, overall.p99, overall.rate) == (12, 1, 300, 6.0)
+    assert bench.error_kinds(samples) == {("position PUT", 500): 1}
+    empty = bench.summarize("log GET", [], 1.0)
+    assert empty.count == 0 and math.isnan(empty.p99)
+    text = bench.table(rows)
+    assert "| **overall** | 12 | 1 |" in text
+    assert text.splitlines()[0].startswith("| request | count | errors | p50 ms")
+
+
+def _summary(bench: ModuleType, p95: float, p99: float, errors: int = 0) -> object:
+    return bench.Summary("x", 100, errors, 10.0, p95, p99, p99, 50.0)
+
+
+def test_targets_are_strict_upper_bounds(bench: ModuleType) -> None:
+    good = bench.check_targets(_summary(bench, 100, 249.9), _summary(bench, 999.9, 1000), 50)
+    assert [v.met for v in good] == [True, True, True, True]
+    assert good[0].label == "p99 latency, 50 users" and good[0].limit == 250
+    edge = bench.check_targets(_summary(bench, 100, 250.0), _summary(bench, 1000.0, 1200), 50)
+    assert [v.met for v in edge] == [False, True, False, True]
+    failing = bench.check_targets(_summary(bench, 10, 20, errors=1), None, 10)
+    assert [v.met for v in failing] == [True, False]
+    assert "target set for 50" in failing[0].label
+    lines = bench.verdict_lines(edge).splitlines()
+    assert lines[0] == "- p99 latency, 50 users: 250.0 ms (target < 250 ms) MISSED"
+    assert lines[1] == "- errors, 50 users: 0 (target = 0) MET"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:8000",
+        "http://10.0.0.5:8000/api",
+        "https://127.0.0.1:8000",
+        "http://127.0.0.1.example.org:80",
+        "http://[::1]:8000",
+    ],
+)
+def test_only_plain_http_on_127_0_0_1_is_a_target(bench: ModuleType, url: str) -> None:
+    assert bench.loopback_url("http://127.0.0.1:8123") == "http://127.0.0.1:8123"
+    with pytest.raises(AssertionError, match="refusing"):
+        bench.loopback_url(url)
+
+
+def test_the_mix_is_80_percent_reads(bench: ModuleType) -> None:
+    assert sum(bench.MIX.values()) == 100
+    assert bench.MIX["position PUT"] == 20
+    assert set(bench.MIX) == set(bench.PATHS)
+    rng = random.Random(1)
+    picks = [bench.pick(rng) for _ in range(5000)]
+    assert 0.17 < picks.count("position PUT") / len(picks) < 0.23
+
+
+def test_generated_positions_fit_the_seeded_agenda(bench: ModuleType) -> None:
+    agenda = Agenda(
+        issues=[
+            AgendaIssue(id=f"i{k}", name=name, kind=IssueKind(kind), options=list(options))
+            for k, (name, kind, options) in enumerate(bench.AGENDA)
+        ]
+    )
+    issues = [{"id": i.id, "options": list(i.options)} for i in agenda.issues]
+    rng = random.Random(7)
+    for n in range(20):
+        position = Position.model_validate(bench.position_body(issues, rng, f"load {n}"))
+        check_position(agenda, position)
+        assert sorted(position.importance.values()) == [1, 2, 3]
