@@ -35,6 +35,7 @@ CASES = [
     ("1e5 states, 4 DMs", 4, 18, 4, 1),
     ("1e6 states, 4 DMs", 4, 22, 5, 1),
     ("30 options, 4 DMs, constrained", 4, 30, 37, 3),
+    ("30 options, 4 DMs, ~1e6 feasible", 4, 30, 24, 3),
 ]
 
 

@@ -148,3 +148,14 @@ def test_a_bad_setting_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("BACKCHANNEL_PORT", "0")
     with pytest.raises(InputError, match="setting port"):
         load_settings()
+
+
+def test_a_side_cannot_count_hidden_log_entries(world: World) -> None:
+    p = world.platform
+    for _ in range(3):  # three private saves by side A
+        rounds.save_position(p, world.actors["a1"], world.dialogue_id, position_a(world))
+    rounds.save_position(p, world.actors["b1"], world.dialogue_id, position_b(world))
+    seen_by_b = [e.seq for e in rounds.log(p, world.actors["b1"], world.dialogue_id)]
+    assert sorted(seen_by_b) == list(range(1, len(seen_by_b) + 1))  # no gaps to count
+    full = [e.seq for e in rounds.log(p, world.actors["facilitator"], world.dialogue_id)]
+    assert len(full) > len(seen_by_b)

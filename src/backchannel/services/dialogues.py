@@ -205,6 +205,7 @@ def set_agenda(platform: Platform, actor: Actor, dialogue_id: str, agenda: Agend
     with platform.unit() as s:
         place = access.seat(s, actor, dialogue_id)
         access.require(place, FACILITATOR)
+        repo.lock_dialogue(s, dialogue_id)
         _agenda_editable(s, dialogue_id)
         dialogue = repo.get(s, Dialogue, dialogue_id)
         assert dialogue is not None

@@ -81,8 +81,9 @@ class Platform:
                 repo.add(s, salt)
             vault = Vault(load_kek(settings, salt.value))
             check = repo.meta(s, KEK_CHECK)
-            if check is None:
+            if check is None:  # a new database: recognise its key, and start its log
                 repo.add(s, Meta(key=KEK_CHECK, value=vault.check_value()))
+                audit.append(s, vault.audit_key(), "storage.initialised", audience="operator")
             elif not vault.matches(check.value):
                 from backchannel.storage.vault import KeyFileError
 

@@ -41,6 +41,7 @@ from backchannel.storage.tables import (
     Evaluation,
     Release,
     Round,
+    as_utc,
 )
 from backchannel.storage.tables import Position as PositionRow
 
@@ -118,6 +119,7 @@ def open_round(platform: Platform, actor: Actor, dialogue_id: str) -> RoundView:
     """Open the next round as a draft; positions carry over from the round before."""
     with platform.unit() as s:
         _facilitator(platform, s, actor, dialogue_id)
+        repo.lock_dialogue(s, dialogue_id)
         dialogue = repo.get(s, Dialogue, dialogue_id)
         assert dialogue is not None
         previous = repo.rounds(s, dialogue_id)
@@ -158,6 +160,7 @@ def _move(
 ) -> RoundView:
     with platform.unit() as s:
         _facilitator(platform, s, actor, dialogue_id)
+        repo.lock_dialogue(s, dialogue_id)
         row = _current(s, dialogue_id)
         if row.state not in start:
             raise NotAllowedNow(f"round {row.number} is {row.state}; it cannot become {end}")
@@ -243,6 +246,7 @@ def save_position(
     with platform.unit() as s:
         place = access.seat(s, actor, dialogue_id)
         target = _position_target(s, place, delegation_id)
+        repo.lock_dialogue(s, dialogue_id)
         dialogue = repo.get(s, Dialogue, dialogue_id)
         assert dialogue is not None
         keys = platform.keys(s, dialogue_id)
@@ -428,6 +432,7 @@ def evaluate(platform: Platform, actor: Actor, dialogue_id: str) -> str:
     findings = _findings(agenda, sides, title, platform.settings.evaluation_time_limit)
     with platform.unit() as s:
         _facilitator(platform, s, actor, dialogue_id)
+        repo.lock_dialogue(s, dialogue_id)
         row = _evaluable(s, dialogue_id)
         now = [(p.id, p.revision) for p in repo.positions_in(s, round_id)]
         if row.id != round_id or row.evaluations_used != used or sorted(now) != sorted(versions):
@@ -496,14 +501,15 @@ def release(
     parameter: str = "",
 ) -> str:
     """Release one finding of an evaluation to a delegation (or ``observers``)."""
-    try:
-        chosen = Kind(kind)
-    except ValueError:
-        raise InputError(
-            f"unknown disclosure {kind!r}", hint=", ".join(k.value for k in Kind)
-        ) from None
     with platform.unit() as s:
         place = _facilitator(platform, s, actor, dialogue_id)
+        try:
+            chosen = Kind(kind)
+        except ValueError:
+            raise InputError(
+                f"unknown disclosure {kind!r}", hint=", ".join(k.value for k in Kind)
+            ) from None
+        repo.lock_dialogue(s, dialogue_id)
         evaluation = access.owned(s, place, Evaluation, evaluation_id)
         row = repo.get(s, Round, evaluation.round_id)
         assert row is not None
@@ -578,7 +584,18 @@ def log(platform: Platform, actor: Actor, dialogue_id: str) -> list[LogLine]:
         else:
             audiences = ["all"]
         entries: list[AuditEntry] = list(repo.audit_entries(s, dialogue_id, audiences))
-        return [LogLine(e.seq, e.at, e.action, e.actor_id == actor.user_id) for e in entries]
+    # The facilitator sees the global sequence numbers (for checkpoints); a side sees its
+    # entries numbered 1, 2, ... so that gaps cannot count what it may not see.
+    count = len(entries)
+    return [
+        LogLine(
+            e.seq if audiences is None else count - n,
+            as_utc(e.at),
+            e.action,
+            e.actor_id == actor.user_id,
+        )
+        for n, e in enumerate(entries)
+    ]
 
 
 def findings_summary(findings: Findings) -> dict[str, Any]:

@@ -128,8 +128,11 @@ def verify(session: Session, key: bytes, expect: tuple[int, str] | None = None) 
         seen[entry.seq] = entry.hash
         report.head = (entry.seq, entry.hash)
     head = session.get(Meta, HEAD_KEY)
-    stored = head.value if head is not None else _head_value(key, 0, GENESIS)
-    if stored != _head_value(key, *report.head):
+    if head is None:  # every opened database has one: its first entry is written at once
+        report.problems.append(
+            "the log's recorded head is missing (the log was truncated or deleted)"
+        )
+    elif head.value != _head_value(key, *report.head):
         report.problems.append("the log's recorded head does not match its last entry (truncated)")
     if expect is not None and seen.get(expect[0], GENESIS if expect[0] == 0 else None) != expect[1]:
         report.problems.append(

@@ -13,6 +13,7 @@ from backchannel.storage.tables import (
     AuditEntry,
     Base,
     Delegation,
+    Dialogue,
     DialogueKey,
     Evaluation,
     LoginFailure,
@@ -48,6 +49,15 @@ def remove(session: Session, row: Base) -> None:
 def user_by_name(session: Session, username: str) -> User | None:
     """The account with this user name."""
     return session.execute(select(User).where(User.username == username)).scalar()
+
+
+def lock_dialogue(session: Session, dialogue_id: str) -> None:
+    """Hold the dialogue's row for the rest of the transaction (PostgreSQL ``FOR UPDATE``).
+
+    Every write that depends on a round's state takes it first, so concurrent writers of
+    one dialogue run one after the other (SQLite's ``BEGIN IMMEDIATE`` already does this).
+    """
+    session.execute(select(Dialogue.id).where(Dialogue.id == dialogue_id).with_for_update())
 
 
 def members_of_user(session: Session, user_id: str) -> Sequence[Member]:

@@ -1,0 +1,1053 @@
+"""Isolation of delegations: a hypothesis state machine over the service layer.
+
+Rules create objects as random actors (dialogues, issues, delegations, seats,
+invitations, positions with random content, rounds, evaluations, releases) and the
+machine keeps its own model of who owns what. After the setup and in a ``sweep`` rule
+it tries every read and every write as every actor in every dialogue (and in one that
+does not exist): ``positions`` with and without a delegation id of any dialogue,
+``save_position`` for another delegation, ``released_to_me``, ``log``,
+``evaluations``, ``dialogues.view``, ``my_dialogues``, and the facilitator's writes as
+everyone else. A non-owner must get exactly :class:`NotFound` (the same message, no
+hint), and what an owner reads must equal the model: its own side's positions, the
+releases to its own audience, the log entries addressed to it.
+
+The negative controls run the same machine against deliberately broken variants of
+the checks and assert that it fails on each of them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from backchannel.errors import BackchannelError, InputError, NotAllowedNow, NotFound
+from backchannel.model.dialogue import Agenda, Firmness, Position, Rule, Unacceptable
+from backchannel.model.disclosure import Disclosed, Findings, Kind, disclose
+from backchannel.services import access, accounts, dialogues, rounds
+from backchannel.services.access import FACILITATOR, MEMBER, OBSERVER, Actor, Track
+from backchannel.services.platform import Platform
+from backchannel.storage import repo
+from backchannel.storage.tables import Delegation
+
+from .conftest import PASSWORD, make_settings
+
+NAMES = ("fac", "fac2", "a1", "a2", "b1", "obs", "out", "x1", "spare1", "spare2")
+OBSERVERS = rounds.OBSERVERS
+TRACKS = [t.value for t in Track]
+BOGUS = "no-such-id-" + "x" * 11
+MIN_ATTEMPTS = 10_000
+
+
+class IsolationBreach(AssertionError):
+    """The service answered differently from the model of who owns what."""
+
+
+@dataclass
+class Stats:
+    """Attempts made across one run of the machine (module-level, checked at the end)."""
+
+    attempts: int = 0
+    denied: int = 0
+    evaluations: int = 0
+    releases: int = 0
+    saves: int = 0
+
+    def reset(self) -> None:
+        self.attempts = self.denied = self.evaluations = self.releases = self.saves = 0
+
+
+STATS = Stats()
+
+
+# ------------------------------------------------------------------ the model
+@dataclass
+class SeatModel:
+    role: str
+    delegation: str | None
+    track: str | None
+    pseudonym: str
+
+
+@dataclass
+class DelegationModel:
+    id: str
+    name: str
+    absent: bool
+
+
+@dataclass
+class RoundModel:
+    number: int
+    state: str
+    allowed: int
+    used: int = 0
+
+
+@dataclass
+class EvaluationModel:
+    id: str
+    round: int
+    findings: Findings
+
+
+@dataclass
+class ReleaseModel:
+    id: str
+    round: int
+    audience: str
+    record: Disclosed
+
+
+@dataclass
+class DialogueModel:
+    key: str
+    id: str
+    title: str
+    per_round: int
+    issues: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    delegations: list[DelegationModel] = field(default_factory=list)
+    seats: dict[str, SeatModel] = field(default_factory=dict)
+    rounds: list[RoundModel] = field(default_factory=list)
+    positions: dict[tuple[int, str], tuple[int, Position]] = field(default_factory=dict)
+    evaluations: list[EvaluationModel] = field(default_factory=list)
+    releases: list[ReleaseModel] = field(default_factory=list)
+    log: list[tuple[str, str, str]] = field(default_factory=list)  # action, audience, actor
+
+    def delegation(self, delegation_id: str | None) -> DelegationModel | None:
+        return next((d for d in self.delegations if d.id == delegation_id), None)
+
+    def is_facilitator(self, name: str) -> bool:
+        seat = self.seats.get(name)
+        return seat is not None and seat.role == FACILITATOR
+
+    def position_target(self, name: str, delegation_id: str | None) -> str | None:
+        """The delegation whose position ``name`` may read and write, None: NotFound."""
+        seat = self.seats.get(name)
+        if seat is None:
+            return None
+        if seat.role == MEMBER:
+            return seat.delegation if delegation_id in (None, seat.delegation) else None
+        if seat.role == FACILITATOR and delegation_id is not None:
+            found = self.delegation(delegation_id)
+            return found.id if found is not None and found.absent else None
+        return None
+
+    def visible(self, name: str, audience: str) -> bool:
+        seat = self.seats[name]
+        if seat.role == FACILITATOR:
+            return True
+        if seat.role == MEMBER:
+            return audience in ("all", seat.delegation)
+        return audience == "all"
+
+    def history(self, delegation_id: str) -> list[tuple[int, int, Position]]:
+        return sorted(
+            (number, revision, position)
+            for (number, owner), (revision, position) in self.positions.items()
+            if owner == delegation_id
+        )
+
+
+# ------------------------------------------------------------------ attempts
+def attempt(label: str, expected: type[BackchannelError] | None, call: Callable[..., Any]) -> Any:
+    """Run ``call``; it must raise exactly ``expected`` (None: succeed). Counted."""
+    STATS.attempts += 1
+    if expected is NotFound:
+        STATS.denied += 1
+    try:
+        result = call()
+    except BackchannelError as error:
+        if expected is None or type(error) is not expected:
+            want = "success" if expected is None else expected.__name__
+            raise IsolationBreach(
+                f"{label}: expected {want}, got {type(error).__name__}: {error}"
+            ) from error
+        if expected is NotFound and (str(error) != "not found" or error.hint is not None):
+            raise IsolationBreach(f"{label}: NotFound is not uniform: {error!r}") from error
+        return None
+    if expected is not None:
+        raise IsolationBreach(f"{label}: expected {expected.__name__}, got {result!r:.400}")
+    return result
+
+
+def same(label: str, got: object, want: object) -> None:
+    if got != want:
+        raise IsolationBreach(f"{label}:\n  got  {got!r:.1500}\n  want {want!r:.1500}")
+
+
+# ------------------------------------------------------------------ strategies
+@st.composite
+def position_for(
+    draw: st.DrawFn, issues: list[tuple[str, str, list[str]]], note: str, absent: bool = False
+) -> Position:
+    """A random position on the agenda ``issues`` (red lines only when ``absent``)."""
+    importance: dict[str, int] = {}
+    ratings: dict[str, dict[str, int]] = {}
+    if not absent:
+        for issue_id, _, options in issues:
+            if draw(st.booleans()):
+                importance[issue_id] = draw(st.integers(1, 9))
+            rated = draw(st.lists(st.sampled_from(options), unique=True, max_size=len(options)))
+            if rated:
+                ratings[issue_id] = {o: draw(st.integers(0, 100)) for o in rated}
+    unacceptable = []
+    rules_: list[Rule] = []
+    if issues:
+        for _ in range(draw(st.integers(0, 2))):
+            issue_id, _, options = draw(st.sampled_from(issues))
+            unacceptable.append(
+                Unacceptable(
+                    issue=issue_id,
+                    option=draw(st.sampled_from(options)),
+                    firmness=draw(st.sampled_from(list(Firmness))),
+                )
+            )
+    if len(issues) >= 2 and draw(st.booleans()):
+        first, then = draw(
+            st.lists(st.sampled_from(issues), min_size=2, max_size=2, unique_by=lambda i: i[0])
+        )
+        rules_.append(
+            Rule(
+                if_issue=first[0],
+                if_options=draw(st.lists(st.sampled_from(first[2]), min_size=1, unique=True)),
+                then_issue=then[0],
+                then_options=draw(st.lists(st.sampled_from(then[2]), min_size=1, unique=True)),
+                firmness=draw(st.sampled_from(list(Firmness))),
+            )
+        )
+    walk_away = None if absent else draw(st.none() | st.integers(0, 100))
+    return Position(
+        importance=importance,
+        ratings=ratings,
+        unacceptable=unacceptable,
+        rules=rules_,
+        walk_away=walk_away,
+        note=note,
+    )
+
+
+# ------------------------------------------------------------------ shared platform
+@dataclass
+class Shared:
+    platform: Platform
+    actors: dict[str, Actor]
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
+    """One platform for the whole module; every example makes its own dialogues."""
+    platform = Platform.open(make_settings(tmp_path_factory.mktemp("isolation")), upgrade=True)
+    actors = {}
+    for name in NAMES:
+        row, _ = accounts.create_user(
+            platform, name, f"Real {name} {secrets.token_hex(4)}", PASSWORD
+        )
+        actors[name] = Actor(row.id, row.username, row.display_name)
+    return Shared(platform, actors)
+
+
+class IsolationMachine(RuleBasedStateMachine):
+    """The services against a model of who owns what (``shared`` set by machine_for)."""
+
+    shared: Shared
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.p = self.shared.platform
+        self.actors = self.shared.actors
+        self.d: dict[str, DialogueModel] = {}
+        self.serial = itertools.count()
+        self.dirty = True  # something changed since the last sweep
+
+    # ---------------------------------------------------------- helpers
+    def unique(self, prefix: str) -> str:
+        return f"{prefix} {next(self.serial)} {secrets.token_hex(3)}"
+
+    def pick_dialogue(self, data: st.DataObject) -> DialogueModel:
+        return self.d[data.draw(st.sampled_from(sorted(self.d)), label="dialogue")]
+
+    def pick_actor(self, data: st.DataObject, d: DialogueModel) -> str:
+        """Mostly a facilitator of ``d``, otherwise anyone."""
+        owners = sorted(n for n in d.seats if d.is_facilitator(n))
+        if owners and data.draw(st.integers(0, 2), label="as facilitator"):
+            return data.draw(st.sampled_from(owners), label="actor")
+        return data.draw(st.sampled_from(NAMES), label="actor")
+
+    def record(self, d: DialogueModel, entry: tuple[str, str, str]) -> None:
+        """A successful write: its audit entry, as the model expects it."""
+        d.log.append(entry)
+        self.dirty = True
+
+    def every_delegation(self) -> list[str]:
+        return [x.id for d in self.d.values() for x in d.delegations] + [BOGUS]
+
+    def every_evaluation(self) -> list[str]:
+        return [e.id for d in self.d.values() for e in d.evaluations] + [BOGUS]
+
+    # ---------------------------------------------------------- modelled writes
+    def do_create_dialogue(self, key: str, name: str, per_round: int) -> DialogueModel:
+        title = self.unique("Dialogue")
+        dialogue_id = attempt(
+            f"{name} creates {key}",
+            None,
+            lambda: dialogues.create_dialogue(
+                self.p, self.actors[name], title, evaluations_per_round=per_round
+            ),
+        )
+        d = DialogueModel(key, dialogue_id, title, per_round)
+        d.seats[name] = SeatModel(FACILITATOR, None, None, "Facilitator")
+        self.record(d, ("dialogue.created", "all", name))
+        self.d[key] = d
+        return d
+
+    def do_add_issue(self, d: DialogueModel, name: str, options: list[str]) -> None:
+        issue_name = self.unique("Issue")
+        if not d.is_facilitator(name):
+            expected: type[BackchannelError] | None = NotFound
+        elif d.rounds and d.rounds[-1].state != "draft":
+            expected = NotAllowedNow
+        else:
+            expected = None
+        issue_id = attempt(
+            f"{name} adds an issue to {d.key}",
+            expected,
+            lambda: dialogues.add_issue(
+                self.p, self.actors[name], d.id, issue_name, "unordered", options
+            ),
+        )
+        if expected is None:
+            d.issues.append((issue_id, issue_name, list(options)))
+            self.record(d, ("agenda.changed", "all", name))
+
+    def do_add_delegation(self, d: DialogueModel, name: str, absent: bool) -> str | None:
+        title = self.unique("Party")
+        expected = None if d.is_facilitator(name) else NotFound
+        found = attempt(
+            f"{name} adds a delegation to {d.key}",
+            expected,
+            lambda: dialogues.add_delegation(self.p, self.actors[name], d.id, title, absent=absent),
+        )
+        if expected is None:
+            d.delegations.append(DelegationModel(found, title, absent))
+            self.record(d, ("delegation.added", "all", name))
+        return found  # type: ignore[no-any-return]
+
+    def seat_problem(self, d: DialogueModel, role: str, delegation_id: str | None) -> bool:
+        """Whether _check_seat_fields refuses (InputError)."""
+        if role == MEMBER:
+            target = d.delegation(delegation_id)
+            return target is None or target.absent
+        return bool(delegation_id)
+
+    def do_add_member(
+        self,
+        d: DialogueModel,
+        name: str,
+        user: str,
+        role: str,
+        delegation_id: str | None,
+        track: str | None,
+    ) -> None:
+        pseudonym = self.unique("Alias")
+        if not d.is_facilitator(name):
+            expected: type[BackchannelError] | None = NotFound
+        elif self.seat_problem(d, role, delegation_id) or user in d.seats:
+            expected = InputError
+        else:
+            expected = None
+        attempt(
+            f"{name} seats {user} as {role} in {d.key}",
+            expected,
+            lambda: dialogues.add_member(
+                self.p,
+                self.actors[name],
+                d.id,
+                user,
+                role,
+                delegation_id=delegation_id,
+                track=track,
+                pseudonym=pseudonym,
+            ),
+        )
+        if expected is None:
+            d.seats[user] = SeatModel(
+                role, delegation_id, track if role == MEMBER else None, pseudonym
+            )
+            self.record(d, ("member.added", delegation_id or "facilitator", name))
+
+    def do_invite(
+        self, d: DialogueModel, name: str, role: str, delegation_id: str | None, track: str | None
+    ) -> None:
+        if not d.is_facilitator(name):
+            expected: type[BackchannelError] | None = NotFound
+        elif self.seat_problem(d, role, delegation_id):
+            expected = InputError
+        else:
+            expected = None
+        token = attempt(
+            f"{name} invites a {role} to {d.key}",
+            expected,
+            lambda: dialogues.invite(
+                self.p, self.actors[name], d.id, role, delegation_id=delegation_id, track=track
+            ),
+        )
+        if expected is None:
+            assert isinstance(token, str) and len(token) >= 40
+            self.record(d, ("invitation.created", "facilitator", name))
+
+    def do_save(self, d: DialogueModel, name: str, target: str | None, position: Position) -> None:
+        resolved = d.position_target(name, target)
+        if resolved is None:
+            expected: type[BackchannelError] | None = NotFound
+        elif not d.rounds or d.rounds[-1].state != "draft":
+            expected = NotAllowedNow
+        else:
+            expected = None
+        view = attempt(
+            f"{name} saves the position of {target} in {d.key}",
+            expected,
+            lambda: rounds.save_position(self.p, self.actors[name], d.id, position, target),
+        )
+        if expected is None:
+            assert resolved is not None
+            STATS.saves += 1
+            number = d.rounds[-1].number
+            old = d.positions.get((number, resolved))
+            revision = old[0] + 1 if old else 1
+            same("saved view", (view.round_number, view.revision), (number, revision))
+            d.positions[(number, resolved)] = (revision, position)
+            owner = d.delegation(resolved)
+            assert owner is not None
+            self.record(d, ("position.saved", "facilitator" if owner.absent else resolved, name))
+
+    def do_open(self, d: DialogueModel, name: str) -> None:
+        if not d.is_facilitator(name):
+            expected: type[BackchannelError] | None = NotFound
+        elif d.rounds and d.rounds[-1].state in ("draft", "locked"):
+            expected = NotAllowedNow
+        else:
+            expected = None
+        view = attempt(
+            f"{name} opens a round of {d.key}",
+            expected,
+            lambda: rounds.open_round(self.p, self.actors[name], d.id),
+        )
+        if expected is None:
+            new = RoundModel(len(d.rounds) + 1, "draft", d.per_round)
+            if d.rounds:
+                before = d.rounds[-1].number
+                for x in d.delegations:
+                    if (before, x.id) in d.positions:
+                        d.positions[(new.number, x.id)] = (0, d.positions[(before, x.id)][1])
+            d.rounds.append(new)
+            same("opened round", (view.number, view.state), (new.number, "draft"))
+            self.record(d, ("round.opened", "all", name))
+
+    def do_lock(self, d: DialogueModel, name: str) -> None:
+        if not d.is_facilitator(name):
+            expected: type[BackchannelError] | None = NotFound
+        elif not d.rounds or d.rounds[-1].state != "draft":
+            expected = NotAllowedNow
+        else:
+            expected = None
+        attempt(
+            f"{name} locks {d.key}",
+            expected,
+            lambda: rounds.lock_round(self.p, self.actors[name], d.id),
+        )
+        if expected is None:
+            d.rounds[-1].state = "locked"
+            self.record(d, ("round.locked", "all", name))
+
+    def do_unlock(self, d: DialogueModel, name: str) -> None:
+        if not d.is_facilitator(name):
+            expected: type[BackchannelError] | None = NotFound
+        elif not d.rounds or d.rounds[-1].state != "locked":
+            expected = NotAllowedNow
+        else:
+            expected = None
+        attempt(
+            f"{name} unlocks {d.key}",
+            expected,
+            lambda: rounds.unlock_round(self.p, self.actors[name], d.id),
+        )
+        if expected is None:
+            d.rounds[-1].state = "draft"
+            self.record(d, ("round.draft", "all", name))
+
+    def do_evaluate(self, d: DialogueModel, name: str) -> None:
+        current = d.rounds[-1] if d.rounds else None
+        at_table = [x for x in d.delegations if not x.absent]
+        if not d.is_facilitator(name):
+            expected: type[BackchannelError] | None = NotFound
+        elif (
+            current is None
+            or current.state not in ("locked", "evaluated")
+            or current.used >= current.allowed
+            or any((current.number, x.id) not in d.positions for x in at_table)
+        ):
+            expected = NotAllowedNow
+        elif not d.issues or len(at_table) < 2:
+            expected = InputError
+        else:
+            expected = None
+        evaluation_id = attempt(
+            f"{name} evaluates {d.key}",
+            expected,
+            lambda: rounds.evaluate(self.p, self.actors[name], d.id),
+        )
+        if expected is None:
+            assert current is not None
+            STATS.evaluations += 1
+            current.used += 1
+            current.state = "evaluated"
+            self.record(d, ("round.evaluated", "all", name))
+            newest = rounds.evaluations(self.p, self.actors[name], d.id)[0]
+            same("newest evaluation", newest.id, evaluation_id)
+            same("sides", newest.findings.sides, [x.name for x in d.delegations])
+            d.evaluations.append(EvaluationModel(evaluation_id, current.number, newest.findings))
+
+    def do_release(
+        self, d: DialogueModel, name: str, evaluation_id: str, audience: str, kind: Kind, param: str
+    ) -> None:
+        evaluation = next((e for e in d.evaluations if e.id == evaluation_id), None)
+        record: Disclosed | None = None
+        if not d.is_facilitator(name) or evaluation is None:
+            expected: type[BackchannelError] | None = NotFound
+        elif evaluation.round != d.rounds[-1].number:
+            expected = NotAllowedNow
+        elif audience != OBSERVERS and d.delegation(audience) is None:
+            expected = NotFound
+        elif audience != OBSERVERS and d.delegation(audience).absent:  # type: ignore[union-attr]
+            expected = InputError
+        else:
+            side = None if audience == OBSERVERS else [x.id for x in d.delegations].index(audience)
+            try:
+                record = disclose(evaluation.findings, kind, param, side)
+                expected = None
+            except InputError:
+                expected = InputError
+        release_id = attempt(
+            f"{name} releases {kind.value}({param}) of {evaluation_id} to {audience} in {d.key}",
+            expected,
+            lambda: rounds.release(
+                self.p, self.actors[name], d.id, evaluation_id, audience, kind.value, param
+            ),
+        )
+        if expected is None:
+            assert evaluation is not None and record is not None
+            STATS.releases += 1
+            d.rounds[-1].state = "disclosed"
+            d.releases.append(ReleaseModel(release_id, evaluation.round, audience, record))
+            self.record(d, ("finding.released", audience, name))
+
+    # ---------------------------------------------------------- the set-up
+    @initialize(data=st.data())
+    def set_up(self, data: st.DataObject) -> None:
+        """D1: round 1 evaluated and released, round 2 open; D2: round 1 open."""
+        d1 = self.do_create_dialogue("D1", "fac", 1)
+        self.do_add_issue(d1, "fac", ["none", "partial", "full"])
+        self.do_add_issue(d1, "fac", ["keep", "ease", "lift"])
+        a = self.do_add_delegation(d1, "fac", False)
+        b = self.do_add_delegation(d1, "fac", False)
+        z = self.do_add_delegation(d1, "fac", True)
+        self.do_add_member(d1, "fac", "a1", MEMBER, a, TRACKS[0])
+        self.do_add_member(d1, "fac", "a2", MEMBER, a, TRACKS[1])
+        self.do_add_member(d1, "fac", "b1", MEMBER, b, TRACKS[2])
+        self.do_add_member(d1, "fac", "obs", OBSERVER, None, None)
+        self.do_open(d1, "fac")
+        for name, target, absent in (("a1", None, False), ("b1", b, False), ("fac", z, True)):
+            note = self.unique(f"note of {name}")
+            self.do_save(d1, name, target, data.draw(position_for(d1.issues, note, absent)))
+        self.do_lock(d1, "fac")
+        self.do_evaluate(d1, "fac")
+        (evaluation,) = d1.evaluations
+        self.do_release(d1, "fac", evaluation.id, OBSERVERS, Kind.ZONE, "")
+        self.do_release(d1, "fac", evaluation.id, a, Kind.OVERLAP, d1.issues[0][0])  # type: ignore[arg-type]
+        self.do_release(d1, "fac", evaluation.id, b, Kind.OVERLAP, d1.issues[1][0])  # type: ignore[arg-type]
+        self.do_open(d1, "fac")
+
+        d2 = self.do_create_dialogue("D2", "fac", 2)
+        self.do_add_issue(d2, "fac", ["north", "south"])
+        self.do_add_issue(d2, "fac", ["open", "closed", "shared"])
+        x = self.do_add_delegation(d2, "fac", False)
+        y = self.do_add_delegation(d2, "fac", False)
+        self.do_add_delegation(d2, "fac", True)
+        self.do_add_member(d2, "fac", "fac2", FACILITATOR, None, None)
+        self.do_add_member(d2, "fac", "x1", MEMBER, x, TRACKS[0])
+        self.do_add_member(d2, "fac", "a1", MEMBER, y, TRACKS[2])
+        self.do_add_member(d2, "fac", "b1", OBSERVER, None, None)
+        self.do_open(d2, "fac")
+        position = data.draw(position_for(d2.issues, self.unique("note of x1")))
+        self.do_save(d2, "x1", None, position)
+        self.sweep()
+
+    # ---------------------------------------------------------- rules
+    @rule(actor=st.sampled_from(NAMES), per_round=st.integers(1, 3))
+    def create_dialogue(self, actor: str, per_round: int) -> None:
+        if "D3" not in self.d:
+            self.do_create_dialogue("D3", actor, per_round)
+
+    @rule(data=st.data(), options=st.sampled_from([["yes", "no"], ["low", "mid", "high"]]))
+    def add_issue(self, data: st.DataObject, options: list[str]) -> None:
+        d = self.pick_dialogue(data)
+        name = self.pick_actor(data, d)
+        if not (d.is_facilitator(name) and len(d.issues) >= 4):
+            self.do_add_issue(d, name, options)
+
+    @rule(data=st.data(), absent=st.booleans())
+    def add_delegation(self, data: st.DataObject, absent: bool) -> None:
+        d = self.pick_dialogue(data)
+        name = self.pick_actor(data, d)
+        if not (d.is_facilitator(name) and len(d.delegations) >= 5):
+            self.do_add_delegation(d, name, absent)
+
+    @rule(
+        data=st.data(),
+        user=st.sampled_from(NAMES),
+        role=st.sampled_from([MEMBER, MEMBER, OBSERVER, FACILITATOR]),
+        track=st.sampled_from(TRACKS),
+    )
+    def add_member(self, data: st.DataObject, user: str, role: str, track: str) -> None:
+        d = self.pick_dialogue(data)
+        name = self.pick_actor(data, d)
+        delegation = data.draw(st.sampled_from([None, *self.every_delegation()]), label="to")
+        self.do_add_member(d, name, user, role, delegation, track)
+
+    @rule(data=st.data(), role=st.sampled_from([MEMBER, OBSERVER]))
+    def invite(self, data: st.DataObject, role: str) -> None:
+        d = self.pick_dialogue(data)
+        name = self.pick_actor(data, d)
+        delegation = data.draw(st.sampled_from([None, *self.every_delegation()]), label="to")
+        self.do_invite(d, name, role, delegation, TRACKS[1] if role == MEMBER else None)
+
+    @rule(data=st.data())
+    def save_position(self, data: st.DataObject) -> None:
+        d = self.pick_dialogue(data)
+        seated = sorted(n for n, s in d.seats.items() if s.role in (MEMBER, FACILITATOR))
+        if seated and data.draw(st.booleans(), label="as a seated member"):
+            name = data.draw(st.sampled_from(seated), label="actor")
+        else:
+            name = data.draw(st.sampled_from(NAMES), label="actor")
+        seat = d.seats.get(name)
+        if seat is not None and data.draw(st.booleans(), label="own target"):
+            own = [x.id for x in d.delegations if x.absent] if seat.role == FACILITATOR else []
+            target = data.draw(st.sampled_from([None, seat.delegation, *own]), label="target")
+        else:
+            target = data.draw(st.sampled_from([None, *self.every_delegation()]), label="target")
+        owner = d.delegation(d.position_target(name, target))
+        absent = owner is not None and owner.absent
+        position = data.draw(position_for(d.issues, self.unique(f"note of {name}"), absent))
+        self.do_save(d, name, target, position)
+
+    @rule(data=st.data())
+    def open_round(self, data: st.DataObject) -> None:
+        d = self.pick_dialogue(data)
+        self.do_open(d, self.pick_actor(data, d))
+
+    @rule(data=st.data())
+    def lock_round(self, data: st.DataObject) -> None:
+        d = self.pick_dialogue(data)
+        self.do_lock(d, self.pick_actor(data, d))
+
+    @rule(data=st.data())
+    def unlock_round(self, data: st.DataObject) -> None:
+        d = self.pick_dialogue(data)
+        self.do_unlock(d, self.pick_actor(data, d))
+
+    @rule(data=st.data())
+    def evaluate(self, data: st.DataObject) -> None:
+        d = self.pick_dialogue(data)
+        self.do_evaluate(d, self.pick_actor(data, d))
+
+    @rule(data=st.data(), kind=st.sampled_from(list(Kind)))
+    def release(self, data: st.DataObject, kind: Kind) -> None:
+        d = self.pick_dialogue(data)
+        self.random_release(data, d, self.pick_actor(data, d), kind)
+
+    def random_release(self, data: st.DataObject, d: DialogueModel, name: str, kind: Kind) -> None:
+        """A release of a random evaluation to a random audience with a random parameter."""
+        own = [e.id for e in d.evaluations]
+        pool = own if own and data.draw(st.booleans(), label="own evaluation") else None
+        evaluation_id = data.draw(st.sampled_from(pool or self.every_evaluation()), label="ev")
+        audience = data.draw(
+            st.sampled_from([OBSERVERS, *self.every_delegation()]), label="audience"
+        )
+        evaluation = next((e for e in d.evaluations if e.id == evaluation_id), None)
+        params = [BOGUS]
+        if evaluation is not None:
+            findings = evaluation.findings
+            params += list(findings.issues) + list(findings.red_lines) + list(findings.packages)
+            params += ["partial:" + r for r in findings.partial_packages]
+        param = data.draw(st.sampled_from(params), label="parameter")
+        self.do_release(d, name, evaluation_id, audience, kind, param)
+
+    @rule(data=st.data())
+    def advance(self, data: st.DataObject) -> None:
+        """The next natural step of a dialogue's flow, by the actor who may take it."""
+        d = self.pick_dialogue(data)
+        facilitator = next(n for n in NAMES if d.is_facilitator(n))
+        current = d.rounds[-1] if d.rounds else None
+        at_table = [x for x in d.delegations if not x.absent]
+        if len(at_table) < 2 or not d.issues:
+            if not d.issues:
+                self.do_add_issue(d, facilitator, ["left", "right", "centre"])
+            else:
+                self.do_add_delegation(d, facilitator, False)
+        elif current is None or (
+            current.state in ("evaluated", "disclosed")
+            and (current.used >= current.allowed or data.draw(st.booleans(), label="next round"))
+        ):
+            if current is not None and current.state == "evaluated":
+                kind = data.draw(st.sampled_from(list(Kind)), label="kind")
+                self.random_release(data, d, facilitator, kind)
+            else:
+                self.do_open(d, facilitator)
+        elif current.state == "draft":
+            missing = [x for x in at_table if (current.number, x.id) not in d.positions]
+            if not missing:
+                self.do_lock(d, facilitator)
+                return
+            members = [n for n, s in d.seats.items() if s.delegation == missing[0].id]
+            if not members:
+                free = [n for n in NAMES if n not in d.seats]
+                if free:
+                    self.do_add_member(d, facilitator, free[0], MEMBER, missing[0].id, TRACKS[0])
+                return
+            note = self.unique(f"note of {members[0]}")
+            position = data.draw(position_for(d.issues, note), label="position")
+            self.do_save(d, members[0], None, position)
+        elif any((current.number, x.id) not in d.positions for x in at_table):
+            self.do_unlock(d, facilitator)  # a side has not saved: back to draft
+        else:
+            self.do_evaluate(d, facilitator)
+
+    @rule(data=st.data())
+    def advance_again(self, data: st.DataObject) -> None:
+        """The flow again (the flow's steps are most of what makes sweeps interesting)."""
+        self.advance(data)
+
+    @rule(data=st.data())
+    def advance_once_more(self, data: st.DataObject) -> None:
+        """And once more."""
+        self.advance(data)
+
+    @precondition(lambda self: self.dirty)
+    @rule()
+    def sweep(self) -> None:
+        """Every read and every write, as every actor, in every dialogue (after changes)."""
+        self.dirty = False
+        delegations = self.every_delegation()
+        evaluations = self.every_evaluation()
+        for d in self.d.values():
+            for name in NAMES:
+                self.check_reads(d, name, delegations)
+                self.check_denied_writes(d, name, delegations, evaluations)
+        for name in NAMES:
+            self.check_no_dialogue(name)
+            self.check_my_dialogues(name)
+
+    # ---------------------------------------------------------- reads
+    def check_reads(self, d: DialogueModel, name: str, delegations: list[str]) -> None:
+        actor, seat = self.actors[name], d.seats.get(name)
+        who = f"{name} in {d.key}"
+        no_seat = NotFound if seat is None else None
+        found = attempt(f"{who}: rounds", no_seat, lambda: rounds.rounds(self.p, actor, d.id))
+        if seat is not None:
+            same(
+                f"{who}: rounds",
+                [(r.number, r.state, r.evaluations_allowed, r.evaluations_used) for r in found],
+                [(r.number, r.state, r.allowed, r.used) for r in d.rounds],
+            )
+        view = attempt(f"{who}: view", no_seat, lambda: dialogues.view(self.p, actor, d.id))
+        if seat is not None:
+            self.check_view(d, name, view)
+        for target in [None, *delegations]:
+            resolved = d.position_target(name, target)
+            found = attempt(
+                f"{who}: positions of {target}",
+                NotFound if resolved is None else None,
+                lambda target=target: rounds.positions(self.p, actor, d.id, target),
+            )
+            if resolved is not None:
+                same(
+                    f"{who}: positions of {resolved}",
+                    [(v.round_number, v.revision, v.position) for v in found],
+                    d.history(resolved),
+                )
+        found = attempt(
+            f"{who}: released_to_me", no_seat, lambda: rounds.released_to_me(self.p, actor, d.id)
+        )
+        if seat is not None:
+            if seat.role == MEMBER:
+                mine = [r for r in d.releases if r.audience == seat.delegation]
+            elif seat.role == OBSERVER:
+                mine = [r for r in d.releases if r.audience == OBSERVERS]
+            else:
+                mine = list(d.releases)
+            same(
+                f"{who}: released_to_me",
+                sorted((r.id, r.round_number, r.disclosed) for r in found),
+                sorted((r.id, r.round, r.record) for r in mine),
+            )
+        found = attempt(f"{who}: log", no_seat, lambda: rounds.log(self.p, actor, d.id))
+        if seat is not None:
+            same(
+                f"{who}: log",
+                [(e.action, e.mine) for e in found],
+                [
+                    (a, by == name)
+                    for a, audience, by in reversed(d.log)
+                    if d.visible(name, audience)
+                ],
+            )
+        fac = d.is_facilitator(name)
+        found = attempt(
+            f"{who}: evaluations",
+            None if fac else NotFound,
+            lambda: rounds.evaluations(self.p, actor, d.id),
+        )
+        if fac:
+            same(
+                f"{who}: evaluations",
+                [(e.id, e.round_number, e.findings) for e in found],
+                [(e.id, e.round, e.findings) for e in reversed(d.evaluations)],
+            )
+
+    def check_view(self, d: DialogueModel, name: str, view: dialogues.DialogueView) -> None:
+        me = d.seats[name]
+        same(f"{name} in {d.key}: title", view.title, d.title)
+        same(
+            f"{name} in {d.key}: seat",
+            (view.seat.role, view.seat.delegation_id),
+            (me.role, me.delegation),
+        )
+        same(
+            f"{name} in {d.key}: parties",
+            [(x.id, x.name, x.absent, x.own) for x in view.delegations],
+            [(x.id, x.name, x.absent, x.id == me.delegation) for x in d.delegations],
+        )
+        same(
+            f"{name} in {d.key}: agenda",
+            [(i.id, i.name, list(i.options)) for i in view.agenda.issues],
+            d.issues,
+        )
+        expected = []
+        for user, seat in d.seats.items():
+            same_side = seat.delegation is not None and seat.delegation == me.delegation
+            if me.role == FACILITATOR or same_side or user == name:
+                real = self.actors[user].display_name
+                expected.append((real, seat.role, seat.delegation, seat.track))
+            elif seat.role in (MEMBER, FACILITATOR):
+                expected.append((seat.pseudonym, seat.role, seat.delegation, None))
+        same(
+            f"{name} in {d.key}: participants",
+            sorted(
+                (p.name, p.role, p.delegation_id or "", p.track or "") for p in view.participants
+            ),
+            sorted((n, r, dl or "", t or "") for n, r, dl, t in expected),
+        )
+
+    def check_no_dialogue(self, name: str) -> None:
+        actor = self.actors[name]
+        for label, call in (
+            ("rounds", lambda: rounds.rounds(self.p, actor, BOGUS)),
+            ("view", lambda: dialogues.view(self.p, actor, BOGUS)),
+            ("positions", lambda: rounds.positions(self.p, actor, BOGUS)),
+            ("released", lambda: rounds.released_to_me(self.p, actor, BOGUS)),
+            ("log", lambda: rounds.log(self.p, actor, BOGUS)),
+            ("evaluations", lambda: rounds.evaluations(self.p, actor, BOGUS)),
+            ("lock", lambda: rounds.lock_round(self.p, actor, BOGUS)),
+            ("save", lambda: rounds.save_position(self.p, actor, BOGUS, Position())),
+        ):
+            attempt(f"{name}: {label} of a missing dialogue", NotFound, call)
+
+    def check_my_dialogues(self, name: str) -> None:
+        STATS.attempts += 1
+        ours = {d.id for d in self.d.values()}
+        listed = dialogues.my_dialogues(self.p, self.actors[name])
+        same(
+            f"{name}: my dialogues",
+            sorted((i, t, r) for i, t, r in listed if i in ours),
+            sorted((d.id, d.title, d.seats[name].role) for d in self.d.values() if name in d.seats),
+        )
+
+    # ---------------------------------------------------------- writes that must fail
+    def check_denied_writes(
+        self, d: DialogueModel, name: str, delegations: list[str], evaluations: list[str]
+    ) -> None:
+        actor, who = self.actors[name], f"{name} in {d.key}"
+        probe = Position(note="probe " + secrets.token_hex(4))
+        for target in [None, *delegations]:
+            if d.position_target(name, target) is None:
+                attempt(
+                    f"{who}: save the position of {target}",
+                    NotFound,
+                    lambda target=target: rounds.save_position(self.p, actor, d.id, probe, target),
+                )
+        if not d.is_facilitator(name):
+            issue = d.issues[0][0] if d.issues else BOGUS
+            for label, call in (
+                ("open", lambda: rounds.open_round(self.p, actor, d.id)),
+                ("lock", lambda: rounds.lock_round(self.p, actor, d.id)),
+                ("unlock", lambda: rounds.unlock_round(self.p, actor, d.id)),
+                ("evaluate", lambda: rounds.evaluate(self.p, actor, d.id)),
+                ("agenda", lambda: dialogues.set_agenda(self.p, actor, d.id, Agenda())),
+                ("remove issue", lambda: dialogues.remove_issue(self.p, actor, d.id, issue)),
+                (
+                    "add issue",
+                    lambda: dialogues.add_issue(
+                        self.p, actor, d.id, "Probe", "ordered", ["p", "q"]
+                    ),
+                ),
+                ("delegation", lambda: dialogues.add_delegation(self.p, actor, d.id, "Probe")),
+                (
+                    "member",
+                    lambda: dialogues.add_member(self.p, actor, d.id, "spare2", OBSERVER),
+                ),
+                ("invite", lambda: dialogues.invite(self.p, actor, d.id, OBSERVER)),
+            ):
+                attempt(f"{who}: {label}", NotFound, call)
+            audience = d.delegations[0].id if d.delegations else OBSERVERS
+            for evaluation_id in evaluations:
+                attempt(
+                    f"{who}: release {evaluation_id}",
+                    NotFound,
+                    lambda evaluation_id=evaluation_id: rounds.release(
+                        self.p, actor, d.id, evaluation_id, audience, "zone"
+                    ),
+                )
+            return
+        # the facilitator of this dialogue, with objects of the other dialogues
+        own = {e.id for e in d.evaluations}
+        for evaluation_id in evaluations:
+            if evaluation_id not in own:
+                attempt(
+                    f"{who}: release a foreign evaluation {evaluation_id}",
+                    NotFound,
+                    lambda evaluation_id=evaluation_id: rounds.release(
+                        self.p, actor, d.id, evaluation_id, OBSERVERS, "zone"
+                    ),
+                )
+        current = [e for e in d.evaluations if d.rounds and e.round == d.rounds[-1].number]
+        if current:
+            mine = {x.id for x in d.delegations}
+            for target in delegations:
+                if target not in mine:
+                    attempt(
+                        f"{who}: release to a foreign delegation {target}",
+                        NotFound,
+                        lambda target=target: rounds.release(
+                            self.p, actor, d.id, current[0].id, target, "zone"
+                        ),
+                    )
+
+
+def machine_for(state: Shared) -> type[IsolationMachine]:
+    """The machine class bound to a shared platform."""
+    return type("IsolationMachineOnPlatform", (IsolationMachine,), {"shared": state})
+
+
+RUN = settings(
+    phases=[Phase.explicit, Phase.generate],
+    max_examples=15,
+    stateful_step_count=40,
+    deadline=None,
+    database=None,
+    report_multiple_bugs=False,
+    suppress_health_check=list(HealthCheck),
+)
+CONTROL = settings(
+    RUN, max_examples=3, stateful_step_count=5, phases=[Phase.explicit, Phase.generate]
+)
+
+
+def test_no_delegation_reads_or_writes_another_sides_objects(shared: Shared) -> None:
+    STATS.reset()
+    run_state_machine_as_test(machine_for(shared), settings=RUN)
+    assert STATS.attempts >= MIN_ATTEMPTS, STATS
+    assert STATS.denied >= MIN_ATTEMPTS // 2, STATS
+    assert STATS.evaluations > RUN.max_examples, STATS  # the flow went on after the set-up
+    assert STATS.releases >= 3 * RUN.max_examples, STATS
+
+
+# ------------------------------------------------------------------ negative controls
+def _position_target_without_delegation_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = rounds._position_target
+
+    def broken(s: Any, place: access.Seat, delegation_id: str | None) -> Delegation:
+        if place.role == MEMBER and delegation_id is not None:
+            return access.owned(s, place, Delegation, delegation_id)
+        return original(s, place, delegation_id)
+
+    monkeypatch.setattr(rounds, "_position_target", broken)
+
+
+def _owned_without_dialogue_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(s: Any, place: access.Seat, table: Any, key: str, **_: Any) -> Any:
+        row = repo.get(s, table, key)
+        if row is None:
+            raise NotFound()
+        return row
+
+    monkeypatch.setattr(access, "owned", broken)
+
+
+def _releases_for_every_audience(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = repo.releases
+    monkeypatch.setattr(
+        repo, "releases", lambda s, dialogue_id, _: original(s, dialogue_id, [OBSERVERS, *_all(s)])
+    )
+
+
+def _all(s: Any) -> list[str]:
+    from sqlalchemy import select
+
+    return list(s.execute(select(Delegation.id)).scalars())
+
+
+def _log_for_every_audience(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = repo.audit_entries
+    monkeypatch.setattr(
+        repo, "audit_entries", lambda s, dialogue_id, _: original(s, dialogue_id, None)
+    )
+
+
+BREAKAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
+    "position_target_skips_the_delegation_check": _position_target_without_delegation_check,
+    "owned_skips_the_dialogue_check": _owned_without_dialogue_check,
+    "releases_ignore_the_audience": _releases_for_every_audience,
+    "log_ignores_the_audience": _log_for_every_audience,
+}
+
+
+def _breaches(error: BaseException) -> Iterator[BaseException]:
+    yield error
+    for inner in getattr(error, "exceptions", ()):
+        yield from _breaches(inner)
+    if error.__cause__ is not None:
+        yield from _breaches(error.__cause__)
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_the_machine_catches_a_broken_check(
+    shared: Shared, monkeypatch: pytest.MonkeyPatch, breakage: str
+) -> None:
+    BREAKAGES[breakage](monkeypatch)
+    with pytest.raises(Exception) as caught:  # inspected below
+        run_state_machine_as_test(machine_for(shared), settings=CONTROL)
+    assert any(isinstance(e, IsolationBreach) for e in _breaches(caught.value)), caught.value
