@@ -714,9 +714,9 @@ def test_ids_are_random_and_not_sequential(draft: Env, worlds: Worlds) -> None:
         assert not found.isdigit()
     assert len(set(made)) == len(made)
     assert all(x[:6] != y[:6] for x, y in pairwise(made))
-    # issue ids are shorter (8 hex digits) but random too: check they are not a counter
-    assert all(re.fullmatch(r"[0-9a-f]{8}", i) for i in ids.issues)
-    assert abs(int(ids.issues[0], 16) - int(ids.issues[1], 16)) > 1
+    # issue ids are random 128-bit ids like every other
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", i) for i in ids.issues)
+    assert len(set(ids.issues)) == len(ids.issues)
 
 
 # ================================================================ 3. CSRF

@@ -236,7 +236,7 @@ def add_issue(
     current = view(platform, actor, dialogue_id).agenda
     try:
         issue = AgendaIssue(
-            id=secrets.token_hex(4),
+            id=new_id(),
             name=name.strip(),
             kind=kind,
             options=[o.strip() for o in options if o.strip()],
