@@ -39,7 +39,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 
 from backchannel.config import Settings
-from backchannel.errors import BackchannelError, InputError, NotAllowedNow, NotFound
+from backchannel.errors import BackchannelError, NotAllowedNow, NotFound
 from backchannel.model.dialogue import Position
 from backchannel.services import dialogues, rounds
 from backchannel.services.platform import Platform, SchemaOutOfDate
@@ -213,52 +213,27 @@ def evaluated(world: World) -> str:
 
 
 # ------------------------------------------------------------------ the flow of test_flow.py
-def test_evaluation_finds_the_zone_and_the_packages(table: World) -> None:
-    evaluation_id = evaluated(table)
-    (found,) = rounds.evaluations(table.platform, table.actors["facilitator"], table.dialogue_id)
-    assert found.id == evaluation_id
-    findings = found.findings
-    i1, i2 = table.issues
-    assert findings.zone is True
-    assert findings.viable[i1] == ["none", "partial"]
-    assert "lift" not in findings.viable[i2]
-    assert findings.packages["nash"]["Ceasefire"] in ("none", "partial")
-    assert findings.blocked[i2]["lift"] == ["s0-no-" + i2 + "-2"]
+@pytest.fixture
+def world(table: World) -> World:
+    """test_flow's world, on each backend: its tests below run here on SQLite and PostgreSQL."""
+    return table
 
 
-def test_evaluations_are_rationed_and_logged_for_both_sides(table: World) -> None:
-    evaluated(table)
-    p, f = table.platform, table.actors["facilitator"]
-    with pytest.raises(NotAllowedNow, match="evaluation"):
-        rounds.evaluate(p, f, table.dialogue_id)
-    for member in ("a1", "b1"):
-        actions = [e.action for e in rounds.log(p, table.actors[member], table.dialogue_id)]
-        assert actions.count("round.evaluated") == 1
+from .test_flow import (  # noqa: E402  (collected again here, with the fixture above)
+    test_a_clash_is_released_only_to_the_owner_of_the_red_line,
+    test_each_side_sees_only_its_own_release,
+    test_evaluation_finds_the_zone_and_the_packages,
+    test_evaluations_are_rationed_and_logged_for_both_sides,
+    test_only_locked_rounds_are_evaluated_and_positions_freeze,
+)
 
-
-def test_only_locked_rounds_are_evaluated_and_positions_freeze(table: World) -> None:
-    p, f = table.platform, table.actors["facilitator"]
-    with pytest.raises(NotAllowedNow, match="only a locked round"):
-        rounds.evaluate(p, f, table.dialogue_id)
-    rounds.save_position(p, table.actors["a1"], table.dialogue_id, position_a(table))
-    rounds.lock_round(p, f, table.dialogue_id)
-    with pytest.raises(NotAllowedNow, match="frozen"):
-        rounds.save_position(p, table.actors["a1"], table.dialogue_id, position_a(table))
-
-
-def test_each_side_sees_only_its_own_release(table: World) -> None:
-    evaluation_id = evaluated(table)
-    p, f, d = table.platform, table.actors["facilitator"], table.dialogue_id
-    rounds.release(p, f, d, evaluation_id, table.delegation_a, "zone")
-    rounds.release(p, f, d, evaluation_id, table.delegation_b, "package", "nash")
-    seen_a = rounds.released_to_me(p, table.actors["a2"], d)
-    seen_b = rounds.released_to_me(p, table.actors["b1"], d)
-    assert [r.disclosed.kind.value for r in seen_a] == ["zone"]
-    assert [r.disclosed.kind.value for r in seen_b] == ["package"]
-    assert rounds.released_to_me(p, table.actors["observer"], d) == []
-    a_line = "s0-no-" + table.issues[1] + "-2"
-    with pytest.raises(InputError, match="own"):
-        rounds.release(p, f, d, evaluation_id, table.delegation_b, "clash", a_line)
+__all__ = [
+    "test_a_clash_is_released_only_to_the_owner_of_the_red_line",
+    "test_each_side_sees_only_its_own_release",
+    "test_evaluation_finds_the_zone_and_the_packages",
+    "test_evaluations_are_rationed_and_logged_for_both_sides",
+    "test_only_locked_rounds_are_evaluated_and_positions_freeze",
+]
 
 
 def test_positions_round_trip_and_carry_over(table: World) -> None:
