@@ -8,6 +8,7 @@ and a key-encryption key that is not the one the database was made with.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +28,13 @@ from backchannel.storage.db import (
     transaction,
 )
 from backchannel.storage.tables import DialogueKey, Meta
-from backchannel.storage.vault import Vault, associated_data, derive_key, read_key_file
+from backchannel.storage.vault import (
+    KeyFileError,
+    Vault,
+    associated_data,
+    derive_key,
+    read_key_file,
+)
 
 KEK_CHECK = "kek_check"
 KEK_SALT = "kek_salt"
@@ -75,8 +82,6 @@ class Platform:
         with transaction(factory) as s:
             salt = repo.meta(s, KEK_SALT)
             if salt is None:
-                import secrets
-
                 salt = Meta(key=KEK_SALT, value=secrets.token_bytes(16))
                 repo.add(s, salt)
             vault = Vault(load_kek(settings, salt.value))
@@ -85,8 +90,6 @@ class Platform:
                 repo.add(s, Meta(key=KEK_CHECK, value=vault.check_value()))
                 audit.append(s, vault.audit_key(), "storage.initialised", audience="operator")
             elif not vault.matches(check.value):
-                from backchannel.storage.vault import KeyFileError
-
                 raise KeyFileError(
                     "the key-encryption key does not match this database",
                     hint="start with the key file (or passphrase) the database was made with",

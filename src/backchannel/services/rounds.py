@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from backchannel.errors import InputError, NotAllowedNow, NotFound
 from backchannel.model.compile import compile_case
@@ -42,6 +41,7 @@ from backchannel.storage.tables import (
     Release,
     Round,
     as_utc,
+    utcnow,
 )
 from backchannel.storage.tables import Position as PositionRow
 
@@ -207,8 +207,6 @@ def _store(
         repo.add(s, found)
     else:
         found.revision += 1
-        from backchannel.storage.tables import utcnow
-
         found.updated_at = utcnow()
     found.body_ct = keys.seal("positions", "body", found.id, position.model_dump(mode="json"))
     return found
@@ -596,13 +594,3 @@ def log(platform: Platform, actor: Actor, dialogue_id: str) -> list[LogLine]:
         )
         for n, e in enumerate(entries)
     ]
-
-
-def findings_summary(findings: Findings) -> dict[str, Any]:
-    """Counts for a headline (facilitator pages and the JSON API)."""
-    return {
-        "zone": findings.zone,
-        "issues_with_overlap": sum(findings.overlap.values()),
-        "conflict_sets": len(findings.conflict_sets),
-        "packages": sorted(findings.packages or findings.partial_packages),
-    }

@@ -13,11 +13,16 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from backchannel.errors import InputError
 from backchannel.model.dialogue import Agenda, Position
 from backchannel.services import accounts, dialogues, rounds
-from backchannel.web.deps import CurrentDep, PlatformDep, clear_cookie, set_cookie
-from backchannel.web.security import foreign_origin
+from backchannel.web.deps import (
+    CurrentDep,
+    PlatformDep,
+    clear_cookie,
+    client_source,
+    refuse_other_sites,
+    set_cookie,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -77,11 +82,10 @@ async def session_start(
     body: SignInBody, request: Request, response: Response, platform: PlatformDep
 ) -> dict[str, Any]:
     """Sign in: sets the session cookie; returns the CSRF token for later writes."""
-    headers = request.headers
-    if foreign_origin(headers.get("origin"), headers.get("sec-fetch-site"), headers.get("host")):
-        raise InputError("request refused: it comes from another site")
-    source = request.client.host if request.client else "unknown"
-    done = await run_in_threadpool(accounts.sign_in, platform, body.username, body.password, source)
+    refuse_other_sites(request)
+    done = await run_in_threadpool(
+        accounts.sign_in, platform, body.username, body.password, client_source(request)
+    )
     set_cookie(request, response, done.token)
     return {"csrf": done.csrf, "must_change_password": done.must_change_password}
 

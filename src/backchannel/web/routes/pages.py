@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from backchannel.errors import BackchannelError, InputError
+from backchannel.errors import BackchannelError, InputError, NotAllowedNow, TooManyAttempts
 from backchannel.model.dialogue import Firmness
 from backchannel.model.disclosure import Kind
 from backchannel.services import accounts, dialogues, rounds
@@ -18,9 +18,10 @@ from backchannel.web.charts import frontier_svg
 from backchannel.web.deps import (
     CurrentDep,
     PlatformDep,
-    check_csrf,
     clear_cookie,
+    client_source,
     cookie_name,
+    refuse_other_sites,
     set_cookie,
 )
 from backchannel.web.errors import respond
@@ -37,10 +38,6 @@ def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTM
 
 def _back(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def _source(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/")
@@ -64,21 +61,17 @@ async def signin_form(request: Request) -> HTMLResponse:
 async def signin(request: Request, platform: PlatformDep) -> Response:
     """Check the credentials; a new session cookie on success."""
     form = await request.form()
-    headers = request.headers
-    from backchannel.web.security import foreign_origin
-
-    if foreign_origin(headers.get("origin"), headers.get("sec-fetch-site"), headers.get("host")):
-        raise InputError("request refused: it comes from another site")
+    refuse_other_sites(request)
     try:
         done = await run_in_threadpool(
             accounts.sign_in,
             platform,
             str(form.get("username", "")),
             str(form.get("password", "")),
-            _source(request),
+            client_source(request),
         )
-    except (InputError, BackchannelError) as error:
-        status = 429 if type(error).__name__ == "TooManyAttempts" else 401
+    except (InputError, TooManyAttempts) as error:
+        status = 429 if isinstance(error, TooManyAttempts) else 401
         return _page(request, "signin.html", status=status, error=error.message)
     response = _back("/account/password" if done.must_change_password else "/dialogues")
     set_cookie(request, response, done.token)
@@ -219,9 +212,7 @@ async def _act(
             invitation=None,
             error=error,
         )
-    except BackchannelError as error:
-        if type(error).__name__ != "NotAllowedNow":
-            raise
+    except NotAllowedNow as error:
         context = await _context(platform, current, dialogue_id)
         return _page(
             request,
@@ -406,14 +397,12 @@ async def position_save(
     context = await _context(platform, current, dialogue_id)
     error: BackchannelError | None = None
     try:
-        absent = current.actor is not None and context["d"].seat.role == FACILITATOR
+        absent = context["d"].seat.role == FACILITATOR
         position = position_from_form(context["d"].agenda, form, absent=absent)
         await run_in_threadpool(
             rounds.save_position, platform, current.actor, dialogue_id, position, delegation
         )
-    except BackchannelError as error_:
-        if type(error_).__name__ not in ("InputError", "NotAllowedNow"):
-            raise
+    except (InputError, NotAllowedNow) as error_:
         error = error_
     history = await run_in_threadpool(
         rounds.positions, platform, current.actor, dialogue_id, delegation
@@ -512,6 +501,3 @@ async def log_page(
     context = await _context(platform, current, dialogue_id)
     found = await run_in_threadpool(rounds.log, platform, current.actor, dialogue_id)
     return _page(request, "log.html", **context, entries=found)
-
-
-__all__ = ["check_csrf", "router"]
