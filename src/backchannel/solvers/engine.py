@@ -5,7 +5,8 @@ Which algorithm answers a question depends on the problem, never on the caller:
 * **small agendas** (at most :data:`ENUMERATION_LIMIT` packages): exact vectorised
   enumeration, which also counts admissible packages and ties;
 * **two parties with additive utilities**: the exact sparse Pareto-frontier
-  programme over issues (all four rules are attained on the frontier);
+  programme over issues (all four rules are attained on the frontier; the zone and
+  the viable options follow from it too, see :mod:`backchannel.solvers.dp_zone`);
 * **everything else** (3-8 parties on large agendas, non-linear utilities,
   conflicts, MESO): CP-SAT.
 
@@ -37,6 +38,7 @@ from backchannel.solvers.cpsat import (
     cpsat_settle,
     cpsat_zone,
 )
+from backchannel.solvers.dp_zone import dp_zone
 from backchannel.solvers.enumeration import (
     enumerate_frontier,
     enumerate_settlements,
@@ -63,7 +65,16 @@ def _dp_applies(problem: Problem) -> bool:
 
 def check(problem: Problem, time_limit: float = DEFAULT_TIME_LIMIT) -> ZoneResult:
     """Is there an admissible package, and which options are still viable?"""
-    result = enumerate_zone(problem) if _small(problem) else cpsat_zone(problem, time_limit)
+    result: ZoneResult | None = None
+    if _small(problem):
+        result = enumerate_zone(problem)
+    elif _dp_applies(problem):
+        try:
+            result = dp_zone(problem)
+        except NotApplicable:
+            result = None
+    if result is None:
+        result = cpsat_zone(problem, time_limit)
     validate.validate_zone(problem, result)
     return result
 

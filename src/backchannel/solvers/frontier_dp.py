@@ -14,7 +14,10 @@ that respects the clauses. For additive utilities with exactly two delegations.
   lower bounds on ``u_p``, so whatever dominates a package meeting them meets them
   too; a package meeting them is therefore dominated by an admissible package iff
   it is dominated at all, and the admissible frontier is the frontier of all
-  packages cut by the bounds.
+  packages cut by the bounds. During the folds, a partial sum that cannot meet a
+  bound even with the best option of every remaining group is dropped at once.
+* Before the folds, a combination that another one of its group beats for both
+  parties can never reach the frontier and is dropped (:func:`pareto_groups`).
 
 Partial sums are compared on the utility keys of :mod:`~backchannel.solvers.objectives`
 (equal keys are one point, and the point remembers that several packages reach it);
@@ -59,15 +62,24 @@ class NotApplicable(AnalysisError):
 
 
 @dataclass(frozen=True)
-class _Group:
-    """A (super-)issue: its issues, its allowed option combinations and their utilities."""
+class Group:
+    """A (super-)issue: its issues, its allowed option combinations and their utilities.
+
+    ``twin[c]`` is True when combination ``c`` stands for several combinations with
+    the very same utilities (see :func:`pareto_groups`).
+    """
 
     issues: tuple[int, ...]
     options: IntArray  # (combinations, issues)
     utilities: FloatArray  # (combinations, 2)
+    twin: BoolArray
 
 
-def _groups(problem: Problem) -> list[_Group] | None:
+PRUNE_LIMIT = 64
+"""Groups with at most this many combinations lose their dominated ones before the fold."""
+
+
+def groups_of(problem: Problem) -> list[Group] | None:
     """Issues grouped by multi-issue clauses, options filtered; None when a clause is empty."""
     sizes = [issue.size for issue in problem.issues]
     allowed = [np.ones(size, dtype=bool) for size in sizes]
@@ -100,6 +112,14 @@ def _groups(problem: Problem) -> list[_Group] | None:
     tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
     groups = []
     for issues in sorted(members.values()):
+        if len(issues) == 1:  # the common case, without the product machinery
+            only = np.flatnonzero(allowed[issues[0]])
+            if only.size == 0:
+                return None
+            utilities = np.stack([tables[p][issues[0]][only] for p in range(2)], axis=1)
+            twin = np.zeros(only.size, dtype=bool)
+            groups.append(Group((issues[0],), only[:, None].astype(np.int64), utilities, twin))
+            continue
         choices = [np.flatnonzero(allowed[i]) for i in issues]
         if int(np.prod([c.size for c in choices])) > MAX_COMBINATIONS:
             raise NotApplicable(
@@ -123,12 +143,50 @@ def _groups(problem: Problem) -> list[_Group] | None:
         for p in range(2):
             for j, issue in enumerate(issues):
                 utilities[:, p] += tables[p][issue][options[:, j]]
-        groups.append(_Group(tuple(issues), options, utilities))
+        twin = np.zeros(options.shape[0], dtype=bool)
+        groups.append(Group(tuple(issues), options, utilities, twin))
     return groups
 
 
+def pareto_groups(groups: list[Group]) -> list[Group]:
+    """The groups without the combinations that cannot reach the frontier.
+
+    A combination is dropped when another one of its group is at least as good for
+    both parties and better by ``2 * TOL`` for one of them (then every package using
+    it is dominated by a package with a different key), or when an earlier
+    combination has exactly its utilities (that one keeps ``twin`` set, so ties are
+    still reported). Groups of the same size are compared together in one batch.
+    """
+    out = list(groups)
+    by_size: dict[int, list[int]] = {}
+    for g, group in enumerate(groups):
+        if 1 < group.options.shape[0] <= PRUNE_LIMIT:
+            by_size.setdefault(group.options.shape[0], []).append(g)
+    for size, members in by_size.items():
+        u = np.stack([groups[g].utilities for g in members])  # (G, C, 2): [g, other, party]
+        at_least = (u[:, :, None, 0] >= u[:, None, :, 0]) & (u[:, :, None, 1] >= u[:, None, :, 1])
+        gap = u[:, :, None, :] - u[:, None, :, :]
+        strictly = at_least & ((gap[..., 0] >= 2 * TOL) | (gap[..., 1] >= 2 * TOL))
+        same = (gap[..., 0] == 0) & (gap[..., 1] == 0)
+        earlier = np.tri(size, size, -1, dtype=bool).T  # [other, c]: other < c
+        dropped = strictly.any(axis=1) | (same & earlier).any(axis=1)
+        twin = (same & ~np.eye(size, dtype=bool)).any(axis=1)
+        for row, g in enumerate(members):
+            keep = ~dropped[row]
+            if keep.all() and not twin[row].any():
+                continue
+            group = groups[g]
+            out[g] = Group(
+                group.issues,
+                group.options[keep],
+                group.utilities[keep],
+                group.twin[keep] | twin[row][keep],
+            )
+    return out
+
+
 def _fold(
-    first: FloatArray, second: FloatArray, multi: BoolArray | None, group: _Group
+    first: FloatArray, second: FloatArray, multi: BoolArray | None, group: Group
 ) -> tuple[IntArray, BoolArray | None]:
     """Non-dominated sums of the points ``(first, second)`` and ``group``'s options.
 
@@ -158,36 +216,74 @@ def _fold(
     new = np.ones(order.size + 1, dtype=bool)
     new[1:-1] = (key0[1:] != key0[:-1]) | (key1[1:] != key1[:-1])
     starts = np.flatnonzero(new)
-    shared = (np.diff(starts) > 1) | np.logical_or.reduceat(multi[order % count], starts[:-1])
+    several = multi[order % count] | group.twin[order // count]
+    shared = (np.diff(starts) > 1) | np.logical_or.reduceat(several, starts[:-1])
     run_of = np.cumsum(new[:-1]) - 1
     return kept, shared[run_of[survive]]
 
 
-def _frontier(problem: Problem, track: bool) -> tuple[IntArray, FloatArray, BoolArray]:
+def fold_sums(first: FloatArray, second: FloatArray, group: Group) -> tuple[FloatArray, FloatArray]:
+    """The frontier of the points ``(first, second)`` plus ``group``, in the same order."""
+    kept, _ = _fold(first, second, None, group)
+    parent, choice = kept % first.size, kept // first.size
+    return group.utilities[choice, 0] + first[parent], group.utilities[choice, 1] + second[parent]
+
+
+def admissible_frontier(problem: Problem, full: list[Group]) -> tuple[IntArray, FloatArray]:
+    """Packages and exact utilities of the admissible frontier, from the problem's groups."""
+    packages, utilities, _ = _frontier(problem, track=False, full=full)
+    return packages, utilities
+
+
+def _frontier(
+    problem: Problem, track: bool, full: list[Group] | None = None
+) -> tuple[IntArray, FloatArray, BoolArray]:
     """Packages, exact utilities and "several packages" flags of the admissible frontier.
 
-    The flags are only computed when ``track`` is set (else all False).
+    The flags are only computed when ``track`` is set (else all False). ``full`` are
+    the problem's groups when the caller already has them.
     """
     if len(problem.utilities) != 2 or not problem.is_additive:
         raise NotApplicable("the frontier programme needs exactly two additive utilities")
     n = len(problem.issues)
-    groups = _groups(problem)
-    if groups is None:
+    if full is None:
+        full = groups_of(problem)
+    if full is None:
         return np.zeros((0, n), dtype=np.int64), np.zeros((0, 2)), np.zeros(0, dtype=bool)
+    groups = pareto_groups(full)
+    # Partial sums that cannot reach a utility bound even with the best of every
+    # remaining group lead to no admissible package: they are dropped as they appear.
+    bounds = utility_bounds(problem) - 2 * TOL
+    bounded = bool(np.isfinite(bounds).any())
+    best = np.array([g.utilities.max(axis=0) for g in groups]).reshape(-1, 2)
+    rest = np.concatenate([np.cumsum(best[::-1], axis=0)[::-1][1:], np.zeros((1, 2))])
     first, second = np.zeros(1), np.zeros(1)
     multi: BoolArray | None = np.zeros(1, dtype=bool) if track else None
     history: list[tuple[IntArray, IntArray]] = []
-    for group in groups:
+    for g, group in enumerate(groups):
         kept, multi = _fold(first, second, multi, group)
         parent, choice = kept % first.size, kept // first.size
         first = group.utilities[choice, 0] + first[parent]
         second = group.utilities[choice, 1] + second[parent]
+        if bounded:
+            reach = (first + rest[g, 0] >= bounds[0]) & (second + rest[g, 1] >= bounds[1])
+        if bounded and not reach.all():
+            parent, choice, first, second = (
+                parent[reach],
+                choice[reach],
+                first[reach],
+                second[reach],
+            )
+            multi = None if multi is None else multi[reach]
         history.append((parent, choice))
-    packages = np.zeros((first.size, n), dtype=np.int64)
+        if first.size == 0:
+            return np.zeros((0, n), dtype=np.int64), np.zeros((0, 2)), np.zeros(0, dtype=bool)
+    by_issue = np.zeros((n, first.size), dtype=np.int64)  # filled row by row: contiguous
     at = np.arange(first.size)
     for group, (parent, choice) in zip(reversed(groups), reversed(history), strict=True):
-        packages[:, list(group.issues)] = group.options[choice[at]]
+        by_issue[list(group.issues)] = group.options[choice[at]].T
         at = parent[at]
+    packages = np.ascontiguousarray(by_issue.T)
     utilities = evaluate(problem, packages)
     admissible = np.all(utilities >= utility_bounds(problem) - TOL, axis=1)
     flags = np.zeros(first.size, dtype=bool) if multi is None else multi
@@ -207,10 +303,8 @@ def dp_frontier(problem: Problem) -> FrontierResult:
     """
     start = time.perf_counter()
     packages, utilities, _ = _frontier(problem, track=False)
-    points = tuple(
-        FrontierPoint(tuple(row), tuple(u))
-        for row, u in zip(packages.tolist(), utilities.tolist(), strict=True)
-    )
+    rows = map(tuple, packages.tolist())
+    points = tuple(map(FrontierPoint, rows, map(tuple, utilities.tolist())))
     return FrontierResult(
         points=points,
         exact=True,

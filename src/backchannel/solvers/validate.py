@@ -25,13 +25,15 @@ Checks, per answer type
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 from backchannel.errors import InvalidAnswer
-from backchannel.model.problem import Constraint, Package, Problem
+from backchannel.model.problem import AdditiveUtility, Constraint, Package, Problem
 from backchannel.model.results import (
     ConflictsResult,
     FrontierPoint,
@@ -46,6 +48,9 @@ from backchannel.solvers.objectives import TOL, evaluate, rule_value, tolerance
 
 PROOF_LIMIT = 50_000
 """Largest agenda on which conflict sets are re-proven by enumeration."""
+
+IntMatrix = np.ndarray[tuple[int, int], np.dtype[np.int64]]
+FloatMatrix = np.ndarray[tuple[int, int], np.dtype[np.float64]]
 
 UTILITY_SLACK = 1e-7
 """How far a reported utility may differ from its re-evaluation (float summation order)."""
@@ -140,33 +145,88 @@ def validate_settlement(problem: Problem, settlement: Settlement) -> None:
 
 
 # ----------------------------------------------------------------------- frontier
-def _check_points(problem: Problem, points: Iterable[FrontierPoint], what: str) -> None:
+def _utilities(problem: Problem, packages: IntMatrix) -> FloatMatrix:
+    """Utilities of many packages, ``(packages, parties)``, from the model's own tables."""
+    out = np.empty((packages.shape[0], len(problem.utilities)))
+    for p, utility in enumerate(problem.utilities):
+        if isinstance(utility, AdditiveUtility):
+            columns = [table[packages[:, i]] for i, table in enumerate(utility.tables)]
+            out[:, p] = np.sum(columns, axis=0) if columns else 0.0
+        else:
+            out[:, p] = [utility.value(tuple(int(o) for o in row)) for row in packages]
+    return out
+
+
+def _check_points(problem: Problem, points: Sequence[FrontierPoint], what: str) -> FloatMatrix:
+    """Every point admissible, with its utilities re-evaluated (in one batch); those utilities."""
+    if not points:
+        return np.zeros((0, len(problem.utilities)))
+    width = len(problem.issues)
     for point in points:
-        _check_admissible(problem, point.package, what)
-        _check_utilities(problem, point.package, point.utilities, what)
+        if len(point.package) != width:
+            _check_package(problem, point.package, what)
+    flat = itertools.chain.from_iterable(point.package for point in points)
+    packages = np.fromiter(flat, dtype=np.int64, count=len(points) * width).reshape(-1, width)
+    sizes = np.array([issue.size for issue in problem.issues], dtype=np.int64)
+    for n in np.flatnonzero(np.any((packages < 0) | (packages >= sizes), axis=1)):
+        _check_package(problem, points[int(n)].package, what)
+    exact = _utilities(problem, packages)
+    holds = _satisfied(problem, problem.constraints, packages, exact).all(axis=0)
+    for n in np.flatnonzero(~holds):
+        _check_admissible(problem, points[int(n)].package, what)  # names the broken red lines
+    reported = np.array([point.utilities for point in points], dtype=np.float64)
+    if reported.shape != exact.shape:
+        raise _fail(what, "a point does not give one utility per delegation")
+    wrong = np.flatnonzero(np.any(np.abs(reported - exact) > UTILITY_SLACK, axis=1))
+    for n in wrong:
+        _check_utilities(problem, points[int(n)].package, points[int(n)].utilities, what)
+    return exact
+
+
+def _dominated(values: FloatMatrix) -> NDArray[np.bool_]:
+    """Which rows another row dominates: at least every value - TOL and one beyond + TOL."""
+    n, parties = values.shape
+    out = np.zeros(n, dtype=bool)
+    if parties == 2:
+        # m dominates n iff, for some party q, m beats n by more than TOL on q and is
+        # within TOL of n (or better) on the other party r: a prefix maximum of r over
+        # the rows sorted by q, cut where q exceeds n's value + TOL.
+        for q, r in ((0, 1), (1, 0)):
+            order = np.argsort(-values[:, q], kind="stable")
+            sorted_q, sorted_r = values[order, q], values[order, r]
+            best_r = np.maximum.accumulate(sorted_r)
+            cut = np.searchsorted(-sorted_q, -(values[:, q] + TOL), side="left")
+            has = cut > 0
+            rows = np.flatnonzero(has)
+            out[rows] |= best_r[cut[rows] - 1] >= values[rows, r] - TOL
+        return out
+    for lo in range(0, n, 512):
+        block = values[lo : lo + 512]
+        weakly = np.all(values[None, :, :] >= block[:, None, :] - TOL, axis=2)
+        strictly = np.any(values[None, :, :] > block[:, None, :] + TOL, axis=2)
+        out[lo : lo + 512] = (weakly & strictly).any(axis=1)
+    return out
 
 
 def validate_frontier(problem: Problem, result: FrontierResult) -> None:
     """Check an answer of ``frontier``."""
-    _check_points(problem, result.points, "frontier")
+    values = _check_points(problem, result.points, "frontier")
     if not result.points:
         if result.status in (Status.OPTIMAL, Status.FEASIBLE):
             raise _fail("frontier", f"status {result.status.value} with no point")
         return
-    values = np.array([problem.utility(p.package) for p in result.points])
-    for n, row in enumerate(values):
+    for n in np.flatnonzero(_dominated(values)):
+        row = values[n]
         better = np.all(values >= row - TOL, axis=1) & np.any(values > row + TOL, axis=1)
-        better[n] = False
-        if better.any():
-            other = int(np.flatnonzero(better)[0])
-            raise _fail(
-                "frontier",
-                f"point {result.points[n].package} is dominated by {result.points[other].package}",
-            )
+        other = int(np.flatnonzero(better)[0])
+        raise _fail(
+            "frontier",
+            f"point {result.points[n].package} is dominated by {result.points[other].package}",
+        )
 
 
 # ---------------------------------------------------------------------- conflicts
-def _all_packages(problem: Problem) -> np.ndarray[tuple[int, int], np.dtype[np.int64]]:
+def _all_packages(problem: Problem) -> IntMatrix:
     sizes = [issue.size for issue in problem.issues]
     grid = np.indices(sizes, dtype=np.int64).reshape(len(sizes), -1).T
     return np.ascontiguousarray(grid)
@@ -175,9 +235,9 @@ def _all_packages(problem: Problem) -> np.ndarray[tuple[int, int], np.dtype[np.i
 def _satisfied(
     problem: Problem,
     constraints: Sequence[Constraint],
-    packages: np.ndarray[tuple[int, int], np.dtype[np.int64]],
-    utilities: np.ndarray[tuple[int, int], np.dtype[np.float64]],
-) -> np.ndarray[tuple[int, int], np.dtype[np.bool_]]:
+    packages: IntMatrix,
+    utilities: FloatMatrix,
+) -> NDArray[np.bool_]:
     """``[c, x]``: package ``x`` respects constraint ``c`` (same tolerance as the model)."""
     out = np.ones((len(constraints), packages.shape[0]), dtype=bool)
     for n, c in enumerate(constraints):

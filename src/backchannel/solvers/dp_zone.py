@@ -1,0 +1,223 @@
+"""The zone of agreement of a 2-party additive problem, by the frontier programme.
+
+``check`` asks whether an admissible package exists and which options are *viable*
+(used by at least one admissible package). For two additive delegations both answers
+follow from the sparse frontier programme of :mod:`~backchannel.solvers.frontier_dp`,
+without CP-SAT:
+
+1. **Existence.** Utility bounds (minimum utility, reservation) are lower bounds, so
+   an admissible package exists iff some package of the admissible frontier exists:
+   the frontier programme decides it exactly and gives the witness.
+2. **Viable options, cheaply.** Every option of a frontier package is viable. Every
+   other combination ``c`` of a (super-)issue ``g`` is tried in place of ``g``'s part
+   of each frontier package: the package stays within the clauses (they live inside
+   the groups), so it is admissible when both utilities still meet their bounds.
+   Without any utility bound every allowed combination is viable at once.
+3. **Viable options, exactly.** A combination that no swap certifies is decided
+   against the frontiers of the other groups: with ``F`` the frontier of the groups
+   before ``g`` and ``B`` that of the groups after it (both kept by a forward and a
+   backward sweep), ``c`` is viable iff some ``a`` in ``F`` and ``b`` in ``B`` have
+   ``a + b + u(c) >= bounds``. Replacing a partial package by one that dominates it
+   keeps every bound, so the frontiers are enough; for each ``a`` the best ``b`` is
+   the last point of ``B`` (sorted by decreasing ``u_0``) that still meets the
+   ``u_0`` bound, found by binary search.
+
+The answer is exact on the utility keys of :mod:`~backchannel.solvers.objectives`,
+like the frontier itself.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from backchannel.model.problem import AdditiveUtility, Problem
+from backchannel.model.results import Status, ZoneResult
+from backchannel.solvers.frontier_dp import (
+    BoolArray,
+    Group,
+    NotApplicable,
+    admissible_frontier,
+    fold_sums,
+    groups_of,
+    pareto_groups,
+)
+from backchannel.solvers.objectives import TOL, FloatArray, utility_bounds
+
+METHOD = "frontier-dp"
+
+Sweep = list[tuple[FloatArray, FloatArray]]
+
+
+def dp_zone(problem: Problem) -> ZoneResult:
+    """Whether an admissible package exists, and the viable options of each issue.
+
+    Raises
+    ------
+    NotApplicable
+        Not exactly two additive utilities, or a super-issue too large.
+    """
+    start = time.perf_counter()
+    if len(problem.utilities) != 2 or not problem.is_additive:
+        raise NotApplicable("the frontier programme needs exactly two additive utilities")
+    n = len(problem.issues)
+    full = groups_of(problem)
+    none = tuple(() for _ in range(n))
+    if full is None:
+        return ZoneResult(Status.INFEASIBLE, none, None, None, METHOD, _since(start))
+    packages, utilities = admissible_frontier(problem, full)
+    if packages.shape[0] == 0:
+        return ZoneResult(Status.INFEASIBLE, none, None, None, METHOD, _since(start))
+    bounds = utility_bounds(problem)
+    viable: list[BoolArray] = [np.zeros(issue.size, dtype=bool) for issue in problem.issues]
+    if not np.isfinite(bounds).any():
+        for group in full:
+            _mark(viable, group, np.ones(group.options.shape[0], dtype=bool))
+    else:
+        for i in range(n):
+            viable[i][packages[:, i]] = True
+        _certify(problem, full, packages, utilities, bounds, viable)
+    witness = tuple(int(o) for o in packages[0])
+    result = tuple(tuple(int(o) for o in np.flatnonzero(v)) for v in viable)
+    return ZoneResult(Status.OPTIMAL, result, witness, None, METHOD, _since(start))
+
+
+def _since(start: float) -> float:
+    return time.perf_counter() - start
+
+
+def _mark(viable: list[BoolArray], group: Group, rows: BoolArray) -> None:
+    for j, issue in enumerate(group.issues):
+        viable[issue][group.options[rows, j]] = True
+
+
+def _open(viable: list[BoolArray], group: Group) -> BoolArray:
+    """Combinations of ``group`` that use an option not yet known to be viable."""
+    out = np.zeros(group.options.shape[0], dtype=bool)
+    for j, issue in enumerate(group.issues):
+        out |= ~viable[issue][group.options[:, j]]
+    return out
+
+
+def _certify(
+    problem: Problem,
+    groups: list[Group],
+    packages: np.ndarray[tuple[int, int], np.dtype[np.int64]],
+    utilities: FloatArray,
+    bounds: FloatArray,
+    viable: list[BoolArray],
+) -> None:
+    """Steps 2 and 3 of the module doc: mark every viable option in ``viable``."""
+    tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
+    _swap_single_issues(tables, groups, packages, utilities, bounds, viable)
+    undecided: list[tuple[int, BoolArray]] = []
+    for g, group in enumerate(groups):
+        rows = _open(viable, group)
+        if not rows.any():
+            continue
+        part = np.zeros_like(utilities)
+        for p in range(2):
+            for issue in group.issues:
+                part[:, p] += tables[p][issue][packages[:, issue]]
+        ok = _swaps(utilities - part, group.utilities[rows], bounds)
+        swapped = np.zeros(group.options.shape[0], dtype=bool)
+        swapped[np.flatnonzero(rows)[ok]] = True
+        _mark(viable, group, swapped)
+        rows &= ~swapped
+        if rows.any():
+            undecided.append((g, rows))
+    if not undecided:
+        return
+    pruned = pareto_groups(groups)
+    forward = _sweep(pruned, bounds, reverse=False)
+    backward = _sweep(pruned, bounds, reverse=True)
+    for g, candidates in undecided:
+        rows = candidates & _open(viable, groups[g])
+        if not rows.any():
+            continue
+        (a0, a1), (b0, b1) = forward[g], backward[g + 1]
+        reached = np.zeros(groups[g].options.shape[0], dtype=bool)
+        for c in np.flatnonzero(rows):
+            need = bounds - TOL - groups[g].utilities[c]
+            # b0 decreases along the sweep's order: b0 >= x holds on a prefix of it.
+            ends = np.searchsorted(-b0, -(need[0] - a0), side="right")
+            hit = ends > 0
+            reached[c] = bool(np.any(b1[ends[hit] - 1] >= need[1] - a1[hit]))
+        _mark(viable, groups[g], reached)
+
+
+SWAP_POINTS = 64
+"""Frontier packages (those with the most slack above the bounds) tried first."""
+
+
+def _swap_single_issues(
+    tables: list[tuple[FloatArray, ...]],
+    groups: list[Group],
+    packages: np.ndarray[tuple[int, int], np.dtype[np.int64]],
+    utilities: FloatArray,
+    bounds: FloatArray,
+    viable: list[BoolArray],
+) -> None:
+    """Step 2 for every single-issue group at once, against the roomiest frontier packages."""
+    single = [g for g in groups if len(g.issues) == 1]
+    if not single:
+        return
+    slack = np.where(np.isfinite(bounds), utilities - bounds, np.inf).min(axis=1)
+    top = np.argsort(-slack, kind="stable")[:SWAP_POINTS]
+    issues = np.array([g.issues[0] for g in single])
+    width = max(g.options.shape[0] for g in single)
+    value = np.full((2, issues.size, width), -np.inf)  # (party, group, combination)
+    for k, group in enumerate(single):
+        value[:, k, : group.options.shape[0]] = group.utilities.T
+    fits = np.zeros((issues.size, width), dtype=bool)
+    for lo in range(0, top.size, 8):
+        rows = top[lo : lo + 8]
+        chosen = packages[np.ix_(rows, issues)]  # (rows, groups)
+        ok = np.ones((rows.size, issues.size, width), dtype=bool)
+        for p in range(2):
+            if not np.isfinite(bounds[p]):
+                continue
+            part = np.stack([tables[p][i][chosen[:, k]] for k, i in enumerate(issues)], axis=1)
+            base = utilities[rows, p][:, None] - part  # (rows, groups)
+            ok &= base[:, :, None] + value[p][None, :, :] >= bounds[p] + 1e-12
+        fits |= ok.any(axis=0)
+    for k, group in enumerate(single):
+        viable[group.issues[0]][group.options[fits[k, : group.options.shape[0]], 0]] = True
+
+
+def _swaps(base: FloatArray, combos: FloatArray, bounds: FloatArray) -> BoolArray:
+    """Which combinations meet both bounds in place of some frontier package's part.
+
+    ``base`` is ``(frontier, 2)``: each frontier package without the group's part.
+    Conservative by the float noise of the subtraction (a miss is decided exactly).
+    """
+    fits = np.all(base[:, None, :] + combos[None, :, :] >= bounds + 1e-12, axis=2)
+    found: BoolArray = fits.any(axis=0)
+    return found
+
+
+def _sweep(groups: list[Group], bounds: FloatArray, reverse: bool) -> Sweep:
+    """Frontiers of the groups before each group (``reverse``: after it).
+
+    ``out[k]`` is the frontier of ``groups[:k]`` (``reverse``: of ``groups[k:]``), as
+    ``(u_0, u_1)`` arrays sorted by decreasing ``u_0``. Partial sums that cannot meet
+    a bound even with the best of every other group are left out.
+    """
+    count = len(groups)
+    best = np.array([g.utilities.max(axis=0) for g in groups]).reshape(-1, 2)
+    total = best.sum(axis=0)
+    lower = bounds - 2 * TOL
+    order = range(count - 1, -1, -1) if reverse else range(count)
+    first, second = np.zeros(1), np.zeros(1)
+    done = np.zeros(2)
+    out: dict[int, tuple[FloatArray, FloatArray]] = {}
+    out[count if reverse else 0] = (first, second)
+    for g in order:
+        first, second = fold_sums(first, second, groups[g])
+        done = done + best[g]
+        rest = total - done
+        reach = (first + rest[0] >= lower[0]) & (second + rest[1] >= lower[1])
+        first, second = first[reach], second[reach]
+        out[g if reverse else g + 1] = (first, second)
+    return [out[k] for k in range(count + 1)]
