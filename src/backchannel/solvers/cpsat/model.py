@@ -40,6 +40,9 @@ S = 1_000_000
 TOL = UTILITY_TOLERANCE
 """Two objective values ``v, w`` are equal when ``|v - w| <= TOL * max(1, |v|, |w|)``."""
 
+FINE = 10**10
+"""Integer scale of the gains of a max-min objective (see :meth:`PackageModel.fine_gain`)."""
+
 LEX_CHUNK = 10**12
 """Largest weight of one lexicographic tie-break objective."""
 
@@ -162,6 +165,29 @@ class PackageModel:
         """The option Booleans of a clause: it holds when one of them is true."""
         return [self.x[lit.issue][j] for lit in clause for j in sorted(lit.allowed)]
 
+    def fine_gain(self, p: int) -> tuple[cp_model.LinearExprT, float] | None:
+        """``round(FINE * u_p) - round(FINE * d_p)`` as a sum over options, and its error.
+
+        For an additive utility only (else None). The error bounds
+        ``|expr / FINE - (u_p - d_p)|`` for every package, as ``e_p`` does for ``U_p``;
+        at this scale it is far below the tolerance on typical agendas, so a max-min
+        objective stated on these gains rarely needs to visit tied integer optima.
+        """
+        utility = self.problem.utilities[p]
+        if not isinstance(utility, AdditiveUtility):
+            return None
+        terms: list[cp_model.LinearExprT] = []
+        residual = 0.0
+        for row, table in zip(self.x, utility.tables, strict=True):
+            scaled = [FINE * float(v) for v in table]
+            coefs = [round(v) for v in scaled]
+            residual += max(abs(v - c) for v, c in zip(scaled, coefs, strict=True))
+            terms.extend(c * var for c, var in zip(coefs, row, strict=True) if c)
+        d = self.problem.disagreement[p]
+        offset = round(FINE * d)
+        error = (residual + abs(FINE * d - offset)) / FINE + 1e-15 * len(utility.tables)
+        return sum(terms) - offset, error
+
     def gain(self, p: int) -> cp_model.LinearExprT:
         """``G_p = U_p - D_p``, the scaled gain over the disagreement point."""
         return self.utility[p] - self.disagreement[p]
@@ -197,6 +223,52 @@ class PackageModel:
             on = all(lit.holds(package) for lit in term.literals)
             differ.append(~b if on else b)
         self.model.add_bool_or(differ + [~g for g in guards])
+
+    def representatives(self) -> list[list[int]]:
+        """``rep[i][j]``: the smallest option of issue ``i`` interchangeable with ``j``.
+
+        Two options are interchangeable when every additive utility scores them the
+        same and every literal (of a red line or a rectangle term) on the issue holds
+        for both or for neither: swapping one for the other changes no utility and no
+        constraint, so any package and its swapped copy are equally admissible and
+        score the same under every rule.
+        """
+        tables = [u.tables for u in self.problem.utilities if isinstance(u, AdditiveUtility)]
+        literals: list[list[frozenset[int]]] = [[] for _ in self.problem.issues]
+        for constraint in self.problem.constraints:
+            for clause in constraint.clauses:
+                for lit in clause:
+                    literals[lit.issue].append(lit.allowed)
+        for term, _ in self.terms:
+            for lit in term.literals:
+                literals[lit.issue].append(lit.allowed)
+        out = []
+        for i, issue in enumerate(self.problem.issues):
+            first: dict[tuple[object, ...], int] = {}
+            row = []
+            for j in range(issue.size):
+                signature = (
+                    *(float(t[i][j]) for t in tables),
+                    *(j in allowed for allowed in literals[i]),
+                )
+                row.append(first.setdefault(signature, j))
+            out.append(row)
+        return out
+
+    def only_representatives(self, guard: cp_model.IntVar) -> bool:
+        """Forbid every option that is not its own representative while ``guard`` holds.
+
+        Returns whether any option was forbidden (some issue has interchangeable options).
+        """
+        banned = [
+            self.x[i][j]
+            for i, row in enumerate(self.representatives())
+            for j, rep in enumerate(row)
+            if rep != j
+        ]
+        if banned:
+            self.model.add_bool_and([~var for var in banned]).only_enforce_if(guard)
+        return bool(banned)
 
     def hint(self, package: Package) -> None:
         """Suggest a package to start the search from (CP-SAT repairs it if infeasible)."""
@@ -278,7 +350,10 @@ class PackageModel:
             for i in reversed(chunk):
                 expr.extend(radix * j * var for j, var in enumerate(self.x[i]) if j)
                 radix *= len(self.x[i])
+            if found is not None and found.package is not None:  # it meets every later chunk
+                self.hint(found.package)
             found = self.solve(budget, guards, sum(expr), maximize=False, workers=1)
+            self.model.clear_hints()  # type: ignore[no-untyped-call]
             if found.package is None or not found.proven:
                 return found
             self.fix(chunk, found.package, phase)

@@ -11,14 +11,19 @@ answer exact (see :mod:`backchannel.solvers.cpsat.settle`):
 * :meth:`window` states constraints that every package of rule value at least
   ``theta`` satisfies (a superset of the packages within the tolerance of ``theta``).
 
-Integer objectives: welfare ``sum_p U_p``; egalitarian ``max t, t <= G_p``; KS
+Integer objectives: welfare ``sum_p U_p``; egalitarian ``max t, t <= G'_p`` on the
+finer gains ``G'_p`` of :meth:`PackageModel.fine_gain` (scale ``FINE = 10**10``, so
+the rounding of ``d_p`` no longer makes equal integer optima look better than they
+are; ``G_p`` for non-additive utilities); KS
 ``max t, t * I_p <= L * max(G_p, 0)`` with ``I_p = round(S * (ideal_p - d_p))`` and
 ``L = S**2`` over parties with ``ideal_p - d_p > TOL`` (the others have ratio 1);
-Nash ``max sum_p Lambda_p`` with ``Lambda_p`` below the tangents of ``K ln H_p``,
-``H_p = G_p + ceil(S * e_p)`` (so ``g_p <= H_p / S``), ``K = 10**10``, 16 geometric
-tangents to start with and one more per party at each incumbent whose
-approximation is loose (Kelley's cutting planes), until the incumbent's true
-log value meets the model's.
+Nash ``max sum_p Lambda_p`` with ``Lambda_p`` below tangents of ``K ln H_p``,
+``H_p = G_p + ceil(S * e_p)`` (so ``g_p <= H_p / S``), ``K = 10**10``. Each tangent
+has an integer slope (small, well-conditioned coefficients); 24 of them start
+geometrically over three decades below the party's largest possible gain, and each
+incumbent whose approximation is loose adds one at its ``H_p`` and a small fan
+around it (Kelley's cutting planes), until the incumbent's true log value meets
+the model's.
 """
 
 from __future__ import annotations
@@ -29,13 +34,16 @@ from collections.abc import Sequence
 from ortools.sat.python import cp_model
 
 from backchannel.model.results import Rule
-from backchannel.solvers.cpsat.model import TOL, PackageModel, S
+from backchannel.solvers.cpsat.model import FINE, TOL, PackageModel, S
 
 K = 10**10
 """Scale of the logarithms in the Nash objective."""
 
 L = S * S
 """Scale of the Kalai-Smorodinsky ratios."""
+
+TANGENTS = 24
+"""Initial tangents of each party's log gain, spread over three decades below its peak."""
 
 
 def _gains(utilities: Sequence[float], disagreement: Sequence[float]) -> list[float]:
@@ -78,14 +86,21 @@ class Welfare:
 
 
 class Egalitarian(Welfare):
-    """``min_p g_p``: maximise ``t <= G_p``."""
+    """``min_p g_p``: maximise ``t <= G'_p`` (``G_p`` unless every utility is additive)."""
 
     def __init__(self, pm: PackageModel) -> None:
         super().__init__(pm)
         self.disagreement = pm.problem.disagreement
-        t = pm.model.new_int_var(-2 * S, 2 * S, "egal")
-        for p in self.parties:
-            pm.model.add(t <= pm.gain(p))
+        fine = [pm.fine_gain(p) for p in self.parties]
+        if all(f is not None for f in fine):
+            self.scale, gains = FINE, [f[0] for f in fine if f is not None]
+            self.errors = [f[1] for f in fine if f is not None]
+        else:
+            self.scale, gains = S, [pm.gain(p) for p in self.parties]
+            self.errors = list(pm.gain_error)
+        t = pm.model.new_int_var(-2 * self.scale, 2 * self.scale, "egal")
+        for gain in gains:
+            pm.model.add(t <= gain)
         self.expr = t
 
     def value(self, utilities: Sequence[float]) -> float:
@@ -93,9 +108,9 @@ class Egalitarian(Welfare):
         return min(_gains(utilities, self.disagreement))
 
     def upper(self, bound: int) -> float:
-        """Some party has ``G_p <= bound``, so ``g_p <= bound / S + e_p``."""
+        """Some party's scaled gain is at most ``bound``, so its ``g_p <= bound / scale + e_p``."""
         ceiling = min(c - d for c, d in zip(self.pm.ceiling, self.disagreement, strict=True))
-        return max(0.0, min(bound / S + max(self.pm.gain_error), ceiling))
+        return max(0.0, min(bound / self.scale + max(self.errors), ceiling))
 
     def window(self, theta: float, guard: cp_model.IntVar) -> None:
         """Every party keeps a gain of at least ``theta``."""
@@ -156,6 +171,7 @@ class Nash(Welfare):
         self.h: list[cp_model.IntVar] = []
         self.log: list[cp_model.IntVar] = []
         self.tangents: list[set[int]] = []
+        self.rounds = 0
         for p in self.parties:
             shift = max(0, math.ceil(S * pm.gain_error[p] - 1e-6))
             top = max(2, 2 * S + shift - pm.disagreement[p])
@@ -166,17 +182,31 @@ class Nash(Welfare):
             self.h.append(h)
             self.log.append(lam)
             self.tangents.append(set())
-            for k in range(16):
-                self._tangent(p, max(1, round(top ** (k / 15))))
+            # Tangents where the optimum can be: geometric from the largest possible gain
+            # down to a thousandth of it, and a few coarse ones below that.
+            peak = max(
+                2, min(top, math.ceil(S * (pm.ceiling[p] - pm.problem.disagreement[p])) + shift)
+            )
+            for k in range(TANGENTS):
+                self._tangent(p, max(1, round(peak * 1000 ** (-k / (TANGENTS - 1)))))
+            for k in range(4):
+                self._tangent(p, max(1, round((peak / 1000) ** (k / 4))))
         self.expr = sum(self.log)
 
     def _tangent(self, p: int, a: int) -> None:
-        """``a * Lambda_p <= K * H_p + ceil(a * K * (ln a - 1))``: the tangent at ``H_p = a``."""
-        if a in self.tangents[p]:
+        """``Lambda_p <= m * H_p + c``: the tangent of ``K ln H`` at ``H = K / m``, ``m ~ K / a``.
+
+        The slope ``m`` is an integer, so the tangent point ``K / m`` is within
+        ``a**2 / K`` of ``a``; ``c >= K (ln(K / m) - 1)`` makes the line lie above
+        ``K ln H`` everywhere (its maximum gap is at the tangent point). Small
+        coefficients keep CP-SAT's linear relaxation well conditioned.
+        """
+        slope = max(1, round(K / a))
+        if slope in self.tangents[p]:
             return
-        self.tangents[p].add(a)
-        intercept = math.ceil(a * K * (math.log(a) - 1)) + 1
-        self.pm.model.add(a * self.log[p] <= K * self.h[p] + intercept).only_enforce_if(
+        self.tangents[p].add(slope)
+        intercept = math.ceil(K * (math.log(K / slope) - 1)) + 1
+        self.pm.model.add(self.log[p] <= slope * self.h[p] + intercept).only_enforce_if(
             self.assume[0]
         )
 
@@ -196,13 +226,23 @@ class Nash(Welfare):
         self.pm.model.add(self.expr >= threshold).only_enforce_if(guard)
 
     def refine(self, solver: cp_model.CpSolver) -> bool:
-        """Add tangents where the incumbent's ``Lambda_p`` exceeds ``K ln H_p`` by more than 1."""
+        """Add tangents where the incumbent's ``Lambda_p`` exceeds ``K ln H_p`` by more than 1.
+
+        Besides the tangent at the incumbent's ``H_p``, a small fan of tangents around
+        it (relative steps of 1 %, then 0.1 %, ... at later rounds) covers where the
+        next incumbent usually lands, which saves most Kelley rounds.
+        """
         added = False
+        step = 10.0 ** -(2 + self.rounds)
+        self.rounds += 1
         for p in self.parties:
             h = solver.value(self.h[p])
-            if solver.value(self.log[p]) > K * math.log(h) + 1 and h not in self.tangents[p]:
+            if solver.value(self.log[p]) > K * math.log(h) + 1:
+                before = len(self.tangents[p])
                 self._tangent(p, h)
-                added = True
+                for k in (-3, -2, -1, 1, 2, 3):
+                    self._tangent(p, max(1, round(h * (1 + k * step))))
+                added = added or len(self.tangents[p]) > before
         return added
 
 

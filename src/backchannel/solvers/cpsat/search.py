@@ -20,7 +20,11 @@ must nevertheless be those of the float definitions. The method, per rule:
    (:meth:`window`); one solve for another member tells whether ties exist; if so a
    certified maximum of welfare inside the window gives ``w*``, and the
    lexicographically smallest package of the window with welfare ``>= w* - tol`` is
-   found issue-chunk by issue-chunk (1 worker, fixed seed). Any member of a window
+   found issue-chunk by issue-chunk (1 worker, fixed seed, each chunk hinted with the
+   last chunk's answer). That package uses only *representative* options
+   (:meth:`PackageModel.representatives`), so the search is confined to them, and
+   when the representative copy of the best-welfare tie is the only such package
+   (one optimisation proves it), it is the answer at once. Any member of a window
    that fails the float check is cut off and the step repeated.
 
 Every returned package is therefore re-evaluated exactly, never violates a true
@@ -174,6 +178,34 @@ def tie_break(pm: PackageModel, obj: Objective, best: Best, budget: Budget) -> C
     w_star = top_welfare.value
     level = pm.new_phase()
     welfare.window(w_star - slack(w_star), level)
+
+    def is_final(y: Package) -> bool:
+        return is_tie(y) and close(welfare.value(problem.utility(y)), w_star)
+
+    # The smallest final package uses only representative options (swapping an option
+    # for its representative keeps it final and makes it smaller), so the search is
+    # confined to those; when the representative copy of the best-welfare tie is the
+    # only such package, it is the answer without a lexicographic search.
+    canonical = pm.new_phase()
+    guards.append(canonical)
+    if pm.only_representatives(canonical):
+        rep = pm.representatives()
+        assert top_welfare.package is not None
+        copy = tuple(rep[i][o] for i, o in enumerate(top_welfare.package))
+        if problem.is_admissible(copy) and is_final(copy):
+            another = pm.new_phase()
+            pm.exclude(copy, [another])
+            while True:  # the best other one, by optimisation (see above)
+                found = pm.solve(budget, [*guards, another], welfare.expr)
+                if found.infeasible:
+                    return Choice(copy, True, True)
+                if found.package is None:
+                    break
+                if admissible_or_cut(pm, found.package) and is_final(found.package):
+                    break
+                if found.proven and welfare.upper(found.bound) < w_star - slack(w_star):
+                    return Choice(copy, True, True)
+                pm.exclude_equivalent(found.package, [another])
     while True:
         found = pm.lexmin(budget, [*guards, level])
         if found.package is None or not found.proven:
@@ -181,6 +213,6 @@ def tie_break(pm: PackageModel, obj: Objective, best: Best, budget: Budget) -> C
         y = found.package
         if not admissible_or_cut(pm, y):
             continue
-        if is_tie(y) and close(welfare.value(problem.utility(y)), w_star):
+        if is_final(y):
             return Choice(y, True, True)
         pm.exclude_equivalent(y, [window, level])

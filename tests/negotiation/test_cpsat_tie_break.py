@@ -1,0 +1,77 @@
+"""The CP-SAT tie-break: interchangeable options and the smallest final package."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backchannel.model.case import IssueKind
+from backchannel.model.problem import (
+    AdditiveUtility,
+    Constraint,
+    ConstraintKind,
+    IssueDomain,
+    Literal,
+    Problem,
+)
+from backchannel.model.results import Rule, Status
+from backchannel.solvers.cpsat import cpsat_settle
+from backchannel.solvers.cpsat.settle import admissible_model
+
+from . import reference as ref
+
+
+def _problem(forbid_first: bool) -> Problem:
+    """Three parties, four issues; on every issue options 1 and 2 score the same for all."""
+    names = ("a", "b", "c", "d")
+    issues = tuple(
+        IssueDomain(f"i{k}", IssueKind.UNORDERED, names, tuple(range(4))) for k in range(4)
+    )
+    rows = {
+        "A": [0.0, 0.5, 0.5, 1.0],
+        "B": [1.0, 0.5, 0.5, 0.0],
+        "C": [0.2, 0.6, 0.6, 0.4],
+    }
+    utilities = tuple(
+        AdditiveUtility(tuple(np.array(rows[p]) * 0.25 for _ in issues), np.full(len(issues), 0.25))
+        for p in rows
+    )
+    constraints: tuple[Constraint, ...] = ()
+    if forbid_first:  # a red line that tells options 1 and 2 of issue i0 apart
+        constraints = (
+            Constraint(
+                "no-b",
+                "A",
+                ConstraintKind.FORBID,
+                1.0,
+                True,
+                "i0 is not b",
+                ((Literal(0, frozenset({0, 2, 3})),),),
+            ),
+        )
+    return Problem(
+        "ties", issues, tuple(rows), tuple(rows), utilities, (0.0, 0.0, 0.0), constraints
+    )
+
+
+def test_representatives_merge_only_what_nothing_tells_apart() -> None:
+    plain = admissible_model(_problem(forbid_first=False)).representatives()
+    assert plain == [[0, 1, 1, 3]] * 4
+    guarded = admissible_model(_problem(forbid_first=True)).representatives()
+    assert guarded[0] == [0, 1, 2, 3]  # the red line holds for c, not for b
+    assert guarded[1:] == [[0, 1, 1, 3]] * 3
+
+
+@pytest.mark.parametrize("forbid_first", [False, True])
+@pytest.mark.parametrize("rule", list(Rule))
+def test_tie_break_returns_the_smallest_final_package(rule: Rule, forbid_first: bool) -> None:
+    problem = _problem(forbid_first)
+    expected = ref.settlement(problem, rule)
+    assert expected is not None
+    value, package, ties = expected
+    assert ties > 0  # options 1 and 2 are interchangeable: ties are certain
+    answer = cpsat_settle(problem, rule)
+    assert answer.status is Status.OPTIMAL
+    assert answer.value is not None and ref.close(answer.value, value)
+    assert answer.package == package
+    assert answer.has_ties is True
