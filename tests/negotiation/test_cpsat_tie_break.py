@@ -75,3 +75,31 @@ def test_tie_break_returns_the_smallest_final_package(rule: Rule, forbid_first: 
     assert answer.value is not None and ref.close(answer.value, value)
     assert answer.package == package
     assert answer.has_ties is True
+
+
+def test_egalitarian_fine_gains_regression() -> None:
+    """A case on which CP-SAT returned a wrong optimum when the fine scale was 10**10."""
+    sizes = (2, 3, 3)
+    issues = tuple(
+        IssueDomain(
+            f"i{k}",
+            IssueKind.ORDERED,
+            tuple(f"o{j}" for j in range(n)),
+            tuple(range(n)),
+        )
+        for k, n in enumerate(sizes)
+    )
+    a = (np.zeros(2), np.zeros(3), np.array([0.0, 0.0, 0.05]))
+    c = (np.zeros(2), np.array([0.0, 0.07, 0.15]), np.array([0.0, 0.0, 0.24]))
+    utilities = (
+        AdditiveUtility(a, np.array([0.0, 0.0, 1.0])),
+        AdditiveUtility(a, np.array([0.0, 0.0, 1.0])),
+        AdditiveUtility(c, np.array([0.0, 0.2, 0.8])),
+    )
+    parties = ("A", "B", "C")
+    problem = Problem("regression", issues, parties, parties, utilities, (0.0, 0.0, 0.15), ())
+    answer = cpsat_settle(problem, Rule.EGALITARIAN)
+    expected = ref.settlement(problem, Rule.EGALITARIAN)
+    assert expected is not None
+    assert answer.value is not None and ref.close(answer.value, expected[0])
+    assert answer.package == expected[1]

@@ -14,7 +14,7 @@ from backchannel.model.problem import Problem
 from backchannel.model.results import Status
 from backchannel.solvers import dp_zone as zone_module
 from backchannel.solvers import engine, validate
-from backchannel.solvers.dp_zone import dp_zone
+from backchannel.solvers.dp_zone import dp_zone, exists
 from backchannel.solvers.frontier_dp import NotApplicable
 
 from . import reference as ref
@@ -58,6 +58,14 @@ def test_exact_step_alone_equals_brute_force(problem: Problem) -> None:
         mock.patch.object(zone_module, "_swap_single_issues", lambda *args: None),
     ):
         _expect(problem)
+
+
+@settings(max_examples=120, deadline=None)
+@given(infeasible_leaning_problems(min_parties=2, max_parties=2))
+def test_exists_equals_brute_force(problem: Problem) -> None:
+    assert exists(problem) is bool(ref.admissible(problem))
+    conflicts = engine.conflicts(problem)
+    assert conflicts.feasible is bool(ref.admissible(problem))
 
 
 @settings(max_examples=20, deadline=None)

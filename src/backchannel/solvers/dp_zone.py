@@ -7,12 +7,17 @@ without CP-SAT:
 
 1. **Existence.** Utility bounds (minimum utility, reservation) are lower bounds, so
    an admissible package exists iff some package of the admissible frontier exists:
-   the frontier programme decides it exactly and gives the witness.
-2. **Viable options, cheaply.** Every option of a frontier package is viable. Every
-   other combination ``c`` of a (super-)issue ``g`` is tried in place of ``g``'s part
-   of each frontier package: the package stays within the clauses (they live inside
-   the groups), so it is admissible when both utilities still meet their bounds.
-   Without any utility bound every allowed combination is viable at once.
+   the frontier programme decides it exactly (:func:`exists` asks the probes of
+   step 2 first and runs it only when none of them is admissible).
+2. **Viable options, cheaply.** First a few *probes*: the packages that maximise
+   ``l * u_0 + (1 - l) * u_1`` for evenly spaced ``l`` (group by group, so they
+   respect every clause); the admissible ones are witnesses. Every option of a
+   witness is viable. Every other combination ``c`` of a (super-)issue ``g`` is tried
+   in place of ``g``'s part of each witness: the package stays within the clauses
+   (they live inside the groups), so it is admissible when both utilities still
+   meet their bounds. Without any utility bound every allowed combination is viable
+   at once. When the probes leave options undecided (or none is admissible), the
+   same swaps are tried on every package of the admissible frontier.
 3. **Viable options, exactly.** A combination that no swap certifies is decided
    against the frontiers of the other groups: with ``F`` the frontier of the groups
    before ``g`` and ``B`` that of the groups after it (both kept by a forward and a
@@ -29,6 +34,7 @@ like the frontier itself.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -43,7 +49,7 @@ from backchannel.solvers.frontier_dp import (
     groups_of,
     pareto_groups,
 )
-from backchannel.solvers.objectives import TOL, FloatArray, utility_bounds
+from backchannel.solvers.objectives import TOL, FloatArray, evaluate, utility_bounds
 
 METHOD = "frontier-dp"
 
@@ -66,21 +72,84 @@ def dp_zone(problem: Problem) -> ZoneResult:
     none = tuple(() for _ in range(n))
     if full is None:
         return ZoneResult(Status.INFEASIBLE, none, None, None, METHOD, _since(start))
+    bounds = utility_bounds(problem)
+    viable: list[BoolArray] = [np.zeros(issue.size, dtype=bool) for issue in problem.issues]
+    probes, probe_utilities = _probes(problem, full, bounds)
+    if probes.shape[0] and not np.isfinite(bounds).any():
+        for group in full:  # every combination of allowed combinations is admissible
+            _mark(viable, group, np.ones(group.options.shape[0], dtype=bool))
+    elif probes.shape[0]:
+        _mark_packages(viable, probes)
+        tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
+        _swap_single_issues(tables, full, probes, probe_utilities, bounds, viable)
+        linked = [g for g, group in enumerate(full) if len(group.issues) > 1]
+        _swap_groups(tables, full, linked, probes, probe_utilities, bounds, viable)
+    if probes.shape[0] and not any(_open(viable, group).any() for group in full):
+        return _answer(viable, probes[0], start)
     packages, utilities = admissible_frontier(problem, full)
     if packages.shape[0] == 0:
         return ZoneResult(Status.INFEASIBLE, none, None, None, METHOD, _since(start))
-    bounds = utility_bounds(problem)
-    viable: list[BoolArray] = [np.zeros(issue.size, dtype=bool) for issue in problem.issues]
-    if not np.isfinite(bounds).any():
-        for group in full:
-            _mark(viable, group, np.ones(group.options.shape[0], dtype=bool))
-    else:
-        for i in range(n):
-            viable[i][packages[:, i]] = True
-        _certify(problem, full, packages, utilities, bounds, viable)
-    witness = tuple(int(o) for o in packages[0])
-    result = tuple(tuple(int(o) for o in np.flatnonzero(v)) for v in viable)
-    return ZoneResult(Status.OPTIMAL, result, witness, None, METHOD, _since(start))
+    _mark_packages(viable, packages)
+    _certify(problem, full, packages, utilities, bounds, viable)
+    return _answer(viable, probes[0] if probes.shape[0] else packages[0], start)
+
+
+def exists(problem: Problem) -> bool:
+    """Whether an admissible package exists (probes first, the frontier programme if needed).
+
+    Raises
+    ------
+    NotApplicable
+        Not exactly two additive utilities, or a super-issue too large.
+    """
+    if len(problem.utilities) != 2 or not problem.is_additive:
+        raise NotApplicable("the frontier programme needs exactly two additive utilities")
+    full = groups_of(problem)
+    if full is None:
+        return False
+    if _probes(problem, full, utility_bounds(problem))[0].shape[0]:
+        return True
+    return bool(admissible_frontier(problem, full)[0].shape[0])
+
+
+PROBES = 17
+"""Weighted sums ``l * u_0 + (1 - l) * u_1`` (``l`` evenly spaced in [0, 1]) probed first."""
+
+
+def _probes(
+    problem: Problem, groups: list[Group], bounds: FloatArray
+) -> tuple[np.ndarray[tuple[int, int], np.dtype[np.int64]], FloatArray]:
+    """The admissible ones among the packages that maximise a weighted sum of utilities.
+
+    Each maximiser takes, group by group, the first combination of largest weighted
+    sum (the groups hold the clauses, so it respects every clause); only the utility
+    bounds can fail. Cheap witnesses with room to spare for the swaps of step 2.
+    """
+    weight = np.linspace(0.0, 1.0, PROBES)
+    packages = np.zeros((PROBES, len(problem.issues)), dtype=np.int64)
+    for group in groups:
+        score = weight[:, None] * group.utilities[None, :, 0]
+        score = score + (1 - weight)[:, None] * group.utilities[None, :, 1]
+        packages[:, list(group.issues)] = group.options[score.argmax(axis=1)]
+    packages = np.unique(packages, axis=0)
+    utilities = evaluate(problem, packages)
+    keep = np.all(utilities >= bounds - TOL, axis=1)
+    return packages[keep], utilities[keep]
+
+
+def _mark_packages(
+    viable: list[BoolArray], packages: np.ndarray[tuple[int, int], np.dtype[np.int64]]
+) -> None:
+    for i, row in enumerate(viable):
+        row[packages[:, i]] = True
+
+
+def _answer(
+    viable: list[BoolArray], witness: np.ndarray[tuple[int], np.dtype[np.int64]], start: float
+) -> ZoneResult:
+    options = tuple(tuple(int(o) for o in np.flatnonzero(v)) for v in viable)
+    package = tuple(int(o) for o in witness)
+    return ZoneResult(Status.OPTIMAL, options, package, None, METHOD, _since(start))
 
 
 def _since(start: float) -> float:
@@ -111,22 +180,9 @@ def _certify(
     """Steps 2 and 3 of the module doc: mark every viable option in ``viable``."""
     tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
     _swap_single_issues(tables, groups, packages, utilities, bounds, viable)
-    undecided: list[tuple[int, BoolArray]] = []
-    for g, group in enumerate(groups):
-        rows = _open(viable, group)
-        if not rows.any():
-            continue
-        part = np.zeros_like(utilities)
-        for p in range(2):
-            for issue in group.issues:
-                part[:, p] += tables[p][issue][packages[:, issue]]
-        ok = _swaps(utilities - part, group.utilities[rows], bounds)
-        swapped = np.zeros(group.options.shape[0], dtype=bool)
-        swapped[np.flatnonzero(rows)[ok]] = True
-        _mark(viable, group, swapped)
-        rows &= ~swapped
-        if rows.any():
-            undecided.append((g, rows))
+    _swap_groups(tables, groups, range(len(groups)), packages, utilities, bounds, viable)
+    undecided = [(g, _open(viable, group)) for g, group in enumerate(groups)]
+    undecided = [(g, rows) for g, rows in undecided if rows.any()]
     if not undecided:
         return
     pruned = pareto_groups(groups)
@@ -184,6 +240,31 @@ def _swap_single_issues(
         fits |= ok.any(axis=0)
     for k, group in enumerate(single):
         viable[group.issues[0]][group.options[fits[k, : group.options.shape[0]], 0]] = True
+
+
+def _swap_groups(
+    tables: list[tuple[FloatArray, ...]],
+    groups: list[Group],
+    which: Iterable[int],
+    packages: np.ndarray[tuple[int, int], np.dtype[np.int64]],
+    utilities: FloatArray,
+    bounds: FloatArray,
+    viable: list[BoolArray],
+) -> None:
+    """Step 2 group by group (the groups ``which``), against every package given."""
+    for g in which:
+        group = groups[g]
+        rows = _open(viable, group)
+        if not rows.any():
+            continue
+        part = np.zeros_like(utilities)
+        for p in range(2):
+            for issue in group.issues:
+                part[:, p] += tables[p][issue][packages[:, issue]]
+        ok = _swaps(utilities - part, group.utilities[rows], bounds)
+        swapped = np.zeros(group.options.shape[0], dtype=bool)
+        swapped[np.flatnonzero(rows)[ok]] = True
+        _mark(viable, group, swapped)
 
 
 def _swaps(base: FloatArray, combos: FloatArray, bounds: FloatArray) -> BoolArray:

@@ -39,6 +39,7 @@ from backchannel.solvers.cpsat import (
     cpsat_zone,
 )
 from backchannel.solvers.dp_zone import dp_zone
+from backchannel.solvers.dp_zone import exists as dp_exists
 from backchannel.solvers.enumeration import (
     enumerate_frontier,
     enumerate_settlements,
@@ -83,7 +84,17 @@ def conflicts(
     problem: Problem, limit: int = 10, time_limit: float = DEFAULT_TIME_LIMIT
 ) -> ConflictsResult:
     """Minimal clashing sets of red lines and the cheapest relaxations."""
-    result = cpsat_conflicts(problem, limit=limit, time_limit=time_limit)
+    start = time.perf_counter()
+    result: ConflictsResult | None = None
+    if _dp_applies(problem):
+        try:
+            if dp_exists(problem):  # nothing clashes: no CP-SAT model at all
+                seconds = time.perf_counter() - start
+                result = ConflictsResult(True, (), True, (), Status.OPTIMAL, "frontier-dp", seconds)
+        except NotApplicable:
+            result = None
+    if result is None:
+        result = cpsat_conflicts(problem, limit=limit, time_limit=time_limit)
     validate.validate_conflicts(problem, result)
     return result
 

@@ -12,7 +12,7 @@ answer exact (see :mod:`backchannel.solvers.cpsat.settle`):
   ``theta`` satisfies (a superset of the packages within the tolerance of ``theta``).
 
 Integer objectives: welfare ``sum_p U_p``; egalitarian ``max t, t <= G'_p`` on the
-finer gains ``G'_p`` of :meth:`PackageModel.fine_gain` (scale ``FINE = 10**10``, so
+finer gains ``G'_p`` of :meth:`PackageModel.fine_gain` (scale ``FINE = 10**9``, so
 the rounding of ``d_p`` no longer makes equal integer optima look better than they
 are; ``G_p`` for non-additive utilities); KS
 ``max t, t * I_p <= L * max(G_p, 0)`` with ``I_p = round(S * (ideal_p - d_p))`` and
