@@ -4,8 +4,9 @@ Plain Python over explicit sets; only for small conflicts. It shares no code wit
 engine except the :class:`CompiledConflict` input. Definitions: Fang, Hipel & Kilgour
 1993 (Nash, GMR, SMR, SEQ, SIM, L_h, NM), Kilgour, Hipel & Fang 1987 (n-DM sanctions as
 legal sequences: no DM moves twice in a row), Inohara & Hipel 2008 (coalitions move as
-one; an improvement needs every member to gain), and the readings of unranked pairs
-documented in ``backchannel.conflict.uncertainty``.
+one; an improvement needs every member to gain), and two ways of reading unranked
+pairs: an explicit completion (rows ``(t, s)``: "t better than s"; every other unranked
+pair a tie), or the engine's ``robust`` and ``tie`` readings (``mode``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from backchannel.conflict.compiled import CompiledConflict, Reversibility
 class Reference:
     """Explicit-set stability analysis of one conflict."""
 
-    def __init__(self, conflict: CompiledConflict, mode: str = "given", focal: int = -1) -> None:
+    def __init__(
+        self,
+        conflict: CompiledConflict,
+        mode: str = "given",
+        focal: int = -1,
+        completion: tuple | None = None,
+    ) -> None:
         self.c = conflict
         self.codes = [int(code) for code in conflict.states]
         self.n = len(self.codes)
@@ -29,6 +36,7 @@ class Reference:
         self.groups = sorted(grouped + [(dm,) for dm in range(n_dms) if dm not in inside])
         self.names = ["+".join(conflict.dm_ids[dm] for dm in g) for g in self.groups]
         self.mode, self.focal = mode, focal
+        self.completion = completion
         self._moves = [
             [self._compute_moves(m, s) for s in range(self.n)] for m in range(len(self.groups))
         ]
@@ -69,14 +77,19 @@ class Reference:
         return self._moves[m][s]
 
     def _unknown(self, dm: int, a: int, b: int) -> bool:
-        if self.mode == "given" or dm >= len(self.c.unranked) or self.c.unranked[dm] is None:
+        if self.mode == "given" and self.completion is None:
+            return False
+        if dm >= len(self.c.unranked) or self.c.unranked[dm] is None:
             return False
         return any({int(x), int(y)} == {a, b} for x, y in self.c.unranked[dm])
 
     def better(self, m: int, t: int, s: int) -> bool:
         """Does mover m strictly prefer t to s (every member gains)?"""
         for dm in self.groups[m]:
-            if self._unknown(dm, t, s):
+            if self._unknown(dm, t, s) and self.completion is not None:
+                rows = self.completion[dm] if dm < len(self.completion) else None
+                gain = rows is not None and any((int(x), int(y)) == (t, s) for x, y in rows)
+            elif self._unknown(dm, t, s):
                 gain = self.mode == "robust" and m == self.focal
             else:
                 gain = self.c.payoffs[dm][t] > self.c.payoffs[dm][s]

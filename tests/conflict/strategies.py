@@ -19,13 +19,17 @@ def conflicts(
     misperception: bool = False,
     uncertainty: bool = False,
     max_payoff: int = 5,
+    max_unranked: int = 4,
+    own_moves: bool = False,
 ) -> CompiledConflict:
     """A random conflict in option form.
 
     Every DM controls 1-3 options (at most ``max_options`` in all); a random non-empty
     subset of the option combinations is feasible; payoffs are small integers so that
     ties occur; options may be irreversible; optionally a coalition, misperceived states
-    and unranked pairs.
+    and unranked pairs (1 to ``max_unranked`` per decision maker that has any). With
+    ``own_moves`` a pair is, half of the time, two states that differ only in the
+    decision maker's own options, so that it decides one of its moves.
     """
     n_dms = draw(st.integers(min_dms, max_dms))
     counts = [draw(st.integers(1, 3)) for _ in range(n_dms)]
@@ -79,11 +83,26 @@ def conflicts(
         pair = st.tuples(st.integers(0, n_states - 1), st.integers(0, n_states - 1)).filter(
             lambda p: p[0] != p[1]
         )
+
+        def own(dm: int) -> st.SearchStrategy[tuple[int, int]]:
+            mask = sum(1 << o for o in dm_options[dm])
+            codes = [int(c) for c in states]
+            moves = [
+                (a, b)
+                for a in range(n_states)
+                for b in range(n_states)
+                if a != b and not (codes[a] ^ codes[b]) & ~mask
+            ]
+            return st.sampled_from(moves) | pair if moves else pair
+
         unranked = tuple(
-            np.array(draw(st.lists(pair, min_size=1, max_size=4)), dtype=np.int64)
+            np.array(
+                draw(st.lists(own(dm) if own_moves else pair, min_size=1, max_size=max_unranked)),
+                dtype=np.int64,
+            )
             if draw(st.booleans())
             else None
-            for _ in range(n_dms)
+            for dm in range(n_dms)
         )
     return CompiledConflict(
         title="random",

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 from numpy.typing import NDArray
 
-from backchannel.conflict import gmr, limited, nash, paths, seq, seqsim, sim, smr
+from backchannel.conflict import gmr, limited, nash, paths, possible, seq, seqsim, sim, smr
 from backchannel.conflict.compiled import CompiledConflict
 from backchannel.conflict.explain import explain_state
-from backchannel.conflict.movers import PreferenceMode, mover_groups
+from backchannel.conflict.movers import PreferenceMode, has_unranked, mover_groups
 from backchannel.conflict.reachability import Game
 from backchannel.conflict.results import (
     Explanation,
@@ -81,9 +81,9 @@ def mover_index(conflict: CompiledConflict, name: str) -> int:
 
 
 def _games(conflict: CompiledConflict, mode: PreferenceMode) -> Callable[[int], Game]:
-    if mode == "robust":  # the reading of unranked pairs depends on the focal mover
-        return lambda focal: Game(conflict, mode, focal)
-    shared = Game(conflict, mode)
+    if mode == "robust" and has_unranked(conflict):  # the reading depends on the focal mover
+        return lambda focal: Game(conflict, "robust", focal)
+    shared = Game(conflict)
     return lambda focal: shared
 
 
@@ -109,14 +109,18 @@ def analyze(
         A concept per mover (name -> concept) for a mixed analysis, reported as
         ``"mixed"``; movers not named use Nash.
     preferences:
-        How unranked pairs are read (see :mod:`backchannel.conflict.uncertainty`).
+        ``"given"`` ignores unranked pairs; ``"robust"`` reports the states stable under
+        every completion of them, ``"possible"`` those stable under some completion (see
+        :mod:`backchannel.conflict.uncertainty`).
 
     Raises
     ------
     InputError
         Unknown concept or mover.
     AnalysisError
-        A concept that does not apply (e.g. limited-move with three movers).
+        A concept that does not apply (e.g. limited-move with three movers, or with
+        unranked pairs under ``"robust"`` or ``"possible"``), or more unranked pairs
+        bearing on one state than the exact search of possible stability enumerates.
     """
     chosen = _check_concepts(concepts)
     if conflict.n_states == 0:
@@ -128,19 +132,29 @@ def analyze(
         for name, concept in per_mover.items():
             mixed[names[mover_index(conflict, name)]] = _check_concepts([concept])[0]
     needed = list(chosen) + (sorted(set(mixed.values()) - set(chosen)) if mixed else [])
-    game_for = _games(conflict, preferences)
+    count = len(names)
     stable: dict[str, NDArray[np.bool_]] = {}
-    for concept in needed:
-        solve = _solver(concept, horizon)
-        stable[concept] = np.stack([solve(game_for(i), i) for i in range(len(names))])
+    search: possible.Search | None = None
+    if preferences == "possible" and has_unranked(conflict):
+        search = possible.Search(conflict, lambda concept: _solver(concept, horizon))
+        for concept in needed:
+            stable[concept] = np.stack([search.stable(concept, i) for i in range(count)])
+    else:
+        game_for = _games(conflict, preferences)
+        for concept in needed:
+            solve = _solver(concept, horizon)
+            stable[concept] = np.stack([solve(game_for(i), i) for i in range(count)])
     if mixed is not None:
         stable["mixed"] = np.stack([stable[mixed[name]][i] for i, name in enumerate(names)])
     reported = chosen + (("mixed",) if mixed is not None else ())
     table = {concept: stable[concept] for concept in reported}
-    equilibria = {
-        concept: np.flatnonzero(rows.all(axis=0)).astype(np.int64)
-        for concept, rows in table.items()
-    }
+    equilibria: dict[str, NDArray[np.int64]] = {}
+    for concept, rows in table.items():
+        if search is None:  # given, or robust: stable under every completion, for all movers
+            equilibria[concept] = np.flatnonzero(rows.all(axis=0)).astype(np.int64)
+        else:
+            each = tuple(mixed[name] for name in names) if mixed and concept == "mixed" else None
+            equilibria[concept] = search.equilibria(each or (concept,) * count, rows, concept)
     return StabilityReport(
         conflict, names, reported, table, equilibria, horizon, mixed, preferences
     )
@@ -149,7 +163,15 @@ def analyze(
 def analyze_uncertain(
     conflict: CompiledConflict, concepts: Iterable[str] = DEFAULT_CONCEPTS, *, horizon: int = 2
 ) -> UncertaintyReport:
-    """Robust and possible stability under preference uncertainty (unranked pairs)."""
+    """Robust and possible stability under preference uncertainty (unranked pairs).
+
+    Both readings are exact (see :mod:`backchannel.conflict.uncertainty`).
+
+    Raises
+    ------
+    AnalysisError
+        As :func:`analyze`.
+    """
     return UncertaintyReport(
         robust=analyze(conflict, concepts, horizon=horizon, preferences="robust"),
         possible=analyze(conflict, concepts, horizon=horizon, preferences="possible"),

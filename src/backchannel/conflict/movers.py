@@ -27,8 +27,29 @@ from backchannel.conflict.segments import MoveIndex
 from backchannel.errors import InputError
 
 PreferenceMode = Literal["given", "robust", "possible"]
-"""How unranked pairs are read: ignored (payoffs as given), or as described in
+"""How :func:`~backchannel.conflict.analysis.analyze` reads unranked pairs: ignored
+(payoffs as given), or robust / possible stability as described in
 :mod:`backchannel.conflict.uncertainty`."""
+
+Reading = Literal["given", "tie", "robust", "optimistic"]
+"""How a :class:`~backchannel.conflict.reachability.Game` reads unranked pairs.
+
+* ``"given"``: ignored (the payoffs decide every pair);
+* ``"tie"``: no unranked pair is an improvement, for any mover (one completion);
+* ``"robust"``: an unranked pair improves both ways for the focal mover and is a tie for
+  every other mover (the least favourable reading for the focal mover's stability);
+* ``"optimistic"``: a tie for the focal mover and an improvement both ways for every
+  other mover (every mover when there is no focal mover): the most favourable reading,
+  an upper bound for possible stability.
+
+The last two are not completions (a completion orients a pair one way); see
+:mod:`backchannel.conflict.uncertainty` for how they are used.
+"""
+
+Completion = tuple[NDArray[np.int64] | None, ...]
+"""An explicit completion of the unranked pairs: per decision maker, rows ``(t, s)``
+meaning "t is better than s"; each row must be one of that decision maker's unranked
+pairs, and every unranked pair not listed either way is a tie."""
 
 
 @dataclass(frozen=True)
@@ -40,14 +61,16 @@ class Preference:
     ranks:
         ``(members, S)`` dense payoff ranks of the members (higher is better).
     unknown:
-        Per member, sorted codes ``a * S + b`` of unranked ordered pairs, or ``None``.
-    unknown_improves:
-        Whether an unranked pair counts as an improvement (both ways) or as a tie.
+        Per member, sorted codes ``t * S + s`` of the unranked ordered pairs (both
+        orders of every pair), or ``None``.
+    unknown_better:
+        Per member, aligned with ``unknown``: whether that member counts ``t`` better
+        than ``s`` for the code ``t * S + s`` (instead of comparing payoffs).
     """
 
     ranks: NDArray[np.int64]
     unknown: tuple[NDArray[np.int64] | None, ...]
-    unknown_improves: bool
+    unknown_better: tuple[NDArray[np.bool_] | None, ...]
 
     @property
     def scalar(self) -> bool:
@@ -67,12 +90,13 @@ class Preference:
         for member, unknown in enumerate(self.unknown):
             row = self.ranks[member]
             gain = row[t] > row[s]
-            if unknown is not None:
+            values = self.unknown_better[member]
+            if unknown is not None and values is not None:
                 codes = t * n_states + s
                 pos = np.searchsorted(unknown, codes)
                 pos[pos == unknown.size] = 0
                 hit = unknown[pos] == codes
-                gain = np.where(hit, self.unknown_improves, gain)
+                gain = np.where(hit, values[pos], gain)
             result &= gain
         return result
 
@@ -113,24 +137,65 @@ def mover_groups(conflict: CompiledConflict) -> list[tuple[int, ...]]:
     return sorted(groups, key=lambda group: group[0])
 
 
-def _unknown_codes(conflict: CompiledConflict, dm: int) -> NDArray[np.int64] | None:
-    if dm >= len(conflict.unranked):
-        return None
-    pairs = conflict.unranked[dm]
-    if pairs is None or pairs.size == 0:
-        return None
-    n_states = conflict.n_states
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    if pairs.min() < 0 or pairs.max() >= n_states:
+def has_unranked(conflict: CompiledConflict) -> bool:
+    """Whether some decision maker leaves a pair of states unranked."""
+    return any(pairs is not None and np.size(pairs) > 0 for pairs in conflict.unranked)
+
+
+def unranked_pairs(conflict: CompiledConflict, dm: int) -> NDArray[np.int64]:
+    """The distinct unranked pairs of ``dm`` as rows ``(a, b)`` with ``a < b``.
+
+    Raises
+    ------
+    InputError
+        If a pair names no feasible state or the same state twice.
+    """
+    if dm >= len(conflict.unranked) or conflict.unranked[dm] is None:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.asarray(conflict.unranked[dm], dtype=np.int64).reshape(-1, 2)
+    if pairs.size == 0:
+        return pairs
+    if pairs.min() < 0 or pairs.max() >= conflict.n_states:
         raise InputError(f"unranked pair of {conflict.dm_ids[dm]!r} names no feasible state")
-    codes = np.concatenate(
-        [pairs[:, 0] * n_states + pairs[:, 1], pairs[:, 1] * n_states + pairs[:, 0]]
+    if (pairs[:, 0] == pairs[:, 1]).any():
+        raise InputError(f"unranked pair of {conflict.dm_ids[dm]!r} names one state twice")
+    return np.unique(np.sort(pairs, axis=1), axis=0)
+
+
+def _unknown(
+    conflict: CompiledConflict,
+    dm: int,
+    improves: bool,
+    completion: Completion | None,
+) -> tuple[NDArray[np.int64] | None, NDArray[np.bool_] | None]:
+    pairs = unranked_pairs(conflict, dm)
+    n_states = conflict.n_states
+    codes = np.sort(
+        np.concatenate([pairs[:, 0] * n_states + pairs[:, 1], pairs[:, 1] * n_states + pairs[:, 0]])
     )
-    return np.unique(codes)
+    values = np.full(codes.size, improves and completion is None)
+    rows = None if completion is None or dm >= len(completion) else completion[dm]
+    if rows is not None and np.size(rows):
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+        chosen = rows[:, 0] * n_states + rows[:, 1]
+        pos = np.minimum(np.searchsorted(codes, chosen), max(codes.size - 1, 0))
+        if codes.size == 0 or (codes[pos] != chosen).any():
+            raise InputError(
+                f"the completion orients a pair that {conflict.dm_ids[dm]!r} did not leave unranked"
+            )
+        if np.isin(rows[:, 1] * n_states + rows[:, 0], chosen).any():
+            raise InputError(f"the completion orients a pair of {conflict.dm_ids[dm]!r} both ways")
+        values[pos] = True
+    if codes.size == 0:
+        return None, None
+    return codes, values
 
 
 def build_movers(
-    conflict: CompiledConflict, mode: PreferenceMode, focal: int | None
+    conflict: CompiledConflict,
+    reading: Reading = "given",
+    focal: int | None = None,
+    completion: Completion | None = None,
 ) -> list[Mover]:
     """Compile the movers of ``conflict``.
 
@@ -138,12 +203,13 @@ def build_movers(
     ----------
     conflict:
         The compiled conflict.
-    mode:
-        ``"given"`` ignores unranked pairs; ``"possible"`` reads them as ties for every
-        mover; ``"robust"`` reads them as improvements for the mover at index ``focal``
-        and as ties for every other mover.
+    reading:
+        How unranked pairs are read (see :data:`Reading`).
     focal:
-        The focal mover for ``"robust"``.
+        The focal mover for ``"robust"`` and ``"optimistic"``.
+    completion:
+        An explicit completion (see :data:`Completion`); when given, every decision
+        maker reads its unranked pairs by it and ``reading`` is ignored.
     """
     n_states = conflict.n_states
     ranks = np.stack([_dense_ranks(row) for row in conflict.payoffs]).astype(np.int64)
@@ -166,12 +232,19 @@ def build_movers(
                         f"misperception mask of {conflict.dm_ids[dm]!r} has wrong size"
                     )
                 blocked |= mask
-        unknown = tuple(None if mode == "given" else _unknown_codes(conflict, dm) for dm in group)
+        improves = (reading == "robust" and index == focal) or (
+            reading == "optimistic" and index != focal
+        )
+        if reading == "given" and completion is None:
+            read: list[tuple[NDArray[np.int64] | None, NDArray[np.bool_] | None]]
+            read = [(None, None)] * len(group)
+        else:
+            read = [_unknown(conflict, dm, improves, completion) for dm in group]
         member_ranks = ranks[list(group)] if len(group) > 1 else ranks[group[0]][None, :]
         preference = Preference(
             ranks=member_ranks,
-            unknown=unknown,
-            unknown_improves=mode == "robust" and index == focal,
+            unknown=tuple(codes for codes, _ in read),
+            unknown_better=tuple(values for _, values in read),
         )
         movers.append(
             Mover(

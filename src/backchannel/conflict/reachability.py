@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backchannel.conflict.compiled import CompiledConflict
-from backchannel.conflict.movers import Mover, PreferenceMode, build_movers
+from backchannel.conflict.movers import Completion, Mover, Reading, build_movers
 from backchannel.conflict.segments import INT64_MAX
 
 
@@ -33,18 +33,24 @@ class Game:
     ----------
     conflict:
         The compiled conflict.
-    mode:
-        How unranked pairs are read (see :mod:`backchannel.conflict.uncertainty`).
+    reading:
+        How unranked pairs are read (see :data:`~backchannel.conflict.movers.Reading`).
     focal:
-        The focal mover for ``mode="robust"``.
+        The focal mover for the ``"robust"`` and ``"optimistic"`` readings.
+    completion:
+        An explicit completion of the unranked pairs (overrides ``reading``).
     """
 
     def __init__(
-        self, conflict: CompiledConflict, mode: PreferenceMode = "given", focal: int | None = None
+        self,
+        conflict: CompiledConflict,
+        reading: Reading = "given",
+        focal: int | None = None,
+        completion: Completion | None = None,
     ) -> None:
         self.conflict = conflict
         self.n_states = conflict.n_states
-        self.movers: list[Mover] = build_movers(conflict, mode, focal)
+        self.movers: list[Mover] = build_movers(conflict, reading, focal, completion)
         self._pairs: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
         self._improvements: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
 

@@ -53,8 +53,10 @@ class StabilityReport:
 
 @dataclass(frozen=True)
 class UncertaintyReport:
-    """Stability under preference uncertainty: robust (every completion) and possible
-    (the completion that reads every unranked pair as a tie)."""
+    """Stability under preference uncertainty: robust (stable under every completion of
+    the unranked pairs) and possible (stable under some completion; a possible
+    equilibrium is stable for every mover under one completion). Both are exact; see
+    :mod:`backchannel.conflict.uncertainty`."""
 
     robust: StabilityReport
     possible: StabilityReport
