@@ -288,8 +288,11 @@ def _frontier(
     admissible = np.all(utilities >= utility_bounds(problem) - TOL, axis=1)
     flags = np.zeros(first.size, dtype=bool) if multi is None else multi
     packages, utilities, flags = packages[admissible], utilities[admissible], flags[admissible]
-    rank = np.lexsort(packages.T[::-1]).argsort()  # smaller option vector first
-    chosen = nondominated(keys(utilities), rank)
+    point_keys = keys(utilities)
+    rank = np.arange(packages.shape[0])
+    if np.unique(point_keys, axis=0).shape[0] < packages.shape[0]:  # equal keys: smaller wins
+        rank = np.lexsort(packages.T[::-1]).argsort()
+    chosen = nondominated(point_keys, rank)
     return packages[chosen], utilities[chosen], flags[chosen]
 
 
