@@ -480,8 +480,16 @@ def test_swapped_dialogue_keys_open_nothing(evaluated: World) -> None:
     theirs = blob(p, "dialogue_keys", "wrapped", "dialogue_id", other)
     put(p, "dialogue_keys", "wrapped", "dialogue_id", w.dialogue_id, theirs)
     put(p, "dialogue_keys", "wrapped", "dialogue_id", other, mine)
+    # A process that reads the keys from the database (a restarted server) opens nothing.
+    fresh = Platform.open(p.settings)
+    tampered(lambda: dialogues.view(fresh, f, w.dialogue_id))
+    tampered(lambda: rounds.positions(fresh, w.actors["a1"], w.dialogue_id))
+    tampered(lambda: dialogues.view(fresh, f, other))
+    # The running one keeps the key it unwrapped before the swap (its key cache) and
+    # never takes the swapped-in one: it still opens its own dialogue, the right one.
+    assert dialogues.view(p, f, w.dialogue_id).title == "Channel talks"
+    p.key_cache.forget()  # dropped: it reads the swapped keys and opens nothing
     tampered(lambda: dialogues.view(p, f, w.dialogue_id))
-    tampered(lambda: rounds.positions(p, w.actors["a1"], w.dialogue_id))
     tampered(lambda: dialogues.view(p, f, other))
 
 

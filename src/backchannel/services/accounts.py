@@ -198,13 +198,13 @@ def current(platform: Platform, token: str | None, now: datetime | None = None) 
     settings = platform.settings
     digest = _digest(token)
     with platform.view() as s:  # a read; the rare writes below take the write lock briefly
-        row = repo.get(s, SessionRow, digest)
-        if row is None:
+        both = repo.session_with_user(s, digest)
+        if both is None:
             raise SignInRequired()
+        row, user = both
         seen = as_utc(row.last_seen_at)
         idle = now - seen > timedelta(minutes=settings.session_idle_minutes)
         old = now - as_utc(row.created_at) > timedelta(hours=settings.session_absolute_hours)
-        user = repo.get(s, User, row.user_id)
         found = (
             None
             if user is None

@@ -159,10 +159,11 @@ def view(platform: Platform, actor: Actor, dialogue_id: str) -> DialogueView:
     """The dialogue as the actor's seat may see it."""
     with platform.view() as s:
         place = access.seat(s, actor, dialogue_id)
-        return _view(platform, s, place)
+        return seat_view(platform, s, place)
 
 
-def _view(platform: Platform, s: Session, place: Seat) -> DialogueView:
+def seat_view(platform: Platform, s: Session, place: Seat) -> DialogueView:
+    """The dialogue as ``place`` (checked by :func:`access.seat` in ``s``) may see it."""
     dialogue = repo.get(s, Dialogue, place.dialogue_id)
     if dialogue is None:
         raise NotFound()

@@ -3,12 +3,18 @@
 :meth:`Platform.open` is the one place that starts the storage: it refuses a database
 with weak durability settings, one whose schema is not at the code's migration head,
 and a key-encryption key that is not the one the database was made with.
+
+Write units of one process queue for SQLite's single write lock in arrival order
+(:class:`~backchannel.storage.db.WriterQueue`). Unwrapped dialogue keys are kept in
+memory by :class:`KeyCache`; see there for why that weakens nothing.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +27,7 @@ from backchannel.storage import audit, migrate, repo
 from backchannel.storage.db import (
     Engine,
     Session,
+    WriterQueue,
     check_durability,
     make_engine,
     session_factory,
@@ -57,6 +64,57 @@ def load_kek(settings: Settings, salt: bytes | None) -> bytes:
     return read_key_file(Path(settings.key_file))
 
 
+class KeyCache:
+    """The unwrapped data keys of recently used dialogues, in this process's memory.
+
+    Unwrapping a key is cheap; the query that finds the wrapped key is not, and nearly
+    every request made it. Keeping the unwrapped key in memory exposes nothing new:
+    the running server holds the KEK, unwraps these keys and sees the plaintext of
+    every field it opens anyway (SECURITY.md: the operator with live root learns what
+    the running server processes). Nothing of it is written anywhere.
+
+    Entries are keyed by dialogue id and every entry carries that id, which is also
+    part of every field's associated data, so a key can never open another dialogue's
+    fields. A dialogue's key row is written once, when the dialogue is created, and
+    never changed; code that ever replaces or deletes one (rotation, re-wrapping under
+    a new KEK, deleting a dialogue) must call :meth:`forget` in the same change, and
+    restart the other server processes, whose caches it cannot reach.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._keys: OrderedDict[str, DialogueKeys] = OrderedDict()
+
+    def get(self, dialogue_id: str) -> DialogueKeys | None:
+        """The cached keys of a dialogue, if any."""
+        with self._lock:
+            found = self._keys.get(dialogue_id)
+            if found is not None:
+                self._keys.move_to_end(dialogue_id)
+            return found
+
+    def put(self, keys: DialogueKeys) -> None:
+        """Remember a dialogue's keys (the least recently used go when it is full)."""
+        with self._lock:
+            self._keys[keys.dialogue_id] = keys
+            self._keys.move_to_end(keys.dialogue_id)
+            while len(self._keys) > self.size:
+                self._keys.popitem(last=False)
+
+    def forget(self, dialogue_id: str | None = None) -> None:
+        """Drop one dialogue's keys (all of them when ``dialogue_id`` is None)."""
+        with self._lock:
+            if dialogue_id is None:
+                self._keys.clear()
+            else:
+                self._keys.pop(dialogue_id, None)
+
+    def __contains__(self, dialogue_id: object) -> bool:
+        with self._lock:
+            return dialogue_id in self._keys
+
+
 @dataclass
 class Platform:
     """Everything a service needs: settings, sessions and the vault."""
@@ -66,6 +124,8 @@ class Platform:
     sessions: sessionmaker[Session]
     readers: sessionmaker[Session]
     vault: Vault
+    writers: WriterQueue | None = None
+    key_cache: KeyCache = field(default_factory=KeyCache)
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = False) -> Platform:
@@ -95,12 +155,18 @@ class Platform:
                     hint="start with the key file (or passphrase) the database was made with",
                 )
         reader = make_engine(settings.database_url, reader=True) if settings.is_sqlite else engine
-        return cls(settings, engine, factory, session_factory(reader), vault)
+        writers = WriterQueue() if settings.is_sqlite else None  # PostgreSQL locks rows
+        return cls(settings, engine, factory, session_factory(reader), vault, writers)
 
     @contextmanager
     def unit(self) -> Iterator[Session]:
-        """One write transaction: every change and its audit entries commit together."""
-        with transaction(self.sessions) as s:
+        """One write transaction: every change and its audit entries commit together.
+
+        On SQLite the unit first waits for the writers of this process that came before
+        it (in order, see :class:`~backchannel.storage.db.WriterQueue`), so do the slow
+        work (decrypting, checking, hashing) before entering it.
+        """
+        with transaction(self.sessions, self.writers) as s:
             yield s
 
     @contextmanager
@@ -114,11 +180,19 @@ class Platform:
         audit.append(s, self.vault.audit_key(), action, **fields)
 
     def keys(self, s: Session, dialogue_id: str) -> DialogueKeys:
-        """The sealing keys of one dialogue."""
+        """The sealing keys of one dialogue (from :class:`KeyCache` after the first use).
+
+        Callers check the seat first: this answers for any dialogue id.
+        """
+        found = self.key_cache.get(dialogue_id)
+        if found is not None:
+            return found
         row = repo.data_key(s, dialogue_id)
         if row is None:
             raise NotFound()
-        return DialogueKeys(dialogue_id, row.version, self.vault.unwrap(row.wrapped))
+        found = DialogueKeys(dialogue_id, row.version, self.vault.unwrap(row.wrapped))
+        self.key_cache.put(found)
+        return found
 
     def new_keys(self, s: Session, dialogue_id: str) -> DialogueKeys:
         """Create and store (wrapped) a new dialogue's data key."""

@@ -29,12 +29,17 @@ from backchannel.model.dialogue import (
 from backchannel.model.disclosure import Disclosed, Findings, Kind, RedLineFact, disclose
 from backchannel.services import access, negotiation
 from backchannel.services.access import FACILITATOR, MEMBER, OBSERVER, Actor, Seat
-from backchannel.services.dialogues import name_of, read_agenda, title_of
+from backchannel.services.dialogues import (
+    DialogueView,
+    name_of,
+    read_agenda,
+    seat_view,
+    title_of,
+)
 from backchannel.services.platform import DialogueKeys, Platform
 from backchannel.storage import repo
 from backchannel.storage.db import Session
 from backchannel.storage.tables import (
-    AuditEntry,
     Delegation,
     Dialogue,
     Evaluation,
@@ -100,6 +105,16 @@ def rounds(platform: Platform, actor: Actor, dialogue_id: str) -> list[RoundView
     with platform.view() as s:
         access.seat(s, actor, dialogue_id)
         return [_round_view(r) for r in repo.rounds(s, dialogue_id)]
+
+
+def overview(
+    platform: Platform, actor: Actor, dialogue_id: str
+) -> tuple[DialogueView, list[RoundView]]:
+    """The dialogue as the actor's seat sees it and its rounds, from one snapshot."""
+    with platform.view() as s:
+        place = access.seat(s, actor, dialogue_id)
+        found = [_round_view(r) for r in repo.rounds(s, dialogue_id)]
+        return seat_view(platform, s, place), found
 
 
 def _current(s: Session, dialogue_id: str) -> Round:
@@ -233,6 +248,74 @@ def _position_target(s: Session, place: Seat, delegation_id: str | None) -> Dele
     return row
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """What a position was checked against: if all of it still holds, the check holds."""
+
+    place: Seat
+    target: Delegation
+    round_id: str
+    agenda_ct: bytes
+    monotone: bool
+
+
+def _check_position(
+    platform: Platform,
+    s: Session,
+    actor: Actor,
+    dialogue_id: str,
+    position: Position,
+    delegation_id: str | None,
+) -> tuple[_Checked, DialogueKeys, Round]:
+    """Every check of :func:`save_position` (seat, target, agenda, round, red lines)."""
+    place = access.seat(s, actor, dialogue_id)
+    target = _position_target(s, place, delegation_id)
+    dialogue = repo.get(s, Dialogue, dialogue_id)
+    assert dialogue is not None
+    keys = platform.keys(s, dialogue_id)
+    agenda = read_agenda(keys, dialogue)
+    check_position(agenda, position)
+    found = repo.rounds(s, dialogue_id)
+    if not found:
+        raise NotAllowedNow("no round is open yet", hint="the facilitator opens the first round")
+    row = found[-1]
+    if row.state != "draft":
+        raise NotAllowedNow(
+            f"round {row.number} is {row.state}: positions are frozen",
+            hint="wait for the facilitator to open the next round",
+        )
+    if dialogue.monotone_red_lines and row.number > 1:
+        old = repo.position(s, found[-2].id, target.id)
+        if old is not None:
+            before = Position.model_validate(keys.open("positions", "body", old.id, old.body_ct))
+            problems = tightened(prune(agenda, before), position)
+            if problems:
+                raise NotAllowedNow(
+                    "red lines may only loosen in this dialogue: " + "; ".join(problems),
+                    hint="keep or relax the red lines of the previous round",
+                )
+    checked = _Checked(place, target, row.id, dialogue.agenda_ct, dialogue.monotone_red_lines)
+    return checked, keys, row
+
+
+def _still_holds(s: Session, checked: _Checked, actor: Actor, dialogue_id: str) -> Round | None:
+    """The current round if nothing the check depended on has changed since; else None.
+
+    Positions of earlier rounds never change, so the monotone check holds as long as
+    the round, the agenda and the setting are the same.
+    """
+    if access.seat(s, actor, dialogue_id) != checked.place:
+        return None
+    dialogue = repo.get(s, Dialogue, dialogue_id)
+    if dialogue is None or (dialogue.agenda_ct, dialogue.monotone_red_lines) != (
+        checked.agenda_ct,
+        checked.monotone,
+    ):
+        return None
+    row = _current(s, dialogue_id)
+    return row if row.id == checked.round_id and row.state == "draft" else None
+
+
 def save_position(
     platform: Platform,
     actor: Actor,
@@ -240,35 +323,24 @@ def save_position(
     position: Position,
     delegation_id: str | None = None,
 ) -> PositionView:
-    """Record a side's position in the current draft round."""
+    """Record a side's position in the current draft round.
+
+    The position is checked (seat, agenda, round state, monotone red lines) in a read
+    snapshot first, so a refused position never waits for the write lock and the
+    lock is held only for the write and its audit entry. Inside the write transaction
+    the seat is checked again and the round and agenda are compared with what the
+    check saw; if anything changed in between, every check runs again there.
+    """
+    with platform.view() as s:
+        checked, keys, _ = _check_position(platform, s, actor, dialogue_id, position, delegation_id)
     with platform.unit() as s:
-        place = access.seat(s, actor, dialogue_id)
-        target = _position_target(s, place, delegation_id)
         repo.lock_dialogue(s, dialogue_id)
-        dialogue = repo.get(s, Dialogue, dialogue_id)
-        assert dialogue is not None
-        keys = platform.keys(s, dialogue_id)
-        agenda = read_agenda(keys, dialogue)
-        check_position(agenda, position)
-        row = _current(s, dialogue_id)
-        if row.state != "draft":
-            raise NotAllowedNow(
-                f"round {row.number} is {row.state}: positions are frozen",
-                hint="wait for the facilitator to open the next round",
+        row = _still_holds(s, checked, actor, dialogue_id)
+        if row is None:  # something changed since the check: check again, under the lock
+            checked, keys, row = _check_position(
+                platform, s, actor, dialogue_id, position, delegation_id
             )
-        if dialogue.monotone_red_lines and row.number > 1:
-            earlier = repo.rounds(s, dialogue_id)[-2]
-            old = repo.position(s, earlier.id, target.id)
-            if old is not None:
-                before = Position.model_validate(
-                    keys.open("positions", "body", old.id, old.body_ct)
-                )
-                problems = tightened(prune(agenda, before), position)
-                if problems:
-                    raise NotAllowedNow(
-                        "red lines may only loosen in this dialogue: " + "; ".join(problems),
-                        hint="keep or relax the red lines of the previous round",
-                    )
+        target = checked.target
         stored = _store(s, keys, row, target.id, position, revision=1)
         platform.log(
             s,
@@ -581,16 +653,11 @@ def log(platform: Platform, actor: Actor, dialogue_id: str) -> list[LogLine]:
             audiences = ["all", access.own_delegation(place)]
         else:
             audiences = ["all"]
-        entries: list[AuditEntry] = list(repo.audit_entries(s, dialogue_id, audiences))
+        entries = repo.audit_entries(s, dialogue_id, audiences)
     # The facilitator sees the global sequence numbers (for checkpoints); a side sees its
     # entries numbered 1, 2, ... so that gaps cannot count what it may not see.
-    count = len(entries)
+    count, me = len(entries), actor.user_id
     return [
-        LogLine(
-            e.seq if audiences is None else count - n,
-            as_utc(e.at),
-            e.action,
-            e.actor_id == actor.user_id,
-        )
-        for n, e in enumerate(entries)
+        LogLine(seq if audiences is None else count - n, as_utc(at), action, actor_id == me)
+        for n, (seq, at, action, actor_id) in enumerate(entries)
     ]

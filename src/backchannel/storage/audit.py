@@ -56,6 +56,9 @@ def _head_value(key: bytes, seq: int, digest: str) -> bytes:
     return f"{text}:{_mac(key, 'head|' + text)}".encode("ascii")
 
 
+_HEAD = select(Meta).where(Meta.key == HEAD_KEY).with_for_update()  # built once: it is constant
+
+
 def append(
     session: Session,
     key: bytes,
@@ -69,7 +72,7 @@ def append(
     at: datetime | None = None,
 ) -> AuditEntry:
     """Append one entry inside the caller's transaction (never commits by itself)."""
-    head = session.execute(select(Meta).where(Meta.key == HEAD_KEY).with_for_update()).scalar()
+    head = session.execute(_HEAD).scalar()
     if head is None:
         seq, prev = 0, GENESIS
         head = Meta(key=HEAD_KEY, value=b"")

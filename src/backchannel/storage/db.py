@@ -5,12 +5,22 @@ timeout and ``secure_delete`` on, and :func:`check_durability` refuses to run wi
 anything weaker (an in-memory database, a file system without WAL, a PostgreSQL
 server with ``fsync`` or ``synchronous_commit`` off). Every write happens inside
 :func:`transaction`, with its audit entry, so both commit or neither does.
+
+SQLite admits one writer at a time. Left to itself, a second writer of the same
+process waits in SQLite's busy handler, which polls with sleeps that grow to 100 ms,
+so a writer that arrives later can take the lock first and a waiting one can wait
+many rounds: that made the tail of the write latency. The writers of one process
+therefore queue in a :class:`WriterQueue` first, in arrival order, and reach
+``BEGIN IMMEDIATE`` one by one; the busy timeout still bounds a wait on another
+process (the CLI, a backup).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +29,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = [
+    "POOL_SIZE",
     "Engine",
     "Session",
     "UnsafeDatabase",
+    "WriterQueue",
+    "WriterQueueTimeout",
     "check_durability",
     "make_engine",
     "session_factory",
@@ -40,10 +53,82 @@ SQLITE_PRAGMAS = (
 )
 
 
+POOL_SIZE = 40
+"""Connections an engine keeps open: one per worker of the server's thread pool (the
+default limit of AnyIO's pool is 40), so a busy server never opens and closes
+connections (each new SQLite connection runs the pragmas again) and never waits for one."""
+
+WRITER_WAIT_SECONDS = 30.0
+
+
 class UnsafeDatabase(BackchannelError):
     """The database would not keep acknowledged writes safe; the server refuses to start."""
 
     exit_code = 2
+
+
+class WriterQueueTimeout(BackchannelError):
+    """A write waited longer than the busy timeout for the writers before it."""
+
+
+class WriterQueue:
+    """Admits one write transaction of this process at a time, first come, first served.
+
+    A waiting writer sleeps on its own lock until the writer before it hands over, so
+    nobody polls and nobody overtakes. Re-entering from the thread that holds it is a
+    programming error (SQLite would deadlock on itself) and raises ``RuntimeError``.
+    """
+
+    def __init__(self, timeout: float = WRITER_WAIT_SECONDS) -> None:
+        self.timeout = timeout
+        self._mutex = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+        self._holder: int | None = None
+
+    @property
+    def waiting(self) -> int:
+        """How many writers are queued behind the one that holds the queue."""
+        return len(self._waiting)
+
+    @property
+    def held(self) -> bool:
+        """Whether a writer holds the queue now."""
+        return self._holder is not None
+
+    def _enter(self) -> None:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._holder == me:
+                raise RuntimeError("a write transaction was opened inside another one")
+            if self._holder is None:
+                self._holder = me
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        if not turn.acquire(timeout=self.timeout):
+            with self._mutex:
+                if turn in self._waiting:  # still queued: give up
+                    self._waiting.remove(turn)
+                    raise WriterQueueTimeout("the database is busy", hint="try again in a moment")
+            # handed over between the timeout and the check: the turn is ours
+        self._holder = me
+
+    def _leave(self) -> None:
+        with self._mutex:
+            self._holder = None
+            if self._waiting:
+                self._holder = -1  # held for the next writer until it takes over
+                self._waiting.popleft().release()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the queue for the block (wait for every writer that arrived earlier)."""
+        self._enter()
+        try:
+            yield
+        finally:
+            self._leave()
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -67,14 +152,19 @@ def make_engine(url: str, *, reader: bool = False) -> Engine:
 
     On SQLite a writer engine starts every transaction with ``BEGIN IMMEDIATE`` (writes
     queue on the busy timeout, never deadlock); a ``reader`` engine starts plain
-    snapshots, which WAL runs concurrently with the writer.
+    snapshots, which WAL runs concurrently with the writer. A reader engine keeps
+    :data:`POOL_SIZE` connections; a writer engine needs few, as its users queue in a
+    :class:`WriterQueue`.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        pool = {"pool_size": POOL_SIZE, "max_overflow": 10} if reader else {}
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+        )
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin_read if reader else _sqlite_begin_write)
         return engine
@@ -119,7 +209,17 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit when the block ends normally, roll back on any error."""
-    with factory() as session, session.begin():
+def transaction(
+    factory: sessionmaker[Session], writers: WriterQueue | None = None
+) -> Iterator[Session]:
+    """One unit of work: commit when the block ends normally, roll back on any error.
+
+    With ``writers`` the unit first waits for its turn among this process's writers
+    and keeps it until the commit (or rollback) is done.
+    """
+    with (
+        writers.turn() if writers is not None else nullcontext(),
+        factory() as session,
+        session.begin(),
+    ):
         yield session

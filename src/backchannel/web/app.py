@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -19,11 +23,43 @@ from backchannel.web.security import SecurityHeaders
 HERE = Path(__file__).parent
 
 
+SWITCH_INTERVAL_S = 0.001
+"""How long a thread may hold the GIL while another waits for it (Python's default: 5 ms).
+
+A write holds SQLite's lock across a dozen statements, and each statement lets the GIL
+go and must wait to get it back; with the thread pool's other workers busy, each wait
+could last the whole interval. At 1 ms the writer gets it back sooner, so the write
+lock is held for less time: under saturation the p99 of the writes fell from 1.0-1.4 s
+to 0.35-0.85 s over four alternating runs, with no measurable loss of throughput."""
+
+
+@asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """Process settings for serving: a GIL switch interval, and a frozen start-up heap.
+
+    Everything alive once the app is built (modules, the app, the ORM and pydantic
+    machinery: some 170,000 objects) lives as long as the process. While the collector
+    tracked it, each full collection scanned all of it and paused every request in
+    flight for about 90 ms, once every few thousand requests; frozen, a full collection
+    scans only what requests create and takes under a millisecond.
+    """
+    gc.collect()
+    gc.freeze()
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+        gc.unfreeze()  # an app shut down in a longer-lived process leaves nothing pinned
+
+
 def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     """The web application and JSON API on an opened platform (opened here if not given)."""
     platform = platform or Platform.open(settings)
     docs = settings.api_docs
     app = FastAPI(
+        lifespan=_lifespan,
         title="Backchannel",
         version=__version__,
         description="Confidential dialogues for track 1.5 diplomacy: positions, rationed "

@@ -48,8 +48,9 @@ def client_source(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_platform(request: Request) -> Platform:
-    """The platform the app was created with."""
+async def get_platform(request: Request) -> Platform:
+    """The platform the app was created with (``async``: FastAPI would run a plain
+    function in the thread pool, a hop and a wait for a free worker on every request)."""
     platform: Platform = request.app.state.platform
     return platform
 

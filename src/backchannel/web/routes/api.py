@@ -144,8 +144,7 @@ async def dialogue_get(
     dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> dict[str, Any]:
     """The dialogue's structure as the caller may see it."""
-    view = await run_in_threadpool(dialogues.view, platform, current.actor, dialogue_id)
-    found = await run_in_threadpool(rounds.rounds, platform, current.actor, dialogue_id)
+    view, found = await run_in_threadpool(rounds.overview, platform, current.actor, dialogue_id)
     return {
         "id": view.id,
         "title": view.title,

@@ -174,8 +174,7 @@ async def dialogue_create(request: Request, platform: PlatformDep, current: Curr
 
 
 async def _context(platform: Any, current: Any, dialogue_id: str) -> dict[str, Any]:
-    view = await run_in_threadpool(dialogues.view, platform, current.actor, dialogue_id)
-    found = await run_in_threadpool(rounds.rounds, platform, current.actor, dialogue_id)
+    view, found = await run_in_threadpool(rounds.overview, platform, current.actor, dialogue_id)
     return {"current": current, "d": view, "rounds": found, "round": found[-1] if found else None}
 
 
