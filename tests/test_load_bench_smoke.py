@@ -136,12 +136,11 @@ def test_generated_positions_fit_the_seeded_agenda(bench: ModuleType) -> None:
         assert sorted(position.importance.values()) == [1, 2, 3]
 
 
-def test_the_profiles_judge_the_target_at_human_pace_only(bench: ModuleType) -> None:
+def test_the_profiles_judge_the_target_under_the_saturation_mix_only(bench: ModuleType) -> None:
     human, saturation = bench.PROFILES["human"], bench.PROFILES["saturation"]
-    assert bench.DEFAULT_PROFILE == "human"
-    assert human.think == (1.0, 3.0) and human.judges
-    assert saturation.think == (0.05, 0.2) and not saturation.judges
-    # 50 users offer about users / mean think requests per second (latency aside):
+    assert bench.DEFAULT_PROFILE == "saturation"
+    assert human.think == (1.0, 3.0) and not human.judges
+    assert saturation.think == (0.05, 0.2) and saturation.judges
     # ~25/s at human pace, ~400/s at saturation, more than one process serves
     assert 50 / (sum(human.think) / 2) == 25
     assert 50 / (sum(saturation.think) / 2) == 400
@@ -154,21 +153,21 @@ def _samples(bench: ModuleType, slow_ms: float, failed: bool) -> list[object]:
     return out
 
 
-def test_the_report_states_capacity_under_saturation_and_the_target_at_human_pace(
+def test_the_report_states_capacity_and_the_target_under_saturation(
     bench: ModuleType,
 ) -> None:
     signins = [bench.Sample(bench.SIGNIN, 500.0, 200, True) for _ in range(10)]
     load = _samples(bench, 900.0, failed=False)
-    text, verdicts, failed = bench.report(load, 10.0, signins, 50, bench.PROFILES["human"])
+    text, verdicts, failed = bench.report(load, 10.0, signins, 50, bench.PROFILES["saturation"])
     assert not failed
     assert [v.label for v in verdicts][:2] == ["p99 latency, 50 users", "errors, 50 users"]
     assert "p99 latency, 50 users: 10.0 ms (target < 250 ms) MET" in text
-    assert "think time 1-3 s" in text and "capacity at saturation" not in text
-    text, verdicts, failed = bench.report(load, 10.0, signins, 50, bench.PROFILES["saturation"])
-    assert not failed
-    assert not any(v.label.startswith("p99") for v in verdicts)
     assert "capacity at saturation: 10.0 requests/s served" in text
     assert "think time 0.05-0.2 s" in text
+    text, verdicts, failed = bench.report(load, 10.0, signins, 50, bench.PROFILES["human"])
+    assert not failed
+    assert not any(v.label.startswith("p99") for v in verdicts)
+    assert "think time 1-3 s" in text and "capacity at saturation" not in text
 
 
 def test_an_error_fails_the_run_under_either_profile(bench: ModuleType) -> None:
