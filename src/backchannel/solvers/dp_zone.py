@@ -43,13 +43,13 @@ from backchannel.model.results import Status, ZoneResult
 from backchannel.solvers.frontier_dp import (
     BoolArray,
     Group,
-    NotApplicable,
     admissible_frontier,
     fold_sums,
     groups_of,
     pareto_groups,
+    require_two_additive,
 )
-from backchannel.solvers.objectives import TOL, FloatArray, evaluate, utility_bounds
+from backchannel.solvers.objectives import TOL, FloatArray, IntArray, evaluate, utility_bounds
 
 METHOD = "frontier-dp"
 
@@ -65,8 +65,7 @@ def dp_zone(problem: Problem) -> ZoneResult:
         Not exactly two additive utilities, or a super-issue too large.
     """
     start = time.perf_counter()
-    if len(problem.utilities) != 2 or not problem.is_additive:
-        raise NotApplicable("the frontier programme needs exactly two additive utilities")
+    require_two_additive(problem)
     n = len(problem.issues)
     full = groups_of(problem)
     none = tuple(() for _ in range(n))
@@ -102,8 +101,7 @@ def exists(problem: Problem) -> bool:
     NotApplicable
         Not exactly two additive utilities, or a super-issue too large.
     """
-    if len(problem.utilities) != 2 or not problem.is_additive:
-        raise NotApplicable("the frontier programme needs exactly two additive utilities")
+    require_two_additive(problem)
     full = groups_of(problem)
     if full is None:
         return False
@@ -118,7 +116,7 @@ PROBES = 17
 
 def _probes(
     problem: Problem, groups: list[Group], bounds: FloatArray
-) -> tuple[np.ndarray[tuple[int, int], np.dtype[np.int64]], FloatArray]:
+) -> tuple[IntArray, FloatArray]:
     """The admissible ones among the packages that maximise a weighted sum of utilities.
 
     Each maximiser takes, group by group, the first combination of largest weighted
@@ -137,16 +135,12 @@ def _probes(
     return packages[keep], utilities[keep]
 
 
-def _mark_packages(
-    viable: list[BoolArray], packages: np.ndarray[tuple[int, int], np.dtype[np.int64]]
-) -> None:
+def _mark_packages(viable: list[BoolArray], packages: IntArray) -> None:
     for i, row in enumerate(viable):
         row[packages[:, i]] = True
 
 
-def _answer(
-    viable: list[BoolArray], witness: np.ndarray[tuple[int], np.dtype[np.int64]], start: float
-) -> ZoneResult:
+def _answer(viable: list[BoolArray], witness: IntArray, start: float) -> ZoneResult:
     options = tuple(tuple(int(o) for o in np.flatnonzero(v)) for v in viable)
     package = tuple(int(o) for o in witness)
     return ZoneResult(Status.OPTIMAL, options, package, None, METHOD, _since(start))
@@ -172,7 +166,7 @@ def _open(viable: list[BoolArray], group: Group) -> BoolArray:
 def _certify(
     problem: Problem,
     groups: list[Group],
-    packages: np.ndarray[tuple[int, int], np.dtype[np.int64]],
+    packages: IntArray,
     utilities: FloatArray,
     bounds: FloatArray,
     viable: list[BoolArray],
@@ -188,10 +182,7 @@ def _certify(
     pruned = pareto_groups(groups)
     forward = _sweep(pruned, bounds, reverse=False)
     backward = _sweep(pruned, bounds, reverse=True)
-    for g, candidates in undecided:
-        rows = candidates & _open(viable, groups[g])
-        if not rows.any():
-            continue
+    for g, rows in undecided:  # groups share no issue: deciding one leaves the others open
         (a0, a1), (b0, b1) = forward[g], backward[g + 1]
         reached = np.zeros(groups[g].options.shape[0], dtype=bool)
         for c in np.flatnonzero(rows):
@@ -210,7 +201,7 @@ SWAP_POINTS = 64
 def _swap_single_issues(
     tables: list[tuple[FloatArray, ...]],
     groups: list[Group],
-    packages: np.ndarray[tuple[int, int], np.dtype[np.int64]],
+    packages: IntArray,
     utilities: FloatArray,
     bounds: FloatArray,
     viable: list[BoolArray],
@@ -246,7 +237,7 @@ def _swap_groups(
     tables: list[tuple[FloatArray, ...]],
     groups: list[Group],
     which: Iterable[int],
-    packages: np.ndarray[tuple[int, int], np.dtype[np.int64]],
+    packages: IntArray,
     utilities: FloatArray,
     bounds: FloatArray,
     viable: list[BoolArray],

@@ -79,6 +79,12 @@ PRUNE_LIMIT = 64
 """Groups with at most this many combinations lose their dominated ones before the fold."""
 
 
+def require_two_additive(problem: Problem) -> None:
+    """Raise :class:`NotApplicable` unless the problem has exactly two additive utilities."""
+    if len(problem.utilities) != 2 or not problem.is_additive:
+        raise NotApplicable("the frontier programme needs exactly two additive utilities")
+
+
 def groups_of(problem: Problem) -> list[Group] | None:
     """Issues grouped by multi-issue clauses, options filtered; None when a clause is empty."""
     sizes = [issue.size for issue in problem.issues]
@@ -243,8 +249,7 @@ def _frontier(
     The flags are only computed when ``track`` is set (else all False). ``full`` are
     the problem's groups when the caller already has them.
     """
-    if len(problem.utilities) != 2 or not problem.is_additive:
-        raise NotApplicable("the frontier programme needs exactly two additive utilities")
+    require_two_additive(problem)
     n = len(problem.issues)
     if full is None:
         full = groups_of(problem)
@@ -253,7 +258,8 @@ def _frontier(
     groups = pareto_groups(full)
     # Partial sums that cannot reach a utility bound even with the best of every
     # remaining group lead to no admissible package: they are dropped as they appear.
-    bounds = utility_bounds(problem) - 2 * TOL
+    limits = utility_bounds(problem)
+    bounds = limits - 2 * TOL  # slack for the float noise of partial sums
     bounded = bool(np.isfinite(bounds).any())
     best = np.array([g.utilities.max(axis=0) for g in groups]).reshape(-1, 2)
     rest = np.concatenate([np.cumsum(best[::-1], axis=0)[::-1][1:], np.zeros((1, 2))])
@@ -285,7 +291,7 @@ def _frontier(
         at = parent[at]
     packages = np.ascontiguousarray(by_issue.T)
     utilities = evaluate(problem, packages)
-    admissible = np.all(utilities >= utility_bounds(problem) - TOL, axis=1)
+    admissible = np.all(utilities >= limits - TOL, axis=1)
     flags = np.zeros(first.size, dtype=bool) if multi is None else multi
     packages, utilities, flags = packages[admissible], utilities[admissible], flags[admissible]
     point_keys = keys(utilities)

@@ -259,16 +259,14 @@ class PackageModel:
             out.append(row)
         return out
 
-    def only_representatives(self, guard: cp_model.IntVar) -> bool:
+    def only_representatives(self, guard: cp_model.IntVar, table: list[list[int]]) -> bool:
         """Forbid every option that is not its own representative while ``guard`` holds.
 
-        Returns whether any option was forbidden (some issue has interchangeable options).
+        ``table`` is :meth:`representatives`. Returns whether any option was forbidden
+        (some issue has interchangeable options).
         """
         banned = [
-            self.x[i][j]
-            for i, row in enumerate(self.representatives())
-            for j, rep in enumerate(row)
-            if rep != j
+            self.x[i][j] for i, row in enumerate(table) for j, rep in enumerate(row) if rep != j
         ]
         if banned:
             self.model.add_bool_and([~var for var in banned]).only_enforce_if(guard)

@@ -188,8 +188,8 @@ def tie_break(pm: PackageModel, obj: Objective, best: Best, budget: Budget) -> C
     # only such package, it is the answer without a lexicographic search.
     canonical = pm.new_phase()
     guards.append(canonical)
-    if pm.only_representatives(canonical):
-        rep = pm.representatives()
+    rep = pm.representatives()
+    if pm.only_representatives(canonical, rep):
         assert top_welfare.package is not None
         copy = tuple(rep[i][o] for i, o in enumerate(top_welfare.package))
         if problem.is_admissible(copy) and is_final(copy):
