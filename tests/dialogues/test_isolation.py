@@ -1023,7 +1023,9 @@ def _all(s: Any) -> list[str]:
 def _log_for_every_audience(monkeypatch: pytest.MonkeyPatch) -> None:
     original = repo.audit_entries
     monkeypatch.setattr(
-        repo, "audit_entries", lambda s, dialogue_id, _: original(s, dialogue_id, None)
+        repo,
+        "audit_entries",
+        lambda s, dialogue_id, _, **page: original(s, dialogue_id, None, **page),
     )
 
 

@@ -168,11 +168,13 @@ def sign_in(
             repo.add(s, LoginFailure(key=key, at=now))
             platform.log(s, "signin.failed", audience="operator")
         raise InputError(GENERIC_FAILURE)
+    # a hash made with older parameters is replaced; the slow part outside the write lock
+    rehashed = hash_password(password, memory) if needs_rehash(user.password_hash, memory) else None
     with platform.unit() as s:
         row = repo.get(s, User, user.id)
         assert row is not None
-        if needs_rehash(row.password_hash, memory):
-            row.password_hash = hash_password(password, memory)
+        if rehashed is not None and row.password_hash == user.password_hash:
+            row.password_hash = rehashed
         repo.clear_failures(s, key)
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         repo.add(
@@ -190,44 +192,68 @@ def sign_in(
         return SignedIn(token, csrf, actor, row.must_change_password)
 
 
-def current(platform: Platform, token: str | None, now: datetime | None = None) -> Current:
-    """The live session for a cookie token; SignInRequired when absent, expired or revoked."""
-    if not token:
-        raise SignInRequired()
+@dataclass(frozen=True)
+class Lookup:
+    """What a session token stands for, read without writing.
+
+    ``current`` is None when there is no live session. ``upkeep`` names the write the
+    session still needs: ``"end"`` (a stale row to delete) or ``"touch"`` (refresh its
+    ``last_seen_at``, at most every 30 s), or None. :func:`keep_up` does it.
+    """
+
+    current: Current | None
+    digest: str
+    upkeep: str | None
+    now: datetime
+
+
+def look_up(platform: Platform, token: str | None, now: datetime | None = None) -> Lookup:
+    """Read the session behind a cookie token (one snapshot, no write)."""
     now = now or utcnow()
+    if not token:
+        return Lookup(None, "", None, now)
     settings = platform.settings
     digest = _digest(token)
-    with platform.view() as s:  # a read; the rare writes below take the write lock briefly
+    with platform.view() as s:
         both = repo.session_with_user(s, digest)
-        if both is None:
-            raise SignInRequired()
-        row, user = both
-        seen = as_utc(row.last_seen_at)
-        idle = now - seen > timedelta(minutes=settings.session_idle_minutes)
-        old = now - as_utc(row.created_at) > timedelta(hours=settings.session_absolute_hours)
-        found = (
-            None
-            if user is None
-            else Current(
-                Actor(user.id, user.username, user.display_name),
-                row.csrf_token,
-                digest,
-                user.must_change_password,
-            )
-        )
-        live = found is not None and user is not None and user.active and not (idle or old)
-    if not live or found is None:
-        with platform.unit() as s:
-            stale = repo.get(s, SessionRow, digest)
-            if stale is not None:
-                repo.remove(s, stale)
+    if both is None:
+        return Lookup(None, digest, None, now)
+    row, user = both
+    seen = as_utc(row.last_seen_at)
+    idle = now - seen > timedelta(minutes=settings.session_idle_minutes)
+    old = now - as_utc(row.created_at) > timedelta(hours=settings.session_absolute_hours)
+    if user is None or not user.active or idle or old:
+        return Lookup(None, digest, "end", now)
+    found = Current(
+        Actor(user.id, user.username, user.display_name),
+        row.csrf_token,
+        digest,
+        user.must_change_password,
+    )
+    return Lookup(found, digest, "touch" if now - seen > timedelta(seconds=30) else None, now)
+
+
+def keep_up(platform: Platform, lookup: Lookup) -> None:
+    """The write a looked-up session needs: delete it when stale, refresh it when due."""
+    if lookup.upkeep is None:
+        return
+    with platform.unit() as s:
+        row = repo.get(s, SessionRow, lookup.digest)
+        if row is None:
+            return
+        if lookup.upkeep == "end":
+            repo.remove(s, row)
+        else:
+            row.last_seen_at = lookup.now
+
+
+def current(platform: Platform, token: str | None, now: datetime | None = None) -> Current:
+    """The live session for a cookie token; SignInRequired when absent, expired or revoked."""
+    found = look_up(platform, token, now)
+    keep_up(platform, found)
+    if found.current is None:
         raise SignInRequired()
-    if now - seen > timedelta(seconds=30):
-        with platform.unit() as s:
-            fresh = repo.get(s, SessionRow, digest)
-            if fresh is not None:
-                fresh.last_seen_at = now
-    return found
+    return found.current
 
 
 def sign_out(platform: Platform, token_hash: str) -> None:

@@ -7,6 +7,10 @@ and a key-encryption key that is not the one the database was made with.
 Write units of one process queue for SQLite's single write lock in arrival order
 (:class:`~backchannel.storage.db.WriterQueue`). Unwrapped dialogue keys are kept in
 memory by :class:`KeyCache`; see there for why that weakens nothing.
+
+A caller may mark a block :meth:`Platform.read_only` (the web server does so when it
+runs a read on its event loop): a write unit opened inside it raises at once instead
+of making the whole server wait for SQLite's write lock.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +47,8 @@ from backchannel.storage.vault import (
     derive_key,
     read_key_file,
 )
+
+_READ_ONLY: ContextVar[bool] = ContextVar("backchannel_read_only", default=False)
 
 KEK_CHECK = "kek_check"
 KEK_SALT = "kek_salt"
@@ -164,8 +171,11 @@ class Platform:
 
         On SQLite the unit first waits for the writers of this process that came before
         it (in order, see :class:`~backchannel.storage.db.WriterQueue`), so do the slow
-        work (decrypting, checking, hashing) before entering it.
+        work (decrypting, checking, hashing) before entering it. Inside a
+        :meth:`read_only` block it raises ``RuntimeError``: that is a programming error.
         """
+        if _READ_ONLY.get():
+            raise RuntimeError("a write unit was opened inside a read-only call")
         with transaction(self.sessions, self.writers) as s:
             yield s
 
@@ -174,6 +184,15 @@ class Platform:
         """One read-only snapshot (runs beside writers; never write in it)."""
         with transaction(self.readers) as s:
             yield s
+
+    @contextmanager
+    def read_only(self) -> Iterator[None]:
+        """A block that may only read: :meth:`unit` raises inside it."""
+        token = _READ_ONLY.set(True)
+        try:
+            yield
+        finally:
+            _READ_ONLY.reset(token)
 
     def log(self, s: Session, action: str, **fields: Any) -> None:
         """Append an audit entry inside the current transaction."""

@@ -643,8 +643,27 @@ def released_to_me(platform: Platform, actor: Actor, dialogue_id: str) -> list[R
         ]
 
 
-def log(platform: Platform, actor: Actor, dialogue_id: str) -> list[LogLine]:
-    """The dialogue's log as the seat may read it: shared entries, plus the own side's."""
+LOG_PAGE = 100
+"""Log entries a page shows (the API's default ``limit``)."""
+
+
+def log(
+    platform: Platform,
+    actor: Actor,
+    dialogue_id: str,
+    *,
+    limit: int | None = None,
+    before: int | None = None,
+) -> list[LogLine]:
+    """The dialogue's log as the seat may read it: shared entries, plus the own side's.
+
+    Newest first; the ``limit`` newest (all when None) of those numbered below
+    ``before``. The facilitator sees the global sequence numbers (for checkpoints); a
+    side sees its entries numbered 1, 2, ... so that gaps cannot count what it may not
+    see, and pages by those numbers.
+    """
+    if (limit is not None and limit < 1) or (before is not None and before < 1):
+        raise InputError("a log page needs a limit and a 'before' of at least 1")
     with platform.view() as s:
         place = access.seat(s, actor, dialogue_id)
         if place.is_facilitator:
@@ -653,11 +672,16 @@ def log(platform: Platform, actor: Actor, dialogue_id: str) -> list[LogLine]:
             audiences = ["all", access.own_delegation(place)]
         else:
             audiences = ["all"]
-        entries = repo.audit_entries(s, dialogue_id, audiences)
-    # The facilitator sees the global sequence numbers (for checkpoints); a side sees its
-    # entries numbered 1, 2, ... so that gaps cannot count what it may not see.
-    count, me = len(entries), actor.user_id
+        if audiences is None:
+            entries = repo.audit_entries(s, dialogue_id, None, limit=limit, before_seq=before)
+            numbers = [seq for seq, *_ in entries]
+        else:
+            total = repo.audit_count(s, dialogue_id, audiences)
+            skip = 0 if before is None else max(0, total - before + 1)
+            entries = repo.audit_entries(s, dialogue_id, audiences, limit=limit, offset=skip)
+            numbers = list(range(total - skip, total - skip - len(entries), -1))
+    me = actor.user_id
     return [
-        LogLine(seq if audiences is None else count - n, as_utc(at), action, actor_id == me)
-        for n, (seq, at, action, actor_id) in enumerate(entries)
+        LogLine(number, as_utc(at), action, actor_id == me)
+        for number, (_, at, action, actor_id) in zip(numbers, entries, strict=True)
     ]

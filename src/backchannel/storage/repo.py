@@ -192,30 +192,67 @@ AuditLine = ResultRow[int, datetime, str, str | None]
 """``(seq, at, action, actor_id)`` of an audit entry, readable by those names."""
 
 
+NO_LIMIT = 2**31 - 1
+"""Stands for "no limit" in the log's prepared statements (SQLite has no ``LIMIT ALL``;
+sequence numbers are 32-bit integers on PostgreSQL)."""
+
 _LOG_COLUMNS = select(AuditEntry.seq, AuditEntry.at, AuditEntry.action, AuditEntry.actor_id)
-_LOG_ALL = _LOG_COLUMNS.where(AuditEntry.dialogue_id == bindparam("dialogue")).order_by(
-    AuditEntry.seq.desc()
+_LOG_OF_DIALOGUE = AuditEntry.dialogue_id == bindparam("dialogue")
+_LOG_FOR_AUDIENCES = AuditEntry.audience.in_(bindparam("audiences", expanding=True))
+_LOG_PAGE = (AuditEntry.seq < bindparam("before"),)
+_LOG_ALL = (
+    _LOG_COLUMNS.where(_LOG_OF_DIALOGUE, *_LOG_PAGE)
+    .order_by(AuditEntry.seq.desc())
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
 )
 _LOG_FOR = (
-    _LOG_COLUMNS.where(
-        AuditEntry.dialogue_id == bindparam("dialogue"),
-        AuditEntry.audience.in_(bindparam("audiences", expanding=True)),
-    )
-).order_by(AuditEntry.seq.desc())
+    _LOG_COLUMNS.where(_LOG_OF_DIALOGUE, _LOG_FOR_AUDIENCES, *_LOG_PAGE)
+    .order_by(AuditEntry.seq.desc())
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+_LOG_COUNT_ALL = select(func.count()).select_from(AuditEntry).where(_LOG_OF_DIALOGUE)
+_LOG_COUNT_FOR = (
+    select(func.count()).select_from(AuditEntry).where(_LOG_OF_DIALOGUE, _LOG_FOR_AUDIENCES)
+)
 
 
 def audit_entries(
-    session: Session, dialogue_id: str, audiences: Sequence[str] | None
+    session: Session,
+    dialogue_id: str,
+    audiences: Sequence[str] | None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    before_seq: int | None = None,
 ) -> Sequence[AuditLine]:
-    """A dialogue's audit entries (all of them when ``audiences`` is None), newest first.
+    """A dialogue's audit entries (all audiences when ``audiences`` is None), newest first.
 
-    Only the columns a log shows are read, as plain rows: the log grows with every
-    action and is read often, and building ORM objects for it cost more than the query.
+    ``limit`` entries at most, after skipping the ``offset`` newest, among those with a
+    sequence number below ``before_seq``. Only the columns a log shows are read, as
+    plain rows: the log grows with every action and is read often, and building ORM
+    objects for it cost more than the query.
     """
+    values: dict[str, object] = {
+        "dialogue": dialogue_id,
+        "limit": NO_LIMIT if limit is None else limit,
+        "offset": offset,
+        "before": NO_LIMIT if before_seq is None else before_seq,
+    }
     if audiences is None:
-        return session.execute(_LOG_ALL, {"dialogue": dialogue_id}).all()
-    values = {"dialogue": dialogue_id, "audiences": list(audiences)}
-    return session.execute(_LOG_FOR, values).all()
+        return session.execute(_LOG_ALL, values).all()
+    return session.execute(_LOG_FOR, {**values, "audiences": list(audiences)}).all()
+
+
+def audit_count(session: Session, dialogue_id: str, audiences: Sequence[str] | None) -> int:
+    """How many audit entries of a dialogue ``audiences`` may read (None: all of them)."""
+    if audiences is None:
+        found = session.execute(_LOG_COUNT_ALL, {"dialogue": dialogue_id}).scalar()
+    else:
+        values = {"dialogue": dialogue_id, "audiences": list(audiences)}
+        found = session.execute(_LOG_COUNT_FOR, values).scalar()
+    return int(found or 0)
 
 
 _SESSION_WITH_USER = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -20,6 +20,7 @@ from backchannel.web.deps import (
     PlatformDep,
     clear_cookie,
     client_source,
+    read,
     refuse_other_sites,
     set_cookie,
 )
@@ -119,7 +120,7 @@ async def password(
 @router.get("/dialogues")
 async def dialogue_list(platform: PlatformDep, current: CurrentDep) -> list[dict[str, str]]:
     """The dialogues the caller has a seat in."""
-    found = await run_in_threadpool(dialogues.my_dialogues, platform, current.actor)
+    found = await read(platform, dialogues.my_dialogues, platform, current.actor)
     return [{"id": i, "title": t, "role": r} for i, t, r in found]
 
 
@@ -144,7 +145,7 @@ async def dialogue_get(
     dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> dict[str, Any]:
     """The dialogue's structure as the caller may see it."""
-    view, found = await run_in_threadpool(rounds.overview, platform, current.actor, dialogue_id)
+    view, found = await read(platform, rounds.overview, platform, current.actor, dialogue_id)
     return {
         "id": view.id,
         "title": view.title,
@@ -215,7 +216,7 @@ async def round_list(
     dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> list[dict[str, Any]]:
     """The rounds and their states."""
-    found = await run_in_threadpool(rounds.rounds, platform, current.actor, dialogue_id)
+    found = await read(platform, rounds.rounds, platform, current.actor, dialogue_id)
     return [r.__dict__ for r in found]
 
 
@@ -260,9 +261,7 @@ async def position_get(
     dialogue_id: str, platform: PlatformDep, current: CurrentDep, delegation: str | None = None
 ) -> list[dict[str, Any]]:
     """The own side's positions round by round (the facilitator: an absent stakeholder's)."""
-    found = await run_in_threadpool(
-        rounds.positions, platform, current.actor, dialogue_id, delegation
-    )
+    found = await read(platform, rounds.positions, platform, current.actor, dialogue_id, delegation)
     return [
         {
             "round": v.round_number,
@@ -293,7 +292,7 @@ async def evaluation_list(
     dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> list[dict[str, Any]]:
     """Every evaluation's whole picture (facilitator only)."""
-    found = await run_in_threadpool(rounds.evaluations, platform, current.actor, dialogue_id)
+    found = await read(platform, rounds.evaluations, platform, current.actor, dialogue_id)
     return [
         {
             "id": e.id,
@@ -328,16 +327,25 @@ async def release_list(
     dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> list[dict[str, Any]]:
     """What was released to the caller's side (or to the observers)."""
-    found = await run_in_threadpool(rounds.released_to_me, platform, current.actor, dialogue_id)
+    found = await read(platform, rounds.released_to_me, platform, current.actor, dialogue_id)
     return [{"round": r.round_number, **r.disclosed.model_dump(mode="json")} for r in found]
 
 
 @router.get("/dialogues/{dialogue_id}/log")
 async def log_list(
-    dialogue_id: str, platform: PlatformDep, current: CurrentDep
+    dialogue_id: str,
+    platform: PlatformDep,
+    current: CurrentDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = rounds.LOG_PAGE,
+    before: Annotated[int | None, Query(ge=1)] = None,
 ) -> list[dict[str, Any]]:
-    """The dialogue's log as the caller may read it."""
-    found = await run_in_threadpool(rounds.log, platform, current.actor, dialogue_id)
+    """The dialogue's log as the caller may read it, newest first, ``limit`` at a time.
+
+    The next page: ``before`` = the ``seq`` of the last entry received.
+    """
+    found = await read(
+        platform, rounds.log, platform, current.actor, dialogue_id, limit=limit, before=before
+    )
     return [
         {"seq": e.seq, "at": e.at.isoformat(), "action": e.action, "mine": e.mine} for e in found
     ]

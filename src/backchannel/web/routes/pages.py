@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -20,8 +20,9 @@ from backchannel.web.deps import (
     PlatformDep,
     clear_cookie,
     client_source,
-    cookie_name,
+    read,
     refuse_other_sites,
+    session_of,
     set_cookie,
 )
 from backchannel.web.errors import respond
@@ -43,9 +44,8 @@ def _back(url: str) -> RedirectResponse:
 @router.get("/")
 async def home(request: Request, platform: PlatformDep) -> Response:
     """Dialogues when signed in, else the sign-in page."""
-    token = request.cookies.get(cookie_name(request))
     try:
-        await run_in_threadpool(accounts.current, platform, token)
+        await session_of(request, platform)
     except BackchannelError:
         return _back("/signin")
     return _back("/dialogues")
@@ -150,7 +150,7 @@ async def dialogue_list(
     request: Request, platform: PlatformDep, current: CurrentDep
 ) -> HTMLResponse:
     """The dialogues the user has a seat in."""
-    found = await run_in_threadpool(dialogues.my_dialogues, platform, current.actor)
+    found = await read(platform, dialogues.my_dialogues, platform, current.actor)
     return _page(request, "dialogues.html", current=current, dialogues=found, error=None)
 
 
@@ -174,7 +174,7 @@ async def dialogue_create(request: Request, platform: PlatformDep, current: Curr
 
 
 async def _context(platform: Any, current: Any, dialogue_id: str) -> dict[str, Any]:
-    view, found = await run_in_threadpool(rounds.overview, platform, current.actor, dialogue_id)
+    view, found = await read(platform, rounds.overview, platform, current.actor, dialogue_id)
     return {"current": current, "d": view, "rounds": found, "round": found[-1] if found else None}
 
 
@@ -370,8 +370,8 @@ async def position_page(
     """The own side's position (or, for the facilitator, an absent stakeholder's red lines)."""
     delegation = request.query_params.get("delegation")
     context = await _context(platform, current, dialogue_id)
-    history = await run_in_threadpool(
-        rounds.positions, platform, current.actor, dialogue_id, delegation
+    history = await read(
+        platform, rounds.positions, platform, current.actor, dialogue_id, delegation
     )
     return _page(
         request,
@@ -403,8 +403,8 @@ async def position_save(
         )
     except (InputError, NotAllowedNow) as error_:
         error = error_
-    history = await run_in_threadpool(
-        rounds.positions, platform, current.actor, dialogue_id, delegation
+    history = await read(
+        platform, rounds.positions, platform, current.actor, dialogue_id, delegation
     )
     return _page(
         request,
@@ -426,7 +426,7 @@ async def analysis_page(
 ) -> HTMLResponse:
     """The facilitator's whole picture of the latest evaluation, and the release menu."""
     context = await _context(platform, current, dialogue_id)
-    found = await run_in_threadpool(rounds.evaluations, platform, current.actor, dialogue_id)
+    found = await read(platform, rounds.evaluations, platform, current.actor, dialogue_id)
     latest = found[0] if found else None
     chart = None
     if latest is not None and latest.findings.frontier:
@@ -447,7 +447,7 @@ async def analysis_page(
             else:
                 merged[f"{key}, {rule}"] = merged.pop(key)
         chart = Markup(frontier_svg(findings.frontier, (at_table[0], at_table[1]), merged))  # noqa: S704
-    releases = await run_in_threadpool(rounds.released_to_me, platform, current.actor, dialogue_id)
+    releases = await read(platform, rounds.released_to_me, platform, current.actor, dialogue_id)
     return _page(
         request,
         "analysis.html",
@@ -488,15 +488,29 @@ async def releases_page(
 ) -> HTMLResponse:
     """What the facilitator released to the seat's side (or to the observers)."""
     context = await _context(platform, current, dialogue_id)
-    found = await run_in_threadpool(rounds.released_to_me, platform, current.actor, dialogue_id)
+    found = await read(platform, rounds.released_to_me, platform, current.actor, dialogue_id)
     return _page(request, "releases.html", **context, releases=found)
 
 
 @router.get("/d/{dialogue_id}/log")
 async def log_page(
-    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+    request: Request,
+    dialogue_id: str,
+    platform: PlatformDep,
+    current: CurrentDep,
+    before: Annotated[int | None, Query(ge=1)] = None,
 ) -> HTMLResponse:
-    """The dialogue's log as the seat may read it (every evaluation shows to every side)."""
+    """The dialogue's log as the seat may read it (every evaluation shows to every side),
+    newest first, a page at a time."""
     context = await _context(platform, current, dialogue_id)
-    found = await run_in_threadpool(rounds.log, platform, current.actor, dialogue_id)
-    return _page(request, "log.html", **context, entries=found)
+    found = await read(
+        platform,
+        rounds.log,
+        platform,
+        current.actor,
+        dialogue_id,
+        limit=rounds.LOG_PAGE + 1,
+        before=before,
+    )
+    older = found[-2].seq if len(found) > rounds.LOG_PAGE else None
+    return _page(request, "log.html", **context, entries=found[: rounds.LOG_PAGE], older=older)
