@@ -329,29 +329,50 @@ class PackageModel:
         bound = math.floor(solver.best_objective_bound + 0.5)
         return Solved(package, proven, False, value, bound if maximize else -bound)
 
-    def lexmin(self, budget: Budget, assume: Sequence[cp_model.IntVar]) -> Solved:
+    def lexmin(
+        self,
+        budget: Budget,
+        assume: Sequence[cp_model.IntVar],
+        domains: Sequence[Sequence[int]] | None = None,
+    ) -> Solved:
         """The lexicographically smallest package under ``assume`` (one solve per chunk).
 
-        Issues are taken in order, in chunks whose mixed-radix weight stays below
-        :data:`LEX_CHUNK`; each chunk's best options are fixed before the next one.
+        ``domains`` (per issue, the options the answer may use; None: all) confine the
+        search: an issue with one option left is decided and costs no chunk, and an
+        option's weight is its rank among those left. Issues are taken in order, in
+        chunks whose mixed-radix weight stays below :data:`LEX_CHUNK`; each chunk's
+        best options are fixed before the next one.
         """
         phase = self.new_phase()
         guards = [*assume, phase]
+        options = [list(range(len(row))) for row in self.x] if domains is None else domains
+        banned = [
+            var
+            for row, left in zip(self.x, options, strict=True)
+            for j, var in enumerate(row)
+            if j not in left
+        ]
+        if banned:
+            self.model.add_bool_and([~var for var in banned]).only_enforce_if(phase)
         chunks: list[list[int]] = [[]]
         weight = 1
-        for i, row in enumerate(self.x):
-            if weight * len(row) > LEX_CHUNK and chunks[-1]:
+        for i, left in enumerate(options):
+            if len(left) < 2:
+                continue
+            if weight * len(left) > LEX_CHUNK and chunks[-1]:
                 chunks.append([])
                 weight = 1
             chunks[-1].append(i)
-            weight *= len(row)
+            weight *= len(left)
         found: Solved | None = None
         for chunk in chunks:
             expr: list[cp_model.LinearExprT] = []
             radix = 1
             for i in reversed(chunk):
-                expr.extend(radix * j * var for j, var in enumerate(self.x[i]) if j)
-                radix *= len(self.x[i])
+                expr.extend(
+                    radix * rank * self.x[i][j] for rank, j in enumerate(options[i]) if rank
+                )
+                radix *= len(options[i])
             if found is not None and found.package is not None:  # it meets every later chunk
                 self.hint(found.package)
             found = self.solve(budget, guards, sum(expr), maximize=False, workers=1)

@@ -50,6 +50,11 @@ def _gains(utilities: Sequence[float], disagreement: Sequence[float]) -> list[fl
     return [max(0.0, u - d) for u, d in zip(utilities, disagreement, strict=True)]
 
 
+def _tied(top: float) -> float:
+    """The least value a package within the tolerance of the optimum ``top`` can have."""
+    return top - 2 * TOL * max(1.0, abs(top)) - 1e-12
+
+
 def _at_least(pm: PackageModel, p: int, gain: float, guard: cp_model.IntVar) -> None:
     """State ``G_p >= S * (gain - e_p)``: every package with ``g_p >= gain`` keeps it."""
     threshold = math.ceil(S * (gain - pm.gain_error[p]) - 1e-6)
@@ -74,6 +79,11 @@ class Welfare:
     def upper(self, bound: int) -> float:
         """Float bound of packages with ``sum U_p <= bound`` (never above the utility ceilings)."""
         return min(bound / S + self.error, self.ceiling)
+
+    def floors(self, top: float) -> list[float]:
+        """A lower bound on each party's utility in every package whose value is within
+        the tolerance of ``top`` (``-inf``: none); welfare bounds no single party."""
+        return [-math.inf] * len(self.pm.utility)
 
     def window(self, theta: float, guard: cp_model.IntVar) -> None:
         """Keep every package with value ``>= theta``."""
@@ -112,6 +122,11 @@ class Egalitarian(Welfare):
         ceiling = min(c - d for c, d in zip(self.pm.ceiling, self.disagreement, strict=True))
         return max(0.0, min(bound / self.scale + max(self.errors), ceiling))
 
+    def floors(self, top: float) -> list[float]:
+        """Every gain is at least the (tolerated) minimum."""
+        low = _tied(top)
+        return [d + low if low > 0 else -math.inf for d in self.disagreement]
+
     def window(self, theta: float, guard: cp_model.IntVar) -> None:
         """Every party keeps a gain of at least ``theta``."""
         for p in self.parties:
@@ -147,6 +162,15 @@ class KalaiSmorodinsky(Welfare):
             ((bound + 1) * self.scaled[p] / (L * S) + self.pm.gain_error[p]) / self.span[p]
             for p in self.active
         )
+
+    def floors(self, top: float) -> list[float]:
+        """Every active party's gain is at least its share of the (tolerated) minimum."""
+        low = _tied(top)
+        out = [-math.inf] * len(self.disagreement)
+        if low > 0:
+            for p in self.active:
+                out[p] = self.disagreement[p] + low * self.span[p]
+        return out
 
     def window(self, theta: float, guard: cp_model.IntVar) -> None:
         """Every active party keeps ``g_p >= theta * (ideal_p - d_p)``."""
@@ -218,6 +242,18 @@ class Nash(Welfare):
         """``sum_p K ln H_p <= bound + p`` for every package below the bound."""
         p = len(self.parties)
         return math.exp((bound + p) / K - p * math.log(S))
+
+    def floors(self, top: float) -> list[float]:
+        """A product of gains at least ``top`` needs each gain at least ``top`` over the
+        largest product the other gains can reach (their utility ceilings)."""
+        low = _tied(top)
+        reach = [max(c - d, 1e-12) for c, d in zip(self.pm.ceiling, self.disagreement, strict=True)]
+        if low <= 0:
+            return [-math.inf] * len(reach)
+        return [
+            d + low / math.prod(r for q, r in enumerate(reach) if q != p)
+            for p, d in enumerate(self.disagreement)
+        ]
 
     def window(self, theta: float, guard: cp_model.IntVar) -> None:
         """Keep every package with product ``>= theta`` (needs ``theta > 0``)."""

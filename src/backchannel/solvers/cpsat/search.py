@@ -24,8 +24,11 @@ must nevertheless be those of the float definitions. The method, per rule:
    last chunk's answer). That package uses only *representative* options
    (:meth:`PackageModel.representatives`), so the search is confined to them, and
    when the representative copy of the best-welfare tie is the only such package
-   (one optimisation proves it), it is the answer at once. Any member of a window
-   that fails the float check is cut off and the step repeated.
+   (one optimisation proves it), it is the answer at once. The chunks cover only
+   the issues where final packages can differ: the others are decided beforehand,
+   without a solve, by Lagrangian reduced-cost fixing
+   (:mod:`~backchannel.solvers.cpsat.fixing`). Any member of a window that fails
+   the float check is cut off and the step repeated.
 
 Every returned package is therefore re-evaluated exactly, never violates a true
 bound, and is the one the float definition picks, unless a time limit or the
@@ -40,6 +43,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from backchannel.model.problem import Package, Problem
+from backchannel.solvers.cpsat.fixing import final_domains
 from backchannel.solvers.cpsat.model import Budget, PackageModel, close, slack
 from backchannel.solvers.cpsat.objectives import Objective, Welfare
 
@@ -206,8 +210,16 @@ def tie_break(pm: PackageModel, obj: Objective, best: Best, budget: Budget) -> C
                 if found.proven and welfare.upper(found.bound) < w_star - slack(w_star):
                     return Choice(copy, True, True)
                 pm.exclude_equivalent(found.package, [another])
+    # Only the issues where final packages can differ need the lexicographic chunks.
+    domains = final_domains(problem, obj.floors(top), w_star - 2 * slack(w_star) - 1e-12)
+    if domains is not None:
+        domains = [[j for j in row if rep[i][j] == j] for i, row in enumerate(domains)]
+        assert top_welfare.package is not None
+        copy = tuple(rep[i][o] for i, o in enumerate(top_welfare.package))
+        if any(o not in row for o, row in zip(copy, domains, strict=True)):
+            domains = None  # cannot happen (the copy is final); stay exact regardless
     while True:
-        found = pm.lexmin(budget, [*guards, level])
+        found = pm.lexmin(budget, [*guards, level], domains)
         if found.package is None or not found.proven:
             return Choice(top_welfare.package, True, False)
         y = found.package
