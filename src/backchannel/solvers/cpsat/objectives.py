@@ -56,7 +56,18 @@ def _tied(top: float) -> float:
 
 
 def _at_least(pm: PackageModel, p: int, gain: float, guard: cp_model.IntVar) -> None:
-    """State ``G_p >= S * (gain - e_p)``: every package with ``g_p >= gain`` keeps it."""
+    """Keep every package with ``g_p >= gain`` (and few others) while ``guard`` holds.
+
+    On an additive utility the gain is stated at :data:`FINE` resolution, so the
+    window separates packages whose gains differ by far less than ``1 / S``: a
+    certified search that raises it above its best value then meets almost no
+    package that only the rounding lets in. Otherwise ``G_p >= S * (gain - e_p)``.
+    """
+    fine = pm.fine_gain(p)
+    if fine is not None:
+        expr, error = fine
+        pm.model.add(expr >= math.ceil(FINE * (gain - error) - 1e-6)).only_enforce_if(guard)
+        return
     threshold = math.ceil(S * (gain - pm.gain_error[p]) - 1e-6)
     pm.model.add(pm.gain(p) >= threshold).only_enforce_if(guard)
 

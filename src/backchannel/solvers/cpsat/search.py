@@ -37,6 +37,7 @@ visit cap stopped a step, in which case the answer is labelled unproven.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -92,13 +93,17 @@ def certified_max(
     problem: Problem = pm.problem
     phase = pm.new_phase()
     guards = [*assume, *obj.assume, phase]
+    raised: list[cp_model.IntVar] = []  # the current "better than the best" window, if any
+    raised_at: float | None = None  # the best value that window was raised above
     best = Best(None, 0.0, False, False, None)
     visits = 0
     while True:
-        found = pm.solve(budget, guards, obj.expr)
+        found = pm.solve(budget, [*guards, *raised], obj.expr)
         if found.infeasible:
             best.proven = True
             best.infeasible = best.package is None
+            if raised_at is not None:  # nothing beats the best by more than the tolerance
+                best.upper = min(best.upper or math.inf, raised_at + slack(raised_at))
             return best
         if found.package is None:
             return best
@@ -124,7 +129,14 @@ def certified_max(
         visits += 1
         if visits > CAP:
             return best
-        pm.exclude_equivalent(y, [phase])
+        better = raised_at is None or best.value > raised_at
+        if settled is None and better and close(value, best.value) and best.value > 0:
+            # y ties with the best: rather than visit every tie of the best integer
+            # value one by one, only packages better than the best are searched now.
+            raised, raised_at = [pm.new_phase()], best.value
+            obj.window(best.value + slack(best.value), raised[0])
+        else:
+            pm.exclude_equivalent(y, [phase])
 
 
 def _within(upper: float, best: float) -> bool:
