@@ -72,11 +72,11 @@ def _synthetic(n: int, parties: int, seed: int) -> Problem:
     return make_problem(n, 6, parties, red_lines_per_party=3, seed=seed)
 
 
-@pytest.mark.parametrize("rule", [Rule.KS, Rule.EGALITARIAN, Rule.WELFARE])
+@pytest.mark.parametrize("rule", list(Rule))
 def test_the_tie_break_answers_as_without_the_domains_in_fewer_solves(
     rule: Rule, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    problem = _synthetic(80, 3, seed=3)  # every one of these rules meets genuine ties
+    problem = _synthetic(80, 3, seed=1)  # every rule meets genuine ties here
     solves: list[int] = []
     original = PackageModel.lexmin
 

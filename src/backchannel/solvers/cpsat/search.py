@@ -21,14 +21,14 @@ must nevertheless be those of the float definitions. The method, per rule:
    and the lexicographically smallest package of the window with welfare ``>= w* - tol`` is
    found issue-chunk by issue-chunk (1 worker, fixed seed, each chunk hinted with the
    last chunk's answer). That package uses only *representative* options
-   (:meth:`PackageModel.representatives`), so the search is confined to them, and
-   when the representative copy of the best-welfare tie is the only such package
-   (one optimisation proves it), it is the answer at once. The chunks cover only
+   (:meth:`PackageModel.representatives`), so the search is confined to them; the
+   best other tie by welfare, the representative copy of the best-welfare tie
+   excluded, tells whether ties exist and, when no other tie is final, that the copy
+   is the answer at once. The chunks cover only
    the issues where final packages can differ: the others are decided beforehand,
    without a solve, by Lagrangian reduced-cost fixing
-   (:mod:`~backchannel.solvers.cpsat.fixing`). Last, one more search of the window,
-   the answer excluded, tells whether other packages reach the optimum. Every search
-   of the window maximises welfare, a linear objective. Any member of a window that
+   (:mod:`~backchannel.solvers.cpsat.fixing`). Every search of the window maximises
+   welfare, a linear objective. Any member of a window that
    fails the float check is cut off and the step repeated.
 
 Every returned package is therefore re-evaluated exactly, never violates a true
@@ -187,30 +187,38 @@ def tie_break(pm: PackageModel, obj: Objective, best: Best, budget: Budget) -> C
     def is_final(y: Package) -> bool:
         return is_tie(y) and close(welfare.value(problem.utility(y)), w_star)
 
-    answer = _smallest_final(
-        pm, top_welfare.package, guards, level, is_final, obj.floors(top), budget
-    )
-    if answer is None:
-        return Choice(top_welfare.package, None, False)
-    # Whether another package reaches the optimum (final or not).
+    # The representative copy of the welfare-best tie is final too. The best other tie
+    # by welfare tells at once whether ties exist and whether another one is final.
+    rep = pm.representatives()
+    copy = tuple(rep[i][o] for i, o in enumerate(top_welfare.package))
+    if not (problem.is_admissible(copy) and is_final(copy)):
+        copy = top_welfare.package
     other = pm.new_phase()
-    pm.exclude(answer, [other])
+    pm.exclude(copy, [other])
     while True:
         found = pm.solve(budget, [*guards, other], welfare.expr)
         if found.infeasible:
-            return Choice(answer, False, True)
+            return Choice(copy, False, True)
         if found.package is None:
-            return Choice(answer, None, True)
-        if not admissible_or_cut(pm, found.package):
+            return Choice(copy, None, False)
+        y = found.package
+        if not admissible_or_cut(pm, y):
             continue
-        if is_tie(found.package):
-            return Choice(answer, True, True)
-        pm.exclude_equivalent(found.package, [window])
+        if is_final(y):
+            break
+        if is_tie(y) and found.proven and welfare.upper(found.bound) < w_star - slack(w_star):
+            return Choice(copy, True, True)  # other ties, none of them final
+        pm.exclude_equivalent(y, [window] if not is_tie(y) else [other])
+    answer = _smallest_final(pm, copy, rep, guards, level, is_final, obj.floors(top), budget)
+    if answer is None:
+        return Choice(copy, True, False)
+    return Choice(answer, True, True)
 
 
 def _smallest_final(
     pm: PackageModel,
     known: Package,
+    rep: list[list[int]],
     guards: list[cp_model.IntVar],
     level: cp_model.IntVar,
     is_final: Accept,
@@ -221,41 +229,23 @@ def _smallest_final(
 
     ``guards`` hold the window of the rule's optimum (its first literal guards it),
     ``level`` the window of the best welfare, ``floors`` the rule's lower bounds on
-    each party's utility there. The smallest final package uses only representative
-    options (swapping an option for its representative keeps it final and makes it
-    smaller), so the search is confined to those; when the representative copy of
-    ``known`` is the only such package (one optimisation proves it), it is the answer
-    without a lexicographic search. Otherwise the lexicographic chunks cover only the
-    issues where final packages can differ (:mod:`~backchannel.solvers.cpsat.fixing`).
+    each party's utility there, ``rep`` the representative options. The smallest
+    final package uses only representative options (swapping an option for its
+    representative keeps it final and makes it smaller), so the search is confined to
+    those, and the lexicographic chunks cover only the issues where final packages
+    can differ (:mod:`~backchannel.solvers.cpsat.fixing`).
     """
     problem = pm.problem
-    welfare = Welfare(pm)
-    w_star = welfare.value(problem.utility(known))
+    w_star = Welfare(pm).value(problem.utility(known))
     canonical = pm.new_phase()
-    search = [*guards, level, canonical]
-    rep = pm.representatives()
-    copy = tuple(rep[i][o] for i, o in enumerate(known))
-    if pm.only_representatives(canonical, rep) and problem.is_admissible(copy) and is_final(copy):
-        another = pm.new_phase()
-        pm.exclude(copy, [another])
-        while True:  # the best other one, by optimisation
-            found = pm.solve(budget, [*search, another], welfare.expr)
-            if found.infeasible:
-                return copy
-            if found.package is None:
-                break
-            if admissible_or_cut(pm, found.package) and is_final(found.package):
-                break
-            if found.proven and welfare.upper(found.bound) < w_star - slack(w_star):
-                return copy
-            pm.exclude_equivalent(found.package, [another])
+    pm.only_representatives(canonical, rep)
     domains = final_domains(problem, floors, w_star - 2 * slack(w_star) - 1e-12)
     if domains is not None:
         domains = [[j for j in row if rep[i][j] == j] for i, row in enumerate(domains)]
-        if any(o not in row for o, row in zip(copy, domains, strict=True)):
-            domains = None  # cannot happen (the copy is final); stay exact regardless
+        if any(o not in row for o, row in zip(known, domains, strict=True)):
+            domains = None  # cannot happen (a final package is inside); stay exact regardless
     while True:
-        found = pm.lexmin(budget, search, domains)
+        found = pm.lexmin(budget, [*guards, level, canonical], domains)
         if found.package is None or not found.proven:
             return None
         y = found.package
