@@ -187,20 +187,26 @@ def tie_break(pm: PackageModel, obj: Objective, best: Best, budget: Budget) -> C
     def is_final(y: Package) -> bool:
         return is_tie(y) and close(welfare.value(problem.utility(y)), w_star)
 
-    # The representative copy of the welfare-best tie is final too. The best other tie
-    # by welfare tells at once whether ties exist and whether another one is final.
+    # The representative copy of the welfare-best tie is final too, and the smallest
+    # final package uses only representative options (swapping an option for its
+    # representative keeps it final and makes it smaller). The best other tie of those
+    # by welfare tells whether another one is final; an interchangeable twin of the
+    # copy's options is a tie without a search.
     rep = pm.representatives()
     copy = tuple(rep[i][o] for i, o in enumerate(top_welfare.package))
     if not (problem.is_admissible(copy) and is_final(copy)):
         copy = top_welfare.package
+    twins = any(row.count(row[o]) > 1 for row, o in zip(rep, copy, strict=True))
+    canonical = pm.new_phase()
+    pm.only_representatives(canonical, rep)
     other = pm.new_phase()
     pm.exclude(copy, [other])
     while True:
-        found = pm.solve(budget, [*guards, other], welfare.expr)
+        found = pm.solve(budget, [*guards, canonical, other], welfare.expr)
         if found.infeasible:
-            return Choice(copy, False, True)
+            return Choice(copy, twins, True)
         if found.package is None:
-            return Choice(copy, None, False)
+            return Choice(copy, True if twins else None, False)
         y = found.package
         if not admissible_or_cut(pm, y):
             continue
@@ -209,7 +215,9 @@ def tie_break(pm: PackageModel, obj: Objective, best: Best, budget: Budget) -> C
         if is_tie(y) and found.proven and welfare.upper(found.bound) < w_star - slack(w_star):
             return Choice(copy, True, True)  # other ties, none of them final
         pm.exclude_equivalent(y, [window] if not is_tie(y) else [other])
-    answer = _smallest_final(pm, copy, rep, guards, level, is_final, obj.floors(top), budget)
+    answer = _smallest_final(
+        pm, copy, rep, [*guards, canonical], level, is_final, obj.floors(top), budget
+    )
     if answer is None:
         return Choice(copy, True, False)
     return Choice(answer, True, True)
@@ -227,25 +235,21 @@ def _smallest_final(
 ) -> Package | None:
     """The lexicographically smallest final package (``known`` is one); None on time out.
 
-    ``guards`` hold the window of the rule's optimum (its first literal guards it),
-    ``level`` the window of the best welfare, ``floors`` the rule's lower bounds on
-    each party's utility there, ``rep`` the representative options. The smallest
-    final package uses only representative options (swapping an option for its
-    representative keeps it final and makes it smaller), so the search is confined to
-    those, and the lexicographic chunks cover only the issues where final packages
-    can differ (:mod:`~backchannel.solvers.cpsat.fixing`).
+    ``guards`` hold the window of the rule's optimum (its first literal guards it) and
+    confine the search to representative options (``rep``), ``level`` the window of
+    the best welfare, ``floors`` the rule's lower bounds on each party's utility
+    there. The lexicographic chunks cover only the issues where final packages can
+    differ (:mod:`~backchannel.solvers.cpsat.fixing`).
     """
     problem = pm.problem
     w_star = Welfare(pm).value(problem.utility(known))
-    canonical = pm.new_phase()
-    pm.only_representatives(canonical, rep)
     domains = final_domains(problem, floors, w_star - 2 * slack(w_star) - 1e-12)
     if domains is not None:
         domains = [[j for j in row if rep[i][j] == j] for i, row in enumerate(domains)]
         if any(o not in row for o, row in zip(known, domains, strict=True)):
             domains = None  # cannot happen (a final package is inside); stay exact regardless
     while True:
-        found = pm.lexmin(budget, [*guards, level, canonical], domains)
+        found = pm.lexmin(budget, [*guards, level], domains)
         if found.package is None or not found.proven:
             return None
         y = found.package
