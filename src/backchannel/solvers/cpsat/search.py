@@ -136,6 +136,10 @@ def certified_max(
             # value one by one, only packages better than the best are searched now.
             raised, raised_at = [pm.new_phase()], best.value
             obj.window(best.value + slack(best.value), raised[0])
+            # The window's own rounding lets the best and its ties back in: not them.
+            for seen in {best.package, y}:
+                if seen is not None:
+                    pm.exclude_equivalent(seen, raised)
         else:
             pm.exclude_equivalent(y, [phase])
 
