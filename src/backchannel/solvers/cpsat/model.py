@@ -116,6 +116,8 @@ class PackageModel:
             for e, d, dd in zip(self.error, problem.disagreement, self.disagreement, strict=True)
         ]
         self.last_solver: cp_model.CpSolver | None = None
+        self.linearization: int | None = None
+        """CP-SAT's ``linearization_level`` for every solve (None: its default)."""
 
     # ------------------------------------------------------------ building
     def _additive(self, p: int, u: AdditiveUtility) -> None:
@@ -317,6 +319,8 @@ class PackageModel:
         # one 6-party egalitarian instance 3.1 -> 4.6 s, still within its target).
         solver.parameters.cp_model_probing_level = 0
         solver.parameters.max_presolve_iterations = 1
+        if self.linearization is not None:
+            solver.parameters.linearization_level = self.linearization
         status = solver.solve(model)
         self.last_solver = solver
         if status == cp_model.INFEASIBLE:
