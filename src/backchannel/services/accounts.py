@@ -19,6 +19,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from backchannel.errors import InputError, SignInRequired, TooManyAttempts
 from backchannel.services.access import Actor
@@ -203,7 +204,7 @@ class Lookup:
 
     current: Current | None
     digest: str
-    upkeep: str | None
+    upkeep: Literal["end", "touch"] | None
     now: datetime
 
 

@@ -41,7 +41,6 @@ import numpy as np
 from backchannel.model.problem import AdditiveUtility, Problem
 from backchannel.model.results import Status, ZoneResult
 from backchannel.solvers.frontier_dp import (
-    BoolArray,
     Group,
     admissible_frontier,
     fold_sums,
@@ -49,7 +48,14 @@ from backchannel.solvers.frontier_dp import (
     pareto_groups,
     require_two_additive,
 )
-from backchannel.solvers.objectives import TOL, FloatArray, IntArray, evaluate, utility_bounds
+from backchannel.solvers.objectives import (
+    TOL,
+    BoolArray,
+    FloatArray,
+    IntArray,
+    evaluate,
+    utility_bounds,
+)
 
 METHOD = "frontier-dp"
 

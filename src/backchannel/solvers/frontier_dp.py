@@ -39,6 +39,7 @@ from backchannel.model.problem import AdditiveUtility, Clause, Problem
 from backchannel.model.results import FrontierPoint, FrontierResult, Rule, Settlement, Status
 from backchannel.solvers.objectives import (
     TOL,
+    BoolArray,
     FloatArray,
     IntArray,
     evaluate,
@@ -46,6 +47,7 @@ from backchannel.solvers.objectives import (
     nondominated,
     rule_value,
     rule_values,
+    single_issue_masks,
     tolerance,
     utility_bounds,
 )
@@ -53,8 +55,6 @@ from backchannel.solvers.objectives import (
 METHOD = "frontier-dp"
 MAX_COMBINATIONS = 100_000
 """Largest super-issue (product of the options of clause-linked issues)."""
-
-BoolArray = np.ndarray[tuple[int, ...], np.dtype[np.bool_]]
 
 
 class NotApplicable(AnalysisError):
@@ -88,7 +88,7 @@ def require_two_additive(problem: Problem) -> None:
 def groups_of(problem: Problem) -> list[Group] | None:
     """Issues grouped by multi-issue clauses, options filtered; None when a clause is empty."""
     sizes = [issue.size for issue in problem.issues]
-    allowed = [np.ones(size, dtype=bool) for size in sizes]
+    allowed = single_issue_masks(problem)
     root = list(range(len(sizes)))
 
     def find(i: int) -> int:
@@ -103,12 +103,7 @@ def groups_of(problem: Problem) -> list[Group] | None:
             issues = sorted({lit.issue for lit in clause})
             if not issues:
                 return None
-            if len(issues) == 1:
-                ok = np.zeros(sizes[issues[0]], dtype=bool)
-                for lit in clause:
-                    ok[sorted(lit.allowed)] = True
-                allowed[issues[0]] &= ok
-            else:
+            if len(issues) > 1:
                 links.append(clause)
                 for i in issues[1:]:
                     root[find(i)] = find(issues[0])

@@ -29,6 +29,7 @@ TOL = UTILITY_TOLERANCE
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 
 def tolerance(value: float) -> float:
@@ -80,6 +81,22 @@ def rule_value(
     column = np.asarray(utilities, dtype=np.float64)[:, None]
     top = None if ideal is None else np.asarray(ideal, dtype=np.float64)
     return float(rule_values(rule, column, np.asarray(disagreement, dtype=np.float64), top)[0])
+
+
+def single_issue_masks(problem: Problem) -> list[BoolArray]:
+    """Per issue, a mask of the options that no single-issue red-line clause forbids."""
+    masks = [np.ones(issue.size, dtype=bool) for issue in problem.issues]
+    for constraint in problem.constraints:
+        for clause in constraint.clauses:
+            issues = {lit.issue for lit in clause}
+            if len(issues) != 1:
+                continue
+            (issue,) = issues
+            ok = np.zeros(problem.issues[issue].size, dtype=bool)
+            for lit in clause:
+                ok[sorted(lit.allowed)] = True
+            masks[issue] &= ok
+    return masks
 
 
 def utility_bounds(problem: Problem) -> FloatArray:

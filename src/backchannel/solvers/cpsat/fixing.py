@@ -35,38 +35,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from backchannel.model.problem import UTILITY_TOLERANCE, AdditiveUtility, Problem
+from backchannel.solvers.objectives import single_issue_masks, utility_bounds
 
 MARGIN = 1e-7
 """Slack added to every comparison (utilities are sums of a few hundred floats)."""
 
 STEPS = 300
 """Subgradient steps of the weight search."""
-
-
-def allowed_options(problem: Problem) -> list[np.ndarray] | None:
-    """Per issue, a Boolean mask of the options no single-issue red line forbids."""
-    masks = [np.ones(issue.size, dtype=bool) for issue in problem.issues]
-    for constraint in problem.constraints:
-        for clause in constraint.clauses:
-            issues = {lit.issue for lit in clause}
-            if len(issues) != 1:
-                continue
-            (issue,) = issues
-            ok = np.zeros(problem.issues[issue].size, dtype=bool)
-            for lit in clause:
-                ok[sorted(lit.allowed)] = True
-            masks[issue] &= ok
-    return None if any(not m.any() for m in masks) else masks
-
-
-def utility_floors(problem: Problem) -> list[float]:
-    """``f_p`` from the utility red lines (minimum utility, reservation values)."""
-    floors = [-math.inf] * len(problem.utilities)
-    for constraint in problem.constraints:
-        party = constraint.utility_party
-        if party is not None:
-            floors[party] = max(floors[party], constraint.bound - UTILITY_TOLERANCE)
-    return floors
 
 
 def final_domains(
@@ -81,17 +56,24 @@ def final_domains(
     tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
     if len(tables) != len(problem.utilities) or not problem.issues:
         return None
-    masks = allowed_options(problem)
-    if masks is None:
+    masks = single_issue_masks(problem)
+    if any(not m.any() for m in masks):
         return None
-    floor = np.maximum(np.asarray(floors, dtype=np.float64), utility_floors(problem))
+    floor = np.maximum(
+        np.asarray(floors, dtype=np.float64), utility_bounds(problem) - UTILITY_TOLERANCE
+    )
     sizes = [issue.size for issue in problem.issues]
     width = max(sizes)
-    # u[p, i, j]; options an issue lacks, or a red line forbids, never win a maximum.
-    u = np.full((len(tables), len(sizes), width), -np.inf)
+    # u[p, i, j] (0 where the issue lacks the option or a red line forbids it); such
+    # options never win a maximum.
+    u = np.zeros((len(tables), len(sizes), width))
+    usable = np.zeros((len(sizes), width), dtype=bool)
+    for i, mask in enumerate(masks):
+        usable[i, : sizes[i]] = mask
     for p, party in enumerate(tables):
         for i, table in enumerate(party):
-            u[p, i, : sizes[i]] = np.where(masks[i], table, -np.inf)
+            u[p, i, : sizes[i]] = table
+    u[:, ~usable] = 0.0
     bounded = np.flatnonzero(np.isfinite(floor))
     rows = np.concatenate([[welfare_floor], floor[bounded]])  # constraint right-hand sides
     if not np.isfinite(rows[0]):
@@ -101,15 +83,14 @@ def final_domains(
         """``B`` for weights ``y`` (welfare first), the best options and their scores."""
         a = np.full(len(tables), y[0])
         a[bounded] += y[1:]
-        scores = np.tensordot(a, np.where(np.isfinite(u), u, 0.0), axes=1)
-        scores = np.where(np.isfinite(u[0]), scores, -np.inf)
+        scores = np.where(usable, np.tensordot(a, u, axes=1), -np.inf)
         best = scores.argmax(axis=1)
         picked = u[:, np.arange(len(sizes)), best].sum(axis=1)  # u_p of the best package
         lhs = np.concatenate([[picked.sum()], picked[bounded]])
         return float(np.dot(y, lhs - rows)), lhs - rows, scores
 
     y = np.full(rows.size, 1.0 / rows.size)
-    best_b, _, best_scores = budget(y)
+    best_b, best_scores = math.inf, np.zeros(0)
     for step in range(1, STEPS + 1):
         b, gradient, scores = budget(y)
         if b < best_b:

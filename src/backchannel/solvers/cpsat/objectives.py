@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from ortools.sat.python import cp_model
 
 from backchannel.model.results import Rule
-from backchannel.solvers.cpsat.model import FINE, TOL, PackageModel, S
+from backchannel.solvers.cpsat.model import FINE, TOL, PackageModel, S, lowest_tie
 
 K = 10**10
 """Scale of the logarithms in the Nash objective."""
@@ -48,11 +48,6 @@ TANGENTS = 24
 
 def _gains(utilities: Sequence[float], disagreement: Sequence[float]) -> list[float]:
     return [max(0.0, u - d) for u, d in zip(utilities, disagreement, strict=True)]
-
-
-def _tied(top: float) -> float:
-    """The least value a package within the tolerance of the optimum ``top`` can have."""
-    return top - 2 * TOL * max(1.0, abs(top)) - 1e-12
 
 
 def _at_least(pm: PackageModel, p: int, gain: float, guard: cp_model.IntVar) -> None:
@@ -135,7 +130,7 @@ class Egalitarian(Welfare):
 
     def floors(self, top: float) -> list[float]:
         """Every gain is at least the (tolerated) minimum."""
-        low = _tied(top)
+        low = lowest_tie(top)
         return [d + low if low > 0 else -math.inf for d in self.disagreement]
 
     def window(self, theta: float, guard: cp_model.IntVar) -> None:
@@ -176,7 +171,7 @@ class KalaiSmorodinsky(Welfare):
 
     def floors(self, top: float) -> list[float]:
         """Every active party's gain is at least its share of the (tolerated) minimum."""
-        low = _tied(top)
+        low = lowest_tie(top)
         out = [-math.inf] * len(self.disagreement)
         if low > 0:
             for p in self.active:
@@ -257,7 +252,7 @@ class Nash(Welfare):
     def floors(self, top: float) -> list[float]:
         """A product of gains at least ``top`` needs each gain at least ``top`` over the
         largest product the other gains can reach (their utility ceilings)."""
-        low = _tied(top)
+        low = lowest_tie(top)
         reach = [max(c - d, 1e-12) for c, d in zip(self.pm.ceiling, self.disagreement, strict=True)]
         if low <= 0:
             return [-math.inf] * len(reach)

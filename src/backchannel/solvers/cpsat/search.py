@@ -24,11 +24,10 @@ must nevertheless be those of the float definitions. The method, per rule:
    (:meth:`PackageModel.representatives`), so the search is confined to them; the
    best other tie by welfare, the representative copy of the best-welfare tie
    excluded, tells whether ties exist and, when no other tie is final, that the copy
-   is the answer at once. The chunks cover only
-   the issues where final packages can differ: the others are decided beforehand,
-   without a solve, by Lagrangian reduced-cost fixing
-   (:mod:`~backchannel.solvers.cpsat.fixing`). Every search of the window maximises
-   welfare, a linear objective. Any member of a window that
+   is the answer at once. The chunks cover only the issues where final packages can
+   differ: the others are decided beforehand, without a solve, by Lagrangian
+   reduced-cost fixing (:mod:`~backchannel.solvers.cpsat.fixing`). Every search of
+   the window maximises welfare, a linear objective. Any member of a window that
    fails the float check is cut off and the step repeated.
 
 Every returned package is therefore re-evaluated exactly, never violates a true
@@ -46,7 +45,7 @@ from ortools.sat.python import cp_model
 
 from backchannel.model.problem import Package, Problem
 from backchannel.solvers.cpsat.fixing import final_domains
-from backchannel.solvers.cpsat.model import Budget, PackageModel, close, slack
+from backchannel.solvers.cpsat.model import Budget, PackageModel, close, lowest_tie, slack
 from backchannel.solvers.cpsat.objectives import Objective, Welfare
 
 CAP = 2000
@@ -219,8 +218,9 @@ def tie_break(pm: PackageModel, obj: Objective, best: Best, budget: Budget) -> C
         if is_tie(y) and found.proven and welfare.upper(found.bound) < w_star - slack(w_star):
             return Choice(copy, True, True)  # other ties, none of them final
         pm.exclude_equivalent(y, [window] if not is_tie(y) else [other])
+    floors = (obj.floors(top), lowest_tie(w_star))
     answer = _smallest_final(
-        pm, copy, rep, [*guards, canonical], level, is_final, obj.floors(top), budget
+        pm, copy, rep, [*guards, canonical], [window, level], is_final, floors, budget
     )
     if answer is None:
         return Choice(copy, True, False)
@@ -232,28 +232,27 @@ def _smallest_final(
     known: Package,
     rep: list[list[int]],
     guards: list[cp_model.IntVar],
-    level: cp_model.IntVar,
+    windows: list[cp_model.IntVar],
     is_final: Accept,
-    floors: list[float],
+    floors: tuple[list[float], float],
     budget: Budget,
 ) -> Package | None:
     """The lexicographically smallest final package (``known`` is one); None on time out.
 
-    ``guards`` hold the window of the rule's optimum (its first literal guards it) and
-    confine the search to representative options (``rep``), ``level`` the window of
-    the best welfare, ``floors`` the rule's lower bounds on each party's utility
-    there. The lexicographic chunks cover only the issues where final packages can
-    differ (:mod:`~backchannel.solvers.cpsat.fixing`).
+    ``guards`` hold the window of the rule's optimum and confine the search to
+    representative options (``rep``); ``windows`` are the literals of the optimum's
+    and the best welfare's windows; ``floors`` the lower bounds every final package
+    meets: on each party's utility, and on welfare. The lexicographic chunks cover
+    only the issues where final packages can differ
+    (:mod:`~backchannel.solvers.cpsat.fixing`).
     """
-    problem = pm.problem
-    w_star = Welfare(pm).value(problem.utility(known))
-    domains = final_domains(problem, floors, w_star - 2 * slack(w_star) - 1e-12)
+    domains = final_domains(pm.problem, *floors)
     if domains is not None:
         domains = [[j for j in row if rep[i][j] == j] for i, row in enumerate(domains)]
         if any(o not in row for o, row in zip(known, domains, strict=True)):
             domains = None  # cannot happen (a final package is inside); stay exact regardless
     while True:
-        found = pm.lexmin(budget, [*guards, level], domains)
+        found = pm.lexmin(budget, [*guards, windows[1]], domains)
         if found.package is None or not found.proven:
             return None
         y = found.package
@@ -261,4 +260,4 @@ def _smallest_final(
             continue
         if is_final(y):
             return y
-        pm.exclude_equivalent(y, [guards[0], level])
+        pm.exclude_equivalent(y, windows)
