@@ -6,13 +6,13 @@
 
 Settlements (every rule) at 40/80/160/320 x 6 for 2, 3 and 6 parties (6 parties
 only at 40 x 6 and 80 x 6), 3 red lines per party, instances from
-``benchmarks/synthetic.py``; minimal conflict set and cheapest relaxation for 2
+``benchmarks/synthetic.py``; minimal clash set and cheapest relaxation for 2
 parties up to 80 x 6 on instances made infeasible by raising every reservation by
 0.15 (or by steps of 0.05 more, until no package is admissible). Times include model
 building; medians over instances (seeds) and repeats.
 
 Targets: 3 parties each rule <= 0.5 s up to 160 x 6 and <= 1.5 s at 320 x 6;
-6 parties each rule <= 5 s at 40 x 6; 2 parties minimal conflict set <= 0.3 s and
+6 parties each rule <= 5 s at 40 x 6; 2 parties minimal clash set <= 0.3 s and
 cheapest relaxation <= 0.1 s up to 80 x 6.
 """
 
@@ -28,10 +28,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from backchannel.model.problem import Problem
-from backchannel.model.results import Rule
-from backchannel.solvers.cpsat import cpsat_conflicts, cpsat_settle
-from backchannel.solvers.cpsat.conflicts import Guarded, _relaxations
-from backchannel.solvers.cpsat.model import Budget
+from backchannel.model.results import SettlementRule
+from backchannel.solvers.cpsat import cpsat_clashes, cpsat_settle
+from backchannel.solvers.cpsat.clashes import Guarded, _relaxations
+from backchannel.solvers.cpsat.package_model import Budget
 from synthetic import make_problem
 
 TARGETS = {(3, 160): 0.5, (3, 320): 1.5, (6, 40): 5.0}
@@ -63,7 +63,7 @@ def settlements(sizes: list[int], parties: list[int], seeds: int, repeats: int) 
         for n in sizes:
             if p == 6 and n > 80:
                 continue
-            for rule in Rule:
+            for rule in SettlementRule:
                 times, statuses = [], set()
                 for seed in range(seeds):
                     problem = make_problem(n, 6, p, red_lines_per_party=3, seed=seed)
@@ -78,17 +78,15 @@ def settlements(sizes: list[int], parties: list[int], seeds: int, repeats: int) 
                 print(f"{rule.value:10} {p:2} {n:4}x6  {_median(times):8.3f}  {mark:6}  {status}")
 
 
-def conflicts(sizes: list[int], seeds: int, repeats: int) -> None:
-    print(
-        "\nconflicts, 2 parties   minimal set s (target 0.3)   cheapest relaxation s (target 0.1)"
-    )
+def clashes(sizes: list[int], seeds: int, repeats: int) -> None:
+    print("\nclashes, 2 parties   minimal set s (target 0.3)   cheapest relaxation s (target 0.1)")
     for n in sizes:
         core_times, relax_times = [], []
         for seed in range(seeds):
             problem = _infeasible(make_problem(n, 6, 2, red_lines_per_party=3, seed=seed))
             for _ in range(repeats):
                 start = time.perf_counter()
-                result = cpsat_conflicts(problem, limit=1, time_limit=30.0)
+                result = cpsat_clashes(problem, limit=1, time_limit=30.0)
                 core_times.append(time.perf_counter() - start)
                 assert not result.feasible
                 start = time.perf_counter()
@@ -109,7 +107,7 @@ def main() -> None:
     seeds = 1 if args.quick else 2
     sizes = [40, 160] if args.quick else [40, 80, 160, 320]
     settlements(sizes, [2, 3, 6], seeds, repeats)
-    conflicts([40, 80], seeds, repeats)
+    clashes([40, 80], seeds, repeats)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ For every instance (the Genius anchor domains, synthetic agendas with and withou
 red lines, and the sizes the targets name) it times, in one process and one run:
 
 * the **engine** (``backchannel.solvers.engine``: the dispatcher a user calls):
-  ``check`` (zone), ``conflicts``, ``settle`` with the four rules and ``frontier``;
+  ``check`` (zone), ``clashes``, ``settle`` with the four rules and ``frontier``;
 * the **brute force** (the NumPy enumeration, ``enumerate_settlements`` plus
   ``enumerate_frontier``), only up to :data:`BRUTE_FORCE_LIMIT` packages;
 * **NegMAS** 0.16 (``pareto_frontier`` plus the four point functions), in a
@@ -287,7 +287,7 @@ class Row:
     packages: int = 0
     red_lines: int = 0
     zone: float | None = None
-    conflicts: float | None = None
+    clashes: float | None = None
     settle: float | None = None
     per_rule: dict[str, float] = field(default_factory=dict)
     frontier: float | None = None
@@ -300,7 +300,7 @@ class Row:
     negmas_note: str = DASH
     nash: dict[str, float | None] = field(default_factory=dict)
     welfare: dict[str, float | None] = field(default_factory=dict)
-    conflict_sizes: tuple[int, ...] = ()
+    clash_sizes: tuple[int, ...] = ()
     relaxation_cost: float | None = None
     minimal_set: float | None = None
     relaxation: float | None = None
@@ -316,8 +316,8 @@ class Row:
 
     @property
     def everything(self) -> float | None:
-        """Engine time for every question: zone, conflicts, four rules, frontier."""
-        parts = (self.zone, self.conflicts, self.settle, self.frontier)
+        """Engine time for every question: zone, clashes, four rules, frontier."""
+        parts = (self.zone, self.clashes, self.settle, self.frontier)
         if any(p is None for p in parts):
             return None
         return sum(p for p in parts if p is not None)
@@ -336,13 +336,15 @@ def _near_boundary(n: int, k: int, p: int, margin: float = 0.01) -> Callable[[],
     """Reservations all set ``margin`` above the best max-min utility: infeasible."""
 
     def build() -> Problem:
-        from backchannel.model.results import Rule
+        from backchannel.model.results import SettlementRule
         from backchannel.solvers import engine
         from synthetic import make_problem
 
         problem = make_problem(n, k, p, red_lines_per_party=3, seed=1)
         zero = with_reservations(problem, [0.0] * p)
-        best = engine.settle(zero, [Rule.EGALITARIAN], TIME_LIMIT)[Rule.EGALITARIAN]
+        best = engine.settle(zero, [SettlementRule.EGALITARIAN], TIME_LIMIT)[
+            SettlementRule.EGALITARIAN
+        ]
         level = (best.value or 0.0) + margin
         return with_reservations(problem, [level] * p)
 
@@ -396,22 +398,22 @@ def instances(quick: bool) -> list[Instance]:
 # --------------------------------------------------------------------------- measuring
 
 
-def conflict_parts(
+def clash_parts(
     problem: Problem,
 ) -> tuple[Callable[[], object], Callable[[], object]] | None:
-    """The two halves of ``conflicts`` as separate calls, to time them apart.
+    """The two halves of ``clashes`` as separate calls, to time them apart.
 
-    ``engine.conflicts`` answers both in one call (one guarded model, one
-    infeasibility proof, then the conflict sets and the relaxations). Timing the
+    ``engine.clashes`` answers both in one call (one guarded model, one
+    infeasibility proof, then the clash sets and the relaxations). Timing the
     halves reaches into the CP-SAT module's internals (read-only): the minimal set
     is model + proof + one minimal set; the relaxation is model + weighted MaxSAT.
     Returns None when those internals are not there.
     """
-    from backchannel.solvers.cpsat import conflicts as module
-    from backchannel.solvers.cpsat.model import Budget
+    from backchannel.solvers.cpsat import clashes as module
+    from backchannel.solvers.cpsat.package_model import Budget
 
     guarded = getattr(module, "Guarded", None)
-    sets = getattr(module, "_conflict_sets", None)
+    sets = getattr(module, "_clash_sets", None)
     relax = getattr(module, "_relaxations", None)
     if guarded is None or sets is None or relax is None:
         return None
@@ -434,7 +436,7 @@ def _settle_value(answers: dict[Any, Any], rule: Any) -> float | None:
 
 def bench_instance(inst: Instance, repeats: int) -> Row:
     """Measure one instance with the engine, the brute force and NegMAS."""
-    from backchannel.model.results import Rule, Status
+    from backchannel.model.results import SettlementRule, Status
     from backchannel.solvers import engine
 
     row = Row(inst.name)
@@ -446,7 +448,7 @@ def bench_instance(inst: Instance, repeats: int) -> Row:
     row.parties = len(problem.utility_parties)
     row.packages = problem.n_packages
     row.red_lines = red_line_count(problem)
-    rules = list(Rule)
+    rules = list(SettlementRule)
     small = problem.n_packages <= engine.ENUMERATION_LIMIT
 
     def attempt(label: str, fn: Callable[[], T]) -> tuple[float | None, T | None]:
@@ -463,20 +465,20 @@ def bench_instance(inst: Instance, repeats: int) -> Row:
     row.zone, zone = attempt("check", lambda: engine.check(problem, TIME_LIMIT))
     if zone is not None:
         row.feasible = zone.exists
-    row.conflicts, found = attempt("conflicts", lambda: engine.conflicts(problem, 1, TIME_LIMIT))
+    row.clashes, found = attempt("clashes", lambda: engine.clashes(problem, 1, TIME_LIMIT))
     if found is not None and not found.feasible:
-        row.conflict_sizes = tuple(len(s.constraint_ids) for s in found.conflict_sets)
+        row.clash_sizes = tuple(len(s.constraint_ids) for s in found.clash_sets)
         if found.relaxations:
             row.relaxation_cost = found.relaxations[0].cost
-        parts = conflict_parts(problem)
+        parts = clash_parts(problem)
         if parts is None:
-            row.notes.append("conflict parts not measurable (CP-SAT internals changed)")
+            row.notes.append("clash parts not measurable (CP-SAT internals changed)")
         else:
-            row.minimal_set, _ = attempt("minimal conflict set", parts[0])
+            row.minimal_set, _ = attempt("minimal clash set", parts[0])
             row.relaxation, _ = attempt("cheapest relaxation", parts[1])
             row.notes.append(
-                f"minimal conflict set {fmt_seconds(row.minimal_set)} s "
-                f"(size {', '.join(map(str, row.conflict_sizes)) or '?'}), cheapest "
+                f"minimal clash set {fmt_seconds(row.minimal_set)} s "
+                f"(size {', '.join(map(str, row.clash_sizes)) or '?'}), cheapest "
                 f"relaxation {fmt_seconds(row.relaxation)} s (cost {row.relaxation_cost})"
             )
     if row.parties >= 3 and not small:  # each rule is its own CP-SAT solve: time them apart
@@ -503,8 +505,8 @@ def bench_instance(inst: Instance, repeats: int) -> Row:
     row.frontier, front = attempt("frontier", lambda: engine.frontier(problem, TIME_LIMIT))
     if front is not None:
         row.frontier_points = len(front.points)
-    row.nash["engine"] = _settle_value(answers, Rule.NASH)
-    row.welfare["engine"] = _settle_value(answers, Rule.WELFARE)
+    row.nash["engine"] = _settle_value(answers, SettlementRule.NASH)
+    row.welfare["engine"] = _settle_value(answers, SettlementRule.WELFARE)
 
     if problem.n_packages <= BRUTE_FORCE_LIMIT:
         from backchannel.solvers.enumeration import enumerate_frontier, enumerate_settlements
@@ -516,8 +518,8 @@ def bench_instance(inst: Instance, repeats: int) -> Row:
 
         row.brute_force, bf = attempt("brute force", brute)
         if bf is not None:
-            row.nash["brute force"] = _settle_value(bf, Rule.NASH)
-            row.welfare["brute force"] = _settle_value(bf, Rule.WELFARE)
+            row.nash["brute force"] = _settle_value(bf, SettlementRule.NASH)
+            row.welfare["brute force"] = _settle_value(bf, SettlementRule.WELFARE)
     else:
         row.brute_force_note = f"{DASH} (> 10^8)"
 
@@ -558,7 +560,7 @@ HEADERS = (
     "packages",
     "RL",
     "zone",
-    "conflicts",
+    "clashes",
     "settle (4 rules)",
     "frontier (pts)",
     "engine S+F",
@@ -601,7 +603,7 @@ def table_row(row: Row) -> list[str]:
         fmt_count(row.packages),
         str(row.red_lines),
         fmt_seconds(row.zone),
-        fmt_seconds(row.conflicts),
+        fmt_seconds(row.clashes),
         settle,
         frontier,
         fmt_seconds(row.engine_total),
@@ -640,7 +642,7 @@ def targets() -> list[Target]:
         return row.negmas / row.engine_total
 
     def two_party_max(row: Row) -> float | None:
-        parts = (row.zone, row.conflicts, row.settle, row.frontier)
+        parts = (row.zone, row.clashes, row.settle, row.frontier)
         return None if any(x is None for x in parts) else max(x for x in parts if x is not None)
 
     sizes_2p = ("40×6 p2 +RL", "80×6 p2 +RL", "160×6 p2 +RL", "320×6 p2 +RL")
@@ -672,7 +674,7 @@ def targets() -> list[Target]:
             higher_is_better=True,
         ),
         Target(
-            "2 parties: zone, conflicts, 4 rules, exact frontier each ≤ 0.1 s up to 320×6",
+            "2 parties: zone, clashes, 4 rules, exact frontier each ≤ 0.1 s up to 320×6",
             0.1,
             sizes_2p,
             two_party_max,
@@ -686,7 +688,7 @@ def targets() -> list[Target]:
         Target("3 parties: each rule ≤ 1.5 s at 320×6", 1.5, ("320×6 p3 +RL",), rule_max),
         Target("6 parties: each rule ≤ 5 s at 40×6", 5.0, ("40×6 p6 +RL",), rule_max),
         Target(
-            "2 parties, infeasible: minimal conflict set ≤ 0.3 s up to 80×6",
+            "2 parties, infeasible: minimal clash set ≤ 0.3 s up to 80×6",
             0.3,
             infeasible,
             lambda r: r.minimal_set,
@@ -765,12 +767,12 @@ def main(argv: list[str] | None = None) -> int:
     repeats = 1 if args.quick else REPEATS
     chosen = [i for i in instances(args.quick) if args.only in i.name]
 
-    from backchannel.model.results import Rule
+    from backchannel.model.results import SettlementRule
     from backchannel.solvers import engine
     from synthetic import make_problem
 
     warm = make_problem(4, 3, 2)  # load every lazy import before timing
-    engine.check(warm), engine.settle(warm, list(Rule)), engine.frontier(warm)
+    engine.check(warm), engine.settle(warm, list(SettlementRule)), engine.frontier(warm)
 
     print(f"# Negotiation engine benchmark ({'quick' if args.quick else 'full'})")
     print(f"machine: {machine()}")

@@ -30,7 +30,7 @@ import math
 from collections.abc import Iterator, Sequence
 
 from backchannel.model.problem import UTILITY_TOLERANCE, Package, Problem
-from backchannel.model.results import Rule
+from backchannel.model.results import SettlementRule
 
 TOL = UTILITY_TOLERANCE
 
@@ -75,14 +75,14 @@ def ideals(problem: Problem) -> list[float]:
     return [max(problem.utility(x)[p] for x in pool) for p in range(len(problem.utilities))]
 
 
-def rule_value(problem: Problem, rule: Rule, x: Package, ideal: Sequence[float]) -> float:
+def rule_value(problem: Problem, rule: SettlementRule, x: Package, ideal: Sequence[float]) -> float:
     """The objective of ``rule`` at package ``x`` (``ideal`` only matters for ks)."""
     g = gains(problem, x)
-    if rule is Rule.NASH:
+    if rule is SettlementRule.NASH:
         return math.prod(g)
-    if rule is Rule.EGALITARIAN:
+    if rule is SettlementRule.EGALITARIAN:
         return min(g)
-    if rule is Rule.WELFARE:
+    if rule is SettlementRule.WELFARE:
         return sum(problem.utility(x))
     ratios = []
     for gp, top, d in zip(g, ideal, problem.disagreement, strict=True):
@@ -91,7 +91,7 @@ def rule_value(problem: Problem, rule: Rule, x: Package, ideal: Sequence[float])
     return min(ratios)
 
 
-def optimum(problem: Problem, rule: Rule) -> tuple[float, list[Package]] | None:
+def optimum(problem: Problem, rule: SettlementRule) -> tuple[float, list[Package]] | None:
     """The optimal value of ``rule`` and every admissible package reaching it (None: infeasible)."""
     pool = admissible(problem)
     if not pool:
@@ -102,7 +102,7 @@ def optimum(problem: Problem, rule: Rule) -> tuple[float, list[Package]] | None:
     return best, [x for x in pool if close(values[x], best)]
 
 
-def settlement(problem: Problem, rule: Rule) -> tuple[float, Package, int] | None:
+def settlement(problem: Problem, rule: SettlementRule) -> tuple[float, Package, int] | None:
     """``(optimal value, tie-broken package, number of other optimal packages)``."""
     found = optimum(problem, rule)
     if found is None:
@@ -127,7 +127,7 @@ def frontier(problem: Problem) -> dict[tuple[int, ...], Package]:
     return {k: x for k, x in first.items() if not any(dominates(other, k) for other in first)}
 
 
-# ----------------------------------------------------------------- conflicts
+# ----------------------------------------------------------------- clashes
 def _satisfying(problem: Problem) -> dict[str, int]:
     """For each constraint id, the bit set (as an int) of packages that respect it."""
     bits = {c.id: 0 for c in problem.constraints}
@@ -144,7 +144,7 @@ def satisfiable(problem: Problem, ids: Sequence[str]) -> bool:
     return any(not problem.violated(x, kept) for x in all_packages(problem))
 
 
-def minimal_conflict_sets(problem: Problem) -> list[frozenset[str]]:
+def minimal_clash_sets(problem: Problem) -> list[frozenset[str]]:
     """Every minimal set of constraints that no package respects, by subset enumeration."""
     bits = _satisfying(problem)
     every = (1 << problem.n_packages) - 1

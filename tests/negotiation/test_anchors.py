@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from backchannel.model.load import load_problem
-from backchannel.model.results import Rule, Status
+from backchannel.model.results import SettlementRule, Status
 from backchannel.solvers import engine
 
 ANCHORS = Path(__file__).resolve().parents[3] / "shared" / "anchors" / "genius-domains"
@@ -30,16 +30,16 @@ def test_every_analysis_runs(folder: str) -> None:
     zone = engine.check(problem, TIME_LIMIT)
     assert zone.status in (Status.OPTIMAL, Status.INFEASIBLE, Status.FEASIBLE)
     if zone.exists is False:
-        found = engine.conflicts(problem, limit=3, time_limit=TIME_LIMIT)
+        found = engine.clashes(problem, limit=3, time_limit=TIME_LIMIT)
         assert found.relaxations
         return
-    answers = engine.settle(problem, list(Rule), TIME_LIMIT)
+    answers = engine.settle(problem, list(SettlementRule), TIME_LIMIT)
     for settlement in answers.values():
         assert settlement.package is not None
         assert problem.is_admissible(settlement.package)
     front = engine.frontier(problem, time_limit=TIME_LIMIT, max_points=12)
     assert front.points
-    nash = answers[Rule.NASH]
+    nash = answers[SettlementRule.NASH]
     assert nash.package is not None
     best = max(problem.utility(p.package)[0] for p in front.points)
     # The frontier reaches at least as far for the first party as the Nash package does.

@@ -92,12 +92,12 @@ def test_check_reports_zone_and_count(symmetric: Path, capsys: pytest.CaptureFix
     assert doc["viable"] == {"X": ["a", "b"], "Y axis": ["p", "q"]}
 
 
-def test_conflicts_name_both_sides_and_cheapest_relaxation(
+def test_clashes_name_both_sides_and_cheapest_relaxation(
     clash: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    doc = run_json(capsys, "conflicts", str(clash))
+    doc = run_json(capsys, "clashes", str(clash))
     assert doc["feasible"] is False
-    (only,) = doc["conflict_sets"]  # type: ignore[misc]
+    (only,) = doc["clash_sets"]  # type: ignore[misc]
     assert sorted(r["id"] for r in only["red_lines"]) == ["a-only", "b-only"]
     assert only["parties"] == ["A", "B"]
     assert only["minimal"] is True
@@ -105,6 +105,21 @@ def test_conflicts_name_both_sides_and_cheapest_relaxation(
     assert [r["id"] for r in cheapest["red_lines"]] == ["b-only"]
     assert cheapest["cost"] == 2
     assert cheapest["package"] == {"X": "a"}
+
+
+def test_conflicts_is_a_hidden_deprecated_alias_of_clashes(
+    clash: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["clashes", str(clash), "--json"]) == 0
+    current = capsys.readouterr()
+    assert main(["conflicts", str(clash), "--json"]) == 0
+    old = capsys.readouterr()
+    assert json.loads(old.out)["clash_sets"] == json.loads(current.out)["clash_sets"]
+    assert "deprecated" in old.err and "backchannel clashes" in old.err
+    assert "deprecated" not in current.err
+    assert main(["--help"]) == 0
+    listed = capsys.readouterr().out
+    assert "clashes" in listed and " conflicts " not in listed
 
 
 def test_table_output_is_readable(clash: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -168,7 +183,7 @@ def test_every_command_is_in_the_reference() -> None:
 
     documented = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
     assert documented == reference(), "docs/cli.md is stale: regenerate it"
-    for command in ("analyze", "check", "conflicts", "settle", "frontier", "meso", "convert"):
+    for command in ("analyze", "check", "clashes", "settle", "frontier", "meso", "convert"):
         assert f"`backchannel {command}`" in documented
 
 

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 
 from backchannel.model.problem import Problem
-from backchannel.model.results import Rule
+from backchannel.model.results import SettlementRule
 from backchannel.solvers.cpsat import cpsat_settle, fixing, search
-from backchannel.solvers.cpsat.model import Budget, PackageModel, slack
 from backchannel.solvers.cpsat.objectives import Welfare, objective
+from backchannel.solvers.cpsat.package_model import Budget, PackageModel, slack
 from backchannel.solvers.cpsat.settle import admissible_model
 
 from . import reference as ref
@@ -23,7 +23,7 @@ from .strategies import problems
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-def _finals(problem: Problem, rule: Rule) -> tuple[float, float, list[tuple[int, ...]]]:
+def _finals(problem: Problem, rule: SettlementRule) -> tuple[float, float, list[tuple[int, ...]]]:
     """The optimum, the best welfare among its ties, and every final package (brute force)."""
     found = ref.optimum(problem, rule)
     assert found is not None
@@ -39,7 +39,7 @@ def test_every_final_package_lies_inside_the_domains(problem: Problem) -> None:
     if not ref.admissible(problem):
         return
     pm = PackageModel(problem)
-    for rule in Rule:
+    for rule in SettlementRule:
         top, best, finals = _finals(problem, rule)
         obj = objective(pm, rule, ref.ideals(problem))
         domains = fixing.final_domains(problem, obj.floors(top), best - 2 * slack(best) - 1e-12)
@@ -53,7 +53,7 @@ def test_the_soundness_check_fails_when_the_budget_is_cut(
 ) -> None:
     """Negative control: a budget cut below ``B`` drops options that final packages use."""
     problem = _synthetic(4, 3, seed=1)  # 47 admissible packages
-    for rule in Rule:
+    for rule in SettlementRule:
         _, best, finals = _finals(problem, rule)
         floor = best - 2 * slack(best) - 1e-12
         honest = fixing.final_domains(problem, [-1e9] * 3, floor)
@@ -78,7 +78,7 @@ def test_the_lexicographic_search_answers_as_without_the_domains_in_fewer_solves
     """Inside the welfare optimum's window, the smallest package is the same with the
     domains (a handful of chunks) as without them (a chunk per ~15 issues)."""
     problem = _synthetic(80, 3, seed=1)
-    best = cpsat_settle(problem, Rule.WELFARE, time_limit=60)
+    best = cpsat_settle(problem, SettlementRule.WELFARE, time_limit=60)
     assert best.package is not None
     w_star = sum(best.utilities)
     answers = []
@@ -109,9 +109,9 @@ def test_the_lexicographic_search_answers_as_without_the_domains_in_fewer_solves
     assert fewer < more
 
 
-@pytest.mark.parametrize("rule", list(Rule))
+@pytest.mark.parametrize("rule", list(SettlementRule))
 def test_the_tie_break_answers_as_without_the_domains(
-    rule: Rule, monkeypatch: pytest.MonkeyPatch
+    rule: SettlementRule, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     problem = _synthetic(80, 3, seed=1)
     fixed = cpsat_settle(problem, rule, time_limit=60)

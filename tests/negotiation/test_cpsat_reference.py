@@ -8,8 +8,8 @@ compared with :mod:`tests.negotiation.reference`, which enumerates every package
 * settle: for every rule a proven (``OPTIMAL``) value equal to the brute-force optimum
   within the shared tolerance, the package the tie-break definition picks (welfare,
   then the smallest option vector), ``has_ties`` and ``bound`` consistent with it;
-* conflicts: each reported set unsatisfiable and minimal, ``complete`` sets exactly all
-  minimal conflict sets, cheapest relaxations of the brute-force minimum firmness;
+* clashes: each reported set unsatisfiable and minimal, ``complete`` sets exactly all
+  minimal clash sets, cheapest relaxations of the brute-force minimum firmness;
 * frontier: the exact 2-party frontier (keys and representatives), and for more parties
   a representative set of really Pareto-efficient points;
 * MESO: admissible, in-band, distinct offers, the greedy steps optimal.
@@ -23,23 +23,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backchannel.model.problem import ConstraintKind, Package, Problem
-from backchannel.model.results import Rule, Status
+from backchannel.model.results import SettlementRule, Status
 from backchannel.solvers.cpsat import (
-    cpsat_conflicts,
+    cpsat_clashes,
     cpsat_frontier,
     cpsat_meso,
     cpsat_settle,
     cpsat_zone,
 )
-from backchannel.solvers.validate import validate_conflicts, validate_meso
+from backchannel.solvers.validate import validate_clashes, validate_meso
 
 from . import reference as ref
 from .strategies import infeasible_leaning_problems, problems
 
-ALL_RULES = [Rule.NASH, Rule.KS, Rule.EGALITARIAN, Rule.WELFARE]
+ALL_RULES = [
+    SettlementRule.NASH,
+    SettlementRule.KS,
+    SettlementRule.EGALITARIAN,
+    SettlementRule.WELFARE,
+]
 
-MAX_CONFLICT_CONSTRAINTS = 8
-"""Most constraints of a conflicts example (the oracle enumerates every subset)."""
+MAX_CLASH_CONSTRAINTS = 8
+"""Most constraints of a clashes example (the oracle enumerates every subset)."""
 
 SOME_PROBLEMS = st.one_of(
     problems(rectangles=True, max_parties=5),
@@ -63,7 +68,7 @@ def few_constraints(
     )
     lines = [c for c in problem.constraints if c.kind is not ConstraintKind.RESERVATION]
     reservations = [c for c in problem.constraints if c.kind is ConstraintKind.RESERVATION]
-    room = max(0, MAX_CONFLICT_CONSTRAINTS - len(reservations))
+    room = max(0, MAX_CLASH_CONSTRAINTS - len(reservations))
     return dataclasses.replace(problem, constraints=(*lines[:room], *reservations))
 
 
@@ -92,7 +97,7 @@ def test_zone_equals_brute_force(problem: Problem) -> None:
 # --------------------------------------------------------------------- settlement
 @settings(max_examples=300, deadline=None)
 @given(SOME_PROBLEMS, st.sampled_from(ALL_RULES))
-def test_settlement_equals_brute_force(problem: Problem, rule: Rule) -> None:
+def test_settlement_equals_brute_force(problem: Problem, rule: SettlementRule) -> None:
     answer = cpsat_settle(problem, rule)
     assert answer.rule is rule
     expected = ref.settlement(problem, rule)
@@ -129,30 +134,30 @@ def test_every_rule_on_tie_heavy_tiny_problems(problem: Problem) -> None:
         assert answer.has_ties is (ties > 0), rule
 
 
-# ---------------------------------------------------------------------- conflicts
+# ---------------------------------------------------------------------- clashes
 @settings(max_examples=250, deadline=None)
 @given(
     st.one_of(few_constraints(rectangles=True), few_constraints(max_parties=3, max_red_lines=1)),
     st.sampled_from([1, 2, 3, 10]),
 )
-def test_conflicts_equal_brute_force(problem: Problem, limit: int) -> None:
-    assert len(problem.constraints) <= MAX_CONFLICT_CONSTRAINTS
-    result = cpsat_conflicts(problem, limit=limit)
-    validate_conflicts(problem, result)
+def test_clashes_equal_brute_force(problem: Problem, limit: int) -> None:
+    assert len(problem.constraints) <= MAX_CLASH_CONSTRAINTS
+    result = cpsat_clashes(problem, limit=limit)
+    validate_clashes(problem, result)
     if ref.admissible(problem):
         assert result.feasible
-        assert result.conflict_sets == ()
+        assert result.clash_sets == ()
         assert result.relaxations == ()
         return
     assert not result.feasible
-    minimal_sets = ref.minimal_conflict_sets(problem)
-    got = [frozenset(s.constraint_ids) for s in result.conflict_sets]
+    minimal_sets = ref.minimal_clash_sets(problem)
+    got = [frozenset(s.constraint_ids) for s in result.clash_sets]
     assert 1 <= len(got) <= limit
     assert len(set(got)) == len(got)
-    for conflict in result.conflict_sets:
-        ids = conflict.constraint_ids
+    for clash in result.clash_sets:
+        ids = clash.constraint_ids
         assert not ref.satisfiable(problem, ids), ids
-        assert conflict.minimal, ids  # tiny problems never hit the time limit
+        assert clash.minimal, ids  # tiny problems never hit the time limit
         for drop in ids:
             assert ref.satisfiable(problem, [i for i in ids if i != drop]), (ids, drop)
         assert frozenset(ids) in minimal_sets

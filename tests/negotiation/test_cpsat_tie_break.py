@@ -14,7 +14,7 @@ from backchannel.model.problem import (
     Literal,
     Problem,
 )
-from backchannel.model.results import Rule, Status
+from backchannel.model.results import SettlementRule, Status
 from backchannel.solvers.cpsat import cpsat_settle
 from backchannel.solvers.cpsat.settle import admissible_model
 
@@ -63,8 +63,10 @@ def test_representatives_merge_only_what_nothing_tells_apart() -> None:
 
 
 @pytest.mark.parametrize("forbid_first", [False, True])
-@pytest.mark.parametrize("rule", list(Rule))
-def test_tie_break_returns_the_smallest_final_package(rule: Rule, forbid_first: bool) -> None:
+@pytest.mark.parametrize("rule", list(SettlementRule))
+def test_tie_break_returns_the_smallest_final_package(
+    rule: SettlementRule, forbid_first: bool
+) -> None:
     problem = _problem(forbid_first)
     expected = ref.settlement(problem, rule)
     assert expected is not None
@@ -98,8 +100,8 @@ def test_egalitarian_fine_gains_regression() -> None:
     )
     parties = ("A", "B", "C")
     problem = Problem("regression", issues, parties, parties, utilities, (0.0, 0.0, 0.15), ())
-    answer = cpsat_settle(problem, Rule.EGALITARIAN)
-    expected = ref.settlement(problem, Rule.EGALITARIAN)
+    answer = cpsat_settle(problem, SettlementRule.EGALITARIAN)
+    expected = ref.settlement(problem, SettlementRule.EGALITARIAN)
     assert expected is not None
     assert answer.value is not None and ref.close(answer.value, expected[0])
     assert answer.package == expected[1]

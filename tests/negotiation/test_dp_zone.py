@@ -64,8 +64,8 @@ def test_exact_step_alone_equals_brute_force(problem: Problem) -> None:
 @given(infeasible_leaning_problems(min_parties=2, max_parties=2))
 def test_exists_equals_brute_force(problem: Problem) -> None:
     assert exists(problem) is bool(ref.admissible(problem))
-    conflicts = engine.conflicts(problem)
-    assert conflicts.feasible is bool(ref.admissible(problem))
+    clashes = engine.clashes(problem)
+    assert clashes.feasible is bool(ref.admissible(problem))
 
 
 @settings(max_examples=20, deadline=None)

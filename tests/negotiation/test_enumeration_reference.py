@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backchannel.model.problem import Problem
-from backchannel.model.results import Rule, Status
+from backchannel.model.results import SettlementRule, Status
 from backchannel.solvers import enumeration
 from backchannel.solvers.enumeration import (
     enumerate_frontier,
@@ -21,7 +21,12 @@ from backchannel.solvers.enumeration import (
 from . import reference as ref
 from .strategies import infeasible_leaning_problems, problems
 
-ALL_RULES = [Rule.NASH, Rule.KS, Rule.EGALITARIAN, Rule.WELFARE]
+ALL_RULES = [
+    SettlementRule.NASH,
+    SettlementRule.KS,
+    SettlementRule.EGALITARIAN,
+    SettlementRule.WELFARE,
+]
 
 # Inner-block sizes: 1 puts every issue in the outer block, 10**9 none.
 INNER_LIMITS = st.sampled_from([1, 3, 8, 30, 10**9])
@@ -60,7 +65,9 @@ def test_zone_on_infeasible_leaning_problems(problem: Problem) -> None:
     INNER_LIMITS,
     st.lists(st.sampled_from(ALL_RULES), min_size=1, max_size=4, unique=True),
 )
-def test_settlements_equal_brute_force(problem: Problem, limit: int, rules: list[Rule]) -> None:
+def test_settlements_equal_brute_force(
+    problem: Problem, limit: int, rules: list[SettlementRule]
+) -> None:
     with inner_limit(limit):
         answers = enumerate_settlements(problem, rules)
     assert list(answers) == rules

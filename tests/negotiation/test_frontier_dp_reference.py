@@ -17,7 +17,7 @@ from backchannel.model.problem import (
     Literal,
     Problem,
 )
-from backchannel.model.results import Rule, Status
+from backchannel.model.results import SettlementRule, Status
 from backchannel.solvers import frontier_dp
 from backchannel.solvers.enumeration import enumerate_frontier
 from backchannel.solvers.frontier_dp import NotApplicable, dp_frontier, dp_settlements
@@ -25,7 +25,12 @@ from backchannel.solvers.frontier_dp import NotApplicable, dp_frontier, dp_settl
 from . import reference as ref
 from .strategies import infeasible_leaning_problems, problems, two_party_problems
 
-ALL_RULES = [Rule.NASH, Rule.KS, Rule.EGALITARIAN, Rule.WELFARE]
+ALL_RULES = [
+    SettlementRule.NASH,
+    SettlementRule.KS,
+    SettlementRule.EGALITARIAN,
+    SettlementRule.WELFARE,
+]
 
 
 @settings(max_examples=150, deadline=None)

@@ -3,13 +3,13 @@
 A random problem and a relabelled copy of it (issues reordered, the options of every
 issue reordered, utility parties reordered, red lines reordered; every table, literal,
 clause, rectangle term and utility-party index remapped) are put to ``engine.check``,
-``engine.settle`` (every rule), ``engine.frontier`` and ``engine.conflicts``, and to
+``engine.settle`` (every rule), ``engine.frontier`` and ``engine.clashes``, and to
 the CP-SAT engines directly; mapped back to the original labels, the answers agree:
 zone existence, counts and viable options; settlement values, the utilities of a
 unique optimum (with ties, the tie-break by smallest option vector legitimately
 depends on the order, so only the value and welfare of the chosen package are
 compared); the set of frontier utility vectors; feasibility, the cheapest relaxation
-cost and, when complete, the conflict sets as sets of ids.
+cost and, when complete, the clash sets as sets of ids.
 """
 
 from __future__ import annotations
@@ -33,14 +33,25 @@ from backchannel.model.problem import (
     RectangleUtility,
     Utility,
 )
-from backchannel.model.results import ConflictsResult, FrontierResult, Rule, Settlement, Status
+from backchannel.model.results import (
+    ClashesResult,
+    FrontierResult,
+    Settlement,
+    SettlementRule,
+    Status,
+)
 from backchannel.solvers import engine
 from backchannel.solvers.cpsat import cpsat_frontier, cpsat_settle, cpsat_zone
 
 from . import reference as ref
 from .strategies import infeasible_leaning_problems, problems
 
-ALL_RULES = [Rule.NASH, Rule.KS, Rule.EGALITARIAN, Rule.WELFARE]
+ALL_RULES = [
+    SettlementRule.NASH,
+    SettlementRule.KS,
+    SettlementRule.EGALITARIAN,
+    SettlementRule.WELFARE,
+]
 
 UTILITY_EPS = 1e-12
 """Reordered issues sum the same floats in another order: a few ulps apart at most."""
@@ -199,7 +210,7 @@ def test_relabelling_preserves_every_package(case: tuple[Problem, Problem, Relab
 
 # -------------------------------------------------------------------- settling
 def _assert_same_settlement(
-    problem: Problem, r: Relabelling, rule: Rule, first: Settlement, second: Settlement
+    problem: Problem, r: Relabelling, rule: SettlementRule, first: Settlement, second: Settlement
 ) -> None:
     assert first.status is second.status, rule
     if first.package is None:
@@ -227,14 +238,14 @@ def _frontier_keys(result: FrontierResult, r: Relabelling | None = None) -> set[
     return {ref.key(r.back_utilities(p.utilities)) for p in result.points}
 
 
-def _assert_same_conflicts(first: ConflictsResult, second: ConflictsResult, limit: int) -> None:
+def _assert_same_clashes(first: ClashesResult, second: ClashesResult, limit: int) -> None:
     assert first.feasible is second.feasible
     assert first.relaxation_status is second.relaxation_status
     if first.feasible:
         return
     if first.complete and second.complete:
-        assert {frozenset(s.constraint_ids) for s in first.conflict_sets} == {
-            frozenset(s.constraint_ids) for s in second.conflict_sets
+        assert {frozenset(s.constraint_ids) for s in first.clash_sets} == {
+            frozenset(s.constraint_ids) for s in second.clash_sets
         }
     if first.relaxation_status is Status.OPTIMAL:
         costs = {round(x.cost, 6) for x in (*first.relaxations, *second.relaxations)}
@@ -270,9 +281,9 @@ def test_engine_answers_do_not_depend_on_order(case: tuple[Problem, Problem, Rel
     assert _frontier_keys(front) == _frontier_keys(front_copy, r)
 
     limit = 10
-    found, found_copy = engine.conflicts(problem, limit), engine.conflicts(copy, limit)
+    found, found_copy = engine.clashes(problem, limit), engine.clashes(copy, limit)
     assert found.feasible is (zone.status is not Status.INFEASIBLE)
-    _assert_same_conflicts(found, found_copy, limit)
+    _assert_same_clashes(found, found_copy, limit)
 
 
 # ------------------------------------------------------------- CP-SAT directly
@@ -282,7 +293,7 @@ def test_engine_answers_do_not_depend_on_order(case: tuple[Problem, Problem, Rel
     st.sampled_from(ALL_RULES),
 )
 def test_cpsat_answers_do_not_depend_on_order(
-    case: tuple[Problem, Problem, Relabelling], rule: Rule
+    case: tuple[Problem, Problem, Relabelling], rule: SettlementRule
 ) -> None:
     problem, copy, r = case
 

@@ -6,7 +6,7 @@ single field (with :func:`dataclasses.replace`) is rejected with
 :class:`~backchannel.errors.InvalidAnswer` and a message naming what is wrong: an
 inadmissible or out-of-range package, wrong utilities, a wrong rule value, a bound
 below the value, a proven optimum with a gap, a dominated frontier point, a
-satisfiable or non-minimal "conflict set", a relaxation with a wrong cost or an
+satisfiable or non-minimal "clash set", a relaxation with a wrong cost or an
 inadmissible witness, a MESO offer outside the band, a duplicated offer, a wrong
 spread, a zone witness using a non-viable option, an infeasible zone with a witness.
 """
@@ -31,34 +31,39 @@ from backchannel.model.problem import (
     Problem,
 )
 from backchannel.model.results import (
-    ConflictSet,
-    ConflictsResult,
+    ClashesResult,
+    ClashSet,
     FrontierPoint,
     FrontierResult,
     MesoResult,
     Relaxation,
-    Rule,
     Settlement,
+    SettlementRule,
     Status,
     ZoneResult,
 )
 from backchannel.solvers import engine
 from backchannel.solvers.cpsat import (
-    cpsat_conflicts,
+    cpsat_clashes,
     cpsat_frontier,
     cpsat_meso,
     cpsat_settle,
     cpsat_zone,
 )
 from backchannel.solvers.validate import (
-    validate_conflicts,
+    validate_clashes,
     validate_frontier,
     validate_meso,
     validate_settlement,
     validate_zone,
 )
 
-ALL_RULES = [Rule.NASH, Rule.KS, Rule.EGALITARIAN, Rule.WELFARE]
+ALL_RULES = [
+    SettlementRule.NASH,
+    SettlementRule.KS,
+    SettlementRule.EGALITARIAN,
+    SettlementRule.WELFARE,
+]
 
 INADMISSIBLE = (0, 0, 0)
 """Violates ``A-no-cheap`` and A's reservation."""
@@ -92,7 +97,7 @@ def _problem(*, clash: bool) -> Problem:
     """3 x 3 x 2 packages, parties A and B; ``clash`` adds B's red line "price must be 0".
 
     Admissible without the clash: (1,0,1) (1,1,0) (1,1,1) (1,2,0) (1,2,1) (2,0,0)
-    (2,1,0) (2,2,0); with it, none (A forbids price 0): the only minimal conflict set
+    (2,1,0) (2,2,0); with it, none (A forbids price 0): the only minimal clash set
     is {B-cheap, A-no-cheap}, relaxed by dropping B-cheap (firmness 1).
     """
     issues = (_issue("price", 3), _issue("term", 3), _issue("service", 2))
@@ -149,13 +154,13 @@ def test_engine_answers_of_both_problems_pass() -> None:
         validate_settlement(CLASH_PROBLEM, settlement)
     validate_frontier(ZONE_PROBLEM, engine.frontier(ZONE_PROBLEM))
     validate_frontier(CLASH_PROBLEM, engine.frontier(CLASH_PROBLEM))
-    validate_conflicts(ZONE_PROBLEM, engine.conflicts(ZONE_PROBLEM))
-    conflicts = engine.conflicts(CLASH_PROBLEM)
-    assert {frozenset(s.constraint_ids) for s in conflicts.conflict_sets} == {
+    validate_clashes(ZONE_PROBLEM, engine.clashes(ZONE_PROBLEM))
+    clashes = engine.clashes(CLASH_PROBLEM)
+    assert {frozenset(s.constraint_ids) for s in clashes.clash_sets} == {
         frozenset({"B-cheap", "A-no-cheap"})
     }
-    assert [r.constraint_ids for r in conflicts.relaxations] == [("B-cheap",)]
-    validate_conflicts(CLASH_PROBLEM, conflicts)
+    assert [r.constraint_ids for r in clashes.relaxations] == [("B-cheap",)]
+    validate_clashes(CLASH_PROBLEM, clashes)
     validate_meso(ZONE_PROBLEM, engine.meso(ZONE_PROBLEM, "A", k=2, tolerance=0.1))
 
 
@@ -166,7 +171,7 @@ def test_cpsat_answers_pass() -> None:
         validate_settlement(ZONE_PROBLEM, cpsat_settle(ZONE_PROBLEM, rule))
         validate_settlement(CLASH_PROBLEM, cpsat_settle(CLASH_PROBLEM, rule))
     validate_frontier(ZONE_PROBLEM, cpsat_frontier(ZONE_PROBLEM))
-    validate_conflicts(CLASH_PROBLEM, cpsat_conflicts(CLASH_PROBLEM))
+    validate_clashes(CLASH_PROBLEM, cpsat_clashes(CLASH_PROBLEM))
     validate_meso(ZONE_PROBLEM, cpsat_meso(ZONE_PROBLEM, "B", k=3, tolerance=0.2, target=0.5))
 
 
@@ -249,10 +254,10 @@ def test_unknown_zone_is_accepted_as_undecided(zone: ZoneResult) -> None:
 
 # ---------------------------------------------------------------------- settlement
 @pytest.fixture(scope="module")
-def settlements() -> dict[Rule, Settlement]:
+def settlements() -> dict[SettlementRule, Settlement]:
     answers = engine.settle(ZONE_PROBLEM, ALL_RULES)
-    assert answers[Rule.NASH].package == (2, 0, 0)
-    assert answers[Rule.NASH].value == pytest.approx(0.08)
+    assert answers[SettlementRule.NASH].package == (2, 0, 0)
+    assert answers[SettlementRule.NASH].value == pytest.approx(0.08)
     return answers
 
 
@@ -260,7 +265,7 @@ def settlements() -> dict[Rule, Settlement]:
     ("rule", "corrupt", "match"),
     [
         pytest.param(
-            Rule.NASH,
+            SettlementRule.NASH,
             lambda s: dataclasses.replace(
                 s, package=INADMISSIBLE, utilities=ZONE_PROBLEM.utility(INADMISSIBLE)
             ),
@@ -268,79 +273,79 @@ def settlements() -> dict[Rule, Settlement]:
             id="inadmissible package",
         ),
         pytest.param(
-            Rule.NASH,
+            SettlementRule.NASH,
             lambda s: dataclasses.replace(s, package=(3, 0, 0)),
             "option index 3 is out of range for issue 'price'",
             id="option out of range",
         ),
         pytest.param(
-            Rule.WELFARE,
+            SettlementRule.WELFARE,
             lambda s: dataclasses.replace(s, utilities=(0.5, 0.5)),
             r"utilities \(0.5, 0.5\) of \(2, 0, 0\) are really",
             id="wrong utilities",
         ),
         pytest.param(
-            Rule.WELFARE,
+            SettlementRule.WELFARE,
             lambda s: dataclasses.replace(s, utilities=s.utilities[:1]),
             "are really",
             id="utilities of one party only",
         ),
         pytest.param(
-            Rule.NASH,
+            SettlementRule.NASH,
             lambda s: dataclasses.replace(s, value=0.09, bound=0.09),
             "value 0.09 is really 0.08",
             id="wrong nash value",
         ),
         pytest.param(
-            Rule.EGALITARIAN,
+            SettlementRule.EGALITARIAN,
             lambda s: dataclasses.replace(s, value=0.3, bound=0.3),
             r"value 0.3 is really 0.2",
             id="wrong egalitarian value",
         ),
         pytest.param(
-            Rule.WELFARE,
+            SettlementRule.WELFARE,
             lambda s: dataclasses.replace(s, value=1.0, bound=1.0),
             r"value 1.0 is really 1.1",
             id="wrong welfare value",
         ),
         pytest.param(
-            Rule.KS,
+            SettlementRule.KS,
             lambda s: dataclasses.replace(s, value=1.5, bound=1.5),
             r"Kalai-Smorodinsky value 1.5 is outside \[0, 1\]",
             id="ks value out of range",
         ),
         pytest.param(
-            Rule.NASH,
+            SettlementRule.NASH,
             lambda s: dataclasses.replace(s, value=None),
             "a package without its rule value",
             id="missing value",
         ),
         pytest.param(
-            Rule.NASH,
+            SettlementRule.NASH,
             lambda s: dataclasses.replace(s, status=Status.FEASIBLE, bound=0.05),
             "bound 0.05 is below the value",
             id="bound below value",
         ),
         pytest.param(
-            Rule.WELFARE,
+            SettlementRule.WELFARE,
             lambda s: dataclasses.replace(s, bound=1.2),
             "proven optimal, yet the bound 1.2 exceeds",
             id="optimal with a gap",
         ),
         pytest.param(
-            Rule.NASH,
+            SettlementRule.NASH,
             lambda s: dataclasses.replace(s, package=None, utilities=(), value=None, bound=None),
             "status optimal without a package",
             id="optimal without a package",
         ),
         pytest.param(
-            Rule.NASH,
+            SettlementRule.NASH,
             lambda s: dataclasses.replace(s, status=Status.INFEASIBLE),
             "status infeasible with a package",
             id="infeasible with a package",
         ),
         pytest.param(
-            Rule.EGALITARIAN,
+            SettlementRule.EGALITARIAN,
             lambda s: dataclasses.replace(s, has_ties=False),
             "3 ties counted but has_ties=False",
             id="ties contradict has_ties",
@@ -348,7 +353,10 @@ def settlements() -> dict[Rule, Settlement]:
     ],
 )
 def test_corrupted_settlement_is_rejected(
-    settlements: dict[Rule, Settlement], rule: Rule, corrupt: Corrupt, match: str
+    settlements: dict[SettlementRule, Settlement],
+    rule: SettlementRule,
+    corrupt: Corrupt,
+    match: str,
 ) -> None:
     settlement = settlements[rule]
     validate_settlement(ZONE_PROBLEM, settlement)
@@ -356,9 +364,11 @@ def test_corrupted_settlement_is_rejected(
         validate_settlement(ZONE_PROBLEM, corrupt(settlement))
 
 
-def test_unproven_settlement_with_a_gap_is_accepted(settlements: dict[Rule, Settlement]) -> None:
+def test_unproven_settlement_with_a_gap_is_accepted(
+    settlements: dict[SettlementRule, Settlement],
+) -> None:
     """Control: a gap is fine when the answer does not claim to be optimal."""
-    welfare = settlements[Rule.WELFARE]
+    welfare = settlements[SettlementRule.WELFARE]
     validate_settlement(
         ZONE_PROBLEM, dataclasses.replace(welfare, status=Status.FEASIBLE, bound=1.2)
     )
@@ -412,20 +422,20 @@ def test_corrupted_frontier_is_rejected(
         validate_frontier(ZONE_PROBLEM, corrupt(front))
 
 
-# ----------------------------------------------------------------------- conflicts
+# ----------------------------------------------------------------------- clashes
 @pytest.fixture(scope="module")
-def clashes() -> ConflictsResult:
-    result = engine.conflicts(CLASH_PROBLEM)
+def clashes() -> ClashesResult:
+    result = engine.clashes(CLASH_PROBLEM)
     assert not result.feasible and result.complete
     assert result.relaxations == (Relaxation(("B-cheap",), 1.0, result.relaxations[0].witness),)
     return result
 
 
-def _with_sets(result: ConflictsResult, *sets: ConflictSet) -> ConflictsResult:
-    return dataclasses.replace(result, conflict_sets=sets)
+def _with_sets(result: ClashesResult, *sets: ClashSet) -> ClashesResult:
+    return dataclasses.replace(result, clash_sets=sets)
 
 
-def _with_relaxations(result: ConflictsResult, *relaxations: Relaxation) -> ConflictsResult:
+def _with_relaxations(result: ClashesResult, *relaxations: Relaxation) -> ClashesResult:
     return dataclasses.replace(result, relaxations=relaxations)
 
 
@@ -433,28 +443,28 @@ def _with_relaxations(result: ConflictsResult, *relaxations: Relaxation) -> Conf
     ("corrupt", "match"),
     [
         _case(
-            "satisfiable conflict set",
-            lambda c: _with_sets(c, ConflictSet(("A-no-cheap", "B-service"), True)),
+            "satisfiable clash set",
+            lambda c: _with_sets(c, ClashSet(("A-no-cheap", "B-service"), True)),
             r"\('A-no-cheap', 'B-service'\) can all hold together",
         ),
         _case(
             "satisfiable set not even claimed minimal",
-            lambda c: _with_sets(c, ConflictSet(("B-cheap", "reservation:A"), False)),
+            lambda c: _with_sets(c, ClashSet(("B-cheap", "reservation:A"), False)),
             "can all hold together",
         ),
         _case(
             "non-minimal set marked minimal",
-            lambda c: _with_sets(c, ConflictSet(("B-cheap", "A-no-cheap", "B-service"), True)),
+            lambda c: _with_sets(c, ClashSet(("B-cheap", "A-no-cheap", "B-service"), True)),
             "is not minimal: drop B-service",
         ),
         _case(
             "unknown constraint id",
-            lambda c: _with_sets(c, ConflictSet(("B-cheap", "A-no-price"), True)),
+            lambda c: _with_sets(c, ClashSet(("B-cheap", "A-no-price"), True)),
             "names unknown ids",
         ),
         _case(
             "repeated constraint id",
-            lambda c: _with_sets(c, ConflictSet(("B-cheap", "B-cheap"), True)),
+            lambda c: _with_sets(c, ClashSet(("B-cheap", "B-cheap"), True)),
             "names unknown ids",
         ),
         _case(
@@ -490,27 +500,27 @@ def _with_relaxations(result: ConflictsResult, *relaxations: Relaxation) -> Conf
         ),
     ],
 )
-def test_corrupted_conflicts_are_rejected(
-    clashes: ConflictsResult, corrupt: Corrupt, match: str
+def test_corrupted_clashes_are_rejected(
+    clashes: ClashesResult, corrupt: Corrupt, match: str
 ) -> None:
-    validate_conflicts(CLASH_PROBLEM, clashes)
+    validate_clashes(CLASH_PROBLEM, clashes)
     with pytest.raises(InvalidAnswer, match=match):
-        validate_conflicts(CLASH_PROBLEM, corrupt(clashes))
+        validate_clashes(CLASH_PROBLEM, corrupt(clashes))
 
 
-def test_non_minimal_conflict_set_not_marked_minimal_is_accepted(clashes: ConflictsResult) -> None:
-    """Control: a real conflict that does not claim minimality passes."""
-    superset = ConflictSet(("B-cheap", "A-no-cheap", "B-service"), False)
-    validate_conflicts(CLASH_PROBLEM, _with_sets(clashes, superset))
+def test_non_minimal_clash_set_not_marked_minimal_is_accepted(clashes: ClashesResult) -> None:
+    """Control: a real clash that does not claim minimality passes."""
+    superset = ClashSet(("B-cheap", "A-no-cheap", "B-service"), False)
+    validate_clashes(CLASH_PROBLEM, _with_sets(clashes, superset))
 
 
-def test_relaxation_witness_is_judged_on_the_relaxed_problem(clashes: ConflictsResult) -> None:
+def test_relaxation_witness_is_judged_on_the_relaxed_problem(clashes: ClashesResult) -> None:
     """Control: the witness may break the relaxed red line, and only that one."""
     witness = (0, 2, 1)  # price 0: breaks A-no-cheap, respects everything else
     relaxation = Relaxation(("A-no-cheap",), 2.0, witness)
-    validate_conflicts(CLASH_PROBLEM, _with_relaxations(clashes, relaxation))
+    validate_clashes(CLASH_PROBLEM, _with_relaxations(clashes, relaxation))
     with pytest.raises(InvalidAnswer, match=r"package \(0, 2, 1\) violates A-no-cheap"):
-        validate_conflicts(
+        validate_clashes(
             CLASH_PROBLEM,
             _with_relaxations(clashes, Relaxation(("B-cheap",), 1.0, witness)),
         )
@@ -585,6 +595,6 @@ def test_every_message_names_the_failed_question() -> None:
     zone = engine.check(ZONE_PROBLEM)
     with pytest.raises(InvalidAnswer, match=r"^the check answer failed validation: "):
         validate_zone(ZONE_PROBLEM, dataclasses.replace(zone, witness=INADMISSIBLE))
-    nash = engine.settle(ZONE_PROBLEM, [Rule.NASH])[Rule.NASH]
+    nash = engine.settle(ZONE_PROBLEM, [SettlementRule.NASH])[SettlementRule.NASH]
     with pytest.raises(InvalidAnswer, match=r"^the settle \(nash\) answer failed validation: "):
         validate_settlement(ZONE_PROBLEM, dataclasses.replace(nash, value=0.5))

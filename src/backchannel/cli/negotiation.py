@@ -1,4 +1,4 @@
-"""Negotiation-engine commands: analyze, check, conflicts, settle, frontier, meso, convert, schema.
+"""Negotiation-engine commands: analyze, check, clashes, settle, frontier, meso, convert, schema.
 
 Readable tables by default; ``--json`` prints the machine format of
 :mod:`backchannel.services.documents`. Exit codes: 0 done, 2 bad input, 3 the time
@@ -7,6 +7,7 @@ limit was reached before the answer was proven (the best answer found is printed
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ import typer
 
 from backchannel.cli import render
 from backchannel.errors import InputError
-from backchannel.model.results import Rule, Status
+from backchannel.model.results import SettlementRule, Status
 from backchannel.services import documents
 from backchannel.services import negotiation as service
 
@@ -106,22 +107,22 @@ def check(
     _finish(zone.status)
 
 
-def conflicts(
+def clashes(
     path: PathArg,
     issues: IssuesOpt = None,
-    limit: Annotated[int, typer.Option("--limit", help="Most conflict sets to list.")] = 10,
+    limit: Annotated[int, typer.Option("--limit", help="Most clash sets to list.")] = 10,
     as_json: JsonOpt = False,
     time_limit: TimeOpt = 60.0,
 ) -> None:
     """Which red lines clash (minimal sets) and what the cheapest relaxations are."""
     loaded, result = _run(
         "Looking for clashing red lines...",
-        lambda: service.conflicts(path, issues=_issues(issues), limit=limit, time_limit=time_limit),
+        lambda: service.clashes(path, issues=_issues(issues), limit=limit, time_limit=time_limit),
     )
     _emit(
         as_json,
-        documents.conflicts_doc(loaded.problem, result),
-        lambda: render.conflicts(loaded.problem, result),
+        documents.clashes_doc(loaded.problem, result),
+        lambda: render.clashes(loaded.problem, result),
     )
     _finish(result.relaxation_status)
 
@@ -129,7 +130,7 @@ def conflicts(
 def settle(
     path: PathArg,
     rule: Annotated[
-        list[Rule] | None,
+        list[SettlementRule] | None,
         typer.Option("--rule", help="nash, ks, egalitarian or welfare; repeat for several."),
     ] = None,
     issues: IssuesOpt = None,
@@ -232,7 +233,19 @@ def schema(
         typer.echo(f"wrote {output}")
 
 
+@functools.wraps(clashes)
+def conflicts_deprecated(*args: Any, **kwargs: Any) -> None:
+    """Deprecated name of ``clashes`` (``conflict`` now means only the GMCR engine)."""
+    typer.echo(
+        "warning: `backchannel conflicts` is deprecated and will be removed; "
+        "use `backchannel clashes`",
+        err=True,
+    )
+    clashes(*args, **kwargs)
+
+
 def register(app: typer.Typer) -> None:
     """Add the negotiation commands to ``app``."""
-    for command in (analyze, check, conflicts, settle, frontier, meso, convert, schema):
+    for command in (analyze, check, clashes, settle, frontier, meso, convert, schema):
         app.command()(command)
+    app.command("conflicts", hidden=True)(conflicts_deprecated)

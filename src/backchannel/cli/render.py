@@ -9,11 +9,11 @@ from rich.table import Table
 
 from backchannel.model.problem import Package, Problem
 from backchannel.model.results import (
-    ConflictsResult,
+    ClashesResult,
     FrontierResult,
     MesoResult,
-    Rule,
     Settlement,
+    SettlementRule,
     Status,
     ZoneResult,
 )
@@ -21,10 +21,10 @@ from backchannel.services.negotiation import Overview
 from backchannel.solvers.redline_map import IssueMap
 
 RULE_NAMES = {
-    Rule.NASH: "Nash bargaining",
-    Rule.KS: "Kalai-Smorodinsky",
-    Rule.EGALITARIAN: "Egalitarian",
-    Rule.WELFARE: "Max welfare",
+    SettlementRule.NASH: "Nash bargaining",
+    SettlementRule.KS: "Kalai-Smorodinsky",
+    SettlementRule.EGALITARIAN: "Egalitarian",
+    SettlementRule.WELFARE: "Max welfare",
 }
 
 
@@ -106,13 +106,13 @@ def zone(problem: Problem, result: ZoneResult, redlines: tuple[IssueMap, ...]) -
     _say(f"\n({result.method}, {result.seconds:.3f} s)")
 
 
-def conflicts(problem: Problem, result: ConflictsResult) -> None:
-    """Answer of ``conflicts``."""
+def clashes(problem: Problem, result: ClashesResult) -> None:
+    """Answer of ``clashes``."""
     if result.feasible:
         _say("No clash: some package respects every red line (see `backchannel check`).")
         return
     _heading("Red lines that cannot hold together")
-    for k, found in enumerate(result.conflict_sets, start=1):
+    for k, found in enumerate(result.clash_sets, start=1):
         parties = sorted({problem.constraint(i).party for i in found.constraint_ids})
         note = "" if found.minimal else " (not proven minimal: time limit)"
         _say(f"{k}. between {', '.join(parties)}{note}")
@@ -131,13 +131,13 @@ def conflicts(problem: Problem, result: ConflictsResult) -> None:
     _say(f"\n({result.method}, {result.seconds:.3f} s)")
 
 
-def settlements(problem: Problem, answers: dict[Rule, Settlement]) -> None:
+def settlements(problem: Problem, answers: dict[SettlementRule, Settlement]) -> None:
     """Answer of ``settle``: one column per rule."""
     found = [s for s in answers.values() if s.package is not None]
     if not found:
         status = next(iter(answers.values())).status
         if status is Status.INFEASIBLE:
-            _say("No admissible package: see `backchannel conflicts` for the clashing red lines.")
+            _say("No admissible package: see `backchannel clashes` for the clashing red lines.")
         else:
             _say("No package found within the time limit.")
         return
@@ -202,8 +202,8 @@ def overview(result: Overview) -> None:
     )
     _heading("Zone of possible agreement on the whole agenda")
     zone(problem, result.zone, result.redlines)
-    if result.conflicts is not None:
-        conflicts(problem, result.conflicts)
+    if result.clashes is not None:
+        clashes(problem, result.clashes)
     if result.partial_issues:
         _heading("Room for a partial deal")
         _say(f"Issues where the red lines still overlap: {', '.join(result.partial_issues)}")

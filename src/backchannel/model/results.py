@@ -13,7 +13,7 @@ from enum import Enum
 from backchannel.model.problem import Package
 
 
-class Rule(str, Enum):
+class SettlementRule(str, Enum):
     """Bargaining solutions a settlement can follow.
 
     * ``nash``: maximise ``prod_p (u_p - d_p)``;
@@ -64,7 +64,7 @@ class ZoneResult:
 
 
 @dataclass(frozen=True)
-class ConflictSet:
+class ClashSet:
     """Red lines (constraint ids) that cannot all hold together.
 
     ``minimal`` is True when dropping any one of them was proven to make the rest
@@ -85,17 +85,17 @@ class Relaxation:
 
 
 @dataclass(frozen=True)
-class ConflictsResult:
-    """Answer of ``conflicts``.
+class ClashesResult:
+    """Answer of ``clashes``.
 
-    ``conflict_sets``: minimal clashing sets, up to the requested limit
+    ``clash_sets``: minimal clashing sets, up to the requested limit
     (``complete`` says whether every minimal set was found). ``relaxations``: every
     set of minimum total firmness found (``status`` OPTIMAL when the minimum is
     proven), each with an admissible package of the relaxed problem.
     """
 
     feasible: bool
-    conflict_sets: tuple[ConflictSet, ...]
+    clash_sets: tuple[ClashSet, ...]
     complete: bool
     relaxations: tuple[Relaxation, ...]
     relaxation_status: Status
@@ -115,7 +115,7 @@ class Settlement:
     smallest option-index vector.
     """
 
-    rule: Rule
+    rule: SettlementRule
     status: Status
     package: Package | None
     utilities: tuple[float, ...]

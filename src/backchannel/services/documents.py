@@ -10,12 +10,12 @@ from typing import Any
 
 from backchannel.model.problem import Package, Problem
 from backchannel.model.results import (
-    ConflictsResult,
+    ClashesResult,
     FrontierPoint,
     FrontierResult,
     MesoResult,
-    Rule,
     Settlement,
+    SettlementRule,
     ZoneResult,
 )
 from backchannel.solvers.redline_map import IssueMap
@@ -80,18 +80,18 @@ def zone_doc(problem: Problem, zone: ZoneResult, redlines: tuple[IssueMap, ...])
     }
 
 
-def conflicts_doc(problem: Problem, result: ConflictsResult) -> dict[str, Any]:
-    """Answer of ``conflicts``."""
+def clashes_doc(problem: Problem, result: ClashesResult) -> dict[str, Any]:
+    """Answer of ``clashes``."""
     return {
         "format": FORMAT_VERSION,
         "feasible": result.feasible,
-        "conflict_sets": [
+        "clash_sets": [
             {
                 "red_lines": [constraint_doc(problem, i) for i in s.constraint_ids],
                 "parties": sorted({problem.constraint(i).party for i in s.constraint_ids}),
                 "minimal": s.minimal,
             }
-            for s in result.conflict_sets
+            for s in result.clash_sets
         ],
         "complete": result.complete,
         "relaxations": [
@@ -124,7 +124,7 @@ def settlement_doc(problem: Problem, s: Settlement) -> dict[str, Any]:
     }
 
 
-def settlements_doc(problem: Problem, answers: dict[Rule, Settlement]) -> dict[str, Any]:
+def settlements_doc(problem: Problem, answers: dict[SettlementRule, Settlement]) -> dict[str, Any]:
     """Answer of ``settle``."""
     return {
         "format": FORMAT_VERSION,

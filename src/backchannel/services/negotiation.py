@@ -22,17 +22,22 @@ from backchannel.model.case import Case
 from backchannel.model.load import load_problem
 from backchannel.model.problem import Problem
 from backchannel.model.results import (
-    ConflictsResult,
+    ClashesResult,
     FrontierResult,
     MesoResult,
-    Rule,
     Settlement,
+    SettlementRule,
     ZoneResult,
 )
 from backchannel.solvers import engine
 from backchannel.solvers.redline_map import IssueMap, redline_map
 
-ALL_RULES = (Rule.NASH, Rule.KS, Rule.EGALITARIAN, Rule.WELFARE)
+ALL_RULES = (
+    SettlementRule.NASH,
+    SettlementRule.KS,
+    SettlementRule.EGALITARIAN,
+    SettlementRule.WELFARE,
+)
 
 
 @dataclass(frozen=True)
@@ -79,27 +84,27 @@ def check(
     return loaded, zone, redline_map(loaded.problem)
 
 
-def conflicts(
+def clashes(
     path: Path,
     *,
     issues: Sequence[str] | None = None,
     limit: int = 10,
     time_limit: float = 60.0,
-) -> tuple[Loaded, ConflictsResult]:
+) -> tuple[Loaded, ClashesResult]:
     """Minimal clashing sets of red lines and the cheapest relaxations."""
     if limit < 1:
         raise InputError(f"--limit must be at least 1, not {limit}")
     loaded = load(path, issues)
-    return loaded, engine.conflicts(loaded.problem, limit=limit, time_limit=_limit(time_limit))
+    return loaded, engine.clashes(loaded.problem, limit=limit, time_limit=_limit(time_limit))
 
 
 def settle(
     path: Path,
     *,
-    rules: Sequence[Rule] = ALL_RULES,
+    rules: Sequence[SettlementRule] = ALL_RULES,
     issues: Sequence[str] | None = None,
     time_limit: float = 60.0,
-) -> tuple[Loaded, dict[Rule, Settlement]]:
+) -> tuple[Loaded, dict[SettlementRule, Settlement]]:
     """The package each bargaining rule recommends."""
     loaded = load(path, issues)
     return loaded, engine.settle(loaded.problem, rules, _limit(time_limit))
@@ -142,15 +147,15 @@ class Overview:
     loaded: Loaded
     zone: ZoneResult
     redlines: tuple[IssueMap, ...]
-    conflicts: ConflictsResult | None
+    clashes: ClashesResult | None
     partial_issues: tuple[str, ...]
     partial_zone: ZoneResult | None
-    settlements: dict[Rule, Settlement]
+    settlements: dict[SettlementRule, Settlement]
     settled_on: Problem
 
 
 def overview(path: Path, *, time_limit: float = 60.0) -> Overview:
-    """Zone, red-line map, conflicts and recommended packages in one call.
+    """Zone, red-line map, clashes and recommended packages in one call.
 
     When the whole agenda has no admissible package, the recommended packages are
     those of a partial deal on the issues where the single-issue red lines still
@@ -164,13 +169,13 @@ def overview_of(loaded: Loaded, *, time_limit: float = 60.0) -> Overview:
     problem = loaded.problem
     zone = engine.check(problem, _limit(time_limit))
     redlines = redline_map(problem)
-    found: ConflictsResult | None = None
+    found: ClashesResult | None = None
     partial: tuple[str, ...] = ()
     partial_zone: ZoneResult | None = None
     settled_on = problem
-    settlements: dict[Rule, Settlement] = {}
+    settlements: dict[SettlementRule, Settlement] = {}
     if zone.exists is False:
-        found = engine.conflicts(problem, limit=5, time_limit=time_limit)
+        found = engine.clashes(problem, limit=5, time_limit=time_limit)
         partial = tuple(problem.issues[m.issue].name for m in redlines if m.has_overlap)
         if partial and problem.is_additive:
             settled_on = problem.restricted_to(list(partial))

@@ -415,7 +415,7 @@ def _findings(agenda: Agenda, sides: list[Side], title: str, time_limit: float) 
         target = partial_packages if over.partial_issues else packages
         target[rule.value] = chosen
         utilities[rule.value] = dict(zip(on.utility_parties, settlement.utilities, strict=True))
-    conflicts = over.conflicts
+    conflicts = over.clashes
     frontier: list[list[float]] = []
     if over.zone.exists and len(problem.utility_parties) == 2:
         from backchannel.solvers import engine
@@ -432,9 +432,7 @@ def _findings(agenda: Agenda, sides: list[Side], title: str, time_limit: float) 
         overlap=overlap,
         blocked=blocked,
         red_lines=facts,
-        conflict_sets=[list(c.constraint_ids) for c in conflicts.conflict_sets]
-        if conflicts
-        else [],
+        conflict_sets=[list(c.constraint_ids) for c in conflicts.clash_sets] if conflicts else [],
         relaxations=[(list(r.constraint_ids), r.cost) for r in conflicts.relaxations]
         if conflicts
         else [],

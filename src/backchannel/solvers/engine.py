@@ -8,7 +8,7 @@ Which algorithm answers a question depends on the problem, never on the caller:
   programme over issues (all four rules are attained on the frontier; the zone and
   the viable options follow from it too, see :mod:`backchannel.solvers.dp_zone`);
 * **everything else** (3-8 parties on large agendas, non-linear utilities,
-  conflicts, MESO): CP-SAT.
+  clashes, MESO): CP-SAT.
 
 Every answer passes through the solver-independent validator
 (:mod:`backchannel.solvers.validate`) before it is returned.
@@ -22,17 +22,17 @@ from collections.abc import Sequence
 from backchannel.errors import AnalysisError
 from backchannel.model.problem import Problem
 from backchannel.model.results import (
-    ConflictsResult,
+    ClashesResult,
     FrontierResult,
     MesoResult,
-    Rule,
     Settlement,
+    SettlementRule,
     Status,
     ZoneResult,
 )
 from backchannel.solvers import validate
 from backchannel.solvers.cpsat import (
-    cpsat_conflicts,
+    cpsat_clashes,
     cpsat_frontier,
     cpsat_meso,
     cpsat_settle,
@@ -80,22 +80,22 @@ def check(problem: Problem, time_limit: float = DEFAULT_TIME_LIMIT) -> ZoneResul
     return result
 
 
-def conflicts(
+def clashes(
     problem: Problem, limit: int = 10, time_limit: float = DEFAULT_TIME_LIMIT
-) -> ConflictsResult:
+) -> ClashesResult:
     """Minimal clashing sets of red lines and the cheapest relaxations."""
     start = time.perf_counter()
-    result: ConflictsResult | None = None
+    result: ClashesResult | None = None
     if _dp_applies(problem):
         try:
             if dp_exists(problem):  # nothing clashes: no CP-SAT model at all
                 seconds = time.perf_counter() - start
-                result = ConflictsResult(True, (), True, (), Status.OPTIMAL, "frontier-dp", seconds)
+                result = ClashesResult(True, (), True, (), Status.OPTIMAL, "frontier-dp", seconds)
         except NotApplicable:
             result = None
     if result is None:
-        result = cpsat_conflicts(problem, limit=limit, time_limit=time_limit)
-    validate.validate_conflicts(problem, result)
+        result = cpsat_clashes(problem, limit=limit, time_limit=time_limit)
+    validate.validate_clashes(problem, result)
     return result
 
 
@@ -105,16 +105,16 @@ def _check_parties(problem: Problem) -> None:
         raise AnalysisError(
             f"settlements need 2 to {MAX_PARTIES} delegations with preferences; "
             f"this case has {count}",
-            hint="add or remove delegations, or use check/conflicts",
+            hint="add or remove delegations, or use check/clashes",
         )
 
 
 def settle(
-    problem: Problem, rules: Sequence[Rule], time_limit: float = DEFAULT_TIME_LIMIT
-) -> dict[Rule, Settlement]:
+    problem: Problem, rules: Sequence[SettlementRule], time_limit: float = DEFAULT_TIME_LIMIT
+) -> dict[SettlementRule, Settlement]:
     """The package each bargaining rule recommends."""
     _check_parties(problem)
-    answers: dict[Rule, Settlement] | None = None
+    answers: dict[SettlementRule, Settlement] | None = None
     if _small(problem):
         answers = enumerate_settlements(problem, list(rules))
     elif _dp_applies(problem):
@@ -170,7 +170,7 @@ def meso(
     start = time.perf_counter()
     seed = None
     if target is None:  # the party's utility at the Nash package, by the fastest engine
-        nash = settle(problem, [Rule.NASH], time_limit / 2)[Rule.NASH]
+        nash = settle(problem, [SettlementRule.NASH], time_limit / 2)[SettlementRule.NASH]
         if nash.package is None:
             status = Status.INFEASIBLE if nash.status is Status.INFEASIBLE else Status.UNKNOWN
             return MesoResult(party, 0.0, tolerance, (), 0.0, status, nash.method, nash.seconds)

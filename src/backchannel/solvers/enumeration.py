@@ -32,8 +32,8 @@ from backchannel.model.problem import AdditiveUtility, Clause, Package, Problem,
 from backchannel.model.results import (
     FrontierPoint,
     FrontierResult,
-    Rule,
     Settlement,
+    SettlementRule,
     Status,
     ZoneResult,
 )
@@ -300,7 +300,9 @@ def enumerate_zone(problem: Problem) -> ZoneResult:
     )
 
 
-def enumerate_settlements(problem: Problem, rules: Sequence[Rule]) -> dict[Rule, Settlement]:
+def enumerate_settlements(
+    problem: Problem, rules: Sequence[SettlementRule]
+) -> dict[SettlementRule, Settlement]:
     """The optimal package of each rule, with exact tie counts.
 
     One pass finds ``ideal_p`` and the optima of nash, egalitarian and welfare; ks
@@ -315,8 +317,10 @@ def enumerate_settlements(problem: Problem, rules: Sequence[Rule]) -> dict[Rule,
     parties = len(problem.utilities)
     ideal = np.full(parties, -np.inf)
     ideal_flat = [0] * parties
-    trackers: dict[Rule, _Best] = {rule: _Best() for rule in wanted if rule is not Rule.KS}
-    kept: list[_Chunk] | None = [] if Rule.KS in wanted else None
+    trackers: dict[SettlementRule, _Best] = {
+        rule: _Best() for rule in wanted if rule is not SettlementRule.KS
+    }
+    kept: list[_Chunk] | None = [] if SettlementRule.KS in wanted else None
     kept_size = 0
     for chunk in scan.chunks():
         utilities = chunk.utilities
@@ -333,15 +337,15 @@ def enumerate_settlements(problem: Problem, rules: Sequence[Rule]) -> dict[Rule,
             if kept_size > 2**23:  # too large to keep: the ks pass scans again
                 kept = None
     feasible = bool(np.isfinite(ideal).all())
-    if Rule.KS in wanted and feasible:
+    if SettlementRule.KS in wanted and feasible:
         ks = _Best()
         for chunk in kept if kept is not None else scan.chunks():
-            values = rule_values(Rule.KS, chunk.utilities, disagreement, ideal)
+            values = rule_values(SettlementRule.KS, chunk.utilities, disagreement, ideal)
             ks.offer(values, chunk.utilities.sum(axis=0), chunk)
-        trackers[Rule.KS] = ks
+        trackers[SettlementRule.KS] = ks
     exact_ideal = [problem.utility(scan.package(f))[q] for q, f in enumerate(ideal_flat)]
     seconds = time.perf_counter() - start
-    answers: dict[Rule, Settlement] = {}
+    answers: dict[SettlementRule, Settlement] = {}
     for rule in wanted:
         if not feasible:
             answers[rule] = Settlement(

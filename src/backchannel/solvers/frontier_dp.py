@@ -36,7 +36,13 @@ import numpy as np
 
 from backchannel.errors import AnalysisError
 from backchannel.model.problem import AdditiveUtility, Clause, Problem
-from backchannel.model.results import FrontierPoint, FrontierResult, Rule, Settlement, Status
+from backchannel.model.results import (
+    FrontierPoint,
+    FrontierResult,
+    Settlement,
+    SettlementRule,
+    Status,
+)
 from backchannel.solvers.objectives import (
     TOL,
     BoolArray,
@@ -318,7 +324,9 @@ def dp_frontier(problem: Problem) -> FrontierResult:
     )
 
 
-def dp_settlements(problem: Problem, rules: Sequence[Rule]) -> dict[Rule, Settlement]:
+def dp_settlements(
+    problem: Problem, rules: Sequence[SettlementRule]
+) -> dict[SettlementRule, Settlement]:
     """Each rule's optimum, found by scanning the exact 2-party frontier.
 
     Ties are broken by welfare, then by the smallest option-index vector, among the
@@ -334,7 +342,7 @@ def dp_settlements(problem: Problem, rules: Sequence[Rule]) -> dict[Rule, Settle
     start = time.perf_counter()
     packages, utilities, multi = _frontier(problem, track=True)
     disagreement = np.asarray(problem.disagreement, dtype=np.float64)
-    found: dict[Rule, tuple[int, float, bool | None]] = {}
+    found: dict[SettlementRule, tuple[int, float, bool | None]] = {}
     ideal = utilities.max(axis=0) if packages.shape[0] else disagreement
     for rule in dict.fromkeys(rules):
         if packages.shape[0] == 0:
@@ -354,7 +362,7 @@ def dp_settlements(problem: Problem, rules: Sequence[Rule]) -> dict[Rule, Settle
             has_ties = None
         found[rule] = (chosen, value, has_ties)
     seconds = time.perf_counter() - start
-    answers: dict[Rule, Settlement] = {}
+    answers: dict[SettlementRule, Settlement] = {}
     for rule in dict.fromkeys(rules):
         if rule not in found:
             answers[rule] = Settlement(
@@ -378,7 +386,11 @@ def dp_settlements(problem: Problem, rules: Sequence[Rule]) -> dict[Rule, Settle
 
 
 def _ties_only_on_frontier(
-    rule: Rule, utilities: FloatArray, value: float, disagreement: FloatArray, ideal: FloatArray
+    rule: SettlementRule,
+    utilities: FloatArray,
+    value: float,
+    disagreement: FloatArray,
+    ideal: FloatArray,
 ) -> bool:
     """Whether every package tying with the optimum ``utilities`` reaches the same point.
 
@@ -387,14 +399,14 @@ def _ties_only_on_frontier(
     optimum, a tying package has every term at least the optimum; when every term of
     the optimum equals it, the tying package weakly dominates it, hence has its key.
     """
-    if rule is Rule.WELFARE:
+    if rule is SettlementRule.WELFARE:
         return True
     if value <= TOL:
         return False
-    if rule is Rule.NASH:
+    if rule is SettlementRule.NASH:
         return True
     gains = np.maximum(utilities - disagreement, 0.0)
-    if rule is Rule.KS:
+    if rule is SettlementRule.KS:
         span = np.maximum(ideal - disagreement, 0.0)
         gains = np.where(span <= TOL, 1.0, gains / np.where(span <= TOL, 1.0, span))
     return bool(np.all(gains <= value + tolerance(value)))

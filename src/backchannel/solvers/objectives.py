@@ -8,7 +8,7 @@ Conventions (the same in every engine, the validator and the test oracle)
 * The **gain** of party ``p`` is ``g_p = max(0, u_p - d_p)``: an admissible package
   may fall short of ``d_p`` by at most ``TOL`` (the admissibility tolerance of
   :meth:`Problem.constraint_holds`), and that shortfall counts as no gain.
-* Rule values (definitions of :class:`~backchannel.model.results.Rule`): nash
+* Rule values (definitions of :class:`~backchannel.model.results.SettlementRule`): nash
   ``prod_p g_p``; egalitarian ``min_p g_p``; welfare ``sum_p u_p``; ks
   ``min_p g_p / (ideal_p - d_p)``, a party with ``ideal_p - d_p <= TOL`` counting 1.
 * Utility vectors are compared on the grid ``rint(u / TOL)`` (their **key**): the
@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backchannel.model.problem import UTILITY_TOLERANCE, AdditiveUtility, Problem
-from backchannel.model.results import Rule
+from backchannel.model.results import SettlementRule
 
 TOL = UTILITY_TOLERANCE
 
@@ -38,7 +38,7 @@ def tolerance(value: float) -> float:
 
 
 def rule_values(
-    rule: Rule, utilities: FloatArray, disagreement: FloatArray, ideal: FloatArray | None
+    rule: SettlementRule, utilities: FloatArray, disagreement: FloatArray, ideal: FloatArray | None
 ) -> FloatArray:
     """The objective of ``rule`` for packages given as columns of ``utilities``.
 
@@ -51,14 +51,14 @@ def rule_values(
     ideal:
         ``ideal_p``, the best admissible utility of each party; needed for ks only.
     """
-    if rule is Rule.WELFARE:
+    if rule is SettlementRule.WELFARE:
         total: FloatArray = utilities.sum(axis=0)
         return total
     gains = np.maximum(utilities - disagreement[:, None], 0.0)
-    if rule is Rule.NASH:
+    if rule is SettlementRule.NASH:
         product: FloatArray = np.prod(gains, axis=0)
         return product
-    if rule is Rule.EGALITARIAN:
+    if rule is SettlementRule.EGALITARIAN:
         lowest: FloatArray = gains.min(axis=0)
         return lowest
     if ideal is None:
@@ -72,7 +72,7 @@ def rule_values(
 
 
 def rule_value(
-    rule: Rule,
+    rule: SettlementRule,
     utilities: Sequence[float] | FloatArray,
     disagreement: Sequence[float] | FloatArray,
     ideal: Sequence[float] | FloatArray | None,

@@ -3,7 +3,7 @@
 Nothing here trusts an engine. Packages are judged with the model's own
 :meth:`Problem.constraint_holds` and :meth:`Problem.utility`; utilities and rule
 values are re-evaluated in floats; on small agendas (at most
-:data:`PROOF_LIMIT` packages) conflict sets are re-proven by enumeration. A failed
+:data:`PROOF_LIMIT` packages) clash sets are re-proven by enumeration. A failed
 check raises :class:`~backchannel.errors.InvalidAnswer`: an engine bug, never the
 user's fault, and never silently passed on.
 
@@ -15,9 +15,9 @@ Checks, per answer type
   those of the package (the ks value needs the ideal point, so only its range is
   checked); the bound is not below the value, and equals it when proven.
 * frontier: every point admissible, utilities re-evaluated, no point dominates another.
-* conflicts: ids exist; relaxation costs are the firmness sums of their red lines, all
+* clashes: ids exist; relaxation costs are the firmness sums of their red lines, all
   equal, and each witness respects every red line not relaxed; on small agendas,
-  each conflict set is unsatisfiable and, when marked minimal, each of its subsets
+  each clash set is unsatisfiable and, when marked minimal, each of its subsets
   with one red line dropped is satisfiable.
 * meso: every offer admissible, within the tolerance band of the target for the
   party, distinct, and ``spread`` is their smallest pairwise L1 distance.
@@ -35,19 +35,19 @@ from numpy.typing import NDArray
 from backchannel.errors import InvalidAnswer
 from backchannel.model.problem import AdditiveUtility, Constraint, Package, Problem
 from backchannel.model.results import (
-    ConflictsResult,
+    ClashesResult,
     FrontierPoint,
     FrontierResult,
     MesoResult,
-    Rule,
     Settlement,
+    SettlementRule,
     Status,
     ZoneResult,
 )
 from backchannel.solvers.objectives import TOL, evaluate, rule_value, tolerance
 
 PROOF_LIMIT = 50_000
-"""Largest agenda on which conflict sets are re-proven by enumeration."""
+"""Largest agenda on which clash sets are re-proven by enumeration."""
 
 IntMatrix = np.ndarray[tuple[int, int], np.dtype[np.int64]]
 FloatMatrix = np.ndarray[tuple[int, int], np.dtype[np.float64]]
@@ -126,7 +126,7 @@ def validate_settlement(problem: Problem, settlement: Settlement) -> None:
     if value is None:
         raise _fail(what, "a package without its rule value")
     utilities = problem.utility(settlement.package)
-    if settlement.rule is Rule.KS:
+    if settlement.rule is SettlementRule.KS:
         if not -TOL <= value <= 1 + TOL:
             raise _fail(what, f"Kalai-Smorodinsky value {value} is outside [0, 1]")
     else:
@@ -225,7 +225,7 @@ def validate_frontier(problem: Problem, result: FrontierResult) -> None:
         )
 
 
-# ---------------------------------------------------------------------- conflicts
+# ---------------------------------------------------------------------- clashes
 def _all_packages(problem: Problem) -> IntMatrix:
     sizes = [issue.size for issue in problem.issues]
     grid = np.indices(sizes, dtype=np.int64).reshape(len(sizes), -1).T
@@ -252,49 +252,47 @@ def _satisfied(
     return out
 
 
-def _prove_conflicts(problem: Problem, result: ConflictsResult) -> None:
+def _prove_clashes(problem: Problem, result: ClashesResult) -> None:
     packages = _all_packages(problem)
     utilities = evaluate(problem, packages)
     by_id = {c.id: n for n, c in enumerate(problem.constraints)}
     table = _satisfied(problem, problem.constraints, packages, utilities)
-    for conflict in result.conflict_sets:
-        rows = [by_id[i] for i in conflict.constraint_ids]
+    for clash in result.clash_sets:
+        rows = [by_id[i] for i in clash.constraint_ids]
         if table[rows].all(axis=0).any():
-            raise _fail("conflicts", f"{conflict.constraint_ids} can all hold together")
-        if not conflict.minimal:
+            raise _fail("clashes", f"{clash.constraint_ids} can all hold together")
+        if not clash.minimal:
             continue
         for drop in rows:
             rest = [r for r in rows if r != drop]
             if rest and not table[rest].all(axis=0).any():
                 name = problem.constraints[drop].id
-                raise _fail("conflicts", f"{conflict.constraint_ids} is not minimal: drop {name}")
+                raise _fail("clashes", f"{clash.constraint_ids} is not minimal: drop {name}")
 
 
-def validate_conflicts(problem: Problem, result: ConflictsResult) -> None:
-    """Check an answer of ``conflicts``."""
+def validate_clashes(problem: Problem, result: ClashesResult) -> None:
+    """Check an answer of ``clashes``."""
     known = {c.id: c for c in problem.constraints}
-    for conflict in result.conflict_sets:
-        unknown = [i for i in conflict.constraint_ids if i not in known]
-        if unknown or len(set(conflict.constraint_ids)) != len(conflict.constraint_ids):
-            raise _fail("conflicts", f"conflict set {conflict.constraint_ids} names unknown ids")
-    if result.feasible and (result.conflict_sets or result.relaxations):
-        raise _fail("conflicts", "agreement is possible, yet clashes are reported")
+    for clash in result.clash_sets:
+        unknown = [i for i in clash.constraint_ids if i not in known]
+        if unknown or len(set(clash.constraint_ids)) != len(clash.constraint_ids):
+            raise _fail("clashes", f"clash set {clash.constraint_ids} names unknown ids")
+    if result.feasible and (result.clash_sets or result.relaxations):
+        raise _fail("clashes", "agreement is possible, yet clashes are reported")
     costs = []
     for relaxation in result.relaxations:
         unknown = [i for i in relaxation.constraint_ids if i not in known]
         if unknown:
-            raise _fail("conflicts", f"relaxation {relaxation.constraint_ids} names unknown ids")
+            raise _fail("clashes", f"relaxation {relaxation.constraint_ids} names unknown ids")
         cost = sum(known[i].firmness for i in relaxation.constraint_ids)
         if not math.isclose(cost, relaxation.cost, rel_tol=1e-9, abs_tol=1e-9):
-            raise _fail("conflicts", f"relaxation cost {relaxation.cost} is really {cost}")
-        _check_admissible(
-            problem.without(relaxation.constraint_ids), relaxation.witness, "conflicts"
-        )
+            raise _fail("clashes", f"relaxation cost {relaxation.cost} is really {cost}")
+        _check_admissible(problem.without(relaxation.constraint_ids), relaxation.witness, "clashes")
         costs.append(cost)
     if costs and max(costs) - min(costs) > tolerance(min(costs)):
-        raise _fail("conflicts", f"the cheapest relaxations have different costs {costs}")
-    if result.conflict_sets and problem.n_packages <= PROOF_LIMIT:
-        _prove_conflicts(problem, result)
+        raise _fail("clashes", f"the cheapest relaxations have different costs {costs}")
+    if result.clash_sets and problem.n_packages <= PROOF_LIMIT:
+        _prove_clashes(problem, result)
 
 
 # --------------------------------------------------------------------------- meso

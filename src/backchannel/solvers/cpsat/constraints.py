@@ -1,7 +1,7 @@
 """Red lines and utility bounds as CP-SAT constraints, one class per kind.
 
 Each class states one :class:`~backchannel.model.problem.Constraint` on a
-:class:`~backchannel.solvers.cpsat.model.PackageModel`, optionally guarded by a
+:class:`~backchannel.solvers.cpsat.package_model.PackageModel`, optionally guarded by a
 literal (an assumption for conflict cores, a relaxation switch for MaxSAT): the
 constraint must hold when the guard is true.
 
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from ortools.sat.python import cp_model
 
 from backchannel.model.problem import Constraint, Package, Problem
-from backchannel.solvers.cpsat.model import TOL, PackageModel, S
+from backchannel.solvers.cpsat.package_model import TOL, PackageModel, S
 
 
 class ClauseRedLine:

@@ -29,8 +29,8 @@ from ortools.sat.python import cp_model
 
 from backchannel.model.problem import Package, Problem
 from backchannel.model.results import FrontierPoint, FrontierResult, Status
-from backchannel.solvers.cpsat.model import TOL, Budget, PackageModel
 from backchannel.solvers.cpsat.objectives import Welfare
+from backchannel.solvers.cpsat.package_model import TOL, Budget, PackageModel
 from backchannel.solvers.cpsat.search import admissible_or_cut, certified_max
 from backchannel.solvers.cpsat.settle import admissible_model, ideals
 

@@ -23,7 +23,7 @@ import math
 
 from backchannel.model.problem import Package, Problem
 from backchannel.model.results import FrontierPoint, MesoResult, Status
-from backchannel.solvers.cpsat.model import Budget, S
+from backchannel.solvers.cpsat.package_model import Budget, S
 from backchannel.solvers.cpsat.settle import admissible_model
 
 

@@ -1,7 +1,7 @@
 """Bargaining objectives as CP-SAT objectives, one class per rule.
 
 Each class gives the rule's exact float value (the definitions of
-:class:`~backchannel.model.results.Rule`, gains ``g_p = max(0, u_p - d_p)``), an
+:class:`~backchannel.model.results.SettlementRule`, gains ``g_p = max(0, u_p - d_p)``), an
 integer objective on the scaled model, and the two facts that make the integer
 answer exact (see :mod:`backchannel.solvers.cpsat.settle`):
 
@@ -33,8 +33,8 @@ from collections.abc import Sequence
 
 from ortools.sat.python import cp_model
 
-from backchannel.model.results import Rule
-from backchannel.solvers.cpsat.model import FINE, TOL, PackageModel, S, lowest_tie
+from backchannel.model.results import SettlementRule
+from backchannel.solvers.cpsat.package_model import FINE, TOL, PackageModel, S, lowest_tie
 
 K = 10**10
 """Scale of the logarithms in the Nash objective."""
@@ -304,12 +304,12 @@ class Nash(Welfare):
 Objective = Welfare | Egalitarian | KalaiSmorodinsky | Nash
 
 
-def objective(pm: PackageModel, rule: Rule, ideal: Sequence[float] = ()) -> Objective:
+def objective(pm: PackageModel, rule: SettlementRule, ideal: Sequence[float] = ()) -> Objective:
     """The objective class of a rule (KS needs the ideal utilities)."""
-    if rule is Rule.WELFARE:
+    if rule is SettlementRule.WELFARE:
         return Welfare(pm)
-    if rule is Rule.EGALITARIAN:
+    if rule is SettlementRule.EGALITARIAN:
         return Egalitarian(pm)
-    if rule is Rule.KS:
+    if rule is SettlementRule.KS:
         return KalaiSmorodinsky(pm, ideal)
     return Nash(pm)

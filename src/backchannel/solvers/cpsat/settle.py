@@ -1,6 +1,6 @@
 """Settlements (Nash, Kalai-Smorodinsky, egalitarian, welfare) with CP-SAT.
 
-Definitions are those of :class:`~backchannel.model.results.Rule`; the search and
+Definitions are those of :class:`~backchannel.model.results.SettlementRule`; the search and
 its exactness argument are in :mod:`backchannel.solvers.cpsat.search`. KS first
 finds every party's ideal ``ideal_p`` (the best admissible ``u_p``) by a certified
 maximum of that party's utility alone.
@@ -9,10 +9,10 @@ maximum of that party's utility alone.
 from __future__ import annotations
 
 from backchannel.model.problem import Problem
-from backchannel.model.results import Rule, Settlement, Status
+from backchannel.model.results import Settlement, SettlementRule, Status
 from backchannel.solvers.cpsat.constraints import add_all
-from backchannel.solvers.cpsat.model import Budget, PackageModel
 from backchannel.solvers.cpsat.objectives import Welfare, objective
+from backchannel.solvers.cpsat.package_model import Budget, PackageModel
 from backchannel.solvers.cpsat.search import Best, certified_max, tie_break
 
 
@@ -38,7 +38,7 @@ def ideals(pm: PackageModel, budget: Budget, reserve: int = 1) -> list[Best]:
     return tops
 
 
-def cpsat_settle(problem: Problem, rule: Rule, time_limit: float = 30.0) -> Settlement:
+def cpsat_settle(problem: Problem, rule: SettlementRule, time_limit: float = 30.0) -> Settlement:
     """The admissible package that ``rule`` picks, proven optimal when time allows.
 
     Parameters
@@ -46,7 +46,7 @@ def cpsat_settle(problem: Problem, rule: Rule, time_limit: float = 30.0) -> Sett
     problem:
         A compiled problem with 2-8 utility parties.
     rule:
-        The bargaining rule (definitions in :class:`~backchannel.model.results.Rule`).
+        The bargaining rule (definitions in :class:`~backchannel.model.results.SettlementRule`).
     time_limit:
         Seconds for the whole question; on expiry the incumbent comes back with
         status ``FEASIBLE`` and a proven upper bound, or ``UNKNOWN`` without one.
@@ -58,7 +58,7 @@ def cpsat_settle(problem: Problem, rule: Rule, time_limit: float = 30.0) -> Sett
     """
     budget = Budget(time_limit)
     pm = admissible_model(problem)
-    if rule is Rule.EGALITARIAN:
+    if rule is SettlementRule.EGALITARIAN:
         # The full linear relaxation of the max-min rows guides CP-SAT well here (3
         # parties, 6 instances from 80x6 to 320x6: worst 0.98 -> 0.73 s, none slower
         # beyond noise; one 6-party instance at 40x6 2.1 -> 2.7 s); for Nash it doubled
@@ -99,10 +99,10 @@ def cpsat_settle(problem: Problem, rule: Rule, time_limit: float = 30.0) -> Sett
     first = pm.solve(Budget(budget.remaining() / 10))
     if first.infeasible:
         return answer(Status.INFEASIBLE)
-    many = len(problem.utilities) > 3 and rule in (Rule.EGALITARIAN, Rule.KS)
+    many = len(problem.utilities) > 3 and rule in (SettlementRule.EGALITARIAN, SettlementRule.KS)
     if first.package is not None and (many or not problem.is_additive):
         pm.hint(first.package)
-    if rule is Rule.KS:
+    if rule is SettlementRule.KS:
         tops = ideals(pm, budget)
         if any(t.infeasible for t in tops):
             return answer(Status.INFEASIBLE)
@@ -113,7 +113,7 @@ def cpsat_settle(problem: Problem, rule: Rule, time_limit: float = 30.0) -> Sett
         ideal = [t.value for t in tops]
     obj = objective(pm, rule, ideal)
     best = certified_max(pm, obj, budget)
-    if rule is Rule.NASH and best.infeasible:
+    if rule is SettlementRule.NASH and best.infeasible:
         # no package has every gain positive: every admissible package scores 0
         best = certified_max(pm, Welfare(pm), budget)
         if best.package is not None:

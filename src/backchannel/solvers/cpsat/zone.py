@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from backchannel.model.problem import Problem
 from backchannel.model.results import Status, ZoneResult
-from backchannel.solvers.cpsat.model import Budget
+from backchannel.solvers.cpsat.package_model import Budget
 from backchannel.solvers.cpsat.search import admissible_or_cut
 from backchannel.solvers.cpsat.settle import admissible_model
 

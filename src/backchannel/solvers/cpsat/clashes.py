@@ -5,16 +5,16 @@ Every constraint ``c`` (red line or utility bound) is stated under its own guard
 is one solve with the subset's guards as assumptions; a witness that violates a
 true utility bound is cut off while that bound's guard holds, and the solve repeated.
 
-* **Minimal conflict sets.** CP-SAT's ``SufficientAssumptionsForInfeasibility`` gives a
+* **Minimal clash sets.** CP-SAT's ``SufficientAssumptionsForInfeasibility`` gives a
   first core (mapped back from variable indices, then verified by re-solving: it is
   neither guaranteed minimal nor trusted); deletion shrinking removes one element at
   a time and drops it for good when the rest is still infeasible (jumping to the
   smaller core the solver reports). Further minimal sets are enumerated MARCO-style:
   a map model over subset Booleans, blocking every found set (no superset of a
-  conflict set) and every satisfiable set found (the constraints a witness respects:
+  clash set) and every satisfiable set found (the constraints a witness respects:
   some constraint outside it must be picked); the map picks the largest unexplored
   subset. ``complete`` when the map is exhausted. A step that hits the time limit
-  keeps its element, so the set is still a verified conflict, with ``minimal=False``.
+  keeps its element, so the set is still a verified clash, with ``minimal=False``.
 * **Cheapest relaxations.** Weighted MaxSAT: minimise ``sum_c firmness_c * (1 - g_c)``
   (firmness scaled by 10**6), then enumerate every other dropped set of the same
   float cost, each with its witness; a relaxation is reported as the constraints
@@ -28,9 +28,9 @@ from collections.abc import Sequence
 from ortools.sat.python import cp_model
 
 from backchannel.model.problem import Package, Problem
-from backchannel.model.results import ConflictSet, ConflictsResult, Relaxation, Status
+from backchannel.model.results import ClashesResult, ClashSet, Relaxation, Status
 from backchannel.solvers.cpsat.constraints import add_all
-from backchannel.solvers.cpsat.model import Budget, PackageModel, Solved, close, slack
+from backchannel.solvers.cpsat.package_model import Budget, PackageModel, Solved, close, slack
 
 COST_SCALE = 10**6
 
@@ -99,12 +99,12 @@ class Guarded:
         return core, minimal
 
 
-def _conflict_sets(g: Guarded, limit: int) -> tuple[list[ConflictSet], bool]:
+def _clash_sets(g: Guarded, limit: int) -> tuple[list[ClashSet], bool]:
     every = list(range(len(g.guards)))
     mapping = cp_model.CpModel()
     seed = [mapping.new_bool_var(f"s{n}") for n in every]
     mapping.maximize(sum(seed))
-    found: list[ConflictSet] = []
+    found: list[ClashSet] = []
     while len(found) < limit:
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
@@ -126,10 +126,10 @@ def _conflict_sets(g: Guarded, limit: int) -> tuple[list[ConflictSet], bool]:
             mapping.add_bool_or([seed[n] for n in every if n not in kept])
             continue
         start = core if core and g.satisfiable(core)[0] is False else subset
-        conflict, minimal = g.shrink(start)
-        mapping.add_bool_or([~seed[n] for n in conflict])
-        ids = tuple(g.problem.constraints[n].id for n in conflict)
-        found.append(ConflictSet(ids, minimal))
+        clash, minimal = g.shrink(start)
+        mapping.add_bool_or([~seed[n] for n in clash])
+        ids = tuple(g.problem.constraints[n].id for n in clash)
+        found.append(ClashSet(ids, minimal))
     return found, False
 
 
@@ -177,7 +177,7 @@ def _relaxations(g: Guarded, limit: int) -> tuple[list[Relaxation], Status]:
     return found, Status.OPTIMAL
 
 
-def cpsat_conflicts(problem: Problem, limit: int = 10, time_limit: float = 30.0) -> ConflictsResult:
+def cpsat_clashes(problem: Problem, limit: int = 10, time_limit: float = 30.0) -> ClashesResult:
     """Minimal clashing sets of constraints and the cheapest relaxations.
 
     Parameters
@@ -185,13 +185,13 @@ def cpsat_conflicts(problem: Problem, limit: int = 10, time_limit: float = 30.0)
     problem:
         A compiled problem.
     limit:
-        Most conflict sets, and most relaxations, to report.
+        Most clash sets, and most relaxations, to report.
     time_limit:
         Seconds for the whole question.
 
     Returns
     -------
-    ConflictsResult
+    ClashesResult
         Nothing to report (``feasible=True``) when an admissible package exists.
     """
     budget = Budget(time_limit)
@@ -199,11 +199,11 @@ def cpsat_conflicts(problem: Problem, limit: int = 10, time_limit: float = 30.0)
     answer, _, _ = g.satisfiable(list(range(len(g.guards))))
     if answer is not False:
         status = Status.OPTIMAL if answer else Status.UNKNOWN
-        return ConflictsResult(
+        return ClashesResult(
             bool(answer), (), answer is True, (), status, "cp-sat", budget.elapsed()
         )
-    sets, complete = _conflict_sets(g, limit)
+    sets, complete = _clash_sets(g, limit)
     relaxations, status = _relaxations(g, limit)
-    return ConflictsResult(
+    return ClashesResult(
         False, tuple(sets), complete, tuple(relaxations), status, "cp-sat", budget.elapsed()
     )
