@@ -107,11 +107,11 @@ def test_red_lines_may_only_loosen_when_the_dialogue_says_so(world: World) -> No
     rounds.save_position(p, world.actors["a1"], strict, first)
     rounds.lock_round(p, f, strict)
     from backchannel.storage import repo
-    from backchannel.storage.tables import Round
+    from backchannel.storage.tables import RoundRow
 
     with p.unit() as s:  # end round 1 without an evaluation (needs both sides)
         row = repo.rounds(s, strict)[-1]
-        repo.get(s, Round, row.id).state = "disclosed"  # type: ignore[union-attr]
+        repo.get(s, RoundRow, row.id).state = "disclosed"  # type: ignore[union-attr]
     rounds.open_round(p, f, strict)
     stricter = Position(unacceptable=[Unacceptable(issue=issue, option="y")], walk_away=30)
     with pytest.raises(NotAllowedNow, match="only loosen"):

@@ -41,7 +41,7 @@ from backchannel.services import access, accounts, dialogues, rounds
 from backchannel.services.access import FACILITATOR, MEMBER, OBSERVER, Actor, Track
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
-from backchannel.storage.tables import Delegation
+from backchannel.storage.tables import DelegationRow
 
 from .conftest import PASSWORD, make_settings
 
@@ -989,9 +989,9 @@ def test_no_delegation_reads_or_writes_another_sides_objects(shared: Shared) -> 
 def _position_target_without_delegation_check(monkeypatch: pytest.MonkeyPatch) -> None:
     original = rounds._position_target
 
-    def broken(s: Any, place: access.Seat, delegation_id: str | None) -> Delegation:
+    def broken(s: Any, place: access.Seat, delegation_id: str | None) -> DelegationRow:
         if place.role == MEMBER and delegation_id is not None:
-            return access.owned(s, place, Delegation, delegation_id)
+            return access.owned(s, place, DelegationRow, delegation_id)
         return original(s, place, delegation_id)
 
     monkeypatch.setattr(rounds, "_position_target", broken)
@@ -1017,7 +1017,7 @@ def _releases_for_every_audience(monkeypatch: pytest.MonkeyPatch) -> None:
 def _all(s: Any) -> list[str]:
     from sqlalchemy import select
 
-    return list(s.execute(select(Delegation.id)).scalars())
+    return list(s.execute(select(DelegationRow.id)).scalars())
 
 
 def _log_for_every_audience(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,7 +45,7 @@ from backchannel.services import dialogues, rounds
 from backchannel.services.platform import Platform, SchemaOutOfDate
 from backchannel.storage import audit, migrate
 from backchannel.storage.db import UnsafeDatabase, check_durability, make_engine
-from backchannel.storage.tables import AuditEntry, Base
+from backchannel.storage.tables import AuditEntryRow, Base
 from backchannel.storage.vault import KeyFileError, TamperedData, init_key_file
 from backchannel.web.app import create_app
 
@@ -346,7 +346,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(db: Platform) -> None:
     assert errors == []
     with db.unit() as s:
         report = audit.verify(s, db.vault.audit_key())
-        seqs = list(s.execute(select(AuditEntry.seq).order_by(AuditEntry.seq)).scalars())
+        seqs = list(s.execute(select(AuditEntryRow.seq).order_by(AuditEntryRow.seq)).scalars())
     assert report.ok, report.problems
     # the database's first entry, then 6 owners' accounts and 5 actions each
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == 1 + 6 + 6 * 5

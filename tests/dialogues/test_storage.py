@@ -29,7 +29,7 @@ from backchannel.services import dialogues, rounds
 from backchannel.services.platform import Platform, SchemaOutOfDate
 from backchannel.storage import audit, migrate
 from backchannel.storage.db import UnsafeDatabase, check_durability, make_engine
-from backchannel.storage.tables import AuditEntry, Base
+from backchannel.storage.tables import AuditEntryRow, Base
 
 from .conftest import World, build_world, make_settings, position_a, position_b
 
@@ -68,9 +68,9 @@ def entries(platform: Platform) -> list[dict[str, Any]]:
     return [dict(row) for row in found]
 
 
-def chain(platform: Platform) -> list[AuditEntry]:
+def chain(platform: Platform) -> list[AuditEntryRow]:
     with platform.unit() as s:
-        return list(s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars())
+        return list(s.execute(select(AuditEntryRow).order_by(AuditEntryRow.seq)).scalars())
 
 
 def cli(settings: Settings, *more: str) -> int:
@@ -136,7 +136,7 @@ def test_an_inserted_entry_is_found(logged: World) -> None:
     k = 10
     sql(p, "UPDATE audit_log SET seq = seq + 1000000 WHERE seq > :k", k=k)
     sql(p, "UPDATE audit_log SET seq = seq - 999999 WHERE seq > 1000000")
-    forged = AuditEntry(
+    forged = AuditEntryRow(
         seq=k + 1,
         at=before[k - 1].at,
         dialogue_id=before[k - 1].dialogue_id,
@@ -160,7 +160,7 @@ def test_an_inserted_entry_is_found(logged: World) -> None:
 def test_an_entry_appended_without_the_key_is_found(logged: World) -> None:
     p = logged.platform
     last = chain(p)[-1]
-    forged = AuditEntry(
+    forged = AuditEntryRow(
         seq=last.seq + 1,
         at=last.at,
         dialogue_id=last.dialogue_id,
@@ -230,7 +230,7 @@ def test_an_edit_rehashed_without_the_mac_key_is_found(logged: World) -> None:
     p = logged.platform
     k = 14
     with p.unit() as s:
-        rows = list(s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars())
+        rows = list(s.execute(select(AuditEntryRow).order_by(AuditEntryRow.seq)).scalars())
         rows[k - 1].detail = json.dumps({"round": 7})
         prev = rows[k - 2].hash
         for entry in rows[k - 1 :]:  # a consistent SHA-256 chain from the edit on

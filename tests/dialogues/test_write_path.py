@@ -38,8 +38,7 @@ from backchannel.services import dialogues, rounds
 from backchannel.services.platform import DialogueKeys, KeyCache, Platform
 from backchannel.storage import audit, repo
 from backchannel.storage.db import WriterQueue, WriterQueueTimeout
-from backchannel.storage.tables import AuditEntry, Delegation, Dialogue
-from backchannel.storage.tables import Position as PositionRow
+from backchannel.storage.tables import AuditEntryRow, DelegationRow, DialogueRow, PositionRow
 from backchannel.storage.vault import TamperedData
 from backchannel.web.app import SWITCH_INTERVAL_S
 
@@ -135,7 +134,7 @@ def test_a_unit_on_sqlite_waits_in_the_queue(platform: Platform) -> None:
 
 def test_concurrent_writers_commit_each_action_with_its_audit_entry(world: World) -> None:
     p, d = world.platform, world.dialogue_id
-    entries_before = _count(p, AuditEntry)
+    entries_before = _count(p, AuditEntryRow)
     errors: list[BaseException] = []
 
     def save(name: str, n: int) -> None:
@@ -154,9 +153,9 @@ def test_concurrent_writers_commit_each_action_with_its_audit_entry(world: World
     for thread in threads:
         thread.join(JOIN_S)
     assert errors == []
-    assert _count(p, AuditEntry) == entries_before + len(threads)
+    assert _count(p, AuditEntryRow) == entries_before + len(threads)
     with p.view() as s:
-        saved = s.execute(select(AuditEntry).where(AuditEntry.action == "position.saved"))
+        saved = s.execute(select(AuditEntryRow).where(AuditEntryRow.action == "position.saved"))
         assert len(saved.scalars().all()) == len(threads)
         rows = {r.delegation_id: r.revision for r in s.execute(select(PositionRow)).scalars()}
     # one row per side; A was saved 12 times (a1 and a2), B 6 times: revisions 1..n
@@ -167,15 +166,15 @@ def test_concurrent_writers_commit_each_action_with_its_audit_entry(world: World
 
 def test_a_failed_unit_commits_neither_its_action_nor_its_audit_entry(world: World) -> None:
     p, d = world.platform, world.dialogue_id
-    entries, delegations = _count(p, AuditEntry), _count(p, Delegation)
+    entries, delegations = _count(p, AuditEntryRow), _count(p, DelegationRow)
     with pytest.raises(ZeroDivisionError), p.unit() as s:
-        repo.add(s, Delegation(dialogue_id=d, role="delegation", name_ct=b"x", ordinal=9))
+        repo.add(s, DelegationRow(dialogue_id=d, role="delegation", name_ct=b"x", ordinal=9))
         p.log(s, "delegation.added", dialogue_id=d, audience="all")
         raise ZeroDivisionError  # after the action and its audit entry were staged
-    assert (_count(p, AuditEntry), _count(p, Delegation)) == (entries, delegations)
+    assert (_count(p, AuditEntryRow), _count(p, DelegationRow)) == (entries, delegations)
     assert p.writers is not None and not p.writers.held  # the turn was handed back
     dialogues.add_delegation(p, world.actors["facilitator"], d, "Side C")  # writes go on
-    assert _count(p, AuditEntry) == entries + 1
+    assert _count(p, AuditEntryRow) == entries + 1
     with p.unit() as s:
         assert audit.verify(s, p.vault.audit_key()).ok
 
@@ -192,7 +191,7 @@ def test_a_cached_key_belongs_to_one_dialogue_only(world: World) -> None:
     with p.view() as s:
         assert p.keys(s, world.dialogue_id) is mine  # served from the cache
         assert p.keys(s, other) is theirs
-        title = repo.get(s, Dialogue, other)
+        title = repo.get(s, DialogueRow, other)
     assert title is not None
     # the other dialogue's title does not open with this dialogue's key, nor with its
     # key bytes under this dialogue's id: the id is part of the associated data
@@ -279,7 +278,7 @@ def test_a_bad_position_is_refused_before_the_write_lock(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     p, d = world.platform, world.dialogue_id
-    entries, positions = _count(p, AuditEntry), _count(p, PositionRow)
+    entries, positions = _count(p, AuditEntryRow), _count(p, PositionRow)
     with _no_write_lock(p, monkeypatch):
         with pytest.raises(InputError, match="not an option"):
             rounds.save_position(p, world.actors["a1"], d, _unknown_option(world))
@@ -287,7 +286,7 @@ def test_a_bad_position_is_refused_before_the_write_lock(
             rounds.save_position(p, world.actors["a1"], d, position_a(world), world.delegation_b)
         with pytest.raises(NotFound):  # no seat in the dialogue
             rounds.save_position(p, world.actors["outsider"], d, position_a(world))
-    assert (_count(p, AuditEntry), _count(p, PositionRow)) == (entries, positions)
+    assert (_count(p, AuditEntryRow), _count(p, PositionRow)) == (entries, positions)
 
 
 def test_a_position_for_a_frozen_round_is_refused_before_the_write_lock(
@@ -295,10 +294,10 @@ def test_a_position_for_a_frozen_round_is_refused_before_the_write_lock(
 ) -> None:
     p, d = world.platform, world.dialogue_id
     rounds.lock_round(p, world.actors["facilitator"], d)
-    entries = _count(p, AuditEntry)
+    entries = _count(p, AuditEntryRow)
     with _no_write_lock(p, monkeypatch), pytest.raises(NotAllowedNow, match="frozen"):
         rounds.save_position(p, world.actors["a1"], d, position_a(world))
-    assert _count(p, AuditEntry) == entries and _count(p, PositionRow) == 0
+    assert _count(p, AuditEntryRow) == entries and _count(p, PositionRow) == 0
 
 
 def _between_check_and_write(
@@ -327,11 +326,11 @@ def test_an_agenda_changed_after_the_check_is_checked_again_under_the_lock(
     calls = _between_check_and_write(
         monkeypatch, lambda: dialogues.set_agenda(p, f, d, Agenda(issues=kept))
     )
-    entries = _count(p, AuditEntry)
+    entries = _count(p, AuditEntryRow)
     with pytest.raises(InputError, match="unknown issue"):  # one that is gone now
         rounds.save_position(p, world.actors["a1"], d, position_a(world))
     assert len(calls) == 2  # checked once without the lock, once again under it
-    assert _count(p, AuditEntry) == entries + 1  # only the agenda change was logged
+    assert _count(p, AuditEntryRow) == entries + 1  # only the agenda change was logged
     assert _count(p, PositionRow) == 0
 
 

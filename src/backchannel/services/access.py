@@ -70,12 +70,12 @@ def require(place: Seat, *roles: str) -> None:
         raise NotFound()
 
 
-Row = TypeVar("Row", bound=Base)
+RowT = TypeVar("RowT", bound=Base)
 
 
 def owned(
-    s: Session, place: Seat, table: type[Row], key: str, *, delegation: str | None = None
-) -> Row:
+    s: Session, place: Seat, table: type[RowT], key: str, *, delegation: str | None = None
+) -> RowT:
     """A row of the seat's dialogue (and of ``delegation`` when given), or NotFound."""
     row = repo.get(s, table, key)
     if row is None or getattr(row, "dialogue_id", None) != place.dialogue_id:

@@ -39,7 +39,7 @@ from backchannel.storage.db import (
     sessionmaker,
     transaction,
 )
-from backchannel.storage.tables import DialogueKey, Meta
+from backchannel.storage.tables import DialogueKeyRow, MetaRow
 from backchannel.storage.vault import (
     KeyFileError,
     Vault,
@@ -149,12 +149,12 @@ class Platform:
         with transaction(factory) as s:
             salt = repo.meta(s, KEK_SALT)
             if salt is None:
-                salt = Meta(key=KEK_SALT, value=secrets.token_bytes(16))
+                salt = MetaRow(key=KEK_SALT, value=secrets.token_bytes(16))
                 repo.add(s, salt)
             vault = Vault(load_kek(settings, salt.value))
             check = repo.meta(s, KEK_CHECK)
             if check is None:  # a new database: recognise its key, and start its log
-                repo.add(s, Meta(key=KEK_CHECK, value=vault.check_value()))
+                repo.add(s, MetaRow(key=KEK_CHECK, value=vault.check_value()))
                 audit.append(s, vault.audit_key(), "storage.initialised", audience="operator")
             elif not vault.matches(check.value):
                 raise KeyFileError(
@@ -216,7 +216,7 @@ class Platform:
     def new_keys(self, s: Session, dialogue_id: str) -> DialogueKeys:
         """Create and store (wrapped) a new dialogue's data key."""
         dek, wrapped = self.vault.new_data_key()
-        repo.add(s, DialogueKey(dialogue_id=dialogue_id, version=1, wrapped=wrapped))
+        repo.add(s, DialogueKeyRow(dialogue_id=dialogue_id, version=1, wrapped=wrapped))
         return DialogueKeys(dialogue_id, 1, dek)
 
 

@@ -40,15 +40,15 @@ from backchannel.services.platform import DialogueKeys, Platform
 from backchannel.storage import repo
 from backchannel.storage.db import Session
 from backchannel.storage.tables import (
-    Delegation,
-    Dialogue,
-    Evaluation,
-    Release,
-    Round,
+    DelegationRow,
+    DialogueRow,
+    EvaluationRow,
+    PositionRow,
+    ReleaseRow,
+    RoundRow,
     as_utc,
     utcnow,
 )
-from backchannel.storage.tables import Position as PositionRow
 
 STATES = ("draft", "locked", "evaluated", "disclosed")
 OBSERVERS = "observers"
@@ -96,7 +96,7 @@ class LogLine:
     mine: bool
 
 
-def _round_view(row: Round) -> RoundView:
+def _round_view(row: RoundRow) -> RoundView:
     return RoundView(row.id, row.number, row.state, row.evaluations_allowed, row.evaluations_used)
 
 
@@ -117,7 +117,7 @@ def overview(
         return seat_view(platform, s, place), found
 
 
-def _current(s: Session, dialogue_id: str) -> Round:
+def _current(s: Session, dialogue_id: str) -> RoundRow:
     found = repo.rounds(s, dialogue_id)
     if not found:
         raise NotAllowedNow("no round is open yet", hint="the facilitator opens the first round")
@@ -135,7 +135,7 @@ def open_round(platform: Platform, actor: Actor, dialogue_id: str) -> RoundView:
     with platform.unit() as s:
         _facilitator(platform, s, actor, dialogue_id)
         repo.lock_dialogue(s, dialogue_id)
-        dialogue = repo.get(s, Dialogue, dialogue_id)
+        dialogue = repo.get(s, DialogueRow, dialogue_id)
         assert dialogue is not None
         previous = repo.rounds(s, dialogue_id)
         if previous and previous[-1].state in ("draft", "locked"):
@@ -143,7 +143,7 @@ def open_round(platform: Platform, actor: Actor, dialogue_id: str) -> RoundView:
                 f"round {previous[-1].number} is still {previous[-1].state}",
                 hint="evaluate it before opening the next round",
             )
-        row = Round(
+        row = RoundRow(
             dialogue_id=dialogue_id,
             number=len(previous) + 1,
             state="draft",
@@ -205,7 +205,7 @@ def unlock_round(platform: Platform, actor: Actor, dialogue_id: str) -> RoundVie
 def _store(
     s: Session,
     keys: DialogueKeys,
-    row: Round,
+    row: RoundRow,
     delegation_id: str,
     position: Position,
     revision: int,
@@ -227,7 +227,7 @@ def _store(
     return found
 
 
-def _position_target(s: Session, place: Seat, delegation_id: str | None) -> Delegation:
+def _position_target(s: Session, place: Seat, delegation_id: str | None) -> DelegationRow:
     """The delegation whose position the seat may read and write, or NotFound.
 
     A member: their own delegation only. The facilitator: absent stakeholders only
@@ -242,7 +242,7 @@ def _position_target(s: Session, place: Seat, delegation_id: str | None) -> Dele
         target = delegation_id
     else:
         raise NotFound()
-    row = access.owned(s, place, Delegation, target)
+    row = access.owned(s, place, DelegationRow, target)
     if place.role == FACILITATOR and row.role != "absent":
         raise NotFound()
     return row
@@ -253,7 +253,7 @@ class _Checked:
     """What a position was checked against: if all of it still holds, the check holds."""
 
     place: Seat
-    target: Delegation
+    target: DelegationRow
     round_id: str
     agenda_ct: bytes
     monotone: bool
@@ -266,11 +266,11 @@ def _check_position(
     dialogue_id: str,
     position: Position,
     delegation_id: str | None,
-) -> tuple[_Checked, DialogueKeys, Round]:
+) -> tuple[_Checked, DialogueKeys, RoundRow]:
     """Every check of :func:`save_position` (seat, target, agenda, round, red lines)."""
     place = access.seat(s, actor, dialogue_id)
     target = _position_target(s, place, delegation_id)
-    dialogue = repo.get(s, Dialogue, dialogue_id)
+    dialogue = repo.get(s, DialogueRow, dialogue_id)
     assert dialogue is not None
     keys = platform.keys(s, dialogue_id)
     agenda = read_agenda(keys, dialogue)
@@ -298,7 +298,7 @@ def _check_position(
     return checked, keys, row
 
 
-def _still_holds(s: Session, checked: _Checked, actor: Actor, dialogue_id: str) -> Round | None:
+def _still_holds(s: Session, checked: _Checked, actor: Actor, dialogue_id: str) -> RoundRow | None:
     """The current round if nothing the check depended on has changed since; else None.
 
     Positions of earlier rounds never change, so the monotone check holds as long as
@@ -306,7 +306,7 @@ def _still_holds(s: Session, checked: _Checked, actor: Actor, dialogue_id: str) 
     """
     if access.seat(s, actor, dialogue_id) != checked.place:
         return None
-    dialogue = repo.get(s, Dialogue, dialogue_id)
+    dialogue = repo.get(s, DialogueRow, dialogue_id)
     if dialogue is None or (dialogue.agenda_ct, dialogue.monotone_red_lines) != (
         checked.agenda_ct,
         checked.monotone,
@@ -360,7 +360,7 @@ def positions(
         place = access.seat(s, actor, dialogue_id)
         target = _position_target(s, place, delegation_id)
         keys = platform.keys(s, dialogue_id)
-        dialogue = repo.get(s, Dialogue, dialogue_id)
+        dialogue = repo.get(s, DialogueRow, dialogue_id)
         assert dialogue is not None
         agenda = read_agenda(keys, dialogue)
         numbers = {r.id: r.number for r in repo.rounds(s, dialogue_id)}
@@ -446,7 +446,7 @@ def _findings(agenda: Agenda, sides: list[Side], title: str, time_limit: float) 
     )
 
 
-def _evaluable(s: Session, dialogue_id: str) -> Round:
+def _evaluable(s: Session, dialogue_id: str) -> RoundRow:
     row = _current(s, dialogue_id)
     if row.state not in ("locked", "evaluated"):
         raise NotAllowedNow(
@@ -462,7 +462,7 @@ def _evaluable(s: Session, dialogue_id: str) -> Round:
 
 
 def _inputs(
-    s: Session, keys: DialogueKeys, row: Round, agenda: Agenda
+    s: Session, keys: DialogueKeys, row: RoundRow, agenda: Agenda
 ) -> tuple[list[Side], list[tuple[str, int]]]:
     """Every side of the round, and the (position, revision) pairs they were read from."""
     sides, versions = [], []
@@ -493,7 +493,7 @@ def evaluate(platform: Platform, actor: Actor, dialogue_id: str) -> str:
     with platform.view() as s:
         _facilitator(platform, s, actor, dialogue_id)
         row = _evaluable(s, dialogue_id)
-        dialogue = repo.get(s, Dialogue, dialogue_id)
+        dialogue = repo.get(s, DialogueRow, dialogue_id)
         assert dialogue is not None
         keys = platform.keys(s, dialogue_id)
         agenda = read_agenda(keys, dialogue)
@@ -509,7 +509,7 @@ def evaluate(platform: Platform, actor: Actor, dialogue_id: str) -> str:
             raise NotAllowedNow(
                 "the round changed while it was being evaluated", hint="reload and try again"
             )
-        evaluation = Evaluation(dialogue_id=dialogue_id, round_id=row.id, result_ct=b"")
+        evaluation = EvaluationRow(dialogue_id=dialogue_id, round_id=row.id, result_ct=b"")
         repo.add(s, evaluation)
         evaluation.result_ct = keys.seal(
             "evaluations", "result", evaluation.id, findings.model_dump(mode="json")
@@ -580,8 +580,8 @@ def release(
                 f"unknown disclosure {kind!r}", hint=", ".join(k.value for k in Kind)
             ) from None
         repo.lock_dialogue(s, dialogue_id)
-        evaluation = access.owned(s, place, Evaluation, evaluation_id)
-        row = repo.get(s, Round, evaluation.round_id)
+        evaluation = access.owned(s, place, EvaluationRow, evaluation_id)
+        row = repo.get(s, RoundRow, evaluation.round_id)
         assert row is not None
         if row.state not in ("evaluated", "disclosed"):
             raise NotAllowedNow("findings are released after the evaluation of a round")
@@ -595,12 +595,14 @@ def release(
         if audience == OBSERVERS:
             side = None
         else:
-            target = access.owned(s, place, Delegation, audience)
+            target = access.owned(s, place, DelegationRow, audience)
             if target.role != "delegation":
                 raise InputError("releases go to a delegation at the table or to the observers")
             side = [d.id for d in delegations].index(target.id)
         record = disclose(findings, chosen, parameter, side)
-        row_out = Release(dialogue_id=dialogue_id, round_id=row.id, audience=audience, body_ct=b"")
+        row_out = ReleaseRow(
+            dialogue_id=dialogue_id, round_id=row.id, audience=audience, body_ct=b""
+        )
         repo.add(s, row_out)
         row_out.body_ct = keys.seal("releases", "body", row_out.id, record.model_dump(mode="json"))
         row.state = "disclosed"
