@@ -299,11 +299,6 @@ def clear_failures(session: Session, key: str) -> None:
     session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))
 
 
-def sessions_of(session: Session, user_id: str) -> Sequence[SessionRow]:
-    """Every server-side session of a user."""
-    return session.execute(select(SessionRow).where(SessionRow.user_id == user_id)).scalars().all()
-
-
 def end_sessions(session: Session, user_id: str) -> None:
     """Revoke every session of a user."""
     session.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
