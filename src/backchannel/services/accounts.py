@@ -25,6 +25,7 @@ from backchannel.errors import InputError, SignInRequired, TooManyAttempts
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
+from backchannel.storage.db import Session
 from backchannel.storage.passwords import (
     MAX_LENGTH,
     MIN_LENGTH,
@@ -59,6 +60,26 @@ class Current:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def _open_session(s: Session, user_id: str, now: datetime) -> tuple[str, str]:
+    """Store a new session of the user (inside the caller's unit); its token and CSRF token.
+
+    The only place a session is created: 256 random bits each, only the token's SHA-256
+    is stored.
+    """
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    repo.add(
+        s,
+        SessionRow(
+            token_hash=_digest(token),
+            user_id=user_id,
+            csrf_token=csrf,
+            created_at=now,
+            last_seen_at=now,
+        ),
+    )
+    return token, csrf
 
 
 def check_password_rules(password: str) -> None:
@@ -177,17 +198,7 @@ def sign_in(
         if rehashed is not None and row.password_hash == user.password_hash:
             row.password_hash = rehashed
         repo.clear_failures(s, key)
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        repo.add(
-            s,
-            SessionRow(
-                token_hash=_digest(token),
-                user_id=row.id,
-                csrf_token=csrf,
-                created_at=now,
-                last_seen_at=now,
-            ),
-        )
+        token, csrf = _open_session(s, row.id, now)
         platform.log(s, "signin", actor_id=row.id, audience="operator")
         actor = Actor(row.id, row.username, row.display_name)
         return SignedIn(token, csrf, actor, row.must_change_password)
@@ -285,17 +296,6 @@ def change_password(platform: Platform, actor: Actor, old: str, new: str) -> Sig
         user.password_hash = hashed
         user.must_change_password = False
         repo.end_sessions(s, user.id)
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        now = utcnow()
-        repo.add(
-            s,
-            SessionRow(
-                token_hash=_digest(token),
-                user_id=user.id,
-                csrf_token=csrf,
-                created_at=now,
-                last_seen_at=now,
-            ),
-        )
+        token, csrf = _open_session(s, user.id, utcnow())
         platform.log(s, "user.password_changed", actor_id=user.id, audience="operator")
     return SignedIn(token, csrf, actor, False)
