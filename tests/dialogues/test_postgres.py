@@ -41,7 +41,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from backchannel.config import Settings
 from backchannel.errors import BackchannelError, NotAllowedNow, NotFound
 from backchannel.model.dialogue import Position
-from backchannel.services import dialogues, rounds
+from backchannel.services import audit_log, dialogues, evaluations, positions, releases, rounds
 from backchannel.services.platform import Platform, SchemaOutOfDate
 from backchannel.storage import audit, migrate
 from backchannel.storage.db import UnsafeDatabase, check_durability, make_engine
@@ -206,10 +206,10 @@ def table(db: Platform) -> World:
 
 def evaluated(world: World) -> str:
     p, f = world.platform, world.actors["facilitator"]
-    rounds.save_position(p, world.actors["a1"], world.dialogue_id, position_a(world))
-    rounds.save_position(p, world.actors["b1"], world.dialogue_id, position_b(world))
+    positions.save_position(p, world.actors["a1"], world.dialogue_id, position_a(world))
+    positions.save_position(p, world.actors["b1"], world.dialogue_id, position_b(world))
     rounds.lock_round(p, f, world.dialogue_id)
-    return rounds.evaluate(p, f, world.dialogue_id)
+    return evaluations.evaluate(p, f, world.dialogue_id)
 
 
 # ------------------------------------------------------------------ the flow of test_flow.py
@@ -240,7 +240,7 @@ def test_positions_round_trip_and_carry_over(table: World) -> None:
     evaluated(table)
     p, f, d = table.platform, table.actors["facilitator"], table.dialogue_id
     rounds.open_round(p, f, d)
-    (first, second) = rounds.positions(p, table.actors["a2"], d)
+    (first, second) = positions.positions(p, table.actors["a2"], d)
     assert first.position == second.position == position_a(table)
     assert (first.round_number, first.revision, second.round_number, second.revision) == (
         1,
@@ -255,17 +255,17 @@ def test_not_found_is_uniform(table: World) -> None:
     p, d, actors = table.platform, table.dialogue_id, table.actors
     evaluation_id = evaluated(table)
     attempts: list[Callable[[], object]] = [
-        lambda: rounds.positions(p, actors["b1"], d, table.delegation_a),
-        lambda: rounds.positions(p, actors["facilitator"], d, table.delegation_a),
-        lambda: rounds.positions(p, actors["observer"], d),
-        lambda: rounds.positions(p, actors["outsider"], d),
-        lambda: rounds.positions(p, actors["a1"], "no-such-dialogue"),
-        lambda: rounds.save_position(p, actors["b1"], d, Position(), table.delegation_a),
-        lambda: rounds.evaluations(p, actors["a1"], d),
+        lambda: positions.positions(p, actors["b1"], d, table.delegation_a),
+        lambda: positions.positions(p, actors["facilitator"], d, table.delegation_a),
+        lambda: positions.positions(p, actors["observer"], d),
+        lambda: positions.positions(p, actors["outsider"], d),
+        lambda: positions.positions(p, actors["a1"], "no-such-dialogue"),
+        lambda: positions.save_position(p, actors["b1"], d, Position(), table.delegation_a),
+        lambda: evaluations.evaluations(p, actors["a1"], d),
         lambda: rounds.lock_round(p, actors["b1"], d),
-        lambda: rounds.release(p, actors["a1"], d, evaluation_id, table.delegation_b, "zone"),
-        lambda: rounds.log(p, actors["outsider"], d),
-        lambda: rounds.released_to_me(p, actors["outsider"], d),
+        lambda: releases.release(p, actors["a1"], d, evaluation_id, table.delegation_b, "zone"),
+        lambda: audit_log.entries(p, actors["outsider"], d),
+        lambda: releases.released_to_me(p, actors["outsider"], d),
         lambda: dialogues.view(p, actors["outsider"], d),
     ]
     for attempt in attempts:
@@ -302,7 +302,7 @@ def test_audit_verify_on_a_real_flow_and_after_tampering(
 
     evaluation_id = evaluated(table)
     p, f, d = table.platform, table.actors["facilitator"], table.dialogue_id
-    rounds.release(p, f, d, evaluation_id, table.delegation_b, "zone")
+    releases.release(p, f, d, evaluation_id, table.delegation_b, "zone")
     with p.unit() as s:
         report = audit.verify(s, p.vault.audit_key())
     assert report.ok and report.entries >= 20
@@ -413,16 +413,20 @@ def test_concurrent_evaluations_stay_within_the_ration(
     table: World, backend: str, request: pytest.FixtureRequest
 ) -> None:
     p, f, d = table.platform, table.actors["facilitator"], table.dialogue_id
-    rounds.save_position(p, table.actors["a1"], d, position_a(table))
-    rounds.save_position(p, table.actors["b1"], d, position_b(table))
+    positions.save_position(p, table.actors["a1"], d, position_a(table))
+    positions.save_position(p, table.actors["b1"], d, position_b(table))
     rounds.lock_round(p, f, d)
     with pause_before(p.engine, "INSERT INTO EVALUATIONS", meeting(2, patience(backend))):
-        results = _together(lambda: rounds.evaluate(p, f, d), lambda: rounds.evaluate(p, f, d))
+        results = _together(
+            lambda: evaluations.evaluate(p, f, d), lambda: evaluations.evaluate(p, f, d)
+        )
     assert sum(r is NotAllowedNow for r in results) == 1, results
-    assert len(rounds.evaluations(p, f, d)) == 1
+    assert len(evaluations.evaluations(p, f, d)) == 1
     (view,) = rounds.rounds(p, f, d)
     assert view.evaluations_used == 1 <= view.evaluations_allowed
-    evaluated_entries = [e for e in rounds.log(p, table.actors["a1"], d) if "evaluated" in e.action]
+    evaluated_entries = [
+        e for e in audit_log.entries(p, table.actors["a1"], d) if "evaluated" in e.action
+    ]
     assert len(evaluated_entries) == 1
 
 
@@ -443,11 +447,11 @@ def test_a_position_cannot_be_saved_into_a_round_being_locked(
         finally:
             locked.set()
 
-    save = lambda: rounds.save_position(p, table.actors["a1"], d, position_a(table))  # noqa: E731
+    save = lambda: positions.save_position(p, table.actors["a1"], d, position_a(table))  # noqa: E731
     with pause_before(p.engine, "INSERT INTO POSITIONS", hold_the_save):
         results = _together(save, lock)
     assert not any(isinstance(r, Exception) for r in results), results
-    order = [e.action for e in reversed(rounds.log(p, f, d))]
+    order = [e.action for e in reversed(audit_log.entries(p, f, d))]
     assert order.index("position.saved") < order.index("round.locked"), order
 
 
@@ -457,10 +461,10 @@ def test_two_members_saving_at_once_both_succeed(
     p, d = table.platform, table.dialogue_id
     with pause_before(p.engine, "INSERT INTO POSITIONS", meeting(2, patience(backend))):
         results = _together(
-            lambda: rounds.save_position(p, table.actors["a1"], d, position_a(table, note="a1")),
-            lambda: rounds.save_position(p, table.actors["a2"], d, position_a(table, note="a2")),
+            lambda: positions.save_position(p, table.actors["a1"], d, position_a(table, note="a1")),
+            lambda: positions.save_position(p, table.actors["a2"], d, position_a(table, note="a2")),
         )
-    assert all(isinstance(r, rounds.PositionView) for r in results), results
+    assert all(isinstance(r, positions.PositionView) for r in results), results
     assert sorted(r.revision for r in results) == [1, 2]  # type: ignore[union-attr]
 
 
@@ -501,7 +505,7 @@ def test_migrations_keep_working_on_a_populated_database(pg_settings: Settings) 
     evaluated(world)
     close(platform)
     platform = Platform.open(pg_settings, upgrade=True)  # at head: nothing changes
-    assert rounds.positions(platform, world.actors["a1"], world.dialogue_id)[0].position == (
+    assert positions.positions(platform, world.actors["a1"], world.dialogue_id)[0].position == (
         position_a(world)
     )
     close(platform)
@@ -531,8 +535,8 @@ def test_a_wrong_key_is_refused(pg_settings: Settings, tmp_path: Path) -> None:
 
 def test_a_flipped_bit_or_a_moved_blob_is_tampered_data(table: World) -> None:
     p, d = table.platform, table.dialogue_id
-    rounds.save_position(p, table.actors["a1"], d, position_a(table, note="secret of A"))
-    rounds.save_position(p, table.actors["b1"], d, position_b(table, note="secret of B"))
+    positions.save_position(p, table.actors["a1"], d, position_a(table, note="secret of A"))
+    positions.save_position(p, table.actors["b1"], d, position_b(table, note="secret of B"))
     with p.engine.begin() as connection:
         rows = connection.execute(
             text("SELECT id, delegation_id, body_ct FROM positions WHERE dialogue_id = :d"),
@@ -545,7 +549,7 @@ def test_a_flipped_bit_or_a_moved_blob_is_tampered_data(table: World) -> None:
             {"b": by_side[table.delegation_b][1], "i": a_id},
         )
     with pytest.raises(TamperedData) as caught:
-        rounds.positions(p, table.actors["a1"], d)
+        positions.positions(p, table.actors["a1"], d)
     assert "secret" not in str(caught.value)
     with p.engine.begin() as connection:
         title = bytearray(
@@ -587,7 +591,7 @@ def test_no_canary_in_the_servers_files(postgres: Server, tmp_path: Path) -> Non
         pseudonym=canaries["pseudonym"],
     )
     rounds.open_round(p, f, other)
-    rounds.save_position(p, world.actors["a1"], other, Position(note=canaries["note"] * 20))
+    positions.save_position(p, world.actors["a1"], other, Position(note=canaries["note"] * 20))
     evaluated(world)
     close(platform)
 

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, event, inspect, select, text
 
 from backchannel.cli import main
 from backchannel.config import Settings
-from backchannel.services import dialogues, rounds
+from backchannel.services import dialogues, evaluations, positions, releases, rounds
 from backchannel.services.platform import Platform, SchemaOutOfDate
 from backchannel.storage import audit, migrate
 from backchannel.storage.db import UnsafeDatabase, check_durability, make_engine
@@ -44,12 +44,12 @@ def close(platform: Platform) -> None:
 def flow(world: World) -> str:
     """Positions, an evaluation and two releases: a log of a few dozen entries."""
     p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
-    rounds.save_position(p, world.actors["a1"], d, position_a(world))
-    rounds.save_position(p, world.actors["b1"], d, position_b(world))
+    positions.save_position(p, world.actors["a1"], d, position_a(world))
+    positions.save_position(p, world.actors["b1"], d, position_b(world))
     rounds.lock_round(p, f, d)
-    evaluation = rounds.evaluate(p, f, d)
-    rounds.release(p, f, d, evaluation, world.delegation_a, "zone")
-    rounds.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
+    evaluation = evaluations.evaluate(p, f, d)
+    releases.release(p, f, d, evaluation, world.delegation_a, "zone")
+    releases.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
     return evaluation
 
 
@@ -249,7 +249,7 @@ def test_a_rollback_to_an_older_copy_is_found_with_a_checkpoint(
 ) -> None:
     p, settings = world.platform, world.platform.settings
     database = Path(p.engine.url.database or "")
-    rounds.save_position(p, world.actors["a1"], world.dialogue_id, position_a(world))
+    positions.save_position(p, world.actors["a1"], world.dialogue_id, position_a(world))
     early = verify(p).head
     close(p)  # the WAL is checkpointed into the file: copy it whole
     copy = tmp_path / "copy.db"
@@ -257,9 +257,9 @@ def test_a_rollback_to_an_older_copy_is_found_with_a_checkpoint(
     p = Platform.open(settings)
     world.platform = p
     flow_rest = position_b(world)
-    rounds.save_position(p, world.actors["b1"], world.dialogue_id, flow_rest)
+    positions.save_position(p, world.actors["b1"], world.dialogue_id, flow_rest)
     rounds.lock_round(p, world.actors["facilitator"], world.dialogue_id)
-    rounds.evaluate(p, world.actors["facilitator"], world.dialogue_id)
+    evaluations.evaluate(p, world.actors["facilitator"], world.dialogue_id)
     checkpoint = verify(p).head  # what a delegation notes after the evaluation
     assert checkpoint[0] > early[0]
     close(p)
@@ -346,7 +346,7 @@ def test_upgrade_downgrade_upgrade_on_a_populated_database(tmp_path: Path) -> No
     # an upgrade at head keeps every row
     platform = Platform.open(settings, upgrade=True)
     world.platform = platform
-    assert rounds.positions(platform, world.actors["a1"], world.dialogue_id)[0].position == (
+    assert positions.positions(platform, world.actors["a1"], world.dialogue_id)[0].position == (
         position_a(world)
     )
     assert verify(platform).ok

@@ -7,7 +7,7 @@
 * :class:`KeyCache` keeps one dialogue's keys under that dialogue only (a cached key
   never opens another dialogue's fields), answers NotFound for an unknown dialogue
   without caching anything, drops what :meth:`KeyCache.forget` names, and stays bounded.
-* :func:`rounds.save_position` refuses a bad position before it waits for the write
+* :func:`positions.save_position` refuses a bad position before it waits for the write
   lock, writes nothing when it refuses, and runs every check again under the lock when
   the agenda or the round changed after the first check.
 * The app's start-up freezes the objects that live as long as the process, so the
@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 
 from backchannel.errors import InputError, NotAllowedNow, NotFound
 from backchannel.model.dialogue import Agenda, Position, Unacceptable
-from backchannel.services import dialogues, rounds
+from backchannel.services import dialogues, positions, rounds
 from backchannel.services.platform import DialogueKeys, KeyCache, Platform
 from backchannel.storage import audit, repo
 from backchannel.storage.db import WriterQueue, WriterQueueTimeout
@@ -139,7 +139,7 @@ def test_concurrent_writers_commit_each_action_with_its_audit_entry(world: World
 
     def save(name: str, n: int) -> None:
         try:
-            rounds.save_position(p, world.actors[name], d, position_a(world, f"{name} {n}"))
+            positions.save_position(p, world.actors[name], d, position_a(world, f"{name} {n}"))
         except BaseException as error:  # reported below, never swallowed
             errors.append(error)
 
@@ -278,15 +278,15 @@ def test_a_bad_position_is_refused_before_the_write_lock(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     p, d = world.platform, world.dialogue_id
-    entries, positions = _count(p, AuditEntryRow), _count(p, PositionRow)
+    entries, stored = _count(p, AuditEntryRow), _count(p, PositionRow)
     with _no_write_lock(p, monkeypatch):
         with pytest.raises(InputError, match="not an option"):
-            rounds.save_position(p, world.actors["a1"], d, _unknown_option(world))
+            positions.save_position(p, world.actors["a1"], d, _unknown_option(world))
         with pytest.raises(NotFound):  # another side's delegation: refused as well
-            rounds.save_position(p, world.actors["a1"], d, position_a(world), world.delegation_b)
+            positions.save_position(p, world.actors["a1"], d, position_a(world), world.delegation_b)
         with pytest.raises(NotFound):  # no seat in the dialogue
-            rounds.save_position(p, world.actors["outsider"], d, position_a(world))
-    assert (_count(p, AuditEntryRow), _count(p, PositionRow)) == (entries, positions)
+            positions.save_position(p, world.actors["outsider"], d, position_a(world))
+    assert (_count(p, AuditEntryRow), _count(p, PositionRow)) == (entries, stored)
 
 
 def test_a_position_for_a_frozen_round_is_refused_before_the_write_lock(
@@ -296,7 +296,7 @@ def test_a_position_for_a_frozen_round_is_refused_before_the_write_lock(
     rounds.lock_round(p, world.actors["facilitator"], d)
     entries = _count(p, AuditEntryRow)
     with _no_write_lock(p, monkeypatch), pytest.raises(NotAllowedNow, match="frozen"):
-        rounds.save_position(p, world.actors["a1"], d, position_a(world))
+        positions.save_position(p, world.actors["a1"], d, position_a(world))
     assert _count(p, AuditEntryRow) == entries and _count(p, PositionRow) == 0
 
 
@@ -304,7 +304,7 @@ def _between_check_and_write(
     monkeypatch: pytest.MonkeyPatch, change: Callable[[], None]
 ) -> list[int]:
     """Run ``change`` once, right after the first (lock-free) check of a position."""
-    original = rounds._check_position
+    original = positions._check_position
     calls: list[int] = []
 
     def checked(*args: Any, **kwargs: Any) -> Any:
@@ -314,7 +314,7 @@ def _between_check_and_write(
             change()
         return found
 
-    monkeypatch.setattr(rounds, "_check_position", checked)
+    monkeypatch.setattr(positions, "_check_position", checked)
     return calls
 
 
@@ -328,7 +328,7 @@ def test_an_agenda_changed_after_the_check_is_checked_again_under_the_lock(
     )
     entries = _count(p, AuditEntryRow)
     with pytest.raises(InputError, match="unknown issue"):  # one that is gone now
-        rounds.save_position(p, world.actors["a1"], d, position_a(world))
+        positions.save_position(p, world.actors["a1"], d, position_a(world))
     assert len(calls) == 2  # checked once without the lock, once again under it
     assert _count(p, AuditEntryRow) == entries + 1  # only the agenda change was logged
     assert _count(p, PositionRow) == 0
@@ -340,7 +340,7 @@ def test_a_round_locked_after_the_check_refuses_the_write(
     p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
     calls = _between_check_and_write(monkeypatch, lambda: rounds.lock_round(p, f, d))
     with pytest.raises(NotAllowedNow, match="frozen"):
-        rounds.save_position(p, world.actors["a1"], d, position_a(world))
+        positions.save_position(p, world.actors["a1"], d, position_a(world))
     assert len(calls) == 2 and _count(p, PositionRow) == 0
 
 
@@ -349,9 +349,9 @@ def test_an_unchanged_dialogue_is_written_after_one_check(
 ) -> None:
     p, d = world.platform, world.dialogue_id
     calls = _between_check_and_write(monkeypatch, lambda: None)
-    saved = rounds.save_position(p, world.actors["a1"], d, position_a(world, "kept"))
+    saved = positions.save_position(p, world.actors["a1"], d, position_a(world, "kept"))
     assert len(calls) == 1 and saved.revision == 1
-    [history] = rounds.positions(p, world.actors["a1"], d)
+    [history] = positions.positions(p, world.actors["a1"], d)
     assert history.position.note == "kept"
 
 

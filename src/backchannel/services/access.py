@@ -70,6 +70,13 @@ def require(place: Seat, *roles: str) -> None:
         raise NotFound()
 
 
+def facilitator(s: Session, actor: Actor, dialogue_id: str) -> Seat:
+    """The actor's seat in the dialogue if they facilitate it, else NotFound."""
+    place = seat(s, actor, dialogue_id)
+    require(place, FACILITATOR)
+    return place
+
+
 RowT = TypeVar("RowT", bound=Base)
 
 

@@ -17,7 +17,7 @@ from backchannel.errors import InputError
 from backchannel.model.case import Case, Condition, IssueKind, PartyRole, RedLine
 from backchannel.model.dialogue import Agenda, AgendaIssue, Firmness, Position, Rule, Unacceptable
 from backchannel.model.load import load_case
-from backchannel.services import accounts, dialogues, rounds
+from backchannel.services import accounts, dialogues, positions, rounds
 from backchannel.services.access import MEMBER, OBSERVER, Actor, Track
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
@@ -197,7 +197,7 @@ def seed(platform: Platform, example: Path = EXAMPLE) -> Demo:
     for party in case.parties:
         position = _position(case, ids, party.name)
         if party.role is PartyRole.ABSENT:
-            rounds.save_position(platform, facilitator, dialogue_id, position, sides[party.name])
+            positions.save_position(platform, facilitator, dialogue_id, position, sides[party.name])
         else:
-            rounds.save_position(platform, members[party.name], dialogue_id, position)
+            positions.save_position(platform, members[party.name], dialogue_id, position)
     return Demo(dialogue_id, passwords, created=True)

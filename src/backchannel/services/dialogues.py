@@ -23,6 +23,7 @@ from backchannel.storage.tables import (
     DialogueRow,
     InvitationRow,
     MemberRow,
+    RoundRow,
     UserRow,
     as_utc,
     new_id,
@@ -93,6 +94,14 @@ def name_of(keys: DialogueKeys, delegation: DelegationRow) -> str:
     """A delegation's name (unsealed)."""
     value: str = keys.open("delegations", "name", delegation.id, delegation.name_ct)
     return value
+
+
+def current_round(s: Session, dialogue_id: str) -> RoundRow:
+    """The dialogue's latest round, or NotAllowedNow when none is open yet."""
+    found = repo.rounds(s, dialogue_id)
+    if not found:
+        raise NotAllowedNow("no round is open yet", hint="the facilitator opens the first round")
+    return found[-1]
 
 
 def create_dialogue(
@@ -204,8 +213,7 @@ def _agenda_editable(s: Session, dialogue_id: str) -> None:
 def set_agenda(platform: Platform, actor: Actor, dialogue_id: str, agenda: Agenda) -> None:
     """Replace the agenda (facilitator; only while the current round is a draft)."""
     with platform.unit() as s:
-        place = access.seat(s, actor, dialogue_id)
-        access.require(place, FACILITATOR)
+        access.facilitator(s, actor, dialogue_id)
         repo.lock_dialogue(s, dialogue_id)
         _agenda_editable(s, dialogue_id)
         dialogue = repo.get(s, DialogueRow, dialogue_id)
@@ -278,8 +286,7 @@ def add_delegation(
     if not 1 <= len(name) <= 120:
         raise InputError("a delegation needs a name of 1 to 120 characters")
     with platform.unit() as s:
-        place = access.seat(s, actor, dialogue_id)
-        access.require(place, FACILITATOR)
+        access.facilitator(s, actor, dialogue_id)
         existing = repo.delegations(s, dialogue_id)
         keys = _keys(platform, s, dialogue_id)
         if any(name_of(keys, d).lower() == name.lower() for d in existing):
@@ -331,8 +338,7 @@ def add_member(
 ) -> str:
     """Give an existing account a seat (facilitator); returns the seat id."""
     with platform.unit() as s:
-        place = access.seat(s, actor, dialogue_id)
-        access.require(place, FACILITATOR)
+        access.facilitator(s, actor, dialogue_id)
         user = repo.user_by_name(s, username.strip().lower())
         if user is None:
             raise InputError(f"no account named {username!r}", hint="invite them by link instead")
@@ -410,8 +416,7 @@ def invite(
     """A one-time invitation token (shown once; valid for a week)."""
     token = secrets.token_urlsafe(32)
     with platform.unit() as s:
-        place = access.seat(s, actor, dialogue_id)
-        access.require(place, FACILITATOR)
+        access.facilitator(s, actor, dialogue_id)
         _check_seat_fields(s, dialogue_id, role, delegation_id, track)
         repo.add(
             s,

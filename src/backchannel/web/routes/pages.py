@@ -12,7 +12,15 @@ from starlette.concurrency import run_in_threadpool
 from backchannel.errors import BackchannelError, InputError, NotAllowedNow, TooManyAttempts
 from backchannel.model.dialogue import Firmness
 from backchannel.model.disclosure import Kind
-from backchannel.services import accounts, dialogues, rounds
+from backchannel.services import (
+    accounts,
+    audit_log,
+    dialogues,
+    evaluations,
+    positions,
+    releases,
+    rounds,
+)
 from backchannel.services.access import FACILITATOR, MEMBER, Track
 from backchannel.web.charts import frontier_svg
 from backchannel.web.deps import (
@@ -357,7 +365,7 @@ async def round_evaluate(
     """Run the round's rationed evaluation and show the whole picture."""
 
     async def action() -> object:
-        await run_in_threadpool(rounds.evaluate, platform, current.actor, dialogue_id)
+        await run_in_threadpool(evaluations.evaluate, platform, current.actor, dialogue_id)
         return _back(f"/d/{dialogue_id}/analysis")
 
     return await _act(request, dialogue_id, platform, current, action)
@@ -371,7 +379,7 @@ async def position_page(
     delegation = request.query_params.get("delegation")
     context = await _context(platform, current, dialogue_id)
     history = await read(
-        platform, rounds.positions, platform, current.actor, dialogue_id, delegation
+        platform, positions.positions, platform, current.actor, dialogue_id, delegation
     )
     return _page(
         request,
@@ -399,12 +407,12 @@ async def position_save(
         absent = context["d"].seat.role == FACILITATOR
         position = position_from_form(context["d"].agenda, form, absent=absent)
         await run_in_threadpool(
-            rounds.save_position, platform, current.actor, dialogue_id, position, delegation
+            positions.save_position, platform, current.actor, dialogue_id, position, delegation
         )
     except (InputError, NotAllowedNow) as error_:
         error = error_
     history = await read(
-        platform, rounds.positions, platform, current.actor, dialogue_id, delegation
+        platform, positions.positions, platform, current.actor, dialogue_id, delegation
     )
     return _page(
         request,
@@ -426,7 +434,7 @@ async def analysis_page(
 ) -> HTMLResponse:
     """The facilitator's whole picture of the latest evaluation, and the release menu."""
     context = await _context(platform, current, dialogue_id)
-    found = await read(platform, rounds.evaluations, platform, current.actor, dialogue_id)
+    found = await read(platform, evaluations.evaluations, platform, current.actor, dialogue_id)
     latest = found[0] if found else None
     chart = None
     if latest is not None and latest.findings.frontier:
@@ -447,7 +455,7 @@ async def analysis_page(
             else:
                 merged[f"{key}, {rule}"] = merged.pop(key)
         chart = Markup(frontier_svg(findings.frontier, (at_table[0], at_table[1]), merged))  # noqa: S704
-    releases = await read(platform, rounds.released_to_me, platform, current.actor, dialogue_id)
+    released = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
     return _page(
         request,
         "analysis.html",
@@ -455,7 +463,7 @@ async def analysis_page(
         evaluation=latest,
         chart=chart,
         kinds=[k.value for k in Kind],
-        releases=releases,
+        releases=released,
         error=None,
     )
 
@@ -468,7 +476,7 @@ async def release_create(
     form = await request.form()
     try:
         await run_in_threadpool(
-            rounds.release,
+            releases.release,
             platform,
             current.actor,
             dialogue_id,
@@ -488,7 +496,7 @@ async def releases_page(
 ) -> HTMLResponse:
     """What the facilitator released to the seat's side (or to the observers)."""
     context = await _context(platform, current, dialogue_id)
-    found = await read(platform, rounds.released_to_me, platform, current.actor, dialogue_id)
+    found = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
     return _page(request, "releases.html", **context, releases=found)
 
 
@@ -505,12 +513,12 @@ async def log_page(
     context = await _context(platform, current, dialogue_id)
     found = await read(
         platform,
-        rounds.log,
+        audit_log.entries,
         platform,
         current.actor,
         dialogue_id,
-        limit=rounds.LOG_PAGE + 1,
+        limit=audit_log.LOG_PAGE + 1,
         before=before,
     )
-    older = found[-2].seq if len(found) > rounds.LOG_PAGE else None
-    return _page(request, "log.html", **context, entries=found[: rounds.LOG_PAGE], older=older)
+    older = found[-2].seq if len(found) > audit_log.LOG_PAGE else None
+    return _page(request, "log.html", **context, entries=found[: audit_log.LOG_PAGE], older=older)
