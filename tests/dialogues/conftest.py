@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from backchannel.config import Settings
-from backchannel.model.dialogue import Position, Rule, Unacceptable
+from backchannel.model.dialogue import IfThen, Position, Unacceptable
 from backchannel.services import accounts, dialogues, rounds
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
@@ -125,7 +125,9 @@ def position_b(world: World, note: str = "") -> Position:
         ratings={i2: {"lift": 100, "ease": 70}, i1: {"none": 100, "partial": 60}},
         unacceptable=[Unacceptable(issue=i1, option="full")],
         rules=[
-            Rule(if_issue=i1, if_options=["partial"], then_issue=i2, then_options=["ease", "lift"])
+            IfThen(
+                if_issue=i1, if_options=["partial"], then_issue=i2, then_options=["ease", "lift"]
+            )
         ],
         note=note,
     )

@@ -30,8 +30,8 @@ from backchannel.model.dialogue import (
     Agenda,
     AgendaIssue,
     Firmness,
+    IfThen,
     Position,
-    Rule,
     Side,
     Unacceptable,
     importance_weights,
@@ -111,7 +111,7 @@ def positions(draw: st.DrawFn, absent: bool = False) -> Position:
             st.lists(st.sampled_from(ISSUES), min_size=2, max_size=2, unique_by=lambda i: i[0])
         )
         rules_.append(
-            Rule(
+            IfThen(
                 if_issue=first[0],
                 if_options=draw(st.lists(st.sampled_from(first[1]), min_size=1, unique=True)),
                 then_issue=then[0],

@@ -35,7 +35,7 @@ from hypothesis.stateful import (
 )
 
 from backchannel.errors import BackchannelError, InputError, NotAllowedNow, NotFound
-from backchannel.model.dialogue import Agenda, Firmness, Position, Rule, Unacceptable
+from backchannel.model.dialogue import Agenda, Firmness, IfThen, Position, Unacceptable
 from backchannel.model.disclosure import Disclosed, Kind, disclose
 from backchannel.model.findings import Findings
 from backchannel.services import (
@@ -215,7 +215,7 @@ def position_for(
             if rated:
                 ratings[issue_id] = {o: draw(st.integers(0, 100)) for o in rated}
     unacceptable = []
-    rules_: list[Rule] = []
+    rules_: list[IfThen] = []
     if issues:
         for _ in range(draw(st.integers(0, 2))):
             issue_id, _, options = draw(st.sampled_from(issues))
@@ -231,7 +231,7 @@ def position_for(
             st.lists(st.sampled_from(issues), min_size=2, max_size=2, unique_by=lambda i: i[0])
         )
         rules_.append(
-            Rule(
+            IfThen(
                 if_issue=first[0],
                 if_options=draw(st.lists(st.sampled_from(first[2]), min_size=1, unique=True)),
                 then_issue=then[0],
