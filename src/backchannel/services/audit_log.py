@@ -1,9 +1,10 @@
-"""The dialogue's log as each seat may read it, a page at a time.
+"""The audit log: each seat's view of a dialogue's log, and the operator's check of it.
 
 Every action writes a hash-chained audit entry (:mod:`backchannel.storage.audit`) in
 the same transaction; this is its reading side. Entries shared with everyone (rounds,
 evaluations) show to every seat, so every evaluation is seen by both sides; a side
-also sees its own entries, the facilitator every entry of the dialogue.
+also sees its own entries, the facilitator every entry of the dialogue. The operator
+re-checks the whole chain with :func:`verify` (``backchannel audit verify``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from backchannel.errors import InputError
 from backchannel.services import access
 from backchannel.services.access import MEMBER, Actor
 from backchannel.services.platform import Platform
-from backchannel.storage import repo
+from backchannel.storage import audit, repo
+from backchannel.storage.audit import Verification
 from backchannel.storage.tables import as_utc
 
 LOG_PAGE = 100
@@ -70,3 +72,22 @@ def entries(
         LogLine(number, as_utc(at), action, actor_id == me)
         for number, (_, at, action, actor_id) in zip(numbers, found, strict=True)
     ]
+
+
+def verify(platform: Platform, expect: tuple[int, str] | None = None) -> Verification:
+    """Re-check the whole audit chain: edits, deletions, insertions, reordering, truncation.
+
+    Parameters
+    ----------
+    platform:
+        The opened platform (its audit key checks the entries' MACs).
+    expect:
+        A checkpoint ``(seq, hash)`` noted earlier, which the chain must still contain.
+
+    Returns
+    -------
+    Verification
+        ``ok``, the number of entries, the head, and every problem found.
+    """
+    with platform.unit() as s:
+        return audit.verify(s, platform.vault.audit_key(), expect)

@@ -45,6 +45,7 @@ from backchannel.storage.vault import (
     Vault,
     associated_data,
     derive_key,
+    init_key_file,
     read_key_file,
 )
 
@@ -69,6 +70,29 @@ def load_kek(settings: Settings, salt: bytes | None) -> bytes:
             )
         return derive_key(settings.key_passphrase, salt)
     return read_key_file(Path(settings.key_file))
+
+
+def create_key_file(settings: Settings, *, if_missing: bool = False) -> bool:
+    """Write a new random key-encryption key to the settings' key file (mode 0600).
+
+    Parameters
+    ----------
+    settings:
+        Where the key file goes (``key_file``).
+    if_missing:
+        Do nothing when the file exists (else that is a ``KeyFileError``: a key file is
+        never overwritten).
+
+    Returns
+    -------
+    bool
+        Whether a new key file was written.
+    """
+    path = Path(settings.key_file)
+    if if_missing and path.exists():
+        return False
+    init_key_file(path)
+    return True
 
 
 class KeyCache:
