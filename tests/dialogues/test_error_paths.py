@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from backchannel.errors import (
     AnalysisError,
@@ -26,7 +28,7 @@ from backchannel.services import positions, rounds
 from backchannel.solvers import engine
 from backchannel.web.errors import Shown, form_error, shown
 
-from .conftest import Browserless, World, position_a, position_b
+from .conftest import BASE_URL, Browserless, World, position_a, position_b
 
 MESSAGE = "this case is beyond the engine"
 
@@ -113,3 +115,17 @@ def test_a_position_for_a_locked_round_is_409_on_the_page_as_on_the_api(
         f"/api/v1/dialogues/{d}/position", json={}, headers={"X-CSRF-Token": a1.csrf}
     )
     assert api.status_code == 409, api.text
+
+
+def test_the_sign_in_page_answers_401_then_429_when_throttled(world: World, app: FastAPI) -> None:
+    client = TestClient(app, base_url=BASE_URL)
+    wrong = {"username": "a1", "password": "not the password at all"}
+    allowed = world.platform.settings.login_failures_allowed
+    for _ in range(allowed):
+        response = client.post("/signin", data=wrong)
+        assert response.status_code == 401
+        assert "user name or password is wrong" in response.text
+    throttled = client.post("/signin", data=wrong)
+    assert throttled.status_code == 429
+    assert "too many failed sign-ins" in throttled.text
+    client.close()
