@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playw
 from backchannel.services import accounts, positions
 from backchannel.services.platform import Platform
 from backchannel.web.app import create_app
-from dialogues.conftest import PASSWORD, build_world, make_settings
+from conftest import PASSWORD, build_world, make_settings
 
 from .pages import (
     Camera,

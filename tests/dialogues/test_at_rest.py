@@ -33,8 +33,9 @@ from backchannel.services import accounts, dialogues, evaluations, positions, re
 from backchannel.services.platform import Platform
 from backchannel.storage.vault import KeyFileError, TamperedData, init_key_file
 from backchannel.web.app import create_app
+from conftest import World, build_world, make_settings
 
-from .conftest import BASE_URL, Browserless, World, build_world, csrf_of, make_settings, sign_in
+from .conftest import BASE_URL, Browserless, csrf_of, sign_in
 
 ERROR_STATUSES = (404, 409, 422)
 

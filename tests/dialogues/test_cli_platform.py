@@ -17,8 +17,7 @@ from fastapi import FastAPI
 
 from backchannel.cli import main
 from backchannel.config import Settings
-
-from .conftest import make_settings
+from conftest import make_settings
 
 
 def test_keys_init_writes_a_private_key_once(

@@ -50,8 +50,9 @@ from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.services.positions import save_position
 from backchannel.web.app import create_app
+from conftest import PASSWORD, close, make_settings
 
-from .conftest import PASSWORD, make_settings, sign_in
+from .conftest import sign_in
 
 AGENDA = Agenda(
     issues=[
@@ -68,13 +69,6 @@ TIME_LIMIT = 5.0
 QUICK = settings(
     max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
-
-
-def close(platform: Platform) -> None:
-    """Dispose of the platform's engines: the writer and (on SQLite) the reader."""
-    engines = [platform.engine, platform.readers.kw.get("bind", platform.engine)]
-    for engine in {id(e): e for e in engines}.values():
-        engine.dispose()
 
 
 # ------------------------------------------------------------------ strategies

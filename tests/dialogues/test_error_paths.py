@@ -27,8 +27,9 @@ from backchannel.errors import (
 from backchannel.services import positions, rounds
 from backchannel.solvers import engine
 from backchannel.web.errors import Shown, form_error, shown
+from conftest import World
 
-from .conftest import BASE_URL, Browserless, World, position_a, position_b
+from .conftest import BASE_URL, Browserless, position_a, position_b
 
 MESSAGE = "this case is beyond the engine"
 

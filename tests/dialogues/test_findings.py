@@ -19,8 +19,9 @@ from backchannel.model.dialogue import (
 from backchannel.model.findings import EngineAnswers, build_findings
 from backchannel.model.results import ConflictSet, ConflictsResult, Relaxation, Status, ZoneResult
 from backchannel.services import dialogues, evaluations, positions, rounds
+from conftest import World
 
-from .conftest import World, position_a, position_b
+from .conftest import position_a, position_b
 
 AGENDA = Agenda(
     issues=[

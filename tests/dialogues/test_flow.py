@@ -7,8 +7,9 @@ import pytest
 from backchannel.errors import InputError, NotAllowedNow, NotFound
 from backchannel.model.dialogue import Position, Unacceptable
 from backchannel.services import audit_log, evaluations, positions, releases, rounds
+from conftest import World
 
-from .conftest import World, position_a, position_b
+from .conftest import position_a, position_b
 
 
 def _locked_and_evaluated(world: World) -> str:

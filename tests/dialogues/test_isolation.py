@@ -52,8 +52,7 @@ from backchannel.services.access import FACILITATOR, MEMBER, OBSERVER, Actor, Tr
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
 from backchannel.storage.tables import DelegationRow
-
-from .conftest import PASSWORD, make_settings
+from conftest import PASSWORD, make_settings
 
 NAMES = ("fac", "fac2", "a1", "a2", "b1", "obs", "out", "x1", "spare1", "spare2")
 OBSERVERS = releases.OBSERVERS

@@ -9,8 +9,9 @@ import pytest
 from backchannel.errors import InputError
 from backchannel.services import audit_log, positions
 from backchannel.services.access import Actor
+from conftest import World
 
-from .conftest import Browserless, World, position_a, position_b
+from .conftest import Browserless, position_a, position_b
 
 
 def _fill(world: World, saves: int) -> None:

@@ -14,8 +14,7 @@ from backchannel.services import accounts
 from backchannel.services.platform import Platform
 from backchannel.storage import passwords
 from backchannel.storage.tables import UserRow
-
-from .conftest import PASSWORD, user
+from conftest import PASSWORD, user
 
 
 def test_new_hashes_use_64_mib_two_passes_one_lane() -> None:

@@ -30,15 +30,9 @@ from backchannel.services.platform import Platform, SchemaOutOfDate
 from backchannel.storage import audit, migrate
 from backchannel.storage.db import UnsafeDatabase, check_durability, make_engine
 from backchannel.storage.tables import AuditEntryRow, Base
+from conftest import World, build_world, close, make_settings
 
-from .conftest import World, build_world, make_settings, position_a, position_b
-
-
-def close(platform: Platform) -> None:
-    """Dispose of the platform's engines: the writer and (on SQLite) the reader."""
-    engines = [platform.engine, platform.readers.kw.get("bind", platform.engine)]
-    for engine in {id(e): e for e in engines}.values():
-        engine.dispose()
+from .conftest import position_a, position_b
 
 
 def flow(world: World) -> str:

@@ -48,8 +48,9 @@ from backchannel.services.platform import Platform
 from backchannel.storage.tables import Base, SessionRow, new_id, utcnow
 from backchannel.web.app import create_app
 from backchannel.web.deps import get_current
+from conftest import PASSWORD, build_world, make_settings, user
 
-from .conftest import BASE_URL, PASSWORD, build_world, make_settings, position_a, position_b, user
+from .conftest import BASE_URL, position_a, position_b
 
 ROLES = ("anonymous", "outsider", "observer", "member_a", "member_b", "facilitator")
 USERS: dict[str, str | None] = {

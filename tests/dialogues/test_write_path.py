@@ -41,8 +41,9 @@ from backchannel.storage.db import WriterQueue, WriterQueueTimeout
 from backchannel.storage.tables import AuditEntryRow, DelegationRow, DialogueRow, PositionRow
 from backchannel.storage.vault import TamperedData
 from backchannel.web.app import SWITCH_INTERVAL_S
+from conftest import World
 
-from .conftest import BASE_URL, World, position_a
+from .conftest import BASE_URL, position_a
 
 JOIN_S = 30.0  # generous bound on joining a worker thread: a hang fails, never a slow run
 
