@@ -394,7 +394,7 @@ def seed(tmp: Path, members: int, sessions: int) -> tuple[World, str, Path]:
 
     from backchannel.config import Settings
     from backchannel.model.dialogue import Position, Unacceptable
-    from backchannel.services import accounts, dialogues, rounds
+    from backchannel.services import accounts, dialogues, evaluations, positions, releases, rounds
     from backchannel.services.access import Actor, Track
     from backchannel.services.platform import Platform
     from backchannel.storage.vault import init_key_file
@@ -451,12 +451,12 @@ def seed(tmp: Path, members: int, sessions: int) -> tuple[World, str, Path]:
         ratings={i2: {"lift": 100, "ease": 70}, i1: {"none": 100, "partial": 60}},
         unacceptable=[Unacceptable(issue=i1, option="full")],
     )
-    rounds.save_position(platform_, actors[names[0]], dialogue_id, position_a)
-    rounds.save_position(platform_, actors[names[1]], dialogue_id, position_b)
+    positions.save_position(platform_, actors[names[0]], dialogue_id, position_a)
+    positions.save_position(platform_, actors[names[1]], dialogue_id, position_b)
     rounds.lock_round(platform_, facilitator, dialogue_id)
-    evaluation = rounds.evaluate(platform_, facilitator, dialogue_id)
+    evaluation = evaluations.evaluate(platform_, facilitator, dialogue_id)
     for side in sides:
-        rounds.release(platform_, facilitator, dialogue_id, evaluation, side, "zone")
+        releases.release(platform_, facilitator, dialogue_id, evaluation, side, "zone")
     rounds.open_round(platform_, facilitator, dialogue_id)
 
     start = time.perf_counter()

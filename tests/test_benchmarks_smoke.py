@@ -140,7 +140,7 @@ def test_rows_and_targets_render(bench: ModuleType) -> None:
     assert "6^8 p2 +RL" in small[1]
     assert results["6 parties: each rule ≤ 5 s at 40×6"][2] == "not run"
     slow.settle = 0.01
-    slow.conflicts = slow.zone = slow.frontier = 0.01
+    slow.clashes = slow.zone = slow.frontier = 0.01
     results = {line[0]: line for line in bench.target_rows([fast, slow])}
     assert results["small agendas (≤ 2·10^6), 2 parties: every question exact ≤ 0.3 s"][2] == "PASS"
     assert "Nash agrees" in bench.report([fast, slow])

@@ -3,6 +3,9 @@
 Every error a user can cause derives from :class:`BackchannelError`. The CLI maps
 each class to an exit code and prints its one-line message; the web layer maps it to
 a response in one place. Domain code never raises anything else on bad input.
+
+A solve that reaches its time limit is not an error: the engine returns its best
+answer with a status that says so, the CLI prints it and exits with code 3.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ class BackchannelError(Exception):
         if self.hint:
             return f"{self.message} ({self.hint})"
         return self.message
+
+    def lines(self) -> list[str]:
+        """The error as the CLI shows it: one line per problem."""
+        return [str(self)]
 
 
 def format_location(path: Sequence[str | int]) -> str:
@@ -96,19 +103,6 @@ class AnalysisError(BackchannelError):
     """An analysis cannot be run on this input (e.g. too many parties). Exit code 2."""
 
     exit_code = 2
-
-
-class TimeLimitReached(BackchannelError):
-    """A solve hit its time limit before proving its answer. Exit code 3.
-
-    The best answer found so far travels with the exception in ``partial``.
-    """
-
-    exit_code = 3
-
-    def __init__(self, message: str, partial: object | None = None) -> None:
-        super().__init__(message)
-        self.partial = partial
 
 
 class InvalidAnswer(BackchannelError):

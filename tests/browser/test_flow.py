@@ -22,10 +22,10 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
-from backchannel.services import accounts, rounds
+from backchannel.services import accounts, positions
 from backchannel.services.platform import Platform
 from backchannel.web.app import create_app
-from dialogues.conftest import PASSWORD, build_world, make_settings
+from conftest import PASSWORD, build_world, make_settings
 
 from .pages import (
     Camera,
@@ -355,7 +355,7 @@ def test_the_pages_work_without_javascript(site: Site, person: Person, camera: C
     assert ours.save().startswith("Saved (revision 1 of round 1)")
     assert ours.value_of("Ceasefire", "partial") == "60"
 
-    (saved,) = rounds.positions(site.platform, world.actors["a1"], world.dialogue_id)
+    (saved,) = positions.positions(site.platform, world.actors["a1"], world.dialogue_id)
     i1, i2 = world.issues
     position = saved.position
     assert position.importance == {i1: 2, i2: 1}

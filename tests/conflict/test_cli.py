@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 
 from backchannel.cli import main
+from backchannel.errors import AnalysisError
+from backchannel.services import conflict as conflict_service
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "conflicts"
 PD = EXAMPLES / "prisoners_dilemma.yaml"
@@ -303,6 +305,18 @@ def test_limited_move_needs_two_movers(tmp_path: Path, capsys: pytest.CaptureFix
     path = write(tmp_path, "joint.yaml", JOINT)
     code, _, err = run(capsys, "conflict", "analyze", path, "--concepts", "limited")
     assert_usage_error(code, err, "exactly two movers", "has 3")
+
+
+def test_an_analysis_error_is_exit_2_with_its_one_line_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "joint.yaml", JOINT)
+    with pytest.raises(AnalysisError, match="exactly two movers"):
+        conflict_service.analyze_file(path, ("limited",))
+    code, out, err = run(capsys, "conflict", "analyze", path, "--concepts", "limited")
+    assert (code, out) == (2, "")
+    assert len(err.splitlines()) == 1
+    assert_usage_error(code, err, "exactly two movers")
 
 
 def test_coalition_is_one_mover_named_with_plus(

@@ -1,14 +1,14 @@
 """Fixtures for the platform tests: a fresh database, a small dialogue, signed-in clients.
 
-``INSECURE_FAST_HASHING``: Argon2id with 64 KiB instead of 64 MiB so that the suite
-creates accounts quickly. Only the tests lower it; production keeps the default.
+The settings, the world and the PostgreSQL server they share with other folders are in
+``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,30 +16,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from backchannel.config import Settings
-from backchannel.model.dialogue import Position, Rule, Unacceptable
-from backchannel.services import accounts, dialogues, rounds
-from backchannel.services.access import Actor
+from backchannel.model.dialogue import IfThen, Position, Unacceptable
 from backchannel.services.platform import Platform
-from backchannel.storage.vault import init_key_file
 from backchannel.web.app import create_app
+from conftest import PASSWORD, World, build_world, make_settings
 
-INSECURE_FAST_HASHING = 64
-PASSWORD = "correct horse battery staple"
 BASE_URL = "http://127.0.0.1:8000"
-
-
-def make_settings(tmp: Path, **more: object) -> Settings:
-    """Settings for a throw-away SQLite database and key file under ``tmp``."""
-    key = tmp / "keys" / "kek.key"
-    if not key.exists():
-        init_key_file(key)
-    values: dict[str, object] = {
-        "database_url": f"sqlite:///{tmp / 'backchannel.db'}",
-        "key_file": key,
-        "password_hash_memory_kib": INSECURE_FAST_HASHING,
-        **more,
-    }
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -52,57 +34,6 @@ def settings(tmp_path: Path) -> Settings:
 def platform(settings: Settings) -> Platform:
     """An opened platform on a fresh, migrated database."""
     return Platform.open(settings, upgrade=True)
-
-
-@dataclass
-class World:
-    """A dialogue with two delegations (A, B), an absent stakeholder, and every role.
-
-    ``actors``: facilitator, a1, a2 (delegation A), b1 (delegation B), observer and
-    outsider (an account with no seat). ``issues``: two issue ids.
-    """
-
-    platform: Platform
-    dialogue_id: str
-    delegation_a: str
-    delegation_b: str
-    absent: str
-    issues: list[str]
-    actors: dict[str, Actor] = field(default_factory=dict)
-
-
-def user(platform: Platform, name: str) -> Actor:
-    """Create an account with the shared test password; return it as an actor."""
-    row, _ = accounts.create_user(platform, name, name.capitalize(), PASSWORD)
-    return Actor(row.id, row.username, row.display_name)
-
-
-def build_world(platform: Platform) -> World:
-    """The dialogue of :class:`World`, round 1 open as a draft, no positions yet."""
-    names = ("facilitator", "a1", "a2", "b1", "observer", "outsider")
-    actors = {n: user(platform, n) for n in names}
-    f = actors["facilitator"]
-    dialogue_id = dialogues.create_dialogue(platform, f, "Channel talks")
-    i1 = dialogues.add_issue(
-        platform, f, dialogue_id, "Ceasefire", "ordered", ["none", "partial", "full"]
-    )
-    i2 = dialogues.add_issue(
-        platform, f, dialogue_id, "Sanctions", "ordered", ["keep", "ease", "lift"]
-    )
-    a = dialogues.add_delegation(platform, f, dialogue_id, "Side A")
-    b = dialogues.add_delegation(platform, f, dialogue_id, "Side B")
-    z = dialogues.add_delegation(platform, f, dialogue_id, "Absent Z", absent=True)
-    for name, side, track in (
-        ("a1", a, "former official"),
-        ("a2", a, "expert"),
-        ("b1", b, "serving official"),
-    ):
-        dialogues.add_member(
-            platform, f, dialogue_id, name, "member", delegation_id=side, track=track
-        )
-    dialogues.add_member(platform, f, dialogue_id, "observer", "observer")
-    rounds.open_round(platform, f, dialogue_id)
-    return World(platform, dialogue_id, a, b, z, [i1, i2], actors)
 
 
 def position_a(world: World, note: str = "") -> Position:
@@ -125,7 +56,9 @@ def position_b(world: World, note: str = "") -> Position:
         ratings={i2: {"lift": 100, "ease": 70}, i1: {"none": 100, "partial": 60}},
         unacceptable=[Unacceptable(issue=i1, option="full")],
         rules=[
-            Rule(if_issue=i1, if_options=["partial"], then_issue=i2, then_options=["ease", "lift"])
+            IfThen(
+                if_issue=i1, if_options=["partial"], then_issue=i2, then_options=["ease", "lift"]
+            )
         ],
         note=note,
     )

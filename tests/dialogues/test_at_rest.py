@@ -29,12 +29,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from backchannel.services import accounts, dialogues, rounds
+from backchannel.services import accounts, dialogues, evaluations, positions, releases, rounds
 from backchannel.services.platform import Platform
 from backchannel.storage.vault import KeyFileError, TamperedData, init_key_file
 from backchannel.web.app import create_app
+from conftest import World, build_world, make_settings
 
-from .conftest import BASE_URL, Browserless, World, build_world, csrf_of, make_settings, sign_in
+from .conftest import BASE_URL, Browserless, csrf_of, sign_in
 
 ERROR_STATUSES = (404, 409, 422)
 
@@ -341,12 +342,12 @@ def evaluated(world: World) -> World:
     from .conftest import position_a, position_b
 
     p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
-    rounds.save_position(p, world.actors["a1"], d, position_a(world, note="private note of A"))
-    rounds.save_position(p, world.actors["b1"], d, position_b(world, note="private note of B"))
+    positions.save_position(p, world.actors["a1"], d, position_a(world, note="private note of A"))
+    positions.save_position(p, world.actors["b1"], d, position_b(world, note="private note of B"))
     rounds.lock_round(p, f, d)
-    evaluation = rounds.evaluate(p, f, d)
-    rounds.release(p, f, d, evaluation, world.delegation_a, "zone")
-    rounds.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
+    evaluation = evaluations.evaluate(p, f, d)
+    releases.release(p, f, d, evaluation, world.delegation_a, "zone")
+    releases.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
     return world
 
 
@@ -375,19 +376,19 @@ def _readers(world: World) -> dict[str, tuple[str, str, Callable[[], str], Calla
             "positions",
             "body_ct",
             lambda: one_id(p, "positions", "delegation_id = :x", x=world.delegation_a),
-            lambda: rounds.positions(p, a1, d),
+            lambda: positions.positions(p, a1, d),
         ),
         "evaluation": (
             "evaluations",
             "result_ct",
             lambda: one_id(p, "evaluations"),
-            lambda: rounds.evaluations(p, f, d),
+            lambda: evaluations.evaluations(p, f, d),
         ),
         "release": (
             "releases",
             "body_ct",
             lambda: one_id(p, "releases", "audience = :x", x=world.delegation_a),
-            lambda: rounds.released_to_me(p, a1, d),
+            lambda: releases.released_to_me(p, a1, d),
         ),
     }
 
@@ -446,7 +447,7 @@ def test_a_blob_moved_to_another_row_raises_tampered_data(evaluated: World) -> N
     }
     bodies = {side: blob(p, "positions", "body_ct", "id", row) for side, row in rows.items()}
     put(p, "positions", "body_ct", "id", rows[w.delegation_a], bodies[w.delegation_b])
-    error = tampered(lambda: rounds.positions(p, w.actors["a1"], w.dialogue_id))
+    error = tampered(lambda: positions.positions(p, w.actors["a1"], w.dialogue_id))
     assert "private note of B" not in str(error)
 
 
@@ -483,7 +484,7 @@ def test_swapped_dialogue_keys_open_nothing(evaluated: World) -> None:
     # A process that reads the keys from the database (a restarted server) opens nothing.
     fresh = Platform.open(p.settings)
     tampered(lambda: dialogues.view(fresh, f, w.dialogue_id))
-    tampered(lambda: rounds.positions(fresh, w.actors["a1"], w.dialogue_id))
+    tampered(lambda: positions.positions(fresh, w.actors["a1"], w.dialogue_id))
     tampered(lambda: dialogues.view(fresh, f, other))
     # The running one keeps the key it unwrapped before the swap (its key cache) and
     # never takes the swapped-in one: it still opens its own dialogue, the right one.

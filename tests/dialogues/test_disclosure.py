@@ -30,19 +30,29 @@ from backchannel.model.dialogue import (
     Agenda,
     AgendaIssue,
     Firmness,
+    IfThen,
     Position,
-    Rule,
     Side,
     Unacceptable,
     importance_weights,
 )
-from backchannel.model.disclosure import Disclosed, Findings, Kind, disclose
-from backchannel.services import accounts, dialogues, rounds
+from backchannel.model.disclosure import Disclosed, Kind, disclose
+from backchannel.model.findings import Findings
+from backchannel.services import (
+    accounts,
+    audit_log,
+    dialogues,
+    evaluations,
+    releases,
+    rounds,
+)
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
+from backchannel.services.positions import save_position
 from backchannel.web.app import create_app
+from conftest import PASSWORD, close, make_settings
 
-from .conftest import PASSWORD, make_settings, sign_in
+from .conftest import sign_in
 
 AGENDA = Agenda(
     issues=[
@@ -59,13 +69,6 @@ TIME_LIMIT = 5.0
 QUICK = settings(
     max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
-
-
-def close(platform: Platform) -> None:
-    """Dispose of the platform's engines: the writer and (on SQLite) the reader."""
-    engines = [platform.engine, platform.readers.kw.get("bind", platform.engine)]
-    for engine in {id(e): e for e in engines}.values():
-        engine.dispose()
 
 
 # ------------------------------------------------------------------ strategies
@@ -102,7 +105,7 @@ def positions(draw: st.DrawFn, absent: bool = False) -> Position:
             st.lists(st.sampled_from(ISSUES), min_size=2, max_size=2, unique_by=lambda i: i[0])
         )
         rules_.append(
-            Rule(
+            IfThen(
                 if_issue=first[0],
                 if_options=draw(st.lists(st.sampled_from(first[1]), min_size=1, unique=True)),
                 then_issue=then[0],
@@ -141,7 +144,7 @@ def findings_of(a: Position, b: Position, z: Position) -> Findings:
         Side(name=SIDES[1], position=b),
         Side(name=SIDES[2], absent=True, position=z),
     ]
-    return rounds._findings(AGENDA, sides, "Channel talks", TIME_LIMIT)
+    return evaluations.findings_of(AGENDA, sides, "Channel talks", TIME_LIMIT)
 
 
 # ------------------------------------------------------------------ what each kind reveals
@@ -150,7 +153,7 @@ def clashes(findings: Findings, red_line: str) -> bool:
     own = findings.red_lines[red_line].side
     return any(
         red_line in group and any(findings.red_lines[r].side != own for r in group)
-        for group in findings.conflict_sets
+        for group in findings.clash_sets
     )
 
 
@@ -187,7 +190,7 @@ def hybrid(mine: Findings, other: Findings, kind: Kind) -> Findings:
     fields: dict[str, tuple[str, ...]] = {
         Kind.ZONE: ("zone",),
         Kind.OVERLAP: ("overlap", "issues"),
-        Kind.CLASH: ("red_lines", "conflict_sets"),
+        Kind.CLASH: ("red_lines", "clash_sets"),
         Kind.PACKAGE: ("packages", "partial_packages"),
     }
     return other.model_copy(update={name: getattr(mine, name) for name in fields[kind]})
@@ -356,17 +359,17 @@ def what_b_sees(
     with fresh_platform() as platform:
         world = build(platform)
         f, p, d = world.actors["facilitator"], platform, world.dialogue_id
-        rounds.save_position(p, world.actors["a1"], d, x)
-        rounds.save_position(p, world.actors["b1"], d, b)
-        rounds.save_position(p, f, d, z, world.z)
+        save_position(p, world.actors["a1"], d, x)
+        save_position(p, world.actors["b1"], d, b)
+        save_position(p, f, d, z, world.z)
         rounds.lock_round(p, f, d)
-        evaluation_id = rounds.evaluate(p, f, d)
-        (evaluation,) = rounds.evaluations(p, f, d)
+        evaluation_id = evaluations.evaluate(p, f, d)
+        (evaluation,) = evaluations.evaluations(p, f, d)
         records = []
         for kind, parameter in asked:
             records.append(record(evaluation.findings, kind, parameter, B))
             try:
-                rounds.release(p, f, d, evaluation_id, world.b, kind.value, parameter)
+                releases.release(p, f, d, evaluation_id, world.b, kind.value, parameter)
             except InputError:
                 assert records[-1] == "refused"
         app = create_app(platform.settings, platform)
@@ -428,40 +431,40 @@ def test_refused_disclosures_leave_no_trace(platform: Platform) -> None:
     f, p, d = world.actors["facilitator"], platform, world.dialogue_id
     a_line = Position(unacceptable=[Unacceptable(issue="i2", option="lift")], walk_away=10)
     b_line = Position(unacceptable=[Unacceptable(issue="i1", option="full")])
-    rounds.save_position(p, world.actors["a1"], d, a_line)
-    rounds.save_position(p, world.actors["b1"], d, b_line)
+    save_position(p, world.actors["a1"], d, a_line)
+    save_position(p, world.actors["b1"], d, b_line)
     rounds.lock_round(p, f, d)
-    evaluation_id = rounds.evaluate(p, f, d)
-    before = [e.seq for e in rounds.log(p, f, d)]
+    evaluation_id = evaluations.evaluate(p, f, d)
+    before = [e.seq for e in audit_log.entries(p, f, d)]
     for audience, kind, parameter in (
         (world.b, "clash", "s0-no-i2-2"),  # A's red line, to B
-        (rounds.OBSERVERS, "clash", "s1-no-i1-2"),  # B's red line, to the observers
+        (releases.OBSERVERS, "clash", "s1-no-i1-2"),  # B's red line, to the observers
         (world.a, "clash", "s1-no-i1-2"),  # B's red line, to A
         (world.z, "zone", ""),  # an absent stakeholder is no audience
         (world.b, "package", "no-such-rule"),
         (world.b, "overlap", "i9"),
     ):
         with pytest.raises(InputError):
-            rounds.release(p, f, d, evaluation_id, audience, kind, parameter)
-    assert [e.seq for e in rounds.log(p, f, d)] == before
-    assert rounds.released_to_me(p, world.actors["b1"], d) == []
-    rounds.release(p, f, d, evaluation_id, world.b, "clash", "s1-no-i1-2")
-    (told,) = rounds.released_to_me(p, world.actors["b1"], d)
+            releases.release(p, f, d, evaluation_id, audience, kind, parameter)
+    assert [e.seq for e in audit_log.entries(p, f, d)] == before
+    assert releases.released_to_me(p, world.actors["b1"], d) == []
+    releases.release(p, f, d, evaluation_id, world.b, "clash", "s1-no-i1-2")
+    (told,) = releases.released_to_me(p, world.actors["b1"], d)
     assert told.disclosed.kind is Kind.CLASH
-    assert rounds.released_to_me(p, world.actors["a1"], d) == []
+    assert releases.released_to_me(p, world.actors["a1"], d) == []
 
     # round 2: A walks away from everything, so the evaluation has no package at all
     rounds.open_round(p, f, d)
-    rounds.save_position(p, world.actors["a1"], d, a_line.model_copy(update={"walk_away": 100}))
+    save_position(p, world.actors["a1"], d, a_line.model_copy(update={"walk_away": 100}))
     rounds.lock_round(p, f, d)
-    second = rounds.evaluate(p, f, d)
-    found = rounds.evaluations(p, f, d)[0].findings
+    second = evaluations.evaluate(p, f, d)
+    found = evaluations.evaluations(p, f, d)[0].findings
     assert found.zone is False and not found.packages and not found.partial_packages
     for rule in RULES:
         with pytest.raises(InputError, match="no package"):
-            rounds.release(p, f, d, second, world.b, "package", rule)
+            releases.release(p, f, d, second, world.b, "package", rule)
     with pytest.raises(NotAllowedNow, match="earlier round"):  # round 1's packages are gone
-        rounds.release(p, f, d, evaluation_id, world.b, "package", "nash")
+        releases.release(p, f, d, evaluation_id, world.b, "package", "nash")
 
 
 # ------------------------------------------------------------------ a bisecting attacker
@@ -502,7 +505,7 @@ def test_a_bisecting_attacker_gets_one_rationed_answer_per_round(platform: Platf
         },
         walk_away=47,
     )
-    rounds.save_position(p, a1, d, secret)
+    save_position(p, a1, d, secret)
     # the attacker knows A's ratings (worst case) and bisects over the walk-away level
     packages = sorted(
         (
@@ -514,50 +517,50 @@ def test_a_bisecting_attacker_gets_one_rationed_answer_per_round(platform: Platf
         key=lambda pk: utility_of_a(secret, pk),
     )
     low, high = 0, len(packages) - 1  # the cheapest package A accepts lies in [low, high]
-    evaluations = 0
+    evaluations_run = 0
     rounds_used = 0
     while low < high:
         rounds_used += 1
         probe = packages[(low + high) // 2]
-        rounds.save_position(p, b1, d, pinning(probe))
+        save_position(p, b1, d, pinning(probe))
         with pytest.raises(NotFound):  # B cannot evaluate, nor lock
-            rounds.evaluate(p, b1, d)
+            evaluations.evaluate(p, b1, d)
         with pytest.raises(NotFound):
             rounds.lock_round(p, b1, d)
         rounds.lock_round(p, f, d)
         findings = []
         for _ in range(per_round):
-            rounds.evaluate(p, f, d)
-            evaluations += 1
-            findings.append(rounds.evaluations(p, f, d)[0].findings)
+            evaluations.evaluate(p, f, d)
+            evaluations_run += 1
+            findings.append(evaluations.evaluations(p, f, d)[0].findings)
         with pytest.raises(NotAllowedNow, match="are used"):  # nor the facilitator, more
-            rounds.evaluate(p, f, d)
+            evaluations.evaluate(p, f, d)
         with pytest.raises(NotAllowedNow, match="frozen"):  # nor change B's inputs in the round
-            rounds.save_position(p, b1, d, pinning(packages[high]))
+            save_position(p, b1, d, pinning(packages[high]))
         with pytest.raises(NotFound):  # nor the facilitator enter B's position
-            rounds.save_position(p, f, d, pinning(packages[high]), world.b)
+            save_position(p, f, d, pinning(packages[high]), world.b)
         # the second evaluation of the same frozen inputs tells nothing new
         assert all(found == findings[0] for found in findings)
-        rounds.release(p, f, d, rounds.evaluations(p, f, d)[0].id, world.b, "zone")
-        answer = rounds.released_to_me(p, b1, d)[-1].disclosed.headline.endswith("yes.")
+        releases.release(p, f, d, evaluations.evaluations(p, f, d)[0].id, world.b, "zone")
+        answer = releases.released_to_me(p, b1, d)[-1].disclosed.headline.endswith("yes.")
         if answer:
             high = (low + high) // 2
         else:
             low = (low + high) // 2 + 1
         # every evaluation so far is in both sides' logs, and in the shared order
         for member in (a1, b1):
-            entries = [e for e in rounds.log(p, member, d) if e.action == "round.evaluated"]
-            assert len(entries) == evaluations
-        assert [e.at for e in rounds.log(p, a1, d) if e.action == "round.evaluated"] == [
-            e.at for e in rounds.log(p, b1, d) if e.action == "round.evaluated"
+            entries = [e for e in audit_log.entries(p, member, d) if e.action == "round.evaluated"]
+            assert len(entries) == evaluations_run
+        assert [e.at for e in audit_log.entries(p, a1, d) if e.action == "round.evaluated"] == [
+            e.at for e in audit_log.entries(p, b1, d) if e.action == "round.evaluated"
         ]
         for view in rounds.rounds(p, b1, d):
             assert view.evaluations_used <= view.evaluations_allowed == per_round
         rounds.open_round(p, f, d)
     # the attack works only at one bit per round, visibly: here it needed this many rounds
-    assert rounds_used >= 4 and evaluations == per_round * rounds_used
+    assert rounds_used >= 4 and evaluations_run == per_round * rounds_used
     assert utility_of_a(secret, packages[low]) >= secret.walk_away / 100  # type: ignore[operator]
     assert low == 0 or utility_of_a(secret, packages[low - 1]) < 0.47
     all_rounds = rounds.rounds(p, a1, d)
-    assert sum(r.evaluations_used for r in all_rounds) == evaluations
+    assert sum(r.evaluations_used for r in all_rounds) == evaluations_run
     assert all(r.evaluations_used <= per_round for r in all_rounds)

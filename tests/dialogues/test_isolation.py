@@ -35,18 +35,27 @@ from hypothesis.stateful import (
 )
 
 from backchannel.errors import BackchannelError, InputError, NotAllowedNow, NotFound
-from backchannel.model.dialogue import Agenda, Firmness, Position, Rule, Unacceptable
-from backchannel.model.disclosure import Disclosed, Findings, Kind, disclose
-from backchannel.services import access, accounts, dialogues, rounds
+from backchannel.model.dialogue import Agenda, Firmness, IfThen, Position, Unacceptable
+from backchannel.model.disclosure import Disclosed, Kind, disclose
+from backchannel.model.findings import Findings
+from backchannel.services import (
+    access,
+    accounts,
+    audit_log,
+    dialogues,
+    evaluations,
+    positions,
+    releases,
+    rounds,
+)
 from backchannel.services.access import FACILITATOR, MEMBER, OBSERVER, Actor, Track
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
-from backchannel.storage.tables import Delegation
-
-from .conftest import PASSWORD, make_settings
+from backchannel.storage.tables import DelegationRow
+from conftest import PASSWORD, make_settings
 
 NAMES = ("fac", "fac2", "a1", "a2", "b1", "obs", "out", "x1", "spare1", "spare2")
-OBSERVERS = rounds.OBSERVERS
+OBSERVERS = releases.OBSERVERS
 TRACKS = [t.value for t in Track]
 BOGUS = "no-such-id-" + "x" * 11
 MIN_ATTEMPTS = 10_000
@@ -205,7 +214,7 @@ def position_for(
             if rated:
                 ratings[issue_id] = {o: draw(st.integers(0, 100)) for o in rated}
     unacceptable = []
-    rules_: list[Rule] = []
+    rules_: list[IfThen] = []
     if issues:
         for _ in range(draw(st.integers(0, 2))):
             issue_id, _, options = draw(st.sampled_from(issues))
@@ -221,7 +230,7 @@ def position_for(
             st.lists(st.sampled_from(issues), min_size=2, max_size=2, unique_by=lambda i: i[0])
         )
         rules_.append(
-            Rule(
+            IfThen(
                 if_issue=first[0],
                 if_options=draw(st.lists(st.sampled_from(first[2]), min_size=1, unique=True)),
                 then_issue=then[0],
@@ -420,7 +429,7 @@ class IsolationMachine(RuleBasedStateMachine):
         view = attempt(
             f"{name} saves the position of {target} in {d.key}",
             expected,
-            lambda: rounds.save_position(self.p, self.actors[name], d.id, position, target),
+            lambda: positions.save_position(self.p, self.actors[name], d.id, position, target),
         )
         if expected is None:
             assert resolved is not None
@@ -508,7 +517,7 @@ class IsolationMachine(RuleBasedStateMachine):
         evaluation_id = attempt(
             f"{name} evaluates {d.key}",
             expected,
-            lambda: rounds.evaluate(self.p, self.actors[name], d.id),
+            lambda: evaluations.evaluate(self.p, self.actors[name], d.id),
         )
         if expected is None:
             assert current is not None
@@ -516,7 +525,7 @@ class IsolationMachine(RuleBasedStateMachine):
             current.used += 1
             current.state = "evaluated"
             self.record(d, ("round.evaluated", "all", name))
-            newest = rounds.evaluations(self.p, self.actors[name], d.id)[0]
+            newest = evaluations.evaluations(self.p, self.actors[name], d.id)[0]
             same("newest evaluation", newest.id, evaluation_id)
             same("sides", newest.findings.sides, [x.name for x in d.delegations])
             d.evaluations.append(EvaluationModel(evaluation_id, current.number, newest.findings))
@@ -544,7 +553,7 @@ class IsolationMachine(RuleBasedStateMachine):
         release_id = attempt(
             f"{name} releases {kind.value}({param}) of {evaluation_id} to {audience} in {d.key}",
             expected,
-            lambda: rounds.release(
+            lambda: releases.release(
                 self.p, self.actors[name], d.id, evaluation_id, audience, kind.value, param
             ),
         )
@@ -752,11 +761,11 @@ class IsolationMachine(RuleBasedStateMachine):
         """Every read and every write, as every actor, in every dialogue (after changes)."""
         self.dirty = False
         delegations = self.every_delegation()
-        evaluations = self.every_evaluation()
+        evaluation_ids = self.every_evaluation()
         for d in self.d.values():
             for name in NAMES:
                 self.check_reads(d, name, delegations)
-                self.check_denied_writes(d, name, delegations, evaluations)
+                self.check_denied_writes(d, name, delegations, evaluation_ids)
         for name in NAMES:
             self.check_no_dialogue(name)
             self.check_my_dialogues(name)
@@ -781,7 +790,7 @@ class IsolationMachine(RuleBasedStateMachine):
             found = attempt(
                 f"{who}: positions of {target}",
                 NotFound if resolved is None else None,
-                lambda target=target: rounds.positions(self.p, actor, d.id, target),
+                lambda target=target: positions.positions(self.p, actor, d.id, target),
             )
             if resolved is not None:
                 same(
@@ -790,7 +799,7 @@ class IsolationMachine(RuleBasedStateMachine):
                     d.history(resolved),
                 )
         found = attempt(
-            f"{who}: released_to_me", no_seat, lambda: rounds.released_to_me(self.p, actor, d.id)
+            f"{who}: released_to_me", no_seat, lambda: releases.released_to_me(self.p, actor, d.id)
         )
         if seat is not None:
             if seat.role == MEMBER:
@@ -804,7 +813,7 @@ class IsolationMachine(RuleBasedStateMachine):
                 sorted((r.id, r.round_number, r.disclosed) for r in found),
                 sorted((r.id, r.round, r.record) for r in mine),
             )
-        found = attempt(f"{who}: log", no_seat, lambda: rounds.log(self.p, actor, d.id))
+        found = attempt(f"{who}: log", no_seat, lambda: audit_log.entries(self.p, actor, d.id))
         if seat is not None:
             same(
                 f"{who}: log",
@@ -819,7 +828,7 @@ class IsolationMachine(RuleBasedStateMachine):
         found = attempt(
             f"{who}: evaluations",
             None if fac else NotFound,
-            lambda: rounds.evaluations(self.p, actor, d.id),
+            lambda: evaluations.evaluations(self.p, actor, d.id),
         )
         if fac:
             same(
@@ -867,12 +876,12 @@ class IsolationMachine(RuleBasedStateMachine):
         for label, call in (
             ("rounds", lambda: rounds.rounds(self.p, actor, BOGUS)),
             ("view", lambda: dialogues.view(self.p, actor, BOGUS)),
-            ("positions", lambda: rounds.positions(self.p, actor, BOGUS)),
-            ("released", lambda: rounds.released_to_me(self.p, actor, BOGUS)),
-            ("log", lambda: rounds.log(self.p, actor, BOGUS)),
-            ("evaluations", lambda: rounds.evaluations(self.p, actor, BOGUS)),
+            ("positions", lambda: positions.positions(self.p, actor, BOGUS)),
+            ("released", lambda: releases.released_to_me(self.p, actor, BOGUS)),
+            ("log", lambda: audit_log.entries(self.p, actor, BOGUS)),
+            ("evaluations", lambda: evaluations.evaluations(self.p, actor, BOGUS)),
             ("lock", lambda: rounds.lock_round(self.p, actor, BOGUS)),
-            ("save", lambda: rounds.save_position(self.p, actor, BOGUS, Position())),
+            ("save", lambda: positions.save_position(self.p, actor, BOGUS, Position())),
         ):
             attempt(f"{name}: {label} of a missing dialogue", NotFound, call)
 
@@ -888,7 +897,7 @@ class IsolationMachine(RuleBasedStateMachine):
 
     # ---------------------------------------------------------- writes that must fail
     def check_denied_writes(
-        self, d: DialogueModel, name: str, delegations: list[str], evaluations: list[str]
+        self, d: DialogueModel, name: str, delegations: list[str], evaluation_ids: list[str]
     ) -> None:
         actor, who = self.actors[name], f"{name} in {d.key}"
         probe = Position(note="probe " + secrets.token_hex(4))
@@ -897,7 +906,9 @@ class IsolationMachine(RuleBasedStateMachine):
                 attempt(
                     f"{who}: save the position of {target}",
                     NotFound,
-                    lambda target=target: rounds.save_position(self.p, actor, d.id, probe, target),
+                    lambda target=target: positions.save_position(
+                        self.p, actor, d.id, probe, target
+                    ),
                 )
         if not d.is_facilitator(name):
             issue = d.issues[0][0] if d.issues else BOGUS
@@ -905,7 +916,7 @@ class IsolationMachine(RuleBasedStateMachine):
                 ("open", lambda: rounds.open_round(self.p, actor, d.id)),
                 ("lock", lambda: rounds.lock_round(self.p, actor, d.id)),
                 ("unlock", lambda: rounds.unlock_round(self.p, actor, d.id)),
-                ("evaluate", lambda: rounds.evaluate(self.p, actor, d.id)),
+                ("evaluate", lambda: evaluations.evaluate(self.p, actor, d.id)),
                 ("agenda", lambda: dialogues.set_agenda(self.p, actor, d.id, Agenda())),
                 ("remove issue", lambda: dialogues.remove_issue(self.p, actor, d.id, issue)),
                 (
@@ -923,23 +934,23 @@ class IsolationMachine(RuleBasedStateMachine):
             ):
                 attempt(f"{who}: {label}", NotFound, call)
             audience = d.delegations[0].id if d.delegations else OBSERVERS
-            for evaluation_id in evaluations:
+            for evaluation_id in evaluation_ids:
                 attempt(
                     f"{who}: release {evaluation_id}",
                     NotFound,
-                    lambda evaluation_id=evaluation_id: rounds.release(
+                    lambda evaluation_id=evaluation_id: releases.release(
                         self.p, actor, d.id, evaluation_id, audience, "zone"
                     ),
                 )
             return
         # the facilitator of this dialogue, with objects of the other dialogues
         own = {e.id for e in d.evaluations}
-        for evaluation_id in evaluations:
+        for evaluation_id in evaluation_ids:
             if evaluation_id not in own:
                 attempt(
                     f"{who}: release a foreign evaluation {evaluation_id}",
                     NotFound,
-                    lambda evaluation_id=evaluation_id: rounds.release(
+                    lambda evaluation_id=evaluation_id: releases.release(
                         self.p, actor, d.id, evaluation_id, OBSERVERS, "zone"
                     ),
                 )
@@ -951,7 +962,7 @@ class IsolationMachine(RuleBasedStateMachine):
                     attempt(
                         f"{who}: release to a foreign delegation {target}",
                         NotFound,
-                        lambda target=target: rounds.release(
+                        lambda target=target: releases.release(
                             self.p, actor, d.id, current[0].id, target, "zone"
                         ),
                     )
@@ -987,14 +998,14 @@ def test_no_delegation_reads_or_writes_another_sides_objects(shared: Shared) -> 
 
 # ------------------------------------------------------------------ negative controls
 def _position_target_without_delegation_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = rounds._position_target
+    original = positions._position_target
 
-    def broken(s: Any, place: access.Seat, delegation_id: str | None) -> Delegation:
+    def broken(s: Any, place: access.Seat, delegation_id: str | None) -> DelegationRow:
         if place.role == MEMBER and delegation_id is not None:
-            return access.owned(s, place, Delegation, delegation_id)
+            return access.owned(s, place, DelegationRow, delegation_id)
         return original(s, place, delegation_id)
 
-    monkeypatch.setattr(rounds, "_position_target", broken)
+    monkeypatch.setattr(positions, "_position_target", broken)
 
 
 def _owned_without_dialogue_check(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1017,7 +1028,7 @@ def _releases_for_every_audience(monkeypatch: pytest.MonkeyPatch) -> None:
 def _all(s: Any) -> list[str]:
     from sqlalchemy import select
 
-    return list(s.execute(select(Delegation.id)).scalars())
+    return list(s.execute(select(DelegationRow.id)).scalars())
 
 
 def _log_for_every_audience(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,9 +13,8 @@ from sqlalchemy import update
 from backchannel.services import accounts
 from backchannel.services.platform import Platform
 from backchannel.storage import passwords
-from backchannel.storage.tables import User
-
-from .conftest import PASSWORD, user
+from backchannel.storage.tables import UserRow
+from conftest import PASSWORD, user
 
 
 def test_new_hashes_use_64_mib_two_passes_one_lane() -> None:
@@ -36,10 +35,10 @@ def test_an_older_hash_still_signs_in_and_is_replaced(platform: Platform) -> Non
     older = PasswordHasher(memory_cost=memory, time_cost=3, parallelism=4).hash(PASSWORD)
     assert passwords.needs_rehash(older, memory)
     with platform.unit() as s:
-        s.execute(update(User).where(User.id == actor.user_id).values(password_hash=older))
+        s.execute(update(UserRow).where(UserRow.id == actor.user_id).values(password_hash=older))
     accounts.sign_in(platform, "veteran", PASSWORD, "192.0.2.1")
     with platform.view() as s:
-        now = s.get(User, actor.user_id)
+        now = s.get(UserRow, actor.user_id)
         assert now is not None
         stored = now.password_hash
     assert stored != older and not passwords.needs_rehash(stored, memory)

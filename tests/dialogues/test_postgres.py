@@ -1,11 +1,8 @@
 """The services and the storage on a real PostgreSQL server, side by side with SQLite.
 
-A session fixture starts a throw-away PostgreSQL server on loopback: it finds the server
-binaries (``/usr/lib/postgresql/*/bin``), runs ``initdb --data-checksums`` in a temporary
-directory and starts it on 127.0.0.1 with a free port and a private socket directory (as
-the ``postgres`` user when the tests run as root, since the server refuses to run as
-root), and stops it at the end. Without the binaries the fixture fails and says how to
-install them: these tests never skip.
+The server is the session fixture ``postgres`` of ``tests/conftest.py``: a throw-away
+PostgreSQL on loopback, started once; without the server binaries it fails and says how
+to install them: these tests never skip.
 
 Each test gets a fresh database; the representative tests run on both SQLite and
 PostgreSQL: the flow of ``test_flow.py``, the audit chain, uniform NotFound, the
@@ -17,18 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import itertools
-import os
-import pwd
 import secrets
 import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,136 +31,16 @@ from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from backchannel.config import Settings
 from backchannel.errors import BackchannelError, NotAllowedNow, NotFound
 from backchannel.model.dialogue import Position
-from backchannel.services import dialogues, rounds
+from backchannel.services import audit_log, dialogues, evaluations, positions, releases, rounds
 from backchannel.services.platform import Platform, SchemaOutOfDate
 from backchannel.storage import audit, migrate
 from backchannel.storage.db import UnsafeDatabase, check_durability, make_engine
-from backchannel.storage.tables import AuditEntry, Base
+from backchannel.storage.tables import AuditEntryRow, Base
 from backchannel.storage.vault import KeyFileError, TamperedData, init_key_file
 from backchannel.web.app import create_app
+from conftest import Server, World, build_world, close, make_settings, server_binaries
 
-from .conftest import World, build_world, make_settings, position_a, position_b, sign_in
-
-INSTALL = (
-    "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin "
-    "or on PATH. Install them with `make postgres` (what `make test` runs first), or "
-    "`apt-get install -y postgresql` on Debian or Ubuntu, or put initdb and pg_ctl on PATH."
-)
-
-
-def close(platform: Platform) -> None:
-    """Dispose of the platform's engines: the writer and (on SQLite) the reader."""
-    engines = [platform.engine, platform.readers.kw.get("bind", platform.engine)]
-    for engine in {id(e): e for e in engines}.values():
-        engine.dispose()
-
-
-# ------------------------------------------------------------------ the server
-@dataclass
-class Server:
-    """A running throw-away PostgreSQL server."""
-
-    port: int
-    root: Path
-    bin: Path
-    counter: itertools.count[int]
-
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def admin(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
-        )
-
-    def new_database(self) -> str:
-        name = f"bc_{next(self.counter)}_{secrets.token_hex(3)}"
-        with self.admin() as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        return name
-
-    def files_of(self, database: str) -> dict[str, bytes]:
-        """The raw bytes of the database's relation files and of the whole WAL."""
-        with self.admin() as connection:
-            connection.execute("CHECKPOINT")
-            oid = connection.execute(
-                "SELECT oid FROM pg_database WHERE datname = %s", (database,)
-            ).fetchone()
-        assert oid is not None
-        found = {}
-        for folder in (self.root / "data" / "base" / str(oid[0]), self.root / "data" / "pg_wal"):
-            for path in folder.rglob("*"):
-                if path.is_file():
-                    found[str(path.relative_to(self.root))] = path.read_bytes()
-        return found
-
-
-def server_binaries() -> Path:
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
-    )
-    if found:
-        folder = Path(found[-1]).parent
-        if (folder / "pg_ctl").exists():
-            return folder
-    on_path = shutil.which("initdb")
-    if on_path and shutil.which("pg_ctl"):
-        return Path(on_path).parent
-    pytest.fail(INSTALL, pytrace=False)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Server]:
-    """A PostgreSQL server on 127.0.0.1 for the session (fails, never skips, without one)."""
-    binaries = server_binaries()
-    as_user: list[str] = []
-    root = Path(tempfile.mkdtemp(prefix="backchannel-pg-"))
-    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.fail(
-                "running as root, but there is no `postgres` user to run the server as; " + INSTALL,
-                pytrace=False,
-            )
-        os.chown(root, owner.pw_uid, owner.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, sockets, log = root / "data", root / "sockets", root / "server.log"
-    pg_ctl = str(binaries / "pg_ctl")
-
-    def run(*command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*as_user, *command], capture_output=True, text=True, check=False)
-
-    def must(done: subprocess.CompletedProcess[str]) -> None:
-        if done.returncode != 0:
-            tail = log.read_text()[-2000:] if log.exists() else ""
-            pytest.fail(f"{done.args}: {done.stderr or done.stdout}\n{tail}", pytrace=False)
-
-    started = False
-    try:
-        initdb = ["--data-checksums", "--auth=trust", "-U", "postgres", "-E", "UTF8"]
-        must(run(str(binaries / "initdb"), *initdb, "--no-locale", "-D", str(data)))
-        must(run("mkdir", "-m", "700", str(sockets)))
-        for _ in range(5):  # another process may take the free port first: try another
-            port = free_port()
-            options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets}"
-            done = run(pg_ctl, "-D", str(data), "-l", str(log), "-w", "-o", options, "start")
-            if done.returncode == 0:
-                break
-        must(done)
-        started = True
-        yield Server(port, root, binaries, itertools.count())
-    finally:
-        if started:
-            run(pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+from .conftest import position_a, position_b, sign_in
 
 
 # ------------------------------------------------------------------ one database per test
@@ -206,10 +76,10 @@ def table(db: Platform) -> World:
 
 def evaluated(world: World) -> str:
     p, f = world.platform, world.actors["facilitator"]
-    rounds.save_position(p, world.actors["a1"], world.dialogue_id, position_a(world))
-    rounds.save_position(p, world.actors["b1"], world.dialogue_id, position_b(world))
+    positions.save_position(p, world.actors["a1"], world.dialogue_id, position_a(world))
+    positions.save_position(p, world.actors["b1"], world.dialogue_id, position_b(world))
     rounds.lock_round(p, f, world.dialogue_id)
-    return rounds.evaluate(p, f, world.dialogue_id)
+    return evaluations.evaluate(p, f, world.dialogue_id)
 
 
 # ------------------------------------------------------------------ the flow of test_flow.py
@@ -240,7 +110,7 @@ def test_positions_round_trip_and_carry_over(table: World) -> None:
     evaluated(table)
     p, f, d = table.platform, table.actors["facilitator"], table.dialogue_id
     rounds.open_round(p, f, d)
-    (first, second) = rounds.positions(p, table.actors["a2"], d)
+    (first, second) = positions.positions(p, table.actors["a2"], d)
     assert first.position == second.position == position_a(table)
     assert (first.round_number, first.revision, second.round_number, second.revision) == (
         1,
@@ -255,17 +125,17 @@ def test_not_found_is_uniform(table: World) -> None:
     p, d, actors = table.platform, table.dialogue_id, table.actors
     evaluation_id = evaluated(table)
     attempts: list[Callable[[], object]] = [
-        lambda: rounds.positions(p, actors["b1"], d, table.delegation_a),
-        lambda: rounds.positions(p, actors["facilitator"], d, table.delegation_a),
-        lambda: rounds.positions(p, actors["observer"], d),
-        lambda: rounds.positions(p, actors["outsider"], d),
-        lambda: rounds.positions(p, actors["a1"], "no-such-dialogue"),
-        lambda: rounds.save_position(p, actors["b1"], d, Position(), table.delegation_a),
-        lambda: rounds.evaluations(p, actors["a1"], d),
+        lambda: positions.positions(p, actors["b1"], d, table.delegation_a),
+        lambda: positions.positions(p, actors["facilitator"], d, table.delegation_a),
+        lambda: positions.positions(p, actors["observer"], d),
+        lambda: positions.positions(p, actors["outsider"], d),
+        lambda: positions.positions(p, actors["a1"], "no-such-dialogue"),
+        lambda: positions.save_position(p, actors["b1"], d, Position(), table.delegation_a),
+        lambda: evaluations.evaluations(p, actors["a1"], d),
         lambda: rounds.lock_round(p, actors["b1"], d),
-        lambda: rounds.release(p, actors["a1"], d, evaluation_id, table.delegation_b, "zone"),
-        lambda: rounds.log(p, actors["outsider"], d),
-        lambda: rounds.released_to_me(p, actors["outsider"], d),
+        lambda: releases.release(p, actors["a1"], d, evaluation_id, table.delegation_b, "zone"),
+        lambda: audit_log.entries(p, actors["outsider"], d),
+        lambda: releases.released_to_me(p, actors["outsider"], d),
         lambda: dialogues.view(p, actors["outsider"], d),
     ]
     for attempt in attempts:
@@ -302,7 +172,7 @@ def test_audit_verify_on_a_real_flow_and_after_tampering(
 
     evaluation_id = evaluated(table)
     p, f, d = table.platform, table.actors["facilitator"], table.dialogue_id
-    rounds.release(p, f, d, evaluation_id, table.delegation_b, "zone")
+    releases.release(p, f, d, evaluation_id, table.delegation_b, "zone")
     with p.unit() as s:
         report = audit.verify(s, p.vault.audit_key())
     assert report.ok and report.entries >= 20
@@ -322,7 +192,7 @@ def test_audit_verify_on_a_real_flow_and_after_tampering(
 
 
 def test_concurrent_writers_keep_one_unbroken_chain(db: Platform) -> None:
-    from .conftest import user
+    from conftest import user
 
     owners = [user(db, f"convener{n}") for n in range(6)]
     barrier = threading.Barrier(len(owners))
@@ -346,7 +216,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(db: Platform) -> None:
     assert errors == []
     with db.unit() as s:
         report = audit.verify(s, db.vault.audit_key())
-        seqs = list(s.execute(select(AuditEntry.seq).order_by(AuditEntry.seq)).scalars())
+        seqs = list(s.execute(select(AuditEntryRow.seq).order_by(AuditEntryRow.seq)).scalars())
     assert report.ok, report.problems
     # the database's first entry, then 6 owners' accounts and 5 actions each
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == 1 + 6 + 6 * 5
@@ -413,16 +283,20 @@ def test_concurrent_evaluations_stay_within_the_ration(
     table: World, backend: str, request: pytest.FixtureRequest
 ) -> None:
     p, f, d = table.platform, table.actors["facilitator"], table.dialogue_id
-    rounds.save_position(p, table.actors["a1"], d, position_a(table))
-    rounds.save_position(p, table.actors["b1"], d, position_b(table))
+    positions.save_position(p, table.actors["a1"], d, position_a(table))
+    positions.save_position(p, table.actors["b1"], d, position_b(table))
     rounds.lock_round(p, f, d)
     with pause_before(p.engine, "INSERT INTO EVALUATIONS", meeting(2, patience(backend))):
-        results = _together(lambda: rounds.evaluate(p, f, d), lambda: rounds.evaluate(p, f, d))
+        results = _together(
+            lambda: evaluations.evaluate(p, f, d), lambda: evaluations.evaluate(p, f, d)
+        )
     assert sum(r is NotAllowedNow for r in results) == 1, results
-    assert len(rounds.evaluations(p, f, d)) == 1
+    assert len(evaluations.evaluations(p, f, d)) == 1
     (view,) = rounds.rounds(p, f, d)
     assert view.evaluations_used == 1 <= view.evaluations_allowed
-    evaluated_entries = [e for e in rounds.log(p, table.actors["a1"], d) if "evaluated" in e.action]
+    evaluated_entries = [
+        e for e in audit_log.entries(p, table.actors["a1"], d) if "evaluated" in e.action
+    ]
     assert len(evaluated_entries) == 1
 
 
@@ -443,11 +317,11 @@ def test_a_position_cannot_be_saved_into_a_round_being_locked(
         finally:
             locked.set()
 
-    save = lambda: rounds.save_position(p, table.actors["a1"], d, position_a(table))  # noqa: E731
+    save = lambda: positions.save_position(p, table.actors["a1"], d, position_a(table))  # noqa: E731
     with pause_before(p.engine, "INSERT INTO POSITIONS", hold_the_save):
         results = _together(save, lock)
     assert not any(isinstance(r, Exception) for r in results), results
-    order = [e.action for e in reversed(rounds.log(p, f, d))]
+    order = [e.action for e in reversed(audit_log.entries(p, f, d))]
     assert order.index("position.saved") < order.index("round.locked"), order
 
 
@@ -457,10 +331,10 @@ def test_two_members_saving_at_once_both_succeed(
     p, d = table.platform, table.dialogue_id
     with pause_before(p.engine, "INSERT INTO POSITIONS", meeting(2, patience(backend))):
         results = _together(
-            lambda: rounds.save_position(p, table.actors["a1"], d, position_a(table, note="a1")),
-            lambda: rounds.save_position(p, table.actors["a2"], d, position_a(table, note="a2")),
+            lambda: positions.save_position(p, table.actors["a1"], d, position_a(table, note="a1")),
+            lambda: positions.save_position(p, table.actors["a2"], d, position_a(table, note="a2")),
         )
-    assert all(isinstance(r, rounds.PositionView) for r in results), results
+    assert all(isinstance(r, positions.PositionView) for r in results), results
     assert sorted(r.revision for r in results) == [1, 2]  # type: ignore[union-attr]
 
 
@@ -501,7 +375,7 @@ def test_migrations_keep_working_on_a_populated_database(pg_settings: Settings) 
     evaluated(world)
     close(platform)
     platform = Platform.open(pg_settings, upgrade=True)  # at head: nothing changes
-    assert rounds.positions(platform, world.actors["a1"], world.dialogue_id)[0].position == (
+    assert positions.positions(platform, world.actors["a1"], world.dialogue_id)[0].position == (
         position_a(world)
     )
     close(platform)
@@ -531,8 +405,8 @@ def test_a_wrong_key_is_refused(pg_settings: Settings, tmp_path: Path) -> None:
 
 def test_a_flipped_bit_or_a_moved_blob_is_tampered_data(table: World) -> None:
     p, d = table.platform, table.dialogue_id
-    rounds.save_position(p, table.actors["a1"], d, position_a(table, note="secret of A"))
-    rounds.save_position(p, table.actors["b1"], d, position_b(table, note="secret of B"))
+    positions.save_position(p, table.actors["a1"], d, position_a(table, note="secret of A"))
+    positions.save_position(p, table.actors["b1"], d, position_b(table, note="secret of B"))
     with p.engine.begin() as connection:
         rows = connection.execute(
             text("SELECT id, delegation_id, body_ct FROM positions WHERE dialogue_id = :d"),
@@ -545,7 +419,7 @@ def test_a_flipped_bit_or_a_moved_blob_is_tampered_data(table: World) -> None:
             {"b": by_side[table.delegation_b][1], "i": a_id},
         )
     with pytest.raises(TamperedData) as caught:
-        rounds.positions(p, table.actors["a1"], d)
+        positions.positions(p, table.actors["a1"], d)
     assert "secret" not in str(caught.value)
     with p.engine.begin() as connection:
         title = bytearray(
@@ -587,7 +461,7 @@ def test_no_canary_in_the_servers_files(postgres: Server, tmp_path: Path) -> Non
         pseudonym=canaries["pseudonym"],
     )
     rounds.open_round(p, f, other)
-    rounds.save_position(p, world.actors["a1"], other, Position(note=canaries["note"] * 20))
+    positions.save_position(p, world.actors["a1"], other, Position(note=canaries["note"] * 20))
     evaluated(world)
     close(platform)
 

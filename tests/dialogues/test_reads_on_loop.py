@@ -19,8 +19,9 @@ from backchannel.services import accounts, rounds
 from backchannel.services.platform import Platform
 from backchannel.storage.tables import SessionRow, as_utc, utcnow
 from backchannel.web.deps import read
+from conftest import PASSWORD, World
 
-from .conftest import PASSWORD, Browserless, World
+from .conftest import Browserless
 
 
 def test_a_write_unit_inside_a_read_only_block_raises(platform: Platform) -> None:

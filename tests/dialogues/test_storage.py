@@ -25,31 +25,25 @@ from sqlalchemy import create_engine, event, inspect, select, text
 
 from backchannel.cli import main
 from backchannel.config import Settings
-from backchannel.services import dialogues, rounds
+from backchannel.services import dialogues, evaluations, positions, releases, rounds
 from backchannel.services.platform import Platform, SchemaOutOfDate
 from backchannel.storage import audit, migrate
 from backchannel.storage.db import UnsafeDatabase, check_durability, make_engine
-from backchannel.storage.tables import AuditEntry, Base
+from backchannel.storage.tables import AuditEntryRow, Base
+from conftest import World, build_world, close, make_settings
 
-from .conftest import World, build_world, make_settings, position_a, position_b
-
-
-def close(platform: Platform) -> None:
-    """Dispose of the platform's engines: the writer and (on SQLite) the reader."""
-    engines = [platform.engine, platform.readers.kw.get("bind", platform.engine)]
-    for engine in {id(e): e for e in engines}.values():
-        engine.dispose()
+from .conftest import position_a, position_b
 
 
 def flow(world: World) -> str:
     """Positions, an evaluation and two releases: a log of a few dozen entries."""
     p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
-    rounds.save_position(p, world.actors["a1"], d, position_a(world))
-    rounds.save_position(p, world.actors["b1"], d, position_b(world))
+    positions.save_position(p, world.actors["a1"], d, position_a(world))
+    positions.save_position(p, world.actors["b1"], d, position_b(world))
     rounds.lock_round(p, f, d)
-    evaluation = rounds.evaluate(p, f, d)
-    rounds.release(p, f, d, evaluation, world.delegation_a, "zone")
-    rounds.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
+    evaluation = evaluations.evaluate(p, f, d)
+    releases.release(p, f, d, evaluation, world.delegation_a, "zone")
+    releases.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
     return evaluation
 
 
@@ -68,9 +62,9 @@ def entries(platform: Platform) -> list[dict[str, Any]]:
     return [dict(row) for row in found]
 
 
-def chain(platform: Platform) -> list[AuditEntry]:
+def chain(platform: Platform) -> list[AuditEntryRow]:
     with platform.unit() as s:
-        return list(s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars())
+        return list(s.execute(select(AuditEntryRow).order_by(AuditEntryRow.seq)).scalars())
 
 
 def cli(settings: Settings, *more: str) -> int:
@@ -136,7 +130,7 @@ def test_an_inserted_entry_is_found(logged: World) -> None:
     k = 10
     sql(p, "UPDATE audit_log SET seq = seq + 1000000 WHERE seq > :k", k=k)
     sql(p, "UPDATE audit_log SET seq = seq - 999999 WHERE seq > 1000000")
-    forged = AuditEntry(
+    forged = AuditEntryRow(
         seq=k + 1,
         at=before[k - 1].at,
         dialogue_id=before[k - 1].dialogue_id,
@@ -160,7 +154,7 @@ def test_an_inserted_entry_is_found(logged: World) -> None:
 def test_an_entry_appended_without_the_key_is_found(logged: World) -> None:
     p = logged.platform
     last = chain(p)[-1]
-    forged = AuditEntry(
+    forged = AuditEntryRow(
         seq=last.seq + 1,
         at=last.at,
         dialogue_id=last.dialogue_id,
@@ -230,7 +224,7 @@ def test_an_edit_rehashed_without_the_mac_key_is_found(logged: World) -> None:
     p = logged.platform
     k = 14
     with p.unit() as s:
-        rows = list(s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars())
+        rows = list(s.execute(select(AuditEntryRow).order_by(AuditEntryRow.seq)).scalars())
         rows[k - 1].detail = json.dumps({"round": 7})
         prev = rows[k - 2].hash
         for entry in rows[k - 1 :]:  # a consistent SHA-256 chain from the edit on
@@ -249,7 +243,7 @@ def test_a_rollback_to_an_older_copy_is_found_with_a_checkpoint(
 ) -> None:
     p, settings = world.platform, world.platform.settings
     database = Path(p.engine.url.database or "")
-    rounds.save_position(p, world.actors["a1"], world.dialogue_id, position_a(world))
+    positions.save_position(p, world.actors["a1"], world.dialogue_id, position_a(world))
     early = verify(p).head
     close(p)  # the WAL is checkpointed into the file: copy it whole
     copy = tmp_path / "copy.db"
@@ -257,9 +251,9 @@ def test_a_rollback_to_an_older_copy_is_found_with_a_checkpoint(
     p = Platform.open(settings)
     world.platform = p
     flow_rest = position_b(world)
-    rounds.save_position(p, world.actors["b1"], world.dialogue_id, flow_rest)
+    positions.save_position(p, world.actors["b1"], world.dialogue_id, flow_rest)
     rounds.lock_round(p, world.actors["facilitator"], world.dialogue_id)
-    rounds.evaluate(p, world.actors["facilitator"], world.dialogue_id)
+    evaluations.evaluate(p, world.actors["facilitator"], world.dialogue_id)
     checkpoint = verify(p).head  # what a delegation notes after the evaluation
     assert checkpoint[0] > early[0]
     close(p)
@@ -346,7 +340,7 @@ def test_upgrade_downgrade_upgrade_on_a_populated_database(tmp_path: Path) -> No
     # an upgrade at head keeps every row
     platform = Platform.open(settings, upgrade=True)
     world.platform = platform
-    assert rounds.positions(platform, world.actors["a1"], world.dialogue_id)[0].position == (
+    assert positions.positions(platform, world.actors["a1"], world.dialogue_id)[0].position == (
         position_a(world)
     )
     assert verify(platform).ok

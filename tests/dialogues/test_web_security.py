@@ -42,14 +42,15 @@ from starlette.routing import Mount, Route
 
 from backchannel.config import Settings
 from backchannel.errors import InputError, SignInRequired, TooManyAttempts
-from backchannel.services import accounts, dialogues, rounds
+from backchannel.services import accounts, dialogues, evaluations, positions, releases, rounds
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.storage.tables import Base, SessionRow, new_id, utcnow
 from backchannel.web.app import create_app
 from backchannel.web.deps import get_current
+from conftest import PASSWORD, build_world, make_settings, user
 
-from .conftest import BASE_URL, PASSWORD, build_world, make_settings, position_a, position_b, user
+from .conftest import BASE_URL, position_a, position_b
 
 ROLES = ("anonymous", "outsider", "observer", "member_a", "member_b", "facilitator")
 USERS: dict[str, str | None] = {
@@ -390,14 +391,14 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
 
     save("draft")
     p, f, d = platform, world.actors["facilitator"], world.dialogue_id
-    rounds.save_position(p, world.actors["a1"], d, position_a(world))
-    rounds.save_position(p, world.actors["b1"], d, position_b(world))
+    positions.save_position(p, world.actors["a1"], d, position_a(world))
+    positions.save_position(p, world.actors["b1"], d, position_b(world))
     rounds.lock_round(p, f, d)
     save("locked")
-    evaluation = rounds.evaluate(p, f, d)
-    rounds.release(p, f, d, evaluation, world.delegation_a, "zone")
-    rounds.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
-    rounds.release(p, f, d, evaluation, "observers", "zone")
+    evaluation = evaluations.evaluate(p, f, d)
+    releases.release(p, f, d, evaluation, world.delegation_a, "zone")
+    releases.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
+    releases.release(p, f, d, evaluation, "observers", "zone")
     save("released")
     platform.engine.dispose()
     ids = Ids(
@@ -1311,14 +1312,14 @@ def _hostile_dialogue(platform: Platform, actors: dict[str, Actor]) -> str:
         importance={i1: 1, i2: 2},
         ratings={i1: {PAYLOAD + " none": 100, "some": 60}, i2: {"y": 100, "x": 40}},
     )
-    rounds.save_position(platform, actors["a1"], d, mine)
-    rounds.save_position(platform, actors["b1"], d, theirs)
+    positions.save_position(platform, actors["a1"], d, mine)
+    positions.save_position(platform, actors["b1"], d, theirs)
     rounds.lock_round(platform, f, d)
-    evaluation = rounds.evaluate(platform, f, d)
-    (found,) = rounds.evaluations(platform, f, d)
+    evaluation = evaluations.evaluate(platform, f, d)
+    (found,) = evaluations.evaluations(platform, f, d)
     rule = next(iter(found.findings.packages))
-    rounds.release(platform, f, d, evaluation, a, "package", rule)
-    rounds.release(platform, f, d, evaluation, b, "zone")
+    releases.release(platform, f, d, evaluation, a, "package", rule)
+    releases.release(platform, f, d, evaluation, b, "zone")
     return d
 
 

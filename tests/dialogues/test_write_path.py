@@ -7,7 +7,7 @@
 * :class:`KeyCache` keeps one dialogue's keys under that dialogue only (a cached key
   never opens another dialogue's fields), answers NotFound for an unknown dialogue
   without caching anything, drops what :meth:`KeyCache.forget` names, and stays bounded.
-* :func:`rounds.save_position` refuses a bad position before it waits for the write
+* :func:`positions.save_position` refuses a bad position before it waits for the write
   lock, writes nothing when it refuses, and runs every check again under the lock when
   the agenda or the round changed after the first check.
 * The app's start-up freezes the objects that live as long as the process, so the
@@ -34,16 +34,16 @@ from sqlalchemy import func, select
 
 from backchannel.errors import InputError, NotAllowedNow, NotFound
 from backchannel.model.dialogue import Agenda, Position, Unacceptable
-from backchannel.services import dialogues, rounds
+from backchannel.services import dialogues, positions, rounds
 from backchannel.services.platform import DialogueKeys, KeyCache, Platform
 from backchannel.storage import audit, repo
 from backchannel.storage.db import WriterQueue, WriterQueueTimeout
-from backchannel.storage.tables import AuditEntry, Delegation, Dialogue
-from backchannel.storage.tables import Position as PositionRow
+from backchannel.storage.tables import AuditEntryRow, DelegationRow, DialogueRow, PositionRow
 from backchannel.storage.vault import TamperedData
 from backchannel.web.app import SWITCH_INTERVAL_S
+from conftest import World
 
-from .conftest import BASE_URL, World, position_a
+from .conftest import BASE_URL, position_a
 
 JOIN_S = 30.0  # generous bound on joining a worker thread: a hang fails, never a slow run
 
@@ -135,12 +135,12 @@ def test_a_unit_on_sqlite_waits_in_the_queue(platform: Platform) -> None:
 
 def test_concurrent_writers_commit_each_action_with_its_audit_entry(world: World) -> None:
     p, d = world.platform, world.dialogue_id
-    entries_before = _count(p, AuditEntry)
+    entries_before = _count(p, AuditEntryRow)
     errors: list[BaseException] = []
 
     def save(name: str, n: int) -> None:
         try:
-            rounds.save_position(p, world.actors[name], d, position_a(world, f"{name} {n}"))
+            positions.save_position(p, world.actors[name], d, position_a(world, f"{name} {n}"))
         except BaseException as error:  # reported below, never swallowed
             errors.append(error)
 
@@ -154,9 +154,9 @@ def test_concurrent_writers_commit_each_action_with_its_audit_entry(world: World
     for thread in threads:
         thread.join(JOIN_S)
     assert errors == []
-    assert _count(p, AuditEntry) == entries_before + len(threads)
+    assert _count(p, AuditEntryRow) == entries_before + len(threads)
     with p.view() as s:
-        saved = s.execute(select(AuditEntry).where(AuditEntry.action == "position.saved"))
+        saved = s.execute(select(AuditEntryRow).where(AuditEntryRow.action == "position.saved"))
         assert len(saved.scalars().all()) == len(threads)
         rows = {r.delegation_id: r.revision for r in s.execute(select(PositionRow)).scalars()}
     # one row per side; A was saved 12 times (a1 and a2), B 6 times: revisions 1..n
@@ -167,15 +167,15 @@ def test_concurrent_writers_commit_each_action_with_its_audit_entry(world: World
 
 def test_a_failed_unit_commits_neither_its_action_nor_its_audit_entry(world: World) -> None:
     p, d = world.platform, world.dialogue_id
-    entries, delegations = _count(p, AuditEntry), _count(p, Delegation)
+    entries, delegations = _count(p, AuditEntryRow), _count(p, DelegationRow)
     with pytest.raises(ZeroDivisionError), p.unit() as s:
-        repo.add(s, Delegation(dialogue_id=d, role="delegation", name_ct=b"x", ordinal=9))
+        repo.add(s, DelegationRow(dialogue_id=d, role="delegation", name_ct=b"x", ordinal=9))
         p.log(s, "delegation.added", dialogue_id=d, audience="all")
         raise ZeroDivisionError  # after the action and its audit entry were staged
-    assert (_count(p, AuditEntry), _count(p, Delegation)) == (entries, delegations)
+    assert (_count(p, AuditEntryRow), _count(p, DelegationRow)) == (entries, delegations)
     assert p.writers is not None and not p.writers.held  # the turn was handed back
     dialogues.add_delegation(p, world.actors["facilitator"], d, "Side C")  # writes go on
-    assert _count(p, AuditEntry) == entries + 1
+    assert _count(p, AuditEntryRow) == entries + 1
     with p.unit() as s:
         assert audit.verify(s, p.vault.audit_key()).ok
 
@@ -192,7 +192,7 @@ def test_a_cached_key_belongs_to_one_dialogue_only(world: World) -> None:
     with p.view() as s:
         assert p.keys(s, world.dialogue_id) is mine  # served from the cache
         assert p.keys(s, other) is theirs
-        title = repo.get(s, Dialogue, other)
+        title = repo.get(s, DialogueRow, other)
     assert title is not None
     # the other dialogue's title does not open with this dialogue's key, nor with its
     # key bytes under this dialogue's id: the id is part of the associated data
@@ -279,15 +279,15 @@ def test_a_bad_position_is_refused_before_the_write_lock(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     p, d = world.platform, world.dialogue_id
-    entries, positions = _count(p, AuditEntry), _count(p, PositionRow)
+    entries, stored = _count(p, AuditEntryRow), _count(p, PositionRow)
     with _no_write_lock(p, monkeypatch):
         with pytest.raises(InputError, match="not an option"):
-            rounds.save_position(p, world.actors["a1"], d, _unknown_option(world))
+            positions.save_position(p, world.actors["a1"], d, _unknown_option(world))
         with pytest.raises(NotFound):  # another side's delegation: refused as well
-            rounds.save_position(p, world.actors["a1"], d, position_a(world), world.delegation_b)
+            positions.save_position(p, world.actors["a1"], d, position_a(world), world.delegation_b)
         with pytest.raises(NotFound):  # no seat in the dialogue
-            rounds.save_position(p, world.actors["outsider"], d, position_a(world))
-    assert (_count(p, AuditEntry), _count(p, PositionRow)) == (entries, positions)
+            positions.save_position(p, world.actors["outsider"], d, position_a(world))
+    assert (_count(p, AuditEntryRow), _count(p, PositionRow)) == (entries, stored)
 
 
 def test_a_position_for_a_frozen_round_is_refused_before_the_write_lock(
@@ -295,17 +295,17 @@ def test_a_position_for_a_frozen_round_is_refused_before_the_write_lock(
 ) -> None:
     p, d = world.platform, world.dialogue_id
     rounds.lock_round(p, world.actors["facilitator"], d)
-    entries = _count(p, AuditEntry)
+    entries = _count(p, AuditEntryRow)
     with _no_write_lock(p, monkeypatch), pytest.raises(NotAllowedNow, match="frozen"):
-        rounds.save_position(p, world.actors["a1"], d, position_a(world))
-    assert _count(p, AuditEntry) == entries and _count(p, PositionRow) == 0
+        positions.save_position(p, world.actors["a1"], d, position_a(world))
+    assert _count(p, AuditEntryRow) == entries and _count(p, PositionRow) == 0
 
 
 def _between_check_and_write(
     monkeypatch: pytest.MonkeyPatch, change: Callable[[], None]
 ) -> list[int]:
     """Run ``change`` once, right after the first (lock-free) check of a position."""
-    original = rounds._check_position
+    original = positions._check_position
     calls: list[int] = []
 
     def checked(*args: Any, **kwargs: Any) -> Any:
@@ -315,7 +315,7 @@ def _between_check_and_write(
             change()
         return found
 
-    monkeypatch.setattr(rounds, "_check_position", checked)
+    monkeypatch.setattr(positions, "_check_position", checked)
     return calls
 
 
@@ -327,11 +327,11 @@ def test_an_agenda_changed_after_the_check_is_checked_again_under_the_lock(
     calls = _between_check_and_write(
         monkeypatch, lambda: dialogues.set_agenda(p, f, d, Agenda(issues=kept))
     )
-    entries = _count(p, AuditEntry)
+    entries = _count(p, AuditEntryRow)
     with pytest.raises(InputError, match="unknown issue"):  # one that is gone now
-        rounds.save_position(p, world.actors["a1"], d, position_a(world))
+        positions.save_position(p, world.actors["a1"], d, position_a(world))
     assert len(calls) == 2  # checked once without the lock, once again under it
-    assert _count(p, AuditEntry) == entries + 1  # only the agenda change was logged
+    assert _count(p, AuditEntryRow) == entries + 1  # only the agenda change was logged
     assert _count(p, PositionRow) == 0
 
 
@@ -341,7 +341,7 @@ def test_a_round_locked_after_the_check_refuses_the_write(
     p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
     calls = _between_check_and_write(monkeypatch, lambda: rounds.lock_round(p, f, d))
     with pytest.raises(NotAllowedNow, match="frozen"):
-        rounds.save_position(p, world.actors["a1"], d, position_a(world))
+        positions.save_position(p, world.actors["a1"], d, position_a(world))
     assert len(calls) == 2 and _count(p, PositionRow) == 0
 
 
@@ -350,9 +350,9 @@ def test_an_unchanged_dialogue_is_written_after_one_check(
 ) -> None:
     p, d = world.platform, world.dialogue_id
     calls = _between_check_and_write(monkeypatch, lambda: None)
-    saved = rounds.save_position(p, world.actors["a1"], d, position_a(world, "kept"))
+    saved = positions.save_position(p, world.actors["a1"], d, position_a(world, "kept"))
     assert len(calls) == 1 and saved.revision == 1
-    [history] = rounds.positions(p, world.actors["a1"], d)
+    [history] = positions.positions(p, world.actors["a1"], d)
     assert history.position.note == "kept"
 
 

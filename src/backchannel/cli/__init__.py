@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.console import Console
 
-from backchannel.errors import BackchannelError, CaseFileErrors
+from backchannel.errors import BackchannelError
 
 app = typer.Typer(
     name="backchannel",
@@ -33,33 +33,41 @@ def _register() -> None:
 _register()
 
 
+EXIT_ABORTED = 130
+"""The exit code of a command the user interrupted (as a shell reports Ctrl-C)."""
+
+
+def _ended(stop: Exception, err: Console) -> int:
+    """What the user sees when a command ends with an exception, and the exit code.
+
+    The one mapping of the CLI: a :class:`BackchannelError` prints its lines and exits
+    with its class's ``exit_code``; Typer's exit carries its code (3 when a command's
+    time limit was reached); an abort is 130; a usage error shows itself, exit 2.
+    """
+    if isinstance(stop, BackchannelError):
+        for line in stop.lines():
+            err.print(f"error: {line}", markup=False)
+        return stop.exit_code
+    if isinstance(stop, typer.Exit):
+        return int(stop.exit_code or 0)
+    if isinstance(stop, typer.Abort):
+        err.print("aborted", markup=False)
+        return EXIT_ABORTED
+    show = getattr(stop, "show", None)  # usage errors print themselves, with their exit code
+    if show is None:
+        err.print(f"error: {stop}", markup=False)
+        return 2
+    show(file=sys.stderr)
+    return int(getattr(stop, "exit_code", 2))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 done, 2 bad input, 3 time limit)."""
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         result = app(args=argv, standalone_mode=False)
-        if isinstance(result, int):
-            return result
-    except BackchannelError as error:
-        if isinstance(error, CaseFileErrors):
-            for line in error.lines():
-                err.print(f"error: {line}", markup=False)
-        else:
-            err.print(f"error: {error}", markup=False)
-        return error.exit_code
-    except typer.Exit as done:
-        return int(done.exit_code or 0)
-    except typer.Abort:
-        err.print("aborted", markup=False)
-        return 130
-    except typer.TyperException as usage:  # usage errors carry their own exit code
-        show = getattr(usage, "show", None)
-        if show is None:
-            err.print(f"error: {usage}", markup=False)
-            return 2
-        show(file=sys.stderr)
-        return int(getattr(usage, "exit_code", 2))
-    return 0
+    except (BackchannelError, typer.Exit, typer.Abort, typer.TyperException) as stop:
+        return _ended(stop, Console(stderr=True, highlight=False, soft_wrap=True))
+    return result if isinstance(result, int) else 0
 
 
 def entry_point() -> None:

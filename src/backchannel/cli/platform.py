@@ -58,13 +58,11 @@ def keys_init(
     ] = False,
 ) -> None:
     """Write a new random key-encryption key (mode 0600). Keep it, and keep it out of backups."""
-    from backchannel.storage.vault import init_key_file
+    from backchannel.services.platform import create_key_file
 
     settings = _settings(key_file=key_file)
-    if if_missing and Path(settings.key_file).exists():
-        return
-    init_key_file(Path(settings.key_file))
-    Console().print(f"key-encryption key written to {settings.key_file}", markup=False)
+    if create_key_file(settings, if_missing=if_missing):
+        Console().print(f"key-encryption key written to {settings.key_file}", markup=False)
 
 
 @db_app.command("upgrade")
@@ -130,7 +128,7 @@ def audit_verify(
 ) -> None:
     """Re-check the audit chain: edits, deletions, insertions, reordering, truncation."""
     from backchannel.errors import InputError
-    from backchannel.storage import audit
+    from backchannel.services import audit_log
 
     checkpoint = None
     if expect:
@@ -139,9 +137,7 @@ def audit_verify(
             checkpoint = (int(seq), digest)
         except ValueError:
             raise InputError(f"--expect {expect!r} is not SEQ:HASH") from None
-    platform = _platform(_settings(database, key_file))
-    with platform.unit() as s:
-        report = audit.verify(s, platform.vault.audit_key(), checkpoint)
+    report = audit_log.verify(_platform(_settings(database, key_file)), checkpoint)
     console = Console(highlight=False)
     if report.ok:
         console.print(
@@ -163,18 +159,16 @@ def serve(
     key_file: KeyOption = None,
 ) -> None:
     """Start the web application and JSON API."""
-    import os
-
     import uvicorn
 
+    from backchannel.web.app import create_app
+
     settings = _settings(database, key_file, host=host, port=port)
-    _platform(settings)  # refuse to start on an unsafe database or a wrong key, with a message
-    os.environ["BACKCHANNEL_DATABASE_URL"] = settings.database_url
-    os.environ["BACKCHANNEL_KEY_FILE"] = str(settings.key_file)
+    # opened here, so that an unsafe database or a wrong key is refused with a message
+    app = create_app(settings, _platform(settings))
     Console().print(f"Backchannel on http://{settings.host}:{settings.port}/", markup=False)
     uvicorn.run(
-        "backchannel.web.app:create_app_from_env",
-        factory=True,
+        app,
         host=settings.host,
         port=settings.port,
         log_level="warning",

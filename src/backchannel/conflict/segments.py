@@ -154,10 +154,6 @@ class MoveIndex:
         """
         return self._min(self._plan(True, False), values)
 
-    def max_above(self, values: NDArray[np.int64]) -> NDArray[np.int64]:
-        """``max(values[t])`` over improving moves from ``s``; ``-INT64_MAX`` if none."""
-        return -self.min_above(-values)
-
     def predecessor(self, frontier: NDArray[np.bool_], improving: bool) -> NDArray[np.int64]:
         """For each state ``t`` outside ``frontier``, the smallest ``s`` in ``frontier``
         with a move ``s -> t`` (an improving one when ``improving``); ``-1`` if none."""

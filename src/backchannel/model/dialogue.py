@@ -104,8 +104,12 @@ class Unacceptable(_Strict):
     firmness: Firmness = Firmness.FIRM
 
 
-class Rule(_Strict):
-    """ "If issue A is one of these options, then issue B must be one of those"."""
+class IfThen(_Strict):
+    """A condition: "if issue A is one of these options, issue B must be one of those".
+
+    A conditional red line of a position, entered on the position page's "if ... then
+    ..." conditions; stored (and sent by the API) under the position's ``rules`` key.
+    """
 
     if_issue: str
     if_options: Annotated[list[Name], Field(min_length=1)]
@@ -120,7 +124,7 @@ class Position(_Strict):
     importance: dict[str, Annotated[int, Field(ge=1, le=99)]] = Field(default_factory=dict)
     ratings: dict[str, dict[str, Annotated[int, Field(ge=0, le=100)]]] = Field(default_factory=dict)
     unacceptable: list[Unacceptable] = Field(default_factory=list)
-    rules: list[Rule] = Field(default_factory=list)
+    rules: list[IfThen] = Field(default_factory=list)
     walk_away: Annotated[int, Field(ge=0, le=100)] | None = None
     note: Annotated[str, Field(max_length=4000)] = ""
 
@@ -168,7 +172,7 @@ def importance_weights(agenda: Agenda, importance: dict[str, int]) -> dict[str, 
     return weights
 
 
-def red_line_text(agenda: Agenda, item: Unacceptable | Rule) -> str:
+def red_line_text(agenda: Agenda, item: Unacceptable | IfThen) -> str:
     """The red line in words, as its own side wrote it."""
     if isinstance(item, Unacceptable):
         return f"{agenda.issue(item.issue).name}: not {item.option!r}"
@@ -179,7 +183,7 @@ def red_line_text(agenda: Agenda, item: Unacceptable | Rule) -> str:
     )
 
 
-def red_line_id(side: int, item: Unacceptable | Rule, agenda: Agenda) -> str:
+def red_line_id(side: int, item: Unacceptable | IfThen, agenda: Agenda) -> str:
     """A stable id: the side's number and the agenda ids of what the red line names."""
     if isinstance(item, Unacceptable):
         option = agenda.issue(item.issue).options.index(item.option)

@@ -1,11 +1,11 @@
 """What a side may be told: the menu of disclosures and the pure functions behind it.
 
-An evaluation produces a :class:`Findings` record (the facilitator's whole picture).
-A side never sees it: it sees only :class:`Disclosed` records, each made by
-:func:`disclose` from the findings, the kind of disclosure the facilitator picked and
-its parameter. ``disclose`` is pure and reads only what its kind needs, so two private
-inputs of another side that give the same disclosure give the same record, byte for
-byte; that record is all the audience learns (property-tested).
+An evaluation produces a :class:`~backchannel.model.findings.Findings` record (the
+facilitator's whole picture). A side never sees it: it sees only :class:`Disclosed`
+records, each made by :func:`disclose` from the findings, the kind of disclosure the
+facilitator picked and its parameter. ``disclose`` is pure and reads only what its kind
+needs, so two private inputs of another side that give the same disclosure give the
+same record, byte for byte; that record is all the audience learns (property-tested).
 
 Kinds
 -----
@@ -23,44 +23,14 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from backchannel.errors import InputError
+from backchannel.model.findings import Findings
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RedLineFact(_Frozen):
-    """A red line in the findings: whose (side index), its text, its firmness."""
-
-    side: int
-    text: str
-    firmness: float
-    stated: bool
-
-
-class Findings(_Frozen):
-    """The facilitator's whole picture of one evaluation (sealed at rest)."""
-
-    sides: list[str]
-    zone: bool | None
-    admissible_count: int | None = None
-    issues: dict[str, str]  # issue id -> name, agenda order
-    options: dict[str, list[str]]  # issue id -> options
-    viable: dict[str, list[str]]  # issue id -> options used by an admissible package
-    overlap: dict[str, bool]  # issue id -> some option left open by single-issue red lines
-    blocked: dict[str, dict[str, list[str]]]  # issue id -> option -> red-line ids
-    red_lines: dict[str, RedLineFact]
-    conflict_sets: list[list[str]] = Field(default_factory=list)
-    relaxations: list[tuple[list[str], float]] = Field(default_factory=list)
-    packages: dict[str, dict[str, str]] = Field(default_factory=dict)  # rule -> issue -> option
-    utilities: dict[str, dict[str, float]] = Field(default_factory=dict)  # rule -> side -> u
-    partial_issues: list[str] = Field(default_factory=list)
-    partial_packages: dict[str, dict[str, str]] = Field(default_factory=dict)
-    frontier: list[list[float]] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
 
 
 class Kind(str, Enum):
@@ -114,7 +84,7 @@ def disclose(
             )
         clashes = any(
             parameter in group and any(findings.red_lines[r].side != fact.side for r in group)
-            for group in findings.conflict_sets
+            for group in findings.clash_sets
         )
         answer = "yes" if clashes else "no"
         return Disclosed(

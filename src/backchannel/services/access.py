@@ -70,12 +70,19 @@ def require(place: Seat, *roles: str) -> None:
         raise NotFound()
 
 
-Row = TypeVar("Row", bound=Base)
+def facilitator(s: Session, actor: Actor, dialogue_id: str) -> Seat:
+    """The actor's seat in the dialogue if they facilitate it, else NotFound."""
+    place = seat(s, actor, dialogue_id)
+    require(place, FACILITATOR)
+    return place
+
+
+RowT = TypeVar("RowT", bound=Base)
 
 
 def owned(
-    s: Session, place: Seat, table: type[Row], key: str, *, delegation: str | None = None
-) -> Row:
+    s: Session, place: Seat, table: type[RowT], key: str, *, delegation: str | None = None
+) -> RowT:
     """A row of the seat's dialogue (and of ``delegation`` when given), or NotFound."""
     row = repo.get(s, table, key)
     if row is None or getattr(row, "dialogue_id", None) != place.dialogue_id:

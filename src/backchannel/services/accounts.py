@@ -25,6 +25,7 @@ from backchannel.errors import InputError, SignInRequired, TooManyAttempts
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
+from backchannel.storage.db import Session
 from backchannel.storage.passwords import (
     MAX_LENGTH,
     MIN_LENGTH,
@@ -32,7 +33,7 @@ from backchannel.storage.passwords import (
     needs_rehash,
     verify_password,
 )
-from backchannel.storage.tables import LoginFailure, SessionRow, User, as_utc, utcnow
+from backchannel.storage.tables import LoginFailureRow, SessionRow, UserRow, as_utc, utcnow
 
 GENERIC_FAILURE = "user name or password is wrong"
 
@@ -61,6 +62,26 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
+def _open_session(s: Session, user_id: str, now: datetime) -> tuple[str, str]:
+    """Store a new session of the user (inside the caller's unit); its token and CSRF token.
+
+    The only place a session is created: 256 random bits each, only the token's SHA-256
+    is stored.
+    """
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    repo.add(
+        s,
+        SessionRow(
+            token_hash=_digest(token),
+            user_id=user_id,
+            csrf_token=csrf,
+            created_at=now,
+            last_seen_at=now,
+        ),
+    )
+    return token, csrf
+
+
 def check_password_rules(password: str) -> None:
     """Length 12-128, no composition rules (ASVS); a clear message otherwise."""
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
@@ -77,7 +98,7 @@ def one_time_password() -> str:
 
 def create_user(
     platform: Platform, username: str, display_name: str, password: str | None = None
-) -> tuple[User, str]:
+) -> tuple[UserRow, str]:
     """Create an account with a one-time password (returned once) unless one is given."""
     username = username.strip().lower()
     if (
@@ -95,7 +116,7 @@ def create_user(
     with platform.unit() as s:
         if repo.user_by_name(s, username) is not None:
             raise InputError(f"user name {username!r} is taken", hint="choose another")
-        user = User(
+        user = UserRow(
             username=username,
             display_name=display_name.strip() or username,
             password_hash=hashed,
@@ -166,28 +187,18 @@ def sign_in(
     good = verify_password(user.password_hash if user else None, password[:MAX_LENGTH], memory)
     if not good or user is None or not user.active:
         with platform.unit() as s:  # committed before the failure is raised
-            repo.add(s, LoginFailure(key=key, at=now))
+            repo.add(s, LoginFailureRow(key=key, at=now))
             platform.log(s, "signin.failed", audience="operator")
         raise InputError(GENERIC_FAILURE)
     # a hash made with older parameters is replaced; the slow part outside the write lock
     rehashed = hash_password(password, memory) if needs_rehash(user.password_hash, memory) else None
     with platform.unit() as s:
-        row = repo.get(s, User, user.id)
+        row = repo.get(s, UserRow, user.id)
         assert row is not None
         if rehashed is not None and row.password_hash == user.password_hash:
             row.password_hash = rehashed
         repo.clear_failures(s, key)
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        repo.add(
-            s,
-            SessionRow(
-                token_hash=_digest(token),
-                user_id=row.id,
-                csrf_token=csrf,
-                created_at=now,
-                last_seen_at=now,
-            ),
-        )
+        token, csrf = _open_session(s, row.id, now)
         platform.log(s, "signin", actor_id=row.id, audience="operator")
         actor = Actor(row.id, row.username, row.display_name)
         return SignedIn(token, csrf, actor, row.must_change_password)
@@ -271,7 +282,7 @@ def change_password(platform: Platform, actor: Actor, old: str, new: str) -> Sig
     check_password_rules(new)
     memory = platform.settings.password_hash_memory_kib
     with platform.view() as s:
-        user = repo.get(s, User, actor.user_id)
+        user = repo.get(s, UserRow, actor.user_id)
         stored = user.password_hash if user else None
     if stored is None or not verify_password(stored, old, memory):
         raise InputError("the current password is wrong")
@@ -279,23 +290,12 @@ def change_password(platform: Platform, actor: Actor, old: str, new: str) -> Sig
         raise InputError("the new password must differ from the current one")
     hashed = hash_password(new, memory)  # the slow part, outside the write lock
     with platform.unit() as s:
-        user = repo.get(s, User, actor.user_id)
+        user = repo.get(s, UserRow, actor.user_id)
         if user is None or user.password_hash != stored:
             raise InputError("the password changed meanwhile", hint="sign in again")
         user.password_hash = hashed
         user.must_change_password = False
         repo.end_sessions(s, user.id)
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        now = utcnow()
-        repo.add(
-            s,
-            SessionRow(
-                token_hash=_digest(token),
-                user_id=user.id,
-                csrf_token=csrf,
-                created_at=now,
-                last_seen_at=now,
-            ),
-        )
+        token, csrf = _open_session(s, user.id, utcnow())
         platform.log(s, "user.password_changed", actor_id=user.id, audience="operator")
     return SignedIn(token, csrf, actor, False)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from backchannel.errors import InputError
 from backchannel.model.case import Case, Condition, IssueKind, PartyRole, RedLine
-from backchannel.model.dialogue import Agenda, AgendaIssue, Firmness, Position, Rule, Unacceptable
+from backchannel.model.dialogue import Agenda, AgendaIssue, Firmness, IfThen, Position, Unacceptable
 from backchannel.model.load import load_case
-from backchannel.services import accounts, dialogues, rounds
+from backchannel.services import accounts, dialogues, positions, rounds
 from backchannel.services.access import MEMBER, OBSERVER, Actor, Track
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
@@ -64,9 +64,9 @@ def _excluded(case: Case, condition: Condition, keep: bool) -> list[str]:
 
 def _red_lines(
     case: Case, ids: dict[str, str], red_lines: list[RedLine]
-) -> tuple[list[Unacceptable], list[Rule]]:
+) -> tuple[list[Unacceptable], list[IfThen]]:
     unacceptable: list[Unacceptable] = []
-    rules: list[Rule] = []
+    rules: list[IfThen] = []
     for line in red_lines:
         firm = _firmness(float(line.firmness))
         out: list[tuple[str, str]] = []
@@ -84,7 +84,7 @@ def _red_lines(
         elif line.if_ and line.then and len(line.if_) == 1 and len(line.then) == 1:
             first, then = line.if_[0], line.then[0]
             rules.append(
-                Rule(
+                IfThen(
                     if_issue=ids[first.issue],
                     if_options=[_label(str(o)) for o in first.options or []],
                     then_issue=ids[then.issue],
@@ -197,7 +197,7 @@ def seed(platform: Platform, example: Path = EXAMPLE) -> Demo:
     for party in case.parties:
         position = _position(case, ids, party.name)
         if party.role is PartyRole.ABSENT:
-            rounds.save_position(platform, facilitator, dialogue_id, position, sides[party.name])
+            positions.save_position(platform, facilitator, dialogue_id, position, sides[party.name])
         else:
-            rounds.save_position(platform, members[party.name], dialogue_id, position)
+            positions.save_position(platform, members[party.name], dialogue_id, position)
     return Demo(dialogue_id, passwords, created=True)

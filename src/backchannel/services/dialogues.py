@@ -19,11 +19,12 @@ from backchannel.services.platform import DialogueKeys, Platform
 from backchannel.storage import repo
 from backchannel.storage.db import Session
 from backchannel.storage.tables import (
-    Delegation,
-    Dialogue,
-    Invitation,
-    Member,
-    User,
+    DelegationRow,
+    DialogueRow,
+    InvitationRow,
+    MemberRow,
+    RoundRow,
+    UserRow,
     as_utc,
     new_id,
     utcnow,
@@ -78,21 +79,29 @@ def _keys(platform: Platform, s: Session, dialogue_id: str) -> DialogueKeys:
     return platform.keys(s, dialogue_id)
 
 
-def read_agenda(keys: DialogueKeys, dialogue: Dialogue) -> Agenda:
+def read_agenda(keys: DialogueKeys, dialogue: DialogueRow) -> Agenda:
     """The dialogue's agenda (unsealed)."""
     return Agenda.model_validate(keys.open("dialogues", "agenda", dialogue.id, dialogue.agenda_ct))
 
 
-def title_of(keys: DialogueKeys, dialogue: Dialogue) -> str:
+def title_of(keys: DialogueKeys, dialogue: DialogueRow) -> str:
     """The dialogue's title (unsealed)."""
     value: str = keys.open("dialogues", "title", dialogue.id, dialogue.title_ct)
     return value
 
 
-def name_of(keys: DialogueKeys, delegation: Delegation) -> str:
+def name_of(keys: DialogueKeys, delegation: DelegationRow) -> str:
     """A delegation's name (unsealed)."""
     value: str = keys.open("delegations", "name", delegation.id, delegation.name_ct)
     return value
+
+
+def current_round(s: Session, dialogue_id: str) -> RoundRow:
+    """The dialogue's latest round, or NotAllowedNow when none is open yet."""
+    found = repo.rounds(s, dialogue_id)
+    if not found:
+        raise NotAllowedNow("no round is open yet", hint="the facilitator opens the first round")
+    return found[-1]
 
 
 def create_dialogue(
@@ -111,7 +120,7 @@ def create_dialogue(
         raise InputError("evaluations per round must be between 1 and 10")
     with platform.unit() as s:
         dialogue_id = new_id()
-        dialogue = Dialogue(
+        dialogue = DialogueRow(
             id=dialogue_id,
             title_ct=b"",
             agenda_ct=b"",
@@ -124,7 +133,7 @@ def create_dialogue(
         dialogue.agenda_ct = keys.seal(
             "dialogues", "agenda", dialogue_id, Agenda().model_dump(mode="json")
         )
-        member = Member(
+        member = MemberRow(
             dialogue_id=dialogue_id,
             user_id=actor.user_id,
             role=FACILITATOR,
@@ -147,7 +156,7 @@ def my_dialogues(platform: Platform, actor: Actor) -> list[tuple[str, str, str]]
     out = []
     with platform.view() as s:
         for seat_row in repo.members_of_user(s, actor.user_id):
-            dialogue = repo.get(s, Dialogue, seat_row.dialogue_id)
+            dialogue = repo.get(s, DialogueRow, seat_row.dialogue_id)
             if dialogue is None:
                 continue
             keys = _keys(platform, s, dialogue.id)
@@ -164,7 +173,7 @@ def view(platform: Platform, actor: Actor, dialogue_id: str) -> DialogueView:
 
 def seat_view(platform: Platform, s: Session, place: Seat) -> DialogueView:
     """The dialogue as ``place`` (checked by :func:`access.seat` in ``s``) may see it."""
-    dialogue = repo.get(s, Dialogue, place.dialogue_id)
+    dialogue = repo.get(s, DialogueRow, place.dialogue_id)
     if dialogue is None:
         raise NotFound()
     keys = _keys(platform, s, dialogue.id)
@@ -204,11 +213,10 @@ def _agenda_editable(s: Session, dialogue_id: str) -> None:
 def set_agenda(platform: Platform, actor: Actor, dialogue_id: str, agenda: Agenda) -> None:
     """Replace the agenda (facilitator; only while the current round is a draft)."""
     with platform.unit() as s:
-        place = access.seat(s, actor, dialogue_id)
-        access.require(place, FACILITATOR)
+        access.facilitator(s, actor, dialogue_id)
         repo.lock_dialogue(s, dialogue_id)
         _agenda_editable(s, dialogue_id)
-        dialogue = repo.get(s, Dialogue, dialogue_id)
+        dialogue = repo.get(s, DialogueRow, dialogue_id)
         assert dialogue is not None
         keys = _keys(platform, s, dialogue_id)
         dialogue.agenda_ct = keys.seal(
@@ -278,13 +286,12 @@ def add_delegation(
     if not 1 <= len(name) <= 120:
         raise InputError("a delegation needs a name of 1 to 120 characters")
     with platform.unit() as s:
-        place = access.seat(s, actor, dialogue_id)
-        access.require(place, FACILITATOR)
+        access.facilitator(s, actor, dialogue_id)
         existing = repo.delegations(s, dialogue_id)
         keys = _keys(platform, s, dialogue_id)
         if any(name_of(keys, d).lower() == name.lower() for d in existing):
             raise InputError(f"there is already a party named {name!r}")
-        row = Delegation(
+        row = DelegationRow(
             dialogue_id=dialogue_id,
             role="absent" if absent else "delegation",
             name_ct=b"",
@@ -309,7 +316,7 @@ def _check_seat_fields(
     if role not in ROLES:
         raise InputError(f"unknown role {role!r}", hint="facilitator, member or observer")
     if role == MEMBER:
-        row = repo.get(s, Delegation, delegation_id) if delegation_id else None
+        row = repo.get(s, DelegationRow, delegation_id) if delegation_id else None
         if row is None or row.dialogue_id != dialogue_id or row.role != "delegation":
             raise InputError("a member belongs to one delegation at the table", hint="pick one")
         if track not in {t.value for t in Track}:
@@ -331,8 +338,7 @@ def add_member(
 ) -> str:
     """Give an existing account a seat (facilitator); returns the seat id."""
     with platform.unit() as s:
-        place = access.seat(s, actor, dialogue_id)
-        access.require(place, FACILITATOR)
+        access.facilitator(s, actor, dialogue_id)
         user = repo.user_by_name(s, username.strip().lower())
         if user is None:
             raise InputError(f"no account named {username!r}", hint="invite them by link instead")
@@ -356,7 +362,7 @@ def _seat_user(
     if repo.member(s, dialogue_id, user_id) is not None:
         raise InputError("this account already has a seat in the dialogue")
     keys = _keys(platform, s, dialogue_id)
-    row = Member(
+    row = MemberRow(
         dialogue_id=dialogue_id,
         user_id=user_id,
         role=role,
@@ -410,12 +416,11 @@ def invite(
     """A one-time invitation token (shown once; valid for a week)."""
     token = secrets.token_urlsafe(32)
     with platform.unit() as s:
-        place = access.seat(s, actor, dialogue_id)
-        access.require(place, FACILITATOR)
+        access.facilitator(s, actor, dialogue_id)
         _check_seat_fields(s, dialogue_id, role, delegation_id, track)
         repo.add(
             s,
-            Invitation(
+            InvitationRow(
                 token_hash=hashlib.sha256(token.encode()).hexdigest(),
                 dialogue_id=dialogue_id,
                 role=role,
@@ -448,18 +453,18 @@ def accept_invitation(
 
     digest = hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
     with platform.unit() as s:
-        row = repo.get(s, Invitation, digest)
+        row = repo.get(s, InvitationRow, digest)
         expires = as_utc(row.expires_at) if row else None
         if row is None or row.used_at is not None or expires is None or expires < utcnow():
             raise InputError("this invitation link is not valid (used, expired or mistyped)")
     user, _ = accounts.create_user(platform, username, display_name, password)
     with platform.unit() as s:
-        row = repo.get(s, Invitation, digest)
+        row = repo.get(s, InvitationRow, digest)
         assert row is not None
         if row.used_at is not None:
             raise InputError("this invitation link has just been used")
         row.used_at = utcnow()
-        account = repo.get(s, User, user.id)
+        account = repo.get(s, UserRow, user.id)
         assert account is not None
         account.must_change_password = False
         _seat_user(

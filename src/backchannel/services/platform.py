@@ -39,12 +39,13 @@ from backchannel.storage.db import (
     sessionmaker,
     transaction,
 )
-from backchannel.storage.tables import DialogueKey, Meta
+from backchannel.storage.tables import DialogueKeyRow, MetaRow
 from backchannel.storage.vault import (
     KeyFileError,
     Vault,
     associated_data,
     derive_key,
+    init_key_file,
     read_key_file,
 )
 
@@ -69,6 +70,29 @@ def load_kek(settings: Settings, salt: bytes | None) -> bytes:
             )
         return derive_key(settings.key_passphrase, salt)
     return read_key_file(Path(settings.key_file))
+
+
+def create_key_file(settings: Settings, *, if_missing: bool = False) -> bool:
+    """Write a new random key-encryption key to the settings' key file (mode 0600).
+
+    Parameters
+    ----------
+    settings:
+        Where the key file goes (``key_file``).
+    if_missing:
+        Do nothing when the file exists (else that is a ``KeyFileError``: a key file is
+        never overwritten).
+
+    Returns
+    -------
+    bool
+        Whether a new key file was written.
+    """
+    path = Path(settings.key_file)
+    if if_missing and path.exists():
+        return False
+    init_key_file(path)
+    return True
 
 
 class KeyCache:
@@ -149,12 +173,12 @@ class Platform:
         with transaction(factory) as s:
             salt = repo.meta(s, KEK_SALT)
             if salt is None:
-                salt = Meta(key=KEK_SALT, value=secrets.token_bytes(16))
+                salt = MetaRow(key=KEK_SALT, value=secrets.token_bytes(16))
                 repo.add(s, salt)
             vault = Vault(load_kek(settings, salt.value))
             check = repo.meta(s, KEK_CHECK)
             if check is None:  # a new database: recognise its key, and start its log
-                repo.add(s, Meta(key=KEK_CHECK, value=vault.check_value()))
+                repo.add(s, MetaRow(key=KEK_CHECK, value=vault.check_value()))
                 audit.append(s, vault.audit_key(), "storage.initialised", audience="operator")
             elif not vault.matches(check.value):
                 raise KeyFileError(
@@ -216,7 +240,7 @@ class Platform:
     def new_keys(self, s: Session, dialogue_id: str) -> DialogueKeys:
         """Create and store (wrapped) a new dialogue's data key."""
         dek, wrapped = self.vault.new_data_key()
-        repo.add(s, DialogueKey(dialogue_id=dialogue_id, version=1, wrapped=wrapped))
+        repo.add(s, DialogueKeyRow(dialogue_id=dialogue_id, version=1, wrapped=wrapped))
         return DialogueKeys(dialogue_id, 1, dek)
 
 

@@ -23,13 +23,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backchannel.storage.tables import AuditEntry, Meta, iso_utc, utcnow
+from backchannel.storage.tables import AuditEntryRow, MetaRow, iso_utc, utcnow
 
 GENESIS = "0" * 64
 HEAD_KEY = "audit_head"
 
 
-def _canonical(entry: AuditEntry) -> bytes:
+def _canonical(entry: AuditEntryRow) -> bytes:
     body = {
         "seq": entry.seq,
         "at": iso_utc(entry.at),
@@ -43,7 +43,7 @@ def _canonical(entry: AuditEntry) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def _hash(prev: str, entry: AuditEntry) -> str:
+def _hash(prev: str, entry: AuditEntryRow) -> str:
     return hashlib.sha256(b"\x00" + bytes.fromhex(prev) + _canonical(entry)).hexdigest()
 
 
@@ -56,7 +56,9 @@ def _head_value(key: bytes, seq: int, digest: str) -> bytes:
     return f"{text}:{_mac(key, 'head|' + text)}".encode("ascii")
 
 
-_HEAD = select(Meta).where(Meta.key == HEAD_KEY).with_for_update()  # built once: it is constant
+_HEAD = (
+    select(MetaRow).where(MetaRow.key == HEAD_KEY).with_for_update()
+)  # built once: it is constant
 
 
 def append(
@@ -70,17 +72,17 @@ def append(
     audience: str = "all",
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> AuditEntry:
+) -> AuditEntryRow:
     """Append one entry inside the caller's transaction (never commits by itself)."""
     head = session.execute(_HEAD).scalar()
     if head is None:
         seq, prev = 0, GENESIS
-        head = Meta(key=HEAD_KEY, value=b"")
+        head = MetaRow(key=HEAD_KEY, value=b"")
         session.add(head)
     else:
         seq_text, prev, _ = head.value.decode("ascii").split(":")
         seq = int(seq_text)
-    entry = AuditEntry(
+    entry = AuditEntryRow(
         seq=seq + 1,
         at=at or utcnow(),
         dialogue_id=dialogue_id,
@@ -117,7 +119,7 @@ def verify(session: Session, key: bytes, expect: tuple[int, str] | None = None) 
     report = Verification()
     prev, expected_seq = GENESIS, 1
     seen: dict[int, str] = {}
-    for entry in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
+    for entry in session.execute(select(AuditEntryRow).order_by(AuditEntryRow.seq)).scalars():
         report.entries += 1
         if entry.seq != expected_seq:
             report.problems.append(f"entry {expected_seq} is missing (next is {entry.seq})")
@@ -130,7 +132,7 @@ def verify(session: Session, key: bytes, expect: tuple[int, str] | None = None) 
         prev, expected_seq = entry.hash, entry.seq + 1
         seen[entry.seq] = entry.hash
         report.head = (entry.seq, entry.hash)
-    head = session.get(Meta, HEAD_KEY)
+    head = session.get(MetaRow, HEAD_KEY)
     if head is None:  # every opened database has one: its first entry is written at once
         report.problems.append(
             "the log's recorded head is missing (the log was truncated or deleted)"

@@ -17,26 +17,26 @@ from sqlalchemy.engine import Row as ResultRow
 from sqlalchemy.orm import Session
 
 from backchannel.storage.tables import (
-    AuditEntry,
+    AuditEntryRow,
     Base,
-    Delegation,
-    Dialogue,
-    DialogueKey,
-    Evaluation,
-    LoginFailure,
-    Member,
-    Meta,
-    Position,
-    Release,
-    Round,
+    DelegationRow,
+    DialogueKeyRow,
+    DialogueRow,
+    EvaluationRow,
+    LoginFailureRow,
+    MemberRow,
+    MetaRow,
+    PositionRow,
+    ReleaseRow,
+    RoundRow,
     SessionRow,
-    User,
+    UserRow,
 )
 
-Row = TypeVar("Row", bound=Base)
+RowT = TypeVar("RowT", bound=Base)
 
 
-def get(session: Session, table: type[Row], key: object) -> Row | None:
+def get(session: Session, table: type[RowT], key: object) -> RowT | None:
     """A row by primary key."""
     return session.get(table, key)
 
@@ -53,9 +53,9 @@ def remove(session: Session, row: Base) -> None:
     session.flush()
 
 
-def user_by_name(session: Session, username: str) -> User | None:
+def user_by_name(session: Session, username: str) -> UserRow | None:
     """The account with this user name."""
-    return session.execute(select(User).where(User.username == username)).scalar()
+    return session.execute(select(UserRow).where(UserRow.username == username)).scalar()
 
 
 def lock_dialogue(session: Session, dialogue_id: str) -> None:
@@ -67,105 +67,113 @@ def lock_dialogue(session: Session, dialogue_id: str) -> None:
     """
     if session.get_bind().dialect.name == "sqlite":
         return
-    session.execute(select(Dialogue.id).where(Dialogue.id == dialogue_id).with_for_update())
+    session.execute(select(DialogueRow.id).where(DialogueRow.id == dialogue_id).with_for_update())
 
 
-def members_of_user(session: Session, user_id: str) -> Sequence[Member]:
+def members_of_user(session: Session, user_id: str) -> Sequence[MemberRow]:
     """Every seat a user holds, in any dialogue."""
-    return session.execute(select(Member).where(Member.user_id == user_id)).scalars().all()
+    return session.execute(select(MemberRow).where(MemberRow.user_id == user_id)).scalars().all()
 
 
-_MEMBER = select(Member).where(
-    Member.dialogue_id == bindparam("dialogue"), Member.user_id == bindparam("user")
+_MEMBER = select(MemberRow).where(
+    MemberRow.dialogue_id == bindparam("dialogue"), MemberRow.user_id == bindparam("user")
 )
 
 
-def member(session: Session, dialogue_id: str, user_id: str) -> Member | None:
+def member(session: Session, dialogue_id: str, user_id: str) -> MemberRow | None:
     """The user's seat in one dialogue."""
     return session.execute(_MEMBER, {"dialogue": dialogue_id, "user": user_id}).scalar()
 
 
-def members(session: Session, dialogue_id: str) -> Sequence[Member]:
+def members(session: Session, dialogue_id: str) -> Sequence[MemberRow]:
     """Every seat of a dialogue."""
-    return session.execute(select(Member).where(Member.dialogue_id == dialogue_id)).scalars().all()
+    return (
+        session.execute(select(MemberRow).where(MemberRow.dialogue_id == dialogue_id))
+        .scalars()
+        .all()
+    )
 
 
 _MEMBERS_WITH_USERS = (
-    select(Member, User)
-    .join(User, User.id == Member.user_id)
-    .where(Member.dialogue_id == bindparam("dialogue"))
+    select(MemberRow, UserRow)
+    .join(UserRow, UserRow.id == MemberRow.user_id)
+    .where(MemberRow.dialogue_id == bindparam("dialogue"))
 )
 
 
-def members_with_users(session: Session, dialogue_id: str) -> Sequence[tuple[Member, User]]:
+def members_with_users(session: Session, dialogue_id: str) -> Sequence[tuple[MemberRow, UserRow]]:
     """Every seat of a dialogue with its account, in one query."""
     rows = session.execute(_MEMBERS_WITH_USERS, {"dialogue": dialogue_id}).all()
     return [(m, u) for m, u in rows]
 
 
 _DELEGATIONS = (
-    select(Delegation)
-    .where(Delegation.dialogue_id == bindparam("dialogue"))
-    .order_by(Delegation.ordinal)
+    select(DelegationRow)
+    .where(DelegationRow.dialogue_id == bindparam("dialogue"))
+    .order_by(DelegationRow.ordinal)
 )
 
 
-def delegations(session: Session, dialogue_id: str) -> Sequence[Delegation]:
+def delegations(session: Session, dialogue_id: str) -> Sequence[DelegationRow]:
     """The delegations and absent stakeholders of a dialogue, in the order they were added."""
     return session.execute(_DELEGATIONS, {"dialogue": dialogue_id}).scalars().all()
 
 
-def data_key(session: Session, dialogue_id: str) -> DialogueKey | None:
+def data_key(session: Session, dialogue_id: str) -> DialogueKeyRow | None:
     """The newest wrapped data key of a dialogue."""
     return session.execute(
-        select(DialogueKey)
-        .where(DialogueKey.dialogue_id == dialogue_id)
-        .order_by(DialogueKey.version.desc())
+        select(DialogueKeyRow)
+        .where(DialogueKeyRow.dialogue_id == dialogue_id)
+        .order_by(DialogueKeyRow.version.desc())
     ).scalar()
 
 
-_ROUNDS = select(Round).where(Round.dialogue_id == bindparam("dialogue")).order_by(Round.number)
+_ROUNDS = (
+    select(RoundRow).where(RoundRow.dialogue_id == bindparam("dialogue")).order_by(RoundRow.number)
+)
 
 
-def rounds(session: Session, dialogue_id: str) -> Sequence[Round]:
+def rounds(session: Session, dialogue_id: str) -> Sequence[RoundRow]:
     """The rounds of a dialogue, first to last."""
     return session.execute(_ROUNDS, {"dialogue": dialogue_id}).scalars().all()
 
 
-_POSITION = select(Position).where(
-    Position.round_id == bindparam("round"), Position.delegation_id == bindparam("delegation")
+_POSITION = select(PositionRow).where(
+    PositionRow.round_id == bindparam("round"), PositionRow.delegation_id == bindparam("delegation")
 )
 
 
-def position(session: Session, round_id: str, delegation_id: str) -> Position | None:
+def position(session: Session, round_id: str, delegation_id: str) -> PositionRow | None:
     """A delegation's position in one round."""
     return session.execute(_POSITION, {"round": round_id, "delegation": delegation_id}).scalar()
 
 
-def positions_in(session: Session, round_id: str) -> Sequence[Position]:
+def positions_in(session: Session, round_id: str) -> Sequence[PositionRow]:
     """Every position recorded in one round."""
-    return session.execute(select(Position).where(Position.round_id == round_id)).scalars().all()
+    return (
+        session.execute(select(PositionRow).where(PositionRow.round_id == round_id)).scalars().all()
+    )
 
 
-_POSITIONS_OF = select(Position).where(
-    Position.dialogue_id == bindparam("dialogue"),
-    Position.delegation_id == bindparam("delegation"),
+_POSITIONS_OF = select(PositionRow).where(
+    PositionRow.dialogue_id == bindparam("dialogue"),
+    PositionRow.delegation_id == bindparam("delegation"),
 )
 
 
-def positions_of(session: Session, dialogue_id: str, delegation_id: str) -> Sequence[Position]:
+def positions_of(session: Session, dialogue_id: str, delegation_id: str) -> Sequence[PositionRow]:
     """A delegation's positions over the rounds."""
     found = session.execute(_POSITIONS_OF, {"dialogue": dialogue_id, "delegation": delegation_id})
     return found.scalars().all()
 
 
-def evaluations(session: Session, round_id: str) -> Sequence[Evaluation]:
+def evaluations(session: Session, round_id: str) -> Sequence[EvaluationRow]:
     """The evaluations of a round, oldest first."""
     return (
         session.execute(
-            select(Evaluation)
-            .where(Evaluation.round_id == round_id)
-            .order_by(Evaluation.created_at)
+            select(EvaluationRow)
+            .where(EvaluationRow.round_id == round_id)
+            .order_by(EvaluationRow.created_at)
         )
         .scalars()
         .all()
@@ -173,16 +181,16 @@ def evaluations(session: Session, round_id: str) -> Sequence[Evaluation]:
 
 
 _RELEASES = (
-    select(Release)
+    select(ReleaseRow)
     .where(
-        Release.dialogue_id == bindparam("dialogue"),
-        Release.audience.in_(bindparam("audiences", expanding=True)),
+        ReleaseRow.dialogue_id == bindparam("dialogue"),
+        ReleaseRow.audience.in_(bindparam("audiences", expanding=True)),
     )
-    .order_by(Release.released_at)
+    .order_by(ReleaseRow.released_at)
 )
 
 
-def releases(session: Session, dialogue_id: str, audiences: Sequence[str]) -> Sequence[Release]:
+def releases(session: Session, dialogue_id: str, audiences: Sequence[str]) -> Sequence[ReleaseRow]:
     """The releases of a dialogue addressed to any of ``audiences``, oldest first."""
     found = session.execute(_RELEASES, {"dialogue": dialogue_id, "audiences": list(audiences)})
     return found.scalars().all()
@@ -196,25 +204,27 @@ NO_LIMIT = 2**31 - 1
 """Stands for "no limit" in the log's prepared statements (SQLite has no ``LIMIT ALL``;
 sequence numbers are 32-bit integers on PostgreSQL)."""
 
-_LOG_COLUMNS = select(AuditEntry.seq, AuditEntry.at, AuditEntry.action, AuditEntry.actor_id)
-_LOG_OF_DIALOGUE = AuditEntry.dialogue_id == bindparam("dialogue")
-_LOG_FOR_AUDIENCES = AuditEntry.audience.in_(bindparam("audiences", expanding=True))
-_LOG_PAGE = (AuditEntry.seq < bindparam("before"),)
+_LOG_COLUMNS = select(
+    AuditEntryRow.seq, AuditEntryRow.at, AuditEntryRow.action, AuditEntryRow.actor_id
+)
+_LOG_OF_DIALOGUE = AuditEntryRow.dialogue_id == bindparam("dialogue")
+_LOG_FOR_AUDIENCES = AuditEntryRow.audience.in_(bindparam("audiences", expanding=True))
+_LOG_PAGE = (AuditEntryRow.seq < bindparam("before"),)
 _LOG_ALL = (
     _LOG_COLUMNS.where(_LOG_OF_DIALOGUE, *_LOG_PAGE)
-    .order_by(AuditEntry.seq.desc())
+    .order_by(AuditEntryRow.seq.desc())
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
 _LOG_FOR = (
     _LOG_COLUMNS.where(_LOG_OF_DIALOGUE, _LOG_FOR_AUDIENCES, *_LOG_PAGE)
-    .order_by(AuditEntry.seq.desc())
+    .order_by(AuditEntryRow.seq.desc())
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
 )
-_LOG_COUNT_ALL = select(func.count()).select_from(AuditEntry).where(_LOG_OF_DIALOGUE)
+_LOG_COUNT_ALL = select(func.count()).select_from(AuditEntryRow).where(_LOG_OF_DIALOGUE)
 _LOG_COUNT_FOR = (
-    select(func.count()).select_from(AuditEntry).where(_LOG_OF_DIALOGUE, _LOG_FOR_AUDIENCES)
+    select(func.count()).select_from(AuditEntryRow).where(_LOG_OF_DIALOGUE, _LOG_FOR_AUDIENCES)
 )
 
 
@@ -256,40 +266,37 @@ def audit_count(session: Session, dialogue_id: str, audiences: Sequence[str] | N
 
 
 _SESSION_WITH_USER = (
-    select(SessionRow, User)
-    .outerjoin(User, User.id == SessionRow.user_id)
+    select(SessionRow, UserRow)
+    .outerjoin(UserRow, UserRow.id == SessionRow.user_id)
     .where(SessionRow.token_hash == bindparam("token"))
 )
 
 
-def session_with_user(session: Session, token_hash: str) -> tuple[SessionRow, User | None] | None:
+def session_with_user(
+    session: Session, token_hash: str
+) -> tuple[SessionRow, UserRow | None] | None:
     """A server-side session and its account (None if it is gone), in one query."""
     row = session.execute(_SESSION_WITH_USER, {"token": token_hash}).first()
     return None if row is None else (row[0], row[1])
 
 
-def meta(session: Session, key: str) -> Meta | None:
+def meta(session: Session, key: str) -> MetaRow | None:
     """A fact about the database."""
-    return session.get(Meta, key)
+    return session.get(MetaRow, key)
 
 
 def count_failures(session: Session, key: str, since: datetime) -> int:
     """Failed sign-ins under ``key`` since a time (older ones are deleted)."""
-    session.execute(delete(LoginFailure).where(LoginFailure.at < since))
+    session.execute(delete(LoginFailureRow).where(LoginFailureRow.at < since))
     found = session.execute(
-        select(func.count()).select_from(LoginFailure).where(LoginFailure.key == key)
+        select(func.count()).select_from(LoginFailureRow).where(LoginFailureRow.key == key)
     ).scalar()
     return int(found or 0)
 
 
 def clear_failures(session: Session, key: str) -> None:
     """Forget the failed sign-ins under ``key`` (after a success)."""
-    session.execute(delete(LoginFailure).where(LoginFailure.key == key))
-
-
-def sessions_of(session: Session, user_id: str) -> Sequence[SessionRow]:
-    """Every server-side session of a user."""
-    return session.execute(select(SessionRow).where(SessionRow.user_id == user_id)).scalars().all()
+    session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))
 
 
 def end_sessions(session: Session, user_id: str) -> None:

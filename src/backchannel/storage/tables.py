@@ -47,7 +47,7 @@ class Base(DeclarativeBase):
     """Declarative base of every table."""
 
 
-class Meta(Base):
+class MetaRow(Base):
     """Key-value facts about the database itself (e.g. the KEK check value)."""
 
     __tablename__ = "meta"
@@ -55,7 +55,7 @@ class Meta(Base):
     value: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class User(Base):
+class UserRow(Base):
     """An account. ``must_change_password`` after a one-time password or invitation."""
 
     __tablename__ = "users"
@@ -79,7 +79,7 @@ class SessionRow(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class LoginFailure(Base):
+class LoginFailureRow(Base):
     """A failed sign-in, keyed by a hash of (account, source); pruned after the window."""
 
     __tablename__ = "login_failures"
@@ -88,7 +88,7 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class Dialogue(Base):
+class DialogueRow(Base):
     """A confidential dialogue. Title and agenda are sealed."""
 
     __tablename__ = "dialogues"
@@ -100,7 +100,7 @@ class Dialogue(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class DialogueKey(Base):
+class DialogueKeyRow(Base):
     """The dialogue's data key, wrapped by the KEK. Deleting it shreds the dialogue."""
 
     __tablename__ = "dialogue_keys"
@@ -111,7 +111,7 @@ class DialogueKey(Base):
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Delegation(Base):
+class DelegationRow(Base):
     """A side at the table, or an absent stakeholder whose public red lines must hold."""
 
     __tablename__ = "delegations"
@@ -124,7 +124,7 @@ class Delegation(Base):
     ordinal: Mapped[int] = mapped_column(Integer)
 
 
-class Member(Base):
+class MemberRow(Base):
     """A user's part in a dialogue: facilitator, delegation member or observer."""
 
     __tablename__ = "members"
@@ -142,7 +142,7 @@ class Member(Base):
     pseudonym_ct: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Invitation(Base):
+class InvitationRow(Base):
     """A one-time invitation link (only the SHA-256 of its token is stored)."""
 
     __tablename__ = "invitations"
@@ -159,7 +159,7 @@ class Invitation(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-class Round(Base):
+class RoundRow(Base):
     """A round: ``draft -> locked -> evaluated -> disclosed``, moved only by the facilitator."""
 
     __tablename__ = "rounds"
@@ -175,7 +175,7 @@ class Round(Base):
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Position(Base):
+class PositionRow(Base):
     """A delegation's sealed position in one round; ``revision`` counts its saves."""
 
     __tablename__ = "positions"
@@ -191,7 +191,7 @@ class Position(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Evaluation(Base):
+class EvaluationRow(Base):
     """One rationed evaluation of a locked round; the whole analysis, sealed."""
 
     __tablename__ = "evaluations"
@@ -204,7 +204,7 @@ class Evaluation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class Release(Base):
+class ReleaseRow(Base):
     """A finding released to one delegation (or to the observers); the text is sealed."""
 
     __tablename__ = "releases"
@@ -218,7 +218,7 @@ class Release(Base):
     released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class AuditEntry(Base):
+class AuditEntryRow(Base):
     """One entry of the hash-chained audit log (no private content, ids only)."""
 
     __tablename__ = "audit_log"

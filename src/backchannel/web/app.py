@@ -87,10 +87,3 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(SecurityHeaders, max_body=settings.max_request_bytes, tls=settings.tls)
     return app
-
-
-def create_app_from_env() -> FastAPI:
-    """The app with settings from the environment (what ``backchannel serve`` runs)."""
-    from backchannel.config import load_settings
-
-    return create_app(load_settings())

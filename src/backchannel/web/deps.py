@@ -23,7 +23,6 @@ from starlette.concurrency import run_in_threadpool
 
 from backchannel.errors import InputError, NotAllowedNow, SignInRequired
 from backchannel.services import accounts
-from backchannel.services.access import Actor
 from backchannel.services.accounts import Current
 from backchannel.services.platform import Platform
 from backchannel.web.security import SAFE_METHODS, foreign_origin, same_token
@@ -138,8 +137,3 @@ class PasswordChangeNeeded(SignInRequired):
 
 
 CurrentDep = Annotated[Current, Depends(get_current)]
-
-
-def actor_of(current: Current) -> Actor:
-    """The actor behind a session."""
-    return current.actor

@@ -1,14 +1,20 @@
 """The one place where errors become responses (HTML for pages, JSON for the API).
 
 * :class:`NotFound` (missing *or* forbidden) gives the same 404 body for every cause;
-* bad input 422, a rule of the dialogue broken 409, sign-in needed 401 (pages redirect),
-  too many attempts 429; an unexpected error is logged without its arguments and
-  answered with a generic 500 page that shows nothing of the request.
+* bad input and an analysis that cannot run on the input 422, a rule of the dialogue
+  broken 409, sign-in needed 401 (pages redirect), too many attempts 429; an
+  unexpected error is logged without its arguments and answered with a generic 500
+  page that shows nothing of the request.
+
+:func:`shown` is the mapping; the exception handlers use it, and so do the pages that
+re-render their form with the error (:func:`form_error`), so that a user keeps what they
+typed.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backchannel.errors import (
+    AnalysisError,
     BackchannelError,
     InputError,
     NotAllowedNow,
@@ -29,19 +36,62 @@ log = logging.getLogger("backchannel.web")
 
 NOT_FOUND_JSON = {"error": "not found"}
 
+STATUS: tuple[tuple[type[BackchannelError], int], ...] = (
+    (NotFound, 404),
+    (SignInRequired, 401),
+    (TooManyAttempts, 429),
+    (NotAllowedNow, 409),
+    (InputError, 422),
+    (AnalysisError, 422),
+)
+"""The HTTP status of each error class (the first that matches); anything else is 500."""
 
-def _status(error: BackchannelError) -> int:
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, SignInRequired):
-        return 401
-    if isinstance(error, TooManyAttempts):
-        return 429
-    if isinstance(error, NotAllowedNow):
-        return 409
-    if isinstance(error, InputError):
-        return 422
-    return 500
+FORM_STATUSES = (409, 422)
+"""The statuses a form page shows beside its form: the user can fix the input and retry."""
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the user is told of an error: the status, the message and a hint.
+
+    404 and 500 tell nothing (a forbidden object looks missing; an internal error shows
+    nothing of the request).
+    """
+
+    status: int
+    message: str
+    hint: str | None
+
+
+def shown(error: BackchannelError) -> Shown:
+    """The status and the message of an error, for every page and API route."""
+    status = next((code for kind, code in STATUS if isinstance(error, kind)), 500)
+    if status in (404, 500):
+        return Shown(status, "", None)
+    return Shown(status, error.message, error.hint)
+
+
+def form_error(error: BackchannelError) -> Shown:
+    """What a form page shows beside its form; raises ``error`` again for any other error.
+
+    Bad input (422) and a rule of the dialogue broken (409) re-render the form with the
+    message, keeping what was typed. Missing, forbidden, sign-in and internal errors
+    are raised again, for the exception handler to answer like anywhere else.
+    """
+    found = shown(error)
+    if found.status not in FORM_STATUSES:
+        raise error
+    return found
+
+
+def sign_in_refused(error: InputError | TooManyAttempts) -> Shown:
+    """The sign-in page's answer to a refused sign-in: 401 (429 when throttled).
+
+    A form of credentials answers with the status of a failed authentication; the API's
+    ``POST /api/v1/session`` answers the same error through :func:`shown` (422).
+    """
+    found = shown(error)
+    return Shown(401 if found.status == 422 else found.status, found.message, None)
 
 
 def _wants_json(request: Request) -> bool:
@@ -50,24 +100,23 @@ def _wants_json(request: Request) -> bool:
 
 def respond(request: Request, templates: Jinja2Templates, error: BackchannelError) -> Response:
     """The response for a Backchannel error."""
-    status = _status(error)
+    found = shown(error)
+    status = found.status
     if status == 500:
         log.error("internal error: %s", type(error).__name__)
     if _wants_json(request):
         if status == 404:
             return JSONResponse(NOT_FOUND_JSON, status_code=404)
-        body = {"error": error.message if status != 500 else "internal error"}
-        if error.hint and status != 500:
-            body["hint"] = error.hint
+        body = {"error": found.message if status != 500 else "internal error"}
+        if found.hint:
+            body["hint"] = found.hint
         return JSONResponse(body, status_code=status)
     if status == 401:
         return RedirectResponse("/signin", status_code=303)
-    message = "" if status in (404, 500) else error.message
-    hint = None if status in (404, 500) else error.hint
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "message": message, "hint": hint},
+        {"status": status, "message": found.message, "hint": found.hint},
         status_code=status,
     )
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from backchannel.errors import InputError
-from backchannel.model.dialogue import Agenda, Firmness, Position, Rule, Unacceptable
+from backchannel.model.dialogue import Agenda, Firmness, IfThen, Position, Unacceptable
 
 MAX_RULES = 20
 
@@ -85,7 +85,7 @@ def _position(agenda: Agenda, form: Any, absent: bool) -> Position:
                 hint="pick the options in both lists, or leave the condition empty",
             )
         rules.append(
-            Rule(
+            IfThen(
                 if_issue=str(first),
                 if_options=if_options,
                 then_issue=str(then),

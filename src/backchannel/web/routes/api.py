@@ -14,7 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from backchannel.model.dialogue import Agenda, Position
-from backchannel.services import accounts, dialogues, rounds
+from backchannel.services import (
+    accounts,
+    audit_log,
+    dialogues,
+    evaluations,
+    positions,
+    releases,
+    rounds,
+)
 from backchannel.web.deps import (
     CurrentDep,
     PlatformDep,
@@ -252,7 +260,7 @@ async def round_evaluate(
     dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> dict[str, str]:
     """Run the round's rationed evaluation (facilitator)."""
-    found = await run_in_threadpool(rounds.evaluate, platform, current.actor, dialogue_id)
+    found = await run_in_threadpool(evaluations.evaluate, platform, current.actor, dialogue_id)
     return {"id": found}
 
 
@@ -261,7 +269,9 @@ async def position_get(
     dialogue_id: str, platform: PlatformDep, current: CurrentDep, delegation: str | None = None
 ) -> list[dict[str, Any]]:
     """The own side's positions round by round (the facilitator: an absent stakeholder's)."""
-    found = await read(platform, rounds.positions, platform, current.actor, dialogue_id, delegation)
+    found = await read(
+        platform, positions.positions, platform, current.actor, dialogue_id, delegation
+    )
     return [
         {
             "round": v.round_number,
@@ -282,7 +292,7 @@ async def position_put(
 ) -> dict[str, int]:
     """Record the side's position in the current draft round."""
     found = await run_in_threadpool(
-        rounds.save_position, platform, current.actor, dialogue_id, position, delegation
+        positions.save_position, platform, current.actor, dialogue_id, position, delegation
     )
     return {"round": found.round_number, "revision": found.revision}
 
@@ -292,7 +302,7 @@ async def evaluation_list(
     dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> list[dict[str, Any]]:
     """Every evaluation's whole picture (facilitator only)."""
-    found = await read(platform, rounds.evaluations, platform, current.actor, dialogue_id)
+    found = await read(platform, evaluations.evaluations, platform, current.actor, dialogue_id)
     return [
         {
             "id": e.id,
@@ -310,7 +320,7 @@ async def release_add(
 ) -> dict[str, str]:
     """Release one finding to a delegation or to ``observers`` (facilitator)."""
     found = await run_in_threadpool(
-        rounds.release,
+        releases.release,
         platform,
         current.actor,
         dialogue_id,
@@ -327,7 +337,7 @@ async def release_list(
     dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> list[dict[str, Any]]:
     """What was released to the caller's side (or to the observers)."""
-    found = await read(platform, rounds.released_to_me, platform, current.actor, dialogue_id)
+    found = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
     return [{"round": r.round_number, **r.disclosed.model_dump(mode="json")} for r in found]
 
 
@@ -336,7 +346,7 @@ async def log_list(
     dialogue_id: str,
     platform: PlatformDep,
     current: CurrentDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = rounds.LOG_PAGE,
+    limit: Annotated[int, Query(ge=1, le=1000)] = audit_log.LOG_PAGE,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> list[dict[str, Any]]:
     """The dialogue's log as the caller may read it, newest first, ``limit`` at a time.
@@ -344,7 +354,13 @@ async def log_list(
     The next page: ``before`` = the ``seq`` of the last entry received.
     """
     found = await read(
-        platform, rounds.log, platform, current.actor, dialogue_id, limit=limit, before=before
+        platform,
+        audit_log.entries,
+        platform,
+        current.actor,
+        dialogue_id,
+        limit=limit,
+        before=before,
     )
     return [
         {"seq": e.seq, "at": e.at.isoformat(), "action": e.action, "mine": e.mine} for e in found

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from backchannel.errors import BackchannelError, InputError, NotAllowedNow, TooManyAttempts
+from backchannel.errors import BackchannelError, InputError, TooManyAttempts
 from backchannel.model.dialogue import Firmness
 from backchannel.model.disclosure import Kind
-from backchannel.services import accounts, dialogues, rounds
+from backchannel.services import (
+    accounts,
+    audit_log,
+    dialogues,
+    evaluations,
+    positions,
+    releases,
+    rounds,
+)
 from backchannel.services.access import FACILITATOR, MEMBER, Track
+from backchannel.services.accounts import Current
+from backchannel.services.platform import Platform
 from backchannel.web.charts import frontier_svg
 from backchannel.web.deps import (
     CurrentDep,
@@ -25,7 +36,7 @@ from backchannel.web.deps import (
     session_of,
     set_cookie,
 )
-from backchannel.web.errors import respond
+from backchannel.web.errors import Shown, form_error, sign_in_refused
 from backchannel.web.forms import MAX_RULES, position_from_form
 
 router = APIRouter(include_in_schema=False)
@@ -71,8 +82,8 @@ async def signin(request: Request, platform: PlatformDep) -> Response:
             client_source(request),
         )
     except (InputError, TooManyAttempts) as error:
-        status = 429 if isinstance(error, TooManyAttempts) else 401
-        return _page(request, "signin.html", status=status, error=error.message)
+        refused = sign_in_refused(error)
+        return _page(request, "signin.html", status=refused.status, error=refused.message)
     response = _back("/account/password" if done.must_change_password else "/dialogues")
     set_cookie(request, response, done.token)
     return response
@@ -97,15 +108,9 @@ async def password_form(request: Request, current: CurrentDep) -> HTMLResponse:
 async def password_change(request: Request, platform: PlatformDep, current: CurrentDep) -> Response:
     """Change the password; every other session ends."""
     form = await request.form()
-    if form.get("new") != form.get("repeat"):
-        return _page(
-            request,
-            "password.html",
-            status=422,
-            current=current,
-            error="the two new passwords differ",
-        )
     try:
+        if form.get("new") != form.get("repeat"):
+            raise InputError("the two new passwords differ")
         done = await run_in_threadpool(
             accounts.change_password,
             platform,
@@ -113,8 +118,11 @@ async def password_change(request: Request, platform: PlatformDep, current: Curr
             str(form.get("old", "")),
             str(form.get("new", "")),
         )
-    except InputError as error:
-        return _page(request, "password.html", status=422, current=current, error=error.message)
+    except BackchannelError as error:
+        shown = form_error(error)
+        return _page(
+            request, "password.html", status=shown.status, current=current, error=shown.message
+        )
     response = _back("/dialogues")
     set_cookie(request, response, done.token)
     return response
@@ -140,8 +148,9 @@ async def invitation_accept(request: Request, token: str, platform: PlatformDep)
             str(form.get("password", "")),
             str(form.get("pseudonym", "")),
         )
-    except InputError as error:
-        return _page(request, "invite.html", status=422, token=token, error=error.message)
+    except BackchannelError as error:
+        shown = form_error(error)
+        return _page(request, "invite.html", status=shown.status, token=token, error=shown.message)
     return _back("/signin")
 
 
@@ -173,9 +182,32 @@ async def dialogue_create(request: Request, platform: PlatformDep, current: Curr
     return _back(f"/d/{dialogue_id}")
 
 
-async def _context(platform: Any, current: Any, dialogue_id: str) -> dict[str, Any]:
+async def _context(platform: Platform, current: Current, dialogue_id: str) -> dict[str, Any]:
     view, found = await read(platform, rounds.overview, platform, current.actor, dialogue_id)
     return {"current": current, "d": view, "rounds": found, "round": found[-1] if found else None}
+
+
+async def _dialogue(
+    request: Request,
+    platform: Platform,
+    current: Current,
+    dialogue_id: str,
+    *,
+    status: int = 200,
+    invitation: str | None = None,
+    error: Shown | None = None,
+) -> HTMLResponse:
+    """The dialogue page, with a new invitation link or an error when there is one."""
+    context = await _context(platform, current, dialogue_id)
+    return _page(
+        request,
+        "dialogue.html",
+        status=status,
+        **context,
+        tracks=[t.value for t in Track],
+        invitation=invitation,
+        error=error,
+    )
 
 
 @router.get("/d/{dialogue_id}")
@@ -183,46 +215,30 @@ async def dialogue_page(
     request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> HTMLResponse:
     """The dialogue: agenda, parties, rounds, and the actions of the seat's role."""
-    context = await _context(platform, current, dialogue_id)
-    return _page(
-        request,
-        "dialogue.html",
-        **context,
-        tracks=[t.value for t in Track],
-        invitation=None,
-        error=None,
-    )
+    return await _dialogue(request, platform, current, dialogue_id)
+
+
+T = TypeVar("T")
 
 
 async def _act(
-    request: Request, dialogue_id: str, platform: Any, current: Any, action: Any
+    request: Request,
+    dialogue_id: str,
+    platform: Platform,
+    current: Current,
+    work: Awaitable[T],
+    done: Callable[[T], Awaitable[Response]] | None = None,
 ) -> Response:
-    """Run a facilitator action and come back to the dialogue page (errors shown there)."""
+    """Await a facilitator action, then ``done`` with its result (default: back to the
+    dialogue page); an error the user can fix shows on the dialogue page."""
     try:
-        result = await action()
-    except InputError as error:
-        context = await _context(platform, current, dialogue_id)
-        return _page(
-            request,
-            "dialogue.html",
-            status=422,
-            **context,
-            tracks=[t.value for t in Track],
-            invitation=None,
-            error=error,
+        result = await work
+    except BackchannelError as error:
+        shown = form_error(error)
+        return await _dialogue(
+            request, platform, current, dialogue_id, status=shown.status, error=shown
         )
-    except NotAllowedNow as error:
-        context = await _context(platform, current, dialogue_id)
-        return _page(
-            request,
-            "dialogue.html",
-            status=409,
-            **context,
-            tracks=[t.value for t in Track],
-            invitation=None,
-            error=error,
-        )
-    return result if isinstance(result, Response) else _back(f"/d/{dialogue_id}")
+    return await done(result) if done is not None else _back(f"/d/{dialogue_id}")
 
 
 @router.post("/d/{dialogue_id}/issues")
@@ -231,21 +247,17 @@ async def issue_add(
 ) -> Response:
     """Add an issue to the agenda (one option per line)."""
     form = await request.form()
-    options = str(form.get("options", "")).splitlines()
-
-    async def action() -> object:
-        return await run_in_threadpool(
-            dialogues.add_issue,
-            platform,
-            current.actor,
-            dialogue_id,
-            str(form.get("name", "")),
-            str(form.get("kind", "unordered")),
-            options,
-            str(form.get("description", "")),
-        )
-
-    return await _act(request, dialogue_id, platform, current, action)
+    work = run_in_threadpool(
+        dialogues.add_issue,
+        platform,
+        current.actor,
+        dialogue_id,
+        str(form.get("name", "")),
+        str(form.get("kind", "unordered")),
+        str(form.get("options", "")).splitlines(),
+        str(form.get("description", "")),
+    )
+    return await _act(request, dialogue_id, platform, current, work)
 
 
 @router.post("/d/{dialogue_id}/issues/{issue_id}/remove")
@@ -253,13 +265,8 @@ async def issue_remove(
     request: Request, dialogue_id: str, issue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> Response:
     """Remove an issue from the agenda."""
-
-    async def action() -> object:
-        return await run_in_threadpool(
-            dialogues.remove_issue, platform, current.actor, dialogue_id, issue_id
-        )
-
-    return await _act(request, dialogue_id, platform, current, action)
+    work = run_in_threadpool(dialogues.remove_issue, platform, current.actor, dialogue_id, issue_id)
+    return await _act(request, dialogue_id, platform, current, work)
 
 
 @router.post("/d/{dialogue_id}/delegations")
@@ -268,18 +275,15 @@ async def delegation_add(
 ) -> Response:
     """Add a delegation or an absent stakeholder."""
     form = await request.form()
-
-    async def action() -> object:
-        return await run_in_threadpool(
-            dialogues.add_delegation,
-            platform,
-            current.actor,
-            dialogue_id,
-            str(form.get("name", "")),
-            absent=form.get("absent") == "yes",
-        )
-
-    return await _act(request, dialogue_id, platform, current, action)
+    work = run_in_threadpool(
+        dialogues.add_delegation,
+        platform,
+        current.actor,
+        dialogue_id,
+        str(form.get("name", "")),
+        absent=form.get("absent") == "yes",
+    )
+    return await _act(request, dialogue_id, platform, current, work)
 
 
 @router.post("/d/{dialogue_id}/invitations")
@@ -289,29 +293,21 @@ async def invitation_create(
     """Create a one-time invitation link (shown once)."""
     form = await request.form()
     role = str(form.get("role", MEMBER))
+    work = run_in_threadpool(
+        dialogues.invite,
+        platform,
+        current.actor,
+        dialogue_id,
+        role,
+        delegation_id=str(form.get("delegation")) if role == MEMBER else None,
+        track=str(form.get("track")) if role == MEMBER else None,
+    )
 
-    async def action() -> object:
-        token = await run_in_threadpool(
-            dialogues.invite,
-            platform,
-            current.actor,
-            dialogue_id,
-            role,
-            delegation_id=str(form.get("delegation")) if role == MEMBER else None,
-            track=str(form.get("track")) if role == MEMBER else None,
-        )
-        context = await _context(platform, current, dialogue_id)
+    async def show(token: str) -> Response:
         link = f"{request.base_url}invite/{token}"
-        return _page(
-            request,
-            "dialogue.html",
-            **context,
-            tracks=[t.value for t in Track],
-            invitation=link,
-            error=None,
-        )
+        return await _dialogue(request, platform, current, dialogue_id, invitation=link)
 
-    return await _act(request, dialogue_id, platform, current, action)
+    return await _act(request, dialogue_id, platform, current, work, show)
 
 
 @router.post("/d/{dialogue_id}/rounds")
@@ -319,11 +315,8 @@ async def round_open(
     request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> Response:
     """Open the next round."""
-
-    async def action() -> object:
-        return await run_in_threadpool(rounds.open_round, platform, current.actor, dialogue_id)
-
-    return await _act(request, dialogue_id, platform, current, action)
+    work = run_in_threadpool(rounds.open_round, platform, current.actor, dialogue_id)
+    return await _act(request, dialogue_id, platform, current, work)
 
 
 @router.post("/d/{dialogue_id}/rounds/lock")
@@ -331,11 +324,8 @@ async def round_lock(
     request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> Response:
     """Lock the current round."""
-
-    async def action() -> object:
-        return await run_in_threadpool(rounds.lock_round, platform, current.actor, dialogue_id)
-
-    return await _act(request, dialogue_id, platform, current, action)
+    work = run_in_threadpool(rounds.lock_round, platform, current.actor, dialogue_id)
+    return await _act(request, dialogue_id, platform, current, work)
 
 
 @router.post("/d/{dialogue_id}/rounds/unlock")
@@ -343,11 +333,8 @@ async def round_unlock(
     request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> Response:
     """Return the locked round to draft (before it is evaluated)."""
-
-    async def action() -> object:
-        return await run_in_threadpool(rounds.unlock_round, platform, current.actor, dialogue_id)
-
-    return await _act(request, dialogue_id, platform, current, action)
+    work = run_in_threadpool(rounds.unlock_round, platform, current.actor, dialogue_id)
+    return await _act(request, dialogue_id, platform, current, work)
 
 
 @router.post("/d/{dialogue_id}/rounds/evaluate")
@@ -355,12 +342,12 @@ async def round_evaluate(
     request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> Response:
     """Run the round's rationed evaluation and show the whole picture."""
+    work = run_in_threadpool(evaluations.evaluate, platform, current.actor, dialogue_id)
 
-    async def action() -> object:
-        await run_in_threadpool(rounds.evaluate, platform, current.actor, dialogue_id)
+    async def show(_: str) -> Response:
         return _back(f"/d/{dialogue_id}/analysis")
 
-    return await _act(request, dialogue_id, platform, current, action)
+    return await _act(request, dialogue_id, platform, current, work, show)
 
 
 @router.get("/d/{dialogue_id}/position")
@@ -371,7 +358,7 @@ async def position_page(
     delegation = request.query_params.get("delegation")
     context = await _context(platform, current, dialogue_id)
     history = await read(
-        platform, rounds.positions, platform, current.actor, dialogue_id, delegation
+        platform, positions.positions, platform, current.actor, dialogue_id, delegation
     )
     return _page(
         request,
@@ -394,22 +381,22 @@ async def position_save(
     delegation = request.query_params.get("delegation")
     form = await request.form()
     context = await _context(platform, current, dialogue_id)
-    error: BackchannelError | None = None
+    error: Shown | None = None
     try:
         absent = context["d"].seat.role == FACILITATOR
         position = position_from_form(context["d"].agenda, form, absent=absent)
         await run_in_threadpool(
-            rounds.save_position, platform, current.actor, dialogue_id, position, delegation
+            positions.save_position, platform, current.actor, dialogue_id, position, delegation
         )
-    except (InputError, NotAllowedNow) as error_:
-        error = error_
+    except BackchannelError as refused:
+        error = form_error(refused)
     history = await read(
-        platform, rounds.positions, platform, current.actor, dialogue_id, delegation
+        platform, positions.positions, platform, current.actor, dialogue_id, delegation
     )
     return _page(
         request,
         "position.html",
-        status=200 if error is None else 422,
+        status=200 if error is None else error.status,
         **context,
         history=history,
         delegation=delegation,
@@ -426,7 +413,7 @@ async def analysis_page(
 ) -> HTMLResponse:
     """The facilitator's whole picture of the latest evaluation, and the release menu."""
     context = await _context(platform, current, dialogue_id)
-    found = await read(platform, rounds.evaluations, platform, current.actor, dialogue_id)
+    found = await read(platform, evaluations.evaluations, platform, current.actor, dialogue_id)
     latest = found[0] if found else None
     chart = None
     if latest is not None and latest.findings.frontier:
@@ -447,7 +434,7 @@ async def analysis_page(
             else:
                 merged[f"{key}, {rule}"] = merged.pop(key)
         chart = Markup(frontier_svg(findings.frontier, (at_table[0], at_table[1]), merged))  # noqa: S704
-    releases = await read(platform, rounds.released_to_me, platform, current.actor, dialogue_id)
+    released = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
     return _page(
         request,
         "analysis.html",
@@ -455,7 +442,7 @@ async def analysis_page(
         evaluation=latest,
         chart=chart,
         kinds=[k.value for k in Kind],
-        releases=releases,
+        releases=released,
         error=None,
     )
 
@@ -466,19 +453,16 @@ async def release_create(
 ) -> Response:
     """Release one finding to one audience."""
     form = await request.form()
-    try:
-        await run_in_threadpool(
-            rounds.release,
-            platform,
-            current.actor,
-            dialogue_id,
-            str(form.get("evaluation", "")),
-            str(form.get("audience", "")),
-            str(form.get("kind", "")),
-            str(form.get("parameter", "")),
-        )
-    except InputError as error:
-        return respond(request, request.app.state.templates, error)
+    await run_in_threadpool(
+        releases.release,
+        platform,
+        current.actor,
+        dialogue_id,
+        str(form.get("evaluation", "")),
+        str(form.get("audience", "")),
+        str(form.get("kind", "")),
+        str(form.get("parameter", "")),
+    )
     return _back(f"/d/{dialogue_id}/analysis")
 
 
@@ -488,7 +472,7 @@ async def releases_page(
 ) -> HTMLResponse:
     """What the facilitator released to the seat's side (or to the observers)."""
     context = await _context(platform, current, dialogue_id)
-    found = await read(platform, rounds.released_to_me, platform, current.actor, dialogue_id)
+    found = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
     return _page(request, "releases.html", **context, releases=found)
 
 
@@ -505,12 +489,12 @@ async def log_page(
     context = await _context(platform, current, dialogue_id)
     found = await read(
         platform,
-        rounds.log,
+        audit_log.entries,
         platform,
         current.actor,
         dialogue_id,
-        limit=rounds.LOG_PAGE + 1,
+        limit=audit_log.LOG_PAGE + 1,
         before=before,
     )
-    older = found[-2].seq if len(found) > rounds.LOG_PAGE else None
-    return _page(request, "log.html", **context, entries=found[: rounds.LOG_PAGE], older=older)
+    older = found[-2].seq if len(found) > audit_log.LOG_PAGE else None
+    return _page(request, "log.html", **context, entries=found[: audit_log.LOG_PAGE], older=older)

@@ -1,0 +1,175 @@
+"""Evaluations: the rationed analysis of a locked round.
+
+Evaluations are **rationed** (``evaluations_per_round``, default 1) and every one is
+written to the log that every delegation reads, so nobody, the facilitator included,
+can probe a side's red lines by repeated queries. Only the facilitator runs one and
+reads its findings (:class:`~backchannel.model.findings.Findings`); a side learns only
+what is released to it (:mod:`~backchannel.services.releases`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from backchannel.errors import NotAllowedNow
+from backchannel.model.case import Case
+from backchannel.model.compile import compile_case
+from backchannel.model.dialogue import Agenda, Position, Side, build_case, prune
+from backchannel.model.findings import EngineAnswers, Findings, build_findings
+from backchannel.model.problem import Problem
+from backchannel.services import access, negotiation
+from backchannel.services.access import Actor
+from backchannel.services.dialogues import current_round, name_of, read_agenda, title_of
+from backchannel.services.platform import DialogueKeys, Platform
+from backchannel.services.positions import read_position
+from backchannel.solvers import engine
+from backchannel.storage import repo
+from backchannel.storage.db import Session
+from backchannel.storage.tables import DialogueRow, EvaluationRow, RoundRow
+
+SOURCE = "<dialogue>"
+"""The name a dialogue's case goes by in the engine's messages."""
+
+
+@dataclass(frozen=True)
+class EvaluationView:
+    """The facilitator's whole picture of an evaluation, with the side ids."""
+
+    id: str
+    round_number: int
+    findings: Findings
+    side_ids: list[str]
+    created_at: datetime
+
+
+def _answers(case: Case, problem: Problem, time_limit: float) -> EngineAnswers:
+    """Run the engine on a dialogue's compiled case: the overview, and the frontier."""
+    over = negotiation.overview_of(negotiation.Loaded(SOURCE, case, problem), time_limit=time_limit)
+    frontier: tuple[tuple[float, ...], ...] = ()
+    if over.zone.exists and len(problem.utility_parties) == 2:
+        points = engine.frontier(problem, time_limit=time_limit).points
+        frontier = tuple(p.utilities for p in points)
+    return EngineAnswers(
+        zone=over.zone,
+        blocked=tuple(tuple(st.blocked_by for st in m.options) for m in over.redlines),
+        clashes=over.clashes,
+        partial_issues=over.partial_issues,
+        settlements=over.settlements,
+        settled_on=over.settled_on,
+        frontier=frontier,
+    )
+
+
+def findings_of(agenda: Agenda, sides: list[Side], title: str, time_limit: float) -> Findings:
+    """The findings for a round's inputs: build the case, run the engine (no database)."""
+    case = build_case(title, agenda, sides)
+    problem = compile_case(case, SOURCE)
+    return build_findings(agenda, sides, case, problem, _answers(case, problem, time_limit))
+
+
+def read_findings(keys: DialogueKeys, row: EvaluationRow) -> Findings:
+    """A stored evaluation's findings (unsealed)."""
+    return Findings.model_validate(keys.open("evaluations", "result", row.id, row.result_ct))
+
+
+def _evaluable(s: Session, dialogue_id: str) -> RoundRow:
+    row = current_round(s, dialogue_id)
+    if row.state not in ("locked", "evaluated"):
+        raise NotAllowedNow(
+            f"round {row.number} is {row.state}: only a locked round is evaluated",
+            hint="lock the round first" if row.state == "draft" else None,
+        )
+    if row.evaluations_used >= row.evaluations_allowed:
+        raise NotAllowedNow(
+            f"the {row.evaluations_allowed} evaluation(s) of round {row.number} are used",
+            hint="open a new round",
+        )
+    return row
+
+
+def _inputs(
+    s: Session, keys: DialogueKeys, row: RoundRow, agenda: Agenda
+) -> tuple[list[Side], list[tuple[str, int]]]:
+    """Every side of the round, and the (position, revision) pairs they were read from."""
+    sides, versions = [], []
+    for d in repo.delegations(s, row.dialogue_id):
+        found = repo.position(s, row.id, d.id)
+        if found is None and d.role == "delegation":
+            raise NotAllowedNow(
+                f"delegation {name_of(keys, d)!r} has not recorded a position in this round",
+                hint="unlock the round so that it can, then lock it again",
+            )
+        body = Position()
+        if found is not None:
+            body = read_position(keys, found)
+            versions.append((found.id, found.revision))
+        sides.append(
+            Side(name=name_of(keys, d), absent=d.role == "absent", position=prune(agenda, body))
+        )
+    return sides, versions
+
+
+def evaluate(platform: Platform, actor: Actor, dialogue_id: str) -> str:
+    """Run one rationed evaluation of the locked round; returns its id.
+
+    The inputs are read in one snapshot, the engine runs outside any transaction, and
+    the result is written only if the round, its ration and every position are still
+    as they were read (so two concurrent requests cannot exceed the ration).
+    """
+    with platform.view() as s:
+        access.facilitator(s, actor, dialogue_id)
+        row = _evaluable(s, dialogue_id)
+        dialogue = repo.get(s, DialogueRow, dialogue_id)
+        assert dialogue is not None
+        keys = platform.keys(s, dialogue_id)
+        agenda = read_agenda(keys, dialogue)
+        sides, versions = _inputs(s, keys, row, agenda)
+        title, round_id, used = title_of(keys, dialogue), row.id, row.evaluations_used
+    findings = findings_of(agenda, sides, title, platform.settings.evaluation_time_limit)
+    with platform.unit() as s:
+        access.facilitator(s, actor, dialogue_id)
+        repo.lock_dialogue(s, dialogue_id)
+        row = _evaluable(s, dialogue_id)
+        now = [(p.id, p.revision) for p in repo.positions_in(s, round_id)]
+        if row.id != round_id or row.evaluations_used != used or sorted(now) != sorted(versions):
+            raise NotAllowedNow(
+                "the round changed while it was being evaluated", hint="reload and try again"
+            )
+        evaluation = EvaluationRow(dialogue_id=dialogue_id, round_id=row.id, result_ct=b"")
+        repo.add(s, evaluation)
+        evaluation.result_ct = keys.seal(
+            "evaluations", "result", evaluation.id, findings.model_dump(mode="json")
+        )
+        row.evaluations_used += 1
+        row.state = "evaluated"
+        platform.log(
+            s,
+            "round.evaluated",
+            dialogue_id=dialogue_id,
+            actor_id=actor.user_id,
+            target=evaluation.id,
+            audience="all",
+            detail={
+                "round": row.number,
+                "evaluation": row.evaluations_used,
+                "of": row.evaluations_allowed,
+            },
+        )
+        return evaluation.id
+
+
+def evaluations(platform: Platform, actor: Actor, dialogue_id: str) -> list[EvaluationView]:
+    """Every evaluation of the dialogue, newest first (facilitator only)."""
+    with platform.view() as s:
+        access.facilitator(s, actor, dialogue_id)
+        keys = platform.keys(s, dialogue_id)
+        side_ids = [d.id for d in repo.delegations(s, dialogue_id)]
+        out = []
+        for r in repo.rounds(s, dialogue_id):
+            for e in repo.evaluations(s, r.id):
+                body = read_findings(keys, e)
+                out.append(
+                    EvaluationView(e.id, r.number, body, side_ids[: len(body.sides)], e.created_at)
+                )
+        return list(reversed(out))

@@ -1,0 +1,117 @@
+"""Releases: what the facilitator decides each side (or the observers) learns.
+
+A side learns only what the facilitator releases to it, as records made by the pure
+:func:`backchannel.model.disclosure.disclose` from an evaluation of the current
+round. Releasing moves the round to ``disclosed``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from backchannel.errors import InputError, NotAllowedNow
+from backchannel.model.disclosure import Disclosed, Kind, disclose
+from backchannel.services import access
+from backchannel.services.access import MEMBER, OBSERVER, Actor
+from backchannel.services.dialogues import current_round, name_of
+from backchannel.services.evaluations import read_findings
+from backchannel.services.platform import Platform
+from backchannel.storage import repo
+from backchannel.storage.tables import DelegationRow, EvaluationRow, ReleaseRow, RoundRow
+
+OBSERVERS = "observers"
+"""The audience of a release to the observers (any other audience is a delegation id)."""
+
+
+@dataclass(frozen=True)
+class ReleaseView:
+    """A finding released to an audience (``audience`` is named for the facilitator only)."""
+
+    id: str
+    round_number: int
+    released_at: datetime
+    disclosed: Disclosed
+    audience: str | None = None
+
+
+def release(
+    platform: Platform,
+    actor: Actor,
+    dialogue_id: str,
+    evaluation_id: str,
+    audience: str,
+    kind: str,
+    parameter: str = "",
+) -> str:
+    """Release one finding of an evaluation to a delegation (or ``observers``)."""
+    with platform.unit() as s:
+        place = access.facilitator(s, actor, dialogue_id)
+        try:
+            chosen = Kind(kind)
+        except ValueError:
+            raise InputError(
+                f"unknown disclosure {kind!r}", hint=", ".join(k.value for k in Kind)
+            ) from None
+        repo.lock_dialogue(s, dialogue_id)
+        evaluation = access.owned(s, place, EvaluationRow, evaluation_id)
+        row = repo.get(s, RoundRow, evaluation.round_id)
+        assert row is not None
+        if row.state not in ("evaluated", "disclosed"):
+            raise NotAllowedNow("findings are released after the evaluation of a round")
+        if row.id != current_round(s, dialogue_id).id:
+            raise NotAllowedNow("findings of an earlier round can no longer be released")
+        keys = platform.keys(s, dialogue_id)
+        findings = read_findings(keys, evaluation)
+        delegations = list(repo.delegations(s, dialogue_id))
+        if audience == OBSERVERS:
+            side = None
+        else:
+            target = access.owned(s, place, DelegationRow, audience)
+            if target.role != "delegation":
+                raise InputError("releases go to a delegation at the table or to the observers")
+            side = [d.id for d in delegations].index(target.id)
+        record = disclose(findings, chosen, parameter, side)
+        row_out = ReleaseRow(
+            dialogue_id=dialogue_id, round_id=row.id, audience=audience, body_ct=b""
+        )
+        repo.add(s, row_out)
+        row_out.body_ct = keys.seal("releases", "body", row_out.id, record.model_dump(mode="json"))
+        row.state = "disclosed"
+        platform.log(
+            s,
+            "finding.released",
+            dialogue_id=dialogue_id,
+            actor_id=actor.user_id,
+            target=row_out.id,
+            audience=audience,
+            detail={"round": row.number},
+        )
+        return row_out.id
+
+
+def released_to_me(platform: Platform, actor: Actor, dialogue_id: str) -> list[ReleaseView]:
+    """What the facilitator released to the seat's audience (own delegation, or observers)."""
+    with platform.view() as s:
+        place = access.seat(s, actor, dialogue_id)
+        if place.role == MEMBER:
+            audiences = [access.own_delegation(place)]
+        elif place.role == OBSERVER:
+            audiences = [OBSERVERS]
+        else:
+            audiences = [d.id for d in repo.delegations(s, dialogue_id)] + [OBSERVERS]
+        keys = platform.keys(s, dialogue_id)
+        numbers = {r.id: r.number for r in repo.rounds(s, dialogue_id)}
+        names = {OBSERVERS: "the observers"}
+        if place.is_facilitator:
+            names.update({d.id: name_of(keys, d) for d in repo.delegations(s, dialogue_id)})
+        return [
+            ReleaseView(
+                r.id,
+                numbers[r.round_id],
+                r.released_at,
+                Disclosed.model_validate(keys.open("releases", "body", r.id, r.body_ct)),
+                names.get(r.audience) if place.is_facilitator else None,
+            )
+            for r in repo.releases(s, dialogue_id, audiences)
+        ]
