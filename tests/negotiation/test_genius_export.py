@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from backchannel.errors import InputError
+from backchannel.formats.genius.export import GeniusExportWarning, export_genius, fit_clamped_line
+from backchannel.formats.genius.folder import load_genius_folder
 from backchannel.model.case import (
     Case,
     Condition,
@@ -24,8 +26,6 @@ from backchannel.model.case import (
     RedLine,
 )
 from backchannel.model.compile import compile_case
-from backchannel.model.genius import export_genius, load_genius_folder
-from backchannel.model.genius_export import GeniusExportWarning, fit_clamped_line
 from backchannel.model.problem import Problem
 
 from .genius_support import anchor

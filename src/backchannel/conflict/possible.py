@@ -56,7 +56,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backchannel.conflict import orientations, sanctions
-from backchannel.conflict.compiled import CompiledConflict
+from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.movers import unranked_pairs
 from backchannel.conflict.reachability import Game
 from backchannel.errors import AnalysisError

@@ -24,10 +24,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from pathlib import PurePath
 from typing import Any
 
 from backchannel.errors import CaseFileError
-from backchannel.model.conflict.loader import conflict_from_data
+from backchannel.formats.conflict_file import conflict_from_data
 from backchannel.model.conflict.schema import ConflictFile
 from backchannel.model.conflict.statements import (
     And,
@@ -214,7 +215,7 @@ def read_gmcr_text(text: str, source: str, enumerate_states: Enumerator) -> Conf
         if isinstance(group, list) and len(group) > 1
     ]
     document: dict[str, Any] = {
-        "title": extra.get("title") or source.rsplit("/", 1)[-1].removesuffix(".gmcr"),
+        "title": extra.get("title") or PurePath(source).stem,
         "decision_makers": [
             {"id": dm_ids[k], "options": [ids[remap[g]] for g in dm["options"]]}
             for k, dm in enumerate(dms)

@@ -5,7 +5,7 @@ A domain file has the root ``<negotiation_template>``, with ``<issue>`` elements
 children, ``type="integer"`` with ``lowerbound``/``upperbound`` (attributes or a
 ``<range>`` child), or ``type="real"`` with a ``<range>``. A real issue becomes a
 numeric issue of 11 values: both ends of its range and 9 equally spaced values
-between them (:data:`~backchannel.model.genius_common.REAL_STEPS`).
+between them (:data:`~backchannel.formats.genius.common.REAL_STEPS`).
 
 An issue's ``index`` is an ID that profiles use to refer to it; it need not start at
 1 or be contiguous.
@@ -13,6 +13,7 @@ An issue's ``index`` is an ID that profiles use to refer to it; it need not star
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET  # only for TreeBuilder, ParseError and Element types
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,8 @@ from typing import Any
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from backchannel.model.genius_common import (
+from backchannel.formats.files import BOM
+from backchannel.formats.genius.common import (
     REAL_STEPS,
     GeniusIssue,
     IssueType,
@@ -30,6 +32,8 @@ from backchannel.model.genius_common import (
     parse_number,
     validate_discount,
 )
+
+_DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
 class _LineBuilder(ET.TreeBuilder):
@@ -63,8 +67,18 @@ class XmlDocument:
         return Reporter(self.source)
 
 
-def parse_xml(data: bytes, source: str) -> XmlDocument:
-    """Parse untrusted XML safely (no DTD entities, no external references).
+def declared_encoding(data: bytes) -> str:
+    """The encoding an XML declaration names (``utf-8`` when there is none)."""
+    found = _DECLARED_ENCODING.match(data.removeprefix(BOM))
+    return found.group(1).decode("ascii") if found else "utf-8"
+
+
+def parse_xml(text: str, source: str) -> XmlDocument:
+    """Parse untrusted XML text safely (no DTD entities, no external references).
+
+    The text is what :func:`~backchannel.formats.files.decode_text` made of the file's
+    bytes (in the encoding of :func:`declared_encoding`), so its encoding declaration
+    no longer applies.
 
     Raises
     ------
@@ -76,7 +90,7 @@ def parse_xml(data: bytes, source: str) -> XmlDocument:
     builder.parser = parser
     out = Reporter(source)
     try:
-        parser.feed(data)
+        parser.feed(text)
         root = parser.close()
     except ET.ParseError as exc:
         line, column = exc.position

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from backchannel.model.case import Party, PiecewiseLinear
-from backchannel.model.genius_common import (
+from backchannel.formats.genius.common import (
     GeniusIssue,
     ImportedProfile,
     Reporter,
@@ -28,7 +27,7 @@ from backchannel.model.genius_common import (
     clamped_line_points,
     parse_number,
 )
-from backchannel.model.genius_xml import (
+from backchannel.formats.genius.xml_domain import (
     XmlDocument,
     attr_number,
     integral,
@@ -36,6 +35,7 @@ from backchannel.model.genius_xml import (
     match_issue,
     read_header,
 )
+from backchannel.model.case import Party, PiecewiseLinear
 
 DISCRETE_ZERO = 1e-5
 """Genius treats a discrete issue whose largest evaluation is below this as all zero."""

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from backchannel.model.case import Condition, Party, Rectangle, RectangleUtility
-from backchannel.model.genius_common import (
+from backchannel.formats.genius.common import (
     GeniusIssue,
     ImportedProfile,
     Reporter,
     Where,
     parse_number,
 )
-from backchannel.model.genius_xml import XmlDocument, match_issue, read_header
+from backchannel.formats.genius.xml_domain import XmlDocument, match_issue, read_header
+from backchannel.model.case import Condition, Party, Rectangle, RectangleUtility
 
 
 def _number(

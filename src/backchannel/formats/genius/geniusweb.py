@@ -27,8 +27,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from backchannel.model.case import Party, PiecewiseLinear
-from backchannel.model.genius_common import (
+from backchannel.formats.genius.common import (
     GeniusIssue,
     ImportedProfile,
     Reporter,
@@ -36,6 +35,7 @@ from backchannel.model.genius_common import (
     numeric_issue,
     parse_number,
 )
+from backchannel.model.case import Party, PiecewiseLinear
 
 PROFILE_KEY = "LinearAdditiveUtilitySpace"
 DISCRETE_KEYS = ("discreteutils", "DiscreteValueSetUtilities")
@@ -43,12 +43,10 @@ NUMBER_KEYS = ("numberutils", "NumberValueSetUtilities")
 OTHER_PROFILES = ("SumOfGroupsUtilitySpace", "DiscountedProfile", "DefaultPartialOrdering")
 
 
-def parse_json(data: bytes, source: str) -> Any:
-    """Parse a JSON file, reporting the line of a syntax error."""
+def parse_json(text: str, source: str) -> Any:
+    """Parse a JSON file's text, reporting the line of a syntax error."""
     try:
-        return json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        Reporter(source).fail((), f"the file is not UTF-8 text ({exc.reason})", "save it as UTF-8")
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         Reporter(source).fail(
             (),
