@@ -22,7 +22,7 @@ from backchannel.model.case import (
     PartyRole,
     PiecewiseLinear,
     Rectangle,
-    RectangleUtility,
+    RectangleUtilitySpec,
     RedLine,
 )
 from backchannel.model.compile import compile_case
@@ -182,7 +182,7 @@ def test_rectangles_over_discrete_issues_cannot_be_exported(tmp_path: Path) -> N
         parties=[
             Party(
                 name="p",
-                utility=RectangleUtility(
+                utility=RectangleUtilitySpec(
                     max_value=1,
                     rectangles=[
                         Rectangle(value=1, conditions=[Condition(issue="a", options=["x"])])

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,6 +66,56 @@ def _order(options: list[int], rules: list[tuple[int, int]]) -> list[int]:
     return chosen
 
 
+def _components(
+    n_options: int, rules: list[tuple[int, int]]
+) -> tuple[list[tuple[list[int], list[tuple[int, int]]]], list[int]]:
+    """The options linked by rules, each group with its rules; and the unconstrained options."""
+    parent = list(range(n_options))
+
+    def root(j: int) -> int:
+        while parent[j] != j:
+            parent[j] = parent[parent[j]]
+            j = parent[j]
+        return j
+
+    for mask, _ in rules:
+        bits = set_bits(mask)
+        for j in bits[1:]:
+            parent[root(j)] = root(bits[0])
+    constrained = 0
+    for mask, _ in rules:
+        constrained |= mask
+    components: dict[int, list[int]] = {}
+    for j in set_bits(constrained):
+        components.setdefault(root(j), []).append(j)
+    groups = [
+        (options, [rule for rule in rules if root(set_bits(rule[0])[0]) == root(options[0])])
+        for options in components.values()
+    ]
+    free = [j for j in range(n_options) if not constrained >> j & 1]
+    return groups, free
+
+
+def _component_states(
+    options: list[int], rules: list[tuple[int, int]], max_states: int
+) -> NDArray[np.uint64]:
+    """The feasible codes of one component: options added one by one, pruned by each rule
+    as soon as every option it names is assigned."""
+    order = _order(options, rules)
+    step = {j: i for i, j in enumerate(order)}
+    by_step: list[list[tuple[int, int]]] = [[] for _ in order]
+    for mask, value in rules:
+        by_step[max(step[j] for j in set_bits(mask))].append((mask, value))
+    codes = np.zeros(1, dtype=np.uint64)
+    for i, j in enumerate(order):
+        codes = np.concatenate([codes, codes | np.uint64(1 << j)])
+        for mask, value in by_step[i]:
+            codes = codes[(codes & np.uint64(mask)) != np.uint64(value)]
+        if codes.size > 4 * max_states:
+            raise AnalysisError(f"more than {max_states:,} feasible states")
+    return codes
+
+
 def enumerate_feasible(
     n_options: int, forbidden: Sequence[tuple[int, int]], *, max_states: int = MAX_STATES
 ) -> NDArray[np.uint64]:
@@ -94,41 +145,8 @@ def enumerate_feasible(
     rules = sorted(set(forbidden))
     if any(mask == 0 for mask, _ in rules):
         return np.zeros(0, dtype=np.uint64)
-    parent = list(range(n_options))
-
-    def root(j: int) -> int:
-        while parent[j] != j:
-            parent[j] = parent[parent[j]]
-            j = parent[j]
-        return j
-
-    for mask, _ in rules:
-        bits = set_bits(mask)
-        for j in bits[1:]:
-            parent[root(j)] = root(bits[0])
-    constrained = 0
-    for mask, _ in rules:
-        constrained |= mask
-    components: dict[int, list[int]] = {}
-    for j in set_bits(constrained):
-        components.setdefault(root(j), []).append(j)
-    free = [j for j in range(n_options) if not constrained >> j & 1]
-    parts: list[NDArray[np.uint64]] = []
-    for options in components.values():
-        comp_rules = [rule for rule in rules if root(set_bits(rule[0])[0]) == root(options[0])]
-        order = _order(options, comp_rules)
-        step = {j: i for i, j in enumerate(order)}
-        by_step: list[list[tuple[int, int]]] = [[] for _ in order]
-        for mask, value in comp_rules:
-            by_step[max(step[j] for j in set_bits(mask))].append((mask, value))
-        codes = np.zeros(1, dtype=np.uint64)
-        for i, j in enumerate(order):
-            codes = np.concatenate([codes, codes | np.uint64(1 << j)])
-            for mask, value in by_step[i]:
-                codes = codes[(codes & np.uint64(mask)) != np.uint64(value)]
-            if codes.size > 4 * max_states:
-                raise AnalysisError(f"more than {max_states:,} feasible states")
-        parts.append(codes)
+    groups, free = _components(n_options, rules)
+    parts = [_component_states(options, comp, max_states) for options, comp in groups]
     total = math.prod(int(part.size) for part in parts) * 2 ** len(free)
     if total > max_states:
         raise AnalysisError(
@@ -211,16 +229,7 @@ def _ranking_scores(
     return scores
 
 
-def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
-    m = len(c.option_ids)
-    try:
-        states = enumerate_feasible(
-            m, [(cube.mask, cube.value) for cube in c.infeasible], max_states=max_states
-        )
-    except AnalysisError as exc:
-        raise c.error(("infeasible",), exc.message, exc.hint) from None
-    if states.size == 0:
-        raise c.error(("infeasible",), "the rules leave no feasible state")
+def _payoffs(c: CheckedConflict, states: NDArray[np.uint64]) -> NDArray[np.int64]:
     evaluate = _Evaluator(states)
     payoffs = np.zeros((len(c.dm_ids), states.size), dtype=np.int64)
     for k in range(len(c.dm_ids)):
@@ -234,30 +243,30 @@ def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
             assert ranking is not None
             scores = _ranking_scores(c, k, ranking, states)
         payoffs[k] = _dense(scores)
-    compiled = CompiledConflict(
-        title=c.model.title,
-        option_ids=c.option_ids,
-        dm_ids=c.dm_ids,
-        dm_options=c.dm_options,
-        states=states,
-        payoffs=payoffs,
-        reversibility=tuple(Reversibility(r) for r in c.reversibility),
-        coalitions=c.coalitions,
-    )
-    errors: list[CaseFileError] = []
-    status_quo = None
-    if c.status_quo is not None:
-        status_quo = compiled.state_index(c.state_text(c.status_quo))
-        if status_quo is None:
-            rule = next(cube.path for cube in c.infeasible if cube.matches(c.status_quo))
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rule)[1:]
-            errors.append(
-                c.error(
-                    ("status_quo",),
-                    f"the status quo {c.state_text(c.status_quo)!r} is infeasible "
-                    f"(it matches {where})",
-                )
+    return payoffs
+
+
+def _status_quo(
+    c: CheckedConflict, compiled: CompiledConflict, errors: list[CaseFileError]
+) -> int | None:
+    if c.status_quo is None:
+        return None
+    status_quo = compiled.state_index(c.state_text(c.status_quo))
+    if status_quo is None:
+        rule = next(cube.path for cube in c.infeasible if cube.matches(c.status_quo))
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rule)[1:]
+        errors.append(
+            c.error(
+                ("status_quo",),
+                f"the status quo {c.state_text(c.status_quo)!r} is infeasible (it matches {where})",
             )
+        )
+    return status_quo
+
+
+def _misperceived(
+    c: CheckedConflict, states: NDArray[np.uint64], errors: list[CaseFileError]
+) -> tuple[NDArray[np.bool_] | None, ...]:
     misperceived: list[NDArray[np.bool_] | None] = []
     for cubes in c.misperceived:
         mask = np.zeros(states.size, dtype=bool) if cubes else None
@@ -268,6 +277,12 @@ def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
             assert mask is not None
             mask |= hit
         misperceived.append(mask)
+    return tuple(misperceived)
+
+
+def _unranked(
+    c: CheckedConflict, compiled: CompiledConflict, errors: list[CaseFileError]
+) -> tuple[NDArray[np.int64] | None, ...]:
     unranked: list[NDArray[np.int64] | None] = []
     for k, pairs in enumerate(c.unranked):
         rows = []
@@ -280,20 +295,35 @@ def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
             if None not in index:
                 rows.append(index)
         unranked.append(np.array(rows, dtype=np.int64).reshape(-1, 2) if rows else None)
-    raise_all(errors)
-    return CompiledConflict(
-        title=compiled.title,
-        option_ids=compiled.option_ids,
-        dm_ids=compiled.dm_ids,
-        dm_options=compiled.dm_options,
+    return tuple(unranked)
+
+
+def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
+    m = len(c.option_ids)
+    try:
+        states = enumerate_feasible(
+            m, [(cube.mask, cube.value) for cube in c.infeasible], max_states=max_states
+        )
+    except AnalysisError as exc:
+        raise c.error(("infeasible",), exc.message, exc.hint) from None
+    if states.size == 0:
+        raise c.error(("infeasible",), "the rules leave no feasible state")
+    compiled = CompiledConflict(
+        title=c.model.title,
+        option_ids=c.option_ids,
+        dm_ids=c.dm_ids,
+        dm_options=c.dm_options,
         states=states,
-        payoffs=payoffs,
-        reversibility=compiled.reversibility,
-        status_quo=status_quo,
-        coalitions=compiled.coalitions,
-        misperceived=tuple(misperceived),
-        unranked=tuple(unranked),
+        payoffs=_payoffs(c, states),
+        reversibility=tuple(Reversibility(r) for r in c.reversibility),
+        coalitions=c.coalitions,
     )
+    errors: list[CaseFileError] = []
+    status_quo = _status_quo(c, compiled, errors)
+    misperceived = _misperceived(c, states, errors)
+    unranked = _unranked(c, compiled, errors)
+    raise_all(errors)
+    return replace(compiled, status_quo=status_quo, misperceived=misperceived, unranked=unranked)
 
 
 def compile_conflict(

@@ -165,7 +165,7 @@ class Search:
                 f"{subject} depends on {used.size} unranked pairs (2^{used.size} "
                 f"orientations); the exact search stops at {MAX_PAIRS} pairs"
             )
-        focals: list[orientations.Constraint] = []
+        focals: list[orientations.OrientationConstraint] = []
         for draft in drafts:
             focal = draft.finish(used)
             if isinstance(focal, bool):

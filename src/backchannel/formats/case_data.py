@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from backchannel.errors import CaseFileError, CaseFileErrors
 from backchannel.model import case as case_module
 from backchannel.model.case import Case
-from backchannel.model.compile import Locator
+from backchannel.model.conditions import Locator
 
 __all__ = ["file_problem", "parse_case"]
 
@@ -184,7 +184,7 @@ def _first_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _message(error: Mapping[str, Any]) -> tuple[str, str | None]:
+def _message(error: Mapping[str, Any]) -> tuple[str, str | None]:  # noqa: PLR0911 — one return per pydantic error type: a switch reads best
     kind = error["type"]
     value = error.get("input")
     if kind == "missing":

@@ -25,7 +25,7 @@ from backchannel.errors import CaseFileError, CaseFileErrors
 from backchannel.formats.case_data import file_problem, parse_case
 from backchannel.formats.files import decode_text, read_bytes
 from backchannel.model.case import Case
-from backchannel.model.compile import Locator
+from backchannel.model.conditions import Locator
 
 __all__ = ["case_document", "dump_case", "parse_document", "read_case", "read_document"]
 

@@ -24,7 +24,8 @@ from backchannel.formats.files import write_atomically
 from backchannel.formats.genius.export import export_genius
 from backchannel.formats.genius.folder import load_genius_file, load_genius_folder
 from backchannel.model.case import Case
-from backchannel.model.compile import Locator, compile_case
+from backchannel.model.compile import compile_case
+from backchannel.model.conditions import Locator
 from backchannel.model.problem import Problem
 
 __all__ = ["CASE_INPUTS", "load_case", "load_problem", "save_case"]

@@ -218,6 +218,57 @@ def _read_issue_utility(
     return None
 
 
+def _issue_utilities(
+    body: dict[str, Any], issues: dict[str, GeniusIssue], out: Reporter, base: Where
+) -> dict[str, _Issue]:
+    specs = body.get("issueUtilities")
+    if not isinstance(specs, dict):
+        out.fail(
+            (*base, "issueUtilities"),
+            'missing "issueUtilities" object',
+            '{"issue": {"discreteutils": ...}}',
+        )
+    utilities: dict[str, _Issue] = {}
+    for name, spec in specs.items():
+        if name not in issues:
+            out.add(
+                (*base, "issueUtilities", name),
+                f"unknown issue {name!r}",
+                f"the issues are: {', '.join(issues)}",
+            )
+            continue
+        read = _read_issue_utility(spec, issues[name], out, (*base, "issueUtilities", name))
+        if read is not None:
+            utilities[name] = read
+    return utilities
+
+
+def _weights(
+    body: dict[str, Any], issues: dict[str, GeniusIssue], out: Reporter, base: Where
+) -> dict[str, float]:
+    weights = dict.fromkeys(issues, 0.0)
+    raw_weights = body.get("issueWeights")
+    if not isinstance(raw_weights, dict):
+        out.fail((*base, "issueWeights"), 'missing "issueWeights" object', '{"issue": 0.5, ...}')
+    for name, raw in raw_weights.items():
+        w = parse_number(raw)
+        if name not in issues:
+            out.add(
+                (*base, "issueWeights", name),
+                f"unknown issue {name!r}",
+                f"the issues are: {', '.join(issues)}",
+            )
+        elif w is None or w < 0:
+            out.add(
+                (*base, "issueWeights", name),
+                f"weight {raw!r} is not a number of 0 or more",
+                "fix the weight",
+            )
+        else:
+            weights[name] = w
+    return weights
+
+
 def read_profile(
     obj: Any, source: str, party: str, domain: tuple[GeniusIssue, ...] | None
 ) -> tuple[ImportedProfile, tuple[GeniusIssue, ...]]:
@@ -264,45 +315,8 @@ def read_profile(
             "this profile belongs to another domain",
         )
     issues = {i.name: i for i in (domain or embedded)}
-    utilities: dict[str, _Issue] = {}
-    specs = body.get("issueUtilities")
-    if not isinstance(specs, dict):
-        out.fail(
-            (*base, "issueUtilities"),
-            'missing "issueUtilities" object',
-            '{"issue": {"discreteutils": ...}}',
-        )
-    for name, spec in specs.items():
-        if name not in issues:
-            out.add(
-                (*base, "issueUtilities", name),
-                f"unknown issue {name!r}",
-                f"the issues are: {', '.join(issues)}",
-            )
-            continue
-        read = _read_issue_utility(spec, issues[name], out, (*base, "issueUtilities", name))
-        if read is not None:
-            utilities[name] = read
-    weights = dict.fromkeys(issues, 0.0)
-    raw_weights = body.get("issueWeights")
-    if not isinstance(raw_weights, dict):
-        out.fail((*base, "issueWeights"), 'missing "issueWeights" object', '{"issue": 0.5, ...}')
-    for name, raw in raw_weights.items():
-        w = parse_number(raw)
-        if name not in issues:
-            out.add(
-                (*base, "issueWeights", name),
-                f"unknown issue {name!r}",
-                f"the issues are: {', '.join(issues)}",
-            )
-        elif w is None or w < 0:
-            out.add(
-                (*base, "issueWeights", name),
-                f"weight {raw!r} is not a number of 0 or more",
-                "fix the weight",
-            )
-        else:
-            weights[name] = w
+    utilities = _issue_utilities(body, issues, out, base)
+    weights = _weights(body, issues, out, base)
     out.check()
     reservation, bid = _reservation(
         body, issues, utilities=utilities, weights=weights, out=out, base=base

@@ -110,16 +110,29 @@ def parse_xml(text: str, source: str) -> XmlDocument:
 
 
 def issue_where(element: ET.Element, base: Where) -> Where:
+    """The place of an ``<issue>`` element, named by its index: ``issue[index=3]``."""
     return (*base, f"issue[index={element.get('index', '?')}]")
 
 
 def attr_number(
-    doc: XmlDocument, out: Reporter, element: ET.Element, name: str, where: Where
+    doc: XmlDocument,
+    out: Reporter,
+    element: ET.Element,
+    name: str,
+    where: Where,
+    *,
+    default: float | None = None,
 ) -> float | None:
+    """The number in attribute ``name``; ``default`` when it is absent (``None``: an error).
+
+    A missing attribute without a default, or one that is not a finite number, is
+    reported to ``out`` (and gives ``None``).
+    """
     raw = element.get(name)
     if raw is None:
-        out.add(where, f"missing attribute {name!r}", f'add {name}="..."', doc.line(element))
-        return None
+        if default is None:
+            out.add(where, f"missing attribute {name!r}", f'add {name}="..."', doc.line(element))
+        return default
     value = parse_number(raw)
     if value is None:
         out.add(
@@ -129,6 +142,7 @@ def attr_number(
 
 
 def integral(value: float | None) -> int | None:
+    """``value`` as an int when it is a whole number, else ``None``."""
     return int(value) if value is not None and float(value).is_integer() else None
 
 
@@ -145,7 +159,89 @@ def _bounds(
 
 
 def issue_type(element: ET.Element) -> str:
+    """An issue's ``type`` (or older ``etype``), lower case; ``discrete`` when absent."""
     return (element.get("type") or element.get("etype") or "discrete").strip().lower()
+
+
+def _discrete_issue(
+    element: ET.Element, ident: int, name: str, *, where: Where, line: int | None, out: Reporter
+) -> GeniusIssue | None:
+    labels = [item.get("value") for item in element.findall("item")]
+    for k, label in enumerate(labels):
+        if label is None:
+            out.add(
+                (*where, "item", k), "the item has no 'value' attribute", 'add value="..."', line
+            )
+    present = [label for label in labels if label is not None]
+    if not present:
+        out.add(
+            where,
+            f"discrete issue {name!r} has no <item>",
+            "list its values as <item value=...>",
+            line,
+        )
+        return None
+    if len(set(present)) != len(present):
+        out.add(where, f"issue {name!r} lists a value twice", "remove the duplicate <item>", line)
+        return None
+    return GeniusIssue(ident, name, "discrete", labels=tuple(present))
+
+
+def _numeric_issue(
+    doc: XmlDocument,
+    element: ET.Element,
+    ident: int,
+    name: str,
+    *,
+    integer: bool,
+    where: Where,
+    out: Reporter,
+) -> GeniusIssue | None:
+    bounds = _bounds(doc, out, element, where)
+    if bounds is None:
+        return None
+    low, high = bounds
+    if integer and (integral(low) is None or integral(high) is None):
+        out.add(
+            where,
+            "integer bounds must be whole numbers",
+            "fix lowerbound/upperbound",
+            doc.line(element),
+        )
+        return None
+    step = 1.0 if integer or high <= low else (high - low) / REAL_STEPS
+    kind: IssueType = "integer" if integer else "real"
+    return numeric_issue(ident, name, kind, low, high, step=step, out=out, where=where)
+
+
+def _identity(
+    element: ET.Element,
+    where: Where,
+    *,
+    seen: dict[str, set[object]],
+    out: Reporter,
+    line: int | None,
+) -> tuple[int, str] | None:
+    """An issue's index and name, each checked to be there and not used before."""
+    ident = integral(parse_number(element.get("index")))
+    name = (element.get("name") or "").strip()
+    if ident is None:
+        out.add(where, "the issue has no integer 'index' attribute", 'add index="N"', line)
+        return None
+    if ident in seen["ids"]:
+        out.add(where, f"issue index {ident} is used twice", "give each issue its own index", line)
+        return None
+    if not name or name in seen["names"]:
+        out.add(
+            where,
+            "the issue has no name" if not name else f"issue name {name!r} is used twice",
+            "give each issue its own name",
+            line,
+        )
+        return None
+    seen["ids"].add(ident)
+    seen["names"].add(name)
+    return ident, name
 
 
 def read_domain(doc: XmlDocument) -> tuple[GeniusIssue, ...]:
@@ -167,74 +263,21 @@ def read_domain(doc: XmlDocument) -> tuple[GeniusIssue, ...]:
         )
     base: Where = ("utility_space", "objective")
     issues: list[GeniusIssue] = []
-    seen_ids: set[int] = set()
-    seen_names: set[str] = set()
+    seen: dict[str, set[object]] = {"ids": set(), "names": set()}
     for element in objective.iter("issue"):
         where = issue_where(element, base)
         line = doc.line(element)
-        ident = integral(parse_number(element.get("index")))
-        name = (element.get("name") or "").strip()
-        if ident is None:
-            out.add(where, "the issue has no integer 'index' attribute", 'add index="N"', line)
+        identity = _identity(element, where, seen=seen, out=out, line=line)
+        if identity is None:
             continue
-        if ident in seen_ids:
-            out.add(
-                where, f"issue index {ident} is used twice", "give each issue its own index", line
-            )
-            continue
-        if not name or name in seen_names:
-            out.add(
-                where,
-                "the issue has no name" if not name else f"issue name {name!r} is used twice",
-                "give each issue its own name",
-                line,
-            )
-            continue
-        seen_ids.add(ident)
-        seen_names.add(name)
+        ident, name = identity
         kind = issue_type(element)
+        issue: GeniusIssue | None = None
         if kind == "discrete":
-            labels = [item.get("value") for item in element.findall("item")]
-            for k, label in enumerate(labels):
-                if label is None:
-                    out.add(
-                        (*where, "item", k),
-                        "the item has no 'value' attribute",
-                        'add value="..."',
-                        line,
-                    )
-            present = [label for label in labels if label is not None]
-            if not present:
-                out.add(
-                    where,
-                    f"discrete issue {name!r} has no <item>",
-                    "list its values as <item value=...>",
-                    line,
-                )
-            elif len(set(present)) != len(present):
-                out.add(
-                    where,
-                    f"issue {name!r} lists a value twice",
-                    "remove the duplicate <item>",
-                    line,
-                )
-            else:
-                issues.append(GeniusIssue(ident, name, "discrete", labels=tuple(present)))
+            issue = _discrete_issue(element, ident, name, where=where, line=line, out=out)
         elif kind in ("integer", "real"):
-            bounds = _bounds(doc, out, element, where)
-            if bounds is None:
-                continue
-            low, high = bounds
-            if kind == "integer" and (integral(low) is None or integral(high) is None):
-                out.add(
-                    where, "integer bounds must be whole numbers", "fix lowerbound/upperbound", line
-                )
-                continue
-            step = 1.0 if kind == "integer" or high <= low else (high - low) / REAL_STEPS
-            numeric: IssueType = "integer" if kind == "integer" else "real"
-            issue = numeric_issue(ident, name, numeric, low, high, step=step, out=out, where=where)
-            if issue is not None:
-                issues.append(issue)
+            integer = kind == "integer"
+            issue = _numeric_issue(doc, element, ident, name, integer=integer, where=where, out=out)
         else:
             out.add(
                 (*where, "type"),
@@ -242,6 +285,8 @@ def read_domain(doc: XmlDocument) -> tuple[GeniusIssue, ...]:
                 "use discrete, integer or real",
                 line,
             )
+        if issue is not None:
+            issues.append(issue)
     if not issues and not out.errors:
         out.add(base, "the domain has no issues", "add <issue> elements")
     out.check()
