@@ -185,3 +185,11 @@ def test_an_unknown_suffix_is_named(tmp_path: Path, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     assert "unknown file type '.txt'" in err
     assert "use .yaml, .yml, .json, .xml, a folder" in err
+
+
+def test_a_missing_path_without_a_suffix_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in (["check"], ["conflict", "analyze"]):
+        assert main([*argv, str(tmp_path / "nowhere")]) == 2
+        assert "nowhere: (top level): no such file or folder" in capsys.readouterr().err

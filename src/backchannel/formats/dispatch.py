@@ -78,6 +78,8 @@ def kind_of(
         return kind
     if otherwise is not None:
         return otherwise
+    if kind is None and not path.suffix and not path.exists():
+        raise CaseFileError(str(path), (), "no such file or folder", hint="check the path")
     problem = (
         "a folder, not a file"
         if kind is FileKind.FOLDER
