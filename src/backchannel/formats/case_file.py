@@ -22,12 +22,12 @@ from typing import Any
 import yaml
 
 from backchannel.errors import CaseFileError, CaseFileErrors
-from backchannel.formats.case_data import file_problem, parse_case
+from backchannel.formats.case_data import file_problem
 from backchannel.formats.files import decode_text, read_bytes
 from backchannel.model.case import Case
 from backchannel.model.conditions import Locator
 
-__all__ = ["case_document", "dump_case", "parse_document", "read_case", "read_document"]
+__all__ = ["case_document", "dump_case", "parse_document", "read_document"]
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -173,12 +173,6 @@ def read_document(path: Path, *, json_syntax: bool) -> tuple[Any, Locator]:
     except CaseFileError as error:
         raise CaseFileErrors([error]) from None
     return parse_document(text, source, json_syntax=json_syntax)
-
-
-def read_case(path: Path, *, json_syntax: bool) -> tuple[Case, Locator]:
-    """Read a YAML or JSON case file as a :class:`Case`, and the locator of its lines."""
-    data, locate = read_document(path, json_syntax=json_syntax)
-    return parse_case(data, str(path), locate), locate
 
 
 def case_document(case: Case) -> dict[str, Any]:
