@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from backchannel.conflict import analyze
-from backchannel.conflict.compiled import CompiledConflict, Reversibility
+from backchannel.conflict.compiled_conflict import CompiledConflict, Reversibility
 
 CONCEPTS = ("nash", "gmr", "smr", "seq")
 

@@ -353,7 +353,7 @@ def _near_boundary(n: int, k: int, p: int, margin: float = 0.01) -> Callable[[],
 
 def _anchor(folder: Path) -> Callable[[], Problem]:
     def build() -> Problem:
-        from backchannel.model.load import load_problem
+        from backchannel.formats.cases import load_problem
 
         return load_problem(folder)[1]
 

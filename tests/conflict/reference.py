@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from functools import cache
 
-from backchannel.conflict.compiled import CompiledConflict, Reversibility
+from backchannel.conflict.compiled_conflict import CompiledConflict, Reversibility
 
 
 class Reference:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from backchannel.conflict import analyze, explain, status_quo_paths
-from backchannel.conflict.compiled import CompiledConflict, Reversibility
+from backchannel.conflict.compiled_conflict import CompiledConflict, Reversibility
 from backchannel.errors import InputError
 
 from .reference import Reference

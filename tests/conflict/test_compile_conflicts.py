@@ -10,16 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backchannel.conflict.compile import (
-    compile_conflict,
-    enumerate_feasible,
-    load_conflict,
-    load_conflict_model,
-    state_names,
-)
-from backchannel.conflict.compiled import Reversibility
+from backchannel.conflict.compile import compile_conflict, enumerate_feasible, state_names
+from backchannel.conflict.compiled_conflict import Reversibility
 from backchannel.errors import AnalysisError
-from backchannel.model.conflict import conflict_from_data, holds, parse_statement
+from backchannel.formats.conflict_file import conflict_from_data
+from backchannel.model.conflict import holds, parse_statement
+from backchannel.services.conflict import load_conflict, load_conflict_model
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "conflicts"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))

@@ -8,16 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backchannel.conflict.compile import (
-    compile_conflict,
-    conflict_to_model,
-    load_conflict,
-    load_conflict_model,
-    save_conflict,
-)
-from backchannel.conflict.compiled import CompiledConflict
+from backchannel.conflict.compile import compile_conflict
+from backchannel.conflict.compiled_conflict import CompiledConflict
+from backchannel.conflict.decompile import conflict_to_model
 from backchannel.errors import CaseFileError
-from backchannel.model.conflict import conflict_from_data, read_conflict_text
+from backchannel.formats.conflict_file import conflict_from_data, read_conflict_text
+from backchannel.services.conflict import load_conflict, load_conflict_model, save_conflict
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "conflicts"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))

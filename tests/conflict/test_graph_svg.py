@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from backchannel.conflict.compile import load_conflict, load_conflict_model, state_names
+from backchannel.conflict.compile import state_names
 from backchannel.conflict.graph import render_svg, unilateral_moves
+from backchannel.services.conflict import load_conflict, load_conflict_model
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "conflicts"
 NS = "{http://www.w3.org/2000/svg}"

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from backchannel.conflict.compile import compile_conflict, load_conflict
+from backchannel.conflict.compile import compile_conflict
 from backchannel.errors import CaseFileError, CaseFileErrors, InputError
-from backchannel.model.conflict import read_conflict_text
+from backchannel.formats.conflict_file import read_conflict_text
+from backchannel.services.conflict import load_conflict
 
 BASE = """\
 title: Test crisis

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 
 from backchannel.conflict import analyze, gmr, nash, seq, seqsim, sim, smr
-from backchannel.conflict.compiled import CompiledConflict
+from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.reachability import Game
 
 from .reference import Reference

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from backchannel.conflict import analyze, status_quo_paths
-from backchannel.conflict.compiled import CompiledConflict, Reversibility
+from backchannel.conflict.compiled_conflict import CompiledConflict, Reversibility
+from backchannel.services.conflict import load_conflict
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "conflicts"
 
@@ -56,8 +57,7 @@ def test_chicken() -> None:
 
 @pytest.fixture
 def load():
-    compile_module = pytest.importorskip("backchannel.conflict.compile")
-    return lambda name: compile_module.load_conflict(EXAMPLES / name)
+    return lambda name: load_conflict(EXAMPLES / name)
 
 
 def test_elmira(load) -> None:

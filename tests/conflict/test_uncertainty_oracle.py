@@ -29,7 +29,7 @@ from backchannel.conflict import (
     sim,
     smr,
 )
-from backchannel.conflict.compiled import CompiledConflict, Reversibility
+from backchannel.conflict.compiled_conflict import CompiledConflict, Reversibility
 from backchannel.conflict.movers import Completion, unranked_pairs
 from backchannel.conflict.reachability import Game
 from backchannel.errors import AnalysisError, InputError

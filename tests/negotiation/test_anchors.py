@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from backchannel.model.load import load_problem
+from backchannel.formats.cases import load_problem
 from backchannel.model.results import SettlementRule, Status
 from backchannel.solvers import engine
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from backchannel.errors import CaseFileError, CaseFileErrors, InputError
-from backchannel.model.load import load_problem
+from backchannel.formats.cases import load_problem
 
 # A valid case; each malformed case below is this file with one edit. The expected
 # lines refer to it: party P starts on line 16, Q on line 29, the absent U on line 35.

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from backchannel.formats.cases import load_problem
 from backchannel.model.case import Case, Option, PartyRole, Visibility
-from backchannel.model.load import load_problem
 from backchannel.model.problem import ConstraintKind, Package, Problem
 
 from .reference import admissible, all_packages

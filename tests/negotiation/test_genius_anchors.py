@@ -7,9 +7,9 @@ import random
 import defusedxml.ElementTree as SafeET
 import pytest
 
+from backchannel.formats.genius.folder import is_genius_folder, load_genius_folder
 from backchannel.model.case import Weighting
 from backchannel.model.compile import compile_case
-from backchannel.model.genius import is_genius_folder, load_genius_folder
 from backchannel.model.problem import AdditiveUtility, RectangleUtility
 
 from .genius_support import ANCHORS, anchor, package_of, write_folder

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from backchannel.errors import CaseFileErrors, InputError
+from backchannel.formats.genius.folder import load_genius_folder
 from backchannel.model.compile import compile_case
-from backchannel.model.genius import load_genius_folder
 
 from .genius_support import DOMAIN_XML, PROFILE_XML, write_folder
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from backchannel.errors import InputError
+from backchannel.formats.genius.export import GeniusExportWarning, export_genius, fit_clamped_line
+from backchannel.formats.genius.folder import load_genius_folder
 from backchannel.model.case import (
     Case,
     Condition,
@@ -20,12 +22,10 @@ from backchannel.model.case import (
     PartyRole,
     PiecewiseLinear,
     Rectangle,
-    RectangleUtility,
+    RectangleUtilitySpec,
     RedLine,
 )
 from backchannel.model.compile import compile_case
-from backchannel.model.genius import export_genius, load_genius_folder
-from backchannel.model.genius_export import GeniusExportWarning, fit_clamped_line
 from backchannel.model.problem import Problem
 
 from .genius_support import anchor
@@ -182,7 +182,7 @@ def test_rectangles_over_discrete_issues_cannot_be_exported(tmp_path: Path) -> N
         parties=[
             Party(
                 name="p",
-                utility=RectangleUtility(
+                utility=RectangleUtilitySpec(
                     max_value=1,
                     rectangles=[
                         Rectangle(value=1, conditions=[Condition(issue="a", options=["x"])])

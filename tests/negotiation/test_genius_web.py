@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from backchannel.errors import InputError
+from backchannel.formats.genius.folder import is_genius_folder, load_genius_file, load_genius_folder
 from backchannel.model.case import IssueKind
 from backchannel.model.compile import compile_case
-from backchannel.model.genius import is_genius_folder, load_genius_file, load_genius_folder
 
 from .genius_support import anchor, package_of, write_folder
 

@@ -225,11 +225,10 @@ def schema(
     ] = None,
 ) -> None:
     """Print the JSON Schema of the case file."""
-    text = json.dumps(service.case_schema(), indent=2)
     if output is None:
-        typer.echo(text)
+        typer.echo(json.dumps(service.case_schema(), indent=2))
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        service.write_case_schema(output)
         typer.echo(f"wrote {output}")
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backchannel.conflict import gmr, limited, nash, paths, possible, seq, seqsim, sim, smr
-from backchannel.conflict.compiled import CompiledConflict
+from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.explain import explain_state
 from backchannel.conflict.movers import PreferenceMode, has_unranked, mover_groups
 from backchannel.conflict.reachability import Game

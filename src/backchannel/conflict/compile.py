@@ -1,4 +1,10 @@
-"""Compile a conflict file into a :class:`CompiledConflict`; load and save files.
+"""Compile a GMCR conflict file model into a :class:`CompiledConflict` (the conflict engine).
+
+The conflict file (:class:`~backchannel.model.conflict.ConflictFile`, read by
+:mod:`backchannel.formats.conflicts`) is checked and turned into arrays: feasible
+states and payoffs. The way back, a compiled conflict as a file model, is
+:mod:`backchannel.conflict.decompile`. (The negotiation engine's counterpart, a case
+compiled into a problem, is :mod:`backchannel.model.compile`.)
 
 Feasible states are enumerated without a ``2**m`` table: options are split into the
 connected components of the infeasibility rules, each component is enumerated by a
@@ -18,46 +24,25 @@ preferred); only their order matters.
 from __future__ import annotations
 
 import math
-import os
-import secrets
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from backchannel.conflict.compiled import CompiledConflict, Reversibility
+from backchannel.conflict.compiled_conflict import CompiledConflict, Reversibility
 from backchannel.errors import AnalysisError, CaseFileError
-from backchannel.model.conflict import (
-    CheckedConflict,
-    ConflictFile,
-    check_conflict,
-    conflict_from_data,
-    dump_conflict,
-    read_conflict_file,
-    read_gmcr_text,
-    write_gmcr,
-)
-from backchannel.model.conflict.gmcr_format import NotExpressible
-from backchannel.model.conflict.loader import raise_all
+from backchannel.model.conflict import CheckedConflict, ConflictFile, check_conflict
+from backchannel.model.conflict.checks import raise_all
 from backchannel.model.conflict.statements import And, Expr, If, Iff, Not, Opt, Or
 
-__all__ = [
-    "MAX_STATES",
-    "compile_conflict",
-    "conflict_to_model",
-    "enumerate_feasible",
-    "load_conflict",
-    "load_conflict_model",
-    "save_conflict",
-    "state_names",
-]
+__all__ = ["MAX_STATES", "compile_conflict", "enumerate_feasible", "set_bits", "state_names"]
 
 MAX_STATES = 4_194_304
-SUFFIXES = (".yaml", ".yml", ".json", ".gmcr")
 
 
-def _bits(mask: int) -> list[int]:
+def set_bits(mask: int) -> list[int]:
+    """The positions of the bits set in ``mask``, lowest first."""
     return [j for j in range(mask.bit_length()) if mask >> j & 1]
 
 
@@ -79,6 +64,56 @@ def _order(options: list[int], rules: list[tuple[int, int]]) -> list[int]:
         done |= 1 << best
         left.remove(best)
     return chosen
+
+
+def _components(
+    n_options: int, rules: list[tuple[int, int]]
+) -> tuple[list[tuple[list[int], list[tuple[int, int]]]], list[int]]:
+    """The options linked by rules, each group with its rules; and the unconstrained options."""
+    parent = list(range(n_options))
+
+    def root(j: int) -> int:
+        while parent[j] != j:
+            parent[j] = parent[parent[j]]
+            j = parent[j]
+        return j
+
+    for mask, _ in rules:
+        bits = set_bits(mask)
+        for j in bits[1:]:
+            parent[root(j)] = root(bits[0])
+    constrained = 0
+    for mask, _ in rules:
+        constrained |= mask
+    components: dict[int, list[int]] = {}
+    for j in set_bits(constrained):
+        components.setdefault(root(j), []).append(j)
+    groups = [
+        (options, [rule for rule in rules if root(set_bits(rule[0])[0]) == root(options[0])])
+        for options in components.values()
+    ]
+    free = [j for j in range(n_options) if not constrained >> j & 1]
+    return groups, free
+
+
+def _component_states(
+    options: list[int], rules: list[tuple[int, int]], max_states: int
+) -> NDArray[np.uint64]:
+    """The feasible codes of one component: options added one by one, pruned by each rule
+    as soon as every option it names is assigned."""
+    order = _order(options, rules)
+    step = {j: i for i, j in enumerate(order)}
+    by_step: list[list[tuple[int, int]]] = [[] for _ in order]
+    for mask, value in rules:
+        by_step[max(step[j] for j in set_bits(mask))].append((mask, value))
+    codes = np.zeros(1, dtype=np.uint64)
+    for i, j in enumerate(order):
+        codes = np.concatenate([codes, codes | np.uint64(1 << j)])
+        for mask, value in by_step[i]:
+            codes = codes[(codes & np.uint64(mask)) != np.uint64(value)]
+        if codes.size > 4 * max_states:
+            raise AnalysisError(f"more than {max_states:,} feasible states")
+    return codes
 
 
 def enumerate_feasible(
@@ -110,41 +145,8 @@ def enumerate_feasible(
     rules = sorted(set(forbidden))
     if any(mask == 0 for mask, _ in rules):
         return np.zeros(0, dtype=np.uint64)
-    parent = list(range(n_options))
-
-    def root(j: int) -> int:
-        while parent[j] != j:
-            parent[j] = parent[parent[j]]
-            j = parent[j]
-        return j
-
-    for mask, _ in rules:
-        bits = _bits(mask)
-        for j in bits[1:]:
-            parent[root(j)] = root(bits[0])
-    constrained = 0
-    for mask, _ in rules:
-        constrained |= mask
-    components: dict[int, list[int]] = {}
-    for j in _bits(constrained):
-        components.setdefault(root(j), []).append(j)
-    free = [j for j in range(n_options) if not constrained >> j & 1]
-    parts: list[NDArray[np.uint64]] = []
-    for options in components.values():
-        comp_rules = [rule for rule in rules if root(_bits(rule[0])[0]) == root(options[0])]
-        order = _order(options, comp_rules)
-        step = {j: i for i, j in enumerate(order)}
-        by_step: list[list[tuple[int, int]]] = [[] for _ in order]
-        for mask, value in comp_rules:
-            by_step[max(step[j] for j in _bits(mask))].append((mask, value))
-        codes = np.zeros(1, dtype=np.uint64)
-        for i, j in enumerate(order):
-            codes = np.concatenate([codes, codes | np.uint64(1 << j)])
-            for mask, value in by_step[i]:
-                codes = codes[(codes & np.uint64(mask)) != np.uint64(value)]
-            if codes.size > 4 * max_states:
-                raise AnalysisError(f"more than {max_states:,} feasible states")
-        parts.append(codes)
+    groups, free = _components(n_options, rules)
+    parts = [_component_states(options, comp, max_states) for options, comp in groups]
     total = math.prod(int(part.size) for part in parts) * 2 ** len(free)
     if total > max_states:
         raise AnalysisError(
@@ -227,16 +229,7 @@ def _ranking_scores(
     return scores
 
 
-def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
-    m = len(c.option_ids)
-    try:
-        states = enumerate_feasible(
-            m, [(cube.mask, cube.value) for cube in c.infeasible], max_states=max_states
-        )
-    except AnalysisError as exc:
-        raise c.error(("infeasible",), exc.message, exc.hint) from None
-    if states.size == 0:
-        raise c.error(("infeasible",), "the rules leave no feasible state")
+def _payoffs(c: CheckedConflict, states: NDArray[np.uint64]) -> NDArray[np.int64]:
     evaluate = _Evaluator(states)
     payoffs = np.zeros((len(c.dm_ids), states.size), dtype=np.int64)
     for k in range(len(c.dm_ids)):
@@ -250,30 +243,30 @@ def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
             assert ranking is not None
             scores = _ranking_scores(c, k, ranking, states)
         payoffs[k] = _dense(scores)
-    compiled = CompiledConflict(
-        title=c.model.title,
-        option_ids=c.option_ids,
-        dm_ids=c.dm_ids,
-        dm_options=c.dm_options,
-        states=states,
-        payoffs=payoffs,
-        reversibility=tuple(Reversibility(r) for r in c.reversibility),
-        coalitions=c.coalitions,
-    )
-    errors: list[CaseFileError] = []
-    status_quo = None
-    if c.status_quo is not None:
-        status_quo = compiled.state_index(c.state_text(c.status_quo))
-        if status_quo is None:
-            rule = next(cube.path for cube in c.infeasible if cube.matches(c.status_quo))
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rule)[1:]
-            errors.append(
-                c.error(
-                    ("status_quo",),
-                    f"the status quo {c.state_text(c.status_quo)!r} is infeasible "
-                    f"(it matches {where})",
-                )
+    return payoffs
+
+
+def _status_quo(
+    c: CheckedConflict, compiled: CompiledConflict, errors: list[CaseFileError]
+) -> int | None:
+    if c.status_quo is None:
+        return None
+    status_quo = compiled.state_index(c.state_text(c.status_quo))
+    if status_quo is None:
+        rule = next(cube.path for cube in c.infeasible if cube.matches(c.status_quo))
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rule)[1:]
+        errors.append(
+            c.error(
+                ("status_quo",),
+                f"the status quo {c.state_text(c.status_quo)!r} is infeasible (it matches {where})",
             )
+        )
+    return status_quo
+
+
+def _misperceived(
+    c: CheckedConflict, states: NDArray[np.uint64], errors: list[CaseFileError]
+) -> tuple[NDArray[np.bool_] | None, ...]:
     misperceived: list[NDArray[np.bool_] | None] = []
     for cubes in c.misperceived:
         mask = np.zeros(states.size, dtype=bool) if cubes else None
@@ -284,6 +277,12 @@ def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
             assert mask is not None
             mask |= hit
         misperceived.append(mask)
+    return tuple(misperceived)
+
+
+def _unranked(
+    c: CheckedConflict, compiled: CompiledConflict, errors: list[CaseFileError]
+) -> tuple[NDArray[np.int64] | None, ...]:
     unranked: list[NDArray[np.int64] | None] = []
     for k, pairs in enumerate(c.unranked):
         rows = []
@@ -296,20 +295,35 @@ def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
             if None not in index:
                 rows.append(index)
         unranked.append(np.array(rows, dtype=np.int64).reshape(-1, 2) if rows else None)
-    raise_all(errors)
-    return CompiledConflict(
-        title=compiled.title,
-        option_ids=compiled.option_ids,
-        dm_ids=compiled.dm_ids,
-        dm_options=compiled.dm_options,
+    return tuple(unranked)
+
+
+def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
+    m = len(c.option_ids)
+    try:
+        states = enumerate_feasible(
+            m, [(cube.mask, cube.value) for cube in c.infeasible], max_states=max_states
+        )
+    except AnalysisError as exc:
+        raise c.error(("infeasible",), exc.message, exc.hint) from None
+    if states.size == 0:
+        raise c.error(("infeasible",), "the rules leave no feasible state")
+    compiled = CompiledConflict(
+        title=c.model.title,
+        option_ids=c.option_ids,
+        dm_ids=c.dm_ids,
+        dm_options=c.dm_options,
         states=states,
-        payoffs=payoffs,
-        reversibility=compiled.reversibility,
-        status_quo=status_quo,
-        coalitions=compiled.coalitions,
-        misperceived=tuple(misperceived),
-        unranked=tuple(unranked),
+        payoffs=_payoffs(c, states),
+        reversibility=tuple(Reversibility(r) for r in c.reversibility),
+        coalitions=c.coalitions,
     )
+    errors: list[CaseFileError] = []
+    status_quo = _status_quo(c, compiled, errors)
+    misperceived = _misperceived(c, states, errors)
+    unranked = _unranked(c, compiled, errors)
+    raise_all(errors)
+    return replace(compiled, status_quo=status_quo, misperceived=misperceived, unranked=unranked)
 
 
 def compile_conflict(
@@ -339,43 +353,6 @@ def compile_conflict(
     return _compile_checked(check_conflict(model, source), max_states)
 
 
-def _enumerator(n_options: int, cubes: Sequence[tuple[int, int]]) -> list[int]:
-    return [int(code) for code in enumerate_feasible(n_options, cubes)]
-
-
-def load_conflict_model(path: Path) -> ConflictFile:
-    """Read a conflict file (``.yaml``, ``.yml``, ``.json`` or GMCR+ ``.gmcr``)."""
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise CaseFileError(
-            str(path),
-            (),
-            f"unknown file type {suffix or '(none)'!r}",
-            hint="use " + ", ".join(SUFFIXES),
-        )
-    if suffix == ".gmcr":
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CaseFileError(str(path), (), f"cannot read the file: {exc}") from None
-        try:
-            return read_gmcr_text(text, str(path), _enumerator)
-        except AnalysisError as exc:
-            raise CaseFileError(str(path), ("infeasibles",), exc.message) from None
-    return read_conflict_file(path)
-
-
-def load_conflict(path: Path) -> CompiledConflict:
-    """Load and compile a conflict file, dispatching on its suffix.
-
-    Raises
-    ------
-    CaseFileError, CaseFileErrors
-        Located problems in the file.
-    """
-    return compile_conflict(load_conflict_model(path), str(path))
-
-
 def state_names(model: ConflictFile, conflict: CompiledConflict) -> dict[int, str]:
     """The file's ``state_names`` as state index to name (feasible states only)."""
     names: dict[int, str] = {}
@@ -384,184 +361,3 @@ def state_names(model: ConflictFile, conflict: CompiledConflict) -> dict[int, st
         if index is not None and len(text) == len(conflict.option_ids):
             names[index] = name
     return names
-
-
-def _rankings(conflict: CompiledConflict) -> list[list[list[int]]]:
-    result = []
-    for row in conflict.payoffs:
-        levels = sorted(set(row.tolist()), reverse=True)
-        result.append([[int(conflict.states[i]) for i in np.flatnonzero(row == v)] for v in levels])
-    return result
-
-
-_MAX_COVER_OPTIONS = 16
-
-
-def _infeasible_cover(conflict: CompiledConflict) -> list[tuple[int, int]]:
-    """Cubes whose union is exactly the infeasible states (prime implicants, greedy)."""
-    m = len(conflict.option_ids)
-    if m > _MAX_COVER_OPTIONS:
-        raise AnalysisError(
-            f"cannot write the infeasible states of {m} options as rules",
-            hint="convert the original conflict file instead of a compiled conflict",
-        )
-    feasible = set(conflict.states.tolist())
-    minterms = {code for code in range(1 << m) if code not in feasible}
-    full = (1 << m) - 1
-    level: dict[int, set[int]] = {full: set(minterms)}
-    primes: list[tuple[int, int]] = []
-    while level:
-        following: dict[int, set[int]] = {}
-        for mask, values in level.items():
-            merged: set[int] = set()
-            for bit in _bits(mask):
-                b = 1 << bit
-                for v in values:
-                    if v & b and v ^ b in values:
-                        following.setdefault(mask ^ b, set()).add(v ^ b)
-                        merged.update((v, v ^ b))
-            primes.extend((mask, v) for v in values - merged)
-        level = following
-    primes.sort(key=lambda cube: (bin(cube[0]).count("1"), cube))
-    covered: set[int] = set()
-    chosen = []
-    for mask, value in primes:
-        free = [j for j in range(m) if not mask >> j & 1]
-        cells = {
-            value | sum(1 << free[i] for i in range(len(free)) if n >> i & 1)
-            for n in range(1 << len(free))
-        }
-        if not cells <= covered:
-            chosen.append((mask, value))
-            covered |= cells
-    return chosen
-
-
-def conflict_to_model(conflict: CompiledConflict) -> ConflictFile:
-    """A conflict file equivalent to a compiled conflict (preferences as rankings).
-
-    Raises
-    ------
-    AnalysisError
-        When the infeasible states of more than 16 options would have to be listed.
-    """
-    ids = conflict.option_ids
-
-    def text(code: int) -> str:
-        return "".join("Y" if code >> j & 1 else "N" for j in range(len(ids)))
-
-    preferences: dict[str, dict[str, object]] = {}
-    for k, groups in enumerate(_rankings(conflict)):
-        spec: dict[str, object] = {"ranking": [[text(c) for c in g] for g in groups]}
-        pairs = conflict.unranked[k] if k < len(conflict.unranked) else None
-        if pairs is not None and pairs.size:
-            spec["unranked"] = [
-                [conflict.state_string(int(a)), conflict.state_string(int(b))] for a, b in pairs
-            ]
-        preferences[conflict.dm_ids[k]] = spec
-    data: dict[str, object] = {
-        "title": conflict.title,
-        "decision_makers": [
-            {"id": dm, "options": [ids[j] for j in conflict.dm_options[k]]}
-            for k, dm in enumerate(conflict.dm_ids)
-        ],
-        "options": [
-            {"id": name, "reversibility": conflict.reversibility[j].value}
-            for j, name in enumerate(ids)
-        ],
-        "infeasible": [
-            {ids[j]: bool(value >> j & 1) for j in _bits(mask)}
-            for mask, value in _infeasible_cover(conflict)
-        ],
-        "preferences": preferences,
-    }
-    if conflict.status_quo is not None:
-        data["status_quo"] = conflict.state_string(conflict.status_quo)
-    if conflict.coalitions:
-        data["coalitions"] = [[conflict.dm_ids[k] for k in group] for group in conflict.coalitions]
-    misperceived = {
-        conflict.dm_ids[k]: [conflict.state_string(int(i)) for i in np.flatnonzero(mask)]
-        for k, mask in enumerate(conflict.misperceived)
-        if mask is not None and mask.any()
-    }
-    if misperceived:
-        data["misperceived"] = misperceived
-    return conflict_from_data(data, "(compiled conflict)")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write through a new file beside ``path``: ``path`` is replaced whole or not at all."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise CaseFileError(str(path), (), f"cannot write the file: {exc.strerror}") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise CaseFileError(str(path), (), f"cannot write the file: {exc.strerror}") from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
-def save_conflict(
-    conflict: CompiledConflict | ConflictFile, path: Path, *, source: str = "(conflict)"
-) -> None:
-    """Write a conflict as ``.yaml``/``.yml``/``.json`` or GMCR+ ``.gmcr``.
-
-    A :class:`ConflictFile` keeps its statements (``.gmcr`` statements are written as
-    GMCR+ conditions; rankings as ``preferenceRanking`` when any decision maker uses
-    one); it is first checked and compiled as :func:`load_conflict` does, so a file
-    with errors is never written. A :class:`CompiledConflict` is written with explicit
-    rankings. The file is replaced atomically: on any error it is left as it was.
-
-    Parameters
-    ----------
-    conflict:
-        What to write.
-    path:
-        The file to write; its suffix gives the format.
-    source:
-        Where a :class:`ConflictFile` was read from, named in its errors.
-
-    Raises
-    ------
-    CaseFileError, CaseFileErrors
-        For an unknown suffix, a problem in the conflict file (located in ``source``),
-        a statement too large for ``.gmcr``, or when the file cannot be written.
-    AnalysisError
-        When a compiled conflict cannot be expressed in the target format.
-    """
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise CaseFileError(
-            str(path),
-            (),
-            f"unknown file type {suffix or '(none)'!r}",
-            hint="use " + ", ".join(SUFFIXES),
-        )
-    if isinstance(conflict, CompiledConflict):
-        model, compiled = conflict_to_model(conflict), conflict
-    else:
-        model, compiled = conflict, compile_conflict(conflict, source)
-    if suffix == ".gmcr":
-        uses_ranking = any(spec.ranking is not None for spec in model.preferences.values())
-        try:
-            text = write_gmcr(model, _rankings(compiled) if uses_ranking else None)
-        except NotExpressible as exc:
-            raise CaseFileError(
-                source,
-                exc.path,
-                str(exc),
-                hint="split the statement into smaller ones",
-                line=model.line_of(exc.path),
-            ) from None
-    else:
-        text = dump_conflict(model, "json" if suffix == ".json" else "yaml")
-    _write_atomically(path, text)

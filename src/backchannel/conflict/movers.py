@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from backchannel.conflict.compiled import CompiledConflict, Reversibility
+from backchannel.conflict.compiled_conflict import CompiledConflict, Reversibility
 from backchannel.conflict.segments import MoveIndex
 from backchannel.errors import InputError
 

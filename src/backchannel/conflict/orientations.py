@@ -114,7 +114,7 @@ class Responses:
 
 
 @dataclass
-class Constraint:
+class OrientationConstraint:
     """What one focal mover needs at the state: every candidate whose literals hold
     (an improvement under the orientation) is deterred, by moves without literals
     (``fixed``), by a SEQ sanction in ``graph`` or by a SIM response in ``responses``."""
@@ -180,7 +180,7 @@ class Draft:
         every = np.concatenate(found)
         return np.unique(every[every >= 0])
 
-    def finish(self, used: Int) -> Constraint | bool:
+    def finish(self, used: Int) -> OrientationConstraint | bool:
         """The focal constraint over ``used`` pairs; ``True`` if always met, ``False``
         if never."""
         alive = np.all((self.ids < 0) | np.isin(self.ids, used), axis=1)
@@ -198,7 +198,7 @@ class Draft:
             responses = Responses(
                 [_local(ids, used) for ids in old.ids], old.bits, old.choice, old.safe[keep]
             )
-        return Constraint(
+        return OrientationConstraint(
             _local(self.ids[keep], used), self.bits[keep], self.fixed[keep], graph, responses
         )
 
@@ -243,7 +243,7 @@ def prune(graph: Graph, fixed: Bool, possible: Bool, open_: Bool) -> Graph:
     return pruned
 
 
-def satisfiable(constraints: list[Constraint], pairs: int) -> bool:
+def satisfiable(constraints: list[OrientationConstraint], pairs: int) -> bool:
     """Whether some orientation of ``pairs`` pairs meets every constraint.
 
     Orientations are enumerated in batches (bit ``k`` of the batch index orients pair

@@ -56,7 +56,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backchannel.conflict import orientations, sanctions
-from backchannel.conflict.compiled import CompiledConflict
+from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.movers import unranked_pairs
 from backchannel.conflict.reachability import Game
 from backchannel.errors import AnalysisError
@@ -165,7 +165,7 @@ class Search:
                 f"{subject} depends on {used.size} unranked pairs (2^{used.size} "
                 f"orientations); the exact search stops at {MAX_PAIRS} pairs"
             )
-        focals: list[orientations.Constraint] = []
+        focals: list[orientations.OrientationConstraint] = []
         for draft in drafts:
             focal = draft.finish(used)
             if isinstance(focal, bool):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from backchannel.conflict.compiled import CompiledConflict
+from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.movers import Completion, Mover, Reading, build_movers
 from backchannel.conflict.segments import INT64_MAX
 

@@ -12,7 +12,7 @@ A *case* is what a facilitator (or an analyst) writes down about one negotiation
 
 These classes only describe and validate the *shape* of a case. Cross-references
 (a red line naming an issue that does not exist, a rating for an unknown option,
-weights that do not sum...) are checked by :mod:`backchannel.model.validate`, which
+weights that do not sum...) are checked by :mod:`backchannel.model.compile`, which
 reports every problem with its location in the file.
 """
 
@@ -157,8 +157,9 @@ class Rectangle(_Strict):
     conditions: list[Condition]
 
 
-class RectangleUtility(_Strict):
-    """A non-linear utility (ANAC 2014 style).
+class RectangleUtilitySpec(_Strict):
+    """A non-linear utility as a case file writes it (ANAC 2014 style), compiled into a
+    :class:`~backchannel.model.problem.RectangleUtility`.
 
     ``u = min(1, sum of the values of the rectangles that contain the package
     / max_value)``.
@@ -190,7 +191,7 @@ class Party(_Strict):
     description: str | None = None
     weights: dict[str, Number] | None = None
     ratings: dict[str, dict[str, Number] | PiecewiseLinear] | None = None
-    utility: RectangleUtility | None = None
+    utility: RectangleUtilitySpec | None = None
     red_lines: list[RedLine] = Field(default_factory=list)
     reservation: Reservation | Number | None = None
     illustrative: bool = False

@@ -1,7 +1,7 @@
 """Use-cases of the GMCR conflict engine, shared by the CLI and (later) the web.
 
 Each function takes a conflict file path and plain options, loads and compiles the
-conflict (:func:`backchannel.conflict.compile.load_conflict`), runs the stability
+conflict (:func:`load_conflict`), runs the stability
 engine and returns typed results plus JSON-ready documents. States are written as Y/N
 strings in the file's option order; the file's ``state_names`` are passed on to the
 reports and pictures that show them. Nothing here prints.
@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from backchannel.conflict import (
     CONCEPTS,
     DEFAULT_CONCEPTS,
@@ -24,14 +22,9 @@ from backchannel.conflict import (
     explain,
     status_quo_paths,
 )
-from backchannel.conflict.compile import (
-    compile_conflict,
-    load_conflict,
-    load_conflict_model,
-    save_conflict,
-    state_names,
-)
-from backchannel.conflict.compiled import CompiledConflict
+from backchannel.conflict.compile import compile_conflict, enumerate_feasible, state_names
+from backchannel.conflict.compiled_conflict import CompiledConflict
+from backchannel.conflict.decompile import conflict_to_model, preference_rankings
 from backchannel.conflict.graph import render_svg
 from backchannel.conflict.results import (
     Explanation,
@@ -40,6 +33,10 @@ from backchannel.conflict.results import (
     UncertaintyReport,
 )
 from backchannel.errors import InputError
+from backchannel.formats.conflicts import conflict_kind, read_conflict, write_conflict
+from backchannel.formats.dispatch import FileKind, kind_of
+from backchannel.formats.files import write_atomically
+from backchannel.model.conflict import ConflictFile
 
 
 @dataclass(frozen=True)
@@ -72,6 +69,72 @@ def parse_concepts(text: str | None) -> tuple[str, ...]:
                 f"unknown solution concept {name!r}; choose from {', '.join(CONCEPTS)}"
             )
     return names
+
+
+def _enumerator(n_options: int, cubes: Sequence[tuple[int, int]]) -> list[int]:
+    return [int(code) for code in enumerate_feasible(n_options, cubes)]
+
+
+def load_conflict_model(path: Path) -> ConflictFile:
+    """Read a conflict file (``.yaml``, ``.yml``, ``.json`` or GMCR+ ``.gmcr``).
+
+    Raises
+    ------
+    CaseFileError, CaseFileErrors
+        Located problems in the file.
+    """
+    return read_conflict(path, enumerate_states=_enumerator)
+
+
+def load_conflict(path: Path) -> CompiledConflict:
+    """Load and compile a conflict file, its format given by its suffix.
+
+    Raises
+    ------
+    CaseFileError, CaseFileErrors
+        Located problems in the file.
+    """
+    return compile_conflict(load_conflict_model(path), str(path))
+
+
+def save_conflict(
+    conflict: CompiledConflict | ConflictFile, path: Path, *, source: str = "(conflict)"
+) -> None:
+    """Write a conflict as ``.yaml``/``.yml``/``.json`` or GMCR+ ``.gmcr``.
+
+    A :class:`ConflictFile` keeps its statements (``.gmcr`` statements are written as
+    GMCR+ conditions; rankings as ``preferenceRanking`` when any decision maker uses
+    one); it is first checked and compiled as :func:`load_conflict` does, so a file
+    with errors is never written. A :class:`CompiledConflict` is written with explicit
+    rankings. The file is replaced atomically: on any error it is left as it was.
+
+    Parameters
+    ----------
+    conflict:
+        What to write.
+    path:
+        The file to write; its suffix gives the format.
+    source:
+        Where a :class:`ConflictFile` was read from, named in its errors.
+
+    Raises
+    ------
+    CaseFileError, CaseFileErrors
+        For an unknown suffix, a problem in the conflict file (located in ``source``)
+        or a statement too large for ``.gmcr``.
+    InputError
+        When the file cannot be written.
+    AnalysisError
+        When a compiled conflict cannot be expressed in the target format.
+    """
+    kind = conflict_kind(path)
+    if isinstance(conflict, CompiledConflict):
+        model, compiled = conflict_to_model(conflict), conflict
+    else:
+        model, compiled = conflict, compile_conflict(conflict, source)
+    uses_ranking = any(spec.ranking is not None for spec in model.preferences.values())
+    rankings = preference_rankings(compiled) if kind is FileKind.GMCR and uses_ranking else None
+    write_conflict(model, path, rankings=rankings, source=source)
 
 
 def _load_named(path: Path) -> tuple[CompiledConflict, dict[int, str]]:
@@ -108,7 +171,7 @@ def _stability_doc(report: StabilityReport) -> dict[str, Any]:
     return {
         "stable": {
             concept: {
-                mover: _states(conflict, np.flatnonzero(report.stable[concept][i]))
+                mover: _states(conflict, report.stable[concept][i].nonzero()[0])
                 for i, mover in enumerate(report.movers)
             }
             for concept in report.concepts
@@ -239,18 +302,14 @@ def paths_doc(conflict: CompiledConflict, report: PathsReport) -> dict[str, Any]
 
 def graph_file(path: Path, out: Path, concept: str = "gmr") -> int:
     """Draw the state graph with the equilibria of ``concept``; return the count drawn."""
-    if out.suffix.lower() != ".svg":
-        raise InputError(f"the picture must be an .svg file, not {out.name!r}")
+    kind_of(out, (FileKind.SVG,))
     conflict, names = _load_named(path)
     report = analyze(conflict, parse_concepts(concept))
     equilibria = [int(s) for s in report.equilibria[report.concepts[0]]]
     svg = render_svg(
         conflict, equilibria=equilibria, status_quo=conflict.status_quo, state_names=names
     )
-    try:
-        out.write_text(svg, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot write {out}: {exc}") from None
+    write_atomically(out, svg)
     return len(equilibria)
 
 

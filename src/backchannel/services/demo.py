@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backchannel.errors import InputError
+from backchannel.formats.cases import load_case
 from backchannel.model.case import Case, Condition, IssueKind, PartyRole, RedLine
 from backchannel.model.dialogue import Agenda, AgendaIssue, Firmness, IfThen, Position, Unacceptable
-from backchannel.model.load import load_case
 from backchannel.services import accounts, dialogues, positions, rounds
 from backchannel.services.access import MEMBER, OBSERVER, Actor, Track
 from backchannel.services.platform import Platform

@@ -8,18 +8,15 @@ results. Nothing here prints.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from backchannel.errors import InputError
+from backchannel.formats.cases import load_problem, save_case
+from backchannel.formats.files import write_atomically
 from backchannel.model.case import Case
-from backchannel.model.load import load_problem
 from backchannel.model.problem import Problem
 from backchannel.model.results import (
     ClashesResult,
@@ -187,50 +184,16 @@ def overview_of(loaded: Loaded, *, time_limit: float = 60.0) -> Overview:
 
 
 # --------------------------------------------------------------------- files
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        Path(temp).replace(path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def case_document(case: Case) -> dict[str, Any]:
-    """A case as plain data, ready for YAML or JSON."""
-    data: dict[str, Any] = case.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return data
-
-
 def convert(source: Path, target: Path) -> list[Path]:
     """Convert between case files (YAML/JSON) and Genius XML domain folders.
 
-    A target ending in ``.yaml``/``.yml``/``.json`` is written as a case file; any
-    other target is a folder that receives a Genius XML domain and one profile per
-    delegation.
+    The source is any input :func:`load` reads (it is compiled first, so its errors are
+    reported and nothing is written). A target ending in ``.yaml``/``.yml``/``.json``
+    is written as a case file; any other target is a folder that receives a Genius XML
+    domain and one profile per delegation. Every file is written atomically.
     """
-    from backchannel.model.genius import export_genius
-
     case, _ = load_problem(source)
-    suffix = target.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        text = yaml.safe_dump(case_document(case), sort_keys=False, allow_unicode=True)
-        _write_atomically(target, text)
-        return [target]
-    if suffix == ".json":
-        _write_atomically(target, json.dumps(case_document(case), indent=2, ensure_ascii=False))
-        return [target]
-    if target.exists() and not target.is_dir():
-        raise InputError(
-            f"{target}: exists and is not a folder",
-            hint="give a .yaml/.json file name or a folder for Genius XML",
-        )
-    return export_genius(case, target)
+    return save_case(case, target)
 
 
 def case_schema() -> dict[str, Any]:
@@ -238,3 +201,8 @@ def case_schema() -> dict[str, Any]:
     schema: dict[str, Any] = Case.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
+
+
+def write_case_schema(output: Path) -> None:
+    """Write the JSON Schema of a case file to ``output`` (atomically)."""
+    write_atomically(output, json.dumps(case_schema(), indent=2) + "\n")

@@ -1,16 +1,10 @@
-"""The conflict file: its data model, statement language and file formats.
+"""The conflict file: its data model, statement language and cross-reference checks.
 
-See ``docs/conflict-file.md`` for the reference of every key.
+See ``docs/conflict-file.md`` for the reference of every key. Reading and writing
+conflict files (YAML, JSON, GMCR+ ``.gmcr``) is :mod:`backchannel.formats.conflicts`.
 """
 
 from backchannel.model.conflict.checks import CheckedConflict, Cube, check_conflict
-from backchannel.model.conflict.gmcr_format import read_gmcr_text, write_gmcr
-from backchannel.model.conflict.loader import (
-    conflict_from_data,
-    dump_conflict,
-    read_conflict_file,
-    read_conflict_text,
-)
 from backchannel.model.conflict.schema import (
     ConflictFile,
     DecisionMakerSpec,
@@ -33,13 +27,7 @@ __all__ = [
     "PreferenceSpec",
     "StatementSyntaxError",
     "check_conflict",
-    "conflict_from_data",
-    "dump_conflict",
     "format_statement",
     "holds",
     "parse_statement",
-    "read_conflict_file",
-    "read_conflict_text",
-    "read_gmcr_text",
-    "write_gmcr",
 ]

@@ -13,8 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backchannel.errors import CaseFileError
-from backchannel.model.conflict.loader import raise_all
+from backchannel.errors import CaseFileError, CaseFileErrors
 from backchannel.model.conflict.schema import ConflictFile, ReversibilityName
 from backchannel.model.conflict.statements import (
     RESERVED_WORDS,
@@ -23,13 +22,28 @@ from backchannel.model.conflict.statements import (
     parse_statement,
 )
 
-__all__ = ["MAX_OPTIONS", "MAX_STATEMENTS", "CheckedConflict", "Cube", "check_conflict"]
+__all__ = [
+    "MAX_OPTIONS",
+    "MAX_STATEMENTS",
+    "CheckedConflict",
+    "Cube",
+    "check_conflict",
+    "raise_all",
+]
 
 MAX_OPTIONS = 64  # one uint64 bit per option
 MAX_STATEMENTS = 62  # weights 2**(K-k) must fit in int64
 _OPTION_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 Path = tuple[str | int, ...]
+
+
+def raise_all(errors: list[CaseFileError]) -> None:
+    """Raise the one error, or all of them together; do nothing if there are none."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise CaseFileErrors(errors)
 
 
 @dataclass(frozen=True)
@@ -364,7 +378,7 @@ def check_conflict(model: ConflictFile, source: str) -> CheckedConflict:
     -------
     CheckedConflict
         Indices and bit patterns, in the conventions of
-        :mod:`backchannel.conflict.compiled`.
+        :mod:`backchannel.conflict.compiled_conflict`.
 
     Raises
     ------

@@ -24,10 +24,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
+from pathlib import PurePath
 from typing import Any
 
 from backchannel.errors import CaseFileError
-from backchannel.model.conflict.loader import conflict_from_data
+from backchannel.formats.conflict_file import conflict_from_data
 from backchannel.model.conflict.schema import ConflictFile
 from backchannel.model.conflict.statements import (
     And,
@@ -111,6 +112,62 @@ def _pattern_expr(pattern: str) -> Expr:
     return literals[0] if len(literals) == 1 else And(tuple(literals))
 
 
+def _option_order(r: _Reader, options: list[Any], dms: list[Any]) -> list[int]:
+    """GMCR+ option indices grouped per decision maker: our option order."""
+    order: list[int] = []
+    for k, dm in enumerate(dms):
+        for i, g in enumerate(r.get(dm, "options", list, ("decisionMakers", k))):
+            if not isinstance(g, int) or not 0 <= g < len(options) or g in order:
+                raise r.fail(("decisionMakers", k, "options", i), f"bad option index {g!r}")
+            order.append(g)
+    if len(order) != len(options):
+        raise r.fail(("options",), "every option must belong to one decision maker")
+    return order
+
+
+def _options(
+    r: _Reader, options: list[Any], order: list[int], extra: dict[str, Any]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Our option ids, in our order, and the options section of the conflict file."""
+    taken: set[str] = set()
+    names = [str(r.get(options[g], "name", str, ("options", g))) for g in order]
+    saved_ids = extra.get("option_ids")
+    if isinstance(saved_ids, list) and len(saved_ids) == len(order):
+        ids = [str(saved_ids[g]) for g in order]
+    else:
+        ids = [_slug(name, taken) for name in names]
+    specs = []
+    for ours, g in enumerate(order):
+        direction = options[g].get("permittedDirection", "both")
+        if direction not in _FROM_GMCR:
+            raise r.fail(("options", g, "permittedDirection"), f"unknown direction {direction!r}")
+        spec: dict[str, Any] = {"id": ids[ours], "reversibility": _FROM_GMCR[direction]}
+        if names[ours] != ids[ours]:
+            spec["name"] = names[ours]
+        specs.append(spec)
+    return ids, specs
+
+
+def _statements(
+    r: _Reader, dm: Any, path: tuple[str | int, ...], remap: list[int], ids: list[str]
+) -> list[str]:
+    """A decision maker's option prioritisation, as statements over our option ids."""
+    statements = []
+    for s, pref in enumerate(r.get(dm, "preferences", list, path)):
+        spath = (*path, "preferences", s)
+        if isinstance(pref, dict) and pref.get("compound"):
+            members = r.get(pref, "members", list, spath)
+            exprs = [
+                _pattern_expr(r.condition(c, remap, (*spath, "members", i)))
+                for i, c in enumerate(members)
+            ]
+            expr: Expr = exprs[0] if len(exprs) == 1 else Or(tuple(exprs))
+        else:
+            expr = _pattern_expr(r.condition(pref, remap, spath))
+        statements.append(format_statement(expr, ids))
+    return statements
+
+
 def read_gmcr_text(text: str, source: str, enumerate_states: Enumerator) -> ConflictFile:
     """Read a GMCR+ ``.gmcr`` save file into a :class:`ConflictFile`.
 
@@ -139,33 +196,11 @@ def read_gmcr_text(text: str, source: str, enumerate_states: Enumerator) -> Conf
     options = r.get(data, "options", list, ())
     dms = r.get(data, "decisionMakers", list, ())
     extra: dict[str, Any] = data["backchannel"] if isinstance(data.get("backchannel"), dict) else {}
-    order: list[int] = []
-    for k, dm in enumerate(dms):
-        for i, g in enumerate(r.get(dm, "options", list, ("decisionMakers", k))):
-            if not isinstance(g, int) or not 0 <= g < len(options) or g in order:
-                raise r.fail(("decisionMakers", k, "options", i), f"bad option index {g!r}")
-            order.append(g)
-    if len(order) != len(options):
-        raise r.fail(("options",), "every option must belong to one decision maker")
+    order = _option_order(r, options, dms)
     remap = [0] * len(options)
     for ours, g in enumerate(order):
         remap[g] = ours
-    taken: set[str] = set()
-    names = [str(r.get(options[g], "name", str, ("options", g))) for g in order]
-    saved_ids = extra.get("option_ids")
-    if isinstance(saved_ids, list) and len(saved_ids) == len(order):
-        ids = [str(saved_ids[g]) for g in order]
-    else:
-        ids = [_slug(name, taken) for name in names]
-    option_specs = []
-    for ours, g in enumerate(order):
-        direction = options[g].get("permittedDirection", "both")
-        if direction not in _FROM_GMCR:
-            raise r.fail(("options", g, "permittedDirection"), f"unknown direction {direction!r}")
-        spec: dict[str, Any] = {"id": ids[ours], "reversibility": _FROM_GMCR[direction]}
-        if names[ours] != ids[ours]:
-            spec["name"] = names[ours]
-        option_specs.append(spec)
+    ids, option_specs = _options(r, options, order, extra)
     dm_ids = extra.get("dm_ids")
     if not (isinstance(dm_ids, list) and len(dm_ids) == len(dms)):
         dm_ids = [str(r.get(dm, "name", str, ("decisionMakers", k))) for k, dm in enumerate(dms)]
@@ -173,33 +208,19 @@ def read_gmcr_text(text: str, source: str, enumerate_states: Enumerator) -> Conf
         r.condition(cond, remap, ("infeasibles", i))
         for i, cond in enumerate(r.get(data, "infeasibles", list, ()))
     ]
-    cubes = [_cube(p) for p in infeasible_patterns]
     manual = bool(data.get("useManualPreferenceRanking", data.get("useManualPreferenceVectors")))
+    cubes = [_cube(p) for p in infeasible_patterns]
     feasible: Sequence[int] = enumerate_states(len(order), cubes) if manual else ()
-    m = len(order)
     preferences: dict[str, Any] = {}
     misperceived: dict[str, list[str]] = {}
     for k, dm in enumerate(dms):
         path: tuple[str | int, ...] = ("decisionMakers", k)
         if manual:
             key = "preferenceRanking" if "preferenceRanking" in dm else "preferenceVector"
-            ranking = r.get(dm, key, list, path)
-            preferences[dm_ids[k]] = {"ranking": _ranking(r, ranking, feasible, m, (*path, key))}
+            ranking = _ranking(r, r.get(dm, key, list, path), feasible, len(order), (*path, key))
+            preferences[dm_ids[k]] = {"ranking": ranking}
         else:
-            statements = []
-            for s, pref in enumerate(r.get(dm, "preferences", list, path)):
-                spath = (*path, "preferences", s)
-                if isinstance(pref, dict) and pref.get("compound"):
-                    members = r.get(pref, "members", list, spath)
-                    exprs = [
-                        _pattern_expr(r.condition(c, remap, (*spath, "members", i)))
-                        for i, c in enumerate(members)
-                    ]
-                    expr: Expr = exprs[0] if len(exprs) == 1 else Or(tuple(exprs))
-                else:
-                    expr = _pattern_expr(r.condition(pref, remap, spath))
-                statements.append(format_statement(expr, ids))
-            preferences[dm_ids[k]] = {"statements": statements}
+            preferences[dm_ids[k]] = {"statements": _statements(r, dm, path, remap, ids)}
         unranked = (extra.get("unranked") or {}).get(dm_ids[k])
         if unranked:
             preferences[dm_ids[k]]["unranked"] = unranked
@@ -214,7 +235,7 @@ def read_gmcr_text(text: str, source: str, enumerate_states: Enumerator) -> Conf
         if isinstance(group, list) and len(group) > 1
     ]
     document: dict[str, Any] = {
-        "title": extra.get("title") or source.rsplit("/", 1)[-1].removesuffix(".gmcr"),
+        "title": extra.get("title") or PurePath(source).stem,
         "decision_makers": [
             {"id": dm_ids[k], "options": [ids[remap[g]] for g in dm["options"]]}
             for k, dm in enumerate(dms)
@@ -226,13 +247,13 @@ def read_gmcr_text(text: str, source: str, enumerate_states: Enumerator) -> Conf
         ],
         "preferences": preferences,
     }
-    for key in ("description", "status_quo", "state_names"):
-        if extra.get(key):
-            document[key] = extra[key]
-    if coalitions:
-        document["coalitions"] = coalitions
-    if misperceived:
-        document["misperceived"] = misperceived
+    for key, value in (
+        *((key, extra.get(key)) for key in ("description", "status_quo", "state_names")),
+        ("coalitions", coalitions),
+        ("misperceived", misperceived),
+    ):
+        if value:
+            document[key] = value
     return conflict_from_data(document, source)
 
 
@@ -301,6 +322,102 @@ def _dnf(expr: Expr, m: int) -> list[str]:
     return patterns
 
 
+class _Writer:
+    """Our option order to GMCR+'s (options grouped per decision maker), for one model."""
+
+    def __init__(self, model: ConflictFile) -> None:
+        self.ids = model.option_order()
+        self.m = len(self.ids)
+        self.order = gmcr_option_order(model)
+        self.position = {ours: g for g, ours in enumerate(self.order)}
+
+    def condition(self, pattern: str) -> list[list[Any]]:
+        """A Y/N/- pattern in our order as a GMCR+ condition."""
+        literals = [[self.position[j], char] for j, char in enumerate(pattern) if char != "-"]
+        return sorted(literals)
+
+    def code(self, code: int) -> int:
+        """A state code in GMCR+'s bit order."""
+        return sum(1 << self.position[j] for j in range(self.m) if code >> j & 1)
+
+    def regroup(self, text: str) -> str:
+        """A Y/N state string in GMCR+'s option order."""
+        return "".join(text[ours] for ours in self.order) if len(text) == self.m else text
+
+
+def _decision_maker(
+    w: _Writer, model: ConflictFile, k: int, ranking: Sequence[Sequence[int]] | None
+) -> dict[str, Any]:
+    dm = model.decision_makers[k]
+    index = {name: j for j, name in enumerate(w.ids)}
+    entry: dict[str, Any] = {
+        "name": dm.name or dm.id,
+        "options": [w.position[index[name]] for name in dm.options],
+        "preferences": [],
+    }
+    for s, text in enumerate(model.preferences[dm.id].statements or []):
+        try:
+            patterns = _dnf(parse_statement(text, index), w.m)
+        except ValueError as exc:
+            raise NotExpressible(("preferences", dm.id, "statements", s), str(exc)) from None
+        if len(patterns) == 1:
+            entry["preferences"].append(w.condition(patterns[0]))
+        else:
+            members = [w.condition(p) for p in patterns]
+            entry["preferences"].append({"compound": True, "members": members})
+    if ranking is not None:
+        feasible = sorted(w.code(code) for group in ranking for code in group)
+        number = {code: i + 1 for i, code in enumerate(feasible)}
+        entry["preferenceRanking"] = [
+            number[w.code(g[0])] if len(g) == 1 else sorted(number[w.code(c)] for c in g)
+            for g in ranking
+        ]
+    mis = model.misperceived.get(dm.id) or []
+    if mis:
+        entry["misperceptions"] = [w.condition(p) for p in mis]
+    return entry
+
+
+def _infeasibles(w: _Writer, model: ConflictFile) -> list[list[list[Any]]]:
+    ids = w.ids
+    infeasibles = [
+        w.condition("".join(("Y" if rule[n] else "N") if n in rule else "-" for n in ids))
+        for rule in model.infeasible
+    ]
+    for group in model.mutually_exclusive:
+        for a in range(len(group)):
+            for b in range(a + 1, len(group)):
+                pair = {group[a], group[b]}
+                infeasibles.append(w.condition("".join("Y" if n in pair else "-" for n in ids)))
+    for group in model.at_least_one:
+        group_set = set(group)
+        infeasibles.append(w.condition("".join("N" if n in group_set else "-" for n in ids)))
+    return infeasibles
+
+
+def _extra(w: _Writer, model: ConflictFile) -> dict[str, Any]:
+    """What GMCR+ cannot hold, kept under the ``backchannel`` key."""
+    extra: dict[str, Any] = {
+        "title": model.title,
+        "option_ids": [w.ids[ours] for ours in w.order],
+        "dm_ids": [dm.id for dm in model.decision_makers],
+    }
+    if model.description:
+        extra["description"] = model.description
+    if model.status_quo:
+        extra["status_quo"] = w.regroup(model.status_quo)
+    if model.state_names:
+        extra["state_names"] = {w.regroup(k): v for k, v in model.state_names.items()}
+    unranked = {
+        name: [[w.regroup(a), w.regroup(b)] for a, b in spec.unranked]
+        for name, spec in model.preferences.items()
+        if spec.unranked
+    }
+    if unranked:
+        extra["unranked"] = unranked
+    return extra
+
+
 def write_gmcr(model: ConflictFile, rankings: Sequence[Sequence[Sequence[int]]] | None) -> str:
     """Write a conflict as a GMCR+ ``.gmcr`` save file.
 
@@ -321,104 +438,31 @@ def write_gmcr(model: ConflictFile, rankings: Sequence[Sequence[Sequence[int]]] 
     StatementSyntaxError
         When a statement cannot be read (a model that was not checked).
     """
-    ids = model.option_order()
-    m = len(ids)
-    order = gmcr_option_order(model)
-    position = {ours: g for g, ours in enumerate(order)}
+    w = _Writer(model)
     by_id = {o.id: o for o in model.options or []}
-
-    def condition(pattern: str) -> list[list[Any]]:
-        literals = [[position[j], char] for j, char in enumerate(pattern) if char != "-"]
-        return sorted(literals)
-
-    def to_gmcr(code: int) -> int:
-        return sum(1 << position[j] for j in range(m) if code >> j & 1)
-
-    dms: list[dict[str, Any]] = []
-    index = {name: j for j, name in enumerate(ids)}
-    for k, dm in enumerate(model.decision_makers):
-        entry: dict[str, Any] = {
-            "name": dm.name or dm.id,
-            "options": [position[index[name]] for name in dm.options],
-            "preferences": [],
-        }
-        spec = model.preferences[dm.id]
-        for s, text in enumerate(spec.statements or []):
-            expr = parse_statement(text, index)
-            try:
-                patterns = _dnf(expr, m)
-            except ValueError as exc:
-                path = ("preferences", dm.id, "statements", s)
-                raise NotExpressible(path, str(exc)) from None
-            if len(patterns) == 1:
-                entry["preferences"].append(condition(patterns[0]))
-            else:
-                members = [condition(p) for p in patterns]
-                entry["preferences"].append({"compound": True, "members": members})
-        if rankings is not None:
-            feasible = sorted(to_gmcr(code) for group in rankings[k] for code in group)
-            number = {code: i + 1 for i, code in enumerate(feasible)}
-            entry["preferenceRanking"] = [
-                number[to_gmcr(g[0])] if len(g) == 1 else sorted(number[to_gmcr(c)] for c in g)
-                for g in rankings[k]
-            ]
-        mis = model.misperceived.get(dm.id) or []
-        if mis:
-            entry["misperceptions"] = [condition(p) for p in mis]
-        dms.append(entry)
-    infeasibles = [
-        condition("".join(("Y" if rule[n] else "N") if n in rule else "-" for n in ids))
-        for rule in model.infeasible
+    dms = [
+        _decision_maker(w, model, k, None if rankings is None else rankings[k])
+        for k in range(len(model.decision_makers))
     ]
-    for group in model.mutually_exclusive:
-        for a in range(len(group)):
-            for b in range(a + 1, len(group)):
-                pair = {group[a], group[b]}
-                infeasibles.append(condition("".join("Y" if n in pair else "-" for n in ids)))
-    for group in model.at_least_one:
-        group_set = set(group)
-        infeasibles.append(condition("".join("N" if n in group_set else "-" for n in ids)))
     dm_position = {dm.id: k for k, dm in enumerate(model.decision_makers)}
     in_coalition = {name for group in model.coalitions for name in group}
     coalitions: list[Any] = [[dm_position[n] for n in group] for group in model.coalitions]
     coalitions += [k for k, dm in enumerate(model.decision_makers) if dm.id not in in_coalition]
-
-    def regroup(text: str) -> str:
-        return "".join(text[ours] for ours in order) if len(text) == m else text
-
-    extra: dict[str, Any] = {
-        "title": model.title,
-        "option_ids": [ids[ours] for ours in order],
-        "dm_ids": [dm.id for dm in model.decision_makers],
-    }
-    if model.description:
-        extra["description"] = model.description
-    if model.status_quo:
-        extra["status_quo"] = regroup(model.status_quo)
-    if model.state_names:
-        extra["state_names"] = {regroup(k): v for k, v in model.state_names.items()}
-    unranked = {
-        name: [[regroup(a), regroup(b)] for a, b in spec.unranked]
-        for name, spec in model.preferences.items()
-        if spec.unranked
-    }
-    if unranked:
-        extra["unranked"] = unranked
     document = {
         "program": "backchannel",
         "version": "0.3.6",
         "options": [
             {
-                "name": (by_id[ids[ours]].name if ids[ours] in by_id else None) or ids[ours],
-                "permittedDirection": _TO_GMCR[_reversibility(model, ids[ours])],
+                "name": (by_id[w.ids[ours]].name if w.ids[ours] in by_id else None) or w.ids[ours],
+                "permittedDirection": _TO_GMCR[_reversibility(model, w.ids[ours])],
             }
-            for ours in order
+            for ours in w.order
         ],
         "decisionMakers": dms,
-        "infeasibles": infeasibles,
+        "infeasibles": _infeasibles(w, model),
         "useManualPreferenceRanking": rankings is not None,
         "coalitions": coalitions,
-        "backchannel": extra,
+        "backchannel": _extra(w, model),
     }
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
 

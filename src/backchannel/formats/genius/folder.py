@@ -6,18 +6,18 @@ one :class:`~backchannel.model.case.Case` whose weights are used as written
 10.4 gives it. File roles are found from the content, never from the names:
 
 * XML whose root is ``<negotiation_template>``: the domain
-  (:mod:`backchannel.model.genius_xml`);
+  (:mod:`backchannel.formats.genius.xml_domain`);
 * XML whose root is ``<utility_space>``: a profile, additive or ``type="nonlinear"``
-  (:mod:`backchannel.model.genius_rectangles`); ``type="constraint"`` is refused;
+  (:mod:`backchannel.formats.genius.rectangles`); ``type="constraint"`` is refused;
 * JSON with ``issuesValues``: a GeniusWeb domain; JSON with one
   ``LinearAdditiveUtilitySpace`` key: a GeniusWeb profile
-  (:mod:`backchannel.model.geniusweb`);
+  (:mod:`backchannel.formats.genius.geniusweb`);
 * text whose lines are comma-separated numbers (Genius' ``pareto.xml``): the
   precomputed Pareto frontier, kept in ``metadata["reference_frontier"]``;
 * anything else is ignored (and listed in ``metadata["ignored_files"]``).
 
 Parties are named after their profile's file stem, in file-name order. Export back to
-Genius XML is :func:`export_genius` (:mod:`backchannel.model.genius_export`).
+Genius XML is :func:`export_genius` (:mod:`backchannel.formats.genius.export`).
 """
 
 from __future__ import annotations
@@ -26,18 +26,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backchannel.errors import InputError
+from backchannel.errors import CaseFileError, CaseFileErrors, InputError
+from backchannel.formats.dispatch import FileKind, file_kind
+from backchannel.formats.files import BOM, decode_text, read_bytes
+from backchannel.formats.genius.additive import read_additive_profile
+from backchannel.formats.genius.common import GeniusIssue, ImportedProfile, Reporter, parse_number
+from backchannel.formats.genius.geniusweb import is_domain, parse_json, profile_type
+from backchannel.formats.genius.geniusweb import read_domain as read_web_domain
+from backchannel.formats.genius.geniusweb import read_profile as read_web_profile
+from backchannel.formats.genius.rectangles import read_nonlinear_profile
+from backchannel.formats.genius.xml_domain import (
+    XmlDocument,
+    declared_encoding,
+    parse_xml,
+    read_domain,
+)
 from backchannel.model.case import Case, Weighting
-from backchannel.model.genius_additive import read_additive_profile
-from backchannel.model.genius_common import GeniusIssue, ImportedProfile, Reporter, parse_number
-from backchannel.model.genius_export import export_genius
-from backchannel.model.genius_rectangles import read_nonlinear_profile
-from backchannel.model.genius_xml import XmlDocument, parse_xml, read_domain
-from backchannel.model.geniusweb import is_domain, parse_json, profile_type
-from backchannel.model.geniusweb import read_domain as read_web_domain
-from backchannel.model.geniusweb import read_profile as read_web_profile
 
-__all__ = ["export_genius", "is_genius_folder", "load_genius_file", "load_genius_folder"]
+__all__ = ["is_genius_folder", "load_genius_file", "load_genius_folder"]
 
 ADDITIVE_TYPES = ("", "linear", "additive")
 
@@ -55,13 +61,6 @@ class _Folder:
 
     def role(self, *roles: str) -> list[_File]:
         return [f for f in self.files if f.role in roles]
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the file ({exc.strerror})") from exc
 
 
 def _frontier(text: str, source: str) -> list[list[float]] | None:
@@ -84,26 +83,33 @@ def _frontier(text: str, source: str) -> list[list[float]] | None:
     return pairs
 
 
+def _text(data: bytes, source: str, encoding: str = "utf-8") -> str:
+    try:
+        return decode_text(data, source, encoding=encoding)
+    except CaseFileError as error:
+        raise CaseFileErrors([error]) from None
+
+
 def _classify(path: Path) -> _File:
-    data = _read(path)
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    data = read_bytes(path)
+    head = data.removeprefix(BOM).lstrip(b" \t\r\n")
     source = str(path)
     if head.startswith(b"<"):
-        doc = parse_xml(data, source)
+        doc = parse_xml(_text(data, source, declared_encoding(data)), source)
         tag = doc.root.tag
         role = {"negotiation_template": "xml-domain", "utility_space": "xml-profile"}.get(
             tag, "other"
         )
         return _File(path, role, doc)
     if head.startswith(b"{"):
-        obj = parse_json(data, source)
+        obj = parse_json(_text(data, source), source)
         if is_domain(obj):
             return _File(path, "web-domain", obj)
         return _File(path, "web-profile" if profile_type(obj) else "other", obj)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return _File(path, "other")
+        text = decode_text(data, source)
+    except CaseFileError:
+        return _File(path, "other")  # not text: neither a domain, a profile nor a frontier
     pairs = _frontier(text, source)
     return _File(path, "frontier", pairs) if pairs is not None else _File(path, "other")
 
@@ -305,7 +311,7 @@ def is_genius_folder(path: Path) -> bool:
     if not folder.is_dir():
         return False
     for candidate in sorted(folder.iterdir()):
-        if not candidate.is_file() or candidate.suffix.lower() not in (".xml", ".json"):
+        if not candidate.is_file() or file_kind(candidate) not in (FileKind.XML, FileKind.JSON):
             continue
         try:
             if _classify(candidate).role in ("xml-domain", "web-domain"):

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from backchannel.model.case import Party, PiecewiseLinear
-from backchannel.model.genius_common import (
+from backchannel.formats.genius.common import (
     GeniusIssue,
     ImportedProfile,
     Reporter,
@@ -28,7 +27,7 @@ from backchannel.model.genius_common import (
     clamped_line_points,
     parse_number,
 )
-from backchannel.model.genius_xml import (
+from backchannel.formats.genius.xml_domain import (
     XmlDocument,
     attr_number,
     integral,
@@ -36,6 +35,7 @@ from backchannel.model.genius_xml import (
     match_issue,
     read_header,
 )
+from backchannel.model.case import Party, PiecewiseLinear
 
 DISCRETE_ZERO = 1e-5
 """Genius treats a discrete issue whose largest evaluation is below this as all zero."""
@@ -187,6 +187,40 @@ def _real_rating(
     )
 
 
+def _weights(
+    doc: XmlDocument,
+    out: Reporter,
+    objective: ET.Element,
+    base: Where,
+    *,
+    by_id: dict[int, GeniusIssue],
+    rated: set[int],
+) -> dict[str, float]:
+    """Each issue's ``<weight>`` (0 for an issue without one)."""
+    weights = dict.fromkeys((i.name for i in by_id.values()), 0.0)
+    for k, element in enumerate(objective.iter("weight")):
+        where = (*base, "weight", k)
+        ident = integral(parse_number(element.get("index")))
+        value = attr_number(doc, out, element, "value", where)
+        if ident is None or ident not in rated:
+            out.add(
+                where,
+                f"weight for index {element.get('index')!r}, which has no <issue> in this profile",
+                "weigh only the issues the profile evaluates",
+                doc.line(element),
+            )
+        elif value is not None and value < 0:
+            out.add(
+                (*where, "value"),
+                f"weight {value:g} is negative",
+                "use 0 or more",
+                doc.line(element),
+            )
+        elif value is not None:
+            weights[by_id[ident].name] = value
+    return weights
+
+
 def read_additive_profile(
     doc: XmlDocument, party: str, domain: tuple[GeniusIssue, ...]
 ) -> ImportedProfile:
@@ -225,27 +259,7 @@ def read_additive_profile(
             rating = _real_rating(doc, out, element, where, issue)
         if rating is not None:
             ratings[issue.name] = rating
-    weights = dict.fromkeys((i.name for i in domain), 0.0)
-    for k, element in enumerate(objective.iter("weight")):
-        where = (*base, "weight", k)
-        ident = integral(parse_number(element.get("index")))
-        value = attr_number(doc, out, element, "value", where)
-        if ident is None or ident not in rated:
-            out.add(
-                where,
-                f"weight for index {element.get('index')!r}, which has no <issue> in this profile",
-                "weigh only the issues the profile evaluates",
-                doc.line(element),
-            )
-        elif value is not None and value < 0:
-            out.add(
-                (*where, "value"),
-                f"weight {value:g} is negative",
-                "use 0 or more",
-                doc.line(element),
-            )
-        elif value is not None:
-            weights[by_id[ident].name] = value
+    weights = _weights(doc, out, objective, base, by_id=by_id, rated=rated)
     reservation, discount = read_header(doc, out)
     out.check()
     for issue in domain:  # an issue the profile leaves out counts for nothing

@@ -23,37 +23,15 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from backchannel.model.case import Condition, Party, Rectangle, RectangleUtility
-from backchannel.model.genius_common import (
+from backchannel.formats.genius.common import (
     GeniusIssue,
     ImportedProfile,
     Reporter,
     Where,
     parse_number,
 )
-from backchannel.model.genius_xml import XmlDocument, match_issue, read_header
-
-
-def _number(
-    doc: XmlDocument,
-    out: Reporter,
-    element: ET.Element,
-    name: str,
-    where: Where,
-    *,
-    default: float | None = None,
-) -> float | None:
-    raw = element.get(name)
-    if raw is None:
-        if default is None:
-            out.add(where, f"missing attribute {name!r}", f'add {name}="..."', doc.line(element))
-        return default
-    value = parse_number(raw)
-    if value is None:
-        out.add(
-            (*where, name), f"{raw!r} is not a number", "write a plain number", doc.line(element)
-        )
-    return value
+from backchannel.formats.genius.xml_domain import XmlDocument, attr_number, match_issue, read_header
+from backchannel.model.case import Condition, Party, Rectangle, RectangleUtilitySpec
 
 
 def _box(
@@ -90,8 +68,8 @@ def _box(
             )
             ok = False
             continue
-        low = _number(doc, out, bound, "min", here)
-        high = _number(doc, out, bound, "max", here)
+        low = attr_number(doc, out, bound, "min", here)
+        high = attr_number(doc, out, bound, "max", here)
         if low is None or high is None:
             ok = False
             continue
@@ -132,7 +110,7 @@ def read_nonlinear_profile(
             doc.line(objective),
         )
     where: Where = (*base, "utility")
-    top = _number(doc, out, utility, "maxutility", where)
+    top = attr_number(doc, out, utility, "maxutility", where)
     if top is not None and top <= 0:
         out.add(
             (*where, "maxutility"),
@@ -165,12 +143,12 @@ def read_nonlinear_profile(
             "flatten them into one sum",
             doc.line(ufun),
         )
-    weight = _number(doc, out, ufun, "weight", where, default=1.0)
+    weight = attr_number(doc, out, ufun, "weight", where, default=1.0)
     rectangles: list[Rectangle] = []
     for k, element in enumerate(ufun.findall("hyperRectangle")):
         here: Where = (*where, "hyperRectangle", k)
-        value = _number(doc, out, element, "utility", here)
-        own = _number(doc, out, element, "weight", here, default=1.0)
+        value = attr_number(doc, out, element, "utility", here)
+        own = attr_number(doc, out, element, "weight", here, default=1.0)
         includes, excludes = element.findall("INCLUDES"), element.findall("EXCLUDES")
         if includes and excludes:
             out.add(
@@ -196,7 +174,7 @@ def read_nonlinear_profile(
     assert top is not None
     party_model = Party(
         name=party,
-        utility=RectangleUtility(max_value=top, rectangles=rectangles),
+        utility=RectangleUtilitySpec(max_value=top, rectangles=rectangles),
         reservation=reservation,
     )
     return ImportedProfile(party_model, discount)

@@ -5,7 +5,7 @@ A domain file has the root ``<negotiation_template>``, with ``<issue>`` elements
 children, ``type="integer"`` with ``lowerbound``/``upperbound`` (attributes or a
 ``<range>`` child), or ``type="real"`` with a ``<range>``. A real issue becomes a
 numeric issue of 11 values: both ends of its range and 9 equally spaced values
-between them (:data:`~backchannel.model.genius_common.REAL_STEPS`).
+between them (:data:`~backchannel.formats.genius.common.REAL_STEPS`).
 
 An issue's ``index`` is an ID that profiles use to refer to it; it need not start at
 1 or be contiguous.
@@ -13,6 +13,7 @@ An issue's ``index`` is an ID that profiles use to refer to it; it need not star
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET  # only for TreeBuilder, ParseError and Element types
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,8 @@ from typing import Any
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from backchannel.model.genius_common import (
+from backchannel.formats.files import BOM
+from backchannel.formats.genius.common import (
     REAL_STEPS,
     GeniusIssue,
     IssueType,
@@ -30,6 +32,8 @@ from backchannel.model.genius_common import (
     parse_number,
     validate_discount,
 )
+
+_DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
 class _LineBuilder(ET.TreeBuilder):
@@ -63,8 +67,18 @@ class XmlDocument:
         return Reporter(self.source)
 
 
-def parse_xml(data: bytes, source: str) -> XmlDocument:
-    """Parse untrusted XML safely (no DTD entities, no external references).
+def declared_encoding(data: bytes) -> str:
+    """The encoding an XML declaration names (``utf-8`` when there is none)."""
+    found = _DECLARED_ENCODING.match(data.removeprefix(BOM))
+    return found.group(1).decode("ascii") if found else "utf-8"
+
+
+def parse_xml(text: str, source: str) -> XmlDocument:
+    """Parse untrusted XML text safely (no DTD entities, no external references).
+
+    The text is what :func:`~backchannel.formats.files.decode_text` made of the file's
+    bytes (in the encoding of :func:`declared_encoding`), so its encoding declaration
+    no longer applies.
 
     Raises
     ------
@@ -76,7 +90,7 @@ def parse_xml(data: bytes, source: str) -> XmlDocument:
     builder.parser = parser
     out = Reporter(source)
     try:
-        parser.feed(data)
+        parser.feed(text)
         root = parser.close()
     except ET.ParseError as exc:
         line, column = exc.position
@@ -96,16 +110,29 @@ def parse_xml(data: bytes, source: str) -> XmlDocument:
 
 
 def issue_where(element: ET.Element, base: Where) -> Where:
+    """The place of an ``<issue>`` element, named by its index: ``issue[index=3]``."""
     return (*base, f"issue[index={element.get('index', '?')}]")
 
 
 def attr_number(
-    doc: XmlDocument, out: Reporter, element: ET.Element, name: str, where: Where
+    doc: XmlDocument,
+    out: Reporter,
+    element: ET.Element,
+    name: str,
+    where: Where,
+    *,
+    default: float | None = None,
 ) -> float | None:
+    """The number in attribute ``name``; ``default`` when it is absent (``None``: an error).
+
+    A missing attribute without a default, or one that is not a finite number, is
+    reported to ``out`` (and gives ``None``).
+    """
     raw = element.get(name)
     if raw is None:
-        out.add(where, f"missing attribute {name!r}", f'add {name}="..."', doc.line(element))
-        return None
+        if default is None:
+            out.add(where, f"missing attribute {name!r}", f'add {name}="..."', doc.line(element))
+        return default
     value = parse_number(raw)
     if value is None:
         out.add(
@@ -115,6 +142,7 @@ def attr_number(
 
 
 def integral(value: float | None) -> int | None:
+    """``value`` as an int when it is a whole number, else ``None``."""
     return int(value) if value is not None and float(value).is_integer() else None
 
 
@@ -131,7 +159,89 @@ def _bounds(
 
 
 def issue_type(element: ET.Element) -> str:
+    """An issue's ``type`` (or older ``etype``), lower case; ``discrete`` when absent."""
     return (element.get("type") or element.get("etype") or "discrete").strip().lower()
+
+
+def _discrete_issue(
+    element: ET.Element, ident: int, name: str, *, where: Where, line: int | None, out: Reporter
+) -> GeniusIssue | None:
+    labels = [item.get("value") for item in element.findall("item")]
+    for k, label in enumerate(labels):
+        if label is None:
+            out.add(
+                (*where, "item", k), "the item has no 'value' attribute", 'add value="..."', line
+            )
+    present = [label for label in labels if label is not None]
+    if not present:
+        out.add(
+            where,
+            f"discrete issue {name!r} has no <item>",
+            "list its values as <item value=...>",
+            line,
+        )
+        return None
+    if len(set(present)) != len(present):
+        out.add(where, f"issue {name!r} lists a value twice", "remove the duplicate <item>", line)
+        return None
+    return GeniusIssue(ident, name, "discrete", labels=tuple(present))
+
+
+def _numeric_issue(
+    doc: XmlDocument,
+    element: ET.Element,
+    ident: int,
+    name: str,
+    *,
+    integer: bool,
+    where: Where,
+    out: Reporter,
+) -> GeniusIssue | None:
+    bounds = _bounds(doc, out, element, where)
+    if bounds is None:
+        return None
+    low, high = bounds
+    if integer and (integral(low) is None or integral(high) is None):
+        out.add(
+            where,
+            "integer bounds must be whole numbers",
+            "fix lowerbound/upperbound",
+            doc.line(element),
+        )
+        return None
+    step = 1.0 if integer or high <= low else (high - low) / REAL_STEPS
+    kind: IssueType = "integer" if integer else "real"
+    return numeric_issue(ident, name, kind, low, high, step=step, out=out, where=where)
+
+
+def _identity(
+    element: ET.Element,
+    where: Where,
+    *,
+    seen: dict[str, set[object]],
+    out: Reporter,
+    line: int | None,
+) -> tuple[int, str] | None:
+    """An issue's index and name, each checked to be there and not used before."""
+    ident = integral(parse_number(element.get("index")))
+    name = (element.get("name") or "").strip()
+    if ident is None:
+        out.add(where, "the issue has no integer 'index' attribute", 'add index="N"', line)
+        return None
+    if ident in seen["ids"]:
+        out.add(where, f"issue index {ident} is used twice", "give each issue its own index", line)
+        return None
+    if not name or name in seen["names"]:
+        out.add(
+            where,
+            "the issue has no name" if not name else f"issue name {name!r} is used twice",
+            "give each issue its own name",
+            line,
+        )
+        return None
+    seen["ids"].add(ident)
+    seen["names"].add(name)
+    return ident, name
 
 
 def read_domain(doc: XmlDocument) -> tuple[GeniusIssue, ...]:
@@ -153,74 +263,21 @@ def read_domain(doc: XmlDocument) -> tuple[GeniusIssue, ...]:
         )
     base: Where = ("utility_space", "objective")
     issues: list[GeniusIssue] = []
-    seen_ids: set[int] = set()
-    seen_names: set[str] = set()
+    seen: dict[str, set[object]] = {"ids": set(), "names": set()}
     for element in objective.iter("issue"):
         where = issue_where(element, base)
         line = doc.line(element)
-        ident = integral(parse_number(element.get("index")))
-        name = (element.get("name") or "").strip()
-        if ident is None:
-            out.add(where, "the issue has no integer 'index' attribute", 'add index="N"', line)
+        identity = _identity(element, where, seen=seen, out=out, line=line)
+        if identity is None:
             continue
-        if ident in seen_ids:
-            out.add(
-                where, f"issue index {ident} is used twice", "give each issue its own index", line
-            )
-            continue
-        if not name or name in seen_names:
-            out.add(
-                where,
-                "the issue has no name" if not name else f"issue name {name!r} is used twice",
-                "give each issue its own name",
-                line,
-            )
-            continue
-        seen_ids.add(ident)
-        seen_names.add(name)
+        ident, name = identity
         kind = issue_type(element)
+        issue: GeniusIssue | None = None
         if kind == "discrete":
-            labels = [item.get("value") for item in element.findall("item")]
-            for k, label in enumerate(labels):
-                if label is None:
-                    out.add(
-                        (*where, "item", k),
-                        "the item has no 'value' attribute",
-                        'add value="..."',
-                        line,
-                    )
-            present = [label for label in labels if label is not None]
-            if not present:
-                out.add(
-                    where,
-                    f"discrete issue {name!r} has no <item>",
-                    "list its values as <item value=...>",
-                    line,
-                )
-            elif len(set(present)) != len(present):
-                out.add(
-                    where,
-                    f"issue {name!r} lists a value twice",
-                    "remove the duplicate <item>",
-                    line,
-                )
-            else:
-                issues.append(GeniusIssue(ident, name, "discrete", labels=tuple(present)))
+            issue = _discrete_issue(element, ident, name, where=where, line=line, out=out)
         elif kind in ("integer", "real"):
-            bounds = _bounds(doc, out, element, where)
-            if bounds is None:
-                continue
-            low, high = bounds
-            if kind == "integer" and (integral(low) is None or integral(high) is None):
-                out.add(
-                    where, "integer bounds must be whole numbers", "fix lowerbound/upperbound", line
-                )
-                continue
-            step = 1.0 if kind == "integer" or high <= low else (high - low) / REAL_STEPS
-            numeric: IssueType = "integer" if kind == "integer" else "real"
-            issue = numeric_issue(ident, name, numeric, low, high, step=step, out=out, where=where)
-            if issue is not None:
-                issues.append(issue)
+            integer = kind == "integer"
+            issue = _numeric_issue(doc, element, ident, name, integer=integer, where=where, out=out)
         else:
             out.add(
                 (*where, "type"),
@@ -228,6 +285,8 @@ def read_domain(doc: XmlDocument) -> tuple[GeniusIssue, ...]:
                 "use discrete, integer or real",
                 line,
             )
+        if issue is not None:
+            issues.append(issue)
     if not issues and not out.errors:
         out.add(base, "the domain has no issues", "add <issue> elements")
     out.check()

@@ -27,8 +27,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from backchannel.model.case import Party, PiecewiseLinear
-from backchannel.model.genius_common import (
+from backchannel.formats.genius.common import (
     GeniusIssue,
     ImportedProfile,
     Reporter,
@@ -36,6 +35,7 @@ from backchannel.model.genius_common import (
     numeric_issue,
     parse_number,
 )
+from backchannel.model.case import Party, PiecewiseLinear
 
 PROFILE_KEY = "LinearAdditiveUtilitySpace"
 DISCRETE_KEYS = ("discreteutils", "DiscreteValueSetUtilities")
@@ -43,12 +43,10 @@ NUMBER_KEYS = ("numberutils", "NumberValueSetUtilities")
 OTHER_PROFILES = ("SumOfGroupsUtilitySpace", "DiscountedProfile", "DefaultPartialOrdering")
 
 
-def parse_json(data: bytes, source: str) -> Any:
-    """Parse a JSON file, reporting the line of a syntax error."""
+def parse_json(text: str, source: str) -> Any:
+    """Parse a JSON file's text, reporting the line of a syntax error."""
     try:
-        return json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        Reporter(source).fail((), f"the file is not UTF-8 text ({exc.reason})", "save it as UTF-8")
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         Reporter(source).fail(
             (),
@@ -220,6 +218,57 @@ def _read_issue_utility(
     return None
 
 
+def _issue_utilities(
+    body: dict[str, Any], issues: dict[str, GeniusIssue], out: Reporter, base: Where
+) -> dict[str, _Issue]:
+    specs = body.get("issueUtilities")
+    if not isinstance(specs, dict):
+        out.fail(
+            (*base, "issueUtilities"),
+            'missing "issueUtilities" object',
+            '{"issue": {"discreteutils": ...}}',
+        )
+    utilities: dict[str, _Issue] = {}
+    for name, spec in specs.items():
+        if name not in issues:
+            out.add(
+                (*base, "issueUtilities", name),
+                f"unknown issue {name!r}",
+                f"the issues are: {', '.join(issues)}",
+            )
+            continue
+        read = _read_issue_utility(spec, issues[name], out, (*base, "issueUtilities", name))
+        if read is not None:
+            utilities[name] = read
+    return utilities
+
+
+def _weights(
+    body: dict[str, Any], issues: dict[str, GeniusIssue], out: Reporter, base: Where
+) -> dict[str, float]:
+    weights = dict.fromkeys(issues, 0.0)
+    raw_weights = body.get("issueWeights")
+    if not isinstance(raw_weights, dict):
+        out.fail((*base, "issueWeights"), 'missing "issueWeights" object', '{"issue": 0.5, ...}')
+    for name, raw in raw_weights.items():
+        w = parse_number(raw)
+        if name not in issues:
+            out.add(
+                (*base, "issueWeights", name),
+                f"unknown issue {name!r}",
+                f"the issues are: {', '.join(issues)}",
+            )
+        elif w is None or w < 0:
+            out.add(
+                (*base, "issueWeights", name),
+                f"weight {raw!r} is not a number of 0 or more",
+                "fix the weight",
+            )
+        else:
+            weights[name] = w
+    return weights
+
+
 def read_profile(
     obj: Any, source: str, party: str, domain: tuple[GeniusIssue, ...] | None
 ) -> tuple[ImportedProfile, tuple[GeniusIssue, ...]]:
@@ -266,45 +315,8 @@ def read_profile(
             "this profile belongs to another domain",
         )
     issues = {i.name: i for i in (domain or embedded)}
-    utilities: dict[str, _Issue] = {}
-    specs = body.get("issueUtilities")
-    if not isinstance(specs, dict):
-        out.fail(
-            (*base, "issueUtilities"),
-            'missing "issueUtilities" object',
-            '{"issue": {"discreteutils": ...}}',
-        )
-    for name, spec in specs.items():
-        if name not in issues:
-            out.add(
-                (*base, "issueUtilities", name),
-                f"unknown issue {name!r}",
-                f"the issues are: {', '.join(issues)}",
-            )
-            continue
-        read = _read_issue_utility(spec, issues[name], out, (*base, "issueUtilities", name))
-        if read is not None:
-            utilities[name] = read
-    weights = dict.fromkeys(issues, 0.0)
-    raw_weights = body.get("issueWeights")
-    if not isinstance(raw_weights, dict):
-        out.fail((*base, "issueWeights"), 'missing "issueWeights" object', '{"issue": 0.5, ...}')
-    for name, raw in raw_weights.items():
-        w = parse_number(raw)
-        if name not in issues:
-            out.add(
-                (*base, "issueWeights", name),
-                f"unknown issue {name!r}",
-                f"the issues are: {', '.join(issues)}",
-            )
-        elif w is None or w < 0:
-            out.add(
-                (*base, "issueWeights", name),
-                f"weight {raw!r} is not a number of 0 or more",
-                "fix the weight",
-            )
-        else:
-            weights[name] = w
+    utilities = _issue_utilities(body, issues, out, base)
+    weights = _weights(body, issues, out, base)
     out.check()
     reservation, bid = _reservation(
         body, issues, utilities=utilities, weights=weights, out=out, base=base

@@ -3,7 +3,7 @@
 Both formats describe the same things: a *domain* (issues and their values) and one
 *profile* (a utility function) per party. The readers turn a domain into a tuple of
 :class:`GeniusIssue` and each profile into an :class:`ImportedProfile`; the folder
-loader (:mod:`backchannel.model.genius`) assembles them into one
+loader (:mod:`backchannel.formats.genius.folder`) assembles them into one
 :class:`~backchannel.model.case.Case`.
 
 Errors are collected by a :class:`Reporter` and raised together as one

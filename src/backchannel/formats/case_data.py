@@ -1,187 +1,32 @@
-"""Read case files (YAML or JSON) into :class:`~backchannel.model.case.Case` objects.
+"""Validate parsed data as a :class:`~backchannel.model.case.Case`, with located errors.
 
-Parsing keeps the YAML node tree so that every error can name the line it is on;
-pydantic's own errors are translated into located, human messages (the path inside
-the file, what is wrong, how to fix it). Duplicate keys, which YAML parsers usually
-drop silently, are errors here.
-
-Every problem with the content of a case file (bad bytes, bad syntax, duplicate
-keys, a wrong shape, broken cross-references) is raised as one
-:class:`~backchannel.errors.CaseFileErrors` listing all the problems found; a file
-that cannot be read at all (missing, a folder, too large) is an
-:class:`~backchannel.errors.InputError`.
+Pydantic's own errors are translated into human messages: the path inside the file,
+what is wrong and how to fix it. At a union (a rating given as a table or as points),
+only the alternative the author evidently meant is reported. Each error is located on
+its line by the locator of the parsed document (:mod:`backchannel.formats.case_file`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
-from backchannel.errors import CaseFileError, CaseFileErrors, InputError
+from backchannel.errors import CaseFileError, CaseFileErrors
 from backchannel.model import case as case_module
 from backchannel.model.case import Case
-from backchannel.model.compile import Locator, compile_case
-from backchannel.model.problem import Problem
+from backchannel.model.conditions import Locator
 
-CASE_SUFFIXES = (".yaml", ".yml", ".json")
-MAX_FILE_BYTES = 20 * 1024 * 1024
+__all__ = ["file_problem", "parse_case"]
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses duplicate keys."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen: dict[Hashable, yaml.Node] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if isinstance(key, Hashable) and key in seen:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"duplicate key {key!r} (first on line {seen[key].start_mark.line + 1})",
-                key_node.start_mark,
-            )
-        if isinstance(key, Hashable):
-            seen[key] = key_node
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
-
-
-def _node_locator(root: yaml.Node | None) -> Locator:
-    def locate(path: tuple[str | int, ...]) -> int | None:
-        node = root
-        line = None if node is None else node.start_mark.line + 1
-        for part in path:
-            if isinstance(node, yaml.MappingNode) and isinstance(part, int):
-                if part == 0:
-                    continue  # a single mapping written where a list of one is allowed
-                return line
-            if isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                        node = value
-                        line = key.start_mark.line + 1
-                        break
-                else:
-                    return line
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                if part >= len(node.value):
-                    return line
-                node = node.value[part]
-                line = node.start_mark.line + 1
-            else:
-                return line
-        return line
-
-    return locate
-
-
-def _one(
+def file_problem(
     source: str, message: str, *, line: int | None = None, hint: str | None = None
 ) -> CaseFileErrors:
     """A :class:`CaseFileErrors` holding one problem about the whole file."""
     return CaseFileErrors([CaseFileError(source, (), message, hint=hint, line=line)])
-
-
-def _duplicate_keys(root: yaml.Node, source: str) -> list[CaseFileError]:
-    """Every key repeated inside one mapping, located at its second occurrence."""
-    found: list[CaseFileError] = []
-    stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())]
-    visited: set[int] = set()
-    while stack:
-        node, path = stack.pop()
-        if id(node) in visited:  # an alias: already checked where it was anchored
-            continue
-        visited.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            first: dict[str, int] = {}
-            for key, value in node.value:
-                if not isinstance(key, yaml.ScalarNode):
-                    continue
-                line = key.start_mark.line + 1
-                if key.value in first:
-                    found.append(
-                        CaseFileError(
-                            source,
-                            (*path, key.value),
-                            f"duplicate key {key.value!r} (first on line {first[key.value]})",
-                            hint="keep one of them; otherwise one value is silently lost",
-                            line=line,
-                        )
-                    )
-                else:
-                    first[key.value] = line
-                    stack.append((value, (*path, key.value)))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, (*path, k)) for k, item in enumerate(node.value))
-    found.sort(key=lambda error: error.line or 0)
-    return found
-
-
-def read_document(path: Path) -> tuple[Any, Locator]:
-    """Parse a YAML or JSON file; return the data and a path-to-line locator."""
-    source = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"{source}: the file is {size} bytes, more than {MAX_FILE_BYTES}")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such file", hint="check the path") from None
-    except IsADirectoryError:
-        raise InputError(f"{source}: is a folder, not a case file") from None
-    except UnicodeDecodeError as error:
-        raise _one(
-            source,
-            f"not UTF-8 text (byte {error.start})",
-            line=error.object[: error.start].count(b"\n") + 1,
-            hint="save the file as UTF-8",
-        ) from None
-    except OSError as error:
-        raise InputError(f"{source}: cannot read the file ({error.strerror})") from None
-    if path.suffix.lower() == ".json":
-        try:
-            json.loads(text)
-        except json.JSONDecodeError as error:
-            raise _one(
-                source,
-                f"invalid JSON: {error.msg} at column {error.colno}",
-                line=error.lineno,
-                hint="fix the syntax",
-            ) from None
-    loader = _StrictLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is not None:
-            duplicates = _duplicate_keys(node, source)
-            if duplicates:
-                raise CaseFileErrors(duplicates)
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        problem = error.problem or str(error)
-        if error.context and error.context_mark and error.context_mark is not mark:
-            problem += f" ({error.context}, which starts on line {error.context_mark.line + 1})"
-        hint = "indent with spaces: YAML forbids tabs" if "'\\t'" in problem else "fix the syntax"
-        raise _one(source, f"invalid YAML: {problem}", line=line, hint=hint) from None
-    except yaml.YAMLError as error:
-        raise _one(source, f"invalid YAML: {error}", hint="fix the syntax") from None
-    finally:
-        loader.dispose()
-    return data, _node_locator(node)
 
 
 Loc = tuple[str | int, ...]
@@ -339,7 +184,7 @@ def _first_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _message(error: Mapping[str, Any]) -> tuple[str, str | None]:
+def _message(error: Mapping[str, Any]) -> tuple[str, str | None]:  # noqa: PLR0911 — one return per pydantic error type: a switch reads best
     kind = error["type"]
     value = error.get("input")
     if kind == "missing":
@@ -408,14 +253,14 @@ def parse_case(data: Any, source: str, locate: Locator | None = None) -> Case:
         Every problem found, each with its path in the file and its line.
     """
     if data is None:
-        raise _one(
+        raise file_problem(
             source,
             "the file is empty",
             line=1,
             hint="a case file holds title, issues and parties; see docs/case-file.md",
         )
     if not isinstance(data, Mapping):
-        raise _one(
+        raise file_problem(
             source,
             f"a case file holds a mapping (title, issues, parties), not {type(data).__name__}",
             line=locate(()) if locate else None,
@@ -445,40 +290,3 @@ def parse_case(data: Any, source: str, locate: Locator | None = None) -> Case:
             line = locate(path) if locate else None
             found.append(CaseFileError(source, path, message, hint=hint, line=line))
         raise CaseFileErrors(found) from None
-
-
-def read_case(path: Path) -> tuple[Case, Locator]:
-    """Read a YAML/JSON case file."""
-    data, locate = read_document(path)
-    return parse_case(data, str(path), locate), locate
-
-
-def load_case(path: Path) -> Case:
-    """Load any supported input as a case: a case file, or a Genius/GeniusWeb domain."""
-    from backchannel.model import genius
-
-    if path.is_dir():
-        return genius.load_genius_folder(path)
-    if path.suffix.lower() == ".xml":
-        return genius.load_genius_file(path)
-    if path.suffix.lower() not in CASE_SUFFIXES:
-        raise InputError(
-            f"{path}: unknown kind of file",
-            hint="give a .yaml/.json case file or a Genius domain folder",
-        )
-    return read_case(path)[0]
-
-
-def load_problem(path: Path) -> tuple[Case, Problem]:
-    """Load an input and compile it; every error is located in the file."""
-    if path.is_file() and path.suffix.lower() in CASE_SUFFIXES:
-        data, locate = read_document(path)
-        if isinstance(data, Mapping) and not {"title", "issues", "parties"} & set(data):
-            from backchannel.model import genius
-
-            case = genius.load_genius_file(path)
-            return case, compile_case(case, str(path))
-        case = parse_case(data, str(path), locate)
-        return case, compile_case(case, str(path), locate)
-    case = load_case(path)
-    return case, compile_case(case, str(path))

@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from backchannel.errors import InputError
+from backchannel.formats.files import write_files_atomically
+from backchannel.formats.genius.common import clamp01
 from backchannel.model.case import Case, IssueKind, PartyRole
 from backchannel.model.compile import compile_case
-from backchannel.model.genius_common import clamp01
 from backchannel.model.problem import AdditiveUtility, IssueDomain, Problem, RectangleUtility
 
 FIT_TOLERANCE = 1e-9
@@ -223,13 +224,95 @@ def _rectangles_xml(
             )
 
 
-def _write(root: ET.Element, path: Path) -> None:
+def _xml_bytes(root: ET.Element) -> bytes:
     ET.indent(root)
-    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
+
+
+def _lost(case: Case) -> list[str]:
+    """What Genius XML cannot express, one sentence per party concerned."""
+    lost: list[str] = []
+    for party in case.parties:
+        if party.role is PartyRole.ABSENT:
+            lost.append(
+                f"absent stakeholder {party.name!r} (and its red lines) "
+                "cannot be expressed in Genius XML"
+            )
+        elif party.red_lines:
+            lost.append(
+                f"the {len(party.red_lines)} red line(s) of {party.name!r} cannot be expressed "
+                "in Genius XML and were left out"
+            )
+    return lost
+
+
+def _file_names(case: Case, problem: Problem) -> tuple[str, list[str]]:
+    """The domain file's stem and each delegation's, checked not to clash."""
+    domain = _slug(case.title) + "-domain"
+    names = {domain}
+    for name in problem.utility_parties:
+        if _slug(name) in names:
+            raise InputError(
+                f"party {name!r} would be written to a file name already used: {_slug(name)}.xml",
+                hint="rename the party",
+            )
+        names.add(_slug(name))
+    return domain, [_slug(name) for name in problem.utility_parties]
+
+
+def _profile_xml(
+    case: Case,
+    problem: Problem,
+    p: int,
+    *,
+    ids: list[int],
+    integer: dict[int, dict[int, tuple[float, float]]],
+) -> ET.Element:
+    name = problem.utility_parties[p]
+    utility = problem.utilities[p]
+    root = ET.Element("utility_space")
+    if isinstance(utility, RectangleUtility):
+        root.set("type", "nonlinear")
+    root.append(
+        _comment(f"Profile of {name!r}, exported by Backchannel from the case {case.title!r}.")
+    )
+    red_lines = next(party.red_lines for party in case.parties if party.name == name)
+    if red_lines:
+        root.append(
+            _comment(
+                f"{len(red_lines)} red line(s) of this party cannot be "
+                "expressed in Genius XML and were left out."
+            )
+        )
+    objective = ET.SubElement(
+        root,
+        "objective",
+        index="0",
+        name=problem.title,
+        type="objective",
+        etype="objective",
+        description="",
+    )
+    if isinstance(utility, AdditiveUtility):
+        _additive_xml(problem, p, utility=utility, ids=ids, integer=integer, objective=objective)
+    else:
+        _rectangles_xml(
+            problem, utility, ids=ids, integer=set(integer), objective=objective, party=name
+        )
+    ET.SubElement(root, "reservation", value=_num(problem.disagreement[p]))
+    discounts = case.metadata.get("discount")
+    discount = discounts.get(name) if isinstance(discounts, dict) else None
+    if isinstance(discount, int | float) and 0 < discount < 1:
+        ET.SubElement(root, "discount_factor", value=_num(float(discount)))
+    return root
 
 
 def export_genius(case: Case, folder: Path) -> list[Path]:
     """Write ``case`` as a Genius XML domain file and one profile per delegation.
+
+    Every file is built before any is written; then all are written atomically
+    (:func:`~backchannel.formats.files.write_files_atomically`), so an export that fails
+    leaves no file behind (and no folder, when it created it).
 
     Parameters
     ----------
@@ -246,8 +329,9 @@ def export_genius(case: Case, folder: Path) -> list[Path]:
     Raises
     ------
     InputError
-        The folder is not empty, file names clash, or a rectangle utility bounds a
-        non-integer issue; :class:`~backchannel.errors.CaseFileErrors` for an invalid case.
+        The folder is not empty, file names clash, a rectangle utility bounds a
+        non-integer issue, or a file cannot be written;
+        :class:`~backchannel.errors.CaseFileErrors` for an invalid case.
 
     Warns
     -----
@@ -258,18 +342,7 @@ def export_genius(case: Case, folder: Path) -> list[Path]:
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise InputError(f"{folder}: not an empty folder", hint="export into a new or empty folder")
-    lost: list[str] = []
-    for party in case.parties:
-        if party.role is PartyRole.ABSENT:
-            lost.append(
-                f"absent stakeholder {party.name!r} (and its red lines) "
-                "cannot be expressed in Genius XML"
-            )
-        elif party.red_lines:
-            lost.append(
-                f"the {len(party.red_lines)} red line(s) of {party.name!r} cannot be expressed "
-                "in Genius XML and were left out"
-            )
+    lost = _lost(case)
     for message in lost:
         warnings.warn(message, GeniusExportWarning, stacklevel=2)
     ids = _issue_ids(case, problem)
@@ -279,59 +352,20 @@ def export_genius(case: Case, folder: Path) -> list[Path]:
         notes.append(
             "Red lines cannot be expressed in Genius XML; left out: " + "; ".join(lost) + "."
         )
-    names = {_slug(case.title) + "-domain"}
-    for name in problem.utility_parties:
-        if _slug(name) in names:
-            raise InputError(
-                f"party {name!r} would be written to a file name already used: {_slug(name)}.xml",
-                hint="rename the party",
-            )
-        names.add(_slug(name))
-    folder.mkdir(parents=True, exist_ok=True)
-    domain_path = folder / f"{_slug(case.title)}-domain.xml"
-    _write(_domain_xml(problem, ids, set(integer), notes), domain_path)
-    written = [domain_path]
-    discounts = (
-        case.metadata.get("discount") if isinstance(case.metadata.get("discount"), dict) else {}
-    )
-    by_name = {party.name: party for party in case.parties}
-    for p, name in enumerate(problem.utility_parties):
-        utility = problem.utilities[p]
-        root = ET.Element("utility_space")
-        if isinstance(utility, RectangleUtility):
-            root.set("type", "nonlinear")
-        root.append(
-            _comment(f"Profile of {name!r}, exported by Backchannel from the case {case.title!r}.")
-        )
-        if by_name[name].red_lines:
-            root.append(
-                _comment(
-                    f"{len(by_name[name].red_lines)} red line(s) of this party cannot be "
-                    "expressed in Genius XML and were left out."
-                )
-            )
-        objective = ET.SubElement(
-            root,
-            "objective",
-            index="0",
-            name=problem.title,
-            type="objective",
-            etype="objective",
-            description="",
-        )
-        if isinstance(utility, AdditiveUtility):
-            _additive_xml(
-                problem, p, utility=utility, ids=ids, integer=integer, objective=objective
-            )
-        else:
-            _rectangles_xml(
-                problem, utility, ids=ids, integer=set(integer), objective=objective, party=name
-            )
-        ET.SubElement(root, "reservation", value=_num(problem.disagreement[p]))
-        discount = discounts.get(name) if discounts else None
-        if isinstance(discount, int | float) and 0 < discount < 1:
-            ET.SubElement(root, "discount_factor", value=_num(float(discount)))
-        path = folder / f"{_slug(name)}.xml"
-        _write(root, path)
-        written.append(path)
-    return written
+    domain, profiles = _file_names(case, problem)
+    files = {folder / f"{domain}.xml": _xml_bytes(_domain_xml(problem, ids, set(integer), notes))}
+    for p, stem in enumerate(profiles):
+        root = _profile_xml(case, problem, p, ids=ids, integer=integer)
+        files[folder / f"{stem}.xml"] = _xml_bytes(root)
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"{folder}: cannot create the folder ({error.strerror})") from None
+    try:
+        write_files_atomically(files)
+    except BaseException:
+        if created:
+            folder.rmdir()
+        raise
+    return list(files)

@@ -1,4 +1,4 @@
-"""Reading and writing conflict files (YAML and JSON), with located errors.
+"""Conflict files as YAML or JSON text: parse them with located errors, and write them.
 
 Every problem becomes a :class:`~backchannel.errors.CaseFileError` naming the file,
 the path inside the document (``preferences.US.statements[2]``) and, where the text
@@ -9,13 +9,13 @@ that :func:`yaml.compose` builds.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
 
-from backchannel.errors import CaseFileError, CaseFileErrors
+from backchannel.errors import CaseFileError
+from backchannel.model.conflict.checks import raise_all
 from backchannel.model.conflict.schema import ConflictFile
 
 __all__ = [
@@ -23,21 +23,11 @@ __all__ = [
     "conflict_from_data",
     "dump_conflict",
     "parse_document",
-    "raise_all",
-    "read_conflict_file",
     "read_conflict_text",
 ]
 
 Lines = dict[tuple[str | int, ...], int]
 Format = Literal["yaml", "json"]
-
-
-def raise_all(errors: list[CaseFileError]) -> None:
-    """Raise the one error, or all of them together; do nothing if there are none."""
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise CaseFileErrors(errors)
 
 
 def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: Lines, source: str) -> None:
@@ -198,23 +188,6 @@ def read_conflict_text(text: str, source: str, fmt: Format = "yaml") -> Conflict
     """Parse and validate a conflict document given as text."""
     data, lines = parse_document(text, source, fmt)
     return conflict_from_data(data, source, lines)
-
-
-def read_conflict_file(path: Path) -> ConflictFile:
-    """Read a ``.yaml``/``.yml``/``.json`` conflict file.
-
-    Raises
-    ------
-    CaseFileError
-        When the file cannot be read or is not a valid conflict file.
-    """
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseFileError(source, (), f"cannot read the file: {exc}") from None
-    fmt: Format = "json" if path.suffix.lower() == ".json" else "yaml"
-    return read_conflict_text(text, source, fmt)
 
 
 class _Dumper(yaml.SafeDumper):

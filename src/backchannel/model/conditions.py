@@ -1,0 +1,196 @@
+"""The options of an agenda and the conditions on them, as a case is compiled.
+
+:class:`Agenda` finds options by name (or number, on a numeric issue);
+:func:`condition` turns a :class:`~backchannel.model.case.Condition` into the set of
+option indices it allows on one issue; :func:`clause` and :func:`describe` build and
+explain the clauses of a compiled red line. Every problem found is added, located, to
+a :class:`Collector`. Used by :mod:`backchannel.model.compile` (utilities) and
+:mod:`backchannel.model.red_lines` (red lines).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from backchannel.errors import CaseFileError
+from backchannel.model.case import Condition, IssueKind, OptionRef
+from backchannel.model.problem import Clause, IssueDomain, Literal
+
+__all__ = [
+    "Agenda",
+    "Collector",
+    "Locator",
+    "Where",
+    "bound_options",
+    "clause",
+    "condition",
+    "describe",
+]
+
+Where = tuple[str | int, ...]
+"""A place in a case file, as keys and list indices."""
+
+Locator = Callable[[Where], int | None]
+"""The 1-based line of a place in the file, when known."""
+
+
+@dataclass
+class Collector:
+    """The located problems found in one case file."""
+
+    source: str
+    locate: Locator | None
+    errors: list[CaseFileError] = field(default_factory=list)
+
+    def add(self, path: Where, message: str, hint: str | None = None) -> None:
+        """Record one problem at ``path``."""
+        line = self.locate(path) if self.locate else None
+        self.errors.append(CaseFileError(self.source, path, message, hint=hint, line=line))
+
+
+@dataclass
+class Agenda:
+    """The compiled issues of a case, and their indices by name."""
+
+    domains: list[IssueDomain]
+    by_name: dict[str, int]
+
+    def option_index(self, issue: int, ref: OptionRef) -> int | None:
+        """The index of an option of ``issue`` named (or numbered) ``ref``, if any."""
+        domain = self.domains[issue]
+        if domain.kind is IssueKind.NUMERIC:
+            if isinstance(ref, bool) or not isinstance(ref, int | float):
+                try:
+                    ref = float(str(ref))
+                except ValueError:
+                    return None
+            for k, value in enumerate(domain.values):
+                if math.isclose(float(value), float(ref), rel_tol=1e-12, abs_tol=1e-12):
+                    return k
+            return None
+        try:
+            return domain.labels.index(str(ref))
+        except ValueError:
+            return None
+
+    def describe_options(self, issue: int) -> str:
+        """A hint listing the options of ``issue``."""
+        labels = self.domains[issue].labels
+        shown = ", ".join(labels[:8]) + (", ..." if len(labels) > 8 else "")
+        return f"the options of {self.domains[issue].name!r} are: {shown}"
+
+
+def bound_options(
+    agenda: Agenda, issue: int, ref: OptionRef, *, above: bool, where: Where, out: Collector
+) -> frozenset[int] | None:
+    """The options of an ordered or numeric issue at least (``above``) or at most ``ref``."""
+    domain = agenda.domains[issue]
+    if domain.kind is IssueKind.UNORDERED:
+        out.add(
+            where,
+            f"issue {domain.name!r} is unordered, so 'at least'/'at most' mean nothing",
+            "list the options instead (forbid/require), or declare the issue kind: ordered",
+        )
+        return None
+    if domain.kind is IssueKind.NUMERIC:
+        try:
+            limit = float(ref)
+        except (TypeError, ValueError):
+            out.add(where, f"{ref!r} is not a number", f"give a number for {domain.name!r}")
+            return None
+        keep = [
+            k
+            for k, v in enumerate(domain.values)
+            if (float(v) >= limit - 1e-12 if above else float(v) <= limit + 1e-12)
+        ]
+        return frozenset(keep)
+    position = agenda.option_index(issue, ref)
+    if position is None:
+        out.add(where, f"unknown option {ref!r}", agenda.describe_options(issue))
+        return None
+    span = range(position, domain.size) if above else range(position + 1)
+    return frozenset(span)
+
+
+def _listed(
+    agenda: Agenda, issue: int, options: list[OptionRef], where: Where, out: Collector
+) -> frozenset[int] | None:
+    if not options:
+        out.add((*where, "options"), "the option list is empty", "name at least one option")
+        return None
+    chosen: set[int] = set()
+    ok = True
+    for k, ref in enumerate(options):
+        index = agenda.option_index(issue, ref)
+        if index is None:
+            out.add(
+                (*where, "options", k), f"unknown option {ref!r}", agenda.describe_options(issue)
+            )
+            ok = False
+        else:
+            chosen.add(index)
+    return frozenset(chosen) if ok else None
+
+
+def _bounded(
+    agenda: Agenda, issue: int, cond: Condition, where: Where, out: Collector
+) -> frozenset[int] | None:
+    allowed = frozenset(range(agenda.domains[issue].size))
+    bounds: list[tuple[str, OptionRef | None, bool]] = [
+        ("at_least", cond.at_least, True),
+        ("at_most", cond.at_most, False),
+    ]
+    for key, limit, above in bounds:
+        if limit is None:
+            continue
+        bound = bound_options(agenda, issue, limit, above=above, where=(*where, key), out=out)
+        if bound is None:
+            return None
+        allowed &= bound
+    return allowed
+
+
+def condition(
+    agenda: Agenda, cond: Condition, where: Where, out: Collector
+) -> tuple[int, frozenset[int]] | None:
+    """The issue a condition is about and the options it allows (``None``: reported)."""
+    issue = agenda.by_name.get(cond.issue)
+    if issue is None:
+        out.add(
+            (*where, "issue"),
+            f"unknown issue {cond.issue!r}",
+            f"the issues are: {', '.join(agenda.by_name)}",
+        )
+        return None
+    given = [cond.options is not None, cond.at_least is not None or cond.at_most is not None]
+    if sum(given) != 1:
+        out.add(
+            where,
+            "a condition needs either options: [...] or a bound (at_least / at_most)",
+            "give exactly one of the two",
+        )
+        return None
+    if cond.options is not None:
+        allowed = _listed(agenda, issue, cond.options, where, out)
+    else:
+        allowed = _bounded(agenda, issue, cond, where, out)
+    return None if allowed is None else (issue, allowed)
+
+
+def clause(literals: Sequence[tuple[int, frozenset[int]]]) -> Clause:
+    """A disjunction of literals, the options of one issue merged into one literal."""
+    merged: dict[int, frozenset[int]] = {}
+    for issue, allowed in literals:
+        merged[issue] = merged.get(issue, frozenset()) | allowed
+    return tuple(Literal(i, merged[i]) for i in sorted(merged))
+
+
+def describe(agenda: Agenda, issue: int, allowed: frozenset[int]) -> str:
+    """``issue = option`` or ``issue in {options}``, for the text of a red line."""
+    domain = agenda.domains[issue]
+    names = [domain.labels[k] for k in sorted(allowed)]
+    if len(names) == 1:
+        return f"{domain.name} = {names[0]}"
+    return f"{domain.name} in {{{', '.join(names)}}}"
