@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from backchannel.conflict import analyze, status_quo_paths
+from backchannel.conflict.compile import load_conflict
 from backchannel.conflict.compiled import CompiledConflict, Reversibility
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "conflicts"
@@ -54,17 +54,15 @@ def test_chicken() -> None:
     assert _eq(chicken, "smr") == ["NN", "YN", "NY"]
 
 
-@pytest.fixture
-def load():
-    compile_module = pytest.importorskip("backchannel.conflict.compile")
-    return lambda name: compile_module.load_conflict(EXAMPLES / name)
+def _load(name: str) -> CompiledConflict:
+    return load_conflict(EXAMPLES / name)
 
 
-def test_elmira(load) -> None:
+def test_elmira() -> None:
     """Fang, Hipel & Kilgour 1993 (Elmira): states 5, 8 and 9 are the Nash and SEQ
     equilibria (9 splits into two option-form states here: UR abandons, with or without
     LG insisting), and the status quo 1 moves to 5 when LG insists."""
-    elmira = load("elmira.yaml")
+    elmira = _load("elmira.yaml")
     names = {"NYNNY": "5", "YNYNY": "8", "NNNYY": "9", "YNNYY": "9"}
     for concept in ("nash", "seq"):
         assert [names.get(s, s) for s in _eq(elmira, concept)] == ["5", "8", "9", "9"]
@@ -79,9 +77,9 @@ def p_index(conflict: CompiledConflict, text: str) -> int:
     return index
 
 
-def test_cuban_missile_crisis(load) -> None:
+def test_cuban_missile_crisis() -> None:
     """Fraser & Hipel 1984 / Fang, Hipel & Kilgour 1993: the historical resolution,
     blockade with Soviet withdrawal (NYYN), is an equilibrium under every concept."""
-    cuba = load("cuban_missile_crisis.yaml")
+    cuba = _load("cuban_missile_crisis.yaml")
     for concept in ("nash", "gmr", "smr", "seq", "sim", "seqsim", "nonmyopic"):
         assert "NYYN" in _eq(cuba, concept), concept
