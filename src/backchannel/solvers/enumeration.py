@@ -41,6 +41,7 @@ from backchannel.solvers.objectives import (
     FloatArray,
     IntArray,
     evaluate,
+    infeasibility_certificate,
     keys,
     nondominated,
     rule_value,
@@ -51,6 +52,9 @@ from backchannel.solvers.objectives import (
 )
 
 METHOD = "enumeration"
+ENUMERATION_LIMIT = 6_000_000
+"""Largest number of packages answered by exact enumeration."""
+
 BoolArray = np.ndarray[tuple[int, ...], np.dtype[np.bool_]]
 
 
@@ -288,6 +292,7 @@ def enumerate_zone(problem: Problem) -> ZoneResult:
         count=count,
         method=METHOD,
         seconds=time.perf_counter() - start,
+        certificate=None if count else infeasibility_certificate(problem),
     )
 
 
