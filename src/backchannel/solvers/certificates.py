@@ -127,20 +127,23 @@ def _checked(sub: Problem, verdict: Verdict) -> Verdict:
 
 # ------------------------------------------------------------------ steps 1 to 3
 def _enumerate(sub: Problem) -> Verdict:
+    """Steps 1 to 3 on the restricted problem ``sub``."""
     if any(not clause for c in sub.constraints for clause in c.clauses):
         return Verdict(ENUMERATED)
     floors = _floors(sub)
-    components = _components(sub, list(floors))
+    parties = list(floors)
+    components = _components(sub, parties)
     if components is None:
         return Verdict()
-    if any(part.options.shape[0] == 0 for part in components):
+    if any(options.shape[0] == 0 for _, options in components):
         return Verdict(ENUMERATED)
-    parts = [_Component(p.issues, p.options, _values(sub, p, list(floors))) for p in components]
-    need = np.array([b - UTILITY_TOLERANCE - SLACK for b in floors.values()]) - _constants(
-        sub, list(floors)
-    )
+    parts = [
+        _Component(issues, options, _values(sub, issues, options, parties))
+        for issues, options in components
+    ]
     if not floors:
         return Verdict(witness=_package(sub, parts, [0] * len(parts)))
+    need = np.array(list(floors.values())) - UTILITY_TOLERANCE - SLACK - _constants(sub, parties)
     gap, weights = _weights(parts, need)
     if gap < 0:
         return Verdict(ENUMERATED)
@@ -159,8 +162,8 @@ def _floors(sub: Problem) -> dict[int, float]:
     return dict(sorted(floors.items()))
 
 
-def _components(sub: Problem, parties: list[int]) -> list[_Component] | None:
-    """Step 1: the components and their combinations; None when one is too large."""
+def _components(sub: Problem, parties: list[int]) -> list[tuple[tuple[int, ...], IntArray]] | None:
+    """Step 1: each component's issues and combinations; None when one is too large."""
     clauses = [clause for c in sub.constraints for clause in c.clauses]
     touched = {lit.issue for clause in clauses for lit in clause}
     relevant = set(range(len(sub.issues))) if parties else touched
@@ -174,17 +177,25 @@ def _components(sub: Problem, parties: list[int]) -> list[_Component] | None:
         merged = frozenset().union(*(group[i] for i in link))
         for i in merged:
             group[i] = merged
+    closing: dict[int, list[Clause]] = {}  # by the last issue a clause mentions
+    for clause in clauses:
+        closing.setdefault(max(lit.issue for lit in clause), []).append(clause)
     out = []
     for issues in sorted({tuple(sorted(g)) for g in group.values()}):
-        options = _combinations(sub, issues, clauses)
+        options = _combinations(sub, issues, closing)
         if options is None:
             return None
-        out.append(_Component(issues, options, np.zeros((options.shape[0], len(parties)))))
+        out.append((issues, options))
     return out
 
 
-def _combinations(sub: Problem, issues: tuple[int, ...], clauses: list[Clause]) -> IntArray | None:
-    """Combinations of ``issues`` that respect every clause among them, built issue by issue."""
+def _combinations(
+    sub: Problem, issues: tuple[int, ...], closing: dict[int, list[Clause]]
+) -> IntArray | None:
+    """Combinations of ``issues`` (sorted) that respect their clauses, built issue by issue.
+
+    A clause is applied as soon as its last issue is added (``closing``).
+    """
     column = {issue: j for j, issue in enumerate(issues)}
     rows = np.zeros((1, 0), dtype=np.int64)
     for issue in issues:
@@ -193,31 +204,31 @@ def _combinations(sub: Problem, issues: tuple[int, ...], clauses: list[Clause]) 
             return None
         grown = np.repeat(rows, size, axis=0)
         rows = np.concatenate([grown, np.tile(np.arange(size), rows.shape[0])[:, None]], axis=1)
-        for clause in clauses:
-            spans = {lit.issue for lit in clause}
-            if issue in spans and all(column.get(i, len(issues)) <= column[issue] for i in spans):
-                holds = np.zeros(rows.shape[0], dtype=bool)
-                for lit in clause:
-                    holds |= np.isin(rows[:, column[lit.issue]], sorted(lit.allowed))
-                rows = rows[holds]
+        for clause in closing.get(issue, []):
+            holds = np.zeros(rows.shape[0], dtype=bool)
+            for lit in clause:
+                holds |= np.isin(rows[:, column[lit.issue]], sorted(lit.allowed))
+            rows = rows[holds]
     return rows
 
 
-def _values(sub: Problem, part: _Component, parties: list[int]) -> FloatArray:
+def _values(
+    sub: Problem, issues: tuple[int, ...], options: IntArray, parties: list[int]
+) -> FloatArray:
     """What each combination adds to each floor party's utility (rectangles: uncapped)."""
-    values = np.zeros((part.options.shape[0], len(parties)))
+    values = np.zeros((options.shape[0], len(parties)))
+    column = {issue: j for j, issue in enumerate(issues)}
     for k, p in enumerate(parties):
         utility = sub.utilities[p]
         if isinstance(utility, AdditiveUtility):
-            for j, issue in enumerate(part.issues):
-                values[:, k] += utility.tables[issue][part.options[:, j]]
+            for j, issue in enumerate(issues):
+                values[:, k] += utility.tables[issue][options[:, j]]
             continue
-        column = {issue: j for j, issue in enumerate(part.issues)}
         for term in utility.terms:
             if term.literals and term.literals[0].issue in column:
-                holds = np.ones(part.options.shape[0], dtype=bool)
+                holds = np.ones(options.shape[0], dtype=bool)
                 for lit in term.literals:
-                    holds &= np.isin(part.options[:, column[lit.issue]], sorted(lit.allowed))
+                    holds &= np.isin(options[:, column[lit.issue]], sorted(lit.allowed))
                 values[:, k] += holds * (term.value / utility.max_value)
     return values
 
