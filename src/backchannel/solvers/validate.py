@@ -22,10 +22,10 @@ Checks, per answer type
 * frontier: every point admissible, utilities re-evaluated, no point dominates another.
 * clashes: ids exist; relaxation costs are the firmness sums of their red lines, all
   equal, and each witness respects every red line not relaxed; "not feasible" has a
-  certificate, checked as for the zone, unless nothing was decided; no clash set
-  can be refuted without re-solving, and on small agendas (at most
-  :data:`PROOF_LIMIT` packages) each one marked minimal has each of its subsets with
-  one red line dropped satisfiable.
+  certificate, checked as for the zone, unless nothing was decided; each clash set
+  is checked like a certificate but without re-solving, and on small agendas (at
+  most :data:`PROOF_LIMIT` packages), when marked minimal, each of its subsets with
+  one red line dropped is proven satisfiable.
 * meso: every offer admissible, within the tolerance band of the target for the
   party, distinct, and ``spread`` is their smallest pairwise L1 distance.
 """
@@ -284,7 +284,7 @@ def _satisfied(
 
 
 def _check_clash_sets(problem: Problem, result: ClashesResult) -> None:
-    """No clash set is refuted; on small agendas, each one marked minimal is."""
+    """No clash set is refuted; on small agendas, each one marked minimal is minimal."""
     proven = {frozenset(result.certificate.clash)} if result.certificate else set()
     for clash in result.clash_sets:
         ids = clash.constraint_ids
