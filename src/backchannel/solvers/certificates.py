@@ -249,40 +249,41 @@ def _weights(parts: list[_Component], need: FloatArray) -> tuple[float, FloatArr
     The gap of weights ``l`` is the best weighted sum over the packages less the
     weighted floors; it is convex in ``l``. Each party alone is tried first, then, for
     two parties, a golden-section search on ``(t, 1 - t)``, for more, exponentiated
-    subgradient steps on the simplex.
+    subgradient steps on the simplex; the search stops at the first proof.
     """
     flat = np.concatenate([part.values for part in parts])
     sizes = [part.values.shape[0] for part in parts]
     starts = np.cumsum([0, *sizes[:-1]])
-    segment = np.repeat(np.arange(len(parts)), sizes)
     found: list[tuple[float, FloatArray]] = []
 
-    def gap(weights: FloatArray) -> FloatArray:
-        """Record the gap of ``weights``; return the sum of the best combinations."""
-        scores = flat @ weights
-        top = np.maximum.reduceat(scores, starts)
-        found.append((float(top.sum() - need @ weights), weights))
-        hits = np.flatnonzero(scores >= top[segment])
-        first = hits[np.unique(segment[hits], return_index=True)[1]]
-        reached: FloatArray = flat[first].sum(axis=0)
-        return reached
+    def gap(weights: FloatArray) -> float:
+        value = float(np.maximum.reduceat(flat @ weights, starts).sum() - need @ weights)
+        found.append((value, weights))
+        return value
 
     count = need.size
-    for k in range(count):
-        gap(np.eye(count)[k])
+    if any(gap(weights) < 0 for weights in np.eye(count)):
+        return found[-1]
     if count == 2:
         low, high = 0.0, 1.0
         ratio = (np.sqrt(5.0) - 1) / 2
         for _ in range(40):
             a, b = high - ratio * (high - low), low + ratio * (high - low)
-            gap(np.array([a, 1 - a]))
-            gap(np.array([b, 1 - b]))
-            low, high = (low, b) if found[-2][0] < found[-1][0] else (a, high)
+            at_a, at_b = gap(np.array([a, 1 - a])), gap(np.array([b, 1 - b]))
+            if min(at_a, at_b) < 0:
+                break
+            low, high = (low, b) if at_a < at_b else (a, high)
     elif count > 2:
+        segment = np.repeat(np.arange(len(parts)), sizes)
         weights = np.full(count, 1.0 / count)
         scale = float(np.abs(flat).max(initial=0.0)) * len(parts) + 1.0
         for step in range(1, 101):
-            reach = gap(weights) - need
+            if gap(weights) < 0:
+                break
+            scores = flat @ weights  # a subgradient: the best combinations' values
+            hits = np.flatnonzero(scores >= np.maximum.reduceat(scores, starts)[segment])
+            first = hits[np.unique(segment[hits], return_index=True)[1]]
+            reach = flat[first].sum(axis=0) - need
             weights = weights * np.exp(-reach / scale * 4 / np.sqrt(step))
             weights = weights / weights.sum()
     return min(found, key=lambda item: item[0])
