@@ -128,14 +128,13 @@ def _checked(sub: Problem, verdict: Verdict) -> Verdict:
 # ------------------------------------------------------------------ steps 1 to 3
 def _enumerate(sub: Problem) -> Verdict:
     """Steps 1 to 3 on the restricted problem ``sub``."""
-    if any(not clause for c in sub.constraints for clause in c.clauses):
-        return Verdict(ENUMERATED)
     floors = _floors(sub)
     parties = list(floors)
     components = _components(sub, parties)
     if components is None:
         return Verdict()
-    if any(options.shape[0] == 0 for _, options in components):
+    never = any(not clause for c in sub.constraints for clause in c.clauses)
+    if never or any(options.shape[0] == 0 for _, options in components):
         return Verdict(ENUMERATED)
     parts = [
         _Component(issues, options, _values(sub, issues, options, parties))
@@ -163,8 +162,11 @@ def _floors(sub: Problem) -> dict[int, float]:
 
 
 def _components(sub: Problem, parties: list[int]) -> list[tuple[tuple[int, ...], IntArray]] | None:
-    """Step 1: each component's issues and combinations; None when one is too large."""
-    clauses = [clause for c in sub.constraints for clause in c.clauses]
+    """Step 1: each component's issues and combinations; None when one is too large.
+
+    A clause without any literal (it never holds) is left to the caller.
+    """
+    clauses = [clause for c in sub.constraints for clause in c.clauses if clause]
     touched = {lit.issue for clause in clauses for lit in clause}
     relevant = set(range(len(sub.issues))) if parties else touched
     links = [{lit.issue for lit in clause} for clause in clauses]
