@@ -41,8 +41,13 @@ contracts: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m backchannel.cli.reference --check docs/cli.md
 
+# The whole suite under a coverage floor: what the suite reached when the gate came in, rounded
+# down. Raise it as coverage grows; never lower it. A run that executes no test fails as well
+# (pytest exits 5 when it collects none).
+COVERAGE_FLOOR := 92
+
 unit: $(STAMP)
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/pytest -n 2 -q --cov=backchannel --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

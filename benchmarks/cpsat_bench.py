@@ -25,14 +25,14 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # run as a script: benchmarks.*
 
 from backchannel.model.problem import Problem
 from backchannel.model.results import SettlementRule
 from backchannel.solvers.cpsat import cpsat_clashes, cpsat_settle
 from backchannel.solvers.cpsat.clashes import Guarded, _relaxations
 from backchannel.solvers.cpsat.package_model import Budget
-from synthetic import make_problem
+from benchmarks.synthetic import make_problem
 
 TARGETS = {(3, 160): 0.5, (3, 320): 1.5, (6, 40): 5.0}
 

@@ -50,10 +50,9 @@ NEGMAS_SCRIPT = BENCH_DIR / "negmas_baseline.py"
 BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 ANCHORS = Path(os.environ.get("BACKCHANNEL_ANCHORS", ROOT.parent / "shared/anchors/genius-domains"))
 
-if str(ROOT / "src") not in sys.path:  # run from a checkout without an editable install
-    sys.path.insert(1, str(ROOT / "src"))
-if str(BENCH_DIR) not in sys.path:
-    sys.path.insert(1, str(BENCH_DIR))
+for _path in (ROOT / "src", ROOT):  # run as a script, even without an editable install
+    if str(_path) not in sys.path:
+        sys.path.insert(1, str(_path))
 
 from backchannel.model.problem import (  # noqa: E402
     AdditiveUtility,
@@ -325,7 +324,7 @@ class Row:
 
 def _synthetic(n: int, k: int, p: int, red_lines: int, seed: int = 0) -> Callable[[], Problem]:
     def build() -> Problem:
-        from synthetic import make_problem
+        from benchmarks.synthetic import make_problem
 
         return make_problem(n, k, p, red_lines_per_party=red_lines, seed=seed)
 
@@ -338,7 +337,7 @@ def _near_boundary(n: int, k: int, p: int, margin: float = 0.01) -> Callable[[],
     def build() -> Problem:
         from backchannel.model.results import SettlementRule
         from backchannel.solvers import engine
-        from synthetic import make_problem
+        from benchmarks.synthetic import make_problem
 
         problem = make_problem(n, k, p, red_lines_per_party=3, seed=1)
         zero = with_reservations(problem, [0.0] * p)
@@ -769,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from backchannel.model.results import SettlementRule
     from backchannel.solvers import engine
-    from synthetic import make_problem
+    from benchmarks.synthetic import make_problem
 
     warm = make_problem(4, 3, 2)  # load every lazy import before timing
     engine.check(warm), engine.settle(warm, list(SettlementRule)), engine.frontier(warm)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -20,24 +18,12 @@ from backchannel.model.problem import (
     Literal,
     Problem,
 )
-
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-
-
-def _load(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+from benchmarks import negmas_baseline, negotiation_bench
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    return _load("negotiation_bench")
+    return negotiation_bench
 
 
 def _reservation(party: str, index: int, value: float) -> Constraint:
@@ -148,7 +134,7 @@ def test_rows_and_targets_render(bench: ModuleType) -> None:
 
 def test_negmas_runner_stays_outside_backchannel() -> None:
     """The AGPL baseline never imports Backchannel, and nothing in src/ imports NegMAS."""
-    runner = _load("negmas_baseline")
+    runner = negmas_baseline
     tree = ast.parse(Path(runner.__file__ or "").read_text(encoding="utf-8"))
     imported = {
         (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name

@@ -7,31 +7,20 @@ generated request bodies are checked, on known numbers.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import random
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from backchannel.model.case import IssueKind
 from backchannel.model.dialogue import Agenda, AgendaIssue, Position, check_position
-
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "load_bench.py"
+from benchmarks import load_bench
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    if "load_bench" in sys.modules:
-        return sys.modules["load_bench"]
-    spec = importlib.util.spec_from_file_location("load_bench", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["load_bench"] = module  # dataclasses look their module up while built
-    spec.loader.exec_module(module)
-    return module
+    return load_bench
 
 
 def test_nearest_rank_percentiles_on_known_numbers(bench: ModuleType) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from backchannel.conflict import analyze, status_quo_paths
 from backchannel.conflict.compiled_conflict import CompiledConflict, Reversibility
@@ -55,16 +54,15 @@ def test_chicken() -> None:
     assert _eq(chicken, "smr") == ["NN", "YN", "NY"]
 
 
-@pytest.fixture
-def load():
-    return lambda name: load_conflict(EXAMPLES / name)
+def _load(name: str) -> CompiledConflict:
+    return load_conflict(EXAMPLES / name)
 
 
-def test_elmira(load) -> None:
+def test_elmira() -> None:
     """Fang, Hipel & Kilgour 1993 (Elmira): states 5, 8 and 9 are the Nash and SEQ
     equilibria (9 splits into two option-form states here: UR abandons, with or without
     LG insisting), and the status quo 1 moves to 5 when LG insists."""
-    elmira = load("elmira.yaml")
+    elmira = _load("elmira.yaml")
     names = {"NYNNY": "5", "YNYNY": "8", "NNNYY": "9", "YNNYY": "9"}
     for concept in ("nash", "seq"):
         assert [names.get(s, s) for s in _eq(elmira, concept)] == ["5", "8", "9", "9"]
@@ -79,9 +77,9 @@ def p_index(conflict: CompiledConflict, text: str) -> int:
     return index
 
 
-def test_cuban_missile_crisis(load) -> None:
+def test_cuban_missile_crisis() -> None:
     """Fraser & Hipel 1984 / Fang, Hipel & Kilgour 1993: the historical resolution,
     blockade with Soviet withdrawal (NYYN), is an equilibrium under every concept."""
-    cuba = load("cuban_missile_crisis.yaml")
+    cuba = _load("cuban_missile_crisis.yaml")
     for concept in ("nash", "gmr", "smr", "seq", "sim", "seqsim", "nonmyopic"):
         assert "NYYN" in _eq(cuba, concept), concept

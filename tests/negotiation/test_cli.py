@@ -90,6 +90,7 @@ def test_check_reports_zone_and_count(symmetric: Path, capsys: pytest.CaptureFix
     assert doc["admissible"] is True
     assert doc["count"] == 4
     assert doc["viable"] == {"X": ["a", "b"], "Y axis": ["p", "q"]}
+    assert doc["certificate"] is None
 
 
 def test_clashes_name_both_sides_and_cheapest_relaxation(
@@ -105,6 +106,10 @@ def test_clashes_name_both_sides_and_cheapest_relaxation(
     assert [r["id"] for r in cheapest["red_lines"]] == ["b-only"]
     assert cheapest["cost"] == 2
     assert cheapest["package"] == {"X": "a"}
+    certificate = doc["certificate"]
+    assert sorted(certificate["clash"]) == ["a-only", "b-only"]  # type: ignore[index]
+    assert certificate["certified"] is True  # type: ignore[index]
+    assert certificate["proof"] == "issue enumeration"  # type: ignore[index]
 
 
 def test_conflicts_is_a_hidden_deprecated_alias_of_clashes(
@@ -126,6 +131,7 @@ def test_table_output_is_readable(clash: Path, capsys: pytest.CaptureFixture[str
     assert main(["check", str(clash)]) == 0
     out = capsys.readouterr().out
     assert "Zone of possible agreement: no" in out
+    assert "Proven independently of the engine (issue enumeration)." in out
     assert "blocked by" in out
 
 

@@ -4,8 +4,6 @@ the tie-break answers exactly as it did without them, in far fewer solves."""
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -16,11 +14,10 @@ from backchannel.solvers.cpsat import cpsat_settle, fixing, search
 from backchannel.solvers.cpsat.objectives import Welfare, objective
 from backchannel.solvers.cpsat.package_model import Budget, PackageModel, slack
 from backchannel.solvers.cpsat.settle import admissible_model
+from benchmarks.synthetic import make_problem
 
 from . import reference as ref
 from .strategies import problems
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def _finals(problem: Problem, rule: SettlementRule) -> tuple[float, float, list[tuple[int, ...]]]:
@@ -66,11 +63,6 @@ def test_the_soundness_check_fails_when_the_budget_is_cut(
 
 
 def _synthetic(n: int, parties: int, seed: int) -> Problem:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from synthetic import make_problem
-    finally:
-        sys.path.remove(str(BENCHMARKS))
     return make_problem(n, 6, parties, red_lines_per_party=3, seed=seed)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -16,11 +14,10 @@ from backchannel.solvers import dp_zone as zone_module
 from backchannel.solvers import engine, validate
 from backchannel.solvers.dp_zone import dp_zone, exists
 from backchannel.solvers.frontier_dp import NotApplicable
+from benchmarks.synthetic import make_problem
 
 from . import reference as ref
 from .strategies import infeasible_leaning_problems, problems, two_party_problems
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def _expect(problem: Problem) -> None:
@@ -76,11 +73,6 @@ def test_more_than_two_parties_is_not_applicable(problem: Problem) -> None:
 
 
 def test_engine_answers_large_two_party_agendas_by_the_programme() -> None:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        from synthetic import make_problem
-    finally:
-        sys.path.remove(str(BENCHMARKS))
     problem = make_problem(60, 6, 2, red_lines_per_party=3, seed=3)
     assert problem.n_packages > engine.ENUMERATION_LIMIT
     result = engine.check(problem)

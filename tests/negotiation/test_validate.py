@@ -9,6 +9,11 @@ below the value, a proven optimum with a gap, a dominated frontier point, a
 satisfiable or non-minimal "clash set", a relaxation with a wrong cost or an
 inadmissible witness, a MESO offer outside the band, a duplicated offer, a wrong
 spread, a zone witness using a non-viable option, an infeasible zone with a witness.
+
+"No package is admissible" must carry a certificate: a wrong one (red lines that can
+hold together, unknown ids, none at all) is refuted, also when only another engine
+can decide it, and one that nothing can prove within the limits is reported as not
+certified.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from backchannel.model.problem import (
     Problem,
 )
 from backchannel.model.results import (
+    Certificate,
     ClashesResult,
     ClashSet,
     FrontierPoint,
@@ -42,7 +48,7 @@ from backchannel.model.results import (
     Status,
     ZoneResult,
 )
-from backchannel.solvers import engine
+from backchannel.solvers import certificates, engine
 from backchannel.solvers.cpsat import (
     cpsat_clashes,
     cpsat_frontier,
@@ -50,6 +56,7 @@ from backchannel.solvers.cpsat import (
     cpsat_settle,
     cpsat_zone,
 )
+from backchannel.solvers.frontier_dp import NotApplicable
 from backchannel.solvers.validate import (
     validate_clashes,
     validate_frontier,
@@ -142,37 +149,61 @@ def _case(ident: str, corrupt: Corrupt, match: str) -> Any:
 # ------------------------------------------------------------ correct answers pass
 def test_engine_answers_of_both_problems_pass() -> None:
     zone = engine.check(ZONE_PROBLEM)
-    assert zone.status is Status.OPTIMAL and zone.count == 8
-    validate_zone(ZONE_PROBLEM, zone)
+    assert zone.status is Status.OPTIMAL and zone.count == 8 and zone.certificate is None
+    assert validate_zone(ZONE_PROBLEM, zone) == zone
     clash_zone = engine.check(CLASH_PROBLEM)
     assert clash_zone.status is Status.INFEASIBLE
-    validate_zone(CLASH_PROBLEM, clash_zone)
+    assert clash_zone.certificate is not None and clash_zone.certificate.certified
+    assert validate_zone(CLASH_PROBLEM, clash_zone) == clash_zone
     for settlement in engine.settle(ZONE_PROBLEM, ALL_RULES).values():
+        assert settlement.status is Status.OPTIMAL
         validate_settlement(ZONE_PROBLEM, settlement)
     for settlement in engine.settle(CLASH_PROBLEM, ALL_RULES).values():
         assert settlement.status is Status.INFEASIBLE
         validate_settlement(CLASH_PROBLEM, settlement)
-    validate_frontier(ZONE_PROBLEM, engine.frontier(ZONE_PROBLEM))
-    validate_frontier(CLASH_PROBLEM, engine.frontier(CLASH_PROBLEM))
-    validate_clashes(ZONE_PROBLEM, engine.clashes(ZONE_PROBLEM))
+    front = engine.frontier(ZONE_PROBLEM)
+    assert front.status is Status.OPTIMAL and front.exact
+    validate_frontier(ZONE_PROBLEM, front)
+    no_front = engine.frontier(CLASH_PROBLEM)
+    assert no_front.status is Status.INFEASIBLE and not no_front.points
+    validate_frontier(CLASH_PROBLEM, no_front)
+    no_clash = engine.clashes(ZONE_PROBLEM)
+    assert no_clash.feasible and no_clash.certificate is None
+    assert validate_clashes(ZONE_PROBLEM, no_clash) == no_clash
     clashes = engine.clashes(CLASH_PROBLEM)
     assert {frozenset(s.constraint_ids) for s in clashes.clash_sets} == {
         frozenset({"B-cheap", "A-no-cheap"})
     }
     assert [r.constraint_ids for r in clashes.relaxations] == [("B-cheap",)]
-    validate_clashes(CLASH_PROBLEM, clashes)
-    validate_meso(ZONE_PROBLEM, engine.meso(ZONE_PROBLEM, "A", k=2, tolerance=0.1))
+    assert clashes.certificate is not None and clashes.certificate.certified
+    assert validate_clashes(CLASH_PROBLEM, clashes) == clashes
+    offers = engine.meso(ZONE_PROBLEM, "A", k=2, tolerance=0.1)
+    assert offers.status is Status.OPTIMAL and len(offers.points) == 2
+    validate_meso(ZONE_PROBLEM, offers)
 
 
 def test_cpsat_answers_pass() -> None:
-    validate_zone(ZONE_PROBLEM, cpsat_zone(ZONE_PROBLEM))
-    validate_zone(CLASH_PROBLEM, cpsat_zone(CLASH_PROBLEM))
+    zone = cpsat_zone(ZONE_PROBLEM)
+    assert validate_zone(ZONE_PROBLEM, zone).status is Status.OPTIMAL
+    clash_zone = validate_zone(CLASH_PROBLEM, cpsat_zone(CLASH_PROBLEM))
+    assert clash_zone.status is Status.INFEASIBLE
+    assert clash_zone.certificate is not None and clash_zone.certificate.certified
     for rule in ALL_RULES:
-        validate_settlement(ZONE_PROBLEM, cpsat_settle(ZONE_PROBLEM, rule))
-        validate_settlement(CLASH_PROBLEM, cpsat_settle(CLASH_PROBLEM, rule))
-    validate_frontier(ZONE_PROBLEM, cpsat_frontier(ZONE_PROBLEM))
-    validate_clashes(CLASH_PROBLEM, cpsat_clashes(CLASH_PROBLEM))
-    validate_meso(ZONE_PROBLEM, cpsat_meso(ZONE_PROBLEM, "B", k=3, tolerance=0.2, target=0.5))
+        settlement = cpsat_settle(ZONE_PROBLEM, rule)
+        assert settlement.status is Status.OPTIMAL
+        validate_settlement(ZONE_PROBLEM, settlement)
+        nothing = cpsat_settle(CLASH_PROBLEM, rule)
+        assert nothing.status is Status.INFEASIBLE
+        validate_settlement(CLASH_PROBLEM, nothing)
+    front = cpsat_frontier(ZONE_PROBLEM)
+    assert front.status is Status.OPTIMAL
+    validate_frontier(ZONE_PROBLEM, front)
+    clashes = validate_clashes(CLASH_PROBLEM, cpsat_clashes(CLASH_PROBLEM))
+    assert not clashes.feasible and clashes.relaxation_status is Status.OPTIMAL
+    assert clashes.certificate is not None and clashes.certificate.certified
+    offers = cpsat_meso(ZONE_PROBLEM, "B", k=3, tolerance=0.2, target=0.5)
+    assert offers.status is Status.OPTIMAL
+    validate_meso(ZONE_PROBLEM, offers)
 
 
 # ---------------------------------------------------------------------------- zone
@@ -250,6 +281,120 @@ def test_corrupted_zone_is_rejected(zone: ZoneResult, corrupt: Corrupt, match: s
 def test_unknown_zone_is_accepted_as_undecided(zone: ZoneResult) -> None:
     """Control: an undecided answer is not judged (only its shape is)."""
     validate_zone(ZONE_PROBLEM, dataclasses.replace(zone, status=Status.UNKNOWN, witness=None))
+
+
+# --------------------------------------------------- certificates of "no agreement"
+EVERY_ID = tuple(c.id for c in ZONE_PROBLEM.constraints)
+
+
+def _no_zone(certificate: Certificate | None, method: str = "enumeration") -> ZoneResult:
+    """The answer "no package is admissible": wrong on ZONE_PROBLEM, right on CLASH_PROBLEM."""
+    return ZoneResult(Status.INFEASIBLE, ((), (), ()), None, 0, method, 0.0, certificate)
+
+
+@pytest.mark.parametrize(
+    ("certificate", "match"),
+    [
+        _case("no certificate", None, "no package is admissible, it says, without a certificate"),
+        _case(
+            "two red lines that hold together",
+            Certificate(("A-no-cheap", "B-service")),
+            r"\('A-no-cheap', 'B-service'\) can all hold together: \(\d, \d, \d\) respects",
+        ),
+        _case(
+            "two reservations that hold together",
+            Certificate(("reservation:A", "reservation:B")),
+            "can all hold together",
+        ),
+        _case("every constraint", Certificate(EVERY_ID), "can all hold together"),
+        _case("no constraint at all", Certificate(()), r"\(\) can all hold together"),
+        _case("an unknown id", Certificate(("A-no-cheap", "B-dear")), "names unknown ids"),
+        _case("a repeated id", Certificate(("A-no-cheap", "A-no-cheap")), "names unknown ids"),
+    ],
+)
+def test_a_wrong_no_agreement_is_refuted(certificate: Certificate | None, match: str) -> None:
+    """Negative control: a solver that wrongly answers "infeasible" is caught."""
+    with pytest.raises(InvalidAnswer, match=match):
+        validate_zone(ZONE_PROBLEM, _no_zone(certificate))
+
+
+def test_a_certificate_beside_a_zone_is_refused(zone: ZoneResult) -> None:
+    with pytest.raises(InvalidAnswer, match="status optimal with a certificate of no agreement"):
+        validate_zone(ZONE_PROBLEM, dataclasses.replace(zone, certificate=Certificate(EVERY_ID)))
+
+
+def test_the_engine_catches_a_solver_that_wrongly_answers_infeasible(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Negative control through the dispatcher: the wrong answer never reaches the caller."""
+    monkeypatch.setattr(engine, "enumerate_zone", lambda p: _no_zone(Certificate(EVERY_ID)))
+    with pytest.raises(
+        InvalidAnswer, match=r"^the check answer failed validation: .* can all hold"
+    ):
+        engine.check(ZONE_PROBLEM)
+
+
+def _not_feasible(certificate: Certificate | None) -> ClashesResult:
+    """A wrong answer of ``clashes`` on ZONE_PROBLEM: not feasible, nothing else found."""
+    return ClashesResult(False, (), True, (), Status.OPTIMAL, "cp-sat", 0.0, certificate)
+
+
+def test_a_wrong_not_feasible_is_refuted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Negative control for ``clashes``: without a certificate, with a wrong one, via the engine."""
+    with pytest.raises(InvalidAnswer, match="without a certificate"):
+        validate_clashes(ZONE_PROBLEM, _not_feasible(None))
+    with pytest.raises(InvalidAnswer, match="can all hold together"):
+        validate_clashes(ZONE_PROBLEM, _not_feasible(Certificate(EVERY_ID)))
+    monkeypatch.setattr(engine, "dp_exists", lambda p: False)
+    monkeypatch.setattr(
+        engine, "cpsat_clashes", lambda p, **kw: _not_feasible(Certificate(EVERY_ID))
+    )
+    with pytest.raises(InvalidAnswer, match=r"^the clashes answer failed validation: "):
+        engine.clashes(ZONE_PROBLEM)
+
+
+def test_an_undecided_clashes_answer_needs_no_certificate() -> None:
+    """Control: the time limit stopped the search before anything was decided."""
+    undecided = ClashesResult(False, (), False, (), Status.UNKNOWN, "cp-sat", 30.0)
+    assert validate_clashes(ZONE_PROBLEM, undecided) == undecided
+
+
+@pytest.mark.parametrize(
+    ("method", "enumeration_limit", "proof"),
+    [
+        ("enumeration", 10**6, "re-solved by frontier-dp"),
+        ("cp-sat", 10**6, "re-solved by frontier-dp"),
+        ("frontier-dp", 10**6, "re-solved by enumeration"),
+        ("frontier-dp", 0, "re-solved by cp-sat"),
+    ],
+)
+def test_out_of_the_enumeration_limits_another_engine_decides(
+    monkeypatch: pytest.MonkeyPatch, method: str, enumeration_limit: int, proof: str
+) -> None:
+    """Never the engine that answered: its certificate is re-solved by a different one."""
+    monkeypatch.setattr(certificates, "COMPONENT_LIMIT", 0)
+    monkeypatch.setattr(certificates, "ENUMERATION_LIMIT", enumeration_limit)
+    checked = validate_zone(CLASH_PROBLEM, _no_zone(Certificate(("B-cheap", "A-no-cheap")), method))
+    assert checked.certificate == Certificate(("B-cheap", "A-no-cheap"), proof)
+    with pytest.raises(InvalidAnswer, match="can all hold together"):  # and a wrong one fails
+        validate_zone(ZONE_PROBLEM, _no_zone(Certificate(EVERY_ID), method))
+
+
+def test_a_certificate_no_proof_reaches_is_reported_uncertified(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Out of every limit (no enumeration fits, no other engine applies) the answer says so."""
+
+    def not_applicable(problem: Problem) -> ZoneResult:
+        raise NotApplicable("as for three delegations")
+
+    monkeypatch.setattr(certificates, "COMPONENT_LIMIT", 0)
+    monkeypatch.setattr(certificates, "ENUMERATION_LIMIT", 0)
+    monkeypatch.setattr(certificates, "dp_zone", not_applicable)
+    answer = validate_zone(CLASH_PROBLEM, cpsat_zone(CLASH_PROBLEM))
+    assert answer.status is Status.INFEASIBLE
+    assert answer.certificate is not None
+    assert answer.certificate.proof is None and not answer.certificate.certified
 
 
 # ---------------------------------------------------------------------- settlement

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from backchannel.model.problem import Package, Problem
 from backchannel.model.results import (
+    Certificate,
     ClashesResult,
     FrontierResult,
     MesoResult,
@@ -88,6 +89,16 @@ def redline_table(problem: Problem, zone: ZoneResult, redlines: tuple[IssueMap, 
     stdout_console().print(table)
 
 
+def _certificate(certificate: Certificate | None) -> None:
+    """How "no package is admissible" was proven without the engine that answered."""
+    if certificate is None:
+        return
+    if certificate.certified:
+        _say(f"Proven independently of the engine ({certificate.proof}).")
+    else:
+        _say("Not certified: the validator found no proof within its limits.")
+
+
 def zone(problem: Problem, result: ZoneResult, redlines: tuple[IssueMap, ...]) -> None:
     """Answer of ``check``."""
     verdict = {
@@ -96,6 +107,7 @@ def zone(problem: Problem, result: ZoneResult, redlines: tuple[IssueMap, ...]) -
         None: "unknown: the time limit was reached first",
     }[result.exists]
     _say(f"Zone of possible agreement: {verdict}")
+    _certificate(result.certificate)
     if result.count is not None:
         _say(f"Admissible packages: {result.count:,} of {problem.n_packages:,}")
     _heading("Red-line map")
@@ -111,6 +123,7 @@ def clashes(problem: Problem, result: ClashesResult) -> None:
     if result.feasible:
         _say("No clash: some package respects every red line (see `backchannel check`).")
         return
+    _certificate(result.certificate)
     _heading("Red lines that cannot hold together")
     for k, found in enumerate(result.clash_sets, start=1):
         parties = sorted({problem.constraint(i).party for i in found.constraint_ids})

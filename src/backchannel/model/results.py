@@ -39,13 +39,35 @@ class Status(str, Enum):
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """Evidence for "no package is admissible", which the validator checks.
+
+    ``clash`` names constraints (red lines, minimum utilities, reservations) that
+    cannot all hold together. The engine that answered gives it; it need not be
+    minimal (the whole constraint list always qualifies). ``proof`` is filled in by
+    the validator: how it proved the clash unsatisfiable without trusting that
+    engine (``"issue enumeration"``, or ``"re-solved by <engine>"`` with another
+    engine), or ``None`` when no proof fitted within its limits: the answer is then
+    not certified.
+    """
+
+    clash: tuple[str, ...]
+    proof: str | None = None
+
+    @property
+    def certified(self) -> bool:
+        """Whether the validator proved the clash unsatisfiable."""
+        return self.proof is not None
+
+
+@dataclass(frozen=True)
 class ZoneResult:
     """Answer of ``check``: is there a zone of possible agreement?
 
     ``viable[i]`` lists the option indices of issue ``i`` used by at least one
     admissible package. ``count`` is the exact number of admissible packages when
     the engine enumerated them, else ``None``. ``witness`` is one admissible
-    package when one exists.
+    package when one exists; ``certificate`` backs an ``INFEASIBLE`` status.
     """
 
     status: Status
@@ -54,6 +76,7 @@ class ZoneResult:
     count: int | None
     method: str
     seconds: float
+    certificate: Certificate | None = None
 
     @property
     def exists(self) -> bool | None:
@@ -92,6 +115,9 @@ class ClashesResult:
     (``complete`` says whether every minimal set was found). ``relaxations``: every
     set of minimum total firmness found (``status`` OPTIMAL when the minimum is
     proven), each with an admissible package of the relaxed problem.
+    ``feasible=False`` is backed by ``certificate``, except when the time limit
+    stopped the search before anything was decided (then nothing else is reported
+    and ``relaxation_status`` is ``UNKNOWN``).
     """
 
     feasible: bool
@@ -101,6 +127,7 @@ class ClashesResult:
     relaxation_status: Status
     method: str
     seconds: float
+    certificate: Certificate | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from backchannel.model.problem import Package, Problem
 from backchannel.model.results import (
+    Certificate,
     ClashesResult,
     FrontierPoint,
     FrontierResult,
@@ -46,6 +47,17 @@ def constraint_doc(problem: Problem, constraint_id: str) -> dict[str, Any]:
     }
 
 
+def certificate_doc(certificate: Certificate | None) -> dict[str, Any] | None:
+    """The evidence for "no package is admissible" and how the validator proved it."""
+    if certificate is None:
+        return None
+    return {
+        "clash": list(certificate.clash),
+        "certified": certificate.certified,
+        "proof": certificate.proof,
+    }
+
+
 def zone_doc(problem: Problem, zone: ZoneResult, redlines: tuple[IssueMap, ...]) -> dict[str, Any]:
     """Answer of ``check``."""
     viable = {
@@ -75,6 +87,7 @@ def zone_doc(problem: Problem, zone: ZoneResult, redlines: tuple[IssueMap, ...])
         "viable": viable,
         "witness": package_doc(problem, zone.witness),
         "redline_map": redline_map,
+        "certificate": certificate_doc(zone.certificate),
         "method": zone.method,
         "seconds": zone.seconds,
     }
@@ -103,6 +116,7 @@ def clashes_doc(problem: Problem, result: ClashesResult) -> dict[str, Any]:
             for r in result.relaxations
         ],
         "relaxation_status": result.relaxation_status.value,
+        "certificate": certificate_doc(result.certificate),
         "method": result.method,
         "seconds": result.seconds,
     }

@@ -54,6 +54,7 @@ from backchannel.solvers.objectives import (
     FloatArray,
     IntArray,
     evaluate,
+    infeasibility_certificate,
     utility_bounds,
 )
 
@@ -72,11 +73,9 @@ def dp_zone(problem: Problem) -> ZoneResult:
     """
     start = time.perf_counter()
     require_two_additive(problem)
-    n = len(problem.issues)
     full = groups_of(problem)
-    none = tuple(() for _ in range(n))
     if full is None:
-        return ZoneResult(Status.INFEASIBLE, none, None, None, METHOD, _since(start))
+        return _nothing(problem, start)
     bounds = utility_bounds(problem)
     viable: list[BoolArray] = [np.zeros(issue.size, dtype=bool) for issue in problem.issues]
     probes, probe_utilities = _probes(problem, full, bounds)
@@ -93,7 +92,7 @@ def dp_zone(problem: Problem) -> ZoneResult:
         return _answer(viable, probes[0], start)
     packages, utilities = admissible_frontier(problem, full)
     if packages.shape[0] == 0:
-        return ZoneResult(Status.INFEASIBLE, none, None, None, METHOD, _since(start))
+        return _nothing(problem, start)
     _mark_packages(viable, packages)
     _certify(problem, full, packages, utilities, bounds, viable)
     return _answer(viable, probes[0] if probes.shape[0] else packages[0], start)
@@ -150,6 +149,12 @@ def _answer(viable: list[BoolArray], witness: IntArray, start: float) -> ZoneRes
     options = tuple(tuple(int(o) for o in np.flatnonzero(v)) for v in viable)
     package = tuple(int(o) for o in witness)
     return ZoneResult(Status.OPTIMAL, options, package, None, METHOD, _since(start))
+
+
+def _nothing(problem: Problem, start: float) -> ZoneResult:
+    none = tuple(() for _ in problem.issues)
+    certificate = infeasibility_certificate(problem)
+    return ZoneResult(Status.INFEASIBLE, none, None, None, METHOD, _since(start), certificate)
 
 
 def _since(start: float) -> float:

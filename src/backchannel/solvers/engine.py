@@ -11,7 +11,8 @@ Which algorithm answers a question depends on the problem, never on the caller:
   clashes, MESO): CP-SAT.
 
 Every answer passes through the solver-independent validator
-(:mod:`backchannel.solvers.validate`) before it is returned.
+(:mod:`backchannel.solvers.validate`) before it is returned; "no package is
+admissible" comes back with a certificate and the validator's proof of it.
 """
 
 from __future__ import annotations
@@ -41,14 +42,12 @@ from backchannel.solvers.cpsat import (
 from backchannel.solvers.dp_zone import dp_zone
 from backchannel.solvers.dp_zone import exists as dp_exists
 from backchannel.solvers.enumeration import (
+    ENUMERATION_LIMIT,
     enumerate_frontier,
     enumerate_settlements,
     enumerate_zone,
 )
 from backchannel.solvers.frontier_dp import NotApplicable, dp_frontier, dp_settlements
-
-ENUMERATION_LIMIT = 6_000_000
-"""Largest number of packages answered by exact enumeration."""
 
 MAX_PARTIES = 8
 """Settlement rules accept 2 to this many parties with preferences."""
@@ -76,8 +75,7 @@ def check(problem: Problem, time_limit: float = DEFAULT_TIME_LIMIT) -> ZoneResul
             result = None
     if result is None:
         result = cpsat_zone(problem, time_limit)
-    validate.validate_zone(problem, result)
-    return result
+    return validate.validate_zone(problem, result)
 
 
 def clashes(
@@ -95,8 +93,7 @@ def clashes(
             result = None
     if result is None:
         result = cpsat_clashes(problem, limit=limit, time_limit=time_limit)
-    validate.validate_clashes(problem, result)
-    return result
+    return validate.validate_clashes(problem, result)
 
 
 def _check_parties(problem: Problem) -> None:

@@ -41,15 +41,20 @@ from backchannel.solvers.objectives import (
     FloatArray,
     IntArray,
     evaluate,
+    infeasibility_certificate,
     keys,
     nondominated,
     rule_value,
     rule_values,
+    single_issue_masks,
     tolerance,
     utility_bounds,
 )
 
 METHOD = "enumeration"
+ENUMERATION_LIMIT = 6_000_000
+"""Largest number of packages answered by exact enumeration."""
+
 BoolArray = np.ndarray[tuple[int, ...], np.dtype[np.bool_]]
 
 
@@ -84,25 +89,15 @@ class _Scanner:
         self.shape = tuple(sizes[split:])
         self.inner_count = inner_count
         self.bounds = utility_bounds(problem)
-        self.allowed = [np.ones(size, dtype=bool) for size in sizes]
-        self.empty = False
+        self.allowed = single_issue_masks(problem)
+        clauses = [clause for c in problem.constraints for clause in c.clauses]
+        self.empty = any(not clause for clause in clauses)
         inner_clauses: list[Clause] = []
-        self.cross: list[Clause] = []
-        for constraint in problem.constraints:
-            for clause in constraint.clauses:
-                issues = {lit.issue for lit in clause}
-                if not issues:
-                    self.empty = True
-                elif len(issues) == 1:
-                    (issue,) = issues
-                    ok = np.zeros(sizes[issue], dtype=bool)
-                    for lit in clause:
-                        ok[sorted(lit.allowed)] = True
-                    self.allowed[issue] &= ok
-                elif min(issues) >= split:
-                    inner_clauses.append(clause)
-                else:
-                    self.cross.append(clause)
+        self.cross: list[Clause] = []  # multi-issue clauses with an outer literal
+        for clause in clauses:
+            if len({lit.issue for lit in clause}) > 1:
+                inside = min(lit.issue for lit in clause) >= split
+                (inner_clauses if inside else self.cross).append(clause)
         base = np.ones(self.shape, dtype=bool)
         for axis in range(len(self.shape)):
             base &= self._along(axis, self.allowed[split + axis])
@@ -297,6 +292,7 @@ def enumerate_zone(problem: Problem) -> ZoneResult:
         count=count,
         method=METHOD,
         seconds=time.perf_counter() - start,
+        certificate=None if count else infeasibility_certificate(problem),
     )
 
 

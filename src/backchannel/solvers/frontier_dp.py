@@ -93,9 +93,27 @@ def require_two_additive(problem: Problem) -> None:
 
 def groups_of(problem: Problem) -> list[Group] | None:
     """Issues grouped by multi-issue clauses, options filtered; None when a clause is empty."""
-    sizes = [issue.size for issue in problem.issues]
+    linked = _linked_issues(problem)
+    if linked is None:
+        return None
+    members, links = linked
     allowed = single_issue_masks(problem)
-    root = list(range(len(sizes)))
+    tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
+    groups = []
+    for issues in members:
+        group = _group(issues, allowed, links, tables)
+        if group is None:
+            return None
+        groups.append(group)
+    return groups
+
+
+def _linked_issues(problem: Problem) -> tuple[list[list[int]], list[Clause]] | None:
+    """The issues in groups linked by multi-issue clauses (sorted), and those clauses.
+
+    None when some clause has no literal at all (it can never hold).
+    """
+    root = list(range(len(problem.issues)))
 
     def find(i: int) -> int:
         while root[i] != i:
@@ -114,45 +132,50 @@ def groups_of(problem: Problem) -> list[Group] | None:
                 for i in issues[1:]:
                     root[find(i)] = find(issues[0])
     members: dict[int, list[int]] = {}
-    for i in range(len(sizes)):
+    for i in range(len(root)):
         members.setdefault(find(i), []).append(i)
-    tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
-    groups = []
-    for issues in sorted(members.values()):
-        if len(issues) == 1:  # the common case, without the product machinery
-            only = np.flatnonzero(allowed[issues[0]])
-            if only.size == 0:
-                return None
-            utilities = np.stack([tables[p][issues[0]][only] for p in range(2)], axis=1)
-            twin = np.zeros(only.size, dtype=bool)
-            groups.append(Group((issues[0],), only[:, None].astype(np.int64), utilities, twin))
-            continue
-        choices = [np.flatnonzero(allowed[i]) for i in issues]
-        if int(np.prod([c.size for c in choices])) > MAX_COMBINATIONS:
-            raise NotApplicable(
-                f"conditional red lines link {len(issues)} issues into more than "
-                f"{MAX_COMBINATIONS} option combinations"
-            )
-        grid = np.meshgrid(*choices, indexing="ij")
-        options = np.stack([g.reshape(-1) for g in grid], axis=1).astype(np.int64)
-        column = {issue: j for j, issue in enumerate(issues)}
-        keep = np.ones(options.shape[0], dtype=bool)
-        for clause in links:
-            if clause[0].issue in column:
-                holds = np.zeros(options.shape[0], dtype=bool)
-                for lit in clause:
-                    holds |= np.isin(options[:, column[lit.issue]], sorted(lit.allowed))
-                keep &= holds
-        options = options[keep]
-        if options.shape[0] == 0:
+    return sorted(members.values()), links
+
+
+def _group(
+    issues: list[int],
+    allowed: list[BoolArray],
+    links: list[Clause],
+    tables: list[tuple[FloatArray, ...]],
+) -> Group | None:
+    """The group of ``issues``: their allowed combinations under ``links``; None if none."""
+    if len(issues) == 1:  # the common case, without the product machinery
+        only = np.flatnonzero(allowed[issues[0]])
+        if only.size == 0:
             return None
-        utilities = np.zeros((options.shape[0], 2))
-        for p in range(2):
-            for j, issue in enumerate(issues):
-                utilities[:, p] += tables[p][issue][options[:, j]]
-        twin = np.zeros(options.shape[0], dtype=bool)
-        groups.append(Group(tuple(issues), options, utilities, twin))
-    return groups
+        utilities = np.stack([tables[p][issues[0]][only] for p in range(2)], axis=1)
+        twin = np.zeros(only.size, dtype=bool)
+        return Group((issues[0],), only[:, None].astype(np.int64), utilities, twin)
+    choices = [np.flatnonzero(allowed[i]) for i in issues]
+    if int(np.prod([c.size for c in choices])) > MAX_COMBINATIONS:
+        raise NotApplicable(
+            f"conditional red lines link {len(issues)} issues into more than "
+            f"{MAX_COMBINATIONS} option combinations"
+        )
+    grid = np.meshgrid(*choices, indexing="ij")
+    options = np.stack([g.reshape(-1) for g in grid], axis=1).astype(np.int64)
+    column = {issue: j for j, issue in enumerate(issues)}
+    keep = np.ones(options.shape[0], dtype=bool)
+    for clause in links:
+        if clause[0].issue in column:
+            holds = np.zeros(options.shape[0], dtype=bool)
+            for lit in clause:
+                holds |= np.isin(options[:, column[lit.issue]], sorted(lit.allowed))
+            keep &= holds
+    options = options[keep]
+    if options.shape[0] == 0:
+        return None
+    utilities = np.zeros((options.shape[0], 2))
+    for p in range(2):
+        for j, issue in enumerate(issues):
+            utilities[:, p] += tables[p][issue][options[:, j]]
+    twin = np.zeros(options.shape[0], dtype=bool)
+    return Group(tuple(issues), options, utilities, twin)
 
 
 def pareto_groups(groups: list[Group]) -> list[Group]:

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backchannel.model.problem import UTILITY_TOLERANCE, AdditiveUtility, Problem
-from backchannel.model.results import SettlementRule
+from backchannel.model.results import Certificate, SettlementRule
 
 TOL = UTILITY_TOLERANCE
 
@@ -97,6 +97,28 @@ def single_issue_masks(problem: Problem) -> list[BoolArray]:
                 ok[sorted(lit.allowed)] = True
             masks[issue] &= ok
     return masks
+
+
+def infeasibility_certificate(problem: Problem) -> Certificate:
+    """The certificate an engine gives with "no package is admissible".
+
+    A clash visible without search when there is one: a red line with an empty clause,
+    or the red lines whose single-issue clauses together forbid every option of one
+    issue. Otherwise every constraint: the engine's search found that they cannot all
+    hold, and the validator proves it again without that engine.
+    """
+    for c in problem.constraints:
+        if any(not clause for clause in c.clauses):
+            return Certificate((c.id,))
+    for issue, allowed in enumerate(single_issue_masks(problem)):
+        if not allowed.any():
+            on_issue = [
+                c.id
+                for c in problem.constraints
+                if any({lit.issue for lit in clause} == {issue} for clause in c.clauses)
+            ]
+            return Certificate(tuple(on_issue))
+    return Certificate(tuple(c.id for c in problem.constraints))
 
 
 def utility_bounds(problem: Problem) -> FloatArray:

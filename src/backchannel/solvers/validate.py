@@ -2,29 +2,37 @@
 
 Nothing here trusts an engine. Packages are judged with the model's own
 :meth:`Problem.constraint_holds` and :meth:`Problem.utility`; utilities and rule
-values are re-evaluated in floats; on small agendas (at most
-:data:`PROOF_LIMIT` packages) clash sets are re-proven by enumeration. A failed
-check raises :class:`~backchannel.errors.InvalidAnswer`: an engine bug, never the
-user's fault, and never silently passed on.
+values are re-evaluated in floats; "no package is admissible" must come with a
+certificate, a clash set proven unsatisfiable by :mod:`~backchannel.solvers.certificates`
+without the engine that answered. A failed check raises
+:class:`~backchannel.errors.InvalidAnswer`: an engine bug, never the user's fault, and
+never silently passed on. The zone and clashes validators return the answer with the
+certificate's proof filled in (``None`` when no proof fitted within the limits: the
+answer is then not certified).
 
 Checks, per answer type
 -----------------------
 * zone: a witness exists exactly when the status says so, is admissible and uses
-  only viable options; viable option indices are in range.
+  only viable options; viable option indices are in range; an infeasible status
+  has a certificate, proven or at least not refuted (a package that respects every
+  constraint it names refutes it).
 * settlement: the package is admissible; the utilities and the rule value are
   those of the package (the ks value needs the ideal point, so only its range is
   checked); the bound is not below the value, and equals it when proven.
 * frontier: every point admissible, utilities re-evaluated, no point dominates another.
 * clashes: ids exist; relaxation costs are the firmness sums of their red lines, all
-  equal, and each witness respects every red line not relaxed; on small agendas,
-  each clash set is unsatisfiable and, when marked minimal, each of its subsets
-  with one red line dropped is satisfiable.
+  equal, and each witness respects every red line not relaxed; "not feasible" has a
+  certificate, checked as for the zone, unless nothing was decided; each clash set
+  is checked like a certificate but without re-solving, and on small agendas (at
+  most :data:`PROOF_LIMIT` packages), when marked minimal, each of its subsets with
+  one red line dropped is proven satisfiable.
 * meso: every offer admissible, within the tolerance band of the target for the
   party, distinct, and ``spread`` is their smallest pairwise L1 distance.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -35,6 +43,7 @@ from numpy.typing import NDArray
 from backchannel.errors import InvalidAnswer
 from backchannel.model.problem import AdditiveUtility, Constraint, Package, Problem
 from backchannel.model.results import (
+    Certificate,
     ClashesResult,
     FrontierPoint,
     FrontierResult,
@@ -44,10 +53,11 @@ from backchannel.model.results import (
     Status,
     ZoneResult,
 )
-from backchannel.solvers.objectives import TOL, evaluate, rule_value, tolerance
+from backchannel.solvers.certificates import Verdict, decide
+from backchannel.solvers.objectives import TOL, rule_value, tolerance
 
 PROOF_LIMIT = 50_000
-"""Largest agenda on which clash sets are re-proven by enumeration."""
+"""Largest agenda on which the minimality of clash sets is checked."""
 
 IntMatrix = np.ndarray[tuple[int, int], np.dtype[np.int64]]
 FloatMatrix = np.ndarray[tuple[int, int], np.dtype[np.float64]]
@@ -86,9 +96,32 @@ def _check_utilities(
         raise _fail(what, f"utilities {tuple(reported)} of {package} are really {exact}")
 
 
+def _clash_ids(problem: Problem, ids: Sequence[str], what: str, name: str) -> None:
+    known = {c.id for c in problem.constraints}
+    if any(i not in known for i in ids) or len(set(ids)) != len(ids):
+        raise _fail(what, f"{name} {tuple(ids)} names unknown ids")
+
+
+def _refuted(what: str, ids: Sequence[str], verdict: Verdict) -> InvalidAnswer:
+    return _fail(what, f"{tuple(ids)} can all hold together: {verdict.witness} respects them all")
+
+
+def _certify(
+    problem: Problem, certificate: Certificate | None, method: str, what: str
+) -> Certificate:
+    """The certificate of "no package is admissible", with the validator's proof filled in."""
+    if certificate is None:
+        raise _fail(what, "no package is admissible, it says, without a certificate")
+    _clash_ids(problem, certificate.clash, what, "the certificate")
+    verdict = decide(problem, certificate.clash, method, resolve=True)
+    if verdict.witness is not None:
+        raise _refuted(what, certificate.clash, verdict)
+    return dataclasses.replace(certificate, proof=verdict.proof)
+
+
 # --------------------------------------------------------------------------- zone
-def validate_zone(problem: Problem, result: ZoneResult) -> None:
-    """Check an answer of ``check``."""
+def validate_zone(problem: Problem, result: ZoneResult) -> ZoneResult:
+    """Check an answer of ``check``; return it with its certificate's proof filled in."""
     if len(result.viable) != len(problem.issues):
         raise _fail("check", "viable options are not given for every issue")
     for issue, options in zip(problem.issues, result.viable, strict=True):
@@ -97,9 +130,12 @@ def validate_zone(problem: Problem, result: ZoneResult) -> None:
     if result.status is Status.INFEASIBLE:
         if result.witness is not None or any(result.viable) or result.count:
             raise _fail("check", "no zone of agreement is claimed, yet a package is reported")
-        return
+        certificate = _certify(problem, result.certificate, result.method, "check")
+        return dataclasses.replace(result, certificate=certificate)
+    if result.certificate is not None:
+        raise _fail("check", f"status {result.status.value} with a certificate of no agreement")
     if result.status is Status.UNKNOWN:
-        return
+        return result
     if result.witness is None:
         raise _fail("check", "a zone of agreement is claimed without a package in it")
     _check_admissible(problem, result.witness, "check")
@@ -108,6 +144,7 @@ def validate_zone(problem: Problem, result: ZoneResult) -> None:
             raise _fail("check", f"the witness uses option {option} of issue {i}, not viable")
     if result.count is not None and result.count < 1:
         raise _fail("check", f"count {result.count} contradicts the witness")
+    return result
 
 
 # --------------------------------------------------------------------- settlement
@@ -226,12 +263,6 @@ def validate_frontier(problem: Problem, result: FrontierResult) -> None:
 
 
 # ---------------------------------------------------------------------- clashes
-def _all_packages(problem: Problem) -> IntMatrix:
-    sizes = [issue.size for issue in problem.issues]
-    grid = np.indices(sizes, dtype=np.int64).reshape(len(sizes), -1).T
-    return np.ascontiguousarray(grid)
-
-
 def _satisfied(
     problem: Problem,
     constraints: Sequence[Constraint],
@@ -252,32 +283,29 @@ def _satisfied(
     return out
 
 
-def _prove_clashes(problem: Problem, result: ClashesResult) -> None:
-    packages = _all_packages(problem)
-    utilities = evaluate(problem, packages)
-    by_id = {c.id: n for n, c in enumerate(problem.constraints)}
-    table = _satisfied(problem, problem.constraints, packages, utilities)
+def _check_clash_sets(problem: Problem, result: ClashesResult) -> None:
+    """No clash set is refuted; on small agendas, each one marked minimal is minimal."""
+    proven = {frozenset(result.certificate.clash)} if result.certificate else set()
     for clash in result.clash_sets:
-        rows = [by_id[i] for i in clash.constraint_ids]
-        if table[rows].all(axis=0).any():
-            raise _fail("clashes", f"{clash.constraint_ids} can all hold together")
-        if not clash.minimal:
+        ids = clash.constraint_ids
+        if frozenset(ids) not in proven:
+            verdict = decide(problem, ids, result.method, resolve=False)
+            if verdict.witness is not None:
+                raise _refuted("clashes", ids, verdict)
+        if not clash.minimal or problem.n_packages > PROOF_LIMIT or len(ids) < 2:
             continue
-        for drop in rows:
-            rest = [r for r in rows if r != drop]
-            if rest and not table[rest].all(axis=0).any():
-                name = problem.constraints[drop].id
-                raise _fail("clashes", f"{clash.constraint_ids} is not minimal: drop {name}")
+        for drop in ids:
+            rest = [i for i in ids if i != drop]
+            if decide(problem, rest, result.method, resolve=False).proof is not None:
+                raise _fail("clashes", f"{ids} is not minimal: drop {drop}")
 
 
-def validate_clashes(problem: Problem, result: ClashesResult) -> None:
-    """Check an answer of ``clashes``."""
+def validate_clashes(problem: Problem, result: ClashesResult) -> ClashesResult:
+    """Check an answer of ``clashes``; return it with its certificate's proof filled in."""
     known = {c.id: c for c in problem.constraints}
     for clash in result.clash_sets:
-        unknown = [i for i in clash.constraint_ids if i not in known]
-        if unknown or len(set(clash.constraint_ids)) != len(clash.constraint_ids):
-            raise _fail("clashes", f"clash set {clash.constraint_ids} names unknown ids")
-    if result.feasible and (result.clash_sets or result.relaxations):
+        _clash_ids(problem, clash.constraint_ids, "clashes", "clash set")
+    if result.feasible and (result.clash_sets or result.relaxations or result.certificate):
         raise _fail("clashes", "agreement is possible, yet clashes are reported")
     costs = []
     for relaxation in result.relaxations:
@@ -291,8 +319,14 @@ def validate_clashes(problem: Problem, result: ClashesResult) -> None:
         costs.append(cost)
     if costs and max(costs) - min(costs) > tolerance(min(costs)):
         raise _fail("clashes", f"the cheapest relaxations have different costs {costs}")
-    if result.clash_sets and problem.n_packages <= PROOF_LIMIT:
-        _prove_clashes(problem, result)
+    undecided = not (result.clash_sets or result.relaxations) and (
+        result.relaxation_status is Status.UNKNOWN
+    )
+    if not result.feasible and (result.certificate is not None or not undecided):
+        certificate = _certify(problem, result.certificate, result.method, "clashes")
+        result = dataclasses.replace(result, certificate=certificate)
+    _check_clash_sets(problem, result)
+    return result
 
 
 # --------------------------------------------------------------------------- meso

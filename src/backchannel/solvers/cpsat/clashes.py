@@ -31,6 +31,7 @@ from backchannel.model.problem import Package, Problem
 from backchannel.model.results import ClashesResult, ClashSet, Relaxation, Status
 from backchannel.solvers.cpsat.constraints import add_all
 from backchannel.solvers.cpsat.package_model import Budget, PackageModel, Solved, close, slack
+from backchannel.solvers.objectives import infeasibility_certificate
 
 COST_SCALE = 10**6
 
@@ -205,5 +206,12 @@ def cpsat_clashes(problem: Problem, limit: int = 10, time_limit: float = 30.0) -
     sets, complete = _clash_sets(g, limit)
     relaxations, status = _relaxations(g, limit)
     return ClashesResult(
-        False, tuple(sets), complete, tuple(relaxations), status, "cp-sat", budget.elapsed()
+        False,
+        tuple(sets),
+        complete,
+        tuple(relaxations),
+        status,
+        "cp-sat",
+        budget.elapsed(),
+        infeasibility_certificate(problem),
     )

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from backchannel.model.problem import Package, Problem
+from backchannel.model.problem import Package
 from backchannel.solvers.cpsat.fixing import final_domains
 from backchannel.solvers.cpsat.objectives import Objective, Welfare
 from backchannel.solvers.cpsat.package_model import Budget, PackageModel, close, lowest_tie, slack
@@ -90,7 +90,6 @@ def certified_max(
     ``settled(upper, best)`` says when no unseen package can matter (default: the
     upper bound is within the tolerance of the best value).
     """
-    problem: Problem = pm.problem
     phase = pm.new_phase()
     guards = [*assume, *obj.assume, phase]
     raised: list[cp_model.IntVar] = []  # the current "better than the best" window, if any
@@ -108,17 +107,10 @@ def certified_max(
         if found.package is None:
             return best
         y = found.package
-        usable = admissible_or_cut(pm, y)
-        if usable and accept is not None and not accept(y):
-            pm.exclude_equivalent(y, [] if reject_guard is None else [reject_guard])
-            usable = False
-        if usable:  # kept even when the model is refined below: it is a real package
-            value = obj.value(problem.utility(y))
-            if best.package is None or value > best.value:
-                best.package, best.value = y, value
+        value = _score(pm, obj, y, best, accept, reject_guard)
         if pm.last_solver is not None and obj.refine(pm.last_solver):
             continue
-        if not usable:
+        if value is None:
             continue
         best.upper = max(best.value, obj.upper(found.bound))
         if not found.proven:
@@ -133,14 +125,48 @@ def certified_max(
         if settled is None and better and close(value, best.value) and best.value > 0:
             # y ties with the best: rather than visit every tie of the best integer
             # value one by one, only packages better than the best are searched now.
-            raised, raised_at = [pm.new_phase()], best.value
-            obj.window(best.value + slack(best.value), raised[0])
-            # The window's own rounding lets the best and its ties back in: not them.
-            for seen in {best.package, y}:
-                if seen is not None:
-                    pm.exclude_equivalent(seen, raised)
+            raised, raised_at = _raise(pm, obj, best, y), best.value
         else:
             pm.exclude_equivalent(y, [phase])
+
+
+def _score(
+    pm: PackageModel,
+    obj: Objective,
+    y: Package,
+    best: Best,
+    accept: Accept | None,
+    reject_guard: cp_model.IntVar | None,
+) -> float | None:
+    """The float value of a found package, kept in ``best`` when better; None if unusable.
+
+    An inadmissible package is cut off for good, a rejected one while ``reject_guard``
+    holds. A usable package is kept even when the caller then refines the model: it is
+    a real package.
+    """
+    if not admissible_or_cut(pm, y):
+        return None
+    if accept is not None and not accept(y):
+        pm.exclude_equivalent(y, [] if reject_guard is None else [reject_guard])
+        return None
+    value = obj.value(pm.problem.utility(y))
+    if best.package is None or value > best.value:
+        best.package, best.value = y, value
+    return value
+
+
+def _raise(pm: PackageModel, obj: Objective, best: Best, y: Package) -> list[cp_model.IntVar]:
+    """A new window of packages better than the best by more than the tolerance.
+
+    The window's own rounding lets the best and its ties back in: they (the best and
+    ``y``) are excluded while it holds.
+    """
+    raised = [pm.new_phase()]
+    obj.window(best.value + slack(best.value), raised[0])
+    for seen in {best.package, y}:
+        if seen is not None:
+            pm.exclude_equivalent(seen, raised)
+    return raised
 
 
 def _within(upper: float, best: float) -> bool:

@@ -38,6 +38,21 @@ def ideals(pm: PackageModel, budget: Budget, reserve: int = 1) -> list[Best]:
     return tops
 
 
+def _ks_ideal(pm: PackageModel, budget: Budget) -> tuple[Status | None, list[float], bool]:
+    """``(stop, ideal, proven)``: the ideal point for Kalai-Smorodinsky.
+
+    ``stop`` is the status to answer at once (INFEASIBLE or UNKNOWN) when some party's
+    ideal is not found; an unproven ideal is the best utility found, and the answer
+    is then labelled unproven (``proven`` False).
+    """
+    tops = ideals(pm, budget)
+    if any(t.infeasible for t in tops):
+        return Status.INFEASIBLE, [], False
+    if any(t.package is None for t in tops):
+        return Status.UNKNOWN, [], False
+    return None, [t.value for t in tops], all(t.proven for t in tops)
+
+
 def cpsat_settle(problem: Problem, rule: SettlementRule, time_limit: float = 30.0) -> Settlement:
     """The admissible package that ``rule`` picks, proven optimal when time allows.
 
@@ -103,14 +118,9 @@ def cpsat_settle(problem: Problem, rule: SettlementRule, time_limit: float = 30.
     if first.package is not None and (many or not problem.is_additive):
         pm.hint(first.package)
     if rule is SettlementRule.KS:
-        tops = ideals(pm, budget)
-        if any(t.infeasible for t in tops):
-            return answer(Status.INFEASIBLE)
-        if any(t.package is None for t in tops):
-            return answer(Status.UNKNOWN)
-        # An unproven ideal is the best utility found: the answer is then labelled unproven.
-        ideal_proven = all(t.proven for t in tops)
-        ideal = [t.value for t in tops]
+        stop, ideal, ideal_proven = _ks_ideal(pm, budget)
+        if stop is not None:
+            return answer(stop)
     obj = objective(pm, rule, ideal)
     best = certified_max(pm, obj, budget)
     if rule is SettlementRule.NASH and best.infeasible:

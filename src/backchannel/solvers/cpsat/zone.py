@@ -14,6 +14,7 @@ from backchannel.model.results import Status, ZoneResult
 from backchannel.solvers.cpsat.package_model import Budget
 from backchannel.solvers.cpsat.search import admissible_or_cut
 from backchannel.solvers.cpsat.settle import admissible_model
+from backchannel.solvers.objectives import infeasibility_certificate
 
 
 def cpsat_zone(problem: Problem, time_limit: float = 30.0) -> ZoneResult:
@@ -30,7 +31,8 @@ def cpsat_zone(problem: Problem, time_limit: float = 30.0) -> ZoneResult:
     Returns
     -------
     ZoneResult
-        ``OPTIMAL`` with the exact viable sets, or ``INFEASIBLE`` with empty ones.
+        ``OPTIMAL`` with the exact viable sets, or ``INFEASIBLE`` with empty ones and
+        a certificate.
     """
     budget = Budget(time_limit)
     pm = admissible_model(problem)
@@ -65,4 +67,5 @@ def cpsat_zone(problem: Problem, time_limit: float = 30.0) -> ZoneResult:
             status = Status.FEASIBLE
             break
     viable = tuple(tuple(j for j, s in enumerate(row) if s) for row in covered)
-    return ZoneResult(status, viable, witness, None, "cp-sat", budget.elapsed())
+    certificate = infeasibility_certificate(problem) if status is Status.INFEASIBLE else None
+    return ZoneResult(status, viable, witness, None, "cp-sat", budget.elapsed(), certificate)
