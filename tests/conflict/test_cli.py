@@ -1,7 +1,7 @@
 """The ``backchannel conflict`` commands end to end, through ``backchannel.cli.main``.
 
 Every stability fact asserted here is worked out by hand from the definitions (see
-``docs/conflict-analysis.md``) in the comment next to it. Cases:
+``docs/explanation/conflict-analysis.md``) in the comment next to it. Cases:
 
 * Prisoner's Dilemma (Rapoport & Chammah 1965; graph form in Fang, Hipel & Kilgour 1993,
   ch. 3): ``examples/conflicts/prisoners_dilemma.yaml``.

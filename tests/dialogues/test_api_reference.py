@@ -1,4 +1,4 @@
-"""docs/api.md describes every route of the JSON API, and every route it describes exists.
+"""docs/reference/api.md describes every route of the JSON API, and every route it describes exists.
 
 A route is described by a heading that holds its method and path in code, such as
 ``#### `POST /api/v1/dialogues/{dialogue_id}/rounds` ``, with the path written
@@ -18,7 +18,7 @@ from backchannel.services.platform import Platform
 from backchannel.web.app import create_app
 from backchannel.web.routes import api
 
-API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+API_DOC = Path(__file__).resolve().parents[2] / "docs" / "reference" / "api.md"
 HEADING = re.compile(r"^#{2,6} `([A-Z]+) (/api/\S*)`\s*$", re.MULTILINE)
 
 Route = tuple[str, str]
@@ -55,10 +55,12 @@ def test_every_api_route_is_documented_and_every_documented_route_exists(
         (m, r.path) for r in api.router.routes if isinstance(r, APIRoute) for m in r.methods
     }
     assert declared and declared <= routes  # control: no API route is left out of the reading
-    assert sorted(routes - set(described)) == [], "routes missing from docs/api.md"
-    assert sorted(set(described) - routes) == [], "docs/api.md describes routes the app lacks"
+    assert sorted(routes - set(described)) == [], "routes missing from docs/reference/api.md"
+    assert sorted(set(described) - routes) == [], (
+        "docs/reference/api.md describes routes the app lacks"
+    )
     twice = [route for route, count in Counter(described).items() if count > 1]
-    assert twice == [], "described twice in docs/api.md"
+    assert twice == [], "described twice in docs/reference/api.md"
 
 
 def test_headings_are_read_as_routes_and_nothing_else_is() -> None:

@@ -127,6 +127,17 @@ def test_conflicts_is_a_hidden_deprecated_alias_of_clashes(
     assert "clashes" in listed and " conflicts " not in listed
 
 
+def test_settle_and_meso_without_admissible_package_say_what_to_do(
+    clash: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in (["settle", str(clash)], ["meso", str(clash), "--for", "A"]):
+        main(argv)
+        out = capsys.readouterr().out
+        assert "No admissible package" in out, argv
+        assert "backchannel clashes" in out and "--issues" in out, argv
+        assert "0 offers" not in out
+
+
 def test_table_output_is_readable(clash: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(clash)]) == 0
     out = capsys.readouterr().out
@@ -187,8 +198,10 @@ def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
 def test_every_command_is_in_the_reference() -> None:
     from backchannel.cli.reference import reference
 
-    documented = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
-    assert documented == reference(), "docs/cli.md is stale: regenerate it"
+    documented = (Path(__file__).parents[2] / "docs" / "reference" / "cli.md").read_text(
+        encoding="utf-8"
+    )
+    assert documented == reference(), "docs/reference/cli.md is stale: regenerate it"
     for command in ("analyze", "check", "clashes", "settle", "frontier", "meso", "convert"):
         assert f"`backchannel {command}`" in documented
 

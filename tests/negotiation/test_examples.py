@@ -308,7 +308,7 @@ def test_pruned_enumeration_agrees_with_reference(
 
 
 def test_worked_example_in_the_docs(tmp_path: Path) -> None:
-    text = (EXAMPLES.parent / "docs" / "case-file.md").read_text(encoding="utf-8")
+    text = (EXAMPLES.parent / "docs" / "reference" / "case-file.md").read_text(encoding="utf-8")
     section = text.split("## Worked example", 1)[1]
     block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     path = tmp_path / "worked.yaml"
@@ -331,7 +331,7 @@ def test_worked_example_in_the_docs(tmp_path: Path) -> None:
 
 
 def test_docs_state_the_definitions_exactly() -> None:
-    text = (EXAMPLES.parent / "docs" / "case-file.md").read_text(encoding="utf-8")
+    text = (EXAMPLES.parent / "docs" / "reference" / "case-file.md").read_text(encoding="utf-8")
     assert (
         "utility u_p of a package = Σ weight × rating, normalised to [0,1]; "
         "disagreement point d_p = reservation value (0 when none is given); a package "

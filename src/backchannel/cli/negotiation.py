@@ -28,7 +28,9 @@ EXIT_TIME_LIMIT = 3
 PathArg = Annotated[
     Path, typer.Argument(help="A case file (.yaml/.json) or a Genius/GeniusWeb domain folder.")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the machine format (docs/json.md).")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the machine format (docs/reference/json.md).")
+]
 TimeOpt = Annotated[
     float,
     typer.Option("--time-limit", help="Seconds per solve; the best answer so far is kept."),

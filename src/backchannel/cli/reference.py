@@ -1,7 +1,7 @@
-"""Generate the CLI reference (docs/cli.md) from the commands themselves.
+"""Generate the CLI reference (docs/reference/cli.md) from the commands themselves.
 
-``python -m backchannel.cli.reference --write docs/cli.md`` regenerates it;
-``--check docs/cli.md`` fails when the file is out of date, so that CI catches an
+``python -m backchannel.cli.reference --write docs/reference/cli.md`` regenerates it;
+``--check docs/reference/cli.md`` fails when the file is out of date, so that CI catches an
 undocumented command or option.
 """
 
@@ -18,7 +18,7 @@ from backchannel.cli import app
 
 HEADER = """# CLI reference
 
-Generated from the commands by `python -m backchannel.cli.reference --write docs/cli.md`;
+Generated from the commands by `python -m backchannel.cli.reference --write docs/reference/cli.md`;
 CI fails when it is out of date.
 
 Exit codes: **0** done; **2** bad input (the message names the file, the place in it, what
@@ -71,7 +71,7 @@ def reference() -> str:
 def main(argv: list[str]) -> int:
     """``--write PATH`` or ``--check PATH``."""
     if len(argv) != 2 or argv[0] not in ("--write", "--check"):
-        print("usage: python -m backchannel.cli.reference --write|--check docs/cli.md")
+        print("usage: python -m backchannel.cli.reference --write|--check docs/reference/cli.md")
         return 2
     mode, target = argv[0], Path(argv[1])
     text = reference()

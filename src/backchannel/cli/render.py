@@ -144,13 +144,19 @@ def clashes(problem: Problem, result: ClashesResult) -> None:
     _say(f"\n({result.method}, {result.seconds:.3f} s)")
 
 
+NO_PACKAGE = (
+    "No admissible package: see `backchannel clashes` for the red lines that clash, "
+    "or try a partial deal with --issues."
+)
+
+
 def settlements(problem: Problem, answers: dict[SettlementRule, Settlement]) -> None:
     """Answer of ``settle``: one column per rule."""
     found = [s for s in answers.values() if s.package is not None]
     if not found:
         status = next(iter(answers.values())).status
         if status is Status.INFEASIBLE:
-            _say("No admissible package: see `backchannel clashes` for the clashing red lines.")
+            _say(NO_PACKAGE)
         else:
             _say("No package found within the time limit.")
         return
@@ -190,6 +196,13 @@ def frontier(problem: Problem, result: FrontierResult) -> None:
 
 def meso(problem: Problem, result: MesoResult) -> None:
     """Answer of ``meso``."""
+    if not result.points:
+        if result.status is Status.INFEASIBLE:
+            _say(NO_PACKAGE)
+        else:
+            _say("No offers found within the time limit: try a larger --time-limit.")
+        _say(f"\n({result.method}, {result.seconds:.3f} s)")
+        return
     _say(
         f"{len(result.points)} offers worth {result.target:.4f} ± {result.tolerance:g} "
         f"to {result.party}, spread {result.spread:.4f} for the others"

@@ -3,7 +3,7 @@
 
 Each solution concept lives in its own module (``nash``, ``gmr``, ``smr``, ``seq``,
 ``sim``, ``seqsim``, ``limited``); this module only dispatches and assembles typed
-results. See ``docs/conflict-analysis.md`` for the definitions as implemented.
+results. See ``docs/explanation/conflict-analysis.md`` for the definitions as implemented.
 """
 
 from __future__ import annotations

@@ -257,14 +257,14 @@ def parse_case(data: Any, source: str, locate: Locator | None = None) -> Case:
             source,
             "the file is empty",
             line=1,
-            hint="a case file holds title, issues and parties; see docs/case-file.md",
+            hint="a case file holds title, issues and parties; see docs/reference/case-file.md",
         )
     if not isinstance(data, Mapping):
         raise file_problem(
             source,
             f"a case file holds a mapping (title, issues, parties), not {type(data).__name__}",
             line=locate(()) if locate else None,
-            hint="see docs/case-file.md",
+            hint="see docs/reference/case-file.md",
         )
     data = _number_keys_as_text(data)
     try:

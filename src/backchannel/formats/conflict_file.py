@@ -133,7 +133,7 @@ def conflict_from_data(data: Any, source: str, lines: Lines | None = None) -> Co
             source,
             (),
             "the document must be a mapping with keys such as title, decision_makers",
-            hint="see docs/conflict-file.md",
+            hint="see docs/reference/conflict-file.md",
             line=1,
         )
     try:

@@ -5,7 +5,7 @@ A :class:`~backchannel.model.case.Case` is compiled (by
 lists of options, utilities as per-issue tables of floats, and every red line as
 clauses over option literals. Engines only ever see a ``Problem``.
 
-Definitions (stated the same way in ``docs/definitions.md``)
+Definitions (stated the same way in ``docs/explanation/definitions.md``)
 -------------------------------------------------------------
 * A **package** picks one option per issue; here it is a tuple of option indices.
 * The **utility** ``u_p`` of a package for party ``p`` is ``sum_i weight_i x rating_i``

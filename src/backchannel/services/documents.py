@@ -1,4 +1,4 @@
-"""The machine format of every answer (what ``--json`` prints), documented in docs/json.md.
+"""The machine format of every answer (what ``--json`` prints): docs/reference/json.md.
 
 A package is ``{issue name: option}`` with names exactly as in the input file (a
 number for a numeric issue); utilities are ``{party: value}``.

@@ -1,7 +1,7 @@
 """Read Genius XML additive profiles (``<utility_space>``).
 
 Genius 10.4 semantics (``AdditiveUtilitySpace``, ``Evaluator*``), written out in
-``docs/formats.md``:
+``docs/reference/formats.md``:
 
 * ``u(package) = sum_i w_i * e_i(value_i)`` with the weights **as written**;
 * discrete issue: ``e = evaluation / max evaluation of the issue`` (0 for a value

@@ -1,6 +1,6 @@
 """The conflict file: its data model, statement language and cross-reference checks.
 
-See ``docs/conflict-file.md`` for the reference of every key. Reading and writing
+See ``docs/reference/conflict-file.md`` for the reference of every key. Reading and writing
 conflict files (YAML, JSON, GMCR+ ``.gmcr``) is :mod:`backchannel.formats.conflicts`.
 """
 
