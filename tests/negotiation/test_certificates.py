@@ -26,7 +26,7 @@ from backchannel.solvers.certificates import ENUMERATED, Verdict, decide
 from backchannel.solvers.cpsat import cpsat_clashes, cpsat_zone
 from backchannel.solvers.dp_zone import dp_zone
 from backchannel.solvers.enumeration import enumerate_zone
-from backchannel.solvers.objectives import infeasibility_certificate
+from backchannel.solvers.scoring import infeasibility_certificate
 from backchannel.solvers.validate import validate_clashes, validate_zone
 
 from . import reference as ref

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backchannel.solvers.objectives import nondominated
+from backchannel.solvers.scoring import nondominated
 
 
 def naive(points: np.ndarray, order: np.ndarray) -> set[int]:

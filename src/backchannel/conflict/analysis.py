@@ -18,7 +18,7 @@ from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.explain import explain_state
 from backchannel.conflict.movers import PreferenceMode, has_unranked, mover_groups
 from backchannel.conflict.reachability import Game
-from backchannel.conflict.results import (
+from backchannel.conflict.reports import (
     Explanation,
     Path,
     PathsReport,

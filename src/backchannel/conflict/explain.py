@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from backchannel.conflict import gmr, limited, paths, seq, sim, smr
 from backchannel.conflict.reachability import Game
-from backchannel.conflict.results import Explanation, Response, Sanction
+from backchannel.conflict.reports import Explanation, Response, Sanction
 
 _SEQUENTIAL: dict[str, ModuleType] = {"gmr": gmr, "smr": smr, "seq": seq, "seqsim": seq}
 

@@ -26,7 +26,7 @@ from backchannel.conflict.compile import compile_conflict, enumerate_feasible, s
 from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.decompile import conflict_to_model, preference_rankings
 from backchannel.conflict.graph import render_svg
-from backchannel.conflict.results import (
+from backchannel.conflict.reports import (
     Explanation,
     PathsReport,
     StabilityReport,

@@ -56,7 +56,7 @@ from backchannel.solvers.cpsat import cpsat_zone
 from backchannel.solvers.dp_zone import dp_zone
 from backchannel.solvers.enumeration import ENUMERATION_LIMIT, enumerate_zone
 from backchannel.solvers.frontier_dp import NotApplicable
-from backchannel.solvers.objectives import BoolArray, FloatArray, IntArray
+from backchannel.solvers.scoring import BoolArray, FloatArray, IntArray
 
 COMPONENT_LIMIT = 2**20
 """Most option combinations of one component enumerated (before its clauses filter them)."""

@@ -27,7 +27,7 @@ without CP-SAT:
    the last point of ``B`` (sorted by decreasing ``u_0``) that still meets the
    ``u_0`` bound, found by binary search.
 
-The answer is exact on the utility keys of :mod:`~backchannel.solvers.objectives`,
+The answer is exact on the utility keys of :mod:`~backchannel.solvers.scoring`,
 like the frontier itself.
 """
 
@@ -48,7 +48,7 @@ from backchannel.solvers.frontier_dp import (
     pareto_groups,
     require_two_additive,
 )
-from backchannel.solvers.objectives import (
+from backchannel.solvers.scoring import (
     TOL,
     BoolArray,
     FloatArray,

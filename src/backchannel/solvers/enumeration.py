@@ -15,7 +15,7 @@ are thresholds on the utility arrays. Rectangle utilities are rebuilt per outer
 combination by adding each active term's value on its box of the inner grid.
 
 Tolerances, gains, rule values and frontier keys follow
-:mod:`backchannel.solvers.objectives`; ties are broken by welfare, then by the
+:mod:`backchannel.solvers.scoring`; ties are broken by welfare, then by the
 smallest option-index vector, and counted exactly.
 """
 
@@ -37,7 +37,7 @@ from backchannel.model.results import (
     Status,
     ZoneResult,
 )
-from backchannel.solvers.objectives import (
+from backchannel.solvers.scoring import (
     FloatArray,
     IntArray,
     evaluate,
@@ -370,7 +370,7 @@ def enumerate_settlements(
 def enumerate_frontier(problem: Problem) -> FrontierResult:
     """The exact Pareto frontier of the admissible packages, for any number of parties.
 
-    One point per non-dominated utility key (see :mod:`~backchannel.solvers.objectives`),
+    One point per non-dominated utility key (see :mod:`~backchannel.solvers.scoring`),
     represented by its smallest option-index vector (equal keys have equal welfare,
     so this is the tie-break rule); points sorted by utility, first party first.
     """

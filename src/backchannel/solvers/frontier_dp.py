@@ -19,7 +19,7 @@ that respects the clauses. For additive utilities with exactly two delegations.
 * Before the folds, a combination that another one of its group beats for both
   parties can never reach the frontier and is dropped (:func:`pareto_groups`).
 
-Partial sums are compared on the utility keys of :mod:`~backchannel.solvers.objectives`
+Partial sums are compared on the utility keys of :mod:`~backchannel.solvers.scoring`
 (equal keys are one point, and the point remembers that several packages reach it);
 back-pointers per fold recover one package per point, and the reported utilities
 are re-evaluated exactly. Nash, Kalai-Smorodinsky, egalitarian and welfare optima of
@@ -43,7 +43,7 @@ from backchannel.model.results import (
     SettlementRule,
     Status,
 )
-from backchannel.solvers.objectives import (
+from backchannel.solvers.scoring import (
     TOL,
     BoolArray,
     FloatArray,

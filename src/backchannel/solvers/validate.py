@@ -54,7 +54,7 @@ from backchannel.model.results import (
     ZoneResult,
 )
 from backchannel.solvers.certificates import Verdict, decide
-from backchannel.solvers.objectives import TOL, rule_value, tolerance
+from backchannel.solvers.scoring import TOL, rule_value, tolerance
 
 PROOF_LIMIT = 50_000
 """Largest agenda on which the minimality of clash sets is checked."""

@@ -31,7 +31,7 @@ from backchannel.model.problem import Package, Problem
 from backchannel.model.results import ClashesResult, ClashSet, Relaxation, Status
 from backchannel.solvers.cpsat.constraints import add_all
 from backchannel.solvers.cpsat.package_model import Budget, PackageModel, Solved, close, slack
-from backchannel.solvers.objectives import infeasibility_certificate
+from backchannel.solvers.scoring import infeasibility_certificate
 
 COST_SCALE = 10**6
 

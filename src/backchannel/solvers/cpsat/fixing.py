@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from backchannel.model.problem import UTILITY_TOLERANCE, AdditiveUtility, Problem
-from backchannel.solvers.objectives import single_issue_masks, utility_bounds
+from backchannel.solvers.scoring import single_issue_masks, utility_bounds
 
 MARGIN = 1e-7
 """Slack added to every comparison (utilities are sums of a few hundred floats)."""

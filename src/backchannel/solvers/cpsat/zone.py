@@ -14,7 +14,7 @@ from backchannel.model.results import Status, ZoneResult
 from backchannel.solvers.cpsat.package_model import Budget
 from backchannel.solvers.cpsat.search import admissible_or_cut
 from backchannel.solvers.cpsat.settle import admissible_model
-from backchannel.solvers.objectives import infeasibility_certificate
+from backchannel.solvers.scoring import infeasibility_certificate
 
 
 def cpsat_zone(problem: Problem, time_limit: float = 30.0) -> ZoneResult:
