@@ -11,7 +11,7 @@ import pytest
 from backchannel.conflict.compile import compile_conflict
 from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.decompile import conflict_to_model
-from backchannel.errors import CaseFileError
+from backchannel.errors import CaseFileError, CaseFileErrors
 from backchannel.formats.conflict_file import conflict_from_data, read_conflict_text
 from backchannel.services.conflict import load_conflict, load_conflict_model, save_conflict
 
@@ -216,8 +216,9 @@ def test_bad_gmcr_files_are_reported(mutate, fragment: str, tmp_path: Path) -> N
 def test_gmcr_that_is_not_json(tmp_path: Path) -> None:
     path = tmp_path / "bad.gmcr"
     path.write_text("{not json")
-    with pytest.raises(CaseFileError, match="not valid JSON"):
+    with pytest.raises(CaseFileErrors, match="not valid JSON") as info:
         load_conflict(path)
+    assert info.value.errors[0].line == 1
 
 
 def test_yaml_written_keeps_comments_out_but_keys_in(tmp_path: Path) -> None:

@@ -184,7 +184,7 @@ CASES = [
         "status_quo: NNNN\nstatus_quo: YNNN\n",
         ("status_quo",),
         18,
-        "appears twice (first on line 17)",
+        "duplicate key 'status_quo' (first on line 17)",
     ),
     (
         "unknown option in an infeasibility rule",
@@ -270,10 +270,11 @@ def test_invalid_yaml_reports_the_line() -> None:
 def test_invalid_json_reports_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text('{\n  "title": "x",\n  "decision_makers": [,]\n}\n')
-    with pytest.raises(CaseFileError) as info:
+    with pytest.raises(CaseFileErrors) as info:
         load_conflict(path)
-    assert info.value.line == 3
-    assert "not valid JSON" in info.value.message
+    (error,) = info.value.errors
+    assert error.line == 3
+    assert "not valid JSON: Expecting value at column 23" in error.message
 
 
 def test_json_errors_are_located_too(tmp_path: Path) -> None:

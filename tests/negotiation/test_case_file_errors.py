@@ -322,13 +322,13 @@ BAD_YAML: dict[str, Bad] = {
     "invalid YAML syntax": Bad(
         edit("[lo, mid, hi]", "[lo, mid, hi"),
         (),
-        ("invalid YAML", "flow sequence", "line 9"),
+        ("not valid YAML", "flow sequence", "line 9"),
         10,
     ),
     "tab indentation": Bad(
         edit("  - name: Q\n", "\t- name: Q\n"),
         (),
-        ("invalid YAML", "'\\t'"),
+        ("not valid YAML", "'\\t'"),
         29,
     ),
     "empty file": Bad("", (), ("the file is empty",), 1),
@@ -428,7 +428,7 @@ def test_json_syntax_error_is_located(tmp_path: Path) -> None:
     text = '{\n  "title": "t",\n  "issues": [\n    {"name": "a",}\n  ]\n}\n'
     first = errors_of(write(tmp_path, text, ".json"))[0]
     assert first.path == ()
-    assert "invalid JSON" in first.message
+    assert "not valid JSON" in first.message
     assert first.line == 4
     assert first.hint
 

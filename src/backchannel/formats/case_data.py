@@ -3,7 +3,7 @@
 Pydantic's own errors are translated into human messages: the path inside the file,
 what is wrong and how to fix it. At a union (a rating given as a table or as points),
 only the alternative the author evidently meant is reported. Each error is located on
-its line by the locator of the parsed document (:mod:`backchannel.formats.case_file`).
+its line by the locator of the parsed document (:mod:`backchannel.formats.documents`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from backchannel.model import case as case_module
 from backchannel.model.case import Case
 from backchannel.model.conditions import Locator
 
-__all__ = ["file_problem", "parse_case"]
+__all__ = ["parse_case"]
 
 
-def file_problem(
+def _file_problem(
     source: str, message: str, *, line: int | None = None, hint: str | None = None
 ) -> CaseFileErrors:
     """A :class:`CaseFileErrors` holding one problem about the whole file."""
@@ -253,14 +253,14 @@ def parse_case(data: Any, source: str, locate: Locator | None = None) -> Case:
         Every problem found, each with its path in the file and its line.
     """
     if data is None:
-        raise file_problem(
+        raise _file_problem(
             source,
             "the file is empty",
             line=1,
             hint="a case file holds title, issues and parties; see docs/reference/case-file.md",
         )
     if not isinstance(data, Mapping):
-        raise file_problem(
+        raise _file_problem(
             source,
             f"a case file holds a mapping (title, issues, parties), not {type(data).__name__}",
             line=locate(()) if locate else None,

@@ -2,7 +2,8 @@
 
 Inputs (:func:`load_case`, :func:`load_problem`), by :func:`~backchannel.formats.dispatch.kind_of`:
 
-* ``.yaml``/``.yml``/``.json``: a case file (:mod:`backchannel.formats.case_file`), or,
+* ``.yaml``/``.yml``/``.json``: a case file (read by
+  :mod:`backchannel.formats.documents`, checked by :mod:`backchannel.formats.case_data`), or,
   when the document has none of a case's keys, a GeniusWeb profile;
 * ``.xml``: a single Genius file, and a folder: a Genius XML or GeniusWeb domain folder
   (:mod:`backchannel.formats.genius`).
@@ -18,8 +19,9 @@ from pathlib import Path
 
 from backchannel.errors import InputError
 from backchannel.formats.case_data import parse_case
-from backchannel.formats.case_file import dump_case, read_document
+from backchannel.formats.case_file import dump_case
 from backchannel.formats.dispatch import FileKind, kind_of
+from backchannel.formats.documents import read_document
 from backchannel.formats.files import write_atomically
 from backchannel.formats.genius.export import export_genius
 from backchannel.formats.genius.folder import load_genius_file, load_genius_folder

@@ -1,9 +1,9 @@
-"""Conflict files as YAML or JSON text: parse them with located errors, and write them.
+"""Conflict files as YAML or JSON text: checked with located errors, and written.
 
-Every problem becomes a :class:`~backchannel.errors.CaseFileError` naming the file,
-the path inside the document (``preferences.US.statements[2]``) and, where the text
-was YAML or JSON, the line. Line numbers come from the ``start_mark`` of the nodes
-that :func:`yaml.compose` builds.
+The text is parsed by :func:`~backchannel.formats.documents.parse_document`; every
+problem with the data becomes a :class:`~backchannel.errors.CaseFileError` naming the
+file, the path inside the document (``preferences.US.statements[2]``) and, where the
+text was YAML or JSON, the line.
 """
 
 from __future__ import annotations
@@ -15,85 +15,18 @@ import yaml
 from pydantic import ValidationError
 
 from backchannel.errors import CaseFileError
+from backchannel.formats.documents import parse_document
+from backchannel.model.conditions import Locator
 from backchannel.model.conflict.checks import raise_all
 from backchannel.model.conflict.schema import ConflictFile
 
 __all__ = [
-    "Lines",
     "conflict_from_data",
     "dump_conflict",
-    "parse_document",
     "read_conflict_text",
 ]
 
-Lines = dict[tuple[str | int, ...], int]
 Format = Literal["yaml", "json"]
-
-
-def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: Lines, source: str) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise CaseFileError(
-                    source,
-                    (*path, key),
-                    f"key {key!r} appears twice (first on line {seen[key]})",
-                    hint="keep one of them",
-                    line=line,
-                )
-            seen[key] = line
-            lines[(*path, key)] = line
-            _walk(value_node, (*path, key), lines, source)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines[(*path, index)] = item.start_mark.line + 1
-            _walk(item, (*path, index), lines, source)
-
-
-def _yaml_lines(text: str, source: str) -> Lines:
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    lines: Lines = {}
-    if root is not None:
-        _walk(root, (), lines, source)
-    return lines
-
-
-def parse_document(text: str, source: str, fmt: Format = "yaml") -> tuple[Any, Lines]:
-    """Parse YAML or JSON text into plain data and a map from paths to lines.
-
-    Raises
-    ------
-    CaseFileError
-        When the text is not valid YAML/JSON or repeats a key.
-    """
-    if fmt == "json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CaseFileError(source, (), f"not valid JSON: {exc.msg}", line=exc.lineno) from None
-        try:
-            lines = _yaml_lines(text, source)
-        except yaml.YAMLError:
-            lines = {}
-        return data, lines
-    try:
-        lines = _yaml_lines(text, source)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise CaseFileError(
-            source,
-            (),
-            f"not valid YAML: {exc.problem or exc.context}",
-            hint="check the indentation and quoting near this line",
-            line=None if mark is None else mark.line + 1,
-        ) from None
-    except yaml.YAMLError as exc:
-        raise CaseFileError(source, (), f"not valid YAML: {exc}") from None
-    return data, lines
 
 
 _MESSAGES = {
@@ -125,9 +58,11 @@ def _data_path(data: Any, loc: tuple[Any, ...], kind: str) -> tuple[str | int, .
     return tuple(path)
 
 
-def conflict_from_data(data: Any, source: str, lines: Lines | None = None) -> ConflictFile:
-    """Validate parsed data as a :class:`ConflictFile`, with located errors."""
-    lines = lines or {}
+def conflict_from_data(data: Any, source: str, locate: Locator | None = None) -> ConflictFile:
+    """Validate parsed data as a :class:`ConflictFile`, with located errors.
+
+    ``locate`` gives the line of a path in the text the data was parsed from, if any.
+    """
     if not isinstance(data, dict):
         raise CaseFileError(
             source,
@@ -157,11 +92,12 @@ def conflict_from_data(data: Any, source: str, lines: Lines | None = None) -> Co
                 message = _MESSAGES.get(kind, str(error["msg"]))
                 if kind in _MESSAGES and "input" in error:
                     message += f", got {_show(error['input'])}"
-            line = _line(lines, path)
+            line = None if locate is None else locate(path)
             errors.append(CaseFileError(source, path, message, hint=hint, line=line))
         raise_all(errors)
         raise AssertionError("unreachable") from exc  # pragma: no cover
-    model.attach_lines(lines)
+    if locate is not None:
+        model.attach_locator(locate)
     return model
 
 
@@ -175,19 +111,17 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _line(lines: Lines, path: tuple[str | int, ...]) -> int | None:
-    key = path
-    while key:
-        if key in lines:
-            return lines[key]
-        key = key[:-1]
-    return None
-
-
 def read_conflict_text(text: str, source: str, fmt: Format = "yaml") -> ConflictFile:
-    """Parse and validate a conflict document given as text."""
-    data, lines = parse_document(text, source, fmt)
-    return conflict_from_data(data, source, lines)
+    """Parse and validate a conflict document given as YAML or JSON text.
+
+    Raises
+    ------
+    CaseFileError, CaseFileErrors
+        Problems in the text (see :func:`~backchannel.formats.documents.parse_document`)
+        or in its content, located.
+    """
+    data, locate = parse_document(text, source, json_syntax=fmt == "json")
+    return conflict_from_data(data, source, locate)
 
 
 class _Dumper(yaml.SafeDumper):

@@ -9,8 +9,9 @@ Reading is two steps, used by every reader in :mod:`backchannel.formats`:
   A file that is not text gets a located message (line and column), never a parser's
   traceback.
 
-Bounds on what is read (size, nesting depth, entity expansion) belong here, so that
-every format gets them at once.
+The bound on the size of what is read is here, so that every format gets it at once;
+the bounds on what YAML and JSON text may hold (nesting depth, alias expansion, long
+numbers) are in :mod:`backchannel.formats.documents`, the one reader of both.
 
 Writing has one function, :func:`write_files_atomically` (and :func:`write_atomically`
 for one file): each file is written under a temporary name in its own folder, synced

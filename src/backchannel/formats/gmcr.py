@@ -29,6 +29,7 @@ from typing import Any
 
 from backchannel.errors import CaseFileError
 from backchannel.formats.conflict_file import conflict_from_data
+from backchannel.formats.documents import parse_document
 from backchannel.model.conflict.schema import ConflictFile
 from backchannel.model.conflict.statements import (
     And,
@@ -183,13 +184,13 @@ def read_gmcr_text(text: str, source: str, enumerate_states: Enumerator) -> Conf
 
     Raises
     ------
+    CaseFileErrors
+        When the file is not valid JSON (see
+        :func:`~backchannel.formats.documents.parse_document`).
     CaseFileError
-        When the file is not valid JSON or not in the GMCR+ format.
+        When the file is not in the GMCR+ format.
     """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CaseFileError(source, (), f"not valid JSON: {exc.msg}", line=exc.lineno) from None
+    data, _ = parse_document(text, source, json_syntax=True)
     if not isinstance(data, dict):
         raise CaseFileError(source, (), "a .gmcr file must hold a JSON object")
     r = _Reader(data, source)

@@ -28,10 +28,11 @@ from typing import Any
 
 from backchannel.errors import CaseFileError, CaseFileErrors, InputError
 from backchannel.formats.dispatch import FileKind, file_kind
+from backchannel.formats.documents import parse_document
 from backchannel.formats.files import BOM, decode_text, read_bytes
 from backchannel.formats.genius.additive import read_additive_profile
 from backchannel.formats.genius.common import GeniusIssue, ImportedProfile, Reporter, parse_number
-from backchannel.formats.genius.geniusweb import is_domain, parse_json, profile_type
+from backchannel.formats.genius.geniusweb import is_domain, profile_type
 from backchannel.formats.genius.geniusweb import read_domain as read_web_domain
 from backchannel.formats.genius.geniusweb import read_profile as read_web_profile
 from backchannel.formats.genius.rectangles import read_nonlinear_profile
@@ -102,7 +103,7 @@ def _classify(path: Path) -> _File:
         )
         return _File(path, role, doc)
     if head.startswith(b"{"):
-        obj = parse_json(_text(data, source), source)
+        obj, _ = parse_document(_text(data, source), source, json_syntax=True)
         if is_domain(obj):
             return _File(path, "web-domain", obj)
         return _File(path, "web-profile" if profile_type(obj) else "other", obj)

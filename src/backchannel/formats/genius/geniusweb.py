@@ -24,7 +24,6 @@ reached by ``low + k * step`` ends at the last value below it, as in GeniusWeb.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from backchannel.formats.genius.common import (
@@ -41,19 +40,6 @@ PROFILE_KEY = "LinearAdditiveUtilitySpace"
 DISCRETE_KEYS = ("discreteutils", "DiscreteValueSetUtilities")
 NUMBER_KEYS = ("numberutils", "NumberValueSetUtilities")
 OTHER_PROFILES = ("SumOfGroupsUtilitySpace", "DiscountedProfile", "DefaultPartialOrdering")
-
-
-def parse_json(text: str, source: str) -> Any:
-    """Parse a JSON file's text, reporting the line of a syntax error."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        Reporter(source).fail(
-            (),
-            f"not valid JSON ({exc.msg})",
-            f"fix the JSON near column {exc.colno}",
-            line=exc.lineno,
-        )
 
 
 def is_domain(obj: Any) -> bool:

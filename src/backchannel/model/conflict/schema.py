@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from backchannel.model.conditions import Locator
+
 __all__ = [
     "ConflictFile",
     "DecisionMakerSpec",
@@ -142,7 +144,7 @@ class ConflictFile(_Strict):
     coalitions: list[list[str]] = Field(default_factory=list)
     misperceived: dict[str, list[str]] = Field(default_factory=dict)
     state_names: dict[str, str] = Field(default_factory=dict)
-    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+    _locate: Locator | None = PrivateAttr(default=None)
 
     def __eq__(self, other: object) -> bool:
         """Equal when the content is equal (where it was read from does not matter)."""
@@ -152,18 +154,13 @@ class ConflictFile(_Strict):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def attach_lines(self, lines: dict[tuple[str | int, ...], int]) -> None:
-        """Remember where each path starts in the source text (for error messages)."""
-        self._lines = dict(lines)
+    def attach_locator(self, locate: Locator) -> None:
+        """Remember how to find the line of a path in the source text (for error messages)."""
+        self._locate = locate
 
     def line_of(self, path: tuple[str | int, ...] | list[str | int]) -> int | None:
         """The 1-based line of ``path`` (or of its longest known prefix), if known."""
-        key = tuple(path)
-        while key:
-            if key in self._lines:
-                return self._lines[key]
-            key = key[:-1]
-        return None
+        return None if self._locate is None else self._locate(tuple(path))
 
     def option_order(self) -> list[str]:
         """Option ids in bit order (from ``options``, or from the decision makers)."""
