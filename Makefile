@@ -44,7 +44,7 @@ docs: $(STAMP)
 # The whole suite under a coverage floor: what the suite reached when the gate came in, rounded
 # down. Raise it as coverage grows; never lower it. A run that executes no test fails as well
 # (pytest exits 5 when it collects none).
-COVERAGE_FLOOR := 92
+COVERAGE_FLOOR := 93
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q --cov=backchannel --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
