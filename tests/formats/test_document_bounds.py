@@ -19,19 +19,7 @@ import yaml
 
 from backchannel.cli import main
 
-CASE = """\
-title: Two options
-issues:
-  - name: a
-    options: [x, y]
-parties:
-  - name: P
-    weights: {a: 1}
-    ratings: {a: {x: 0, y: 100}}
-  - name: Q
-    weights: {a: 1}
-    ratings: {a: {x: 100, y: 0}}
-"""
+from .samples import TWO_OPTIONS_CASE
 
 CONFLICT = """\
 title: Two options
@@ -54,7 +42,7 @@ def _base(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
         assert main(["conflict", "convert", str(source), str(target)]) == 0
         capsys.readouterr()
         return target.read_text(encoding="utf-8")
-    text = CASE if kind.startswith("case") else CONFLICT
+    text = TWO_OPTIONS_CASE if kind.startswith("case") else CONFLICT
     return json.dumps(yaml.safe_load(text), indent=1) if kind.endswith("json") else text
 
 
@@ -140,9 +128,9 @@ sys.exit(code)
 """
 
 BOMBS = {
-    "check, bomb in metadata": (CASE, "metadata", ["check"], []),
-    "check, bomb in a description": (CASE, "description", ["check"], []),
-    "convert, bomb in metadata": (CASE, "metadata", ["convert"], ["out.json"]),
+    "check, bomb in metadata": (TWO_OPTIONS_CASE, "metadata", ["check"], []),
+    "check, bomb in a description": (TWO_OPTIONS_CASE, "description", ["check"], []),
+    "convert, bomb in metadata": (TWO_OPTIONS_CASE, "metadata", ["convert"], ["out.json"]),
     "conflict analyze": (CONFLICT, "description", ["conflict", "analyze"], []),
     "conflict convert": (CONFLICT, "description", ["conflict", "convert"], ["out.json"]),
 }

@@ -16,21 +16,10 @@ import yaml
 
 from backchannel.cli import main
 
+from .samples import TWO_OPTIONS_CASE
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "conflicts"
 
-CASE = """\
-title: Two options
-issues:
-  - name: a
-    options: [x, y]
-parties:
-  - name: P
-    weights: {a: 1}
-    ratings: {a: {x: 0, y: 100}}
-  - name: Q
-    weights: {a: 1}
-    ratings: {a: {x: 100, y: 0}}
-"""
 
 DOMAIN = """\
 <negotiation_template>
@@ -86,7 +75,11 @@ Writer = Callable[[Path, Callable[[bytes], bytes]], tuple[Path, list[str]]]
 
 def _case_file(suffix: str) -> Writer:
     def write(folder: Path, change: Callable[[bytes], bytes]) -> tuple[Path, list[str]]:
-        text = CASE if suffix == ".yaml" else json.dumps(yaml.safe_load(CASE), indent=1)
+        text = (
+            TWO_OPTIONS_CASE
+            if suffix == ".yaml"
+            else json.dumps(yaml.safe_load(TWO_OPTIONS_CASE), indent=1)
+        )
         path = folder / f"case{suffix}"
         path.write_bytes(change(text.encode("utf-8")))
         return path, ["check", str(path)]
@@ -180,7 +173,7 @@ def test_an_xml_file_in_another_declared_encoding_is_read(
 
 def test_an_unknown_suffix_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "case.txt"
-    path.write_text(CASE, encoding="utf-8")
+    path.write_text(TWO_OPTIONS_CASE, encoding="utf-8")
     assert main(["check", str(path)]) == 2
     err = capsys.readouterr().err
     assert "unknown file type '.txt'" in err

@@ -33,6 +33,7 @@ from backchannel.formats.genius.xml_domain import (
     integral,
     issue_where,
     match_issue,
+    profile_objective,
     read_header,
 )
 from backchannel.model.case import Party, PiecewiseLinear
@@ -234,13 +235,7 @@ def read_additive_profile(
     """
     out = doc.reporter()
     by_id = {int(i.key): i for i in domain}
-    objective = doc.root.find("objective")
-    if objective is None:
-        out.fail(
-            (),
-            "the profile has no <objective> element",
-            "put <issue> and <weight> inside <objective>",
-        )
+    objective = profile_objective(doc, out, "<issue> and <weight>")
     base: Where = ("objective",)
     ratings: dict[str, dict[str, float] | PiecewiseLinear] = {}
     rated: set[int] = set()

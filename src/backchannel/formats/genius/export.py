@@ -131,6 +131,19 @@ def _issue_ids(case: Case, problem: Problem) -> list[int]:
     return list(range(1, len(problem.issues) + 1))
 
 
+def _objective(parent: ET.Element, title: str) -> ET.Element:
+    """The root ``<objective>`` element that domain and profile files both carry."""
+    return ET.SubElement(
+        parent,
+        "objective",
+        index="0",
+        name=title,
+        type="objective",
+        etype="objective",
+        description="",
+    )
+
+
 def _domain_xml(
     problem: Problem, ids: list[int], integer: set[int], notes: list[str]
 ) -> ET.Element:
@@ -138,15 +151,7 @@ def _domain_xml(
     for note in notes:
         root.append(_comment(note))
     space = ET.SubElement(root, "utility_space", number_of_issues=str(len(problem.issues)))
-    objective = ET.SubElement(
-        space,
-        "objective",
-        index="0",
-        name=problem.title,
-        type="objective",
-        etype="objective",
-        description="",
-    )
+    objective = _objective(space, problem.title)
     for i, issue in enumerate(problem.issues):
         element = _issue_element(issue, ids[i], i in integer, objective)
         if i not in integer:
@@ -284,15 +289,7 @@ def _profile_xml(
                 "expressed in Genius XML and were left out."
             )
         )
-    objective = ET.SubElement(
-        root,
-        "objective",
-        index="0",
-        name=problem.title,
-        type="objective",
-        etype="objective",
-        description="",
-    )
+    objective = _objective(root, problem.title)
     if isinstance(utility, AdditiveUtility):
         _additive_xml(problem, p, utility=utility, ids=ids, integer=integer, objective=objective)
     else:

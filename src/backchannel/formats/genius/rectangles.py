@@ -30,7 +30,13 @@ from backchannel.formats.genius.common import (
     Where,
     parse_number,
 )
-from backchannel.formats.genius.xml_domain import XmlDocument, attr_number, match_issue, read_header
+from backchannel.formats.genius.xml_domain import (
+    XmlDocument,
+    attr_number,
+    match_issue,
+    profile_objective,
+    read_header,
+)
 from backchannel.model.case import Condition, Party, Rectangle, RectangleUtilitySpec
 
 
@@ -91,13 +97,7 @@ def read_nonlinear_profile(
     """
     out = doc.reporter()
     by_id = {int(i.key): i for i in domain}
-    objective = doc.root.find("objective")
-    if objective is None:
-        out.fail(
-            (),
-            "the profile has no <objective> element",
-            "put <issue> and <utility> inside <objective>",
-        )
+    objective = profile_objective(doc, out, "<issue> and <utility>")
     base: Where = ("objective",)
     for element in objective.iter("issue"):
         match_issue(doc, out, element, (*base, f"issue[index={element.get('index', '?')}]"), by_id)

@@ -308,6 +308,14 @@ def read_header(doc: XmlDocument, out: Reporter) -> tuple[float, float | None]:
     return reservation, discount
 
 
+def profile_objective(doc: XmlDocument, out: Reporter, contents: str) -> ET.Element:
+    """The ``<objective>`` of a profile (``contents`` says what belongs inside it)."""
+    objective = doc.root.find("objective")
+    if objective is None:
+        out.fail((), "the profile has no <objective> element", f"put {contents} inside <objective>")
+    return objective
+
+
 def match_issue(
     doc: XmlDocument,
     out: Reporter,
