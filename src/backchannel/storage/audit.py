@@ -8,7 +8,9 @@ locked while appending, so entries are strictly sequential on SQLite and Postgre
 
 :func:`verify` detects an edited, deleted, inserted or reordered entry, a truncated
 tail (the head no longer matches) and, given a checkpoint ``(n, h_n)`` a delegation
-noted earlier, a rollback to an older copy of the database.
+noted earlier, a rollback to an older copy of the database. It reads the rows as
+stored, so damage beneath the chain (a value of the wrong type, a NULL, a lost table or
+column) is a problem it reports, never an exception.
 """
 
 from __future__ import annotations
@@ -150,8 +152,8 @@ def _shown(value: object) -> str:
 
 
 def _time(value: object, dialect: Dialect) -> tuple[datetime | None, bool]:
-    """The moment a stored ``at`` holds (None when it is none), and whether it is in the
-    exact form the log writes (SQLite keeps text; PostgreSQL a timestamp)."""
+    """The moment a stored ``at`` holds (None when it holds none), and whether it is in
+    the exact form the log writes (SQLite keeps text; PostgreSQL a timestamp)."""
     if isinstance(value, datetime):
         return value, True
     if not isinstance(value, str):
