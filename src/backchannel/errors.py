@@ -147,3 +147,15 @@ class TooManyAttempts(BackchannelError):
     """Too many failed sign-ins for this account from this place; wait and retry."""
 
     exit_code = 2
+
+
+class DiskFull(BackchannelError):
+    """The database could not be written because its disk is full; nothing was saved.
+
+    The server stays up and answers 503; the next write succeeds once space returns.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the server's disk is full; your input was not saved", hint="try again later"
+        )

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from backchannel.errors import (
     AnalysisError,
     BackchannelError,
+    DiskFull,
     InputError,
     InvalidAnswer,
     NotAllowedNow,
@@ -40,6 +41,7 @@ MESSAGE = "this case is beyond the engine"
         (NotFound(), 404),
         (SignInRequired(), 401),
         (TooManyAttempts("wait"), 429),
+        (DiskFull(), 503),
         (NotAllowedNow("locked"), 409),
         (InputError("bad"), 422),
         (AnalysisError("too big"), 422),
@@ -58,6 +60,9 @@ def test_missing_and_internal_errors_tell_nothing() -> None:
 
 def test_a_form_shows_only_what_the_user_can_fix() -> None:
     assert form_error(NotAllowedNow("locked")).status == 409
+    assert form_error(DiskFull()) == Shown(
+        503, "the server's disk is full; your input was not saved", "try again later"
+    )
     for other in (NotFound(), SignInRequired(), InvalidAnswer("a bug")):
         with pytest.raises(type(other)):
             form_error(other)

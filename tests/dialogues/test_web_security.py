@@ -362,6 +362,7 @@ class Worlds:
         path = self.root / f"copy-{self.copies}.db"
         snapshot = self.root / f"{state}.db"
         shutil.copyfile(snapshot, path)
+        path.chmod(0o600)  # a copy of the database is as private as the database
         chosen = self.settings.model_copy(update={"database_url": f"sqlite:///{path}", **settings})
         platform = Platform.open(chosen)
         app = create_app(chosen, platform)

@@ -137,8 +137,8 @@ def audit_verify(
             checkpoint = (int(seq), digest)
         except ValueError:
             raise InputError(f"--expect {expect!r} is not SEQ:HASH") from None
-    report = audit_log.verify(_platform(_settings(database, key_file)), checkpoint)
-    console = Console(highlight=False)
+    report = audit_log.verify_database(_settings(database, key_file), checkpoint)
+    console = Console(highlight=False, soft_wrap=True)  # one line per problem, never wrapped
     if report.ok:
         console.print(
             f"audit log intact: {report.entries} entries, head {report.head[0]}:{report.head[1]}",

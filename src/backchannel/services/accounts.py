@@ -9,11 +9,13 @@
 * A session token is 256 random bits; only its SHA-256 is stored. Sessions end at
   sign-out, after ``session_idle_minutes`` idle or ``session_absolute_hours`` in all,
   and all of a user's sessions end when the password changes or the user is
-  deactivated. Each session carries its own CSRF token.
+  deactivated. A session's CSRF token is derived from its token (:func:`csrf_of`), so
+  nothing of it is stored: a copy of the database gives neither.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -58,28 +60,35 @@ class Current:
     must_change_password: bool
 
 
+CSRF_LABEL = b"backchannel csrf token v1"
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def csrf_of(token: str) -> str:
+    """The CSRF token of a session: HMAC-SHA256 of its token under a fixed label.
+
+    Only who holds the session token can compute it; the database keeps only the
+    token's SHA-256, from which it cannot be computed.
+    """
+    mac = hmac.new(CSRF_LABEL, token.encode("ascii", "replace"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
 
 def _open_session(s: Session, user_id: str, now: datetime) -> tuple[str, str]:
     """Store a new session of the user (inside the caller's unit); its token and CSRF token.
 
-    The only place a session is created: 256 random bits each, only the token's SHA-256
-    is stored.
+    The only place a session is created: 256 random bits, only the token's SHA-256 is
+    stored, and the CSRF token is derived from the token.
     """
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    token = secrets.token_urlsafe(32)
     repo.add(
         s,
-        SessionRow(
-            token_hash=_digest(token),
-            user_id=user_id,
-            csrf_token=csrf,
-            created_at=now,
-            last_seen_at=now,
-        ),
+        SessionRow(token_hash=_digest(token), user_id=user_id, created_at=now, last_seen_at=now),
     )
-    return token, csrf
+    return token, csrf_of(token)
 
 
 def check_password_rules(password: str) -> None:
@@ -238,7 +247,7 @@ def look_up(platform: Platform, token: str | None, now: datetime | None = None) 
         return Lookup(None, digest, "end", now)
     found = Current(
         Actor(user.id, user.username, user.display_name),
-        row.csrf_token,
+        csrf_of(token),
         digest,
         user.must_change_password,
     )

@@ -4,7 +4,9 @@ Every action writes a hash-chained audit entry (:mod:`backchannel.storage.audit`
 the same transaction; this is its reading side. Entries shared with everyone (rounds,
 evaluations) show to every seat, so every evaluation is seen by both sides; a side
 also sees its own entries, the facilitator every entry of the dialogue. The operator
-re-checks the whole chain with :func:`verify` (``backchannel audit verify``).
+re-checks the whole chain with :func:`verify`, or :func:`verify_database` from the
+settings (``backchannel audit verify``), where a database too damaged to open is a
+problem of the report like any other.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from backchannel.config import Settings
 from backchannel.errors import InputError
 from backchannel.services import access
 from backchannel.services.access import MEMBER, Actor
-from backchannel.services.platform import Platform
+from backchannel.services.platform import Platform, SchemaOutOfDate
 from backchannel.storage import audit, repo
 from backchannel.storage.audit import Verification
+from backchannel.storage.faults import DamagedDatabase
 from backchannel.storage.tables import as_utc
 
 LOG_PAGE = 100
@@ -91,3 +95,28 @@ def verify(platform: Platform, expect: tuple[int, str] | None = None) -> Verific
     """
     with platform.unit() as s:
         return audit.verify(s, platform.vault.audit_key(), expect)
+
+
+def verify_database(settings: Settings, expect: tuple[int, str] | None = None) -> Verification:
+    """Open the database of ``settings`` and re-check its audit chain.
+
+    A database that cannot be opened for what it holds (not a database, corrupt, tables
+    lost, no schema) is reported as a problem, like damage inside the log; a wrong key,
+    unsafe settings or files are errors, as for every command.
+
+    Parameters
+    ----------
+    settings:
+        The database and the key-encryption key.
+    expect:
+        A checkpoint ``(seq, hash)`` noted earlier, which the chain must still contain.
+
+    Returns
+    -------
+    Verification
+        ``ok``, the number of entries, the head, and every problem found.
+    """
+    try:
+        return verify(Platform.open(settings), expect)
+    except (DamagedDatabase, SchemaOutOfDate) as error:
+        return Verification(problems=[str(error)])

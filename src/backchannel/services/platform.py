@@ -1,7 +1,8 @@
 """The running platform: settings, database, keys; and each dialogue's sealing keys.
 
 :meth:`Platform.open` is the one place that starts the storage: it refuses a database
-with weak durability settings, one whose schema is not at the code's migration head,
+whose files other users can read or that cannot be written, one with weak durability
+settings, one whose schema is not at the code's migration head or that lost tables,
 and a key-encryption key that is not the one the database was made with.
 
 Write units of one process queue for SQLite's single write lock in arrival order
@@ -38,6 +39,12 @@ from backchannel.storage.db import (
     session_factory,
     sessionmaker,
     transaction,
+)
+from backchannel.storage.faults import (
+    DamagedDatabase,
+    check_files,
+    check_writable,
+    translated,
 )
 from backchannel.storage.tables import DialogueKeyRow, MetaRow
 from backchannel.storage.vault import (
@@ -160,14 +167,24 @@ class Platform:
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = False) -> Platform:
-        """Open the storage, checking durability, schema and key; optionally migrate first."""
+        """Open the storage, checking file modes, durability, that it can be written, the
+        schema and the key; optionally migrate first."""
         engine = make_engine(settings.database_url)
-        check_durability(engine)
-        if upgrade:
-            migrate.upgrade(engine)
-        if migrate.current(engine) != migrate.head():
-            raise SchemaOutOfDate(
-                "the database schema is not up to date", hint="run `backchannel db upgrade`"
+        check_files(engine.url)
+        with translated(engine):
+            check_durability(engine)
+            check_writable(engine)
+            if upgrade:
+                migrate.upgrade(engine)
+            if migrate.current(engine) != migrate.head():
+                raise SchemaOutOfDate(
+                    "the database schema is not up to date", hint="run `backchannel db upgrade`"
+                )
+            missing = migrate.missing_tables(engine)
+        if missing:
+            raise DamagedDatabase(
+                "the database has lost tables: " + ", ".join(missing),
+                hint="restore it from a backup",
             )
         factory = session_factory(engine)
         with transaction(factory) as s:

@@ -8,7 +8,9 @@ locked while appending, so entries are strictly sequential on SQLite and Postgre
 
 :func:`verify` detects an edited, deleted, inserted or reordered entry, a truncated
 tail (the head no longer matches) and, given a checkpoint ``(n, h_n)`` a delegation
-noted earlier, a rollback to an older copy of the database.
+noted earlier, a rollback to an older copy of the database. It reads the rows as
+stored, so damage beneath the chain (a value of the wrong type, a NULL, a lost table or
+column) is a problem it reports, never an exception.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Dialect, inspect, select, text
 from sqlalchemy.orm import Session
 
 from backchannel.storage.tables import AuditEntryRow, MetaRow, iso_utc, utcnow
@@ -114,33 +117,157 @@ class Verification:
         return not self.problems
 
 
+COLUMNS = (
+    "seq",
+    "at",
+    "dialogue_id",
+    "actor_id",
+    "action",
+    "target",
+    "audience",
+    "detail",
+    "prev_hash",
+    "hash",
+    "mac",
+)
+"""The audit table's columns, every one of which :func:`verify` checks."""
+_NULLABLE = frozenset({"dialogue_id", "actor_id", "target"})
+_DIGESTS = frozenset({"prev_hash", "hash", "mac"})
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_ENTRIES = text("SELECT * FROM audit_log ORDER BY seq")
+_HEAD_VALUE = text("SELECT value FROM meta WHERE key = :key")
+
+
+def _shown(value: object) -> str:
+    """A stored value described for a problem line: its type, and short text escaped."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"a BLOB of {len(bytes(value))} bytes"
+    if isinstance(value, str):
+        return f"the text {value[:24] + '…' if len(value) > 24 else value!r}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    return f"a {type(value).__name__}"
+
+
+def _time(value: object, dialect: Dialect) -> tuple[datetime | None, bool]:
+    """The moment a stored ``at`` holds (None when it holds none), and whether it is in
+    the exact form the log writes (SQLite keeps text; PostgreSQL a timestamp)."""
+    if isinstance(value, datetime):
+        return value, True
+    if not isinstance(value, str):
+        return None, False
+    kind = AuditEntryRow.__table__.c.at.type.dialect_impl(dialect)
+    parse, render = kind.result_processor(dialect, None), kind.bind_processor(dialect)
+    if parse is None or render is None:
+        return None, False
+    try:
+        moment = parse(value)
+    except (ValueError, TypeError, OverflowError):
+        return None, False
+    return moment, render(moment) == value
+
+
+def _entry(
+    raw: dict[str, Any], label: str, dialect: Dialect
+) -> tuple[AuditEntryRow | None, list[str]]:
+    """The entry a raw row stands for (None when a column holds what no entry can), and a
+    problem per column that does not hold what the log writes: a wrong type, NULL, text
+    that is not a digest, a time that is not one or not in the log's form."""
+    problems: list[str] = []
+
+    def wrong(column: str, wanted: str) -> None:
+        problems.append(f"entry {label}: {column} holds {_shown(raw[column])}, not {wanted}")
+
+    seq = raw["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        wrong("seq", "a whole number")
+    moment, exact = _time(raw["at"], dialect)
+    if moment is None:
+        wrong("at", "a time")
+    for column in COLUMNS[2:]:
+        value = raw[column]
+        if value is None and column in _NULLABLE:
+            continue
+        if not isinstance(value, str):
+            wrong(column, "text")
+        elif column in _DIGESTS and not _HEX64.fullmatch(value):
+            wrong(column, "a SHA-256 digest in hex")
+    if problems or moment is None:
+        return None, problems
+    if not exact:  # readable, but not as written: hashed as read, and named
+        wrong("at", "a time in the form the log writes")
+    return AuditEntryRow(seq=seq, at=moment, **{c: raw[c] for c in COLUMNS[2:]}), problems
+
+
+def _head(connection: Connection) -> object:
+    """The raw value of the log's recorded head (None when there is none)."""
+    return connection.execute(_HEAD_VALUE, {"key": HEAD_KEY}).scalar()
+
+
 def verify(session: Session, key: bytes, expect: tuple[int, str] | None = None) -> Verification:
-    """Re-check the whole chain; ``expect`` is a checkpoint ``(seq, hash)`` noted earlier."""
+    """Re-check the whole chain; ``expect`` is a checkpoint ``(seq, hash)`` noted earlier.
+
+    The rows are read as stored, without the ORM's conversions, so that any damage (a
+    value of the wrong type, NULL, a missing table or column, a time or digest that is
+    not one) is a problem in the report, never an exception.
+    """
     report = Verification()
-    prev, expected_seq = GENESIS, 1
+    connection = session.connection()
+    tables = set(inspect(connection).get_table_names())
+    if "audit_log" not in tables:
+        report.problems.append("the audit log's table audit_log is missing")
+        return report
+    rows = connection.execute(_ENTRIES)
+    names = set(rows.keys())
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        rows.close()
+        report.problems.append("the audit log's table lacks the columns " + ", ".join(missing))
+        return report
+    prev: str | None = GENESIS
+    expected_seq = 1
     seen: dict[int, str] = {}
-    for entry in session.execute(select(AuditEntryRow).order_by(AuditEntryRow.seq)).scalars():
+    for position, row in enumerate(rows.mappings(), start=1):
         report.entries += 1
-        if entry.seq != expected_seq:
-            report.problems.append(f"entry {expected_seq} is missing (next is {entry.seq})")
-        if entry.prev_hash != prev:
-            report.problems.append(f"entry {entry.seq} does not follow the entry before it")
-        if _hash(entry.prev_hash, entry) != entry.hash:
-            report.problems.append(f"entry {entry.seq} was altered (its hash does not match)")
-        if not hmac.compare_digest(_mac(key, entry.hash), entry.mac):
-            report.problems.append(f"entry {entry.seq} has no valid MAC (forged or re-hashed)")
+        raw = dict(row)
+        seq = raw["seq"]
+        label = str(seq) if isinstance(seq, int) else f"{expected_seq} (row {position})"
+        entry, problems = _entry(raw, label, connection.dialect)
+        report.problems += problems
+        if entry is None:  # unreadable: the chain goes on from what it claims
+            digest = raw["hash"]
+            prev = digest if isinstance(digest, str) and _HEX64.fullmatch(digest) else None
+            expected_seq = seq + 1 if isinstance(seq, int) else expected_seq + 1
+            continue
+        _check(report, key, entry, expected_seq, prev)
         prev, expected_seq = entry.hash, entry.seq + 1
         seen[entry.seq] = entry.hash
         report.head = (entry.seq, entry.hash)
-    head = session.get(MetaRow, HEAD_KEY)
+    head = _head(connection) if "meta" in tables else None
     if head is None:  # every opened database has one: its first entry is written at once
         report.problems.append(
             "the log's recorded head is missing (the log was truncated or deleted)"
         )
-    elif head.value != _head_value(key, *report.head):
+    elif not isinstance(head, bytes) or head != _head_value(key, *report.head):
         report.problems.append("the log's recorded head does not match its last entry (truncated)")
     if expect is not None and seen.get(expect[0], GENESIS if expect[0] == 0 else None) != expect[1]:
         report.problems.append(
             f"checkpoint {expect[0]}:{expect[1][:12]}… is not in this log (rolled back or forked)"
         )
     return report
+
+
+def _check(
+    report: Verification, key: bytes, entry: AuditEntryRow, expected_seq: int, prev: str | None
+) -> None:
+    """The chain's checks of one readable entry: its place, its link, its hash, its MAC."""
+    if entry.seq != expected_seq:
+        report.problems.append(f"entry {expected_seq} is missing (next is {entry.seq})")
+    if entry.prev_hash != prev:
+        report.problems.append(f"entry {entry.seq} does not follow the entry before it")
+    if _hash(entry.prev_hash, entry) != entry.hash:
+        report.problems.append(f"entry {entry.seq} was altered (its hash does not match)")
+    if not hmac.compare_digest(_mac(key, entry.hash), entry.mac):
+        report.problems.append(f"entry {entry.seq} has no valid MAC (forged or re-hashed)")

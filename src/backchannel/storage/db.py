@@ -13,15 +13,21 @@ many rounds: that made the tail of the write latency. The writers of one process
 therefore queue in a :class:`WriterQueue` first, in arrival order, and reach
 ``BEGIN IMMEDIATE`` one by one; the busy timeout still bounds a wait on another
 process (the CLI, a backup).
+
+The SQLite files hold password hashes and the audit log: every connection is opened
+under the umask ``077``, so the database file is created ``0600`` (SQLite gives its
+``-wal`` and ``-shm`` the file's mode) and a folder made for it ``0700``.
+:mod:`backchannel.storage.faults` refuses files that others can read, and turns a full
+disk into :class:`~backchannel.errors.DiskFull`.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -43,6 +49,7 @@ __all__ = [
 ]
 
 from backchannel.errors import BackchannelError
+from backchannel.storage.faults import UnsafeDatabase, sqlite_path, translated
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -59,12 +66,6 @@ default limit of AnyIO's pool is 40), so a busy server never opens and closes
 connections (each new SQLite connection runs the pragmas again) and never waits for one."""
 
 WRITER_WAIT_SECONDS = 30.0
-
-
-class UnsafeDatabase(BackchannelError):
-    """The database would not keep acknowledged writes safe; the server refuses to start."""
-
-    exit_code = 2
 
 
 class WriterQueueTimeout(BackchannelError):
@@ -131,6 +132,27 @@ class WriterQueue:
             self._leave()
 
 
+PRIVATE_UMASK = 0o077
+_UMASK_LOCK = threading.Lock()  # the umask is the process's: one change at a time
+
+
+@contextmanager
+def _private_umask() -> Iterator[None]:
+    """Run the block under the umask ``077``: the files and folders it creates are the
+    owner's alone."""
+    with _UMASK_LOCK:
+        previous = os.umask(PRIVATE_UMASK)
+        try:
+            yield
+        finally:
+            os.umask(previous)
+
+
+def _sqlite_open(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    with _private_umask():
+        return dialect.connect(*cargs, **cparams)
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN drive transactions
     cursor = dbapi_connection.cursor()
@@ -158,13 +180,15 @@ def make_engine(url: str, *, reader: bool = False) -> Engine:
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(parsed)
+        if path is not None:
+            with _private_umask():
+                path.parent.mkdir(parents=True, exist_ok=True)
         pool = {"pool_size": POOL_SIZE, "max_overflow": 10} if reader else {}
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
         )
+        event.listen(engine, "do_connect", _sqlite_open)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin_read if reader else _sqlite_begin_write)
         return engine
@@ -215,9 +239,12 @@ def transaction(
     """One unit of work: commit when the block ends normally, roll back on any error.
 
     With ``writers`` the unit first waits for its turn among this process's writers
-    and keeps it until the commit (or rollback) is done.
+    and keeps it until the commit (or rollback) is done. A full disk raises
+    :class:`~backchannel.errors.DiskFull` (see :func:`~backchannel.storage.faults.translated`).
     """
+    engine = factory.kw["bind"]
     with (
+        translated(engine),
         writers.turn() if writers is not None else nullcontext(),
         factory() as session,
         session.begin(),

@@ -8,7 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
+
+from backchannel.storage.tables import Base
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -50,3 +52,8 @@ def _config_without_connection() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
+
+
+def missing_tables(engine: Engine) -> list[str]:
+    """The tables of the schema that the database lacks (dropped by hand or damaged)."""
+    return sorted(set(Base.metadata.tables) - set(inspect(engine).get_table_names()))

@@ -69,12 +69,12 @@ class UserRow(Base):
 
 
 class SessionRow(Base):
-    """A server-side session: only the SHA-256 of the cookie token is stored."""
+    """A server-side session: only the SHA-256 of the cookie token is stored (its CSRF
+    token is derived from the cookie token, never stored)."""
 
     __tablename__ = "sessions"
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

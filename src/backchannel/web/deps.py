@@ -16,12 +16,13 @@ PostgreSQL a read waits on a socket, so it stays in the thread pool. Writes, sig
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from backchannel.errors import InputError, NotAllowedNow, SignInRequired
+from backchannel.errors import DiskFull, InputError, NotAllowedNow, SignInRequired
 from backchannel.services import accounts
 from backchannel.services.accounts import Current
 from backchannel.services.platform import Platform
@@ -90,13 +91,16 @@ async def session_of(request: Request, platform: Platform) -> Current:
     """The live session behind the request's cookie, or SignInRequired.
 
     The session is read like any read; the rare write it needs (a stale session deleted,
-    ``last_seen_at`` refreshed every 30 s) runs in the thread pool.
+    ``last_seen_at`` refreshed every 30 s) runs in the thread pool. On a full disk that
+    write is skipped, so that pages can still be read: the session only looks idle
+    longer, and a stale one is refused all the same.
     """
     found = await read(
         platform, accounts.look_up, platform, request.cookies.get(cookie_name(request))
     )
     if found.upkeep is not None:
-        await run_in_threadpool(accounts.keep_up, platform, found)
+        with suppress(DiskFull):
+            await run_in_threadpool(accounts.keep_up, platform, found)
     if found.current is None:
         raise SignInRequired()
     return found.current

@@ -2,9 +2,10 @@
 
 * :class:`NotFound` (missing *or* forbidden) gives the same 404 body for every cause;
 * bad input and an analysis that cannot run on the input 422, a rule of the dialogue
-  broken 409, sign-in needed 401 (pages redirect), too many attempts 429; an
-  unexpected error is logged without its arguments and answered with a generic 500
-  page that shows nothing of the request.
+  broken 409, sign-in needed 401 (pages redirect), too many attempts 429, a full disk
+  503 (nothing was saved; the same request works once space returns, and
+  ``web/security.py`` adds ``Retry-After``); an unexpected error is logged without its
+  arguments and answered with a generic 500 page that shows nothing of the request.
 
 :func:`shown` is the mapping; the exception handlers use it, and so do the pages that
 re-render their form with the error (:func:`form_error`), so that a user keeps what they
@@ -25,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from backchannel.errors import (
     AnalysisError,
     BackchannelError,
+    DiskFull,
     InputError,
     NotAllowedNow,
     NotFound,
@@ -40,14 +42,16 @@ STATUS: tuple[tuple[type[BackchannelError], int], ...] = (
     (NotFound, 404),
     (SignInRequired, 401),
     (TooManyAttempts, 429),
+    (DiskFull, 503),
     (NotAllowedNow, 409),
     (InputError, 422),
     (AnalysisError, 422),
 )
 """The HTTP status of each error class (the first that matches); anything else is 500."""
 
-FORM_STATUSES = (409, 422)
-"""The statuses a form page shows beside its form: the user can fix the input and retry."""
+FORM_STATUSES = (409, 422, 503)
+"""The statuses a form page shows beside its form, keeping what was typed: the user can
+fix the input (409, 422) or send it again later (503)."""
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,10 @@ def shown(error: BackchannelError) -> Shown:
 def form_error(error: BackchannelError) -> Shown:
     """What a form page shows beside its form; raises ``error`` again for any other error.
 
-    Bad input (422) and a rule of the dialogue broken (409) re-render the form with the
-    message, keeping what was typed. Missing, forbidden, sign-in and internal errors
-    are raised again, for the exception handler to answer like anywhere else.
+    Bad input (422), a rule of the dialogue broken (409) and a full disk (503) re-render
+    the form with the message, keeping what was typed. Missing, forbidden, sign-in and
+    internal errors are raised again, for the exception handler to answer like anywhere
+    else.
     """
     found = shown(error)
     if found.status not in FORM_STATUSES:

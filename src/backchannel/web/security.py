@@ -3,10 +3,10 @@
 Every response, errors and static files included, carries a strict Content Security
 Policy (no inline script, nothing from elsewhere), ``nosniff``, ``Referrer-Policy:
 no-referrer``, frame denial and same-origin isolation; pages behind sign-in are
-``Cache-Control: no-store``. A request body over ``max_request_bytes`` is refused
-with 413 before it is read. State-changing requests must carry the session's CSRF
-token (a form field ``csrf`` or the ``X-CSRF-Token`` header) and may not come from
-another origin.
+``Cache-Control: no-store``; a 503 says ``Retry-After``. A request body over
+``max_request_bytes`` is refused with 413 before it is read. State-changing requests
+must carry the session's CSRF token (a form field ``csrf`` or the ``X-CSRF-Token``
+header) and may not come from another origin.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ HEADERS = {
 }
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 log = logging.getLogger("backchannel.web")
+RETRY_AFTER = b"60"
+"""Seconds a 503 (a full disk) asks a client to wait before sending the request again."""
 TOO_LARGE = b'{"error": "request too large"}'
 INTERNAL_JSON = b'{"error": "internal error"}'
 INTERNAL_HTML = (
@@ -78,6 +80,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 started = True
                 message["headers"] = self._headers(scope["path"], message.get("headers", []))
+                if message["status"] == 503:  # nothing was saved: say when to send it again
+                    message["headers"].append((b"retry-after", RETRY_AFTER))
             await send(message)
 
         try:

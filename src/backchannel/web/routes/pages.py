@@ -11,7 +11,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from backchannel.errors import BackchannelError, InputError, TooManyAttempts
-from backchannel.model.dialogue import Firmness
+from backchannel.model.dialogue import Firmness, Position
 from backchannel.model.disclosure import Kind
 from backchannel.services import (
     accounts,
@@ -370,6 +370,7 @@ async def position_page(
         max_rules=MAX_RULES,
         error=None,
         saved=False,
+        typed=None,
     )
 
 
@@ -382,11 +383,12 @@ async def position_save(
     form = await request.form()
     context = await _context(platform, current, dialogue_id)
     error: Shown | None = None
+    typed: Position | None = None  # shown again when it could not be saved
     try:
         absent = context["d"].seat.role == FACILITATOR
-        position = position_from_form(context["d"].agenda, form, absent=absent)
+        typed = position_from_form(context["d"].agenda, form, absent=absent)
         await run_in_threadpool(
-            positions.save_position, platform, current.actor, dialogue_id, position, delegation
+            positions.save_position, platform, current.actor, dialogue_id, typed, delegation
         )
     except BackchannelError as refused:
         error = form_error(refused)
@@ -404,6 +406,7 @@ async def position_save(
         max_rules=MAX_RULES,
         error=error,
         saved=error is None,
+        typed=typed if error is not None else None,
     )
 
 
