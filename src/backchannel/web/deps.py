@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from backchannel.errors import InputError, NotAllowedNow, SignInRequired
@@ -130,6 +130,15 @@ async def check_csrf(request: Request, expected: str) -> None:
         given = value if isinstance(value, str) else None
     if not same_token(expected, given):
         raise InputError("request refused: missing or stale form token", hint="reload the page")
+
+
+LARGEST_NUMBER = 2**31 - 1
+"""The largest whole number any route takes: what an ``Integer`` column holds on every
+database (PostgreSQL's is 32-bit, SQLite's 64-bit). A bigger one is a 422, never a
+database error."""
+
+LogBefore = Annotated[int | None, Query(ge=1, le=LARGEST_NUMBER)]
+"""The ``before`` of a log page: the ``seq`` of the last entry received."""
 
 
 class PasswordChangeNeeded(SignInRequired):

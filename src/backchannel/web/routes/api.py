@@ -25,6 +25,7 @@ from backchannel.services import (
 )
 from backchannel.web.deps import (
     CurrentDep,
+    LogBefore,
     PlatformDep,
     clear_cookie,
     client_source,
@@ -347,7 +348,7 @@ async def log_list(
     platform: PlatformDep,
     current: CurrentDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = audit_log.LOG_PAGE,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: LogBefore = None,
 ) -> list[dict[str, Any]]:
     """The dialogue's log as the caller may read it, newest first, ``limit`` at a time.
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +28,7 @@ from backchannel.services.platform import Platform
 from backchannel.web.charts import frontier_svg
 from backchannel.web.deps import (
     CurrentDep,
+    LogBefore,
     PlatformDep,
     clear_cookie,
     client_source,
@@ -482,7 +483,7 @@ async def log_page(
     dialogue_id: str,
     platform: PlatformDep,
     current: CurrentDep,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: LogBefore = None,
 ) -> HTMLResponse:
     """The dialogue's log as the seat may read it (every evaluation shows to every side),
     newest first, a page at a time."""
