@@ -96,34 +96,60 @@ def one_time_password() -> str:
     return "-".join(secrets.token_hex(3) for _ in range(4)) + secrets.token_hex(1)
 
 
+def valid_username(username: str) -> str:
+    """The user name as stored (trimmed, lower case); InputError when it is not valid."""
+    name = username.strip().lower()
+    if (
+        not name
+        or len(name) > 64
+        or not name.replace("-", "").replace(".", "").replace("_", "").isalnum()
+    ):
+        raise InputError(
+            f"user name {name!r} is not valid",
+            hint="use letters, digits, '.', '-' or '_', at most 64 characters",
+        )
+    return name
+
+
+def add_user(
+    platform: Platform,
+    s: Session,
+    username: str,
+    display_name: str,
+    password_hash: str,
+    *,
+    must_change_password: bool,
+) -> UserRow:
+    """Store a new account inside the caller's unit, with its audit entry.
+
+    ``username`` comes from :func:`valid_username`; the name is checked free in the same
+    transaction, so the account and whatever the caller does with it commit together.
+    """
+    if repo.user_by_name(s, username) is not None:
+        raise InputError(f"user name {username!r} is taken", hint="choose another")
+    user = UserRow(
+        username=username,
+        display_name=display_name.strip() or username,
+        password_hash=password_hash,
+        must_change_password=must_change_password,
+    )
+    repo.add(s, user)
+    platform.log(s, "user.created", target=user.id, audience="operator")
+    return user
+
+
 def create_user(
     platform: Platform, username: str, display_name: str, password: str | None = None
 ) -> tuple[UserRow, str]:
     """Create an account with a one-time password (returned once) unless one is given."""
-    username = username.strip().lower()
-    if (
-        not username
-        or len(username) > 64
-        or not username.replace("-", "").replace(".", "").replace("_", "").isalnum()
-    ):
-        raise InputError(
-            f"user name {username!r} is not valid",
-            hint="use letters, digits, '.', '-' or '_', at most 64 characters",
-        )
+    name = valid_username(username)
     secret = password or one_time_password()
     check_password_rules(secret)
     hashed = hash_password(secret, platform.settings.password_hash_memory_kib)  # no lock held
     with platform.unit() as s:
-        if repo.user_by_name(s, username) is not None:
-            raise InputError(f"user name {username!r} is taken", hint="choose another")
-        user = UserRow(
-            username=username,
-            display_name=display_name.strip() or username,
-            password_hash=hashed,
-            must_change_password=password is None,
+        user = add_user(
+            platform, s, name, display_name, hashed, must_change_password=password is None
         )
-        repo.add(s, user)
-        platform.log(s, "user.created", target=user.id, audience="operator")
     return user, secret
 
 

@@ -13,18 +13,18 @@ from datetime import timedelta
 
 from backchannel.errors import InputError, NotAllowedNow, NotFound
 from backchannel.model.dialogue import Agenda, AgendaIssue
-from backchannel.services import access
+from backchannel.services import access, accounts
 from backchannel.services.access import FACILITATOR, MEMBER, OBSERVER, Actor, Seat, Track
 from backchannel.services.platform import DialogueKeys, Platform
 from backchannel.storage import repo
 from backchannel.storage.db import Session
+from backchannel.storage.passwords import hash_password
 from backchannel.storage.tables import (
     DelegationRow,
     DialogueRow,
     InvitationRow,
     MemberRow,
     RoundRow,
-    UserRow,
     as_utc,
     new_id,
     utcnow,
@@ -440,6 +440,14 @@ def invite(
     return token
 
 
+def _open_invitation(row: InvitationRow | None) -> InvitationRow:
+    """The invitation when it can still be accepted; else InputError."""
+    expires = as_utc(row.expires_at) if row else None
+    if row is None or row.used_at is not None or expires is None or expires < utcnow():
+        raise InputError("this invitation link is not valid (used, expired or mistyped)")
+    return row
+
+
 def accept_invitation(
     platform: Platform,
     token: str,
@@ -448,25 +456,26 @@ def accept_invitation(
     password: str,
     pseudonym: str = "",
 ) -> str:
-    """Create an account from an invitation and seat it; returns the dialogue id."""
-    from backchannel.services import accounts
+    """Create an account from an invitation and seat it; returns the dialogue id.
 
+    The link is checked first, so that a used or mistyped one costs no password hash.
+    Then one transaction takes the link (held against concurrent acceptances: SQLite's
+    write lock, PostgreSQL's ``FOR UPDATE``), creates the account and gives it the seat:
+    of several acceptances of one link at once exactly one creates an account, and a
+    refused one (a taken user name, say) leaves the link unused.
+    """
     digest = hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+    with platform.view() as s:
+        _open_invitation(repo.get(s, InvitationRow, digest))
+    name = accounts.valid_username(username)
+    accounts.check_password_rules(password)
+    hashed = hash_password(password, platform.settings.password_hash_memory_kib)  # no lock held
     with platform.unit() as s:
-        row = repo.get(s, InvitationRow, digest)
-        expires = as_utc(row.expires_at) if row else None
-        if row is None or row.used_at is not None or expires is None or expires < utcnow():
-            raise InputError("this invitation link is not valid (used, expired or mistyped)")
-    user, _ = accounts.create_user(platform, username, display_name, password)
-    with platform.unit() as s:
-        row = repo.get(s, InvitationRow, digest)
-        assert row is not None
-        if row.used_at is not None:
-            raise InputError("this invitation link has just been used")
+        row = _open_invitation(repo.invitation_for_update(s, digest))
         row.used_at = utcnow()
-        account = repo.get(s, UserRow, user.id)
-        assert account is not None
-        account.must_change_password = False
+        user = accounts.add_user(
+            platform, s, name, display_name, hashed, must_change_password=False
+        )
         _seat_user(
             platform,
             s,

@@ -23,6 +23,7 @@ from backchannel.storage.tables import (
     DialogueKeyRow,
     DialogueRow,
     EvaluationRow,
+    InvitationRow,
     LoginFailureRow,
     MemberRow,
     MetaRow,
@@ -68,6 +69,18 @@ def lock_dialogue(session: Session, dialogue_id: str) -> None:
     if session.get_bind().dialect.name == "sqlite":
         return
     session.execute(select(DialogueRow.id).where(DialogueRow.id == dialogue_id).with_for_update())
+
+
+def invitation_for_update(session: Session, token_hash: str) -> InvitationRow | None:
+    """The invitation, held for the rest of the transaction (PostgreSQL ``FOR UPDATE``).
+
+    A second transaction that wants it waits for the first to end and then reads what it
+    committed. On SQLite ``BEGIN IMMEDIATE`` already holds the whole database.
+    """
+    query = select(InvitationRow).where(InvitationRow.token_hash == token_hash)
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    return session.execute(query).scalar()
 
 
 def members_of_user(session: Session, user_id: str) -> Sequence[MemberRow]:
