@@ -56,6 +56,13 @@ def refuse_other_sites(request: Request) -> None:
         raise InputError("request refused: it comes from another site")
 
 
+def invitation_link(request: Request, token: str) -> str:
+    """The link an invitation token is sent as: on the configured public URL, never on
+    the address the request named (its ``Host`` header is the requester's to choose)."""
+    settings = request.app.state.settings
+    return f"{settings.base_url}/invite/{token}"
+
+
 def client_source(request: Request) -> str:
     """The peer address, the sign-in throttle's "source"."""
     return request.client.host if request.client else "unknown"

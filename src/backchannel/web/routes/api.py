@@ -29,6 +29,7 @@ from backchannel.web.deps import (
     PlatformDep,
     clear_cookie,
     client_source,
+    invitation_link,
     read,
     refuse_other_sites,
     set_cookie,
@@ -217,7 +218,7 @@ async def invitation_add(
         delegation_id=body.delegation_id,
         track=body.track,
     )
-    return {"link": f"{request.base_url}invite/{token}"}
+    return {"link": invitation_link(request, token)}
 
 
 @router.get("/dialogues/{dialogue_id}/rounds")

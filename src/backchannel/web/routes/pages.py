@@ -32,6 +32,7 @@ from backchannel.web.deps import (
     PlatformDep,
     clear_cookie,
     client_source,
+    invitation_link,
     read,
     refuse_other_sites,
     session_of,
@@ -305,7 +306,7 @@ async def invitation_create(
     )
 
     async def show(token: str) -> Response:
-        link = f"{request.base_url}invite/{token}"
+        link = invitation_link(request, token)
         return await _dialogue(request, platform, current, dialogue_id, invitation=link)
 
     return await _act(request, dialogue_id, platform, current, work, show)
