@@ -118,6 +118,12 @@ def _json_cases(world: World) -> list[tuple[str, str, str, Callable[[Any], Any]]
     position = f"/api/v1/dialogues/{d}/position"
     return [
         ("a1", "POST", "/api/v1/dialogues", lambda v: {"title": "T", "evaluations_per_round": v}),
+        (
+            "a1",
+            "POST",
+            "/api/v1/dialogues",
+            lambda v: {"title": "T", "evaluations_per_dialogue": v},
+        ),
         ("a1", "PUT", position, lambda v: {"importance": {i1: v}}),
         ("a1", "PUT", position, lambda v: {"ratings": {i1: {"full": v}}}),
         ("a1", "PUT", position, lambda v: {"walk_away": v}),
@@ -143,6 +149,7 @@ def test_every_number_of_a_form_refuses_what_is_out_of_range(
     d, (i1, _) = world.dialogue_id, world.issues
     cases = [
         ("a1", "/dialogues", lambda v: {"title": "T", "evaluations_per_round": v}),
+        ("a1", "/dialogues", lambda v: {"title": "T", "evaluations_per_dialogue": v}),
         ("a1", f"/d/{d}/position", lambda v: {f"importance:{i1}": v}),
         ("a1", f"/d/{d}/position", lambda v: {f"rating:{i1}:0": v}),
         ("a1", f"/d/{d}/position", lambda v: {"walk_away": v}),

@@ -31,6 +31,12 @@ from backchannel.storage.tables import (
 )
 
 INVITATION_DAYS = 7
+EVALUATIONS_PER_DIALOGUE = 20
+"""The default cap on a dialogue's evaluations in all its rounds (1 to 100, fixed when the
+dialogue is convened). Twenty leaves a quarterly dialogue five years of one evaluation a
+round, while a facilitator probing a red line (about seven answers for one value on a
+0-100 scale) could pin down at most two or three values before it is spent."""
+MOST_EVALUATIONS_PER_DIALOGUE = 100
 ROLES = (FACILITATOR, MEMBER, OBSERVER)
 
 
@@ -65,6 +71,8 @@ class DialogueView:
     delegations: list[DelegationView]
     participants: list[Participant]
     evaluations_per_round: int
+    evaluations_per_dialogue: int
+    evaluations_used: int
     monotone_red_lines: bool
 
     def delegation(self, delegation_id: str) -> DelegationView:
@@ -110,14 +118,23 @@ def create_dialogue(
     title: str,
     *,
     evaluations_per_round: int = 1,
+    evaluations_per_dialogue: int = EVALUATIONS_PER_DIALOGUE,
     monotone_red_lines: bool = False,
 ) -> str:
-    """A new dialogue with the actor as its facilitator; returns its id."""
+    """A new dialogue with the actor as its facilitator; returns its id.
+
+    The evaluation ration per round and the cap on evaluations in all rounds are fixed
+    here, for good: every side can rely on them.
+    """
     title = title.strip()
     if not 1 <= len(title) <= 200:
         raise InputError("a dialogue needs a title of 1 to 200 characters")
     if not 1 <= evaluations_per_round <= 10:
         raise InputError("evaluations per round must be between 1 and 10")
+    if not 1 <= evaluations_per_dialogue <= MOST_EVALUATIONS_PER_DIALOGUE:
+        raise InputError(
+            f"evaluations in all must be between 1 and {MOST_EVALUATIONS_PER_DIALOGUE}"
+        )
     with platform.unit() as s:
         dialogue_id = new_id()
         dialogue = DialogueRow(
@@ -125,6 +142,7 @@ def create_dialogue(
             title_ct=b"",
             agenda_ct=b"",
             evaluations_per_round=evaluations_per_round,
+            evaluations_per_dialogue=evaluations_per_dialogue,
             monotone_red_lines=monotone_red_lines,
         )
         repo.add(s, dialogue)
@@ -197,6 +215,8 @@ def seat_view(platform: Platform, s: Session, place: Seat) -> DialogueView:
         delegations,
         participants,
         dialogue.evaluations_per_round,
+        dialogue.evaluations_per_dialogue,
+        repo.evaluation_count(s, dialogue.id),
         dialogue.monotone_red_lines,
     )
 

@@ -193,6 +193,28 @@ def evaluations(session: Session, round_id: str) -> Sequence[EvaluationRow]:
     )
 
 
+def evaluation_count(session: Session, dialogue_id: str) -> int:
+    """How many evaluations the dialogue has had, in all its rounds."""
+    found = session.execute(
+        select(func.count())
+        .select_from(EvaluationRow)
+        .where(EvaluationRow.dialogue_id == dialogue_id)
+    ).scalar()
+    return int(found or 0)
+
+
+def last_evaluation(session: Session, dialogue_id: str) -> EvaluationRow | None:
+    """The dialogue's latest evaluation (of its latest evaluated round), if any."""
+    query = (
+        select(EvaluationRow)
+        .join(RoundRow, RoundRow.id == EvaluationRow.round_id)
+        .where(EvaluationRow.dialogue_id == dialogue_id)
+        .order_by(RoundRow.number.desc(), EvaluationRow.created_at.desc())
+        .limit(1)
+    )
+    return session.execute(query).scalar()
+
+
 _RELEASES = (
     select(ReleaseRow)
     .where(

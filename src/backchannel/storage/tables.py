@@ -96,6 +96,7 @@ class DialogueRow(Base):
     title_ct: Mapped[bytes] = mapped_column(LargeBinary)
     agenda_ct: Mapped[bytes] = mapped_column(LargeBinary)
     evaluations_per_round: Mapped[int] = mapped_column(Integer, default=1)
+    evaluations_per_dialogue: Mapped[int] = mapped_column(Integer)
     monotone_red_lines: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -192,7 +193,10 @@ class PositionRow(Base):
 
 
 class EvaluationRow(Base):
-    """One rationed evaluation of a locked round; the whole analysis, sealed."""
+    """One rationed evaluation of a locked round; the whole analysis, sealed.
+
+    ``inputs_digest`` is a keyed digest of the case it read (None before schema 0002).
+    """
 
     __tablename__ = "evaluations"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -201,6 +205,7 @@ class EvaluationRow(Base):
     )
     round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
     result_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    inputs_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

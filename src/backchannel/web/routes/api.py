@@ -61,6 +61,9 @@ class DialogueBody(_Body):
 
     title: Annotated[str, Field(max_length=200)]
     evaluations_per_round: Annotated[int, Field(ge=1, le=10)] = 1
+    evaluations_per_dialogue: Annotated[
+        int, Field(ge=1, le=dialogues.MOST_EVALUATIONS_PER_DIALOGUE)
+    ] = dialogues.EVALUATIONS_PER_DIALOGUE
     monotone_red_lines: bool = False
 
 
@@ -145,6 +148,7 @@ async def dialogue_create(
         current.actor,
         body.title,
         evaluations_per_round=body.evaluations_per_round,
+        evaluations_per_dialogue=body.evaluations_per_dialogue,
         monotone_red_lines=body.monotone_red_lines,
     )
     return {"id": dialogue_id}
@@ -171,6 +175,8 @@ async def dialogue_get(
         ],
         "rounds": [r.__dict__ for r in found],
         "evaluations_per_round": view.evaluations_per_round,
+        "evaluations_per_dialogue": view.evaluations_per_dialogue,
+        "evaluations_used": view.evaluations_used,
         "monotone_red_lines": view.monotone_red_lines,
     }
 

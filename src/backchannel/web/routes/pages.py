@@ -169,19 +169,30 @@ async def dialogue_list(
 async def dialogue_create(request: Request, platform: PlatformDep, current: CurrentDep) -> Response:
     """Convene a new dialogue (the creator facilitates it)."""
     form = await request.form()
-    try:
-        rationed = int(str(form.get("evaluations_per_round") or "1"))
-    except ValueError:
-        raise InputError("evaluations per round must be a whole number") from None
+    rationed = _whole(form.get("evaluations_per_round"), 1, "evaluations per round")
+    capped = _whole(
+        form.get("evaluations_per_dialogue"),
+        dialogues.EVALUATIONS_PER_DIALOGUE,
+        "evaluations in all",
+    )
     dialogue_id = await run_in_threadpool(
         dialogues.create_dialogue,
         platform,
         current.actor,
         str(form.get("title", "")),
         evaluations_per_round=rationed,
+        evaluations_per_dialogue=capped,
         monotone_red_lines=bool(form.get("monotone")),
     )
     return _back(f"/d/{dialogue_id}")
+
+
+def _whole(value: object, default: int, what: str) -> int:
+    """A whole number from a form field (``default`` when empty)."""
+    try:
+        return int(str(value or default))
+    except ValueError:
+        raise InputError(f"{what} must be a whole number") from None
 
 
 async def _context(platform: Platform, current: Current, dialogue_id: str) -> dict[str, Any]:
