@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     session_absolute_hours: Annotated[int, Field(ge=1)] = 8
     login_failures_allowed: Annotated[int, Field(ge=1)] = 5
     login_window_seconds: Annotated[int, Field(ge=1)] = 60
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    """Addresses or networks of the reverse proxies whose ``X-Forwarded-For`` is believed
+    (comma-separated in the environment). Unset: nobody's; the peer address is the client."""
+    signin_concurrency: Annotated[int, Field(ge=1)] = 4
+    """Sign-ins checked at once (each Argon2id check takes ``password_hash_memory_kib``);
+    one more is refused at once with 429."""
+    signin_concurrency_per_source: Annotated[int, Field(ge=1)] = 1
+    """Sign-ins checked at once for one client address; one more is refused with 429."""
     max_request_bytes: Annotated[int, Field(ge=1024)] = 1_000_000
     evaluation_time_limit: Annotated[float, Field(gt=0)] = 20.0
     api_docs: bool = True
@@ -83,6 +91,18 @@ class Settings(BaseSettings):
             value = [part for part in value.split(",") if part.strip()]
         if isinstance(value, list | tuple):
             return tuple(_bracketed(str(host).strip().lower()) for host in value)
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            try:
+                return tuple(str(ipaddress.ip_network(str(v).strip(), strict=False)) for v in value)
+            except ValueError as error:
+                raise ValueError(f"not an IP address or network: {error}") from None
         return value
 
     @property

@@ -20,10 +20,12 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 
 from backchannel.config import Settings
 from backchannel.model.dialogue import IfThen, Position, Unacceptable
 from backchannel.services.platform import Platform
+from backchannel.storage.tables import Base
 from backchannel.web.app import create_app
 from conftest import PASSWORD, World, build_world, make_settings
 
@@ -129,7 +131,7 @@ def live_server(app: FastAPI, host: str = "127.0.0.1", **options: Any) -> Iterat
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind((host, 0))
     port = listener.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", **options)
+    config = uvicorn.Config(app, lifespan="off", **{"log_level": "warning", **options})
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
@@ -143,3 +145,12 @@ def live_server(app: FastAPI, host: str = "127.0.0.1", **options: Any) -> Iterat
         server.should_exit = True
         thread.join(timeout=10)
         listener.close()
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    """Rows per table (the data a migration must keep)."""
+    with engine.connect() as connection:
+        return {
+            table: int(connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() or 0)
+            for table in sorted(Base.metadata.tables)
+        }

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import inspect, text
 
 from backchannel.errors import InputError, NotAllowedNow
 from backchannel.model.dialogue import Position
@@ -23,10 +23,9 @@ from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.storage import migrate
 from backchannel.storage.db import make_engine
-from backchannel.storage.tables import Base
 from conftest import Server, World, build_world, close, make_settings
 
-from .conftest import Browserless, position_a, position_b
+from .conftest import Browserless, position_a, position_b, row_counts
 
 NOTHING_CHANGED = "nothing changed since the last evaluation"
 
@@ -204,15 +203,6 @@ def test_a_dialogue_convened_over_the_api_or_the_page_keeps_its_cap(
 
 
 # ------------------------------------------------------------------ migration 0002
-def row_counts(engine: Engine) -> dict[str, int]:
-    """Rows per table (the data a migration must keep)."""
-    with engine.connect() as connection:
-        return {
-            table: int(connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() or 0)
-            for table in sorted(Base.metadata.tables)
-        }
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":

@@ -80,12 +80,16 @@ class SessionRow(Base):
 
 
 class LoginFailureRow(Base):
-    """A failed sign-in, keyed by a hash of (account, source); pruned after the window."""
+    """A failed sign-in: keyed hashes of (account, source) and of the account, never the
+    name or the address; ``reported`` once counted in the audit log, then pruned."""
 
     __tablename__ = "login_failures"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     key: Mapped[str] = mapped_column(String(64), index=True)
+    account: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reported: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class DialogueRow(Base):

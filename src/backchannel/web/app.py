@@ -18,7 +18,7 @@ from backchannel import __version__
 from backchannel.config import Settings
 from backchannel.errors import InputError
 from backchannel.services.platform import Platform
-from backchannel.web import errors
+from backchannel.web import errors, gate
 from backchannel.web.deps import PasswordChangeNeeded
 from backchannel.web.security import SecurityHeaders
 
@@ -72,6 +72,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.platform = platform
+    app.state.proxies, app.state.signin_gate = gate.install(settings)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["version"] = __version__
     templates.env.filters["extract"] = lambda key, container: container[key]
@@ -99,8 +100,9 @@ WILDCARDS = ("0.0.0.0", "::", "")  # noqa: S104 (compared with, not bound to)
 def server_options(settings: Settings) -> dict[str, object]:
     """How ``backchannel serve`` runs uvicorn for these settings.
 
-    A server listening on every address has no address of its own to put in links, so
-    it needs ``public_url`` (an InputError says so).
+    Proxy headers are believed only from ``trusted_proxies``. A server listening on every
+    address has no address of its own to put in links, so it needs ``public_url`` (an
+    InputError says so).
     """
     if settings.host in WILDCARDS and settings.public_url is None:
         raise InputError(
@@ -113,4 +115,8 @@ def server_options(settings: Settings) -> dict[str, object]:
         "port": settings.port,
         "log_level": "warning",
         "server_header": False,
+        # X-Forwarded-For believed from the trusted proxies only (uvicorn's default
+        # believes any loopback peer): the same rule as web.gate.client_source
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies),
     }

@@ -63,11 +63,6 @@ def invitation_link(request: Request, token: str) -> str:
     return f"{settings.base_url}/invite/{token}"
 
 
-def client_source(request: Request) -> str:
-    """The peer address, the sign-in throttle's "source"."""
-    return request.client.host if request.client else "unknown"
-
-
 async def get_platform(request: Request) -> Platform:
     """The platform the app was created with (``async``: FastAPI would run a plain
     function in the thread pool, a hop and a wait for a free worker on every request)."""

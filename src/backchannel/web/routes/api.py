@@ -23,12 +23,12 @@ from backchannel.services import (
     releases,
     rounds,
 )
+from backchannel.web import gate
 from backchannel.web.deps import (
     CurrentDep,
     LogBefore,
     PlatformDep,
     clear_cookie,
-    client_source,
     invitation_link,
     read,
     refuse_other_sites,
@@ -97,9 +97,7 @@ async def session_start(
 ) -> dict[str, Any]:
     """Sign in: sets the session cookie; returns the CSRF token for later writes."""
     refuse_other_sites(request)
-    done = await run_in_threadpool(
-        accounts.sign_in, platform, body.username, body.password, client_source(request)
-    )
+    done = await gate.sign_in(request, platform, body.username, body.password)
     set_cookie(request, response, done.token)
     return {"csrf": done.csrf, "must_change_password": done.must_change_password}
 

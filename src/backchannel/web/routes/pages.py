@@ -25,13 +25,13 @@ from backchannel.services import (
 from backchannel.services.access import FACILITATOR, MEMBER, Track
 from backchannel.services.accounts import Current
 from backchannel.services.platform import Platform
+from backchannel.web import gate
 from backchannel.web.charts import frontier_svg
 from backchannel.web.deps import (
     CurrentDep,
     LogBefore,
     PlatformDep,
     clear_cookie,
-    client_source,
     invitation_link,
     read,
     refuse_other_sites,
@@ -76,12 +76,8 @@ async def signin(request: Request, platform: PlatformDep) -> Response:
     form = await request.form()
     refuse_other_sites(request)
     try:
-        done = await run_in_threadpool(
-            accounts.sign_in,
-            platform,
-            str(form.get("username", "")),
-            str(form.get("password", "")),
-            client_source(request),
+        done = await gate.sign_in(
+            request, platform, str(form.get("username", "")), str(form.get("password", ""))
         )
     except (InputError, TooManyAttempts) as error:
         refused = sign_in_refused(error)
