@@ -14,7 +14,7 @@ the real user out; a flood of 30 bogus sign-ins raised a real sign-in from 0.15 
   a password check, instead of queueing in front of everyone else;
 * the audit log counts failures per (account, source) and window, one entry each.
 
-The latency under a flood is measured by ``benchmarks/signin_flood.py``, not here.
+The latency under a flood is measured by ``benchmarks/signin_flood_bench.py``, not here.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ::
 
-    .venv/bin/python benchmarks/signin_flood.py [--seconds 8] [--flooders 30]
+    .venv/bin/python benchmarks/signin_flood_bench.py [--seconds 8] [--flooders 30]
 
 Issue 12 §1.2: a flood of 30 concurrent bogus sign-ins raised a real sign-in from
 0.15 s to 4 s and wrote an audit row per failure. This script starts one ``backchannel
