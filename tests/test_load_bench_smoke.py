@@ -166,3 +166,11 @@ def test_an_error_fails_the_run_under_either_profile(bench: ModuleType) -> None:
         assert failed
         assert [v.met for v in verdicts if v.label.startswith("errors")] == [False]
         assert "- position PUT: status 500 x 1" in text
+
+
+def test_each_person_signs_in_from_their_own_loopback_address(bench: ModuleType) -> None:
+    import ipaddress
+
+    addresses = [bench.person_address(k) for k in range(bench.TARGET_SIGNINS)]
+    assert len(set(addresses)) == len(addresses)
+    assert all(ipaddress.ip_address(a).is_loopback for a in addresses)

@@ -10,11 +10,13 @@ local SQLite database under ``var/`` and a key-encryption key file under ``var/k
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from backchannel.errors import InputError
 
@@ -30,10 +32,24 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     tls: bool = False
+    public_url: str | None = None
+    """The address people reach the server at (``https://talks.example.org``); invitation
+    links are built from it. Unset: ``http://host:port`` of ``serve`` (``https`` with TLS)."""
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    """Host names a request may name in ``Host`` (comma-separated in the environment);
+    any other is refused. Unset: the public URL's host, ``127.0.0.1``, ``localhost``, ``::1``."""
     session_idle_minutes: Annotated[int, Field(ge=1)] = 30
     session_absolute_hours: Annotated[int, Field(ge=1)] = 8
     login_failures_allowed: Annotated[int, Field(ge=1)] = 5
     login_window_seconds: Annotated[int, Field(ge=1)] = 60
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    """Addresses or networks of the reverse proxies whose ``X-Forwarded-For`` is believed
+    (comma-separated in the environment). Unset: nobody's; the peer address is the client."""
+    signin_concurrency: Annotated[int, Field(ge=1)] = 4
+    """Sign-ins checked at once (each Argon2id check takes ``password_hash_memory_kib``);
+    one more is refused at once with 429."""
+    signin_concurrency_per_source: Annotated[int, Field(ge=1)] = 1
+    """Sign-ins checked at once for one client address; one more is refused with 429."""
     max_request_bytes: Annotated[int, Field(ge=1024)] = 1_000_000
     evaluation_time_limit: Annotated[float, Field(gt=0)] = 20.0
     api_docs: bool = True
@@ -51,10 +67,72 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _plain_origin(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError("the public URL is http(s)://host[:port], nothing more")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            return tuple(_bracketed(str(host).strip().lower()) for host in value)
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            try:
+                return tuple(str(ipaddress.ip_network(str(v).strip(), strict=False)) for v in value)
+            except ValueError as error:
+                raise ValueError(f"not an IP address or network: {error}") from None
+        return value
+
+    @property
+    def base_url(self) -> str:
+        """Where links point: the public URL, else this server's own address."""
+        if self.public_url is not None:
+            return self.public_url
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{_bracketed(self.host)}:{self.port}"
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """The ``Host`` names a request may use (IPv6 addresses in brackets)."""
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        own = _bracketed(urlsplit(self.base_url).hostname or "")
+        return tuple(dict.fromkeys([own, "127.0.0.1", "localhost", "[::1]"]))
+
     @property
     def is_sqlite(self) -> bool:
         """Whether the database is an SQLite file."""
         return self.database_url.startswith("sqlite")
+
+
+def _bracketed(host: str) -> str:
+    """An IPv6 address in brackets, as it appears in a URL or a ``Host`` header."""
+    try:
+        return f"[{host}]" if ipaddress.ip_address(host).version == 6 else host
+    except ValueError:
+        return host
 
 
 def load_settings(**overrides: object) -> Settings:

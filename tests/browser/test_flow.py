@@ -64,12 +64,13 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The application on a fresh database, served by uvicorn on a free local port."""
-    settings = make_settings(tmp_path_factory.mktemp("browser"))
-    platform = Platform.open(settings, upgrade=True)
-    app = create_app(settings, platform)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
+    origin = f"http://127.0.0.1:{port}"  # invitation links point here
+    settings = make_settings(tmp_path_factory.mktemp("browser"), public_url=origin)
+    platform = Platform.open(settings, upgrade=True)
+    app = create_app(settings, platform)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
@@ -77,7 +78,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{port}", platform)
+    yield Site(origin, platform)
     server.should_exit = True
     thread.join(timeout=10)
     listener.close()

@@ -7,17 +7,25 @@ The settings, the world and the PostgreSQL server they share with other folders 
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 
 from backchannel.config import Settings
 from backchannel.model.dialogue import IfThen, Position, Unacceptable
 from backchannel.services.platform import Platform
+from backchannel.storage.tables import Base
 from backchannel.web.app import create_app
 from conftest import PASSWORD, World, build_world, make_settings
 
@@ -112,3 +120,37 @@ def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', html)
     assert found, "no CSRF field in the page"
     return found.group(1)
+
+
+@contextmanager
+def live_server(app: FastAPI, host: str = "127.0.0.1", **options: Any) -> Iterator[str]:
+    """The app served by uvicorn in a thread on a free port of ``host``; yields its origin.
+
+    ``options`` go to ``uvicorn.Config`` (e.g. the proxy settings of ``backchannel serve``).
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind((host, 0))
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(app, lifespan="off", **{"log_level": "warning", **options})
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    """Rows per table (the data a migration must keep)."""
+    with engine.connect() as connection:
+        return {
+            table: int(connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() or 0)
+            for table in sorted(Base.metadata.tables)
+        }

@@ -35,7 +35,18 @@ from hypothesis.stateful import (
 )
 
 from backchannel.errors import BackchannelError, InputError, NotAllowedNow, NotFound
-from backchannel.model.dialogue import Agenda, Firmness, IfThen, Position, Unacceptable
+from backchannel.model.case import Case
+from backchannel.model.dialogue import (
+    Agenda,
+    AgendaIssue,
+    Firmness,
+    IfThen,
+    Position,
+    Side,
+    Unacceptable,
+    build_case,
+    prune,
+)
 from backchannel.model.disclosure import Disclosed, Kind, disclose
 from backchannel.model.findings import Findings
 from backchannel.services import (
@@ -74,9 +85,11 @@ class Stats:
     evaluations: int = 0
     releases: int = 0
     saves: int = 0
+    unchanged: int = 0  # evaluations refused because nothing changed
 
     def reset(self) -> None:
         self.attempts = self.denied = self.evaluations = self.releases = self.saves = 0
+        self.unchanged = 0
 
 
 STATS = Stats()
@@ -135,6 +148,8 @@ class DialogueModel:
     evaluations: list[EvaluationModel] = field(default_factory=list)
     releases: list[ReleaseModel] = field(default_factory=list)
     log: list[tuple[str, str, str]] = field(default_factory=list)  # action, audience, actor
+    cap: int = dialogues.EVALUATIONS_PER_DIALOGUE
+    last_case: tuple[int, Case] | None = None  # round and case of the last evaluation
 
     def delegation(self, delegation_id: str | None) -> DelegationModel | None:
         return next((d for d in self.delegations if d.id == delegation_id), None)
@@ -162,6 +177,27 @@ class DialogueModel:
         if seat.role == MEMBER:
             return audience in ("all", seat.delegation)
         return audience == "all"
+
+    def case_of(self, number: int) -> Case:
+        """The case an evaluation of round ``number`` reads (issues and 2 sides needed)."""
+        agenda = Agenda(
+            issues=[AgendaIssue(id=i, name=n, options=options) for i, n, options in self.issues]
+        )
+        sides = [
+            Side(
+                name=x.name,
+                absent=x.absent,
+                position=prune(agenda, self.positions.get((number, x.id), (0, Position()))[1]),
+            )
+            for x in self.delegations
+        ]
+        return build_case(self.title, agenda, sides)
+
+    def unchanged(self, number: int) -> bool:
+        """Whether round ``number`` would read the case the last evaluation, in an earlier
+        round, read (the service refuses to evaluate it)."""
+        last = self.last_case
+        return last is not None and last[0] != number and last[1] == self.case_of(number)
 
     def history(self, delegation_id: str) -> list[tuple[int, int, Position]]:
         return sorted(
@@ -507,11 +543,15 @@ class IsolationMachine(RuleBasedStateMachine):
             current is None
             or current.state not in ("locked", "evaluated")
             or current.used >= current.allowed
+            or len(d.evaluations) >= d.cap
             or any((current.number, x.id) not in d.positions for x in at_table)
         ):
             expected = NotAllowedNow
         elif not d.issues or len(at_table) < 2:
             expected = InputError
+        elif d.unchanged(current.number):
+            expected = NotAllowedNow
+            STATS.unchanged += 1
         else:
             expected = None
         evaluation_id = attempt(
@@ -529,6 +569,7 @@ class IsolationMachine(RuleBasedStateMachine):
             same("newest evaluation", newest.id, evaluation_id)
             same("sides", newest.findings.sides, [x.name for x in d.delegations])
             d.evaluations.append(EvaluationModel(evaluation_id, current.number, newest.findings))
+            d.last_case = (current.number, d.case_of(current.number))
 
     def do_release(
         self, d: DialogueModel, name: str, evaluation_id: str, audience: str, kind: Kind, param: str
@@ -728,20 +769,24 @@ class IsolationMachine(RuleBasedStateMachine):
                 self.do_open(d, facilitator)
         elif current.state == "draft":
             missing = [x for x in at_table if (current.number, x.id) not in d.positions]
-            if not missing:
+            if not missing and not d.unchanged(current.number):
                 self.do_lock(d, facilitator)
                 return
-            members = [n for n, s in d.seats.items() if s.delegation == missing[0].id]
+            side = missing[0] if missing else at_table[0]  # unchanged: a side revises
+            members = [n for n, s in d.seats.items() if s.delegation == side.id]
             if not members:
                 free = [n for n in NAMES if n not in d.seats]
                 if free:
-                    self.do_add_member(d, facilitator, free[0], MEMBER, missing[0].id, TRACKS[0])
+                    self.do_add_member(d, facilitator, free[0], MEMBER, side.id, TRACKS[0])
                 return
             note = self.unique(f"note of {members[0]}")
             position = data.draw(position_for(d.issues, note), label="position")
             self.do_save(d, members[0], None, position)
         elif any((current.number, x.id) not in d.positions for x in at_table):
             self.do_unlock(d, facilitator)  # a side has not saved: back to draft
+        elif current.state == "locked" and d.unchanged(current.number):
+            self.do_evaluate(d, facilitator)  # refused: nothing changed
+            self.do_unlock(d, facilitator)  # so back to draft, for a side to revise
         else:
             self.do_evaluate(d, facilitator)
 

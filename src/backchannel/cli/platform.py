@@ -161,19 +161,14 @@ def serve(
     """Start the web application and JSON API."""
     import uvicorn
 
-    from backchannel.web.app import create_app
+    from backchannel.web.app import create_app, server_options
 
     settings = _settings(database, key_file, host=host, port=port)
+    options = server_options(settings)
     # opened here, so that an unsafe database or a wrong key is refused with a message
     app = create_app(settings, _platform(settings))
-    Console().print(f"Backchannel on http://{settings.host}:{settings.port}/", markup=False)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        server_header=False,
-    )
+    Console().print(f"Backchannel on {settings.base_url}/", markup=False)
+    uvicorn.run(app, **options)  # type: ignore[arg-type]
 
 
 def demo(

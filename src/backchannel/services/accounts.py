@@ -2,10 +2,9 @@
 
 * Passwords are hashed with Argon2id; an unknown user name costs the same dummy verify
   as a wrong password and gets the same answer.
-* Sign-in is throttled per (account, source): after ``login_failures_allowed``
-  failures within ``login_window_seconds`` that pair waits; other accounts, and the
-  same account from elsewhere, are not affected, so nobody can lock others out. The
-  source is stored only as a keyed hash, and forgotten after the window.
+* Sign-in is throttled per (account, source), with a per-account back-off that delays
+  and never refuses; failures are counted in the audit log per window
+  (:mod:`~backchannel.services.throttle`), so nobody can lock others out.
 * A session token is 256 random bits; only its SHA-256 is stored. Sessions end at
   sign-out, after ``session_idle_minutes`` idle or ``session_absolute_hours`` in all,
   and all of a user's sessions end when the password changes or the user is
@@ -24,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from backchannel.errors import InputError, SignInRequired, TooManyAttempts
+from backchannel.services import throttle
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
@@ -35,7 +35,7 @@ from backchannel.storage.passwords import (
     needs_rehash,
     verify_password,
 )
-from backchannel.storage.tables import LoginFailureRow, SessionRow, UserRow, as_utc, utcnow
+from backchannel.storage.tables import SessionRow, UserRow, as_utc, utcnow
 
 GENERIC_FAILURE = "user name or password is wrong"
 
@@ -105,34 +105,60 @@ def one_time_password() -> str:
     return "-".join(secrets.token_hex(3) for _ in range(4)) + secrets.token_hex(1)
 
 
+def valid_username(username: str) -> str:
+    """The user name as stored (trimmed, lower case); InputError when it is not valid."""
+    name = username.strip().lower()
+    if (
+        not name
+        or len(name) > 64
+        or not name.replace("-", "").replace(".", "").replace("_", "").isalnum()
+    ):
+        raise InputError(
+            f"user name {name!r} is not valid",
+            hint="use letters, digits, '.', '-' or '_', at most 64 characters",
+        )
+    return name
+
+
+def add_user(
+    platform: Platform,
+    s: Session,
+    username: str,
+    display_name: str,
+    password_hash: str,
+    *,
+    must_change_password: bool,
+) -> UserRow:
+    """Store a new account inside the caller's unit, with its audit entry.
+
+    ``username`` comes from :func:`valid_username`; the name is checked free in the same
+    transaction, so the account and whatever the caller does with it commit together.
+    """
+    if repo.user_by_name(s, username) is not None:
+        raise InputError(f"user name {username!r} is taken", hint="choose another")
+    user = UserRow(
+        username=username,
+        display_name=display_name.strip() or username,
+        password_hash=password_hash,
+        must_change_password=must_change_password,
+    )
+    repo.add(s, user)
+    platform.log(s, "user.created", target=user.id, audience="operator")
+    return user
+
+
 def create_user(
     platform: Platform, username: str, display_name: str, password: str | None = None
 ) -> tuple[UserRow, str]:
     """Create an account with a one-time password (returned once) unless one is given."""
-    username = username.strip().lower()
-    if (
-        not username
-        or len(username) > 64
-        or not username.replace("-", "").replace(".", "").replace("_", "").isalnum()
-    ):
-        raise InputError(
-            f"user name {username!r} is not valid",
-            hint="use letters, digits, '.', '-' or '_', at most 64 characters",
-        )
+    name = valid_username(username)
     secret = password or one_time_password()
     check_password_rules(secret)
     hashed = hash_password(secret, platform.settings.password_hash_memory_kib)  # no lock held
     with platform.unit() as s:
-        if repo.user_by_name(s, username) is not None:
-            raise InputError(f"user name {username!r} is taken", hint="choose another")
-        user = UserRow(
-            username=username,
-            display_name=display_name.strip() or username,
-            password_hash=hashed,
-            must_change_password=password is None,
+        user = add_user(
+            platform, s, name, display_name, hashed, must_change_password=password is None
         )
-        repo.add(s, user)
-        platform.log(s, "user.created", target=user.id, audience="operator")
     return user, secret
 
 
@@ -168,36 +194,49 @@ def reset_password(platform: Platform, username: str) -> str:
     return secret
 
 
-def _throttle_key(platform: Platform, username: str, source: str) -> str:
-    message = f"{username}\x00{source}".encode()
-    return hmac.new(platform.vault.audit_key(), message, hashlib.sha256).hexdigest()
+def account_name(username: str) -> str:
+    """A user name as sign-in looks it up (and as its throttle counts it)."""
+    return username.strip().lower()[:MAX_LENGTH]
+
+
+def sign_in_delay(platform: Platform, username: str, now: datetime | None = None) -> float:
+    """Seconds a sign-in to this account waits before its password is checked (the
+    per-account back-off of :mod:`~backchannel.services.throttle`; 0 when not under attack).
+
+    The same for an account name that does not exist.
+    """
+    account = throttle.account_key(platform, account_name(username))
+    with platform.view() as s:
+        return throttle.backoff(s, account, now or utcnow())
 
 
 def sign_in(
     platform: Platform, username: str, password: str, source: str, now: datetime | None = None
 ) -> SignedIn:
-    """Check the credentials and open a session; uniform failure for any wrong input."""
+    """Check the credentials and open a session; uniform failure for any wrong input.
+
+    Throttled per (account, source) as :mod:`~backchannel.services.throttle` says; the
+    check is a read, so a refused attempt writes nothing. A failure is recorded (and the
+    finished windows counted in the audit log) in a unit committed before it is raised.
+    """
     now = now or utcnow()
     settings = platform.settings
-    name = username.strip().lower()[:MAX_LENGTH]
-    key = _throttle_key(platform, name, source)
-    window = now - timedelta(seconds=settings.login_window_seconds)
-    with platform.unit() as s:
-        if repo.count_failures(s, key, window) >= settings.login_failures_allowed:
+    name = account_name(username)
+    pair = throttle.pair_key(platform, name, source)
+    with platform.view() as s:
+        if throttle.throttled(platform, s, pair, now):
             raise TooManyAttempts(
                 "too many failed sign-ins; wait a minute and try again",
                 hint=f"sign-in is paused for {settings.login_window_seconds} s after "
                 f"{settings.login_failures_allowed} failures",
             )
-    user = None
-    with platform.view() as s:
         user = repo.user_by_name(s, name)
     memory = settings.password_hash_memory_kib
     good = verify_password(user.password_hash if user else None, password[:MAX_LENGTH], memory)
     if not good or user is None or not user.active:
+        account = throttle.account_key(platform, name)
         with platform.unit() as s:  # committed before the failure is raised
-            repo.add(s, LoginFailureRow(key=key, at=now))
-            platform.log(s, "signin.failed", audience="operator")
+            throttle.record_failure(platform, s, pair, account, user.id if user else None, now)
         raise InputError(GENERIC_FAILURE)
     # a hash made with older parameters is replaced; the slow part outside the write lock
     rehashed = hash_password(password, memory) if needs_rehash(user.password_hash, memory) else None
@@ -206,7 +245,7 @@ def sign_in(
         assert row is not None
         if rehashed is not None and row.password_hash == user.password_hash:
             row.password_hash = rehashed
-        repo.clear_failures(s, key)
+        throttle.forgive(platform, s, pair, now)
         token, csrf = _open_session(s, row.id, now)
         platform.log(s, "signin", actor_id=row.id, audience="operator")
         actor = Actor(row.id, row.username, row.display_name)

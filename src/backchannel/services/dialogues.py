@@ -13,24 +13,30 @@ from datetime import timedelta
 
 from backchannel.errors import InputError, NotAllowedNow, NotFound
 from backchannel.model.dialogue import Agenda, AgendaIssue
-from backchannel.services import access
+from backchannel.services import access, accounts
 from backchannel.services.access import FACILITATOR, MEMBER, OBSERVER, Actor, Seat, Track
 from backchannel.services.platform import DialogueKeys, Platform
 from backchannel.storage import repo
 from backchannel.storage.db import Session
+from backchannel.storage.passwords import hash_password
 from backchannel.storage.tables import (
     DelegationRow,
     DialogueRow,
     InvitationRow,
     MemberRow,
     RoundRow,
-    UserRow,
     as_utc,
     new_id,
     utcnow,
 )
 
 INVITATION_DAYS = 7
+EVALUATIONS_PER_DIALOGUE = 20
+"""The default cap on a dialogue's evaluations in all its rounds (1 to 100, fixed when the
+dialogue is convened). Twenty leaves a quarterly dialogue five years of one evaluation a
+round, while a facilitator probing a red line (about seven answers for one value on a
+0-100 scale) could pin down at most two or three values before it is spent."""
+MOST_EVALUATIONS_PER_DIALOGUE = 100
 ROLES = (FACILITATOR, MEMBER, OBSERVER)
 
 
@@ -65,6 +71,8 @@ class DialogueView:
     delegations: list[DelegationView]
     participants: list[Participant]
     evaluations_per_round: int
+    evaluations_per_dialogue: int
+    evaluations_used: int
     monotone_red_lines: bool
 
     def delegation(self, delegation_id: str) -> DelegationView:
@@ -110,14 +118,23 @@ def create_dialogue(
     title: str,
     *,
     evaluations_per_round: int = 1,
+    evaluations_per_dialogue: int = EVALUATIONS_PER_DIALOGUE,
     monotone_red_lines: bool = False,
 ) -> str:
-    """A new dialogue with the actor as its facilitator; returns its id."""
+    """A new dialogue with the actor as its facilitator; returns its id.
+
+    The evaluation ration per round and the cap on evaluations in all rounds are fixed
+    here, for good: every side can rely on them.
+    """
     title = title.strip()
     if not 1 <= len(title) <= 200:
         raise InputError("a dialogue needs a title of 1 to 200 characters")
     if not 1 <= evaluations_per_round <= 10:
         raise InputError("evaluations per round must be between 1 and 10")
+    if not 1 <= evaluations_per_dialogue <= MOST_EVALUATIONS_PER_DIALOGUE:
+        raise InputError(
+            f"evaluations in all must be between 1 and {MOST_EVALUATIONS_PER_DIALOGUE}"
+        )
     with platform.unit() as s:
         dialogue_id = new_id()
         dialogue = DialogueRow(
@@ -125,6 +142,7 @@ def create_dialogue(
             title_ct=b"",
             agenda_ct=b"",
             evaluations_per_round=evaluations_per_round,
+            evaluations_per_dialogue=evaluations_per_dialogue,
             monotone_red_lines=monotone_red_lines,
         )
         repo.add(s, dialogue)
@@ -197,6 +215,8 @@ def seat_view(platform: Platform, s: Session, place: Seat) -> DialogueView:
         delegations,
         participants,
         dialogue.evaluations_per_round,
+        dialogue.evaluations_per_dialogue,
+        repo.evaluation_count(s, dialogue.id),
         dialogue.monotone_red_lines,
     )
 
@@ -440,6 +460,14 @@ def invite(
     return token
 
 
+def _open_invitation(row: InvitationRow | None) -> InvitationRow:
+    """The invitation when it can still be accepted; else InputError."""
+    expires = as_utc(row.expires_at) if row else None
+    if row is None or row.used_at is not None or expires is None or expires < utcnow():
+        raise InputError("this invitation link is not valid (used, expired or mistyped)")
+    return row
+
+
 def accept_invitation(
     platform: Platform,
     token: str,
@@ -448,25 +476,26 @@ def accept_invitation(
     password: str,
     pseudonym: str = "",
 ) -> str:
-    """Create an account from an invitation and seat it; returns the dialogue id."""
-    from backchannel.services import accounts
+    """Create an account from an invitation and seat it; returns the dialogue id.
 
+    The link is checked first, so that a used or mistyped one costs no password hash.
+    Then one transaction takes the link (held against concurrent acceptances: SQLite's
+    write lock, PostgreSQL's ``FOR UPDATE``), creates the account and gives it the seat:
+    of several acceptances of one link at once exactly one creates an account, and a
+    refused one (a taken user name, say) leaves the link unused.
+    """
     digest = hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+    with platform.view() as s:
+        _open_invitation(repo.get(s, InvitationRow, digest))
+    name = accounts.valid_username(username)
+    accounts.check_password_rules(password)
+    hashed = hash_password(password, platform.settings.password_hash_memory_kib)  # no lock held
     with platform.unit() as s:
-        row = repo.get(s, InvitationRow, digest)
-        expires = as_utc(row.expires_at) if row else None
-        if row is None or row.used_at is not None or expires is None or expires < utcnow():
-            raise InputError("this invitation link is not valid (used, expired or mistyped)")
-    user, _ = accounts.create_user(platform, username, display_name, password)
-    with platform.unit() as s:
-        row = repo.get(s, InvitationRow, digest)
-        assert row is not None
-        if row.used_at is not None:
-            raise InputError("this invitation link has just been used")
+        row = _open_invitation(repo.invitation_for_update(s, digest))
         row.used_at = utcnow()
-        account = repo.get(s, UserRow, user.id)
-        assert account is not None
-        account.must_change_password = False
+        user = accounts.add_user(
+            platform, s, name, display_name, hashed, must_change_password=False
+        )
         _seat_user(
             platform,
             s,

@@ -1,14 +1,21 @@
 """Evaluations: the rationed analysis of a locked round.
 
-Evaluations are **rationed** (``evaluations_per_round``, default 1) and every one is
-written to the log that every delegation reads, so nobody, the facilitator included,
-can probe a side's red lines by repeated queries. Only the facilitator runs one and
-reads its findings (:class:`~backchannel.model.findings.Findings`); a side learns only
-what is released to it (:mod:`~backchannel.services.releases`).
+Evaluations are **rationed** (``evaluations_per_round``, default 1), **capped** in all
+rounds (``evaluations_per_dialogue``, default 20) and every one is written to the log
+that every delegation reads, so nobody, the facilitator included, can probe a side's red
+lines by repeated queries. Opening rounds does not renew the ration for free either: a
+round whose case (the agenda and every side's position, as the engine reads them) is the
+one the dialogue's last evaluation read, in an earlier round, is not evaluated again. Only
+the facilitator runs one and reads its findings
+(:class:`~backchannel.model.findings.Findings`); a side learns only what is released to
+it (:mod:`~backchannel.services.releases`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,9 +70,28 @@ def _answers(case: Case, problem: Problem, time_limit: float) -> EngineAnswers:
 
 def findings_of(agenda: Agenda, sides: list[Side], title: str, time_limit: float) -> Findings:
     """The findings for a round's inputs: build the case, run the engine (no database)."""
-    case = build_case(title, agenda, sides)
+    return _findings(agenda, sides, build_case(title, agenda, sides), time_limit)
+
+
+def _findings(agenda: Agenda, sides: list[Side], case: Case, time_limit: float) -> Findings:
     problem = compile_case(case, SOURCE)
     return build_findings(agenda, sides, case, problem, _answers(case, problem, time_limit))
+
+
+def inputs_digest(keys: DialogueKeys, case: Case) -> str:
+    """A digest of what an evaluation reads: the case, but for its title.
+
+    Keyed (HMAC-SHA256) with a key derived from the dialogue's data key, so that the
+    stored digest cannot be checked against guessed positions by whoever lacks that key;
+    private notes are not in the case, so editing one changes nothing here.
+    """
+    body = json.dumps(
+        case.model_copy(update={"title": ""}).model_dump(mode="json"),
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    key = hmac.new(keys.dek, b"backchannel evaluation inputs v1", hashlib.sha256).digest()
+    return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def read_findings(keys: DialogueKeys, row: EvaluationRow) -> Findings:
@@ -73,8 +99,8 @@ def read_findings(keys: DialogueKeys, row: EvaluationRow) -> Findings:
     return Findings.model_validate(keys.open("evaluations", "result", row.id, row.result_ct))
 
 
-def _evaluable(s: Session, dialogue_id: str) -> RoundRow:
-    row = current_round(s, dialogue_id)
+def _evaluable(s: Session, dialogue: DialogueRow) -> RoundRow:
+    row = current_round(s, dialogue.id)
     if row.state not in ("locked", "evaluated"):
         raise NotAllowedNow(
             f"round {row.number} is {row.state}: only a locked round is evaluated",
@@ -85,7 +111,20 @@ def _evaluable(s: Session, dialogue_id: str) -> RoundRow:
             f"the {row.evaluations_allowed} evaluation(s) of round {row.number} are used",
             hint="open a new round",
         )
+    if repo.evaluation_count(s, dialogue.id) >= dialogue.evaluations_per_dialogue:
+        raise NotAllowedNow(
+            f"the {dialogue.evaluations_per_dialogue} evaluation(s) this dialogue allows "
+            "in all are used",
+            hint="the cap was fixed when the dialogue was convened; a new dialogue starts "
+            "with a new one",
+        )
     return row
+
+
+def _unchanged(last: EvaluationRow | None, round_id: str, digest: str) -> bool:
+    """Whether the round's case is the one the dialogue's last evaluation, in an earlier
+    round, read (a second evaluation of the same frozen round is the ration's business)."""
+    return last is not None and last.round_id != round_id and last.inputs_digest == digest
 
 
 def _inputs(
@@ -115,28 +154,43 @@ def evaluate(platform: Platform, actor: Actor, dialogue_id: str) -> str:
 
     The inputs are read in one snapshot, the engine runs outside any transaction, and
     the result is written only if the round, its ration and every position are still
-    as they were read (so two concurrent requests cannot exceed the ration).
+    as they were read (so two concurrent requests cannot exceed the ration or the cap).
+    A round whose case is the one the dialogue's last evaluation read is refused.
     """
     with platform.view() as s:
         access.facilitator(s, actor, dialogue_id)
-        row = _evaluable(s, dialogue_id)
         dialogue = repo.get(s, DialogueRow, dialogue_id)
         assert dialogue is not None
+        row = _evaluable(s, dialogue)
         keys = platform.keys(s, dialogue_id)
         agenda = read_agenda(keys, dialogue)
         sides, versions = _inputs(s, keys, row, agenda)
         title, round_id, used = title_of(keys, dialogue), row.id, row.evaluations_used
-    findings = findings_of(agenda, sides, title, platform.settings.evaluation_time_limit)
+        last = repo.last_evaluation(s, dialogue_id)
+    case = build_case(title, agenda, sides)
+    digest = inputs_digest(keys, case)
+    if _unchanged(last, round_id, digest):
+        raise NotAllowedNow(
+            "nothing changed since the last evaluation: the agenda and every position are "
+            "as they were then, so it would tell nothing new",
+            hint="unlock the round so that the delegations can revise their positions "
+            "(or change the agenda), then lock it and evaluate",
+        )
+    findings = _findings(agenda, sides, case, platform.settings.evaluation_time_limit)
     with platform.unit() as s:
         access.facilitator(s, actor, dialogue_id)
         repo.lock_dialogue(s, dialogue_id)
-        row = _evaluable(s, dialogue_id)
+        dialogue = repo.get(s, DialogueRow, dialogue_id)
+        assert dialogue is not None
+        row = _evaluable(s, dialogue)
         now = [(p.id, p.revision) for p in repo.positions_in(s, round_id)]
         if row.id != round_id or row.evaluations_used != used or sorted(now) != sorted(versions):
             raise NotAllowedNow(
                 "the round changed while it was being evaluated", hint="reload and try again"
             )
-        evaluation = EvaluationRow(dialogue_id=dialogue_id, round_id=row.id, result_ct=b"")
+        evaluation = EvaluationRow(
+            dialogue_id=dialogue_id, round_id=row.id, result_ct=b"", inputs_digest=digest
+        )
         repo.add(s, evaluation)
         evaluation.result_ct = keys.seal(
             "evaluations", "result", evaluation.id, findings.model_dump(mode="json")

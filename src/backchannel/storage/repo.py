@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.engine import Row as ResultRow
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from backchannel.storage.tables import (
     DialogueKeyRow,
     DialogueRow,
     EvaluationRow,
+    InvitationRow,
     LoginFailureRow,
     MemberRow,
     MetaRow,
@@ -68,6 +69,18 @@ def lock_dialogue(session: Session, dialogue_id: str) -> None:
     if session.get_bind().dialect.name == "sqlite":
         return
     session.execute(select(DialogueRow.id).where(DialogueRow.id == dialogue_id).with_for_update())
+
+
+def invitation_for_update(session: Session, token_hash: str) -> InvitationRow | None:
+    """The invitation, held for the rest of the transaction (PostgreSQL ``FOR UPDATE``).
+
+    A second transaction that wants it waits for the first to end and then reads what it
+    committed. On SQLite ``BEGIN IMMEDIATE`` already holds the whole database.
+    """
+    query = select(InvitationRow).where(InvitationRow.token_hash == token_hash)
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    return session.execute(query).scalar()
 
 
 def members_of_user(session: Session, user_id: str) -> Sequence[MemberRow]:
@@ -180,6 +193,28 @@ def evaluations(session: Session, round_id: str) -> Sequence[EvaluationRow]:
     )
 
 
+def evaluation_count(session: Session, dialogue_id: str) -> int:
+    """How many evaluations the dialogue has had, in all its rounds."""
+    found = session.execute(
+        select(func.count())
+        .select_from(EvaluationRow)
+        .where(EvaluationRow.dialogue_id == dialogue_id)
+    ).scalar()
+    return int(found or 0)
+
+
+def last_evaluation(session: Session, dialogue_id: str) -> EvaluationRow | None:
+    """The dialogue's latest evaluation (of its latest evaluated round), if any."""
+    query = (
+        select(EvaluationRow)
+        .join(RoundRow, RoundRow.id == EvaluationRow.round_id)
+        .where(EvaluationRow.dialogue_id == dialogue_id)
+        .order_by(RoundRow.number.desc(), EvaluationRow.created_at.desc())
+        .limit(1)
+    )
+    return session.execute(query).scalar()
+
+
 _RELEASES = (
     select(ReleaseRow)
     .where(
@@ -285,13 +320,53 @@ def meta(session: Session, key: str) -> MetaRow | None:
     return session.get(MetaRow, key)
 
 
+def _held(session: Session, query: Select[LoginFailureRow]) -> Select[LoginFailureRow]:
+    """Rows another transaction holds are skipped (PostgreSQL; SQLite holds the database)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return query
+    return query.with_for_update(skip_locked=True)
+
+
 def count_failures(session: Session, key: str, since: datetime) -> int:
-    """Failed sign-ins under ``key`` since a time (older ones are deleted)."""
-    session.execute(delete(LoginFailureRow).where(LoginFailureRow.at < since))
+    """Failed sign-ins under the (account, source) ``key`` since a time."""
     found = session.execute(
-        select(func.count()).select_from(LoginFailureRow).where(LoginFailureRow.key == key)
+        select(func.count())
+        .select_from(LoginFailureRow)
+        .where(LoginFailureRow.key == key, LoginFailureRow.at >= since)
     ).scalar()
     return int(found or 0)
+
+
+def count_account_failures(session: Session, account: str, since: datetime) -> int:
+    """Failed sign-ins on an account, from any source, since a time."""
+    found = session.execute(
+        select(func.count())
+        .select_from(LoginFailureRow)
+        .where(LoginFailureRow.account == account, LoginFailureRow.at >= since)
+    ).scalar()
+    return int(found or 0)
+
+
+def unreported_failures(
+    session: Session, before: datetime, key: str | None = None
+) -> Sequence[LoginFailureRow]:
+    """Failed sign-ins not yet counted in the audit log, before a time (of one ``key``),
+    held for this transaction so that no other one counts them too."""
+    query = select(LoginFailureRow).where(
+        LoginFailureRow.reported.is_(False), LoginFailureRow.at < before
+    )
+    if key is not None:
+        query = query.where(LoginFailureRow.key == key)
+    return session.execute(_held(session, query.order_by(LoginFailureRow.at))).scalars().all()
+
+
+def prune_failures(session: Session, before: datetime) -> None:
+    """Forget the failed sign-ins counted in the audit log before a time."""
+    session.execute(
+        delete(LoginFailureRow).where(
+            LoginFailureRow.reported.is_(True), LoginFailureRow.at < before
+        )
+    )
 
 
 def clear_failures(session: Session, key: str) -> None:

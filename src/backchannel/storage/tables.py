@@ -80,12 +80,16 @@ class SessionRow(Base):
 
 
 class LoginFailureRow(Base):
-    """A failed sign-in, keyed by a hash of (account, source); pruned after the window."""
+    """A failed sign-in: keyed hashes of (account, source) and of the account, never the
+    name or the address; ``reported`` once counted in the audit log, then pruned."""
 
     __tablename__ = "login_failures"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     key: Mapped[str] = mapped_column(String(64), index=True)
+    account: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reported: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class DialogueRow(Base):
@@ -96,6 +100,7 @@ class DialogueRow(Base):
     title_ct: Mapped[bytes] = mapped_column(LargeBinary)
     agenda_ct: Mapped[bytes] = mapped_column(LargeBinary)
     evaluations_per_round: Mapped[int] = mapped_column(Integer, default=1)
+    evaluations_per_dialogue: Mapped[int] = mapped_column(Integer)
     monotone_red_lines: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -192,7 +197,10 @@ class PositionRow(Base):
 
 
 class EvaluationRow(Base):
-    """One rationed evaluation of a locked round; the whole analysis, sealed."""
+    """One rationed evaluation of a locked round; the whole analysis, sealed.
+
+    ``inputs_digest`` is a keyed digest of the case it read (None before schema 0003).
+    """
 
     __tablename__ = "evaluations"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -201,6 +209,7 @@ class EvaluationRow(Base):
     )
     round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
     result_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    inputs_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -12,11 +12,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from backchannel import __version__
 from backchannel.config import Settings
+from backchannel.errors import InputError
 from backchannel.services.platform import Platform
-from backchannel.web import errors
+from backchannel.web import errors, gate
 from backchannel.web.deps import PasswordChangeNeeded
 from backchannel.web.security import SecurityHeaders
 
@@ -70,6 +72,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.platform = platform
+    app.state.proxies, app.state.signin_gate = gate.install(settings)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["version"] = __version__
     templates.env.filters["extract"] = lambda key, container: container[key]
@@ -85,5 +88,35 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    # a Host that is not ours is refused (400) before anything else, inside the headers
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts, www_redirect=False)
     app.add_middleware(SecurityHeaders, max_body=settings.max_request_bytes, tls=settings.tls)
     return app
+
+
+WILDCARDS = ("0.0.0.0", "::", "")  # noqa: S104 (compared with, not bound to)
+
+
+def server_options(settings: Settings) -> dict[str, object]:
+    """How ``backchannel serve`` runs uvicorn for these settings.
+
+    Proxy headers are believed only from ``trusted_proxies``. A server listening on every
+    address has no address of its own to put in links, so it needs ``public_url`` (an
+    InputError says so).
+    """
+    if settings.host in WILDCARDS and settings.public_url is None:
+        raise InputError(
+            f"listening on {settings.host or 'every address'} needs the public URL",
+            hint="set BACKCHANNEL_PUBLIC_URL to the address people use, e.g. "
+            "https://talks.example.org",
+        )
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "warning",
+        "server_header": False,
+        # X-Forwarded-For believed from the trusted proxies only (uvicorn's default
+        # believes any loopback peer): the same rule as web.gate.client_source
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies),
+    }

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Annotated, ParamSpec, TypeVar
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from backchannel.errors import DiskFull, InputError, NotAllowedNow, SignInRequired
@@ -57,9 +57,11 @@ def refuse_other_sites(request: Request) -> None:
         raise InputError("request refused: it comes from another site")
 
 
-def client_source(request: Request) -> str:
-    """The peer address, the sign-in throttle's "source"."""
-    return request.client.host if request.client else "unknown"
+def invitation_link(request: Request, token: str) -> str:
+    """The link an invitation token is sent as: on the configured public URL, never on
+    the address the request named (its ``Host`` header is the requester's to choose)."""
+    settings = request.app.state.settings
+    return f"{settings.base_url}/invite/{token}"
 
 
 async def get_platform(request: Request) -> Platform:
@@ -134,6 +136,15 @@ async def check_csrf(request: Request, expected: str) -> None:
         given = value if isinstance(value, str) else None
     if not same_token(expected, given):
         raise InputError("request refused: missing or stale form token", hint="reload the page")
+
+
+LARGEST_NUMBER = 2**31 - 1
+"""The largest whole number any route takes: what an ``Integer`` column holds on every
+database (PostgreSQL's is 32-bit, SQLite's 64-bit). A bigger one is a 422, never a
+database error."""
+
+LogBefore = Annotated[int | None, Query(ge=1, le=LARGEST_NUMBER)]
+"""The ``before`` of a log page: the ``seq`` of the last entry received."""
 
 
 class PasswordChangeNeeded(SignInRequired):

@@ -23,11 +23,13 @@ from backchannel.services import (
     releases,
     rounds,
 )
+from backchannel.web import gate
 from backchannel.web.deps import (
     CurrentDep,
+    LogBefore,
     PlatformDep,
     clear_cookie,
-    client_source,
+    invitation_link,
     read,
     refuse_other_sites,
     set_cookie,
@@ -59,6 +61,9 @@ class DialogueBody(_Body):
 
     title: Annotated[str, Field(max_length=200)]
     evaluations_per_round: Annotated[int, Field(ge=1, le=10)] = 1
+    evaluations_per_dialogue: Annotated[
+        int, Field(ge=1, le=dialogues.MOST_EVALUATIONS_PER_DIALOGUE)
+    ] = dialogues.EVALUATIONS_PER_DIALOGUE
     monotone_red_lines: bool = False
 
 
@@ -92,9 +97,7 @@ async def session_start(
 ) -> dict[str, Any]:
     """Sign in: sets the session cookie; returns the CSRF token for later writes."""
     refuse_other_sites(request)
-    done = await run_in_threadpool(
-        accounts.sign_in, platform, body.username, body.password, client_source(request)
-    )
+    done = await gate.sign_in(request, platform, body.username, body.password)
     set_cookie(request, response, done.token)
     return {"csrf": done.csrf, "must_change_password": done.must_change_password}
 
@@ -143,6 +146,7 @@ async def dialogue_create(
         current.actor,
         body.title,
         evaluations_per_round=body.evaluations_per_round,
+        evaluations_per_dialogue=body.evaluations_per_dialogue,
         monotone_red_lines=body.monotone_red_lines,
     )
     return {"id": dialogue_id}
@@ -169,6 +173,8 @@ async def dialogue_get(
         ],
         "rounds": [r.__dict__ for r in found],
         "evaluations_per_round": view.evaluations_per_round,
+        "evaluations_per_dialogue": view.evaluations_per_dialogue,
+        "evaluations_used": view.evaluations_used,
         "monotone_red_lines": view.monotone_red_lines,
     }
 
@@ -216,7 +222,7 @@ async def invitation_add(
         delegation_id=body.delegation_id,
         track=body.track,
     )
-    return {"link": f"{request.base_url}invite/{token}"}
+    return {"link": invitation_link(request, token)}
 
 
 @router.get("/dialogues/{dialogue_id}/rounds")
@@ -347,7 +353,7 @@ async def log_list(
     platform: PlatformDep,
     current: CurrentDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = audit_log.LOG_PAGE,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: LogBefore = None,
 ) -> list[dict[str, Any]]:
     """The dialogue's log as the caller may read it, newest first, ``limit`` at a time.
 

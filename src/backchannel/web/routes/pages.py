@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -25,12 +25,14 @@ from backchannel.services import (
 from backchannel.services.access import FACILITATOR, MEMBER, Track
 from backchannel.services.accounts import Current
 from backchannel.services.platform import Platform
+from backchannel.web import gate
 from backchannel.web.charts import frontier_svg
 from backchannel.web.deps import (
     CurrentDep,
+    LogBefore,
     PlatformDep,
     clear_cookie,
-    client_source,
+    invitation_link,
     read,
     refuse_other_sites,
     session_of,
@@ -74,12 +76,8 @@ async def signin(request: Request, platform: PlatformDep) -> Response:
     form = await request.form()
     refuse_other_sites(request)
     try:
-        done = await run_in_threadpool(
-            accounts.sign_in,
-            platform,
-            str(form.get("username", "")),
-            str(form.get("password", "")),
-            client_source(request),
+        done = await gate.sign_in(
+            request, platform, str(form.get("username", "")), str(form.get("password", ""))
         )
     except (InputError, TooManyAttempts) as error:
         refused = sign_in_refused(error)
@@ -167,19 +165,30 @@ async def dialogue_list(
 async def dialogue_create(request: Request, platform: PlatformDep, current: CurrentDep) -> Response:
     """Convene a new dialogue (the creator facilitates it)."""
     form = await request.form()
-    try:
-        rationed = int(str(form.get("evaluations_per_round") or "1"))
-    except ValueError:
-        raise InputError("evaluations per round must be a whole number") from None
+    rationed = _whole(form.get("evaluations_per_round"), 1, "evaluations per round")
+    capped = _whole(
+        form.get("evaluations_per_dialogue"),
+        dialogues.EVALUATIONS_PER_DIALOGUE,
+        "evaluations in all",
+    )
     dialogue_id = await run_in_threadpool(
         dialogues.create_dialogue,
         platform,
         current.actor,
         str(form.get("title", "")),
         evaluations_per_round=rationed,
+        evaluations_per_dialogue=capped,
         monotone_red_lines=bool(form.get("monotone")),
     )
     return _back(f"/d/{dialogue_id}")
+
+
+def _whole(value: object, default: int, what: str) -> int:
+    """A whole number from a form field (``default`` when empty)."""
+    try:
+        return int(str(value or default))
+    except ValueError:
+        raise InputError(f"{what} must be a whole number") from None
 
 
 async def _context(platform: Platform, current: Current, dialogue_id: str) -> dict[str, Any]:
@@ -304,7 +313,7 @@ async def invitation_create(
     )
 
     async def show(token: str) -> Response:
-        link = f"{request.base_url}invite/{token}"
+        link = invitation_link(request, token)
         return await _dialogue(request, platform, current, dialogue_id, invitation=link)
 
     return await _act(request, dialogue_id, platform, current, work, show)
@@ -485,7 +494,7 @@ async def log_page(
     dialogue_id: str,
     platform: PlatformDep,
     current: CurrentDep,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: LogBefore = None,
 ) -> HTMLResponse:
     """The dialogue's log as the seat may read it (every evaluation shows to every side),
     newest first, a page at a time."""
