@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from backchannel.errors import AnalysisError
+from backchannel.errors import AnalysisError, listing
 from backchannel.model.problem import Problem
 from backchannel.model.results import (
     ClashesResult,
@@ -158,7 +158,7 @@ def meso(
     if party not in problem.utility_parties:
         raise AnalysisError(
             f"unknown delegation {party!r}",
-            hint=f"the delegations with preferences are: {', '.join(problem.utility_parties)}",
+            hint=f"the delegations with preferences are: {listing(problem.utility_parties)}",
         )
     if k < 2:
         raise AnalysisError(f"-k must be at least 2, not {k}", hint="ask for 2 or more offers")

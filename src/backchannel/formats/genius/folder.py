@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backchannel.errors import CaseFileError, CaseFileErrors, InputError
+from backchannel.errors import CaseFileError, CaseFileErrors, InputError, listing
 from backchannel.formats.dispatch import FileKind, file_kind
 from backchannel.formats.documents import parse_document
 from backchannel.formats.files import BOM, decode_text, read_bytes
@@ -155,7 +155,7 @@ def _case(
         if names.count(name) > 1:
             clash = [p.name for p, prof in profiles if prof.party.name == name]
             raise InputError(
-                f"two profiles give the party name {name!r}: {', '.join(clash)}",
+                f"two profiles give the party name {name!r}: {listing(clash)}",
                 hint="rename one of the files",
             )
     metadata["profile_files"] = {prof.party.name: path.name for path, prof in profiles}
@@ -205,7 +205,7 @@ def load_genius_folder(path: Path) -> Case:
     domains = folder.role("xml-domain", "web-domain")
     if len(domains) > 1:
         raise InputError(
-            f"{path}: several domain files: {', '.join(f.path.name for f in domains)}",
+            f"{path}: several domain files: {listing(f.path.name for f in domains)}",
             hint="keep one domain per folder",
         )
     xml_profiles, web_profiles = folder.role("xml-profile"), folder.role("web-profile")
@@ -218,7 +218,7 @@ def load_genius_folder(path: Path) -> Case:
     frontiers = folder.role("frontier")
     if len(frontiers) > 1:
         raise InputError(
-            f"{path}: several frontier files: {', '.join(f.path.name for f in frontiers)}"
+            f"{path}: several frontier files: {listing(f.path.name for f in frontiers)}"
         )
     if frontiers:
         metadata["reference_frontier"] = frontiers[0].content
