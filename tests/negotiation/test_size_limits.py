@@ -17,15 +17,17 @@ from pathlib import Path
 import pytest
 
 from backchannel.cli import main
-from backchannel.errors import MAX_PROBLEMS
+from backchannel.errors import MAX_PROBLEMS, AnalysisError
 from backchannel.formats.cases import load_problem
 from backchannel.model.compile import (
     MAX_AGENDA_OPTIONS,
     MAX_RED_LINE_OPTIONS,
     MAX_TABLE_VALUES,
 )
-from backchannel.model.results import SettlementRule
-from backchannel.solvers import engine
+from backchannel.model.problem import Problem
+from backchannel.model.results import SettlementRule, Status, ZoneResult
+from backchannel.solvers import certificates, engine
+from backchannel.solvers.certificates import Verdict
 from backchannel.solvers.frontier_dp import MAX_FOLD_SUMS, NotApplicable, dp_frontier
 
 # The command in a fresh process under a 2 GiB address-space cap; it reports its peak
@@ -258,3 +260,29 @@ def test_many_problems_show_a_screenful_and_a_count(
     assert len(lines) == MAX_PROBLEMS + 1
     assert lines[0].startswith(f"error: {path}:8: parties[0].ratings.a.x0: unknown option 'x0'")
     assert lines[-1] == f"error: ... and {500 - MAX_PROBLEMS:,} more problems"
+
+
+# ----------------------------------------------------------- the validator's re-solve
+def test_a_re_solve_of_a_certificate_keeps_to_the_time_limit_and_skips_a_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Step 4 of a certificate used to take 10 s whatever ``--time-limit`` said, and an
+    engine's refusal of a model too large would have ended the command."""
+    _, problem = load_problem(_write(tmp_path, _numeric_case(1, 3)))
+    asked: list[float] = []
+
+    def too_large(sub: Problem) -> ZoneResult:
+        raise AnalysisError("too large")
+
+    def cpsat(sub: Problem, seconds: float) -> ZoneResult:
+        asked.append(seconds)
+        return ZoneResult(Status.INFEASIBLE, ((),), None, None, "cp-sat", 0.0)
+
+    monkeypatch.setattr(certificates, "_enumerate", lambda sub: Verdict())
+    monkeypatch.setattr(certificates, "dp_zone", too_large)
+    monkeypatch.setattr(certificates, "cpsat_zone", cpsat)
+    verdict = certificates.decide(problem, [], "enumeration", resolve=True, seconds=0.5)
+    assert verdict == Verdict("re-solved by cp-sat")
+    assert asked == [0.5]
+    monkeypatch.setattr(certificates, "cpsat_zone", lambda sub, seconds: too_large(sub))
+    assert certificates.decide(problem, [], "enumeration", resolve=True) == Verdict()

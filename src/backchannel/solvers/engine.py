@@ -75,7 +75,7 @@ def check(problem: Problem, time_limit: float = DEFAULT_TIME_LIMIT) -> ZoneResul
             result = None
     if result is None:
         result = cpsat_zone(problem, time_limit)
-    return validate.validate_zone(problem, result)
+    return validate.validate_zone(problem, result, time_limit)
 
 
 def clashes(
@@ -93,7 +93,7 @@ def clashes(
             result = None
     if result is None:
         result = cpsat_clashes(problem, limit=limit, time_limit=time_limit)
-    return validate.validate_clashes(problem, result)
+    return validate.validate_clashes(problem, result, time_limit)
 
 
 def _check_parties(problem: Problem) -> None:
