@@ -23,6 +23,7 @@ import pytest
 
 from backchannel.cli import main
 from backchannel.formats.files import MAX_FILE_BYTES
+from backchannel.formats.genius.folder import MAX_FOLDER_FILES
 
 CASE = """\
 title: Two options
@@ -136,15 +137,34 @@ def test_the_size_cap_holds_for_every_format(
     )
 
 
-def test_the_size_cap_holds_for_a_file_of_a_genius_folder(
+def test_the_size_cap_holds_for_a_genius_folder_as_a_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two files of 11 MiB each: each under the cap, together above it."""
+    folder = tmp_path / "domain"
+    folder.mkdir()
+    for name in ("a.xml", "b.xml"):
+        with (folder / name).open("wb") as out:
+            out.truncate(11 * 1024 * 1024)
+    assert main(["check", str(folder)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {folder}: its files hold 23,068,672 bytes, more than {MAX_FILE_BYTES:,} "
+        "(give the folder that holds only the domain, its profiles and a frontier)"
+    ]
+
+
+def test_a_genius_folder_of_too_many_files_is_refused_before_any_is_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "domain"
     folder.mkdir()
-    with (folder / "profile.xml").open("wb") as out:
-        out.truncate(MAX_FILE_BYTES + 1)
+    for k in range(MAX_FOLDER_FILES + 1):
+        (folder / f"{k}.xml").write_bytes(b"<")
     assert main(["check", str(folder)]) == 2
-    assert "it is larger than" in capsys.readouterr().err
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {folder}: 1,001 files, more than {MAX_FOLDER_FILES:,} "
+        "(give the folder that holds only the domain, its profiles and a frontier)"
+    ]
 
 
 # ------------------------------------------------------------------------ writing
