@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backchannel.conflict.analysis import analyze
+from backchannel.conflict import reachability
+from backchannel.conflict.analysis import analyze, explain, status_quo_paths
 from backchannel.conflict.reachability import MAX_MOVE_PAIRS
+from backchannel.errors import AnalysisError
 from backchannel.services.conflict import load_conflict
 
 CAPPED = """\
@@ -90,7 +92,7 @@ def test_analyze_refuses_to_list_a_billion_moves(large: Path) -> None:
     assert err.splitlines() == [
         "error: A has 1,072,693,248 moves between the 1,048,576 states, too many to list "
         f"(about 59.9 GiB; at most {MAX_MOVE_PAIRS:,}) (give each decision maker fewer "
-        "options; Nash, GMR, SMR and SEQ do without the list (--concepts nash,gmr,smr,seq))"
+        "options, or use a concept that scans the states instead: nash, gmr, smr or seq)"
     ]
     assert peak < 1024, peak
 
@@ -136,3 +138,21 @@ def test_the_table_shows_the_first_equilibria_in_the_order_of_their_names(
     assert all(report.is_equilibrium("nash", s) for s in shown)
     others = np.setdiff1d(np.arange(conflict.n_states), report.equilibria["nash"])
     assert not report.is_equilibrium("nash", int(others[0]))
+
+
+def test_only_what_lists_moves_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With room for no listed move at all: Nash, GMR, SMR, SEQ, the status-quo paths and a
+    GMR explanation (scalar preferences scan the states) still answer; SIM does not."""
+    examples = Path(__file__).resolve().parents[2] / "examples" / "conflicts"
+    conflict = load_conflict(examples / "cuban_missile_crisis.yaml")
+    expected = analyze(conflict, ["nash", "gmr", "smr", "seq"])
+    monkeypatch.setattr(reachability, "MAX_MOVE_PAIRS", 0)
+    again = analyze(conflict, ["nash", "gmr", "smr", "seq"])
+    for concept in expected.concepts:
+        assert np.array_equal(again.stable[concept], expected.stable[concept])
+    assert status_quo_paths(conflict).paths
+    assert explain(conflict, conflict.dm_ids[0], 0, "gmr").responses
+    with pytest.raises(AnalysisError, match="too many to list"):
+        analyze(conflict, ["sim"])
+    with pytest.raises(AnalysisError, match="too many to list"):
+        explain(conflict, conflict.dm_ids[0], 0, "sim")

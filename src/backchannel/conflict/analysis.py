@@ -83,6 +83,12 @@ def mover_index(conflict: CompiledConflict, name: str) -> int:
     raise InputError(f"unknown decision maker {name!r}; the movers are {listing(names)}")
 
 
+def _unscanned(game: Game) -> list[int]:
+    """The movers whose improvements are listed, not scanned: those without a scalar
+    preference (unranked pairs)."""
+    return [k for k, mover in enumerate(game.movers) if not mover.preference.scalar]
+
+
 def _games(conflict: CompiledConflict, mode: PreferenceMode) -> Callable[[int], Game]:
     if mode == "robust" and has_unranked(conflict):  # the reading depends on the focal mover
         return lambda focal: Game(conflict, "robust", focal)
@@ -144,9 +150,8 @@ def analyze(
             stable[concept] = np.stack([search.stable(concept, i) for i in range(count)])
     else:
         game_for = _games(conflict, preferences)
-        first = game_for(0)
-        if LISTING_MOVES & set(needed) or not all(m.preference.scalar for m in first.movers):
-            first.check_pairs()  # before any work, rather than after the cheaper concepts
+        first = game_for(0)  # check before any work, rather than after the cheaper concepts
+        first.check_pairs(None if LISTING_MOVES & set(needed) else _unscanned(first))
         for concept in needed:
             solve = _solver(concept, horizon)
             stable[concept] = np.stack([solve(game_for(i), i) for i in range(count)])
@@ -227,7 +232,7 @@ def status_quo_paths(
     if start is None or not 0 <= start < conflict.n_states:
         raise InputError("the conflict has no status quo state; set one to trace paths")
     game = Game(conflict)
-    game.check_pairs()  # the paths list every improvement: refuse before the analysis
+    game.check_pairs(_unscanned(game))  # before the analysis, when a search will list moves
     report = analyze(conflict, concepts, horizon=horizon)
     targets = sorted({int(s) for states in report.equilibria.values() for s in states})
     everyone = list(range(len(game.movers)))

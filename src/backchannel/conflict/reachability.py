@@ -84,8 +84,8 @@ class Game:
                     f"{self.movers[mover].name} has {count:,} moves between the "
                     f"{self.n_states:,} states, too many to list (about "
                     f"{count * PAIR_BYTES / 2**30:,.1f} GiB; at most {MAX_MOVE_PAIRS:,})",
-                    hint="give each decision maker fewer options; Nash, GMR, SMR and SEQ "
-                    "do without the list (--concepts nash,gmr,smr,seq)",
+                    hint="give each decision maker fewer options, or use a concept that "
+                    "scans the states instead: nash, gmr, smr or seq",
                 )
 
     def move_pairs(self, mover: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
