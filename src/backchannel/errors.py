@@ -10,18 +10,61 @@ answer with a status that says so, the CLI prints it and exits with code 3.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+
+MAX_LINE = 400
+"""The most characters of a message, or of a hint, that an error shows (about 5 lines of a
+terminal); the rest is cut (:func:`shorten`)."""
+
+MAX_PLACE = 100
+"""The most characters of a file name or of a place in a file named by an error."""
+
+MAX_LISTED = 10
+"""The most items of a list that a message names (:func:`listing`)."""
+
+MAX_PROBLEMS = 20
+"""The most problems of one file that are shown, one per line (:class:`CaseFileErrors`)."""
+
+MAX_KEPT = 100
+"""The most problems of one file that a checker keeps; it only counts the others."""
+
+
+def shorten(text: str, limit: int = MAX_LINE) -> str:
+    """``text`` on one line of at most about ``limit`` characters.
+
+    Line breaks become spaces; a longer text is cut and says how much was left out.
+    """
+    flat = " ".join(text.splitlines())
+    if len(flat) <= limit:
+        return flat
+    return f"{flat[:limit].rstrip()}... ({len(flat) - limit:,} more characters)"
+
+
+def listing(items: Iterable[object], limit: int = MAX_LISTED) -> str:
+    """``a, b, c``: the first ``limit`` items as text, then ``and N more`` for the rest."""
+    shown: list[str] = []
+    more = 0
+    for item in items:
+        if len(shown) < limit:
+            shown.append(str(item))
+        else:
+            more += 1
+    return ", ".join(shown) + (f" and {more:,} more" if more else "")
 
 
 class BackchannelError(Exception):
-    """Root of every error Backchannel raises on purpose."""
+    """Root of every error Backchannel raises on purpose.
+
+    Its message and hint are cut to a screen (:func:`shorten`), whatever built them.
+    """
 
     exit_code: int = 1
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = shorten(message)
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = None if hint is None else shorten(hint)
 
     def __str__(self) -> str:
         if self.hint:
@@ -79,24 +122,38 @@ class CaseFileError(InputError):
         self.source = source
         self.path = tuple(path)
         self.line = line
-        where = source if line is None else f"{source}:{line}"
-        location = format_location(self.path)
+        named = shorten(source, MAX_PLACE)
+        where = named if line is None else f"{named}:{line}"
+        location = shorten(format_location(self.path), MAX_PLACE)
         super().__init__(f"{where}: {location}: {message}", hint=hint)
 
 
 class CaseFileErrors(InputError):
-    """Several located problems found in one file, reported together."""
+    """Several located problems found in one file, reported together.
 
-    def __init__(self, errors: Sequence[CaseFileError]) -> None:
+    Parameters
+    ----------
+    errors:
+        The problems kept, in the order found.
+    unlisted:
+        How many more problems were found but not kept (beyond :data:`MAX_KEPT`).
+    """
+
+    def __init__(self, errors: Sequence[CaseFileError], *, unlisted: int = 0) -> None:
         self.errors = tuple(errors)
+        self.count = len(self.errors) + unlisted
         first = self.errors[0]
-        more = len(self.errors) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        more = self.count - 1
+        suffix = f" (and {more:,} more problem{'s' if more > 1 else ''})" if more else ""
         super().__init__(str(first) + suffix)
 
     def lines(self) -> list[str]:
-        """One line per problem, for display."""
-        return [str(error) for error in self.errors]
+        """One line per problem, for display: at most :data:`MAX_PROBLEMS` and a count."""
+        shown = [str(error) for error in self.errors[:MAX_PROBLEMS]]
+        more = self.count - len(shown)
+        if more:
+            shown.append(f"... and {more:,} more problem{'s' if more > 1 else ''}")
+        return shown
 
 
 class AnalysisError(BackchannelError):

@@ -866,7 +866,10 @@ def test_convert_replaces_the_target_whole_or_not_at_all(
         code, _, err = run(capsys, "conflict", "convert", bad, target)
         assert_usage_error(code, err, f"{bad}:7: preferences.A.ranking")
         assert target.read_text(encoding="utf-8") == "old\n"
-        assert run(capsys, "conflict", "convert", good, target)[0] == 0
+        code, _, err = run(capsys, "conflict", "convert", good, target)
+        assert_usage_error(code, err, f"{target}: the file exists (add --force to replace it")
+        assert target.read_text(encoding="utf-8") == "old\n"
+        assert run(capsys, "conflict", "convert", good, target, "--force")[0] == 0
         assert run_json(capsys, "conflict", "analyze", target) == run_json(
             capsys, "conflict", "analyze", good
         )

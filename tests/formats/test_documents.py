@@ -16,7 +16,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backchannel.errors import CaseFileError, CaseFileErrors, format_location
+from backchannel.errors import MAX_PLACE, CaseFileError, CaseFileErrors, format_location, shorten
 from backchannel.formats.cases import load_case
 from backchannel.formats.composer import MAX_DEPTH
 from backchannel.formats.conflict_file import read_conflict_text
@@ -31,9 +31,9 @@ def problems(text: str, *, json_syntax: bool = False) -> list[CaseFileError]:
 
 
 def what(error: CaseFileError) -> str:
-    """What is wrong, without the file, line and path in front."""
+    """What is wrong, without the file, line and path (cut when long) in front."""
     where = error.source if error.line is None else f"{error.source}:{error.line}"
-    prefix = f"{where}: {format_location(error.path)}: "
+    prefix = f"{where}: {shorten(format_location(error.path), MAX_PLACE)}: "
     assert error.message.startswith(prefix), error.message
     return error.message.removeprefix(prefix)
 

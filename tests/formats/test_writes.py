@@ -106,11 +106,11 @@ def test_a_case_file_is_replaced_whole_or_not_at_all(
     target.write_text("old\n", encoding="utf-8")
     monkeypatch.setattr(files.os, "fsync", _failing_on(1, os.fsync))
     with pytest.raises(InputError, match="cannot write the file"):
-        save_case(CASE, target)
+        save_case(CASE, target, replace=True)
     assert target.read_text(encoding="utf-8") == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left
     monkeypatch.undo()
-    assert save_case(CASE, target) == [target]
+    assert save_case(CASE, target, replace=True) == [target]
     assert "Three parties" in target.read_text(encoding="utf-8")
 
 

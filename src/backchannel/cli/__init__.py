@@ -2,16 +2,20 @@
 
 Commands live in sub-modules by area; this module assembles them and maps every
 :class:`~backchannel.errors.BackchannelError` to a one-line message and its exit code.
+Anything else a command raises is a bug: it ends with exit code 1 and one line that
+names it, and the traceback only with the global ``--debug`` flag.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from backchannel.errors import BackchannelError
+from backchannel.errors import BackchannelError, shorten
 
 app = typer.Typer(
     name="backchannel",
@@ -20,6 +24,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+class _Run:
+    """What the global options asked for, for the command being run."""
+
+    debug = False
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="Show the traceback of an internal error (put it before the command)."
+        ),
+    ] = False,
+) -> None:
+    """Confidential negotiation support for track 1.5 diplomacy."""
+    _Run.debug = debug
 
 
 def _register() -> None:
@@ -35,6 +58,9 @@ _register()
 
 EXIT_ABORTED = 130
 """The exit code of a command the user interrupted (as a shell reports Ctrl-C)."""
+
+EXIT_INTERNAL = 1
+"""The exit code of an internal error (a bug, or the machine ran out of something)."""
 
 
 def _ended(stop: Exception, err: Console) -> int:
@@ -61,12 +87,27 @@ def _ended(stop: Exception, err: Console) -> int:
     return int(getattr(stop, "exit_code", 2))
 
 
+def _internal(error: Exception, err: Console) -> int:
+    """An exception no command meant to raise: one line, or the traceback with ``--debug``."""
+    if _Run.debug:
+        traceback.print_exception(error, file=sys.stderr)
+    what = type(error).__name__ + (f": {error}" if str(error) else "")
+    err.print(
+        f"internal error: {shorten(what)} (run again with --debug for the details)", markup=False
+    )
+    return EXIT_INTERNAL
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code (0 done, 2 bad input, 3 time limit)."""
+    """Run the CLI; return the exit code (0 done, 1 internal error, 2 bad input, 3 time limit)."""
+    _Run.debug = False
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         result = app(args=argv, standalone_mode=False)
     except (BackchannelError, typer.Exit, typer.Abort, typer.TyperException) as stop:
-        return _ended(stop, Console(stderr=True, highlight=False, soft_wrap=True))
+        return _ended(stop, err)
+    except Exception as error:
+        return _internal(error, err)
     return result if isinstance(result, int) else 0
 
 

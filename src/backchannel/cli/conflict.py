@@ -21,7 +21,12 @@ conflict_app = typer.Typer(
 
 FileArg = Annotated[Path, typer.Argument(help="Conflict file (.yaml, .yml, .json or .gmcr).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
 MAX_ROWS = 64
+"""The most states a table lists (``--json`` lists them all)."""
+
+MAX_LISTED = 64
+"""The most robust or possible equilibria listed on one line (``--json`` lists them all)."""
 
 
 def _out() -> Console:
@@ -48,18 +53,15 @@ def analyze_command(
 ) -> None:
     """Stable states of each decision maker and the equilibria, per solution concept."""
     analysis = service.analyze_file(file, service.parse_concepts(concepts), horizon=horizon)
-    doc = service.analysis_doc(analysis)
     if as_json:
-        _print_json(doc)
+        _print_json(service.analysis_doc(analysis))
         return
     console = _out()
-    report = analysis.report
-    names: dict[str, str] = doc["state_names"]
-    console.print(f"{analysis.conflict.title}: {analysis.conflict.n_states} feasible states")
-    console.print(f"options: {' '.join(doc['options'])}")
+    conflict, report, names = analysis.conflict, analysis.report, analysis.state_names
+    console.print(f"{conflict.title}: {conflict.n_states} feasible states")
+    console.print(f"options: {' '.join(conflict.option_ids)}")
     for concept in report.concepts:
-        stable = doc["stable"][concept]
-        equilibria = set(doc["equilibria"][concept])
+        stable, equilibria = report.stable[concept], report.equilibria[concept]
         table = Table(title=f"{concept.upper()}: {len(equilibria)} equilibria")
         table.add_column("state")
         if names:
@@ -67,19 +69,23 @@ def analyze_command(
         for mover in report.movers:
             table.add_column(mover, justify="center")
         table.add_column("equilibrium", justify="center")
-        rows = doc["states"] if len(doc["states"]) <= MAX_ROWS else sorted(equilibria)
-        for state in rows[:MAX_ROWS]:
-            marks = ["yes" if state in stable[mover] else "" for mover in report.movers]
+        rows, count = report.shown_states(concept, MAX_ROWS)
+        for state in rows:
+            marks = ["yes" if stable[i][state] else "" for i in range(len(report.movers))]
             named = [Text(names.get(state, ""))] if names else []  # no markup
-            table.add_row(state, *named, *marks, "EQ" if state in equilibria else "")
+            mark = "EQ" if report.is_equilibrium(concept, state) else ""
+            table.add_row(conflict.state_string(state), *named, *marks, mark)
         console.print(table)
-        if len(rows) > MAX_ROWS:
-            console.print(f"({len(rows) - MAX_ROWS} more equilibria; use --json)")
-    if "uncertainty" in doc:
+        if count > MAX_ROWS:
+            console.print(f"({count - MAX_ROWS} more equilibria; use --json)")
+    if analysis.uncertainty is not None:
         for reading in ("robust", "possible"):
-            found = doc["uncertainty"][reading]["equilibria"]
+            found = getattr(analysis.uncertainty, reading).equilibria
             for concept in report.concepts:
-                console.print(f"{reading} {concept}: {' '.join(found[concept]) or '(none)'}")
+                shown = [conflict.state_string(int(s)) for s in found[concept][:MAX_LISTED]]
+                more = len(found[concept]) - len(shown)
+                text = " ".join(shown) + (f" and {more} more (use --json)" if more > 0 else "")
+                console.print(f"{reading} {concept}: {text or '(none)'}")
 
 
 def _responders(actor: str) -> str:
@@ -160,9 +166,10 @@ def graph_command(
     file: FileArg,
     out: Annotated[Path, typer.Option("-o", "--out", help="Output .svg file.")],
     concept: Annotated[str, typer.Option("--concept", help="Equilibria to highlight.")] = "gmr",
+    force: ForceOpt = False,
 ) -> None:
     """Draw the state graph as SVG, highlighting the equilibria of one concept."""
-    count = service.graph_file(file, out, concept)
+    count = service.graph_file(file, out, concept, replace=force)
     _out().print(f"wrote {out} ({count} equilibria highlighted)")
 
 
@@ -170,9 +177,10 @@ def graph_command(
 def convert_command(
     source: Annotated[Path, typer.Argument(help="Input conflict file.")],
     target: Annotated[Path, typer.Argument(help="Output file; format by suffix.")],
+    force: ForceOpt = False,
 ) -> None:
     """Convert a conflict between YAML/JSON and GMCR+ .gmcr (by suffix)."""
-    service.convert_file(source, target)
+    service.convert_file(source, target, replace=force)
     _out().print(f"wrote {target}")
 
 

@@ -35,6 +35,7 @@ TimeOpt = Annotated[
     float,
     typer.Option("--time-limit", help="Seconds per solve; the best answer so far is kept."),
 ]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
 IssuesOpt = Annotated[
     str | None,
     typer.Option(
@@ -68,9 +69,10 @@ def _run(message: str, task: Callable[[], T]) -> T:
         return task()
 
 
-def _emit(as_json: bool, document: dict[str, Any], table: Callable[[], None]) -> None:
+def _emit(as_json: bool, document: Callable[[], dict[str, Any]], table: Callable[[], None]) -> None:
+    """Print the machine format (built only then) or the readable tables."""
     if as_json:
-        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(document(), indent=2, ensure_ascii=False))
     else:
         table()
 
@@ -103,7 +105,7 @@ def check(
     )
     _emit(
         as_json,
-        documents.zone_doc(loaded.problem, zone, redlines),
+        lambda: documents.zone_doc(loaded.problem, zone, redlines),
         lambda: render.zone(loaded.problem, zone, redlines),
     )
     _finish(zone.status)
@@ -123,7 +125,7 @@ def clashes(
     )
     _emit(
         as_json,
-        documents.clashes_doc(loaded.problem, result),
+        lambda: documents.clashes_doc(loaded.problem, result),
         lambda: render.clashes(loaded.problem, result),
     )
     _finish(result.relaxation_status)
@@ -147,7 +149,7 @@ def settle(
     )
     _emit(
         as_json,
-        documents.settlements_doc(loaded.problem, answers),
+        lambda: documents.settlements_doc(loaded.problem, answers),
         lambda: render.settlements(loaded.problem, answers),
     )
     _finish(*(s.status for s in answers.values()))
@@ -171,7 +173,7 @@ def frontier(
     )
     _emit(
         as_json,
-        documents.frontier_doc(loaded.problem, result),
+        lambda: documents.frontier_doc(loaded.problem, result),
         lambda: render.frontier(loaded.problem, result),
     )
     _finish(result.status)
@@ -202,7 +204,7 @@ def meso(
     )
     _emit(
         as_json,
-        documents.meso_doc(loaded.problem, result),
+        lambda: documents.meso_doc(loaded.problem, result),
         lambda: render.meso(loaded.problem, result),
     )
     _finish(result.status)
@@ -212,11 +214,12 @@ def convert(
     source: PathArg,
     target: Annotated[
         Path,
-        typer.Argument(help="A .yaml/.json case file, or a folder for Genius XML."),
+        typer.Argument(help="A .yaml/.json case file, or a new or empty folder for Genius XML."),
     ],
+    force: ForceOpt = False,
 ) -> None:
     """Convert between case files (YAML/JSON) and Genius XML domain folders."""
-    written = service.convert(source, target)
+    written = service.convert(source, target, replace=force)
     for path in written:
         typer.echo(f"wrote {path}")
 
@@ -225,12 +228,13 @@ def schema(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file instead.")
     ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Print the JSON Schema of the case file."""
     if output is None:
         typer.echo(json.dumps(service.case_schema(), indent=2))
     else:
-        service.write_case_schema(output)
+        service.write_case_schema(output, replace=force)
         typer.echo(f"wrote {output}")
 
 

@@ -21,9 +21,11 @@ HEADER = """# CLI reference
 Generated from the commands by `python -m backchannel.cli.reference --write docs/reference/cli.md`;
 CI fails when it is out of date.
 
-Exit codes: **0** done; **2** bad input (the message names the file, the place in it, what
-is wrong and how to fix it); **3** a time limit was reached before the answer was proven
-(the best answer found is printed).
+Exit codes: **0** done; **1** an internal error (one line that names it; the global
+`--debug` flag shows its traceback); **2** bad input (the message names the file, the place
+in it, what is wrong and how to fix it), or a question too large to answer here (the message
+gives the estimate and what to do); **3** a time limit was reached before the answer was
+proven (the best answer found is printed).
 """
 
 
@@ -61,6 +63,12 @@ def reference() -> str:
     out = [HEADER]
     assert isinstance(root, TyperGroup)
     context = root.context_class(root, info_name="backchannel")
+    out.append("\n## Global options\n\nGiven before the command: ")
+    out.append("`backchannel --debug check case.yaml`.\n\n| option | description |\n|---|---|\n")
+    for param in root.get_params(context):
+        record = param.get_help_record(context)
+        if record is not None and record[0] != "--help":
+            out.append(f"| `{record[0]}` | {record[1].replace('|', '/')} |\n")
     for name in sorted(root.list_commands(context)):
         command = root.get_command(context, name)
         if command is not None and not command.hidden:

@@ -70,20 +70,32 @@ def package_table(problem: Problem, package: Package, title: str | None = None) 
     stdout_console().print(table)
 
 
+MAX_OPTION_ROWS = 50
+"""The most options of one issue the red-line map lists (``--json`` lists them all)."""
+
+
 def redline_table(problem: Problem, zone: ZoneResult, redlines: tuple[IssueMap, ...]) -> None:
-    """The red-line map: per issue and option, viable or blocked and by whom."""
+    """The red-line map: per issue and option, viable or blocked and by whom.
+
+    An issue with more than :data:`MAX_OPTION_ROWS` options shows that many, then a
+    count of the others.
+    """
     table = _table("issue", "option", "status")
     for issue_map in redlines:
         issue = problem.issues[issue_map.issue]
-        for k, status in enumerate(issue_map.options):
+        viable = frozenset(zone.viable[issue_map.issue])
+        for k, status in enumerate(issue_map.options[:MAX_OPTION_ROWS]):
             name = issue.name if k == 0 else ""
-            if status.option in zone.viable[issue_map.issue]:
+            if status.option in viable:
                 text = "[green]viable[/green]"
             elif status.blocked_by:
                 text = "[red]blocked[/red] by " + ", ".join(status.blocked_by)
             else:
                 text = "[yellow]open[/yellow], but in no admissible package"
             table.add_row(name, issue.labels[status.option], text)
+        hidden = len(issue_map.options) - MAX_OPTION_ROWS
+        if hidden > 0:
+            table.add_row("", f"... and {hidden:,} more options", "(--json lists them all)")
         if not issue_map.has_overlap:
             table.add_row("", "", "[red bold]no overlap on this issue[/red bold]")
     stdout_console().print(table)

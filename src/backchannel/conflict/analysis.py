@@ -25,13 +25,16 @@ from backchannel.conflict.reports import (
     StabilityReport,
     UncertaintyReport,
 )
-from backchannel.errors import AnalysisError, InputError
+from backchannel.errors import AnalysisError, InputError, listing
 
 CONCEPTS = ("nash", "gmr", "smr", "seq", "sim", "seqsim", "limited", "nonmyopic")
 """Every solution concept, in the order reports list them."""
 
 DEFAULT_CONCEPTS = ("nash", "gmr", "smr", "seq", "sim", "seqsim")
 """Concepts analysed when none are named (limited-move needs two movers)."""
+
+LISTING_MOVES = frozenset({"sim", "seqsim", "limited", "nonmyopic"})
+"""Concepts that list every move of a mover (see :meth:`Game.check_pairs`)."""
 
 
 def _solver(concept: str, horizon: int) -> Callable[[Game, int], NDArray[np.bool_]]:
@@ -77,7 +80,13 @@ def mover_index(conflict: CompiledConflict, name: str) -> int:
     for index, group in enumerate(mover_groups(conflict)):
         if name in (conflict.dm_ids[dm] for dm in group):
             return index
-    raise InputError(f"unknown decision maker {name!r}; the movers are {', '.join(names)}")
+    raise InputError(f"unknown decision maker {name!r}; the movers are {listing(names)}")
+
+
+def _unscanned(game: Game) -> list[int]:
+    """The movers whose improvements are listed, not scanned: those without a scalar
+    preference (unranked pairs)."""
+    return [k for k, mover in enumerate(game.movers) if not mover.preference.scalar]
 
 
 def _games(conflict: CompiledConflict, mode: PreferenceMode) -> Callable[[int], Game]:
@@ -141,6 +150,8 @@ def analyze(
             stable[concept] = np.stack([search.stable(concept, i) for i in range(count)])
     else:
         game_for = _games(conflict, preferences)
+        first = game_for(0)  # check before any work, rather than after the cheaper concepts
+        first.check_pairs(None if LISTING_MOVES & set(needed) else _unscanned(first))
         for concept in needed:
             solve = _solver(concept, horizon)
             stable[concept] = np.stack([solve(game_for(i), i) for i in range(count)])
@@ -220,9 +231,10 @@ def status_quo_paths(
     start = conflict.status_quo if status_quo is None else status_quo
     if start is None or not 0 <= start < conflict.n_states:
         raise InputError("the conflict has no status quo state; set one to trace paths")
+    game = Game(conflict)
+    game.check_pairs(_unscanned(game))  # before the analysis, when a search will list moves
     report = analyze(conflict, concepts, horizon=horizon)
     targets = sorted({int(s) for states in report.equilibria.values() for s in states})
-    game = Game(conflict)
     everyone = list(range(len(game.movers)))
     traces = []
     for improving in (True, False):

@@ -8,6 +8,9 @@ is one simultaneous response (the fewest responders, then the lowest outcome ind
 SEQ&SIM uses the sequential sanction when there is one. For limited-move and
 non-myopic stability every unilateral move is listed with its anticipated sequence of
 replies (see :mod:`backchannel.conflict.limited`).
+
+Each sequential sanction is one search over every state; an explanation that would
+search more than :data:`MAX_SEARCHED` states in all is refused before it starts.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ from numpy.typing import NDArray
 from backchannel.conflict import gmr, limited, paths, seq, sim, smr
 from backchannel.conflict.reachability import Game
 from backchannel.conflict.reports import Explanation, Response, Sanction
+from backchannel.errors import AnalysisError
+
+MAX_SEARCHED = 50_000_000
+"""The most states the searches of one explanation may visit, in all (about 30 s)."""
 
 _SEQUENTIAL: dict[str, ModuleType] = {"gmr": gmr, "smr": smr, "seq": seq, "seqsim": seq}
 
@@ -97,7 +104,16 @@ def explain_state(game: Game, focal: int, state: int, concept: str, horizon: int
     if concept in ("limited", "nonmyopic"):
         return _anticipated(game, focal, state, concept, horizon)
     responses: list[Response] = []
-    for target in game.improvements_from(focal, state):
+    improvements = game.improvements_from(focal, state)
+    searched = improvements.size * game.n_states
+    if concept in _SEQUENTIAL and searched > MAX_SEARCHED:
+        raise AnalysisError(
+            f"{game.movers[focal].name} has {improvements.size:,} improvements from this "
+            f"state, each searched for a sanction over the {game.n_states:,} states: "
+            f"{searched:,} states to visit, more than {MAX_SEARCHED:,}",
+            hint="explain it under nash, or give the decision makers fewer options",
+        )
+    for target in improvements:
         sanction: Sanction | None = None
         if concept in _SEQUENTIAL:
             sanction = _sequential(game, focal, state, int(target), _SEQUENTIAL[concept])

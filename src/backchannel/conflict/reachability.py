@@ -24,6 +24,13 @@ from numpy.typing import NDArray
 from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.movers import Completion, Mover, Reading, build_movers
 from backchannel.conflict.segments import INT64_MAX
+from backchannel.errors import AnalysisError
+
+MAX_MOVE_PAIRS = 10_000_000
+"""The most moves of one mover that are ever listed as pairs (about 60 bytes each)."""
+
+PAIR_BYTES = 60
+"""The memory one listed move takes while the list is built, about (measured: 57 bytes)."""
 
 
 class Game:
@@ -54,9 +61,37 @@ class Game:
         self._pairs: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
         self._improvements: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
 
+    def check_pairs(self, movers: list[int] | None = None) -> None:
+        """Refuse, before listing them, the moves of a mover that has too many.
+
+        Parameters
+        ----------
+        movers:
+            The movers whose moves will be listed (default: all).
+
+        Raises
+        ------
+        AnalysisError
+            A mover has more than :data:`MAX_MOVE_PAIRS` moves; the message gives the
+            count and the memory the list would take.
+        """
+        for mover in range(len(self.movers)) if movers is None else movers:
+            if mover in self._pairs:
+                continue
+            count = self.movers[mover].moves.pair_count()
+            if count > MAX_MOVE_PAIRS:
+                raise AnalysisError(
+                    f"{self.movers[mover].name} has {count:,} moves between the "
+                    f"{self.n_states:,} states, too many to list (about "
+                    f"{count * PAIR_BYTES / 2**30:,.1f} GiB; at most {MAX_MOVE_PAIRS:,})",
+                    hint="give each decision maker fewer options, or use a concept that "
+                    "scans the states instead: nash, gmr, smr or seq",
+                )
+
     def move_pairs(self, mover: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """Every unilateral move ``(source, target)`` of ``mover``."""
+        """Every unilateral move ``(source, target)`` of ``mover`` (see :meth:`check_pairs`)."""
         if mover not in self._pairs:
+            self.check_pairs([mover])
             self._pairs[mover] = self.movers[mover].moves.pairs()
         return self._pairs[mover]
 

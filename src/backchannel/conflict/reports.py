@@ -50,6 +50,31 @@ class StabilityReport:
         row = self.stable[concept][self.movers.index(mover)]
         return [int(state) for state in np.flatnonzero(row)]
 
+    def is_equilibrium(self, concept: str, state: int) -> bool:
+        """Whether ``state`` is an equilibrium under ``concept`` (a binary search)."""
+        found = self.equilibria[concept]
+        at = int(np.searchsorted(found, state))
+        return at < found.size and int(found[at]) == state
+
+    def shown_states(self, concept: str, limit: int) -> tuple[list[int], int]:
+        """The states a table of ``concept`` shows, and how many it would show unbounded.
+
+        Every state when there are at most ``limit``, else the equilibria: at most
+        ``limit`` of them, first in the order of their Y/N strings (found on the codes,
+        without writing every state out).
+        """
+        conflict = self.conflict
+        if conflict.n_states <= limit:
+            return list(range(conflict.n_states)), conflict.n_states
+        found = self.equilibria[concept]
+        codes = conflict.states[found]
+        width = len(conflict.option_ids)
+        key = np.zeros(found.size, dtype=np.uint64)  # option 0 first, as the strings read
+        for j in range(width):
+            key |= ((codes >> np.uint64(j)) & np.uint64(1)) << np.uint64(width - 1 - j)
+        first = np.argsort(key, kind="stable")[:limit]
+        return [int(found[k]) for k in first], int(found.size)
+
 
 @dataclass(frozen=True)
 class UncertaintyReport:

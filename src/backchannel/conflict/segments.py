@@ -171,11 +171,21 @@ class MoveIndex:
         same[state] = False
         return np.flatnonzero(same).astype(np.int64)
 
+    def pair_count(self) -> int:
+        """How many moves :meth:`pairs` lists at most: the sum of squared block sizes.
+
+        ``O(S)``, without listing them (irreversible options can only remove moves).
+        """
+        legal = np.flatnonzero(self.ok)
+        sizes = np.bincount(self.block[legal]).astype(np.int64)
+        return int((sizes * sizes).sum()) - int(legal.size)
+
     def pairs(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """All moves as arrays ``(source, target)``, sorted by source.
 
-        Costs the sum of squared block sizes; used for coalitions, uncertainty, SIM,
-        limited-move analysis and explanations, not for the scalar scans.
+        Costs the sum of squared block sizes (:meth:`pair_count`); used for coalitions,
+        uncertainty, SIM, limited-move analysis and explanations, not for the scalar
+        scans.
         """
         legal = np.flatnonzero(self.ok)
         legal = legal[np.argsort(self.block[legal], kind="stable")]

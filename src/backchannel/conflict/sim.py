@@ -46,7 +46,13 @@ def responses(
         count = np.diff(start)[source[row]]
         total = int(count.sum())
         if row.size + total > MAX_COMBINATIONS:
-            raise AnalysisError("SIM needs too many simultaneous combinations for this conflict")
+            raise AnalysisError(
+                f"SIM needs more than {row.size + total:,} simultaneous responses for this "
+                f"conflict (about {(row.size + total) * 40 / 2**30:,.1f} GiB); it takes at "
+                f"most {MAX_COMBINATIONS:,}",
+                hint="leave out sim and seqsim (--concepts nash,gmr,smr,seq), or give the "
+                "decision makers fewer options",
+            )
         base = np.repeat(np.arange(row.size), count)
         offset = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
         pick = np.repeat(start[source[row]], count) + offset

@@ -193,6 +193,8 @@ def _message(error: Mapping[str, Any]) -> tuple[str, str | None]:  # noqa: PLR09
         return f"unknown key '{error['loc'][-1]}'", None
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
         return f"expected a number, got {value!r}", "write a plain number, such as 50 or 0.4"
+    if kind == "finite_number":
+        return f"expected a finite number, got {value!r}", "write a plain number, such as 50 or 0.4"
     if kind in ("string_type",):
         return f"expected text, got {value!r}", "write a name or a sentence"
     if kind in ("list_type",):

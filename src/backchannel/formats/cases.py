@@ -72,7 +72,7 @@ def load_problem(path: Path) -> tuple[Case, Problem]:
     return case, compile_case(case, str(path), locate)
 
 
-def save_case(case: Case, target: Path) -> list[Path]:
+def save_case(case: Case, target: Path, *, replace: bool = False) -> list[Path]:
     """Write a case as a case file (``.yaml``/``.yml``/``.json``) or a Genius XML folder.
 
     Parameters
@@ -81,6 +81,8 @@ def save_case(case: Case, target: Path) -> list[Path]:
         A valid case.
     target:
         A case file name, or any other path: a folder for Genius XML (new or empty).
+    replace:
+        Whether an existing case file may be replaced (a folder must be new or empty).
 
     Returns
     -------
@@ -90,7 +92,8 @@ def save_case(case: Case, target: Path) -> list[Path]:
     Raises
     ------
     InputError
-        The target cannot be written, or is a file where a folder is needed; see
+        The target exists and may not be replaced, cannot be written, or is a file
+        where a folder is needed; see
         :func:`~backchannel.formats.genius.export.export_genius` for Genius XML.
     """
     target = Path(target)
@@ -106,5 +109,5 @@ def save_case(case: Case, target: Path) -> list[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputError(f"{target.parent}: cannot create the folder ({error.strerror})") from None
-    write_atomically(target, dump_case(case, json_syntax=kind is FileKind.JSON))
+    write_atomically(target, dump_case(case, json_syntax=kind is FileKind.JSON), replace=replace)
     return [target]

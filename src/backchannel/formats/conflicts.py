@@ -68,8 +68,9 @@ def write_conflict(
     *,
     rankings: Sequence[Sequence[Sequence[int]]] | None = None,
     source: str = "(conflict)",
+    replace: bool = False,
 ) -> None:
-    """Write a conflict file, replacing ``path`` whole or not at all.
+    """Write a conflict file, whole or not at all.
 
     Parameters
     ----------
@@ -82,6 +83,8 @@ def write_conflict(
         :func:`~backchannel.formats.gmcr.write_gmcr`).
     source:
         Where the model was read from, named in its errors.
+    replace:
+        Whether an existing file at ``path`` may be replaced.
 
     Raises
     ------
@@ -89,7 +92,7 @@ def write_conflict(
         An unknown suffix, or a statement too large for ``.gmcr`` (located in
         ``source``).
     InputError
-        The file cannot be written.
+        The file exists and may not be replaced, or cannot be written.
     """
     kind = conflict_kind(path)
     if kind is FileKind.GMCR:
@@ -105,4 +108,4 @@ def write_conflict(
             ) from None
     else:
         text = dump_conflict(model, "json" if kind is FileKind.JSON else "yaml")
-    write_atomically(Path(path), text)
+    write_atomically(Path(path), text, replace=replace)

@@ -3,7 +3,8 @@
 Reading is two steps, used by every reader in :mod:`backchannel.formats`:
 
 * :func:`read_bytes` opens a file and reads it whole, refusing one larger than
-  :data:`MAX_FILE_BYTES`;
+  :data:`MAX_FILE_BYTES` and anything that is not a regular file (a FIFO, a device or a
+  socket would block the reader or never end);
 * :func:`decode_text` turns those bytes into text: UTF-8 (a leading byte-order mark is
   dropped) with no control character other than tab, line feed and carriage return.
   A file that is not text gets a located message (line and column), never a parser's
@@ -17,6 +18,8 @@ Writing has one function, :func:`write_files_atomically` (and :func:`write_atomi
 for one file): each file is written under a temporary name in its own folder, synced
 to disk, renamed into place and its folder synced, so that a reader never sees a
 half-written file; when one file of several cannot be written, none of them is left.
+An existing file is replaced only when the caller says so (``replace``, the CLI's
+``--force``), and never when it is not a regular file (a folder, a device, a FIFO).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import contextlib
 import os
 import re
 import secrets
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -53,29 +57,56 @@ def _unreadable(source: str, reason: str, hint: str | None = None) -> CaseFileEr
     return CaseFileError(source, (), f"cannot read the file: {reason}", hint=hint)
 
 
+def _special(mode: int) -> str | None:
+    """What a file that is not a regular file is, in words (``None`` for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _too_large(source: str) -> CaseFileError:
+    return _unreadable(source, f"it is larger than {MAX_FILE_BYTES:,} bytes", "give a smaller file")
+
+
 def read_bytes(path: Path) -> bytes:
-    """The content of a file, read whole.
+    """The content of a regular file, read whole.
+
+    The file is opened without blocking, so that a FIFO given as the path is refused
+    at once rather than waited on.
 
     Raises
     ------
     CaseFileError
-        The file is missing, is a folder, cannot be read, or is larger than
-        :data:`MAX_FILE_BYTES`.
+        The file is missing, is a folder, a FIFO, a device or a socket, cannot be read,
+        or is larger than :data:`MAX_FILE_BYTES`.
     """
     source = str(path)
     try:
-        with Path(path).open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        kind = _special(os.stat(path).st_mode)
+        if kind is not None:
+            hint = "give a file" if kind == "a folder" else "give a regular file"
+            raise _unreadable(source, f"it is {kind}", hint)
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(handle, "rb") as file:
+            facts = os.fstat(file.fileno())  # the file opened, not the one looked at
+            if _special(facts.st_mode) is not None:
+                raise _unreadable(source, "it is not a regular file", "give a regular file")
+            if facts.st_size > MAX_FILE_BYTES:
+                raise _too_large(source)
+            data = file.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise _unreadable(source, "no such file", "check the path") from None
-    except IsADirectoryError:
-        raise _unreadable(source, "it is a folder", "give a file") from None
     except OSError as error:
         raise _unreadable(source, error.strerror or type(error).__name__) from None
     if len(data) > MAX_FILE_BYTES:
-        raise _unreadable(
-            source, f"it is larger than {MAX_FILE_BYTES} bytes", "give a smaller file"
-        )
+        raise _too_large(source)
     return data
 
 
@@ -173,7 +204,38 @@ def _stage(path: Path, data: bytes) -> Path:
     return temp
 
 
-def write_files_atomically(files: Mapping[Path, bytes | str]) -> None:
+def _check_target(path: Path, *, replace: bool) -> None:
+    """Refuse to write ``path`` when something is there that may not be replaced.
+
+    Parameters
+    ----------
+    path:
+        A file about to be written.
+    replace:
+        Whether an existing regular file may be replaced.
+
+    Raises
+    ------
+    InputError
+        ``path`` exists and ``replace`` is not set, or it exists and is not a regular
+        file (a folder, a device, a FIFO), which is never replaced.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise _unwritable(path, error) from None
+    kind = _special(mode)
+    if kind is not None:
+        raise InputError(f"{path}: it is {kind}, not a file", hint="give a new file name")
+    if not replace:
+        raise InputError(
+            f"{path}: the file exists", hint="add --force to replace it, or give a new name"
+        )
+
+
+def write_files_atomically(files: Mapping[Path, bytes | str], *, replace: bool = False) -> None:
     """Write several files so that each is whole, and all of them are there or none.
 
     Every file is first written and synced under a temporary name in its own folder;
@@ -186,12 +248,18 @@ def write_files_atomically(files: Mapping[Path, bytes | str]) -> None:
     ----------
     files:
         Path and content of each file; the folders must exist.
+    replace:
+        Whether existing files may be replaced (see :func:`_check_target`); nothing is
+        written when one may not.
 
     Raises
     ------
     InputError
-        A file cannot be written (named in the message).
+        A file exists and may not be replaced, or cannot be written (named in the
+        message).
     """
+    for path in files:
+        _check_target(path, replace=replace)
     staged: dict[Path, Path] = {}
     placed: list[Path] = []
     current = Path()
@@ -216,6 +284,6 @@ def write_files_atomically(files: Mapping[Path, bytes | str]) -> None:
         _sync_folder(folder)
 
 
-def write_atomically(path: Path, content: bytes | str) -> None:
-    """Replace ``path`` whole or not at all (see :func:`write_files_atomically`)."""
-    write_files_atomically({path: content})
+def write_atomically(path: Path, content: bytes | str, *, replace: bool = False) -> None:
+    """Write ``path`` whole or not at all (see :func:`write_files_atomically`)."""
+    write_files_atomically({path: content}, replace=replace)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from backchannel.errors import CaseFileErrors, format_location
+from backchannel.errors import format_location, listing
 from backchannel.model.case import (
     Case,
     Issue,
@@ -49,14 +49,40 @@ from backchannel.model.problem import (
 )
 from backchannel.model.red_lines import compile_red_line
 
-__all__ = ["MAX_NUMERIC_VALUES", "RESERVATION_PREFIX", "compile_case"]
+__all__ = [
+    "MAX_AGENDA_OPTIONS",
+    "MAX_NUMERIC_VALUES",
+    "MAX_RED_LINE_OPTIONS",
+    "MAX_TABLE_VALUES",
+    "RESERVATION_PREFIX",
+    "compile_case",
+]
 
 MAX_NUMERIC_VALUES = 100_000
+"""The most values one numeric range may have."""
+
+MAX_AGENDA_OPTIONS = 1_000_000
+"""The most options all the issues of a case may have together."""
+
+MAX_TABLE_VALUES = 10_000_000
+"""The most ratings the utility tables may hold: delegations times options (80 MB)."""
+
+MAX_RED_LINE_OPTIONS = 2_000_000
+"""The most options the red lines may range over, each counting the options of every
+issue it names: bounds the sets the red lines compile to, and the red-line map."""
+
 RESERVATION_PREFIX = "reservation:"
 
 
 def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _values(count: float) -> str:
+    """A large count of values in words: ``1,200,001 values``, ``about 1e+301 values``."""
+    if count < 1e15:
+        return f"{math.floor(count):,} values"
+    return f"about {count:.0e} values" if math.isfinite(count) else "more values than 1e308"
 
 
 def _numeric_values(issue: Issue, where: Where, out: Collector) -> list[float]:
@@ -71,20 +97,20 @@ def _numeric_values(issue: Issue, where: Where, out: Collector) -> list[float]:
             "swap min and max",
         )
         return []
-    steps = (rng.max - rng.min) / rng.step
+    steps = (rng.max - rng.min) / rng.step  # inf when the range or the step is extreme
+    if not steps < MAX_NUMERIC_VALUES:
+        out.add(
+            (*where, "range", "step"),
+            f"the range has {_values(steps + 1)}, more than {MAX_NUMERIC_VALUES:,}",
+            "use a coarser step or a narrower range",
+        )
+        return []
     count = round(steps)
     if abs(steps - count) > 1e-9 * max(1.0, abs(steps)):
         out.add(
             (*where, "range", "step"),
             f"step {rng.step} does not divide the range {rng.min}..{rng.max}",
             "choose a step that reaches max exactly",
-        )
-        return []
-    if count + 1 > MAX_NUMERIC_VALUES:
-        out.add(
-            (*where, "range", "step"),
-            f"the range has {count + 1} values, more than {MAX_NUMERIC_VALUES}",
-            "use a coarser step",
         )
         return []
     integral = all(float(x).is_integer() for x in (rng.min, rng.step))
@@ -129,10 +155,10 @@ def _compile_issue(issue: Issue, where: Where, out: Collector) -> IssueDomain | 
     return IssueDomain(issue.name, issue.kind, tuple(names), tuple(names))
 
 
-def _piecewise(points: list[tuple[float, float]], xs: Sequence[float]) -> list[float]:
+def _piecewise(points: list[tuple[float, float]], xs: Sequence[float]) -> NDArray[np.float64]:
     px = [float(p[0]) for p in points]
     py = [float(p[1]) for p in points]
-    return [float(np.interp(x, px, py)) for x in xs]
+    return np.interp(np.asarray(xs, dtype=np.float64), px, py)
 
 
 def _weights_total(
@@ -146,7 +172,7 @@ def _weights_total(
             out.add(
                 (*where, "weights", name),
                 f"unknown issue {name!r}",
-                f"the issues are: {', '.join(agenda.by_name)}",
+                f"the issues are: {listing(agenda.by_name)}",
             )
             ok = False
     for name, value in weights_in.items():
@@ -169,7 +195,7 @@ def _weights_total(
             out.add(
                 (*where, "ratings", name),
                 f"unknown issue {name!r}",
-                f"the issues are: {', '.join(agenda.by_name)}",
+                f"the issues are: {listing(agenda.by_name)}",
             )
             ok = False
     return total if ok else None
@@ -189,7 +215,7 @@ def _points_rating(
     for k, (_, r) in enumerate(rating.points):
         if not 0 <= r <= 100:
             out.add((*here, "points", k, 1), f"rating {r} is outside 0-100", "use 0-100")
-    return np.array(_piecewise(rating.points, [float(v) for v in domain.values]))
+    return _piecewise(rating.points, [float(v) for v in domain.values])
 
 
 def _table_rating(
@@ -218,7 +244,7 @@ def _table_rating(
     if missing and weighted:
         out.add(
             here,
-            f"option{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} not rated",
+            f"option{'s' if len(missing) > 1 else ''} {listing(map(repr, missing))} not rated",
             "rate every option of a weighted issue (0 = worst, 100 = best)",
         )
     return rated
@@ -286,6 +312,7 @@ def _agenda(case: Case, out: Collector) -> Agenda:
     """The compiled issues; raise every problem found in them."""
     domains: list[IssueDomain] = []
     by_name: dict[str, int] = {}
+    total = 0
     for k, issue in enumerate(case.issues):
         where: Where = ("issues", k)
         if issue.name in by_name:
@@ -295,9 +322,31 @@ def _agenda(case: Case, out: Collector) -> Agenda:
         if domain is not None:
             by_name[issue.name] = len(domains)
             domains.append(domain)
-    if out.errors:
-        raise CaseFileErrors(out.errors)
+            total += domain.size
+        if total > MAX_AGENDA_OPTIONS:
+            out.add(
+                where,
+                f"the issues up to this one have {total:,} options in all, "
+                f"more than {MAX_AGENDA_OPTIONS:,}",
+                "use coarser steps on numeric issues, fewer options or fewer issues",
+            )
+            break
+    out.check()
     return Agenda(domains, by_name)
+
+
+def _check_tables(case: Case, agenda: Agenda, out: Collector) -> None:
+    """Refuse, before they are built, utility tables beyond :data:`MAX_TABLE_VALUES`."""
+    rating = sum(1 for party in case.parties if party.role is not PartyRole.ABSENT)
+    options = sum(domain.size for domain in agenda.domains)
+    if rating * options > MAX_TABLE_VALUES:
+        out.add(
+            ("parties",),
+            f"{rating:,} delegations rating {options:,} options need {rating * options:,} "
+            f"ratings, more than {MAX_TABLE_VALUES:,}",
+            "use fewer options (coarser steps on numeric issues) or fewer delegations",
+        )
+        out.check()
 
 
 @dataclass
@@ -313,6 +362,7 @@ class _Parties:
     red_lines: list[Constraint] = field(default_factory=list)
     reservations: list[Constraint] = field(default_factory=list)
     ids: dict[str, Where] = field(default_factory=dict)
+    red_line_options: int = 0
 
     def absent(self, party: Party, where: Where) -> None:
         """Check that an absent stakeholder states no preferences."""
@@ -389,11 +439,24 @@ class _Parties:
             )
         else:
             self.ids[line.id] = here
+        if self.red_line_options > MAX_RED_LINE_OPTIONS:
+            return  # already reported
         constraint = compile_red_line(
             self.agenda, party, line, utility_index=utility_index, where=here, out=self.out
         )
-        if constraint is not None:
-            self.red_lines.append(constraint)
+        if constraint is None:
+            return
+        self.red_lines.append(constraint)
+        sizes = [self.agenda.domains[lit.issue].size for c in constraint.clauses for lit in c]
+        self.red_line_options += sum(sizes)
+        if self.red_line_options > MAX_RED_LINE_OPTIONS:
+            self.out.add(
+                here,
+                f"the red lines up to this one range over {self.red_line_options:,} options, "
+                f"more than {MAX_RED_LINE_OPTIONS:,} (each counts every option of the issues "
+                "it names)",
+                "use fewer red lines, or coarser steps on the numeric issues they bound",
+            )
 
 
 def compile_case(case: Case, source: str = "<case>", locate: Locator | None = None) -> Problem:
@@ -405,7 +468,9 @@ def compile_case(case: Case, source: str = "<case>", locate: Locator | None = No
         Every problem found, each located in the file.
     """
     out = Collector(source, locate)
-    compiled = _Parties(case, _agenda(case, out), out)
+    agenda = _agenda(case, out)
+    _check_tables(case, agenda, out)
+    compiled = _Parties(case, agenda, out)
     names: set[str] = set()
     for p, party in enumerate(case.parties):
         where: Where = ("parties", p)
@@ -419,11 +484,10 @@ def compile_case(case: Case, source: str = "<case>", locate: Locator | None = No
             utility_index = compiled.delegation(party, where)
         for r, line in enumerate(party.red_lines):
             compiled.red_line(party, line, (*where, "red_lines", r), utility_index)
-    if out.errors:
-        raise CaseFileErrors(out.errors)
+    out.check()
     if not compiled.utility_parties:
         out.add(("parties",), "no delegation has preferences", "add at least one delegation")
-        raise CaseFileErrors(out.errors)
+        out.check()
     return Problem(
         title=case.title,
         issues=tuple(compiled.agenda.domains),

@@ -10,11 +10,12 @@ a :class:`Collector`. Used by :mod:`backchannel.model.compile` (utilities) and
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from backchannel.errors import CaseFileError
+from backchannel.errors import MAX_KEPT, CaseFileError, CaseFileErrors, listing
 from backchannel.model.case import Condition, IssueKind, OptionRef
 from backchannel.model.problem import Clause, IssueDomain, Literal
 
@@ -38,16 +39,31 @@ Locator = Callable[[Where], int | None]
 
 @dataclass
 class Collector:
-    """The located problems found in one case file."""
+    """The located problems found in one case file (the first :data:`MAX_KEPT`, then a count)."""
 
     source: str
     locate: Locator | None
     errors: list[CaseFileError] = field(default_factory=list)
+    unlisted: int = 0
 
     def add(self, path: Where, message: str, hint: str | None = None) -> None:
         """Record one problem at ``path``."""
+        if len(self.errors) >= MAX_KEPT:
+            self.unlisted += 1
+            return
         line = self.locate(path) if self.locate else None
         self.errors.append(CaseFileError(self.source, path, message, hint=hint, line=line))
+
+    def check(self) -> None:
+        """Raise every problem recorded so far, if any.
+
+        Raises
+        ------
+        CaseFileErrors
+            The problems, located.
+        """
+        if self.errors:
+            raise CaseFileErrors(self.errors, unlisted=self.unlisted)
 
 
 @dataclass
@@ -56,9 +72,14 @@ class Agenda:
 
     domains: list[IssueDomain]
     by_name: dict[str, int]
+    _labels: dict[int, dict[str, int]] = field(default_factory=dict, repr=False)
 
     def option_index(self, issue: int, ref: OptionRef) -> int | None:
-        """The index of an option of ``issue`` named (or numbered) ``ref``, if any."""
+        """The index of an option of ``issue`` named (or numbered) ``ref``, if any.
+
+        A lookup costs ``O(log n)`` on a numeric issue (its values increase) and ``O(1)``
+        otherwise, so that rating every option of a long issue stays linear.
+        """
         domain = self.domains[issue]
         if domain.kind is IssueKind.NUMERIC:
             if isinstance(ref, bool) or not isinstance(ref, int | float):
@@ -66,20 +87,22 @@ class Agenda:
                     ref = float(str(ref))
                 except ValueError:
                     return None
-            for k, value in enumerate(domain.values):
-                if math.isclose(float(value), float(ref), rel_tol=1e-12, abs_tol=1e-12):
+            at = bisect.bisect_left(domain.values, float(ref))
+            for k in range(max(at - 1, 0), min(at + 1, domain.size)):
+                if math.isclose(float(domain.values[k]), float(ref), rel_tol=1e-12, abs_tol=1e-12):
                     return k
             return None
-        try:
-            return domain.labels.index(str(ref))
-        except ValueError:
-            return None
+        if issue not in self._labels:
+            index: dict[str, int] = {}
+            for k, label in enumerate(domain.labels):
+                index.setdefault(label, k)
+            self._labels[issue] = index
+        return self._labels[issue].get(str(ref))
 
     def describe_options(self, issue: int) -> str:
         """A hint listing the options of ``issue``."""
-        labels = self.domains[issue].labels
-        shown = ", ".join(labels[:8]) + (", ..." if len(labels) > 8 else "")
-        return f"the options of {self.domains[issue].name!r} are: {shown}"
+        domain = self.domains[issue]
+        return f"the options of {domain.name!r} are: {listing(domain.labels)}"
 
 
 def bound_options(
@@ -161,7 +184,7 @@ def condition(
         out.add(
             (*where, "issue"),
             f"unknown issue {cond.issue!r}",
-            f"the issues are: {', '.join(agenda.by_name)}",
+            f"the issues are: {listing(agenda.by_name)}",
         )
         return None
     given = [cond.options is not None, cond.at_least is not None or cond.at_most is not None]
@@ -193,4 +216,4 @@ def describe(agenda: Agenda, issue: int, allowed: frozenset[int]) -> str:
     names = [domain.labels[k] for k in sorted(allowed)]
     if len(names) == 1:
         return f"{domain.name} = {names[0]}"
-    return f"{domain.name} in {{{', '.join(names)}}}"
+    return f"{domain.name} in {{{listing(names)}}}"

@@ -23,7 +23,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from backchannel.errors import InputError
+from backchannel.errors import InputError, listing
 from backchannel.model.case import (
     Case,
     Condition,
@@ -137,8 +137,8 @@ def check_position(agenda: Agenda, position: Position) -> None:
         unknown = [o for o in options if o not in issue.options]
         if unknown:
             raise InputError(
-                f"{where}: {', '.join(map(repr, unknown))} is not an option of {issue.name!r}",
-                hint=f"the options are: {', '.join(issue.options)}",
+                f"{where}: {listing(map(repr, unknown))} is not an option of {issue.name!r}",
+                hint=f"the options are: {listing(issue.options)}",
             )
 
     for issue_id in position.importance:

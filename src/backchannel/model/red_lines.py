@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from backchannel.errors import listing
 from backchannel.model.case import Condition, Party, RedLine, Visibility
 from backchannel.model.conditions import (
     Agenda,
@@ -126,7 +127,7 @@ def _bound(red: _RedLine, *, above: bool) -> Constraint | None:
         red.out.add(
             (*red.where, form, "issue"),
             f"unknown issue {bound.issue!r}",
-            f"the issues are: {', '.join(red.agenda.by_name)}",
+            f"the issues are: {listing(red.agenda.by_name)}",
         )
         return None
     allowed = bound_options(

@@ -32,7 +32,7 @@ from backchannel.conflict.reports import (
     StabilityReport,
     UncertaintyReport,
 )
-from backchannel.errors import InputError
+from backchannel.errors import AnalysisError, InputError
 from backchannel.formats.conflicts import conflict_kind, read_conflict, write_conflict
 from backchannel.formats.dispatch import FileKind, kind_of
 from backchannel.formats.files import write_atomically
@@ -98,7 +98,11 @@ def load_conflict(path: Path) -> CompiledConflict:
 
 
 def save_conflict(
-    conflict: CompiledConflict | ConflictFile, path: Path, *, source: str = "(conflict)"
+    conflict: CompiledConflict | ConflictFile,
+    path: Path,
+    *,
+    source: str = "(conflict)",
+    replace: bool = False,
 ) -> None:
     """Write a conflict as ``.yaml``/``.yml``/``.json`` or GMCR+ ``.gmcr``.
 
@@ -106,7 +110,8 @@ def save_conflict(
     GMCR+ conditions; rankings as ``preferenceRanking`` when any decision maker uses
     one); it is first checked and compiled as :func:`load_conflict` does, so a file
     with errors is never written. A :class:`CompiledConflict` is written with explicit
-    rankings. The file is replaced atomically: on any error it is left as it was.
+    rankings. The file is written atomically: on any error it is left as it was; an
+    existing file is replaced only with ``replace``.
 
     Parameters
     ----------
@@ -116,6 +121,8 @@ def save_conflict(
         The file to write; its suffix gives the format.
     source:
         Where a :class:`ConflictFile` was read from, named in its errors.
+    replace:
+        Whether an existing file at ``path`` may be replaced.
 
     Raises
     ------
@@ -123,7 +130,7 @@ def save_conflict(
         For an unknown suffix, a problem in the conflict file (located in ``source``)
         or a statement too large for ``.gmcr``.
     InputError
-        When the file cannot be written.
+        When the file exists and may not be replaced, or cannot be written.
     AnalysisError
         When a compiled conflict cannot be expressed in the target format.
     """
@@ -134,7 +141,7 @@ def save_conflict(
         model, compiled = conflict, compile_conflict(conflict, source)
     uses_ranking = any(spec.ranking is not None for spec in model.preferences.values())
     rankings = preference_rankings(compiled) if kind is FileKind.GMCR and uses_ranking else None
-    write_conflict(model, path, rankings=rankings, source=source)
+    write_conflict(model, path, rankings=rankings, source=source, replace=replace)
 
 
 def _load_named(path: Path) -> tuple[CompiledConflict, dict[int, str]]:
@@ -182,8 +189,39 @@ def _stability_doc(report: StabilityReport) -> dict[str, Any]:
     }
 
 
+MAX_DOC_STATES = 5_000_000
+"""The most state strings an analysis document may list (about 100 bytes each)."""
+
+
+def _listed_states(analysis: Analysis) -> int:
+    """How many state strings :func:`analysis_doc` would list."""
+    reports = [analysis.report]
+    if analysis.uncertainty is not None:
+        reports += [analysis.uncertainty.robust, analysis.uncertainty.possible]
+    count = analysis.conflict.n_states
+    for report in reports:
+        for concept in report.concepts:
+            count += int(report.stable[concept].sum()) + len(report.equilibria[concept])
+    return count
+
+
 def analysis_doc(analysis: Analysis) -> dict[str, Any]:
-    """The ``conflict analyze --json`` document."""
+    """The ``conflict analyze --json`` document.
+
+    Raises
+    ------
+    AnalysisError
+        The document would list more than :data:`MAX_DOC_STATES` state strings (the
+        message gives the estimate), refused before any is written.
+    """
+    listed = _listed_states(analysis)
+    if listed > MAX_DOC_STATES:
+        raise AnalysisError(
+            f"the JSON document would list {listed:,} states (about "
+            f"{listed * 100 / 2**20:,.0f} MB); it lists at most {MAX_DOC_STATES:,}",
+            hint="ask for fewer concepts with --concepts, or leave out --json: the tables "
+            "show the equilibria",
+        )
     conflict, report = analysis.conflict, analysis.report
     doc: dict[str, Any] = {
         "options": list(conflict.option_ids),
@@ -300,8 +338,11 @@ def paths_doc(conflict: CompiledConflict, report: PathsReport) -> dict[str, Any]
     }
 
 
-def graph_file(path: Path, out: Path, concept: str = "gmr") -> int:
-    """Draw the state graph with the equilibria of ``concept``; return the count drawn."""
+def graph_file(path: Path, out: Path, concept: str = "gmr", *, replace: bool = False) -> int:
+    """Draw the state graph with the equilibria of ``concept``; return the count drawn.
+
+    An existing ``out`` is replaced only with ``replace``.
+    """
     kind_of(out, (FileKind.SVG,))
     conflict, names = _load_named(path)
     report = analyze(conflict, parse_concepts(concept))
@@ -309,17 +350,17 @@ def graph_file(path: Path, out: Path, concept: str = "gmr") -> int:
     svg = render_svg(
         conflict, equilibria=equilibria, status_quo=conflict.status_quo, state_names=names
     )
-    write_atomically(out, svg)
+    write_atomically(out, svg, replace=replace)
     return len(equilibria)
 
 
-def convert_file(source: Path, target: Path) -> None:
+def convert_file(source: Path, target: Path, *, replace: bool = False) -> None:
     """Convert between YAML/JSON and GMCR+ ``.gmcr`` files (by suffix).
 
     The source is checked and compiled as for an analysis first, so its errors are
-    reported (located in ``source``) and nothing is written; the target is replaced
-    atomically.
+    reported (located in ``source``) and nothing is written; the target is written
+    atomically, and an existing one is replaced only with ``replace``.
     """
     if source.resolve() == target.resolve():
         raise InputError("the output file must differ from the input file")
-    save_conflict(load_conflict_model(source), target, source=str(source))
+    save_conflict(load_conflict_model(source), target, source=str(source), replace=replace)

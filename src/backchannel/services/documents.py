@@ -64,13 +64,14 @@ def zone_doc(problem: Problem, zone: ZoneResult, redlines: tuple[IssueMap, ...])
         issue.name: [issue.values[o] for o in options]
         for issue, options in zip(problem.issues, zone.viable, strict=True)
     }
+    viable_sets = [frozenset(options) for options in zone.viable]
     redline_map = {
         problem.issues[m.issue].name: {
             "has_overlap": m.has_overlap,
             "options": [
                 {
                     "option": problem.issues[m.issue].values[s.option],
-                    "viable": s.option in zone.viable[m.issue],
+                    "viable": s.option in viable_sets[m.issue],
                     "blocked_by": list(s.blocked_by),
                 }
                 for s in m.options

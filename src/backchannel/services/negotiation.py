@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backchannel.errors import InputError
+from backchannel.errors import InputError, listing
 from backchannel.formats.cases import load_problem, save_case
 from backchannel.formats.files import write_atomically
 from backchannel.model.case import Case
@@ -54,8 +54,8 @@ def load(path: Path, issues: Sequence[str] | None = None) -> Loaded:
         unknown = [name for name in issues if name not in names]
         if unknown:
             raise InputError(
-                f"unknown issue{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}",
-                hint=f"the issues are: {', '.join(names)}",
+                f"unknown issue{'s' if len(unknown) > 1 else ''}: {listing(unknown)}",
+                hint=f"the issues are: {listing(names)}",
             )
         if not problem.is_additive:
             raise InputError(
@@ -184,16 +184,17 @@ def overview_of(loaded: Loaded, *, time_limit: float = 60.0) -> Overview:
 
 
 # --------------------------------------------------------------------- files
-def convert(source: Path, target: Path) -> list[Path]:
+def convert(source: Path, target: Path, *, replace: bool = False) -> list[Path]:
     """Convert between case files (YAML/JSON) and Genius XML domain folders.
 
     The source is any input :func:`load` reads (it is compiled first, so its errors are
     reported and nothing is written). A target ending in ``.yaml``/``.yml``/``.json``
     is written as a case file; any other target is a folder that receives a Genius XML
-    domain and one profile per delegation. Every file is written atomically.
+    domain and one profile per delegation. Every file is written atomically; an
+    existing case file is replaced only with ``replace``.
     """
     case, _ = load_problem(source)
-    return save_case(case, target)
+    return save_case(case, target, replace=replace)
 
 
 def case_schema() -> dict[str, Any]:
@@ -203,6 +204,7 @@ def case_schema() -> dict[str, Any]:
     return schema
 
 
-def write_case_schema(output: Path) -> None:
-    """Write the JSON Schema of a case file to ``output`` (atomically)."""
-    write_atomically(output, json.dumps(case_schema(), indent=2) + "\n")
+def write_case_schema(output: Path, *, replace: bool = False) -> None:
+    """Write the JSON Schema of a case file to ``output`` (atomically; an existing file
+    only with ``replace``)."""
+    write_atomically(output, json.dumps(case_schema(), indent=2) + "\n", replace=replace)

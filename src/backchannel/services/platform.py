@@ -88,7 +88,7 @@ def create_key_file(settings: Settings, *, if_missing: bool = False) -> bool:
         Where the key file goes (``key_file``).
     if_missing:
         Do nothing when the file exists (else that is a ``KeyFileError``: a key file is
-        never overwritten).
+        never overwritten). Something else at the path (a folder) is an error anyway.
 
     Returns
     -------
@@ -96,7 +96,7 @@ def create_key_file(settings: Settings, *, if_missing: bool = False) -> bool:
         Whether a new key file was written.
     """
     path = Path(settings.key_file)
-    if if_missing and path.exists():
+    if if_missing and path.is_file():
         return False
     init_key_file(path)
     return True

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backchannel.errors import AnalysisError
 from backchannel.model.problem import (
     UTILITY_TOLERANCE,
     AdditiveUtility,
@@ -55,7 +56,6 @@ from backchannel.model.results import Status, ZoneResult
 from backchannel.solvers.cpsat import cpsat_zone
 from backchannel.solvers.dp_zone import dp_zone
 from backchannel.solvers.enumeration import ENUMERATION_LIMIT, enumerate_zone
-from backchannel.solvers.frontier_dp import NotApplicable
 from backchannel.solvers.scoring import BoolArray, FloatArray, IntArray
 
 COMPONENT_LIMIT = 2**20
@@ -91,7 +91,13 @@ class _Component:
     values: FloatArray  # (combinations, parties with a floor)
 
 
-def decide(problem: Problem, clash: Sequence[str], answered_by: str, resolve: bool) -> Verdict:
+def decide(
+    problem: Problem,
+    clash: Sequence[str],
+    answered_by: str,
+    resolve: bool,
+    seconds: float = RESOLVE_SECONDS,
+) -> Verdict:
     """Whether the constraints ``clash`` of ``problem`` can all hold (module doc).
 
     Parameters
@@ -104,6 +110,9 @@ def decide(problem: Problem, clash: Sequence[str], answered_by: str, resolve: bo
         The ``method`` of the answer that named them: a re-solve uses another engine.
     resolve:
         Whether step 4 may run when steps 1 to 3 leave the question open.
+    seconds:
+        The time limit of a CP-SAT re-solve in step 4 (the question's own, when it is
+        shorter than :data:`RESOLVE_SECONDS`).
 
     Returns
     -------
@@ -114,7 +123,7 @@ def decide(problem: Problem, clash: Sequence[str], answered_by: str, resolve: bo
     sub = problem.without(c.id for c in problem.constraints if c.id not in keep)
     verdict = _checked(sub, _enumerate(sub))
     if verdict.proof is None and verdict.witness is None and resolve:
-        verdict = _checked(sub, _resolve(sub, answered_by))
+        verdict = _checked(sub, _resolve(sub, answered_by, min(seconds, RESOLVE_SECONDS)))
     return verdict
 
 
@@ -346,19 +355,22 @@ def _package(sub: Problem, parts: list[_Component], choice: list[int]) -> Packag
 
 
 # ------------------------------------------------------------------------ step 4
-def _resolve(sub: Problem, answered_by: str) -> Verdict:
-    """Re-solve the restricted problem with the first other engine that applies."""
+def _resolve(sub: Problem, answered_by: str, seconds: float) -> Verdict:
+    """Re-solve the restricted problem with the first other engine that applies.
+
+    An engine that refuses the problem (too large for it) is skipped.
+    """
     engines: list[tuple[str, Callable[[], ZoneResult]]] = [
         ("frontier-dp", lambda: dp_zone(sub)),
         ("enumeration", lambda: enumerate_zone(sub)),
-        ("cp-sat", lambda: cpsat_zone(sub, RESOLVE_SECONDS)),
+        ("cp-sat", lambda: cpsat_zone(sub, seconds)),
     ]
     for name, solve in engines:
         if name == answered_by or (name == "enumeration" and sub.n_packages > ENUMERATION_LIMIT):
             continue
         try:
             zone = solve()
-        except NotApplicable:
+        except AnalysisError:  # NotApplicable, or a model too large to build
             continue
         if zone.status is Status.INFEASIBLE:
             return Verdict(f"re-solved by {name}")

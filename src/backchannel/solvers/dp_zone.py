@@ -43,6 +43,7 @@ from backchannel.model.results import Status, ZoneResult
 from backchannel.solvers.frontier_dp import (
     Group,
     admissible_frontier,
+    check_sums,
     fold_sums,
     groups_of,
     pareto_groups,
@@ -195,6 +196,7 @@ def _certify(
     backward = _sweep(pruned, bounds, reverse=True)
     for g, rows in undecided:  # groups share no issue: deciding one leaves the others open
         (a0, a1), (b0, b1) = forward[g], backward[g + 1]
+        check_sums(int(rows.sum()) * a0.size, "pairs of a partial package and an option")
         reached = np.zeros(groups[g].options.shape[0], dtype=bool)
         for c in np.flatnonzero(rows):
             need = bounds - TOL - groups[g].utilities[c]
@@ -225,6 +227,7 @@ def _swap_single_issues(
     top = np.argsort(-slack, kind="stable")[:SWAP_POINTS]
     issues = np.array([g.issues[0] for g in single])
     width = max(g.options.shape[0] for g in single)
+    check_sums(8 * issues.size * width, "swaps of an option into a package")
     value = np.full((2, issues.size, width), -np.inf)  # (party, group, combination)
     for k, group in enumerate(single):
         value[:, k, : group.options.shape[0]] = group.utilities.T
@@ -275,6 +278,7 @@ def _swaps(base: FloatArray, combos: FloatArray, bounds: FloatArray) -> BoolArra
     ``base`` is ``(frontier, 2)``: each frontier package without the group's part.
     Conservative by the float noise of the subtraction (a miss is decided exactly).
     """
+    check_sums(base.shape[0] * combos.shape[0], "swaps of a combination into a package")
     fits = np.all(base[:, None, :] + combos[None, :, :] >= bounds + 1e-12, axis=2)
     found: BoolArray = fits.any(axis=0)
     return found

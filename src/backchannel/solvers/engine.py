@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from backchannel.errors import AnalysisError
+from backchannel.errors import AnalysisError, listing
 from backchannel.model.problem import Problem
 from backchannel.model.results import (
     ClashesResult,
@@ -75,7 +75,7 @@ def check(problem: Problem, time_limit: float = DEFAULT_TIME_LIMIT) -> ZoneResul
             result = None
     if result is None:
         result = cpsat_zone(problem, time_limit)
-    return validate.validate_zone(problem, result)
+    return validate.validate_zone(problem, result, time_limit)
 
 
 def clashes(
@@ -93,7 +93,7 @@ def clashes(
             result = None
     if result is None:
         result = cpsat_clashes(problem, limit=limit, time_limit=time_limit)
-    return validate.validate_clashes(problem, result)
+    return validate.validate_clashes(problem, result, time_limit)
 
 
 def _check_parties(problem: Problem) -> None:
@@ -158,7 +158,7 @@ def meso(
     if party not in problem.utility_parties:
         raise AnalysisError(
             f"unknown delegation {party!r}",
-            hint=f"the delegations with preferences are: {', '.join(problem.utility_parties)}",
+            hint=f"the delegations with preferences are: {listing(problem.utility_parties)}",
         )
     if k < 2:
         raise AnalysisError(f"-k must be at least 2, not {k}", hint="ask for 2 or more offers")

@@ -18,6 +18,10 @@ that respects the clauses. For additive utilities with exactly two delegations.
   bound even with the best option of every remaining group is dropped at once.
 * Before the folds, a combination that another one of its group beats for both
   parties can never reach the frontier and is dropped (:func:`pareto_groups`).
+* A fold compares every partial sum with every combination of the next group; one
+  that would compare more than :data:`MAX_FOLD_SUMS` raises :class:`NotApplicable`
+  before it allocates anything (the frontier can have as many points as the packages
+  of the issues folded so far).
 
 Partial sums are compared on the utility keys of :mod:`~backchannel.solvers.scoring`
 (equal keys are one point, and the point remembers that several packages reach it);
@@ -62,9 +66,31 @@ METHOD = "frontier-dp"
 MAX_COMBINATIONS = 100_000
 """Largest super-issue (product of the options of clause-linked issues)."""
 
+MAX_FOLD_SUMS = 10_000_000
+"""The most candidate sums one fold (or one swap test) may compare: about 60 bytes each."""
+
+FOLD_BYTES = 64
+"""The memory one candidate sum of a fold takes, about (measured peak: 61 bytes)."""
+
 
 class NotApplicable(AnalysisError):
     """The frontier programme cannot answer this problem; another engine must."""
+
+
+def check_sums(count: int, what: str) -> None:
+    """Refuse a step of the programme that would compare more than :data:`MAX_FOLD_SUMS`.
+
+    Raises
+    ------
+    NotApplicable
+        With the estimate: how many sums and about how much memory.
+    """
+    if count > MAX_FOLD_SUMS:
+        raise NotApplicable(
+            f"the frontier programme would compare {count:,} {what} in one step "
+            f"(about {count * FOLD_BYTES / 2**30:,.1f} GiB); it compares at most "
+            f"{MAX_FOLD_SUMS:,}"
+        )
 
 
 @dataclass(frozen=True)
@@ -225,6 +251,7 @@ def _fold(
     same order, and, when ``multi`` is given, whether several packages reach each.
     """
     count = first.size
+    check_sums(count * group.options.shape[0], "partial sums")
     key0 = keys((group.utilities[:, 0, None] + first[None, :]).reshape(-1))
     key1 = keys((group.utilities[:, 1, None] + second[None, :]).reshape(-1))
     # Within an option's block, key0 falls and key1 rises: the extremes sit at the block ends.

@@ -53,7 +53,7 @@ from backchannel.model.results import (
     Status,
     ZoneResult,
 )
-from backchannel.solvers.certificates import Verdict, decide
+from backchannel.solvers.certificates import RESOLVE_SECONDS, Verdict, decide
 from backchannel.solvers.scoring import TOL, rule_value, tolerance
 
 PROOF_LIMIT = 50_000
@@ -107,21 +107,27 @@ def _refuted(what: str, ids: Sequence[str], verdict: Verdict) -> InvalidAnswer:
 
 
 def _certify(
-    problem: Problem, certificate: Certificate | None, method: str, what: str
+    problem: Problem, certificate: Certificate | None, method: str, what: str, seconds: float
 ) -> Certificate:
-    """The certificate of "no package is admissible", with the validator's proof filled in."""
+    """The certificate of "no package is admissible", with the validator's proof filled in
+    (a re-solve takes at most ``seconds``)."""
     if certificate is None:
         raise _fail(what, "no package is admissible, it says, without a certificate")
     _clash_ids(problem, certificate.clash, what, "the certificate")
-    verdict = decide(problem, certificate.clash, method, resolve=True)
+    verdict = decide(problem, certificate.clash, method, resolve=True, seconds=seconds)
     if verdict.witness is not None:
         raise _refuted(what, certificate.clash, verdict)
     return dataclasses.replace(certificate, proof=verdict.proof)
 
 
 # --------------------------------------------------------------------------- zone
-def validate_zone(problem: Problem, result: ZoneResult) -> ZoneResult:
-    """Check an answer of ``check``; return it with its certificate's proof filled in."""
+def validate_zone(
+    problem: Problem, result: ZoneResult, time_limit: float = RESOLVE_SECONDS
+) -> ZoneResult:
+    """Check an answer of ``check``; return it with its certificate's proof filled in.
+
+    A re-solve that proves the certificate takes at most ``time_limit`` seconds.
+    """
     if len(result.viable) != len(problem.issues):
         raise _fail("check", "viable options are not given for every issue")
     for issue, options in zip(problem.issues, result.viable, strict=True):
@@ -130,7 +136,7 @@ def validate_zone(problem: Problem, result: ZoneResult) -> ZoneResult:
     if result.status is Status.INFEASIBLE:
         if result.witness is not None or any(result.viable) or result.count:
             raise _fail("check", "no zone of agreement is claimed, yet a package is reported")
-        certificate = _certify(problem, result.certificate, result.method, "check")
+        certificate = _certify(problem, result.certificate, result.method, "check", time_limit)
         return dataclasses.replace(result, certificate=certificate)
     if result.certificate is not None:
         raise _fail("check", f"status {result.status.value} with a certificate of no agreement")
@@ -300,8 +306,13 @@ def _check_clash_sets(problem: Problem, result: ClashesResult) -> None:
                 raise _fail("clashes", f"{ids} is not minimal: drop {drop}")
 
 
-def validate_clashes(problem: Problem, result: ClashesResult) -> ClashesResult:
-    """Check an answer of ``clashes``; return it with its certificate's proof filled in."""
+def validate_clashes(
+    problem: Problem, result: ClashesResult, time_limit: float = RESOLVE_SECONDS
+) -> ClashesResult:
+    """Check an answer of ``clashes``; return it with its certificate's proof filled in.
+
+    A re-solve that proves the certificate takes at most ``time_limit`` seconds.
+    """
     known = {c.id: c for c in problem.constraints}
     for clash in result.clash_sets:
         _clash_ids(problem, clash.constraint_ids, "clashes", "clash set")
@@ -323,7 +334,7 @@ def validate_clashes(problem: Problem, result: ClashesResult) -> ClashesResult:
         result.relaxation_status is Status.UNKNOWN
     )
     if not result.feasible and (result.certificate is not None or not undecided):
-        certificate = _certify(problem, result.certificate, result.method, "clashes")
+        certificate = _certify(problem, result.certificate, result.method, "clashes", time_limit)
         result = dataclasses.replace(result, certificate=certificate)
     _check_clash_sets(problem, result)
     return result

@@ -45,8 +45,17 @@ class TamperedData(BackchannelError):
     """A sealed field failed authentication: it was altered or moved."""
 
 
+def _not_a_file(path: Path) -> KeyFileError:
+    what = "a folder" if path.is_dir() else "not a regular file"
+    return KeyFileError(
+        f"key file {path} is {what}", hint="give the path of the key file itself, e.g. kek.key"
+    )
+
+
 def init_key_file(path: Path) -> None:
     """Write a new random KEK to ``path`` (mode 0600, folder 0700); never overwrite."""
+    if path.exists() and not path.is_file():
+        raise _not_a_file(path)
     if path.exists():
         raise KeyFileError(
             f"{path} already exists", hint="keep it: the data cannot be read without it"
@@ -63,6 +72,8 @@ def read_key_file(path: Path) -> bytes:
         raise KeyFileError(
             f"key file {path} not found", hint="create one with `backchannel keys init`"
         )
+    if not path.is_file():  # a folder, or a FIFO that would block the reader
+        raise _not_a_file(path)
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, NoReturn
 
-from backchannel.errors import CaseFileError, CaseFileErrors
+from backchannel.errors import MAX_KEPT, CaseFileError, CaseFileErrors
 from backchannel.model.case import Issue, IssueKind, NumericRange, Party
 from backchannel.model.compile import MAX_NUMERIC_VALUES
 
@@ -44,11 +44,15 @@ class Reporter:
     source: str
     line_of: Callable[[Where], int | None] | None = None
     errors: list[CaseFileError] = field(default_factory=list)
+    unlisted: int = 0
 
     def add(
         self, where: Where, message: str, hint: str | None = None, line: int | None = None
     ) -> None:
-        """Record one problem at ``where``."""
+        """Record one problem at ``where`` (beyond :data:`MAX_KEPT` of them, only count it)."""
+        if len(self.errors) >= MAX_KEPT:
+            self.unlisted += 1
+            return
         if line is None and self.line_of is not None:
             line = self.line_of(where)
         self.errors.append(CaseFileError(self.source, where, message, hint=hint, line=line))
@@ -64,7 +68,7 @@ class Reporter:
     def check(self) -> None:
         """Raise :class:`CaseFileErrors` if any problem was recorded."""
         if self.errors:
-            raise CaseFileErrors(self.errors)
+            raise CaseFileErrors(self.errors, unlisted=self.unlisted)
 
 
 @dataclass(frozen=True)
@@ -125,11 +129,13 @@ def numeric_issue(
     if low > high:
         out.add(where, f"the range is reversed: {low:g} is above {high:g}", "swap the bounds")
         return None
-    count = math.floor((high - low) / step + 1e-9) + 1
+    steps = (high - low) / step  # inf when the range or the step is extreme
+    count = math.floor(steps + 1e-9) + 1 if steps < MAX_NUMERIC_VALUES else MAX_NUMERIC_VALUES + 1
     if count > MAX_NUMERIC_VALUES:
+        many = f"{math.floor(steps) + 1:,}" if steps < 1e15 else "far more"
         out.add(
             where,
-            f"issue {name!r} has {count} values, more than {MAX_NUMERIC_VALUES}",
+            f"issue {name!r} has {many} values, more than {MAX_NUMERIC_VALUES:,}",
             "use a narrower range or a coarser step",
         )
         return None

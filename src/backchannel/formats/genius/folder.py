@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backchannel.errors import CaseFileError, CaseFileErrors, InputError
+from backchannel.errors import CaseFileError, CaseFileErrors, InputError, listing
 from backchannel.formats.dispatch import FileKind, file_kind
 from backchannel.formats.documents import parse_document
-from backchannel.formats.files import BOM, decode_text, read_bytes
+from backchannel.formats.files import BOM, MAX_FILE_BYTES, decode_text, read_bytes
 from backchannel.formats.genius.additive import read_additive_profile
 from backchannel.formats.genius.common import GeniusIssue, ImportedProfile, Reporter, parse_number
 from backchannel.formats.genius.geniusweb import is_domain, profile_type
@@ -44,7 +44,11 @@ from backchannel.formats.genius.xml_domain import (
 )
 from backchannel.model.case import Case, Weighting
 
-__all__ = ["is_genius_folder", "load_genius_file", "load_genius_folder"]
+__all__ = ["MAX_FOLDER_FILES", "is_genius_folder", "load_genius_file", "load_genius_folder"]
+
+MAX_FOLDER_FILES = 1_000
+"""The most files a domain folder may hold; together they hold at most
+:data:`~backchannel.formats.files.MAX_FILE_BYTES`, as one file may."""
 
 ADDITIVE_TYPES = ("", "linear", "additive")
 
@@ -124,6 +128,16 @@ def _scan(folder: Path) -> _Folder:
         (p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")),
         key=lambda p: p.name,
     )
+    hint = "give the folder that holds only the domain, its profiles and a frontier"
+    if len(files) > MAX_FOLDER_FILES:
+        raise InputError(
+            f"{folder}: {len(files):,} files, more than {MAX_FOLDER_FILES:,}", hint=hint
+        )
+    total = sum(p.stat().st_size for p in files)
+    if total > MAX_FILE_BYTES:
+        raise InputError(
+            f"{folder}: its files hold {total:,} bytes, more than {MAX_FILE_BYTES:,}", hint=hint
+        )
     return _Folder([_classify(p) for p in files])
 
 
@@ -155,7 +169,7 @@ def _case(
         if names.count(name) > 1:
             clash = [p.name for p, prof in profiles if prof.party.name == name]
             raise InputError(
-                f"two profiles give the party name {name!r}: {', '.join(clash)}",
+                f"two profiles give the party name {name!r}: {listing(clash)}",
                 hint="rename one of the files",
             )
     metadata["profile_files"] = {prof.party.name: path.name for path, prof in profiles}
@@ -205,7 +219,7 @@ def load_genius_folder(path: Path) -> Case:
     domains = folder.role("xml-domain", "web-domain")
     if len(domains) > 1:
         raise InputError(
-            f"{path}: several domain files: {', '.join(f.path.name for f in domains)}",
+            f"{path}: several domain files: {listing(f.path.name for f in domains)}",
             hint="keep one domain per folder",
         )
     xml_profiles, web_profiles = folder.role("xml-profile"), folder.role("web-profile")
@@ -218,7 +232,7 @@ def load_genius_folder(path: Path) -> Case:
     frontiers = folder.role("frontier")
     if len(frontiers) > 1:
         raise InputError(
-            f"{path}: several frontier files: {', '.join(f.path.name for f in frontiers)}"
+            f"{path}: several frontier files: {listing(f.path.name for f in frontiers)}"
         )
     if frontiers:
         metadata["reference_frontier"] = frontiers[0].content

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backchannel.errors import listing
 from backchannel.formats.genius.common import (
     GeniusIssue,
     ImportedProfile,
@@ -220,7 +221,7 @@ def _issue_utilities(
             out.add(
                 (*base, "issueUtilities", name),
                 f"unknown issue {name!r}",
-                f"the issues are: {', '.join(issues)}",
+                f"the issues are: {listing(issues)}",
             )
             continue
         read = _read_issue_utility(spec, issues[name], out, (*base, "issueUtilities", name))
@@ -242,7 +243,7 @@ def _weights(
             out.add(
                 (*base, "issueWeights", name),
                 f"unknown issue {name!r}",
-                f"the issues are: {', '.join(issues)}",
+                f"the issues are: {listing(issues)}",
             )
         elif w is None or w < 0:
             out.add(
@@ -344,9 +345,7 @@ def _reservation(
     for name, value in values.items():
         issue = issues.get(name)
         if issue is None:
-            out.add(
-                (*where, name), f"unknown issue {name!r}", f"the issues are: {', '.join(issues)}"
-            )
+            out.add((*where, name), f"unknown issue {name!r}", f"the issues are: {listing(issues)}")
         elif issue.kind == "discrete" and value not in issue.labels:
             out.add(
                 (*where, name),

@@ -21,6 +21,7 @@ from typing import Any
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
+from backchannel.errors import listing
 from backchannel.formats.files import BOM
 from backchannel.formats.genius.common import (
     REAL_STEPS,
@@ -327,7 +328,7 @@ def match_issue(
     line = doc.line(element)
     ident = integral(parse_number(element.get("index")))
     issue = domain.get(ident) if ident is not None else None
-    known = ", ".join(f"{i.key} ({i.name})" for i in domain.values())
+    known = listing(f"{i.key} ({i.name})" for i in domain.values())
     if issue is None:
         out.add(
             where,

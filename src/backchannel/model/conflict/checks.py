@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backchannel.errors import CaseFileError, CaseFileErrors
+from backchannel.errors import MAX_KEPT, CaseFileError, CaseFileErrors, listing
 from backchannel.model.conflict.schema import ConflictFile, ReversibilityName
 from backchannel.model.conflict.statements import (
     RESERVED_WORDS,
@@ -38,12 +38,15 @@ _OPTION_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 Path = tuple[str | int, ...]
 
 
-def raise_all(errors: list[CaseFileError]) -> None:
-    """Raise the one error, or all of them together; do nothing if there are none."""
-    if len(errors) == 1:
+def raise_all(errors: list[CaseFileError], unlisted: int = 0) -> None:
+    """Raise the one error, or all of them together; do nothing if there are none.
+
+    ``unlisted`` counts the problems found beyond those kept in ``errors``.
+    """
+    if len(errors) == 1 and not unlisted:
         raise errors[0]
     if errors:
-        raise CaseFileErrors(errors)
+        raise CaseFileErrors(errors, unlisted=unlisted)
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,15 @@ class _Checker:
         self.model = model
         self.source = source
         self.errors: list[CaseFileError] = []
+        self.unlisted = 0
         self.option_ids = model.option_order()
         self.index = {name: j for j, name in enumerate(self.option_ids)}
         self.dm_index = {dm.id: k for k, dm in enumerate(model.decision_makers)}
 
     def fail(self, path: Path, message: str, hint: str | None = None) -> None:
+        if len(self.errors) >= MAX_KEPT:
+            self.unlisted += 1
+            return
         self.errors.append(
             CaseFileError(self.source, path, message, hint=hint, line=self.model.line_of(path))
         )
@@ -133,8 +140,7 @@ class _Checker:
 
 
 def _known(names: Sequence[str]) -> str:
-    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-    return f"known: {shown}"
+    return f"known: {listing(names)}"
 
 
 def _check_options(c: _Checker) -> list[ReversibilityName]:
@@ -396,7 +402,7 @@ def check_conflict(model: ConflictFile, source: str) -> CheckedConflict:
         cube = c.state(text, ("state_names", text))
         if cube is not None:
             names.append((cube.value, label))
-    raise_all(c.errors)
+    raise_all(c.errors, c.unlisted)
     return CheckedConflict(
         model=model,
         source=source,

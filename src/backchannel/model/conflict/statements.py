@@ -22,6 +22,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from backchannel.errors import listing
+
 __all__ = [
     "RESERVED_WORDS",
     "And",
@@ -192,7 +194,7 @@ class _Parser:
                 hint = (
                     f"did you mean {', '.join(similar)}?"
                     if similar
-                    else f"known options: {', '.join(self.options)}"
+                    else f"known options: {listing(self.options)}"
                 )
                 raise StatementSyntaxError(token.column, f"unknown option {token.text!r}", hint)
             return Opt(self.options[token.text])

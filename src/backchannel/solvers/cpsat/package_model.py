@@ -13,6 +13,9 @@ residual among the issue's options) or over terms (rectangles) of the residuals,
 divided by ``S``. The engines never trust ``U_p`` for a final answer: every package
 is re-scored with :meth:`Problem.utility` and re-checked against the float
 constraints, and ``e_p`` tells them which packages can still beat the best one.
+
+A model of more than :data:`MAX_MODEL_TERMS` terms is refused before it is built
+(:func:`check_model_size`): building it alone would take minutes and gigabytes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from backchannel.errors import AnalysisError
 from backchannel.model.problem import (
     UTILITY_TOLERANCE,
     AdditiveUtility,
@@ -49,6 +53,44 @@ found it); ``10**9`` stays well clear of that regime."""
 
 LEX_CHUNK = 10**12
 """Largest weight of one lexicographic tie-break objective."""
+
+
+MAX_MODEL_TERMS = 250_000
+"""The most terms (option Booleans, and options named by red lines) a model may have."""
+
+TERM_BYTES, TERM_SECONDS = 600, 20e-6
+"""What one term costs to build, about (measured: 800,000 options took 14 s and 450 MB)."""
+
+
+def model_terms(problem: Problem) -> int:
+    """The size of the model of ``problem``: its options and the options its red lines name."""
+    options = sum(issue.size for issue in problem.issues)
+    named = sum(
+        len(literal.allowed)
+        for constraint in problem.constraints
+        for clause in constraint.clauses
+        for literal in clause
+    )
+    return options + named
+
+
+def check_model_size(problem: Problem) -> None:
+    """Refuse, before building it, a model larger than :data:`MAX_MODEL_TERMS`.
+
+    Raises
+    ------
+    AnalysisError
+        With the estimate (terms, memory, time to build) and what to do.
+    """
+    terms = model_terms(problem)
+    if terms > MAX_MODEL_TERMS:
+        raise AnalysisError(
+            f"this case is too large for the CP-SAT engine: its model would have {terms:,} "
+            f"option and red-line terms (about {terms * TERM_BYTES / 2**20:,.0f} MB and "
+            f"{terms * TERM_SECONDS:,.0f} s to build); it takes at most {MAX_MODEL_TERMS:,}",
+            hint="use coarser steps on the numeric issues, or analyse a partial deal on "
+            "fewer issues with --issues",
+        )
 
 
 def close(a: float, b: float) -> bool:
@@ -98,6 +140,7 @@ class PackageModel:
     """One-hot CP-SAT model of a problem with scaled utility variables (see module doc)."""
 
     def __init__(self, problem: Problem) -> None:
+        check_model_size(problem)
         self.problem = problem
         self.model = cp_model.CpModel()
         self.x = [
