@@ -200,6 +200,13 @@ class SignInRequired(BackchannelError):
         super().__init__("sign-in required")
 
 
+class WrongCredentials(InputError):
+    """A sign-in refused: the same message for an unknown user and a wrong password.
+
+    Bad input like any other for the CLI and the services; the web answers it with 401.
+    """
+
+
 class TooManyAttempts(BackchannelError):
     """Too many failed sign-ins for this account from this place; wait and retry."""
 

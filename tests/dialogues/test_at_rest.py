@@ -37,7 +37,7 @@ from conftest import World, build_world, make_settings
 
 from .conftest import BASE_URL, Browserless, csrf_of, sign_in
 
-ERROR_STATUSES = (404, 409, 422)
+ERROR_STATUSES = (401, 404, 409, 422)
 
 
 def close(platform: Platform) -> None:
@@ -254,8 +254,8 @@ def run_the_flow(platform: Platform, canary: Canaries) -> tuple[Site, str]:
     site.call(fac, "POST", "/api/v1/dialogues", 422, json={"title": title, "extra": title})
     wrong = canary("a wrong password", length=16)
     response = fac.client.post("/api/v1/session", json={"username": "a1", "password": wrong})
-    assert response.status_code == 422
-    site.errors.append(("POST /api/v1/session (wrong)", 422, response.text))
+    assert response.status_code == 401
+    site.errors.append(("POST /api/v1/session (wrong)", 401, response.text))
     # 409: the round is disclosed: no lock, no evaluation, no position
     site.call(fac, "POST", f"/api/v1/dialogues/{d}/rounds/current/lock", 409)
     site.call(fac, "POST", f"/api/v1/dialogues/{d}/rounds/current/evaluate", 409)

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from backchannel.config import Settings
-from backchannel.errors import InputError
+from backchannel.errors import InputError, NotAllowedNow, WrongCredentials
 from backchannel.services import accounts, dialogues
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
@@ -78,7 +78,7 @@ def check_one_winner(world: World, names: list[str], winners: list[str]) -> None
     signed_in = accounts.sign_in(p, winner, PASSWORD, "192.0.2.1")
     assert [d for d, _, _ in dialogues.my_dialogues(p, signed_in.actor)] == [world.dialogue_id]
     for loser in set(names) - {winner}:
-        with pytest.raises(InputError, match="user name or password is wrong"):
+        with pytest.raises(WrongCredentials, match="user name or password is wrong"):
             accounts.sign_in(p, loser, PASSWORD, "192.0.2.1")
 
 
@@ -137,7 +137,7 @@ def test_racing_requests_to_a_running_server_leave_one_account(both: Platform) -
 def test_a_refused_acceptance_leaves_the_link_unused(settings: Settings) -> None:
     platform = Platform.open(settings, upgrade=True)
     world, token = invited(platform)
-    with pytest.raises(InputError, match="is taken"):
+    with pytest.raises(NotAllowedNow, match="is taken"):
         dialogues.accept_invitation(platform, token, "a1", "Someone", PASSWORD)
     assert dialogues.accept_invitation(platform, token, "newcomer", "New", PASSWORD) == (
         world.dialogue_id

@@ -89,7 +89,7 @@ def test_forwarded_for_from_an_untrusted_peer_changes_nothing(tmp_path: Path) ->
             attempt(client, "b1", WRONG, **{"X-Forwarded-For": f"198.51.100.{k}"})
             for k in range(50)
         ]
-        assert statuses == [422] * allowed + [429] * (50 - allowed)
+        assert statuses == [401] * allowed + [429] * (50 - allowed)
         right = attempt(client, "b1", PASSWORD, **{"X-Forwarded-For": "203.0.113.9"})
         assert right == 429  # the same address: the pair is paused, whatever the header
 
@@ -103,7 +103,7 @@ def test_a_trusted_proxy_passes_on_the_client_address(tmp_path: Path) -> None:
         allowed = world.platform.settings.login_failures_allowed
         forged = {"X-Forwarded-For": "198.51.100.7"}
         statuses = [attempt(proxy, "b1", WRONG, **forged) for _ in range(allowed + 2)]
-        assert statuses == [422] * allowed + [429] * 2
+        assert statuses == [401] * allowed + [429] * 2
         elsewhere = {"X-Forwarded-For": "203.0.113.9"}
         assert attempt(proxy, "b1", PASSWORD, **elsewhere) == 200
         # a peer that is not a trusted proxy is judged by its own address
@@ -197,7 +197,7 @@ def test_the_back_off_delays_the_right_password_and_never_refuses_it(
             start = time.monotonic()
             first = await c.post("/api/v1/session", json={"username": "b1", "password": WRONG})
             second = await c.post("/api/v1/session", json={"username": "b1", "password": PASSWORD})
-            assert first.status_code == 422
+            assert first.status_code == 401
             return second.status_code, time.monotonic() - start
 
     status, took = asyncio.run(sign_in())
@@ -302,7 +302,7 @@ def test_a_flood_gets_immediate_refusals_instead_of_a_queue(
     assert found["same source"] == (429, "too many sign-ins from your address at once")
     assert found["elsewhere"] == (429, "the server is busy with other sign-ins")
     assert found["held while refused"] == overall  # refused at once, while the checks waited
-    assert found["held"] == [422] * overall
+    assert found["held"] == [401] * overall
 
 
 def test_the_sign_in_page_says_when_the_server_is_busy(

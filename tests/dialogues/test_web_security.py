@@ -41,7 +41,7 @@ from sqlalchemy import select
 from starlette.routing import Mount, Route
 
 from backchannel.config import Settings
-from backchannel.errors import InputError, SignInRequired, TooManyAttempts
+from backchannel.errors import InputError, SignInRequired, TooManyAttempts, WrongCredentials
 from backchannel.services import accounts, dialogues, evaluations, positions, releases, rounds
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
@@ -115,7 +115,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", D + "/releases"): cells(303, 404, 200, 200, 200, 200),
     ("GET", D + "/log"): cells(303, 404, 200, 200, 200, 200),
     # JSON API: accounts (wrong credentials are an InputError: 422)
-    ("POST", "/api/v1/session"): cells(422, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/session"): cells(401, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/session/end"): cells(401, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/account/password"): cells(401, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/dialogues"): cells(401, 200, 200, 200, 200, 200),
@@ -1061,7 +1061,7 @@ def test_deactivating_a_user_ends_their_sessions(draft: Env) -> None:
         assert client.send("GET", "/api/v1/dialogues").status_code == 401
         assert client.send("GET", "/dialogues").status_code == 303
     assert others.send("GET", "/api/v1/dialogues").status_code == 200
-    with pytest.raises(InputError, match="user name or password is wrong"):
+    with pytest.raises(WrongCredentials, match="user name or password is wrong"):
         accounts.sign_in(draft.platform, "a2", PASSWORD, "192.0.2.1")
     accounts.set_active(draft.platform, "a2", True)
     for token in tokens:  # reactivation does not revive the old sessions
@@ -1325,7 +1325,7 @@ def _hostile_dialogue(platform: Platform, actors: dict[str, Actor]) -> str:
 
 
 def _assert_escaped(response: httpx.Response, where: str) -> None:
-    assert response.status_code in (200, 422), (where, response.status_code)
+    assert response.status_code in (200, 409, 422), (where, response.status_code)
     text = response.text
     assert "<script>alert(1)</script>" not in text, where
     assert '"onerror=' not in text, where
@@ -1350,7 +1350,7 @@ def test_names_are_escaped_on_every_page(draft: Env, worlds: Worlds) -> None:
     analysis = f.send("GET", f"/d/{d}/analysis")
     assert "<svg" in analysis.text  # the chart (built outside Jinja) was drawn and checked
     duplicate = f.send("POST", f"/d/{d}/delegations", form={"name": PAYLOAD + " A"})
-    assert duplicate.status_code == 422
+    assert duplicate.status_code == 409
     _assert_escaped(duplicate, "error message naming a party")
 
 

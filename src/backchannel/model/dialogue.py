@@ -21,7 +21,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from backchannel.errors import InputError, listing
 from backchannel.model.case import (
@@ -37,7 +37,26 @@ from backchannel.model.case import (
 )
 
 MAX_OPTIONS = 24
+
+
+def _not_a_truth_value(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("a whole number is needed, not true or false")
+    return value
+
+
+NOT_TRUTH_VALUE = BeforeValidator(_not_a_truth_value)
+"""Put after the bounds of an ``int`` (``Annotated[int, Field(ge=..), NOT_TRUTH_VALUE]``):
+a whole number as JSON has it, ``50`` or ``50.0``, never ``true`` (which Python's ``int``
+takes for 1). After the bounds, so that the OpenAPI description still shows them."""
 Name = Annotated[str, Field(min_length=1, max_length=120)]
+IssueId = Annotated[str, Field(min_length=1, max_length=32)]
+
+
+Rank = Annotated[int, Field(ge=1, le=99), NOT_TRUTH_VALUE]
+"""An issue's place in the order of importance (1: the most important)."""
+Rating = Annotated[int, Field(ge=0, le=100), NOT_TRUTH_VALUE]
+"""A rating or a walk-away level, 0-100."""
 
 
 class _Strict(BaseModel):
@@ -47,10 +66,13 @@ class _Strict(BaseModel):
 class AgendaIssue(_Strict):
     """One issue on the shared agenda, with options in order (least to most if ordered)."""
 
-    id: Annotated[str, Field(min_length=1, max_length=32)]
+    id: IssueId
     name: Name
     kind: IssueKind = IssueKind.UNORDERED
-    options: Annotated[list[Name], Field(min_length=2, max_length=MAX_OPTIONS)]
+    options: Annotated[
+        list[Name],
+        Field(min_length=2, max_length=MAX_OPTIONS, json_schema_extra={"uniqueItems": True}),
+    ]
     description: Annotated[str, Field(max_length=2000)] = ""
 
     @model_validator(mode="after")
@@ -99,7 +121,7 @@ class Firmness(str, Enum):
 class Unacceptable(_Strict):
     """An option the side will not accept."""
 
-    issue: str
+    issue: IssueId
     option: Name
     firmness: Firmness = Firmness.FIRM
 
@@ -111,21 +133,25 @@ class IfThen(_Strict):
     ..." conditions; stored (and sent by the API) under the position's ``rules`` key.
     """
 
-    if_issue: str
-    if_options: Annotated[list[Name], Field(min_length=1)]
-    then_issue: str
-    then_options: Annotated[list[Name], Field(min_length=1)]
+    if_issue: IssueId
+    if_options: Annotated[list[Name], Field(min_length=1, max_length=MAX_OPTIONS)]
+    then_issue: IssueId
+    then_options: Annotated[list[Name], Field(min_length=1, max_length=MAX_OPTIONS)]
     firmness: Firmness = Firmness.FIRM
 
 
 class Position(_Strict):
     """A delegation's private position (an absent stakeholder's holds red lines only)."""
 
-    importance: dict[str, Annotated[int, Field(ge=1, le=99)]] = Field(default_factory=dict)
-    ratings: dict[str, dict[str, Annotated[int, Field(ge=0, le=100)]]] = Field(default_factory=dict)
+    importance: dict[IssueId, Annotated[int, Field(ge=1, le=99), NOT_TRUTH_VALUE]] = Field(
+        default_factory=dict
+    )
+    ratings: dict[IssueId, dict[Name, Annotated[int, Field(ge=0, le=100), NOT_TRUTH_VALUE]]] = (
+        Field(default_factory=dict)
+    )
     unacceptable: list[Unacceptable] = Field(default_factory=list)
     rules: list[IfThen] = Field(default_factory=list)
-    walk_away: Annotated[int, Field(ge=0, le=100)] | None = None
+    walk_away: Rating | None = None
     note: Annotated[str, Field(max_length=4000)] = ""
 
 

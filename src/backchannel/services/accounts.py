@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from backchannel.errors import InputError, SignInRequired, TooManyAttempts
+from backchannel.errors import (
+    InputError,
+    NotAllowedNow,
+    SignInRequired,
+    TooManyAttempts,
+    WrongCredentials,
+)
 from backchannel.services import throttle
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
@@ -135,7 +141,7 @@ def add_user(
     transaction, so the account and whatever the caller does with it commit together.
     """
     if repo.user_by_name(s, username) is not None:
-        raise InputError(f"user name {username!r} is taken", hint="choose another")
+        raise NotAllowedNow(f"user name {username!r} is taken", hint="choose another")
     user = UserRow(
         username=username,
         display_name=display_name.strip() or username,
@@ -237,7 +243,7 @@ def sign_in(
         account = throttle.account_key(platform, name)
         with platform.unit() as s:  # committed before the failure is raised
             throttle.record_failure(platform, s, pair, account, user.id if user else None, now)
-        raise InputError(GENERIC_FAILURE)
+        raise WrongCredentials(GENERIC_FAILURE)
     # a hash made with older parameters is replaced; the slow part outside the write lock
     rehashed = hash_password(password, memory) if needs_rehash(user.password_hash, memory) else None
     with platform.unit() as s:

@@ -310,7 +310,9 @@ def add_delegation(
         existing = repo.delegations(s, dialogue_id)
         keys = _keys(platform, s, dialogue_id)
         if any(name_of(keys, d).lower() == name.lower() for d in existing):
-            raise InputError(f"there is already a party named {name!r}")
+            raise NotAllowedNow(
+                f"there is already a party named {name!r}", hint="choose another name"
+            )
         row = DelegationRow(
             dialogue_id=dialogue_id,
             role="absent" if absent else "delegation",

@@ -22,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from backchannel.errors import (
     AnalysisError,
@@ -32,6 +33,7 @@ from backchannel.errors import (
     NotFound,
     SignInRequired,
     TooManyAttempts,
+    WrongCredentials,
 )
 
 log = logging.getLogger("backchannel.web")
@@ -41,6 +43,7 @@ NOT_FOUND_JSON = {"error": "not found"}
 STATUS: tuple[tuple[type[BackchannelError], int], ...] = (
     (NotFound, 404),
     (SignInRequired, 401),
+    (WrongCredentials, 401),
     (TooManyAttempts, 429),
     (DiskFull, 503),
     (NotAllowedNow, 409),
@@ -89,14 +92,14 @@ def form_error(error: BackchannelError) -> Shown:
     return found
 
 
-def sign_in_refused(error: InputError | TooManyAttempts) -> Shown:
+def sign_in_refused(error: InputError | WrongCredentials | TooManyAttempts) -> Shown:
     """The sign-in page's answer to a refused sign-in: 401 (429 when throttled).
 
-    A form of credentials answers with the status of a failed authentication; the API's
-    ``POST /api/v1/session`` answers the same error through :func:`shown` (422).
+    Wrong credentials and a malformed form alike answer with the status of a failed
+    authentication, as ``POST /api/v1/session`` does for wrong credentials.
     """
     found = shown(error)
-    return Shown(401 if found.status == 422 else found.status, found.message, None)
+    return Shown(401 if found.status in (401, 422) else found.status, found.message, None)
 
 
 def _wants_json(request: Request) -> bool:
@@ -144,11 +147,45 @@ def install(app: FastAPI, templates: Jinja2Templates) -> None:
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
         if error.status_code == 404:
             return respond(request, templates, NotFound())
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        message, hint = str(error.detail), None
+        if error.status_code == 400:  # the only 400 raised inside the app: a body unparsed
+            message, hint = UNPARSED_BODY
         if _wants_json(request):
-            return JSONResponse({"error": str(error.detail)}, status_code=error.status_code)
+            body = {"error": message} if hint is None else {"error": message, "hint": hint}
+            return JSONResponse(body, status_code=error.status_code, headers=headers)
         return templates.TemplateResponse(
             request,
             "error.html",
-            {"status": error.status_code, "message": str(error.detail), "hint": None},
+            {"status": error.status_code, "message": message, "hint": hint},
             status_code=error.status_code,
+            headers=headers,
         )
+
+
+UNPARSED_BODY = (
+    "the request body could not be read",
+    "send JSON in UTF-8 with Content-Type: application/json (a form: "
+    "application/x-www-form-urlencoded)",
+)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this path (the ``Allow`` of a 405).
+
+    Starlette names only the methods of the first route that matched the path; a path
+    served by several routes (``GET`` and ``POST /api/v1/dialogues``) needs them all, so
+    each method is tried against every route.
+    """
+    allowed = []
+    for method in METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+"""The methods :func:`allowed_methods` tries."""

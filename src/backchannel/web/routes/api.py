@@ -7,10 +7,9 @@ sets the cookie and returns the CSRF token, which every state-changing call send
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from backchannel.model.dialogue import Agenda, Position
@@ -24,6 +23,36 @@ from backchannel.services import (
     rounds,
 )
 from backchannel.web import gate
+from backchannel.web.api_models import (
+    CHANGES_STATE,
+    EVERY_ROUTE,
+    IN_A_DIALOGUE,
+    AgendaSaved,
+    Created,
+    CsrfOut,
+    DelegationBody,
+    DialogueBody,
+    DialogueId,
+    DialogueOut,
+    DialogueSummary,
+    EvaluationOut,
+    Id,
+    InvitationBody,
+    LinkOut,
+    LogEntryOut,
+    ParticipantOut,
+    PartyOut,
+    PasswordBody,
+    PositionRevision,
+    ReleaseBody,
+    ReleaseOut,
+    RevisionOut,
+    RoundOut,
+    SessionOut,
+    SignedOut,
+    SignInBody,
+    answers,
+)
 from backchannel.web.deps import (
     CurrentDep,
     LogBefore,
@@ -35,110 +64,65 @@ from backchannel.web.deps import (
     set_cookie,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["api"])
+router = APIRouter(prefix="/api/v1", tags=["api"], responses=EVERY_ROUTE)
+
+WRITE = {**CHANGES_STATE, **IN_A_DIALOGUE}
+"""A state-changing route under a dialogue."""
+READ = IN_A_DIALOGUE
+"""A read under a dialogue."""
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SignInBody(_Body):
-    """Credentials."""
-
-    username: Annotated[str, Field(max_length=64)]
-    password: Annotated[str, Field(max_length=128)]
-
-
-class PasswordBody(_Body):
-    """A password change."""
-
-    old: Annotated[str, Field(max_length=128)]
-    new: Annotated[str, Field(max_length=128)]
-
-
-class DialogueBody(_Body):
-    """A new dialogue."""
-
-    title: Annotated[str, Field(max_length=200)]
-    evaluations_per_round: Annotated[int, Field(ge=1, le=10)] = 1
-    evaluations_per_dialogue: Annotated[
-        int, Field(ge=1, le=dialogues.MOST_EVALUATIONS_PER_DIALOGUE)
-    ] = dialogues.EVALUATIONS_PER_DIALOGUE
-    monotone_red_lines: bool = False
-
-
-class DelegationBody(_Body):
-    """A new delegation or absent stakeholder."""
-
-    name: Annotated[str, Field(max_length=120)]
-    absent: bool = False
-
-
-class InvitationBody(_Body):
-    """A new invitation."""
-
-    role: str
-    delegation_id: str | None = None
-    track: str | None = None
-
-
-class ReleaseBody(_Body):
-    """A finding to release."""
-
-    evaluation_id: str
-    audience: str
-    kind: str
-    parameter: str = ""
-
-
-@router.post("/session")
+@router.post("/session", responses=answers(401, 413, 429))
 async def session_start(
     body: SignInBody, request: Request, response: Response, platform: PlatformDep
-) -> dict[str, Any]:
-    """Sign in: sets the session cookie; returns the CSRF token for later writes."""
+) -> SessionOut:
+    """Sign in: sets the session cookie; returns the CSRF token for later writes.
+
+    Wrong credentials: 401 (the same answer for an unknown user and a wrong password).
+    """
     refuse_other_sites(request)
     done = await gate.sign_in(request, platform, body.username, body.password)
     set_cookie(request, response, done.token)
-    return {"csrf": done.csrf, "must_change_password": done.must_change_password}
+    return SessionOut(csrf=done.csrf, must_change_password=done.must_change_password)
 
 
 @router.post("/session/end")
 async def session_end(
     request: Request, response: Response, platform: PlatformDep, current: CurrentDep
-) -> dict[str, Any]:
+) -> SignedOut:
     """Sign out (the session is revoked on the server)."""
     await run_in_threadpool(accounts.sign_out, platform, current.token_hash)
     clear_cookie(request, response)
-    return {"signed_out": True}
+    return SignedOut(signed_out=True)
 
 
-@router.post("/account/password")
+@router.post("/account/password", responses=answers(413, 429))
 async def password(
     body: PasswordBody,
     request: Request,
     response: Response,
     platform: PlatformDep,
     current: CurrentDep,
-) -> dict[str, Any]:
+) -> CsrfOut:
     """Change the password; every session ends and a new one starts."""
     done = await run_in_threadpool(
         accounts.change_password, platform, current.actor, body.old, body.new
     )
     set_cookie(request, response, done.token)
-    return {"csrf": done.csrf}
+    return CsrfOut(csrf=done.csrf)
 
 
 @router.get("/dialogues")
-async def dialogue_list(platform: PlatformDep, current: CurrentDep) -> list[dict[str, str]]:
+async def dialogue_list(platform: PlatformDep, current: CurrentDep) -> list[DialogueSummary]:
     """The dialogues the caller has a seat in."""
     found = await read(platform, dialogues.my_dialogues, platform, current.actor)
-    return [{"id": i, "title": t, "role": r} for i, t, r in found]
+    return [DialogueSummary(id=i, title=t, role=r) for i, t, r in found]
 
 
-@router.post("/dialogues", status_code=201)
+@router.post("/dialogues", status_code=201, responses=CHANGES_STATE)
 async def dialogue_create(
     body: DialogueBody, platform: PlatformDep, current: CurrentDep
-) -> dict[str, str]:
+) -> Created:
     """Convene a dialogue; the caller facilitates it."""
     dialogue_id = await run_in_threadpool(
         dialogues.create_dialogue,
@@ -149,49 +133,58 @@ async def dialogue_create(
         evaluations_per_dialogue=body.evaluations_per_dialogue,
         monotone_red_lines=body.monotone_red_lines,
     )
-    return {"id": dialogue_id}
+    return Created(id=dialogue_id)
 
 
-@router.get("/dialogues/{dialogue_id}")
+@router.get("/dialogues/{dialogue_id}", responses=READ)
 async def dialogue_get(
-    dialogue_id: str, platform: PlatformDep, current: CurrentDep
-) -> dict[str, Any]:
+    dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
+) -> DialogueOut:
     """The dialogue's structure as the caller may see it."""
     view, found = await read(platform, rounds.overview, platform, current.actor, dialogue_id)
-    return {
-        "id": view.id,
-        "title": view.title,
-        "role": view.seat.role,
-        "delegation_id": view.seat.delegation_id,
-        "agenda": view.agenda.model_dump(mode="json"),
-        "parties": [
-            {"id": d.id, "name": d.name, "absent": d.absent, "own": d.own} for d in view.delegations
-        ],
-        "participants": [
-            {"name": p.name, "role": p.role, "delegation_id": p.delegation_id, "track": p.track}
-            for p in view.participants
-        ],
-        "rounds": [r.__dict__ for r in found],
-        "evaluations_per_round": view.evaluations_per_round,
-        "evaluations_per_dialogue": view.evaluations_per_dialogue,
-        "evaluations_used": view.evaluations_used,
-        "monotone_red_lines": view.monotone_red_lines,
-    }
+    return DialogueOut.model_validate(
+        {
+            "id": view.id,
+            "title": view.title,
+            "role": view.seat.role,
+            "delegation_id": view.seat.delegation_id,
+            "agenda": view.agenda,
+            "parties": [
+                PartyOut(id=d.id, name=d.name, absent=d.absent, own=d.own) for d in view.delegations
+            ],
+            "participants": [
+                ParticipantOut.model_validate(
+                    {
+                        "name": p.name,
+                        "role": p.role,
+                        "delegation_id": p.delegation_id,
+                        "track": p.track,
+                    }
+                )
+                for p in view.participants
+            ],
+            "rounds": [r.__dict__ for r in found],
+            "evaluations_per_round": view.evaluations_per_round,
+            "evaluations_per_dialogue": view.evaluations_per_dialogue,
+            "evaluations_used": view.evaluations_used,
+            "monotone_red_lines": view.monotone_red_lines,
+        }
+    )
 
 
-@router.put("/dialogues/{dialogue_id}/agenda")
+@router.put("/dialogues/{dialogue_id}/agenda", responses=WRITE)
 async def agenda_put(
-    dialogue_id: str, agenda: Agenda, platform: PlatformDep, current: CurrentDep
-) -> dict[str, int]:
+    dialogue_id: DialogueId, agenda: Agenda, platform: PlatformDep, current: CurrentDep
+) -> AgendaSaved:
     """Replace the agenda (facilitator, draft round only)."""
     await run_in_threadpool(dialogues.set_agenda, platform, current.actor, dialogue_id, agenda)
-    return {"issues": len(agenda.issues)}
+    return AgendaSaved(issues=len(agenda.issues))
 
 
-@router.post("/dialogues/{dialogue_id}/delegations", status_code=201)
+@router.post("/dialogues/{dialogue_id}/delegations", status_code=201, responses=WRITE)
 async def delegation_add(
-    dialogue_id: str, body: DelegationBody, platform: PlatformDep, current: CurrentDep
-) -> dict[str, str]:
+    dialogue_id: DialogueId, body: DelegationBody, platform: PlatformDep, current: CurrentDep
+) -> Created:
     """Add a delegation or an absent stakeholder (facilitator)."""
     found = await run_in_threadpool(
         dialogues.add_delegation,
@@ -201,129 +194,127 @@ async def delegation_add(
         body.name,
         absent=body.absent,
     )
-    return {"id": found}
+    return Created(id=found)
 
 
-@router.post("/dialogues/{dialogue_id}/invitations", status_code=201)
+@router.post("/dialogues/{dialogue_id}/invitations", status_code=201, responses=WRITE)
 async def invitation_add(
-    dialogue_id: str,
+    dialogue_id: DialogueId,
     body: InvitationBody,
     request: Request,
     platform: PlatformDep,
     current: CurrentDep,
-) -> dict[str, str]:
+) -> LinkOut:
     """A one-time invitation link (returned once)."""
     token = await run_in_threadpool(
         dialogues.invite,
         platform,
         current.actor,
         dialogue_id,
-        body.role,
+        body.role.value,
         delegation_id=body.delegation_id,
-        track=body.track,
+        track=body.track.value if body.track else None,
     )
-    return {"link": invitation_link(request, token)}
+    return LinkOut(link=invitation_link(request, token))
 
 
-@router.get("/dialogues/{dialogue_id}/rounds")
+@router.get("/dialogues/{dialogue_id}/rounds", responses=READ)
 async def round_list(
-    dialogue_id: str, platform: PlatformDep, current: CurrentDep
-) -> list[dict[str, Any]]:
+    dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
+) -> list[RoundOut]:
     """The rounds and their states."""
     found = await read(platform, rounds.rounds, platform, current.actor, dialogue_id)
-    return [r.__dict__ for r in found]
+    return [RoundOut.model_validate(r.__dict__) for r in found]
 
 
-@router.post("/dialogues/{dialogue_id}/rounds", status_code=201)
+@router.post("/dialogues/{dialogue_id}/rounds", status_code=201, responses=WRITE)
 async def round_open(
-    dialogue_id: str, platform: PlatformDep, current: CurrentDep
-) -> dict[str, Any]:
+    dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
+) -> RoundOut:
     """Open the next round (facilitator)."""
     found = await run_in_threadpool(rounds.open_round, platform, current.actor, dialogue_id)
-    return found.__dict__
+    return RoundOut.model_validate(found.__dict__)
 
 
-@router.post("/dialogues/{dialogue_id}/rounds/current/lock")
+@router.post("/dialogues/{dialogue_id}/rounds/current/lock", responses=WRITE)
 async def round_lock(
-    dialogue_id: str, platform: PlatformDep, current: CurrentDep
-) -> dict[str, Any]:
+    dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
+) -> RoundOut:
     """Lock the current round (facilitator)."""
     found = await run_in_threadpool(rounds.lock_round, platform, current.actor, dialogue_id)
-    return found.__dict__
+    return RoundOut.model_validate(found.__dict__)
 
 
-@router.post("/dialogues/{dialogue_id}/rounds/current/unlock")
+@router.post("/dialogues/{dialogue_id}/rounds/current/unlock", responses=WRITE)
 async def round_unlock(
-    dialogue_id: str, platform: PlatformDep, current: CurrentDep
-) -> dict[str, Any]:
+    dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
+) -> RoundOut:
     """Return the locked round to draft before it is evaluated (facilitator)."""
     found = await run_in_threadpool(rounds.unlock_round, platform, current.actor, dialogue_id)
-    return found.__dict__
+    return RoundOut.model_validate(found.__dict__)
 
 
-@router.post("/dialogues/{dialogue_id}/rounds/current/evaluate", status_code=201)
+@router.post("/dialogues/{dialogue_id}/rounds/current/evaluate", status_code=201, responses=WRITE)
 async def round_evaluate(
-    dialogue_id: str, platform: PlatformDep, current: CurrentDep
-) -> dict[str, str]:
+    dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
+) -> Created:
     """Run the round's rationed evaluation (facilitator)."""
     found = await run_in_threadpool(evaluations.evaluate, platform, current.actor, dialogue_id)
-    return {"id": found}
+    return Created(id=found)
 
 
-@router.get("/dialogues/{dialogue_id}/position")
+Delegation = Annotated[Id | None, Query()]
+"""Whose position (the facilitator, for an absent stakeholder); the caller's own when absent."""
+
+
+@router.get("/dialogues/{dialogue_id}/position", responses=READ)
 async def position_get(
-    dialogue_id: str, platform: PlatformDep, current: CurrentDep, delegation: str | None = None
-) -> list[dict[str, Any]]:
+    dialogue_id: DialogueId,
+    platform: PlatformDep,
+    current: CurrentDep,
+    delegation: Delegation = None,
+) -> list[PositionRevision]:
     """The own side's positions round by round (the facilitator: an absent stakeholder's)."""
     found = await read(
         platform, positions.positions, platform, current.actor, dialogue_id, delegation
     )
     return [
-        {
-            "round": v.round_number,
-            "revision": v.revision,
-            "position": v.position.model_dump(mode="json"),
-        }
+        PositionRevision(round=v.round_number, revision=v.revision, position=v.position)
         for v in found
     ]
 
 
-@router.put("/dialogues/{dialogue_id}/position")
+@router.put("/dialogues/{dialogue_id}/position", responses=WRITE)
 async def position_put(
-    dialogue_id: str,
+    dialogue_id: DialogueId,
     position: Position,
     platform: PlatformDep,
     current: CurrentDep,
-    delegation: str | None = None,
-) -> dict[str, int]:
+    delegation: Delegation = None,
+) -> RevisionOut:
     """Record the side's position in the current draft round."""
     found = await run_in_threadpool(
         positions.save_position, platform, current.actor, dialogue_id, position, delegation
     )
-    return {"round": found.round_number, "revision": found.revision}
+    return RevisionOut(round=found.round_number, revision=found.revision)
 
 
-@router.get("/dialogues/{dialogue_id}/evaluations")
+@router.get("/dialogues/{dialogue_id}/evaluations", responses=READ)
 async def evaluation_list(
-    dialogue_id: str, platform: PlatformDep, current: CurrentDep
-) -> list[dict[str, Any]]:
+    dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
+) -> list[EvaluationOut]:
     """Every evaluation's whole picture (facilitator only)."""
     found = await read(platform, evaluations.evaluations, platform, current.actor, dialogue_id)
     return [
-        {
-            "id": e.id,
-            "round": e.round_number,
-            "side_ids": e.side_ids,
-            "findings": e.findings.model_dump(mode="json"),
-        }
+        EvaluationOut(id=e.id, round=e.round_number, side_ids=e.side_ids, findings=e.findings)
         for e in found
     ]
 
 
-@router.post("/dialogues/{dialogue_id}/releases", status_code=201)
+@router.post("/dialogues/{dialogue_id}/releases", status_code=201, responses=WRITE)
 async def release_add(
-    dialogue_id: str, body: ReleaseBody, platform: PlatformDep, current: CurrentDep
-) -> dict[str, str]:
+    dialogue_id: DialogueId, body: ReleaseBody, platform: PlatformDep, current: CurrentDep
+) -> Created:
     """Release one finding to a delegation or to ``observers`` (facilitator)."""
     found = await run_in_threadpool(
         releases.release,
@@ -332,29 +323,37 @@ async def release_add(
         dialogue_id,
         body.evaluation_id,
         body.audience,
-        body.kind,
+        body.kind.value,
         body.parameter,
     )
-    return {"id": found}
+    return Created(id=found)
 
 
-@router.get("/dialogues/{dialogue_id}/releases")
+@router.get("/dialogues/{dialogue_id}/releases", responses=READ)
 async def release_list(
-    dialogue_id: str, platform: PlatformDep, current: CurrentDep
-) -> list[dict[str, Any]]:
+    dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
+) -> list[ReleaseOut]:
     """What was released to the caller's side (or to the observers)."""
     found = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
-    return [{"round": r.round_number, **r.disclosed.model_dump(mode="json")} for r in found]
+    return [
+        ReleaseOut(
+            round=r.round_number,
+            kind=r.disclosed.kind,
+            headline=r.disclosed.headline,
+            package=r.disclosed.package,
+        )
+        for r in found
+    ]
 
 
-@router.get("/dialogues/{dialogue_id}/log")
+@router.get("/dialogues/{dialogue_id}/log", responses=READ)
 async def log_list(
-    dialogue_id: str,
+    dialogue_id: DialogueId,
     platform: PlatformDep,
     current: CurrentDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = audit_log.LOG_PAGE,
     before: LogBefore = None,
-) -> list[dict[str, Any]]:
+) -> list[LogEntryOut]:
     """The dialogue's log as the caller may read it, newest first, ``limit`` at a time.
 
     The next page: ``before`` = the ``seq`` of the last entry received.
@@ -368,6 +367,4 @@ async def log_list(
         limit=limit,
         before=before,
     )
-    return [
-        {"seq": e.seq, "at": e.at.isoformat(), "action": e.action, "mine": e.mine} for e in found
-    ]
+    return [LogEntryOut(seq=e.seq, at=e.at, action=e.action, mine=e.mine) for e in found]

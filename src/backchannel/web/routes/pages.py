@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from backchannel.errors import BackchannelError, InputError, TooManyAttempts
+from backchannel.errors import BackchannelError, InputError, TooManyAttempts, WrongCredentials
 from backchannel.model.dialogue import Firmness, Position
 from backchannel.model.disclosure import Kind
 from backchannel.services import (
@@ -79,7 +79,7 @@ async def signin(request: Request, platform: PlatformDep) -> Response:
         done = await gate.sign_in(
             request, platform, str(form.get("username", "")), str(form.get("password", ""))
         )
-    except (InputError, TooManyAttempts) as error:
+    except (InputError, WrongCredentials, TooManyAttempts) as error:
         refused = sign_in_refused(error)
         return _page(request, "signin.html", status=refused.status, error=refused.message)
     response = _back("/account/password" if done.must_change_password else "/dialogues")

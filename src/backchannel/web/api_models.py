@@ -1,0 +1,270 @@
+"""What the JSON API takes and answers, as the OpenAPI description declares it.
+
+Every limit a route enforces is in these models (lengths, ranges, enums, strict
+integers and booleans), so that a request the description calls valid is refused only
+for a reason the description cannot state: a rule between fields (an issue id must be
+on the agenda, two issues may not share a name) or the dialogue's state (409). Every
+answer has a model too, so a client can rely on the shape of every status, errors
+included; ``tests/dialogues/test_api_fuzz.py`` holds the server to it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from backchannel.model.dialogue import NOT_TRUTH_VALUE, Agenda, Position
+from backchannel.model.disclosure import Kind
+from backchannel.model.findings import Findings
+from backchannel.services import dialogues
+from backchannel.services.access import Track
+
+ID_LENGTH = 64
+"""The longest id a route takes (ids are 22 characters); a longer one is a 422."""
+
+Id = Annotated[str, Field(min_length=1, max_length=ID_LENGTH)]
+DialogueId = Annotated[str, Path(min_length=1, max_length=ID_LENGTH)]
+Text = Annotated[str, Field(pattern=r"\S")]  # at least one character that is not a space
+
+
+class Role(str, Enum):
+    """A seat's role in a dialogue."""
+
+    FACILITATOR = "facilitator"
+    MEMBER = "member"
+    OBSERVER = "observer"
+
+
+class RoundState(str, Enum):
+    """Where a round stands."""
+
+    DRAFT = "draft"
+    LOCKED = "locked"
+    EVALUATED = "evaluated"
+    DISCLOSED = "disclosed"
+
+
+# ------------------------------------------------------------------ requests
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignInBody(_Body):
+    """Credentials."""
+
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class PasswordBody(_Body):
+    """A password change: the current password and a new one of 12 to 128 characters."""
+
+    old: Annotated[str, Field(min_length=1, max_length=128)]
+    new: Annotated[str, Field(min_length=12, max_length=128)]
+
+
+class DialogueBody(_Body):
+    """A new dialogue."""
+
+    title: Annotated[Text, Field(min_length=1, max_length=200)]
+    evaluations_per_round: Annotated[int, Field(ge=1, le=10), NOT_TRUTH_VALUE] = 1
+    evaluations_per_dialogue: Annotated[
+        int, Field(ge=1, le=dialogues.MOST_EVALUATIONS_PER_DIALOGUE), NOT_TRUTH_VALUE
+    ] = dialogues.EVALUATIONS_PER_DIALOGUE
+    monotone_red_lines: Annotated[bool, Field(strict=True)] = False
+
+
+class DelegationBody(_Body):
+    """A new delegation or absent stakeholder."""
+
+    name: Annotated[Text, Field(min_length=1, max_length=120)]
+    absent: Annotated[bool, Field(strict=True)] = False
+
+
+class InvitationBody(_Body):
+    """A new invitation: a member needs a delegation and a track, no other role has one."""
+
+    role: Role
+    delegation_id: Id | None = None
+    track: Track | None = None
+
+
+class ReleaseBody(_Body):
+    """A finding to release to a delegation (its id) or to ``observers``."""
+
+    evaluation_id: Id
+    audience: Id
+    kind: Kind
+    parameter: Annotated[str, Field(max_length=200)] = ""
+
+
+# ------------------------------------------------------------------ answers
+class ErrorOut(BaseModel):
+    """Every error: what went wrong and, where there is one, what to do."""
+
+    error: str
+    hint: str | None = None
+
+
+class SessionOut(BaseModel):
+    """A new session: the CSRF token every later write sends in ``X-CSRF-Token``."""
+
+    csrf: str
+    must_change_password: bool
+
+
+class CsrfOut(BaseModel):
+    """A new session after a password change."""
+
+    csrf: str
+
+
+class SignedOut(BaseModel):
+    """The session was revoked."""
+
+    signed_out: bool
+
+
+class Created(BaseModel):
+    """The id of what was created."""
+
+    id: str
+
+
+class DialogueSummary(BaseModel):
+    """A dialogue the caller has a seat in."""
+
+    id: str
+    title: str
+    role: Role
+
+
+class PartyOut(BaseModel):
+    """A delegation or absent stakeholder; ``own``: the caller's."""
+
+    id: str
+    name: str
+    absent: bool
+    own: bool
+
+
+class ParticipantOut(BaseModel):
+    """A seat, under the name the caller may see."""
+
+    name: str
+    role: Role
+    delegation_id: str | None
+    track: Track | None
+
+
+class RoundOut(BaseModel):
+    """A round and its evaluations."""
+
+    id: str
+    number: int
+    state: RoundState
+    evaluations_allowed: int
+    evaluations_used: int
+
+
+class DialogueOut(BaseModel):
+    """The dialogue's structure as the caller may see it."""
+
+    id: str
+    title: str
+    role: Role
+    delegation_id: str | None
+    agenda: Agenda
+    parties: list[PartyOut]
+    participants: list[ParticipantOut]
+    rounds: list[RoundOut]
+    evaluations_per_round: int
+    evaluations_per_dialogue: int
+    evaluations_used: int
+    monotone_red_lines: bool
+
+
+class AgendaSaved(BaseModel):
+    """How many issues the agenda now has."""
+
+    issues: int
+
+
+class LinkOut(BaseModel):
+    """A one-time invitation link (shown once)."""
+
+    link: str
+
+
+class RevisionOut(BaseModel):
+    """Where a saved position stands: its round and revision."""
+
+    round: int
+    revision: int
+
+
+class PositionRevision(RevisionOut):
+    """One saved revision of a position."""
+
+    position: Position
+
+
+class EvaluationOut(BaseModel):
+    """An evaluation's whole picture (the facilitator's)."""
+
+    id: str
+    round: int
+    side_ids: list[str]
+    findings: Findings
+
+
+class ReleaseOut(BaseModel):
+    """A finding released to the caller's side."""
+
+    round: int
+    kind: Kind
+    headline: str
+    package: dict[str, str] | None = None
+
+
+class LogEntryOut(BaseModel):
+    """One entry of the dialogue's log as the caller may read it."""
+
+    seq: int
+    at: datetime
+    action: str
+    mine: bool
+
+
+# ------------------------------------------------------------------ statuses
+_MEANING = {
+    400: "The body could not be read as JSON, or the Host header names a host this "
+    "server does not serve.",
+    401: "Sign-in required, or (sign-in) the user name or password is wrong.",
+    404: "No such dialogue or object, or not one the caller may see (the same answer).",
+    409: "Not allowed now: the dialogue's state or one of its rules forbids it, or the "
+    "password must be changed first (POST /api/v1/account/password).",
+    413: "The request body is larger than the server accepts.",
+    422: "Invalid input (the message says what and where), or a missing or stale "
+    "X-CSRF-Token on a write.",
+    429: "Too many attempts: wait for the time in Retry-After.",
+    503: "The server's storage is full: nothing was saved; try again later.",
+}
+
+
+def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error statuses of a route, for its ``responses``, each with :class:`ErrorOut`."""
+    return {code: {"model": ErrorOut, "description": _MEANING[code]} for code in codes}
+
+
+EVERY_ROUTE = answers(400, 401, 409, 422, 503)
+"""What any API route can answer: a Host not ours, no session, a password to change
+first (409), bad input, a full disk."""
+IN_A_DIALOGUE = answers(404)
+"""A route under a dialogue: a dialogue (or object) missing or not the caller's."""
+CHANGES_STATE = answers(413)
+"""A write with a body."""
