@@ -60,9 +60,7 @@ def make_settings(tmp: Path, **more: object) -> Settings:
 
 def close(platform: Platform) -> None:
     """Dispose of the platform's engines: the writer and (on SQLite) the reader."""
-    engines = [platform.engine, platform.readers.kw.get("bind", platform.engine)]
-    for engine in {id(e): e for e in engines}.values():
-        engine.dispose()
+    platform.close()
 
 
 # ------------------------------------------------------------------ the test world

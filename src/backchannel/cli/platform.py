@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -157,18 +158,44 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     database: DatabaseOption = None,
     key_file: KeyOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MOST_WORKERS,
+            help="Processes serving requests on the one database (about one per core).",
+        ),
+    ] = 1,
 ) -> None:
     """Start the web application and JSON API."""
     import uvicorn
 
-    from backchannel.web.app import create_app, server_options
+    from backchannel.web.app import WORKER_SETTINGS, create_app, server_options, worker_settings
 
     settings = _settings(database, key_file, host=host, port=port)
     options = server_options(settings)
     # opened here, so that an unsafe database or a wrong key is refused with a message
-    app = create_app(settings, _platform(settings))
-    Console().print(f"Backchannel on {settings.base_url}/", markup=False)
-    uvicorn.run(app, **options)  # type: ignore[arg-type]
+    platform = _platform(settings)
+    Console().print(
+        f"Backchannel on {settings.base_url}/"
+        + (f" ({workers} worker processes)" if workers > 1 else ""),
+        markup=False,
+    )
+    if workers == 1:
+        uvicorn.run(create_app(settings, platform), **options)  # type: ignore[arg-type]
+        return
+    platform.close()
+    os.environ[WORKER_SETTINGS] = worker_settings(settings, workers)
+    uvicorn.run(
+        "backchannel.web.app:worker_app",
+        factory=True,
+        workers=workers,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+MOST_WORKERS = 32
+"""The most worker processes ``serve`` starts."""
 
 
 def demo(
@@ -195,7 +222,7 @@ def demo(
     for username, secret in made.passwords.items():
         console.print(f"  {username:<12} {secret}", markup=False)
     if serve_after:
-        serve(None, None, database, key_file)
+        serve(None, None, database, key_file, 1)
 
 
 def register(app: typer.Typer) -> None:

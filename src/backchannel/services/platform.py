@@ -206,6 +206,12 @@ class Platform:
         writers = WriterQueue() if settings.is_sqlite else None  # PostgreSQL locks rows
         return cls(settings, engine, factory, session_factory(reader), vault, writers)
 
+    def close(self) -> None:
+        """Close every database connection of this platform (the writer's and the reader's)."""
+        reader = self.readers.kw.get("bind", self.engine)
+        for engine in {id(e): e for e in (self.engine, reader)}.values():
+            engine.dispose()
+
     @contextmanager
     def unit(self) -> Iterator[Session]:
         """One write transaction: every change and its audit entries commit together.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -92,6 +94,34 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts, www_redirect=False)
     app.add_middleware(SecurityHeaders, max_body=settings.max_request_bytes, tls=settings.tls)
     return app
+
+
+WORKER_SETTINGS = "BACKCHANNEL_WORKER_SETTINGS"
+"""The environment variable that hands ``serve --workers N``'s settings to each worker."""
+
+
+def worker_settings(settings: Settings, workers: int) -> str:
+    """The settings of one of ``workers`` processes, as the JSON :func:`worker_app` reads.
+
+    The key passphrase is left out: a worker reads it from its own environment, inherited
+    from the serving process, as that process did. The sign-in gate's places are shared
+    out, so that the Argon2id checks running at once on the machine stay within
+    ``signin_concurrency`` whatever the number of workers.
+    """
+    per_worker = max(1, settings.signin_concurrency // workers)
+    data = settings.model_dump(mode="json", exclude={"key_passphrase"})
+    data["signin_concurrency"] = per_worker
+    return json.dumps(data)
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker of ``backchannel serve --workers N`` (a uvicorn factory).
+
+    Every worker opens its own engines on the same database; what must hold across
+    workers lives in the database (sessions, the sign-in throttle, the evaluation
+    ration), never in a process.
+    """
+    return create_app(Settings(**json.loads(os.environ[WORKER_SETTINGS])))
 
 
 WILDCARDS = ("0.0.0.0", "::", "")  # noqa: S104 (compared with, not bound to)
