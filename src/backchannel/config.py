@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/backchannel.db"
     key_file: Path = Path("var/keys/kek.key")
     key_passphrase: str | None = Field(default=None, repr=False)
+    backup_public_key: Path = Path("var/keys/backup.pub")
+    """The public key backups are sealed to (``backchannel keys backup-init``); its secret
+    half is kept offline, so the server cannot read its own backups."""
+    signing_key_file: Path = Path("var/keys/signing.key")
+    """The Ed25519 key that signs audit checkpoints, kept beside the KEK (never in the
+    database); made on first start when missing."""
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     tls: bool = False
