@@ -1,5 +1,5 @@
-"""The backup commands: ``backup create``, ``backup verify``, ``backup restore``, and
-``keys backup-init`` (the backup key pair)."""
+"""The commands of backups and keys: ``backup create``, ``backup verify``, ``backup
+restore``, ``keys backup-init`` (the backup key pair) and ``keys rotate``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ PublicKeyOption = Annotated[
     Path | None,
     typer.Option(
         "--public-key",
-        help="Backup public key (default: BACKCHANNEL_BACKUP_PUBLIC_KEY or var/keys/backup.pub).",
+        help="Backup public key (default: BACKCHANNEL_BACKUP_PUBLIC_KEY, or backup.pub beside "
+        "the key file).",
     ),
 ]
 SecretKeyOption = Annotated[
@@ -48,7 +49,7 @@ def keys_backup_init(
     settings = _settings(backup_public_key=public_key)
     made = backups.init_backup_keys(settings, secret_key)
     console = _console()
-    console.print(f"backup public key {made} written to {settings.backup_public_key}", markup=False)
+    console.print(f"backup public key {made} written to {settings.backup_key_path}", markup=False)
     console.print(
         f"secret key written to {secret_key}: move it offline now; "
         "backups cannot be restored without it",
@@ -128,3 +129,62 @@ def backup_restore(
 def register(app: typer.Typer) -> None:
     """Add the backup commands to the main CLI."""
     app.add_typer(backup_app, name="backup")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    to_key_file: Annotated[
+        Path | None,
+        typer.Option("--to-key-file", help="Move to this key file (make it with `keys init`)."),
+    ] = None,
+    to_passphrase: Annotated[
+        bool,
+        typer.Option(
+            "--to-passphrase",
+            help="Move to a passphrase (from BACKCHANNEL_NEW_KEY_PASSPHRASE, else asked twice).",
+        ),
+    ] = False,
+    data_keys: Annotated[
+        bool,
+        typer.Option(
+            "--data-keys", help="Instead: give dialogues new data keys, re-sealing their fields."
+        ),
+    ] = False,
+    dialogue: Annotated[
+        list[str] | None,
+        typer.Option("--dialogue", help="With --data-keys: only this dialogue (repeatable)."),
+    ] = None,
+    database: DatabaseOption = None,
+    key_file: KeyOption = None,
+) -> None:
+    """Re-wrap every dialogue key under a new key-encryption key (resumable, no downtime for
+    reads), or with --data-keys re-seal dialogues under new data keys."""
+    import os
+
+    from backchannel.errors import InputError
+    from backchannel.services import keys
+
+    settings = _settings(database, key_file)
+    console = _console()
+    if data_keys:
+        if to_key_file or to_passphrase:
+            raise InputError("--data-keys keeps the key-encryption key: give no new key")
+        done = keys.rotate_data_keys(_platform(settings), dialogue)
+        console.print(f"{done} dialogue(s) re-sealed under new data keys", markup=False)
+        return
+    passphrase = None
+    if to_passphrase:
+        passphrase = os.environ.get("BACKCHANNEL_NEW_KEY_PASSPHRASE") or typer.prompt(
+            "New passphrase", hide_input=True, confirmation_prompt=True
+        )
+        _settings(key_passphrase=passphrase)  # the same rules as for every passphrase
+    made = keys.rotate_kek(settings, keys.NewKey(to_key_file, passphrase))
+    if made.already_done:
+        console.print("the rotation had finished: the database opens with the new key")
+    else:
+        resumed = " (resumed)" if made.resumed else ""
+        console.print(
+            f"{made.keys} dialogue key(s) re-wrapped under the new key{resumed}; restart the "
+            "server with the new key, and keep the old one until the next backup",
+            markup=False,
+        )

@@ -51,7 +51,7 @@ class BackupCheck:
 def init_backup_keys(settings: Settings, secret_path: Path) -> str:
     """Write a backup key pair: the public key where the settings say, the secret key to
     ``secret_path`` (to be moved offline). Returns the public key's fingerprint."""
-    return backup_file.init_key_pair(Path(settings.backup_public_key), secret_path)
+    return backup_file.init_key_pair(settings.backup_key_path, secret_path)
 
 
 def create_backup(platform: Platform, output: Path, *, force: bool = False) -> BackupMade:
@@ -76,7 +76,7 @@ def create_backup(platform: Platform, output: Path, *, force: bool = False) -> B
         The path, the kind of database, the payload size and the recipient key.
     """
     settings = platform.settings
-    public = backup_file.read_public_key(Path(settings.backup_public_key))
+    public = backup_file.read_public_key(settings.backup_key_path)
     if output.exists() and not force:
         raise InputError(f"{output} exists", hint="choose another name, or use --force")
     if output.exists() and not output.is_file():

@@ -17,6 +17,7 @@ from backchannel.model.dialogue import Agenda, Position
 from backchannel.services import (
     accounts,
     audit_log,
+    checkpoints,
     dialogues,
     evaluations,
     positions,
@@ -371,3 +372,16 @@ async def log_list(
     return [
         {"seq": e.seq, "at": e.at.isoformat(), "action": e.action, "mine": e.mine} for e in found
     ]
+
+
+@router.get("/dialogues/{dialogue_id}/checkpoints")
+async def checkpoint_list(
+    dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> dict[str, Any]:
+    """The signed audit checkpoints the caller's seat may see, as one file to keep.
+
+    Each is the audit chain's head at a round transition, signed with the server's
+    Ed25519 key (``key``, to pin). ``backchannel audit verify --checkpoint FILE`` proves
+    later that the log was not rolled back or rewritten.
+    """
+    return await read(platform, checkpoints.document, platform, current.actor, dialogue_id)
