@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/backchannel.db"
     key_file: Path = Path("var/keys/kek.key")
     key_passphrase: str | None = Field(default=None, repr=False)
+    backup_public_key: Path | None = None
+    """The public key backups are sealed to (``backchannel keys backup-init``); its secret
+    half is kept offline, so the server cannot read its own backups. Unset:
+    ``backup.pub`` beside the key file."""
+    signing_key_file: Path | None = None
+    """The Ed25519 key that signs audit checkpoints (never in the database), made on the
+    first start when missing. Unset: ``signing.key`` beside the key file."""
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     tls: bool = False
@@ -120,6 +127,16 @@ class Settings(BaseSettings):
             return self.allowed_hosts
         own = _bracketed(urlsplit(self.base_url).hostname or "")
         return tuple(dict.fromkeys([own, "127.0.0.1", "localhost", "[::1]"]))
+
+    @property
+    def backup_key_path(self) -> Path:
+        """Where the backup public key is (beside the key file unless set)."""
+        return self.backup_public_key or Path(self.key_file).parent / "backup.pub"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where the checkpoint signing key is (beside the key file unless set)."""
+        return self.signing_key_file or Path(self.key_file).parent / "signing.key"
 
     @property
     def is_sqlite(self) -> bool:

@@ -49,7 +49,7 @@ def flow(world: World) -> str:
 
 def verify(platform: Platform, expect: tuple[int, str] | None = None) -> audit.Verification:
     with platform.unit() as s:
-        return audit.verify(s, platform.vault.audit_key(), expect)
+        return audit.verify(s, platform.vault.audit_key(), [] if expect is None else [expect])
 
 
 def sql(platform: Platform, statement: str, **values: Any) -> Any:

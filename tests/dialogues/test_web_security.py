@@ -114,6 +114,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", D + "/releases"): cells(303, 404, 404, 404, 404, 303),
     ("GET", D + "/releases"): cells(303, 404, 200, 200, 200, 200),
     ("GET", D + "/log"): cells(303, 404, 200, 200, 200, 200),
+    ("GET", D + "/checkpoints"): cells(303, 404, 200, 200, 200, 200),
     # JSON API: accounts (wrong credentials are an InputError: 422)
     ("POST", "/api/v1/session"): cells(401, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/session/end"): cells(401, 200, 200, 200, 200, 200),
@@ -136,6 +137,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", A + "/releases"): cells(401, 404, 404, 404, 404, 201),
     ("GET", A + "/releases"): cells(401, 404, 200, 200, 200, 200),
     ("GET", A + "/log"): cells(401, 404, 200, 200, 200, 200),
+    ("GET", A + "/checkpoints"): cells(401, 404, 200, 200, 200, 200),
 }
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.

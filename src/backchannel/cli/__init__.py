@@ -46,11 +46,12 @@ def _global_options(
 
 
 def _register() -> None:
-    from backchannel.cli import conflict, negotiation, platform
+    from backchannel.cli import backup, conflict, negotiation, platform
 
     negotiation.register(app)
     conflict.register(app)
     platform.register(app)
+    backup.register(app)
 
 
 _register()

@@ -126,19 +126,30 @@ def audit_verify(
     expect: Annotated[
         str | None, typer.Option("--expect", help="A checkpoint SEQ:HASH noted earlier.")
     ] = None,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A signed checkpoint file a delegation downloaded (repeatable): the log must "
+            "still hold every checkpoint in it, signed by this server's key.",
+        ),
+    ] = None,
 ) -> None:
-    """Re-check the audit chain: edits, deletions, insertions, reordering, truncation."""
+    """Re-check the audit chain: edits, deletions, insertions, reordering, truncation, and
+    rollback or rewriting after signed checkpoints."""
     from backchannel.errors import InputError
-    from backchannel.services import audit_log
+    from backchannel.services import checkpoints
 
-    checkpoint = None
+    expected = []
     if expect:
         try:
             seq, digest = expect.split(":", 1)
-            checkpoint = (int(seq), digest)
+            expected.append((int(seq), digest))
         except ValueError:
             raise InputError(f"--expect {expect!r} is not SEQ:HASH") from None
-    report = audit_log.verify_database(_settings(database, key_file), checkpoint)
+    report = checkpoints.verify_database(
+        _settings(database, key_file), expected, list(checkpoint or [])
+    )
     console = Console(highlight=False, soft_wrap=True)  # one line per problem, never wrapped
     if report.ok:
         console.print(

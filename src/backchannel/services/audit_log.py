@@ -4,24 +4,24 @@ Every action writes a hash-chained audit entry (:mod:`backchannel.storage.audit`
 the same transaction; this is its reading side. Entries shared with everyone (rounds,
 evaluations) show to every seat, so every evaluation is seen by both sides; a side
 also sees its own entries, the facilitator every entry of the dialogue. The operator
-re-checks the whole chain with :func:`verify`, or :func:`verify_database` from the
-settings (``backchannel audit verify``), where a database too damaged to open is a
-problem of the report like any other.
+re-checks the whole chain with :func:`verify`, or from the settings and against signed
+checkpoints with :func:`backchannel.services.checkpoints.verify_database` (``backchannel
+audit verify``), where a database too damaged to open is a problem of the report like
+any other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from backchannel.config import Settings
 from backchannel.errors import InputError
 from backchannel.services import access
-from backchannel.services.access import MEMBER, Actor
-from backchannel.services.platform import Platform, SchemaOutOfDate
+from backchannel.services.access import MEMBER, Actor, Seat
+from backchannel.services.platform import Platform
 from backchannel.storage import audit, repo
 from backchannel.storage.audit import Verification
-from backchannel.storage.faults import DamagedDatabase
 from backchannel.storage.tables import as_utc
 
 LOG_PAGE = 100
@@ -36,6 +36,16 @@ class LogLine:
     at: datetime
     action: str
     mine: bool
+
+
+def audiences_of(place: Seat) -> list[str] | None:
+    """The audiences whose entries (and checkpoints) a seat reads: the facilitator all of
+    them (None), a member the shared ones and the own side's, an observer the shared."""
+    if place.is_facilitator:
+        return None
+    if place.role == MEMBER:
+        return ["all", access.own_delegation(place)]
+    return ["all"]
 
 
 def entries(
@@ -56,13 +66,7 @@ def entries(
     if (limit is not None and limit < 1) or (before is not None and before < 1):
         raise InputError("a log page needs a limit and a 'before' of at least 1")
     with platform.view() as s:
-        place = access.seat(s, actor, dialogue_id)
-        if place.is_facilitator:
-            audiences: list[str] | None = None
-        elif place.role == MEMBER:
-            audiences = ["all", access.own_delegation(place)]
-        else:
-            audiences = ["all"]
+        audiences = audiences_of(access.seat(s, actor, dialogue_id))
         if audiences is None:
             found = repo.audit_entries(s, dialogue_id, None, limit=limit, before_seq=before)
             numbers = [seq for seq, *_ in found]
@@ -78,7 +82,7 @@ def entries(
     ]
 
 
-def verify(platform: Platform, expect: tuple[int, str] | None = None) -> Verification:
+def verify(platform: Platform, expect: Sequence[tuple[int, str]] = ()) -> Verification:
     """Re-check the whole audit chain: edits, deletions, insertions, reordering, truncation.
 
     Parameters
@@ -86,7 +90,7 @@ def verify(platform: Platform, expect: tuple[int, str] | None = None) -> Verific
     platform:
         The opened platform (its audit key checks the entries' MACs).
     expect:
-        A checkpoint ``(seq, hash)`` noted earlier, which the chain must still contain.
+        Checkpoints ``(seq, hash)`` noted earlier, which the chain must still contain.
 
     Returns
     -------
@@ -94,29 +98,4 @@ def verify(platform: Platform, expect: tuple[int, str] | None = None) -> Verific
         ``ok``, the number of entries, the head, and every problem found.
     """
     with platform.unit() as s:
-        return audit.verify(s, platform.vault.audit_key(), expect)
-
-
-def verify_database(settings: Settings, expect: tuple[int, str] | None = None) -> Verification:
-    """Open the database of ``settings`` and re-check its audit chain.
-
-    A database that cannot be opened for what it holds (not a database, corrupt, tables
-    lost, no schema) is reported as a problem, like damage inside the log; a wrong key,
-    unsafe settings or files are errors, as for every command.
-
-    Parameters
-    ----------
-    settings:
-        The database and the key-encryption key.
-    expect:
-        A checkpoint ``(seq, hash)`` noted earlier, which the chain must still contain.
-
-    Returns
-    -------
-    Verification
-        ``ok``, the number of entries, the head, and every problem found.
-    """
-    try:
-        return verify(Platform.open(settings), expect)
-    except (DamagedDatabase, SchemaOutOfDate) as error:
-        return Verification(problems=[str(error)])
+        return audit.verify(s, platform.audit_key, expect)

@@ -20,7 +20,7 @@ import json
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -29,7 +29,8 @@ from typing import Any
 
 from backchannel.config import Settings
 from backchannel.errors import BackchannelError, NotFound
-from backchannel.storage import audit, migrate, repo
+from backchannel.storage import audit, checkpoints, migrate, rekey, repo
+from backchannel.storage.checkpoints import Signer
 from backchannel.storage.db import (
     Engine,
     Session,
@@ -46,7 +47,13 @@ from backchannel.storage.faults import (
     check_writable,
     translated,
 )
-from backchannel.storage.tables import DialogueKeyRow, MetaRow
+from backchannel.storage.tables import (
+    AuditEntryRow,
+    CheckpointRow,
+    DialogueKeyRow,
+    MetaRow,
+    iso_utc,
+)
 from backchannel.storage.vault import (
     KeyFileError,
     Vault,
@@ -60,6 +67,15 @@ _READ_ONLY: ContextVar[bool] = ContextVar("backchannel_read_only", default=False
 
 KEK_CHECK = "kek_check"
 KEK_SALT = "kek_salt"
+KEK_NEXT_CHECK = "kek_next_check"
+"""The check value of the KEK a rotation moves to, while it runs (see services/keys.py)."""
+AUDIT_KEY = "audit_key"
+"""The audit log's MAC key, wrapped by the KEK (so that it outlives a KEK rotation)."""
+CHECKPOINT_KEY = "checkpoint_key"
+"""The public key that signs this database's checkpoints."""
+CHECKPOINTED = frozenset({"round.opened", "round.locked", "round.evaluated", "finding.released"})
+"""The audit actions (round transitions: open, lock, evaluate, disclose) after which the
+server signs the head of the chain."""
 
 
 class SchemaOutOfDate(BackchannelError):
@@ -162,6 +178,8 @@ class Platform:
     sessions: sessionmaker[Session]
     readers: sessionmaker[Session]
     vault: Vault
+    audit_key: bytes = field(repr=False)
+    signer: Signer
     writers: WriterQueue | None = None
     key_cache: KeyCache = field(default_factory=KeyCache)
 
@@ -194,17 +212,18 @@ class Platform:
                 repo.add(s, salt)
             vault = Vault(load_kek(settings, salt.value))
             check = repo.meta(s, KEK_CHECK)
-            if check is None:  # a new database: recognise its key, and start its log
+            if check is None:  # a new database: recognise its key
                 repo.add(s, MetaRow(key=KEK_CHECK, value=vault.check_value()))
-                audit.append(s, vault.audit_key(), "storage.initialised", audience="operator")
             elif not vault.matches(check.value):
-                raise KeyFileError(
-                    "the key-encryption key does not match this database",
-                    hint="start with the key file (or passphrase) the database was made with",
-                )
+                raise _wrong_kek(s, vault)
+            audit_key = _audit_key(s, vault)
+            signer = _signer(s, settings)
+            if check is None:  # ... and start its log
+                audit.append(s, audit_key, "storage.initialised", audience="operator")
         reader = make_engine(settings.database_url, reader=True) if settings.is_sqlite else engine
         writers = WriterQueue() if settings.is_sqlite else None  # PostgreSQL locks rows
-        return cls(settings, engine, factory, session_factory(reader), vault, writers)
+        readers = session_factory(reader)
+        return cls(settings, engine, factory, readers, vault, audit_key, signer, writers)
 
     def close(self) -> None:
         """Close every database connection of this platform (the writer's and the reader's)."""
@@ -242,8 +261,24 @@ class Platform:
             _READ_ONLY.reset(token)
 
     def log(self, s: Session, action: str, **fields: Any) -> None:
-        """Append an audit entry inside the current transaction."""
-        audit.append(s, self.vault.audit_key(), action, **fields)
+        """Append an audit entry inside the current transaction; after a round transition
+        (:data:`CHECKPOINTED`) sign the chain's new head for the entry's audience."""
+        entry = audit.append(s, self.audit_key, action, **fields)
+        if action in CHECKPOINTED and entry.dialogue_id is not None:
+            self._checkpoint(s, entry)
+
+    def _checkpoint(self, s: Session, entry: AuditEntryRow) -> None:
+        row = CheckpointRow(
+            dialogue_id=entry.dialogue_id,
+            audience=entry.audience,
+            round_number=int(json.loads(entry.detail)["round"]),
+            event=entry.action,
+            seq=entry.seq,
+            head=entry.hash,
+            at=entry.at,
+        )
+        row.signature = self.signer.sign(checkpoint_fields(self.signer.public, row))
+        repo.add(s, row)
 
     def keys(self, s: Session, dialogue_id: str) -> DialogueKeys:
         """The sealing keys of one dialogue (from :class:`KeyCache` after the first use).
@@ -262,9 +297,78 @@ class Platform:
 
     def new_keys(self, s: Session, dialogue_id: str) -> DialogueKeys:
         """Create and store (wrapped) a new dialogue's data key."""
+        return self.add_data_key(s, dialogue_id, 1)
+
+    def add_data_key(self, s: Session, dialogue_id: str, version: int) -> DialogueKeys:
+        """Store a new data key of a dialogue, wrapped by the KEK.
+
+        The KEK's check value is read locked first: a server still running with a KEK
+        that was rotated away refuses (it would wrap the key with the old KEK), and a
+        rotation's switch waits for this transaction (or this one for the switch).
+        """
+        check = rekey.meta_for_update(s, KEK_CHECK)
+        if check is None or not self.vault.matches(check.value):
+            raise KeyFileError(
+                "the key-encryption key was rotated since this server started",
+                hint="restart the server with the new key",
+            )
         dek, wrapped = self.vault.new_data_key()
-        repo.add(s, DialogueKeyRow(dialogue_id=dialogue_id, version=1, wrapped=wrapped))
-        return DialogueKeys(dialogue_id, 1, dek)
+        repo.add(s, DialogueKeyRow(dialogue_id=dialogue_id, version=version, wrapped=wrapped))
+        return DialogueKeys(dialogue_id, version, dek)
+
+
+def checkpoint_fields(public: bytes, row: CheckpointRow) -> dict[str, Any]:
+    """The signed fields of a stored checkpoint."""
+    return {
+        "format": checkpoints.FORMAT,
+        "key": checkpoints.public_text(public),
+        "dialogue": row.dialogue_id,
+        "round": row.round_number,
+        "event": row.event,
+        "seq": row.seq,
+        "head": row.head,
+        "at": iso_utc(row.at),
+    }
+
+
+def _wrong_kek(s: Session, vault: Vault) -> KeyFileError:
+    """The error for a KEK that does not open the database (it may be a rotation's next)."""
+    pending = repo.meta(s, KEK_NEXT_CHECK)
+    if pending is not None and vault.matches(pending.value):
+        return KeyFileError(
+            "this is the key a rotation is moving to, and the rotation has not finished",
+            hint="start with the old key, or finish the rotation with `backchannel keys rotate`",
+        )
+    return KeyFileError(
+        "the key-encryption key does not match this database",
+        hint="start with the key file (or passphrase) the database was made with",
+    )
+
+
+def _audit_key(s: Session, vault: Vault) -> bytes:
+    """The audit MAC key, kept wrapped by the KEK in the database.
+
+    A database made before the key was stored used the key derived from its KEK: that
+    key is stored, wrapped, on the first start, so the existing chain keeps verifying
+    and a later KEK rotation only re-wraps it.
+    """
+    row = repo.meta(s, AUDIT_KEY)
+    if row is None:
+        key = vault.audit_key()
+        repo.add(s, MetaRow(key=AUDIT_KEY, value=vault.wrap(key)))
+        return key
+    return vault.unwrap(row.value)
+
+
+def _signer(s: Session, settings: Settings) -> Signer:
+    """The checkpoint signing key, recorded in the database on first use."""
+    recorded = repo.meta(s, CHECKPOINT_KEY)
+    signer = checkpoints.load_signer(
+        settings.signing_key_path, None if recorded is None else recorded.value
+    )
+    if recorded is None:
+        repo.add(s, MetaRow(key=CHECKPOINT_KEY, value=signer.public))
+    return signer
 
 
 @dataclass(frozen=True)
@@ -286,3 +390,13 @@ class DialogueKeys:
     def open(self, table: str, column: str, row_id: str, blob: bytes) -> Any:
         """Open a value sealed by :meth:`seal` for the same place."""
         return json.loads(Vault.open(self.dek, self._aad(table, column, row_id), blob))
+
+    def reseal_to(self, fresh: DialogueKeys) -> Callable[[str, str, str, bytes], bytes]:
+        """A function that opens a field sealed under these keys and seals it under
+        ``fresh`` (a data key rotation), for the same place."""
+
+        def reseal(table: str, column: str, row_id: str, blob: bytes) -> bytes:
+            plain = Vault.open(self.dek, self._aad(table, column, row_id), blob)
+            return Vault.seal(fresh.dek, fresh._aad(table, column, row_id), plain)
+
+        return reseal

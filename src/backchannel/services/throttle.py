@@ -46,7 +46,7 @@ BACKOFF_MAX_S = 5.0
 
 
 def _keyed(platform: Platform, message: str) -> str:
-    return hmac.new(platform.vault.audit_key(), message.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(platform.audit_key, message.encode(), hashlib.sha256).hexdigest()
 
 
 def pair_key(platform: Platform, name: str, source: str) -> str:

@@ -1,14 +1,15 @@
 """The hash-chained audit log, written in the same transaction as each action.
 
 Entry ``n`` stores ``h_n = SHA-256(0x00 ‖ h_{n-1} ‖ canonical JSON of the entry)`` with
-``h_0`` 64 zeros, and ``mac_n = HMAC-SHA256(k, h_n)`` with ``k`` derived from the
+``h_0`` 64 zeros, and ``mac_n = HMAC-SHA256(k, h_n)`` with ``k`` a key kept wrapped by the
 key-encryption key (so someone holding only the database cannot re-forge the chain
 after editing it). The head ``(n, h_n)`` is kept, MACed, in the ``meta`` table and
 locked while appending, so entries are strictly sequential on SQLite and PostgreSQL.
 
 :func:`verify` detects an edited, deleted, inserted or reordered entry, a truncated
 tail (the head no longer matches) and, given a checkpoint ``(n, h_n)`` a delegation
-noted earlier, a rollback to an older copy of the database. It reads the rows as
+noted earlier (signed checkpoints, :mod:`backchannel.storage.checkpoints`), a rollback
+to an older copy of the database or a history rewritten after them. It reads the rows as
 stored, so damage beneath the chain (a value of the wrong type, a NULL, a lost table or
 column) is a problem it reports, never an exception.
 """
@@ -19,6 +20,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -206,8 +208,8 @@ def _head(connection: Connection) -> object:
     return connection.execute(_HEAD_VALUE, {"key": HEAD_KEY}).scalar()
 
 
-def verify(session: Session, key: bytes, expect: tuple[int, str] | None = None) -> Verification:
-    """Re-check the whole chain; ``expect`` is a checkpoint ``(seq, hash)`` noted earlier.
+def verify(session: Session, key: bytes, expect: Sequence[tuple[int, str]] = ()) -> Verification:
+    """Re-check the whole chain; ``expect`` are checkpoints ``(seq, hash)`` noted earlier.
 
     The rows are read as stored, without the ORM's conversions, so that any damage (a
     value of the wrong type, NULL, a missing table or column, a time or digest that is
@@ -252,10 +254,11 @@ def verify(session: Session, key: bytes, expect: tuple[int, str] | None = None) 
         )
     elif not isinstance(head, bytes) or head != _head_value(key, *report.head):
         report.problems.append("the log's recorded head does not match its last entry (truncated)")
-    if expect is not None and seen.get(expect[0], GENESIS if expect[0] == 0 else None) != expect[1]:
-        report.problems.append(
-            f"checkpoint {expect[0]}:{expect[1][:12]}… is not in this log (rolled back or forked)"
-        )
+    for seq, digest in expect:
+        if seen.get(seq, GENESIS if seq == 0 else None) != digest:
+            report.problems.append(
+                f"checkpoint {seq}:{digest[:12]}… is not in this log (rolled back or forked)"
+            )
     return report
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from backchannel.storage.tables import (
     AuditEntryRow,
     Base,
+    CheckpointRow,
     DelegationRow,
     DialogueKeyRow,
     DialogueRow,
@@ -377,3 +378,13 @@ def clear_failures(session: Session, key: str) -> None:
 def end_sessions(session: Session, user_id: str) -> None:
     """Revoke every session of a user."""
     session.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+
+
+def checkpoints(
+    session: Session, dialogue_id: str, audiences: Sequence[str] | None
+) -> Sequence[CheckpointRow]:
+    """A dialogue's signed checkpoints that ``audiences`` may see (None: all), oldest first."""
+    query = select(CheckpointRow).where(CheckpointRow.dialogue_id == dialogue_id)
+    if audiences is not None:
+        query = query.where(CheckpointRow.audience.in_(list(audiences)))
+    return session.execute(query.order_by(CheckpointRow.seq)).scalars().all()

@@ -114,6 +114,8 @@ class DialogueKeyRow(Base):
     )
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    wrapped_next: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    """The same key wrapped by the next KEK while a rotation runs (else NULL)."""
 
 
 class DelegationRow(Base):
@@ -242,3 +244,21 @@ class AuditEntryRow(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str] = mapped_column(String(64))
+
+
+class CheckpointRow(Base):
+    """A signed checkpoint: the head of the audit chain at a round transition of a dialogue,
+    signed with the server's Ed25519 key, shown to the seats of its ``audience``."""
+
+    __tablename__ = "checkpoints"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    audience: Mapped[str] = mapped_column(String(32))  # all | <delegation id> | observers
+    round_number: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)

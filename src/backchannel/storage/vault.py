@@ -118,6 +118,10 @@ class Vault:
         dek = secrets.token_bytes(KEY_BYTES)
         return dek, aes_key_wrap(self.kek, dek)
 
+    def wrap(self, key: bytes) -> bytes:
+        """``key`` wrapped by the KEK (AES key wrap)."""
+        return aes_key_wrap(self.kek, key)
+
     def unwrap(self, wrapped: bytes) -> bytes:
         """The DEK inside a wrapped key; fails when the KEK is not the one that wrapped it."""
         try:

@@ -240,6 +240,29 @@ class LogEntryOut(BaseModel):
     mine: bool
 
 
+class CheckpointOut(BaseModel):
+    """One signed checkpoint: the audit chain's head at a round transition."""
+
+    format: str
+    key: str
+    dialogue: str
+    round: int
+    event: str
+    seq: int
+    head: str
+    at: str
+    signature: str
+
+
+class CheckpointFile(BaseModel):
+    """The checkpoints a seat may see, with the server's public key to pin."""
+
+    format: str
+    key: str
+    dialogue: str
+    checkpoints: list[CheckpointOut]
+
+
 # ------------------------------------------------------------------ statuses
 _MEANING = {
     400: "The body could not be read as JSON, or the Host header names a host this "

@@ -16,6 +16,7 @@ from backchannel.model.dialogue import Agenda, Position
 from backchannel.services import (
     accounts,
     audit_log,
+    checkpoints,
     dialogues,
     evaluations,
     positions,
@@ -28,6 +29,7 @@ from backchannel.web.api_models import (
     EVERY_ROUTE,
     IN_A_DIALOGUE,
     AgendaSaved,
+    CheckpointFile,
     Created,
     CsrfOut,
     DelegationBody,
@@ -368,3 +370,17 @@ async def log_list(
         before=before,
     )
     return [LogEntryOut(seq=e.seq, at=e.at, action=e.action, mine=e.mine) for e in found]
+
+
+@router.get("/dialogues/{dialogue_id}/checkpoints", responses=READ)
+async def checkpoint_list(
+    dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
+) -> CheckpointFile:
+    """The signed audit checkpoints the caller's seat may see, as one file to keep.
+
+    Each is the audit chain's head at a round transition, signed with the server's
+    Ed25519 key (``key``, to pin). ``backchannel audit verify --checkpoint FILE`` proves
+    later that the log was not rolled back or rewritten.
+    """
+    found = await read(platform, checkpoints.document, platform, current.actor, dialogue_id)
+    return CheckpointFile.model_validate(found)

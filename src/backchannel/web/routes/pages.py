@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ from backchannel.model.disclosure import Kind
 from backchannel.services import (
     accounts,
     audit_log,
+    checkpoints,
     dialogues,
     evaluations,
     positions,
@@ -193,7 +195,13 @@ def _whole(value: object, default: int, what: str) -> int:
 
 async def _context(platform: Platform, current: Current, dialogue_id: str) -> dict[str, Any]:
     view, found = await read(platform, rounds.overview, platform, current.actor, dialogue_id)
-    return {"current": current, "d": view, "rounds": found, "round": found[-1] if found else None}
+    return {
+        "current": current,
+        "d": view,
+        "rounds": found,
+        "round": found[-1] if found else None,
+        "checkpoint_key": checkpoints.public_key(platform),
+    }
 
 
 async def _dialogue(
@@ -486,6 +494,19 @@ async def releases_page(
     context = await _context(platform, current, dialogue_id)
     found = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
     return _page(request, "releases.html", **context, releases=found)
+
+
+@router.get("/d/{dialogue_id}/checkpoints")
+async def checkpoints_file(
+    dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """The signed checkpoints the seat may see, downloaded as a file to keep."""
+    found = await read(platform, checkpoints.document, platform, current.actor, dialogue_id)
+    return Response(
+        json.dumps(found, indent=2) + "\n",
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="checkpoints.json"'},
+    )
 
 
 @router.get("/d/{dialogue_id}/log")

@@ -1,0 +1,165 @@
+"""Signed audit checkpoints: what each seat downloads, and the operator's check against them.
+
+The server signs the head of the audit chain at each round transition (see
+:meth:`~backchannel.services.platform.Platform.log`). A seat downloads the checkpoints
+of its audience as one JSON file (:func:`document`) and keeps it; the public key is on
+the file and on the dialogue page, to be pinned. ``backchannel audit verify
+--checkpoint FILE`` (:func:`verify_database`) then proves that the log still holds
+every checkpoint of the file: each must carry a valid signature by this server's key,
+and its entry must still be in the chain with the same hash.
+
+What a checkpoint tells a side: the global number of audit entries at each transition,
+so the difference between two of them bounds how many actions (of every dialogue and
+side) happened in between. That is said in the guides.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from pathlib import Path
+from typing import Any
+
+from backchannel.config import Settings
+from backchannel.errors import InputError
+from backchannel.services import access, audit_log
+from backchannel.services.access import Actor
+from backchannel.services.platform import Platform, SchemaOutOfDate, checkpoint_fields
+from backchannel.storage import checkpoints, repo
+from backchannel.storage.audit import Verification
+from backchannel.storage.faults import DamagedDatabase
+
+FILE_FORMAT = "backchannel-checkpoints-v1"
+MAX_FILE_BYTES = 10_000_000
+
+
+def public_key(platform: Platform) -> str:
+    """The server's checkpoint public key as delegations pin it (``ed25519:<base64>``)."""
+    return checkpoints.public_text(platform.signer.public)
+
+
+def document(platform: Platform, actor: Actor, dialogue_id: str) -> dict[str, Any]:
+    """The signed checkpoints of a dialogue that the actor's seat may see, as one file.
+
+    Parameters
+    ----------
+    platform:
+        The opened platform.
+    actor:
+        The signed-in account (it needs a seat in the dialogue).
+    dialogue_id:
+        The dialogue.
+
+    Returns
+    -------
+    dict
+        ``format``, the server's ``key``, the ``dialogue`` and its ``checkpoints``, each
+        with its signed fields and ``signature`` (base64), oldest first.
+    """
+    with platform.view() as s:
+        audiences = audit_log.audiences_of(access.seat(s, actor, dialogue_id))
+        rows = repo.checkpoints(s, dialogue_id, audiences)
+    public = platform.signer.public
+    return {
+        "format": FILE_FORMAT,
+        "key": checkpoints.public_text(public),
+        "dialogue": dialogue_id,
+        "checkpoints": [
+            {
+                **checkpoint_fields(public, row),
+                "signature": base64.b64encode(row.signature).decode("ascii"),
+            }
+            for row in rows
+        ],
+    }
+
+
+def read_file(path: Path) -> list[dict[str, Any]]:
+    """The checkpoints in a downloaded file (a one-line error when it is not one)."""
+    if not path.is_file():
+        raise InputError(f"checkpoint file {path} not found or not a regular file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise InputError(f"checkpoint file {path} is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        found = json.loads(path.read_bytes())
+        if not isinstance(found, dict) or found.get("format") != FILE_FORMAT:
+            raise ValueError("format")
+        items = found["checkpoints"]
+        if not isinstance(items, list) or not all(
+            isinstance(c, dict) and all(name in c for name in (*checkpoints.FIELDS, "signature"))
+            for c in items
+        ):
+            raise ValueError("checkpoints")
+    except (ValueError, KeyError, UnicodeDecodeError):
+        raise InputError(
+            f"{path} is not a checkpoint file",
+            hint="download it from the dialogue's log page or GET …/checkpoints",
+        ) from None
+    return list(items)
+
+
+def _name(item: dict[str, Any]) -> str:
+    return f"checkpoint of round {item['round']} ({item['event']}, entry {item['seq']})"
+
+
+def _signed(item: dict[str, Any]) -> bool:
+    try:
+        signature = base64.b64decode(str(item["signature"]), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return checkpoints.signature_holds(item, signature)
+
+
+def screen(
+    platform: Platform, items: list[dict[str, Any]]
+) -> tuple[list[tuple[int, str]], list[str]]:
+    """The ``(seq, head)`` of the checkpoints signed by this server, and a problem for
+    each one that is forged, altered, or signed by another key."""
+    own = checkpoints.public_text(platform.signer.public)
+    expect: list[tuple[int, str]] = []
+    problems: list[str] = []
+    for item in items:
+        if not _signed(item):
+            problems.append(f"{_name(item)} has no valid signature (forged or altered)")
+        elif item["key"] != own:
+            problems.append(
+                f"{_name(item)} is signed by {item['key']}, not by this server's key {own}"
+            )
+        elif not isinstance(item["seq"], int) or not isinstance(item["head"], str):
+            problems.append(f"{_name(item)} does not name an entry")
+        else:
+            expect.append((item["seq"], item["head"]))
+    return expect, problems
+
+
+def verify_database(
+    settings: Settings, expect: list[tuple[int, str]], files: list[Path]
+) -> Verification:
+    """Open the database of ``settings`` and check its audit chain against checkpoints.
+
+    Parameters
+    ----------
+    settings:
+        The database, the key-encryption key and the checkpoint signing key.
+    expect:
+        Plain checkpoints ``(seq, hash)`` noted earlier (``--expect``).
+    files:
+        Checkpoint files downloaded by delegations (``--checkpoint``).
+
+    Returns
+    -------
+    Verification
+        ``ok``, the number of entries, the head, and every problem found: damage in the
+        chain, a checkpoint not in the log (rollback, rewrite), a forged checkpoint, or
+        one of another server.
+    """
+    items = [item for path in files for item in read_file(path)]
+    try:
+        platform = Platform.open(settings)
+    except (DamagedDatabase, SchemaOutOfDate) as error:
+        return Verification(problems=[str(error)])
+    signed, problems = screen(platform, items)
+    report = audit_log.verify(platform, [*expect, *signed])
+    report.problems += problems
+    return report
