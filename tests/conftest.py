@@ -17,21 +17,10 @@ Fixtures used by one folder only live in that folder's ``conftest.py``.
 
 from __future__ import annotations
 
-import glob
-import itertools
-import os
-import pwd
-import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 
 from backchannel.config import Settings
@@ -39,6 +28,7 @@ from backchannel.services import accounts, dialogues, rounds
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.storage.vault import init_key_file
+from benchmarks.postgres import PostgresMissing, Server, throwaway_server
 
 INSECURE_FAST_HASHING = 64
 PASSWORD = "correct horse battery staple"
@@ -116,115 +106,11 @@ def build_world(platform: Platform) -> World:
 
 
 # ------------------------------------------------------------------ PostgreSQL
-INSTALL = (
-    "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin "
-    "or on PATH. Install them with `make postgres` (what `make test` runs first), or "
-    "`apt-get install -y postgresql` on Debian or Ubuntu, or put initdb and pg_ctl on PATH."
-)
-
-
-@dataclass
-class Server:
-    """A running throw-away PostgreSQL server."""
-
-    port: int
-    root: Path
-    bin: Path
-    counter: itertools.count[int]
-
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def admin(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
-        )
-
-    def new_database(self) -> str:
-        name = f"bc_{next(self.counter)}_{secrets.token_hex(3)}"
-        with self.admin() as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        return name
-
-    def files_of(self, database: str) -> dict[str, bytes]:
-        """The raw bytes of the database's relation files and of the whole WAL."""
-        with self.admin() as connection:
-            connection.execute("CHECKPOINT")
-            oid = connection.execute(
-                "SELECT oid FROM pg_database WHERE datname = %s", (database,)
-            ).fetchone()
-        assert oid is not None
-        found = {}
-        for folder in (self.root / "data" / "base" / str(oid[0]), self.root / "data" / "pg_wal"):
-            for path in folder.rglob("*"):
-                if path.is_file():
-                    found[str(path.relative_to(self.root))] = path.read_bytes()
-        return found
-
-
-def server_binaries() -> Path:
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
-    )
-    if found:
-        folder = Path(found[-1]).parent
-        if (folder / "pg_ctl").exists():
-            return folder
-    on_path = shutil.which("initdb")
-    if on_path and shutil.which("pg_ctl"):
-        return Path(on_path).parent
-    pytest.fail(INSTALL, pytrace=False)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Server]:
     """A PostgreSQL server on 127.0.0.1 for the session (fails, never skips, without one)."""
-    binaries = server_binaries()
-    as_user: list[str] = []
-    root = Path(tempfile.mkdtemp(prefix="backchannel-pg-"))
-    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.fail(
-                "running as root, but there is no `postgres` user to run the server as; " + INSTALL,
-                pytrace=False,
-            )
-        os.chown(root, owner.pw_uid, owner.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, sockets, log = root / "data", root / "sockets", root / "server.log"
-    pg_ctl = str(binaries / "pg_ctl")
-
-    def run(*command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*as_user, *command], capture_output=True, text=True, check=False)
-
-    def must(done: subprocess.CompletedProcess[str]) -> None:
-        if done.returncode != 0:
-            tail = log.read_text()[-2000:] if log.exists() else ""
-            pytest.fail(f"{done.args}: {done.stderr or done.stdout}\n{tail}", pytrace=False)
-
-    started = False
     try:
-        initdb = ["--data-checksums", "--auth=trust", "-U", "postgres", "-E", "UTF8"]
-        must(run(str(binaries / "initdb"), *initdb, "--no-locale", "-D", str(data)))
-        must(run("mkdir", "-m", "700", str(sockets)))
-        for _ in range(5):  # another process may take the free port first: try another
-            port = free_port()
-            options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets}"
-            done = run(pg_ctl, "-D", str(data), "-l", str(log), "-w", "-o", options, "start")
-            if done.returncode == 0:
-                break
-        must(done)
-        started = True
-        yield Server(port, root, binaries, itertools.count())
-    finally:
-        if started:
-            run(pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+        with throwaway_server() as server:
+            yield server
+    except PostgresMissing as missing:
+        pytest.fail(str(missing), pytrace=False)

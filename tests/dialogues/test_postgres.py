@@ -38,7 +38,8 @@ from backchannel.storage.db import UnsafeDatabase, check_durability, make_engine
 from backchannel.storage.tables import AuditEntryRow, Base
 from backchannel.storage.vault import KeyFileError, TamperedData, init_key_file
 from backchannel.web.app import create_app
-from conftest import Server, World, build_world, close, make_settings, server_binaries
+from benchmarks.postgres import server_binaries
+from conftest import Server, World, build_world, close, make_settings
 
 from .conftest import position_a, position_b, sign_in
 
