@@ -2,10 +2,13 @@
 
 ::
 
-    .venv/bin/python benchmarks/load_bench.py [--profile saturation|human|all] [--quick]
+    .venv/bin/python benchmarks/load_bench.py [--profile saturation|human|crowd|all] [--quick]
                                               [--engine auto|locust|httpx]
+                                              [--workers N] [--database sqlite|postgresql]
 
-Two load profiles, the same request mix, 50 users each:
+``--workers N`` serves with ``backchannel serve --workers N``; ``--database postgresql``
+seeds and serves a throw-away PostgreSQL server (``benchmarks/postgres.py``) instead of an
+SQLite file. Three load profiles, the same request mix:
 
 * ``saturation`` (the default, where the p99 target is judged): each user waits only
   50-200 ms between requests, the mix the target was set for (research/security.md,
@@ -14,6 +17,10 @@ Two load profiles, the same request mix, 50 users each:
 * ``human``: each user waits 1-3 s between requests, as a person reading a page and
   typing does; about 25 requests/s in all. Reported beside the target: the latency
   people at the table see.
+* ``crowd``: 200 users, each waiting 0.5-1.5 s: about 200 requests/s offered, a large
+  plenary working at once; judged against p99 < 500 ms with 0 errors (issue 12, on
+  PostgreSQL). At the saturation pace 200 users would offer some 1,600 requests/s, far
+  beyond what a 2-core machine serves, and a closed loop would only measure the queue.
 
 ``all`` runs both, each on a freshly seeded database and a fresh server.
 
@@ -48,8 +55,9 @@ and inside a temporary directory that is removed afterwards (``--keep`` keeps it
    only two password checks per address at once.
 5. Prints p50/p95/p99 per request type and overall, requests/s and errors, the CPU
    the server and the load generator used, the load average, and the comparison with
-   the targets (p99 < 250 ms with 0 errors at 50 users, judged under ``saturation``;
-   sign-in p95 < 1 s at 10 concurrent sign-ins), then stops the server.
+   the targets (p99 < 100 ms with 0 errors at 50 users, judged under ``saturation``;
+   p99 < 500 ms with 0 errors at 200 users under ``crowd``; sign-in p95 < 1 s at 10
+   concurrent sign-ins), then stops the server.
 
 Exit status 1 when any request failed (an HTTP status >= 400 or a transport error)
 under any profile, 2 when the run could not be set up; missed latency targets are
@@ -109,6 +117,10 @@ PATHS = {
 }
 
 
+if not __package__:  # run as a script: the repository root holds the ``benchmarks`` package
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
 @dataclass(frozen=True)
 class Profile:
     """How fast the load users act: a think time drawn uniformly between two bounds."""
@@ -118,6 +130,8 @@ class Profile:
     duration: float
     judges: bool
     purpose: str
+    users: int = 50
+    p99_ms: float = 100.0
 
 
 PROFILES = {
@@ -135,13 +149,24 @@ PROFILES = {
         False,
         "people reading a page and typing between requests (reported beside the target)",
     ),
+    "crowd": Profile(
+        "crowd",
+        (0.5, 1.5),
+        60.0,
+        True,
+        "200 people at once, each acting every 0.5-1.5 s: about 200 requests/s offered",
+        users=200,
+        p99_ms=500.0,
+    ),
 }
 DEFAULT_PROFILE = "saturation"
 SIGNIN = "sign-in (concurrent)"
 SIGNIN_ALONE = "sign-in (alone)"
 OVERALL = "overall"
 
-TARGET_P99_MS = 250.0
+TARGET_P99_MS = 100.0
+"""Issue 12 (section 3): p99 < 100 ms at 50 users (G23 asked < 250 ms); the crowd profile
+of 200 users is judged against its own ``p99_ms``."""
 TARGET_USERS = 50
 TARGET_SIGNIN_P95_MS = 1000.0
 TARGET_SIGNINS = 10
@@ -234,15 +259,21 @@ class Verdict:
     met: bool
 
 
-def check_targets(load: Summary, signin: Summary | None, users: int) -> list[Verdict]:
+def check_targets(
+    load: Summary,
+    signin: Summary | None,
+    users: int,
+    p99_ms: float = TARGET_P99_MS,
+    target_users: int = TARGET_USERS,
+) -> list[Verdict]:
     """Compare the overall load figures and the concurrent sign-ins with the targets.
 
-    p99 < 250 ms and no error under the load; sign-in p95 < 1 s. ``users`` is only
-    used in the labels (the targets are stated for 50 users).
+    p99 < ``p99_ms`` and no error under the load; sign-in p95 < 1 s. ``users`` is only
+    used in the labels (the target is stated for ``target_users``).
     """
-    at = f"{users} users" + ("" if users == TARGET_USERS else f" (target set for {TARGET_USERS})")
+    at = f"{users} users" + ("" if users == target_users else f" (target set for {target_users})")
     out = [
-        Verdict(f"p99 latency, {at}", load.p99, TARGET_P99_MS, "ms", load.p99 < TARGET_P99_MS),
+        Verdict(f"p99 latency, {at}", load.p99, p99_ms, "ms", load.p99 < p99_ms),
         Verdict(f"errors, {at}", load.errors, 0, "", load.errors == 0),
     ]
     if signin is not None:
@@ -312,7 +343,22 @@ def cpu_seconds(pid: int | None = None) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
     except OSError:
         return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(child) for child in children(pid))
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (the workers of ``serve --workers N``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 def pick(rng: random.Random) -> str:
@@ -390,7 +436,7 @@ class World:
     sessions: list[dict[str, str]]
 
 
-def seed(tmp: Path, members: int, sessions: int) -> tuple[World, str, Path]:
+def seed(tmp: Path, members: int, sessions: int, url: str = "") -> tuple[World, str, Path]:
     """Key file, database, the dialogue, and ``sessions`` signed-in members."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -403,7 +449,7 @@ def seed(tmp: Path, members: int, sessions: int) -> tuple[World, str, Path]:
 
     key = tmp / "keys" / "kek.key"
     init_key_file(key)
-    url = f"sqlite:///{tmp / 'backchannel.db'}"
+    url = url or f"sqlite:///{tmp / 'backchannel.db'}"
     settings = Settings(database_url=url, key_file=key)
     assert settings.password_hash_memory_kib == 65536, "production Argon2id settings expected"
     platform_ = Platform.open(settings, upgrade=True)
@@ -492,7 +538,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def server_command(port: int, url: str, key: Path) -> list[str]:
+def server_command(port: int, url: str, key: Path, workers: int = 1) -> list[str]:
     """``backchannel serve`` on the loopback port, with this interpreter's install."""
     script = Path(sys.executable).parent / "backchannel"
     base = (
@@ -511,6 +557,8 @@ def server_command(port: int, url: str, key: Path) -> list[str]:
         url,
         "--key-file",
         str(key),
+        "--workers",
+        str(workers),
     ]
 
 
@@ -803,7 +851,9 @@ def report(
         summarize(SIGNIN_ALONE, [s for s in signins if s.name == SIGNIN_ALONE], math.nan),
         summarize(SIGNIN, concurrent, math.nan),
     ]
-    verdicts = check_targets(overall, sign_rows[1] if concurrent else None, users)
+    verdicts = check_targets(
+        overall, sign_rows[1] if concurrent else None, users, profile.p99_ms, profile.users
+    )
     if not profile.judges:
         verdicts = [v for v in verdicts if not v.label.startswith("p99 latency")]
     kinds = error_kinds([*load, *signins])
@@ -848,6 +898,8 @@ class Options:
     waves: int
     engine: str
     keep: bool
+    workers: int = 1
+    database: str = "sqlite"
 
 
 def run_profile(profile: Profile, options: Options) -> tuple[bool, dict[str, Any]] | None:
@@ -858,20 +910,31 @@ def run_profile(profile: Profile, options: Options) -> tuple[bool, dict[str, Any
     """
     import asyncio
     import subprocess
+    from contextlib import ExitStack
 
-    users, duration = options.users, options.duration or profile.duration
+    from benchmarks.postgres import PostgresMissing, throwaway_server
+
+    users, duration = options.users or profile.users, options.duration or profile.duration
     print(f"\n# profile {profile.name!r}: {profile.purpose}")
-    print(f"machine: {machine()}; load average before: {load_average()}")
+    print(
+        f"machine: {machine()}; {options.database}, {options.workers} worker(s); "
+        f"load average before: {load_average()}"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="backchannel-load-"))
     server = None
+    stack = ExitStack()
     try:
-        world, url, key = seed(tmp, options.members, users)
+        url = ""
+        if options.database == "postgresql":
+            postgres = stack.enter_context(throwaway_server("-c max_connections=400"))
+            url = postgres.url(postgres.new_database())
+        world, url, key = seed(tmp, max(options.members, 2), users, url)
         port = free_port()
         base = loopback_url(f"http://{LOOPBACK}:{port}")
         env = {k: v for k, v in os.environ.items() if not k.startswith("BACKCHANNEL_")}
         server_log = (tmp / "server.log").open("w", encoding="utf-8")
         server = subprocess.Popen(
-            server_command(port, url, key),
+            server_command(port, url, key, options.workers),
             cwd=tmp,
             env=env,
             stdout=server_log,
@@ -921,6 +984,8 @@ def run_profile(profile: Profile, options: Options) -> tuple[bool, dict[str, Any
             "think": list(profile.think),
             "engine": options.engine,
             "users": users,
+            "workers": options.workers,
+            "database": options.database,
             "seconds": seconds,
             "cpu": cpu,
             "machine": machine(),
@@ -930,7 +995,7 @@ def run_profile(profile: Profile, options: Options) -> tuple[bool, dict[str, Any
             "verdicts": verdicts,
         }
         return failed, figures
-    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+    except (RuntimeError, OSError, subprocess.SubprocessError, PostgresMissing) as error:
         print(f"the load test could not run: {error}")
         log = tmp / "server.log"
         if log.exists():
@@ -946,6 +1011,7 @@ def run_profile(profile: Profile, options: Options) -> tuple[bool, dict[str, Any
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=15)
+        stack.close()
         if options.keep:
             print(f"kept {tmp}")
         else:
@@ -964,7 +1030,13 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{p.name} {p.think[0]:g}-{p.think[1]:g} s" for p in PROFILES.values())
         + f"; all: each in turn (default {DEFAULT_PROFILE})",
     )
-    parser.add_argument("--users", type=int, help="concurrent users (default 50; quick 10)")
+    parser.add_argument(
+        "--users", type=int, help="concurrent users (default: the profile's, 50 or 200; quick 10)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers N (default 1)")
+    parser.add_argument(
+        "--database", choices=("sqlite", "postgresql"), default="sqlite", help="default sqlite"
+    )
     parser.add_argument(
         "--duration",
         type=float,
@@ -981,7 +1053,7 @@ def main(argv: list[str] | None = None) -> int:
     quick = args.quick
     profiles = list(PROFILES.values()) if args.profile == "all" else [PROFILES[args.profile]]
     options = Options(
-        users=args.users or (10 if quick else TARGET_USERS),
+        users=args.users or (10 if quick else 0),
         duration=args.duration or (10.0 if quick else None),
         warmup=args.warmup if args.warmup is not None else (2.0 if quick else 5.0),
         members=max(args.members or (10 if quick else 50), 2),
@@ -989,9 +1061,13 @@ def main(argv: list[str] | None = None) -> int:
         waves=args.waves or (2 if quick else 5),
         engine=args.engine,
         keep=args.keep,
+        workers=args.workers,
+        database=args.database,
     )
-    if options.users < 1 or (options.duration or 1) <= 0 or options.signins < 1:
+    if options.users < 0 or (options.duration or 1) <= 0 or options.signins < 1:
         parser.error("users, duration and sign-ins must be positive")
+    if not 1 <= options.workers <= 32:
+        parser.error("--workers takes 1 to 32")
 
     import signal
 

@@ -72,16 +72,20 @@ def _summary(bench: ModuleType, p95: float, p99: float, errors: int = 0) -> obje
 
 
 def test_targets_are_strict_upper_bounds(bench: ModuleType) -> None:
-    good = bench.check_targets(_summary(bench, 100, 249.9), _summary(bench, 999.9, 1000), 50)
+    good = bench.check_targets(_summary(bench, 90, 99.9), _summary(bench, 999.9, 1000), 50)
     assert [v.met for v in good] == [True, True, True, True]
-    assert good[0].label == "p99 latency, 50 users" and good[0].limit == 250
-    edge = bench.check_targets(_summary(bench, 100, 250.0), _summary(bench, 1000.0, 1200), 50)
+    assert good[0].label == "p99 latency, 50 users" and good[0].limit == 100
+    edge = bench.check_targets(_summary(bench, 100, 100.0), _summary(bench, 1000.0, 1200), 50)
     assert [v.met for v in edge] == [False, True, False, True]
     failing = bench.check_targets(_summary(bench, 10, 20, errors=1), None, 10)
+    crowd = bench.PROFILES["crowd"]
+    assert (crowd.users, crowd.p99_ms) == (200, 500)
+    judged = bench.check_targets(_summary(bench, 300, 499.0), None, 200, crowd.p99_ms, 200)
+    assert [v.met for v in judged] == [True, True] and judged[0].label == "p99 latency, 200 users"
     assert [v.met for v in failing] == [True, False]
     assert "target set for 50" in failing[0].label
     lines = bench.verdict_lines(edge).splitlines()
-    assert lines[0] == "- p99 latency, 50 users: 250.0 ms (target < 250 ms) MISSED"
+    assert lines[0] == "- p99 latency, 50 users: 100.0 ms (target < 100 ms) MISSED"
     assert lines[1] == "- errors, 50 users: 0 (target = 0) MET"
 
 
@@ -150,7 +154,7 @@ def test_the_report_states_capacity_and_the_target_under_saturation(
     text, verdicts, failed = bench.report(load, 10.0, signins, 50, bench.PROFILES["saturation"])
     assert not failed
     assert [v.label for v in verdicts][:2] == ["p99 latency, 50 users", "errors, 50 users"]
-    assert "p99 latency, 50 users: 10.0 ms (target < 250 ms) MET" in text
+    assert "p99 latency, 50 users: 10.0 ms (target < 100 ms) MET" in text
     assert "capacity at saturation: 10.0 requests/s served" in text
     assert "think time 0.05-0.2 s" in text
     text, verdicts, failed = bench.report(load, 10.0, signins, 50, bench.PROFILES["human"])

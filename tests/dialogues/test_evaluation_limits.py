@@ -225,7 +225,11 @@ def test_migration_0003_up_and_down_with_data(database_url: str, tmp_path: Path)
     before = row_counts(engine)
     assert before["rounds"] and before["positions"] and before["dialogue_keys"]
     migrate.downgrade(engine, "0002")
-    assert row_counts(engine) == before  # nothing cascaded away with a rebuilt table
+    # nothing cascaded away with a rebuilt table (signed checkpoints, schema 0005, go below
+    # their schema: each delegation keeps its own copies)
+    assert before["checkpoints"]
+    before["checkpoints"] = 0
+    assert row_counts(engine) == before
     columns = {
         t: {c["name"] for c in inspect(engine).get_columns(t)} for t in ("dialogues", "evaluations")
     }

@@ -23,13 +23,13 @@ import pytest
 
 from backchannel.services.platform import Platform
 from backchannel.web.app import worker_settings
+from benchmarks.postgres import free_port
 from conftest import (
     INSECURE_FAST_HASHING,
     PASSWORD,
     Server,
     World,
     build_world,
-    free_port,
     make_settings,
 )
 
