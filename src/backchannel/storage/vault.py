@@ -158,3 +158,18 @@ class Vault:
     def audit_key(self) -> bytes:
         """The key of the audit log's MACs, derived from the KEK (never stored)."""
         return hmac.new(self.kek, b"backchannel audit log v1", hashlib.sha256).digest()
+
+    def account_key(self) -> bytes:
+        """The key of account secrets, derived from the KEK (never stored).
+
+        It seals TOTP secrets (AES-256-GCM, bound to their user by
+        :func:`account_data`) and keys the hashes of recovery codes. Accounts belong to
+        no dialogue, so no dialogue key can serve; a key derived from the KEK is shredded
+        with it and needs nothing stored. Whatever replaces the KEK must re-seal these.
+        """
+        return hmac.new(self.kek, b"backchannel account secrets v1", hashlib.sha256).digest()
+
+
+def account_data(table: str, column: str, user_id: str) -> bytes:
+    """The associated data that binds a sealed account secret to its user."""
+    return "|".join((table, column, user_id, "account")).encode("utf-8")

@@ -2,7 +2,8 @@
 
 Authentication is the same server-side session as the pages: ``POST /api/v1/session``
 sets the cookie and returns the CSRF token, which every state-changing call sends in
-``X-CSRF-Token``. Request bodies forbid unknown fields.
+``X-CSRF-Token`` (an account with two-factor sign-in gets a sign-in cookie instead and
+sends its code to ``POST /api/v1/session/code``). Request bodies forbid unknown fields.
 """
 
 from __future__ import annotations
@@ -19,19 +20,24 @@ from backchannel.services import (
     audit_log,
     dialogues,
     evaluations,
+    mfa,
     positions,
     releases,
     rounds,
 )
+from backchannel.services.accounts import Challenge, SignedIn
 from backchannel.web import gate
 from backchannel.web.deps import (
     CurrentDep,
     LogBefore,
     PlatformDep,
+    challenge_cookie_name,
+    clear_challenge_cookie,
     clear_cookie,
     invitation_link,
     read,
     refuse_other_sites,
+    set_challenge_cookie,
     set_cookie,
 )
 
@@ -47,6 +53,30 @@ class SignInBody(_Body):
 
     username: Annotated[str, Field(max_length=64)]
     password: Annotated[str, Field(max_length=128)]
+
+
+Code = Annotated[str, Field(min_length=1, max_length=32)]
+"""A TOTP code (6 digits) or a recovery code (``xxxx-xxxx-xxxx``); spaces and dashes
+are ignored."""
+
+
+class CodeBody(_Body):
+    """A second-factor code."""
+
+    code: Code
+
+
+class DisableBody(_Body):
+    """What turning two-factor sign-in off takes."""
+
+    password: Annotated[str, Field(max_length=128)]
+    code: Code
+
+
+class RequirementBody(_Body):
+    """Whether every seat of a dialogue must use two-factor sign-in."""
+
+    required: bool
 
 
 class PasswordBody(_Body):
@@ -65,6 +95,7 @@ class DialogueBody(_Body):
         int, Field(ge=1, le=dialogues.MOST_EVALUATIONS_PER_DIALOGUE)
     ] = dialogues.EVALUATIONS_PER_DIALOGUE
     monotone_red_lines: bool = False
+    mfa_required: bool = False
 
 
 class DelegationBody(_Body):
@@ -95,11 +126,38 @@ class ReleaseBody(_Body):
 async def session_start(
     body: SignInBody, request: Request, response: Response, platform: PlatformDep
 ) -> dict[str, Any]:
-    """Sign in: sets the session cookie; returns the CSRF token for later writes."""
+    """Sign in: sets the session cookie; returns the CSRF token for later writes.
+
+    An account with two-factor sign-in gets a sign-in cookie and ``second_factor``
+    instead: its code goes to ``POST /api/v1/session/code``.
+    """
     refuse_other_sites(request)
     done = await gate.sign_in(request, platform, body.username, body.password)
+    if isinstance(done, Challenge):
+        set_challenge_cookie(request, response, done.token)
+        return {"second_factor": True}
+    return _session(request, response, done)
+
+
+def _session(request: Request, response: Response, done: SignedIn) -> dict[str, Any]:
     set_cookie(request, response, done.token)
-    return {"csrf": done.csrf, "must_change_password": done.must_change_password}
+    return {
+        "csrf": done.csrf,
+        "must_change_password": done.must_change_password,
+        "must_enrol": done.must_enrol,
+    }
+
+
+@router.post("/session/code")
+async def session_code(
+    body: CodeBody, request: Request, response: Response, platform: PlatformDep
+) -> dict[str, Any]:
+    """The second step of signing in: a code (or a recovery code) for the sign-in cookie."""
+    refuse_other_sites(request)
+    token = request.cookies.get(challenge_cookie_name(request))
+    done = await gate.complete_sign_in(request, platform, token, body.code)
+    clear_challenge_cookie(request, response)
+    return _session(request, response, done)
 
 
 @router.post("/session/end")
@@ -128,6 +186,68 @@ async def password(
     return {"csrf": done.csrf}
 
 
+@router.get("/account/mfa")
+async def mfa_status(platform: PlatformDep, current: CurrentDep) -> dict[str, Any]:
+    """Whether two-factor sign-in is on, required, or being set up."""
+    found = await read(platform, mfa.status, platform, current.actor)
+    return {
+        "enabled": found.enabled,
+        "required": found.required,
+        "recovery_codes_left": found.recovery_codes_left,
+        "pending": found.pending is not None,
+    }
+
+
+@router.post("/account/mfa/begin")
+async def mfa_begin(platform: PlatformDep, current: CurrentDep) -> dict[str, str]:
+    """Start setting it up: the new secret, as text and as an ``otpauth://`` URI."""
+    found = await run_in_threadpool(mfa.begin, platform, current.actor)
+    return {"secret": found.secret, "uri": found.uri}
+
+
+@router.post("/account/mfa/confirm")
+async def mfa_confirm(
+    body: CodeBody, platform: PlatformDep, current: CurrentDep
+) -> dict[str, list[str]]:
+    """Turn it on with a first code; returns the recovery codes (once)."""
+    codes = await run_in_threadpool(
+        mfa.confirm, platform, current.actor, current.token_hash, body.code
+    )
+    return {"recovery_codes": codes}
+
+
+@router.post("/account/mfa/recovery-codes")
+async def mfa_codes(
+    body: CodeBody, request: Request, platform: PlatformDep, current: CurrentDep
+) -> dict[str, list[str]]:
+    """New recovery codes for a current code (the old ones stop working); returned once."""
+    codes = await run_in_threadpool(
+        mfa.replace_recovery_codes,
+        platform,
+        current.actor,
+        body.code,
+        gate.client_source(request),
+    )
+    return {"recovery_codes": codes}
+
+
+@router.post("/account/mfa/disable")
+async def mfa_disable(
+    body: DisableBody, request: Request, platform: PlatformDep, current: CurrentDep
+) -> dict[str, bool]:
+    """Turn it off: the password and a code (or a recovery code)."""
+    await run_in_threadpool(
+        mfa.disable,
+        platform,
+        current.actor,
+        current.token_hash,
+        body.password,
+        body.code,
+        gate.client_source(request),
+    )
+    return {"enabled": False}
+
+
 @router.get("/dialogues")
 async def dialogue_list(platform: PlatformDep, current: CurrentDep) -> list[dict[str, str]]:
     """The dialogues the caller has a seat in."""
@@ -148,6 +268,7 @@ async def dialogue_create(
         evaluations_per_round=body.evaluations_per_round,
         evaluations_per_dialogue=body.evaluations_per_dialogue,
         monotone_red_lines=body.monotone_red_lines,
+        mfa_required=body.mfa_required,
     )
     return {"id": dialogue_id}
 
@@ -168,7 +289,13 @@ async def dialogue_get(
             {"id": d.id, "name": d.name, "absent": d.absent, "own": d.own} for d in view.delegations
         ],
         "participants": [
-            {"name": p.name, "role": p.role, "delegation_id": p.delegation_id, "track": p.track}
+            {
+                "name": p.name,
+                "role": p.role,
+                "delegation_id": p.delegation_id,
+                "track": p.track,
+                "two_factor": p.two_factor,
+            }
             for p in view.participants
         ],
         "rounds": [r.__dict__ for r in found],
@@ -176,7 +303,19 @@ async def dialogue_get(
         "evaluations_per_dialogue": view.evaluations_per_dialogue,
         "evaluations_used": view.evaluations_used,
         "monotone_red_lines": view.monotone_red_lines,
+        "mfa_required": view.mfa_required,
     }
+
+
+@router.put("/dialogues/{dialogue_id}/mfa")
+async def mfa_requirement(
+    dialogue_id: str, body: RequirementBody, platform: PlatformDep, current: CurrentDep
+) -> dict[str, bool]:
+    """Require two-factor sign-in of every seat, or no longer (facilitator)."""
+    await run_in_threadpool(
+        dialogues.set_mfa_required, platform, current.actor, dialogue_id, body.required
+    )
+    return {"mfa_required": body.required}
 
 
 @router.put("/dialogues/{dialogue_id}/agenda")
