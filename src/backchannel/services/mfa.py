@@ -92,7 +92,7 @@ def normal(code: str) -> str:
 def matching_step(secret: str, code: str, now: datetime, last_step: int) -> int | None:
     """The step of ``code`` among those allowed now and after ``last_step``; None if none."""
     code = normal(code)
-    if len(code) != DIGITS or not code.isdigit():
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return None
     current = step_of(now)
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
