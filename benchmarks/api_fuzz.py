@@ -52,6 +52,9 @@ REFERS_TO_RECORDS = {
     "new one must differ from it",
     "GET /api/v1/dialogues/{dialogue_id}/position": "the delegation named must be an absent "
     "stakeholder of the dialogue",
+    "POST /api/v1/account/mfa/confirm": "the code must be the authenticator's current one",
+    "POST /api/v1/account/mfa/recovery-codes": "the code must be the authenticator's current one",
+    "POST /api/v1/account/mfa/disable": "the password and the code must be the right ones",
 }
 """Operations whose valid input depends on stored records or on another field, which an
 OpenAPI description cannot state: a schema-valid request may be refused (422, with a

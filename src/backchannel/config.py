@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     api_docs: bool = True
     password_hash_memory_kib: Annotated[int, Field(ge=64)] = 65536
     """Argon2id memory cost; tests lower it (and say so), production keeps the default."""
+    require_mfa_for: Literal["nobody", "facilitators", "everyone"] = "nobody"
+    """Accounts that must use two-factor sign-in, besides those the operator names
+    (``users require-mfa``): ``facilitators`` (whoever facilitates a dialogue) or
+    ``everyone``. Such an account is sent to set it up right after signing in."""
 
     @field_validator("key_passphrase")
     @classmethod

@@ -191,6 +191,13 @@ class NotAllowedNow(BackchannelError):
     exit_code = 2
 
 
+class EnrolmentNeeded(NotAllowedNow):
+    """Two-factor sign-in is required (of the account, or by a dialogue) and not set up yet."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, hint="set up two-factor sign-in on your account page first")
+
+
 class SignInRequired(BackchannelError):
     """The caller is not signed in, or the session has expired or been revoked."""
 

@@ -25,6 +25,7 @@ from backchannel.services import (
     backups,
     dialogues,
     evaluations,
+    mfa,
     positions,
     releases,
     rounds,
@@ -32,7 +33,7 @@ from backchannel.services import (
 from backchannel.services.platform import Platform
 from backchannel.storage import backup_file
 from backchannel.storage.backup_file import BackupKeyError, DamagedBackup
-from backchannel.storage.tables import Base
+from backchannel.storage.tables import Base, utcnow
 from conftest import PASSWORD, Server, build_world, close, make_settings
 
 from .conftest import position_a, position_b
@@ -74,6 +75,10 @@ def populate(platform: Platform) -> None:
     accounts.sign_in(p, "a1", PASSWORD, "192.0.2.1")
     with pytest.raises(InputError):
         accounts.sign_in(p, "a1", "not the password", "192.0.2.1")
+    b1 = world.actors["b1"]  # two-factor sign-in: a secret, recovery codes, a sign-in waiting
+    secret = mfa.begin(p, b1).secret
+    mfa.confirm(p, b1, "", mfa.code_at(secret, mfa.step_of(utcnow())))
+    assert isinstance(accounts.sign_in(p, "b1", PASSWORD, "192.0.2.1"), accounts.Challenge)
     empty = [t for t in Base.metadata.tables if not rows_of(platform)[t]]
     assert not empty, f"tables left empty: {empty}"
 

@@ -22,12 +22,12 @@ from backchannel.services import audit_log, checkpoints, evaluations, positions,
 from backchannel.services.platform import Platform
 from backchannel.storage import audit, migrate
 from backchannel.storage.db import make_engine
-from backchannel.storage.tables import AuditEntryRow, Base, MetaRow
+from backchannel.storage.tables import AuditEntryRow, MetaRow
 from backchannel.storage.vault import KeyFileError
 from backchannel.web.app import create_app
 from conftest import Server, World, build_world, close, make_settings
 
-from .conftest import position_a, position_b, sign_in
+from .conftest import position_a, position_b, row_counts, sign_in
 
 
 def run_round(world: World) -> None:
@@ -226,12 +226,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def kept_rows(engine: Engine) -> dict[str, int]:
     """Rows per table of schema 0004 (the data the migration must keep)."""
-    with engine.connect() as connection:
-        return {
-            table: int(connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() or 0)
-            for table in sorted(Base.metadata.tables)
-            if table != "checkpoints"
-        }
+    return {table: n for table, n in row_counts(engine).items() if table != "checkpoints"}
 
 
 def test_migration_0005_up_and_down_with_data(database_url: str, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,35 @@ def test_the_rotate_command(
     assert main(["keys", "rotate", *common, "--data-keys"]) == 0
     assert "re-sealed" in capsys.readouterr().out
     assert main(["keys", "rotate", *common, "--data-keys", "--to-key-file", str(old)]) == 2
+
+
+def test_two_factor_sign_in_outlives_a_rotation(tmp_path: Path) -> None:
+    """The account-secrets key is wrapped by the KEK, so a rotation keeps every TOTP
+    secret and recovery code working (derived from the KEK, they would all be lost)."""
+    from backchannel.services import accounts, mfa
+    from backchannel.storage.tables import utcnow
+    from conftest import PASSWORD
+
+    settings = make_settings(tmp_path)
+    platform = Platform.open(settings, upgrade=True)
+    world = build_world(platform)
+    a1 = world.actors["a1"]
+    secret = mfa.begin(platform, a1).secret
+    now = utcnow()
+    recovery = mfa.confirm(platform, a1, "", mfa.code_at(secret, mfa.step_of(now)), now=now)
+    close(platform)
+    new = tmp_path / "keys" / "new.key"
+    init_key_file(new)
+    keys.rotate_kek(settings, keys.NewKey(key_file=new))
+    platform = Platform.open(settings.model_copy(update={"key_file": new}))
+    later = now + timedelta(seconds=60)
+    waiting = accounts.sign_in(platform, "a1", PASSWORD, "test", now=later)
+    assert isinstance(waiting, accounts.Challenge)
+    good = mfa.code_at(secret, mfa.step_of(later))
+    done = accounts.complete_sign_in(platform, waiting.token, good, "test", now=later)
+    assert isinstance(done, accounts.SignedIn)
+    again = accounts.sign_in(platform, "a1", PASSWORD, "test", now=later)
+    assert isinstance(again, accounts.Challenge)
+    by_recovery = accounts.complete_sign_in(platform, again.token, recovery[0], "test", now=later)
+    assert isinstance(by_recovery, accounts.SignedIn)
+    close(platform)

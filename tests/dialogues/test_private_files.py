@@ -117,6 +117,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def counts(url: str) -> dict[str, int]:
+    """Rows per table that has any (a table a later revision adds is empty or absent)."""
     engine = make_engine(url)
     with engine.connect() as connection:
         names = [n for n in inspect(connection).get_table_names() if n != "alembic_version"]
@@ -125,7 +126,7 @@ def counts(url: str) -> dict[str, int]:
             for n in names
         }
     engine.dispose()
-    return found
+    return {n: c for n, c in found.items() if c}
 
 
 def test_migration_0002_up_down_up_keeps_every_row_and_session(
@@ -148,7 +149,7 @@ def test_migration_0002_up_down_up_keeps_every_row_and_session(
     assert counts(database_url) == kept  # signed checkpoints (0005) go below their schema
     migrate.upgrade(engine)
     engine.dispose()
-    assert counts(database_url) == {**before, "checkpoints": 0}
+    assert counts(database_url) == kept  # (a table with no rows is not listed)
     platform = Platform.open(settings)
     for done in sessions:  # every session survived both ways, with its derived token
         current = accounts.current(platform, done.token)

@@ -430,9 +430,10 @@ def test_migration_0004_up_and_down_with_data(
         connection.execute(
             text("INSERT INTO login_failures (id, key, at) VALUES ('x', 'k', CURRENT_TIMESTAMP)")
         )
-    migrate.upgrade(engine)
+    migrate.upgrade(engine, "0004")
     columns = {c["name"] for c in inspect(engine).get_columns("login_failures")}
     assert columns == {"id", "key", "account", "user_id", "at", "reported"}
+    migrate.upgrade(engine)
     # the rest is all there (signed checkpoints, schema 0005, go below their schema)
     assert row_counts(engine) == {**before, "login_failures": 0, "checkpoints": 0}
     engine.dispose()

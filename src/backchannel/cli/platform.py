@@ -13,7 +13,8 @@ from backchannel.config import Settings, load_settings
 
 db_app = typer.Typer(help="The database: create or migrate the schema.", no_args_is_help=True)
 users_app = typer.Typer(
-    help="Accounts: create, deactivate, reactivate, reset.", no_args_is_help=True
+    help="Accounts: create, deactivate, reactivate, reset; two-factor sign-in.",
+    no_args_is_help=True,
 )
 keys_app = typer.Typer(
     help="The key-encryption key (kept outside the database).", no_args_is_help=True
@@ -117,6 +118,38 @@ def users_reset(username: str, database: DatabaseOption = None, key_file: KeyOpt
 
     secret = accounts.reset_password(_platform(_settings(database, key_file)), username)
     Console().print(f"{username}: one-time password {secret}", markup=False)
+
+
+@users_app.command("require-mfa")
+def users_require_mfa(
+    username: str,
+    off: Annotated[
+        bool, typer.Option("--off", help="No longer require it (beyond the settings).")
+    ] = False,
+    database: DatabaseOption = None,
+    key_file: KeyOption = None,
+) -> None:
+    """Require two-factor sign-in of an account: it must set it up at its next sign-in."""
+    from backchannel.services import mfa
+
+    mfa.require(_platform(_settings(database, key_file)), username, not off)
+    state = "no longer required" if off else "required"
+    Console().print(f"{username}: two-factor sign-in {state}", markup=False)
+
+
+@users_app.command("reset-mfa")
+def users_reset_mfa(
+    username: str, database: DatabaseOption = None, key_file: KeyOption = None
+) -> None:
+    """Turn an account's two-factor sign-in off (a lost device); its sessions end."""
+    from backchannel.services import mfa
+
+    mfa.reset(_platform(_settings(database, key_file)), username)
+    Console().print(
+        f"{username}: two-factor sign-in turned off; it signs in with its password and "
+        "sets up a new device if it must",
+        markup=False,
+    )
 
 
 @audit_app.command("verify")

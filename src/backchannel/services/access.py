@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TypeVar
 
-from backchannel.errors import NotFound
+from backchannel.errors import EnrolmentNeeded, NotFound
 from backchannel.storage import repo
 from backchannel.storage.db import Session
 from backchannel.storage.tables import Base
@@ -57,10 +57,18 @@ class Seat:
 
 
 def seat(s: Session, actor: Actor, dialogue_id: str) -> Seat:
-    """The actor's seat in the dialogue, or NotFound."""
-    row = repo.member(s, dialogue_id, actor.user_id)
-    if row is None:
+    """The actor's seat in the dialogue, or NotFound.
+
+    A dialogue that requires two-factor sign-in of every seat gives a seat whose account
+    has not set it up :class:`~backchannel.errors.EnrolmentNeeded` instead (only to its
+    own seats: anyone else still gets NotFound).
+    """
+    found = repo.seat(s, dialogue_id, actor.user_id)
+    if found is None:
         raise NotFound()
+    row, required, enabled = found
+    if required and not enabled:
+        raise EnrolmentNeeded("this dialogue requires two-factor sign-in of every seat")
     return Seat(actor, dialogue_id, row.id, row.role, row.delegation_id)
 
 

@@ -5,6 +5,12 @@
 * Sign-in is throttled per (account, source), with a per-account back-off that delays
   and never refuses; failures are counted in the audit log per window
   (:mod:`~backchannel.services.throttle`), so nobody can lock others out.
+* With two-factor sign-in on (:mod:`~backchannel.services.mfa`), a right password
+  opens no session: it starts a :class:`Challenge` (its own cookie token, stored as
+  SHA-256, good for :data:`CHALLENGE_MINUTES` and a few wrong codes) that only
+  :func:`complete_sign_in` with a right code turns into a session. Wrong codes count
+  in the throttle like wrong passwords, and the throttle forgets a pair's failures only
+  once a sign-in is complete.
 * A session token is 256 random bits; only its SHA-256 is stored. Sessions end at
   sign-out, after ``session_idle_minutes`` idle or ``session_absolute_hours`` in all,
   and all of a user's sessions end when the password changes or the user is
@@ -29,7 +35,7 @@ from backchannel.errors import (
     TooManyAttempts,
     WrongCredentials,
 )
-from backchannel.services import throttle
+from backchannel.services import mfa, throttle
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
@@ -41,19 +47,39 @@ from backchannel.storage.passwords import (
     needs_rehash,
     verify_password,
 )
-from backchannel.storage.tables import SessionRow, UserRow, as_utc, utcnow
+from backchannel.storage.tables import (
+    MfaRow,
+    SessionRow,
+    SignInChallengeRow,
+    UserRow,
+    as_utc,
+    utcnow,
+)
 
 GENERIC_FAILURE = "user name or password is wrong"
+CHALLENGE_MINUTES = 5
+"""How long a right password waits for its second factor."""
 
 
 @dataclass(frozen=True)
 class SignedIn:
-    """A new session: the cookie token (shown once), its CSRF token and the actor."""
+    """A new session: the cookie token (shown once), its CSRF token and the actor.
+
+    ``must_enrol``: the account must set up two-factor sign-in before anything else.
+    """
 
     token: str
     csrf: str
     actor: Actor
     must_change_password: bool
+    must_enrol: bool = False
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A right password awaiting its second factor: the token of its own cookie."""
+
+    token: str
 
 
 @dataclass(frozen=True)
@@ -64,6 +90,7 @@ class Current:
     csrf: str
     token_hash: str
     must_change_password: bool
+    must_enrol: bool = False
 
 
 CSRF_LABEL = b"backchannel csrf token v1"
@@ -218,8 +245,9 @@ def sign_in_delay(platform: Platform, username: str, now: datetime | None = None
 
 def sign_in(
     platform: Platform, username: str, password: str, source: str, now: datetime | None = None
-) -> SignedIn:
-    """Check the credentials and open a session; uniform failure for any wrong input.
+) -> SignedIn | Challenge:
+    """Check the credentials and open a session (a :class:`Challenge` when the account
+    uses two-factor sign-in); uniform failure for any wrong input.
 
     Throttled per (account, source) as :mod:`~backchannel.services.throttle` says; the
     check is a read, so a refused attempt writes nothing. A failure is recorded (and the
@@ -251,11 +279,76 @@ def sign_in(
         assert row is not None
         if rehashed is not None and row.password_hash == user.password_hash:
             row.password_hash = rehashed
+        second = repo.get(s, MfaRow, row.id)
+        if second is not None and second.enabled_at is not None:
+            return Challenge(_open_challenge(s, row.id, now))
+        must_enrol = mfa.must_enrol(platform, s, row)
         throttle.forgive(platform, s, pair, now)
         token, csrf = _open_session(s, row.id, now)
         platform.log(s, "signin", actor_id=row.id, audience="operator")
         actor = Actor(row.id, row.username, row.display_name)
-        return SignedIn(token, csrf, actor, row.must_change_password)
+        return SignedIn(token, csrf, actor, row.must_change_password, must_enrol)
+
+
+def _open_challenge(s: Session, user_id: str, now: datetime) -> str:
+    """Store a sign-in awaiting its code (inside the caller's unit); its cookie token."""
+    repo.prune_challenges(s, now - timedelta(minutes=CHALLENGE_MINUTES))
+    token = secrets.token_urlsafe(32)
+    repo.add(s, SignInChallengeRow(token_hash=_digest(token), user_id=user_id, created_at=now))
+    return token
+
+
+def complete_sign_in(
+    platform: Platform, token: str | None, code: str, source: str, now: datetime | None = None
+) -> SignedIn:
+    """The second step: a right code (or recovery code) turns a challenge into a session.
+
+    SignInRequired when the challenge is missing, expired or spent (sign in again).
+    A wrong code counts in the throttle like a wrong password, and
+    ``login_failures_allowed`` wrong codes end the challenge. A recovery code ends the
+    account's other sessions.
+    """
+    now = now or utcnow()
+    settings = platform.settings
+    digest = _digest(token or "")
+    with platform.view() as s:
+        challenge = repo.get(s, SignInChallengeRow, digest) if token else None
+        user = repo.get(s, UserRow, challenge.user_id) if challenge else None
+        if challenge is None or user is None or not user.active:
+            raise SignInRequired()
+        if now - as_utc(challenge.created_at) > timedelta(minutes=CHALLENGE_MINUTES):
+            raise SignInRequired()
+        pair = throttle.pair_key(platform, user.username, source)
+        if throttle.throttled(platform, s, pair, now):
+            raise TooManyAttempts(
+                "too many failed sign-ins; wait a minute and try again",
+                hint=f"sign-in is paused for {settings.login_window_seconds} s after "
+                f"{settings.login_failures_allowed} failures",
+            )
+    with platform.unit() as s:
+        row = repo.get(s, SignInChallengeRow, digest)
+        if row is None:
+            raise SignInRequired()
+        used = mfa.spend(platform, s, user.id, code, now)
+        if used is not None:
+            repo.remove(s, row)
+            if used == "recovery code":
+                repo.end_sessions(s, user.id)
+                platform.log(s, "mfa.recovery_code_used", actor_id=user.id, audience="operator")
+            throttle.forgive(platform, s, pair, now)
+            session_token, csrf = _open_session(s, user.id, now)
+            platform.log(s, "signin", actor_id=user.id, audience="operator")
+            actor = Actor(user.id, user.username, user.display_name)
+            return SignedIn(session_token, csrf, actor, user.must_change_password)
+    with platform.unit() as s:  # committed before the failure is raised
+        account = throttle.account_key(platform, user.username)
+        throttle.record_failure(platform, s, pair, account, user.id, now, second_factor=True)
+        row = repo.get(s, SignInChallengeRow, digest)
+        if row is not None:
+            row.failures += 1
+            if row.failures >= settings.login_failures_allowed:
+                repo.remove(s, row)
+    raise InputError(mfa.WRONG_CODE)
 
 
 @dataclass(frozen=True)
@@ -284,7 +377,7 @@ def look_up(platform: Platform, token: str | None, now: datetime | None = None) 
         both = repo.session_with_user(s, digest)
     if both is None:
         return Lookup(None, digest, None, now)
-    row, user = both
+    row, user, enabled, facilitates = both
     seen = as_utc(row.last_seen_at)
     idle = now - seen > timedelta(minutes=settings.session_idle_minutes)
     old = now - as_utc(row.created_at) > timedelta(hours=settings.session_absolute_hours)
@@ -295,6 +388,9 @@ def look_up(platform: Platform, token: str | None, now: datetime | None = None) 
         csrf_of(token),
         digest,
         user.must_change_password,
+        mfa.enrolment_required(
+            platform, required=user.mfa_required, enabled=enabled, facilitates=facilitates
+        ),
     )
     return Lookup(found, digest, "touch" if now - seen > timedelta(seconds=30) else None, now)
 
@@ -352,4 +448,5 @@ def change_password(platform: Platform, actor: Actor, old: str, new: str) -> Sig
         repo.end_sessions(s, user.id)
         token, csrf = _open_session(s, user.id, utcnow())
         platform.log(s, "user.password_changed", actor_id=user.id, audience="operator")
-    return SignedIn(token, csrf, actor, False)
+        must_enrol = mfa.must_enrol(platform, s, user)
+    return SignedIn(token, csrf, actor, False, must_enrol)

@@ -58,6 +58,8 @@ class Participant:
     role: str
     delegation_id: str | None
     track: str | None
+    two_factor: bool | None = None
+    """Whether the account uses two-factor sign-in (shown to the facilitator only)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class DialogueView:
     evaluations_per_dialogue: int
     evaluations_used: int
     monotone_red_lines: bool
+    mfa_required: bool
 
     def delegation(self, delegation_id: str) -> DelegationView:
         """A delegation of this dialogue."""
@@ -120,11 +123,13 @@ def create_dialogue(
     evaluations_per_round: int = 1,
     evaluations_per_dialogue: int = EVALUATIONS_PER_DIALOGUE,
     monotone_red_lines: bool = False,
+    mfa_required: bool = False,
 ) -> str:
     """A new dialogue with the actor as its facilitator; returns its id.
 
     The evaluation ration per round and the cap on evaluations in all rounds are fixed
-    here, for good: every side can rely on them.
+    here, for good: every side can rely on them. With ``mfa_required`` every seat must
+    use two-factor sign-in to open the dialogue (:func:`set_mfa_required` changes it).
     """
     title = title.strip()
     if not 1 <= len(title) <= 200:
@@ -144,6 +149,7 @@ def create_dialogue(
             evaluations_per_round=evaluations_per_round,
             evaluations_per_dialogue=evaluations_per_dialogue,
             monotone_red_lines=monotone_red_lines,
+            mfa_required=mfa_required,
         )
         repo.add(s, dialogue)
         keys = platform.new_keys(s, dialogue_id)
@@ -165,17 +171,46 @@ def create_dialogue(
             dialogue_id=dialogue_id,
             actor_id=actor.user_id,
             audience="all",
+            detail={"mfa_required": True} if mfa_required else {},
         )
     return dialogue_id
 
 
+def set_mfa_required(platform: Platform, actor: Actor, dialogue_id: str, required: bool) -> None:
+    """Require two-factor sign-in of every seat, or no longer (facilitator; every side
+    sees the change in the log)."""
+    with platform.unit() as s:
+        access.facilitator(s, actor, dialogue_id)
+        dialogue = repo.get(s, DialogueRow, dialogue_id)
+        assert dialogue is not None
+        if dialogue.mfa_required == required:
+            return
+        dialogue.mfa_required = required
+        platform.log(
+            s,
+            "dialogue.mfa_required" if required else "dialogue.mfa_not_required",
+            dialogue_id=dialogue_id,
+            actor_id=actor.user_id,
+            audience="all",
+        )
+
+
+HIDDEN_TITLE = "(a dialogue that requires two-factor sign-in)"
+"""What the list shows of a dialogue the account may not open until it sets that up."""
+
+
 def my_dialogues(platform: Platform, actor: Actor) -> list[tuple[str, str, str]]:
-    """``(id, title, role)`` of every dialogue the actor has a seat in."""
+    """``(id, title, role)`` of every dialogue the actor has a seat in (a dialogue that
+    requires two-factor sign-in of an account without it: :data:`HIDDEN_TITLE`)."""
     out = []
     with platform.view() as s:
+        enabled = bool(repo.mfa_enabled_among(s, [actor.user_id]))
         for seat_row in repo.members_of_user(s, actor.user_id):
             dialogue = repo.get(s, DialogueRow, seat_row.dialogue_id)
             if dialogue is None:
+                continue
+            if dialogue.mfa_required and not enabled:
+                out.append((dialogue.id, HIDDEN_TITLE, seat_row.role))
                 continue
             keys = _keys(platform, s, dialogue.id)
             out.append((dialogue.id, title_of(keys, dialogue), seat_row.role))
@@ -200,9 +235,19 @@ def seat_view(platform: Platform, s: Session, place: Seat) -> DialogueView:
         for d in repo.delegations(s, dialogue.id)
     ]
     participants = []
-    for m, user in repo.members_with_users(s, dialogue.id):
+    seats = repo.members_with_users(s, dialogue.id)
+    enabled = (
+        repo.mfa_enabled_among(s, [m.user_id for m, _ in seats]) if place.is_facilitator else set()
+    )
+    for m, user in seats:
         same_side = m.delegation_id is not None and m.delegation_id == place.delegation_id
-        if place.is_facilitator or same_side or m.user_id == place.actor.user_id:
+        if place.is_facilitator:
+            participants.append(
+                Participant(
+                    user.display_name, m.role, m.delegation_id, m.track, m.user_id in enabled
+                )
+            )
+        elif same_side or m.user_id == place.actor.user_id:
             participants.append(Participant(user.display_name, m.role, m.delegation_id, m.track))
         elif m.role in (MEMBER, FACILITATOR):  # others see pseudonyms only
             pseudonym: str = keys.open("members", "pseudonym", m.id, m.pseudonym_ct)
@@ -218,6 +263,7 @@ def seat_view(platform: Platform, s: Session, place: Seat) -> DialogueView:
         dialogue.evaluations_per_dialogue,
         repo.evaluation_count(s, dialogue.id),
         dialogue.monotone_red_lines,
+        dialogue.mfa_required,
     )
 
 

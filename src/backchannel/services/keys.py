@@ -34,6 +34,7 @@ from pathlib import Path
 from backchannel.config import Settings
 from backchannel.errors import InputError, NotAllowedNow
 from backchannel.services.platform import (
+    ACCOUNT_KEY,
     AUDIT_KEY,
     KEK_CHECK,
     KEK_NEXT_CHECK,
@@ -182,6 +183,9 @@ def _switch(platform: Platform, target: Vault, step: Callable[[], None]) -> int:
         audit_key = repo.meta(s, AUDIT_KEY)
         assert audit_key is not None
         audit_key.value = target.wrap(platform.audit_key)
+        account_key = repo.meta(s, ACCOUNT_KEY)
+        assert account_key is not None
+        account_key.value = target.wrap(platform.account_key)
         pending = repo.meta(s, KEK_NEXT_CHECK)
         assert pending is not None
         check.value = pending.value

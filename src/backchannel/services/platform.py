@@ -70,6 +70,8 @@ KEK_SALT = "kek_salt"
 KEK_NEXT_CHECK = "kek_next_check"
 """The check value of the KEK a rotation moves to, while it runs (see services/keys.py)."""
 AUDIT_KEY = "audit_key"
+ACCOUNT_KEY = "account_key"
+"""The key of account secrets (TOTP secrets, recovery-code hashes), wrapped by the KEK."""
 """The audit log's MAC key, wrapped by the KEK (so that it outlives a KEK rotation)."""
 CHECKPOINT_KEY = "checkpoint_key"
 """The public key that signs this database's checkpoints."""
@@ -179,6 +181,7 @@ class Platform:
     readers: sessionmaker[Session]
     vault: Vault
     audit_key: bytes = field(repr=False)
+    account_key: bytes = field(repr=False)
     signer: Signer
     writers: WriterQueue | None = None
     key_cache: KeyCache = field(default_factory=KeyCache)
@@ -217,13 +220,16 @@ class Platform:
             elif not vault.matches(check.value):
                 raise _wrong_kek(s, vault)
             audit_key = _audit_key(s, vault)
+            account_key = _account_key(s, vault)
             signer = _signer(s, settings)
             if check is None:  # ... and start its log
                 audit.append(s, audit_key, "storage.initialised", audience="operator")
         reader = make_engine(settings.database_url, reader=True) if settings.is_sqlite else engine
         writers = WriterQueue() if settings.is_sqlite else None  # PostgreSQL locks rows
         readers = session_factory(reader)
-        return cls(settings, engine, factory, readers, vault, audit_key, signer, writers)
+        return cls(
+            settings, engine, factory, readers, vault, audit_key, account_key, signer, writers
+        )
 
     def close(self) -> None:
         """Close every database connection of this platform (the writer's and the reader's)."""
@@ -356,6 +362,21 @@ def _audit_key(s: Session, vault: Vault) -> bytes:
     if row is None:
         key = vault.audit_key()
         repo.add(s, MetaRow(key=AUDIT_KEY, value=vault.wrap(key)))
+        return key
+    return vault.unwrap(row.value)
+
+
+def _account_key(s: Session, vault: Vault) -> bytes:
+    """The key of account secrets: random, made on first start, kept wrapped by the KEK.
+
+    Accounts belong to no dialogue, so no dialogue key can serve. Wrapped rather than
+    derived from the KEK, a KEK rotation re-wraps it and every sealed secret and keyed
+    hash stays as it is.
+    """
+    row = repo.meta(s, ACCOUNT_KEY)
+    if row is None:
+        key = secrets.token_bytes(32)
+        repo.add(s, MetaRow(key=ACCOUNT_KEY, value=vault.wrap(key)))
         return key
     return vault.unwrap(row.value)
 

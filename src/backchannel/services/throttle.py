@@ -10,7 +10,11 @@ their count in the audit log.
   before its password is checked (growing, at most :data:`BACKOFF_MAX_S`), one attempt
   at a time (``web.gate`` does the waiting). The right password is delayed, never
   refused: an attacker with many addresses guesses slowly and locks nobody out.
-* **The audit log** gets one ``signin.failed`` entry per (account, source) and window
+* **Codes.** A wrong second-factor code (:mod:`~backchannel.services.mfa`) counts
+  like a wrong password, in both; and the pair's failures are forgotten only when a
+  sign-in is complete, so a right password does not reset the count of wrong codes.
+* **The audit log** gets one ``signin.failed`` entry (``signin.code_failed`` for
+  codes) per (account, source) and window
   of ``login_window_seconds``, with the count (``failures``), not one per failure:
   written once the window is over, by the next sign-in of anyone (a success writes its
   own pair's at once). The entry names the account's user id when the account exists,
@@ -82,9 +86,15 @@ def record_failure(
     account: str,
     user_id: str | None,
     now: datetime,
+    *,
+    second_factor: bool = False,
 ) -> None:
-    """Remember a failed sign-in (inside the caller's unit); count finished windows."""
-    repo.add(s, LoginFailureRow(key=pair, account=account, user_id=user_id, at=now))
+    """Remember a failed sign-in, or a wrong code with ``second_factor`` (inside the
+    caller's unit); count finished windows."""
+    row = LoginFailureRow(
+        key=pair, account=account, user_id=user_id, at=now, second_factor=second_factor
+    )
+    repo.add(s, row)
     report_due(platform, s, now)
 
 
@@ -108,16 +118,17 @@ def _window_start(moment: datetime, seconds: int) -> datetime:
 
 
 def _report(platform: Platform, s: Session, rows: Sequence[LoginFailureRow]) -> None:
-    """One ``signin.failed`` audit entry per (pair, window) of ``rows``; rows marked."""
+    """One ``signin.failed`` (or ``signin.code_failed``) audit entry per (pair, window)
+    of ``rows``; rows marked."""
     window = platform.settings.login_window_seconds
-    groups: dict[tuple[str, datetime], list[LoginFailureRow]] = defaultdict(list)
+    groups: dict[tuple[str, datetime, bool], list[LoginFailureRow]] = defaultdict(list)
     for row in rows:
-        groups[(row.key, _window_start(row.at, window))].append(row)
-    for (pair, start), found in groups.items():
+        groups[(row.key, _window_start(row.at, window), row.second_factor)].append(row)
+    for (pair, start, codes), found in groups.items():
         user_id = next((r.user_id for r in found if r.user_id), None)
         platform.log(
             s,
-            "signin.failed",
+            "signin.code_failed" if codes else "signin.failed",
             target=user_id,
             audience="operator",
             detail={

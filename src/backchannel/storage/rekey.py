@@ -42,10 +42,13 @@ def dialogue_ids(session: Session) -> list[str]:
 
 
 def _sealed_tables() -> list[tuple[Table, list[str]]]:
+    """The tables of a dialogue's sealed fields: ``dialogues`` and those with a
+    ``dialogue_id`` (an account's secrets, sealed under the account key, are not one)."""
     found = []
     for table in Base.metadata.sorted_tables:
         columns = [c.name for c in table.columns if c.name.endswith("_ct")]
-        if columns:
+        of_a_dialogue = table.name == DialogueRow.__tablename__ or "dialogue_id" in table.c
+        if columns and of_a_dialogue:
             found.append((table, columns))
     return found
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Select, bindparam, delete, func, select
+from sqlalchemy import Select, bindparam, delete, exists, func, select
 from sqlalchemy.engine import Row as ResultRow
 from sqlalchemy.orm import Session
 
@@ -28,10 +28,13 @@ from backchannel.storage.tables import (
     LoginFailureRow,
     MemberRow,
     MetaRow,
+    MfaRow,
     PositionRow,
+    RecoveryCodeRow,
     ReleaseRow,
     RoundRow,
     SessionRow,
+    SignInChallengeRow,
     UserRow,
 )
 
@@ -97,6 +100,21 @@ _MEMBER = select(MemberRow).where(
 def member(session: Session, dialogue_id: str, user_id: str) -> MemberRow | None:
     """The user's seat in one dialogue."""
     return session.execute(_MEMBER, {"dialogue": dialogue_id, "user": user_id}).scalar()
+
+
+_SEAT = (
+    select(MemberRow, DialogueRow.mfa_required, MfaRow.enabled_at)
+    .join(DialogueRow, DialogueRow.id == MemberRow.dialogue_id)
+    .outerjoin(MfaRow, MfaRow.user_id == MemberRow.user_id)
+    .where(MemberRow.dialogue_id == bindparam("dialogue"), MemberRow.user_id == bindparam("user"))
+)
+
+
+def seat(session: Session, dialogue_id: str, user_id: str) -> tuple[MemberRow, bool, bool] | None:
+    """The user's seat in one dialogue, whether the dialogue requires two-factor sign-in,
+    and whether the user has it on; in one query."""
+    row = session.execute(_SEAT, {"dialogue": dialogue_id, "user": user_id}).first()
+    return None if row is None else (row[0], bool(row[1]), row[2] is not None)
 
 
 def members(session: Session, dialogue_id: str) -> Sequence[MemberRow]:
@@ -301,19 +319,73 @@ def audit_count(session: Session, dialogue_id: str, audiences: Sequence[str] | N
     return int(found or 0)
 
 
+_FACILITATES = (
+    exists()
+    .where(MemberRow.user_id == SessionRow.user_id, MemberRow.role == "facilitator")
+    .correlate(SessionRow)
+)
 _SESSION_WITH_USER = (
-    select(SessionRow, UserRow)
+    select(SessionRow, UserRow, MfaRow.enabled_at, _FACILITATES)
     .outerjoin(UserRow, UserRow.id == SessionRow.user_id)
+    .outerjoin(MfaRow, MfaRow.user_id == SessionRow.user_id)
     .where(SessionRow.token_hash == bindparam("token"))
 )
 
 
 def session_with_user(
     session: Session, token_hash: str
-) -> tuple[SessionRow, UserRow | None] | None:
-    """A server-side session and its account (None if it is gone), in one query."""
+) -> tuple[SessionRow, UserRow | None, bool, bool] | None:
+    """A server-side session, its account (None if it is gone), whether the account has
+    two-factor sign-in on and whether it facilitates a dialogue; in one query."""
     row = session.execute(_SESSION_WITH_USER, {"token": token_hash}).first()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], row[1], row[2] is not None, bool(row[3]))
+
+
+def facilitates(session: Session, user_id: str) -> bool:
+    """Whether the user facilitates any dialogue."""
+    query = select(exists().where(MemberRow.user_id == user_id, MemberRow.role == "facilitator"))
+    return bool(session.execute(query).scalar())
+
+
+def mfa_for_update(session: Session, user_id: str) -> MfaRow | None:
+    """The user's TOTP row, held for the rest of the transaction (PostgreSQL ``FOR
+    UPDATE``), so that two sign-ins with one code cannot both pass."""
+    query = select(MfaRow).where(MfaRow.user_id == user_id)
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    return session.execute(query).scalar()
+
+
+def mfa_enabled_among(session: Session, user_ids: Sequence[str]) -> set[str]:
+    """Those of ``user_ids`` who have two-factor sign-in on."""
+    query = select(MfaRow.user_id).where(
+        MfaRow.user_id.in_(list(user_ids)), MfaRow.enabled_at.is_not(None)
+    )
+    return set(session.execute(query).scalars().all())
+
+
+def recovery_code_count(session: Session, user_id: str) -> int:
+    """How many unused recovery codes the user has."""
+    found = session.execute(
+        select(func.count()).select_from(RecoveryCodeRow).where(RecoveryCodeRow.user_id == user_id)
+    ).scalar()
+    return int(found or 0)
+
+
+def clear_mfa(session: Session, user_id: str) -> None:
+    """Forget the user's TOTP secret, recovery codes and pending sign-ins."""
+    for table in (MfaRow, RecoveryCodeRow, SignInChallengeRow):
+        session.execute(delete(table).where(table.user_id == user_id))
+
+
+def clear_recovery_codes(session: Session, user_id: str) -> None:
+    """Forget the user's recovery codes."""
+    session.execute(delete(RecoveryCodeRow).where(RecoveryCodeRow.user_id == user_id))
+
+
+def prune_challenges(session: Session, before: datetime) -> None:
+    """Forget the sign-ins awaiting a code that began before a time."""
+    session.execute(delete(SignInChallengeRow).where(SignInChallengeRow.created_at < before))
 
 
 def meta(session: Session, key: str) -> MetaRow | None:
@@ -375,9 +447,12 @@ def clear_failures(session: Session, key: str) -> None:
     session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))
 
 
-def end_sessions(session: Session, user_id: str) -> None:
-    """Revoke every session of a user."""
-    session.execute(delete(SessionRow).where(SessionRow.user_id == user_id))
+def end_sessions(session: Session, user_id: str, *, keep: str | None = None) -> None:
+    """Revoke every session of a user (but the one whose token hash is ``keep``)."""
+    query = delete(SessionRow).where(SessionRow.user_id == user_id)
+    if keep is not None:
+        query = query.where(SessionRow.token_hash != keep)
+    session.execute(query)
 
 
 def checkpoints(

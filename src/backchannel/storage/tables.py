@@ -66,6 +66,8 @@ class UserRow(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The operator requires two-factor sign-in of this account (``users require-mfa``)."""
 
 
 class SessionRow(Base):
@@ -90,6 +92,46 @@ class LoginFailureRow(Base):
     user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reported: Mapped[bool] = mapped_column(Boolean, default=False)
+    second_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A wrong code after a right password (else a wrong password)."""
+
+
+class MfaRow(Base):
+    """An account's TOTP secret, sealed under the account-secrets key and bound to the user.
+
+    ``enabled_at`` is None while the enrolment awaits its first code. ``last_step`` is
+    the TOTP time step of the last code accepted: a code of that step or earlier is refused.
+    """
+
+    __tablename__ = "user_mfa"
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    last_step: Mapped[int] = mapped_column(Integer, default=0)
+    enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RecoveryCodeRow(Base):
+    """One unused recovery code of an account: only its keyed hash; deleted when used."""
+
+    __tablename__ = "recovery_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class SignInChallengeRow(Base):
+    """A sign-in whose password was right and whose second factor is awaited.
+
+    Only the SHA-256 of its cookie token is stored; it is no session and opens nothing
+    but the code form, for a few minutes and a few wrong codes.
+    """
+
+    __tablename__ = "signin_challenges"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DialogueRow(Base):
@@ -103,6 +145,8 @@ class DialogueRow(Base):
     evaluations_per_dialogue: Mapped[int] = mapped_column(Integer)
     monotone_red_lines: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Every seat must use two-factor sign-in to open the dialogue."""
 
 
 class DialogueKeyRow(Base):

@@ -162,3 +162,8 @@ class Vault:
     def audit_key(self) -> bytes:
         """The key of the audit log's MACs, derived from the KEK (never stored)."""
         return hmac.new(self.kek, b"backchannel audit log v1", hashlib.sha256).digest()
+
+
+def account_data(table: str, column: str, user_id: str) -> bytes:
+    """The associated data that binds a sealed account secret to its user."""
+    return "|".join((table, column, user_id, "account")).encode("utf-8")

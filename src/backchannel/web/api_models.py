@@ -60,6 +60,30 @@ class SignInBody(_Body):
     password: Annotated[str, Field(min_length=1, max_length=128)]
 
 
+Code = Annotated[str, Field(min_length=1, max_length=32)]
+"""A TOTP code (6 digits) or a recovery code (``xxxx-xxxx-xxxx``); spaces and dashes
+are ignored."""
+
+
+class CodeBody(_Body):
+    """A second-factor code."""
+
+    code: Code
+
+
+class DisableBody(_Body):
+    """What turning two-factor sign-in off takes."""
+
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+    code: Code
+
+
+class RequirementBody(_Body):
+    """Whether every seat of a dialogue must use two-factor sign-in."""
+
+    required: Annotated[bool, Field(strict=True)]
+
+
 class PasswordBody(_Body):
     """A password change: the current password and a new one of 12 to 128 characters."""
 
@@ -76,6 +100,7 @@ class DialogueBody(_Body):
         int, Field(ge=1, le=dialogues.MOST_EVALUATIONS_PER_DIALOGUE), NOT_TRUTH_VALUE
     ] = dialogues.EVALUATIONS_PER_DIALOGUE
     monotone_red_lines: Annotated[bool, Field(strict=True)] = False
+    mfa_required: Annotated[bool, Field(strict=True)] = False
 
 
 class DelegationBody(_Body):
@@ -111,10 +136,52 @@ class ErrorOut(BaseModel):
 
 
 class SessionOut(BaseModel):
-    """A new session: the CSRF token every later write sends in ``X-CSRF-Token``."""
+    """A new session: the CSRF token every later write sends in ``X-CSRF-Token``; what the
+    account must do first (choose a password, set up two-factor sign-in)."""
 
     csrf: str
     must_change_password: bool
+    must_enrol: bool
+
+
+class SecondFactorOut(BaseModel):
+    """The password was right; the code goes to ``POST /api/v1/session/code``."""
+
+    second_factor: bool
+
+
+class MfaStatusOut(BaseModel):
+    """Two-factor sign-in of the caller's account."""
+
+    enabled: bool
+    required: bool
+    recovery_codes_left: int
+    pending: bool
+
+
+class MfaSecretOut(BaseModel):
+    """A new secret to set up: as text and as an ``otpauth://`` URI."""
+
+    secret: str
+    uri: str
+
+
+class RecoveryCodesOut(BaseModel):
+    """One-time recovery codes, shown once."""
+
+    recovery_codes: list[str]
+
+
+class MfaEnabledOut(BaseModel):
+    """Whether two-factor sign-in is now on."""
+
+    enabled: bool
+
+
+class RequirementOut(BaseModel):
+    """Whether the dialogue now requires two-factor sign-in of every seat."""
+
+    mfa_required: bool
 
 
 class CsrfOut(BaseModel):
@@ -159,6 +226,7 @@ class ParticipantOut(BaseModel):
     role: Role
     delegation_id: str | None
     track: Track | None
+    two_factor: bool | None = None  # shown to the facilitator only
 
 
 class RoundOut(BaseModel):
@@ -186,6 +254,7 @@ class DialogueOut(BaseModel):
     evaluations_per_dialogue: int
     evaluations_used: int
     monotone_red_lines: bool
+    mfa_required: bool
 
 
 class AgendaSaved(BaseModel):

@@ -18,7 +18,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from backchannel import __version__
 from backchannel.config import Settings
-from backchannel.errors import InputError
+from backchannel.errors import EnrolmentNeeded, InputError
 from backchannel.services.platform import Platform
 from backchannel.web import errors, gate
 from backchannel.web.deps import PasswordChangeNeeded
@@ -85,9 +85,16 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     async def _change(request: Request, error: PasswordChangeNeeded) -> Response:
         return RedirectResponse("/account/password", status_code=303)
 
-    from backchannel.web.routes import api, pages
+    @app.exception_handler(EnrolmentNeeded)
+    async def _enrol(request: Request, error: EnrolmentNeeded) -> Response:
+        if request.url.path.startswith("/api/"):
+            return errors.respond(request, templates, error)
+        return RedirectResponse("/account/mfa", status_code=303)
+
+    from backchannel.web.routes import account, api, pages
 
     app.include_router(pages.router)
+    app.include_router(account.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     # a Host that is not ours is refused (400) before anything else, inside the headers

@@ -22,7 +22,13 @@ from typing import Annotated, ParamSpec, TypeVar
 from fastapi import Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from backchannel.errors import DiskFull, InputError, NotAllowedNow, SignInRequired
+from backchannel.errors import (
+    DiskFull,
+    EnrolmentNeeded,
+    InputError,
+    NotAllowedNow,
+    SignInRequired,
+)
 from backchannel.services import accounts
 from backchannel.services.accounts import Current
 from backchannel.services.platform import Platform
@@ -47,6 +53,32 @@ def clear_cookie(request: Request, response: Response) -> None:
     tls = request.app.state.settings.tls
     response.delete_cookie(
         cookie_name(request), httponly=True, samesite="strict", secure=tls, path="/"
+    )
+
+
+def challenge_cookie_name(request: Request) -> str:
+    """The cookie of a sign-in awaiting its code (``__Host-`` prefixed over TLS)."""
+    return "__Host-bc_signin" if request.app.state.settings.tls else "bc_signin"
+
+
+def set_challenge_cookie(request: Request, response: Response, token: str) -> None:
+    """The cookie of a sign-in awaiting its code: like the session's, for a few minutes."""
+    response.set_cookie(
+        challenge_cookie_name(request),
+        token,
+        max_age=accounts.CHALLENGE_MINUTES * 60,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.tls,
+        path="/",
+    )
+
+
+def clear_challenge_cookie(request: Request, response: Response) -> None:
+    """Expire the cookie of a sign-in awaiting its code."""
+    tls = request.app.state.settings.tls
+    response.delete_cookie(
+        challenge_cookie_name(request), httponly=True, samesite="strict", secure=tls, path="/"
     )
 
 
@@ -108,18 +140,35 @@ async def session_of(request: Request, platform: Platform) -> Current:
     return found.current
 
 
+PASSWORD_PATHS = frozenset(
+    ("/account/password", "/signout", "/api/v1/account/password", "/api/v1/session/end")
+)
+"""What an account that must choose a new password may still do."""
+ENROLMENT_PATHS = PASSWORD_PATHS | {
+    "/account/mfa",
+    "/account/mfa/begin",
+    "/account/mfa/confirm",
+    "/api/v1/account/mfa",
+    "/api/v1/account/mfa/begin",
+    "/api/v1/account/mfa/confirm",
+}
+"""What an account that must set up two-factor sign-in may still do."""
+
+
 async def get_current(request: Request, platform: PlatformDep) -> Current:
-    """The live session, or SignInRequired; state-changing requests pass the CSRF check."""
+    """The live session, or SignInRequired; state-changing requests pass the CSRF check.
+
+    An account that must choose a password, or set up two-factor sign-in, may do only
+    that (and sign out) first.
+    """
     current = await session_of(request, platform)
-    if current.must_change_password and request.url.path not in (
-        "/account/password",
-        "/signout",
-        "/api/v1/account/password",
-        "/api/v1/session/end",
-    ):
-        if request.url.path.startswith("/api/"):
+    path = request.url.path
+    if current.must_change_password and path not in PASSWORD_PATHS:
+        if path.startswith("/api/"):
             raise NotAllowedNow("choose a new password first", hint="POST /api/v1/account/password")
         raise PasswordChangeNeeded()
+    if current.must_enrol and path not in ENROLMENT_PATHS:
+        raise EnrolmentNeeded("your account must use two-factor sign-in")
     if request.method not in SAFE_METHODS:
         await check_csrf(request, current.csrf)
     return current

@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from backchannel.config import Settings
 from backchannel.errors import TooManyAttempts
 from backchannel.services import accounts
-from backchannel.services.accounts import SignedIn
+from backchannel.services.accounts import Challenge, SignedIn
 from backchannel.services.platform import Platform
 from backchannel.services.throttle import BACKOFF_MAX_S
 from backchannel.web.deps import read
@@ -165,7 +165,9 @@ def client_source(request: Request) -> str:
     return proxies.client(peer, request.headers.getlist("x-forwarded-for"))
 
 
-async def sign_in(request: Request, platform: Platform, username: str, password: str) -> SignedIn:
+async def sign_in(
+    request: Request, platform: Platform, username: str, password: str
+) -> SignedIn | Challenge:
     """Sign in through the gate: a place of the source, the account's turn (when it is
     backed off; waiting costs no place for a check), then a place for the check."""
     gate: SignInGate = request.app.state.signin_gate
@@ -174,3 +176,14 @@ async def sign_in(request: Request, platform: Platform, username: str, password:
         delay = await read(platform, accounts.sign_in_delay, platform, username)
         async with gate.turn(accounts.account_name(username), delay), gate.check():
             return await run_in_threadpool(accounts.sign_in, platform, username, password, source)
+
+
+async def complete_sign_in(
+    request: Request, platform: Platform, token: str | None, code: str
+) -> SignedIn:
+    """The second step of a sign-in, through the source's place (a code costs no Argon2
+    check, so it needs no place for one; its throttle is the password's)."""
+    gate: SignInGate = request.app.state.signin_gate
+    source = client_source(request)
+    async with gate.admit(source):
+        return await run_in_threadpool(accounts.complete_sign_in, platform, token, code, source)

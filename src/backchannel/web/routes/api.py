@@ -2,7 +2,8 @@
 
 Authentication is the same server-side session as the pages: ``POST /api/v1/session``
 sets the cookie and returns the CSRF token, which every state-changing call sends in
-``X-CSRF-Token``. Request bodies forbid unknown fields.
+``X-CSRF-Token`` (an account with two-factor sign-in gets a sign-in cookie instead and
+sends its code to ``POST /api/v1/session/code``). Request bodies forbid unknown fields.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from backchannel.services import (
     checkpoints,
     dialogues,
     evaluations,
+    mfa,
     positions,
     releases,
     rounds,
 )
+from backchannel.services.accounts import Challenge, SignedIn
 from backchannel.web import gate
 from backchannel.web.api_models import (
     CHANGES_STATE,
@@ -30,6 +33,7 @@ from backchannel.web.api_models import (
     IN_A_DIALOGUE,
     AgendaSaved,
     CheckpointFile,
+    CodeBody,
     Created,
     CsrfOut,
     DelegationBody,
@@ -37,19 +41,27 @@ from backchannel.web.api_models import (
     DialogueId,
     DialogueOut,
     DialogueSummary,
+    DisableBody,
     EvaluationOut,
     Id,
     InvitationBody,
     LinkOut,
     LogEntryOut,
+    MfaEnabledOut,
+    MfaSecretOut,
+    MfaStatusOut,
     ParticipantOut,
     PartyOut,
     PasswordBody,
     PositionRevision,
+    RecoveryCodesOut,
     ReleaseBody,
     ReleaseOut,
+    RequirementBody,
+    RequirementOut,
     RevisionOut,
     RoundOut,
+    SecondFactorOut,
     SessionOut,
     SignedOut,
     SignInBody,
@@ -59,10 +71,13 @@ from backchannel.web.deps import (
     CurrentDep,
     LogBefore,
     PlatformDep,
+    challenge_cookie_name,
+    clear_challenge_cookie,
     clear_cookie,
     invitation_link,
     read,
     refuse_other_sites,
+    set_challenge_cookie,
     set_cookie,
 )
 
@@ -77,15 +92,40 @@ READ = IN_A_DIALOGUE
 @router.post("/session", responses=answers(401, 413, 429))
 async def session_start(
     body: SignInBody, request: Request, response: Response, platform: PlatformDep
-) -> SessionOut:
+) -> SessionOut | SecondFactorOut:
     """Sign in: sets the session cookie; returns the CSRF token for later writes.
 
     Wrong credentials: 401 (the same answer for an unknown user and a wrong password).
+    An account with two-factor sign-in gets a sign-in cookie and ``second_factor``
+    instead: its code goes to ``POST /api/v1/session/code``.
     """
     refuse_other_sites(request)
     done = await gate.sign_in(request, platform, body.username, body.password)
+    if isinstance(done, Challenge):
+        set_challenge_cookie(request, response, done.token)
+        return SecondFactorOut(second_factor=True)
+    return _session(request, response, done)
+
+
+def _session(request: Request, response: Response, done: SignedIn) -> SessionOut:
     set_cookie(request, response, done.token)
-    return SessionOut(csrf=done.csrf, must_change_password=done.must_change_password)
+    return SessionOut(
+        csrf=done.csrf,
+        must_change_password=done.must_change_password,
+        must_enrol=done.must_enrol,
+    )
+
+
+@router.post("/session/code", responses=answers(401, 413, 429))
+async def session_code(
+    body: CodeBody, request: Request, response: Response, platform: PlatformDep
+) -> SessionOut:
+    """The second step of signing in: a code (or a recovery code) for the sign-in cookie."""
+    refuse_other_sites(request)
+    token = request.cookies.get(challenge_cookie_name(request))
+    done = await gate.complete_sign_in(request, platform, token, body.code)
+    clear_challenge_cookie(request, response)
+    return _session(request, response, done)
 
 
 @router.post("/session/end")
@@ -114,6 +154,68 @@ async def password(
     return CsrfOut(csrf=done.csrf)
 
 
+@router.get("/account/mfa")
+async def mfa_status(platform: PlatformDep, current: CurrentDep) -> MfaStatusOut:
+    """Whether two-factor sign-in is on, required, or being set up."""
+    found = await read(platform, mfa.status, platform, current.actor)
+    return MfaStatusOut(
+        enabled=found.enabled,
+        required=found.required,
+        recovery_codes_left=found.recovery_codes_left,
+        pending=found.pending is not None,
+    )
+
+
+@router.post("/account/mfa/begin")
+async def mfa_begin(platform: PlatformDep, current: CurrentDep) -> MfaSecretOut:
+    """Start setting it up: the new secret, as text and as an ``otpauth://`` URI."""
+    found = await run_in_threadpool(mfa.begin, platform, current.actor)
+    return MfaSecretOut(secret=found.secret, uri=found.uri)
+
+
+@router.post("/account/mfa/confirm", responses=answers(413))
+async def mfa_confirm(
+    body: CodeBody, platform: PlatformDep, current: CurrentDep
+) -> RecoveryCodesOut:
+    """Turn it on with a first code; returns the recovery codes (once)."""
+    codes = await run_in_threadpool(
+        mfa.confirm, platform, current.actor, current.token_hash, body.code
+    )
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.post("/account/mfa/recovery-codes", responses=answers(413, 429))
+async def mfa_codes(
+    body: CodeBody, request: Request, platform: PlatformDep, current: CurrentDep
+) -> RecoveryCodesOut:
+    """New recovery codes for a current code (the old ones stop working); returned once."""
+    codes = await run_in_threadpool(
+        mfa.replace_recovery_codes,
+        platform,
+        current.actor,
+        body.code,
+        gate.client_source(request),
+    )
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.post("/account/mfa/disable", responses=answers(413, 429))
+async def mfa_disable(
+    body: DisableBody, request: Request, platform: PlatformDep, current: CurrentDep
+) -> MfaEnabledOut:
+    """Turn it off: the password and a code (or a recovery code)."""
+    await run_in_threadpool(
+        mfa.disable,
+        platform,
+        current.actor,
+        current.token_hash,
+        body.password,
+        body.code,
+        gate.client_source(request),
+    )
+    return MfaEnabledOut(enabled=False)
+
+
 @router.get("/dialogues")
 async def dialogue_list(platform: PlatformDep, current: CurrentDep) -> list[DialogueSummary]:
     """The dialogues the caller has a seat in."""
@@ -134,6 +236,7 @@ async def dialogue_create(
         evaluations_per_round=body.evaluations_per_round,
         evaluations_per_dialogue=body.evaluations_per_dialogue,
         monotone_red_lines=body.monotone_red_lines,
+        mfa_required=body.mfa_required,
     )
     return Created(id=dialogue_id)
 
@@ -161,6 +264,7 @@ async def dialogue_get(
                         "role": p.role,
                         "delegation_id": p.delegation_id,
                         "track": p.track,
+                        "two_factor": p.two_factor,
                     }
                 )
                 for p in view.participants
@@ -170,8 +274,20 @@ async def dialogue_get(
             "evaluations_per_dialogue": view.evaluations_per_dialogue,
             "evaluations_used": view.evaluations_used,
             "monotone_red_lines": view.monotone_red_lines,
+            "mfa_required": view.mfa_required,
         }
     )
+
+
+@router.put("/dialogues/{dialogue_id}/mfa", responses=WRITE)
+async def mfa_requirement(
+    dialogue_id: DialogueId, body: RequirementBody, platform: PlatformDep, current: CurrentDep
+) -> RequirementOut:
+    """Require two-factor sign-in of every seat, or no longer (facilitator)."""
+    await run_in_threadpool(
+        dialogues.set_mfa_required, platform, current.actor, dialogue_id, body.required
+    )
+    return RequirementOut(mfa_required=body.required)
 
 
 @router.put("/dialogues/{dialogue_id}/agenda", responses=WRITE)

@@ -25,7 +25,7 @@ from backchannel.services import (
     rounds,
 )
 from backchannel.services.access import FACILITATOR, MEMBER, Track
-from backchannel.services.accounts import Current
+from backchannel.services.accounts import Challenge, Current, SignedIn
 from backchannel.services.platform import Platform
 from backchannel.web import gate
 from backchannel.web.charts import frontier_svg
@@ -38,6 +38,7 @@ from backchannel.web.deps import (
     read,
     refuse_other_sites,
     session_of,
+    set_challenge_cookie,
     set_cookie,
 )
 from backchannel.web.errors import Shown, form_error, sign_in_refused
@@ -46,13 +47,15 @@ from backchannel.web.forms import MAX_RULES, position_from_form
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A template rendered with ``context`` (every page's one way)."""
     templates = request.app.state.templates
     response: HTMLResponse = templates.TemplateResponse(request, name, context, status_code=status)
     return response
 
 
-def _back(url: str) -> RedirectResponse:
+def back(url: str) -> RedirectResponse:
+    """A redirect after a post (303: the browser follows it with GET)."""
     return RedirectResponse(url, status_code=303)
 
 
@@ -62,14 +65,14 @@ async def home(request: Request, platform: PlatformDep) -> Response:
     try:
         await session_of(request, platform)
     except BackchannelError:
-        return _back("/signin")
-    return _back("/dialogues")
+        return back("/signin")
+    return back("/dialogues")
 
 
 @router.get("/signin")
 async def signin_form(request: Request) -> HTMLResponse:
     """The sign-in form."""
-    return _page(request, "signin.html", error=None)
+    return page(request, "signin.html", error=None)
 
 
 @router.post("/signin")
@@ -83,8 +86,21 @@ async def signin(request: Request, platform: PlatformDep) -> Response:
         )
     except (InputError, WrongCredentials, TooManyAttempts) as error:
         refused = sign_in_refused(error)
-        return _page(request, "signin.html", status=refused.status, error=refused.message)
-    response = _back("/account/password" if done.must_change_password else "/dialogues")
+        return page(request, "signin.html", status=refused.status, error=refused.message)
+    if isinstance(done, Challenge):
+        response = back("/signin/code")
+        set_challenge_cookie(request, response, done.token)
+        return response
+    return signed_in(request, done)
+
+
+def signed_in(request: Request, done: SignedIn) -> Response:
+    """Where a new session goes first (a password to choose, two-factor sign-in to set
+    up, or the dialogues), with its cookie."""
+    if done.must_change_password:
+        response = back("/account/password")
+    else:
+        response = back("/account/mfa" if done.must_enrol else "/dialogues")
     set_cookie(request, response, done.token)
     return response
 
@@ -93,7 +109,7 @@ async def signin(request: Request, platform: PlatformDep) -> Response:
 async def signout(request: Request, platform: PlatformDep, current: CurrentDep) -> Response:
     """End the session (POST only, with the CSRF token)."""
     await run_in_threadpool(accounts.sign_out, platform, current.token_hash)
-    response = _back("/signin")
+    response = back("/signin")
     clear_cookie(request, response)
     return response
 
@@ -101,7 +117,7 @@ async def signout(request: Request, platform: PlatformDep, current: CurrentDep) 
 @router.get("/account/password")
 async def password_form(request: Request, current: CurrentDep) -> HTMLResponse:
     """Choose a new password (required after a one-time password)."""
-    return _page(request, "password.html", current=current, error=None)
+    return page(request, "password.html", current=current, error=None)
 
 
 @router.post("/account/password")
@@ -120,18 +136,16 @@ async def password_change(request: Request, platform: PlatformDep, current: Curr
         )
     except BackchannelError as error:
         shown = form_error(error)
-        return _page(
+        return page(
             request, "password.html", status=shown.status, current=current, error=shown.message
         )
-    response = _back("/dialogues")
-    set_cookie(request, response, done.token)
-    return response
+    return signed_in(request, done)
 
 
 @router.get("/invite/{token}")
 async def invitation_form(request: Request, token: str) -> HTMLResponse:
     """Accept an invitation: choose a user name and password."""
-    return _page(request, "invite.html", token=token, error=None)
+    return page(request, "invite.html", token=token, error=None)
 
 
 @router.post("/invite/{token}")
@@ -150,8 +164,8 @@ async def invitation_accept(request: Request, token: str, platform: PlatformDep)
         )
     except BackchannelError as error:
         shown = form_error(error)
-        return _page(request, "invite.html", status=shown.status, token=token, error=shown.message)
-    return _back("/signin")
+        return page(request, "invite.html", status=shown.status, token=token, error=shown.message)
+    return back("/signin")
 
 
 @router.get("/dialogues")
@@ -160,7 +174,7 @@ async def dialogue_list(
 ) -> HTMLResponse:
     """The dialogues the user has a seat in."""
     found = await read(platform, dialogues.my_dialogues, platform, current.actor)
-    return _page(request, "dialogues.html", current=current, dialogues=found, error=None)
+    return page(request, "dialogues.html", current=current, dialogues=found, error=None)
 
 
 @router.post("/dialogues")
@@ -181,8 +195,9 @@ async def dialogue_create(request: Request, platform: PlatformDep, current: Curr
         evaluations_per_round=rationed,
         evaluations_per_dialogue=capped,
         monotone_red_lines=bool(form.get("monotone")),
+        mfa_required=bool(form.get("mfa_required")),
     )
-    return _back(f"/d/{dialogue_id}")
+    return back(f"/d/{dialogue_id}")
 
 
 def _whole(value: object, default: int, what: str) -> int:
@@ -216,7 +231,7 @@ async def _dialogue(
 ) -> HTMLResponse:
     """The dialogue page, with a new invitation link or an error when there is one."""
     context = await _context(platform, current, dialogue_id)
-    return _page(
+    return page(
         request,
         "dialogue.html",
         status=status,
@@ -255,7 +270,7 @@ async def _act(
         return await _dialogue(
             request, platform, current, dialogue_id, status=shown.status, error=shown
         )
-    return await done(result) if done is not None else _back(f"/d/{dialogue_id}")
+    return await done(result) if done is not None else back(f"/d/{dialogue_id}")
 
 
 @router.post("/d/{dialogue_id}/issues")
@@ -327,6 +342,19 @@ async def invitation_create(
     return await _act(request, dialogue_id, platform, current, work, show)
 
 
+@router.post("/d/{dialogue_id}/mfa")
+async def mfa_requirement(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Require two-factor sign-in of every seat, or no longer (facilitator)."""
+    form = await request.form()
+    required = form.get("required") == "yes"
+    work = run_in_threadpool(
+        dialogues.set_mfa_required, platform, current.actor, dialogue_id, required
+    )
+    return await _act(request, dialogue_id, platform, current, work)
+
+
 @router.post("/d/{dialogue_id}/rounds")
 async def round_open(
     request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
@@ -362,7 +390,7 @@ async def round_evaluate(
     work = run_in_threadpool(evaluations.evaluate, platform, current.actor, dialogue_id)
 
     async def show(_: str) -> Response:
-        return _back(f"/d/{dialogue_id}/analysis")
+        return back(f"/d/{dialogue_id}/analysis")
 
     return await _act(request, dialogue_id, platform, current, work, show)
 
@@ -377,7 +405,7 @@ async def position_page(
     history = await read(
         platform, positions.positions, platform, current.actor, dialogue_id, delegation
     )
-    return _page(
+    return page(
         request,
         "position.html",
         **context,
@@ -412,7 +440,7 @@ async def position_save(
     history = await read(
         platform, positions.positions, platform, current.actor, dialogue_id, delegation
     )
-    return _page(
+    return page(
         request,
         "position.html",
         status=200 if error is None else error.status,
@@ -455,7 +483,7 @@ async def analysis_page(
                 merged[f"{key}, {rule}"] = merged.pop(key)
         chart = Markup(frontier_svg(findings.frontier, (at_table[0], at_table[1]), merged))  # noqa: S704
     released = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
-    return _page(
+    return page(
         request,
         "analysis.html",
         **context,
@@ -483,7 +511,7 @@ async def release_create(
         str(form.get("kind", "")),
         str(form.get("parameter", "")),
     )
-    return _back(f"/d/{dialogue_id}/analysis")
+    return back(f"/d/{dialogue_id}/analysis")
 
 
 @router.get("/d/{dialogue_id}/releases")
@@ -493,7 +521,7 @@ async def releases_page(
     """What the facilitator released to the seat's side (or to the observers)."""
     context = await _context(platform, current, dialogue_id)
     found = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
-    return _page(request, "releases.html", **context, releases=found)
+    return page(request, "releases.html", **context, releases=found)
 
 
 @router.get("/d/{dialogue_id}/checkpoints")
@@ -530,4 +558,4 @@ async def log_page(
         before=before,
     )
     older = found[-2].seq if len(found) > audit_log.LOG_PAGE else None
-    return _page(request, "log.html", **context, entries=found[: audit_log.LOG_PAGE], older=older)
+    return page(request, "log.html", **context, entries=found[: audit_log.LOG_PAGE], older=older)
