@@ -12,8 +12,8 @@ abruptly at a random moment of the burst, and restarts it. After every restart i
 * **the database opens**: the server starts and, on SQLite, ``PRAGMA integrity_check``
   says ``ok``;
 * **the audit verifies**: the chain checks (``backchannel audit verify``'s function, and
-  the command itself with ``cli_audit``) and every acknowledged release and save has its
-  audit entry.
+  the command itself after the last cut with ``cli_audit``) and every acknowledged release
+  and save has its audit entry.
 
 How the server stops is the :class:`Cut`:
 
@@ -23,8 +23,9 @@ How the server stops is the :class:`Cut`:
 * :class:`PowerCut` (SQLite): the server runs under the LD_PRELOAD shim of
   :mod:`benchmarks.powercut`; a cut SIGKILLs it and replaces the database folder by what
   a disk that honours fsync would hold (``mix``: unsynced blocks survive at random).
-  ``unsafe=True`` is the negative control: the server runs with ``synchronous=OFF``
-  forced (it refuses that normally; the trial bypasses the check), and must lose writes.
+  ``synchronous="OFF"`` (or ``"NORMAL"``) is the negative control: the server runs with
+  that setting forced (it refuses it normally; the trial's launcher bypasses the check,
+  the product is unchanged), and must lose writes.
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ UNSAFE_LAUNCHER = """
 import sys
 import backchannel.services.platform as platform
 import backchannel.storage.db as db
+weaker = "PRAGMA synchronous=" + sys.argv.pop(1)
 db.SQLITE_PRAGMAS = tuple(
-    p.replace("synchronous=FULL", "synchronous=OFF") for p in db.SQLITE_PRAGMAS
+    weaker if p.startswith("PRAGMA synchronous") else p for p in db.SQLITE_PRAGMAS
 )
 platform.check_durability = lambda engine: {}
 from backchannel.cli import entry_point
@@ -247,8 +249,11 @@ def _lost_saves(
     acks = ledger.saves.get(name, [])
     if not acks:
         return 0, []
-    found = client.get(f"/api/v1/dialogues/{world.drafting}/position").json()
-    current = found[-1] if found else {"revision": 0, "position": {"note": ""}}
+    response = client.get(f"/api/v1/dialogues/{world.drafting}/position")
+    if not response.is_success:
+        return 0, [f"{name}: reading the position back: {response.status_code} {response.text}"]
+    found = response.json()
+    current: dict[str, Any] = found[-1] if found else {"revision": 0, "position": {"note": ""}}
     revision, note = int(current["revision"]), str(current["position"].get("note", ""))
     lost = [(r, n) for r, n in acks if r > revision]
     problems = [f"{name}: acknowledged revision {r} lost (stored {revision})" for r, _ in lost]
@@ -372,10 +377,10 @@ def clean_environment(**more: str) -> dict[str, str]:
     return {**env, **more}
 
 
-def backchannel_command(unsafe: bool = False) -> list[str]:
-    """The CLI with this interpreter (``unsafe``: with ``synchronous=OFF`` forced)."""
-    if unsafe:
-        return [sys.executable, "-c", UNSAFE_LAUNCHER]
+def backchannel_command(synchronous: str | None = None) -> list[str]:
+    """The CLI with this interpreter (with ``synchronous``: that setting forced on SQLite)."""
+    if synchronous is not None:
+        return [sys.executable, "-c", UNSAFE_LAUNCHER, synchronous]
     return [sys.executable, "-c", "from backchannel.cli import entry_point; entry_point()"]
 
 
@@ -389,11 +394,11 @@ def free_port() -> int:
 
 
 def start_server(
-    world: World, log: Path, env: dict[str, str], unsafe: bool = False
+    world: World, log: Path, env: dict[str, str], synchronous: str | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """``backchannel serve`` on a free loopback port; returns the process once it answers."""
     port = free_port()
-    command = [*backchannel_command(unsafe), "serve", "--host", LOOPBACK, "--port", str(port)]
+    command = [*backchannel_command(synchronous), "serve", "--host", LOOPBACK, "--port", str(port)]
     with log.open("ab") as out:
         process = subprocess.Popen(
             [*command, "--database", world.url, "--key-file", str(world.key)],
@@ -505,7 +510,7 @@ def run_series(
     cuts: int,
     rng: random.Random,
     window: tuple[float, float] = (0.2, 0.8),
-    unsafe: bool = False,
+    synchronous: str | None = None,
     cli_audit: bool = False,
     stop_on_loss: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -515,14 +520,14 @@ def run_series(
     ledger = Ledger()
     log = world.key.parent.parent / "server.log"
     started = time.perf_counter()
-    process, base = start_server(world, log, cut.environment(), unsafe)
+    process, base = start_server(world, log, cut.environment(), synchronous)
     try:
         for k in range(1, cuts + 1):
             before = ledger.acknowledged
             burst(base, world, ledger, rng.uniform(*window), partial(cut.stop, process))
             acknowledged = ledger.acknowledged - before
-            process, base = start_server(world, log, cut.environment(), unsafe)
-            found = check(base, world, ledger, cli_audit)
+            process, base = start_server(world, log, cut.environment(), synchronous)
+            found = check(base, world, ledger, cli_audit and k == cuts)
             series.cuts += 1
             series.acknowledged += acknowledged
             series.lost += found.lost

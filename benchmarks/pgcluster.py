@@ -1,12 +1,15 @@
-"""A throw-away PostgreSQL server that can be crashed (every process SIGKILLed) and restarted.
+"""A throw-away PostgreSQL server, which can also be crashed (every process SIGKILLed).
+
+The server of the tests (``tests/conftest.py``'s ``postgres`` fixture) and of the kill -9
+trials.
 
 The kill -9 trials on PostgreSQL stop the database server as a crash would, not as an
 operator would: the postmaster and every backend get SIGKILL at once; ``pg_ctl start``
 then runs crash recovery from the WAL. The cluster is made with ``initdb
 --data-checksums`` in a temporary folder, listens on 127.0.0.1 with a private socket
 folder, and runs as the ``postgres`` user when this process is root (the server refuses
-to run as root). Its binaries are found as in ``tests/conftest.py`` (``make postgres``
-installs them).
+to run as root). Its binaries are the newest under ``/usr/lib/postgresql``, or those on
+PATH (``make postgres`` installs them).
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+INSTALL = (
+    "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin "
+    "or on PATH. Install them with `make postgres` (what `make test` runs first), or "
+    "`apt-get install -y postgresql` on Debian or Ubuntu, or put initdb and pg_ctl on PATH."
+)
 
 
 class ClusterError(RuntimeError):
@@ -39,7 +48,7 @@ def binaries() -> Path:
     on_path = shutil.which("initdb")
     if on_path and shutil.which("pg_ctl"):
         return Path(on_path).parent
-    raise ClusterError("PostgreSQL server binaries not found: run `make postgres`")
+    raise ClusterError(INSTALL)
 
 
 def _alive(pid: int) -> bool:
@@ -56,8 +65,8 @@ class Cluster:
     is its own, so that the ``postgres`` user can reach it)."""
 
     def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="backchannel-pgcrash-"))
         self.bin = binaries()
+        self.root = Path(tempfile.mkdtemp(prefix="backchannel-pg-"))
         root = self.root
         self.data, self.sockets, self.log = root / "data", root / "sockets", root / "server.log"
         self.as_user: list[str] = []
@@ -77,16 +86,25 @@ class Cluster:
             try:
                 owner = pwd.getpwnam("postgres")
             except KeyError:
-                raise ClusterError("running as root without a `postgres` user") from None
+                raise ClusterError(
+                    "running as root, but there is no `postgres` user to run the server as; "
+                    + INSTALL
+                ) from None
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
             self.as_user = ["runuser", "-u", "postgres", "--"]
         options = ["--data-checksums", "--auth=trust", "-U", "postgres", "-E", "UTF8"]
         self._run(str(self.bin / "initdb"), *options, "--no-locale", "-D", str(self.data))
         self._run("mkdir", "-m", "700", str(self.sockets))
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self.start()
+        for _ in range(5):  # another process may take the free port first: try another
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = int(probe.getsockname()[1])
+            try:
+                self.start()
+                return
+            except ClusterError as error:
+                failed = error
+        raise failed
 
     def start(self) -> None:
         """Start the server (after a crash: with crash recovery); wait until it accepts."""
@@ -147,6 +165,7 @@ class Cluster:
         try:
             if (self.data / "postmaster.pid").exists():
                 pg_ctl = str(self.bin / "pg_ctl")
-                self._run(pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
+                with contextlib.suppress(ClusterError):
+                    self._run(pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)

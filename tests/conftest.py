@@ -6,10 +6,9 @@
 * :func:`build_world`: a dialogue with two delegations, an absent stakeholder and every
   role (the platform tests and the browser tests start from it).
 * :func:`postgres`: a session fixture that starts a throw-away PostgreSQL server on
-  loopback: it finds the server binaries (``/usr/lib/postgresql/*/bin``), runs ``initdb
-  --data-checksums`` in a temporary directory and starts it on 127.0.0.1 with a free
-  port and a private socket directory (as the ``postgres`` user when the tests run as
-  root, since the server refuses to run as root), and stops it at the end. Without the
+  loopback (:class:`benchmarks.pgcluster.Cluster`: ``initdb --data-checksums`` in a
+  temporary directory, 127.0.0.1 with a free port and a private socket directory, as the
+  ``postgres`` user when the tests run as root), and stops it at the end. Without the
   binaries the fixture fails and says how to install them: these tests never skip.
 
 Fixtures used by one folder only live in that folder's ``conftest.py``.
@@ -17,15 +16,8 @@ Fixtures used by one folder only live in that folder's ``conftest.py``.
 
 from __future__ import annotations
 
-import glob
 import itertools
-import os
-import pwd
 import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +31,7 @@ from backchannel.services import accounts, dialogues, rounds
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.storage.vault import init_key_file
+from benchmarks.pgcluster import Cluster, ClusterError, binaries
 
 INSECURE_FAST_HASHING = 64
 PASSWORD = "correct horse battery staple"
@@ -118,13 +111,6 @@ def build_world(platform: Platform) -> World:
 
 
 # ------------------------------------------------------------------ PostgreSQL
-INSTALL = (
-    "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin "
-    "or on PATH. Install them with `make postgres` (what `make test` runs first), or "
-    "`apt-get install -y postgresql` on Debian or Ubuntu, or put initdb and pg_ctl on PATH."
-)
-
-
 @dataclass
 class Server:
     """A running throw-away PostgreSQL server."""
@@ -165,68 +151,24 @@ class Server:
 
 
 def server_binaries() -> Path:
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
-    )
-    if found:
-        folder = Path(found[-1]).parent
-        if (folder / "pg_ctl").exists():
-            return folder
-    on_path = shutil.which("initdb")
-    if on_path and shutil.which("pg_ctl"):
-        return Path(on_path).parent
-    pytest.fail(INSTALL, pytrace=False)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """The folder of the PostgreSQL server binaries; fails (never skips) without them."""
+    try:
+        return binaries()
+    except ClusterError as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Server]:
     """A PostgreSQL server on 127.0.0.1 for the session (fails, never skips, without one)."""
-    binaries = server_binaries()
-    as_user: list[str] = []
-    root = Path(tempfile.mkdtemp(prefix="backchannel-pg-"))
-    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.fail(
-                "running as root, but there is no `postgres` user to run the server as; " + INSTALL,
-                pytrace=False,
-            )
-        os.chown(root, owner.pw_uid, owner.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, sockets, log = root / "data", root / "sockets", root / "server.log"
-    pg_ctl = str(binaries / "pg_ctl")
-
-    def run(*command: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*as_user, *command], capture_output=True, text=True, check=False)
-
-    def must(done: subprocess.CompletedProcess[str]) -> None:
-        if done.returncode != 0:
-            tail = log.read_text()[-2000:] if log.exists() else ""
-            pytest.fail(f"{done.args}: {done.stderr or done.stdout}\n{tail}", pytrace=False)
-
-    started = False
+    server_binaries()
+    cluster = Cluster()
     try:
-        initdb = ["--data-checksums", "--auth=trust", "-U", "postgres", "-E", "UTF8"]
-        must(run(str(binaries / "initdb"), *initdb, "--no-locale", "-D", str(data)))
-        must(run("mkdir", "-m", "700", str(sockets)))
-        for _ in range(5):  # another process may take the free port first: try another
-            port = free_port()
-            options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets}"
-            done = run(pg_ctl, "-D", str(data), "-l", str(log), "-w", "-o", options, "start")
-            if done.returncode == 0:
-                break
-        must(done)
-        started = True
-        yield Server(port, root, binaries, itertools.count())
+        cluster.create()
+    except ClusterError as error:
+        cluster.remove()
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield Server(cluster.port, cluster.root, cluster.bin, itertools.count())
     finally:
-        if started:
-            run(pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+        cluster.remove()

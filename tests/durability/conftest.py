@@ -14,6 +14,7 @@ import pytest
 
 from benchmarks import durability, powercut
 from benchmarks.pgcluster import Cluster, ClusterError
+from conftest import server_binaries
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +37,7 @@ def sqlite_world(tmp_path: Path) -> durability.World:
 def crashable_postgres() -> Iterator[Cluster]:
     """A PostgreSQL server of this test alone: the trial crashes it (the shared one of
     ``tests/conftest.py`` serves other tests meanwhile and must not be crashed)."""
+    server_binaries()
     cluster = Cluster()
     try:
         cluster.create()

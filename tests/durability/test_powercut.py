@@ -46,7 +46,7 @@ def test_negative_control_synchronous_off_loses_acknowledged_writes(
         power_cut(shim, sqlite_world),
         3,
         random.Random(20),
-        unsafe=True,
+        synchronous="OFF",
         stop_on_loss=True,
     )
     assert series.lost > 0, series.line()
