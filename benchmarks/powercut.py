@@ -41,7 +41,8 @@ def compile_shim(folder: Path) -> Path:
     compiler = shutil.which("gcc") or shutil.which("cc")
     if compiler is None:
         raise ShimUnavailable(
-            "no C compiler (gcc or cc) on PATH: install one, e.g. `apt-get install -y gcc`"
+            "no C compiler (gcc or cc) on PATH: `make compiler` installs gcc (what `make test` "
+            "runs first), or `apt-get install -y gcc`"
         )
     library = folder / "powercut_shim.so"
     command = [compiler, "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(library)]

@@ -130,3 +130,11 @@ def test_the_mixed_view_keeps_synced_data_and_chooses_each_unsynced_block(seed: 
     assert mixed[:block] == b"a" * block  # the same in both: kept
     assert mixed[block : 2 * block] in (b"a" * block, b"b" * block)
     assert len(mixed) in (len(durable), len(live))
+
+
+def test_without_a_compiler_the_shim_says_how_to_install_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(powercut.shutil, "which", lambda name: None)
+    with pytest.raises(powercut.ShimUnavailable, match="make compiler"):
+        powercut.compile_shim(tmp_path)
