@@ -70,6 +70,13 @@ entry_point()
 
 
 # ------------------------------------------------------------------ the database
+def close(platform: Any) -> None:
+    """Dispose of a platform's engines (the writer and, on SQLite, the readers)."""
+    engines = (platform.engine, platform.readers.kw.get("bind", platform.engine))
+    for engine in {id(e): e for e in engines}.values():
+        engine.dispose()
+
+
 @dataclass
 class World:
     """What the writers need: the database, the two dialogues, the sessions."""
@@ -141,8 +148,7 @@ def seed(url: str, key: Path) -> World:
         opened = accounts.sign_in(platform, name, PASSWORD, LOOPBACK)
         sessions[name] = (opened.token, opened.csrf)
     drafting, draft_sides, draft_bodies = made["Drafting"]
-    for engine in {id(e): e for e in (platform.engine, platform.readers.kw["bind"])}.values():
-        engine.dispose()
+    close(platform)
     return World(
         url,
         key,
@@ -170,7 +176,8 @@ class Ledger:
 
     @property
     def acknowledged(self) -> int:
-        return sum(len(v) for v in self.saves.values()) + len(self.releases)
+        """Acknowledged writes so far (read while the writers add to it: copied first)."""
+        return sum(len(v) for v in list(self.saves.values())) + len(self.releases)
 
 
 def _client(base: str, world: World, name: str) -> httpx.Client:
@@ -285,8 +292,7 @@ def _lost_releases(world: World, ledger: Ledger) -> tuple[int, list[str]]:
             )
         }
     finally:
-        for engine in {id(e): e for e in (platform.engine, platform.readers.kw["bind"])}.values():
-            engine.dispose()
+        close(platform)
     missing = [r for r in ledger.releases if r not in seen]
     for release in missing:
         del ledger.releases[release]
