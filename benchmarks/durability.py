@@ -5,10 +5,11 @@ loopback port, and then ``cuts`` times: runs a write burst (three writers over H
 two members saving positions, the facilitator releasing findings), stops the server
 abruptly at a random moment of the burst, and restarts it. After every restart it checks:
 
-* **0 acknowledged writes lost**: every write that got a 2xx answer is there, read back
-  over HTTP (decrypted): each release by its id, each side's position at its last
-  acknowledged revision with that save's note (or at a later revision whose note was
-  sent: a write in flight at the cut may land);
+* **0 acknowledged writes lost**: every write that got a 2xx answer is there, decrypted:
+  each release by its id, through the services (the API lists releases without their
+  ids), and each side's position, over HTTP, at its last acknowledged revision with that
+  save's note (or at a later revision whose note was sent: a write in flight at the cut
+  may land);
 * **the database opens**: the server starts and, on SQLite, ``PRAGMA integrity_check``
   says ``ok``;
 * **the audit verifies**: the chain checks (``backchannel audit verify``'s function, and
