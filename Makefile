@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck contracts unit docs bench browsers postgres clean
+.PHONY: run test lint typecheck contracts unit docs bench browsers postgres compiler clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,12 +21,16 @@ browsers:
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 
+# A C compiler for the power-cut trials (tests/durability compile an LD_PRELOAD shim at test time).
+compiler:
+	@command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null)
+
 run: $(STAMP)
 	$(BIN)/backchannel keys init --if-missing
 	$(BIN)/backchannel demo
 	$(BIN)/backchannel serve
 
-test: $(STAMP) browsers postgres lint typecheck contracts docs unit
+test: $(STAMP) browsers postgres compiler lint typecheck contracts docs unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -7,7 +7,7 @@
                                               [--workers N] [--database sqlite|postgresql]
 
 ``--workers N`` serves with ``backchannel serve --workers N``; ``--database postgresql``
-seeds and serves a throw-away PostgreSQL server (``benchmarks/postgres.py``) instead of an
+seeds and serves a throw-away PostgreSQL server (``benchmarks/pgcluster.py``) instead of an
 SQLite file. Three load profiles, the same request mix:
 
 * ``saturation`` (the default, where the p99 target is judged): each user waits only
@@ -912,7 +912,7 @@ def run_profile(profile: Profile, options: Options) -> tuple[bool, dict[str, Any
     import subprocess
     from contextlib import ExitStack
 
-    from benchmarks.postgres import PostgresMissing, throwaway_server
+    from benchmarks.pgcluster import Cluster, ClusterError
 
     users, duration = options.users or profile.users, options.duration or profile.duration
     print(f"\n# profile {profile.name!r}: {profile.purpose}")
@@ -926,8 +926,10 @@ def run_profile(profile: Profile, options: Options) -> tuple[bool, dict[str, Any
     try:
         url = ""
         if options.database == "postgresql":
-            postgres = stack.enter_context(throwaway_server("-c max_connections=400"))
-            url = postgres.url(postgres.new_database())
+            cluster = Cluster()
+            stack.callback(cluster.remove)
+            cluster.create()
+            url = cluster.create_database("load")
         world, url, key = seed(tmp, max(options.members, 2), users, url)
         port = free_port()
         base = loopback_url(f"http://{LOOPBACK}:{port}")
@@ -995,7 +997,7 @@ def run_profile(profile: Profile, options: Options) -> tuple[bool, dict[str, Any
             "verdicts": verdicts,
         }
         return failed, figures
-    except (RuntimeError, OSError, subprocess.SubprocessError, PostgresMissing) as error:
+    except (RuntimeError, OSError, subprocess.SubprocessError, ClusterError) as error:
         print(f"the load test could not run: {error}")
         log = tmp / "server.log"
         if log.exists():

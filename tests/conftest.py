@@ -6,10 +6,9 @@
 * :func:`build_world`: a dialogue with two delegations, an absent stakeholder and every
   role (the platform tests and the browser tests start from it).
 * :func:`postgres`: a session fixture that starts a throw-away PostgreSQL server on
-  loopback: it finds the server binaries (``/usr/lib/postgresql/*/bin``), runs ``initdb
-  --data-checksums`` in a temporary directory and starts it on 127.0.0.1 with a free
-  port and a private socket directory (as the ``postgres`` user when the tests run as
-  root, since the server refuses to run as root), and stops it at the end. Without the
+  loopback (:class:`benchmarks.pgcluster.Cluster`: ``initdb --data-checksums`` in a
+  temporary directory, 127.0.0.1 with a free port and a private socket directory, as the
+  ``postgres`` user when the tests run as root), and stops it at the end. Without the
   binaries the fixture fails and says how to install them: these tests never skip.
 
 Fixtures used by one folder only live in that folder's ``conftest.py``.
@@ -17,10 +16,14 @@ Fixtures used by one folder only live in that folder's ``conftest.py``.
 
 from __future__ import annotations
 
+import itertools
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from backchannel.config import Settings
@@ -28,7 +31,7 @@ from backchannel.services import accounts, dialogues, rounds
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.storage.vault import init_key_file
-from benchmarks.postgres import PostgresMissing, Server, throwaway_server
+from benchmarks.pgcluster import Cluster, ClusterError, binaries
 
 INSECURE_FAST_HASHING = 64
 PASSWORD = "correct horse battery staple"
@@ -106,11 +109,64 @@ def build_world(platform: Platform) -> World:
 
 
 # ------------------------------------------------------------------ PostgreSQL
+@dataclass
+class Server:
+    """A running throw-away PostgreSQL server."""
+
+    port: int
+    root: Path
+    bin: Path
+    counter: itertools.count[int]
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def admin(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        )
+
+    def new_database(self) -> str:
+        name = f"bc_{next(self.counter)}_{secrets.token_hex(3)}"
+        with self.admin() as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    def files_of(self, database: str) -> dict[str, bytes]:
+        """The raw bytes of the database's relation files and of the whole WAL."""
+        with self.admin() as connection:
+            connection.execute("CHECKPOINT")
+            oid = connection.execute(
+                "SELECT oid FROM pg_database WHERE datname = %s", (database,)
+            ).fetchone()
+        assert oid is not None
+        found = {}
+        for folder in (self.root / "data" / "base" / str(oid[0]), self.root / "data" / "pg_wal"):
+            for path in folder.rglob("*"):
+                if path.is_file():
+                    found[str(path.relative_to(self.root))] = path.read_bytes()
+        return found
+
+
+def server_binaries() -> Path:
+    """The folder of the PostgreSQL server binaries; fails (never skips) without them."""
+    try:
+        return binaries()
+    except ClusterError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Server]:
     """A PostgreSQL server on 127.0.0.1 for the session (fails, never skips, without one)."""
+    server_binaries()
+    cluster = Cluster()
     try:
-        with throwaway_server() as server:
-            yield server
-    except PostgresMissing as missing:
-        pytest.fail(str(missing), pytrace=False)
+        cluster.create()
+    except ClusterError as error:
+        cluster.remove()
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield Server(cluster.port, cluster.root, cluster.bin, itertools.count())
+    finally:
+        cluster.remove()

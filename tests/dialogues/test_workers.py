@@ -23,7 +23,7 @@ import pytest
 
 from backchannel.services.platform import Platform
 from backchannel.web.app import worker_settings
-from benchmarks.postgres import free_port
+from benchmarks.load_bench import free_port
 from conftest import (
     INSECURE_FAST_HASHING,
     PASSWORD,
