@@ -300,3 +300,29 @@ def test_two_factor_sign_in_outlives_a_rotation(tmp_path: Path) -> None:
     by_recovery = accounts.complete_sign_in(platform, again.token, recovery[0], "test", now=later)
     assert isinstance(by_recovery, accounts.SignedIn)
     close(platform)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_data_keys_are_not_rotated_while_a_server_runs(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Every server process caches the data keys: a rotation beside one would leave it
+    sealing new fields with a dropped key. A serving process holds the lock; the rotation
+    is refused until no process does."""
+    url = f"sqlite:///{tmp_path / 'backchannel.db'}"
+    if backend == "postgresql":
+        server = request.getfixturevalue("postgres")
+        url = server.url(server.new_database())
+    platform = Platform.open(make_settings(tmp_path, database_url=url), upgrade=True)
+    world = build_world(platform)
+    first, second = platform.hold_serving(), platform.hold_serving()  # two workers
+    with pytest.raises(NotAllowedNow, match="a server is running"):
+        keys.rotate_data_keys(platform)
+    first.release()
+    with pytest.raises(NotAllowedNow, match="a server is running"):
+        keys.rotate_data_keys(platform)
+    second.release()
+    second.release()  # releasing twice is harmless
+    assert keys.rotate_data_keys(platform) == 1
+    assert dialogues.view(platform, world.actors["facilitator"], world.dialogue_id).title
+    close(platform)

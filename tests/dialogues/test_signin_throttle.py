@@ -42,8 +42,9 @@ from backchannel.services.platform import Platform
 from backchannel.storage import migrate
 from backchannel.storage.db import make_engine
 from backchannel.storage.tables import AuditEntryRow, utcnow
+from backchannel.web import gate as gate_module
 from backchannel.web.app import create_app, server_options
-from backchannel.web.gate import SignInGate, TrustedProxies
+from backchannel.web.gate import QUEUE_PER_PLACE, SignInGate, TrustedProxies
 from conftest import PASSWORD, World, build_world, close, make_settings
 
 from .conftest import live_server, row_counts
@@ -247,12 +248,15 @@ def test_no_more_attempts_wait_for_one_account_than_there_are_places() -> None:
 
 
 # ------------------------------------------------------------------ a flood
-def test_a_flood_gets_immediate_refusals_instead_of_a_queue(
+def test_a_flood_fills_a_short_queue_then_gets_immediate_refusals(
     world: World, app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = world.platform.settings
     per_source, overall = settings.signin_concurrency_per_source, settings.signin_concurrency
     assert (per_source, overall) == (1, 4)
+    gate: SignInGate = app.state.signin_gate
+    queue = gate.queue
+    assert queue == overall * QUEUE_PER_PLACE
     release = threading.Event()
     started = threading.Semaphore(0)
     real = accounts.verify_password
@@ -271,6 +275,7 @@ def test_a_flood_gets_immediate_refusals_instead_of_a_queue(
     async def flood() -> dict[str, Any]:
         body = {"username": "b1", "password": WRONG}
         flooders = [client(f"10.0.0.{k}") for k in range(1 + overall - per_source)]
+        waiters = [client(f"10.0.1.{k}") for k in range(queue)]
         held: list[asyncio.Task[httpx.Response]] = []
 
         async def hold(c: httpx.AsyncClient, count: int) -> None:
@@ -282,27 +287,88 @@ def test_a_flood_gets_immediate_refusals_instead_of_a_queue(
 
         await hold(flooders[0], per_source)
         same_source = await flooders[0].post("/api/v1/session", json=body)
-        for c in flooders[1:]:  # one each from other addresses: every place taken
+        for c in flooders[1:]:  # one each from other addresses: every check place taken
             await hold(c, 1)
+        for c in waiters:  # then the queue fills, checking nothing
+            held.append(asyncio.create_task(c.post("/api/v1/session", json=body)))
+        for _ in range(200):
+            if gate.waiting == queue:
+                break
+            await asyncio.sleep(0.01)
+        queued = gate.waiting
         newcomer = client("10.0.0.200")
         elsewhere = await newcomer.post("/api/v1/session", json=body)
         still_held = sum(not t.done() for t in held)
+        checks_while_full = gate.checking
         release.set()
         done = await asyncio.gather(*held)
-        for c in [*flooders, newcomer]:
+        for c in [*flooders, *waiters, newcomer]:
             await c.aclose()
         return {
             "same source": (same_source.status_code, same_source.json()["error"]),
+            "queued": queued,
             "elsewhere": (elsewhere.status_code, elsewhere.json()["error"]),
             "held while refused": still_held,
+            "checks while full": checks_while_full,
             "held": [r.status_code for r in done],
         }
 
     found = asyncio.run(flood())
     assert found["same source"] == (429, "too many sign-ins from your address at once")
+    assert found["queued"] == queue
     assert found["elsewhere"] == (429, "the server is busy with other sign-ins")
-    assert found["held while refused"] == overall  # refused at once, while the checks waited
-    assert found["held"] == [401] * overall
+    assert found["held while refused"] == overall + queue  # refused at once, while they waited
+    assert found["checks while full"] == overall  # never more Argon2 work than the places
+    assert found["held"] == [401] * (overall + queue)  # the queue was served, not dropped
+
+
+def test_people_who_sign_in_together_wait_their_turn(world: World, app: FastAPI) -> None:
+    """Ten people at once, more than the places (4), fewer than places and queue (12):
+    every one is signed in, none refused."""
+    gate: SignInGate = app.state.signin_gate
+    people = ["facilitator", "a1", "a2", "b1", "observer", "outsider"] * 2
+    people = people[:10]
+    assert gate.overall < len(people) <= gate.overall + gate.queue
+
+    async def together() -> list[int]:
+        clients = [
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app, client=(f"10.0.2.{k}", 1234)),
+                base_url="http://127.0.0.1",
+            )
+            for k in range(len(people))
+        ]
+        answers = await asyncio.gather(
+            *(
+                c.post("/api/v1/session", json={"username": name, "password": PASSWORD})
+                for c, name in zip(clients, people, strict=True)
+            )
+        )
+        for c in clients:
+            await c.aclose()
+        return [a.status_code for a in answers]
+
+    assert asyncio.run(together()) == [200] * len(people)
+
+
+def test_a_wait_too_long_is_refused(
+    world: World, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate: SignInGate = app.state.signin_gate
+    monkeypatch.setattr(gate_module, "QUEUE_WAIT_S", 0.05)
+    gate.checking = gate.overall  # every place taken, and none comes free
+
+    async def waits() -> int:
+        transport = httpx.ASGITransport(app=app, client=("10.0.3.1", 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            answer = await c.post("/api/v1/session", json={"username": "b1", "password": WRONG})
+            return answer.status_code
+
+    try:
+        assert asyncio.run(waits()) == 429
+        assert gate.waiting == 0
+    finally:
+        gate.checking = 0
 
 
 def test_the_sign_in_page_says_when_the_server_is_busy(

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backchannel.cli import main
 from backchannel.services.platform import Platform
 from backchannel.web.app import worker_settings
 from benchmarks.load_bench import free_port
@@ -131,6 +132,17 @@ def test_two_workers_are_one_server(served: tuple[str, World]) -> None:
         assert client.post("/api/v1/session/end", headers=headers).status_code == 200
         for _ in range(10):  # ended on every worker
             assert client.get(f"/api/v1/dialogues/{d}").status_code == 401
+
+
+def test_data_keys_are_not_rotated_under_a_running_server(
+    served: tuple[str, World], tmp_path: Path
+) -> None:
+    origin, world = served
+    settings = world.platform.settings
+    command = ["keys", "rotate", "--data-keys", "--database", settings.database_url]
+    command += ["--key-file", str(settings.key_file)]
+    assert main(command) == 2  # refused: the workers hold the serving lock
+    assert httpx.get(f"{origin}/signin", timeout=10).status_code == 200
 
 
 def test_the_throttle_counts_across_workers(served: tuple[str, World]) -> None:

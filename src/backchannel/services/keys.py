@@ -41,7 +41,7 @@ from backchannel.services.platform import (
     KEK_SALT,
     Platform,
 )
-from backchannel.storage import rekey, repo
+from backchannel.storage import rekey, repo, serving
 from backchannel.storage.tables import MetaRow
 from backchannel.storage.vault import KeyFileError, Vault, derive_key, read_key_file
 
@@ -205,8 +205,10 @@ def _switch(platform: Platform, target: Vault, step: Callable[[], None]) -> int:
 def rotate_data_keys(platform: Platform, dialogue_ids: list[str] | None = None) -> int:
     """Give dialogues new data keys and re-seal all their fields (one transaction each).
 
-    Run it with the server stopped (or restart the server afterwards): other processes
-    keep the old data keys in their caches.
+    Refused (NotAllowedNow) while a server runs on the database: every server process
+    keeps the data keys it opened in memory, and one that went on sealing new fields
+    with a key this rotation drops would make them unreadable. The server is stopped,
+    the rotation runs, the server is started again.
 
     Parameters
     ----------
@@ -231,18 +233,31 @@ def rotate_data_keys(platform: Platform, dialogue_ids: list[str] | None = None) 
     missing = sorted(set(chosen) - set(known))
     if missing:
         raise InputError("no such dialogue: " + ", ".join(missing))
-    for dialogue_id in chosen:
-        with platform.unit() as s:
-            old = platform.keys(s, dialogue_id)
-            fresh = platform.add_data_key(s, dialogue_id, old.version + 1)
-            fields = rekey.reseal_dialogue(s, dialogue_id, old.reseal_to(fresh))
-            rekey.drop_data_keys_before(s, dialogue_id, fresh.version)
-            platform.log(
-                s,
-                "keys.data_key_rotated",
-                dialogue_id=dialogue_id,
-                audience="operator",
-                detail={"version": fresh.version, "fields": fields},
-            )
-        platform.key_cache.forget(dialogue_id)
+    try:
+        with serving.alone(platform.engine):
+            for dialogue_id in chosen:
+                _rotate_data_key(platform, dialogue_id)
+    except serving.ServerRunning:
+        raise NotAllowedNow(
+            "a server is running on this database, and each of its processes keeps the "
+            "data keys in memory",
+            hint="stop the server (every worker), run the rotation, then start it again",
+        ) from None
     return len(chosen)
+
+
+def _rotate_data_key(platform: Platform, dialogue_id: str) -> None:
+    """One dialogue: a new data key, every field re-sealed, the old key dropped."""
+    with platform.unit() as s:
+        old = platform.keys(s, dialogue_id)
+        fresh = platform.add_data_key(s, dialogue_id, old.version + 1)
+        fields = rekey.reseal_dialogue(s, dialogue_id, old.reseal_to(fresh))
+        rekey.drop_data_keys_before(s, dialogue_id, fresh.version)
+        platform.log(
+            s,
+            "keys.data_key_rotated",
+            dialogue_id=dialogue_id,
+            audience="operator",
+            detail={"version": fresh.version, "fields": fields},
+        )
+    platform.key_cache.forget(dialogue_id)

@@ -29,7 +29,7 @@ from typing import Any
 
 from backchannel.config import Settings
 from backchannel.errors import BackchannelError, NotFound
-from backchannel.storage import audit, checkpoints, migrate, rekey, repo
+from backchannel.storage import audit, checkpoints, migrate, rekey, repo, serving
 from backchannel.storage.checkpoints import Signer
 from backchannel.storage.db import (
     Engine,
@@ -230,6 +230,11 @@ class Platform:
         return cls(
             settings, engine, factory, readers, vault, audit_key, account_key, signer, writers
         )
+
+    def hold_serving(self) -> serving.ServingLock:
+        """Mark this process as serving the database until the lock is released (a
+        shared lock: operations that must not run beside a server refuse meanwhile)."""
+        return serving.hold(self.engine)
 
     def close(self) -> None:
         """Close every database connection of this platform (the writer's and the reader's)."""

@@ -38,8 +38,12 @@ to 0.35-0.85 s over four alternating runs, with no measurable loss of throughput
 
 
 @asynccontextmanager
-async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
-    """Process settings for serving: a GIL switch interval, and a frozen start-up heap.
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Process settings for serving: the serving lock, a GIL switch interval, and a
+    frozen start-up heap.
+
+    The serving lock (shared, released when the process ends, however it ends) tells
+    ``keys rotate --data-keys`` that a server runs on the database, so that it refuses.
 
     Everything alive once the app is built (modules, the app, the ORM and pydantic
     machinery: some 170,000 objects) lives as long as the process. While the collector
@@ -47,6 +51,7 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     flight for about 90 ms, once every few thousand requests; frozen, a full collection
     scans only what requests create and takes under a millisecond.
     """
+    held = app.state.platform.hold_serving()
     gc.collect()
     gc.freeze()
     previous = sys.getswitchinterval()
@@ -56,6 +61,7 @@ async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
     finally:
         sys.setswitchinterval(previous)
         gc.unfreeze()  # an app shut down in a longer-lived process leaves nothing pinned
+        held.release()
 
 
 def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:

@@ -8,9 +8,12 @@
 * :class:`SignInGate`: an Argon2id check costs tens of milliseconds of CPU and
   ``password_hash_memory_kib`` of memory, and anyone may ask for one. At most
   ``signin_concurrency_per_source`` sign-ins of one address and ``signin_concurrency``
-  password checks in all are under way at once; one more is refused at once (429)
-  instead of queueing behind them, so a flood from one address does not slow a sign-in
-  from another. Attempts on an account under the per-account back-off
+  password checks in all are under way at once. When every check place is taken, a
+  short queue (``QUEUE_PER_PLACE`` attempts per place, each waiting at most
+  ``QUEUE_WAIT_S``) takes the people who arrive together, as at the start of a meeting;
+  one more than the queue holds is refused at once (429), so a flood neither grows a
+  queue without bound nor causes more Argon2 work than the places allow. Attempts on an
+  account under the per-account back-off
   (:func:`~backchannel.services.accounts.sign_in_delay`) take turns, spaced by the
   back-off; they wait holding their address's place but no place for a check, so a
   back-off slows that account only.
@@ -73,6 +76,12 @@ def _host(hop: str) -> str:
     return hop
 
 
+QUEUE_PER_PLACE = 2
+"""Attempts that may wait for each check place (4 places: 8 waiting, 12 at once in all)."""
+QUEUE_WAIT_S = 5.0
+"""The longest an attempt waits for a check place before it is refused."""
+
+
 class SignInGate:
     """Places for password checks per source and in all, and turns on backed-off accounts.
 
@@ -83,6 +92,8 @@ class SignInGate:
         self.overall = overall
         self.per_source = per_source
         self.checking = 0
+        self.waiting = 0
+        self._freed = asyncio.Condition()
         self._sources: Counter[str] = Counter()
         self._turns: dict[str, asyncio.Lock] = {}
         self._queued: Counter[str] = Counter()
@@ -104,18 +115,39 @@ class SignInGate:
             if self._sources[source] <= 0:
                 del self._sources[source]
 
+    @property
+    def queue(self) -> int:
+        """How many attempts may wait for a check place."""
+        return self.overall * QUEUE_PER_PLACE
+
     @asynccontextmanager
     async def check(self) -> AsyncIterator[None]:
-        """A place for one password check in all; TooManyAttempts at once when there is none."""
+        """A place for one password check in all, waiting in the short queue when every
+        place is taken; TooManyAttempts when the queue is full or the wait too long."""
         if self.checking >= self.overall:
-            raise TooManyAttempts(
-                "the server is busy with other sign-ins", hint="try again in a few seconds"
-            )
-        self.checking += 1
+            await self._wait_for_a_place()
+        self.checking += 1  # no await since the place was seen free: it is ours
         try:
             yield
         finally:
             self.checking -= 1
+            async with self._freed:
+                self._freed.notify()
+
+    async def _wait_for_a_place(self) -> None:
+        busy = TooManyAttempts(
+            "the server is busy with other sign-ins", hint="try again in a few seconds"
+        )
+        if self.waiting >= self.queue:
+            raise busy
+        self.waiting += 1
+        try:
+            async with asyncio.timeout(QUEUE_WAIT_S), self._freed:
+                await self._freed.wait_for(lambda: self.checking < self.overall)
+        except TimeoutError:
+            raise busy from None
+        finally:
+            self.waiting -= 1
 
     @asynccontextmanager
     async def turn(self, account: str, delay: float) -> AsyncIterator[None]:
