@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     signin_concurrency: Annotated[int, Field(ge=1)] = 4
     """Sign-ins checked at once (each Argon2id check takes ``password_hash_memory_kib``);
     one more is refused at once with 429."""
+    signin_queue: Annotated[int, Field(ge=0)] | None = None
+    """Sign-ins that may wait (at most 5 s) for one of those places before one more is
+    refused with 429; unset: twice ``signin_concurrency``."""
     signin_concurrency_per_source: Annotated[int, Field(ge=1)] = 1
     """Sign-ins checked at once for one client address; one more is refused with 429."""
     max_request_bytes: Annotated[int, Field(ge=1024)] = 1_000_000

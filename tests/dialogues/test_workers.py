@@ -155,8 +155,11 @@ def test_the_throttle_counts_across_workers(served: tuple[str, World]) -> None:
 
 def test_each_worker_gets_its_share_of_the_sign_in_gate(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, signin_concurrency=4)
-    assert json.loads(worker_settings(settings, 2))["signin_concurrency"] == 2
-    assert json.loads(worker_settings(settings, 8))["signin_concurrency"] == 1
+    two, eight = json.loads(worker_settings(settings, 2)), json.loads(worker_settings(settings, 8))
+    assert (two["signin_concurrency"], two["signin_queue"]) == (2, 8)  # places shared, not
+    assert (eight["signin_concurrency"], eight["signin_queue"]) == (1, 8)  # the queue
+    chosen = make_settings(tmp_path, signin_concurrency=4, signin_queue=3)
+    assert json.loads(worker_settings(chosen, 2))["signin_queue"] == 3
     passphrase = make_settings(tmp_path, key_passphrase="a long passphrase for the key")
     assert "key_passphrase" not in json.loads(worker_settings(passphrase, 2))
 

@@ -22,6 +22,7 @@ from backchannel.errors import EnrolmentNeeded, InputError
 from backchannel.services.platform import Platform
 from backchannel.web import errors, gate
 from backchannel.web.deps import PasswordChangeNeeded
+from backchannel.web.gate import QUEUE_PER_PLACE
 from backchannel.web.security import SecurityHeaders
 
 HERE = Path(__file__).parent
@@ -119,11 +120,15 @@ def worker_settings(settings: Settings, workers: int) -> str:
     The key passphrase is left out: a worker reads it from its own environment, inherited
     from the serving process, as that process did. The sign-in gate's places are shared
     out, so that the Argon2id checks running at once on the machine stay within
-    ``signin_concurrency`` whatever the number of workers.
+    ``signin_concurrency`` whatever the number of workers; each worker keeps the whole
+    queue (a wait costs no Argon2 memory), since the kernel hands connections to the
+    workers unevenly and people signing in together should not be refused for it.
     """
     per_worker = max(1, settings.signin_concurrency // workers)
     data = settings.model_dump(mode="json", exclude={"key_passphrase"})
     data["signin_concurrency"] = per_worker
+    if settings.signin_queue is None:
+        data["signin_queue"] = settings.signin_concurrency * QUEUE_PER_PLACE
     return json.dumps(data)
 
 

@@ -77,7 +77,8 @@ def _host(hop: str) -> str:
 
 
 QUEUE_PER_PLACE = 2
-"""Attempts that may wait for each check place (4 places: 8 waiting, 12 at once in all)."""
+"""Attempts that may wait for each check place, unless ``signin_queue`` says how many in
+all (4 places: 8 waiting, 12 at once in all)."""
 QUEUE_WAIT_S = 5.0
 """The longest an attempt waits for a check place before it is refused."""
 
@@ -88,9 +89,10 @@ class SignInGate:
     Used from the event loop only (no lock needed).
     """
 
-    def __init__(self, overall: int, per_source: int) -> None:
+    def __init__(self, overall: int, per_source: int, queue: int | None = None) -> None:
         self.overall = overall
         self.per_source = per_source
+        self.queue = overall * QUEUE_PER_PLACE if queue is None else queue
         self.checking = 0
         self.waiting = 0
         self._freed = asyncio.Condition()
@@ -114,11 +116,6 @@ class SignInGate:
             self._sources[source] -= 1
             if self._sources[source] <= 0:
                 del self._sources[source]
-
-    @property
-    def queue(self) -> int:
-        """How many attempts may wait for a check place."""
-        return self.overall * QUEUE_PER_PLACE
 
     @asynccontextmanager
     async def check(self) -> AsyncIterator[None]:
@@ -186,7 +183,9 @@ class SignInGate:
 
 def install(settings: Settings) -> tuple[TrustedProxies, SignInGate]:
     """The proxies and the gate of an app built with these settings."""
-    gate = SignInGate(settings.signin_concurrency, settings.signin_concurrency_per_source)
+    gate = SignInGate(
+        settings.signin_concurrency, settings.signin_concurrency_per_source, settings.signin_queue
+    )
     return TrustedProxies(settings.trusted_proxies), gate
 
 
