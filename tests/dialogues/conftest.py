@@ -27,7 +27,7 @@ from backchannel.model.dialogue import IfThen, Position, Unacceptable
 from backchannel.services.platform import Platform
 from backchannel.storage.tables import Base
 from backchannel.web.app import create_app
-from conftest import PASSWORD, World, build_world, make_settings
+from conftest import PASSWORD, Server, World, build_world, make_settings
 
 BASE_URL = "http://127.0.0.1:8000"
 
@@ -36,6 +36,15 @@ BASE_URL = "http://127.0.0.1:8000"
 def settings(tmp_path: Path) -> Settings:
     """Settings on a fresh temporary database."""
     return make_settings(tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty database: an SQLite file, then one on the shared PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'backchannel.db'}"
+    server: Server = request.getfixturevalue("postgres")
+    return server.url(server.new_database())
 
 
 @pytest.fixture

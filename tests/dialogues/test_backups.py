@@ -49,15 +49,6 @@ def secret_key(tmp_path: Path) -> Path:
     return secret
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A new database of each kind."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'backchannel.db'}"
-    server: Server = request.getfixturevalue("postgres")
-    return server.url(server.new_database())
-
-
 def settings_for(tmp_path: Path, url: str) -> Any:
     return make_settings(tmp_path, database_url=url, backup_public_key=tmp_path / "keys/backup.pub")
 

@@ -25,7 +25,7 @@ from backchannel.storage.db import make_engine
 from backchannel.storage.tables import AuditEntryRow, MetaRow
 from backchannel.storage.vault import KeyFileError
 from backchannel.web.app import create_app
-from conftest import Server, World, build_world, close, make_settings
+from conftest import World, build_world, close, make_settings
 
 from .conftest import position_a, position_b, row_counts, sign_in
 
@@ -216,14 +216,6 @@ def test_signatures_cover_every_field(world: World) -> None:
 
 
 # ------------------------------------------------------------------ migration 0005
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'backchannel.db'}"
-    server: Server = request.getfixturevalue("postgres")
-    return server.url(server.new_database())
-
-
 def kept_rows(engine: Engine) -> dict[str, int]:
     """Rows per table of schema 0004 (the data the migration must keep)."""
     return {table: n for table, n in row_counts(engine).items() if table != "checkpoints"}

@@ -10,7 +10,7 @@ shown to every side). Migration 0003 adds both, tested up and down with data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.storage import migrate
 from backchannel.storage.db import make_engine
-from conftest import Server, World, build_world, close, make_settings
+from conftest import World, build_world, close, make_settings
 
 from .conftest import Browserless, position_a, position_b, row_counts
 
@@ -203,15 +203,6 @@ def test_a_dialogue_convened_over_the_api_or_the_page_keeps_its_cap(
 
 
 # ------------------------------------------------------------------ migration 0003
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'backchannel.db'}"
-    else:
-        server: Server = request.getfixturevalue("postgres")
-        yield server.url(server.new_database())
-
-
 def test_migration_0003_up_and_down_with_data(database_url: str, tmp_path: Path) -> None:
     settings = make_settings(tmp_path, database_url=database_url)
     platform = Platform.open(settings, upgrade=True)

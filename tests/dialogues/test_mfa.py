@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from backchannel.storage import migrate
 from backchannel.storage.db import make_engine
 from backchannel.storage.tables import AuditEntryRow, LoginFailureRow, MfaRow, utcnow
 from backchannel.storage.vault import TamperedData
-from conftest import PASSWORD, Server, World, build_world, close, make_settings, user
+from conftest import PASSWORD, World, build_world, close, make_settings, user
 
 from .conftest import BASE_URL, Browserless, row_counts, sign_in
 from .test_at_rest import captured, database_files, scan
@@ -556,15 +555,6 @@ def test_a_secret_moved_to_another_account_does_not_open(platform: Platform) -> 
 
 
 # ------------------------------------------------------------------ migration 0006
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'backchannel.db'}"
-    else:
-        server: Server = request.getfixturevalue("postgres")
-        yield server.url(server.new_database())
-
-
 def test_migration_0006_up_and_down_with_data(database_url: str, tmp_path: Path) -> None:
     settings = make_settings(tmp_path, database_url=database_url)
     platform = Platform.open(settings, upgrade=True)

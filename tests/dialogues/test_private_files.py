@@ -26,7 +26,7 @@ from backchannel.services.platform import Platform
 from backchannel.storage import migrate
 from backchannel.storage.db import UnsafeDatabase, make_engine
 from backchannel.web.app import create_app
-from conftest import PASSWORD, Server, World, build_world, close, make_settings
+from conftest import PASSWORD, World, build_world, close, make_settings
 
 from .conftest import BASE_URL, sign_in
 
@@ -108,14 +108,6 @@ def test_no_csrf_token_is_stored_and_one_from_the_stored_digest_is_refused(
 
 
 # ------------------------------------------------------------------ migration 0002
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'backchannel.db'}"
-    server: Server = request.getfixturevalue("postgres")
-    return server.url(server.new_database())
-
-
 def counts(url: str) -> dict[str, int]:
     """Rows per table that has any (a table a later revision adds is empty or absent)."""
     engine = make_engine(url)
