@@ -20,6 +20,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from backchannel.errors import InputError
 
+SIGNIN_QUEUE_PER_PLACE = 2
+"""Sign-ins that may wait for each password check place, unless ``signin_queue`` is set
+(4 places: 8 waiting, 12 at once in all)."""
+
 
 class Settings(BaseSettings):
     """Configuration of the platform: database, keys, server and limits."""
@@ -57,7 +61,7 @@ class Settings(BaseSettings):
     one more is refused at once with 429."""
     signin_queue: Annotated[int, Field(ge=0)] | None = None
     """Sign-ins that may wait (at most 5 s) for one of those places before one more is
-    refused with 429; unset: twice ``signin_concurrency``."""
+    refused with 429; unset: ``SIGNIN_QUEUE_PER_PLACE`` per place (:attr:`sign_in_queue`)."""
     signin_concurrency_per_source: Annotated[int, Field(ge=1)] = 1
     """Sign-ins checked at once for one client address; one more is refused with 429."""
     max_request_bytes: Annotated[int, Field(ge=1024)] = 1_000_000
@@ -126,6 +130,13 @@ class Settings(BaseSettings):
             return self.public_url
         scheme = "https" if self.tls else "http"
         return f"{scheme}://{_bracketed(self.host)}:{self.port}"
+
+    @property
+    def sign_in_queue(self) -> int:
+        """How many sign-ins may wait for a password check place."""
+        if self.signin_queue is not None:
+            return self.signin_queue
+        return self.signin_concurrency * SIGNIN_QUEUE_PER_PLACE
 
     @property
     def hosts(self) -> tuple[str, ...]:

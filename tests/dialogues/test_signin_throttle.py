@@ -35,7 +35,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import inspect, select, text
 
-from backchannel.config import Settings
+from backchannel.config import SIGNIN_QUEUE_PER_PLACE, Settings
 from backchannel.errors import InputError, TooManyAttempts
 from backchannel.services import accounts, throttle
 from backchannel.services.platform import Platform
@@ -44,7 +44,7 @@ from backchannel.storage.db import make_engine
 from backchannel.storage.tables import AuditEntryRow, utcnow
 from backchannel.web import gate as gate_module
 from backchannel.web.app import create_app, server_options
-from backchannel.web.gate import QUEUE_PER_PLACE, SignInGate, TrustedProxies
+from backchannel.web.gate import SignInGate, TrustedProxies
 from conftest import PASSWORD, World, build_world, close, make_settings
 
 from .conftest import live_server, row_counts
@@ -256,7 +256,7 @@ def test_a_flood_fills_a_short_queue_then_gets_immediate_refusals(
     assert (per_source, overall) == (1, 4)
     gate: SignInGate = app.state.signin_gate
     queue = gate.queue
-    assert queue == overall * QUEUE_PER_PLACE
+    assert queue == overall * SIGNIN_QUEUE_PER_PLACE == settings.sign_in_queue
     release = threading.Event()
     started = threading.Semaphore(0)
     real = accounts.verify_password

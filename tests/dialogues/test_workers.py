@@ -24,7 +24,7 @@ import pytest
 from backchannel.cli import main
 from backchannel.services.platform import Platform
 from backchannel.web.app import worker_settings
-from benchmarks.load_bench import free_port
+from benchmarks.load_bench import children, free_port
 from conftest import (
     INSECURE_FAST_HASHING,
     PASSWORD,
@@ -35,19 +35,6 @@ from conftest import (
 )
 
 WORKERS = 2
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -85,7 +72,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
             except httpx.HTTPError:
                 time.sleep(0.2)
         deadline = time.monotonic() + 30
-        while len(_children(process.pid)) < WORKERS and time.monotonic() < deadline:
+        while len(children(process.pid)) < WORKERS and time.monotonic() < deadline:
             time.sleep(0.2)
         yield origin, world
     finally:
@@ -112,7 +99,7 @@ def test_two_workers_are_one_server(served: tuple[str, World]) -> None:
         for p in Path("/proc").iterdir()
         if p.name.isdigit() and f"--port {port} " in _cmdline(p) and "serve" in _cmdline(p)
     ]
-    assert max(len(_children(pid)) for pid in serving) >= WORKERS, "fewer worker processes"
+    assert max(len(children(pid)) for pid in serving) >= WORKERS, "fewer worker processes"
     with _fresh(origin) as client:
         signed = client.post("/api/v1/session", json={"username": "a1", "password": PASSWORD})
         assert signed.status_code == 200, signed.text

@@ -22,7 +22,6 @@ from backchannel.errors import EnrolmentNeeded, InputError
 from backchannel.services.platform import Platform
 from backchannel.web import errors, gate
 from backchannel.web.deps import PasswordChangeNeeded
-from backchannel.web.gate import QUEUE_PER_PLACE
 from backchannel.web.security import SecurityHeaders
 
 HERE = Path(__file__).parent
@@ -127,8 +126,7 @@ def worker_settings(settings: Settings, workers: int) -> str:
     per_worker = max(1, settings.signin_concurrency // workers)
     data = settings.model_dump(mode="json", exclude={"key_passphrase"})
     data["signin_concurrency"] = per_worker
-    if settings.signin_queue is None:
-        data["signin_queue"] = settings.signin_concurrency * QUEUE_PER_PLACE
+    data["signin_queue"] = settings.sign_in_queue
     return json.dumps(data)
 
 

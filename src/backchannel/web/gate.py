@@ -9,7 +9,7 @@
   ``password_hash_memory_kib`` of memory, and anyone may ask for one. At most
   ``signin_concurrency_per_source`` sign-ins of one address and ``signin_concurrency``
   password checks in all are under way at once. When every check place is taken, a
-  short queue (``QUEUE_PER_PLACE`` attempts per place, each waiting at most
+  short queue (``Settings.sign_in_queue``: two attempts per place, each waiting at most
   ``QUEUE_WAIT_S``) takes the people who arrive together, as at the start of a meeting;
   one more than the queue holds is refused at once (429), so a flood neither grows a
   queue without bound nor causes more Argon2 work than the places allow. Attempts on an
@@ -76,9 +76,6 @@ def _host(hop: str) -> str:
     return hop
 
 
-QUEUE_PER_PLACE = 2
-"""Attempts that may wait for each check place, unless ``signin_queue`` says how many in
-all (4 places: 8 waiting, 12 at once in all)."""
 QUEUE_WAIT_S = 5.0
 """The longest an attempt waits for a check place before it is refused."""
 
@@ -89,10 +86,10 @@ class SignInGate:
     Used from the event loop only (no lock needed).
     """
 
-    def __init__(self, overall: int, per_source: int, queue: int | None = None) -> None:
+    def __init__(self, overall: int, per_source: int, queue: int = 0) -> None:
         self.overall = overall
         self.per_source = per_source
-        self.queue = overall * QUEUE_PER_PLACE if queue is None else queue
+        self.queue = queue
         self.checking = 0
         self.waiting = 0
         self._freed = asyncio.Condition()
@@ -184,7 +181,7 @@ class SignInGate:
 def install(settings: Settings) -> tuple[TrustedProxies, SignInGate]:
     """The proxies and the gate of an app built with these settings."""
     gate = SignInGate(
-        settings.signin_concurrency, settings.signin_concurrency_per_source, settings.signin_queue
+        settings.signin_concurrency, settings.signin_concurrency_per_source, settings.sign_in_queue
     )
     return TrustedProxies(settings.trusted_proxies), gate
 
