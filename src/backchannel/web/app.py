@@ -83,6 +83,9 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.state.proxies, app.state.signin_gate = gate.install(settings)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["version"] = __version__
+    # gettext in every template: {{ _("text") }}, {{ _("%(n)s left", n=3) }}, {% trans %}
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     templates.env.filters["extract"] = lambda key, container: container[key]
     app.state.templates = templates
     errors.install(app, templates)
