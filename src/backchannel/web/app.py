@@ -22,6 +22,7 @@ from backchannel.errors import EnrolmentNeeded, InputError
 from backchannel.services.platform import Platform
 from backchannel.web import errors, gate
 from backchannel.web.deps import PasswordChangeNeeded
+from backchannel.web.form_fields import form_guard
 from backchannel.web.security import SecurityHeaders
 
 HERE = Path(__file__).parent
@@ -83,6 +84,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.state.proxies, app.state.signin_gate = gate.install(settings)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["version"] = __version__
+    templates.env.globals["form_guard"] = form_guard
     # gettext in every template: {{ _("text") }}, {{ _("%(n)s left", n=3) }}, {% trans %}
     templates.env.add_extension("jinja2.ext.i18n")
     templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
