@@ -510,6 +510,25 @@ def test_the_operator_resets_a_lost_device(platform: Platform) -> None:
     assert main(["users", "reset-mfa", "nobody", "--database", url, "--key-file", key]) == 2
 
 
+def test_a_password_reset_ends_a_sign_in_awaiting_its_code(platform: Platform) -> None:
+    actor = user(platform, "sid")
+    secret, _ = enrol(platform, actor, at(0))
+    token = challenge(platform, "sid", at(30))  # whoever knew the old password
+    accounts.reset_password(platform, "sid")
+    with pytest.raises(SignInRequired):
+        accounts.complete_sign_in(platform, token, code(secret, at(60)), "x", at(60))
+
+
+def test_turning_two_factor_off_ends_a_sign_in_awaiting_its_code(platform: Platform) -> None:
+    actor = user(platform, "ted")
+    secret, _ = enrol(platform, actor, at(0))
+    token = challenge(platform, "ted", at(30))
+    url, key = platform.settings.database_url, str(platform.settings.key_file)
+    assert main(["users", "reset-mfa", "ted", "--database", url, "--key-file", key]) == 0
+    with pytest.raises(SignInRequired):
+        accounts.complete_sign_in(platform, token, code(secret, at(60)), "x", at(60))
+
+
 # ------------------------------------------------------------------ at rest
 def test_the_secret_and_the_codes_never_reach_the_disk_or_the_logs(
     app: FastAPI, platform: Platform, caplog: pytest.LogCaptureFixture

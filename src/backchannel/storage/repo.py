@@ -448,11 +448,17 @@ def clear_failures(session: Session, key: str) -> None:
 
 
 def end_sessions(session: Session, user_id: str, *, keep: str | None = None) -> None:
-    """Revoke every session of a user (but the one whose token hash is ``keep``)."""
+    """Revoke every session of a user (but the one whose token hash is ``keep``).
+
+    Sign-ins half done (a right password awaiting its code) end too: a challenge opened
+    before a password reset, a deactivation or a change of second factor must not turn
+    into a session afterwards.
+    """
     query = delete(SessionRow).where(SessionRow.user_id == user_id)
     if keep is not None:
         query = query.where(SessionRow.token_hash != keep)
     session.execute(query)
+    session.execute(delete(SignInChallengeRow).where(SignInChallengeRow.user_id == user_id))
 
 
 def checkpoints(
