@@ -18,7 +18,15 @@ from sqlalchemy import Engine, inspect, select, text
 
 from backchannel.cli import main
 from backchannel.errors import InputError, NotFound
-from backchannel.services import audit_log, checkpoints, evaluations, positions, releases, rounds
+from backchannel.services import (
+    audit_log,
+    checkpoints,
+    dialogues,
+    evaluations,
+    positions,
+    releases,
+    rounds,
+)
 from backchannel.services.platform import Platform
 from backchannel.storage import audit, migrate
 from backchannel.storage.db import make_engine
@@ -179,9 +187,9 @@ def test_the_commands_check_a_checkpoint_file(
     file = save(world, "b1", tmp_path / "b.json")
     common = ["--database", settings.database_url, "--key-file", str(settings.key_file)]
     assert main(["audit", "verify", *common, "--checkpoint", str(file)]) == 0
-    _edited(file, seq=1)
+    _edited(file, round=7)
     assert main(["audit", "verify", *common, "--checkpoint", str(file)]) == 1
-    assert "problem: checkpoint of round 1" in capsys.readouterr().out
+    assert "problem: checkpoint of round 7" in capsys.readouterr().out
     (tmp_path / "junk.json").write_text("[]")
     assert main(["audit", "verify", *common, "--checkpoint", str(tmp_path / "junk.json")]) == 2
     with pytest.raises(InputError, match="not a checkpoint file"):
@@ -207,12 +215,47 @@ def test_signatures_cover_every_field(world: World) -> None:
     item = checkpoints.document(world.platform, world.actors["a1"], world.dialogue_id)[
         "checkpoints"
     ][0]
-    for name in ("dialogue", "round", "event", "seq", "head", "at"):
+    for name in ("dialogue", "round", "event", "head", "at"):
         changed = {**item, name: item[name] + 1 if isinstance(item[name], int) else "x"}
         _, problems = checkpoints.screen(world.platform, [changed])
         assert problems, name
     _, problems = checkpoints.screen(world.platform, [item])
     assert problems == []
+
+
+def test_a_checkpoint_does_not_tell_how_busy_the_server_is(world: World, tmp_path: Path) -> None:
+    """The global entry number would show how many actions of other dialogues and sides
+    happened between two rounds: it is neither in the file nor under the signature."""
+    for n in range(3):  # another dialogue's activity, which a side must not be able to count
+        dialogues.create_dialogue(world.platform, world.actors["facilitator"], f"Other {n}")
+    run_round(world)
+    found = json.loads(save(world, "b1", tmp_path / "b.json").read_text())
+    assert found["checkpoints"] and all("seq" not in c for c in found["checkpoints"])
+    assert all(c["format"] == "backchannel-checkpoint-v2" for c in found["checkpoints"])
+    assert verify(world.platform, tmp_path / "b.json") == []
+
+
+def _signed_v1(platform: Platform, item: dict[str, Any], seq: int) -> dict[str, Any]:
+    """``item`` as format v1 signed it: with the entry's sequence number."""
+    fields = {**item, "format": "backchannel-checkpoint-v1", "seq": seq}
+    del fields["signature"]
+    signature = platform.signer.sign(fields)
+    return {**fields, "signature": base64.b64encode(signature).decode()}
+
+
+def test_a_file_of_format_v1_still_verifies(world: World, tmp_path: Path) -> None:
+    run_round(world)
+    found = checkpoints.document(world.platform, world.actors["a1"], world.dialogue_id)
+    with world.platform.view() as s:
+        seq_of = {row.hash: row.seq for row in s.scalars(select(AuditEntryRow))}
+    found["checkpoints"] = [
+        _signed_v1(world.platform, c, seq_of[c["head"]]) for c in found["checkpoints"]
+    ]
+    file = tmp_path / "v1.json"
+    file.write_text(json.dumps(found))
+    assert verify(world.platform, file) == []
+    _edited(file, seq=found["checkpoints"][-1]["seq"] + 1)  # v1 signs its seq
+    assert any("no valid signature" in p for p in verify(world.platform, file))
 
 
 # ------------------------------------------------------------------ migration 0005

@@ -173,7 +173,7 @@ def audit_verify(
     from backchannel.errors import InputError
     from backchannel.services import checkpoints
 
-    expected = []
+    expected: list[tuple[int | None, str]] = []
     if expect:
         try:
             seq, digest = expect.split(":", 1)

@@ -82,7 +82,7 @@ def entries(
     ]
 
 
-def verify(platform: Platform, expect: Sequence[tuple[int, str]] = ()) -> Verification:
+def verify(platform: Platform, expect: Sequence[tuple[int | None, str]] = ()) -> Verification:
     """Re-check the whole audit chain: edits, deletions, insertions, reordering, truncation.
 
     Parameters

@@ -8,9 +8,9 @@ the file and on the dialogue page, to be pinned. ``backchannel audit verify
 every checkpoint of the file: each must carry a valid signature by this server's key,
 and its entry must still be in the chain with the same hash.
 
-What a checkpoint tells a side: the global number of audit entries at each transition,
-so the difference between two of them bounds how many actions (of every dialogue and
-side) happened in between. That is said in the guides.
+What a checkpoint tells a side: its dialogue, round, event and time, and a hash of the
+log's head. It does not carry the entry's place in the global log (format v2), which
+would tell how many actions of other dialogues and sides happened between two rounds.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from backchannel.config import Settings
 from backchannel.errors import InputError
 from backchannel.services import access, audit_log
 from backchannel.services.access import Actor
-from backchannel.services.platform import Platform, SchemaOutOfDate, checkpoint_fields
+from backchannel.services.platform import Platform, SchemaOutOfDate, stored_checkpoint
 from backchannel.storage import checkpoints, repo
 from backchannel.storage.audit import Verification
 from backchannel.storage.faults import DamagedDatabase
@@ -67,7 +67,7 @@ def document(platform: Platform, actor: Actor, dialogue_id: str) -> dict[str, An
         "dialogue": dialogue_id,
         "checkpoints": [
             {
-                **checkpoint_fields(public, row),
+                **stored_checkpoint(public, row),
                 "signature": base64.b64encode(row.signature).decode("ascii"),
             }
             for row in rows
@@ -86,10 +86,7 @@ def read_file(path: Path) -> list[dict[str, Any]]:
         if not isinstance(found, dict) or found.get("format") != FILE_FORMAT:
             raise ValueError("format")
         items = found["checkpoints"]
-        if not isinstance(items, list) or not all(
-            isinstance(c, dict) and all(name in c for name in (*checkpoints.FIELDS, "signature"))
-            for c in items
-        ):
+        if not isinstance(items, list) or not all(_complete(c) for c in items):
             raise ValueError("checkpoints")
     except (ValueError, KeyError, UnicodeDecodeError):
         raise InputError(
@@ -99,8 +96,16 @@ def read_file(path: Path) -> list[dict[str, Any]]:
     return list(items)
 
 
+def _complete(item: object) -> bool:
+    """Whether ``item`` has every field of its checkpoint format and a signature."""
+    if not isinstance(item, dict):
+        return False
+    names = checkpoints.FIELDS_OF.get(str(item.get("format")))
+    return names is not None and all(name in item for name in (*names, "signature"))
+
+
 def _name(item: dict[str, Any]) -> str:
-    return f"checkpoint of round {item['round']} ({item['event']}, entry {item['seq']})"
+    return f"checkpoint of round {item['round']} ({item['event']}, {item['at']})"
 
 
 def _signed(item: dict[str, Any]) -> bool:
@@ -113,11 +118,12 @@ def _signed(item: dict[str, Any]) -> bool:
 
 def screen(
     platform: Platform, items: list[dict[str, Any]]
-) -> tuple[list[tuple[int, str]], list[str]]:
-    """The ``(seq, head)`` of the checkpoints signed by this server, and a problem for
-    each one that is forged, altered, or signed by another key."""
+) -> tuple[list[tuple[int | None, str]], list[str]]:
+    """The ``(seq, head)`` of the checkpoints signed by this server (``seq`` None for
+    format v2, found by its hash), and a problem for each one that is forged, altered,
+    or signed by another key."""
     own = checkpoints.public_text(platform.signer.public)
-    expect: list[tuple[int, str]] = []
+    expect: list[tuple[int | None, str]] = []
     problems: list[str] = []
     for item in items:
         if not _signed(item):
@@ -126,15 +132,15 @@ def screen(
             problems.append(
                 f"{_name(item)} is signed by {item['key']}, not by this server's key {own}"
             )
-        elif not isinstance(item["seq"], int) or not isinstance(item["head"], str):
+        elif not isinstance(item.get("seq", 0), int) or not isinstance(item["head"], str):
             problems.append(f"{_name(item)} does not name an entry")
         else:
-            expect.append((item["seq"], item["head"]))
+            expect.append((item.get("seq"), item["head"]))
     return expect, problems
 
 
 def verify_database(
-    settings: Settings, expect: list[tuple[int, str]], files: list[Path]
+    settings: Settings, expect: list[tuple[int | None, str]], files: list[Path]
 ) -> Verification:
     """Open the database of ``settings`` and check its audit chain against checkpoints.
 

@@ -329,17 +329,25 @@ class Platform:
 
 
 def checkpoint_fields(public: bytes, row: CheckpointRow) -> dict[str, Any]:
-    """The signed fields of a stored checkpoint."""
+    """The signed fields of a stored checkpoint (format v2: no sequence number)."""
     return {
         "format": checkpoints.FORMAT,
         "key": checkpoints.public_text(public),
         "dialogue": row.dialogue_id,
         "round": row.round_number,
         "event": row.event,
-        "seq": row.seq,
         "head": row.head,
         "at": iso_utc(row.at),
     }
+
+
+def stored_checkpoint(public: bytes, row: CheckpointRow) -> dict[str, Any]:
+    """A stored checkpoint as its signature covers it: v2, or v1 (with the entry's
+    ``seq``) for one signed before v2."""
+    fields = checkpoint_fields(public, row)
+    if checkpoints.signature_holds(fields, row.signature):
+        return fields
+    return {**fields, "format": checkpoints.FORMAT_V1, "seq": row.seq}
 
 
 def _wrong_kek(s: Session, vault: Vault) -> KeyFileError:

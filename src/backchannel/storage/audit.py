@@ -208,8 +208,11 @@ def _head(connection: Connection) -> object:
     return connection.execute(_HEAD_VALUE, {"key": HEAD_KEY}).scalar()
 
 
-def verify(session: Session, key: bytes, expect: Sequence[tuple[int, str]] = ()) -> Verification:
-    """Re-check the whole chain; ``expect`` are checkpoints ``(seq, hash)`` noted earlier.
+def verify(
+    session: Session, key: bytes, expect: Sequence[tuple[int | None, str]] = ()
+) -> Verification:
+    """Re-check the whole chain; ``expect`` are checkpoints ``(seq, hash)`` noted earlier
+    (``seq`` None: the entry with that hash, wherever it is).
 
     The rows are read as stored, without the ORM's conversions, so that any damage (a
     value of the wrong type, NULL, a missing table or column, a time or digest that is
@@ -254,12 +257,20 @@ def verify(session: Session, key: bytes, expect: Sequence[tuple[int, str]] = ())
         )
     elif not isinstance(head, bytes) or head != _head_value(key, *report.head):
         report.problems.append("the log's recorded head does not match its last entry (truncated)")
+    hashes = set(seen.values()) if any(seq is None for seq, _ in expect) else set()
     for seq, digest in expect:
-        if seen.get(seq, GENESIS if seq == 0 else None) != digest:
+        found = digest in hashes if seq is None else seen.get(seq, _genesis(seq)) == digest
+        if not found:
+            where = "" if seq is None else f"{seq}:"
             report.problems.append(
-                f"checkpoint {seq}:{digest[:12]}… is not in this log (rolled back or forked)"
+                f"checkpoint {where}{digest[:12]}… is not in this log (rolled back or forked)"
             )
     return report
+
+
+def _genesis(seq: int) -> str | None:
+    """The hash before the first entry, which checkpoint 0 names."""
+    return GENESIS if seq == 0 else None
 
 
 def _check(

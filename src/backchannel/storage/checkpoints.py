@@ -1,7 +1,11 @@
 """Signed audit checkpoints: the head of the audit chain, signed with Ed25519.
 
-At each round transition the server signs ``(dialogue, round, event, seq, head, time)``
-where ``(seq, head)`` is the audit chain's head just after the transition's entry. The
+At each round transition the server signs ``(dialogue, round, event, head, time)``
+where ``head`` is the hash of the audit chain's head just after the transition's entry.
+The entry's place in the log (its global sequence number) is not in the checkpoint: the
+difference between two of them would tell a side how many actions of every dialogue and
+side happened in between; the hash alone finds the entry. (Checkpoints of format v1,
+signed before, also carried ``seq``; they still verify.) The
 delegations download and keep these checkpoints; later, ``backchannel audit verify
 --checkpoint FILE`` proves that the log still holds every one of them. A rollback to an
 older copy loses the entry a checkpoint names; a history rewritten and re-MACed (by
@@ -29,11 +33,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from backchannel.storage.vault import KeyFileError
 
-FORMAT = "backchannel-checkpoint-v1"
+FORMAT = "backchannel-checkpoint-v2"
+FORMAT_V1 = "backchannel-checkpoint-v1"
 KEY_PREFIX = "backchannel-signing-key-v1:"
 PUBLIC_PREFIX = "ed25519:"
-FIELDS = ("format", "key", "dialogue", "round", "event", "seq", "head", "at")
-"""The signed fields of a checkpoint, in the order of its canonical form."""
+FIELDS = ("format", "key", "dialogue", "round", "event", "head", "at")
+"""The signed fields of a checkpoint."""
+FIELDS_OF = {
+    FORMAT: FIELDS,
+    FORMAT_V1: ("format", "key", "dialogue", "round", "event", "seq", "head", "at"),
+}
+"""The signed fields of each format a checkpoint file may hold."""
 
 
 def public_text(public: bytes) -> str:
@@ -42,9 +52,13 @@ def public_text(public: bytes) -> str:
 
 
 def signed_bytes(fields: dict[str, Any]) -> bytes:
-    """The canonical form of a checkpoint's signed fields (sorted keys, no spaces)."""
+    """The canonical form of a checkpoint's signed fields (sorted keys, no spaces).
+
+    KeyError when ``fields`` is not of a known format or lacks one of its fields.
+    """
+    names = FIELDS_OF[str(fields["format"])]
     return json.dumps(
-        {name: fields[name] for name in FIELDS}, sort_keys=True, separators=(",", ":")
+        {name: fields[name] for name in names}, sort_keys=True, separators=(",", ":")
     ).encode("utf-8")
 
 
@@ -72,7 +86,7 @@ def signature_holds(fields: dict[str, Any], signature: bytes) -> bool:
     try:
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key[len(PUBLIC_PREFIX) :]))
         public.verify(signature, signed_bytes(fields))
-    except (InvalidSignature, ValueError):
+    except (InvalidSignature, ValueError, KeyError):
         return False
     return True
 

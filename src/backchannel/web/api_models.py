@@ -317,7 +317,9 @@ class CheckpointOut(BaseModel):
     dialogue: str
     round: int
     event: str
-    seq: int
+    seq: int | None = Field(
+        default=None, description="format v1 only (checkpoints signed before v2)"
+    )
     head: str
     at: str
     signature: str

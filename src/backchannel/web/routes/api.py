@@ -488,7 +488,9 @@ async def log_list(
     return [LogEntryOut(seq=e.seq, at=e.at, action=e.action, mine=e.mine) for e in found]
 
 
-@router.get("/dialogues/{dialogue_id}/checkpoints", responses=READ)
+@router.get(
+    "/dialogues/{dialogue_id}/checkpoints", responses=READ, response_model_exclude_none=True
+)
 async def checkpoint_list(
     dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
 ) -> CheckpointFile:
