@@ -211,7 +211,10 @@ def run_the_flow(platform: Platform, canary: Canaries) -> tuple[Site, str]:
         ("observers", "overlap", "i1"),
     ):
         body = {"evaluation_id": e, "audience": audience, "kind": kind, "parameter": parameter}
-        site.call(fac, "POST", f"/api/v1/dialogues/{d}/releases", 201, json=body)
+        made = site.call(fac, "POST", f"/api/v1/dialogues/{d}/releases", 201, json=body)
+        if audience == parties["B"]:  # the id answered is the one the side's list names
+            listed = site.call(members["b1"], "GET", f"/api/v1/dialogues/{d}/releases").json()
+            assert [r["id"] for r in listed] == [made.json()["id"]]
     # the pages render the canaries to those who may read them (not scanned: not errors)
     assert title in site.call(fac, "GET", f"/d/{d}/analysis").text
     assert position_a["note"] in site.call(members["a1"], "GET", f"/d/{d}/position").text

@@ -349,7 +349,8 @@ def fresh_platform() -> Iterator[Platform]:
 def normalised(text: str, world: World) -> str:
     text = text.replace(world.dialogue_id, "DIALOGUE")
     text = re.sub(r'name="csrf" value="[^"]+"', 'name="csrf" value="CSRF"', text)
-    return re.sub(r'"at":"[^"]+"', '"at":"AT"', text)
+    text = re.sub(r'"id":"[^"]+"', '"id":"ID"', text)  # random (new_id), as are times
+    return re.sub(r'"(released_)?at":"[^"]+"', r'"\1at":"AT"', text)
 
 
 def what_b_sees(

@@ -294,6 +294,8 @@ class EvaluationOut(BaseModel):
 class ReleaseOut(BaseModel):
     """A finding released to the caller's side."""
 
+    id: str = Field(description="the release's id (the one `POST …/releases` answered)")
+    released_at: datetime
     round: int
     kind: Kind
     headline: str

@@ -455,6 +455,8 @@ async def release_list(
     found = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
     return [
         ReleaseOut(
+            id=r.id,
+            released_at=r.released_at,
             round=r.round_number,
             kind=r.disclosed.kind,
             headline=r.disclosed.headline,
