@@ -171,7 +171,6 @@ async def get_current(request: Request, platform: PlatformDep) -> Current:
             raise NotAllowedNow(
                 t_("choose a new password first"),
                 hint=t_("send it with {request}", request="POST /api/v1/account/password"),
-
             )
         raise PasswordChangeNeeded()
     if current.must_enrol and path not in ENROLMENT_PATHS:
