@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck contracts unit docs bench browsers postgres compiler clean
+.PHONY: run test lint typecheck contracts unit docs bench browsers postgres compiler clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ COVERAGE_FLOOR := 93
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 -q --cov=backchannel --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
+
+# Re-extract every msgid (babel.cfg) and update each catalogue (src/backchannel/locale/*/LC_MESSAGES/
+# messages.po): new msgids come in untranslated, unused ones go. Then translate what is empty.
+messages: $(STAMP)
+	$(BIN)/python -m backchannel.catalogues update
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

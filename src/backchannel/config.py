@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from backchannel.errors import InputError
+from backchannel.messages import t_, verbatim
 
 SIGNIN_QUEUE_PER_PLACE = 2
 """Sign-ins that may wait for each password check place, unless ``signin_queue`` is set
@@ -178,6 +179,9 @@ def load_settings(**overrides: object) -> Settings:
         first = error.errors()[0]
         name = ".".join(str(p) for p in first.get("loc", ()))
         raise InputError(
-            f"setting {name}: {first['msg']}",
-            hint=f"check BACKCHANNEL_{name.upper()} or the matching command-line option",
+            t_("setting {name}: {problem}", name=name, problem=verbatim(str(first["msg"]))),
+            hint=t_(
+                "check {variable} or the matching command-line option",
+                variable=f"BACKCHANNEL_{name.upper()}",
+            ),
         ) from None

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from backchannel.messages import ENGLISH, Message, Text, Translations, as_message, t_, t_n
+
 MAX_LINE = 400
 """The most characters of a message, or of a hint, that an error shows (about 5 lines of a
 terminal); the rest is cut (:func:`shorten`)."""
@@ -55,16 +57,34 @@ def listing(items: Iterable[object], limit: int = MAX_LISTED) -> str:
 class BackchannelError(Exception):
     """Root of every error Backchannel raises on purpose.
 
-    Its message and hint are cut to a screen (:func:`shorten`), whatever built them.
+    Its message and hint are kept as :class:`~backchannel.messages.Message` s
+    (``text``, ``hint_text``), shown in the reader's language by :meth:`shown_in`;
+    ``message`` and ``hint`` are their English. Either is cut to a screen
+    (:func:`shorten`), whatever built it.
     """
 
     exit_code: int = 1
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        message = shorten(message)
-        super().__init__(message)
-        self.message = message
-        self.hint = None if hint is None else shorten(hint)
+    def __init__(self, message: Text, *, hint: Text | None = None) -> None:
+        self.text = as_message(message)
+        self.hint_text = None if hint is None else as_message(hint)
+        self.message, self.hint = self.shown_in(ENGLISH)
+        super().__init__(self.message)
+
+    def shown_in(self, translations: Translations) -> tuple[str, str | None]:
+        """The message and the hint in the language of ``translations``, cut to a screen."""
+        hint = self.hint_text
+        return (
+            shorten(self.text.render(translations)),
+            None if hint is None else shorten(hint.render(translations)),
+        )
+
+    @property
+    def whole(self) -> Message:
+        """The message with its hint in brackets, as one message (what ``str()`` shows)."""
+        if self.hint_text is None:
+            return self.text
+        return t_("{message} ({hint})", message=self.text, hint=self.hint_text)
 
     def __str__(self) -> str:
         if self.hint:
@@ -114,9 +134,9 @@ class CaseFileError(InputError):
         self,
         source: str,
         path: Sequence[str | int],
-        message: str,
+        message: Text,
         *,
-        hint: str | None = None,
+        hint: Text | None = None,
         line: int | None = None,
     ) -> None:
         self.source = source
@@ -125,7 +145,10 @@ class CaseFileError(InputError):
         named = shorten(source, MAX_PLACE)
         where = named if line is None else f"{named}:{line}"
         location = shorten(format_location(self.path), MAX_PLACE)
-        super().__init__(f"{where}: {location}: {message}", hint=hint)
+        super().__init__(
+            t_("{where}: {location}: {message}", where=where, location=location, message=message),
+            hint=hint,
+        )
 
 
 class CaseFileErrors(InputError):
@@ -142,17 +165,27 @@ class CaseFileErrors(InputError):
     def __init__(self, errors: Sequence[CaseFileError], *, unlisted: int = 0) -> None:
         self.errors = tuple(errors)
         self.count = len(self.errors) + unlisted
-        first = self.errors[0]
+        first = self.errors[0].whole
         more = self.count - 1
-        suffix = f" (and {more:,} more problem{'s' if more > 1 else ''})" if more else ""
-        super().__init__(str(first) + suffix)
+        super().__init__(
+            t_n(
+                "{first} (and {n:,} more problem)",
+                "{first} (and {n:,} more problems)",
+                more,
+                first=first,
+            )
+            if more
+            else first
+        )
 
     def lines(self) -> list[str]:
         """One line per problem, for display: at most :data:`MAX_PROBLEMS` and a count."""
         shown = [str(error) for error in self.errors[:MAX_PROBLEMS]]
         more = self.count - len(shown)
         if more:
-            shown.append(f"... and {more:,} more problem{'s' if more > 1 else ''}")
+            shown.append(
+                str(t_n("... and {n:,} more problem", "... and {n:,} more problems", more))
+            )
         return shown
 
 
@@ -170,9 +203,9 @@ class InvalidAnswer(BackchannelError):
 
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: Text) -> None:
         super().__init__(
-            message, hint="this is a bug in Backchannel; please report it with the case"
+            message, hint=t_("this is a bug in Backchannel; please report it with the case")
         )
 
 
@@ -182,7 +215,7 @@ class NotFound(BackchannelError):
     exit_code = 2
 
     def __init__(self) -> None:
-        super().__init__("not found")
+        super().__init__(t_("not found"))
 
 
 class NotAllowedNow(BackchannelError):
@@ -194,8 +227,8 @@ class NotAllowedNow(BackchannelError):
 class EnrolmentNeeded(NotAllowedNow):
     """Two-factor sign-in is required (of the account, or by a dialogue) and not set up yet."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, hint="set up two-factor sign-in on your account page first")
+    def __init__(self, message: Text) -> None:
+        super().__init__(message, hint=t_("set up two-factor sign-in on your account page first"))
 
 
 class SignInRequired(BackchannelError):
@@ -204,7 +237,7 @@ class SignInRequired(BackchannelError):
     exit_code = 2
 
     def __init__(self) -> None:
-        super().__init__("sign-in required")
+        super().__init__(t_("sign-in required"))
 
 
 class WrongCredentials(InputError):
@@ -228,5 +261,5 @@ class DiskFull(BackchannelError):
 
     def __init__(self) -> None:
         super().__init__(
-            "the server's disk is full; your input was not saved", hint="try again later"
+            t_("the server's disk is full; your input was not saved"), hint=t_("try again later")
         )

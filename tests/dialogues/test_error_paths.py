@@ -52,16 +52,23 @@ def test_each_error_has_one_status(error: BackchannelError, status: int) -> None
     assert shown(error).status == status
 
 
+def said(found: Shown) -> tuple[int, str, str | None]:
+    """A Shown in English: its status, message and hint as text."""
+    return found.status, str(found.message), None if found.hint is None else str(found.hint)
+
+
 def test_missing_and_internal_errors_tell_nothing() -> None:
-    assert shown(NotFound()) == Shown(404, "", None)
-    assert shown(InvalidAnswer("the validator caught it")) == Shown(500, "", None)
-    assert shown(InputError("bad", hint="fix it")) == Shown(422, "bad", "fix it")
+    assert said(shown(NotFound())) == (404, "not found", None)
+    assert said(shown(InvalidAnswer("the validator caught it"))) == (500, "internal error", None)
+    assert said(shown(InputError("bad", hint="fix it"))) == (422, "bad", "fix it")
 
 
 def test_a_form_shows_only_what_the_user_can_fix() -> None:
     assert form_error(NotAllowedNow("locked")).status == 409
-    assert form_error(DiskFull()) == Shown(
-        503, "the server's disk is full; your input was not saved", "try again later"
+    assert said(form_error(DiskFull())) == (
+        503,
+        "the server's disk is full; your input was not saved",
+        "try again later",
     )
     for other in (NotFound(), SignInRequired(), InvalidAnswer("a bug")):
         with pytest.raises(type(other)):

@@ -154,7 +154,7 @@ def test_not_found_is_uniform(table: World) -> None:
         b1.client.get("/api/v1/dialogues/no-such-dialogue/position").text,
         outsider.client.get(f"/api/v1/dialogues/{d}").text,
     }
-    assert bodies == {'{"error":"not found"}'}
+    assert bodies == {'{"error":"not found","code":"not found"}'}
     pages = {
         b1.client.get(f"/d/{d}/analysis").text,
         b1.client.get("/d/no-such-dialogue/analysis").text,

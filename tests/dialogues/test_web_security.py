@@ -98,6 +98,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # pages: accounts
     ("GET", "/"): cells(303, 303, 303, 303, 303, 303),
     ("GET", "/signin"): EVERYONE_200,
+    ("GET", "/favicon.ico"): EVERYONE_200,
+    ("POST", "/language"): cells(303, 303, 303, 303, 303, 303),
     ("POST", "/signin"): cells(401, 303, 303, 303, 303, 303),
     ("POST", "/signout"): cells(303, 303, 303, 303, 303, 303),
     ("GET", "/account/password"): cells(303, 200, 200, 200, 200, 200),
@@ -183,6 +185,7 @@ PRE_AUTH = {
     ("POST", "/invite/{token}"),
     ("POST", "/signin/code"),
     ("POST", "/api/v1/session/code"),
+    ("POST", "/language"),  # signed in, it checks the session's CSRF token itself
 }
 # Refused sign-ins are recorded (throttling), so they change the database.
 SIGN_IN = {("POST", "/signin"), ("POST", "/api/v1/session")}
@@ -241,6 +244,7 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/signin"): {"form": {"username": name, "password": password}},
         ("POST", "/signin/code"): {"form": {"code": code}},
+        ("POST", "/language"): {"form": {"language": "ru", "next": "/signin"}},
         ("POST", "/account/mfa/confirm"): {"form": {"code": code}},
         ("POST", "/account/mfa/recovery-codes"): {"form": {"code": code}},
         ("POST", "/account/mfa/disable"): {"form": {"password": password, "code": code}},
@@ -762,7 +766,7 @@ def test_unknown_paths_answer_like_forbidden_objects(released: Env, worlds: Worl
     assert b"nothing you may see" in page[1]
     api = _shape(outsider.send("GET", ids.url(A)))
     assert api == _shape(a1.send("GET", "/api/v1/no/such/thing"))
-    assert api[:2] == (404, b'{"error":"not found"}')
+    assert api[:2] == (404, b'{"error":"not found","code":"not found"}')
 
 
 def test_ids_are_random_and_not_sequential(draft: Env, worlds: Worlds) -> None:

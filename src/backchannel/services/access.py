@@ -16,6 +16,7 @@ from enum import Enum
 from typing import TypeVar
 
 from backchannel.errors import EnrolmentNeeded, NotFound
+from backchannel.messages import t_
 from backchannel.storage import repo
 from backchannel.storage.db import Session
 from backchannel.storage.tables import Base
@@ -68,7 +69,8 @@ def seat(s: Session, actor: Actor, dialogue_id: str) -> Seat:
         raise NotFound()
     row, required, enabled = found
     if required and not enabled:
-        raise EnrolmentNeeded("this dialogue requires two-factor sign-in of every seat")
+        raise EnrolmentNeeded(t_("this dialogue requires two-factor sign-in of every seat"))
+
     return Seat(actor, dialogue_id, row.id, row.role, row.delegation_id)
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from backchannel import i18n
 from backchannel.errors import (
     InputError,
     NotAllowedNow,
@@ -35,6 +36,7 @@ from backchannel.errors import (
     TooManyAttempts,
     WrongCredentials,
 )
+from backchannel.messages import t_
 from backchannel.services import mfa, throttle
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
@@ -56,7 +58,7 @@ from backchannel.storage.tables import (
     utcnow,
 )
 
-GENERIC_FAILURE = "user name or password is wrong"
+GENERIC_FAILURE = t_("user name or password is wrong")
 CHALLENGE_MINUTES = 5
 """How long a right password waits for its second factor."""
 
@@ -73,6 +75,8 @@ class SignedIn:
     actor: Actor
     must_change_password: bool
     must_enrol: bool = False
+    language: str | None = None
+    """The language the account chose (none: the browser's)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class Current:
     token_hash: str
     must_change_password: bool
     must_enrol: bool = False
+    language: str | None = None
+    """The language the account chose (none: the browser's)."""
 
 
 CSRF_LABEL = b"backchannel csrf token v1"
@@ -128,8 +134,8 @@ def check_password_rules(password: str) -> None:
     """Length 12-128, no composition rules (ASVS); a clear message otherwise."""
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
         raise InputError(
-            f"a password needs {MIN_LENGTH} to {MAX_LENGTH} characters",
-            hint="a few unrelated words make a strong password",
+            t_("a password needs {least} to {most} characters", least=MIN_LENGTH, most=MAX_LENGTH),
+            hint=t_("a few unrelated words make a strong password"),
         )
 
 
@@ -147,8 +153,8 @@ def valid_username(username: str) -> str:
         or not name.replace("-", "").replace(".", "").replace("_", "").isalnum()
     ):
         raise InputError(
-            f"user name {name!r} is not valid",
-            hint="use letters, digits, '.', '-' or '_', at most 64 characters",
+            t_("user name {name} is not valid", name=repr(name)),
+            hint=t_("use letters, digits, '.', '-' or '_', at most 64 characters"),
         )
     return name
 
@@ -168,7 +174,9 @@ def add_user(
     transaction, so the account and whatever the caller does with it commit together.
     """
     if repo.user_by_name(s, username) is not None:
-        raise NotAllowedNow(f"user name {username!r} is taken", hint="choose another")
+        raise NotAllowedNow(
+            t_("user name {name} is taken", name=repr(username)), hint=t_("choose another")
+        )
     user = UserRow(
         username=username,
         display_name=display_name.strip() or username,
@@ -200,7 +208,7 @@ def set_active(platform: Platform, username: str, active: bool) -> None:
     with platform.unit() as s:
         user = repo.user_by_name(s, username.strip().lower())
         if user is None:
-            raise InputError(f"no account named {username!r}")
+            raise InputError(t_("no account named {name}", name=repr(username)))
         user.active = active
         if not active:
             repo.end_sessions(s, user.id)
@@ -219,7 +227,7 @@ def reset_password(platform: Platform, username: str) -> str:
     with platform.unit() as s:
         user = repo.user_by_name(s, username.strip().lower())
         if user is None:
-            raise InputError(f"no account named {username!r}")
+            raise InputError(t_("no account named {name}", name=repr(username)))
         user.password_hash = hashed
         user.must_change_password = True
         repo.end_sessions(s, user.id)
@@ -260,9 +268,12 @@ def sign_in(
     with platform.view() as s:
         if throttle.throttled(platform, s, pair, now):
             raise TooManyAttempts(
-                "too many failed sign-ins; wait a minute and try again",
-                hint=f"sign-in is paused for {settings.login_window_seconds} s after "
-                f"{settings.login_failures_allowed} failures",
+                t_("too many failed sign-ins; wait a minute and try again"),
+                hint=t_(
+                    "sign-in is paused for {seconds} s after {failures} failures",
+                    seconds=settings.login_window_seconds,
+                    failures=settings.login_failures_allowed,
+                ),
             )
         user = repo.user_by_name(s, name)
     memory = settings.password_hash_memory_kib
@@ -321,9 +332,12 @@ def complete_sign_in(
         pair = throttle.pair_key(platform, user.username, source)
         if throttle.throttled(platform, s, pair, now):
             raise TooManyAttempts(
-                "too many failed sign-ins; wait a minute and try again",
-                hint=f"sign-in is paused for {settings.login_window_seconds} s after "
-                f"{settings.login_failures_allowed} failures",
+                t_("too many failed sign-ins; wait a minute and try again"),
+                hint=t_(
+                    "sign-in is paused for {seconds} s after {failures} failures",
+                    seconds=settings.login_window_seconds,
+                    failures=settings.login_failures_allowed,
+                ),
             )
     with platform.unit() as s:
         row = repo.get(s, SignInChallengeRow, digest)
@@ -391,6 +405,7 @@ def look_up(platform: Platform, token: str | None, now: datetime | None = None) 
         mfa.enrolment_required(
             platform, required=user.mfa_required, enabled=enabled, facilitates=facilitates
         ),
+        user.language,
     )
     return Lookup(found, digest, "touch" if now - seen > timedelta(seconds=30) else None, now)
 
@@ -418,6 +433,16 @@ def current(platform: Platform, token: str | None, now: datetime | None = None) 
     return found.current
 
 
+def set_language(platform: Platform, actor: Actor, language: str | None) -> None:
+    """The language of the account's pages (``None``: the browser's); an InputError for a
+    language Backchannel does not speak."""
+    chosen = None if language is None else i18n.choose(language)
+    with platform.unit() as s:
+        user = repo.get(s, UserRow, actor.user_id)
+        if user is not None:
+            user.language = chosen
+
+
 def sign_out(platform: Platform, token_hash: str) -> None:
     """End one session."""
     with platform.unit() as s:
@@ -435,14 +460,14 @@ def change_password(platform: Platform, actor: Actor, old: str, new: str) -> Sig
         user = repo.get(s, UserRow, actor.user_id)
         stored = user.password_hash if user else None
     if stored is None or not verify_password(stored, old, memory):
-        raise InputError("the current password is wrong")
+        raise InputError(t_("the current password is wrong"))
     if old == new:
-        raise InputError("the new password must differ from the current one")
+        raise InputError(t_("the new password must differ from the current one"))
     hashed = hash_password(new, memory)  # the slow part, outside the write lock
     with platform.unit() as s:
         user = repo.get(s, UserRow, actor.user_id)
         if user is None or user.password_hash != stored:
-            raise InputError("the password changed meanwhile", hint="sign in again")
+            raise InputError(t_("the password changed meanwhile"), hint=t_("sign in again"))
         user.password_hash = hashed
         user.must_change_password = False
         repo.end_sessions(s, user.id)

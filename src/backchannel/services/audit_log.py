@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from backchannel.errors import InputError
+from backchannel.messages import t_
 from backchannel.services import access
 from backchannel.services.access import MEMBER, Actor, Seat
 from backchannel.services.platform import Platform
@@ -64,7 +65,8 @@ def entries(
     see, and pages by those numbers.
     """
     if (limit is not None and limit < 1) or (before is not None and before < 1):
-        raise InputError("a log page needs a limit and a 'before' of at least 1")
+        raise InputError(t_("a log page needs a limit and a 'before' of at least 1"))
+
     with platform.view() as s:
         audiences = audiences_of(access.seat(s, actor, dialogue_id))
         if audiences is None:

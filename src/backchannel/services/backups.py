@@ -18,6 +18,7 @@ from pathlib import Path
 
 from backchannel.config import Settings
 from backchannel.errors import InputError
+from backchannel.messages import t_
 from backchannel.services.platform import Platform
 from backchannel.storage import backup_file, migrate, snapshot
 from backchannel.storage.tables import iso_utc, utcnow
@@ -78,9 +79,12 @@ def create_backup(platform: Platform, output: Path, *, force: bool = False) -> B
     settings = platform.settings
     public = backup_file.read_public_key(settings.backup_key_path)
     if output.exists() and not force:
-        raise InputError(f"{output} exists", hint="choose another name, or use --force")
+        raise InputError(
+            t_("{path} exists", path=str(output)), hint=t_("choose another name, or use --force")
+        )
     if output.exists() and not output.is_file():
-        raise InputError(f"{output} is not a regular file")
+        raise InputError(t_("{path} is not a regular file", path=str(output)))
+
     database = snapshot.kind(settings.database_url)
     with platform.unit() as s:
         platform.log(

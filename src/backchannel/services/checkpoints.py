@@ -23,6 +23,7 @@ from typing import Any
 
 from backchannel.config import Settings
 from backchannel.errors import InputError
+from backchannel.messages import t_
 from backchannel.services import access, audit_log
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform, SchemaOutOfDate, stored_checkpoint
@@ -78,9 +79,17 @@ def document(platform: Platform, actor: Actor, dialogue_id: str) -> dict[str, An
 def read_file(path: Path) -> list[dict[str, Any]]:
     """The checkpoints in a downloaded file (a one-line error when it is not one)."""
     if not path.is_file():
-        raise InputError(f"checkpoint file {path} not found or not a regular file")
+        raise InputError(
+            t_("checkpoint file {path} not found or not a regular file", path=str(path))
+        )
     if path.stat().st_size > MAX_FILE_BYTES:
-        raise InputError(f"checkpoint file {path} is larger than {MAX_FILE_BYTES} bytes")
+        raise InputError(
+            t_(
+                "checkpoint file {path} is larger than {limit} bytes",
+                path=str(path),
+                limit=MAX_FILE_BYTES,
+            )
+        )
     try:
         found = json.loads(path.read_bytes())
         if not isinstance(found, dict) or found.get("format") != FILE_FORMAT:
@@ -90,8 +99,8 @@ def read_file(path: Path) -> list[dict[str, Any]]:
             raise ValueError("checkpoints")
     except (ValueError, KeyError, UnicodeDecodeError):
         raise InputError(
-            f"{path} is not a checkpoint file",
-            hint="download it from the dialogue's log page or GET …/checkpoints",
+            t_("{path} is not a checkpoint file", path=str(path)),
+            hint=t_("download it from the dialogue's log page or GET …/checkpoints"),
         ) from None
     return list(items)
 

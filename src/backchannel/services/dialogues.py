@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from backchannel.errors import InputError, NotAllowedNow, NotFound
+from backchannel.messages import Message, t_, verbatim
 from backchannel.model.dialogue import Agenda, AgendaIssue
 from backchannel.services import access, accounts
 from backchannel.services.access import FACILITATOR, MEMBER, OBSERVER, Actor, Seat, Track
@@ -107,11 +109,34 @@ def name_of(keys: DialogueKeys, delegation: DelegationRow) -> str:
     return value
 
 
+ROUND_STATES: Mapping[str, Message] = {
+    "draft": t_("draft"),
+    "locked": t_("locked"),
+    "evaluated": t_("evaluated"),
+    "disclosed": t_("disclosed"),
+}
+"""The name of each state of a round, as messages show it."""
+
+ROLE_NAMES: Mapping[str, Message] = {
+    FACILITATOR: t_("facilitator"),
+    MEMBER: t_("member"),
+    OBSERVER: t_("observer"),
+}
+"""The name of each role of a seat, as messages show it."""
+
+
+def state_name(state: str) -> Message:
+    """The name of a round's state in the reader's language."""
+    return ROUND_STATES.get(state) or verbatim(state)
+
+
 def current_round(s: Session, dialogue_id: str) -> RoundRow:
     """The dialogue's latest round, or NotAllowedNow when none is open yet."""
     found = repo.rounds(s, dialogue_id)
     if not found:
-        raise NotAllowedNow("no round is open yet", hint="the facilitator opens the first round")
+        raise NotAllowedNow(
+            t_("no round is open yet"), hint=t_("the facilitator opens the first round")
+        )
     return found[-1]
 
 
@@ -133,12 +158,15 @@ def create_dialogue(
     """
     title = title.strip()
     if not 1 <= len(title) <= 200:
-        raise InputError("a dialogue needs a title of 1 to 200 characters")
+        raise InputError(t_("a dialogue needs a title of 1 to 200 characters"))
     if not 1 <= evaluations_per_round <= 10:
-        raise InputError("evaluations per round must be between 1 and 10")
+        raise InputError(t_("evaluations per round must be between 1 and 10"))
     if not 1 <= evaluations_per_dialogue <= MOST_EVALUATIONS_PER_DIALOGUE:
         raise InputError(
-            f"evaluations in all must be between 1 and {MOST_EVALUATIONS_PER_DIALOGUE}"
+            t_(
+                "evaluations in all must be between 1 and {most}",
+                most=MOST_EVALUATIONS_PER_DIALOGUE,
+            )
         )
     with platform.unit() as s:
         dialogue_id = new_id()
@@ -271,8 +299,8 @@ def _agenda_editable(s: Session, dialogue_id: str) -> None:
     rounds = repo.rounds(s, dialogue_id)
     if rounds and rounds[-1].state != "draft":
         raise NotAllowedNow(
-            "the agenda can only change while the current round is a draft",
-            hint="open a new round first",
+            t_("the agenda can only change while the current round is a draft"),
+            hint=t_("open a new round first"),
         )
 
 
@@ -320,7 +348,7 @@ def add_issue(
         agenda = Agenda(issues=[*current.issues, issue])
     except ValueError as error:
         raise InputError(
-            _first_error(error), hint="each issue needs a name and 2 or more distinct options"
+            _first_error(error), hint=t_("each issue needs a name and 2 or more distinct options")
         ) from None
     set_agenda(platform, actor, dialogue_id, agenda)
     return issue.id
@@ -350,14 +378,15 @@ def add_delegation(
     """Add a delegation (or an absent stakeholder); returns its id."""
     name = name.strip()
     if not 1 <= len(name) <= 120:
-        raise InputError("a delegation needs a name of 1 to 120 characters")
+        raise InputError(t_("a delegation needs a name of 1 to 120 characters"))
     with platform.unit() as s:
         access.facilitator(s, actor, dialogue_id)
         existing = repo.delegations(s, dialogue_id)
         keys = _keys(platform, s, dialogue_id)
         if any(name_of(keys, d).lower() == name.lower() for d in existing):
             raise NotAllowedNow(
-                f"there is already a party named {name!r}", hint="choose another name"
+                t_("there is already a party named {name}", name=repr(name)),
+                hint=t_("choose another name"),
             )
         row = DelegationRow(
             dialogue_id=dialogue_id,
@@ -382,15 +411,22 @@ def _check_seat_fields(
     s: Session, dialogue_id: str, role: str, delegation_id: str | None, track: str | None
 ) -> None:
     if role not in ROLES:
-        raise InputError(f"unknown role {role!r}", hint="facilitator, member or observer")
+        raise InputError(
+            t_("unknown role {role}", role=repr(role)), hint=t_("facilitator, member or observer")
+        )
     if role == MEMBER:
         row = repo.get(s, DelegationRow, delegation_id) if delegation_id else None
         if row is None or row.dialogue_id != dialogue_id or row.role != "delegation":
-            raise InputError("a member belongs to one delegation at the table", hint="pick one")
+            raise InputError(
+                t_("a member belongs to one delegation at the table"), hint=t_("pick one")
+            )
         if track not in {t.value for t in Track}:
-            raise InputError(f"unknown track {track!r}", hint=", ".join(t.value for t in Track))
+            raise InputError(
+                t_("unknown track {track}", track=repr(track)),
+                hint=t_("choose one of: {choices}", choices=", ".join(t.value for t in Track)),
+            )
     elif delegation_id:
-        raise InputError(f"a {role} does not belong to a delegation")
+        raise InputError(t_("a {role} does not belong to a delegation", role=ROLE_NAMES[role]))
 
 
 def add_member(
@@ -409,7 +445,10 @@ def add_member(
         access.facilitator(s, actor, dialogue_id)
         user = repo.user_by_name(s, username.strip().lower())
         if user is None:
-            raise InputError(f"no account named {username!r}", hint="invite them by link instead")
+            raise InputError(
+                t_("no account named {name}", name=repr(username)),
+                hint=t_("invite them by link instead"),
+            )
         return _seat_user(
             platform, s, dialogue_id, user.id, role, delegation_id, track, pseudonym, actor
         )
@@ -428,7 +467,7 @@ def _seat_user(
 ) -> str:
     _check_seat_fields(s, dialogue_id, role, delegation_id, track)
     if repo.member(s, dialogue_id, user_id) is not None:
-        raise InputError("this account already has a seat in the dialogue")
+        raise InputError(t_("this account already has a seat in the dialogue"))
     keys = _keys(platform, s, dialogue_id)
     row = MemberRow(
         dialogue_id=dialogue_id,
@@ -512,7 +551,8 @@ def _open_invitation(row: InvitationRow | None) -> InvitationRow:
     """The invitation when it can still be accepted; else InputError."""
     expires = as_utc(row.expires_at) if row else None
     if row is None or row.used_at is not None or expires is None or expires < utcnow():
-        raise InputError("this invitation link is not valid (used, expired or mistyped)")
+        raise InputError(t_("this invitation link is not valid (used, expired or mistyped)"))
+
     return row
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from backchannel.errors import NotAllowedNow
+from backchannel.messages import t_, t_n
 from backchannel.model.case import Case
 from backchannel.model.compile import compile_case
 from backchannel.model.dialogue import Agenda, Position, Side, build_case, prune
@@ -27,7 +28,13 @@ from backchannel.model.findings import EngineAnswers, Findings, build_findings
 from backchannel.model.problem import Problem
 from backchannel.services import access, negotiation
 from backchannel.services.access import Actor
-from backchannel.services.dialogues import current_round, name_of, read_agenda, title_of
+from backchannel.services.dialogues import (
+    current_round,
+    name_of,
+    read_agenda,
+    state_name,
+    title_of,
+)
 from backchannel.services.platform import DialogueKeys, Platform
 from backchannel.services.positions import read_position
 from backchannel.solvers import engine
@@ -103,20 +110,34 @@ def _evaluable(s: Session, dialogue: DialogueRow) -> RoundRow:
     row = current_round(s, dialogue.id)
     if row.state not in ("locked", "evaluated"):
         raise NotAllowedNow(
-            f"round {row.number} is {row.state}: only a locked round is evaluated",
-            hint="lock the round first" if row.state == "draft" else None,
+            t_(
+                "round {number} is {state}: only a locked round is evaluated",
+                number=row.number,
+                state=state_name(row.state),
+            ),
+            hint=t_("lock the round first") if row.state == "draft" else None,
         )
     if row.evaluations_used >= row.evaluations_allowed:
         raise NotAllowedNow(
-            f"the {row.evaluations_allowed} evaluation(s) of round {row.number} are used",
-            hint="open a new round",
+            t_n(
+                "the {n} evaluation of round {number} is used",
+                "the {n} evaluations of round {number} are used",
+                row.evaluations_allowed,
+                number=row.number,
+            ),
+            hint=t_("open a new round"),
         )
     if repo.evaluation_count(s, dialogue.id) >= dialogue.evaluations_per_dialogue:
         raise NotAllowedNow(
-            f"the {dialogue.evaluations_per_dialogue} evaluation(s) this dialogue allows "
-            "in all are used",
-            hint="the cap was fixed when the dialogue was convened; a new dialogue starts "
-            "with a new one",
+            t_n(
+                "the {n} evaluation this dialogue allows in all is used",
+                "the {n} evaluations this dialogue allows in all are used",
+                dialogue.evaluations_per_dialogue,
+            ),
+            hint=t_(
+                "the cap was fixed when the dialogue was convened; a new dialogue starts "
+                "with a new one"
+            ),
         )
     return row
 
@@ -136,8 +157,11 @@ def _inputs(
         found = repo.position(s, row.id, d.id)
         if found is None and d.role == "delegation":
             raise NotAllowedNow(
-                f"delegation {name_of(keys, d)!r} has not recorded a position in this round",
-                hint="unlock the round so that it can, then lock it again",
+                t_(
+                    "delegation {name} has not recorded a position in this round",
+                    name=repr(name_of(keys, d)),
+                ),
+                hint=t_("unlock the round so that it can, then lock it again"),
             )
         body = Position()
         if found is not None:
@@ -171,10 +195,14 @@ def evaluate(platform: Platform, actor: Actor, dialogue_id: str) -> str:
     digest = inputs_digest(keys, case)
     if _unchanged(last, round_id, digest):
         raise NotAllowedNow(
-            "nothing changed since the last evaluation: the agenda and every position are "
-            "as they were then, so it would tell nothing new",
-            hint="unlock the round so that the delegations can revise their positions "
-            "(or change the agenda), then lock it and evaluate",
+            t_(
+                "nothing changed since the last evaluation: the agenda and every position are "
+                "as they were then, so it would tell nothing new"
+            ),
+            hint=t_(
+                "unlock the round so that the delegations can revise their positions "
+                "(or change the agenda), then lock it and evaluate"
+            ),
         )
     findings = _findings(agenda, sides, case, platform.settings.evaluation_time_limit)
     with platform.unit() as s:
@@ -186,7 +214,8 @@ def evaluate(platform: Platform, actor: Actor, dialogue_id: str) -> str:
         now = [(p.id, p.revision) for p in repo.positions_in(s, round_id)]
         if row.id != round_id or row.evaluations_used != used or sorted(now) != sorted(versions):
             raise NotAllowedNow(
-                "the round changed while it was being evaluated", hint="reload and try again"
+                t_("the round changed while it was being evaluated"),
+                hint=t_("reload and try again"),
             )
         evaluation = EvaluationRow(
             dialogue_id=dialogue_id, round_id=row.id, result_ct=b"", inputs_digest=digest

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from backchannel.config import Settings
 from backchannel.errors import InputError, NotAllowedNow
+from backchannel.messages import t_
 from backchannel.services.platform import (
     ACCOUNT_KEY,
     AUDIT_KEY,
@@ -83,7 +84,7 @@ def _no_step(_: int) -> None:
 
 def _check_new(new: NewKey) -> None:
     if (new.key_file is None) == (new.passphrase is None):
-        raise InputError("give the new key as exactly one of a key file or a passphrase")
+        raise InputError(t_("give the new key as exactly one of a key file or a passphrase"))
 
 
 def rotate_kek(settings: Settings, new: NewKey, on_step: Step = _no_step) -> Rotated:
@@ -156,7 +157,7 @@ def _start(platform: Platform, new: NewKey, step: Callable[[], None]) -> tuple[V
         fresh = secrets.token_bytes(16) if new.passphrase is not None else None
         target = new.vault(fresh)
         if platform.vault.matches(target.check_value()):
-            raise InputError("the new key-encryption key is the current one")
+            raise InputError(t_("the new key-encryption key is the current one"))
         repo.add(s, MetaRow(key=KEK_NEXT_CHECK, value=target.check_value()))
         if fresh is not None:
             repo.add(s, MetaRow(key=KEK_NEXT_SALT, value=fresh))
@@ -225,23 +226,25 @@ def rotate_data_keys(platform: Platform, dialogue_ids: list[str] | None = None) 
     with platform.view() as s:
         if repo.meta(s, KEK_NEXT_CHECK) is not None:
             raise NotAllowedNow(
-                "a key-encryption key rotation is under way",
-                hint="finish it with `backchannel keys rotate` first",
+                t_("a key-encryption key rotation is under way"),
+                hint=t_("finish it with `backchannel keys rotate` first"),
             )
         known = rekey.dialogue_ids(s)
     chosen = known if dialogue_ids is None else dialogue_ids
     missing = sorted(set(chosen) - set(known))
     if missing:
-        raise InputError("no such dialogue: " + ", ".join(missing))
+        raise InputError(t_("no such dialogue: {ids}", ids=", ".join(missing)))
     try:
         with serving.alone(platform.engine):
             for dialogue_id in chosen:
                 _rotate_data_key(platform, dialogue_id)
     except serving.ServerRunning:
         raise NotAllowedNow(
-            "a server is running on this database, and each of its processes keeps the "
-            "data keys in memory",
-            hint="stop the server (every worker), run the rotation, then start it again",
+            t_(
+                "a server is running on this database, and each of its processes keeps the "
+                "data keys in memory"
+            ),
+            hint=t_("stop the server (every worker), run the rotation, then start it again"),
         ) from None
     return len(chosen)
 

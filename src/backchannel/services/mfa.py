@@ -35,6 +35,7 @@ from typing import Literal
 import pyotp
 
 from backchannel.errors import InputError, NotAllowedNow, TooManyAttempts
+from backchannel.messages import Message, t_
 from backchannel.services import throttle
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
@@ -50,7 +51,8 @@ DIGITS = 6
 DRIFT_STEPS = 1
 """Steps a code may be off the server's clock, either way."""
 RECOVERY_CODES = 10
-WRONG_CODE = "the code is wrong"
+WRONG_CODE = t_("the code is wrong")
+WRONG_PASSWORD_OR_CODE = t_("the password or the code is wrong")
 
 Used = Literal["code", "recovery code"]
 
@@ -208,7 +210,8 @@ def begin(platform: Platform, actor: Actor) -> Enrolment:
         row = repo.get(s, MfaRow, actor.user_id)
         if row is not None and row.enabled_at is not None:
             raise NotAllowedNow(
-                "two-factor sign-in is already on", hint="turn it off first to set up a new device"
+                t_("two-factor sign-in is already on"),
+                hint=t_("turn it off first to set up a new device"),
             )
         sealed = _seal(platform, actor.user_id, secret)
         if row is None:
@@ -230,12 +233,12 @@ def confirm(
         row = repo.mfa_for_update(s, actor.user_id)
         if row is None or row.enabled_at is not None:
             raise NotAllowedNow(
-                "no set-up of two-factor sign-in is under way", hint="start it again"
+                t_("no set-up of two-factor sign-in is under way"), hint=t_("start it again")
             )
         step = matching_step(_open(platform, row), code, now, row.last_step)
         if step is None:
             raise InputError(
-                WRONG_CODE, hint="type the code your app shows now; check the device's clock"
+                WRONG_CODE, hint=t_("type the code your app shows now; check the device's clock")
             )
         row.enabled_at, row.last_step = now, step
         codes = _replace_codes(platform, s, actor.user_id)
@@ -253,14 +256,14 @@ def _checked(
     with platform.view() as s:
         row = repo.get(s, MfaRow, actor.user_id)
         if row is None or row.enabled_at is None:
-            raise NotAllowedNow("two-factor sign-in is not on", hint="set it up first")
+            raise NotAllowedNow(t_("two-factor sign-in is not on"), hint=t_("set it up first"))
         if throttle.throttled(platform, s, pair, now):
-            raise TooManyAttempts("too many wrong codes; wait a minute and try again")
+            raise TooManyAttempts(t_("too many wrong codes; wait a minute and try again"))
     return pair, throttle.account_key(platform, actor.username)
 
 
 def _refuse(
-    platform: Platform, actor: Actor, keys: tuple[str, str], now: datetime, what: str
+    platform: Platform, actor: Actor, keys: tuple[str, str], now: datetime, what: Message
 ) -> InputError:
     """Record a wrong code (or password) in the throttle, committed; the error to raise."""
     with platform.unit() as s:
@@ -307,21 +310,22 @@ def disable(
         user = repo.get(s, UserRow, actor.user_id)
         stored = user.password_hash if user else None
     if stored is None or not verify_password(stored, password, memory):
-        raise _refuse(platform, actor, keys, now, "the password or the code is wrong")
+        raise _refuse(platform, actor, keys, now, WRONG_PASSWORD_OR_CODE)
     with platform.unit() as s:
         if spend(platform, s, actor.user_id, code, now) is not None:
             repo.clear_mfa(s, actor.user_id)
             repo.end_sessions(s, actor.user_id, keep=session_hash)
             platform.log(s, "mfa.disabled", actor_id=actor.user_id, audience="operator")
             return
-    raise _refuse(platform, actor, keys, now, "the password or the code is wrong")
+    raise _refuse(platform, actor, keys, now, WRONG_PASSWORD_OR_CODE)
 
 
 # ------------------------------------------------------------------ the operator's steps
 def _account(s: Session, username: str) -> UserRow:
     user = repo.user_by_name(s, username.strip().lower())
     if user is None:
-        raise InputError(f"no account named {username!r}")
+        raise InputError(t_("no account named {name}", name=repr(username)))
+
     return user
 
 

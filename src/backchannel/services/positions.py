@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from backchannel.errors import NotAllowedNow, NotFound
+from backchannel.messages import t_
 from backchannel.model.dialogue import Position, check_position, prune, tightened
 from backchannel.services import access
 from backchannel.services.access import FACILITATOR, MEMBER, Actor, Seat
-from backchannel.services.dialogues import current_round, read_agenda
+from backchannel.services.dialogues import current_round, read_agenda, state_name
 from backchannel.services.platform import DialogueKeys, Platform
 from backchannel.storage import repo
 from backchannel.storage.db import Session
@@ -125,8 +126,12 @@ def _check_position(
     row = current_round(s, dialogue_id)
     if row.state != "draft":
         raise NotAllowedNow(
-            f"round {row.number} is {row.state}: positions are frozen",
-            hint="wait for the facilitator to open the next round",
+            t_(
+                "round {number} is {state}: positions are frozen",
+                number=row.number,
+                state=state_name(row.state),
+            ),
+            hint=t_("wait for the facilitator to open the next round"),
         )
     if dialogue.monotone_red_lines and row.number > 1:
         previous = repo.rounds(s, dialogue_id)[-2]
@@ -135,8 +140,11 @@ def _check_position(
             problems = tightened(prune(agenda, read_position(keys, old)), position)
             if problems:
                 raise NotAllowedNow(
-                    "red lines may only loosen in this dialogue: " + "; ".join(problems),
-                    hint="keep or relax the red lines of the previous round",
+                    t_(
+                        "red lines may only loosen in this dialogue: {problems}",
+                        problems="; ".join(problems),
+                    ),
+                    hint=t_("keep or relax the red lines of the previous round"),
                 )
     checked = _Checked(place, target, row.id, dialogue.agenda_ct, dialogue.monotone_red_lines)
     return checked, keys, row

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from backchannel.errors import InputError, NotAllowedNow
+from backchannel.messages import t_
 from backchannel.model.disclosure import Disclosed, Kind, disclose
 from backchannel.services import access
 from backchannel.services.access import MEMBER, OBSERVER, Actor
@@ -51,16 +52,17 @@ def release(
             chosen = Kind(kind)
         except ValueError:
             raise InputError(
-                f"unknown disclosure {kind!r}", hint=", ".join(k.value for k in Kind)
+                t_("unknown disclosure {kind}", kind=repr(kind)),
+                hint=t_("choose one of: {choices}", choices=", ".join(k.value for k in Kind)),
             ) from None
         repo.lock_dialogue(s, dialogue_id)
         evaluation = access.owned(s, place, EvaluationRow, evaluation_id)
         row = repo.get(s, RoundRow, evaluation.round_id)
         assert row is not None
         if row.state not in ("evaluated", "disclosed"):
-            raise NotAllowedNow("findings are released after the evaluation of a round")
+            raise NotAllowedNow(t_("findings are released after the evaluation of a round"))
         if row.id != current_round(s, dialogue_id).id:
-            raise NotAllowedNow("findings of an earlier round can no longer be released")
+            raise NotAllowedNow(t_("findings of an earlier round can no longer be released"))
         keys = platform.keys(s, dialogue_id)
         findings = read_findings(keys, evaluation)
         delegations = list(repo.delegations(s, dialogue_id))
@@ -69,7 +71,8 @@ def release(
         else:
             target = access.owned(s, place, DelegationRow, audience)
             if target.role != "delegation":
-                raise InputError("releases go to a delegation at the table or to the observers")
+                raise InputError(t_("releases go to a delegation at the table or to the observers"))
+
             side = [d.id for d in delegations].index(target.id)
         record = disclose(findings, chosen, parameter, side)
         row_out = ReleaseRow(

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backchannel.errors import NotAllowedNow
+from backchannel.messages import t_
 from backchannel.services import access
 from backchannel.services.access import Actor
-from backchannel.services.dialogues import DialogueView, current_round, seat_view
+from backchannel.services.dialogues import DialogueView, current_round, seat_view, state_name
 from backchannel.services.platform import Platform
 from backchannel.services.positions import carry_over
 from backchannel.storage import repo
@@ -63,8 +64,12 @@ def open_round(platform: Platform, actor: Actor, dialogue_id: str) -> RoundView:
         previous = repo.rounds(s, dialogue_id)
         if previous and previous[-1].state in ("draft", "locked"):
             raise NotAllowedNow(
-                f"round {previous[-1].number} is still {previous[-1].state}",
-                hint="evaluate it before opening the next round",
+                t_(
+                    "round {number} is still {state}",
+                    number=previous[-1].number,
+                    state=state_name(previous[-1].state),
+                ),
+                hint=t_("evaluate it before opening the next round"),
             )
         row = RoundRow(
             dialogue_id=dialogue_id,
@@ -96,7 +101,14 @@ def _move(
         repo.lock_dialogue(s, dialogue_id)
         row = current_round(s, dialogue_id)
         if row.state not in start:
-            raise NotAllowedNow(f"round {row.number} is {row.state}; it cannot become {end}")
+            raise NotAllowedNow(
+                t_(
+                    "round {number} is {state}; it cannot become {end}",
+                    number=row.number,
+                    state=state_name(row.state),
+                    end=state_name(end),
+                )
+            )
         row.state = end
         platform.log(
             s,

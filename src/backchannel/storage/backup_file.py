@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from backchannel.errors import BackchannelError, InputError
+from backchannel.messages import Message, t_
 
 MAGIC = b"BACKCHANNEL-BACKUP\x01\n"
 FORMAT = "backchannel-backup-v1"
@@ -67,7 +68,9 @@ class BackupKeyError(BackchannelError):
 # ------------------------------------------------------------------ keys
 def _write_new(path: Path, text: str, mode: int) -> None:
     if path.exists() or path.is_symlink():
-        raise BackupKeyError(f"{path} already exists", hint="keys are never overwritten")
+        raise BackupKeyError(
+            t_("{path} already exists", path=str(path)), hint=t_("keys are never overwritten")
+        )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
@@ -82,7 +85,9 @@ def init_key_pair(public_path: Path, secret_path: Path) -> str:
     """
     for path in (public_path, secret_path):
         if path.exists() or path.is_symlink():
-            raise BackupKeyError(f"{path} already exists", hint="keys are never overwritten")
+            raise BackupKeyError(
+                t_("{path} already exists", path=str(path)), hint=t_("keys are never overwritten")
+            )
     secret = X25519PrivateKey.generate()
     public = secret.public_key().public_bytes_raw()
     _write_new(
@@ -97,10 +102,11 @@ def fingerprint(public: bytes) -> str:
     return hashlib.sha256(public).hexdigest()[:16]
 
 
-def _read_key(path: Path, prefix: str, what: str) -> bytes:
+def _read_key(path: Path, prefix: str, what: Message) -> bytes:
     if not path.is_file():
         raise BackupKeyError(
-            f"{what} {path} not found", hint="create the pair with `backchannel keys backup-init`"
+            t_("{what} {path} not found", what=what, path=str(path)),
+            hint=t_("create the pair with `backchannel keys backup-init`"),
         )
     try:
         text = path.read_text(encoding="ascii").strip()
@@ -108,23 +114,24 @@ def _read_key(path: Path, prefix: str, what: str) -> bytes:
             raise ValueError(text[:20])
         raw = base64.b64decode(text[len(prefix) :], validate=True)
     except (ValueError, UnicodeDecodeError):
-        raise BackupKeyError(f"{path} is not a {what}") from None
+        raise BackupKeyError(t_("{path} is not a {what}", path=str(path), what=what)) from None
     if len(raw) != 32:
-        raise BackupKeyError(f"{path} is not a {what}")
+        raise BackupKeyError(t_("{path} is not a {what}", path=str(path), what=what))
     return raw
 
 
 def read_public_key(path: Path) -> bytes:
     """The raw X25519 public key in a public key file."""
-    return _read_key(path, PUBLIC_PREFIX, "backup public key")
+    return _read_key(path, PUBLIC_PREFIX, t_("backup public key"))
 
 
 def read_secret_key(path: Path) -> bytes:
     """The raw X25519 private key in a secret key file (refused when others can read it)."""
-    raw = _read_key(path, SECRET_PREFIX, "backup secret key")
+    raw = _read_key(path, SECRET_PREFIX, t_("backup secret key"))
     if path.stat().st_mode & 0o077:
         raise BackupKeyError(
-            f"backup secret key {path} is readable by other users", hint=f"run `chmod 600 {path}`"
+            t_("backup secret key {path} is readable by other users", path=str(path)),
+            hint=t_("run `chmod 600 {path}`", path=str(path)),
         )
     return raw
 
@@ -264,8 +271,11 @@ def decrypt(source: IO[bytes], secret: bytes) -> tuple[Header, Iterable[bytes]]:
     private = X25519PrivateKey.from_private_bytes(secret)
     if fingerprint(private.public_key().public_bytes_raw()) != header.recipient:
         raise BackupKeyError(
-            f"the backup was sealed to key {header.recipient}, not to this secret key",
-            hint="use the secret key whose public key was configured when it was made",
+            t_(
+                "the backup was sealed to key {recipient}, not to this secret key",
+                recipient=header.recipient,
+            ),
+            hint=t_("use the secret key whose public key was configured when it was made"),
         )
     try:
         ephemeral = X25519PublicKey.from_public_bytes(base64.b64decode(header.facts["ephemeral"]))
@@ -296,5 +306,6 @@ def decrypt(source: IO[bytes], secret: bytes) -> tuple[Header, Iterable[bytes]]:
 def open_for_reading(path: Path) -> IO[bytes]:
     """The backup file opened for reading (a clear error when it is not a file)."""
     if not path.is_file():
-        raise InputError(f"backup {path} not found or not a regular file")
+        raise InputError(t_("backup {path} not found or not a regular file", path=str(path)))
+
     return path.open("rb")

@@ -31,6 +31,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from backchannel.messages import t_
 from backchannel.storage.vault import KeyFileError
 
 FORMAT = "backchannel-checkpoint-v2"
@@ -94,7 +95,10 @@ def signature_holds(fields: dict[str, Any], signature: bytes) -> bool:
 def init_signing_key(path: Path) -> None:
     """Write a new Ed25519 signing key to ``path`` (mode 0600); never overwrite."""
     if path.exists() or path.is_symlink():
-        raise KeyFileError(f"{path} already exists", hint="keep it: delegations pinned its key")
+        raise KeyFileError(
+            t_("{path} already exists", path=str(path)),
+            hint=t_("keep it: delegations pinned its key"),
+        )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     raw = Ed25519PrivateKey.generate().private_bytes_raw()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -106,13 +110,13 @@ def read_signing_key(path: Path) -> Signer:
     """The signing key in ``path``; refused when others can read it or it is not one."""
     if not path.is_file():
         raise KeyFileError(
-            f"checkpoint signing key {path} not found",
-            hint="restore it from where the key-encryption key is kept",
+            t_("checkpoint signing key {path} not found", path=str(path)),
+            hint=t_("restore it from where the key-encryption key is kept"),
         )
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(
-            f"checkpoint signing key {path} is readable by other users",
-            hint=f"run `chmod 600 {path}`",
+            t_("checkpoint signing key {path} is readable by other users", path=str(path)),
+            hint=t_("run `chmod 600 {path}`", path=str(path)),
         )
     try:
         text = path.read_text(encoding="ascii").strip()
@@ -121,7 +125,7 @@ def read_signing_key(path: Path) -> Signer:
         raw = base64.b64decode(text[len(KEY_PREFIX) :], validate=True)
         return Signer(Ed25519PrivateKey.from_private_bytes(raw))
     except (ValueError, UnicodeDecodeError):
-        raise KeyFileError(f"{path} is not a checkpoint signing key") from None
+        raise KeyFileError(t_("{path} is not a checkpoint signing key", path=str(path))) from None
 
 
 def load_signer(path: Path, recorded: bytes | None) -> Signer:
@@ -135,7 +139,10 @@ def load_signer(path: Path, recorded: bytes | None) -> Signer:
     signer = read_signing_key(path)
     if recorded is not None and signer.public != recorded:
         raise KeyFileError(
-            f"checkpoint signing key {path} is not the key this database signs with",
-            hint="restore the signing key kept with the key-encryption key",
+            t_(
+                "checkpoint signing key {path} is not the key this database signs with",
+                path=str(path),
+            ),
+            hint=t_("restore the signing key kept with the key-encryption key"),
         )
     return signer

@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL, make_url
 
 from backchannel.errors import BackchannelError, InputError
+from backchannel.messages import t_
 from backchannel.storage.faults import sqlite_path
 
 
@@ -39,14 +40,14 @@ def kind(url: str) -> str:
     """``sqlite`` or ``postgresql``: the kind of database a URL names."""
     name = make_url(url).get_backend_name()
     if name not in ("sqlite", "postgresql"):
-        raise InputError(f"backups support SQLite and PostgreSQL, not {name}")
+        raise InputError(t_("backups support SQLite and PostgreSQL, not {name}", name=name))
     return name
 
 
 def _file(url: str) -> Path:
     path = sqlite_path(make_url(url))
     if path is None:
-        raise InputError("an in-memory database cannot be backed up or restored")
+        raise InputError(t_("an in-memory database cannot be backed up or restored"))
     return path
 
 
@@ -86,7 +87,7 @@ def snapshot(url: str) -> Iterator[IO[bytes]]:
     if kind(url) == "sqlite":
         source = _file(url)
         if not source.is_file():
-            raise InputError(f"database {source} not found")
+            raise InputError(t_("database {path} not found", path=str(source)))
         with tempfile.TemporaryDirectory(prefix="backchannel-snapshot-") as folder:
             copy = Path(folder) / "snapshot.db"
             connection = sqlite3.connect(source)
@@ -168,7 +169,13 @@ def restore(url: str, database: str, chunks: Iterable[bytes], *, force: bool = F
     tables are dropped and recreated by ``pg_restore --clean``).
     """
     if kind(url) != database:
-        raise InputError(f"the backup holds a {database} database, not a {kind(url)} one")
+        raise InputError(
+            t_(
+                "the backup holds a {database} database, not a {other} one",
+                database=database,
+                other=kind(url),
+            )
+        )
     if database == "sqlite":
         _restore_sqlite(_file(url), chunks, force)
     else:
@@ -178,7 +185,8 @@ def restore(url: str, database: str, chunks: Iterable[bytes], *, force: bool = F
 def _restore_sqlite(target: Path, chunks: Iterable[bytes], force: bool) -> None:
     if target.exists() and not force:
         raise InputError(
-            f"{target} exists", hint="restore into a new file, or stop the server and use --force"
+            t_("{path} exists", path=str(target)),
+            hint=t_("restore into a new file, or stop the server and use --force"),
         )
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, name = tempfile.mkstemp(prefix=".restore-", dir=target.parent)  # mode 0600
@@ -208,8 +216,8 @@ def _restore_postgres(url: str, chunks: Iterable[bytes], force: bool) -> None:
         engine.dispose()
     if tables and not force:
         raise InputError(
-            "the target database is not empty",
-            hint="restore into a new, empty database, or stop the server and use --force",
+            t_("the target database is not empty"),
+            hint=t_("restore into a new, empty database, or stop the server and use --force"),
         )
     target, env = _libpq(url)
     command = [_tool("pg_restore"), "--no-owner", "--exit-on-error", "--dbname", target]

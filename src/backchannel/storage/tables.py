@@ -68,6 +68,8 @@ class UserRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
     """The operator requires two-factor sign-in of this account (``users require-mfa``)."""
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
+    """The language the account chose for its pages (none: the browser's)."""
 
 
 class SessionRow(Base):

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from backchannel.errors import BackchannelError
+from backchannel.messages import t_
 
 FORMAT = b"\x01"
 KEY_BYTES = 32
@@ -46,10 +47,10 @@ class TamperedData(BackchannelError):
 
 
 def _not_a_file(path: Path) -> KeyFileError:
-    what = "a folder" if path.is_dir() else "not a regular file"
-    return KeyFileError(
-        f"key file {path} is {what}", hint="give the path of the key file itself, e.g. kek.key"
-    )
+    hint = t_("give the path of the key file itself, e.g. kek.key")
+    if path.is_dir():
+        return KeyFileError(t_("key file {path} is a folder", path=str(path)), hint=hint)
+    return KeyFileError(t_("key file {path} is not a regular file", path=str(path)), hint=hint)
 
 
 def init_key_file(path: Path) -> None:
@@ -58,7 +59,8 @@ def init_key_file(path: Path) -> None:
         raise _not_a_file(path)
     if path.exists():
         raise KeyFileError(
-            f"{path} already exists", hint="keep it: the data cannot be read without it"
+            t_("{path} already exists", path=str(path)),
+            hint=t_("keep it: the data cannot be read without it"),
         )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -70,22 +72,35 @@ def read_key_file(path: Path) -> bytes:
     """The KEK in ``path``; refused when the file is readable by group or others."""
     if not path.exists():
         raise KeyFileError(
-            f"key file {path} not found", hint="create one with `backchannel keys init`"
+            t_("key file {path} not found", path=str(path)),
+            hint=t_("create one with `backchannel keys init`"),
         )
     if not path.is_file():  # a folder, or a FIFO that would block the reader
         raise _not_a_file(path)
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyFileError(
-            f"key file {path} is readable by other users (mode {stat.S_IMODE(mode):o})",
-            hint=f"run `chmod 600 {path}`",
+            t_(
+                "key file {path} is readable by other users (mode {mode})",
+                path=str(path),
+                mode=f"{stat.S_IMODE(mode):o}",
+            ),
+            hint=t_("run `chmod 600 {path}`", path=str(path)),
         )
     try:
         key = base64.b64decode(path.read_text(encoding="ascii").strip(), validate=True)
     except (ValueError, UnicodeDecodeError) as error:
-        raise KeyFileError(f"key file {path} is not a base64 key") from error
+        raise KeyFileError(t_("key file {path} is not a base64 key", path=str(path))) from error
     if len(key) != KEY_BYTES:
-        raise KeyFileError(f"key file {path} holds {len(key)} bytes, not {KEY_BYTES}")
+        raise KeyFileError(
+            t_(
+                "key file {path} holds {size} bytes, not {expected}",
+                path=str(path),
+                size=len(key),
+                expected=KEY_BYTES,
+            )
+        )
+
     return key
 
 
@@ -128,8 +143,8 @@ class Vault:
             return aes_key_unwrap(self.kek, wrapped)
         except InvalidUnwrap as error:
             raise KeyFileError(
-                "a dialogue key does not unwrap with this key-encryption key",
-                hint="start with the key file (or passphrase) this database was made with",
+                t_("a dialogue key does not unwrap with this key-encryption key"),
+                hint=t_("start with the key file (or passphrase) this database was made with"),
             ) from error
 
     @staticmethod
@@ -142,11 +157,11 @@ class Vault:
     def open(dek: bytes, aad: bytes, blob: bytes) -> bytes:
         """The plaintext of a sealed field; :class:`TamperedData` if it was altered or moved."""
         if blob[:1] != FORMAT or len(blob) < 29:
-            raise TamperedData("a stored field is not in the sealed format")
+            raise TamperedData(t_("a stored field is not in the sealed format"))
         try:
             return AESGCM(dek).decrypt(blob[1:13], blob[13:], aad)
         except InvalidTag as error:
-            raise TamperedData("a stored field failed its integrity check") from error
+            raise TamperedData(t_("a stored field failed its integrity check")) from error
 
     def check_value(self) -> bytes:
         """A value sealed under the KEK itself, stored once to recognise the right KEK."""

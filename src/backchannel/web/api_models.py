@@ -129,10 +129,12 @@ class ReleaseBody(_Body):
 
 # ------------------------------------------------------------------ answers
 class ErrorOut(BaseModel):
-    """Every error: what went wrong and, where there is one, what to do."""
+    """Every error, in the request's language: what went wrong and, where there is one,
+    what to do; ``code`` is the message's English msgid, the same in every language."""
 
     error: str
     hint: str | None = None
+    code: str | None = None
 
 
 class SessionOut(BaseModel):

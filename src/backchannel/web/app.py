@@ -11,16 +11,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from backchannel import __version__
 from backchannel.config import Settings
 from backchannel.errors import EnrolmentNeeded, InputError
+from backchannel.messages import t_
 from backchannel.services.platform import Platform
-from backchannel.web import errors, gate
+from backchannel.web import errors, gate, labels, language
 from backchannel.web.deps import PasswordChangeNeeded
 from backchannel.web.form_fields import form_guard
 from backchannel.web.security import SecurityHeaders
@@ -82,12 +82,12 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.platform = platform
     app.state.proxies, app.state.signin_gate = gate.install(settings)
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    # gettext in every template, in the request's language: {{ _("text") }},
+    # {{ _("%(n)s left", n=3) }}, {% trans %}; dates and numbers by Babel
+    templates = language.templates(HERE / "templates")
     templates.env.globals["version"] = __version__
     templates.env.globals["form_guard"] = form_guard
-    # gettext in every template: {{ _("text") }}, {{ _("%(n)s left", n=3) }}, {% trans %}
-    templates.env.add_extension("jinja2.ext.i18n")
-    templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    templates.env.filters["log_action"] = labels.log_action
     templates.env.filters["extract"] = lambda key, container: container[key]
     app.state.templates = templates
     errors.install(app, templates)
@@ -107,6 +107,11 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(account.router)
     app.include_router(api.router)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def _favicon() -> Response:
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
+
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     # a Host that is not ours is refused (400) before anything else, inside the headers
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.hosts, www_redirect=False)
@@ -157,9 +162,14 @@ def server_options(settings: Settings) -> dict[str, object]:
     """
     if settings.host in WILDCARDS and settings.public_url is None:
         raise InputError(
-            f"listening on {settings.host or 'every address'} needs the public URL",
-            hint="set BACKCHANNEL_PUBLIC_URL to the address people use, e.g. "
-            "https://talks.example.org",
+            t_(
+                "listening on {host} needs the public URL",
+                host=settings.host or t_("every address"),
+            ),
+            hint=t_(
+                "set BACKCHANNEL_PUBLIC_URL to the address people use, e.g. "
+                "https://talks.example.org"
+            ),
         )
     return {
         "host": settings.host,

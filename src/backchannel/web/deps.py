@@ -29,9 +29,11 @@ from backchannel.errors import (
     NotAllowedNow,
     SignInRequired,
 )
+from backchannel.messages import t_
 from backchannel.services import accounts
 from backchannel.services.accounts import Current
 from backchannel.services.platform import Platform
+from backchannel.web.language import remember_account_language
 from backchannel.web.security import SAFE_METHODS, foreign_origin, same_token
 
 
@@ -86,7 +88,7 @@ def refuse_other_sites(request: Request) -> None:
     """InputError when the request comes from another site (Sec-Fetch-Site, then Origin)."""
     headers = request.headers
     if foreign_origin(headers.get("origin"), headers.get("sec-fetch-site"), headers.get("host")):
-        raise InputError("request refused: it comes from another site")
+        raise InputError(t_("request refused: it comes from another site"))
 
 
 def invitation_link(request: Request, token: str) -> str:
@@ -137,6 +139,7 @@ async def session_of(request: Request, platform: Platform) -> Current:
             await run_in_threadpool(accounts.keep_up, platform, found)
     if found.current is None:
         raise SignInRequired()
+    remember_account_language(request, found.current.language)
     return found.current
 
 
@@ -165,10 +168,13 @@ async def get_current(request: Request, platform: PlatformDep) -> Current:
     path = request.url.path
     if current.must_change_password and path not in PASSWORD_PATHS:
         if path.startswith("/api/"):
-            raise NotAllowedNow("choose a new password first", hint="POST /api/v1/account/password")
+            raise NotAllowedNow(
+                t_("choose a new password first"),
+                hint=t_("send it with {request}", request="POST /api/v1/account/password"),
+            )
         raise PasswordChangeNeeded()
     if current.must_enrol and path not in ENROLMENT_PATHS:
-        raise EnrolmentNeeded("your account must use two-factor sign-in")
+        raise EnrolmentNeeded(t_("your account must use two-factor sign-in"))
     if request.method not in SAFE_METHODS:
         await check_csrf(request, current.csrf)
     return current
@@ -184,7 +190,9 @@ async def check_csrf(request: Request, expected: str) -> None:
         value = form.get("csrf")
         given = value if isinstance(value, str) else None
     if not same_token(expected, given):
-        raise InputError("request refused: missing or stale form token", hint="reload the page")
+        raise InputError(
+            t_("request refused: missing or stale form token"), hint=t_("reload the page")
+        )
 
 
 LARGEST_NUMBER = 2**31 - 1

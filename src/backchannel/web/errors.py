@@ -15,7 +15,10 @@ typed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from string import Formatter
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,10 +38,10 @@ from backchannel.errors import (
     TooManyAttempts,
     WrongCredentials,
 )
+from backchannel.messages import Message, t_, verbatim
+from backchannel.web.language import say
 
 log = logging.getLogger("backchannel.web")
-
-NOT_FOUND_JSON = {"error": "not found"}
 
 STATUS: tuple[tuple[type[BackchannelError], int], ...] = (
     (NotFound, 404),
@@ -61,21 +64,27 @@ fix the input (409, 422) or send it again later (503)."""
 class Shown:
     """What the user is told of an error: the status, the message and a hint.
 
-    404 and 500 tell nothing (a forbidden object looks missing; an internal error shows
-    nothing of the request).
+    The message and the hint stay :class:`~backchannel.messages.Message` s until shown: a
+    template prints them in the page's language, the API in the request's. 404 and 500
+    tell nothing (a forbidden object looks missing; an internal error shows nothing of
+    the request).
     """
 
     status: int
-    message: str
-    hint: str | None
+    message: Message
+    hint: Message | None
+
+
+NOT_FOUND = t_("not found")
+INTERNAL = t_("internal error")
 
 
 def shown(error: BackchannelError) -> Shown:
     """The status and the message of an error, for every page and API route."""
     status = next((code for kind, code in STATUS if isinstance(error, kind)), 500)
     if status in (404, 500):
-        return Shown(status, "", None)
-    return Shown(status, error.message, error.hint)
+        return Shown(status, NOT_FOUND if status == 404 else INTERNAL, None)
+    return Shown(status, error.text, error.hint_text)
 
 
 def form_error(error: BackchannelError) -> Shown:
@@ -106,6 +115,18 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def json_body(request: Request, message: Message, hint: Message | None) -> dict[str, str]:
+    """An API error's body in the request's language: ``error``, ``hint`` if any, and
+    ``code``, the English msgid of the message (stable across languages; absent for a text
+    that was never a msgid)."""
+    body = {"error": say(request, message)}
+    if hint is not None:
+        body["hint"] = say(request, hint)
+    if not message.verbatim:
+        body["code"] = message.msgid
+    return body
+
+
 def respond(request: Request, templates: Jinja2Templates, error: BackchannelError) -> Response:
     """The response for a Backchannel error."""
     found = shown(error)
@@ -113,12 +134,7 @@ def respond(request: Request, templates: Jinja2Templates, error: BackchannelErro
     if status == 500:
         log.error("internal error: %s", type(error).__name__)
     if _wants_json(request):
-        if status == 404:
-            return JSONResponse(NOT_FOUND_JSON, status_code=404)
-        body = {"error": found.message if status != 500 else "internal error"}
-        if found.hint:
-            body["hint"] = found.hint
-        return JSONResponse(body, status_code=status)
+        return JSONResponse(json_body(request, found.message, found.hint), status_code=status)
     if status == 401:
         return RedirectResponse("/signin", status_code=303)
     return templates.TemplateResponse(
@@ -140,8 +156,7 @@ def install(app: FastAPI, templates: Jinja2Templates) -> None:
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        text = f"{where}: {first.get('msg', 'invalid input')}" if where else "invalid input"
-        return respond(request, templates, InputError(text))
+        return respond(request, templates, InputError(invalid_input(where, first)))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> Response:
@@ -150,11 +165,13 @@ def install(app: FastAPI, templates: Jinja2Templates) -> None:
         headers = dict(error.headers or {})
         if error.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
-        message, hint = str(error.detail), None
+        message, hint = verbatim(str(error.detail)), None
         if error.status_code == 400:  # the only 400 raised inside the app: a body unparsed
             message, hint = UNPARSED_BODY
+        elif error.status_code == 405:
+            message = METHOD_NOT_ALLOWED
         if _wants_json(request):
-            body = {"error": message} if hint is None else {"error": message, "hint": hint}
+            body = json_body(request, message, hint)
             return JSONResponse(body, status_code=error.status_code, headers=headers)
         return templates.TemplateResponse(
             request,
@@ -166,10 +183,64 @@ def install(app: FastAPI, templates: Jinja2Templates) -> None:
 
 
 UNPARSED_BODY = (
-    "the request body could not be read",
-    "send JSON in UTF-8 with Content-Type: application/json (a form: "
-    "application/x-www-form-urlencoded)",
+    t_("the request body could not be read"),
+    t_(
+        "send JSON in UTF-8 with Content-Type: application/json (a form: "
+        "application/x-www-form-urlencoded)"
+    ),
 )
+
+METHOD_NOT_ALLOWED = t_("this address does not answer that method")
+
+
+PROBLEMS: Mapping[str, Message] = {
+    "missing": t_("is required"),
+    "extra_forbidden": t_("is not a field of this request"),
+    "string_type": t_("must be text"),
+    "string_too_short": t_("needs at least {min_length} characters"),
+    "string_too_long": t_("takes at most {max_length} characters"),
+    "string_pattern_mismatch": t_("must not be empty"),
+    "int_type": t_("must be a whole number"),
+    "int_parsing": t_("must be a whole number"),
+    "int_from_float": t_("must be a whole number"),
+    "float_type": t_("must be a number"),
+    "float_parsing": t_("must be a number"),
+    "bool_type": t_("must be true or false"),
+    "bool_parsing": t_("must be true or false"),
+    "greater_than_equal": t_("must be at least {ge}"),
+    "less_than_equal": t_("must be at most {le}"),
+    "greater_than": t_("must be more than {gt}"),
+    "less_than": t_("must be less than {lt}"),
+    "enum": t_("must be one of: {expected}"),
+    "literal_error": t_("must be one of: {expected}"),
+    "list_type": t_("must be a list"),
+    "dict_type": t_("must be an object"),
+    "model_type": t_("must be an object"),
+    "model_attributes_type": t_("must be an object"),
+    "too_short": t_("needs at least {min_length} items"),
+    "too_long": t_("takes at most {max_length} items"),
+}
+"""Pydantic's problems (by their ``type``), in our words; a problem not listed is shown in
+pydantic's English."""
+
+
+def invalid_input(where: str, problem: Mapping[str, Any]) -> Message:
+    """A request the API's schema refused: where, and what is wrong with it."""
+    if not where:
+        return t_("invalid input")
+    known = PROBLEMS.get(str(problem.get("type")))
+    params = {key: str(value) for key, value in (problem.get("ctx") or {}).items()}
+    if known is not None and _fields(known.msgid) <= params.keys():
+        return t_("{where}: {problem}", where=where, problem=Message(known.msgid, params))
+    text = problem.get("msg")
+    if not isinstance(text, str):
+        return t_("{where}: invalid input", where=where)
+    return t_("{where}: {problem}", where=where, problem=verbatim(text))
+
+
+def _fields(text: str) -> set[str]:
+    """The names of the ``{fields}`` of a ``str.format`` text."""
+    return {name for _, name, _, _ in Formatter().parse(text) if name}
 
 
 def allowed_methods(request: Request) -> list[str]:

@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from backchannel.config import Settings
 from backchannel.errors import TooManyAttempts
+from backchannel.messages import t_
 from backchannel.services import accounts
 from backchannel.services.accounts import Challenge, SignedIn
 from backchannel.services.platform import Platform
@@ -103,8 +104,8 @@ class SignInGate:
         """A place for one sign-in from ``source``; TooManyAttempts at once when it has none."""
         if self._sources[source] >= self.per_source:
             raise TooManyAttempts(
-                "too many sign-ins from your address at once",
-                hint="wait for the others to finish, then try again",
+                t_("too many sign-ins from your address at once"),
+                hint=t_("wait for the others to finish, then try again"),
             )
         self._sources[source] += 1
         try:
@@ -130,7 +131,7 @@ class SignInGate:
 
     async def _wait_for_a_place(self) -> None:
         busy = TooManyAttempts(
-            "the server is busy with other sign-ins", hint="try again in a few seconds"
+            t_("the server is busy with other sign-ins"), hint=t_("try again in a few seconds")
         )
         if self.waiting >= self.queue:
             raise busy
@@ -155,7 +156,8 @@ class SignInGate:
             return
         if self._queued[account] >= self.overall:
             raise TooManyAttempts(
-                "too many sign-ins to this account at once", hint="try again in a few seconds"
+                t_("too many sign-ins to this account at once"),
+                hint=t_("try again in a few seconds"),
             )
         loop = asyncio.get_running_loop()
         lock = self._turns.setdefault(account, asyncio.Lock())

@@ -1,4 +1,5 @@
-"""Two-factor sign-in pages: the code step of signing in, and setting it up.
+"""Account pages: the code step of signing in, setting up two-factor sign-in, and the
+language switch.
 
 Every page is a plain form. The secret and the recovery codes are shown only in the
 answer to the post that made them (``Cache-Control: no-store``, like every page behind
@@ -12,8 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
-from backchannel.errors import BackchannelError, InputError, TooManyAttempts
-from backchannel.services import mfa
+from backchannel import i18n
+from backchannel.errors import BackchannelError, InputError, SignInRequired, TooManyAttempts
+from backchannel.services import accounts, mfa
 from backchannel.services.accounts import Current
 from backchannel.services.platform import Platform
 from backchannel.web import gate
@@ -21,11 +23,14 @@ from backchannel.web.deps import (
     CurrentDep,
     PlatformDep,
     challenge_cookie_name,
+    check_csrf,
     clear_challenge_cookie,
     read,
     refuse_other_sites,
+    session_of,
 )
 from backchannel.web.errors import Shown, form_error, sign_in_refused
+from backchannel.web.language import set_language_cookie
 from backchannel.web.qr import qr_svg
 from backchannel.web.routes.pages import back, page, signed_in
 
@@ -142,3 +147,33 @@ async def mfa_disable(request: Request, platform: PlatformDep, current: CurrentD
     except BackchannelError as error:
         return await _mfa_page(request, platform, current, error=form_error(error))
     return back("/account/mfa")
+
+
+def same_site_path(target: str) -> str:
+    """``target`` when it is a path of this site (``/d/1?x=2``), else ``/``: the switch
+    never sends anyone to another site."""
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
+@router.post("/language")
+async def language_switch(request: Request, platform: PlatformDep) -> Response:
+    """Show the pages in another language, back on the page the switch was used on.
+
+    The choice is kept in a cookie, and on the account of whoever is signed in (then it
+    follows them to every browser).
+    """
+    form = await request.form()
+    refuse_other_sites(request)
+    chosen = i18n.choose(str(form.get("language", "")))
+    try:
+        current = await session_of(request, platform)
+    except SignInRequired:
+        current = None
+    if current is not None:
+        await check_csrf(request, current.csrf)
+        await run_in_threadpool(accounts.set_language, platform, current.actor, chosen)
+    response = back(same_site_path(str(form.get("next", "/"))))
+    set_language_cookie(request, response, chosen)
+    return response

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from backchannel.errors import BackchannelError, InputError, TooManyAttempts, WrongCredentials
+from backchannel.messages import Message, t_
 from backchannel.model.dialogue import Firmness, Position
 from backchannel.model.disclosure import Kind
 from backchannel.services import (
@@ -126,7 +127,7 @@ async def password_change(request: Request, platform: PlatformDep, current: Curr
     form = await request.form()
     try:
         if form.get("new") != form.get("repeat"):
-            raise InputError("the two new passwords differ")
+            raise InputError(t_("the two new passwords differ"))
         done = await run_in_threadpool(
             accounts.change_password,
             platform,
@@ -181,11 +182,11 @@ async def dialogue_list(
 async def dialogue_create(request: Request, platform: PlatformDep, current: CurrentDep) -> Response:
     """Convene a new dialogue (the creator facilitates it)."""
     form = await request.form()
-    rationed = _whole(form.get("evaluations_per_round"), 1, "evaluations per round")
+    rationed = _whole(form.get("evaluations_per_round"), 1, t_("evaluations per round"))
     capped = _whole(
         form.get("evaluations_per_dialogue"),
         dialogues.EVALUATIONS_PER_DIALOGUE,
-        "evaluations in all",
+        t_("evaluations in all"),
     )
     dialogue_id = await run_in_threadpool(
         dialogues.create_dialogue,
@@ -200,12 +201,12 @@ async def dialogue_create(request: Request, platform: PlatformDep, current: Curr
     return back(f"/d/{dialogue_id}")
 
 
-def _whole(value: object, default: int, what: str) -> int:
+def _whole(value: object, default: int, what: Message) -> int:
     """A whole number from a form field (``default`` when empty)."""
     try:
         return int(str(value or default))
     except ValueError:
-        raise InputError(f"{what} must be a whole number") from None
+        raise InputError(t_("{what} must be a whole number", what=what)) from None
 
 
 async def _context(platform: Platform, current: Current, dialogue_id: str) -> dict[str, Any]:
