@@ -85,6 +85,37 @@ def generate(n_dms: int, n_options: int, n_rules: int, seed: int) -> CompiledCon
     )
 
 
+def conflict_document(n_dms: int, n_options: int, seed: int) -> dict[str, object]:
+    """A conflict file (as a JSON-ready document) with every state feasible.
+
+    ``n_options`` options split evenly among ``n_dms`` decision makers, no infeasibility
+    rule (``2 ** n_options`` states), six random option-prioritisation statements per
+    decision maker (a literal, two literals joined by ``&``, or ``a iff b``), all options
+    reversible: the shape of issue 14's "random 4-DM conflict of 20 options".
+    """
+    rng = np.random.default_rng(seed)
+    owner = np.sort(np.arange(n_options) % n_dms)
+    options = [f"o{j}" for j in range(n_options)]
+    preferences: dict[str, object] = {}
+    for dm in range(n_dms):
+        statements = []
+        for _ in range(6):
+            picked = rng.choice(n_options, 1 + int(rng.integers(2)), replace=False)
+            words = [("-" if rng.integers(2) else "") + options[int(o)] for o in picked]
+            joint = " iff " if len(words) == 2 and rng.integers(2) else " & "
+            statements.append(joint.join(words))
+        preferences[f"DM{dm}"] = {"statements": statements}
+    return {
+        "title": f"generated {n_dms} DMs, {n_options} options, seed {seed}",
+        "decision_makers": [
+            {"id": f"DM{k}", "options": [options[j] for j in np.flatnonzero(owner == k)]}
+            for k in range(n_dms)
+        ],
+        "options": [{"id": option} for option in options],
+        "preferences": preferences,
+    }
+
+
 def run_case(index: int) -> dict[str, object]:
     """Build and analyse one case in this process; return timings and peak RSS."""
     label, n_dms, n_options, n_rules, seed = CASES[index]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +11,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from backchannel.conflict.state_text import state_strings
+from backchannel.errors import InputError
+from backchannel.formats.json_stream import write_json
 from backchannel.services import conflict as service
 
 conflict_app = typer.Typer(
@@ -34,7 +37,7 @@ def _out() -> Console:
 
 
 def _print_json(doc: dict[str, Any]) -> None:
-    typer.echo(json.dumps(doc, indent=2))
+    write_json(doc, sys.stdout)
 
 
 @conflict_app.command("analyze")
@@ -50,12 +53,33 @@ def analyze_command(
     ] = None,
     horizon: Annotated[int, typer.Option("--horizon", help="Horizon h of limited-move L_h.")] = 2,
     as_json: JsonOpt = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write the result as bitmaps to this .npz file instead "
+            "(docs/reference/bitmap.md).",
+        ),
+    ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Stable states of each decision maker and the equilibria, per solution concept."""
+    if as_json and output is not None:
+        raise InputError("--json and --output both ask for the result; give one of them")
     analysis = service.analyze_file(file, service.parse_concepts(concepts), horizon=horizon)
-    if as_json:
-        _print_json(service.analysis_doc(analysis))
+    if output is not None:
+        size = service.write_analysis_bitmaps(analysis, output, replace=force)
+        _out().print(f"wrote {output} ({analysis.conflict.n_states} states, {size:,} bytes)")
         return
+    if as_json:
+        write_json(service.analysis_doc(analysis), sys.stdout)
+        return
+    _analysis_tables(analysis)
+
+
+def _analysis_tables(analysis: service.Analysis) -> None:
+    """The readable tables of ``analyze``: at most :data:`MAX_ROWS` states per concept."""
     console = _out()
     conflict, report, names = analysis.conflict, analysis.report, analysis.state_names
     console.print(f"{conflict.title}: {conflict.n_states} feasible states")
@@ -70,11 +94,11 @@ def analyze_command(
             table.add_column(mover, justify="center")
         table.add_column("equilibrium", justify="center")
         rows, count = report.shown_states(concept, MAX_ROWS)
-        for state in rows:
+        for state, text in zip(rows, state_strings(conflict, rows), strict=True):
             marks = ["yes" if stable[i][state] else "" for i in range(len(report.movers))]
             named = [Text(names.get(state, ""))] if names else []  # no markup
             mark = "EQ" if report.is_equilibrium(concept, state) else ""
-            table.add_row(conflict.state_string(state), *named, *marks, mark)
+            table.add_row(text, *named, *marks, mark)
         console.print(table)
         if count > MAX_ROWS:
             console.print(f"({count - MAX_ROWS} more equilibria; use --json)")
@@ -82,7 +106,7 @@ def analyze_command(
         for reading in ("robust", "possible"):
             found = getattr(analysis.uncertainty, reading).equilibria
             for concept in report.concepts:
-                shown = [conflict.state_string(int(s)) for s in found[concept][:MAX_LISTED]]
+                shown = state_strings(conflict, found[concept][:MAX_LISTED])
                 more = len(found[concept]) - len(shown)
                 text = " ".join(shown) + (f" and {more} more (use --json)" if more > 0 else "")
                 console.print(f"{reading} {concept}: {text or '(none)'}")

@@ -26,6 +26,7 @@ class FileKind(str, Enum):
     XML = "xml"
     GMCR = "gmcr"
     SVG = "svg"
+    NPZ = "npz"
     FOLDER = "folder"
 
 
@@ -36,6 +37,7 @@ _SUFFIXES: dict[str, FileKind] = {
     ".xml": FileKind.XML,
     ".gmcr": FileKind.GMCR,
     ".svg": FileKind.SVG,
+    ".npz": FileKind.NPZ,
 }
 
 

@@ -22,6 +22,7 @@ from backchannel.conflict import (
     explain,
     status_quo_paths,
 )
+from backchannel.conflict.bitmaps import analysis_bitmaps
 from backchannel.conflict.compile import compile_conflict, enumerate_feasible, state_names
 from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.decompile import conflict_to_model, preference_rankings
@@ -32,7 +33,9 @@ from backchannel.conflict.reports import (
     StabilityReport,
     UncertaintyReport,
 )
-from backchannel.errors import AnalysisError, InputError
+from backchannel.conflict.state_text import StateList, state_strings
+from backchannel.errors import InputError
+from backchannel.formats.bitmap import write_bitmaps
 from backchannel.formats.conflicts import conflict_kind, read_conflict, write_conflict
 from backchannel.formats.dispatch import FileKind, kind_of
 from backchannel.formats.files import write_atomically
@@ -169,63 +172,33 @@ def analyze_file(
     return Analysis(conflict, report, uncertain, names)
 
 
-def _states(conflict: CompiledConflict, indices: Any) -> list[str]:
-    return [conflict.state_string(int(index)) for index in indices]
-
-
 def _stability_doc(report: StabilityReport) -> dict[str, Any]:
     conflict = report.conflict
     return {
         "stable": {
             concept: {
-                mover: _states(conflict, report.stable[concept][i].nonzero()[0])
+                mover: StateList(conflict, report.stable[concept][i])
                 for i, mover in enumerate(report.movers)
             }
             for concept in report.concepts
         },
         "equilibria": {
-            concept: _states(conflict, report.equilibria[concept]) for concept in report.concepts
+            concept: StateList(conflict, report.equilibria[concept]) for concept in report.concepts
         },
     }
-
-
-MAX_DOC_STATES = 5_000_000
-"""The most state strings an analysis document may list (about 100 bytes each)."""
-
-
-def _listed_states(analysis: Analysis) -> int:
-    """How many state strings :func:`analysis_doc` would list."""
-    reports = [analysis.report]
-    if analysis.uncertainty is not None:
-        reports += [analysis.uncertainty.robust, analysis.uncertainty.possible]
-    count = analysis.conflict.n_states
-    for report in reports:
-        for concept in report.concepts:
-            count += int(report.stable[concept].sum()) + len(report.equilibria[concept])
-    return count
 
 
 def analysis_doc(analysis: Analysis) -> dict[str, Any]:
     """The ``conflict analyze --json`` document.
 
-    Raises
-    ------
-    AnalysisError
-        The document would list more than :data:`MAX_DOC_STATES` state strings (the
-        message gives the estimate), refused before any is written.
+    Its lists of states are :class:`~backchannel.conflict.state_text.StateList` values,
+    turned into text only as the document is printed, block by block
+    (:func:`backchannel.formats.json_stream.write_json`).
     """
-    listed = _listed_states(analysis)
-    if listed > MAX_DOC_STATES:
-        raise AnalysisError(
-            f"the JSON document would list {listed:,} states (about "
-            f"{listed * 100 / 2**20:,.0f} MB); it lists at most {MAX_DOC_STATES:,}",
-            hint="ask for fewer concepts with --concepts, or leave out --json: the tables "
-            "show the equilibria",
-        )
     conflict, report = analysis.conflict, analysis.report
     doc: dict[str, Any] = {
         "options": list(conflict.option_ids),
-        "states": _states(conflict, range(conflict.n_states)),
+        "states": StateList.every(conflict),
         **_stability_doc(report),
         "movers": list(report.movers),
         "status_quo": None
@@ -244,6 +217,23 @@ def analysis_doc(analysis: Analysis) -> dict[str, Any]:
             "possible": _stability_doc(analysis.uncertainty.possible),
         }
     return doc
+
+
+def write_analysis_bitmaps(analysis: Analysis, path: Path, *, replace: bool = False) -> int:
+    """Write an analysis as the bitmap container (``docs/reference/bitmap.md``); return
+    the number of bytes written.
+
+    Raises
+    ------
+    CaseFileError
+        ``path`` does not end in ``.npz``.
+    InputError
+        The file exists and may not be replaced, or cannot be written.
+    """
+    arrays = analysis_bitmaps(
+        analysis.conflict, analysis.report, analysis.uncertainty, analysis.state_names
+    )
+    return write_bitmaps(path, arrays, replace=replace)
 
 
 def _state_index(conflict: CompiledConflict, text: str) -> int:
@@ -281,7 +271,7 @@ def explanation_doc(conflict: CompiledConflict, explanation: Explanation) -> dic
         }
         if sanction is not None:
             entry["sanction"] = {
-                "states": _states(conflict, sanction.states),
+                "states": state_strings(conflict, sanction.states),
                 "actors": list(sanction.actors),
                 "simultaneous": sanction.simultaneous,
                 "payoffs": [
