@@ -26,10 +26,11 @@ from backchannel.web.deps import (
     refuse_other_sites,
 )
 from backchannel.web.errors import Shown, form_error, sign_in_refused
+from backchannel.web.once import OnceRoute
 from backchannel.web.qr import qr_svg
 from backchannel.web.routes.pages import back, page, signed_in
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=OnceRoute)
 
 
 @router.get("/signin/code")
