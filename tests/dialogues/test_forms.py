@@ -14,14 +14,14 @@
 from __future__ import annotations
 
 import re
-from html import unescape
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from html import unescape
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from backchannel.services import evaluations, positions, rounds
+from backchannel.services import dialogues, evaluations, positions, rounds
 from backchannel.services.platform import Platform
 from backchannel.web.app import create_app
 from conftest import World
@@ -337,8 +337,6 @@ def test_a_refused_dialogue_keeps_what_was_typed(world: World, clients: Clients)
 def test_a_refused_sign_up_keeps_what_was_typed_but_the_password(
     world: World, clients: Clients
 ) -> None:
-    from backchannel.services import dialogues
-
     f = world.actors["facilitator"]
     token = dialogues.invite(
         world.platform,
