@@ -97,7 +97,7 @@ def test_concurrent_repeats_of_one_form_act_once_across_two_processes(
 
     def send(n: int) -> int:
         with TestClient(apps[n % 2], base_url=BASE_URL, cookies=cookies) as client:
-            return client.post("/dialogues", data=form, follow_redirects=False).status_code
+            return int(client.post("/dialogues", data=form, follow_redirects=False).status_code)
 
     with ThreadPoolExecutor(8) as pool:
         statuses = sorted(pool.map(send, range(8)))
