@@ -325,22 +325,27 @@ class PositionPage(_InDialogue):
         then_options: list[str],
         firmness: str = "firm",
     ) -> None:
-        """Fill the empty "if ... then ..." row."""
+        """Fill the empty "if ... then ..." row: choose an issue, tick its options."""
         row = self.page.locator("div.rule").last
 
-        def pick(which: str, issue: str, options: list[str]) -> None:
-            field = row.locator(f"select[name$=':{which}']")
-            wanted = [
-                field.locator(f'optgroup[label="{issue}"] option', has_text=o).element_handle()
-                for o in options
-            ]
-            field.select_option(element=[w for w in wanted if w is not None])
+        def pick(side: str, issue: str, options: list[str]) -> None:
+            row.locator(f"select[name$=':{side}_issue']").select_option(label=issue)
+            legend = self.page.locator("legend").filter(
+                has_text=re.compile(f"^{re.escape(issue)}$")
+            )
+            group = row.locator(f"div.choices[id$=':{side}'] fieldset", has=legend)
+            for option in options:
+                group.get_by_label(option, exact=True).check()
 
-        row.locator("select[name$=':if_issue']").select_option(label=if_issue)
-        pick("if_options", if_issue, if_options)
-        row.locator("select[name$=':then_issue']").select_option(label=then_issue)
-        pick("then_options", then_issue, then_options)
+        pick("if", if_issue, if_options)
+        pick("then", then_issue, then_options)
         row.locator("select[name$=':firmness']").select_option(firmness)
+
+    def offered(self, side: str) -> list[str]:
+        """The options the empty condition row offers on one side (those visible)."""
+        row = self.page.locator("div.rule").last
+        boxes = row.locator(f"div.choices[id$=':{side}'] fieldset:visible label")
+        return [text.strip() for text in boxes.all_inner_texts()]
 
     def set_walk_away(self, level: int) -> None:
         """The overall score below which the side would rather have no agreement."""

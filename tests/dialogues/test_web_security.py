@@ -121,14 +121,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", D + "/issues"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/issues/{issue_id}/remove"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/delegations"): cells(303, 404, 404, 404, 404, 303),
-    ("POST", D + "/invitations"): cells(303, 404, 404, 404, 404, 200),
+    ("POST", D + "/invitations"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/mfa"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/rounds"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/rounds/lock"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/rounds/unlock"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/rounds/evaluate"): cells(303, 404, 404, 404, 404, 303),
     ("GET", D + "/position"): cells(303, 404, 404, 200, 200, 404),
-    ("POST", D + "/position"): cells(303, 404, 404, 200, 200, 404),
+    ("POST", D + "/position"): cells(303, 404, 404, 303, 303, 404),
     ("GET", D + "/analysis"): cells(303, 404, 404, 404, 404, 200),
     ("POST", D + "/releases"): cells(303, 404, 404, 404, 404, 303),
     ("GET", D + "/releases"): cells(303, 404, 200, 200, 200, 200),
@@ -282,8 +282,8 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
             "form": {
                 "evaluation": ids.evaluation,
                 "audience": ids.delegation_a,
-                "kind": "zone",
-                "parameter": "",
+                "kind": "package",  # not yet released to A in the released world
+                "parameter": "nash",
             }
         },
         ("POST", "/api/v1/session"): {"body": {"username": name, "password": password}},
@@ -298,7 +298,12 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         },
         ("PUT", A + "/position"): {"body": position},
         ("POST", A + "/releases"): {
-            "body": {"evaluation_id": ids.evaluation, "audience": ids.delegation_a, "kind": "zone"}
+            "body": {
+                "evaluation_id": ids.evaluation,
+                "audience": ids.delegation_a,
+                "kind": "package",
+                "parameter": "nash",
+            }
         },
     }
     return bodies.get(key, {})
@@ -1349,7 +1354,12 @@ MASS: dict[tuple[str, str], MassCase] = {
     ),
     ("POST", A + "/releases"): (
         "facilitator",
-        lambda ids: {"evaluation_id": ids.evaluation, "audience": ids.delegation_a, "kind": "zone"},
+        lambda ids: {
+            "evaluation_id": ids.evaluation,
+            "audience": ids.delegation_a,
+            "kind": "package",
+            "parameter": "nash",
+        },
         [{"round_id": "x"}, {"body": "anything"}],
     ),
 }

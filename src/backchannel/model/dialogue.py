@@ -37,6 +37,8 @@ from backchannel.model.case import (
 )
 
 MAX_OPTIONS = 24
+NOTE_LIMIT = 4000
+"""The most characters of a position's internal note."""
 
 
 def _not_a_truth_value(value: object) -> object:
@@ -152,7 +154,7 @@ class Position(_Strict):
     unacceptable: list[Unacceptable] = Field(default_factory=list)
     rules: list[IfThen] = Field(default_factory=list)
     walk_away: Rating | None = None
-    note: Annotated[str, Field(max_length=4000)] = ""
+    note: Annotated[str, Field(max_length=NOTE_LIMIT)] = ""
 
 
 def check_position(agenda: Agenda, position: Position) -> None:

@@ -547,12 +547,18 @@ def invite(
     return token
 
 
+class InvitationClosed(InputError):
+    """The invitation link cannot be accepted (used, expired or mistyped)."""
+
+
 def _open_invitation(row: InvitationRow | None) -> InvitationRow:
-    """The invitation when it can still be accepted; else InputError."""
+    """The invitation when it can still be accepted; else :class:`InvitationClosed`."""
     expires = as_utc(row.expires_at) if row else None
     if row is None or row.used_at is not None or expires is None or expires < utcnow():
-        raise InputError(t_("this invitation link is not valid (used, expired or mistyped)"))
-
+        raise InvitationClosed(
+            t_("this invitation link is not valid (used, expired or mistyped)"),
+            hint=t_("ask the facilitator for a new link"),
+        )
     return row
 
 

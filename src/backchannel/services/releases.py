@@ -7,6 +7,7 @@ round. Releasing moves the round to ``disclosed``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +18,7 @@ from backchannel.services import access
 from backchannel.services.access import MEMBER, OBSERVER, Actor
 from backchannel.services.dialogues import current_round, name_of
 from backchannel.services.evaluations import read_findings
-from backchannel.services.platform import Platform
+from backchannel.services.platform import DialogueKeys, Platform
 from backchannel.storage import repo
 from backchannel.storage.tables import DelegationRow, EvaluationRow, ReleaseRow, RoundRow
 
@@ -75,6 +76,7 @@ def release(
 
             side = [d.id for d in delegations].index(target.id)
         record = disclose(findings, chosen, parameter, side)
+        _refuse_repeat(keys, repo.releases(s, dialogue_id, [audience]), row.id, record)
         row_out = ReleaseRow(
             dialogue_id=dialogue_id, round_id=row.id, audience=audience, body_ct=b""
         )
@@ -91,6 +93,24 @@ def release(
             detail={"round": row.number},
         )
         return row_out.id
+
+
+def _refuse_repeat(
+    keys: DialogueKeys, earlier: Sequence[ReleaseRow], round_id: str, record: Disclosed
+) -> None:
+    """NotAllowedNow when the audience was already told ``record`` in this round."""
+    for found in earlier:
+        if found.round_id != round_id:
+            continue
+        told = Disclosed.model_validate(keys.open("releases", "body", found.id, found.body_ct))
+        if told == record:
+            raise NotAllowedNow(
+                t_("this finding was already released to this audience in this round"),
+                hint=t_(
+                    "each audience sees it once; release another finding, or wait for "
+                    "the next round"
+                ),
+            )
 
 
 def released_to_me(platform: Platform, actor: Actor, dialogue_id: str) -> list[ReleaseView]:

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from sqlalchemy import Select, bindparam, delete, exists, func, select
 from sqlalchemy.engine import Row as ResultRow
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backchannel.storage.tables import (
@@ -32,6 +33,7 @@ from backchannel.storage.tables import (
     PositionRow,
     RecoveryCodeRow,
     ReleaseRow,
+    RequestKeyRow,
     RoundRow,
     SessionRow,
     SignInChallengeRow,
@@ -469,3 +471,30 @@ def checkpoints(
     if audiences is not None:
         query = query.where(CheckpointRow.audience.in_(list(audiences)))
     return session.execute(query.order_by(CheckpointRow.seq)).scalars().all()
+
+
+def add_request_key(session: Session, row: RequestKeyRow) -> bool:
+    """Insert a request key unless another transaction holds one with the same hash.
+
+    Returns False when the key is taken (on PostgreSQL a concurrent insert of the same
+    key waits for the other transaction, then fails here; the unit goes on).
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def request_key_for_update(session: Session, key_hash: str) -> RequestKeyRow | None:
+    """A request key, held for the rest of the transaction (PostgreSQL ``FOR UPDATE``)."""
+    query = select(RequestKeyRow).where(RequestKeyRow.key_hash == key_hash)
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    return session.execute(query).scalar()
+
+
+def prune_request_keys(session: Session, before: datetime) -> None:
+    """Forget the request keys created before a time."""
+    session.execute(delete(RequestKeyRow).where(RequestKeyRow.created_at < before))

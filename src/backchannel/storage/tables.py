@@ -308,3 +308,21 @@ class CheckpointRow(Base):
     head: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RequestKeyRow(Base):
+    """A write sent once: a page form's one-time token or an API ``Idempotency-Key``.
+
+    ``key_hash`` is the SHA-256 of the account and the key (never the key itself). While
+    the first request runs, ``status`` is None; once it succeeded, its answer (a page's
+    redirect, an API body) is kept sealed under the account-secrets key, bound to the
+    row, until the row expires (``services/once.py``).
+    """
+
+    __tablename__ = "request_keys"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the method, the path and the body of the first request."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    answer_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

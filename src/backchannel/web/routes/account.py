@@ -31,10 +31,11 @@ from backchannel.web.deps import (
 )
 from backchannel.web.errors import Shown, form_error, sign_in_refused
 from backchannel.web.language import set_language_cookie
+from backchannel.web.once import OnceRoute
 from backchannel.web.qr import qr_svg
 from backchannel.web.routes.pages import back, page, signed_in
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=OnceRoute)
 
 
 @router.get("/signin/code")

@@ -80,8 +80,9 @@ from backchannel.web.deps import (
     set_challenge_cookie,
     set_cookie,
 )
+from backchannel.web.once import OnceRoute
 
-router = APIRouter(prefix="/api/v1", tags=["api"], responses=EVERY_ROUTE)
+router = APIRouter(prefix="/api/v1", tags=["api"], responses=EVERY_ROUTE, route_class=OnceRoute)
 
 WRITE = {**CHANGES_STATE, **IN_A_DIALOGUE}
 """A state-changing route under a dialogue."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -12,8 +13,8 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from backchannel.errors import BackchannelError, InputError, TooManyAttempts, WrongCredentials
-from backchannel.messages import Message, t_
-from backchannel.model.dialogue import Firmness, Position
+from backchannel.messages import t_
+from backchannel.model.dialogue import NOTE_LIMIT, Firmness
 from backchannel.model.disclosure import Kind
 from backchannel.services import (
     accounts,
@@ -28,7 +29,7 @@ from backchannel.services import (
 from backchannel.services.access import FACILITATOR, MEMBER, Track
 from backchannel.services.accounts import Challenge, Current, SignedIn
 from backchannel.services.platform import Platform
-from backchannel.web import gate
+from backchannel.web import gate, notices
 from backchannel.web.charts import frontier_svg
 from backchannel.web.deps import (
     CurrentDep,
@@ -43,21 +44,47 @@ from backchannel.web.deps import (
     set_cookie,
 )
 from backchannel.web.errors import Shown, form_error, sign_in_refused
-from backchannel.web.forms import MAX_RULES, position_from_form
+from backchannel.web.forms import (
+    MAX_RULES,
+    Typed,
+    dialogue_from_form,
+    field_of,
+    invitation_from_form,
+    position_from_form,
+    typed_from_form,
+    typed_from_position,
+)
+from backchannel.web.once import OnceRoute
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=OnceRoute)
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A template rendered with ``context`` (every page's one way)."""
+    """A template rendered with ``context`` (every page's one way), with the confirmation
+    a form that redirected here left (``notice``, shown once)."""
+    current = context.get("current")
+    if "notice" not in context:
+        context["notice"] = notices.take(request, current.csrf if current else None)
     templates = request.app.state.templates
     response: HTMLResponse = templates.TemplateResponse(request, name, context, status_code=status)
+    if context["notice"] is not None:
+        notices.clear(request, response)
     return response
 
 
 def back(url: str) -> RedirectResponse:
     """A redirect after a post (303: the browser follows it with GET)."""
     return RedirectResponse(url, status_code=303)
+
+
+def done(
+    request: Request, current: Current, url: str, what: str, secret: str | None = None
+) -> RedirectResponse:
+    """The redirect after a successful form, with the confirmation the next page shows
+    once (:mod:`backchannel.web.notices`)."""
+    response = back(url)
+    notices.notify(request, response, current.csrf, what, secret)
+    return response
 
 
 @router.get("/")
@@ -146,7 +173,7 @@ async def password_change(request: Request, platform: PlatformDep, current: Curr
 @router.get("/invite/{token}")
 async def invitation_form(request: Request, token: str) -> HTMLResponse:
     """Accept an invitation: choose a user name and password."""
-    return page(request, "invite.html", token=token, error=None)
+    return page(request, "invite.html", token=token, typed=None, closed=False)
 
 
 @router.post("/invite/{token}")
@@ -154,18 +181,29 @@ async def invitation_accept(request: Request, token: str, platform: PlatformDep)
     """Create the account and take the seat."""
     form = await request.form()
     try:
+        joining = invitation_from_form(form)
         await run_in_threadpool(
             dialogues.accept_invitation,
             platform,
             token,
-            str(form.get("username", "")),
-            str(form.get("display_name", "")),
-            str(form.get("password", "")),
-            str(form.get("pseudonym", "")),
+            joining.username,
+            joining.display_name,
+            joining.password,
+            joining.pseudonym,
         )
-    except BackchannelError as error:
-        shown = form_error(error)
-        return page(request, "invite.html", status=shown.status, token=token, error=shown.message)
+    except BackchannelError as refused:
+        shown = form_error(refused)
+        closed = isinstance(refused, dialogues.InvitationClosed)  # no form to fill again
+        return page(
+            request,
+            "invite.html",
+            status=shown.status,
+            token=token,
+            typed=None if closed else form,
+            closed=closed,
+            error=shown,
+            field=field_of(refused),
+        )
     return back("/signin")
 
 
@@ -175,38 +213,40 @@ async def dialogue_list(
 ) -> HTMLResponse:
     """The dialogues the user has a seat in."""
     found = await read(platform, dialogues.my_dialogues, platform, current.actor)
-    return page(request, "dialogues.html", current=current, dialogues=found, error=None)
+    return page(request, "dialogues.html", current=current, dialogues=found, typed=None)
 
 
 @router.post("/dialogues")
 async def dialogue_create(request: Request, platform: PlatformDep, current: CurrentDep) -> Response:
-    """Convene a new dialogue (the creator facilitates it)."""
+    """Convene a new dialogue (the creator facilitates it); on an error the form is
+    shown again as it was typed."""
     form = await request.form()
-    rationed = _whole(form.get("evaluations_per_round"), 1, t_("evaluations per round"))
-    capped = _whole(
-        form.get("evaluations_per_dialogue"),
-        dialogues.EVALUATIONS_PER_DIALOGUE,
-        t_("evaluations in all"),
-    )
-    dialogue_id = await run_in_threadpool(
-        dialogues.create_dialogue,
-        platform,
-        current.actor,
-        str(form.get("title", "")),
-        evaluations_per_round=rationed,
-        evaluations_per_dialogue=capped,
-        monotone_red_lines=bool(form.get("monotone")),
-        mfa_required=bool(form.get("mfa_required")),
-    )
-    return back(f"/d/{dialogue_id}")
-
-
-def _whole(value: object, default: int, what: Message) -> int:
-    """A whole number from a form field (``default`` when empty)."""
     try:
-        return int(str(value or default))
-    except ValueError:
-        raise InputError(t_("{what} must be a whole number", what=what)) from None
+        wanted = dialogue_from_form(form)
+        dialogue_id = await run_in_threadpool(
+            dialogues.create_dialogue,
+            platform,
+            current.actor,
+            wanted.title,
+            evaluations_per_round=wanted.evaluations_per_round,
+            evaluations_per_dialogue=wanted.evaluations_per_dialogue,
+            monotone_red_lines=wanted.monotone_red_lines,
+            mfa_required=wanted.mfa_required,
+        )
+    except BackchannelError as refused:
+        found = await read(platform, dialogues.my_dialogues, platform, current.actor)
+        shown = form_error(refused)
+        return page(
+            request,
+            "dialogues.html",
+            status=shown.status,
+            current=current,
+            dialogues=found,
+            typed=form,
+            error=shown,
+            field=field_of(refused),
+        )
+    return done(request, current, f"/d/{dialogue_id}", "created")
 
 
 async def _context(platform: Platform, current: Current, dialogue_id: str) -> dict[str, Any]:
@@ -227,19 +267,21 @@ async def _dialogue(
     dialogue_id: str,
     *,
     status: int = 200,
-    invitation: str | None = None,
     error: Shown | None = None,
 ) -> HTMLResponse:
-    """The dialogue page, with a new invitation link or an error when there is one."""
+    """The dialogue page, with an error, or a new invitation link shown once after the
+    form that made it redirected here."""
     context = await _context(platform, current, dialogue_id)
+    notice = notices.take(request, current.csrf)
     return page(
         request,
         "dialogue.html",
         status=status,
         **context,
         tracks=[t.value for t in Track],
-        invitation=invitation,
+        invitation=notice.secret if notice is not None and notice.what == "invited" else None,
         error=error,
+        notice=notice,
     )
 
 
@@ -338,7 +380,7 @@ async def invitation_create(
 
     async def show(token: str) -> Response:
         link = invitation_link(request, token)
-        return await _dialogue(request, platform, current, dialogue_id, invitation=link)
+        return done(request, current, f"/d/{dialogue_id}", "invited", link)
 
     return await _act(request, dialogue_id, platform, current, work, show)
 
@@ -406,30 +448,42 @@ async def position_page(
     history = await read(
         platform, positions.positions, platform, current.actor, dialogue_id, delegation
     )
+    notice = notices.take(request, current.csrf)
+    saved = history[-1].position if history else None
     return page(
         request,
         "position.html",
         **context,
+        **_position_form(),
         history=history,
         delegation=delegation,
-        firmness=[f.value for f in Firmness],
-        max_rules=MAX_RULES,
-        error=None,
-        saved=False,
-        typed=None,
+        mine=Typed({}) if saved is None else typed_from_position(context["d"].agenda, saved),
+        notice=notice,
+        saved=notice is not None and notice.what == "saved",
     )
+
+
+def _position_form(error: Shown | None = None, field: str | None = None) -> dict[str, Any]:
+    """What the position form needs besides the position: its choices and limits, and
+    the error with the field it concerns."""
+    return {
+        "firmness": [f.value for f in Firmness],
+        "max_rules": MAX_RULES,
+        "note_limit": NOTE_LIMIT,
+        "error": error,
+        "field": field,
+    }
 
 
 @router.post("/d/{dialogue_id}/position")
 async def position_save(
     request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
 ) -> Response:
-    """Save the position of the current draft round."""
+    """Save the position of the current draft round, then show it with a confirmation;
+    when it cannot be saved, show the form again as it was typed, with the reason."""
     delegation = request.query_params.get("delegation")
     form = await request.form()
     context = await _context(platform, current, dialogue_id)
-    error: Shown | None = None
-    typed: Position | None = None  # shown again when it could not be saved
     try:
         absent = context["d"].seat.role == FACILITATOR
         typed = position_from_form(context["d"].agenda, form, absent=absent)
@@ -437,22 +491,25 @@ async def position_save(
             positions.save_position, platform, current.actor, dialogue_id, typed, delegation
         )
     except BackchannelError as refused:
-        error = form_error(refused)
+        error, field = form_error(refused), field_of(refused)
+    else:
+        mine = f"/d/{dialogue_id}/position"
+        if delegation:
+            mine += "?" + urlencode({"delegation": delegation})
+        return done(request, current, mine, "saved")
     history = await read(
         platform, positions.positions, platform, current.actor, dialogue_id, delegation
     )
     return page(
         request,
         "position.html",
-        status=200 if error is None else error.status,
+        status=error.status,
         **context,
+        **_position_form(error, field),
         history=history,
         delegation=delegation,
-        firmness=[f.value for f in Firmness],
-        max_rules=MAX_RULES,
-        error=error,
-        saved=error is None,
-        typed=typed if error is not None else None,
+        mine=typed_from_form(form),
+        saved=False,
     )
 
 
