@@ -74,6 +74,11 @@ NEW_PASSWORD = "a different long passphrase"
 BOGUS_TOKEN = secrets.token_urlsafe(32)
 PAYLOAD = '<script>alert(1)</script>"onerror='
 ESCAPED_TAG = "&lt;script&gt;alert(1)&lt;/script&gt;"
+AGENDA_UPLOAD = (
+    "agenda.yaml",
+    b"title: t\nissues:\n  - {name: Water, options: [shared, split]}\nparties:\n  - name: N\n",
+    "application/yaml",
+)
 
 
 def cells(
@@ -118,12 +123,19 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", D): cells(303, 404, 200, 200, 200, 200),
     ("POST", D + "/issues"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/issues/{issue_id}/remove"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/issues/bulk"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/issues/import"): cells(303, 404, 404, 404, 404, 303),
+    # a round is open in every prepared world: editing and reordering are refused (409)
+    ("POST", D + "/issues/{issue_id}/edit"): cells(303, 404, 404, 404, 404, 409),
+    ("POST", D + "/issues/{issue_id}/move"): cells(303, 404, 404, 404, 404, 409),
     ("POST", D + "/delegations"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/invitations"): cells(303, 404, 404, 404, 404, 200),
+    ("POST", D + "/invitations/{invitation_id}/revoke"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/mfa"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/rounds"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/rounds/lock"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/rounds/unlock"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/rounds/evaluate"): cells(303, 404, 404, 404, 404, 200),
     ("POST", D + "/rounds/evaluate"): cells(303, 404, 404, 404, 404, 303),
     ("GET", D + "/position"): cells(303, 404, 404, 200, 200, 404),
     ("POST", D + "/position"): cells(303, 404, 404, 200, 200, 404),
@@ -204,6 +216,7 @@ class Ids:
     absent: str
     issues: tuple[str, ...]
     evaluation: str
+    invitation: str  # a pending invitation's id (the hash of its token)
     actors: dict[str, Actor]
     sessions: dict[str, list[tuple[str, str]]]  # username -> two (cookie token, CSRF token)
     totp: dict[str, str]  # username -> TOTP secret (the observer's set-up, the outsider's)
@@ -220,6 +233,7 @@ class Ids:
             "dialogue_id": self.dialogue,
             "issue_id": self.issues[0],
             "token": BOGUS_TOKEN,
+            "invitation_id": self.invitation,
             "path": "backchannel.css",
             **override,
         }
@@ -261,6 +275,13 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
             "form": {"name": "Water", "kind": "unordered", "options": "shared\nsplit"}
         },
         ("POST", D + "/delegations"): {"form": {"name": "Side C"}},
+        ("POST", D + "/issues/bulk"): {"form": {"text": "Water: shared; split"}},
+        ("POST", D + "/issues/import"): {"form": {}, "files": {"file": AGENDA_UPLOAD}},
+        ("POST", D + "/issues/{issue_id}/edit"): {
+            "form": {"name": "Truce", "kind": "ordered", "options": "none\npartial\nfull"}
+        },
+        ("POST", D + "/issues/{issue_id}/move"): {"form": {"direction": "down"}},
+        ("POST", D + "/rounds/evaluate"): {"form": {"confirm": "yes"}},
         ("POST", D + "/invitations"): {
             "form": {"role": "member", "delegation": ids.delegation_a, "track": "expert"}
         },
@@ -316,6 +337,7 @@ class Client:
         url: str,
         *,
         form: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
         body: Any = None,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
@@ -333,7 +355,9 @@ class Client:
         fields = dict(form or {})
         if token is not None:
             fields["csrf"] = token
-        return self.http.request(method, url, data=fields, params=params, headers=headers)
+        return self.http.request(
+            method, url, data=fields, files=files, params=params, headers=headers
+        )
 
 
 @dataclass
@@ -459,8 +483,10 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         ):
             src.backup(dst)
 
-    save("draft")
     p, f, d = platform, world.actors["facilitator"], world.dialogue_id
+    token = dialogues.invite(p, f, d, "member", delegation_id=world.delegation_b, track="expert")
+    invitation = hashlib.sha256(token.encode()).hexdigest()
+    save("draft")
     positions.save_position(p, world.actors["a1"], d, position_a(world))
     positions.save_position(p, world.actors["b1"], d, position_b(world))
     rounds.lock_round(p, f, d)
@@ -478,6 +504,7 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         world.absent,
         tuple(world.issues),
         evaluation,
+        invitation,
         dict(world.actors),
         sessions,
         totp,

@@ -102,9 +102,10 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
             return errors.respond(request, templates, error)
         return RedirectResponse("/account/mfa", status_code=303)
 
-    from backchannel.web.routes import account, api, pages
+    from backchannel.web.routes import account, api, pages, workspace
 
     app.include_router(pages.router)
+    app.include_router(workspace.router)
     app.include_router(account.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

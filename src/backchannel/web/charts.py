@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from html import escape
 
+from markupsafe import Markup
+
+from backchannel.model.findings import Findings
+
 
 def frontier_svg(
     points: list[list[float]], names: tuple[str, str], marked: dict[str, list[float]]
@@ -57,3 +61,31 @@ def frontier_svg(
     )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _marks(findings: Findings, names: tuple[str, str]) -> dict[str, list[float]]:
+    """Each recommended package's point, rules at the same point named together."""
+    merged: dict[str, list[float]] = {}
+    for rule, u in findings.utilities.items():
+        if len(u) != 2:
+            continue
+        point = [u[names[0]], u[names[1]]]
+        key = next((k for k, p in merged.items() if p == point), None)
+        if key is None:
+            merged[rule] = point
+        else:
+            merged[f"{key}, {rule}"] = merged.pop(key)
+    return merged
+
+
+def analysis_charts(findings: Findings) -> dict[str, Markup | None]:
+    """The charts of the analysis page, as markup (None where there is nothing to draw)."""
+    frontier = None
+    if findings.frontier:
+        at_table = [
+            n for n in findings.sides if any(n in u for u in findings.utilities.values())
+        ] or findings.sides
+        names = (at_table[0], at_table[1])
+        svg = frontier_svg(findings.frontier, names, _marks(findings, names))
+        frontier = Markup(svg)  # noqa: S704 — every text in it is escaped
+    return {"frontier": frontier}
