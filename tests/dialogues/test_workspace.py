@@ -257,3 +257,46 @@ def test_evaluating_asks_for_confirmation_first(
     assert len(evaluations.evaluations(p, f, d)) == 1
     for name in ("a1", "observer"):
         assert clients(name).client.get(f"/d/{d}/rounds/evaluate").status_code == 404
+
+
+# ------------------------------------------------------------------ the JSON API
+def test_the_api_lists_and_revokes_invitations_and_tells_readiness(
+    platform: Platform, world: World, clients: Callable[[str], Browserless]
+) -> None:
+    p, d = platform, world.dialogue_id
+    api = f"/api/v1/dialogues/{d}"
+    fac = clients("facilitator")
+    made = fac.client.post(
+        f"{api}/invitations",
+        json={"role": "member", "delegation_id": world.delegation_a, "track": "expert"},
+        headers={"X-CSRF-Token": fac.csrf},
+    )
+    token = made.json()["link"].rsplit("/", 1)[1]
+    (listed,) = fac.client.get(f"{api}/invitations").json()
+    assert listed["id"] == hashlib.sha256(token.encode()).hexdigest()
+    assert (listed["role"], listed["delegation"], listed["expired"]) == ("member", "Side A", False)
+    member = clients("a1")
+    assert member.client.get(f"{api}/invitations").status_code == 404
+    assert member.client.get(f"{api}/readiness").status_code == 404
+    refused = member.client.delete(
+        f"{api}/invitations/{listed['id']}", headers={"X-CSRF-Token": member.csrf}
+    )
+    assert refused.status_code == 404
+    gone = fac.client.delete(
+        f"{api}/invitations/{listed['id']}", headers={"X-CSRF-Token": fac.csrf}
+    )
+    assert gone.status_code == 204 and gone.content == b""
+    assert fac.client.get(f"{api}/invitations").json() == []
+    again = fac.client.delete(
+        f"{api}/invitations/{listed['id']}", headers={"X-CSRF-Token": fac.csrf}
+    )
+    assert again.status_code == 404
+    positions.save_position(p, world.actors["b1"], d, Position(note=CANARY))
+    ready = fac.client.get(f"{api}/readiness")
+    assert ready.status_code == 200 and CANARY not in ready.text
+    body = ready.json()
+    assert body["round"] == 1
+    assert [(x["name"], x["saved"], x["unrated"]) for x in body["delegations"]] == [
+        ("Side A", "missing", []),
+        ("Side B", "saved", ["Ceasefire", "Sanctions"]),
+    ]
