@@ -396,7 +396,7 @@ class AnalysisPage(_InDialogue):
         headers = table.locator("thead th").all_inner_texts()
         out = {}
         for row in table.locator("tbody tr").all():
-            values = row.locator("td").all_inner_texts()
+            values = row.locator("th, td").all_inner_texts()
             out[values[0]] = dict(zip(headers[1:], values[1:], strict=True))
         return out
 

@@ -125,9 +125,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", D + "/issues/{issue_id}/remove"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/issues/bulk"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/issues/import"): cells(303, 404, 404, 404, 404, 303),
-    # a round is open in every prepared world: editing and reordering are refused (409)
-    ("POST", D + "/issues/{issue_id}/edit"): cells(303, 404, 404, 404, 404, 409),
-    ("POST", D + "/issues/{issue_id}/move"): cells(303, 404, 404, 404, 404, 409),
+    ("POST", D + "/issues/{issue_id}/edit"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/issues/{issue_id}/move"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/delegations"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/invitations"): cells(303, 404, 404, 404, 404, 200),
     ("POST", D + "/invitations/{invitation_id}/revoke"): cells(303, 404, 404, 404, 404, 303),
@@ -140,6 +139,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", D + "/position"): cells(303, 404, 404, 200, 200, 404),
     ("POST", D + "/position"): cells(303, 404, 404, 200, 200, 404),
     ("GET", D + "/analysis"): cells(303, 404, 404, 404, 404, 200),
+    ("GET", D + "/history"): cells(303, 404, 404, 200, 200, 200),
     ("POST", D + "/releases"): cells(303, 404, 404, 404, 404, 303),
     ("GET", D + "/releases"): cells(303, 404, 200, 200, 200, 200),
     ("GET", D + "/log"): cells(303, 404, 200, 200, 200, 200),
@@ -181,6 +181,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.
 STATES: dict[tuple[str, str], str] = {
+    # issues are edited and reordered only before the first round opens
+    ("POST", D + "/issues/{issue_id}/edit"): "convened",
+    ("POST", D + "/issues/{issue_id}/move"): "convened",
     ("POST", D + "/rounds"): "released",
     ("POST", A + "/rounds"): "released",
     ("POST", D + "/rounds/evaluate"): "locked",
@@ -434,7 +437,8 @@ class Worlds:
         return self.kept[state]
 
     def open(self, state: str = "draft", **settings: Any) -> Env:
-        """A fresh copy of the world in ``state`` (``draft``, ``locked`` or ``released``)."""
+        """A fresh copy of the world in ``state`` (``convened``: no round yet, ``draft``,
+        ``locked`` or ``released``)."""
         self.copies += 1
         path = self.root / f"copy-{self.copies}.db"
         snapshot = self.root / f"{state}.db"
@@ -466,11 +470,11 @@ def _two_factor(platform: Platform, outsider: Actor, totp: dict[str, str]) -> li
 
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
-    """The world of ``conftest`` saved in three states."""
+    """The world of ``conftest`` saved in four states."""
     root = tmp_path_factory.mktemp("web-security")
     settings = make_settings(root)
     platform = Platform.open(settings, upgrade=True)
-    world = build_world(platform)
+    world = build_world(platform, first_round=False)
     database = root / "backchannel.db"
     sessions = {}
     for name in world.actors:
@@ -489,6 +493,8 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
     p, f, d = platform, world.actors["facilitator"], world.dialogue_id
     token = dialogues.invite(p, f, d, "member", delegation_id=world.delegation_b, track="expert")
     invitation = hashlib.sha256(token.encode()).hexdigest()
+    save("convened")  # no round yet
+    rounds.open_round(p, f, d)
     save("draft")
     positions.save_position(p, world.actors["a1"], d, position_a(world))
     positions.save_position(p, world.actors["b1"], d, position_b(world))
@@ -632,7 +638,7 @@ def test_authorisation_matrix(worlds: Worlds) -> None:
     """Every (route, role) cell answers as the matrix says, with the security headers."""
     ids = worlds.ids
     problems: list[str] = []
-    envs = {state: worlds.shared(state) for state in ("draft", "locked", "released")}
+    envs = {state: worlds.shared(state) for state in ("convened", "draft", "locked", "released")}
     for role in ROLES:
         username = USERS[role]
         clients: dict[str, Client] = {}

@@ -78,6 +78,10 @@ def facilitator_steps(
     state = current.state if current else None
     saved = sum(d.saved.value != "missing" for d in ready.delegations)
     in_round = [r for r in released if current and r.round_number == current.number]
+    left = min(
+        (current.evaluations_allowed - current.evaluations_used) if current else 0,
+        view.evaluations_per_dialogue - view.evaluations_used,
+    )
     rows = [
         ("agenda", bool(view.agenda.issues), False, True),
         ("parties", len(at_table) >= 2, False, True),
@@ -90,7 +94,7 @@ def facilitator_steps(
         ("round", current is not None, False, True),
         ("positions", ready.all_saved and bool(at_table), state == "draft", True),
         ("lock", state in ("locked", "evaluated", "disclosed"), False, True),
-        ("evaluate", state in ("evaluated", "disclosed"), False, True),
+        ("evaluate", state in ("evaluated", "disclosed"), not left, True),
         ("release", bool(in_round), False, True),
     ]
     counts = {

@@ -11,11 +11,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from backchannel.errors import BackchannelError, InputError
+from backchannel.model.compile import RESERVATION_PREFIX
 from backchannel.model.disclosure import Kind
-from backchannel.services import agenda, evaluations, invitations, readiness, releases
+from backchannel.model.findings import Findings
+from backchannel.services import agenda, evaluations, history, invitations, readiness, releases
+from backchannel.services.access import FACILITATOR
 from backchannel.services.accounts import Current
 from backchannel.services.platform import Platform
-from backchannel.web.charts import analysis_charts
+from backchannel.web.charts import analysis_charts, convergence_chart
 from backchannel.web.deps import CurrentDep, PlatformDep, read
 from backchannel.web.errors import form_error
 from backchannel.web.routes.pages import _act, _context, _dialogue, back, page
@@ -191,10 +194,39 @@ async def analysis_page(
         evaluations=found,
         latest=chosen is not None and chosen is found[0],
         charts=analysis_charts(chosen.findings) if chosen is not None else None,
+        binding=binding_walk_away(chosen.findings) if chosen is not None else [],
         kinds=[k.value for k in Kind],
         releases=released,
         error=None,
     )
+
+
+def binding_walk_away(findings: Findings) -> list[str]:
+    """The sides whose walk-away level is part of a clash (it binds: without it, or with a
+    lower one, the clash would not be there)."""
+    sides = {
+        findings.sides[findings.red_lines[rid].side]
+        for group in findings.clash_sets
+        for rid in group
+        if rid.startswith(RESERVATION_PREFIX)
+    }
+    return [s for s in findings.sides if s in sides]
+
+
+@router.get("/d/{dialogue_id}/history")
+async def history_page(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> HTMLResponse:
+    """What moved across rounds: per side for the facilitator (from the evaluations), with
+    the convergence chart; the own side's positions for a member. Observers: not found."""
+    context = await _context(platform, current, dialogue_id)
+    role = context["d"].seat.role
+    if role == FACILITATOR:
+        found = await read(platform, history.dialogue_history, platform, current.actor, dialogue_id)
+        chart = convergence_chart(found.convergence)
+        return page(request, "history.html", **context, moves=found, chart=chart, own=None)
+    own = await read(platform, history.own_history, platform, current.actor, dialogue_id)
+    return page(request, "history.html", **context, moves=None, chart=None, own=own)
 
 
 @router.get("/d/{dialogue_id}/releases")
