@@ -215,6 +215,10 @@ def run_the_flow(platform: Platform, canary: Canaries) -> tuple[Site, str]:
     # the pages render the canaries to those who may read them (not scanned: not errors)
     assert title in site.call(fac, "GET", f"/d/{d}/analysis").text
     assert position_a["note"] in site.call(members["a1"], "GET", f"/d/{d}/position").text
+    # the facilitator's workspace (readiness, history, overview) shows no note of a side
+    for path in (f"/d/{d}", f"/d/{d}/history", f"/api/v1/dialogues/{d}/readiness"):
+        text = site.call(fac, "GET", path).text
+        assert position_a["note"] not in text and position_b["note"] not in text, path
     # 404: another side's position, the facilitator's pages, a dialogue without a seat
     outsider = sign_in(site.app, "outsider", passwords["outsider"])
     a_side = parties["A"]
@@ -223,6 +227,10 @@ def run_the_flow(platform: Platform, canary: Canaries) -> tuple[Site, str]:
         (members["b1"], f"/d/{d}/position?delegation={a_side}"),
         (members["a1"], f"/d/{d}/analysis"),
         (members["a1"], f"/api/v1/dialogues/{d}/evaluations"),
+        (members["a1"], f"/api/v1/dialogues/{d}/readiness"),
+        (members["a1"], f"/d/{d}/rounds/evaluate"),
+        (members["b1"], f"/api/v1/dialogues/{d}/invitations"),
+        (outsider, f"/d/{d}/history"),
         (fac, f"/api/v1/dialogues/{d}/position?delegation={a_side}"),
         (outsider, f"/d/{d}"),
         (outsider, f"/d/{d}/releases"),
