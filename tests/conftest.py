@@ -80,8 +80,9 @@ def user(platform: Platform, name: str) -> Actor:
     return Actor(row.id, row.username, row.display_name)
 
 
-def build_world(platform: Platform) -> World:
-    """The dialogue of :class:`World`, round 1 open as a draft, no positions yet."""
+def build_world(platform: Platform, *, first_round: bool = True) -> World:
+    """The dialogue of :class:`World`, round 1 open as a draft (with ``first_round``), no
+    positions yet."""
     names = ("facilitator", "a1", "a2", "b1", "observer", "outsider")
     actors = {n: user(platform, n) for n in names}
     f = actors["facilitator"]
@@ -104,7 +105,8 @@ def build_world(platform: Platform) -> World:
             platform, f, dialogue_id, name, "member", delegation_id=side, track=track
         )
     dialogues.add_member(platform, f, dialogue_id, "observer", "observer")
-    rounds.open_round(platform, f, dialogue_id)
+    if first_round:
+        rounds.open_round(platform, f, dialogue_id)
     return World(platform, dialogue_id, a, b, z, [i1, i2], actors)
 
 

@@ -57,8 +57,8 @@ def test_a_new_message_is_missing_until_translated(copy: Path) -> None:
 
 
 def test_a_message_no_longer_used_is_stale_and_goes_with_the_update(copy: Path) -> None:
-    template = copy / "src" / "backchannel" / "web" / "templates" / "signin.html"
-    template.write_text(template.read_text().replace('{{ _("User name") }}', "Login"))
+    for template in (copy / "src" / "backchannel" / "web" / "templates").glob("*.html"):
+        template.write_text(template.read_text().replace('{{ _("User name") }}', "Login"))
     (drift,) = catalogues.drifts(copy)
     assert drift.stale == ("User name",) and drift.missing == ()
     assert catalogues.main(["update", "--root", str(copy)]) == 0

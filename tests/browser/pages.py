@@ -220,11 +220,9 @@ class _InDialogue(Screen):
 class DialoguePage(_InDialogue):
     """``/d/<id>``: agenda, parties, rounds, and the facilitator's actions."""
 
-    def _expand(self, summary: str) -> Locator:
-        details = self.page.locator("details", has=self.page.locator("summary", has_text=summary))
-        if details.get_attribute("open") is None:
-            details.locator("summary").click()
-        return details
+    def _form(self, name: str) -> Locator:
+        """One of the overview's forms (every one is shown: nothing to reopen)."""
+        return self.page.locator(f"form#form-{name}")
 
     def _done(self, shot: str) -> DialoguePage:
         if self.error():
@@ -235,7 +233,7 @@ class DialoguePage(_InDialogue):
         self, name: str, options: list[str], *, ordered: bool = False, description: str = ""
     ) -> DialoguePage:
         """Put an issue on the agenda, its options one per line."""
-        form = self._expand("Add an issue")
+        form = self._form("issue")
         form.get_by_label("Name").fill(name)
         form.locator("select[name=kind]").select_option("ordered" if ordered else "unordered")
         form.get_by_label("Options, one per line").fill("\n".join(options))
@@ -245,7 +243,7 @@ class DialoguePage(_InDialogue):
 
     def add_delegation(self, name: str, *, absent: bool = False) -> DialoguePage:
         """Add a delegation at the table, or an absent stakeholder."""
-        form = self._expand("Add a delegation")
+        form = self._form("delegation")
         form.get_by_label("Name").fill(name)
         if absent:
             form.get_by_label("Absent stakeholder").check()
@@ -254,7 +252,7 @@ class DialoguePage(_InDialogue):
 
     def invite(self, role: str = "member", delegation: str = "", track: str = "") -> str:
         """Create a one-time invitation link (``role``: member or observer); return it."""
-        form = self._expand("Invite someone")
+        form = self._form("invitation")
         form.locator("select[name=role]").select_option(role)
         if role == "member":
             form.locator("select[name=delegation]").select_option(label=delegation)
@@ -265,7 +263,7 @@ class DialoguePage(_InDialogue):
 
     def participants(self) -> str:
         """The text of the parties section (names, pseudonyms, tracks)."""
-        return self.page.locator("section.card", has_text="Parties").inner_text()
+        return self.page.locator("section#parties").inner_text()
 
     def _round_button(self, text: str) -> None:
         self._submit(self.page.get_by_role("button", name=re.compile(text)))
@@ -281,16 +279,17 @@ class DialoguePage(_InDialogue):
         return self._done("round-locked")
 
     def evaluate(self) -> AnalysisPage:
-        """Spend the round's evaluation and see the whole picture."""
-        self._round_button(r"^Evaluate")
+        """Spend the round's evaluation (confirmed on its own page) and see the whole picture."""
+        self._follow(self.page.locator("#rounds").get_by_role("link", name=re.compile("^Evaluate")))
+        self._submit(self.page.get_by_role("button", name=re.compile("^Evaluate now")))
         if self.error():
             raise AssertionError(f"refused: {self.error()}")
         return AnalysisPage(self.page, self.camera, self.who, "analysis")
 
     def red_lines_of(self, party: str) -> PositionPage:
         """The facilitator's page for an absent stakeholder's public red lines."""
-        item = self.page.locator("section.card ul.list > li", has_text=party)
-        self._follow(item.get_by_role("link", name="public red lines"))
+        item = self.page.locator("section#parties ul.list > li", has_text=party)
+        self._follow(item.get_by_role("link", name="enter its public red lines"))
         return PositionPage(self.page, self.camera, self.who, "absent-red-lines")
 
 
@@ -402,7 +401,7 @@ class AnalysisPage(_InDialogue):
         headers = table.locator("thead th").all_inner_texts()
         out = {}
         for row in table.locator("tbody tr").all():
-            values = row.locator("td").all_inner_texts()
+            values = row.locator("th, td").all_inner_texts()
             out[values[0]] = dict(zip(headers[1:], values[1:], strict=True))
         return out
 

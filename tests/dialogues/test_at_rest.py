@@ -218,6 +218,10 @@ def run_the_flow(platform: Platform, canary: Canaries) -> tuple[Site, str]:
     # the pages render the canaries to those who may read them (not scanned: not errors)
     assert title in site.call(fac, "GET", f"/d/{d}/analysis").text
     assert position_a["note"] in site.call(members["a1"], "GET", f"/d/{d}/position").text
+    # the facilitator's workspace (readiness, history, overview) shows no note of a side
+    for path in (f"/d/{d}", f"/d/{d}/history", f"/api/v1/dialogues/{d}/readiness"):
+        text = site.call(fac, "GET", path).text
+        assert position_a["note"] not in text and position_b["note"] not in text, path
     # 404: another side's position, the facilitator's pages, a dialogue without a seat
     outsider = sign_in(site.app, "outsider", passwords["outsider"])
     a_side = parties["A"]
@@ -226,6 +230,10 @@ def run_the_flow(platform: Platform, canary: Canaries) -> tuple[Site, str]:
         (members["b1"], f"/d/{d}/position?delegation={a_side}"),
         (members["a1"], f"/d/{d}/analysis"),
         (members["a1"], f"/api/v1/dialogues/{d}/evaluations"),
+        (members["a1"], f"/api/v1/dialogues/{d}/readiness"),
+        (members["a1"], f"/d/{d}/rounds/evaluate"),
+        (members["b1"], f"/api/v1/dialogues/{d}/invitations"),
+        (outsider, f"/d/{d}/history"),
         (fac, f"/api/v1/dialogues/{d}/position?delegation={a_side}"),
         (outsider, f"/d/{d}"),
         (outsider, f"/d/{d}/releases"),
@@ -510,7 +518,8 @@ def test_tampered_data_is_a_generic_500_on_the_web(
         page = facilitator.client.get(f"/d/{d}")
         api = facilitator.client.get(f"/api/v1/dialogues/{d}")
     assert page.status_code == 500 and "Something went wrong" in page.text
-    assert api.status_code == 500 and api.json() == {"error": "internal error"}
+    assert api.status_code == 500
+    assert api.json() == {"error": "internal error", "code": "internal error"}
     for body in (page.text, api.text):
         assert "Channel talks" not in body and "Ceasefire" not in body
     assert "TamperedData" in caplog.text and "Channel talks" not in caplog.text

@@ -109,7 +109,7 @@ def test_an_analysis_error_shows_on_the_dialogue_page(
 ) -> None:
     f = clients("facilitator")
     d = beyond_the_engine.dialogue_id
-    response = f.client.post(f"/d/{d}/rounds/evaluate", data={"csrf": f.csrf})
+    response = f.client.post(f"/d/{d}/rounds/evaluate", data={"csrf": f.csrf, "confirm": "yes"})
     assert response.status_code == 422, response.text
     assert MESSAGE in response.text
     assert "Channel talks" in response.text  # the dialogue page, not the error page

@@ -75,7 +75,9 @@ def test_the_dialogue_page_says_why_and_what_to_do(
     evaluations.evaluate(world.platform, world.actors["facilitator"], world.dialogue_id)
     next_round(world)
     f = clients("facilitator")
-    page = f.client.post(f"/d/{world.dialogue_id}/rounds/evaluate", data={"csrf": f.csrf})
+    page = f.client.post(
+        f"/d/{world.dialogue_id}/rounds/evaluate", data={"csrf": f.csrf, "confirm": "yes"}
+    )
     assert page.status_code == 409
     assert NOTHING_CHANGED in page.text and "unlock the round" in page.text
 

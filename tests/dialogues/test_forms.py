@@ -73,6 +73,9 @@ def test_a_double_click_on_create_makes_one_dialogue(world: World, clients: Clie
     before = dialogue_count(f.client)
     first = f.client.post("/dialogues", data=form, follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"].startswith("/d/")
+    created = f.client.get(first.headers["location"]).text  # says so once, then what's next
+    assert "The dialogue was created. Next: add the issues and the parties." in created
+    assert "The dialogue was created" not in f.client.get(first.headers["location"]).text
     second = f.client.post("/dialogues", data=form, follow_redirects=False)
     assert second.status_code == 409
     assert "Already done" in second.text and "changed nothing" in second.text
@@ -257,7 +260,9 @@ def test_a_condition_with_an_option_of_another_issue_is_refused_and_everything_k
         assert re.search(rf'name="{name}"[^>]*value="{value}"', html), name
     assert re.search(rf'name="no:{i2}:2" value="yes" checked', html)
     assert re.search(
-        rf'name="firm:{i2}:2"[^>]*>(<option >\w+</option>)*<option selected>absolute', html
+        rf'name="firm:{i2}:2"[^>]*>(<option value="\w+" >\w+</option>)*'
+        r'<option value="absolute" selected>absolute',
+        html,
     )
     assert re.search(
         r'<option value="1" selected>1</option>', html[html.index(f"importance:{i2}") :]
@@ -265,7 +270,7 @@ def test_a_condition_with_an_option_of_another_issue_is_refused_and_everything_k
     assert re.search(rf'name="rule:0:if:{i1}" value="partial" checked', html)
     assert re.search(rf'name="rule:0:if:{i1}" value="full" checked', html)
     assert re.search(rf'name="rule:0:then:{i1}" value="none" checked', html)
-    assert "<option selected>flexible</option>" in html
+    assert '<option value="flexible" selected>flexible</option>' in html
     assert "Our line on sanctions — keep this between us.</textarea>" in html
     assert positions.positions(world.platform, world.actors["a1"], d) == []
 

@@ -17,6 +17,7 @@ the checks and assert that it fails on each of them.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import secrets
 from collections.abc import Callable, Iterator
@@ -36,6 +37,7 @@ from hypothesis.stateful import (
 
 from backchannel.errors import BackchannelError, InputError, NotAllowedNow, NotFound
 from backchannel.model.case import Case
+from backchannel.model.changes import position_changes
 from backchannel.model.dialogue import (
     Agenda,
     AgendaIssue,
@@ -46,18 +48,24 @@ from backchannel.model.dialogue import (
     Unacceptable,
     build_case,
     prune,
+    red_line_text,
 )
 from backchannel.model.disclosure import Disclosed, Kind, disclose
 from backchannel.model.findings import Findings
 from backchannel.services import (
     access,
     accounts,
+    agenda,
     audit_log,
     dialogues,
     evaluations,
+    history,
+    invitations,
     positions,
+    readiness,
     releases,
     rounds,
+    stated,
 )
 from backchannel.services.access import FACILITATOR, MEMBER, OBSERVER, Actor, Track
 from backchannel.services.platform import Platform
@@ -150,6 +158,7 @@ class DialogueModel:
     log: list[tuple[str, str, str]] = field(default_factory=list)  # action, audience, actor
     cap: int = dialogues.EVALUATIONS_PER_DIALOGUE
     last_case: tuple[int, Case] | None = None  # round and case of the last evaluation
+    invitations: list[str] = field(default_factory=list)  # ids (token hashes), not used
 
     def delegation(self, delegation_id: str | None) -> DelegationModel | None:
         return next((d for d in self.delegations if d.id == delegation_id), None)
@@ -178,11 +187,14 @@ class DialogueModel:
             return audience in ("all", seat.delegation)
         return audience == "all"
 
-    def case_of(self, number: int) -> Case:
-        """The case an evaluation of round ``number`` reads (issues and 2 sides needed)."""
-        agenda = Agenda(
+    def agenda(self) -> Agenda:
+        return Agenda(
             issues=[AgendaIssue(id=i, name=n, options=options) for i, n, options in self.issues]
         )
+
+    def case_of(self, number: int) -> Case:
+        """The case an evaluation of round ``number`` reads (issues and 2 sides needed)."""
+        agenda = self.agenda()
         sides = [
             Side(
                 name=x.name,
@@ -340,6 +352,9 @@ class IsolationMachine(RuleBasedStateMachine):
     def every_delegation(self) -> list[str]:
         return [x.id for d in self.d.values() for x in d.delegations] + [BOGUS]
 
+    def every_invitation(self) -> list[str]:
+        return [i for d in self.d.values() for i in d.invitations] + [BOGUS]
+
     def every_evaluation(self) -> list[str]:
         return [e.id for d in self.d.values() for e in d.evaluations] + [BOGUS]
 
@@ -452,6 +467,7 @@ class IsolationMachine(RuleBasedStateMachine):
         )
         if expected is None:
             assert isinstance(token, str) and len(token) >= 40
+            d.invitations.append(hashlib.sha256(token.encode()).hexdigest())
             self.record(d, ("invitation.created", "facilitator", name))
 
     def do_save(self, d: DialogueModel, name: str, target: str | None, position: Position) -> None:
@@ -869,6 +885,7 @@ class IsolationMachine(RuleBasedStateMachine):
                     if d.visible(name, audience)
                 ],
             )
+        self.check_workspace_reads(d, name)
         fac = d.is_facilitator(name)
         found = attempt(
             f"{who}: evaluations",
@@ -881,6 +898,81 @@ class IsolationMachine(RuleBasedStateMachine):
                 [(e.id, e.round_number, e.findings) for e in found],
                 [(e.id, e.round, e.findings) for e in reversed(d.evaluations)],
             )
+
+    def check_workspace_reads(self, d: DialogueModel, name: str) -> None:
+        """Readiness, pending invitations and the dialogue's history: the facilitator's
+        only; a side's own history: its members' only; public red lines: every seat's."""
+        actor, seat, who = self.actors[name], d.seats.get(name), f"{name} in {d.key}"
+        fac = d.is_facilitator(name)
+        only_fac = None if fac else NotFound
+        current = d.rounds[-1].number if d.rounds else None
+        found = attempt(
+            f"{who}: readiness", only_fac, lambda: readiness.readiness(self.p, actor, d.id)
+        )
+        if fac:
+            expected = []
+            for x in d.delegations:
+                if x.absent:
+                    continue
+                kept = d.positions.get((current, x.id)) if current else None
+                state = "missing" if kept is None else ("carried over" if not kept[0] else "saved")
+                unrated = (
+                    []
+                    if kept is None
+                    else [
+                        n for i, n, _ in d.issues if not prune(d.agenda(), kept[1]).ratings.get(i)
+                    ]
+                )
+                expected.append((x.name, state, unrated))
+            same(
+                f"{who}: readiness",
+                [(r.name, r.saved.value, r.unrated) for r in found.delegations],
+                expected,
+            )
+        found = attempt(
+            f"{who}: pending invitations",
+            only_fac,
+            lambda: invitations.pending(self.p, actor, d.id),
+        )
+        if fac:
+            same(f"{who}: pending", sorted(i.id for i in found), sorted(d.invitations))
+        attempt(
+            f"{who}: dialogue history",
+            only_fac,
+            lambda: history.dialogue_history(self.p, actor, d.id),
+        )
+        member = seat is not None and seat.role == MEMBER
+        found = attempt(
+            f"{who}: own history",
+            None if member else NotFound,
+            lambda: history.own_history(self.p, actor, d.id),
+        )
+        if member and seat is not None and seat.delegation is not None:
+            mine = d.history(seat.delegation)
+            same(
+                f"{who}: own history",
+                [(c.from_round, c.to_round, c.changes) for c in found],
+                [
+                    (a[0], b[0], position_changes(d.agenda(), a[2], b[2]))
+                    for a, b in itertools.pairwise(mine)
+                ],
+            )
+        found = attempt(
+            f"{who}: stated red lines",
+            None if seat is not None else NotFound,
+            lambda: stated.stated_red_lines(self.p, actor, d.id),
+        )
+        if seat is not None:
+            want = {}
+            for x in d.delegations:
+                if x.absent:
+                    kept = d.positions.get((current, x.id)) if current else None
+                    body = prune(d.agenda(), kept[1]) if kept else Position()
+                    items = [*body.unacceptable, *body.rules]
+                    want[x.id] = [
+                        f"{red_line_text(d.agenda(), i)} ({i.firmness.value})" for i in items
+                    ]
+            same(f"{who}: stated red lines", found, want)
 
     def check_view(self, d: DialogueModel, name: str, view: dialogues.DialogueView) -> None:
         me = d.seats[name]
@@ -927,6 +1019,13 @@ class IsolationMachine(RuleBasedStateMachine):
             ("evaluations", lambda: evaluations.evaluations(self.p, actor, BOGUS)),
             ("lock", lambda: rounds.lock_round(self.p, actor, BOGUS)),
             ("save", lambda: positions.save_position(self.p, actor, BOGUS, Position())),
+            ("readiness", lambda: readiness.readiness(self.p, actor, BOGUS)),
+            ("pending", lambda: invitations.pending(self.p, actor, BOGUS)),
+            ("revoke", lambda: invitations.revoke(self.p, actor, BOGUS, BOGUS)),
+            ("history", lambda: history.dialogue_history(self.p, actor, BOGUS)),
+            ("own history", lambda: history.own_history(self.p, actor, BOGUS)),
+            ("stated", lambda: stated.stated_red_lines(self.p, actor, BOGUS)),
+            ("typed issues", lambda: agenda.add_typed_issues(self.p, actor, BOGUS, "A: x; y")),
         ):
             attempt(f"{name}: {label} of a missing dialogue", NotFound, call)
 
@@ -976,8 +1075,31 @@ class IsolationMachine(RuleBasedStateMachine):
                     lambda: dialogues.add_member(self.p, actor, d.id, "spare2", OBSERVER),
                 ),
                 ("invite", lambda: dialogues.invite(self.p, actor, d.id, OBSERVER)),
+                (
+                    "typed issues",
+                    lambda: agenda.add_typed_issues(self.p, actor, d.id, "Probe: p; q"),
+                ),
+                (
+                    "import",
+                    lambda: agenda.import_agenda(self.p, actor, d.id, "a.yaml", b"title: ["),
+                ),
+                ("move issue", lambda: agenda.move_issue(self.p, actor, d.id, issue, 1)),
+                (
+                    "edit issue",
+                    lambda: agenda.edit_issue(
+                        self.p, actor, d.id, issue, "Probe", "ordered", ["p", "q"]
+                    ),
+                ),
             ):
                 attempt(f"{who}: {label}", NotFound, call)
+            for invitation in [*d.invitations, BOGUS]:
+                attempt(
+                    f"{who}: revoke {invitation}",
+                    NotFound,
+                    lambda invitation=invitation: invitations.revoke(
+                        self.p, actor, d.id, invitation
+                    ),
+                )
             audience = d.delegations[0].id if d.delegations else OBSERVERS
             for evaluation_id in evaluation_ids:
                 attempt(
@@ -989,6 +1111,15 @@ class IsolationMachine(RuleBasedStateMachine):
                 )
             return
         # the facilitator of this dialogue, with objects of the other dialogues
+        for invitation in self.every_invitation():
+            if invitation not in d.invitations:
+                attempt(
+                    f"{who}: revoke a foreign invitation {invitation}",
+                    NotFound,
+                    lambda invitation=invitation: invitations.revoke(
+                        self.p, actor, d.id, invitation
+                    ),
+                )
         own = {e.id for e in d.evaluations}
         for evaluation_id in evaluation_ids:
             if evaluation_id not in own:

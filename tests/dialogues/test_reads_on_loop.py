@@ -115,7 +115,8 @@ def test_every_read_the_web_runs_on_the_loop_is_read_only(
     """Every GET of the API and the pages, as each seat: none opens a write unit."""
     d = world.dialogue_id
     paths = ["", "/rounds", "/position", "/releases", "/log", "/evaluations"]
-    pages = ["", "/position", "/analysis", "/releases", "/log"]
+    paths += ["/invitations", "/readiness"]
+    pages = ["", "/position", "/analysis", "/releases", "/log", "/history", "/rounds/evaluate"]
     for who in ("facilitator", "a1", "b1", "observer"):
         client = clients(who).client
         for path in paths:

@@ -74,6 +74,11 @@ NEW_PASSWORD = "a different long passphrase"
 BOGUS_TOKEN = secrets.token_urlsafe(32)
 PAYLOAD = '<script>alert(1)</script>"onerror='
 ESCAPED_TAG = "&lt;script&gt;alert(1)&lt;/script&gt;"
+AGENDA_UPLOAD = (
+    "agenda.yaml",
+    b"title: t\nissues:\n  - {name: Water, options: [shared, split]}\nparties:\n  - name: N\n",
+    "application/yaml",
+)
 
 
 def cells(
@@ -120,16 +125,23 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", D): cells(303, 404, 200, 200, 200, 200),
     ("POST", D + "/issues"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/issues/{issue_id}/remove"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/issues/bulk"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/issues/import"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/issues/{issue_id}/edit"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/issues/{issue_id}/move"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/delegations"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/invitations"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/invitations/{invitation_id}/revoke"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/mfa"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/rounds"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/rounds/lock"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/rounds/unlock"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/rounds/evaluate"): cells(303, 404, 404, 404, 404, 200),
     ("POST", D + "/rounds/evaluate"): cells(303, 404, 404, 404, 404, 303),
     ("GET", D + "/position"): cells(303, 404, 404, 200, 200, 404),
     ("POST", D + "/position"): cells(303, 404, 404, 303, 303, 404),
     ("GET", D + "/analysis"): cells(303, 404, 404, 404, 404, 200),
+    ("GET", D + "/history"): cells(303, 404, 404, 200, 200, 200),
     ("POST", D + "/releases"): cells(303, 404, 404, 404, 404, 303),
     ("GET", D + "/releases"): cells(303, 404, 200, 200, 200, 200),
     ("GET", D + "/log"): cells(303, 404, 200, 200, 200, 200),
@@ -152,6 +164,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("PUT", A + "/mfa"): cells(401, 404, 404, 404, 404, 200),
     ("POST", A + "/delegations"): cells(401, 404, 404, 404, 404, 201),
     ("POST", A + "/invitations"): cells(401, 404, 404, 404, 404, 201),
+    ("GET", A + "/invitations"): cells(401, 404, 404, 404, 404, 200),
+    ("DELETE", A + "/invitations/{invitation_id}"): cells(401, 404, 404, 404, 404, 204),
+    ("GET", A + "/readiness"): cells(401, 404, 404, 404, 404, 200),
     ("GET", A + "/rounds"): cells(401, 404, 200, 200, 200, 200),
     ("POST", A + "/rounds"): cells(401, 404, 404, 404, 404, 201),
     ("POST", A + "/rounds/current/lock"): cells(401, 404, 404, 404, 404, 200),
@@ -168,6 +183,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.
 STATES: dict[tuple[str, str], str] = {
+    # issues are edited and reordered only before the first round opens
+    ("POST", D + "/issues/{issue_id}/edit"): "convened",
+    ("POST", D + "/issues/{issue_id}/move"): "convened",
     ("POST", D + "/rounds"): "released",
     ("POST", A + "/rounds"): "released",
     ("POST", D + "/rounds/evaluate"): "locked",
@@ -207,6 +225,7 @@ class Ids:
     absent: str
     issues: tuple[str, ...]
     evaluation: str
+    invitation: str  # a pending invitation's id (the hash of its token)
     actors: dict[str, Actor]
     sessions: dict[str, list[tuple[str, str]]]  # username -> two (cookie token, CSRF token)
     totp: dict[str, str]  # username -> TOTP secret (the observer's set-up, the outsider's)
@@ -223,6 +242,7 @@ class Ids:
             "dialogue_id": self.dialogue,
             "issue_id": self.issues[0],
             "token": BOGUS_TOKEN,
+            "invitation_id": self.invitation,
             "path": "backchannel.css",
             **override,
         }
@@ -265,6 +285,13 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
             "form": {"name": "Water", "kind": "unordered", "options": "shared\nsplit"}
         },
         ("POST", D + "/delegations"): {"form": {"name": "Side C"}},
+        ("POST", D + "/issues/bulk"): {"form": {"text": "Water: shared; split"}},
+        ("POST", D + "/issues/import"): {"form": {}, "files": {"file": AGENDA_UPLOAD}},
+        ("POST", D + "/issues/{issue_id}/edit"): {
+            "form": {"name": "Truce", "kind": "ordered", "options": "none\npartial\nfull"}
+        },
+        ("POST", D + "/issues/{issue_id}/move"): {"form": {"direction": "down"}},
+        ("POST", D + "/rounds/evaluate"): {"form": {"confirm": "yes"}},
         ("POST", D + "/invitations"): {
             "form": {"role": "member", "delegation": ids.delegation_a, "track": "expert"}
         },
@@ -325,6 +352,7 @@ class Client:
         url: str,
         *,
         form: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
         body: Any = None,
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
@@ -342,7 +370,9 @@ class Client:
         fields = dict(form or {})
         if token is not None:
             fields["csrf"] = token
-        return self.http.request(method, url, data=fields, params=params, headers=headers)
+        return self.http.request(
+            method, url, data=fields, files=files, params=params, headers=headers
+        )
 
 
 @dataclass
@@ -416,7 +446,8 @@ class Worlds:
         return self.kept[state]
 
     def open(self, state: str = "draft", **settings: Any) -> Env:
-        """A fresh copy of the world in ``state`` (``draft``, ``locked`` or ``released``)."""
+        """A fresh copy of the world in ``state`` (``convened``: no round yet, ``draft``,
+        ``locked`` or ``released``)."""
         self.copies += 1
         path = self.root / f"copy-{self.copies}.db"
         snapshot = self.root / f"{state}.db"
@@ -448,11 +479,11 @@ def _two_factor(platform: Platform, outsider: Actor, totp: dict[str, str]) -> li
 
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
-    """The world of ``conftest`` saved in three states."""
+    """The world of ``conftest`` saved in four states."""
     root = tmp_path_factory.mktemp("web-security")
     settings = make_settings(root)
     platform = Platform.open(settings, upgrade=True)
-    world = build_world(platform)
+    world = build_world(platform, first_round=False)
     database = root / "backchannel.db"
     sessions = {}
     for name in world.actors:
@@ -468,8 +499,12 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         ):
             src.backup(dst)
 
-    save("draft")
     p, f, d = platform, world.actors["facilitator"], world.dialogue_id
+    token = dialogues.invite(p, f, d, "member", delegation_id=world.delegation_b, track="expert")
+    invitation = hashlib.sha256(token.encode()).hexdigest()
+    save("convened")  # no round yet
+    rounds.open_round(p, f, d)
+    save("draft")
     positions.save_position(p, world.actors["a1"], d, position_a(world))
     positions.save_position(p, world.actors["b1"], d, position_b(world))
     rounds.lock_round(p, f, d)
@@ -487,6 +522,7 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         world.absent,
         tuple(world.issues),
         evaluation,
+        invitation,
         dict(world.actors),
         sessions,
         totp,
@@ -611,7 +647,7 @@ def test_authorisation_matrix(worlds: Worlds) -> None:
     """Every (route, role) cell answers as the matrix says, with the security headers."""
     ids = worlds.ids
     problems: list[str] = []
-    envs = {state: worlds.shared(state) for state in ("draft", "locked", "released")}
+    envs = {state: worlds.shared(state) for state in ("convened", "draft", "locked", "released")}
     for role in ROLES:
         username = USERS[role]
         clients: dict[str, Client] = {}

@@ -24,15 +24,20 @@ from backchannel.formats.dispatch import FileKind, kind_of
 from backchannel.formats.documents import read_document
 from backchannel.formats.files import write_atomically
 from backchannel.formats.genius.export import export_genius
-from backchannel.formats.genius.folder import load_genius_file, load_genius_folder
-from backchannel.model.case import Case
+from backchannel.formats.genius.folder import (
+    domain_file_issues,
+    load_genius_file,
+    load_genius_folder,
+)
+from backchannel.model.case import Case, Issue
 from backchannel.model.compile import compile_case
 from backchannel.model.conditions import Locator
 from backchannel.model.problem import Problem
 
-__all__ = ["CASE_INPUTS", "load_case", "load_problem", "save_case"]
+__all__ = ["AGENDA_INPUTS", "CASE_INPUTS", "load_agenda", "load_case", "load_problem", "save_case"]
 
 CASE_INPUTS = (FileKind.YAML, FileKind.JSON, FileKind.XML, FileKind.FOLDER)
+AGENDA_INPUTS = (FileKind.YAML, FileKind.JSON, FileKind.XML)
 CASE_KEYS = frozenset({"title", "issues", "parties"})
 
 
@@ -58,6 +63,21 @@ def load_case(path: Path) -> Case:
         content (located).
     """
     return _read(Path(path))[0]
+
+
+def load_agenda(path: Path) -> list[Issue]:
+    """The issues of a single file: a case file, a GeniusWeb profile or a Genius domain
+    file (XML or GeniusWeb JSON, which has no parties). Nothing else of it is kept.
+
+    Raises
+    ------
+    CaseFileError, CaseFileErrors, InputError
+        As :func:`load_case`; a Genius XML profile, which needs its domain file, is refused.
+    """
+    path = Path(path)
+    kind_of(path, AGENDA_INPUTS)
+    found = domain_file_issues(path)
+    return found if found is not None else list(load_case(path).issues)
 
 
 def load_problem(path: Path) -> tuple[Case, Problem]:

@@ -89,6 +89,19 @@ def invitation_for_update(session: Session, token_hash: str) -> InvitationRow | 
     return session.execute(query).scalar()
 
 
+def invitations(session: Session, dialogue_id: str) -> Sequence[InvitationRow]:
+    """Every invitation of a dialogue not yet used, soonest to expire first."""
+    return (
+        session.execute(
+            select(InvitationRow)
+            .where(InvitationRow.dialogue_id == dialogue_id, InvitationRow.used_at.is_(None))
+            .order_by(InvitationRow.expires_at)
+        )
+        .scalars()
+        .all()
+    )
+
+
 def members_of_user(session: Session, user_id: str) -> Sequence[MemberRow]:
     """Every seat a user holds, in any dialogue."""
     return session.execute(select(MemberRow).where(MemberRow.user_id == user_id)).scalars().all()

@@ -28,6 +28,7 @@ ID_LENGTH = 64
 
 Id = Annotated[str, Field(min_length=1, max_length=ID_LENGTH)]
 DialogueId = Annotated[str, Path(min_length=1, max_length=ID_LENGTH)]
+InvitationId = Annotated[str, Path(min_length=1, max_length=ID_LENGTH)]
 Text = Annotated[str, Field(pattern=r"\S")]  # at least one character that is not a space
 
 
@@ -263,6 +264,35 @@ class AgendaSaved(BaseModel):
     """How many issues the agenda now has."""
 
     issues: int
+
+
+class InvitationOut(BaseModel):
+    """An invitation not yet used (the facilitator's list); ``id`` is its token's hash."""
+
+    id: str
+    role: Role
+    delegation: str | None
+    track: Track | None
+    expires_at: datetime
+    expired: bool
+
+
+class DelegationReadinessOut(BaseModel):
+    """A delegation's position in the current round: saved, carried over or missing,
+    when, and the names of the issues it rated not at all (nothing of its content)."""
+
+    delegation_id: str
+    name: str
+    saved: Annotated[str, Field(pattern="^(saved|carried over|missing)$")]
+    at: datetime | None
+    unrated: list[str]
+
+
+class ReadinessOut(BaseModel):
+    """The current round's readiness (``round`` null: no round yet)."""
+
+    round: int | None
+    delegations: list[DelegationReadinessOut]
 
 
 class LinkOut(BaseModel):

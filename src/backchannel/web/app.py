@@ -88,6 +88,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     templates.env.globals["version"] = __version__
     templates.env.globals["form_guard"] = form_guard
     templates.env.filters["log_action"] = labels.log_action
+    templates.env.filters["label"] = labels.label
     templates.env.filters["extract"] = lambda key, container: container[key]
     app.state.templates = templates
     errors.install(app, templates)
@@ -102,9 +103,10 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
             return errors.respond(request, templates, error)
         return RedirectResponse("/account/mfa", status_code=303)
 
-    from backchannel.web.routes import account, api, pages
+    from backchannel.web.routes import account, api, pages, workspace
 
     app.include_router(pages.router)
+    app.include_router(workspace.router)
     app.include_router(account.router)
     app.include_router(api.router)
 

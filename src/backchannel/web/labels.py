@@ -1,4 +1,5 @@
-"""What the pages call the things the services name by code: the log's actions.
+"""What the pages call the things the services name by code: the log's actions, the
+firmness of a red line, the state of a round, the role of a seat.
 
 Each label is a :class:`~backchannel.messages.Message`, shown in the page's language; an
 action without a label (one added later) shows its code, dots as spaces.
@@ -18,6 +19,7 @@ LOG_ACTIONS: Mapping[str, Message] = {
     "delegation.added": t_("delegation added"),
     "member.added": t_("member added"),
     "invitation.created": t_("invitation created"),
+    "invitation.revoked": t_("invitation revoked"),
     "round.opened": t_("round opened"),
     "round.locked": t_("round locked"),
     "round.evaluated": t_("round evaluated"),
@@ -31,3 +33,23 @@ LOG_ACTIONS: Mapping[str, Message] = {
 def log_action(action: str) -> Message:
     """The label of a log entry's action."""
     return LOG_ACTIONS.get(action) or verbatim(action.replace(".", " "))
+
+
+CODES: Mapping[str, Message] = {
+    "flexible": t_("flexible"),
+    "firm": t_("firm"),
+    "absolute": t_("absolute"),
+    "draft": t_("draft"),
+    "locked": t_("locked"),
+    "evaluated": t_("evaluated"),
+    "disclosed": t_("disclosed"),
+    "facilitator": t_("facilitator"),
+    "member": t_("member"),
+    "observer": t_("observer"),
+}
+"""The label of each firmness, round state and role."""
+
+
+def label(code: str) -> Message:
+    """The label of a firmness, a round state or a role (its code when it has none)."""
+    return CODES.get(code) or verbatim(code)

@@ -42,9 +42,15 @@ from backchannel.formats.genius.xml_domain import (
     parse_xml,
     read_domain,
 )
-from backchannel.model.case import Case, Weighting
+from backchannel.model.case import Case, Issue, Weighting
 
-__all__ = ["MAX_FOLDER_FILES", "is_genius_folder", "load_genius_file", "load_genius_folder"]
+__all__ = [
+    "MAX_FOLDER_FILES",
+    "domain_file_issues",
+    "is_genius_folder",
+    "load_genius_file",
+    "load_genius_folder",
+]
 
 MAX_FOLDER_FILES = 1_000
 """The most files a domain folder may hold; together they hold at most
@@ -315,6 +321,27 @@ def load_genius_file(path: Path) -> Case:
     profile, domain = read_web_profile(found.content, str(path), path.stem, None)
     metadata: dict[str, Any] = {"format": "GeniusWeb JSON", "domain_file": path.name}
     return _case(path.stem, domain, [(path, profile)], metadata)
+
+
+def domain_file_issues(path: Path) -> list[Issue] | None:
+    """The issues of a single Genius domain file (XML or GeniusWeb JSON), in file order;
+    None when the file is not a domain file. Only the agenda: a domain has no parties.
+
+    Raises
+    ------
+    CaseFileErrors
+        The file looks like a domain but its issues cannot be read (located).
+    """
+    found = _classify(Path(path))
+    if found.role == "xml-domain":
+        issues = read_domain(found.content)
+    elif found.role == "web-domain":
+        out = Reporter(str(path))
+        issues = read_web_domain(found.content, out)
+        out.check()
+    else:
+        return None
+    return [i.to_case_issue() for i in issues]
 
 
 def is_genius_folder(path: Path) -> bool:

@@ -20,8 +20,10 @@ from backchannel.services import (
     checkpoints,
     dialogues,
     evaluations,
+    invitations,
     mfa,
     positions,
+    readiness,
     releases,
     rounds,
 )
@@ -37,6 +39,7 @@ from backchannel.web.api_models import (
     Created,
     CsrfOut,
     DelegationBody,
+    DelegationReadinessOut,
     DialogueBody,
     DialogueId,
     DialogueOut,
@@ -45,6 +48,8 @@ from backchannel.web.api_models import (
     EvaluationOut,
     Id,
     InvitationBody,
+    InvitationId,
+    InvitationOut,
     LinkOut,
     LogEntryOut,
     MfaEnabledOut,
@@ -54,6 +59,7 @@ from backchannel.web.api_models import (
     PartyOut,
     PasswordBody,
     PositionRevision,
+    ReadinessOut,
     RecoveryCodesOut,
     ReleaseBody,
     ReleaseOut,
@@ -335,6 +341,51 @@ async def invitation_add(
         track=body.track.value if body.track else None,
     )
     return LinkOut(link=invitation_link(request, token))
+
+
+@router.get("/dialogues/{dialogue_id}/invitations", responses=READ)
+async def invitation_list(
+    dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
+) -> list[InvitationOut]:
+    """The invitations not yet used, soonest to expire first (facilitator)."""
+    found = await read(platform, invitations.pending, platform, current.actor, dialogue_id)
+    return [InvitationOut.model_validate(i.__dict__) for i in found]
+
+
+@router.delete(
+    "/dialogues/{dialogue_id}/invitations/{invitation_id}", status_code=204, responses=WRITE
+)
+async def invitation_revoke(
+    dialogue_id: DialogueId,
+    invitation_id: InvitationId,
+    platform: PlatformDep,
+    current: CurrentDep,
+) -> Response:
+    """Revoke an invitation not yet used (facilitator): its link no longer works."""
+    await run_in_threadpool(invitations.revoke, platform, current.actor, dialogue_id, invitation_id)
+    return Response(status_code=204)
+
+
+@router.get("/dialogues/{dialogue_id}/readiness", responses=READ)
+async def readiness_of(
+    dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
+) -> ReadinessOut:
+    """Per delegation: a position in the current round or not, when, and the issues it
+    left unrated (facilitator; never a rating, red line, walk-away level or note)."""
+    found = await read(platform, readiness.readiness, platform, current.actor, dialogue_id)
+    return ReadinessOut(
+        round=found.round_number,
+        delegations=[
+            DelegationReadinessOut(
+                delegation_id=d.delegation_id,
+                name=d.name,
+                saved=d.saved.value,
+                at=d.at,
+                unrated=d.unrated,
+            )
+            for d in found.delegations
+        ],
+    )
 
 
 @router.get("/dialogues/{dialogue_id}/rounds", responses=READ)

@@ -9,19 +9,16 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from backchannel.errors import BackchannelError, InputError, TooManyAttempts, WrongCredentials
 from backchannel.messages import t_
 from backchannel.model.dialogue import NOTE_LIMIT, Firmness
-from backchannel.model.disclosure import Kind
 from backchannel.services import (
     accounts,
     audit_log,
     checkpoints,
     dialogues,
-    evaluations,
     positions,
     releases,
     rounds,
@@ -30,7 +27,6 @@ from backchannel.services.access import FACILITATOR, MEMBER, Track
 from backchannel.services.accounts import Challenge, Current, SignedIn
 from backchannel.services.platform import Platform
 from backchannel.web import gate, notices
-from backchannel.web.charts import frontier_svg
 from backchannel.web.deps import (
     CurrentDep,
     LogBefore,
@@ -55,6 +51,7 @@ from backchannel.web.forms import (
     typed_from_position,
 )
 from backchannel.web.once import OnceRoute
+from backchannel.web.overview import overview_context
 
 router = APIRouter(include_in_schema=False, route_class=OnceRoute)
 
@@ -268,29 +265,26 @@ async def _dialogue(
     *,
     status: int = 200,
     error: Shown | None = None,
+    typed: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """The dialogue page, with an error, or a new invitation link shown once after the
-    form that made it redirected here."""
+    """The dialogue page, with an error (``typed``: what was typed in the form that
+    failed), or a new invitation link shown once after the form that made it redirected
+    here."""
     context = await _context(platform, current, dialogue_id)
+    extras = await overview_context(platform, current, context["d"], context["rounds"])
     notice = notices.take(request, current.csrf)
     return page(
         request,
         "dialogue.html",
         status=status,
         **context,
+        **extras,
         tracks=[t.value for t in Track],
         invitation=notice.secret if notice is not None and notice.what == "invited" else None,
         error=error,
         notice=notice,
+        typed=typed or {},
     )
-
-
-@router.get("/d/{dialogue_id}")
-async def dialogue_page(
-    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
-) -> HTMLResponse:
-    """The dialogue: agenda, parties, rounds, and the actions of the seat's role."""
-    return await _dialogue(request, platform, current, dialogue_id)
 
 
 T = TypeVar("T")
@@ -425,19 +419,6 @@ async def round_unlock(
     return await _act(request, dialogue_id, platform, current, work)
 
 
-@router.post("/d/{dialogue_id}/rounds/evaluate")
-async def round_evaluate(
-    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
-) -> Response:
-    """Run the round's rationed evaluation and show the whole picture."""
-    work = run_in_threadpool(evaluations.evaluate, platform, current.actor, dialogue_id)
-
-    async def show(_: str) -> Response:
-        return back(f"/d/{dialogue_id}/analysis")
-
-    return await _act(request, dialogue_id, platform, current, work, show)
-
-
 @router.get("/d/{dialogue_id}/position")
 async def position_page(
     request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
@@ -513,46 +494,6 @@ async def position_save(
     )
 
 
-@router.get("/d/{dialogue_id}/analysis")
-async def analysis_page(
-    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
-) -> HTMLResponse:
-    """The facilitator's whole picture of the latest evaluation, and the release menu."""
-    context = await _context(platform, current, dialogue_id)
-    found = await read(platform, evaluations.evaluations, platform, current.actor, dialogue_id)
-    latest = found[0] if found else None
-    chart = None
-    if latest is not None and latest.findings.frontier:
-        findings = latest.findings
-        at_table = [
-            n for n in findings.sides if any(n in u for u in findings.utilities.values())
-        ] or findings.sides
-        marks = {
-            rule: [u[at_table[0]], u[at_table[1]]]
-            for rule, u in findings.utilities.items()
-            if len(u) == 2
-        }
-        merged: dict[str, list[float]] = {}
-        for rule, point in marks.items():
-            key = next((k for k, p in merged.items() if p == point), None)
-            if key is None:
-                merged[rule] = point
-            else:
-                merged[f"{key}, {rule}"] = merged.pop(key)
-        chart = Markup(frontier_svg(findings.frontier, (at_table[0], at_table[1]), merged))  # noqa: S704
-    released = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
-    return page(
-        request,
-        "analysis.html",
-        **context,
-        evaluation=latest,
-        chart=chart,
-        kinds=[k.value for k in Kind],
-        releases=released,
-        error=None,
-    )
-
-
 @router.post("/d/{dialogue_id}/releases")
 async def release_create(
     request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
@@ -570,16 +511,6 @@ async def release_create(
         str(form.get("parameter", "")),
     )
     return back(f"/d/{dialogue_id}/analysis")
-
-
-@router.get("/d/{dialogue_id}/releases")
-async def releases_page(
-    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
-) -> HTMLResponse:
-    """What the facilitator released to the seat's side (or to the observers)."""
-    context = await _context(platform, current, dialogue_id)
-    found = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
-    return page(request, "releases.html", **context, releases=found)
 
 
 @router.get("/d/{dialogue_id}/checkpoints")

@@ -22,9 +22,12 @@ function countCharacters(area) {
   if (!counter) return;
   const limit = Number(area.dataset.limit);
   const used = area.value.length;
-  counter.textContent = used > limit
-    ? `${used} characters: ${used - limit} over the limit of ${limit}; shorten it before saving`
-    : `${used} of at most ${limit} characters`;
+  // the page gives both texts in its own language, with {used}, {over} and {limit}
+  const text = used > limit ? counter.dataset.over : counter.dataset.count;
+  counter.textContent = text
+    .replace("{used}", used)
+    .replace("{over}", used - limit)
+    .replace("{limit}", limit);
   counter.classList.toggle("over", used > limit);
 }
 

@@ -1,0 +1,121 @@
+"""An agenda typed as text, one issue per line: ``Issue: option; option; option``.
+
+The facilitator pastes or types the agenda in one box; :func:`parse_agenda_text` reads it
+into issues and reports every problem by its line, so that the text can be corrected and
+sent again. The syntax:
+
+* one issue per line, its name, a colon, then its options separated by semicolons;
+* ``(ordered)`` right after the name marks an ordered issue, its options from least to
+  most (``Troop ceiling (ordered): 500; 800; 1200``);
+* blank lines and lines that start with ``#`` are skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backchannel.errors import InputError
+from backchannel.model.case import IssueKind
+from backchannel.model.dialogue import MAX_OPTIONS
+
+MAX_NAME = 120
+MAX_LINES = 200
+"""The most lines an agenda text may have (an agenda is a few dozen issues at most)."""
+ORDERED_MARK = "(ordered)"
+
+
+@dataclass(frozen=True)
+class TypedIssue:
+    """One issue read from a line of the text."""
+
+    line: int
+    name: str
+    kind: IssueKind
+    options: tuple[str, ...]
+
+
+def _issue_of(number: int, text: str) -> TypedIssue:
+    """The issue on line ``number``; InputError naming the line when it is not one."""
+    where = f"line {number}"
+    name, colon, rest = text.partition(":")
+    if not colon:
+        raise InputError(
+            f"{where}: no colon between the issue and its options",
+            hint="write it as 'Issue: option; option'",
+        )
+    name = name.strip()
+    kind = IssueKind.UNORDERED
+    if name.lower().endswith(ORDERED_MARK):
+        name, kind = name[: -len(ORDERED_MARK)].strip(), IssueKind.ORDERED
+    if not name:
+        raise InputError(f"{where}: the issue has no name", hint="write the name before the colon")
+    if len(name) > MAX_NAME:
+        raise InputError(f"{where}: the issue's name is longer than {MAX_NAME} characters")
+    options = [o.strip() for o in rest.split(";") if o.strip()]
+    if len(options) < 2:
+        raise InputError(
+            f"{where}: an issue needs at least two options",
+            hint="separate the options with semicolons",
+        )
+    if len(options) > MAX_OPTIONS:
+        raise InputError(f"{where}: {len(options)} options; an issue has at most {MAX_OPTIONS}")
+    long = [o for o in options if len(o) > MAX_NAME]
+    if long:
+        raise InputError(f"{where}: an option is longer than {MAX_NAME} characters")
+    twice = sorted({o for o in options if options.count(o) > 1})
+    if twice:
+        raise InputError(f"{where}: the option {twice[0]!r} is listed twice")
+    return TypedIssue(number, name, kind, tuple(options))
+
+
+def parse_agenda_text(text: str, taken: frozenset[str] = frozenset()) -> list[TypedIssue]:
+    """The issues of an agenda text, in order.
+
+    Parameters
+    ----------
+    text:
+        One issue per line, ``Issue: option; option`` (see the module's docstring).
+    taken:
+        Names of issues already on the agenda (compared without regard to case).
+
+    Returns
+    -------
+    list of TypedIssue
+        At least one issue.
+
+    Raises
+    ------
+    InputError
+        Every problem, each named by its line (``line 3: an issue needs at least two
+        options``), in one message.
+    """
+    lines = text.splitlines()
+    if len(lines) > MAX_LINES:
+        raise InputError(f"the text has {len(lines)} lines; an agenda has at most {MAX_LINES}")
+    issues: list[TypedIssue] = []
+    problems: list[str] = []
+    seen = {name.lower(): "the agenda" for name in taken}
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            issue = _issue_of(number, line)
+        except InputError as error:
+            problems.append(error.message)
+            continue
+        earlier = seen.get(issue.name.lower())
+        if earlier is not None:
+            problems.append(f"line {number}: {earlier} already has an issue {issue.name!r}")
+            continue
+        seen[issue.name.lower()] = f"line {issue.line}"
+        issues.append(issue)
+    if problems:
+        raise InputError(
+            "; ".join(problems[:5])
+            + (f"; and {len(problems) - 5} more" if len(problems) > 5 else ""),
+            hint="one issue per line: 'Issue: option; option; option'",
+        )
+    if not issues:
+        raise InputError("no issue in the text", hint="write one issue per line: 'Issue: a; b'")
+    return issues

@@ -1,0 +1,277 @@
+"""The agenda in bulk: issues typed as text, imported from a case file, edited and reordered.
+
+Every change here is one transaction that reads the agenda, changes it and writes it with
+its ``agenda.changed`` audit entry (the entry of every agenda change), under the
+dialogue's lock. Adding issues follows the rule of :func:`dialogues.set_agenda` (only while
+the current round is a draft); editing and reordering issues only before the first round
+opens, so that no saved position ever refers to an issue whose meaning changed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path, PurePath
+
+from pydantic import ValidationError
+
+from backchannel.errors import BackchannelError, InputError, NotAllowedNow
+from backchannel.formats.cases import load_agenda
+from backchannel.model.agenda_text import MAX_NAME, TypedIssue, parse_agenda_text
+from backchannel.model.case import Issue, IssueKind, Option
+from backchannel.model.dialogue import MAX_OPTIONS, Agenda, AgendaIssue
+from backchannel.services import access
+from backchannel.services.access import Actor
+from backchannel.services.dialogues import read_agenda
+from backchannel.services.platform import Platform
+from backchannel.storage import repo
+from backchannel.storage.tables import DialogueRow, new_id
+
+MAX_CASE_BYTES = 1_000_000
+"""The largest case file the agenda is imported from (a case of a few hundred issues)."""
+CASE_SUFFIXES = (".yaml", ".yml", ".json", ".xml")
+
+
+def _change(
+    platform: Platform,
+    actor: Actor,
+    dialogue_id: str,
+    change: Callable[[Agenda], Agenda],
+    *,
+    before_first_round: bool = False,
+) -> Agenda:
+    """Apply ``change`` to the agenda in one transaction (facilitator), logged."""
+    with platform.unit() as s:
+        access.facilitator(s, actor, dialogue_id)
+        repo.lock_dialogue(s, dialogue_id)
+        found = repo.rounds(s, dialogue_id)
+        if before_first_round and found:
+            raise NotAllowedNow(
+                "issues can be edited and reordered only before the first round opens",
+                hint="remove the issue and add it again while the round is a draft",
+            )
+        if found and found[-1].state != "draft":
+            raise NotAllowedNow(
+                "the agenda can only change while the current round is a draft",
+                hint="open a new round first",
+            )
+        dialogue = repo.get(s, DialogueRow, dialogue_id)
+        assert dialogue is not None
+        keys = platform.keys(s, dialogue_id)
+        agenda = change(read_agenda(keys, dialogue))
+        dialogue.agenda_ct = keys.seal(
+            "dialogues", "agenda", dialogue_id, agenda.model_dump(mode="json")
+        )
+        platform.log(
+            s,
+            "agenda.changed",
+            dialogue_id=dialogue_id,
+            actor_id=actor.user_id,
+            audience="all",
+            detail={"issues": len(agenda.issues)},
+        )
+        return agenda
+
+
+def _issue(name: str, kind: IssueKind, options: list[str], description: str = "") -> AgendaIssue:
+    """An agenda issue, or InputError in plain words."""
+    try:
+        return AgendaIssue(
+            id=new_id(), name=name, kind=kind, options=options, description=description
+        )
+    except ValidationError as error:
+        raise InputError(
+            _plain(error, name), hint="each issue needs a name and 2 or more distinct options"
+        ) from None
+
+
+def _plain(error: ValidationError, name: str) -> str:
+    """The first problem of an issue's validation, in words."""
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first.get("loc") else ""
+    if field == "name":
+        return f"an issue needs a name of 1 to {MAX_NAME} characters"
+    if field == "options" and first["type"] == "too_short":
+        return f"issue {name!r} needs at least two options"
+    if field == "options" and first["type"] == "too_long":
+        return f"issue {name!r} has more than {MAX_OPTIONS} options"
+    if field == "options":
+        return f"an option of {name!r} is empty or longer than {MAX_NAME} characters"
+    if field == "description":
+        return f"the description of {name!r} is longer than 2,000 characters"
+    return str(first["msg"]).removeprefix("Value error, ")
+
+
+def add_typed_issues(platform: Platform, actor: Actor, dialogue_id: str, text: str) -> int:
+    """Add the issues of an agenda text (one per line, ``Issue: option; option``).
+
+    Returns
+    -------
+    int
+        How many issues were added.
+
+    Raises
+    ------
+    InputError
+        Every problem of the text, each named by its line; nothing is added.
+    """
+
+    added: list[AgendaIssue] = []
+
+    def add(agenda: Agenda) -> Agenda:
+        typed = parse_agenda_text(text, frozenset(i.name for i in agenda.issues))
+        added.extend(_from_typed(t) for t in typed)
+        return Agenda(issues=[*agenda.issues, *added])
+
+    _change(platform, actor, dialogue_id, add)
+    return len(added)
+
+
+def _from_typed(typed: TypedIssue) -> AgendaIssue:
+    return _issue(typed.name, typed.kind, list(typed.options))
+
+
+def _numeric_options(issue: Issue) -> list[str]:
+    """A numeric range's values as ordered options (at most :data:`MAX_OPTIONS`)."""
+    span = issue.range
+    assert span is not None
+    count = round((span.max - span.min) / span.step) + 1
+    if count > MAX_OPTIONS:
+        raise InputError(
+            f"issue {issue.name!r} is a numeric range of {count} values; an agenda issue "
+            f"has at most {MAX_OPTIONS} options",
+            hint="give the issue fewer values (a larger step) in the file",
+        )
+    unit = f" {span.unit}" if span.unit else ""
+    values = [span.min + k * span.step for k in range(count)]
+    return [f"{v:g}{unit}" for v in values]
+
+
+def _case_issue(issue: Issue) -> AgendaIssue:
+    """An agenda issue from a case's issue (a numeric range becomes ordered options)."""
+    if issue.kind is IssueKind.NUMERIC:
+        return _issue(issue.name, IssueKind.ORDERED, _numeric_options(issue))
+    names = [o.name if isinstance(o, Option) else o for o in issue.options or []]
+    return _issue(issue.name, issue.kind, names, (issue.description or "")[:2000])
+
+
+def read_agenda_upload(filename: str, data: bytes) -> list[Issue]:
+    """The issues of an uploaded file (a case file of the CLI, a Genius domain file or a
+    GeniusWeb profile).
+
+    Raises
+    ------
+    InputError
+        Too large, a kind of file that is not read, or problems in it (located by line,
+        named by the uploaded file's name).
+    """
+    name = PurePath(filename.replace("\\", "/")).name or "upload"
+    if not name.lower().endswith(CASE_SUFFIXES):
+        raise InputError(
+            f"{name!r} is not a case file",
+            hint="upload a .yaml, .yml or .json case file or a Genius .xml domain",
+        )
+    if len(data) > MAX_CASE_BYTES:
+        raise InputError(
+            f"{name!r} is larger than {MAX_CASE_BYTES:,} bytes", hint="upload a smaller case file"
+        )
+    if not data.strip():
+        raise InputError(f"{name!r} is empty", hint="choose the case file again")
+    with tempfile.TemporaryDirectory(prefix="backchannel-import-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        try:
+            return load_agenda(path)
+        except BackchannelError as error:  # named by the upload, never by the folder
+            text = error.message.replace(f"{folder}/", "").replace(folder, "")
+            raise InputError(
+                text,
+                hint="upload a case file (.yaml, .json), a GeniusWeb profile or the domain "
+                "file of a Genius domain (not a profile)",
+            ) from None
+
+
+def import_agenda(
+    platform: Platform, actor: Actor, dialogue_id: str, filename: str, data: bytes
+) -> int:
+    """Add the issues of a case file's agenda (its issues, options and which are ordered;
+    nothing else of the file is kept). Returns how many issues were added.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read as a case (:func:`read_agenda_upload`), an issue of it
+        does not fit an agenda, or an issue of that name is already on the agenda.
+    """
+    with platform.view() as s:
+        access.facilitator(s, actor, dialogue_id)  # nobody else's upload is even read
+    issues = [_case_issue(i) for i in read_agenda_upload(filename, data)]
+    if not issues:
+        raise InputError("the file has no issues", hint="check that it is a case file")
+
+    def add(agenda: Agenda) -> Agenda:
+        taken = {i.name.lower() for i in agenda.issues}
+        clash = [i.name for i in issues if i.name.lower() in taken]
+        if clash:
+            raise InputError(
+                f"the agenda already has an issue named {clash[0]!r}",
+                hint="remove it from the agenda, or import into a dialogue without it",
+            )
+        return Agenda(issues=[*agenda.issues, *issues])
+
+    _change(platform, actor, dialogue_id, add)
+    return len(issues)
+
+
+def edit_issue(
+    platform: Platform,
+    actor: Actor,
+    dialogue_id: str,
+    issue_id: str,
+    name: str,
+    kind: str,
+    options: list[str],
+    description: str = "",
+) -> None:
+    """Rename an issue, change its kind, options or description (before the first round)."""
+
+    def edit(agenda: Agenda) -> Agenda:
+        old = agenda.issue(issue_id)
+        new = _issue(
+            name.strip(),
+            _listed_kind(kind),
+            [o.strip() for o in options if o.strip()],
+            description.strip(),
+        ).model_copy(update={"id": old.id})
+        if any(i.name.lower() == new.name.lower() for i in agenda.issues if i.id != issue_id):
+            raise InputError(f"the agenda already has an issue named {new.name!r}")
+        return Agenda(issues=[new if i.id == issue_id else i for i in agenda.issues])
+
+    _change(platform, actor, dialogue_id, edit, before_first_round=True)
+
+
+def _listed_kind(kind: str) -> IssueKind:
+    """An agenda issue's kind from its name: unordered or ordered."""
+    if kind not in (IssueKind.UNORDERED.value, IssueKind.ORDERED.value):
+        raise InputError(f"unknown kind {kind!r}", hint="unordered or ordered")
+    return IssueKind(kind)
+
+
+def move_issue(
+    platform: Platform, actor: Actor, dialogue_id: str, issue_id: str, step: int
+) -> None:
+    """Move an issue up (``step`` -1) or down (+1) the agenda (before the first round)."""
+
+    def move(agenda: Agenda) -> Agenda:
+        agenda.issue(issue_id)
+        if step not in (-1, 1):
+            raise InputError("an issue moves one place up or down")
+        issues = list(agenda.issues)
+        at = next(k for k, i in enumerate(issues) if i.id == issue_id)
+        to = at + step
+        if not 0 <= to < len(issues):
+            return agenda
+        issues[at], issues[to] = issues[to], issues[at]
+        return Agenda(issues=issues)
+
+    _change(platform, actor, dialogue_id, move, before_first_round=True)

@@ -1,0 +1,33 @@
+"""What the overview page shows beside the dialogue: its checklist, the facilitator's
+readiness panel and pending invitations (read in one place for the page and its errors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backchannel.services import checklist, invitations, positions, readiness, releases, stated
+from backchannel.services.access import FACILITATOR, MEMBER
+from backchannel.services.accounts import Current
+from backchannel.services.dialogues import DialogueView
+from backchannel.services.platform import Platform
+from backchannel.services.rounds import RoundView
+from backchannel.web.deps import read
+
+
+async def overview_context(
+    platform: Platform, current: Current, view: DialogueView, found: list[RoundView]
+) -> dict[str, Any]:
+    """The checklist (``steps``), absent stakeholders' public red lines (``stated``), and
+    for the facilitator ``ready`` and ``pending``."""
+    actor, dialogue_id = current.actor, view.id
+    released = await read(platform, releases.released_to_me, platform, actor, dialogue_id)
+    public = await read(platform, stated.stated_red_lines, platform, actor, dialogue_id)
+    if view.seat.role == FACILITATOR:
+        ready = await read(platform, readiness.readiness, platform, actor, dialogue_id)
+        pending = await read(platform, invitations.pending, platform, actor, dialogue_id)
+        steps = checklist.facilitator_steps(view, found, ready, pending, released)
+        return {"steps": steps, "ready": ready, "pending": pending, "stated": public}
+    if view.seat.role == MEMBER:
+        history = await read(platform, positions.positions, platform, actor, dialogue_id)
+        return {"steps": checklist.member_steps(found, history, released), "stated": public}
+    return {"steps": [], "stated": public}
