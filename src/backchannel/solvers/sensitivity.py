@@ -1,0 +1,255 @@
+"""The smallest change of the ratings that changes a recommendation.
+
+A perturbation of size ``e`` moves every rating by at most ``e`` points, clipped to
+0-100 (see :mod:`backchannel.solvers.perturbation`): the table entry
+``t = weight x rating / 100`` of an option can rise by ``min(e x weight / 100,
+weight - t)`` and fall by ``min(e x weight / 100, t)``. The **threshold** of a
+recommended package ``x`` is the largest ``e`` such that no perturbation of size at
+most ``e`` makes the rule recommend another package; just above it some
+perturbation does.
+
+* **welfare** (``sum_p u_p``, linear in the ratings): the threshold is computed
+  exactly. The answer changes when ``x`` loses admissibility (some party's utility of
+  ``x``, every rating of ``x``'s options lowered, falls below its minimum or
+  reservation) or when another package ``y`` that respects every red line becomes
+  admissible and strictly better: raising every party's ratings of ``y``'s options
+  and lowering those of ``x``'s options (on the issues where they differ) is the
+  best a perturbation can do for ``y`` against ``x``, and each condition is a sum of
+  terms ``min(slope x e, room)``, concave and piecewise linear in ``e``, whose
+  smallest root is found exactly (:func:`reach`). The threshold is the smallest root
+  over every ``y`` and every party.
+* **nash, egalitarian, ks**: a proven lower bound. At size ``e`` every utility lies
+  in an interval (each rating of a package at most ``e`` points off, clipped); the
+  rule's value is monotone in the utilities (and, for ks, in the ideal point), so
+  when the lowest value ``x`` can take beats the highest value any other package can
+  take, ``x`` stays the recommendation. The largest such ``e`` (found by bisection,
+  the condition being monotone in ``e``) is a bound: the true threshold is at least
+  this large. The smallest change seen in a sweep's samples bounds it from above.
+
+Both need every package that respects the red lines, so they run on agendas of at
+most :data:`ANALYSIS_LIMIT` packages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from backchannel.model.problem import AdditiveUtility, Package, Problem
+from backchannel.model.results import SettlementRule
+from backchannel.solvers.enumeration import admissible_packages
+from backchannel.solvers.scoring import FloatArray, IntArray, rule_values, tolerance, utility_bounds
+
+ANALYSIS_LIMIT = 200_000
+"""The most packages an agenda may have for the threshold to be computed."""
+
+BLOCK = 4096
+"""Packages handled at once (memory: block x parties x issues floats)."""
+
+BISECTION_STEPS = 40
+"""Halvings of ``[0, 100]`` points for a lower bound: about 1e-10 points apart."""
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """How far the ratings may move before the recommendation changes.
+
+    ``points`` is ``None`` when no perturbation within 0-100 can change it (``x`` is
+    the only package that can ever be admissible). ``exact`` tells an exact threshold
+    (welfare) from a proven lower bound (the other rules).
+    """
+
+    points: float | None
+    exact: bool
+
+
+@dataclass(frozen=True)
+class _Rooms:
+    """Per-party, per-issue slopes and rooms of a problem, for some packages."""
+
+    slopes: FloatArray  # (parties, issues): table units per rating point
+    up: FloatArray  # (packages, parties, issues): room to rise at each package's options
+    down: FloatArray  # (packages, parties, issues): room to fall
+    utilities: FloatArray  # (packages, parties)
+
+
+def _rooms(problem: Problem, packages: IntArray) -> _Rooms:
+    parties, issues = len(problem.utilities), len(problem.issues)
+    slopes = np.zeros((parties, issues))
+    up = np.zeros((packages.shape[0], parties, issues))
+    down = np.zeros_like(up)
+    for p, utility in enumerate(problem.utilities):
+        assert isinstance(utility, AdditiveUtility)
+        for i, table in enumerate(utility.tables):
+            weight = float(utility.weights[i])
+            if weight <= 0:
+                continue
+            slopes[p, i] = weight / 100.0
+            values = table[packages[:, i]]
+            up[:, p, i] = weight - values
+            down[:, p, i] = values
+    utilities = np.zeros((packages.shape[0], parties))
+    for p, utility in enumerate(problem.utilities):
+        assert isinstance(utility, AdditiveUtility)
+        for i, table in enumerate(utility.tables):  # in issue order, as AdditiveUtility.value
+            utilities[:, p] = utilities[:, p] + table[packages[:, i]]
+    return _Rooms(slopes, np.maximum(up, 0.0), np.maximum(down, 0.0), utilities)
+
+
+def reach(slopes: FloatArray, rooms: FloatArray, target: FloatArray) -> FloatArray:
+    """Per row, the smallest ``e >= 0`` with ``sum_k min(slopes_k e, rooms_k) >= target``.
+
+    ``inf`` where the target exceeds the whole room. Rows are independent; every
+    room is at most ``100 x slope`` (a rating moves at most 100 points), so every
+    breakpoint ``rooms_k / slopes_k`` lies in ``[0, 100]``.
+
+    Parameters
+    ----------
+    slopes, rooms:
+        Shape ``(rows, terms)``, non-negative.
+    target:
+        Shape ``(rows,)``.
+    """
+    rooms = np.where(slopes > 0, rooms, 0.0)
+    safe = np.where(slopes > 0, slopes, 1.0)
+    breaks = np.where(slopes > 0, np.minimum(rooms / safe, 100.0), 100.0)
+    order = np.argsort(breaks, axis=1, kind="stable")
+    breaks = np.take_along_axis(breaks, order, axis=1)
+    slope = np.take_along_axis(slopes, order, axis=1)
+    room = np.take_along_axis(rooms, order, axis=1)
+    total = slope.sum(axis=1, keepdims=True)
+    saturated = np.cumsum(room, axis=1)  # rooms of the terms up to each breakpoint
+    rising = total - np.cumsum(slope, axis=1)  # slopes of the terms after it
+    at_break = saturated + breaks * rising
+    enough = at_break >= target[:, None]
+    found = enough.any(axis=1)
+    first = np.argmax(enough, axis=1)
+    rows = np.arange(target.size)
+    before_room = np.where(first > 0, saturated[rows, np.maximum(first - 1, 0)], 0.0)
+    before_slope = np.where(first > 0, rising[rows, np.maximum(first - 1, 0)], total[:, 0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = (target - before_room) / before_slope
+    inside = np.where(before_slope > 0, inside, breaks[rows, first])
+    root = np.where(found, np.clip(inside, 0.0, 100.0), np.inf)
+    out: FloatArray = np.where(target <= 0, 0.0, root)
+    return out
+
+
+def _competitors(problem: Problem, package: Package) -> IntArray:
+    """Every package other than ``package`` that respects every red line (bounds aside)."""
+    red_lines_only = problem.without(c.id for c in problem.constraints if c.is_utility)
+    rows = admissible_packages(red_lines_only)
+    keep = np.any(rows != np.asarray(package, dtype=np.int64)[None, :], axis=1)
+    return rows[keep]
+
+
+def threshold(problem: Problem, rule: SettlementRule, package: Package) -> Threshold | None:
+    """The threshold of ``package``, recommended by ``rule`` (``None``: agenda too large).
+
+    Exact for welfare, a proven lower bound for the other rules (see the module).
+    """
+    if problem.n_packages > ANALYSIS_LIMIT:
+        return None
+    others = _competitors(problem, package)
+    mine = _rooms(problem, np.asarray([package], dtype=np.int64))
+    if rule is SettlementRule.WELFARE:
+        return Threshold(_welfare(problem, package, others, mine), exact=True)
+    return Threshold(_bound(problem, rule, others, mine), exact=False)
+
+
+def runner_ups(
+    problem: Problem, rule: SettlementRule, package: Package, count: int
+) -> list[Package]:
+    """The ``count`` other packages with the best values of ``rule``, among those that
+    respect every red line (bounds aside), best first; none when the agenda is too large."""
+    if problem.n_packages > ANALYSIS_LIMIT:
+        return []
+    others = _competitors(problem, package)
+    if others.shape[0] == 0:
+        return []
+    utilities = _rooms(problem, others).utilities
+    disagreement = np.asarray(problem.disagreement, dtype=np.float64)
+    values = _value(rule, utilities, disagreement, utilities.max(axis=0))
+    best = np.argsort(-values, kind="stable")[:count]
+    return [tuple(int(o) for o in others[k]) for k in best]
+
+
+def _finite(value: float) -> float | None:
+    return None if not np.isfinite(value) else value
+
+
+def _welfare(problem: Problem, package: Package, others: IntArray, mine: _Rooms) -> float | None:
+    bounds = utility_bounds(problem)
+    limited = np.flatnonzero(np.isfinite(bounds))
+    issues = mine.slopes.shape[1]
+    best = np.inf
+    for p in limited:  # x falls below a bound
+        target = np.asarray([mine.utilities[0, p] - bounds[p]])
+        best = min(best, float(reach(mine.slopes[p][None, :], mine.down[0, p][None, :], target)[0]))
+    mine_welfare = float(mine.utilities[0].sum())
+    x = np.asarray(package, dtype=np.int64)
+    for start in range(0, others.shape[0], BLOCK):
+        rows = others[start : start + BLOCK]
+        theirs = _rooms(problem, rows)
+        differs = (rows != x[None, :])[:, None, :]  # (n, 1, issues)
+        slopes = np.broadcast_to(mine.slopes, theirs.up.shape) * differs
+        gain_slopes = np.concatenate([slopes, slopes], axis=1).reshape(rows.shape[0], -1)
+        down = np.broadcast_to(mine.down, theirs.up.shape)
+        gain_rooms = np.concatenate([theirs.up, down], axis=1).reshape(rows.shape[0], -1)
+        gap = mine_welfare - theirs.utilities.sum(axis=1)
+        root = reach(gain_slopes, gain_rooms, gap)
+        for p in limited:  # y rises to every bound
+            need = bounds[p] - theirs.utilities[:, p]
+            lift_slopes = np.broadcast_to(mine.slopes[p], (rows.shape[0], issues))
+            lift = reach(lift_slopes, theirs.up[:, p, :], need)
+            root = np.maximum(root, lift)
+        if root.size:
+            best = min(best, float(root.min()))
+    return _finite(best)
+
+
+def _bound(problem: Problem, rule: SettlementRule, others: IntArray, mine: _Rooms) -> float | None:
+    theirs = _rooms(problem, others)
+    bounds = utility_bounds(problem)
+    disagreement = np.asarray(problem.disagreement, dtype=np.float64)
+
+    def moved(size: float, rooms: FloatArray) -> FloatArray:
+        change: FloatArray = np.minimum(mine.slopes[None, :, :] * size, rooms).sum(axis=2)
+        return change
+
+    def safe(size: float) -> bool:
+        low_x = mine.utilities - moved(size, mine.down)  # (1, parties)
+        if np.any(low_x[0] < bounds):
+            return False
+        high = theirs.utilities + moved(size, theirs.up)  # (n, parties)
+        low = theirs.utilities - moved(size, theirs.down)
+        possible = np.all(high >= bounds[None, :], axis=1)
+        if not possible.any():
+            return True
+        high = high[possible]
+        ideal_high = np.maximum(high.max(axis=0), (mine.utilities + moved(size, mine.up))[0])
+        sure = np.all(low >= bounds[None, :], axis=1)
+        ideal_low = np.maximum(low[sure].max(axis=0, initial=-np.inf), low_x[0])
+        if rule is SettlementRule.KS and np.any(ideal_low - disagreement <= tolerance(0.0)):
+            return False
+        worst = _value(rule, low_x, disagreement, ideal_high)[0]
+        rivals = _value(rule, high, disagreement, ideal_low)
+        return bool(rivals.max() < worst - tolerance(worst))
+
+    if not safe(0.0):
+        return 0.0
+    if safe(100.0):
+        return None
+    low, high = 0.0, 100.0
+    for _ in range(BISECTION_STEPS):
+        middle = (low + high) / 2
+        low, high = (middle, high) if safe(middle) else (low, middle)
+    return low
+
+
+def _value(
+    rule: SettlementRule, utilities: FloatArray, disagreement: FloatArray, ideal: FloatArray
+) -> FloatArray:
+    """Rule values of packages given as rows (``rule_values`` takes columns)."""
+    return rule_values(rule, utilities.T, disagreement, ideal)
