@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,7 @@ class RobustnessResult:
     whose solve hit the time limit; ``runner`` says where they ran.
     """
 
-    problem: Problem
+    problem: Problem = field(compare=False)
     rule: SettlementRule
     noise: float
     samples: int

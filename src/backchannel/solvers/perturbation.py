@@ -80,7 +80,8 @@ def perturbed(problem: Problem, changes: FloatArray) -> tuple[Problem, float]:
                 tables.append(table)
                 continue
             moved = np.clip(table + weight * step / 100.0, 0.0, weight)
-            size = max(size, float(np.abs(moved - table).max()) * 100.0 / weight)
+            effective = np.minimum(np.abs(moved - table) * 100.0 / weight, np.abs(step))
+            size = max(size, float(effective.max()))
             tables.append(moved)
         utilities.append(AdditiveUtility(tuple(tables), utility.weights))
     return _with_utilities(problem, utilities), size

@@ -97,10 +97,13 @@ def _rooms(problem: Problem, packages: IntArray) -> _Rooms:
     return _Rooms(slopes, np.maximum(up, 0.0), np.maximum(down, 0.0), utilities)
 
 
-def reach(slopes: FloatArray, rooms: FloatArray, target: FloatArray) -> FloatArray:
-    """Per row, the smallest ``e >= 0`` with ``sum_k min(slopes_k e, rooms_k) >= target``.
+def reach(slopes: FloatArray, rooms: FloatArray, target: FloatArray, *, strict: bool) -> FloatArray:
+    """Per row, the smallest ``e >= 0`` with ``f(e) = sum_k min(slopes_k e, rooms_k) >= target``.
 
-    ``inf`` where the target exceeds the whole room. Rows are independent; every
+    With ``strict``, the infimum of the ``e`` with ``f(e) > target`` (the same number,
+    ``f`` being concave and non-decreasing, except that it must exist). ``inf`` where
+    the whole room ``f(100)`` falls short of the target (or only equals it, with
+    ``strict``). Rows are independent; every
     room is at most ``100 x slope`` (a rating moves at most 100 points), so every
     breakpoint ``rooms_k / slopes_k`` lies in ``[0, 100]``.
 
@@ -128,11 +131,13 @@ def reach(slopes: FloatArray, rooms: FloatArray, target: FloatArray) -> FloatArr
     rows = np.arange(target.size)
     before_room = np.where(first > 0, saturated[rows, np.maximum(first - 1, 0)], 0.0)
     before_slope = np.where(first > 0, rising[rows, np.maximum(first - 1, 0)], total[:, 0])
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         inside = (target - before_room) / before_slope
     inside = np.where(before_slope > 0, inside, breaks[rows, first])
     root = np.where(found, np.clip(inside, 0.0, 100.0), np.inf)
-    out: FloatArray = np.where(target <= 0, 0.0, root)
+    whole = room.sum(axis=1)
+    possible = whole > target if strict else whole >= target
+    out: FloatArray = np.where(possible, np.where(target <= 0, 0.0, root), np.inf)
     return out
 
 
@@ -186,7 +191,8 @@ def _welfare(problem: Problem, package: Package, others: IntArray, mine: _Rooms)
     best = np.inf
     for p in limited:  # x falls below a bound
         target = np.asarray([mine.utilities[0, p] - bounds[p]])
-        best = min(best, float(reach(mine.slopes[p][None, :], mine.down[0, p][None, :], target)[0]))
+        drop = reach(mine.slopes[p][None, :], mine.down[0, p][None, :], target, strict=True)
+        best = min(best, float(drop[0]))
     mine_welfare = float(mine.utilities[0].sum())
     x = np.asarray(package, dtype=np.int64)
     for start in range(0, others.shape[0], BLOCK):
@@ -198,11 +204,11 @@ def _welfare(problem: Problem, package: Package, others: IntArray, mine: _Rooms)
         down = np.broadcast_to(mine.down, theirs.up.shape)
         gain_rooms = np.concatenate([theirs.up, down], axis=1).reshape(rows.shape[0], -1)
         gap = mine_welfare - theirs.utilities.sum(axis=1)
-        root = reach(gain_slopes, gain_rooms, gap)
+        root = reach(gain_slopes, gain_rooms, gap, strict=True)
         for p in limited:  # y rises to every bound
             need = bounds[p] - theirs.utilities[:, p]
             lift_slopes = np.broadcast_to(mine.slopes[p], (rows.shape[0], issues))
-            lift = reach(lift_slopes, theirs.up[:, p, :], need)
+            lift = reach(lift_slopes, theirs.up[:, p, :], need, strict=False)
             root = np.maximum(root, lift)
         if root.size:
             best = min(best, float(root.min()))
