@@ -243,6 +243,20 @@ def test_welfare_threshold_is_found_by_the_search_too() -> None:
     assert result.smallest_change == pytest.approx(result.threshold.points, abs=1e-3)
 
 
+@pytest.mark.parametrize("rule", [SettlementRule.NASH, SettlementRule.EGALITARIAN])
+def test_nash_and_egalitarian_bounds_meet_the_directed_search(rule: SettlementRule) -> None:
+    """Rival by rival, the bound is tight here: a perturbation just above it changes the answer.
+
+    (4.206 points for egalitarian, reached only by lowering the options the rival shares
+    with the recommendation for the delegations that gain more at the rival.)
+    """
+    result = _sweep(1, rule=rule, samples=CHUNK_SIZE)
+    assert result.threshold is not None and not result.threshold.exact
+    assert result.threshold.points is not None and result.smallest_change is not None
+    assert result.threshold.points <= result.smallest_change
+    assert result.smallest_change == pytest.approx(result.threshold.points, abs=1e-3)
+
+
 def test_seeds_change_the_samples_and_a_missing_seed_is_drawn() -> None:
     first = _sweep(1, seed=None)
     again = _sweep(1, seed=first.seed)

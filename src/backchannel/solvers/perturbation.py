@@ -146,21 +146,46 @@ SEARCH_STEPS = 20
 """Halvings of ``[0, 100]`` points in a directed search: about 1e-4 points apart."""
 
 
-def towards(problem: Problem, current: Package, rival: Package, size: float) -> FloatArray:
+def towards(
+    problem: Problem,
+    current: Package,
+    rival: Package,
+    size: float,
+    shared: Sequence[float] | None = None,
+) -> FloatArray:
     """The rating changes that push ``rival`` against ``current`` by ``size`` points.
 
-    Every delegation rates ``rival``'s options ``size`` points higher and, on the issues
-    where the two differ, ``current``'s options ``size`` points lower.
+    Every delegation rates ``rival``'s options ``size`` points higher and ``current``'s
+    ``size`` points lower on the issues where the two differ; on the issues where they
+    agree, delegation ``p`` moves the common option by ``shared[p] x size`` (raised by
+    default).
     """
     changes = np.zeros(rating_count(problem))
     at = 0
-    for _ in problem.utilities:
+    for p in range(len(problem.utilities)):
+        sign = 1.0 if shared is None else shared[p]
         for i, issue in enumerate(problem.issues):
             if rival[i] != current[i]:
                 changes[at + current[i]] = -size
-            changes[at + rival[i]] = size
+                changes[at + rival[i]] = size
+            else:
+                changes[at + rival[i]] = sign * size
             at += issue.size
     return changes
+
+
+def _directions(problem: Problem, current: Package, rival: Package) -> list[tuple[float, ...]]:
+    """Ways to move the options ``current`` and ``rival`` share, party by party.
+
+    Raised for all, lowered for all, and lowered only for the parties whose gain at
+    ``rival`` exceeds their gain at ``current`` (what favours ``rival`` under nash).
+    """
+    parties = len(problem.utilities)
+    ahead = [
+        -1.0 if problem.utilities[p].value(rival) > problem.utilities[p].value(current) else 1.0
+        for p in range(parties)
+    ]
+    return list(dict.fromkeys([(1.0,) * parties, (-1.0,) * parties, tuple(ahead)]))
 
 
 def directed_search(
@@ -172,22 +197,27 @@ def directed_search(
 ) -> float | None:
     """The smallest perturbation found that makes ``rule`` recommend something else.
 
-    For each rival, a bisection on the size of :func:`towards`; the size reported is
-    the perturbation's own (after clipping), so it is a witness: an upper bound of
-    the threshold. ``None`` when no rival is given or none could be pushed through.
+    For each rival and each way of moving the options it shares with ``current``
+    (:func:`_directions`), a bisection on the size of :func:`towards`; the size
+    reported is the perturbation's own (after clipping), so it is a witness: an upper
+    bound of the threshold. ``None`` when no rival is given or none could be pushed
+    through.
     """
     best: float | None = None
     for rival in rivals:
-        low, high = 0.0, 100.0
-        found: float | None = None
-        for _ in range(SEARCH_STEPS):
-            middle = (low + high) / 2
-            copy, size = perturbed(problem, towards(problem, current, rival, middle))
-            answer = engine.settle(copy, [rule], time_limit)[rule]
-            if answer.package != current and answer.status in (Status.OPTIMAL, Status.INFEASIBLE):
-                high, found = middle, size
-            else:
-                low = middle
-        if found is not None and (best is None or found < best):
-            best = found
+        for shared in _directions(problem, current, rival):
+            low, high = 0.0, 100.0
+            for _ in range(SEARCH_STEPS):
+                middle = (low + high) / 2
+                push = towards(problem, current, rival, middle, shared)
+                copy, size = perturbed(problem, push)
+                answer = engine.settle(copy, [rule], time_limit)[rule]
+                if answer.package != current and answer.status in (
+                    Status.OPTIMAL,
+                    Status.INFEASIBLE,
+                ):
+                    high = middle
+                    best = size if best is None else min(best, size)
+                else:
+                    low = middle
     return best

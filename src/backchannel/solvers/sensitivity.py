@@ -12,19 +12,26 @@ perturbation does.
   exactly. The answer changes when ``x`` loses admissibility (some party's utility of
   ``x``, every rating of ``x``'s options lowered, falls below its minimum or
   reservation) or when another package ``y`` that respects every red line becomes
-  admissible and strictly better: raising every party's ratings of ``y``'s options
-  and lowering those of ``x``'s options (on the issues where they differ) is the
-  best a perturbation can do for ``y`` against ``x``, and each condition is a sum of
-  terms ``min(slope x e, room)``, concave and piecewise linear in ``e``, whose
-  smallest root is found exactly (:func:`reach`). The threshold is the smallest root
-  over every ``y`` and every party.
-* **nash, egalitarian, ks**: a proven lower bound. At size ``e`` every utility lies
-  in an interval (each rating of a package at most ``e`` points off, clipped); the
-  rule's value is monotone in the utilities (and, for ks, in the ideal point), so
-  when the lowest value ``x`` can take beats the highest value any other package can
-  take, ``x`` stays the recommendation. The largest such ``e`` (found by bisection,
-  the condition being monotone in ``e``) is a bound: the true threshold is at least
-  this large. The smallest change seen in a sweep's samples bounds it from above.
+  admissible and better (or equal, when ``y`` wins the tie-break): raising every
+  party's ratings of ``y``'s options and lowering those of ``x``'s options (on the
+  issues where they differ) is the best a perturbation can do for ``y`` against
+  ``x``, and each condition is a sum of terms ``min(slope x e, room)``, concave and
+  piecewise linear in ``e``, whose smallest root is found exactly (:func:`reach`).
+  The threshold is the smallest root over every ``y`` and every party.
+* **nash, egalitarian**: a proven lower bound, rival by rival (:func:`_pairwise`):
+  the same push on the issues where ``x`` and ``y`` differ, the best common shift
+  on the issues where they agree; it is the threshold itself except where a rival
+  can tie ``x`` without getting ahead of it.
+* **ks**: a proven lower bound. At size ``e`` every utility lies in an interval
+  (each rating of a package at most ``e`` points off, clipped); the rule's value is
+  monotone in the utilities and in the ideal point, so when the lowest value ``x``
+  can take beats the highest value any other package can take, ``x`` stays the
+  recommendation.
+
+Bounds are found by bisection on ``e`` (each test being monotone in ``e``). A
+perturbation that does change the answer (a sweep's sample, or a directed search,
+:func:`backchannel.solvers.perturbation.directed_search`) bounds the threshold from
+above; when the two meet, the threshold is known.
 
 Both need every package that respects the red lines, so they run on agendas of at
 most :data:`ANALYSIS_LIMIT` packages.
@@ -32,14 +39,23 @@ most :data:`ANALYSIS_LIMIT` packages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from backchannel.model.problem import AdditiveUtility, Package, Problem
 from backchannel.model.results import SettlementRule
 from backchannel.solvers.enumeration import admissible_packages
-from backchannel.solvers.scoring import FloatArray, IntArray, rule_values, tolerance, utility_bounds
+from backchannel.solvers.scoring import (
+    TOL,
+    FloatArray,
+    IntArray,
+    rule_values,
+    tolerance,
+    utility_bounds,
+)
 
 ANALYSIS_LIMIT = 200_000
 """The most packages an agenda may have for the threshold to be computed."""
@@ -97,7 +113,9 @@ def _rooms(problem: Problem, packages: IntArray) -> _Rooms:
     return _Rooms(slopes, np.maximum(up, 0.0), np.maximum(down, 0.0), utilities)
 
 
-def reach(slopes: FloatArray, rooms: FloatArray, target: FloatArray, *, strict: bool) -> FloatArray:
+def reach(
+    slopes: FloatArray, rooms: FloatArray, target: FloatArray, *, strict: bool | NDArray[np.bool_]
+) -> FloatArray:
     """Per row, the smallest ``e >= 0`` with ``f(e) = sum_k min(slopes_k e, rooms_k) >= target``.
 
     With ``strict``, the infimum of the ``e`` with ``f(e) > target`` (the same number,
@@ -136,7 +154,7 @@ def reach(slopes: FloatArray, rooms: FloatArray, target: FloatArray, *, strict: 
     inside = np.where(before_slope > 0, inside, breaks[rows, first])
     root = np.where(found, np.clip(inside, 0.0, 100.0), np.inf)
     whole = room.sum(axis=1)
-    possible = whole > target if strict else whole >= target
+    possible = np.where(strict, whole > target, whole >= target)
     out: FloatArray = np.where(possible, np.where(target <= 0, 0.0, root), np.inf)
     return out
 
@@ -160,6 +178,8 @@ def threshold(problem: Problem, rule: SettlementRule, package: Package) -> Thres
     mine = _rooms(problem, np.asarray([package], dtype=np.int64))
     if rule is SettlementRule.WELFARE:
         return Threshold(_welfare(problem, package, others, mine), exact=True)
+    if rule in (SettlementRule.NASH, SettlementRule.EGALITARIAN):
+        return Threshold(_pairwise(problem, rule, package, others, mine), exact=False)
     return Threshold(_bound(problem, rule, others, mine), exact=False)
 
 
@@ -180,6 +200,101 @@ def runner_ups(
     return [tuple(int(o) for o in others[k]) for k in best]
 
 
+def _drop(problem: Problem, mine: _Rooms) -> float:
+    """The smallest size at which ``x`` can fall below some party's minimum or reservation."""
+    bounds = utility_bounds(problem)
+    best = np.inf
+    for p in np.flatnonzero(np.isfinite(bounds)):  # every rating of x's options lowered
+        target = np.asarray([mine.utilities[0, p] - bounds[p]])
+        drop = reach(mine.slopes[p][None, :], mine.down[0, p][None, :], target, strict=True)
+        best = min(best, float(drop[0]))
+    return float(best)
+
+
+def _largest(safe: Callable[[float], bool]) -> float | None:
+    """The largest size in ``[0, 100]`` at which ``safe`` holds (monotone), by bisection.
+
+    ``None`` when it holds at 100 points (nothing can change the answer).
+    """
+    if not safe(0.0):
+        return 0.0
+    if safe(100.0):
+        return None
+    low, high = 0.0, 100.0
+    for _ in range(BISECTION_STEPS):
+        middle = (low + high) / 2
+        low, high = (middle, high) if safe(middle) else (low, middle)
+    return low
+
+
+def _pairwise(
+    problem: Problem, rule: SettlementRule, package: Package, others: IntArray, mine: _Rooms
+) -> float | None:
+    """A lower bound for nash or egalitarian, rival by rival (tight but for ties).
+
+    Against one rival ``y``, the best perturbation raises ``y``'s ratings and lowers
+    ``x``'s on the issues where they differ (both rules are monotone in every
+    utility), which gives gains ``A_p`` (of ``y``) and ``B_p`` (of ``x``); the ratings
+    of the options they share move both by the same ``s_p``, within
+    ``[-shared room down, shared room up]``, and ``y`` must stay admissible:
+    ``A_p + s_p >= c_p = bound_p - d_p``. (Where ``B_p + s_p`` could fall below
+    ``c_p``, ``x`` itself could be made inadmissible: :func:`_drop` covers that.)
+
+    * nash: ``prod (A_p + s_p) >= prod (B_p + s_p)`` for some ``s``; each factor
+      ``(A_p + s_p) / (B_p + s_p)`` depends on ``s_p`` alone and is monotone in it, so
+      ``s_p`` is the lowest allowed when ``A_p > B_p`` and the highest otherwise;
+    * egalitarian: ``min (A + s) >= min (B + s)`` for some ``s`` exactly when, for some
+      party ``q`` with ``A_q >= B_q``, every other party ``p`` has
+      ``A_p + high_p >= B_q + low_q`` (``q`` the party at ``x``'s minimum).
+
+    A rival that can only *tie* counts as changing the answer (the tie-break by
+    welfare might favour it), so the size is a proven lower bound; it is the exact
+    threshold whenever reaching a tie means getting strictly ahead just after.
+    """
+    theirs = _rooms(problem, others)
+    bounds = utility_bounds(problem)
+    disagreement = np.asarray(problem.disagreement, dtype=np.float64)
+    floor = np.where(np.isfinite(bounds), bounds - disagreement, -np.inf)  # c_p
+    differs = (others != np.asarray(package, dtype=np.int64)[None, :])[:, None, :]  # (n, 1, i)
+    gain_y = theirs.utilities - disagreement[None, :]
+    gain_x = (mine.utilities - disagreement[None, :])[0]
+    dropped = _drop(problem, mine)
+
+    def moved(size: float, rooms: FloatArray, where: NDArray[np.bool_]) -> FloatArray:
+        change = np.minimum(mine.slopes[None, :, :] * size, rooms) * where
+        total: FloatArray = change.sum(axis=2)
+        return total
+
+    def safe(size: float) -> bool:
+        if size >= dropped:
+            return False
+        if others.shape[0] == 0:
+            return True
+        a = gain_y + moved(size, theirs.up, differs)
+        b = gain_x[None, :] - moved(size, mine.down, differs)
+        high = moved(size, mine.up, ~differs)
+        low = np.maximum(-moved(size, mine.down, ~differs), floor[None, :] - a)
+        possible = np.all(low <= high + TOL, axis=1)
+        a, b, high, low = a[possible], b[possible], high[possible], low[possible]
+        if rule is SettlementRule.NASH:
+            shift = np.where(a > b, low, high)
+            mine_value = np.prod(np.maximum(b + shift, 0.0), axis=1)
+            theirs_value = np.prod(np.maximum(a + shift, 0.0), axis=1)
+            tol = TOL * np.maximum(1.0, np.abs(mine_value))
+            return not bool(np.any(theirs_value >= mine_value - tol))
+        for q in range(a.shape[1]):
+            level = b[:, q] + low[:, q] - TOL
+            ahead = a[:, q] >= b[:, q] - TOL
+            for p in range(a.shape[1]):
+                if p != q:
+                    ahead &= a[:, p] + high[:, p] >= level
+            if np.any(ahead):
+                return False
+        return True
+
+    return _largest(safe)
+
+
 def _finite(value: float) -> float | None:
     return None if not np.isfinite(value) else value
 
@@ -188,11 +303,7 @@ def _welfare(problem: Problem, package: Package, others: IntArray, mine: _Rooms)
     bounds = utility_bounds(problem)
     limited = np.flatnonzero(np.isfinite(bounds))
     issues = mine.slopes.shape[1]
-    best = np.inf
-    for p in limited:  # x falls below a bound
-        target = np.asarray([mine.utilities[0, p] - bounds[p]])
-        drop = reach(mine.slopes[p][None, :], mine.down[0, p][None, :], target, strict=True)
-        best = min(best, float(drop[0]))
+    best = _drop(problem, mine)
     mine_welfare = float(mine.utilities[0].sum())
     x = np.asarray(package, dtype=np.int64)
     for start in range(0, others.shape[0], BLOCK):
@@ -204,7 +315,10 @@ def _welfare(problem: Problem, package: Package, others: IntArray, mine: _Rooms)
         down = np.broadcast_to(mine.down, theirs.up.shape)
         gain_rooms = np.concatenate([theirs.up, down], axis=1).reshape(rows.shape[0], -1)
         gap = mine_welfare - theirs.utilities.sum(axis=1)
-        root = reach(gain_slopes, gain_rooms, gap, strict=True)
+        differing = rows != x[None, :]
+        first = np.argmax(differing, axis=1)
+        earlier = rows[np.arange(rows.shape[0]), first] < x[first]  # y wins a welfare tie
+        root = reach(gain_slopes, gain_rooms, gap, strict=~earlier)
         for p in limited:  # y rises to every bound
             need = bounds[p] - theirs.utilities[:, p]
             lift_slopes = np.broadcast_to(mine.slopes[p], (rows.shape[0], issues))
@@ -243,15 +357,7 @@ def _bound(problem: Problem, rule: SettlementRule, others: IntArray, mine: _Room
         rivals = _value(rule, high, disagreement, ideal_low)
         return bool(rivals.max() < worst - tolerance(worst))
 
-    if not safe(0.0):
-        return 0.0
-    if safe(100.0):
-        return None
-    low, high = 0.0, 100.0
-    for _ in range(BISECTION_STEPS):
-        middle = (low + high) / 2
-        low, high = (middle, high) if safe(middle) else (low, middle)
-    return low
+    return _largest(safe)
 
 
 def _value(
