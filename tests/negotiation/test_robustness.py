@@ -18,10 +18,25 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from backchannel.cli import main
+from backchannel.errors import InputError
+from backchannel.model.compile import compile_case
+from backchannel.model.dialogue import (
+    Agenda,
+    AgendaIssue,
+    Position,
+    Side,
+    Unacceptable,
+    build_case,
+)
 from backchannel.model.problem import AdditiveUtility, Package, Problem
 from backchannel.model.results import SettlementRule
-from backchannel.services.negotiation import load
-from backchannel.services.robustness import RobustnessResult, robustness_of
+from backchannel.services.negotiation import Loaded, load
+from backchannel.services.robustness import (
+    RobustnessResult,
+    robustness_doc,
+    robustness_of,
+    robustness_of_round,
+)
 from backchannel.solvers import engine
 from backchannel.solvers.perturbation import (
     CHUNK_SIZE,
@@ -262,6 +277,53 @@ def test_seeds_change_the_samples_and_a_missing_seed_is_drawn() -> None:
     again = _sweep(1, seed=first.seed)
     assert _comparable(first) == _comparable(again)
     assert _comparable(_sweep(1, seed=first.seed + 1)) != _comparable(first)
+
+
+AGENDA = Agenda(
+    issues=[
+        AgendaIssue(id="i1", name="Ceasefire", options=["full", "partial", "none"]),
+        AgendaIssue(id="i2", name="Sanctions", options=["keep", "ease", "lift"]),
+    ]
+)
+SIDES = [
+    Side(
+        name="Side A",
+        position=Position(
+            importance={"i1": 2, "i2": 1},
+            ratings={"i1": {"full": 100, "partial": 60}, "i2": {"keep": 100, "ease": 50}},
+            unacceptable=[Unacceptable(issue="i2", option="lift")],
+        ),
+    ),
+    Side(
+        name="Side B",
+        position=Position(
+            importance={"i1": 1, "i2": 2},
+            ratings={"i1": {"none": 100, "partial": 55}, "i2": {"lift": 100, "ease": 70}},
+            unacceptable=[Unacceptable(issue="i1", option="full")],
+        ),
+    ),
+]
+
+
+def test_the_analysis_page_sweeps_a_rounds_positions() -> None:
+    result = robustness_of_round(
+        AGENDA, SIDES, "Talks", rule=SettlementRule.NASH, noise=15.0, samples=40, seed=2
+    )
+    assert result.runner == "1 process(es)" and result.samples == 40 and not result.partial
+    case = build_case("Talks", AGENDA, SIDES)
+    loaded = Loaded("<test>", case, compile_case(case, "<test>"))
+    same = robustness_of(
+        loaded, rule=SettlementRule.NASH, noise=15.0, samples=40, seed=2, workers=1
+    )
+    assert _comparable(result) == _comparable(same)
+    document = robustness_doc(result)
+    assert document["recommendation"]["package"] == {"Ceasefire": "none", "Sanctions": "keep"}
+    assert [i["issue"] for i in document["issues"]] == ["Ceasefire", "Sanctions"]
+    assert sum(p["count"] for p in document["packages"]) == 40
+    assert result.threshold is not None and result.threshold.points is not None
+    assert 0 < result.threshold.points <= (result.smallest_change or 100.0)
+    with pytest.raises(InputError, match="the agenda has no issues yet"):
+        robustness_of_round(Agenda(), SIDES, "Talks", rule=SettlementRule.NASH, noise=5, samples=5)
 
 
 # ------------------------------------------------------------------- the command

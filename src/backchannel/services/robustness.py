@@ -6,7 +6,9 @@ two should say so. :func:`robustness` perturbs every rating (see
 parallel on this machine's cores or on a Ray cluster, and reports how often each
 package is recommended, how stable each issue's choice is, and how small a change of
 the ratings can change the answer (:mod:`backchannel.solvers.sensitivity`). The CLI
-and the facilitator's analysis page call :func:`robustness_of` the same way.
+calls :func:`robustness` on a case file, the facilitator's analysis page
+:func:`robustness_of_round` on a round's agenda and positions; both answer a
+:class:`RobustnessResult`, and :func:`robustness_doc` gives its machine format.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from backchannel.errors import AnalysisError, InputError, listing
+from backchannel.model.compile import compile_case
+from backchannel.model.dialogue import Agenda, Side, build_case
 from backchannel.model.problem import Package, Problem
 from backchannel.model.results import Settlement, SettlementRule, Status
 from backchannel.services.documents import FORMAT_VERSION, package_doc, settlement_doc
@@ -48,6 +52,9 @@ SEARCH_RIVALS = 3
 
 RAY_CONNECT_SECONDS = 5.0
 """How long to wait for a Ray cluster's address to answer before giving up."""
+
+DIALOGUE_SOURCE = "<dialogue>"
+"""The name a dialogue's case goes by in the engine's messages."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +228,53 @@ def robustness_of(
     )
     result = _searched(result, time_limit)
     return replace(result, seconds=time.perf_counter() - start)
+
+
+def robustness_of_round(
+    agenda: Agenda,
+    sides: Sequence[Side],
+    title: str,
+    *,
+    rule: SettlementRule,
+    noise: float,
+    samples: int,
+    seed: int | None = None,
+    workers: int = 1,
+    time_limit: float = 60.0,
+) -> RobustnessResult:
+    """The robustness of a dialogue round's recommendation, for the analysis page.
+
+    Builds the engine's case from the agenda and every side's position (as an
+    evaluation does) and sweeps it with :func:`robustness_of`; where the whole agenda
+    has no admissible package, the partial deal is tested.
+
+    Parameters
+    ----------
+    agenda, sides, title:
+        The round's inputs, as :func:`backchannel.services.evaluations.findings_of` takes them.
+    rule, noise, samples, seed, time_limit:
+        As for :func:`robustness_of`.
+    workers:
+        Processes; one by default, since a web server's worker threads should not fork.
+
+    Raises
+    ------
+    InputError
+        A bad option, or an agenda that cannot be evaluated yet.
+    AnalysisError
+        No package (nor partial deal) to test, or a case without ratings.
+    """
+    case = build_case(title, agenda, list(sides))
+    loaded = Loaded(DIALOGUE_SOURCE, case, compile_case(case, DIALOGUE_SOURCE))
+    return robustness_of(
+        loaded,
+        rule=rule,
+        noise=noise,
+        samples=samples,
+        seed=seed,
+        workers=workers,
+        time_limit=time_limit,
+    )
 
 
 def _searched(result: RobustnessResult, time_limit: float) -> RobustnessResult:
