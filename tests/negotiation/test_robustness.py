@@ -358,6 +358,19 @@ def test_command_prints_shares_stability_and_threshold(capsys: pytest.CaptureFix
     assert "Exactly 4.286 points" in out
 
 
+def test_command_reports_one_threshold_where_bound_and_change_meet(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["robustness", str(US_RUSSIA), "--samples", "25", "--seed", "1", "--workers", "1"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0, out
+    assert "100.0% the unperturbed recommendation" in out
+    assert (
+        "5.000 points: every rating may move that far and the answer holds (a proven bound), "
+        "and a change of 5.000 points alters it." in out
+    )
+
+
 def test_command_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _write(tmp_path, "swap.yaml", SYMMETRIC)
     code = main(

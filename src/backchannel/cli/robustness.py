@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 EXIT_TIME_LIMIT = 3
 TOP_PACKAGES = 10
 """The most packages the table lists (``--json`` lists them all)."""
+MEET = 0.0005
+"""Points between a proven bound and a change that alters the answer, below which the
+table reports one threshold (they print the same at three decimals)."""
 
 
 def robustness(
@@ -99,7 +102,8 @@ def _threshold_line(result: RobustnessResult) -> str:
     found = result.threshold
     seen = result.smallest_change
     witness = (
-        f"the smallest change found (samples and a directed search) is {seen:.3f} points"
+        f"the smallest change found to alter it, in the samples or by a directed search, "
+        f"is {seen:.3f} points"
         if seen is not None
         else "no change was found that alters it"
     )
@@ -111,6 +115,11 @@ def _threshold_line(result: RobustnessResult) -> str:
         return (
             f"Exactly {found.points:.3f} points: every rating may move that far and the "
             f"answer holds; a little more can change it ({witness})."
+        )
+    if seen is not None and seen - found.points < MEET:
+        return (
+            f"{found.points:.3f} points: every rating may move that far and the answer holds "
+            f"(a proven bound), and a change of {seen:.3f} points alters it."
         )
     return (
         f"At least {found.points:.3f} points (a proven bound: every rating may move that far "
