@@ -56,6 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     print(f"{CASE.name}, {args.samples} samples, ±{args.noise:g} points, {cores} cores")
+    print(f"load average before: {os.getloadavg()[0]:.1f} (the machine may be shared)")
     print(f"{'rule':<8} {'workers':>8} {'worst s':>8} {'median s':>9}  target")
     for rule in RULES:
         for workers in (1, None):
@@ -69,6 +70,7 @@ def main() -> None:
                 f"{rule:<8} {label:>8} {worst:>8.2f} {statistics.median(times):>9.2f}  "
                 f"< {TARGET_SECONDS:g} s {verdict}"
             )
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -242,7 +242,10 @@ def _pairwise(
 
     * nash: ``prod (A_p + s_p) >= prod (B_p + s_p)`` for some ``s``; each factor
       ``(A_p + s_p) / (B_p + s_p)`` depends on ``s_p`` alone and is monotone in it, so
-      ``s_p`` is the lowest allowed when ``A_p > B_p`` and the highest otherwise;
+      the best ratio ``R`` has ``s_p`` the lowest allowed when ``A_p > B_p`` and the
+      highest otherwise; since the engine's ties are within an absolute tolerance,
+      ``y`` counts as reaching ``x`` unless ``(1 - R)`` times ``x``'s smallest product
+      exceeds it;
     * egalitarian: ``min (A + s) >= min (B + s)`` for some ``s`` exactly when, for some
       party ``q`` with ``A_q >= B_q``, every other party ``p`` has
       ``A_p + high_p >= B_q + low_q`` (``q`` the party at ``x``'s minimum).
@@ -280,8 +283,13 @@ def _pairwise(
             shift = np.where(a > b, low, high)
             mine_value = np.prod(np.maximum(b + shift, 0.0), axis=1)
             theirs_value = np.prod(np.maximum(a + shift, 0.0), axis=1)
-            tol = TOL * np.maximum(1.0, np.abs(mine_value))
-            return not bool(np.any(theirs_value >= mine_value - tol))
+            # Every shift keeps theirs <= ratio x mine; a tie within the engine's absolute
+            # tolerance comes easiest where x's product is smallest (every shift lowest).
+            lowest = np.prod(np.maximum(b + low, 0.0), axis=1)
+            highest = np.prod(np.maximum(b + high, 0.0), axis=1)
+            short = 1.0 - theirs_value / np.where(mine_value > 0, mine_value, 1.0)
+            close = short * lowest <= TOL * np.maximum(1.0, highest)
+            return not bool(np.any((mine_value <= 0) | close))
         for q in range(a.shape[1]):
             level = b[:, q] + low[:, q] - TOL
             ahead = a[:, q] >= b[:, q] - TOL
