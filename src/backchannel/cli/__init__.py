@@ -46,9 +46,10 @@ def _global_options(
 
 
 def _register() -> None:
-    from backchannel.cli import backup, conflict, negotiation, platform
+    from backchannel.cli import backup, conflict, negotiation, platform, robustness
 
     negotiation.register(app)
+    robustness.register(app)
     conflict.register(app)
     platform.register(app)
     backup.register(app)

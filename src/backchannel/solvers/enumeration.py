@@ -401,3 +401,17 @@ def enumerate_frontier(problem: Problem) -> FrontierResult:
         method=METHOD,
         seconds=time.perf_counter() - start,
     )
+
+
+def admissible_packages(problem: Problem) -> IntArray:
+    """Every admissible package as a row of option indices, in lexicographic order.
+
+    For small agendas (at most :data:`ENUMERATION_LIMIT` packages); the rows take
+    ``8 x issues`` bytes per admissible package.
+    """
+    scan = _Scanner(problem)
+    flats = [chunk.offset + chunk.index for chunk in scan.chunks()]
+    if not flats:
+        return np.zeros((0, len(problem.issues)), dtype=np.int64)
+    digits = np.unravel_index(np.concatenate(flats), scan.sizes)
+    return np.stack(digits, axis=1).astype(np.int64)

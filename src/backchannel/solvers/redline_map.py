@@ -55,3 +55,8 @@ def redline_map(problem: Problem) -> tuple[IssueMap, ...]:
         IssueMap(i, tuple(OptionStatus(o, tuple(ids)) for o, ids in enumerate(options)))
         for i, options in enumerate(blocked)
     )
+
+
+def overlapping_issues(problem: Problem) -> tuple[str, ...]:
+    """The issues whose single-issue red lines still overlap: the agenda of a partial deal."""
+    return tuple(problem.issues[m.issue].name for m in redline_map(problem) if m.has_overlap)
