@@ -24,6 +24,7 @@ from backchannel.model.case import Case
 from backchannel.model.compile import compile_case
 from backchannel.model.dialogue import Agenda, Position, Side, build_case, prune
 from backchannel.model.findings import EngineAnswers, Findings, build_findings
+from backchannel.model.frontier import spread
 from backchannel.model.problem import Problem
 from backchannel.services import access, negotiation
 from backchannel.services.access import Actor
@@ -37,6 +38,9 @@ from backchannel.storage.tables import DialogueRow, EvaluationRow, RoundRow
 
 SOURCE = "<dialogue>"
 """The name a dialogue's case goes by in the engine's messages."""
+
+CHART_POINTS = 400
+"""The most frontier points kept for the chart, evenly spread (a 420-pixel-wide drawing)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ def _answers(case: Case, problem: Problem, time_limit: float) -> EngineAnswers:
     frontier: tuple[tuple[float, ...], ...] = ()
     if over.zone.exists and len(problem.utility_parties) == 2:
         points = engine.frontier(problem, time_limit=time_limit).points
-        frontier = tuple(p.utilities for p in points)
+        rows, _ = spread(points.utilities, CHART_POINTS)
+        frontier = tuple(map(tuple, points.utilities[rows].tolist()))
     return EngineAnswers(
         zone=over.zone,
         blocked=tuple(tuple(st.blocked_by for st in m.options) for m in over.redlines),
