@@ -92,7 +92,9 @@ def spread(utilities: FloatMatrix, limit: int) -> tuple[NDArray[np.int64], float
     chosen = np.empty(limit, dtype=np.int64)
     chosen[0] = int(np.argmax(utilities[:, 0]))
     nearest = np.linalg.norm(utilities - utilities[chosen[0]], axis=1)
+    nearest[chosen[0]] = -1.0  # never chosen twice, even among equal points
     for k in range(1, limit):
         chosen[k] = int(np.argmax(nearest))
         np.minimum(nearest, np.linalg.norm(utilities - utilities[chosen[k]], axis=1), out=nearest)
+        nearest[chosen[k]] = -1.0
     return np.sort(chosen), float(nearest.max())

@@ -6,13 +6,10 @@ number for a numeric issue); utilities are ``{party: value}``.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
-
-from backchannel.model.frontier import FrontierPoints, spread
+from backchannel.formats.frontier_json import PointsJson
+from backchannel.model.frontier import spread
 from backchannel.model.problem import Package, Problem
 from backchannel.model.results import (
     Certificate,
@@ -160,69 +157,6 @@ def _point(problem: Problem, point: FrontierPoint) -> dict[str, Any]:
     }
 
 
-BLOCK = 1024
-"""Frontier points joined into one piece of JSON text at a time."""
-
-
-class PointsJson:
-    """Frontier points as a JSON array of ``{"package", "utilities"}``, written block by block.
-
-    A :class:`~backchannel.formats.json_stream.Streamed` value: the text of each issue's
-    options is made once, and the text of a point is joined from its issues' pieces.
-    """
-
-    def __init__(self, problem: Problem, points: FrontierPoints) -> None:
-        self.problem, self.points = problem, points
-
-    def json_chunks(self, level: int, step: str, ensure_ascii: bool) -> Iterator[str]:
-        """The array as ``json.dumps(..., indent=step, ensure_ascii=ensure_ascii)`` writes
-        it ``level`` levels deep."""
-        if not len(self.points):
-            yield "[]"
-            return
-        pieces = self._pieces(level, step, ensure_ascii)
-        issues, parties, package_end, utilities_end = pieces
-        point_start = "\n" + step * (level + 1) + "{"
-        opening = "["
-        for start in range(0, len(self.points), BLOCK):
-            rows = self.points.packages[start : start + BLOCK]
-            values = self.points.utilities[start : start + BLOCK].tolist()
-            columns = [table[rows[:, i]] for i, table in enumerate(issues)]
-            packages = np.stack(columns, axis=1).tolist() if columns else [[] for _ in values]
-            text = []
-            for package, utilities in zip(packages, values, strict=True):
-                scores = "".join(head + repr(u) for head, u in zip(parties, utilities, strict=True))
-                text.append(
-                    opening + point_start + "".join(package) + package_end + scores + utilities_end
-                )
-                opening = ","
-            yield "".join(text)
-        yield "\n" + step * level + "]"
-
-    def _pieces(
-        self, level: int, step: str, ensure_ascii: bool
-    ) -> tuple[list[np.ndarray[Any, Any]], list[str], str, str]:
-        """Per issue, each option's ``"issue": value`` text (the first one opening the
-        package); per party, its ``"party": `` text; the text closing the package and
-        opening the utilities, and the text closing the point."""
-        key = "\n" + step * (level + 2)
-        item = "\n" + step * (level + 3)
-        issues = []
-        for i, issue in enumerate(self.problem.issues):
-            head = (key + '"package": {' if i == 0 else ",") + item
-            head += json.dumps(issue.name, ensure_ascii=ensure_ascii) + ": "
-            texts = [head + json.dumps(v, ensure_ascii=ensure_ascii) for v in issue.values]
-            issues.append(np.array(texts, dtype=object))
-        package_end = (key + "}" if issues else key + '"package": {}') + ","
-        parties = [
-            ("" if p == 0 else ",") + item + json.dumps(name, ensure_ascii=ensure_ascii) + ": "
-            for p, name in enumerate(self.problem.utility_parties)
-        ]
-        package_end += key + '"utilities": ' + ("{" if parties else "{}")
-        utilities_end = (key + "}" if parties else "") + "\n" + step * (level + 1) + "}"
-        return issues, parties, package_end, utilities_end
-
-
 def frontier_doc(
     problem: Problem, result: FrontierResult, limit: int | None = None
 ) -> dict[str, Any]:
@@ -231,7 +165,7 @@ def frontier_doc(
     With ``limit`` the document also gives the ``total`` number of points and the
     ``largest_gap``: the largest utility distance from any point to the nearest one
     listed (see :func:`~backchannel.model.frontier.spread`). The points stream (see
-    :class:`PointsJson`).
+    :class:`~backchannel.formats.frontier_json.PointsJson`).
     """
     points = result.points
     doc: dict[str, Any] = {

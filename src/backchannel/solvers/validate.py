@@ -202,6 +202,8 @@ def _utilities(problem: Problem, packages: IntMatrix) -> FloatMatrix:
 
 def _check_points(problem: Problem, points: Sequence[FrontierPoint], what: str) -> FloatMatrix:
     """Every point admissible, with its utilities re-evaluated (in one batch); those utilities."""
+    if not points:
+        return np.zeros((0, len(problem.utilities)))
     width = len(problem.issues)
     for point in points:
         if len(point.package) != width:
@@ -209,9 +211,9 @@ def _check_points(problem: Problem, points: Sequence[FrontierPoint], what: str) 
     flat = itertools.chain.from_iterable(point.package for point in points)
     packages = np.fromiter(flat, dtype=np.int64, count=len(points) * width).reshape(-1, width)
     reported = np.array([point.utilities for point in points], dtype=np.float64)
-    if points and reported.shape != (len(points), len(problem.utilities)):
+    if reported.shape != (len(points), len(problem.utilities)):
         raise _fail(what, "a point does not give one utility per delegation")
-    return _check_rows(problem, packages, reported.reshape(len(points), -1), what)
+    return _check_rows(problem, packages, reported, what)
 
 
 def _check_rows(
