@@ -32,6 +32,8 @@ from pathlib import Path
 
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # run as a script: benchmarks.*
 
+import numpy as np
+
 from benchmarks.conflict_bench import conflict_document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +62,46 @@ def _conflict(options: int) -> Callable[[Path], Path]:
     return make
 
 
+def opposed_case(issues: int, options: int, seed: int) -> dict[str, object]:
+    """A 2-party case of issue 14: half the issues ordered and rated in opposite
+    directions by the two sides, the others rated at random; random weights; walk-away
+    0.3 each. Its exact frontier is large (88,822 points at 320 × 6, seed 0)."""
+    rng = np.random.default_rng(seed)
+    agenda: list[dict[str, object]] = []
+    sides: list[tuple[dict[str, float], dict[str, dict[str, float]]]] = [({}, {}), ({}, {})]
+    for k in range(issues):
+        names = [f"o{j}" for j in range(options)]
+        opposed = k % 2 == 0
+        agenda.append(
+            {"name": f"i{k}", "kind": "ordered" if opposed else "unordered", "options": names}
+        )
+        rising = np.round(np.linspace(0, 100, options), 2)
+        for p, (weights, ratings) in enumerate(sides):
+            if opposed:
+                values = rising if p == 0 else rising[::-1]
+            else:
+                values = np.round(rng.uniform(0, 100, options), 2)
+            ratings[f"i{k}"] = dict(zip(names, values.tolist(), strict=True))
+            weights[f"i{k}"] = float(rng.uniform(1, 10))
+    parties = []
+    for name, (weights, ratings) in zip(("A", "B"), sides, strict=True):
+        total = sum(weights.values())
+        shares = {issue: w / total for issue, w in weights.items()}
+        shares[f"i{issues - 1}"] += 1.0 - sum(shares.values())  # exactly 1
+        parties.append({"name": name, "weights": shares, "ratings": ratings, "reservation": 0.3})
+    return {"title": f"opposed {issues}x{options}", "issues": agenda, "parties": parties}
+
+
+def _opposed(issues: int, options: int) -> Callable[[Path], Path]:
+    def make(folder: Path) -> Path:
+        path = folder / f"opposed-{issues}x{options}.json"
+        if not path.exists():
+            path.write_text(json.dumps(opposed_case(issues, options, 0)), encoding="utf-8")
+        return path
+
+    return make
+
+
 GMCR = ("--concepts", "nash,gmr,smr,seq")
 CASES = [
     Case(f"GMCR 4 DMs × {m} options, {kind}", _conflict(m), extra, seconds, mib)
@@ -68,6 +110,13 @@ CASES = [
         ("table", ("conflict", "analyze", "{input}", *GMCR)),
         ("--json", ("conflict", "analyze", "{input}", *GMCR, "--json")),
         ("-o .npz", ("conflict", "analyze", "{input}", *GMCR, "-o", "{out}.npz", "--force")),
+    )
+] + [
+    Case(f"frontier 2 parties opposed 320 × 6, {kind}", _opposed(320, 6), extra, 10.0, 2048.0)
+    for kind, extra in (
+        ("table", ("frontier", "{input}")),
+        ("--json", ("frontier", "{input}", "--json")),
+        ("--json --limit 1000", ("frontier", "{input}", "--json", "--limit", "1000")),
     )
 ]
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import pytest
 
 from backchannel.errors import NotFound
 from backchannel.model.changes import convergence, position_changes, red_line_changes
-from backchannel.model.dialogue import Firmness, IfThen, Position, Unacceptable
+from backchannel.model.dialogue import (
+    Agenda,
+    AgendaIssue,
+    Firmness,
+    IfThen,
+    Position,
+    Side,
+    Unacceptable,
+)
 from backchannel.model.findings import Findings, RedLineFact
 from backchannel.services import (
     dialogues,
@@ -19,6 +28,7 @@ from backchannel.services import (
     rounds,
     stated,
 )
+from backchannel.services.evaluations import CHART_POINTS
 from backchannel.services.platform import Platform
 from backchannel.web.charts import (
     MOST_POINTS,
@@ -199,6 +209,34 @@ def test_a_large_frontier_is_drawn_as_an_even_subset() -> None:
     assert svg.count('class="point"') == MOST_POINTS
     assert '<title id="frontier-t">Pareto frontier</title>' in svg
     assert "1000 points, 400 drawn" in svg and "nash at 0.50, 0.50" in svg
+
+
+ISSUES = 16
+
+
+def test_an_evaluation_keeps_a_chart_of_its_frontier_and_counts_the_whole() -> None:
+    """The stored findings hold at most a chart's worth of points, spread along the
+    frontier, and the size of the whole; the chart and its caption count the whole."""
+    agenda = Agenda(
+        issues=[
+            AgendaIssue(id=f"i{k}", name=f"Issue {k}", kind="ordered", options=list("abcde"))
+            for k in range(ISSUES)
+        ]
+    )
+    rng = random.Random(7)
+    sides = []
+    for name, flip in (("North", False), ("South", True)):
+        levels = (100, 75, 50, 25, 0) if flip else (0, 25, 50, 75, 100)
+        scale = dict(zip("abcde", levels, strict=True))
+        ratings = {f"i{k}": scale for k in range(ISSUES)}
+        order = rng.sample(range(ISSUES), ISSUES)
+        importance = {f"i{k}": rank for rank, k in enumerate(order, start=1)}
+        sides.append(Side(name=name, position=Position(ratings=ratings, importance=importance)))
+    findings = evaluations.findings_of(agenda, sides, "opposed", time_limit=30)
+    assert findings.frontier_size > CHART_POINTS  # opposed ordered issues: a large frontier
+    assert len(findings.frontier) == CHART_POINTS
+    svg = frontier_svg(findings.frontier, ("North", "South"), {}, findings.frontier_size)
+    assert f"{findings.frontier_size} points, {MOST_POINTS} drawn" in svg
 
 
 def test_where_no_zone_exists_the_frontier_says_why() -> None:

@@ -20,7 +20,7 @@ from backchannel.errors import MAX_PLACE, CaseFileError, CaseFileErrors, format_
 from backchannel.formats.cases import load_case
 from backchannel.formats.composer import MAX_DEPTH
 from backchannel.formats.conflict_file import read_conflict_text
-from backchannel.formats.documents import parse_document
+from backchannel.formats.documents import _yaml_events, _YamlParser, parse_document
 from backchannel.formats.genius.folder import load_genius_folder
 
 
@@ -206,3 +206,40 @@ def test_nesting_is_bounded_without_recursion(json_syntax: bool) -> None:
     assert (error.line, error.path[:2]) == (2, ("a", 0))
     assert len(error.path) == MAX_DEPTH
     assert what(error) == f"lists and mappings nested more than {MAX_DEPTH} levels deep"
+
+
+def _pure_events(text: str) -> list[tuple[object, ...]]:
+    parser, events = _YamlParser(text), []
+    while parser.check_event():
+        events.append(_event_key(parser.get_event()))
+    return events
+
+
+def _event_key(event: yaml.Event) -> tuple[object, ...]:
+    fields = ("value", "tag", "implicit", "anchor")
+    # presentation only, unread by the composer: a plain scalar's style is "" in libyaml,
+    # an indentless block sequence's flow_style False
+    style = getattr(event, "style", None) or None, getattr(event, "flow_style", None) or None
+    mark = event.start_mark
+    return (type(event), *(getattr(event, f, None) for f in fields), style, mark.line, mark.column)
+
+
+YAML_FILES = sorted(Path(__file__).resolve().parents[2].glob("examples/**/*.yaml"))
+
+
+@pytest.mark.parametrize("path", YAML_FILES, ids=lambda path: path.name)
+def test_libyaml_gives_the_events_of_pyyamls_own_parser(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert yaml.__with_libyaml__  # else the fast path is not exercised
+    assert [_event_key(e) for e in _yaml_events(text)] == _pure_events(text)
+
+
+def _nested(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(), _nested, max_leaves=8))
+@settings(max_examples=50, deadline=None)
+def test_libyaml_reads_any_dumped_document_as_pyyaml_does(value: Any) -> None:
+    text = yaml.safe_dump(value, allow_unicode=True)
+    assert [_event_key(e) for e in _yaml_events(text)] == _pure_events(text)

@@ -38,7 +38,7 @@ class Counting:
     def __init__(self, n: int) -> None:
         self.n = n
 
-    def json_chunks(self, level: int, step: str) -> Iterator[str]:
+    def json_chunks(self, level: int, step: str, ensure_ascii: bool) -> Iterator[str]:
         yield json.dumps(list(range(self.n)), indent=len(step)).replace("\n", "\n" + step * level)
 
 

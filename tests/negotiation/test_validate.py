@@ -27,6 +27,7 @@ import pytest
 
 from backchannel.errors import InvalidAnswer
 from backchannel.model.case import IssueKind
+from backchannel.model.frontier import FrontierPoints
 from backchannel.model.problem import (
     AdditiveUtility,
     Constraint,
@@ -527,9 +528,13 @@ def front() -> FrontierResult:
     return result
 
 
+def _points(*points: FrontierPoint) -> FrontierPoints:
+    return FrontierPoints.of(points, len(ZONE_PROBLEM.issues), len(ZONE_PROBLEM.utilities))
+
+
 def _with_point(result: FrontierResult, package: tuple[int, ...]) -> FrontierResult:
     point = FrontierPoint(package, ZONE_PROBLEM.utility(package))
-    return dataclasses.replace(result, points=(*result.points, point))
+    return dataclasses.replace(result, points=_points(*result.points, point))
 
 
 @pytest.mark.parametrize(
@@ -548,13 +553,13 @@ def _with_point(result: FrontierResult, package: tuple[int, ...]) -> FrontierRes
         _case(
             "wrong utilities",
             lambda f: dataclasses.replace(
-                f, points=(FrontierPoint((2, 0, 0), (0.9, 0.9)), *f.points[1:])
+                f, points=_points(FrontierPoint((2, 0, 0), (0.9, 0.9)), *f.points[1:])
             ),
             r"utilities \(0.9, 0.9\) of \(2, 0, 0\) are really",
         ),
         _case(
             "optimal with no point",
-            lambda f: dataclasses.replace(f, points=()),
+            lambda f: dataclasses.replace(f, points=_points()),
             "status optimal with no point",
         ),
     ],

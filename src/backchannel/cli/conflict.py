@@ -1,20 +1,25 @@
-"""GMCR commands: ``backchannel conflict analyze|explain|paths|graph|convert``."""
+"""GMCR commands: ``backchannel conflict analyze|explain|paths|graph|convert``.
+
+Each command imports the conflict service (and NumPy) when it runs, so that the CLI
+starts quickly.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from backchannel.conflict.state_text import state_strings
 from backchannel.errors import InputError
 from backchannel.formats.json_stream import write_json
-from backchannel.services import conflict as service
+
+if TYPE_CHECKING:
+    from backchannel.services.conflict import Analysis
 
 conflict_app = typer.Typer(
     name="conflict",
@@ -65,6 +70,8 @@ def analyze_command(
     force: ForceOpt = False,
 ) -> None:
     """Stable states of each decision maker and the equilibria, per solution concept."""
+    from backchannel.services import conflict as service
+
     if as_json and output is not None:
         raise InputError("--json and --output both ask for the result; give one of them")
     analysis = service.analyze_file(file, service.parse_concepts(concepts), horizon=horizon)
@@ -78,8 +85,10 @@ def analyze_command(
     _analysis_tables(analysis)
 
 
-def _analysis_tables(analysis: service.Analysis) -> None:
+def _analysis_tables(analysis: Analysis) -> None:
     """The readable tables of ``analyze``: at most :data:`MAX_ROWS` states per concept."""
+    from backchannel.conflict.state_text import state_strings
+
     console = _out()
     conflict, report, names = analysis.conflict, analysis.report, analysis.state_names
     console.print(f"{conflict.title}: {conflict.n_states} feasible states")
@@ -130,6 +139,8 @@ def explain_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Each improvement of a decision maker from a state and the sanction deterring it."""
+    from backchannel.services import conflict as service
+
     conflict, explanation = service.explain_file(file, dm, state, concept, horizon=horizon)
     doc = service.explanation_doc(conflict, explanation)
     if as_json:
@@ -164,6 +175,8 @@ def explain_command(
 @conflict_app.command("paths")
 def paths_command(file: FileArg, as_json: JsonOpt = False) -> None:
     """Shortest paths from the status quo to each equilibrium (improvements and any moves)."""
+    from backchannel.services import conflict as service
+
     conflict, report = service.paths_file(file)
     doc = service.paths_doc(conflict, report)
     if as_json:
@@ -193,6 +206,8 @@ def graph_command(
     force: ForceOpt = False,
 ) -> None:
     """Draw the state graph as SVG, highlighting the equilibria of one concept."""
+    from backchannel.services import conflict as service
+
     count = service.graph_file(file, out, concept, replace=force)
     _out().print(f"wrote {out} ({count} equilibria highlighted)")
 
@@ -204,6 +219,8 @@ def convert_command(
     force: ForceOpt = False,
 ) -> None:
     """Convert a conflict between YAML/JSON and GMCR+ .gmcr (by suffix)."""
+    from backchannel.services import conflict as service
+
     service.convert_file(source, target, replace=force)
     _out().print(f"wrote {target}")
 

@@ -3,12 +3,16 @@
 Readable tables by default; ``--json`` prints the machine format of
 :mod:`backchannel.services.documents`. Exit codes: 0 done, 2 bad input, 3 the time
 limit was reached before the answer was proven (the best answer found is printed).
+
+Each command imports the services it runs when it runs: ``--help`` starts without
+NumPy, and only a command that needs CP-SAT loads OR-Tools.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,9 +22,8 @@ import typer
 
 from backchannel.cli import render
 from backchannel.errors import InputError
+from backchannel.formats.json_stream import write_json
 from backchannel.model.results import SettlementRule, Status
-from backchannel.services import documents
-from backchannel.services import negotiation as service
 
 T = TypeVar("T")
 EXIT_TIME_LIMIT = 3
@@ -70,9 +73,9 @@ def _run(message: str, task: Callable[[], T]) -> T:
 
 
 def _emit(as_json: bool, document: Callable[[], dict[str, Any]], table: Callable[[], None]) -> None:
-    """Print the machine format (built only then) or the readable tables."""
+    """Print the machine format (built only then, written piece by piece) or the tables."""
     if as_json:
-        typer.echo(json.dumps(document(), indent=2, ensure_ascii=False))
+        write_json(document(), sys.stdout, ensure_ascii=False)
     else:
         table()
 
@@ -89,6 +92,8 @@ def _finish(*statuses: Status) -> None:
 
 def analyze(path: PathArg, time_limit: TimeOpt = 60.0) -> None:
     """Overview of a case: zone of agreement, red-line map, clashes and recommended packages."""
+    from backchannel.services import negotiation as service
+
     result = _run("Analysing...", lambda: service.overview(path, time_limit=time_limit))
     render.overview(result)
     statuses = [result.zone.status, *(s.status for s in result.settlements.values())]
@@ -99,6 +104,9 @@ def check(
     path: PathArg, issues: IssuesOpt = None, as_json: JsonOpt = False, time_limit: TimeOpt = 60.0
 ) -> None:
     """Is there a package that respects every red line? Which options are still viable?"""
+    from backchannel.services import documents
+    from backchannel.services import negotiation as service
+
     loaded, zone, redlines = _run(
         "Checking red lines...",
         lambda: service.check(path, issues=_issues(issues), time_limit=time_limit),
@@ -119,6 +127,9 @@ def clashes(
     time_limit: TimeOpt = 60.0,
 ) -> None:
     """Which red lines clash (minimal sets) and what the cheapest relaxations are."""
+    from backchannel.services import documents
+    from backchannel.services import negotiation as service
+
     loaded, result = _run(
         "Looking for clashing red lines...",
         lambda: service.clashes(path, issues=_issues(issues), limit=limit, time_limit=time_limit),
@@ -142,6 +153,9 @@ def settle(
     time_limit: TimeOpt = 60.0,
 ) -> None:
     """Recommend packages by bargaining rules (all four by default)."""
+    from backchannel.services import documents
+    from backchannel.services import negotiation as service
+
     rules = tuple(dict.fromkeys(rule)) if rule else service.ALL_RULES
     loaded, answers = _run(
         "Solving...",
@@ -161,10 +175,23 @@ def frontier(
     max_points: Annotated[
         int, typer.Option("--max-points", help="Size of the sample for 3 or more parties.")
     ] = 30,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            help="Print at most this many points, evenly spread by utility distance, "
+            "with the total count and the largest gap.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
     time_limit: TimeOpt = 60.0,
 ) -> None:
     """The Pareto frontier: exact for 2 parties, a representative set for more."""
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit must be at least 1, not {limit}")
+    from backchannel.services import documents
+    from backchannel.services import negotiation as service
+
     loaded, result = _run(
         "Tracing the frontier...",
         lambda: service.frontier(
@@ -173,8 +200,8 @@ def frontier(
     )
     _emit(
         as_json,
-        lambda: documents.frontier_doc(loaded.problem, result),
-        lambda: render.frontier(loaded.problem, result),
+        lambda: documents.frontier_doc(loaded.problem, result, limit),
+        lambda: render.frontier(loaded.problem, result, limit),
     )
     _finish(result.status)
 
@@ -191,6 +218,9 @@ def meso(
     time_limit: TimeOpt = 60.0,
 ) -> None:
     """Multiple equivalent simultaneous offers: equal for one party, different for the others."""
+    from backchannel.services import documents
+    from backchannel.services import negotiation as service
+
     loaded, result = _run(
         "Composing offers...",
         lambda: service.meso(
@@ -219,6 +249,8 @@ def convert(
     force: ForceOpt = False,
 ) -> None:
     """Convert between case files (YAML/JSON) and Genius XML domain folders."""
+    from backchannel.services import negotiation as service
+
     written = service.convert(source, target, replace=force)
     for path in written:
         typer.echo(f"wrote {path}")
@@ -231,6 +263,8 @@ def schema(
     force: ForceOpt = False,
 ) -> None:
     """Print the JSON Schema of the case file."""
+    from backchannel.services import negotiation as service
+
     if output is None:
         typer.echo(json.dumps(service.case_schema(), indent=2))
     else:

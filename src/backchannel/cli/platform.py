@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from backchannel.config import Settings, load_settings
+if TYPE_CHECKING:  # pydantic-settings loads when a command needs the settings
+    from backchannel.config import Settings
 
 db_app = typer.Typer(help="The database: create or migrate the schema.", no_args_is_help=True)
 users_app = typer.Typer(
@@ -38,6 +39,8 @@ KeyOption = Annotated[
 def _settings(
     database: str | None = None, key_file: Path | None = None, **more: object
 ) -> Settings:
+    from backchannel.config import load_settings
+
     overrides: dict[str, object] = {k: v for k, v in more.items() if v is not None}
     if database:
         overrides["database_url"] = database

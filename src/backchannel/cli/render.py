@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from backchannel.model.problem import Package, Problem
 from backchannel.model.results import (
     Certificate,
     ClashesResult,
@@ -18,8 +18,11 @@ from backchannel.model.results import (
     Status,
     ZoneResult,
 )
-from backchannel.services.negotiation import Overview
-from backchannel.solvers.redline_map import IssueMap
+
+if TYPE_CHECKING:  # the CLI starts without NumPy: see backchannel.cli.negotiation
+    from backchannel.model.problem import Package, Problem
+    from backchannel.services.negotiation import Overview
+    from backchannel.solvers.redline_map import IssueMap
 
 RULE_NAMES = {
     SettlementRule.NASH: "Nash bargaining",
@@ -194,15 +197,31 @@ def _ties(s: Settlement) -> str:
     return "yes" if s.has_ties else "none"
 
 
-def frontier(problem: Problem, result: FrontierResult) -> None:
-    """Answer of ``frontier``."""
+MAX_FRONTIER_ROWS = 50
+"""The most frontier points the table lists without ``--limit`` (``--json`` lists them all)."""
+
+
+def frontier(problem: Problem, result: FrontierResult, limit: int | None = None) -> None:
+    """Answer of ``frontier``: every point, or at most ``limit`` (default
+    :data:`MAX_FRONTIER_ROWS`) evenly spread ones with the largest gap they leave."""
+    from backchannel.model.frontier import spread
+
     kind = "exact" if result.exact else "representative sample"
-    _say(f"Pareto frontier ({kind}): {len(result.points)} package(s)")
+    points = result.points
+    _say(f"Pareto frontier ({kind}): {len(points)} package(s)")
+    rows, gap = spread(points.utilities, MAX_FRONTIER_ROWS if limit is None else limit)
     table = _table("#", *problem.utility_parties, "package")
-    for k, point in enumerate(result.points, start=1):
+    for k in rows.tolist():
+        point = points[k]
         labels = "; ".join(problem.package_labels(point.package).values())
-        table.add_row(str(k), *(f"{u:.4f}" for u in point.utilities), labels)
+        table.add_row(str(k + 1), *(f"{u:.4f}" for u in point.utilities), labels)
     stdout_console().print(table)
+    if rows.size < len(points):
+        more = "" if limit is not None else "; --limit N for more, --json for all"
+        _say(
+            f"({rows.size} of {len(points)} points, evenly spread: every point is within "
+            f"{gap:.4f} in utility of one shown{more})"
+        )
     _say(f"\n({result.method}, {result.seconds:.3f} s)")
 
 

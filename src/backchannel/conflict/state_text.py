@@ -93,9 +93,10 @@ class StateList:
         for block in self.blocks():
             yield from state_strings(self.conflict, block)
 
-    def json_chunks(self, level: int, step: str) -> Iterator[str]:
+    def json_chunks(self, level: int, step: str, ensure_ascii: bool) -> Iterator[str]:
         """This list as a JSON array, laid out as ``json.dumps(..., indent=step)`` would
-        lay it out ``level`` levels deep (see :mod:`backchannel.formats.json_stream`)."""
+        lay it out ``level`` levels deep (see :mod:`backchannel.formats.json_stream`);
+        the states are ASCII either way."""
         if not len(self):
             yield "[]"
             return

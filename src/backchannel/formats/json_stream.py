@@ -18,10 +18,10 @@ from typing import Any, Protocol, TextIO, runtime_checkable
 class Streamed(Protocol):
     """A value that writes itself as a JSON array."""
 
-    def json_chunks(self, level: int, step: str) -> Iterator[str]:
-        """The array's text, laid out as ``json.dumps`` with ``indent=step`` lays out a
-        list ``level`` levels deep (its first line after the opening ``[`` is indented
-        ``level + 1`` steps, its closing ``]`` ``level`` steps)."""
+    def json_chunks(self, level: int, step: str, ensure_ascii: bool) -> Iterator[str]:
+        """The array's text, laid out as ``json.dumps`` with ``indent=step`` and
+        ``ensure_ascii`` lays out a list ``level`` levels deep (its first line after the
+        opening ``[`` is indented ``level + 1`` steps, its closing ``]`` ``level`` steps)."""
         ...
 
 
@@ -44,7 +44,7 @@ def json_chunks(
     """
     step = " " * indent
     if isinstance(value, Streamed):
-        yield from value.json_chunks(level, step)
+        yield from value.json_chunks(level, step, ensure_ascii)
     elif isinstance(value, Mapping):
         if not value:
             yield "{}"

@@ -60,6 +60,7 @@ class Findings(_Frozen):
     partial_issues: list[str] = Field(default_factory=list)
     partial_packages: dict[str, dict[str, str]] = Field(default_factory=dict)
     frontier: list[list[float]] = Field(default_factory=list)
+    frontier_size: int = 0  # points on the whole frontier; 0 in evaluations kept whole before
     notes: list[str] = Field(default_factory=list)
 
 
@@ -84,7 +85,10 @@ class EngineAnswers:
     settled_on:
         The problem the settlements were computed on (the partial deal's, if any).
     frontier:
-        The Pareto frontier's utility points (two sides at the table only).
+        The Pareto frontier's utility points (two sides at the table only), at most a
+        chart's worth of them, evenly spread.
+    frontier_size:
+        How many points the whole frontier has.
     """
 
     zone: ZoneResult
@@ -94,6 +98,7 @@ class EngineAnswers:
     settlements: Mapping[SettlementRule, Settlement]
     settled_on: Problem
     frontier: tuple[tuple[float, ...], ...]
+    frontier_size: int = 0
 
 
 def build_findings(
@@ -170,4 +175,5 @@ def build_findings(
         partial_issues=[ids[name] for name in answers.partial_issues],
         partial_packages=partial_packages,
         frontier=[list(point) for point in answers.frontier],
+        frontier_size=answers.frontier_size,
     )

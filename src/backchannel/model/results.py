@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from backchannel.model.problem import Package
+if TYPE_CHECKING:
+    from backchannel.model.frontier import FrontierPoints
+    from backchannel.model.problem import Package
 
 
 class SettlementRule(str, Enum):
@@ -164,9 +167,13 @@ class FrontierPoint:
 
 @dataclass(frozen=True)
 class FrontierResult:
-    """Answer of ``frontier``: exact for 2 parties, a representative set for more."""
+    """Answer of ``frontier``: exact for 2 parties, a representative set for more.
 
-    points: tuple[FrontierPoint, ...]
+    ``points`` are kept as arrays (:class:`~backchannel.model.frontier.FrontierPoints`),
+    sorted by utility.
+    """
+
+    points: FrontierPoints
     exact: bool
     status: Status
     method: str

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backchannel.formats.frontier_json import PointsJson
+from backchannel.model.frontier import spread
 from backchannel.model.problem import Package, Problem
 from backchannel.model.results import (
     Certificate,
@@ -155,16 +157,28 @@ def _point(problem: Problem, point: FrontierPoint) -> dict[str, Any]:
     }
 
 
-def frontier_doc(problem: Problem, result: FrontierResult) -> dict[str, Any]:
-    """Answer of ``frontier``."""
-    return {
+def frontier_doc(
+    problem: Problem, result: FrontierResult, limit: int | None = None
+) -> dict[str, Any]:
+    """Answer of ``frontier``; with ``limit``, at most that many points, evenly spread.
+
+    With ``limit`` the document also gives the ``total`` number of points and the
+    ``largest_gap``: the largest utility distance from any point to the nearest one
+    listed (see :func:`~backchannel.model.frontier.spread`). The points stream (see
+    :class:`~backchannel.formats.frontier_json.PointsJson`).
+    """
+    points = result.points
+    doc: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "exact": result.exact,
         "status": result.status.value,
-        "points": [_point(problem, p) for p in result.points],
-        "method": result.method,
-        "seconds": result.seconds,
     }
+    if limit is not None:
+        rows, gap = spread(points.utilities, limit)
+        doc.update(total=len(points), largest_gap=gap)
+        points = points.take(rows)
+    doc.update(points=PointsJson(problem, points), method=result.method, seconds=result.seconds)
+    return doc
 
 
 def meso_doc(problem: Problem, result: MesoResult) -> dict[str, Any]:

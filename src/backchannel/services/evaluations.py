@@ -25,6 +25,7 @@ from backchannel.model.case import Case
 from backchannel.model.compile import compile_case
 from backchannel.model.dialogue import Agenda, Position, Side, build_case, prune
 from backchannel.model.findings import EngineAnswers, Findings, build_findings
+from backchannel.model.frontier import spread
 from backchannel.model.problem import Problem
 from backchannel.services import access, negotiation
 from backchannel.services.access import Actor
@@ -45,6 +46,9 @@ from backchannel.storage.tables import DialogueRow, EvaluationRow, RoundRow
 SOURCE = "<dialogue>"
 """The name a dialogue's case goes by in the engine's messages."""
 
+CHART_POINTS = 400
+"""The most frontier points kept for the chart, evenly spread (a 420-pixel-wide drawing)."""
+
 
 @dataclass(frozen=True)
 class EvaluationView:
@@ -61,9 +65,12 @@ def _answers(case: Case, problem: Problem, time_limit: float) -> EngineAnswers:
     """Run the engine on a dialogue's compiled case: the overview, and the frontier."""
     over = negotiation.overview_of(negotiation.Loaded(SOURCE, case, problem), time_limit=time_limit)
     frontier: tuple[tuple[float, ...], ...] = ()
+    size = 0
     if over.zone.exists and len(problem.utility_parties) == 2:
         points = engine.frontier(problem, time_limit=time_limit).points
-        frontier = tuple(p.utilities for p in points)
+        rows, _ = spread(points.utilities, CHART_POINTS)
+        frontier = tuple(map(tuple, points.utilities[rows].tolist()))
+        size = len(points)
     return EngineAnswers(
         zone=over.zone,
         blocked=tuple(tuple(st.blocked_by for st in m.options) for m in over.redlines),
@@ -72,6 +79,7 @@ def _answers(case: Case, problem: Problem, time_limit: float) -> EngineAnswers:
         settlements=over.settlements,
         settled_on=over.settled_on,
         frontier=frontier,
+        frontier_size=size,
     )
 
 

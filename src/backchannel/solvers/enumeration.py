@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backchannel.model.frontier import FrontierPoints
 from backchannel.model.problem import AdditiveUtility, Clause, Package, Problem, RectangleUtility
 from backchannel.model.results import (
-    FrontierPoint,
     FrontierResult,
     Settlement,
     SettlementRule,
@@ -384,16 +384,12 @@ def enumerate_frontier(problem: Problem) -> FrontierResult:
         chosen = nondominated(chunk_keys, flat)
         found_keys.append(chunk_keys[chosen])
         found_flat.append(flat[chosen])
-    points: tuple[FrontierPoint, ...] = ()
+    points = FrontierPoints.of((), len(problem.issues), len(problem.utilities))
     if found_flat:
         all_keys, all_flat = np.concatenate(found_keys), np.concatenate(found_flat)
         flat = all_flat[nondominated(all_keys, all_flat)]
         packages = np.stack(np.unravel_index(flat, scan.sizes), axis=1).astype(np.int64)
-        utilities = evaluate(problem, packages)
-        points = tuple(
-            FrontierPoint(tuple(row), tuple(values))
-            for row, values in zip(packages.tolist(), utilities.tolist(), strict=True)
-        )
+        points = FrontierPoints(packages, evaluate(problem, packages).astype(np.float64))
     return FrontierResult(
         points=points,
         exact=True,

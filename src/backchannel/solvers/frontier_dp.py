@@ -39,9 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from backchannel.errors import AnalysisError
+from backchannel.model.frontier import FrontierPoints
 from backchannel.model.problem import AdditiveUtility, Clause, Problem
 from backchannel.model.results import (
-    FrontierPoint,
     FrontierResult,
     Settlement,
     SettlementRule,
@@ -363,8 +363,7 @@ def dp_frontier(problem: Problem) -> FrontierResult:
     """
     start = time.perf_counter()
     packages, utilities, _ = _frontier(problem, track=False)
-    rows = map(tuple, packages.tolist())
-    points = tuple(map(FrontierPoint, rows, map(tuple, utilities.tolist())))
+    points = FrontierPoints(packages, utilities)
     return FrontierResult(
         points=points,
         exact=True,

@@ -210,20 +210,38 @@ def _check_points(problem: Problem, points: Sequence[FrontierPoint], what: str) 
             _check_package(problem, point.package, what)
     flat = itertools.chain.from_iterable(point.package for point in points)
     packages = np.fromiter(flat, dtype=np.int64, count=len(points) * width).reshape(-1, width)
+    reported = np.array([point.utilities for point in points], dtype=np.float64)
+    if reported.shape != (len(points), len(problem.utilities)):
+        raise _fail(what, "a point does not give one utility per delegation")
+    return _check_rows(problem, packages, reported, what)
+
+
+def _check_rows(
+    problem: Problem, packages: IntMatrix, reported: FloatMatrix, what: str
+) -> FloatMatrix:
+    """:func:`_check_points` on arrays: ``(points, issues)`` options, ``(points, parties)``."""
+    if packages.shape[0] == 0:
+        return np.zeros((0, len(problem.utilities)))
+    if packages.shape[1] != len(problem.issues):
+        _check_package(problem, tuple(int(o) for o in packages[0]), what)
+    if reported.shape != (packages.shape[0], len(problem.utilities)):
+        raise _fail(what, "a point does not give one utility per delegation")
     sizes = np.array([issue.size for issue in problem.issues], dtype=np.int64)
     for n in np.flatnonzero(np.any((packages < 0) | (packages >= sizes), axis=1)):
-        _check_package(problem, points[int(n)].package, what)
+        _check_package(problem, _package(packages, n), what)
     exact = _utilities(problem, packages)
     holds = _satisfied(problem, problem.constraints, packages, exact).all(axis=0)
     for n in np.flatnonzero(~holds):
-        _check_admissible(problem, points[int(n)].package, what)  # names the broken red lines
-    reported = np.array([point.utilities for point in points], dtype=np.float64)
-    if reported.shape != exact.shape:
-        raise _fail(what, "a point does not give one utility per delegation")
+        _check_admissible(problem, _package(packages, n), what)  # names the broken red lines
     wrong = np.flatnonzero(np.any(np.abs(reported - exact) > UTILITY_SLACK, axis=1))
     for n in wrong:
-        _check_utilities(problem, points[int(n)].package, points[int(n)].utilities, what)
+        utilities = tuple(float(u) for u in reported[n])
+        _check_utilities(problem, _package(packages, n), utilities, what)
     return exact
+
+
+def _package(packages: IntMatrix, row: int | np.int64) -> Package:
+    return tuple(int(o) for o in packages[int(row)])
 
 
 def _dominated(values: FloatMatrix) -> NDArray[np.bool_]:
@@ -253,8 +271,9 @@ def _dominated(values: FloatMatrix) -> NDArray[np.bool_]:
 
 def validate_frontier(problem: Problem, result: FrontierResult) -> None:
     """Check an answer of ``frontier``."""
-    values = _check_points(problem, result.points, "frontier")
-    if not result.points:
+    points = result.points
+    values = _check_rows(problem, points.packages, points.utilities, "frontier")
+    if not points:
         if result.status in (Status.OPTIMAL, Status.FEASIBLE):
             raise _fail("frontier", f"status {result.status.value} with no point")
         return
@@ -264,7 +283,8 @@ def validate_frontier(problem: Problem, result: FrontierResult) -> None:
         other = int(np.flatnonzero(better)[0])
         raise _fail(
             "frontier",
-            f"point {result.points[n].package} is dominated by {result.points[other].package}",
+            f"point {_package(points.packages, n)} is dominated by "
+            f"{_package(points.packages, other)}",
         )
 
 

@@ -38,9 +38,13 @@ def spread(points: Sequence[Sequence[float]], most: int = MOST_POINTS) -> list[l
 
 
 def frontier_svg(
-    points: list[list[float]], names: tuple[str, str], marked: dict[str, list[float]]
+    points: list[list[float]],
+    names: tuple[str, str],
+    marked: dict[str, list[float]],
+    total: int = 0,
 ) -> str:
-    """The 2-party Pareto frontier: utilities of the first side across, the second up."""
+    """The 2-party Pareto frontier: utilities of the first side across, the second up
+    (``points`` may be a spread subset of a frontier of ``total`` points)."""
     width, height, pad = 420, 320, 48
     span_x, span_y = width - 2 * pad, height - 2 * pad
 
@@ -51,7 +55,8 @@ def frontier_svg(
         return height - pad - u * span_y
 
     shown = spread(points)
-    count = f"{len(points)} points" + (f", {len(shown)} drawn" if len(shown) < len(points) else "")
+    whole = max(total, len(points))
+    count = f"{whole} points" + (f", {len(shown)} drawn" if len(shown) < whole else "")
     parts = [
         _open(
             width,
@@ -257,7 +262,9 @@ def analysis_charts(findings: Findings) -> dict[str, Markup | str | None]:
     empty: str | None = None
     if findings.frontier and len(at_table) == 2:
         names = (at_table[0], at_table[1])
-        frontier = _svg(frontier_svg(findings.frontier, names, _marks(findings, names)))
+        frontier = _svg(
+            frontier_svg(findings.frontier, names, _marks(findings, names), findings.frontier_size)
+        )
     elif findings.zone is False:
         empty = "no package respects every red line and walk-away level, so there is no frontier"
     elif findings.zone is None:

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 from ortools.sat.python import cp_model
 
+from backchannel.model.frontier import FrontierPoints
 from backchannel.model.problem import Package, Problem
 from backchannel.model.results import FrontierPoint, FrontierResult, Status
 from backchannel.solvers.cpsat.objectives import Welfare
@@ -203,4 +204,5 @@ def cpsat_frontier(
     else:
         status = Status.FEASIBLE if points else Status.UNKNOWN
     method = "cp-sat epsilon-constraint" if two else "cp-sat weighted sums + Chebyshev"
-    return FrontierResult(points, two and complete, status, method, budget.elapsed())
+    arrays = FrontierPoints.of(points, len(problem.issues), len(problem.utilities))
+    return FrontierResult(arrays, two and complete, status, method, budget.elapsed())

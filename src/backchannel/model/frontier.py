@@ -1,0 +1,100 @@
+"""Pareto-frontier points kept as arrays, and evenly spread subsets of them.
+
+A 2-party frontier can have 10^5 points of hundreds of issues each: the engines return
+them as two arrays (:class:`FrontierPoints`), which printing reads block by block; a
+:class:`~backchannel.model.results.FrontierPoint` is made only for a point asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import overload
+
+import numpy as np
+from numpy.typing import NDArray
+
+from backchannel.model.results import FrontierPoint
+
+IntMatrix = NDArray[np.int64]
+FloatMatrix = NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class FrontierPoints(Sequence[FrontierPoint]):
+    """Frontier points as arrays: a sequence of :class:`FrontierPoint` made on demand.
+
+    ``packages`` holds one option-index vector per row, ``(points, issues)``;
+    ``utilities`` the utilities of each party with preferences, ``(points, parties)``.
+    """
+
+    packages: IntMatrix
+    utilities: FloatMatrix
+
+    @classmethod
+    def of(cls, points: Iterable[FrontierPoint], issues: int, parties: int) -> FrontierPoints:
+        """The arrays of ``points`` (each of ``issues`` options and ``parties`` utilities)."""
+        listed = list(points)
+        packages = np.array([p.package for p in listed], dtype=np.int64).reshape(-1, issues)
+        utilities = np.array([p.utilities for p in listed], dtype=np.float64)
+        return cls(packages, utilities.reshape(-1, parties))
+
+    def __len__(self) -> int:
+        return int(self.packages.shape[0])
+
+    @overload
+    def __getitem__(self, index: int) -> FrontierPoint: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> FrontierPoints: ...
+
+    def __getitem__(self, index: int | slice) -> FrontierPoint | FrontierPoints:
+        if isinstance(index, slice):
+            return FrontierPoints(self.packages[index], self.utilities[index])
+        package = tuple(int(o) for o in self.packages[index])
+        return FrontierPoint(package, tuple(float(u) for u in self.utilities[index]))
+
+    def __iter__(self) -> Iterator[FrontierPoint]:
+        for package, utilities in zip(self.packages.tolist(), self.utilities.tolist(), strict=True):
+            yield FrontierPoint(tuple(package), tuple(utilities))
+
+    def take(self, rows: Sequence[int] | NDArray[np.int64]) -> FrontierPoints:
+        """The points of ``rows``, in that order."""
+        index = np.asarray(rows, dtype=np.int64)
+        return FrontierPoints(self.packages[index], self.utilities[index])
+
+
+def spread(utilities: FloatMatrix, limit: int) -> tuple[NDArray[np.int64], float]:
+    """Rows of at most ``limit`` points spread evenly over the others, and their gap.
+
+    Greedy farthest-point selection (Gonzalez's k-centre heuristic): first the point
+    best for the first party (the first such row), then, each time, the point farthest
+    (Euclidean distance in utility) from all chosen so far. On a 2-party frontier the
+    second choice is the other end, and the next ones halve the largest remaining gaps.
+    The gap is the largest distance from any point to its nearest chosen point; no set
+    of ``limit`` points can have a gap below half of it.
+
+    Parameters
+    ----------
+    utilities:
+        ``(points, parties)``.
+    limit:
+        At least 1.
+
+    Returns
+    -------
+    tuple
+        The chosen rows in increasing order, and the gap (0.0 when every row is chosen).
+    """
+    n = utilities.shape[0]
+    if limit >= n:
+        return np.arange(n, dtype=np.int64), 0.0
+    chosen = np.empty(limit, dtype=np.int64)
+    chosen[0] = int(np.argmax(utilities[:, 0]))
+    nearest = np.linalg.norm(utilities - utilities[chosen[0]], axis=1)
+    nearest[chosen[0]] = -1.0  # never chosen twice, even among equal points
+    for k in range(1, limit):
+        chosen[k] = int(np.argmax(nearest))
+        np.minimum(nearest, np.linalg.norm(utilities - utilities[chosen[k]], axis=1), out=nearest)
+        nearest[chosen[k]] = -1.0
+    return np.sort(chosen), float(nearest.max())
