@@ -175,7 +175,7 @@ def test_a_version_refuses_two_clauses_with_one_id() -> None:
 
 def test_a_draft_from_a_package_has_one_clause_per_issue_in_agenda_order() -> None:
     issues = {"i1": "Inspections", "i2": "Timeline", "i3": "Funding"}
-    drafts = from_package(issues, {"i3": "shared", "i1": "annual"})
+    drafts = from_package(issues, {"Funding": "shared", "Inspections": "annual"})
     assert [(d.body, d.issue_id, d.option) for d in drafts] == [
         ("Inspections: annual.", "i1", "annual"),
         ("Funding: shared.", "i3", "shared"),

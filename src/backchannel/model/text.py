@@ -340,7 +340,7 @@ def from_package(issues: Mapping[str, str], package: Mapping[str, str]) -> list[
     issues:
         Issue id -> name, in the agenda's order.
     package:
-        Issue id -> the option the package chooses.
+        Issue name -> the option the package chooses (as evaluations keep packages).
 
     Returns
     -------
@@ -349,7 +349,7 @@ def from_package(issues: Mapping[str, str], package: Mapping[str, str]) -> list[
         ``"<issue>: <option>."`` and linked to the issue and option, to be edited.
     """
     return [
-        Draft(body=f"{name}: {package[issue_id]}.", issue_id=issue_id, option=package[issue_id])
+        Draft(body=f"{name}: {package[name]}.", issue_id=issue_id, option=package[name])
         for issue_id, name in issues.items()
-        if issue_id in package
+        if name in package
     ]

@@ -1,0 +1,244 @@
+"""The single negotiating text through the services: drafting, versions, responses,
+what each seat sees, releases, generation from a package, at-rest sealing."""
+
+from __future__ import annotations
+
+import pytest
+
+from backchannel.errors import InputError, NotAllowedNow, NotFound
+from backchannel.model.text import Answer, Change, ClauseState, Draft
+from backchannel.services import audit_log, evaluations, positions, rounds, text_views, texts
+from backchannel.services.releases import OBSERVERS
+from conftest import World
+
+from .conftest import position_a, position_b
+
+
+def _draft(world: World, *bodies: str) -> str:
+    drafts = [Draft(body=b) for b in bodies]
+    f = world.actors["facilitator"]
+    return texts.create_text(world.platform, f, world.dialogue_id, "Joint statement", drafts)
+
+
+def _view(world: World, who: str, text_id: str) -> text_views.TextView:
+    return text_views.text_view(world.platform, world.actors[who], world.dialogue_id, text_id)
+
+
+def _answer(world: World, who: str, text_id: str, *answers: tuple[int, str, str, str]) -> None:
+    view = _view(world, "facilitator", text_id)
+    given = [(view.clauses[n - 1].clause.id, a, w, c) for n, a, w, c in answers]
+    texts.respond(
+        world.platform, world.actors[who], world.dialogue_id, text_id, view.version, given
+    )
+
+
+def _revise(world: World, text_id: str, *bodies: str | None) -> int:
+    """A new version: clause n keeps its id; None drops it; extra bodies are new clauses."""
+    view = _view(world, "facilitator", text_id)
+    drafts = []
+    for n, body in enumerate(bodies):
+        if body is None:
+            continue
+        old = view.clauses[n].clause.id if n < len(view.clauses) else None
+        drafts.append(Draft(id=old, body=body))
+    f = world.actors["facilitator"]
+    return texts.revise_text(world.platform, f, world.dialogue_id, text_id, view.version, drafts)
+
+
+def test_a_text_through_two_versions_until_it_is_agreed(world: World) -> None:
+    text_id = _draft(world, "The parties meet.", "They talk.", "They part.")
+    _answer(world, "a1", text_id, (1, "agree", "", ""), (2, "agree", "", ""), (3, "reject", "", ""))
+    _answer(
+        world,
+        "b1",
+        text_id,
+        (1, "agree", "", ""),
+        (2, "ad_referendum", "", "ask Moscow"),
+        (3, "bracket", "They part as friends.", ""),
+    )
+    view = _view(world, "facilitator", text_id)
+    assert [c.state for c in view.clauses] == [
+        ClauseState.AGREED,
+        ClauseState.AD_REFERENDUM,
+        ClauseState.REJECTED,
+    ]
+    assert not view.agreement.agreed
+    assert [m.number for m in view.agreement.missing] == [2, 3]
+    assert view.clauses[1].answers[world.delegation_b].comment == "ask Moscow"
+
+    assert _revise(world, text_id, "The parties meet.", "They talk.", "They part as friends.") == 2
+    view = _view(world, "facilitator", text_id)
+    assert view.clauses[0].state is ClauseState.AGREED  # unchanged: the answers still count
+    assert view.clauses[2].state is ClauseState.NO_ANSWER  # changed: the answers reset
+    _answer(world, "a1", text_id, (3, "agree", "", ""))
+    _answer(world, "b1", text_id, (2, "agree", "", ""), (3, "agree", "", ""))
+    view = _view(world, "facilitator", text_id)
+    assert view.agreement.agreed
+    assert view.agreement.missing == ()
+    # the history stays: version 1 still shows its own answers
+    first = text_views.text_view(
+        world.platform, world.actors["facilitator"], world.dialogue_id, text_id, 1
+    )
+    assert first.clauses[2].state is ClauseState.REJECTED
+
+
+def test_a_member_sees_the_other_side_only_as_released(world: World) -> None:
+    text_id = _draft(world, "One.", "Two.")
+    _answer(world, "a1", text_id, (1, "agree", "", "our secret reason"))
+    _answer(
+        world, "b1", text_id, (1, "bracket", "Uno.", "their secret reason"), (2, "agree", "", "")
+    )
+    seen_by_a = _view(world, "a1", text_id)
+    assert set(seen_by_a.clauses[0].answers) == {world.delegation_a}
+    assert seen_by_a.clauses[0].answers[world.delegation_a].comment == "our secret reason"
+    assert seen_by_a.clauses[1].state is ClauseState.NO_ANSWER
+    assert _view(world, "observer", text_id).clauses[0].answers == {}
+
+    p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
+    text_views.release(p, f, d, text_id, world.delegation_b, 1, world.delegation_a)
+    seen_by_a = _view(world, "a1", text_id)
+    theirs = seen_by_a.clauses[0].answers[world.delegation_b]
+    assert (theirs.answer, theirs.wording, theirs.comment, theirs.released) == (
+        Answer.BRACKET,
+        "Uno.",
+        None,
+        True,
+    )
+    assert seen_by_a.clauses[0].state is ClauseState.BRACKETED
+    assert seen_by_a.releases[0].audience is None
+    # side B sees nothing of side A, the observers nothing at all
+    assert set(_view(world, "b1", text_id).clauses[0].answers) == {world.delegation_b}
+    assert _view(world, "observer", text_id).clauses[0].answers == {}
+    with pytest.raises(NotAllowedNow, match="already released"):
+        text_views.release(p, f, d, text_id, world.delegation_b, 1, world.delegation_a)
+    text_views.release(p, f, d, text_id, world.delegation_b, 1, OBSERVERS)
+    assert _view(world, "observer", text_id).clauses[0].answers[world.delegation_b].comment is None
+
+
+def test_releases_are_refused_where_they_make_no_sense(world: World) -> None:
+    text_id = _draft(world, "One.")
+    p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
+    with pytest.raises(NotAllowedNow, match="not responded"):
+        text_views.release(p, f, d, text_id, world.delegation_a, 1, world.delegation_b)
+    _answer(world, "a1", text_id, (1, "agree", "", ""))
+    with pytest.raises(InputError, match="another delegation"):
+        text_views.release(p, f, d, text_id, world.delegation_a, 1, world.delegation_a)
+    with pytest.raises(InputError, match="another delegation"):
+        text_views.release(p, f, d, text_id, world.delegation_a, 1, world.absent)
+    with pytest.raises(NotFound):
+        text_views.release(p, f, d, text_id, world.delegation_a, 7, world.delegation_b)
+    with pytest.raises(NotFound):
+        text_views.release(
+            p, world.actors["a1"], d, text_id, world.delegation_a, 1, world.delegation_b
+        )
+
+
+def test_responses_are_checked(world: World) -> None:
+    text_id = _draft(world, "One.")
+    with pytest.raises(InputError, match="bracket needs the wording"):
+        _answer(world, "a1", text_id, (1, "bracket", " ", ""))
+    with pytest.raises(InputError, match="only a bracket"):
+        _answer(world, "a1", text_id, (1, "agree", "Other.", ""))
+    with pytest.raises(InputError, match="unknown answer"):
+        _answer(world, "a1", text_id, (1, "maybe", "", ""))
+    p, d = world.platform, world.dialogue_id
+    with pytest.raises(InputError, match="not in this version"):
+        texts.respond(p, world.actors["a1"], d, text_id, 1, [("nope", "agree", "", "")])
+    with pytest.raises(NotFound):  # neither the facilitator nor an observer responds
+        texts.respond(p, world.actors["facilitator"], d, text_id, 1, [])
+    with pytest.raises(NotFound):
+        texts.respond(p, world.actors["observer"], d, text_id, 1, [])
+    _revise(world, text_id, "Uno.")
+    with pytest.raises(NotAllowedNow, match="moved on to version 2"):
+        texts.respond(p, world.actors["a1"], d, text_id, 1, [])
+
+
+def test_only_the_facilitator_writes_the_text(world: World) -> None:
+    p, d = world.platform, world.dialogue_id
+    for who in ("a1", "b1", "observer", "outsider"):
+        with pytest.raises(NotFound):
+            texts.create_text(p, world.actors[who], d, "Mine", [Draft(body="x")])
+    text_id = _draft(world, "One.")
+    with pytest.raises(NotFound):
+        texts.revise_text(p, world.actors["a1"], d, text_id, 1, [Draft(body="x")])
+    with pytest.raises(NotFound):
+        _view(world, "outsider", text_id)
+    with pytest.raises(NotAllowedNow, match="moved on"):
+        texts.revise_text(p, world.actors["facilitator"], d, text_id, 3, [Draft(body="x")])
+
+
+def test_drafts_are_checked_against_the_agenda(world: World) -> None:
+    p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
+    i1 = world.issues[0]
+    with pytest.raises(InputError, match="at least one clause"):
+        texts.create_text(p, f, d, "Empty", [])
+    with pytest.raises(InputError, match="not on the agenda"):
+        texts.create_text(p, f, d, "T", [Draft(body="x", issue_id="nope")])
+    with pytest.raises(InputError, match="option its issue does not have"):
+        texts.create_text(p, f, d, "T", [Draft(body="x", issue_id=i1, option="maybe")])
+    with pytest.raises(InputError, match="title"):
+        texts.create_text(p, f, d, "  ", [Draft(body="x")])
+    text_id = texts.create_text(p, f, d, "T", [Draft(body="x", issue_id=i1, option="full")])
+    assert _view(world, "a1", text_id).clauses[0].clause.option == "full"
+
+
+def test_versions_compare_word_by_word(world: World) -> None:
+    text_id = _draft(world, "The parties shall meet.", "Gone soon.")
+    _revise(world, text_id, "The parties may meet.", None, "New clause.")
+    p, d = world.platform, world.dialogue_id
+    diff = text_views.compare(p, world.actors["b1"], d, text_id, 1, 2)
+    assert [(c.old, c.new) for c in diff] == [(1, 1), (None, 2), (2, None)]
+    assert (Change.DELETED, "shall") in diff[0].pieces
+    assert (Change.INSERTED, "may") in diff[0].pieces
+    assert diff[1].pieces == ((Change.INSERTED, "New clause."),)
+    with pytest.raises(NotFound):
+        text_views.compare(p, world.actors["b1"], d, text_id, 1, 9)
+
+
+def test_a_draft_from_the_recommended_package(world: World) -> None:
+    p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
+    positions.save_position(p, world.actors["a1"], d, position_a(world))
+    positions.save_position(p, world.actors["b1"], d, position_b(world))
+    rounds.lock_round(p, f, d)
+    evaluation_id = evaluations.evaluate(p, f, d)
+    found = evaluations.evaluations(p, f, d)[0].findings
+    rule, package = next(iter(found.packages.items()))
+    text_id = texts.generate_text(p, f, d, evaluation_id, rule, "From the package")
+    view = _view(world, "facilitator", text_id)
+    assert [(c.clause.issue_id, c.clause.option) for c in view.clauses] == [
+        (world.issues[0], package["Ceasefire"]),
+        (world.issues[1], package["Sanctions"]),
+    ]
+    assert view.clauses[0].clause.body == f"Ceasefire: {package['Ceasefire']}."
+    with pytest.raises(InputError, match="no package by the rule"):
+        texts.generate_text(p, f, d, evaluation_id, "astrology", "Nope")
+    with pytest.raises(NotFound):
+        texts.generate_text(p, world.actors["a1"], d, evaluation_id, rule, "Mine")
+
+
+def test_the_list_says_whether_each_text_is_agreed(world: World) -> None:
+    text_id = _draft(world, "One.")
+    _answer(world, "a1", text_id, (1, "agree", "", ""))
+    _answer(world, "b1", text_id, (1, "agree", "", ""))
+    p, d = world.platform, world.dialogue_id
+    assert [(t.id, t.agreed) for t in text_views.texts(p, world.actors["facilitator"], d)] == [
+        (text_id, True)
+    ]
+    assert [t.agreed for t in text_views.texts(p, world.actors["a1"], d)] == [False]
+
+
+def test_texts_are_sealed_and_logged(world: World) -> None:
+    canary = "CANARY-clause-7f3a"
+    text_id = _draft(world, f"The {canary} clause.")
+    _answer(world, "a1", text_id, (1, "bracket", "CANARY-wording-91b2", "CANARY-comment-c0de"))
+    p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
+    text_views.release(p, f, d, text_id, world.delegation_a, 1, world.delegation_b)
+    tables = ("texts", "text_versions", "text_responses", "text_releases", "audit_log")
+    with p.engine.connect() as connection:
+        raw = repr([list(connection.exec_driver_sql(f"SELECT * FROM {t}")) for t in tables])
+    for secret in (canary, "CANARY-wording", "CANARY-comment", "Joint statement"):
+        assert secret not in raw
+    logged = [e.action for e in audit_log.entries(p, f, d)]
+    assert {"text.created", "text.responded", "text.released"} <= set(logged)
+    # side B's log does not show that side A responded
+    assert "text.responded" not in [e.action for e in audit_log.entries(p, world.actors["b1"], d)]
