@@ -3,6 +3,9 @@ what each seat sees, releases, generation from a package, at-rest sealing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from backchannel.errors import InputError, NotAllowedNow, NotFound
@@ -11,7 +14,7 @@ from backchannel.services import audit_log, evaluations, positions, rounds, text
 from backchannel.services.releases import OBSERVERS
 from conftest import World
 
-from .conftest import position_a, position_b
+from .conftest import Browserless, position_a, position_b
 
 
 def _draft(world: World, *bodies: str) -> str:
@@ -242,3 +245,77 @@ def test_texts_are_sealed_and_logged(world: World) -> None:
     assert {"text.created", "text.responded", "text.released"} <= set(logged)
     # side B's log does not show that side A responded
     assert "text.responded" not in [e.action for e in audit_log.entries(p, world.actors["b1"], d)]
+
+
+# ------------------------------------------------------------------ the JSON API
+def test_the_api_carries_a_text_from_draft_to_agreement(
+    world: World, clients: Callable[[str], Browserless]
+) -> None:
+    base = f"/api/v1/dialogues/{world.dialogue_id}/texts"
+    f, a1, b1 = clients("facilitator"), clients("a1"), clients("b1")
+
+    def post(who: Browserless, url: str, body: dict[str, Any], method: str = "POST") -> Any:
+        response = who.client.request(method, url, json=body, headers={"X-CSRF-Token": who.csrf})
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    made = post(f, base, {"title": "Communiqué", "clauses": [{"body": "One."}, {"body": "Two."}]})
+    text_url = f"{base}/{made['id']}"
+    text = f.client.get(text_url).json()
+    ids = [c["id"] for c in text["clauses"]]
+    for who in (a1, b1):
+        post(
+            who,
+            text_url + "/responses",
+            {
+                "version": 1,
+                "responses": [{"clause_id": i, "answer": "agree"} for i in ids],
+            },
+        )
+    assert f.client.get(text_url).json()["agreed"] is True
+    post(
+        f,
+        text_url,
+        {
+            "based_on": 1,
+            "clauses": [{"id": ids[0], "body": "One, amended."}, {"id": ids[1], "body": "Two."}],
+        },
+        "PUT",
+    )
+    text = f.client.get(text_url).json()
+    assert text["agreed"] is False
+    assert text["missing"] == [
+        {"number": 1, "state": "no_answer", "side_ids": [world.delegation_a, world.delegation_b]}
+    ]
+    diff = a1.client.get(text_url + "/diff", params={"from": 1, "to": 2}).json()
+    assert diff[0]["pieces"] == [
+        {"change": "deleted", "text": "One."},
+        {"change": "inserted", "text": "One, amended."},
+    ]
+    release = {"side_id": world.delegation_a, "version": 1, "audience": world.delegation_b}
+    post(f, text_url + "/releases", release)
+    again = f.client.post(text_url + "/releases", json=release, headers={"X-CSRF-Token": f.csrf})
+    assert again.status_code == 409
+    seen = b1.client.get(text_url, params={"version": 1}).json()
+    assert {a["side_id"] for a in seen["clauses"][0]["answers"]} == {
+        world.delegation_a,
+        world.delegation_b,
+    }
+    assert a1.client.get(base).json() == [
+        {"id": made["id"], "title": "Communiqué", "version": 2, "agreed": False}
+    ]
+
+
+def test_the_api_refuses_bad_responses_with_a_clear_message(
+    world: World, clients: Callable[[str], Browserless]
+) -> None:
+    text_id = _draft(world, "One.")
+    clause = _view(world, "a1", text_id).clauses[0].clause.id
+    a1 = clients("a1")
+    response = a1.client.post(
+        f"/api/v1/dialogues/{world.dialogue_id}/texts/{text_id}/responses",
+        json={"version": 1, "responses": [{"clause_id": clause, "answer": "bracket"}]},
+        headers={"X-CSRF-Token": a1.csrf},
+    )
+    assert response.status_code == 422
+    assert "bracket needs the wording" in response.json()["error"]
