@@ -42,6 +42,7 @@ from starlette.routing import Mount, Route
 
 from backchannel.config import Settings
 from backchannel.errors import InputError, SignInRequired, TooManyAttempts, WrongCredentials
+from backchannel.model.text import Draft
 from backchannel.services import (
     accounts,
     dialogues,
@@ -50,6 +51,8 @@ from backchannel.services import (
     positions,
     releases,
     rounds,
+    text_views,
+    texts,
 )
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
@@ -164,6 +167,15 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", A + "/releases"): cells(401, 404, 200, 200, 200, 200),
     ("GET", A + "/log"): cells(401, 404, 200, 200, 200, 200),
     ("GET", A + "/checkpoints"): cells(401, 404, 200, 200, 200, 200),
+    # JSON API: the negotiating text
+    ("GET", A + "/texts"): cells(401, 404, 200, 200, 200, 200),
+    ("POST", A + "/texts"): cells(401, 404, 404, 404, 404, 201),
+    ("POST", A + "/texts/generated"): cells(401, 404, 404, 404, 404, 201),
+    ("GET", A + "/texts/{text_id}"): cells(401, 404, 200, 200, 200, 200),
+    ("PUT", A + "/texts/{text_id}"): cells(401, 404, 404, 404, 404, 200),
+    ("GET", A + "/texts/{text_id}/diff"): cells(401, 404, 200, 200, 200, 200),
+    ("POST", A + "/texts/{text_id}/responses"): cells(401, 404, 404, 200, 200, 404),
+    ("POST", A + "/texts/{text_id}/releases"): cells(401, 404, 404, 404, 404, 201),
 }
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.
@@ -176,6 +188,7 @@ STATES: dict[tuple[str, str], str] = {
     ("POST", A + "/rounds/current/evaluate"): "locked",
     ("POST", D + "/releases"): "released",
     ("POST", A + "/releases"): "released",
+    ("POST", A + "/texts/generated"): "released",
 }
 
 # Writes that run before there is a session (no CSRF token to check).
@@ -210,6 +223,8 @@ class Ids:
     actors: dict[str, Actor]
     sessions: dict[str, list[tuple[str, str]]]  # username -> two (cookie token, CSRF token)
     totp: dict[str, str]  # username -> TOTP secret (the observer's set-up, the outsider's)
+    text: str  # a negotiating text with one clause, answered by side A
+    clause: str
 
     def code(self, username: str) -> str:
         """The current TOTP code of an account of :attr:`totp` ("000000" for others)."""
@@ -222,6 +237,7 @@ class Ids:
         values = {
             "dialogue_id": self.dialogue,
             "issue_id": self.issues[0],
+            "text_id": self.text,
             "token": BOGUS_TOKEN,
             "path": "backchannel.css",
             **override,
@@ -299,6 +315,20 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         ("PUT", A + "/position"): {"body": position},
         ("POST", A + "/releases"): {
             "body": {"evaluation_id": ids.evaluation, "audience": ids.delegation_a, "kind": "zone"}
+        },
+        ("POST", A + "/texts"): {"body": {"title": "Text", "clauses": [{"body": "A clause."}]}},
+        ("POST", A + "/texts/generated"): {
+            "body": {"title": "Text", "evaluation_id": ids.evaluation, "rule": "nash"}
+        },
+        ("PUT", A + "/texts/{text_id}"): {
+            "body": {"based_on": 1, "clauses": [{"id": ids.clause, "body": "Amended."}]}
+        },
+        ("GET", A + "/texts/{text_id}/diff"): {"params": {"from": "1", "to": "1"}},
+        ("POST", A + "/texts/{text_id}/responses"): {
+            "body": {"version": 1, "responses": [{"clause_id": ids.clause, "answer": "agree"}]}
+        },
+        ("POST", A + "/texts/{text_id}/releases"): {
+            "body": {"side_id": ids.delegation_a, "version": 1, "audience": ids.delegation_b}
         },
     }
     return bodies.get(key, {})
@@ -463,8 +493,11 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         ):
             src.backup(dst)
 
-    save("draft")
     p, f, d = platform, world.actors["facilitator"], world.dialogue_id
+    text = texts.create_text(p, f, d, "Communiqué", [Draft(body="The parties meet.")])
+    clause = text_views.text_view(p, f, d, text).clauses[0].clause.id
+    texts.respond(p, world.actors["a1"], d, text, 1, [(clause, "agree", "", "")])
+    save("draft")
     positions.save_position(p, world.actors["a1"], d, position_a(world))
     positions.save_position(p, world.actors["b1"], d, position_b(world))
     rounds.lock_round(p, f, d)
@@ -485,6 +518,8 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         dict(world.actors),
         sessions,
         totp,
+        text,
+        clause,
     )
     found = Worlds(root, settings, ids)
     yield found
