@@ -14,7 +14,7 @@ from backchannel.services import audit_log, evaluations, positions, rounds, text
 from backchannel.services.releases import OBSERVERS
 from conftest import World
 
-from .conftest import Browserless, position_a, position_b
+from .conftest import Browserless, csrf_of, position_a, position_b
 
 
 def _draft(world: World, *bodies: str) -> str:
@@ -319,3 +319,93 @@ def test_the_api_refuses_bad_responses_with_a_clear_message(
     )
     assert response.status_code == 422
     assert "bracket needs the wording" in response.json()["error"]
+
+
+# ------------------------------------------------------------------ the pages
+def _form(
+    who: Browserless, url: str, page: str, fields: dict[str, str] | list[tuple[str, str]]
+) -> Any:
+    token = csrf_of(who.client.get(page).text)
+    items = list(fields.items()) if isinstance(fields, dict) else list(fields)
+    data: dict[str, list[str]] = {"csrf": [token]}
+    for key, value in items:
+        data.setdefault(key, []).append(value)
+    return who.client.post(url, data=data, follow_redirects=False)
+
+
+def test_the_pages_carry_a_text_through_responses_a_version_and_a_release(
+    world: World, clients: Callable[[str], Browserless]
+) -> None:
+    d = f"/d/{world.dialogue_id}"
+    f, a1, b1 = clients("facilitator"), clients("a1"), clients("b1")
+    made = _form(
+        f,
+        f"{d}/texts",
+        f"{d}/texts",
+        [
+            ("title", "Communiqué"),
+            ("clause", "The parties *meet* <script>x</script>."),
+            ("clause", "- first\n- second"),
+            ("clause", ""),
+        ],
+    )
+    assert made.status_code == 303
+    page = made.headers["location"]
+    text_id = page.rsplit("/", 1)[1]
+    html = f.client.get(page).text
+    assert "<em>meet</em> &lt;script&gt;x&lt;/script&gt;." in html
+    assert "<ul><li>first</li><li>second</li></ul>" in html
+    assert "Not agreed: nothing is agreed until everything is agreed." in html
+    clauses = [c.clause.id for c in _view(world, "a1", text_id).clauses]
+    # a bracket without wording: refused beside clause 1, with what was typed kept
+    typed = [
+        ("version", "1"),
+        (f"answer:{clauses[0]}", "bracket"),
+        (f"comment:{clauses[0]}", "our typed comment"),
+        (f"answer:{clauses[1]}", "agree"),
+    ]
+    refused = _form(a1, f"{page}/responses", page, typed)
+    assert refused.status_code == 422
+    fieldset = refused.text.split('id="respond-1"')[1].split("</fieldset>")[0]
+    assert "a bracket needs the wording your side proposes" in fieldset
+    assert "our typed comment" in fieldset
+    assert 'value="bracket" checked' in fieldset
+    typed[1] = (f"answer:{clauses[0]}", "agree")
+    assert "Your responses are recorded." in _form(a1, f"{page}/responses", page, typed).text
+    both = [("version", "1"), *((f"answer:{c}", "agree") for c in clauses)]
+    assert _form(b1, f"{page}/responses", page, both).status_code == 200
+    assert "Agreed: every clause is agreed by every side." in f.client.get(page).text
+    # a member sees the other side's answers only once released
+    assert "<strong>Side B</strong>" not in a1.client.get(page).text
+    release = {"side": world.delegation_b, "version": "1", "audience": world.delegation_a}
+    assert _form(f, f"{page}/releases", page, release).status_code == 303
+    again = _form(f, f"{page}/releases", page, release)
+    assert again.status_code == 409 and "already released" in again.text
+    assert (
+        '<strong>Side B</strong>: agree <span class="tag">released</span>'
+        in a1.client.get(page).text
+    )
+    # the next version: clause 1 reworded, clause 2 removed, a new clause 3
+    edit = f"{page}/edit"
+    rows = [
+        ("based_on", "1"),
+        ("id", clauses[0]),
+        ("body", "The parties meet often."),
+        ("link", ""),
+        ("id", clauses[1]),
+        ("body", ""),
+        ("link", ""),
+        ("id", ""),
+        ("body", "A new clause."),
+        ("link", f"option:{world.issues[0]}:full"),
+    ]
+    assert _form(f, edit, edit, rows).status_code == 303
+    stale = _form(f, edit, edit, rows)
+    assert stale.status_code == 409 and "The parties meet often." in stale.text
+    diff = a1.client.get(f"{page}/diff", params={"from": 1, "to": 2}).text
+    deleted = '<del><span class="cue">deleted:</span> &lt;script&gt;x&lt;/script&gt;.</del>'
+    assert deleted in diff
+    assert '<ins><span class="cue">inserted:</span> often.</ins>' in diff
+    assert "(removed)" in diff and "(new)" in diff
+    assert a1.client.get(edit).status_code == 404
+    assert clients("outsider").client.get(page).status_code == 404

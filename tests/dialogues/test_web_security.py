@@ -137,6 +137,15 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", D + "/releases"): cells(303, 404, 200, 200, 200, 200),
     ("GET", D + "/log"): cells(303, 404, 200, 200, 200, 200),
     ("GET", D + "/checkpoints"): cells(303, 404, 200, 200, 200, 200),
+    ("GET", D + "/texts"): cells(303, 404, 200, 200, 200, 200),
+    ("POST", D + "/texts"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/texts-from-package"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/texts/{text_id}"): cells(303, 404, 200, 200, 200, 200),
+    ("POST", D + "/texts/{text_id}/responses"): cells(303, 404, 404, 200, 200, 404),
+    ("POST", D + "/texts/{text_id}/releases"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/texts/{text_id}/edit"): cells(303, 404, 404, 404, 404, 200),
+    ("POST", D + "/texts/{text_id}/edit"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/texts/{text_id}/diff"): cells(303, 404, 200, 200, 200, 200),
     # JSON API: accounts (wrong credentials are an InputError: 422)
     ("POST", "/api/v1/session"): cells(401, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/session/code"): cells(401, 401, 401, 401, 401, 401),
@@ -170,7 +179,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # JSON API: the negotiating text
     ("GET", A + "/texts"): cells(401, 404, 200, 200, 200, 200),
     ("POST", A + "/texts"): cells(401, 404, 404, 404, 404, 201),
-    ("POST", A + "/texts/generated"): cells(401, 404, 404, 404, 404, 201),
+    ("POST", A + "/texts-from-package"): cells(401, 404, 404, 404, 404, 201),
     ("GET", A + "/texts/{text_id}"): cells(401, 404, 200, 200, 200, 200),
     ("PUT", A + "/texts/{text_id}"): cells(401, 404, 404, 404, 404, 200),
     ("GET", A + "/texts/{text_id}/diff"): cells(401, 404, 200, 200, 200, 200),
@@ -188,7 +197,8 @@ STATES: dict[tuple[str, str], str] = {
     ("POST", A + "/rounds/current/evaluate"): "locked",
     ("POST", D + "/releases"): "released",
     ("POST", A + "/releases"): "released",
-    ("POST", A + "/texts/generated"): "released",
+    ("POST", A + "/texts-from-package"): "released",
+    ("POST", D + "/texts-from-package"): "released",
 }
 
 # Writes that run before there is a session (no CSRF token to check).
@@ -316,8 +326,21 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         ("POST", A + "/releases"): {
             "body": {"evaluation_id": ids.evaluation, "audience": ids.delegation_a, "kind": "zone"}
         },
+        ("POST", D + "/texts"): {"form": {"title": "Text", "clause": "A clause."}},
+        ("POST", D + "/texts-from-package"): {
+            "form": {"title": "Text", "package": f"{ids.evaluation}:nash"}
+        },
+        ("POST", D + "/texts/{text_id}/responses"): {
+            "form": {"version": "1", f"answer:{ids.clause}": "agree"}
+        },
+        ("POST", D + "/texts/{text_id}/releases"): {
+            "form": {"side": ids.delegation_a, "version": "1", "audience": ids.delegation_b}
+        },
+        ("POST", D + "/texts/{text_id}/edit"): {
+            "form": {"based_on": "1", "id": ids.clause, "body": "Amended.", "link": ""}
+        },
         ("POST", A + "/texts"): {"body": {"title": "Text", "clauses": [{"body": "A clause."}]}},
-        ("POST", A + "/texts/generated"): {
+        ("POST", A + "/texts-from-package"): {
             "body": {"title": "Text", "evaluation_id": ids.evaluation, "rule": "nash"}
         },
         ("PUT", A + "/texts/{text_id}"): {
@@ -1387,6 +1410,31 @@ MASS: dict[tuple[str, str], MassCase] = {
         lambda ids: {"evaluation_id": ids.evaluation, "audience": ids.delegation_a, "kind": "zone"},
         [{"round_id": "x"}, {"body": "anything"}],
     ),
+    ("POST", A + "/texts"): (
+        "facilitator",
+        lambda ids: {"title": "T", "clauses": [{"body": "A clause."}]},
+        [{"version": 7}, {"dialogue_id": new_id()}],
+    ),
+    ("POST", A + "/texts-from-package"): (
+        "facilitator",
+        lambda ids: {"title": "T", "evaluation_id": ids.evaluation, "rule": "nash"},
+        [{"clauses": []}],
+    ),
+    ("PUT", A + "/texts/{text_id}"): (
+        "facilitator",
+        lambda ids: {"based_on": 1, "clauses": [{"id": ids.clause, "body": "Amended."}]},
+        [{"version": 9}, {"title": "x"}],
+    ),
+    ("POST", A + "/texts/{text_id}/responses"): (
+        "a1",
+        lambda ids: {"version": 1, "responses": [{"clause_id": ids.clause, "answer": "agree"}]},
+        [{"delegation_id": new_id()}, {"sequence": 1}],
+    ),
+    ("POST", A + "/texts/{text_id}/releases"): (
+        "facilitator",
+        lambda ids: {"side_id": ids.delegation_a, "version": 1, "audience": ids.delegation_b},
+        [{"answers": []}],
+    ),
 }
 
 
@@ -1411,6 +1459,9 @@ def test_unknown_fields_are_refused(worlds: Worlds, key: tuple[str, str]) -> Non
     if key == ("PUT", A + "/position"):
         i2 = worlds.ids.issues[1]
         bodies.append({"unacceptable": [{"issue": i2, "option": "lift", "public": True}]})
+    if key == ("PUT", A + "/texts/{text_id}"):
+        clause = {"id": worlds.ids.clause, "body": "x", "revision": 5}
+        bodies.append({"based_on": 1, "clauses": [clause]})
     for body in bodies:
         response = client.send(method, url, body=body)
         assert response.status_code == 422, (body, response.status_code, response.text)

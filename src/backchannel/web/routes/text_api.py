@@ -1,4 +1,4 @@
-"""The JSON API of the single negotiating text (``/api/v1/dialogues/{id}/texts``)."""
+"""The JSON API of the single negotiating text (``/api/v1/dialogues/{id}/texts…``)."""
 
 from __future__ import annotations
 
@@ -40,9 +40,7 @@ from backchannel.web.text_api_models import (
     VersionOut,
 )
 
-router = APIRouter(
-    prefix="/api/v1/dialogues/{dialogue_id}/texts", tags=["api"], responses=EVERY_ROUTE
-)
+router = APIRouter(prefix="/api/v1/dialogues/{dialogue_id}", tags=["api"], responses=EVERY_ROUTE)
 
 WRITE = {**CHANGES_STATE, **IN_A_DIALOGUE}
 READ = IN_A_DIALOGUE
@@ -101,7 +99,7 @@ def text_out(view: TextView) -> TextOut:
     )
 
 
-@router.get("", responses=READ)
+@router.get("/texts", responses=READ)
 async def text_list(
     dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
 ) -> list[TextSummaryOut]:
@@ -112,7 +110,7 @@ async def text_list(
     ]
 
 
-@router.post("", status_code=201, responses=WRITE)
+@router.post("/texts", status_code=201, responses=WRITE)
 async def text_add(
     dialogue_id: DialogueId, body: TextBody, platform: PlatformDep, current: CurrentDep
 ) -> VersionOut:
@@ -123,7 +121,7 @@ async def text_add(
     return VersionOut(id=found, version=1)
 
 
-@router.post("/generated", status_code=201, responses=WRITE)
+@router.post("/texts-from-package", status_code=201, responses=WRITE)
 async def text_generate(
     dialogue_id: DialogueId, body: GeneratedTextBody, platform: PlatformDep, current: CurrentDep
 ) -> VersionOut:
@@ -140,7 +138,7 @@ async def text_generate(
     return VersionOut(id=found, version=1)
 
 
-@router.get("/{text_id}", responses=READ)
+@router.get("/texts/{text_id}", responses=READ)
 async def text_get(
     dialogue_id: DialogueId,
     text_id: TextId,
@@ -155,7 +153,7 @@ async def text_get(
     return text_out(found)
 
 
-@router.put("/{text_id}", responses=WRITE)
+@router.put("/texts/{text_id}", responses=WRITE)
 async def text_revise(
     dialogue_id: DialogueId,
     text_id: TextId,
@@ -176,7 +174,7 @@ async def text_revise(
     return VersionOut(id=text_id, version=found)
 
 
-@router.get("/{text_id}/diff", responses=READ)
+@router.get("/texts/{text_id}/diff", responses=READ)
 async def text_diff(
     dialogue_id: DialogueId,
     text_id: TextId,
@@ -197,7 +195,7 @@ async def text_diff(
     ]
 
 
-@router.post("/{text_id}/responses", responses=WRITE)
+@router.post("/texts/{text_id}/responses", responses=WRITE)
 async def text_respond(
     dialogue_id: DialogueId,
     text_id: TextId,
@@ -213,7 +211,7 @@ async def text_respond(
     return RespondedOut(recorded=found)
 
 
-@router.post("/{text_id}/releases", status_code=201, responses=WRITE)
+@router.post("/texts/{text_id}/releases", status_code=201, responses=WRITE)
 async def text_release(
     dialogue_id: DialogueId,
     text_id: TextId,
