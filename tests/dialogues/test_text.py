@@ -4,17 +4,22 @@ what each seat sees, releases, generation from a package, at-rest sealing."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import inspect
 
 from backchannel.errors import InputError, NotAllowedNow, NotFound
 from backchannel.model.text import Answer, Change, ClauseState, Draft
 from backchannel.services import audit_log, evaluations, positions, rounds, text_views, texts
+from backchannel.services.platform import Platform
 from backchannel.services.releases import OBSERVERS
-from conftest import World
+from backchannel.storage import migrate
+from backchannel.storage.db import make_engine
+from conftest import World, build_world, close, make_settings
 
-from .conftest import Browserless, csrf_of, position_a, position_b
+from .conftest import Browserless, csrf_of, position_a, position_b, row_counts
 
 
 def _draft(world: World, *bodies: str) -> str:
@@ -409,3 +414,48 @@ def test_the_pages_carry_a_text_through_responses_a_version_and_a_release(
     assert "(removed)" in diff and "(new)" in diff
     assert a1.client.get(edit).status_code == 404
     assert clients("outsider").client.get(page).status_code == 404
+
+
+def test_the_text_page_speaks_russian(world: World, clients: Callable[[str], Browserless]) -> None:
+    text_id = _draft(world, "One.")
+    _answer(world, "a1", text_id, (1, "reject", "", ""))
+    page = f"/d/{world.dialogue_id}/texts/{text_id}"
+    russian = {"Accept-Language": "ru"}
+    html = clients("facilitator").client.get(page, headers=russian).text
+    assert "Не согласовано: ничто не согласовано, пока не согласовано всё." in html
+    assert "Пункт 1" in html and "отклонено" in html
+    a1 = clients("a1")
+    token = csrf_of(a1.client.get(page).text)
+    clause = _view(world, "a1", text_id).clauses[0].clause.id
+    form = {"csrf": token, "version": "1", f"answer:{clause}": "bracket"}
+    refused = a1.client.post(f"{page}/responses", data=form, headers=russian)
+    assert refused.status_code == 422
+    assert "для заключения в скобки нужна формулировка" in refused.text
+
+
+# ------------------------------------------------------------------ migration 0010
+def test_migration_0010_up_and_down_with_data(database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, database_url=database_url)
+    platform = Platform.open(settings, upgrade=True)
+    world = build_world(platform)
+    text_id = _draft(world, "One.")
+    _answer(world, "a1", text_id, (1, "agree", "", "fine"))
+    close(platform)
+
+    engine = make_engine(database_url)
+    before = row_counts(engine)
+    assert before["texts"] == before["text_versions"] == before["text_responses"] == 1
+    migrate.downgrade(engine, "0007")
+    left = set(inspect(engine).get_table_names())
+    assert not {"texts", "text_versions", "text_responses", "text_releases"} & left
+    others = {k: v for k, v in before.items() if not k.startswith("text")}
+    assert {k: v for k, v in row_counts(engine).items() if not k.startswith("text")} == others
+    migrate.upgrade(engine)
+    assert row_counts(engine) == {**before, "texts": 0, "text_versions": 0, "text_responses": 0}
+    engine.dispose()
+    platform = Platform.open(settings)
+    p, f, d = platform, world.actors["facilitator"], world.dialogue_id
+    assert text_views.texts(p, f, d) == []
+    made = texts.create_text(p, f, d, "Again", [Draft(body="Two.")])
+    assert text_views.text_view(p, f, d, made).clauses[0].clause.body == "Two."
+    close(platform)
