@@ -413,6 +413,9 @@ def test_the_pages_carry_a_text_through_responses_a_version_and_a_release(
     assert '<ins><span class="cue">inserted:</span> often.</ins>' in diff
     assert "(removed)" in diff and "(new)" in diff
     assert a1.client.get(edit).status_code == 404
+    log = f.client.get(f"{d}/log").text
+    for label in ("negotiating text drafted", "new version of a negotiating text"):
+        assert label in log
     assert clients("outsider").client.get(page).status_code == 404
 
 
