@@ -20,6 +20,7 @@ import argparse
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+
+from backchannel.web.once import HEADER, KEY
 
 ROLES = ("facilitator", "member", "observer", "outsider", "anonymous")
 """Who sends the requests: a seat of each kind, an account with no seat, no session."""
@@ -148,6 +151,7 @@ def _run(
     def one(case: Any) -> None:
         cookies, headers = sign_in(target, role) if fresh else session
         report.requests += 1
+        _one_key_per_request(case)
         try:
             answer = case.call_and_validate(
                 headers=headers, cookies=cookies, excluded_checks=excluded
@@ -162,6 +166,15 @@ def _run(
         one()
     except Unsatisfiable:  # nothing to make invalid (an operation without inputs)
         assert mode is GenerationMode.NEGATIVE, label
+
+
+def _one_key_per_request(case: Any) -> None:
+    """A well-formed ``Idempotency-Key`` made unique: the generator repeats keys across
+    examples, and a key sent again with another request is rightly refused (422), which
+    says nothing about the operation. A malformed key is left as generated."""
+    for name in list(case.headers or {}):
+        if name.lower() == HEADER.lower() and KEY.fullmatch(str(case.headers[name])):
+            case.headers[name] = f"fuzz-{uuid.uuid4()}"
 
 
 def _describe(failure: BaseException) -> str:

@@ -141,7 +141,8 @@ def test_wrong_credentials_are_a_401_with_the_same_answer(world: World, app: Fas
     unknown = client.post("/api/v1/session", json={"username": "nobody", "password": "x" * 14})
     wrong = client.post("/api/v1/session", json={"username": "a1", "password": "x" * 14})
     assert unknown.status_code == wrong.status_code == 401
-    assert unknown.json() == wrong.json() == {"error": "user name or password is wrong"}
+    said = {"error": "user name or password is wrong", "code": "user name or password is wrong"}
+    assert unknown.json() == wrong.json() == said
     assert sign_in(app, "a1").csrf  # the right password still signs in
 
 

@@ -276,6 +276,53 @@ def run_the_flow(platform: Platform, canary: Canaries) -> tuple[Site, str]:
     body = {"evaluation_id": e, "audience": parties["A"], "kind": "zone"}
     site.call(fac, "POST", f"/api/v1/dialogues/{d}/releases", 409, json=body)
     site.call(fac, "POST", f"/d/{d}/releases", 409, csrf=False, data={**form, "kind": "zone"})
+    # a negotiating text: clauses, proposed wordings and comments are canaries
+    texts = f"/api/v1/dialogues/{d}/texts"
+    body = {
+        "title": canary("text title"),
+        "clauses": [{"body": canary("clause 1", length=120)}, {"body": canary("clause 2")}],
+    }
+    t = site.call(fac, "POST", texts, 201, json=body).json()["id"]
+    clauses = [c["id"] for c in site.call(fac, "GET", f"{texts}/{t}").json()["clauses"]]
+    answers = {
+        "a1": [
+            {
+                "clause_id": clauses[0],
+                "answer": "bracket",
+                "wording": canary("wording of A"),
+                "comment": canary("comment of A", length=200),
+            },
+            {"clause_id": clauses[1], "answer": "ad_referendum", "comment": canary("comment A2")},
+        ],
+        "b1": [{"clause_id": clauses[0], "answer": "agree", "comment": canary("comment of B")}],
+    }
+    for name, given in answers.items():
+        body = {"version": 1, "responses": given}
+        site.call(members[name], "POST", f"{texts}/{t}/responses", json=body)
+    release = {"side_id": parties["A"], "version": 1, "audience": parties["B"]}
+    site.call(fac, "POST", f"{texts}/{t}/releases", 201, json=release)
+    site.call(fac, "POST", f"{texts}/{t}/releases", 409, json=release)
+    revised = [
+        {"id": clauses[0], "body": canary("clause 1 amended")},
+        {"id": clauses[1], "body": canary("clause 2 amended")},
+    ]
+    site.call(fac, "PUT", f"{texts}/{t}", json={"based_on": 1, "clauses": revised})
+    site.call(fac, "PUT", f"{texts}/{t}", 409, json={"based_on": 1, "clauses": revised})
+    stale = {"version": 1, "responses": answers["b1"]}
+    site.call(members["b1"], "POST", f"{texts}/{t}/responses", 409, json=stale)
+    bracket = [{"clause_id": clauses[0], "answer": "bracket", "comment": canary("comment b")}]
+    site.call(
+        members["b1"],
+        "POST",
+        f"{texts}/{t}/responses",
+        422,
+        json={"version": 2, "responses": bracket},
+    )
+    site.call(outsider, "GET", f"{texts}/{t}", 404)
+    site.call(members["b1"], "PUT", f"{texts}/{t}", 404, json={"based_on": 2, "clauses": revised})
+    seen = site.call(members["b1"], "GET", f"{texts}/{t}?version=1").json()
+    theirs = [a for a in seen["clauses"][0]["answers"] if a["side_id"] == parties["A"]]
+    assert theirs[0]["wording"] == answers["a1"][0]["wording"] and theirs[0]["comment"] is None
     # a password change, with a new canary password
     new = canary("new password of b1", length=16)
     body = {"old": passwords["b1"], "new": new}

@@ -19,6 +19,7 @@ from sqlalchemy import inspect, text
 
 from backchannel.cli import main
 from backchannel.errors import InputError
+from backchannel.model.text import Draft
 from backchannel.services import (
     accounts,
     audit_log,
@@ -26,9 +27,12 @@ from backchannel.services import (
     dialogues,
     evaluations,
     mfa,
+    once,
     positions,
     releases,
     rounds,
+    text_views,
+    texts,
 )
 from backchannel.services.platform import Platform
 from backchannel.storage import backup_file
@@ -62,6 +66,10 @@ def populate(platform: Platform) -> None:
     rounds.lock_round(p, f, d)
     evaluation = evaluations.evaluate(p, f, d)
     releases.release(p, f, d, evaluation, world.delegation_a, "zone")
+    text = texts.create_text(p, f, d, "Communiqué", [Draft(body=f"The clause {NOTE}.")])
+    clause = text_views.text_view(p, f, d, text).clauses[0].clause.id
+    texts.respond(p, world.actors["a1"], d, text, 1, [(clause, "agree", "", NOTE)])
+    text_views.release(p, f, d, text, world.delegation_a, 1, world.delegation_b)
     dialogues.invite(p, f, d, "member", delegation_id=world.delegation_a, track="expert")
     accounts.sign_in(p, "a1", PASSWORD, "192.0.2.1")
     with pytest.raises(InputError):
@@ -70,6 +78,9 @@ def populate(platform: Platform) -> None:
     secret = mfa.begin(p, b1).secret
     mfa.confirm(p, b1, "", mfa.code_at(secret, mfa.step_of(utcnow())))
     assert isinstance(accounts.sign_in(p, "b1", PASSWORD, "192.0.2.1"), accounts.Challenge)
+    a1 = world.actors["a1"].user_id  # a write sent once (Idempotency-Key), its answer kept
+    assert once.claim(p, a1, "key-1", once.fingerprint("POST", "/api/v1/x", b"{}")) is None
+    once.complete(p, a1, "key-1", once.Answer(201, b'{"id": "x"}'))
     empty = [t for t in Base.metadata.tables if not rows_of(platform)[t]]
     assert not empty, f"tables left empty: {empty}"
 

@@ -4,12 +4,13 @@ Rules create objects as random actors (dialogues, issues, delegations, seats,
 invitations, positions with random content, rounds, evaluations, releases) and the
 machine keeps its own model of who owns what. After the setup and in a ``sweep`` rule
 it tries every read and every write as every actor in every dialogue (and in one that
-does not exist): ``positions`` with and without a delegation id of any dialogue,
-``save_position`` for another delegation, ``released_to_me``, ``log``,
-``evaluations``, ``dialogues.view``, ``my_dialogues``, and the facilitator's writes as
-everyone else. A non-owner must get exactly :class:`NotFound` (the same message, no
-hint), and what an owner reads must equal the model: its own side's positions, the
-releases to its own audience, the log entries addressed to it.
+does not exist; negotiating texts included, see ``text_isolation.py``): ``positions``
+with and without a delegation id of any dialogue, ``save_position`` for another
+delegation, ``released_to_me``, ``log``, ``evaluations``, ``dialogues.view``,
+``my_dialogues``, and the facilitator's writes as everyone else. A non-owner must get
+exactly :class:`NotFound` (the same message, no hint), and what an owner reads must
+equal the model: its own side's positions, the releases to its own audience, the log
+entries addressed to it.
 
 The negative controls run the same machine against deliberately broken variants of
 the checks and assert that it fails on each of them.
@@ -72,6 +73,8 @@ from backchannel.services.platform import Platform
 from backchannel.storage import repo
 from backchannel.storage.tables import DelegationRow
 from conftest import PASSWORD, make_settings
+
+from .text_isolation import TextIsolation, TextModel
 
 NAMES = ("fac", "fac2", "a1", "a2", "b1", "obs", "out", "x1", "spare1", "spare2")
 OBSERVERS = releases.OBSERVERS
@@ -317,16 +320,19 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
     return Shared(platform, actors)
 
 
-class IsolationMachine(RuleBasedStateMachine):
+class IsolationMachine(TextIsolation, RuleBasedStateMachine):
     """The services against a model of who owns what (``shared`` set by machine_for)."""
 
     shared: Shared
+    attempt = staticmethod(attempt)
+    same = staticmethod(same)
 
     def __init__(self) -> None:
         super().__init__()
         self.p = self.shared.platform
         self.actors = self.shared.actors
         self.d: dict[str, DialogueModel] = {}
+        self.texts: dict[str, dict[str, TextModel]] = {}
         self.serial = itertools.count()
         self.dirty = True  # something changed since the last sweep
 
@@ -660,6 +666,14 @@ class IsolationMachine(RuleBasedStateMachine):
         self.do_open(d2, "fac")
         position = data.draw(position_for(d2.issues, self.unique("note of x1")))
         self.do_save(d2, "x1", None, position)
+        self.do_create_text(d1, "fac")
+        ((text_id, text),) = self.texts["D1"].items()
+        for name in ("a1", "b1"):
+            self.do_respond(d1, name, "D1", text_id, data)
+        self.do_release_text(d1, "fac", "D1", text_id, a, 1, b)  # type: ignore[arg-type]
+        self.do_release_text(d1, "fac", "D1", text_id, b, 1, OBSERVERS)  # type: ignore[arg-type]
+        self.do_revise_text(d1, "fac", "D1", text_id)
+        assert len(text.releases) == 2
         self.sweep()
 
     # ---------------------------------------------------------- rules
@@ -827,6 +841,7 @@ class IsolationMachine(RuleBasedStateMachine):
             for name in NAMES:
                 self.check_reads(d, name, delegations)
                 self.check_denied_writes(d, name, delegations, evaluation_ids)
+                self.check_texts(d, name)
         for name in NAMES:
             self.check_no_dialogue(name)
             self.check_my_dialogues(name)
@@ -911,7 +926,7 @@ class IsolationMachine(RuleBasedStateMachine):
         )
         if fac:
             expected = []
-            for x in d.delegations:
+            for x in d.delegations if current is not None else ():  # no round: no one yet
                 if x.absent:
                     continue
                 kept = d.positions.get((current, x.id)) if current else None
@@ -1216,11 +1231,17 @@ def _log_for_every_audience(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+def _text_releases_for_every_audience(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = repo.text_releases
+    monkeypatch.setattr(repo, "text_releases", lambda s, text_id, _: original(s, text_id, None))
+
+
 BREAKAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "position_target_skips_the_delegation_check": _position_target_without_delegation_check,
     "owned_skips_the_dialogue_check": _owned_without_dialogue_check,
     "releases_ignore_the_audience": _releases_for_every_audience,
     "log_ignores_the_audience": _log_for_every_audience,
+    "text_releases_ignore_the_audience": _text_releases_for_every_audience,
 }
 
 

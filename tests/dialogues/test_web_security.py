@@ -42,6 +42,7 @@ from starlette.routing import Mount, Route
 
 from backchannel.config import Settings
 from backchannel.errors import InputError, SignInRequired, TooManyAttempts, WrongCredentials
+from backchannel.model.text import Draft
 from backchannel.services import (
     accounts,
     dialogues,
@@ -50,6 +51,8 @@ from backchannel.services import (
     positions,
     releases,
     rounds,
+    text_views,
+    texts,
 )
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
@@ -146,6 +149,15 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", D + "/releases"): cells(303, 404, 200, 200, 200, 200),
     ("GET", D + "/log"): cells(303, 404, 200, 200, 200, 200),
     ("GET", D + "/checkpoints"): cells(303, 404, 200, 200, 200, 200),
+    ("GET", D + "/texts"): cells(303, 404, 200, 200, 200, 200),
+    ("POST", D + "/texts"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/texts-from-package"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/texts/{text_id}"): cells(303, 404, 200, 200, 200, 200),
+    ("POST", D + "/texts/{text_id}/responses"): cells(303, 404, 404, 200, 200, 404),
+    ("POST", D + "/texts/{text_id}/releases"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/texts/{text_id}/edit"): cells(303, 404, 404, 404, 404, 200),
+    ("POST", D + "/texts/{text_id}/edit"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/texts/{text_id}/diff"): cells(303, 404, 200, 200, 200, 200),
     # JSON API: accounts (wrong credentials are an InputError: 422)
     ("POST", "/api/v1/session"): cells(401, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/session/code"): cells(401, 401, 401, 401, 401, 401),
@@ -179,6 +191,15 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", A + "/releases"): cells(401, 404, 200, 200, 200, 200),
     ("GET", A + "/log"): cells(401, 404, 200, 200, 200, 200),
     ("GET", A + "/checkpoints"): cells(401, 404, 200, 200, 200, 200),
+    # JSON API: the negotiating text
+    ("GET", A + "/texts"): cells(401, 404, 200, 200, 200, 200),
+    ("POST", A + "/texts"): cells(401, 404, 404, 404, 404, 201),
+    ("POST", A + "/texts-from-package"): cells(401, 404, 404, 404, 404, 201),
+    ("GET", A + "/texts/{text_id}"): cells(401, 404, 200, 200, 200, 200),
+    ("PUT", A + "/texts/{text_id}"): cells(401, 404, 404, 404, 404, 200),
+    ("GET", A + "/texts/{text_id}/diff"): cells(401, 404, 200, 200, 200, 200),
+    ("POST", A + "/texts/{text_id}/responses"): cells(401, 404, 404, 200, 200, 404),
+    ("POST", A + "/texts/{text_id}/releases"): cells(401, 404, 404, 404, 404, 201),
 }
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.
@@ -194,6 +215,8 @@ STATES: dict[tuple[str, str], str] = {
     ("POST", A + "/rounds/current/evaluate"): "locked",
     ("POST", D + "/releases"): "released",
     ("POST", A + "/releases"): "released",
+    ("POST", A + "/texts-from-package"): "released",
+    ("POST", D + "/texts-from-package"): "released",
 }
 
 # Writes that run before there is a session (no CSRF token to check).
@@ -229,6 +252,8 @@ class Ids:
     actors: dict[str, Actor]
     sessions: dict[str, list[tuple[str, str]]]  # username -> two (cookie token, CSRF token)
     totp: dict[str, str]  # username -> TOTP secret (the observer's set-up, the outsider's)
+    text: str  # a negotiating text with one clause, answered by side A
+    clause: str
 
     def code(self, username: str) -> str:
         """The current TOTP code of an account of :attr:`totp` ("000000" for others)."""
@@ -241,6 +266,7 @@ class Ids:
         values = {
             "dialogue_id": self.dialogue,
             "issue_id": self.issues[0],
+            "text_id": self.text,
             "token": BOGUS_TOKEN,
             "invitation_id": self.invitation,
             "path": "backchannel.css",
@@ -331,6 +357,33 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
                 "kind": "package",
                 "parameter": "nash",
             }
+        },
+        ("POST", D + "/texts"): {"form": {"title": "Text", "clause": "A clause."}},
+        ("POST", D + "/texts-from-package"): {
+            "form": {"title": "Text", "package": f"{ids.evaluation}:nash"}
+        },
+        ("POST", D + "/texts/{text_id}/responses"): {
+            "form": {"version": "1", f"answer:{ids.clause}": "agree"}
+        },
+        ("POST", D + "/texts/{text_id}/releases"): {
+            "form": {"side": ids.delegation_a, "version": "1", "audience": ids.delegation_b}
+        },
+        ("POST", D + "/texts/{text_id}/edit"): {
+            "form": {"based_on": "1", "id": ids.clause, "body": "Amended.", "link": ""}
+        },
+        ("POST", A + "/texts"): {"body": {"title": "Text", "clauses": [{"body": "A clause."}]}},
+        ("POST", A + "/texts-from-package"): {
+            "body": {"title": "Text", "evaluation_id": ids.evaluation, "rule": "nash"}
+        },
+        ("PUT", A + "/texts/{text_id}"): {
+            "body": {"based_on": 1, "clauses": [{"id": ids.clause, "body": "Amended."}]}
+        },
+        ("GET", A + "/texts/{text_id}/diff"): {"params": {"from": "1", "to": "1"}},
+        ("POST", A + "/texts/{text_id}/responses"): {
+            "body": {"version": 1, "responses": [{"clause_id": ids.clause, "answer": "agree"}]}
+        },
+        ("POST", A + "/texts/{text_id}/releases"): {
+            "body": {"side_id": ids.delegation_a, "version": 1, "audience": ids.delegation_b}
         },
     }
     return bodies.get(key, {})
@@ -500,6 +553,9 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
             src.backup(dst)
 
     p, f, d = platform, world.actors["facilitator"], world.dialogue_id
+    text = texts.create_text(p, f, d, "Communiqué", [Draft(body="The parties meet.")])
+    clause = text_views.text_view(p, f, d, text).clauses[0].clause.id
+    texts.respond(p, world.actors["a1"], d, text, 1, [(clause, "agree", "", "")])
     token = dialogues.invite(p, f, d, "member", delegation_id=world.delegation_b, track="expert")
     invitation = hashlib.sha256(token.encode()).hexdigest()
     save("convened")  # no round yet
@@ -526,6 +582,8 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         dict(world.actors),
         sessions,
         totp,
+        text,
+        clause,
     )
     found = Worlds(root, settings, ids)
     yield found
@@ -1398,6 +1456,31 @@ MASS: dict[tuple[str, str], MassCase] = {
         },
         [{"round_id": "x"}, {"body": "anything"}],
     ),
+    ("POST", A + "/texts"): (
+        "facilitator",
+        lambda ids: {"title": "T", "clauses": [{"body": "A clause."}]},
+        [{"version": 7}, {"dialogue_id": new_id()}],
+    ),
+    ("POST", A + "/texts-from-package"): (
+        "facilitator",
+        lambda ids: {"title": "T", "evaluation_id": ids.evaluation, "rule": "nash"},
+        [{"clauses": []}],
+    ),
+    ("PUT", A + "/texts/{text_id}"): (
+        "facilitator",
+        lambda ids: {"based_on": 1, "clauses": [{"id": ids.clause, "body": "Amended."}]},
+        [{"version": 9}, {"title": "x"}],
+    ),
+    ("POST", A + "/texts/{text_id}/responses"): (
+        "a1",
+        lambda ids: {"version": 1, "responses": [{"clause_id": ids.clause, "answer": "agree"}]},
+        [{"delegation_id": new_id()}, {"sequence": 1}],
+    ),
+    ("POST", A + "/texts/{text_id}/releases"): (
+        "facilitator",
+        lambda ids: {"side_id": ids.delegation_a, "version": 1, "audience": ids.delegation_b},
+        [{"answers": []}],
+    ),
 }
 
 
@@ -1422,6 +1505,9 @@ def test_unknown_fields_are_refused(worlds: Worlds, key: tuple[str, str]) -> Non
     if key == ("PUT", A + "/position"):
         i2 = worlds.ids.issues[1]
         bodies.append({"unacceptable": [{"issue": i2, "option": "lift", "public": True}]})
+    if key == ("PUT", A + "/texts/{text_id}"):
+        clause = {"id": worlds.ids.clause, "body": "x", "revision": 5}
+        bodies.append({"based_on": 1, "clauses": [clause]})
     for body in bodies:
         response = client.send(method, url, body=body)
         assert response.status_code == 422, (body, response.status_code, response.text)

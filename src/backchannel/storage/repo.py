@@ -37,6 +37,10 @@ from backchannel.storage.tables import (
     RoundRow,
     SessionRow,
     SignInChallengeRow,
+    TextReleaseRow,
+    TextResponseRow,
+    TextRow,
+    TextVersionRow,
     UserRow,
 )
 
@@ -511,3 +515,61 @@ def request_key_for_update(session: Session, key_hash: str) -> RequestKeyRow | N
 def prune_request_keys(session: Session, before: datetime) -> None:
     """Forget the request keys created before a time."""
     session.execute(delete(RequestKeyRow).where(RequestKeyRow.created_at < before))
+
+
+def texts(session: Session, dialogue_id: str) -> Sequence[TextRow]:
+    """The dialogue's negotiating texts, oldest first."""
+    query = select(TextRow).where(TextRow.dialogue_id == dialogue_id)
+    return session.execute(query.order_by(TextRow.created_at, TextRow.id)).scalars().all()
+
+
+def text_version(session: Session, text_id: str, number: int) -> TextVersionRow | None:
+    """One version of a text."""
+    query = select(TextVersionRow).where(
+        TextVersionRow.text_id == text_id, TextVersionRow.number == number
+    )
+    return session.execute(query).scalar()
+
+
+def text_responses(
+    session: Session, text_id: str, delegation_ids: Sequence[str]
+) -> Sequence[TextResponseRow]:
+    """Every response of these delegations to a text, oldest first."""
+    query = select(TextResponseRow).where(
+        TextResponseRow.text_id == text_id, TextResponseRow.delegation_id.in_(delegation_ids)
+    )
+    return session.execute(query.order_by(TextResponseRow.sequence)).scalars().all()
+
+
+def last_response_sequence(session: Session, text_id: str, delegation_id: str) -> int:
+    """The highest sequence number of a delegation's responses to a text (0: none)."""
+    query = select(func.max(TextResponseRow.sequence)).where(
+        TextResponseRow.text_id == text_id, TextResponseRow.delegation_id == delegation_id
+    )
+    return session.execute(query).scalar() or 0
+
+
+def text_releases(
+    session: Session, text_id: str, audiences: Sequence[str] | None
+) -> Sequence[TextReleaseRow]:
+    """The releases of responses to a text (to ``audiences``; None: all), oldest first."""
+    query = select(TextReleaseRow).where(TextReleaseRow.text_id == text_id)
+    if audiences is not None:
+        query = query.where(TextReleaseRow.audience.in_(audiences))
+    order = (TextReleaseRow.released_at, TextReleaseRow.version)
+    return session.execute(query.order_by(*order)).scalars().all()
+
+
+def text_released(
+    session: Session, text_id: str, delegation_id: str, version: int, audience: str
+) -> bool:
+    """Whether these responses were already released to this audience."""
+    query = select(
+        exists().where(
+            TextReleaseRow.text_id == text_id,
+            TextReleaseRow.delegation_id == delegation_id,
+            TextReleaseRow.version == version,
+            TextReleaseRow.audience == audience,
+        )
+    )
+    return bool(session.execute(query).scalar())

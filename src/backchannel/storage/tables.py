@@ -326,3 +326,70 @@ class RequestKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     answer_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class TextRow(Base):
+    """A single negotiating text; ``version`` is the number of its current version."""
+
+    __tablename__ = "texts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    title_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TextVersionRow(Base):
+    """One version of a text: every clause (wording, agenda link, revision), sealed."""
+
+    __tablename__ = "text_versions"
+    __table_args__ = (UniqueConstraint("text_id", "number"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    text_id: Mapped[str] = mapped_column(ForeignKey("texts.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TextResponseRow(Base):
+    """A delegation's response to one clause revision (answer, wording, comment: sealed).
+
+    Every response is kept; the one with the highest ``sequence`` of a (delegation,
+    clause, revision) is the one that counts."""
+
+    __tablename__ = "text_responses"
+    __table_args__ = (UniqueConstraint("text_id", "delegation_id", "sequence"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    text_id: Mapped[str] = mapped_column(ForeignKey("texts.id", ondelete="CASCADE"))
+    delegation_id: Mapped[str] = mapped_column(ForeignKey("delegations.id", ondelete="CASCADE"))
+    clause_id: Mapped[str] = mapped_column(String(32))
+    revision: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TextReleaseRow(Base):
+    """One side's responses to one version, released to an audience (a delegation id or
+    "observers"); the released answers and wordings, sealed (never the comments)."""
+
+    __tablename__ = "text_releases"
+    __table_args__ = (UniqueConstraint("text_id", "delegation_id", "version", "audience"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    text_id: Mapped[str] = mapped_column(ForeignKey("texts.id", ondelete="CASCADE"))
+    delegation_id: Mapped[str] = mapped_column(ForeignKey("delegations.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    audience: Mapped[str] = mapped_column(String(32))
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -20,7 +20,7 @@ from backchannel.config import Settings
 from backchannel.errors import EnrolmentNeeded, InputError
 from backchannel.messages import t_
 from backchannel.services.platform import Platform
-from backchannel.web import errors, gate, labels, language
+from backchannel.web import errors, gate, labels, language, light_format
 from backchannel.web.deps import PasswordChangeNeeded
 from backchannel.web.form_fields import form_guard
 from backchannel.web.security import SecurityHeaders
@@ -90,6 +90,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     templates.env.filters["log_action"] = labels.log_action
     templates.env.filters["label"] = labels.label
     templates.env.filters["extract"] = lambda key, container: container[key]
+    templates.env.filters["light"] = light_format.light
     app.state.templates = templates
     errors.install(app, templates)
 
@@ -103,12 +104,14 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
             return errors.respond(request, templates, error)
         return RedirectResponse("/account/mfa", status_code=303)
 
-    from backchannel.web.routes import account, api, pages, workspace
+    from backchannel.web.routes import account, api, pages, text_api, text_pages, workspace
 
     app.include_router(pages.router)
     app.include_router(workspace.router)
     app.include_router(account.router)
     app.include_router(api.router)
+    app.include_router(text_api.router)
+    app.include_router(text_pages.router)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def _favicon() -> Response:

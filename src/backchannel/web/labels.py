@@ -26,6 +26,10 @@ LOG_ACTIONS: Mapping[str, Message] = {
     "round.draft": t_("round unlocked"),
     "position.saved": t_("position saved"),
     "finding.released": t_("finding released"),
+    "text.created": t_("negotiating text drafted"),
+    "text.revised": t_("new version of a negotiating text"),
+    "text.responded": t_("responses to a negotiating text"),
+    "text.released": t_("responses to a negotiating text released"),
 }
 """The label of each action a dialogue's log shows."""
 
