@@ -308,3 +308,75 @@ class CheckpointRow(Base):
     head: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MeetingRow(Base):
+    """A meeting of a dialogue: when (UTC and the IANA zone it was set in), its format and
+    the sides taking part; place and agenda are sealed in ``details_ct``.
+
+    ``sides`` lists the delegation ids taking part, space-separated (every delegation for
+    a plenary, one for a caucus, two for a bilateral).
+    """
+
+    __tablename__ = "meetings"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    zone: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(16))  # plenary | caucus | bilateral
+    sides: Mapped[str] = mapped_column(String(200))
+    round_id: Mapped[str | None] = mapped_column(
+        ForeignKey("rounds.id", ondelete="SET NULL"), nullable=True
+    )
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    details_ct: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AttendanceRow(Base):
+    """One seat present at a meeting."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+
+
+class MeetingRecordRow(Base):
+    """One version of a meeting's shared record, sealed.
+
+    The record is unattributed by construction: there is no column for who said what.
+    """
+
+    __tablename__ = "meeting_records"
+    __table_args__ = (UniqueConstraint("meeting_id", "version"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RecordAnswerRow(Base):
+    """A side's answer to one version of a shared record: ``confirmed`` or ``changes``
+    (with a sealed comment to the facilitator)."""
+
+    __tablename__ = "record_answers"
+    __table_args__ = (UniqueConstraint("record_id", "delegation_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    record_id: Mapped[str] = mapped_column(ForeignKey("meeting_records.id", ondelete="CASCADE"))
+    delegation_id: Mapped[str] = mapped_column(ForeignKey("delegations.id", ondelete="CASCADE"))
+    answer: Mapped[str] = mapped_column(String(16))  # confirmed | changes
+    comment_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
