@@ -3,6 +3,7 @@ pseudonymous attendance, the record's versions, confirmations and the agreed rec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,8 @@ from backchannel.services.meetings import FieldError, MeetingPlan
 from backchannel.storage import repo
 from backchannel.storage.tables import MeetingRecordRow
 from conftest import World
+
+from .conftest import Browserless
 
 
 def member_id(world: World, name: str) -> str:
@@ -253,3 +256,139 @@ def test_a_meeting_of_another_dialogue_is_not_found(world: World) -> None:
         records.write(p, f, second, meeting_id, "Moved.")
     assert [m.id for m in meetings.meetings(p, f, d)] == [meeting_id]
     assert meetings.meetings(p, f, second) == []
+
+
+# ---------------------------------------------------------------- pages and API
+def _form(world: World, **changes: object) -> dict[str, object]:
+    values: dict[str, object] = {
+        "starts": "2030-03-14T10:00",
+        "zone": "Europe/Vienna",
+        "format": "plenary",
+        "place": "Palais Todesco",
+        "issue": [world.issues[0]],
+        "items": "Humanitarian corridors\nNext steps",
+        "attendee": [member_id(world, "a1"), member_id(world, "b1")],
+        "round": "1",
+    }
+    values.update(changes)
+    return values
+
+
+def test_the_pages_schedule_a_meeting_and_keep_the_record(
+    world: World, clients: Callable[[str], Browserless]
+) -> None:
+    f, a1, b1 = clients("facilitator"), clients("a1"), clients("b1")
+    d = world.dialogue_id
+    listing = f.client.get(f"/d/{d}/meetings")
+    assert listing.status_code == 200 and "Schedule a meeting" in listing.text
+    assert 'type="checkbox" name="attendee"' in listing.text  # checkboxes, no multi-select
+    form = {**_form(world), "csrf": f.csrf}
+    made = f.client.post(f"/d/{d}/meetings", data=form, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    url = made.headers["location"]
+    page = f.client.get(url).text
+    assert "2030-03-14 10:00" in page and "Palais Todesco" in page and "Next steps" in page
+    assert "A1" in page and "B1" in page
+    other = b1.client.get(url).text
+    assert "B1" in other and ">A1<" not in other and "A1 (" not in other  # pseudonym only
+    assert "Schedule a meeting" not in b1.client.get(f"/d/{d}/meetings").text
+    saved = f.client.post(
+        url + "/record", data={"text": "Corridors were discussed.", "csrf": f.csrf}
+    )
+    assert saved.status_code == 200 and "version 1" in saved.text
+    for side in (a1, b1):
+        page = side.client.get(url).text
+        assert "Confirm version 1" in page
+        done = side.client.post(
+            url + "/record/answer",
+            data={"version": "1", "answer": "confirmed", "comment": "", "csrf": side.csrf},
+        )
+        assert done.status_code == 200
+    assert "Agreed record" in clients("observer").client.get(url).text
+
+
+def test_a_refused_meeting_form_keeps_what_was_typed_and_names_the_field(
+    world: World, clients: Callable[[str], Browserless]
+) -> None:
+    f = clients("facilitator")
+    d = world.dialogue_id
+    form = {**_form(world, zone="Atlantis/Capital", place="Villa Typed"), "csrf": f.csrf}
+    refused = f.client.post(f"/d/{d}/meetings", data=form)
+    assert refused.status_code == 422
+    page = refused.text
+    assert 'id="zone-error"' in page and "Atlantis/Capital is not a time zone" in page
+    assert 'value="Atlantis/Capital"' in page and 'value="Villa Typed"' in page
+    assert "Humanitarian corridors\nNext steps" in page
+    assert f'value="{member_id(world, "a1")}" checked' in page
+    assert meetings.meetings(world.platform, world.actors["facilitator"], d) == []
+    record_refused = f.client.post(
+        f"/d/{d}/meetings/{_meeting(world)}/record", data={"text": "   ", "csrf": f.csrf}
+    )
+    assert record_refused.status_code == 422 and 'id="text-error"' in record_refused.text
+
+
+def test_a_request_for_changes_without_a_comment_is_refused_beside_the_field(
+    world: World, clients: Callable[[str], Browserless]
+) -> None:
+    p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
+    meeting_id = _meeting(world)
+    records.write(p, f, d, meeting_id, "Draft.")
+    a1 = clients("a1")
+    refused = a1.client.post(
+        f"/d/{d}/meetings/{meeting_id}/record/answer",
+        data={"version": "1", "answer": "changes", "comment": "", "csrf": a1.csrf},
+    )
+    assert refused.status_code == 422 and 'id="comment-error"' in refused.text
+
+
+def test_the_api_schedules_lists_and_answers(
+    world: World, clients: Callable[[str], Browserless]
+) -> None:
+    f, a1, b1 = clients("facilitator"), clients("a1"), clients("b1")
+    d = world.dialogue_id
+    base = f"/api/v1/dialogues/{d}/meetings"
+    body = {
+        "starts": "2030-03-14T10:00",
+        "zone": "Europe/Vienna",
+        "place": "Geneva",
+        "issues": [world.issues[1]],
+        "attendees": [member_id(world, "a1"), member_id(world, "b1")],
+        "round": 1,
+    }
+    made = f.client.post(base, json=body, headers={"X-CSRF-Token": f.csrf})
+    assert made.status_code == 201, made.text
+    meeting_id = made.json()["id"]
+    seen = b1.client.get(f"{base}/{meeting_id}").json()
+    assert seen["starts_at"].startswith("2030-03-14T09:00") and seen["round"] == 1
+    names = {a["member_id"]: a["name"] for a in seen["attendees"]}
+    assert names[member_id(world, "b1")] == "B1" and names[member_id(world, "a1")] != "A1"
+    assert [m["id"] for m in a1.client.get(base).json()] == [meeting_id]
+    put = f.client.put(
+        f"{base}/{meeting_id}/record", json={"text": "Said."}, headers={"X-CSRF-Token": f.csrf}
+    )
+    assert put.json() == {"version": 1}
+    speaker = f.client.put(
+        f"{base}/{meeting_id}/record",
+        json={"text": "Said.", "speaker": "A1"},
+        headers={"X-CSRF-Token": f.csrf},
+    )
+    assert speaker.status_code == 422  # no speaker field exists, and none is taken
+    answered = a1.client.post(
+        f"{base}/{meeting_id}/record/answers",
+        json={"version": 1, "answer": "changes", "comment": "Add the date."},
+        headers={"X-CSRF-Token": a1.csrf},
+    )
+    assert answered.json() == {"version": 1, "answer": "changes"}
+    record = b1.client.get(f"{base}/{meeting_id}/record").json()
+    assert record["answers"][world.delegation_a] == "pending" and record["comments"] == {}
+    assert set(record) == {
+        "meeting_id",
+        "version",
+        "text",
+        "created_at",
+        "answers",
+        "comments",
+        "agreed",
+    }
+    cancelled = f.client.post(f"{base}/{meeting_id}/cancel", headers={"X-CSRF-Token": f.csrf})
+    assert cancelled.json()["cancelled"] is True

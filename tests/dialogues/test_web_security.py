@@ -46,8 +46,10 @@ from backchannel.services import (
     accounts,
     dialogues,
     evaluations,
+    meetings,
     mfa,
     positions,
+    records,
     releases,
     rounds,
 )
@@ -164,6 +166,23 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", A + "/releases"): cells(401, 404, 200, 200, 200, 200),
     ("GET", A + "/log"): cells(401, 404, 200, 200, 200, 200),
     ("GET", A + "/checkpoints"): cells(401, 404, 200, 200, 200, 200),
+    # meetings and shared records (a plenary with a record awaiting confirmation)
+    ("GET", D + "/meetings"): cells(303, 404, 200, 200, 200, 200),
+    ("POST", D + "/meetings"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/meetings/{meeting_id}"): cells(303, 404, 200, 200, 200, 200),
+    ("POST", D + "/meetings/{meeting_id}"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/meetings/{meeting_id}/cancel"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/meetings/{meeting_id}/record"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/meetings/{meeting_id}/record/answer"): cells(303, 404, 404, 303, 303, 404),
+    ("GET", A + "/meetings"): cells(401, 404, 200, 200, 200, 200),
+    ("POST", A + "/meetings"): cells(401, 404, 404, 404, 404, 201),
+    ("GET", A + "/meetings/{meeting_id}"): cells(401, 404, 200, 200, 200, 200),
+    ("PUT", A + "/meetings/{meeting_id}"): cells(401, 404, 404, 404, 404, 200),
+    ("POST", A + "/meetings/{meeting_id}/cancel"): cells(401, 404, 404, 404, 404, 200),
+    # the observer sees a record only once it is agreed
+    ("GET", A + "/meetings/{meeting_id}/record"): cells(401, 404, 404, 200, 200, 200),
+    ("PUT", A + "/meetings/{meeting_id}/record"): cells(401, 404, 404, 404, 404, 200),
+    ("POST", A + "/meetings/{meeting_id}/record/answers"): cells(401, 404, 404, 200, 200, 404),
 }
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.
@@ -210,6 +229,7 @@ class Ids:
     actors: dict[str, Actor]
     sessions: dict[str, list[tuple[str, str]]]  # username -> two (cookie token, CSRF token)
     totp: dict[str, str]  # username -> TOTP secret (the observer's set-up, the outsider's)
+    meeting: str  # a plenary whose record (version 1) awaits both sides
 
     def code(self, username: str) -> str:
         """The current TOTP code of an account of :attr:`totp` ("000000" for others)."""
@@ -224,6 +244,7 @@ class Ids:
             "issue_id": self.issues[0],
             "token": BOGUS_TOKEN,
             "path": "backchannel.css",
+            "meeting_id": self.meeting,
             **override,
         }
         return template.format(**values)
@@ -241,6 +262,7 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         "walk_away": 10,
     }
     code = ids.code(name)
+    meeting = {"starts": "2030-04-01T10:00", "zone": "UTC", "place": "Oslo"}
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/signin"): {"form": {"username": name, "password": password}},
         ("POST", "/signin/code"): {"form": {"code": code}},
@@ -285,6 +307,18 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
                 "kind": "zone",
                 "parameter": "",
             }
+        },
+        ("POST", D + "/meetings"): {"form": meeting},
+        ("POST", D + "/meetings/{meeting_id}"): {"form": meeting},
+        ("POST", D + "/meetings/{meeting_id}/record"): {"form": {"text": "What was said."}},
+        ("POST", D + "/meetings/{meeting_id}/record/answer"): {
+            "form": {"version": "1", "answer": "confirmed"}
+        },
+        ("POST", A + "/meetings"): {"body": meeting},
+        ("PUT", A + "/meetings/{meeting_id}"): {"body": meeting},
+        ("PUT", A + "/meetings/{meeting_id}/record"): {"body": {"text": "What was said."}},
+        ("POST", A + "/meetings/{meeting_id}/record/answers"): {
+            "body": {"version": 1, "answer": "confirmed"}
         },
         ("POST", "/api/v1/session"): {"body": {"username": name, "password": password}},
         ("POST", "/api/v1/account/password"): {"body": {"old": PASSWORD, "new": NEW_PASSWORD}},
@@ -455,6 +489,9 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         sessions[name] = [(m.token, m.csrf) for m in made if isinstance(m, accounts.SignedIn)]
     totp = {"observer": mfa.begin(platform, world.actors["observer"]).secret}
     sessions["outsider"] = _two_factor(platform, world.actors["outsider"], totp)
+    plan = meetings.MeetingPlan(starts="2030-03-14T10:00", zone="Europe/Vienna", place="Vienna")
+    meeting = meetings.schedule(platform, world.actors["facilitator"], world.dialogue_id, plan)
+    records.write(platform, world.actors["facilitator"], world.dialogue_id, meeting, "Said.")
 
     def save(name: str) -> None:
         with (
@@ -485,6 +522,7 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         dict(world.actors),
         sessions,
         totp,
+        meeting,
     )
     found = Worlds(root, settings, ids)
     yield found
@@ -1351,6 +1389,26 @@ MASS: dict[tuple[str, str], MassCase] = {
         "facilitator",
         lambda ids: {"evaluation_id": ids.evaluation, "audience": ids.delegation_a, "kind": "zone"},
         [{"round_id": "x"}, {"body": "anything"}],
+    ),
+    ("POST", A + "/meetings"): (
+        "facilitator",
+        lambda ids: {"starts": "2030-04-01T10:00", "zone": "UTC", "online": True},
+        [{"cancelled": True}, {"dialogue_id": new_id()}, {"details": "x"}],
+    ),
+    ("PUT", A + "/meetings/{meeting_id}"): (
+        "facilitator",
+        lambda ids: {"starts": "2030-04-01T10:00", "zone": "UTC", "online": True},
+        [{"id": new_id()}, {"cancelled": False}],
+    ),
+    ("PUT", A + "/meetings/{meeting_id}/record"): (
+        "facilitator",
+        lambda ids: {"text": "What was said."},
+        [{"speaker": "A1"}, {"version": 9}, {"agreed": True}],
+    ),
+    ("POST", A + "/meetings/{meeting_id}/record/answers"): (
+        "a1",
+        lambda ids: {"version": 1, "answer": "confirmed"},
+        [{"delegation_id": new_id()}, {"agreed": True}],
     ),
 }
 

@@ -356,6 +356,17 @@ def meeting(
         return _view(s, platform.keys(s, dialogue_id), place, row, now or utcnow())
 
 
+def seats(platform: Platform, actor: Actor, dialogue_id: str) -> list[Attendee]:
+    """Every seat of the dialogue, by name, to choose attendees from (facilitator)."""
+    with platform.view() as s:
+        access.facilitator(s, actor, dialogue_id)
+        found = [
+            Attendee(m.id, user.display_name, m.role, m.delegation_id)
+            for m, user in repo.members_with_users(s, dialogue_id)
+        ]
+        return sorted(found, key=lambda a: (a.delegation_id or "", a.name.lower()))
+
+
 def next_meeting(
     platform: Platform, actor: Actor, dialogue_id: str, *, now: datetime | None = None
 ) -> MeetingView | None:

@@ -102,11 +102,12 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
             return errors.respond(request, templates, error)
         return RedirectResponse("/account/mfa", status_code=303)
 
-    from backchannel.web.routes import account, api, pages
+    from backchannel.web.routes import account, api, pages, record
 
     app.include_router(pages.router)
     app.include_router(account.router)
     app.include_router(api.router)
+    app.include_router(record.router)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def _favicon() -> Response:
