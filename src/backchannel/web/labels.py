@@ -24,6 +24,12 @@ LOG_ACTIONS: Mapping[str, Message] = {
     "round.draft": t_("round unlocked"),
     "position.saved": t_("position saved"),
     "finding.released": t_("finding released"),
+    "meeting.scheduled": t_("meeting scheduled"),
+    "meeting.changed": t_("meeting changed"),
+    "meeting.cancelled": t_("meeting cancelled"),
+    "record.written": t_("meeting record written"),
+    "record.confirmed": t_("meeting record confirmed"),
+    "record.changes_asked": t_("changes to the meeting record asked for"),
 }
 """The label of each action a dialogue's log shows."""
 
