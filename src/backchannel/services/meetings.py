@@ -113,7 +113,7 @@ def _zone(name: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError):
         raise FieldError(
             "zone",
-            t_("{zone} is not a time zone", zone=name.strip()[:64] or "(empty)"),
+            t_("the time zone is not one this server knows"),
             hint=t_("give an IANA time zone name such as Europe/Vienna or UTC"),
         ) from None
 
@@ -124,7 +124,7 @@ def _starts(text: str, zone: ZoneInfo) -> datetime:
     except ValueError:
         raise FieldError(
             "starts",
-            t_("{value} is not a date and time", value=text.strip()[:40] or "(empty)"),
+            t_("the start is not a date and time"),
             hint=t_("write it as YYYY-MM-DD HH:MM, e.g. 2027-03-14 10:00"),
         ) from None
     if local.tzinfo is not None:
@@ -140,7 +140,7 @@ def _sides(plan: MeetingPlan, delegations: list[str]) -> list[str]:
     if plan.format not in FORMATS:
         raise FieldError(
             "format",
-            t_("{value} is not a meeting format", value=plan.format[:20]),
+            t_("the format is not a meeting format"),
             hint=t_("choose plenary, caucus or bilateral"),
         )
     if plan.format == PLENARY:

@@ -106,17 +106,17 @@ def answer(
     Only a member of a side taking part answers, and only the current version (an older
     one is a 409: the facilitator changed the record meanwhile).
     """
-    if verdict not in ANSWERS:
-        raise InputError(t_("answer confirmed or changes"))
     note = comment.strip()
-    if verdict == CHANGES and not note:
-        raise InputError(t_("say what should change"), hint=t_("the facilitator reads it"))
-    if len(note) > MAX_COMMENT:
-        raise InputError(t_("the comment is longer than {n} characters", n=MAX_COMMENT))
     with platform.unit() as s:
         place = access.seat(s, actor, dialogue_id)
         side = access.own_delegation(place)
         row = meetings.seen(s, place, meeting_id)
+        if verdict not in ANSWERS:
+            raise InputError(t_("answer confirmed or changes"))
+        if verdict == CHANGES and not note:
+            raise InputError(t_("say what should change"), hint=t_("the facilitator reads it"))
+        if len(note) > MAX_COMMENT:
+            raise InputError(t_("the comment is longer than {n} characters", n=MAX_COMMENT))
         latest = stored.latest_record(s, row.id)
         if latest is None:
             raise NotAllowedNow(t_("the meeting has no record yet"))

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from backchannel.model.dialogue import NOT_TRUTH_VALUE
 from backchannel.services import meetings, records
-from backchannel.web.api_models import ID_LENGTH, Id, Role, _Body
+from backchannel.web.api_models import ID_LENGTH, Id, Role, Text, _Body
 
 MeetingId = Annotated[str, Path(min_length=1, max_length=ID_LENGTH)]
 
@@ -84,7 +84,7 @@ class MeetingBody(_Body):
 class RecordBody(_Body):
     """A new version of a meeting's shared record: what was said, never who said it."""
 
-    text: Annotated[str, Field(min_length=1, max_length=records.MAX_RECORD)]
+    text: Annotated[Text, Field(min_length=1, max_length=records.MAX_RECORD)]
 
 
 class AnswerBody(_Body):
