@@ -287,6 +287,10 @@ def run_the_flow(platform: Platform, canary: Canaries) -> tuple[Site, str]:
         site.call(who, "POST", f"{meetings}/{m}/record/answers", json=body)
     assert site.call(fac, "GET", f"{meetings}/{m}/record").json()["agreed"] is True
     assert plan["place"] in site.call(members["b1"], "GET", f"/d/{d}/meetings/{m}").text
+    note = {"text": canary("private note of A", length=80)}
+    site.call(members["a1"], "PUT", f"{meetings}/{m}/note", json=note)
+    assert note["text"] in site.call(members["a1"], "GET", f"/d/{d}/meetings/{m}").text
+    site.call(fac, "GET", f"{meetings}/{m}/note", 404)
     site.call(outsider, "GET", f"{meetings}/{m}", 404)
     site.call(members["b1"], "PUT", f"{meetings}/{m}/record", 404, json={"text": said})
     site.call(members["b1"], "POST", f"{meetings}/{m}/record/answers", 409, json=ask)

@@ -56,6 +56,7 @@ from backchannel.services import (
     dialogues,
     evaluations,
     meetings,
+    notes,
     positions,
     records,
     releases,
@@ -144,6 +145,7 @@ class MeetingModel:
     version: int = 0
     text: str = ""
     answers: dict[str, tuple[str, str]] = field(default_factory=dict)  # side: answer, comment
+    notes: dict[str, str] = field(default_factory=dict)  # side: its private notes
 
     def audiences(self) -> list[str]:
         return ["all"] if self.format == meetings.PLENARY else list(self.sides)
@@ -704,6 +706,20 @@ class IsolationMachine(RuleBasedStateMachine):
                 action = "record.confirmed" if confirmed else "record.changes_asked"
                 self.record(d, (action, audience, name))
 
+    def do_save_note(self, d: DialogueModel, name: str, m: MeetingModel) -> None:
+        text = self.unique(f"notes of {name}, naming b1")
+        allowed = d.answers_record(name, m)  # the members of a side taking part
+        attempt(
+            f"{name} saves notes of {m.id} in {d.key}",
+            None if allowed else NotFound,
+            lambda: notes.save_note(self.p, self.actors[name], d.id, m.id, text),
+        )
+        if allowed:
+            side = d.seats[name].delegation
+            assert side is not None
+            m.notes[side] = text  # logged for the operator only: no entry in the dialogue
+            self.dirty = True
+
     # ---------------------------------------------------------- the set-up
     @initialize(data=st.data())
     def set_up(self, data: st.DataObject) -> None:
@@ -734,6 +750,8 @@ class IsolationMachine(RuleBasedStateMachine):
         for m in d1.meetings:
             self.do_write_record(d1, "fac", m)
         self.do_answer_record(d1, "a1", d1.meetings[1], records.CHANGES)
+        for m in d1.meetings:
+            self.do_save_note(d1, "a2", m)
 
         d2 = self.do_create_dialogue("D2", "fac", 2)
         self.do_add_issue(d2, "fac", ["north", "south"])
@@ -927,6 +945,13 @@ class IsolationMachine(RuleBasedStateMachine):
             m = data.draw(st.sampled_from(d.meetings), label="meeting")
             self.do_answer_record(d, data.draw(st.sampled_from(NAMES), label="actor"), m, answer)
 
+    @rule(data=st.data())
+    def save_note(self, data: st.DataObject) -> None:
+        d = self.pick_dialogue(data)
+        if d.meetings:
+            m = data.draw(st.sampled_from(d.meetings), label="meeting")
+            self.do_save_note(d, data.draw(st.sampled_from(NAMES), label="actor"), m)
+
     @precondition(lambda self: self.dirty)
     @rule()
     def sweep(self) -> None:
@@ -1054,7 +1079,23 @@ class IsolationMachine(RuleBasedStateMachine):
                     ("write", lambda m=m: records.write(self.p, actor, d.id, m.id, "probe")),
                 ):
                     attempt(f"{label}: {action}", NotFound, call)
-            if not (here and d.answers_record(name, m)):
+            mine = here and d.answers_record(name, m)
+            found = attempt(
+                f"{label}: notes",
+                None if mine else NotFound,
+                lambda m=m: notes.note(self.p, actor, d.id, m.id),
+            )
+            if mine:
+                side = d.seats[name].delegation
+                assert side is not None
+                same(f"{label}: notes", found.text, m.notes.get(side, ""))
+            else:
+                attempt(
+                    f"{label}: save notes",
+                    NotFound,
+                    lambda m=m: notes.save_note(self.p, actor, d.id, m.id, "probe"),
+                )
+            if not mine:
                 attempt(
                     f"{label}: answer",
                     NotFound,
@@ -1276,7 +1317,22 @@ def _meetings_for_every_seat(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(meetings, "visible", lambda place, row: True)
 
 
+def _notes_of_any_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backchannel.storage import meetings as stored
+
+    original = stored.note
+
+    def broken(s: Any, meeting_id: str, delegation_id: str) -> Any:
+        return original(s, meeting_id, delegation_id) or next(
+            (original(s, meeting_id, other) for other in _all(s) if original(s, meeting_id, other)),
+            None,
+        )
+
+    monkeypatch.setattr(stored, "note", broken)
+
+
 BREAKAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
+    "notes_of_any_side": _notes_of_any_side,
     "meetings_are_visible_to_every_seat": _meetings_for_every_seat,
     "position_target_skips_the_delegation_check": _position_target_without_delegation_check,
     "owned_skips_the_dialogue_check": _owned_without_dialogue_check,

@@ -183,6 +183,10 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", A + "/meetings/{meeting_id}/record"): cells(401, 404, 404, 200, 200, 200),
     ("PUT", A + "/meetings/{meeting_id}/record"): cells(401, 404, 404, 404, 404, 200),
     ("POST", A + "/meetings/{meeting_id}/record/answers"): cells(401, 404, 404, 200, 200, 404),
+    # a side's private notes: its own members only
+    ("POST", D + "/meetings/{meeting_id}/note"): cells(303, 404, 404, 303, 303, 404),
+    ("GET", A + "/meetings/{meeting_id}/note"): cells(401, 404, 404, 200, 200, 404),
+    ("PUT", A + "/meetings/{meeting_id}/note"): cells(401, 404, 404, 200, 200, 404),
 }
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.
@@ -314,6 +318,8 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         ("POST", D + "/meetings/{meeting_id}/record/answer"): {
             "form": {"version": "1", "answer": "confirmed"}
         },
+        ("POST", D + "/meetings/{meeting_id}/note"): {"form": {"note": "B1 hinted at May."}},
+        ("PUT", A + "/meetings/{meeting_id}/note"): {"body": {"text": "B1 hinted at May."}},
         ("POST", A + "/meetings"): {"body": meeting},
         ("PUT", A + "/meetings/{meeting_id}"): {"body": meeting},
         ("PUT", A + "/meetings/{meeting_id}/record"): {"body": {"text": "What was said."}},
@@ -1409,6 +1415,11 @@ MASS: dict[tuple[str, str], MassCase] = {
         "a1",
         lambda ids: {"version": 1, "answer": "confirmed"},
         [{"delegation_id": new_id()}, {"agreed": True}],
+    ),
+    ("PUT", A + "/meetings/{meeting_id}/note"): (
+        "b1",
+        lambda ids: {"text": "Ours."},
+        [{"delegation_id": new_id()}, {"meeting_id": new_id()}],
     ),
 }
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from backchannel.storage.tables import (
     AttendanceRow,
+    MeetingNoteRow,
     MeetingRecordRow,
     MeetingRow,
     RecordAnswerRow,
@@ -74,5 +75,13 @@ def answer(session: Session, record_id: str, delegation_id: str) -> RecordAnswer
     """One side's answer to one version of a record."""
     query = select(RecordAnswerRow).where(
         RecordAnswerRow.record_id == record_id, RecordAnswerRow.delegation_id == delegation_id
+    )
+    return session.execute(query).scalar()
+
+
+def note(session: Session, meeting_id: str, delegation_id: str) -> MeetingNoteRow | None:
+    """A delegation's private notes of a meeting."""
+    query = select(MeetingNoteRow).where(
+        MeetingNoteRow.meeting_id == meeting_id, MeetingNoteRow.delegation_id == delegation_id
     )
     return session.execute(query).scalar()

@@ -16,7 +16,7 @@ from fastapi import Path
 from pydantic import BaseModel, Field
 
 from backchannel.model.dialogue import NOT_TRUTH_VALUE
-from backchannel.services import meetings, records
+from backchannel.services import meetings, notes, records
 from backchannel.web.api_models import ID_LENGTH, Id, Role, Text, _Body
 
 MeetingId = Annotated[str, Path(min_length=1, max_length=ID_LENGTH)]
@@ -93,6 +93,21 @@ class AnswerBody(_Body):
     version: Annotated[int, Field(ge=1, le=1_000_000), NOT_TRUTH_VALUE]
     answer: Verdict
     comment: Annotated[str, Field(max_length=records.MAX_COMMENT)] = ""
+
+
+class NoteBody(_Body):
+    """The own delegation's private notes of a meeting (they may name speakers; empty clears)."""
+
+    text: Annotated[str, Field(max_length=notes.MAX_NOTE)]
+
+
+class NoteOut(BaseModel):
+    """The own delegation's private notes of a meeting (``updated_at`` null before the first
+    save)."""
+
+    meeting_id: str
+    text: str
+    updated_at: datetime | None
 
 
 class AttendeeOut(BaseModel):

@@ -1,4 +1,5 @@
-"""Meetings and their shared records: the pages (plain forms) and the JSON API routes.
+"""Meetings, their shared records and the delegations' private notes: the pages (plain
+forms) and the JSON API routes.
 
 Both are in :data:`router`, which the app includes once. A form that cannot be saved is
 shown again with what was typed and the error beside its field.
@@ -15,7 +16,7 @@ from starlette.datastructures import FormData
 
 from backchannel.errors import BackchannelError, NotFound
 from backchannel.messages import t_
-from backchannel.services import meetings, records, rounds
+from backchannel.services import meetings, notes, records, rounds
 from backchannel.services.accounts import Current
 from backchannel.services.meetings import FieldError, MeetingPlan, MeetingView
 from backchannel.services.platform import Platform
@@ -34,6 +35,8 @@ from backchannel.web.record_models import (
     MeetingBody,
     MeetingId,
     MeetingOut,
+    NoteBody,
+    NoteOut,
     RecordBody,
     RecordOut,
     VersionOut,
@@ -178,6 +181,7 @@ async def _one(
     values: dict[str, Any] | None = None,
     typed_record: str | None = None,
     typed_comment: str | None = None,
+    typed_note: str | None = None,
     error: Shown | None = None,
     error_field: str | None = None,
 ) -> HTMLResponse:
@@ -188,6 +192,9 @@ async def _one(
         record = await read(platform, records.record, platform, actor, dialogue_id, meeting_id)
     except NotFound:
         record = None
+    note = None
+    if found.sides and context["d"].seat.delegation_id in found.sides:
+        note = await read(platform, notes.note, platform, actor, dialogue_id, meeting_id)
     return _page(
         request,
         "meeting.html",
@@ -198,6 +205,9 @@ async def _one(
         values=values or _values(found),
         typed_record=typed_record,
         typed_comment=typed_comment,
+        note=note,
+        typed_note=typed_note,
+        saved_note=request.query_params.get("note") == "saved",
         error=error,
         error_field=error_field,
     )
@@ -343,6 +353,32 @@ async def record_answer(
     return _back(f"/d/{dialogue_id}/meetings/{meeting_id}#record")
 
 
+@pages.post("/d/{dialogue_id}/meetings/{meeting_id}/note")
+async def note_save(
+    request: Request, dialogue_id: str, meeting_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Save the own delegation's private notes of the meeting (its members only)."""
+    form = await request.form()
+    text = str(form.get("note", ""))
+    try:
+        await run_in_threadpool(
+            notes.save_note, platform, current.actor, dialogue_id, meeting_id, text
+        )
+    except BackchannelError as refused:
+        shown = form_error(refused)
+        return await _one(
+            request,
+            platform,
+            current,
+            dialogue_id,
+            meeting_id,
+            typed_note=text,
+            error=shown,
+            error_field="note",
+        )
+    return _back(f"/d/{dialogue_id}/meetings/{meeting_id}?note=saved#notes")
+
+
 # ------------------------------------------------------------------ JSON API
 M = "/dialogues/{dialogue_id}/meetings"
 
@@ -448,6 +484,30 @@ async def record_answer_api(
         body.comment,
     )
     return AnsweredOut(version=body.version, answer=body.answer)
+
+
+@api.get(M + "/{meeting_id}/note", responses=READ)
+async def note_get(
+    dialogue_id: DialogueId, meeting_id: MeetingId, platform: PlatformDep, current: CurrentDep
+) -> NoteOut:
+    """The own delegation's private notes of the meeting (members of its sides only)."""
+    found = await read(platform, notes.note, platform, current.actor, dialogue_id, meeting_id)
+    return NoteOut.model_validate(found.__dict__)
+
+
+@api.put(M + "/{meeting_id}/note", responses=WRITE)
+async def note_put(
+    dialogue_id: DialogueId,
+    meeting_id: MeetingId,
+    body: NoteBody,
+    platform: PlatformDep,
+    current: CurrentDep,
+) -> NoteOut:
+    """Replace the own delegation's private notes of the meeting (an empty text clears them)."""
+    found = await run_in_threadpool(
+        notes.save_note, platform, current.actor, dialogue_id, meeting_id, body.text
+    )
+    return NoteOut.model_validate(found.__dict__)
 
 
 router = APIRouter()

@@ -1,10 +1,11 @@
-"""the dialogue's record: meetings, attendance, shared records and the sides' answers
+"""the dialogue's record: meetings, attendance, shared records, the sides' answers, notes
 
 Revision ID: 0009
 Revises: 0007
 Create Date: 2027-02-08 10:00:00
 
-New tables only (``meetings``, ``attendance``, ``meeting_records``, ``record_answers``);
+New tables only (``meetings``, ``attendance``, ``meeting_records``, ``record_answers``,
+``meeting_notes``);
 downgrading drops them with what they hold.
 """
 
@@ -108,10 +109,32 @@ def upgrade() -> None:
         sa.UniqueConstraint("record_id", "delegation_id"),
     )
     _indexed("record_answers")
+    op.create_table(
+        "meeting_notes",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("dialogue_id", sa.String(length=32), _dialogue(), nullable=False),
+        sa.Column(
+            "meeting_id",
+            sa.String(length=32),
+            sa.ForeignKey("meetings.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "delegation_id",
+            sa.String(length=32),
+            sa.ForeignKey("delegations.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("body_ct", sa.LargeBinary(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("meeting_id", "delegation_id"),
+    )
+    _indexed("meeting_notes")
 
 
 def downgrade() -> None:
-    for table in ("record_answers", "meeting_records", "attendance", "meetings"):
+    for table in ("meeting_notes", "record_answers", "meeting_records", "attendance", "meetings"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(batch_op.f(f"ix_{table}_dialogue_id"))
         op.drop_table(table)
