@@ -291,6 +291,12 @@ def run_the_flow(platform: Platform, canary: Canaries) -> tuple[Site, str]:
     site.call(members["a1"], "PUT", f"{meetings}/{m}/note", json=note)
     assert note["text"] in site.call(members["a1"], "GET", f"/d/{d}/meetings/{m}").text
     site.call(fac, "GET", f"{meetings}/{m}/note", 404)
+    paper = {"text": canary("non-paper", length=60), "days": 7}
+    site.call(members["b1"], "POST", f"/api/v1/dialogues/{d}/nonpapers", 201, json=paper)
+    assert paper["text"] in site.call(fac, "GET", f"/d/{d}/nonpapers").text
+    site.call(
+        members["a1"], "POST", f"/api/v1/dialogues/{d}/nonpapers", 422, json={**paper, "days": 0}
+    )
     site.call(outsider, "GET", f"{meetings}/{m}", 404)
     site.call(members["b1"], "PUT", f"{meetings}/{m}/record", 404, json={"text": said})
     site.call(members["b1"], "POST", f"{meetings}/{m}/record/answers", 409, json=ask)

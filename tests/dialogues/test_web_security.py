@@ -187,6 +187,11 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", D + "/meetings/{meeting_id}/note"): cells(303, 404, 404, 303, 303, 404),
     ("GET", A + "/meetings/{meeting_id}/note"): cells(401, 404, 404, 200, 200, 404),
     ("PUT", A + "/meetings/{meeting_id}/note"): cells(401, 404, 404, 200, 200, 404),
+    # non-papers: the facilitator and the members (to the facilitator), never the observers
+    ("GET", D + "/nonpapers"): cells(303, 404, 404, 200, 200, 200),
+    ("POST", D + "/nonpapers"): cells(303, 404, 404, 303, 303, 303),
+    ("GET", A + "/nonpapers"): cells(401, 404, 404, 200, 200, 200),
+    ("POST", A + "/nonpapers"): cells(401, 404, 404, 201, 201, 201),
 }
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.
@@ -320,6 +325,8 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         },
         ("POST", D + "/meetings/{meeting_id}/note"): {"form": {"note": "B1 hinted at May."}},
         ("PUT", A + "/meetings/{meeting_id}/note"): {"body": {"text": "B1 hinted at May."}},
+        ("POST", D + "/nonpapers"): {"form": {"text": "Elements.", "days": "7"}},
+        ("POST", A + "/nonpapers"): {"body": {"text": "Elements.", "days": 7}},
         ("POST", A + "/meetings"): {"body": meeting},
         ("PUT", A + "/meetings/{meeting_id}"): {"body": meeting},
         ("PUT", A + "/meetings/{meeting_id}/record"): {"body": {"text": "What was said."}},
@@ -1415,6 +1422,11 @@ MASS: dict[tuple[str, str], MassCase] = {
         "a1",
         lambda ids: {"version": 1, "answer": "confirmed"},
         [{"delegation_id": new_id()}, {"agreed": True}],
+    ),
+    ("POST", A + "/nonpapers"): (
+        "facilitator",
+        lambda ids: {"text": "Elements.", "days": 7},
+        [{"origin": "facilitator"}, {"expires_at": "2099-01-01T00:00:00Z"}, {"author": "x"}],
     ),
     ("PUT", A + "/meetings/{meeting_id}/note"): (
         "b1",

@@ -396,3 +396,27 @@ class MeetingNoteRow(Base):
     delegation_id: Mapped[str] = mapped_column(ForeignKey("delegations.id", ondelete="CASCADE"))
     body_ct: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class NonPaperRow(Base):
+    """A non-paper: a deniable, unattributed draft that expires.
+
+    Its text is sealed under its **own** random data key (``body_sealed``, AES-256-GCM bound
+    to the row), and that key is kept only sealed under the dialogue's key (``key_ct``). At
+    expiry the whole row is deleted (``secure_delete`` overwrites it): without its key the
+    text is gone, and the log keeps only that the non-paper existed.
+
+    ``origin`` is ``facilitator`` (circulated to every side) or the id of the delegation that
+    passed it to the facilitator (seen by the facilitator and that side only).
+    """
+
+    __tablename__ = "non_papers"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    origin: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    key_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    body_sealed: Mapped[bytes] = mapped_column(LargeBinary)

@@ -30,6 +30,8 @@ LOG_ACTIONS: Mapping[str, Message] = {
     "record.written": t_("meeting record written"),
     "record.confirmed": t_("meeting record confirmed"),
     "record.changes_asked": t_("changes to the meeting record asked for"),
+    "nonpaper.circulated": t_("non-paper circulated"),
+    "nonpaper.expired": t_("non-paper expired and destroyed"),
 }
 """The label of each action a dialogue's log shows."""
 

@@ -1,4 +1,4 @@
-"""What the JSON API of meetings and shared records takes and answers.
+"""What the JSON API of meetings, shared records, notes and non-papers takes and answers.
 
 Every limit the services enforce is stated here too (lengths, counts, enums, strict
 integers and booleans), as in :mod:`backchannel.web.api_models`. The shared record has
@@ -16,7 +16,7 @@ from fastapi import Path
 from pydantic import BaseModel, Field
 
 from backchannel.model.dialogue import NOT_TRUTH_VALUE
-from backchannel.services import meetings, notes, records
+from backchannel.services import meetings, nonpapers, notes, records
 from backchannel.web.api_models import ID_LENGTH, Id, Role, Text, _Body
 
 MeetingId = Annotated[str, Path(min_length=1, max_length=ID_LENGTH)]
@@ -108,6 +108,25 @@ class NoteOut(BaseModel):
     meeting_id: str
     text: str
     updated_at: datetime | None
+
+
+class NonPaperBody(_Body):
+    """A non-paper: its text and how many days it stays readable before it is destroyed."""
+
+    text: Annotated[Text, Field(min_length=1, max_length=nonpapers.MAX_TEXT)]
+    days: Annotated[int, Field(ge=1, le=nonpapers.MAX_DAYS), NOT_TRUTH_VALUE]
+
+
+class NonPaperOut(BaseModel):
+    """A non-paper, unattributed: only whether the facilitator issued it and whether it is
+    the caller's own."""
+
+    id: str
+    text: str
+    created_at: datetime
+    expires_at: datetime
+    from_facilitator: bool
+    mine: bool
 
 
 class AttendeeOut(BaseModel):

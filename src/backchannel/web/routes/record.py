@@ -1,7 +1,8 @@
 """Meetings, their shared records and the delegations' private notes: the pages (plain
 forms) and the JSON API routes.
 
-Both are in :data:`router`, which the app includes once. A form that cannot be saved is
+Both are in :data:`router`, which the app includes once, with the non-papers' routes
+(:mod:`backchannel.web.routes.nonpapers`). A form that cannot be saved is
 shown again with what was typed and the error beside its field.
 """
 
@@ -41,6 +42,7 @@ from backchannel.web.record_models import (
     RecordOut,
     VersionOut,
 )
+from backchannel.web.routes import nonpapers
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api/v1", tags=["api"], responses=EVERY_ROUTE)
@@ -513,3 +515,4 @@ async def note_put(
 router = APIRouter()
 router.include_router(pages)
 router.include_router(api)
+router.include_router(nonpapers.router)

@@ -1,11 +1,11 @@
-"""the dialogue's record: meetings, attendance, shared records, the sides' answers, notes
+"""the dialogue's record: meetings, records, answers, notes and non-papers
 
 Revision ID: 0009
 Revises: 0007
 Create Date: 2027-02-08 10:00:00
 
 New tables only (``meetings``, ``attendance``, ``meeting_records``, ``record_answers``,
-``meeting_notes``);
+``meeting_notes``, ``non_papers``);
 downgrading drops them with what they hold.
 """
 
@@ -131,10 +131,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("meeting_id", "delegation_id"),
     )
     _indexed("meeting_notes")
+    op.create_table(
+        "non_papers",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("dialogue_id", sa.String(length=32), _dialogue(), nullable=False),
+        sa.Column("origin", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("key_ct", sa.LargeBinary(), nullable=False),
+        sa.Column("body_sealed", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    _indexed("non_papers")
+    with op.batch_alter_table("non_papers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_non_papers_expires_at"), ["expires_at"], unique=False)
 
 
 def downgrade() -> None:
-    for table in ("meeting_notes", "record_answers", "meeting_records", "attendance", "meetings"):
+    with op.batch_alter_table("non_papers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_non_papers_expires_at"))
+    tables = ("non_papers", "meeting_notes", "record_answers", "meeting_records", "attendance")
+    for table in (*tables, "meetings"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(batch_op.f(f"ix_{table}_dialogue_id"))
         op.drop_table(table)
