@@ -25,13 +25,17 @@ from backchannel.services import (
     backups,
     dialogues,
     evaluations,
+    meetings,
     mfa,
+    nonpapers,
+    notes,
     positions,
+    records,
     releases,
     rounds,
 )
 from backchannel.services.platform import Platform
-from backchannel.storage import backup_file
+from backchannel.storage import backup_file, repo
 from backchannel.storage.backup_file import BackupKeyError, DamagedBackup
 from backchannel.storage.tables import Base, utcnow
 from conftest import PASSWORD, Server, build_world, close, make_settings
@@ -70,6 +74,16 @@ def populate(platform: Platform) -> None:
     secret = mfa.begin(p, b1).secret
     mfa.confirm(p, b1, "", mfa.code_at(secret, mfa.step_of(utcnow())))
     assert isinstance(accounts.sign_in(p, "b1", PASSWORD, "192.0.2.1"), accounts.Challenge)
+    with p.view() as s:  # a meeting with attendance, its record, an answer, notes, a non-paper
+        attending = [m.id for m in repo.members(s, d) if m.role == "member"]
+    plan = meetings.MeetingPlan(
+        starts="2030-03-14T10:00", zone="Europe/Vienna", place="Vienna", attendees=attending
+    )
+    meeting = meetings.schedule(p, f, d, plan)
+    records.write(p, f, d, meeting, "What was said.")
+    records.answer(p, world.actors["a1"], d, meeting, 1, "confirmed")
+    notes.save_note(p, world.actors["a1"], d, meeting, "Who said it.")
+    nonpapers.circulate(p, f, d, "A deniable draft.", 30)
     empty = [t for t in Base.metadata.tables if not rows_of(platform)[t]]
     assert not empty, f"tables left empty: {empty}"
 
