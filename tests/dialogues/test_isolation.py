@@ -56,6 +56,7 @@ from backchannel.services import (
     dialogues,
     evaluations,
     meetings,
+    nonpapers,
     notes,
     positions,
     records,
@@ -166,6 +167,7 @@ class DialogueModel:
     releases: list[ReleaseModel] = field(default_factory=list)
     log: list[tuple[str, str, str]] = field(default_factory=list)  # action, audience, actor
     meetings: list[MeetingModel] = field(default_factory=list)
+    nonpapers: list[tuple[str, str]] = field(default_factory=list)  # origin, text
     cap: int = dialogues.EVALUATIONS_PER_DIALOGUE
     last_case: tuple[int, Case] | None = None  # round and case of the last evaluation
 
@@ -720,6 +722,25 @@ class IsolationMachine(RuleBasedStateMachine):
             m.notes[side] = text  # logged for the operator only: no entry in the dialogue
             self.dirty = True
 
+    def do_circulate(self, d: DialogueModel, name: str) -> None:
+        text = self.unique(f"non-paper of {name}")
+        seat = d.seats.get(name)
+        origin = None
+        if seat is not None and seat.role == FACILITATOR:
+            origin = FACILITATOR
+        elif seat is not None and seat.role == MEMBER:
+            origin = seat.delegation
+        attempt(
+            f"{name} circulates a non-paper in {d.key}",
+            None if origin else NotFound,
+            lambda: nonpapers.circulate(self.p, self.actors[name], d.id, text, 90),
+        )
+        if origin:
+            d.nonpapers.append((origin, text))
+            self.record(
+                d, ("nonpaper.circulated", "all" if origin == FACILITATOR else origin, name)
+            )
+
     # ---------------------------------------------------------- the set-up
     @initialize(data=st.data())
     def set_up(self, data: st.DataObject) -> None:
@@ -752,6 +773,8 @@ class IsolationMachine(RuleBasedStateMachine):
         self.do_answer_record(d1, "a1", d1.meetings[1], records.CHANGES)
         for m in d1.meetings:
             self.do_save_note(d1, "a2", m)
+        self.do_circulate(d1, "a1")
+        self.do_circulate(d1, "fac")
 
         d2 = self.do_create_dialogue("D2", "fac", 2)
         self.do_add_issue(d2, "fac", ["north", "south"])
@@ -952,6 +975,12 @@ class IsolationMachine(RuleBasedStateMachine):
             m = data.draw(st.sampled_from(d.meetings), label="meeting")
             self.do_save_note(d, data.draw(st.sampled_from(NAMES), label="actor"), m)
 
+    @rule(data=st.data())
+    def circulate(self, data: st.DataObject) -> None:
+        d = self.pick_dialogue(data)
+        if len(d.nonpapers) < 6:
+            self.do_circulate(d, data.draw(st.sampled_from(NAMES), label="actor"))
+
     @precondition(lambda self: self.dirty)
     @rule()
     def sweep(self) -> None:
@@ -1103,6 +1132,24 @@ class IsolationMachine(RuleBasedStateMachine):
                         self.p, actor, d.id, m.id, max(m.version, 1), records.CONFIRMED
                     ),
                 )
+        seat = d.seats.get(name)
+        reads = seat is not None and seat.role in (FACILITATOR, MEMBER)
+        found = attempt(
+            f"{who}: non-papers",
+            None if reads else NotFound,
+            lambda: nonpapers.nonpapers(self.p, actor, d.id),
+        )
+        if reads:
+            assert seat is not None
+            same(
+                f"{who}: non-papers",
+                sorted(n.text for n in found),
+                sorted(
+                    text
+                    for origin, text in d.nonpapers
+                    if seat.role == FACILITATOR or origin in (FACILITATOR, seat.delegation)
+                ),
+            )
         if not d.is_facilitator(name):
             attempt(
                 f"{who}: schedule",
@@ -1332,6 +1379,9 @@ def _notes_of_any_side(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 BREAKAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
+    "non_papers_visible_to_every_member": lambda monkeypatch: monkeypatch.setattr(
+        nonpapers, "_visible", lambda place, row: True
+    ),
     "notes_of_any_side": _notes_of_any_side,
     "meetings_are_visible_to_every_seat": _meetings_for_every_seat,
     "position_target_skips_the_delegation_check": _position_target_without_delegation_check,
