@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
@@ -12,11 +13,13 @@ from sqlalchemy import inspect
 from backchannel.errors import InputError, NotAllowedNow, NotFound
 from backchannel.services import dialogues, meetings, records
 from backchannel.services.meetings import FieldError, MeetingPlan
-from backchannel.storage import repo
+from backchannel.services.platform import Platform
+from backchannel.storage import migrate, repo
+from backchannel.storage.db import make_engine
 from backchannel.storage.tables import MeetingRecordRow
-from conftest import World
+from conftest import World, build_world, close, make_settings
 
-from .conftest import Browserless
+from .conftest import Browserless, row_counts
 
 
 def member_id(world: World, name: str) -> str:
@@ -392,3 +395,33 @@ def test_the_api_schedules_lists_and_answers(
     }
     cancelled = f.client.post(f"{base}/{meeting_id}/cancel", headers={"X-CSRF-Token": f.csrf})
     assert cancelled.json()["cancelled"] is True
+
+
+def test_migration_0009_up_and_down_with_data(database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, database_url=database_url)
+    platform = Platform.open(settings, upgrade=True)
+    world = build_world(platform)
+    f, d = world.actors["facilitator"], world.dialogue_id
+    meeting_id = meetings.schedule(platform, f, d, plenary(world))
+    records.write(platform, f, d, meeting_id, "Said.")
+    close(platform)
+
+    engine = make_engine(database_url)
+    before = row_counts(engine)
+    assert before["meetings"] == before["meeting_records"] == 1
+    migrate.downgrade(engine, "0007")
+    left = set(inspect(engine).get_table_names())
+    assert not left & {"meetings", "attendance", "meeting_records", "non_papers"}
+    kept = {t: n for t, n in row_counts(engine).items() if t in left}
+    assert kept == {t: n for t, n in before.items() if t in left}  # everything else stays
+    migrate.upgrade(engine)
+    assert row_counts(engine)["meetings"] == 0 and migrate.current(engine) == migrate.head()
+    engine.dispose()
+
+
+def test_the_meeting_pages_speak_russian(
+    world: World, clients: Callable[[str], Browserless]
+) -> None:
+    f = clients("facilitator")
+    page = f.client.get(f"/d/{world.dialogue_id}/meetings", headers={"Accept-Language": "ru"}).text
+    assert "Назначить встречу" in page and "Schedule a meeting" not in page
