@@ -58,6 +58,13 @@ REFERS_TO_RECORDS = {
     "POST /api/v1/account/mfa/confirm": "the code must be the authenticator's current one",
     "POST /api/v1/account/mfa/recovery-codes": "the code must be the authenticator's current one",
     "POST /api/v1/account/mfa/disable": "the password and the code must be the right ones",
+    "POST /api/v1/dialogues/{dialogue_id}/meetings": "the time zone must exist, the sides, "
+    "issues, attendees and round must be the dialogue's, and the sides must fit the format",
+    "PUT /api/v1/dialogues/{dialogue_id}/meetings/{meeting_id}": "the time zone must exist, "
+    "the sides, issues, attendees and round must be the dialogue's, and the sides must fit "
+    "the format",
+    "POST /api/v1/dialogues/{dialogue_id}/meetings/{meeting_id}/record/answers": "a request "
+    "for changes needs a comment",
 }
 """Operations whose valid input depends on stored records or on another field, which an
 OpenAPI description cannot state: a schema-valid request may be refused (422, with a

@@ -323,6 +323,39 @@ def run_the_flow(platform: Platform, canary: Canaries) -> tuple[Site, str]:
     seen = site.call(members["b1"], "GET", f"{texts}/{t}?version=1").json()
     theirs = [a for a in seen["clauses"][0]["answers"] if a["side_id"] == parties["A"]]
     assert theirs[0]["wording"] == answers["a1"][0]["wording"] and theirs[0]["comment"] is None
+    # a meeting with its shared record, a request for changes and an agreed record
+    meetings = f"/api/v1/dialogues/{d}/meetings"
+    plan = {
+        "starts": "2030-03-14T10:00",
+        "zone": "Europe/Vienna",
+        "place": canary("meeting place"),
+        "items": [canary("free agenda item")],
+    }
+    m = site.call(fac, "POST", meetings, 201, json=plan).json()["id"]
+    said = canary("shared record", length=120)
+    site.call(fac, "PUT", f"{meetings}/{m}/record", json={"text": said})
+    ask = {"version": 1, "answer": "changes", "comment": canary("request for changes")}
+    site.call(members["a1"], "POST", f"{meetings}/{m}/record/answers", json=ask)
+    site.call(fac, "PUT", f"{meetings}/{m}/record", json={"text": canary("second version")})
+    for who in (members["a1"], members["b1"]):
+        body = {"version": 2, "answer": "confirmed"}
+        site.call(who, "POST", f"{meetings}/{m}/record/answers", json=body)
+    assert site.call(fac, "GET", f"{meetings}/{m}/record").json()["agreed"] is True
+    assert plan["place"] in site.call(members["b1"], "GET", f"/d/{d}/meetings/{m}").text
+    note = {"text": canary("private note of A", length=80)}
+    site.call(members["a1"], "PUT", f"{meetings}/{m}/note", json=note)
+    assert note["text"] in site.call(members["a1"], "GET", f"/d/{d}/meetings/{m}").text
+    site.call(fac, "GET", f"{meetings}/{m}/note", 404)
+    paper = {"text": canary("non-paper", length=60), "days": 7}
+    site.call(members["b1"], "POST", f"/api/v1/dialogues/{d}/nonpapers", 201, json=paper)
+    assert paper["text"] in site.call(fac, "GET", f"/d/{d}/nonpapers").text
+    site.call(
+        members["a1"], "POST", f"/api/v1/dialogues/{d}/nonpapers", 422, json={**paper, "days": 0}
+    )
+    site.call(outsider, "GET", f"{meetings}/{m}", 404)
+    site.call(members["b1"], "PUT", f"{meetings}/{m}/record", 404, json={"text": said})
+    site.call(members["b1"], "POST", f"{meetings}/{m}/record/answers", 409, json=ask)
+    site.call(fac, "POST", meetings, 422, json={**plan, "zone": canary("a wrong zone")[:60]})
     # a password change, with a new canary password
     new = canary("new password of b1", length=16)
     body = {"old": passwords["b1"], "new": new}

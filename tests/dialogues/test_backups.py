@@ -26,16 +26,20 @@ from backchannel.services import (
     backups,
     dialogues,
     evaluations,
+    meetings,
     mfa,
+    nonpapers,
+    notes,
     once,
     positions,
+    records,
     releases,
     rounds,
     text_views,
     texts,
 )
 from backchannel.services.platform import Platform
-from backchannel.storage import backup_file
+from backchannel.storage import backup_file, repo
 from backchannel.storage.backup_file import BackupKeyError, DamagedBackup
 from backchannel.storage.tables import Base, utcnow
 from conftest import PASSWORD, Server, build_world, close, make_settings
@@ -81,6 +85,16 @@ def populate(platform: Platform) -> None:
     a1 = world.actors["a1"].user_id  # a write sent once (Idempotency-Key), its answer kept
     assert once.claim(p, a1, "key-1", once.fingerprint("POST", "/api/v1/x", b"{}")) is None
     once.complete(p, a1, "key-1", once.Answer(201, b'{"id": "x"}'))
+    with p.view() as s:  # a meeting with attendance, its record, an answer, notes, a non-paper
+        attending = [m.id for m in repo.members(s, d) if m.role == "member"]
+    plan = meetings.MeetingPlan(
+        starts="2030-03-14T10:00", zone="Europe/Vienna", place="Vienna", attendees=attending
+    )
+    meeting = meetings.schedule(p, f, d, plan)
+    records.write(p, f, d, meeting, "What was said.")
+    records.answer(p, world.actors["a1"], d, meeting, 1, "confirmed")
+    notes.save_note(p, world.actors["a1"], d, meeting, "Who said it.")
+    nonpapers.circulate(p, f, d, "A deniable draft.", 30)
     empty = [t for t in Base.metadata.tables if not rows_of(platform)[t]]
     assert not empty, f"tables left empty: {empty}"
 

@@ -62,8 +62,12 @@ from backchannel.services import (
     evaluations,
     history,
     invitations,
+    meetings,
+    nonpapers,
+    notes,
     positions,
     readiness,
+    records,
     releases,
     rounds,
     stated,
@@ -146,6 +150,20 @@ class ReleaseModel:
 
 
 @dataclass
+class MeetingModel:
+    id: str
+    format: str
+    sides: list[str]
+    version: int = 0
+    text: str = ""
+    answers: dict[str, tuple[str, str]] = field(default_factory=dict)  # side: answer, comment
+    notes: dict[str, str] = field(default_factory=dict)  # side: its private notes
+
+    def audiences(self) -> list[str]:
+        return ["all"] if self.format == meetings.PLENARY else list(self.sides)
+
+
+@dataclass
 class DialogueModel:
     key: str
     id: str
@@ -159,6 +177,8 @@ class DialogueModel:
     evaluations: list[EvaluationModel] = field(default_factory=list)
     releases: list[ReleaseModel] = field(default_factory=list)
     log: list[tuple[str, str, str]] = field(default_factory=list)  # action, audience, actor
+    meetings: list[MeetingModel] = field(default_factory=list)
+    nonpapers: list[tuple[str, str]] = field(default_factory=list)  # origin, text
     cap: int = dialogues.EVALUATIONS_PER_DIALOGUE
     last_case: tuple[int, Case] | None = None  # round and case of the last evaluation
     invitations: list[str] = field(default_factory=list)  # ids (token hashes), not used
@@ -189,6 +209,38 @@ class DialogueModel:
         if seat.role == MEMBER:
             return audience in ("all", seat.delegation)
         return audience == "all"
+
+    def sees_meeting(self, name: str, m: MeetingModel) -> bool:
+        seat = self.seats.get(name)
+        if seat is None:
+            return False
+        if seat.role == FACILITATOR:
+            return True
+        if seat.role == MEMBER:
+            return seat.delegation in m.sides
+        return m.format == meetings.PLENARY
+
+    def answers_record(self, name: str, m: MeetingModel) -> bool:
+        seat = self.seats.get(name)
+        return seat is not None and seat.role == MEMBER and seat.delegation in m.sides
+
+    def record_of(self, name: str, m: MeetingModel) -> tuple[object, ...] | None:
+        """What ``name`` reads of the meeting's record (None: NotFound)."""
+        if not self.sees_meeting(name, m) or m.version == 0:
+            return None
+        seat = self.seats[name]
+        answers = dict.fromkeys(m.sides, records.PENDING)
+        comments = {}
+        for side, (answer, comment) in m.answers.items():
+            mine = seat.role == FACILITATOR or seat.delegation == side
+            if answer == records.CONFIRMED or mine:
+                answers[side] = answer
+            if answer == records.CHANGES and mine:
+                comments[side] = comment
+        agreed = bool(m.sides) and all(a == records.CONFIRMED for a in answers.values())
+        if seat.role == OBSERVER and not agreed:
+            return None
+        return (m.version, m.text, answers, comments, agreed)
 
     def agenda(self) -> Agenda:
         return Agenda(
@@ -627,6 +679,90 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
             d.releases.append(ReleaseModel(release_id, evaluation.round, audience, record))
             self.record(d, ("finding.released", audience, name))
 
+    def do_schedule(self, d: DialogueModel, name: str, fmt: str, sides: list[str]) -> None:
+        day = next(self.serial) % 28 + 1
+        plan = meetings.MeetingPlan(
+            starts=f"2030-01-{day:02d}T10:00", zone="UTC", format=fmt, online=True, sides=sides
+        )
+        expected = None if d.is_facilitator(name) else NotFound
+        meeting_id = attempt(
+            f"{name} schedules a {fmt} in {d.key}",
+            expected,
+            lambda: meetings.schedule(self.p, self.actors[name], d.id, plan),
+        )
+        if expected is None:
+            parties = [x.id for x in d.delegations if not x.absent]
+            m = MeetingModel(meeting_id, fmt, parties if fmt == meetings.PLENARY else sides)
+            d.meetings.append(m)
+            for audience in m.audiences():
+                self.record(d, ("meeting.scheduled", audience, name))
+
+    def do_write_record(self, d: DialogueModel, name: str, m: MeetingModel) -> None:
+        text = self.unique("record")
+        expected = None if d.is_facilitator(name) else NotFound
+        attempt(
+            f"{name} writes the record of {m.id} in {d.key}",
+            expected,
+            lambda: records.write(self.p, self.actors[name], d.id, m.id, text),
+        )
+        if expected is None:
+            m.version, m.text, m.answers = m.version + 1, text, {}
+            for audience in m.audiences():
+                self.record(d, ("record.written", audience, name))
+
+    def do_answer_record(self, d: DialogueModel, name: str, m: MeetingModel, answer: str) -> None:
+        comment = self.unique("comment")
+        allowed = d.answers_record(name, m)
+        expected = (None if m.version else NotAllowedNow) if allowed else NotFound
+        attempt(
+            f"{name} answers {answer} to the record of {m.id} in {d.key}",
+            expected,
+            lambda: records.answer(
+                self.p, self.actors[name], d.id, m.id, m.version, answer, comment
+            ),
+        )
+        if expected is None:
+            side = d.seats[name].delegation
+            assert side is not None
+            m.answers[side] = (answer, comment)
+            confirmed = answer == records.CONFIRMED
+            for audience in m.audiences() if confirmed else [side]:
+                action = "record.confirmed" if confirmed else "record.changes_asked"
+                self.record(d, (action, audience, name))
+
+    def do_save_note(self, d: DialogueModel, name: str, m: MeetingModel) -> None:
+        text = self.unique(f"notes of {name}, naming b1")
+        allowed = d.answers_record(name, m)  # the members of a side taking part
+        attempt(
+            f"{name} saves notes of {m.id} in {d.key}",
+            None if allowed else NotFound,
+            lambda: notes.save_note(self.p, self.actors[name], d.id, m.id, text),
+        )
+        if allowed:
+            side = d.seats[name].delegation
+            assert side is not None
+            m.notes[side] = text  # logged for the operator only: no entry in the dialogue
+            self.dirty = True
+
+    def do_circulate(self, d: DialogueModel, name: str) -> None:
+        text = self.unique(f"non-paper of {name}")
+        seat = d.seats.get(name)
+        origin = None
+        if seat is not None and seat.role == FACILITATOR:
+            origin = FACILITATOR
+        elif seat is not None and seat.role == MEMBER:
+            origin = seat.delegation
+        attempt(
+            f"{name} circulates a non-paper in {d.key}",
+            None if origin else NotFound,
+            lambda: nonpapers.circulate(self.p, self.actors[name], d.id, text, 90),
+        )
+        if origin:
+            d.nonpapers.append((origin, text))
+            self.record(
+                d, ("nonpaper.circulated", "all" if origin == FACILITATOR else origin, name)
+            )
+
     # ---------------------------------------------------------- the set-up
     @initialize(data=st.data())
     def set_up(self, data: st.DataObject) -> None:
@@ -652,6 +788,15 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         self.do_release(d1, "fac", evaluation.id, a, Kind.OVERLAP, d1.issues[0][0])  # type: ignore[arg-type]
         self.do_release(d1, "fac", evaluation.id, b, Kind.OVERLAP, d1.issues[1][0])  # type: ignore[arg-type]
         self.do_open(d1, "fac")
+        self.do_schedule(d1, "fac", meetings.CAUCUS, [a])
+        self.do_schedule(d1, "fac", meetings.PLENARY, [])
+        for m in d1.meetings:
+            self.do_write_record(d1, "fac", m)
+        self.do_answer_record(d1, "a1", d1.meetings[1], records.CHANGES)
+        for m in d1.meetings:
+            self.do_save_note(d1, "a2", m)
+        self.do_circulate(d1, "a1")
+        self.do_circulate(d1, "fac")
 
         d2 = self.do_create_dialogue("D2", "fac", 2)
         self.do_add_issue(d2, "fac", ["north", "south"])
@@ -830,6 +975,42 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         """And once more."""
         self.advance(data)
 
+    @rule(data=st.data(), fmt=st.sampled_from(meetings.FORMATS))
+    def schedule_meeting(self, data: st.DataObject, fmt: str) -> None:
+        d = self.pick_dialogue(data)
+        parties = [x.id for x in d.delegations if not x.absent]
+        wanted = meetings.SIDES_OF.get(fmt, 0)
+        if len(d.meetings) < 4 and len(parties) >= wanted:
+            sides = data.draw(st.permutations(parties), label="sides")[:wanted]
+            self.do_schedule(d, self.pick_actor(data, d), fmt, sides)
+
+    @rule(data=st.data())
+    def write_record(self, data: st.DataObject) -> None:
+        d = self.pick_dialogue(data)
+        if d.meetings:
+            m = data.draw(st.sampled_from(d.meetings), label="meeting")
+            self.do_write_record(d, self.pick_actor(data, d), m)
+
+    @rule(data=st.data(), answer=st.sampled_from([records.CONFIRMED, records.CHANGES]))
+    def answer_record(self, data: st.DataObject, answer: str) -> None:
+        d = self.pick_dialogue(data)
+        if d.meetings:
+            m = data.draw(st.sampled_from(d.meetings), label="meeting")
+            self.do_answer_record(d, data.draw(st.sampled_from(NAMES), label="actor"), m, answer)
+
+    @rule(data=st.data())
+    def save_note(self, data: st.DataObject) -> None:
+        d = self.pick_dialogue(data)
+        if d.meetings:
+            m = data.draw(st.sampled_from(d.meetings), label="meeting")
+            self.do_save_note(d, data.draw(st.sampled_from(NAMES), label="actor"), m)
+
+    @rule(data=st.data())
+    def circulate(self, data: st.DataObject) -> None:
+        d = self.pick_dialogue(data)
+        if len(d.nonpapers) < 6:
+            self.do_circulate(d, data.draw(st.sampled_from(NAMES), label="actor"))
+
     @precondition(lambda self: self.dirty)
     @rule()
     def sweep(self) -> None:
@@ -837,11 +1018,13 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         self.dirty = False
         delegations = self.every_delegation()
         evaluation_ids = self.every_evaluation()
+        every_meeting = [(d, m) for d in self.d.values() for m in d.meetings]
         for d in self.d.values():
             for name in NAMES:
                 self.check_reads(d, name, delegations)
                 self.check_denied_writes(d, name, delegations, evaluation_ids)
                 self.check_texts(d, name)
+                self.check_meetings(d, name, every_meeting)
         for name in NAMES:
             self.check_no_dialogue(name)
             self.check_my_dialogues(name)
@@ -988,6 +1171,98 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
                         f"{red_line_text(d.agenda(), i)} ({i.firmness.value})" for i in items
                     ]
             same(f"{who}: stated red lines", found, want)
+
+    def check_meetings(
+        self, d: DialogueModel, name: str, every: list[tuple[DialogueModel, MeetingModel]]
+    ) -> None:
+        """Meetings and records as ``name`` in ``d``: reads equal the model, and every
+        write it may not make (a foreign meeting included) is NotFound."""
+        actor, who = self.actors[name], f"{name} in {d.key}"
+        listed = attempt(
+            f"{who}: meetings",
+            None if name in d.seats else NotFound,
+            lambda: meetings.meetings(self.p, actor, d.id),
+        )
+        if name in d.seats:
+            same(
+                f"{who}: meetings",
+                sorted(m.id for m in listed),
+                sorted(m.id for m in d.meetings if d.sees_meeting(name, m)),
+            )
+        probe = meetings.MeetingPlan(starts="2030-01-01T10:00", zone="UTC", online=True)
+        for owner, m in every:
+            here = owner is d
+            seen = here and d.sees_meeting(name, m)
+            label = f"{who}: meeting {m.id} of {owner.key}"
+            attempt(
+                label,
+                None if seen else NotFound,
+                lambda m=m: meetings.meeting(self.p, actor, d.id, m.id),
+            )
+            want = d.record_of(name, m) if here else None
+            found = attempt(
+                f"{label}: record",
+                None if want is not None else NotFound,
+                lambda m=m: records.record(self.p, actor, d.id, m.id),
+            )
+            if want is not None:
+                got = (found.version, found.text, found.answers, found.comments, found.agreed)
+                same(f"{label}: record", got, want)
+            if not (here and d.is_facilitator(name)):
+                for action, call in (
+                    ("edit", lambda m=m: meetings.edit(self.p, actor, d.id, m.id, probe)),
+                    ("cancel", lambda m=m: meetings.cancel(self.p, actor, d.id, m.id)),
+                    ("write", lambda m=m: records.write(self.p, actor, d.id, m.id, "probe")),
+                ):
+                    attempt(f"{label}: {action}", NotFound, call)
+            mine = here and d.answers_record(name, m)
+            found = attempt(
+                f"{label}: notes",
+                None if mine else NotFound,
+                lambda m=m: notes.note(self.p, actor, d.id, m.id),
+            )
+            if mine:
+                side = d.seats[name].delegation
+                assert side is not None
+                same(f"{label}: notes", found.text, m.notes.get(side, ""))
+            else:
+                attempt(
+                    f"{label}: save notes",
+                    NotFound,
+                    lambda m=m: notes.save_note(self.p, actor, d.id, m.id, "probe"),
+                )
+            if not mine:
+                attempt(
+                    f"{label}: answer",
+                    NotFound,
+                    lambda m=m: records.answer(
+                        self.p, actor, d.id, m.id, max(m.version, 1), records.CONFIRMED
+                    ),
+                )
+        seat = d.seats.get(name)
+        reads = seat is not None and seat.role in (FACILITATOR, MEMBER)
+        found = attempt(
+            f"{who}: non-papers",
+            None if reads else NotFound,
+            lambda: nonpapers.nonpapers(self.p, actor, d.id),
+        )
+        if reads:
+            assert seat is not None
+            same(
+                f"{who}: non-papers",
+                sorted(n.text for n in found),
+                sorted(
+                    text
+                    for origin, text in d.nonpapers
+                    if seat.role == FACILITATOR or origin in (FACILITATOR, seat.delegation)
+                ),
+            )
+        if not d.is_facilitator(name):
+            attempt(
+                f"{who}: schedule",
+                NotFound,
+                lambda: meetings.schedule(self.p, actor, d.id, probe),
+            )
 
     def check_view(self, d: DialogueModel, name: str, view: dialogues.DialogueView) -> None:
         me = d.seats[name]
@@ -1236,7 +1511,30 @@ def _text_releases_for_every_audience(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(repo, "text_releases", lambda s, text_id, _: original(s, text_id, None))
 
 
+def _meetings_for_every_seat(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(meetings, "visible", lambda place, row: True)
+
+
+def _notes_of_any_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backchannel.storage import meetings as stored
+
+    original = stored.note
+
+    def broken(s: Any, meeting_id: str, delegation_id: str) -> Any:
+        return original(s, meeting_id, delegation_id) or next(
+            (original(s, meeting_id, other) for other in _all(s) if original(s, meeting_id, other)),
+            None,
+        )
+
+    monkeypatch.setattr(stored, "note", broken)
+
+
 BREAKAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
+    "non_papers_visible_to_every_member": lambda monkeypatch: monkeypatch.setattr(
+        nonpapers, "_visible", lambda place, row: True
+    ),
+    "notes_of_any_side": _notes_of_any_side,
+    "meetings_are_visible_to_every_seat": _meetings_for_every_seat,
     "position_target_skips_the_delegation_check": _position_target_without_delegation_check,
     "owned_skips_the_dialogue_check": _owned_without_dialogue_check,
     "releases_ignore_the_audience": _releases_for_every_audience,

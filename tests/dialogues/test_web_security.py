@@ -47,8 +47,10 @@ from backchannel.services import (
     accounts,
     dialogues,
     evaluations,
+    meetings,
     mfa,
     positions,
+    records,
     releases,
     rounds,
     text_views,
@@ -200,6 +202,32 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", A + "/texts/{text_id}/diff"): cells(401, 404, 200, 200, 200, 200),
     ("POST", A + "/texts/{text_id}/responses"): cells(401, 404, 404, 200, 200, 404),
     ("POST", A + "/texts/{text_id}/releases"): cells(401, 404, 404, 404, 404, 201),
+    # meetings and shared records (a plenary with a record awaiting confirmation)
+    ("GET", D + "/meetings"): cells(303, 404, 200, 200, 200, 200),
+    ("POST", D + "/meetings"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/meetings/{meeting_id}"): cells(303, 404, 200, 200, 200, 200),
+    ("POST", D + "/meetings/{meeting_id}"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/meetings/{meeting_id}/cancel"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/meetings/{meeting_id}/record"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/meetings/{meeting_id}/record/answer"): cells(303, 404, 404, 303, 303, 404),
+    ("GET", A + "/meetings"): cells(401, 404, 200, 200, 200, 200),
+    ("POST", A + "/meetings"): cells(401, 404, 404, 404, 404, 201),
+    ("GET", A + "/meetings/{meeting_id}"): cells(401, 404, 200, 200, 200, 200),
+    ("PUT", A + "/meetings/{meeting_id}"): cells(401, 404, 404, 404, 404, 200),
+    ("POST", A + "/meetings/{meeting_id}/cancel"): cells(401, 404, 404, 404, 404, 200),
+    # the observer sees a record only once it is agreed
+    ("GET", A + "/meetings/{meeting_id}/record"): cells(401, 404, 404, 200, 200, 200),
+    ("PUT", A + "/meetings/{meeting_id}/record"): cells(401, 404, 404, 404, 404, 200),
+    ("POST", A + "/meetings/{meeting_id}/record/answers"): cells(401, 404, 404, 200, 200, 404),
+    # a side's private notes: its own members only
+    ("POST", D + "/meetings/{meeting_id}/note"): cells(303, 404, 404, 303, 303, 404),
+    ("GET", A + "/meetings/{meeting_id}/note"): cells(401, 404, 404, 200, 200, 404),
+    ("PUT", A + "/meetings/{meeting_id}/note"): cells(401, 404, 404, 200, 200, 404),
+    # non-papers: the facilitator and the members (to the facilitator), never the observers
+    ("GET", D + "/nonpapers"): cells(303, 404, 404, 200, 200, 200),
+    ("POST", D + "/nonpapers"): cells(303, 404, 404, 303, 303, 303),
+    ("GET", A + "/nonpapers"): cells(401, 404, 404, 200, 200, 200),
+    ("POST", A + "/nonpapers"): cells(401, 404, 404, 201, 201, 201),
 }
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.
@@ -254,6 +282,7 @@ class Ids:
     totp: dict[str, str]  # username -> TOTP secret (the observer's set-up, the outsider's)
     text: str  # a negotiating text with one clause, answered by side A
     clause: str
+    meeting: str  # a plenary whose record (version 1) awaits both sides
 
     def code(self, username: str) -> str:
         """The current TOTP code of an account of :attr:`totp` ("000000" for others)."""
@@ -270,6 +299,7 @@ class Ids:
             "token": BOGUS_TOKEN,
             "invitation_id": self.invitation,
             "path": "backchannel.css",
+            "meeting_id": self.meeting,
             **override,
         }
         return template.format(**values)
@@ -287,6 +317,7 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         "walk_away": 10,
     }
     code = ids.code(name)
+    meeting = {"starts": "2030-04-01T10:00", "zone": "UTC", "place": "Oslo"}
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/signin"): {"form": {"username": name, "password": password}},
         ("POST", "/signin/code"): {"form": {"code": code}},
@@ -338,6 +369,22 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
                 "kind": "package",  # not yet released to A in the released world
                 "parameter": "nash",
             }
+        },
+        ("POST", D + "/meetings"): {"form": meeting},
+        ("POST", D + "/meetings/{meeting_id}"): {"form": meeting},
+        ("POST", D + "/meetings/{meeting_id}/record"): {"form": {"text": "What was said."}},
+        ("POST", D + "/meetings/{meeting_id}/record/answer"): {
+            "form": {"version": "1", "answer": "confirmed"}
+        },
+        ("POST", D + "/meetings/{meeting_id}/note"): {"form": {"note": "B1 hinted at May."}},
+        ("PUT", A + "/meetings/{meeting_id}/note"): {"body": {"text": "B1 hinted at May."}},
+        ("POST", D + "/nonpapers"): {"form": {"text": "Elements.", "days": "7"}},
+        ("POST", A + "/nonpapers"): {"body": {"text": "Elements.", "days": 7}},
+        ("POST", A + "/meetings"): {"body": meeting},
+        ("PUT", A + "/meetings/{meeting_id}"): {"body": meeting},
+        ("PUT", A + "/meetings/{meeting_id}/record"): {"body": {"text": "What was said."}},
+        ("POST", A + "/meetings/{meeting_id}/record/answers"): {
+            "body": {"version": 1, "answer": "confirmed"}
         },
         ("POST", "/api/v1/session"): {"body": {"username": name, "password": password}},
         ("POST", "/api/v1/account/password"): {"body": {"old": PASSWORD, "new": NEW_PASSWORD}},
@@ -544,6 +591,9 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         sessions[name] = [(m.token, m.csrf) for m in made if isinstance(m, accounts.SignedIn)]
     totp = {"observer": mfa.begin(platform, world.actors["observer"]).secret}
     sessions["outsider"] = _two_factor(platform, world.actors["outsider"], totp)
+    plan = meetings.MeetingPlan(starts="2030-03-14T10:00", zone="Europe/Vienna", place="Vienna")
+    meeting = meetings.schedule(platform, world.actors["facilitator"], world.dialogue_id, plan)
+    records.write(platform, world.actors["facilitator"], world.dialogue_id, meeting, "Said.")
 
     def save(name: str) -> None:
         with (
@@ -584,6 +634,7 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         totp,
         text,
         clause,
+        meeting,
     )
     found = Worlds(root, settings, ids)
     yield found
@@ -1480,6 +1531,36 @@ MASS: dict[tuple[str, str], MassCase] = {
         "facilitator",
         lambda ids: {"side_id": ids.delegation_a, "version": 1, "audience": ids.delegation_b},
         [{"answers": []}],
+    ),
+    ("POST", A + "/meetings"): (
+        "facilitator",
+        lambda ids: {"starts": "2030-04-01T10:00", "zone": "UTC", "online": True},
+        [{"cancelled": True}, {"dialogue_id": new_id()}, {"details": "x"}],
+    ),
+    ("PUT", A + "/meetings/{meeting_id}"): (
+        "facilitator",
+        lambda ids: {"starts": "2030-04-01T10:00", "zone": "UTC", "online": True},
+        [{"id": new_id()}, {"cancelled": False}],
+    ),
+    ("PUT", A + "/meetings/{meeting_id}/record"): (
+        "facilitator",
+        lambda ids: {"text": "What was said."},
+        [{"speaker": "A1"}, {"version": 9}, {"agreed": True}],
+    ),
+    ("POST", A + "/meetings/{meeting_id}/record/answers"): (
+        "a1",
+        lambda ids: {"version": 1, "answer": "confirmed"},
+        [{"delegation_id": new_id()}, {"agreed": True}],
+    ),
+    ("POST", A + "/nonpapers"): (
+        "facilitator",
+        lambda ids: {"text": "Elements.", "days": 7},
+        [{"origin": "facilitator"}, {"expires_at": "2099-01-01T00:00:00Z"}, {"author": "x"}],
+    ),
+    ("PUT", A + "/meetings/{meeting_id}/note"): (
+        "b1",
+        lambda ids: {"text": "Ours."},
+        [{"delegation_id": new_id()}, {"meeting_id": new_id()}],
     ),
 }
 

@@ -1,4 +1,5 @@
-"""The platform commands: ``serve``, ``demo``, ``db``, ``users``, ``keys`` and ``audit``."""
+"""The platform commands: ``serve``, ``demo``, ``db``, ``users``, ``keys``, ``audit`` and
+``nonpapers``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ keys_app = typer.Typer(
     help="The key-encryption key (kept outside the database).", no_args_is_help=True
 )
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+nonpapers_app = typer.Typer(
+    help="Non-papers: destroy those whose time is up.", no_args_is_help=True
+)
 
 DatabaseOption = Annotated[
     str | None,
@@ -155,6 +159,16 @@ def users_reset_mfa(
     )
 
 
+@nonpapers_app.command("expire")
+def nonpapers_expire(database: DatabaseOption = None, key_file: KeyOption = None) -> None:
+    """Destroy every non-paper whose time is up, text and key (run it from cron or a
+    systemd timer, e.g. hourly; reads destroy what is due as well)."""
+    from backchannel.services import nonpapers
+
+    count = nonpapers.expire(_platform(_settings(database, key_file)))
+    Console().print(f"{count} non-paper(s) destroyed", markup=False)
+
+
 @audit_app.command("verify")
 def audit_verify(
     database: DatabaseOption = None,
@@ -278,5 +292,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
     app.add_typer(keys_app, name="keys")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(nonpapers_app, name="nonpapers")
     app.command("serve")(serve)
     app.command("demo")(demo)

@@ -393,3 +393,115 @@ class TextReleaseRow(Base):
     audience: Mapped[str] = mapped_column(String(32))
     body_ct: Mapped[bytes] = mapped_column(LargeBinary)
     released_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MeetingRow(Base):
+    """A meeting of a dialogue: when (UTC and the IANA zone it was set in), its format and
+    the sides taking part; place and agenda are sealed in ``details_ct``.
+
+    ``sides`` lists the delegation ids taking part, space-separated (every delegation for
+    a plenary, one for a caucus, two for a bilateral).
+    """
+
+    __tablename__ = "meetings"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    zone: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(16))  # plenary | caucus | bilateral
+    sides: Mapped[str] = mapped_column(String(200))
+    round_id: Mapped[str | None] = mapped_column(
+        ForeignKey("rounds.id", ondelete="SET NULL"), nullable=True
+    )
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    details_ct: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AttendanceRow(Base):
+    """One seat present at a meeting."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+
+
+class MeetingRecordRow(Base):
+    """One version of a meeting's shared record, sealed.
+
+    The record is unattributed by construction: there is no column for who said what.
+    """
+
+    __tablename__ = "meeting_records"
+    __table_args__ = (UniqueConstraint("meeting_id", "version"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RecordAnswerRow(Base):
+    """A side's answer to one version of a shared record: ``confirmed`` or ``changes``
+    (with a sealed comment to the facilitator)."""
+
+    __tablename__ = "record_answers"
+    __table_args__ = (UniqueConstraint("record_id", "delegation_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    record_id: Mapped[str] = mapped_column(ForeignKey("meeting_records.id", ondelete="CASCADE"))
+    delegation_id: Mapped[str] = mapped_column(ForeignKey("delegations.id", ondelete="CASCADE"))
+    answer: Mapped[str] = mapped_column(String(16))  # confirmed | changes
+    comment_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MeetingNoteRow(Base):
+    """A delegation's private notes of one meeting (they may name speakers), sealed; only
+    that delegation's members ever read them."""
+
+    __tablename__ = "meeting_notes"
+    __table_args__ = (UniqueConstraint("meeting_id", "delegation_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    delegation_id: Mapped[str] = mapped_column(ForeignKey("delegations.id", ondelete="CASCADE"))
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class NonPaperRow(Base):
+    """A non-paper: a deniable, unattributed draft that expires.
+
+    Its text is sealed under its **own** random data key (``body_sealed``, AES-256-GCM bound
+    to the row), and that key is kept only sealed under the dialogue's key (``key_ct``). At
+    expiry the whole row is deleted (``secure_delete`` overwrites it): without its key the
+    text is gone, and the log keeps only that the non-paper existed.
+
+    ``origin`` is ``facilitator`` (circulated to every side) or the id of the delegation that
+    passed it to the facilitator (seen by the facilitator and that side only).
+    """
+
+    __tablename__ = "non_papers"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    origin: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    key_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    body_sealed: Mapped[bytes] = mapped_column(LargeBinary)

@@ -104,7 +104,15 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
             return errors.respond(request, templates, error)
         return RedirectResponse("/account/mfa", status_code=303)
 
-    from backchannel.web.routes import account, api, pages, text_api, text_pages, workspace
+    from backchannel.web.routes import (
+        account,
+        api,
+        pages,
+        record,
+        text_api,
+        text_pages,
+        workspace,
+    )
 
     app.include_router(pages.router)
     app.include_router(workspace.router)
@@ -112,6 +120,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(text_api.router)
     app.include_router(text_pages.router)
+    app.include_router(record.router)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def _favicon() -> Response:

@@ -30,6 +30,14 @@ LOG_ACTIONS: Mapping[str, Message] = {
     "text.revised": t_("new version of a negotiating text"),
     "text.responded": t_("responses to a negotiating text"),
     "text.released": t_("responses to a negotiating text released"),
+    "meeting.scheduled": t_("meeting scheduled"),
+    "meeting.changed": t_("meeting changed"),
+    "meeting.cancelled": t_("meeting cancelled"),
+    "record.written": t_("meeting record written"),
+    "record.confirmed": t_("meeting record confirmed"),
+    "record.changes_asked": t_("changes to the meeting record asked for"),
+    "nonpaper.circulated": t_("non-paper circulated"),
+    "nonpaper.expired": t_("non-paper expired and destroyed"),
 }
 """The label of each action a dialogue's log shows."""
 
