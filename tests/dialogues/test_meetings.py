@@ -151,6 +151,29 @@ def test_next_meeting_skips_past_and_cancelled_ones(world: World) -> None:
     assert meetings.next_meeting(p, f, d, now=now + timedelta(days=365)) is None
 
 
+def test_the_overview_names_the_next_meeting_to_those_who_may_see_it(
+    world: World, clients: Callable[[str], Browserless]
+) -> None:
+    p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
+    overview = f"/d/{d}"
+    assert "none scheduled" in clients("b1").client.get(overview).text
+    caucus = plenary(
+        world,
+        starts="2031-05-02T09:30",
+        format="caucus",
+        place="Kyiv embassy",
+        sides=[world.delegation_a],
+        attendees=[member_id(world, "a1")],
+    )
+    meetings.schedule(p, f, d, caucus)
+    assert "Kyiv embassy" in clients("a1").client.get(overview).text  # its own side's caucus
+    assert "Kyiv embassy" not in clients("b1").client.get(overview).text  # not the other's
+    assert "Kyiv embassy" not in clients("observer").client.get(overview).text
+    later = meetings.schedule(p, f, d, plenary(world, starts="2031-06-01T10:00"))
+    page = clients("b1").client.get(overview).text
+    assert f'href="/d/{d}/meetings/{later}"' in page and "2031-06-01 10:00" in page
+
+
 # ---------------------------------------------------------------- the shared record
 def test_the_record_has_no_speaker_field_by_construction() -> None:
     columns = {c.name for c in inspect(MeetingRecordRow).columns}
