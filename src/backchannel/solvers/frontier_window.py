@@ -89,6 +89,15 @@ class Hull:
     edge_group: IntArray  # (edges,), in slope order
     normals: FloatArray  # (edges, 2): the weights of each edge, summing to 1
     vertices: FloatArray  # (edges + 1, 2): approximate utilities of the vertices
+    starts: FloatArray  # (groups, 2): each group's first hull point
+    deltas: FloatArray  # (edges, 2): the edges, in slope order
+
+    def after(self, g: int) -> FloatArray:
+        """Vertices (``u0`` rising) of the hull of the groups after ``g``."""
+        start = self.starts[g + 1 :].sum(axis=0)
+        steps = np.cumsum(self.deltas[self.edge_group > g], axis=0)
+        out: FloatArray = np.concatenate([start[None, :], start + steps])
+        return out
 
     def package(self, groups: Sequence[Group], k: int, width: int) -> IntArray:
         """The package at vertex ``k``."""
@@ -154,9 +163,11 @@ def hull(groups: Sequence[Group]) -> Hull:
     normals = np.stack([-delta[:, 1], delta[:, 0]], axis=1)
     normals /= normals.sum(axis=1, keepdims=True)
     order = np.argsort(normals[:, 0], kind="stable")  # weight moves from party 1 to party 0
-    start = sum(group.utilities[chain[0]] for group, chain in zip(groups, chains, strict=True))
-    vertices = np.concatenate([np.asarray(start)[None, :], delta[order]]).cumsum(axis=0)
-    return Hull(padded, edge_group[order], normals[order], vertices)
+    starts = np.array(
+        [group.utilities[chain[0]] for group, chain in zip(groups, chains, strict=True)]
+    )
+    vertices = np.concatenate([starts.sum(axis=0)[None, :], delta[order]]).cumsum(axis=0)
+    return Hull(padded, edge_group[order], normals[order], vertices, starts, delta[order])
 
 
 @dataclass(frozen=True)
@@ -167,50 +178,163 @@ class Region:
     kind: str = "box"
     level: float = 0.0
 
+    def box(self, upper: FloatArray, disagreement: FloatArray) -> FloatArray:
+        """A corner below the region, when no package has ``u_p`` above ``upper_p``."""
+        if self.kind == "box":
+            return self.corner
+        if self.kind == "welfare":
+            out: FloatArray = np.maximum(self.corner, self.level - upper[::-1])
+            return out
+        room = (upper - disagreement)[::-1]
+        with np.errstate(divide="ignore"):
+            least = np.where(room > 0, self.level / np.where(room > 0, room, 1.0), np.inf)
+        out = np.maximum(self.corner, disagreement + least)
+        return out
+
     def lowest(self, weights: FloatArray, disagreement: FloatArray) -> FloatArray:
         """The smallest ``lam . u`` over the region for each row ``lam >= 0`` of ``weights``."""
-        if self.kind == "nash":
-            return np.array([self._nash(w, disagreement) for w in weights])
-        if self.kind == "welfare":
-            return np.array([self._welfare(w) for w in weights])
-        with np.errstate(invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.kind == "nash":
+                return self._nash(weights, disagreement)
+            if self.kind == "welfare":
+                return self._welfare(weights)
             terms = np.where(weights > 0, weights * self.corner, 0.0)
         lowest: FloatArray = terms.sum(axis=1)
         return lowest
 
-    def _nash(self, w: FloatArray, d: FloatArray) -> float:
+    def _nash(self, w: FloatArray, d: FloatArray) -> FloatArray:
+        """On ``t = u - d >= a``, ``t0 t1 >= level``: the tangent point, clamped to the box."""
         a = np.maximum(self.corner - d, 0.0)  # gains' lower bounds (-inf corner: 0)
-        v = self.level
-        if w[0] == 0 or w[1] == 0:
-            return float(w @ a + w @ d)
-        if a[0] * a[1] >= v:
-            return float(w @ a + w @ d)
-        t0 = float(np.sqrt(v * w[1] / w[0]))
-        t0 = max(t0, float(a[0]))
+        w0, w1, v = w[:, 0], w[:, 1], self.level
+        t0 = np.maximum(np.sqrt(v * w1 / np.where(w0 > 0, w0, 1.0)), a[0])
         if a[1] > 0:
-            t0 = min(t0, v / float(a[1]))
-        return float(w[0] * t0 + w[1] * max(float(a[1]), v / t0) + w @ d)
+            t0 = np.minimum(t0, v / a[1])
+        curve = w0 * t0 + w1 * np.maximum(a[1], v / t0)
+        corner = (w0 == 0) | (w1 == 0) | (a[0] * a[1] >= v)
+        out: FloatArray = np.where(corner, w @ a, curve) + w @ d
+        return out
 
-    def _welfare(self, w: FloatArray) -> float:
+    def _welfare(self, w: FloatArray) -> FloatArray:
+        """On ``u0 + u1 >= level``, ``u >= corner``: an end of the line's part in the box."""
         (c0, c1), v = self.corner.tolist(), self.level
-        low0, low1 = np.isfinite(c0), np.isfinite(c1)
-        if low0 and low1 and v <= c0 + c1:
-            return float(w[0] * c0 + w[1] * c1)
-        if not low0 and not low1:
-            return float(w[0] * v) if w[0] == w[1] else -np.inf
-        if (not low1 and w[0] < w[1]) or (not low0 and w[1] < w[0]):
-            return -np.inf  # the line x0 + x1 = level runs off to where lam . u falls
-        ends = ([(v - c1, c1)] if low1 else []) + ([(c0, v - c0)] if low0 else [])
-        return min(float(w[0] * x + w[1] * y) for x, y in ends)
+        w0, w1 = w[:, 0], w[:, 1]
+        if np.isfinite(c0) and np.isfinite(c1) and v <= c0 + c1:
+            out: FloatArray = w @ self.corner
+            return out
+        ends = np.full(w.shape[0], np.inf)
+        if np.isfinite(c1):
+            ends = np.minimum(ends, w0 * (v - c1) + w1 * c1)
+        else:  # the line runs off to the right, where lam . u falls if w0 < w1
+            ends = np.where(w0 < w1, -np.inf, ends)
+        if np.isfinite(c0):
+            ends = np.minimum(ends, w0 * c0 + w1 * (v - c0))
+        else:
+            ends = np.where(w1 < w0, -np.inf, ends)
+        if not (np.isfinite(c0) or np.isfinite(c1)):
+            ends = np.where(w0 == w1, w0 * v, -np.inf)
+        return ends
 
 
 @dataclass(frozen=True)
-class Cut:
-    """One region's weights, its lowest values there, and per group the best values."""
+class Target:
+    """What one region is for: a rule's optimum and ties, or party ``party``'s best utility.
 
-    weights: FloatArray  # (k, 2)
-    lowest: FloatArray  # (k,)
-    rest: FloatArray  # (groups, k): best value of the groups after g
+    ``region(level)`` is where every admissible package of value at least ``level`` lies.
+    """
+
+    rule: SettlementRule | None
+    party: int
+    floors: FloatArray
+    disagreement: FloatArray
+    ideal: FloatArray
+
+    def values(self, utilities: FloatArray) -> FloatArray:
+        """The target's value of utility rows ``(n, 2)``; -inf where below the floors."""
+        if self.rule is None:
+            raw = utilities[:, self.party]
+        else:
+            raw = rule_values(self.rule, utilities.T, self.disagreement, self.ideal)
+        ok = np.all(utilities >= self.floors + 2 * TOL + SLACK, axis=1)
+        out: FloatArray = np.where(ok, raw, -np.inf)
+        return out
+
+    def region(self, level: float) -> Region:
+        """The region of the packages worth at least ``level`` (the floors' box at -inf)."""
+        floors, d, rule = self.floors, self.disagreement, self.rule
+        if rule is None:
+            corner = floors.copy()
+            corner[self.party] = max(corner[self.party], level)
+            return Region(corner)
+        if rule is SettlementRule.WELFARE and np.isfinite(level):
+            return Region(floors, "welfare", level)
+        if not level > 0:
+            return Region(floors)
+        if rule is SettlementRule.NASH:
+            return Region(floors, "nash", level)
+        if rule is SettlementRule.EGALITARIAN:
+            return Region(np.maximum(floors, d + level))
+        span = np.maximum(self.ideal - d, 0.0)
+        return Region(np.where(span <= TOL, floors, np.maximum(floors, d + level * span)))
+
+
+class Plan:
+    """One target's weights, bounds and greedy completions during the restricted programme.
+
+    After each fold the partial sums complete greedily (the best remaining combination
+    of each group for each weight): admissible completions raise the incumbent, hence
+    the level, and the region shrinks while the programme runs.
+    """
+
+    def __init__(
+        self, target: Target, weights: FloatArray, best: float, core: list[Group], upper: FloatArray
+    ):
+        self.target, self.weights, self.best, self.upper = target, weights, best, upper
+        flat, top, owner = _values(core, weights)
+        chosen = np.empty_like(top, dtype=np.int64)  # (groups, k): flat index of the best
+        for j in range(weights.shape[0]):
+            at_top = np.flatnonzero(flat[:, j] == top[owner, j])
+            chosen[:, j] = at_top[np.unique(owner[at_top], return_index=True)[1]]
+        utilities = np.concatenate([g.utilities for g in core])[chosen]  # (groups, k, 2)
+        self.rest = _after(top)
+        self.completion = _after(utilities.reshape(len(core), -1)).reshape(len(core), -1, 2)
+        self.lowest = self._lowest()
+
+    def _lowest(self) -> FloatArray:
+        level = _level(self.best) if np.isfinite(self.best) else -np.inf
+        region = self.target.region(level)
+        self.corner = region.box(self.upper, self.target.disagreement) - SLACK
+        return region.lowest(self.weights, self.target.disagreement) - SLACK
+
+    def reach(
+        self, g: int, first: FloatArray, second: FloatArray, envelope: FloatArray
+    ) -> BoolArray:
+        """Raise the incumbent from the completions, then the mask of the hopeful sums.
+
+        A sum is hopeful when, with some point of ``envelope`` (the upper-right hull of
+        the remaining groups), it reaches the region's corner and every weight's bound.
+        """
+        ends = np.stack([first, second], axis=1)[:, None, :] + self.completion[g][None, :, :]
+        found = float(self.target.values(ends.reshape(-1, 2)).max(initial=-np.inf))
+        if found > self.best:
+            self.best = found
+            self.lowest = self._lowest()
+        need0, need1 = self.corner[0] - first, self.corner[1] - second
+        inside: BoolArray = need0 <= envelope[-1, 0]
+        inside &= need1 <= np.interp(need0, envelope[:, 0], envelope[:, 1])
+        for (w0, w1), rest, low in zip(
+            self.weights.tolist(), self.rest[g].tolist(), self.lowest.tolist(), strict=True
+        ):
+            if np.isfinite(low):
+                inside &= w0 * first + w1 * second + rest >= low
+        return inside
+
+
+def _after(per_group: FloatArray) -> FloatArray:
+    """Row ``g``: the sum of the rows after ``g``."""
+    out: FloatArray = np.concatenate(
+        [np.cumsum(per_group[::-1], axis=0)[::-1][1:], np.zeros((1, *per_group.shape[1:]))]
+    )
+    return out
 
 
 def _values(
@@ -240,25 +364,27 @@ def _weights(
 
 
 def window_frontier(
-    problem: Problem, groups: list[Group], shape: Hull, regions: Sequence[Region]
+    problem: Problem, groups: list[Group], shape: Hull, targets: Sequence[Target]
 ) -> tuple[IntArray, FloatArray, BoolArray]:
-    """Every frontier point inside the union of ``regions`` (perhaps a few more).
+    """Every frontier point inside the union of the targets' regions (perhaps a few more).
 
-    Combinations whose ``lam``-loss exceeds a region's budget for some weight are
-    dropped for that region; partial sums are kept when they can reach some region.
+    Each target starts from its best admissible vertex. Combinations whose
+    ``lam``-loss exceeds a region's budget for some weight are dropped for that
+    region; partial sums are kept when they can reach some region.
     """
     disagreement = np.asarray(problem.disagreement, dtype=np.float64)
-    plans = [(r, *_weights(r, shape, disagreement)) for r in regions]
     keep = np.zeros(sum(g.utilities.shape[0] for g in groups), dtype=bool)
     live = []
-    for _, weights, lowest in plans:
-        flat, best, owner = _values(groups, weights)
-        budget = best.sum(axis=0) - lowest
+    for target in targets:
+        best = _incumbent(problem, groups, shape, target)
+        region = target.region(_level(best) if np.isfinite(best) else -np.inf)
+        weights, lowest = _weights(region, shape, disagreement)
+        flat, top, owner = _values(groups, weights)
+        budget = top.sum(axis=0) - lowest
         if np.any(budget < -SLACK):
             continue  # no package reaches this region
-        keep |= np.all(best[owner] - flat <= budget + SLACK, axis=1)
-        live.append((weights, lowest))
-    cuts = []
+        keep |= np.all(top[owner] - flat <= budget + SLACK, axis=1)
+        live.append((target, weights, best))
     at = 0
     core: list[Group] = []
     for group in groups:
@@ -269,73 +395,34 @@ def window_frontier(
         core.append(
             Group(group.issues, group.options[mask], group.utilities[mask], group.twin[mask])
         )
-    for weights, lowest in live:
-        _, best, _ = _values(core, weights)
-        rest = np.concatenate(
-            [np.cumsum(best[::-1], axis=0)[::-1][1:], np.zeros((1, best.shape[1]))]
-        )
-        cuts.append(Cut(weights, lowest - SLACK, rest))
+    shape = hull(core)
+    upper = np.array([shape.vertices[-1, 0], shape.vertices[0, 1]]) + SLACK
+    plans = [Plan(target, weights, best, core, upper) for target, weights, best in live]
 
     def reach(g: int, first: FloatArray, second: FloatArray) -> BoolArray:
         out = np.zeros(first.size, dtype=bool)
-        for cut in cuts:
-            inside = np.ones(first.size, dtype=bool)
-            for (w0, w1), rest, low in zip(
-                cut.weights.tolist(), cut.rest[g], cut.lowest, strict=True
-            ):
-                inside &= w0 * first + w1 * second + rest >= low
-            out |= inside
+        envelope = shape.after(g)
+        for plan in plans:
+            out |= plan.reach(g, first, second, envelope)
         return out
 
     return frontier_within(problem, core, reach)
 
 
-def _incumbent(
-    problem: Problem,
-    groups: list[Group],
-    shape: Hull,
-    floors: FloatArray,
-    score: FloatArray,
-) -> FloatArray | None:
-    """Exact utilities of the admissible vertices among the best few by ``score``; None if none."""
-    admissible = np.all(shape.vertices >= floors - SLACK, axis=1)
-    ranked = np.flatnonzero(admissible)[np.argsort(-score[admissible], kind="stable")]
+def _incumbent(problem: Problem, groups: list[Group], shape: Hull, target: Target) -> float:
+    """The best value of an admissible vertex among the best few; -inf if none."""
+    score = target.values(shape.vertices)
+    ranked = np.argsort(-score, kind="stable")[:CANDIDATES]
+    ranked = ranked[np.isfinite(score[ranked])]
     if ranked.size == 0:
-        return None
+        return -np.inf
     width = len(problem.issues)
-    packages = np.stack([shape.package(groups, int(k), width) for k in ranked[:CANDIDATES]])
-    utilities = evaluate(problem, packages)
-    ok = np.all(utilities >= utility_bounds(problem) - TOL, axis=1)
-    return utilities[ok] if ok.any() else None
+    packages = np.stack([shape.package(groups, int(k), width) for k in ranked])
+    return float(target.values(evaluate(problem, packages)).max())
 
 
 def _level(best: float) -> float:
     return best - MARGIN * max(1.0, abs(best))
-
-
-def _rule_region(
-    rule: SettlementRule,
-    floors: FloatArray,
-    disagreement: FloatArray,
-    ideal: FloatArray | None,
-    incumbent: FloatArray | None,
-) -> Region:
-    """The region where ``rule``'s optimum and its ties lie, given incumbent utilities."""
-    if incumbent is None:
-        return Region(floors)
-    value = _level(float(rule_values(rule, incumbent.T, disagreement, ideal).max()))
-    if rule is SettlementRule.WELFARE:
-        return Region(floors, "welfare", value)
-    if value <= 0:
-        return Region(floors)
-    if rule is SettlementRule.NASH:
-        return Region(floors, "nash", value)
-    if rule is SettlementRule.EGALITARIAN:
-        return Region(np.maximum(floors, disagreement + value))
-    assert ideal is not None
-    span = np.maximum(ideal - disagreement, 0.0)
-    corner = np.where(span <= TOL, floors, np.maximum(floors, disagreement + value * span))
-    return Region(corner)
 
 
 def window_settlements(
@@ -345,6 +432,11 @@ def window_settlements(
 
     The same answers as :func:`~backchannel.solvers.frontier_dp.dp_settlements`
     (package, value, ``has_ties``), found in the window of each rule (module docstring).
+    One restricted frontier programme serves every rule asked for: it returns every
+    frontier point of the union of their regions, and a point outside a rule's region
+    is worse than its optimum by more than the tie tolerance, so each rule is read off
+    these points as today. Kalai-Smorodinsky needs the ideal point first (one more
+    restricted programme, on the regions of each party's best utility).
 
     Raises
     ------
@@ -359,31 +451,20 @@ def window_settlements(
         return settlements(wanted, {}, METHOD, time.perf_counter() - start)
     groups = pareto_groups(full)
     shape = hull(groups)
-    disagreement = np.asarray(problem.disagreement, dtype=np.float64)
+    d = np.asarray(problem.disagreement, dtype=np.float64)
     floors = utility_bounds(problem) - 2 * TOL
-    found: dict[SettlementRule, Optimum] = {}
-    ideal: FloatArray | None = None
-    if SettlementRule.KS in wanted:  # the ideal point first: each party's constrained best
-        regions = []
-        for p in range(2):
-            top = _incumbent(problem, groups, shape, floors, shape.vertices[:, p])
-            corner = floors.copy()
-            if top is not None:
-                corner[p] = max(corner[p], _level(float(top[:, p].max())))
-            regions.append(Region(corner))
-        _, utilities, _ = window_frontier(problem, groups, shape, regions)
+    ideal = d
+    if SettlementRule.KS in wanted:
+        tops = [Target(None, p, floors, d, d) for p in range(2)]
+        _, utilities, _ = window_frontier(problem, groups, shape, tops)
         if utilities.shape[0] == 0:  # nothing is admissible
             return settlements(wanted, {}, METHOD, time.perf_counter() - start)
         ideal = utilities.max(axis=0)
-    for rule in wanted:
-        score = rule_values(rule, shape.vertices.T, disagreement, ideal)
-        top = _incumbent(problem, groups, shape, floors, score)
-        region = _rule_region(rule, floors, disagreement, ideal, top)
-        packages, utilities, multi = window_frontier(problem, groups, shape, [region])
-        if packages.shape[0] == 0:  # nothing is admissible
-            return settlements(wanted, {}, METHOD, time.perf_counter() - start)
-        chosen, value, has_ties = best_point(
-            rule, utilities, packages, multi, disagreement, disagreement if ideal is None else ideal
-        )
-        found[rule] = (packages[chosen], utilities[chosen], value, has_ties)
+    targets = [Target(rule, 0, floors, d, ideal) for rule in wanted]
+    packages, utilities, multi = window_frontier(problem, groups, shape, targets)
+    found: dict[SettlementRule, Optimum] = {}
+    if packages.shape[0]:
+        for rule in wanted:
+            chosen, value, has_ties = best_point(rule, utilities, packages, multi, d, ideal)
+            found[rule] = (packages[chosen], utilities[chosen], value, has_ties)
     return settlements(wanted, found, METHOD, time.perf_counter() - start)
