@@ -177,3 +177,14 @@ def test_families_bench_quick_prints_worst_beside_median(
     assert "median / **worst**" in out
     assert "| opposed p2 12×4 |" in out
     assert "(s0)" in out or "(s1)" in out
+
+
+def test_families_bench_times_the_whole_cli_process(capsys: pytest.CaptureFixture[str]) -> None:
+    """One seed as CLI processes: every command runs on the written file (else it raises)."""
+    code = families_bench.main(
+        ["--quick", "--seeds", "1", "--process-seeds", "1", "--parties", "2", "--only", "linked"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "whole CLI process over 1 seeds" in out
+    assert out.count("| linked p2 12×4 |") == 2
