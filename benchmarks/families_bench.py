@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backchannel.errors import BackchannelError
 from backchannel.formats.case_file import dump_case
 from backchannel.model.case import Case, Condition, Issue, Party, RedLine
 from backchannel.model.compile import compile_case
@@ -113,18 +114,21 @@ class Series:
     times: list[float] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)
     limits: int = 0  # runs that reached the time limit
+    failed: list[int] = field(default_factory=list)  # seeds whose answer was refused
 
     def add(self, seed: int, seconds: float) -> None:
         self.times.append(seconds)
         self.seeds.append(seed)
 
     def cell(self) -> str:
+        refused = f", refused on seeds {self.failed}" if self.failed else ""
         if not self.times:
-            return "—"
+            return f"—{refused}"
         worst = max(range(len(self.times)), key=self.times.__getitem__)
         median = statistics.median(self.times)
         limited = f", {self.limits} at the limit" if self.limits else ""
-        return f"{median:.3f} / **{self.times[worst]:.3f}** (s{self.seeds[worst]}{limited})"
+        worst_seed = f"s{self.seeds[worst]}{limited}{refused}"
+        return f"{median:.3f} / **{self.times[worst]:.3f}** ({worst_seed})"
 
 
 def build(family: str, parties: int, n: int, k: int, seed: int) -> Problem:
@@ -182,9 +186,13 @@ def run(
         path.write_text(dump_case(to_case(build(family, parties, n, k, seed)), json_syntax=True))
         problem = compile_case(Case.model_validate_json(path.read_text()), path.name)
         for name, fn in questions(problem, parties).items():
-            if seed == 0:
-                fn()  # warm-up: imports and caches
-            seconds, value = timed(fn)
+            try:
+                if seed == 0:
+                    fn()  # warm-up: imports and caches
+                seconds, value = timed(fn)
+            except BackchannelError:  # a refused answer (the validator's): counted, not timed
+                compute.setdefault(name, Series()).failed.append(seed)
+                continue
             compute.setdefault(name, Series()).add(seed, seconds)
             if name == "frontier":
                 sizes.append(len(value.points))  # type: ignore[attr-defined]
@@ -199,6 +207,8 @@ def run(
                 whole.setdefault(name, Series()).add(seed, time.perf_counter() - start)
                 if done.returncode == 3:  # a time limit: the answer is not proven
                     whole[name].limits += 1
+                elif done.returncode == 1:  # an internal error (a refused answer)
+                    whole[name].failed.append(seed)
                 elif done.returncode:
                     raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.strip()}")
     return compute, whole, sizes
