@@ -249,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
                     compute, whole, points = run(family, parties, n, k, seeds, process, Path(tmp))
                     compute_rows.append((label, compute, points))
                     process_rows.append((label, whole, points))
+                    print(table("computation", [(label, compute, points)]), file=sys.stderr)
+                    if process:
+                        print(table("whole process", [(label, whole, points)]), file=sys.stderr)
                     print(f"done {label}", file=sys.stderr, flush=True)
     print(f"seconds, median / **worst** (worst seed); computation over {seeds} seeds\n")
     print(table("computation", compute_rows))
