@@ -9,7 +9,9 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from backchannel.model.case import IssueKind
+from backchannel.formats.case_file import dump_case
+from backchannel.model.case import Case, IssueKind
+from backchannel.model.compile import compile_case
 from backchannel.model.problem import (
     AdditiveUtility,
     Constraint,
@@ -18,7 +20,8 @@ from backchannel.model.problem import (
     Literal,
     Problem,
 )
-from benchmarks import negmas_baseline, negotiation_bench
+from benchmarks import families_bench, negmas_baseline, negotiation_bench
+from benchmarks.synthetic import FAMILIES
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +150,41 @@ def test_negmas_runner_stays_outside_backchannel() -> None:
     for path in src.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "import negmas" not in text and "from negmas" not in text, path
+
+
+def test_families_bench_writes_each_family_as_an_equivalent_case_file() -> None:
+    rng = np.random.default_rng(0)
+    for family in FAMILIES:
+        problem = families_bench.build(family, 2 if family != "mixed" else 3, 8, 4, seed=1)
+        text = dump_case(families_bench.to_case(problem), json_syntax=True)
+        again = compile_case(Case.model_validate_json(text), "again")
+        assert again.disagreement == problem.disagreement
+        assert len(again.constraints) == len(problem.constraints)
+        for _ in range(200):
+            package = tuple(int(o) for o in rng.integers(0, 4, size=8))
+            assert np.allclose(again.utility(package), problem.utility(package), atol=1e-9)
+            assert again.is_admissible(package) == problem.is_admissible(package)
+
+
+def test_families_bench_quick_prints_worst_beside_median(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = families_bench.main(
+        ["--quick", "--process-seeds", "0", "--parties", "2", "--only", "opposed"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "median / **worst**" in out
+    assert "| opposed p2 12×4 |" in out
+    assert "(s0)" in out or "(s1)" in out
+
+
+def test_families_bench_times_the_whole_cli_process(capsys: pytest.CaptureFixture[str]) -> None:
+    """One seed as CLI processes: every command runs on the written file (else it raises)."""
+    code = families_bench.main(
+        ["--quick", "--seeds", "1", "--process-seeds", "1", "--parties", "2", "--only", "linked"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "whole CLI process over 1 seeds" in out
+    assert out.count("| linked p2 12×4 |") == 2

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -214,6 +215,8 @@ def test_the_frontier_programme_refuses_a_fold_too_large_and_cp_sat_answers(
     """2 issues of 5,000 values: the second fold would compare 25,000,000 sums.
 
     (Every package is on the frontier; welfare has one best package, found at once.)
+    The rule's window keeps one value per issue, so the window programme answers;
+    when it too refuses a fold, CP-SAT answers.
     """
     text = _numeric_case(2, 5_000).replace("[[0, 100], [4999, 0]]", "[[0, 100], [4999, 50]]")
     _, problem = load_problem(_write(tmp_path, text))
@@ -221,6 +224,11 @@ def test_the_frontier_programme_refuses_a_fold_too_large_and_cp_sat_answers(
         dp_frontier(problem)
     assert f"at most {MAX_FOLD_SUMS:,}" in str(info.value)
     answer = engine.settle(problem, [SettlementRule.WELFARE], time_limit=10)
+    assert answer[SettlementRule.WELFARE].method == "frontier-window"
+    assert answer[SettlementRule.WELFARE].package == (4999, 4999)
+    refused = NotApplicable("a fold too large")
+    with mock.patch.object(engine, "window_settlements", side_effect=refused):
+        answer = engine.settle(problem, [SettlementRule.WELFARE], time_limit=10)
     assert answer[SettlementRule.WELFARE].method == "cp-sat"
     assert answer[SettlementRule.WELFARE].package == (4999, 4999)
 

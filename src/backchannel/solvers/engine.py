@@ -5,8 +5,9 @@ Which algorithm answers a question depends on the problem, never on the caller:
 * **small agendas** (at most :data:`ENUMERATION_LIMIT` packages): exact vectorised
   enumeration, which also counts admissible packages and ties;
 * **two parties with additive utilities**: the exact sparse Pareto-frontier
-  programme over issues (all four rules are attained on the frontier; the zone and
-  the viable options follow from it too, see :mod:`backchannel.solvers.dp_zone`);
+  programme over issues (the zone and the viable options follow from it too, see
+  :mod:`backchannel.solvers.dp_zone`); the settlement rules run it only inside each
+  rule's window (:mod:`backchannel.solvers.frontier_window`);
 * **everything else** (3-8 parties on large agendas, non-linear utilities,
   clashes, MESO): CP-SAT.
 
@@ -47,7 +48,8 @@ from backchannel.solvers.enumeration import (
     enumerate_settlements,
     enumerate_zone,
 )
-from backchannel.solvers.frontier_dp import NotApplicable, dp_frontier, dp_settlements
+from backchannel.solvers.frontier_dp import NotApplicable, dp_frontier
+from backchannel.solvers.frontier_window import window_settlements
 
 MAX_PARTIES = 8
 """Settlement rules accept 2 to this many parties with preferences."""
@@ -116,7 +118,7 @@ def settle(
         answers = enumerate_settlements(problem, list(rules))
     elif _dp_applies(problem):
         try:
-            answers = dp_settlements(problem, list(rules))
+            answers = window_settlements(problem, list(rules))
         except NotApplicable:
             answers = None
     if answers is None:

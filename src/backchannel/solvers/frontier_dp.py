@@ -35,6 +35,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -292,13 +293,25 @@ def admissible_frontier(problem: Problem, full: list[Group]) -> tuple[IntArray, 
     return packages, utilities
 
 
+class Reach(Protocol):
+    """Which partial sums may still reach a region of interest (see :func:`_frontier`)."""
+
+    def __call__(self, g: int, first: FloatArray, second: FloatArray) -> BoolArray:
+        """Mask of the partial sums ``(first, second)`` of groups ``0..g`` worth keeping."""
+        ...
+
+
 def _frontier(
-    problem: Problem, track: bool, full: list[Group] | None = None
+    problem: Problem, track: bool, full: list[Group] | None = None, reach: Reach | None = None
 ) -> tuple[IntArray, FloatArray, BoolArray]:
     """Packages, exact utilities and "several packages" flags of the admissible frontier.
 
     The flags are only computed when ``track`` is set (else all False). ``full`` are
-    the problem's groups when the caller already has them.
+    the problem's groups when the caller already has them. ``reach``, when given,
+    drops after each fold the partial sums whose every completion lies outside an
+    upward-closed region: the result is then the frontier inside that region (plus
+    perhaps some points outside it). With ``reach``, a group of one combination is
+    added to every partial sum without a fold (the order of the sums cannot change).
     """
     require_two_additive(problem)
     n = len(problem.issues)
@@ -318,20 +331,29 @@ def _frontier(
     multi: BoolArray | None = np.zeros(1, dtype=bool) if track else None
     history: list[tuple[IntArray, IntArray]] = []
     for g, group in enumerate(groups):
+        if reach is not None and group.options.shape[0] == 1:  # a fixed choice: a shift
+            first, second = first + group.utilities[0, 0], second + group.utilities[0, 1]
+            if multi is not None and group.twin[0]:
+                multi = np.ones(first.size, dtype=bool)
+            history.append((np.arange(first.size), np.zeros(first.size, dtype=np.int64)))
+            continue
         kept, multi = _fold(first, second, multi, group)
         parent, choice = kept % first.size, kept // first.size
         first = group.utilities[choice, 0] + first[parent]
         second = group.utilities[choice, 1] + second[parent]
+        keep = np.ones(first.size, dtype=bool)
         if bounded:
-            reach = (first + rest[g, 0] >= bounds[0]) & (second + rest[g, 1] >= bounds[1])
-        if bounded and not reach.all():
+            keep = (first + rest[g, 0] >= bounds[0]) & (second + rest[g, 1] >= bounds[1])
+        if reach is not None:
+            keep &= reach(g, first, second)
+        if not keep.all():
             parent, choice, first, second = (
-                parent[reach],
-                choice[reach],
-                first[reach],
-                second[reach],
+                parent[keep],
+                choice[keep],
+                first[keep],
+                second[keep],
             )
-            multi = None if multi is None else multi[reach]
+            multi = None if multi is None else multi[keep]
         history.append((parent, choice))
         if first.size == 0:
             return np.zeros((0, n), dtype=np.int64), np.zeros((0, 2)), np.zeros(0, dtype=bool)
@@ -391,44 +413,76 @@ def dp_settlements(
     start = time.perf_counter()
     packages, utilities, multi = _frontier(problem, track=True)
     disagreement = np.asarray(problem.disagreement, dtype=np.float64)
-    found: dict[SettlementRule, tuple[int, float, bool | None]] = {}
+    found: dict[SettlementRule, Optimum] = {}
     ideal = utilities.max(axis=0) if packages.shape[0] else disagreement
     for rule in dict.fromkeys(rules):
-        if packages.shape[0] == 0:
-            continue
-        values = rule_values(rule, utilities.T, disagreement, ideal)
-        best = float(values.max())
-        tied = np.flatnonzero(values >= best - tolerance(best))
-        welfare = utilities[tied].sum(axis=1)
-        top = float(welfare.max())
-        finalists = tied[welfare >= top - tolerance(top)]
-        chosen = int(min(finalists, key=lambda k: tuple(packages[k])))
-        value = rule_value(rule, utilities[chosen], disagreement, ideal)
-        has_ties: bool | None = bool(tied.size > 1 or multi[tied].any())
-        if not has_ties and not _ties_only_on_frontier(
-            rule, utilities[chosen], value, disagreement, ideal
-        ):
-            has_ties = None
-        found[rule] = (chosen, value, has_ties)
-    seconds = time.perf_counter() - start
+        if packages.shape[0]:
+            chosen, value, has_ties = best_point(
+                rule, utilities, packages, multi, disagreement, ideal
+            )
+            found[rule] = (packages[chosen], utilities[chosen], value, has_ties)
+    return settlements(rules, found, METHOD, time.perf_counter() - start)
+
+
+def best_point(
+    rule: SettlementRule,
+    utilities: FloatArray,
+    packages: IntArray,
+    multi: BoolArray,
+    disagreement: FloatArray,
+    ideal: FloatArray,
+) -> tuple[int, float, bool | None]:
+    """The frontier point ``rule`` chooses among ``packages``, its value and ``has_ties``.
+
+    Ties are broken by welfare, then by the smallest option-index vector. ``has_ties``
+    is True when two points tie or several packages reach the chosen point (``multi``);
+    False when no package off these points can tie; else None.
+    """
+    values = rule_values(rule, utilities.T, disagreement, ideal)
+    best = float(values.max())
+    tied = np.flatnonzero(values >= best - tolerance(best))
+    welfare = utilities[tied].sum(axis=1)
+    top = float(welfare.max())
+    finalists = tied[welfare >= top - tolerance(top)]
+    chosen = int(min(finalists, key=lambda k: tuple(packages[k])))
+    value = rule_value(rule, utilities[chosen], disagreement, ideal)
+    has_ties: bool | None = bool(tied.size > 1 or multi[tied].any())
+    if not has_ties and not _ties_only_on_frontier(
+        rule, utilities[chosen], value, disagreement, ideal
+    ):
+        has_ties = None
+    return chosen, value, has_ties
+
+
+Optimum = tuple[IntArray, FloatArray, float, bool | None]
+"""A rule's chosen package, its utilities, the rule's value there and ``has_ties``."""
+
+
+def settlements(
+    rules: Sequence[SettlementRule],
+    found: dict[SettlementRule, Optimum],
+    method: str,
+    seconds: float,
+) -> dict[SettlementRule, Settlement]:
+    """The answers for ``rules`` from their optima (infeasible for a rule without one)."""
     answers: dict[SettlementRule, Settlement] = {}
     for rule in dict.fromkeys(rules):
         if rule not in found:
             answers[rule] = Settlement(
-                rule, Status.INFEASIBLE, None, (), None, None, None, None, METHOD, seconds
+                rule, Status.INFEASIBLE, None, (), None, None, None, None, method, seconds
             )
             continue
-        chosen, value, has_ties = found[rule]
+        package, utilities, value, has_ties = found[rule]
         answers[rule] = Settlement(
             rule,
             Status.OPTIMAL,
-            tuple(int(o) for o in packages[chosen]),
-            (float(utilities[chosen, 0]), float(utilities[chosen, 1])),
+            tuple(int(o) for o in package),
+            (float(utilities[0]), float(utilities[1])),
             value,
             value,
             has_ties,
             None,
-            METHOD,
+            method,
             seconds,
         )
     return answers
@@ -459,3 +513,15 @@ def _ties_only_on_frontier(
         span = np.maximum(ideal - disagreement, 0.0)
         gains = np.where(span <= TOL, 1.0, gains / np.where(span <= TOL, 1.0, span))
     return bool(np.all(gains <= value + tolerance(value)))
+
+
+def frontier_within(
+    problem: Problem, groups: list[Group], reach: Reach
+) -> tuple[IntArray, FloatArray, BoolArray]:
+    """Packages, utilities and "several packages" flags of the frontier inside a region.
+
+    ``groups`` are the problem's groups, perhaps without combinations that cannot lie
+    in the region; ``reach`` says which partial sums may still reach it (see
+    :func:`_frontier`). Every frontier point of the region is returned.
+    """
+    return _frontier(problem, track=True, full=groups, reach=reach)
