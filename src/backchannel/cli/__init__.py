@@ -46,12 +46,13 @@ def _global_options(
 
 
 def _register() -> None:
-    from backchannel.cli import backup, conflict, negotiation, platform
+    from backchannel.cli import backup, blind, conflict, negotiation, platform
 
     negotiation.register(app)
     conflict.register(app)
     platform.register(app)
     backup.register(app)
+    blind.register(app)
 
 
 _register()

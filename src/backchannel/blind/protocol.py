@@ -1,0 +1,117 @@
+"""The secure computation of each finding, run by every party with MPyC.
+
+Party ``d < delegations`` is delegation ``d`` and secret-shares only its own vectors
+(:mod:`backchannel.blind.local`); the helpers (the remaining parties) supply nothing.
+Every party runs the same code; only the opened values leave the computation:
+
+* ``overlap``: ``open_i = [sum_o prod_d option_ok_d[i, o] >= 1]``, one bit per issue,
+  each opened alone;
+* ``exists``: ``[sum_x prod_d package_ok_d[x] >= 1]``, one bit;
+* ``nash``: the sort key ``k_x = ok_x * (prod_d g_d[x] * (D*S + 1) + sum_d g_d[x] + 1)``
+  with ``ok_x = prod_d package_ok_d[x]``; a secure argmax returns the first package of
+  largest key. Keys order packages by Nash product, then by sum of gains (the sum of
+  utilities up to a constant, the clear engine's welfare tie-break), then by position
+  (the smallest option-index vector); ``k_x = 0`` exactly when ``x`` is not admissible.
+  The bit ``[max k >= 1]`` is opened first and the package index only when it is 1.
+
+The cost is one secure multiplication per package and delegation for ``exists`` and a
+few more plus one comparison per package for ``nash``; no comparison ever involves a
+single side's utility, which its own node compared with its own walk-away level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from backchannel.blind.local import SideInputs
+from backchannel.blind.plan import Finding, key_bits
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What a blind evaluation opened: exactly one of the fields is filled."""
+
+    overlap: tuple[bool, ...] | None = None
+    exists: bool | None = None
+    package: tuple[int, ...] | None = None
+
+
+def _shared(mpc: Any, sectype: Any, own: Any, length: int, delegations: int) -> list[Any]:
+    """Every delegation's vector as a secret-shared array (own values, zeros elsewhere)."""
+    vectors = []
+    for d in range(delegations):
+        values = own if (own is not None and mpc.pid == d) else np.zeros(length, dtype=np.int64)
+        vectors.append(mpc.input(sectype.array(np.asarray(values, dtype=np.int64)), senders=d))
+    return vectors
+
+
+def _product(vectors: list[Any]) -> Any:
+    result = vectors[0]
+    for vector in vectors[1:]:
+        result = result * vector
+    return result
+
+
+async def evaluate(
+    mpc: Any,
+    finding: Finding,
+    sizes: tuple[int, ...],
+    delegations: int,
+    own: SideInputs | None,
+    scale: int,
+) -> Opened:
+    """Compute one finding among the running parties and open it.
+
+    Parameters
+    ----------
+    mpc:
+        The started MPyC runtime.
+    finding:
+        What to compute.
+    sizes:
+        Number of options of each issue (public).
+    delegations:
+        Number of delegations; parties ``0 .. delegations - 1``.
+    own:
+        This party's private vectors, ``None`` for a helper.
+    scale:
+        The fixed-point unit of gains (public).
+    """
+    if finding is Finding.OVERLAP:
+        length = sum(sizes)
+        secint = mpc.SecInt(max(8, length.bit_length() + 2))
+        option_ok = None if own is None else own.option_ok
+        both = _product(_shared(mpc, secint, option_ok, length, delegations))
+        select = np.zeros((length, len(sizes)), dtype=np.int64)
+        start = 0
+        for i, size in enumerate(sizes):
+            select[start : start + size, i] = 1
+            start += size
+        counts = both @ select
+        bits = []
+        for i in range(len(sizes)):
+            bits.append(bool(await mpc.output(counts[i] >= 1)))
+        return Opened(overlap=tuple(bits))
+    packages = int(np.prod(sizes))
+    package_ok = None if own is None else own.package_ok
+    if finding is Finding.EXISTS:
+        secint = mpc.SecInt(max(8, packages.bit_length() + 2))
+        admissible = _product(_shared(mpc, secint, package_ok, packages, delegations))
+        found = await mpc.output(mpc.np_sum(admissible) >= 1)
+        return Opened(exists=bool(found))
+    secint = mpc.SecInt(key_bits(delegations, scale))
+    gain = None if own is None else own.gain
+    admissible = _product(_shared(mpc, secint, package_ok, packages, delegations))
+    gains = _shared(mpc, secint, gain, packages, delegations)
+    total = gains[0]
+    for g in gains[1:]:
+        total = total + g
+    keys = admissible * (_product(gains) * (delegations * scale + 1) + total + 1)
+    index, top = mpc.np_argmax(keys, arg_only=False)
+    if not await mpc.output(top >= 1):
+        return Opened(package=None, exists=False)
+    flat = int(await mpc.output(index))
+    return Opened(package=tuple(int(o) for o in np.unravel_index(flat, sizes)), exists=True)
