@@ -24,8 +24,12 @@ from backchannel.formats.cases import load_problem
 
 
 def _runtime(index: int, ports: list[int]) -> Any:
-    """MPyC's runtime for this party (MPyC reads its options from ``sys.argv`` on import)."""
-    argv = [sys.argv[0], "--no-log"]
+    """MPyC's runtime for this party (MPyC reads its options from ``sys.argv`` on import).
+
+    ``--mix32-64bit`` makes MPyC send arrays of shares as fixed-length field elements
+    rather than pickles, so every message's size is independent of the values shared.
+    """
+    argv = [sys.argv[0], "--no-log", "--mix32-64bit"]
     for j, port in enumerate(ports):
         argv += ["-P", f":{port}" if j == index else f"127.0.0.1:{port}"]
     sys.argv = argv

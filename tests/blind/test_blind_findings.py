@@ -1,0 +1,65 @@
+"""Every blind finding equals the clear engine's on the same case.
+
+Each example starts one OS process per party (loopback), so the examples are few.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+from backchannel.blind.plan import Finding, make_plan
+from backchannel.blind.run import BlindResult, run_blind
+from backchannel.model.case import Case
+from backchannel.model.compile import compile_case
+from backchannel.model.problem import Problem
+from backchannel.model.results import SettlementRule
+from backchannel.solvers import engine
+from backchannel.solvers.redline_map import redline_map
+
+from .strategies import cases
+
+FEW = settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def _blind(case: Case, finding: Finding, helpers: int = 1) -> tuple[Problem, BlindResult]:
+    problem = compile_case(case)
+    sizes = tuple(issue.size for issue in problem.issues)
+    plan = make_plan(finding, sizes, len(problem.utility_parties), helpers)
+    return problem, run_blind(case, plan, timeout=300)
+
+
+def _clear_nash(problem: Problem) -> tuple[int, ...] | None:
+    return engine.settle(problem, [SettlementRule.NASH])[SettlementRule.NASH].package
+
+
+@FEW
+@given(cases())
+def test_overlap_is_the_red_line_map(case: Case) -> None:
+    problem, result = _blind(case, Finding.OVERLAP)
+    assert result.opened.overlap == tuple(m.has_overlap for m in redline_map(problem))
+    assert result.opened.exists is None and result.opened.package is None
+
+
+@FEW
+@given(cases())
+def test_existence_is_the_zone(case: Case) -> None:
+    problem, result = _blind(case, Finding.EXISTS)
+    assert result.opened.exists is engine.check(problem).exists
+    assert result.opened.overlap is None and result.opened.package is None
+
+
+@FEW
+@given(cases())
+def test_nash_package_is_the_clear_engines(case: Case) -> None:
+    problem, result = _blind(case, Finding.NASH)
+    clear = _clear_nash(problem)
+    assert result.opened.package == clear
+    assert result.opened.exists is (clear is not None)
+
+
+@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases(delegations=(3, 3), max_issues=3))
+def test_five_parties_three_delegations_two_helpers(case: Case) -> None:
+    problem, result = _blind(case, Finding.NASH, helpers=2)
+    assert len(result.parties) == 5
+    assert result.opened.package == _clear_nash(problem)
