@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
+from backchannel.blind.local import links
 from backchannel.blind.plan import Finding, make_plan
 from backchannel.blind.run import BlindResult, run_blind
 from backchannel.model.case import Case
@@ -24,7 +25,7 @@ FEW = settings(max_examples=3, deadline=None, suppress_health_check=list(HealthC
 def _blind(case: Case, finding: Finding, helpers: int = 1) -> tuple[Problem, BlindResult]:
     problem = compile_case(case)
     sizes = tuple(issue.size for issue in problem.issues)
-    plan = make_plan(finding, sizes, len(problem.utility_parties), helpers)
+    plan = make_plan(finding, sizes, len(problem.utility_parties), helpers, links(problem))
     return problem, run_blind(case, plan, timeout=300)
 
 
@@ -45,6 +46,17 @@ def test_overlap_is_the_red_line_map(case: Case) -> None:
 def test_existence_is_the_zone(case: Case) -> None:
     problem, result = _blind(case, Finding.EXISTS)
     assert result.opened.exists is engine.check(problem).exists
+    assert result.opened.overlap is None and result.opened.package is None
+
+
+@FEW
+@given(cases())
+def test_red_line_existence_by_components_is_the_zone_without_walk_away_levels(
+    case: Case,
+) -> None:
+    problem, result = _blind(case, Finding.REDLINES)
+    walk_away = [c.id for c in problem.constraints if c.is_utility]
+    assert result.opened.exists is engine.check(problem.without(walk_away)).exists
     assert result.opened.overlap is None and result.opened.package is None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backchannel.blind.plan import PACKAGE_LIMIT, Finding, make_plan
+from backchannel.blind.plan import PACKAGE_LIMIT, Finding, components, make_plan
 from backchannel.errors import AnalysisError
 
 
@@ -28,7 +28,8 @@ def test_delegation_count_is_checked(delegations: int) -> None:
 def test_too_many_packages_is_refused_with_the_estimate() -> None:
     sizes = (8,) * 7  # 2,097,152 packages
     assert PACKAGE_LIMIT[Finding.NASH] < 8**7
-    with pytest.raises(AnalysisError, match=r"2,097,152 packages.*estimated [\d,]+ s") as caught:
+    expected = r"2,097,152 packages.*65,536.*estimated [\d,]+ s"
+    with pytest.raises(AnalysisError, match=expected) as caught:
         make_plan(Finding.NASH, sizes, delegations=2, helpers=1)
     assert "--finding overlap" in " ".join(caught.value.lines())
 
@@ -36,3 +37,17 @@ def test_too_many_packages_is_refused_with_the_estimate() -> None:
 def test_overlap_never_enumerates_packages() -> None:
     plan = make_plan(Finding.OVERLAP, (50,) * 20, delegations=4, helpers=3)
     assert plan.parties == 7
+
+
+def test_components_follow_the_links_of_conditions() -> None:
+    links = [frozenset({0, 3}), frozenset({3, 4}), frozenset({1, 2})]
+    assert components((2,) * 6, links) == ((0, 3, 4), (1, 2), (5,))
+    assert components((2, 2), []) == ((0,), (1,))
+
+
+def test_redlines_enumerates_only_within_components() -> None:
+    sizes = (10,) * 12  # 10^12 packages: far beyond any enumeration
+    plan = make_plan(Finding.REDLINES, sizes, 2, 1, [frozenset({0, 1}), frozenset({1, 2})])
+    assert plan.component_packages == 1_000 + 9 * 10
+    with pytest.raises(AnalysisError, match="10,000,050 packages"):
+        make_plan(Finding.REDLINES, sizes, 2, 1, [frozenset(range(7))])

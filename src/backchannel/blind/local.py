@@ -10,6 +10,9 @@ nothing else, it derives the vectors it secret-shares:
   varying fastest, the order of the clear engine), whether the package respects every red
   line of the side, its if-then conditions and its walk-away level (minimum utility and
   reservation), judged exactly as :meth:`Problem.constraint_holds` judges them;
+* ``component_ok``: per component of linked issues (public, see
+  :func:`backchannel.blind.plan.components`) and per joint option of its issues, whether
+  the side's red lines and conditions on those issues hold; tables concatenated;
 * ``gain``: per package, the side's gain above its reservation value in fixed point,
   ``rint(SCALE * (u - d))``, and 0 where ``package_ok`` is false.
 
@@ -29,6 +32,7 @@ from backchannel.model.problem import (
     UTILITY_TOLERANCE,
     AdditiveUtility,
     Clause,
+    Literal,
     Problem,
     RectangleUtility,
 )
@@ -46,8 +50,9 @@ class SideInputs:
     """The private vectors one delegation secret-shares (see the module docstring)."""
 
     option_ok: IntVector
-    package_ok: IntVector | None
-    gain: IntVector | None
+    package_ok: IntVector | None = None
+    gain: IntVector | None = None
+    component_ok: IntVector | None = None
 
 
 def _along(sizes: tuple[int, ...], issue: int, vector: BoolVector) -> BoolVector:
@@ -81,6 +86,47 @@ def _utility_grid(problem: Problem, sizes: tuple[int, ...]) -> NDArray[np.float6
         total = total + term.value * box
     capped: NDArray[np.float64] = np.minimum(1.0, total / utility.max_value)
     return capped
+
+
+def links(problem: Problem) -> list[frozenset[int]]:
+    """The issue sets the side's conditions link: what a side publishes, not what they say."""
+    return [
+        issues
+        for constraint in problem.constraints
+        for clause in constraint.clauses
+        if len(issues := frozenset(lit.issue for lit in clause)) > 1
+    ]
+
+
+def component_inputs(problem: Problem, components: tuple[tuple[int, ...], ...]) -> SideInputs:
+    """The side's red lines and conditions as one acceptance table per component.
+
+    Raises
+    ------
+    InputError
+        A condition of the side links issues the public components do not link.
+    """
+    where = {issue: c for c, members in enumerate(components) for issue in members}
+    tables = []
+    for members in components:
+        shape = tuple(problem.issues[i].size for i in members)
+        position = {issue: axis for axis, issue in enumerate(members)}
+        ok = np.ones(shape, dtype=bool)
+        for constraint in problem.constraints:
+            for clause in constraint.clauses:
+                issues = {lit.issue for lit in clause}
+                if len({where[i] for i in issues}) > 1:
+                    raise InputError(
+                        f"red line {constraint.id!r} links issues that the plan keeps apart",
+                        hint="publish the issue sets your conditions link before the run",
+                    )
+                if not issues <= position.keys():
+                    continue
+                local = tuple(Literal(position[lit.issue], lit.allowed) for lit in clause)
+                ok &= _clause_mask(shape, local)
+        tables.append(ok.reshape(-1))
+    option_ok = np.concatenate(single_issue_masks(problem)).astype(np.int64)
+    return SideInputs(option_ok, component_ok=np.concatenate(tables).astype(np.int64))
 
 
 def side_inputs(problem: Problem, *, packages: bool, scale: int = SCALE) -> SideInputs:

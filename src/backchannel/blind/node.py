@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backchannel.blind.local import side_inputs
+from backchannel.blind.local import component_inputs, side_inputs
 from backchannel.blind.plan import Finding
 from backchannel.blind.protocol import Opened, evaluate
 from backchannel.formats.cases import load_problem
@@ -43,15 +43,21 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     finding = Finding(job["finding"])
     sizes = tuple(int(s) for s in job["sizes"])
+    components = tuple(tuple(int(i) for i in c) for c in job["components"])
     own = None
     if job.get("side") is not None:
         _, problem = load_problem(Path(job["side"]))
-        own = side_inputs(problem, packages=finding is not Finding.OVERLAP, scale=job["scale"])
+        if finding is Finding.REDLINES:
+            own = component_inputs(problem, components)
+        else:
+            packages = finding is not Finding.OVERLAP
+            own = side_inputs(problem, packages=packages, scale=job["scale"])
     mpc = _runtime(int(job["index"]), [int(p) for p in job["ports"]])
 
     async def session() -> tuple[Opened, dict[str, int]]:
         await mpc.start()
-        opened = await evaluate(mpc, finding, sizes, int(job["delegations"]), own, job["scale"])
+        delegations = int(job["delegations"])
+        opened = await evaluate(mpc, finding, sizes, delegations, own, job["scale"], components)
         sent = {
             str(peer.pid): int(peer.protocol.nbytes_sent)
             for peer in mpc.parties

@@ -25,6 +25,9 @@ class Finding(str, Enum):
       line (one bit per issue, each opened alone);
     * ``exists``: whether an admissible package exists (every red line, if-then condition
       and walk-away level of every side);
+    * ``redlines``: whether a package respects every red line and if-then condition of
+      every side (walk-away levels aside), decided component by component: issues that
+      no condition links are checked on their own, linked ones over their joint options;
     * ``nash``: the admissible package maximising the Nash product of the gains above the
       reservation values (ties: larger sum of gains, then the smallest option-index
       vector), or "none" when no package is admissible.
@@ -32,6 +35,7 @@ class Finding(str, Enum):
 
     OVERLAP = "overlap"
     EXISTS = "exists"
+    REDLINES = "redlines"
     NASH = "nash"
 
 
@@ -39,7 +43,7 @@ SECONDS_PER_PACKAGE = {Finding.EXISTS: 1e-4, Finding.NASH: 6e-3}
 """Measured cost per package with 3 parties on this project's 2-core machine under heavy
 load (``benchmarks/blind_bench.py``); a secure comparison of 42-bit keys dominates ``nash``."""
 
-PACKAGE_LIMIT = {Finding.EXISTS: 1_048_576, Finding.NASH: 65_536}
+PACKAGE_LIMIT = {Finding.EXISTS: 1_048_576, Finding.REDLINES: 1_048_576, Finding.NASH: 65_536}
 """The most packages each finding enumerates; beyond, the evaluation is refused before it
 starts (time and memory grow linearly with the packages)."""
 
@@ -52,6 +56,7 @@ class Plan:
     sizes: tuple[int, ...]
     delegations: int
     helpers: int
+    components: tuple[tuple[int, ...], ...] = ()
 
     @property
     def parties(self) -> int:
@@ -64,16 +69,60 @@ class Plan:
         return math.prod(self.sizes)
 
     @property
+    def component_packages(self) -> int:
+        """Joint options of every component, summed: what ``redlines`` enumerates."""
+        return sum(math.prod(self.sizes[i] for i in c) for c in self.components)
+
+    @property
     def estimate_seconds(self) -> float:
         """Expected duration of the secure part (start-up excluded)."""
         if self.finding is Finding.OVERLAP:
             return 0.05 * self.parties
+        if self.finding is Finding.REDLINES:
+            return SECONDS_PER_PACKAGE[Finding.EXISTS] * self.component_packages
         factor = self.parties / 3 * (1.0 + 0.5 * (self.delegations - 2))
         return SECONDS_PER_PACKAGE[self.finding] * self.packages * factor
 
 
-def make_plan(finding: Finding, sizes: tuple[int, ...], delegations: int, helpers: int) -> Plan:
+def components(sizes: tuple[int, ...], links: list[frozenset[int]]) -> tuple[tuple[int, ...], ...]:
+    """The issues grouped by the links of conditions (connected components, sorted).
+
+    Parameters
+    ----------
+    sizes:
+        Number of options of each issue.
+    links:
+        The issue sets that conditions link (each side publishes those of its own
+        conditions, not what they say).
+    """
+    parent = list(range(len(sizes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for link in links:
+        first, *rest = sorted(link)
+        for other in rest:
+            parent[root(other)] = root(first)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(sizes)):
+        groups.setdefault(root(i), []).append(i)
+    return tuple(sorted(tuple(g) for g in groups.values()))
+
+
+def make_plan(
+    finding: Finding,
+    sizes: tuple[int, ...],
+    delegations: int,
+    helpers: int,
+    links: list[frozenset[int]] | None = None,
+) -> Plan:
     """Check who takes part and what it would cost; refuse with the reason.
+
+    ``links`` are the issue sets the sides' conditions link (for ``redlines``).
 
     Raises
     ------
@@ -99,12 +148,13 @@ def make_plan(finding: Finding, sizes: tuple[int, ...], delegations: int, helper
         )
     if helpers > MAX_HELPERS:
         raise AnalysisError(f"at most {MAX_HELPERS} helpers, not {helpers}")
-    plan = Plan(finding, sizes, delegations, helpers)
+    plan = Plan(finding, sizes, delegations, helpers, components(sizes, links or []))
     limit = PACKAGE_LIMIT.get(finding)
-    if limit is not None and plan.packages > limit:
+    size = plan.component_packages if finding is Finding.REDLINES else plan.packages
+    if limit is not None and size > limit:
         raise AnalysisError(
-            f"the agenda has {plan.packages:,} packages; blind {finding.value} enumerates "
-            f"at most {limit:,} (estimated {plan.estimate_seconds:,.0f} s here)",
+            f"blind {finding.value} would enumerate {size:,} packages, more than its limit "
+            f"of {limit:,} (estimated {plan.estimate_seconds:,.0f} s here)",
             hint="ask for the per-issue check (--finding overlap) or evaluate a partial "
             "agenda (a case file with fewer issues)",
         )

@@ -7,6 +7,8 @@ Every party runs the same code; only the opened values leave the computation:
 * ``overlap``: ``open_i = [sum_o prod_d option_ok_d[i, o] >= 1]``, one bit per issue,
   each opened alone;
 * ``exists``: ``[sum_x prod_d package_ok_d[x] >= 1]``, one bit;
+* ``redlines``: per component ``C``, ``b_C = [sum_y prod_d component_ok_d[C, y] >= 1]``
+  (kept secret), and ``[sum_C b_C >= |components|]`` opened, one bit;
 * ``nash``: the sort key ``k_x = ok_x * (prod_d g_d[x] * (D*S + 1) + sum_d g_d[x] + 1)``
   with ``ok_x = prod_d package_ok_d[x]``; a secure argmax returns the first package of
   largest key. Keys order packages by Nash product, then by sum of gains (the sum of
@@ -32,7 +34,7 @@ from backchannel.blind.plan import Finding, key_bits
 
 @dataclass(frozen=True)
 class Opened:
-    """What a blind evaluation opened: exactly one of the fields is filled."""
+    """What a blind evaluation opened: ``overlap``; ``exists``; or ``exists`` and ``package``."""
 
     overlap: tuple[bool, ...] | None = None
     exists: bool | None = None
@@ -46,6 +48,16 @@ def _shared(mpc: Any, sectype: Any, own: Any, length: int, delegations: int) -> 
         values = own if (own is not None and mpc.pid == d) else np.zeros(length, dtype=np.int64)
         vectors.append(mpc.input(sectype.array(np.asarray(values, dtype=np.int64)), senders=d))
     return vectors
+
+
+def _selection(blocks: list[int]) -> Any:
+    """The public 0/1 matrix summing consecutive blocks of a vector."""
+    select = np.zeros((sum(blocks), len(blocks)), dtype=np.int64)
+    start = 0
+    for b, size in enumerate(blocks):
+        select[start : start + size, b] = 1
+        start += size
+    return select
 
 
 def _product(vectors: list[Any]) -> Any:
@@ -62,6 +74,7 @@ async def evaluate(
     delegations: int,
     own: SideInputs | None,
     scale: int,
+    components: tuple[tuple[int, ...], ...] = (),
 ) -> Opened:
     """Compute one finding among the running parties and open it.
 
@@ -79,22 +92,27 @@ async def evaluate(
         This party's private vectors, ``None`` for a helper.
     scale:
         The fixed-point unit of gains (public).
+    components:
+        The issues grouped by the links of conditions (public; ``redlines`` only).
     """
     if finding is Finding.OVERLAP:
         length = sum(sizes)
         secint = mpc.SecInt(max(8, length.bit_length() + 2))
         option_ok = None if own is None else own.option_ok
         both = _product(_shared(mpc, secint, option_ok, length, delegations))
-        select = np.zeros((length, len(sizes)), dtype=np.int64)
-        start = 0
-        for i, size in enumerate(sizes):
-            select[start : start + size, i] = 1
-            start += size
-        counts = both @ select
+        counts = both @ _selection(list(sizes))
         bits = []
         for i in range(len(sizes)):
             bits.append(bool(await mpc.output(counts[i] >= 1)))
         return Opened(overlap=tuple(bits))
+    if finding is Finding.REDLINES:
+        blocks = [int(np.prod([sizes[i] for i in c])) for c in components]
+        length = sum(blocks)
+        secint = mpc.SecInt(max(8, length.bit_length() + 2))
+        tables = None if own is None else own.component_ok
+        counts = _product(_shared(mpc, secint, tables, length, delegations)) @ _selection(blocks)
+        satisfied = mpc.np_sum(counts >= 1)
+        return Opened(exists=bool(await mpc.output(satisfied >= len(blocks))))
     packages = int(np.prod(sizes))
     package_ok = None if own is None else own.package_ok
     if finding is Finding.EXISTS:

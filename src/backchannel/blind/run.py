@@ -148,6 +148,7 @@ def run_blind(case: Case, plan: Plan, *, timeout: float = DEFAULT_TIMEOUT) -> Bl
                     "ports": ports,
                     "finding": plan.finding.value,
                     "sizes": list(plan.sizes),
+                    "components": [list(c) for c in plan.components],
                     "delegations": plan.delegations,
                     "scale": SCALE,
                     "side": None if side is None else str(side),

@@ -57,6 +57,9 @@ def _print(problem: Problem, result: BlindResult) -> None:
         out.print("  recommended package (Nash product over gains):", markup=False)
         for name, label in problem.package_labels(opened.package).items():
             out.print(f"    {name}: {label}", markup=False)
+    elif plan.finding is Finding.REDLINES:
+        verdict = "some" if opened.exists else "no"
+        out.print(f"  {verdict} package respects every red line and condition", markup=False)
     elif plan.finding is Finding.NASH or opened.exists is False:
         out.print("  no admissible package", markup=False)
     else:

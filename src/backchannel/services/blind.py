@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from backchannel.blind.local import links
 from backchannel.blind.plan import Finding, make_plan
 from backchannel.blind.run import DEFAULT_TIMEOUT, BlindResult, run_blind
 from backchannel.formats.cases import load_problem
@@ -34,5 +35,6 @@ def evaluate(
     """
     case, problem = load_problem(path)
     sizes = tuple(issue.size for issue in problem.issues)
-    plan = make_plan(finding, sizes, len(problem.utility_parties), helpers)
+    # Each side would publish the issue sets its conditions link; here one file holds them all.
+    plan = make_plan(finding, sizes, len(problem.utility_parties), helpers, links(problem))
     return problem, run_blind(case, plan, timeout=timeout)
