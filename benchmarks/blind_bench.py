@@ -9,7 +9,8 @@ party and the bytes party 0 sent. The opened finding is printed too.
 
 Usage::
 
-    .venv/bin/python benchmarks/blind_bench.py [--runs 3] [--quick] [--only overlap|exists|nash]
+    .venv/bin/python benchmarks/blind_bench.py [--runs 3] [--quick] [--only FINDING]
+        [--parties 3|5] [--issues N]
 """
 
 from __future__ import annotations
@@ -19,19 +20,22 @@ from typing import Any
 
 import numpy as np
 
+from backchannel.blind.local import links
 from backchannel.blind.plan import Finding, make_plan
 from backchannel.blind.run import BlindResult, run_blind
 from backchannel.model.case import Case
+from backchannel.model.compile import compile_case
 
 # (finding, issues, options): the targets of issue 13
 SIZES = [
     (Finding.OVERLAP, 8, 6),
+    (Finding.REDLINES, 8, 6),
     (Finding.EXISTS, 7, 4),
     (Finding.EXISTS, 8, 4),
     (Finding.NASH, 7, 4),
     (Finding.NASH, 8, 4),
 ]
-QUICK = SIZES[:2] + SIZES[3:4]
+QUICK = SIZES[:3] + SIZES[4:5]
 
 
 def synthetic_case(issues: int, options: int, delegations: int = 2, seed: int = 7) -> Case:
@@ -78,7 +82,7 @@ def _opened(result: BlindResult) -> str:
 def run(finding: Finding, issues: int, options: int, helpers: int, runs: int) -> str:
     """Worst of ``runs`` whole runs of one finding; one formatted line."""
     case = synthetic_case(issues, options)
-    plan = make_plan(finding, (options,) * issues, 2, helpers)
+    plan = make_plan(finding, (options,) * issues, 2, helpers, links(compile_case(case)))
     results = [run_blind(case, plan, timeout=3600) for _ in range(runs)]
     wall = max(r.wall_seconds for r in results)
     party = max(p.seconds for r in results for p in r.parties)
@@ -94,15 +98,16 @@ def main(argv: list[str] | None = None) -> None:
     """Print one Markdown table row per finding, agenda and party count."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per line (worst is shown)")
-    parser.add_argument("--quick", action="store_true", help="the 16,384-package sizes only")
+    parser.add_argument("--quick", action="store_true", help="smaller set: 16,384 packages")
     parser.add_argument("--only", choices=[f.value for f in Finding], help="one finding only")
     parser.add_argument("--parties", type=int, choices=[3, 5], help="one party count only")
+    parser.add_argument("--issues", type=int, help="agendas with this many issues only")
     args = parser.parse_args(argv)
     print("| finding | agenda | packages | parties | wall s | slowest party s ", end="")
     print("| peak MB | MB sent | opened |")
     print("|---|---|---|---|---|---|---|---|---|")
     for finding, issues, options in QUICK if args.quick else SIZES:
-        if args.only and finding.value != args.only:
+        if (args.only and finding.value != args.only) or args.issues not in (None, issues):
             continue
         for parties in (3, 5):
             if args.parties and parties != args.parties:

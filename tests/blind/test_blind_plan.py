@@ -51,3 +51,14 @@ def test_redlines_enumerates_only_within_components() -> None:
     assert plan.component_packages == 1_000 + 9 * 10
     with pytest.raises(AnalysisError, match="10,000,050 packages"):
         make_plan(Finding.REDLINES, sizes, 2, 1, [frozenset(range(7))])
+
+
+def test_the_benchmark_agendas_have_the_sizes_of_the_targets() -> None:
+    from backchannel.blind.local import links
+    from backchannel.model.compile import compile_case
+    from benchmarks.blind_bench import synthetic_case
+
+    problem = compile_case(synthetic_case(8, 4))
+    assert problem.n_packages == 65_536 and len(problem.utility_parties) == 2
+    plan = make_plan(Finding.REDLINES, (6,) * 8, 2, 1, links(compile_case(synthetic_case(8, 6))))
+    assert plan.component_packages < 6**8
