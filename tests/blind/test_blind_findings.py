@@ -5,6 +5,8 @@ Each example starts one OS process per party (loopback), so the examples are few
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import HealthCheck, given, settings
 
 from backchannel.blind.local import links
@@ -67,6 +69,15 @@ def test_nash_package_is_the_clear_engines(case: Case) -> None:
     clear = _clear_nash(problem)
     assert result.opened.package == clear
     assert result.opened.exists is (clear is not None)
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@given(cases())
+def test_nash_compared_a_few_packages_at_a_time_is_the_same(case: Case) -> None:
+    problem = compile_case(case)
+    sizes = tuple(issue.size for issue in problem.issues)
+    plan = replace(make_plan(Finding.NASH, sizes, len(problem.utility_parties), 1), chunk=5)
+    assert run_blind(case, plan, timeout=300).opened.package == _clear_nash(problem)
 
 
 @settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))

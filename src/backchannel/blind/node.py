@@ -57,7 +57,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     async def session() -> tuple[Opened, dict[str, int]]:
         await mpc.start()
         delegations = int(job["delegations"])
-        opened = await evaluate(mpc, finding, sizes, delegations, own, job["scale"], components)
+        opened = await evaluate(
+            mpc, finding, sizes, delegations, own, job["scale"], components, int(job["chunk"])
+        )
         sent = {
             str(peer.pid): int(peer.protocol.nbytes_sent)
             for peer in mpc.parties

@@ -67,6 +67,28 @@ def _product(vectors: list[Any]) -> Any:
     return result
 
 
+async def _argmax(mpc: Any, keys: Any, packages: int, chunk: int) -> tuple[Any, Any]:
+    """The first index of the largest key and that key, ``chunk`` keys at a time.
+
+    Each chunk's secure argmax is finished before the next starts, so that memory holds
+    one chunk's comparisons; a later chunk replaces the running best only when its key
+    is strictly larger, which keeps the first occurrence overall.
+    """
+    best_index: Any = None
+    best_key: Any = None
+    for start in range(0, packages, chunk):
+        index, top = mpc.np_argmax(keys[start : start + chunk], arg_only=False)
+        index = index + start
+        if best_key is None:
+            best_index, best_key = index, top
+        else:
+            later = best_key < top
+            best_index = mpc.if_else(later, index, best_index)
+            best_key = mpc.if_else(later, top, best_key)
+        await mpc.barrier()
+    return best_index, best_key
+
+
 async def evaluate(
     mpc: Any,
     finding: Finding,
@@ -75,6 +97,7 @@ async def evaluate(
     own: SideInputs | None,
     scale: int,
     components: tuple[tuple[int, ...], ...] = (),
+    chunk: int = 8192,
 ) -> Opened:
     """Compute one finding among the running parties and open it.
 
@@ -94,6 +117,8 @@ async def evaluate(
         The fixed-point unit of gains (public).
     components:
         The issues grouped by the links of conditions (public; ``redlines`` only).
+    chunk:
+        Packages compared at a time by ``nash`` (bounds memory).
     """
     if finding is Finding.OVERLAP:
         length = sum(sizes)
@@ -128,7 +153,7 @@ async def evaluate(
     for g in gains[1:]:
         total = total + g
     keys = admissible * (_product(gains) * (delegations * scale + 1) + total + 1)
-    index, top = mpc.np_argmax(keys, arg_only=False)
+    index, top = await _argmax(mpc, keys, packages, chunk)
     if not await mpc.output(top >= 1):
         return Opened(package=None, exists=False)
     flat = int(await mpc.output(index))

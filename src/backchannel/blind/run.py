@@ -149,6 +149,7 @@ def run_blind(case: Case, plan: Plan, *, timeout: float = DEFAULT_TIMEOUT) -> Bl
                     "finding": plan.finding.value,
                     "sizes": list(plan.sizes),
                     "components": [list(c) for c in plan.components],
+                    "chunk": plan.chunk,
                     "delegations": plan.delegations,
                     "scale": SCALE,
                     "side": None if side is None else str(side),
