@@ -23,6 +23,7 @@ single side's utility, which its own node compared with its own walk-away level.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,14 +132,14 @@ async def evaluate(
             bits.append(bool(await mpc.output(counts[i] >= 1)))
         return Opened(overlap=tuple(bits))
     if finding is Finding.REDLINES:
-        blocks = [int(np.prod([sizes[i] for i in c])) for c in components]
+        blocks = [math.prod(sizes[i] for i in c) for c in components]
         length = sum(blocks)
         secint = mpc.SecInt(max(8, length.bit_length() + 2))
         tables = None if own is None else own.component_ok
         counts = _product(_shared(mpc, secint, tables, length, delegations)) @ _selection(blocks)
         satisfied = mpc.np_sum(counts >= 1)
         return Opened(exists=bool(await mpc.output(satisfied >= len(blocks))))
-    packages = int(np.prod(sizes))
+    packages = math.prod(sizes)
     package_ok = None if own is None else own.package_ok
     if finding is Finding.EXISTS:
         secint = mpc.SecInt(max(8, packages.bit_length() + 2))
