@@ -34,6 +34,7 @@ SIZES = [
     (Finding.EXISTS, 8, 4),
     (Finding.NASH, 7, 4),
     (Finding.NASH, 8, 4),
+    (Finding.RANDOM, 4, 4),
 ]
 QUICK = SIZES[:3] + SIZES[4:5]
 
@@ -74,7 +75,7 @@ def _opened(result: BlindResult) -> str:
     o = result.opened
     if o.overlap is not None:
         return "overlap " + "".join("1" if b else "0" for b in o.overlap)
-    if result.plan.finding is Finding.NASH:
+    if result.plan.finding in (Finding.NASH, Finding.RANDOM):
         return f"package {o.package}"
     return f"exists {o.exists}"
 

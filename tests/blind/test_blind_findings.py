@@ -5,6 +5,7 @@ Each example starts one OS process per party (loopback), so the examples are few
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
@@ -78,6 +79,32 @@ def test_nash_compared_a_few_packages_at_a_time_is_the_same(case: Case) -> None:
     sizes = tuple(issue.size for issue in problem.issues)
     plan = replace(make_plan(Finding.NASH, sizes, len(problem.utility_parties), 1), chunk=5)
     assert run_blind(case, plan, timeout=300).opened.package == _clear_nash(problem)
+
+
+def _efficient(problem: Problem) -> set[tuple[int, ...]]:
+    """Admissible packages that no admissible package Pareto-dominates (utilities on a grid)."""
+    grid = itertools.product(*(range(issue.size) for issue in problem.issues))
+    points = {
+        x: tuple(round(u, 6) for u in problem.utility(x)) for x in grid if problem.is_admissible(x)
+    }
+
+    def dominated(u: tuple[float, ...]) -> bool:
+        return any(
+            all(a >= b for a, b in zip(v, u, strict=True)) and v != u for v in points.values()
+        )
+
+    return {x for x, u in points.items() if not dominated(u)}
+
+
+@FEW
+@given(cases(max_issues=3))
+def test_random_package_is_admissible_and_pareto_efficient(case: Case) -> None:
+    problem, result = _blind(case, Finding.RANDOM)
+    efficient = _efficient(problem)
+    if efficient:
+        assert result.opened.package in efficient and result.opened.exists is True
+    else:
+        assert result.opened.package is None and result.opened.exists is False
 
 
 @settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))

@@ -62,3 +62,9 @@ def test_the_benchmark_agendas_have_the_sizes_of_the_targets() -> None:
     assert problem.n_packages == 65_536 and len(problem.utility_parties) == 2
     plan = make_plan(Finding.REDLINES, (6,) * 8, 2, 1, links(compile_case(synthetic_case(8, 6))))
     assert plan.component_packages < 6**8
+
+
+def test_the_random_efficient_package_is_refused_beyond_its_quadratic_limit() -> None:
+    assert make_plan(Finding.RANDOM, (4, 4, 4, 4), 2, 1).packages == 256
+    with pytest.raises(AnalysisError, match="1,024 packages"):
+        make_plan(Finding.RANDOM, (4,) * 5, 2, 1)

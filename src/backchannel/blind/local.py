@@ -14,7 +14,10 @@ nothing else, it derives the vectors it secret-shares:
   :func:`backchannel.blind.plan.components`) and per joint option of its issues, whether
   the side's red lines and conditions on those issues hold; tables concatenated;
 * ``gain``: per package, the side's gain above its reservation value in fixed point,
-  ``rint(SCALE * (u - d))``, and 0 where ``package_ok`` is false.
+  ``rint(SCALE * (u - d))``, and 0 where ``package_ok`` is false;
+* ``at_least`` and ``equal``: per pair of packages ``(y, x)`` (row ``y``, flattened),
+  whether the side's gain at ``y`` is at least, or equal to, its gain at ``x``: the
+  side's own comparisons, from which the secure part decides Pareto dominance.
 
 Comparing a side's utility with its own walk-away level needs no secure computation: it
 is done here, so the secure part only multiplies and compares the vectors of the sides.
@@ -53,6 +56,8 @@ class SideInputs:
     package_ok: IntVector | None = None
     gain: IntVector | None = None
     component_ok: IntVector | None = None
+    at_least: IntVector | None = None
+    equal: IntVector | None = None
 
 
 def _along(sizes: tuple[int, ...], issue: int, vector: BoolVector) -> BoolVector:
@@ -129,7 +134,9 @@ def component_inputs(problem: Problem, components: tuple[tuple[int, ...], ...]) 
     return SideInputs(option_ok, component_ok=np.concatenate(tables).astype(np.int64))
 
 
-def side_inputs(problem: Problem, *, packages: bool, scale: int = SCALE) -> SideInputs:
+def side_inputs(
+    problem: Problem, *, packages: bool, scale: int = SCALE, pairs: bool = False
+) -> SideInputs:
     """The private vectors of one side.
 
     Parameters
@@ -142,6 +149,8 @@ def side_inputs(problem: Problem, *, packages: bool, scale: int = SCALE) -> Side
         the per-issue overlap needs only ``option_ok``.
     scale:
         The fixed-point unit of gains.
+    pairs:
+        Whether the per-pair comparisons are needed (the random efficient package).
     """
     if len(problem.utility_parties) != 1:
         raise InputError(
@@ -161,4 +170,10 @@ def side_inputs(problem: Problem, *, packages: bool, scale: int = SCALE) -> Side
     ok &= utility >= bound - UTILITY_TOLERANCE
     gain = np.rint(scale * np.maximum(utility - problem.disagreement[0], 0.0)).astype(np.int64)
     gain[~ok] = 0
-    return SideInputs(option_ok, ok.reshape(-1).astype(np.int64), gain.reshape(-1))
+    flat = gain.reshape(-1)
+    inputs = SideInputs(option_ok, ok.reshape(-1).astype(np.int64), flat)
+    if not pairs:
+        return inputs
+    at_least = (flat[:, None] >= flat[None, :]).reshape(-1).astype(np.int64)
+    equal = (flat[:, None] == flat[None, :]).reshape(-1).astype(np.int64)
+    return SideInputs(option_ok, inputs.package_ok, flat, at_least=at_least, equal=equal)

@@ -51,7 +51,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             own = component_inputs(problem, components)
         else:
             packages = finding is not Finding.OVERLAP
-            own = side_inputs(problem, packages=packages, scale=job["scale"])
+            pairs = finding is Finding.RANDOM
+            own = side_inputs(problem, packages=packages, scale=job["scale"], pairs=pairs)
     mpc = _runtime(int(job["index"]), [int(p) for p in job["ports"]])
 
     async def session() -> tuple[Opened, dict[str, int]]:

@@ -28,6 +28,8 @@ class Finding(str, Enum):
     * ``redlines``: whether a package respects every red line and if-then condition of
       every side (walk-away levels aside), decided component by component: issues that
       no condition links are checked on their own, linked ones over their joint options;
+    * ``random``: an admissible Pareto-efficient package drawn uniformly at random
+      (Frikken and Atallah's fairness: no side controls which), or "none";
     * ``nash``: the admissible package maximising the Nash product of the gains above the
       reservation values (ties: larger sum of gains, then the smallest option-index
       vector), or "none" when no package is admissible.
@@ -37,15 +39,21 @@ class Finding(str, Enum):
     EXISTS = "exists"
     REDLINES = "redlines"
     NASH = "nash"
+    RANDOM = "random"
 
 
-SECONDS_PER_PACKAGE = {Finding.EXISTS: 1e-4, Finding.NASH: 3e-3}
+SECONDS_PER_PACKAGE = {Finding.EXISTS: 1e-4, Finding.NASH: 3e-3, Finding.RANDOM: 0.05}
 """Measured cost per package with 3 parties on this project's 2-core machine under heavy
 load (``benchmarks/blind_bench.py``); a secure comparison of 42-bit keys dominates ``nash``."""
 
-PACKAGE_LIMIT = {Finding.EXISTS: 1_048_576, Finding.REDLINES: 1_048_576, Finding.NASH: 65_536}
+PACKAGE_LIMIT = {
+    Finding.EXISTS: 1_048_576,
+    Finding.REDLINES: 1_048_576,
+    Finding.NASH: 65_536,
+    Finding.RANDOM: 256,
+}
 """The most packages each finding enumerates; beyond, the evaluation is refused before it
-starts (time and memory grow linearly with the packages)."""
+starts (time and memory grow linearly with the packages; for ``random``, with their square)."""
 
 
 @dataclass(frozen=True)

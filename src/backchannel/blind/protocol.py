@@ -14,7 +14,12 @@ Every party runs the same code; only the opened values leave the computation:
   largest key. Keys order packages by Nash product, then by sum of gains (the sum of
   utilities up to a constant, the clear engine's welfare tie-break), then by position
   (the smallest option-index vector); ``k_x = 0`` exactly when ``x`` is not admissible.
-  The bit ``[max k >= 1]`` is opened first and the package index only when it is 1.
+  The bit ``[max k >= 1]`` is opened first and the package index only when it is 1;
+* ``random`` (Frikken-Atallah): ``y`` dominates ``x`` when ``ok_y * prod_d at_least_d[y, x]
+  * (1 - prod_d equal_d[y, x]) = 1``; ``x`` is efficient when ``ok_x = 1`` and no package
+  dominates it; every party (helpers too) shares a vector of random 30-bit integers, and
+  the argmax of ``efficient_x * (R_x + 1)`` (``R`` their sum, so uniform and independent
+  across packages while one party draws honestly) is opened as for ``nash``.
 
 The cost is one secure multiplication per package and delegation for ``exists`` and a
 few more plus one comparison per package for ``nash``; no comparison ever involves a
@@ -24,6 +29,7 @@ single side's utility, which its own node compared with its own walk-away level.
 from __future__ import annotations
 
 import math
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +96,43 @@ async def _argmax(mpc: Any, keys: Any, packages: int, chunk: int) -> tuple[Any, 
     return best_index, best_key
 
 
+RANDOM_BITS = 30
+"""Bits of each party's random draw per package for ``random``."""
+
+
+async def _random_efficient(
+    mpc: Any, sizes: tuple[int, ...], delegations: int, own: SideInputs | None, chunk: int
+) -> Opened:
+    packages = math.prod(sizes)
+    secint = mpc.SecInt(RANDOM_BITS + len(mpc.parties).bit_length() + 3)
+    pairs = packages * packages
+    ok = _product(
+        _shared(mpc, secint, None if own is None else own.package_ok, packages, delegations)
+    )
+    at_least = _shared(mpc, secint, None if own is None else own.at_least, pairs, delegations)
+    equal = _shared(mpc, secint, None if own is None else own.equal, pairs, delegations)
+    dominates = (_product(at_least) * (1 - _product(equal))).reshape((packages, packages))
+    dominators = ok @ dominates  # for each x: how many admissible y dominate it
+    efficient = ok * (1 - (dominators >= 1))
+    draws = []
+    for party in range(len(mpc.parties)):
+        mine = _draws(packages) if party == mpc.pid else np.zeros(packages, np.int64)
+        draws.append(mpc.input(secint.array(mine), senders=party))
+    total = draws[0]
+    for draw in draws[1:]:
+        total = total + draw
+    index, top = await _argmax(mpc, efficient * (total + 1), packages, chunk)
+    if not await mpc.output(top >= 1):
+        return Opened(package=None, exists=False)
+    flat = int(await mpc.output(index))
+    return Opened(package=tuple(int(o) for o in np.unravel_index(flat, sizes)), exists=True)
+
+
+def _draws(length: int) -> Any:
+    """``length`` integers drawn uniformly from ``[0, 2^RANDOM_BITS)`` by the OS's generator."""
+    return np.array([secrets.randbits(RANDOM_BITS) for _ in range(length)], dtype=np.int64)
+
+
 async def evaluate(
     mpc: Any,
     finding: Finding,
@@ -141,6 +184,8 @@ async def evaluate(
         return Opened(exists=bool(await mpc.output(satisfied >= len(blocks))))
     packages = math.prod(sizes)
     package_ok = None if own is None else own.package_ok
+    if finding is Finding.RANDOM:
+        return await _random_efficient(mpc, sizes, delegations, own, chunk)
     if finding is Finding.EXISTS:
         secint = mpc.SecInt(max(8, packages.bit_length() + 2))
         admissible = _product(_shared(mpc, secint, package_ok, packages, delegations))

@@ -36,7 +36,7 @@ def _doc(problem: Problem, result: BlindResult) -> dict[str, Any]:
         }
     else:
         doc["exists"] = opened.exists
-    if result.plan.finding is Finding.NASH:
+    if result.plan.finding in (Finding.NASH, Finding.RANDOM):
         doc["package"] = None if opened.package is None else problem.package_values(opened.package)
     return doc
 
@@ -54,13 +54,18 @@ def _print(problem: Problem, result: BlindResult) -> None:
         for issue, bit in zip(problem.issues, opened.overlap, strict=True):
             out.print(f"  {issue.name}: {'overlap' if bit else 'no overlap'}", markup=False)
     elif opened.package is not None:
-        out.print("  recommended package (Nash product over gains):", markup=False)
+        rule = (
+            "Nash product over gains"
+            if plan.finding is Finding.NASH
+            else "drawn uniformly among the admissible Pareto-efficient packages"
+        )
+        out.print(f"  recommended package ({rule}):", markup=False)
         for name, label in problem.package_labels(opened.package).items():
             out.print(f"    {name}: {label}", markup=False)
     elif plan.finding is Finding.REDLINES:
         verdict = "some" if opened.exists else "no"
         out.print(f"  {verdict} package respects every red line and condition", markup=False)
-    elif plan.finding is Finding.NASH or opened.exists is False:
+    elif plan.finding in (Finding.NASH, Finding.RANDOM) or opened.exists is False:
         out.print("  no admissible package", markup=False)
     else:
         out.print("  an admissible package exists", markup=False)
