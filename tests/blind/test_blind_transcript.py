@@ -76,7 +76,7 @@ def test_the_two_cases_differ_but_open_the_same_findings() -> None:
     assert _clear(FIRST) == _clear(SECOND)
 
 
-@pytest.mark.parametrize("finding", [Finding.EXISTS, Finding.NASH])
+@pytest.mark.parametrize("finding", [Finding.OVERLAP, Finding.EXISTS, Finding.NASH])
 def test_every_party_sends_the_same_bytes_to_every_peer(finding: Finding) -> None:
     plan = make_plan(finding, (3, 3), delegations=2, helpers=1)
     first, second = run_blind(FIRST, plan), run_blind(SECOND, plan)
