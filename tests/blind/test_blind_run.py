@@ -36,3 +36,20 @@ def test_the_time_running_out_stops_every_party() -> None:
     plan = make_plan(Finding.NASH, (3, 3), delegations=2, helpers=1)
     with pytest.raises(AnalysisError, match=r"did not finish within 0\.01 s; nothing was opened"):
         run_blind(FIRST, plan, timeout=0.01)
+
+
+def test_ports_taken_by_another_program_are_chosen_again_then_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tries = tmp_path / "tries"
+    busy = tmp_path / "python"
+    busy.write_text(
+        f"#!/bin/sh\necho x >> {tries}\necho 'OSError: address already in use' >&2\nexit 1\n",
+        encoding="utf-8",
+    )
+    busy.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(busy))
+    plan = make_plan(Finding.OVERLAP, (3, 3), delegations=2, helpers=1)
+    with pytest.raises(AnalysisError, match="took the loopback ports 3 times"):
+        run_blind(FIRST, plan)
+    assert len(tries.read_text(encoding="utf-8").split()) >= 3

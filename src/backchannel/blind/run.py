@@ -28,6 +28,13 @@ from backchannel.model.case import Case, PartyRole
 
 DEFAULT_TIMEOUT = 600.0
 
+PORT_ATTEMPTS = 3
+"""Runs tried when another program takes a free port between its choice and its use."""
+
+
+class _PortTaken(Exception):
+    """A party could not listen on its port."""
+
 
 @dataclass(frozen=True)
 class PartyReport:
@@ -95,6 +102,8 @@ def _wait(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
             _stop(processes)
             process = processes[failed[0]]
             stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            if "address already in use" in stderr.lower():
+                raise _PortTaken
             last = stderr.strip().splitlines()[-1:] or ["no message"]
             raise AnalysisError(
                 f"blind party {failed[0]} stopped (exit {codes[failed[0]]}): {last[0]}; "
@@ -111,25 +120,8 @@ def _wait(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
         time.sleep(0.02)
 
 
-def run_blind(case: Case, plan: Plan, *, timeout: float = DEFAULT_TIMEOUT) -> BlindResult:
-    """Start one process per party on loopback, run ``plan`` and return what was opened.
-
-    Parameters
-    ----------
-    case:
-        The whole case; each delegation's process receives only its own side of it.
-    plan:
-        The checked plan (:func:`backchannel.blind.plan.make_plan`).
-    timeout:
-        Seconds before every process is stopped and the evaluation fails.
-
-    Raises
-    ------
-    AnalysisError
-        A party stopped or the time ran out; nothing was opened.
-    """
-    sides = split_case(case)
-    started = time.perf_counter()
+def _attempt(sides: list[Case], plan: Plan, timeout: float) -> list[dict[str, Any]]:
+    """One run of every party on fresh ports; what each party wrote."""
     with tempfile.TemporaryDirectory(prefix="backchannel-blind-") as folder:
         root = Path(folder)
         ports = _free_ports(plan.parties)
@@ -169,7 +161,39 @@ def run_blind(case: Case, plan: Plan, *, timeout: float = DEFAULT_TIMEOUT) -> Bl
             _wait(processes, timeout)
         finally:
             _stop(processes)
-        docs = [json.loads(path.read_text(encoding="utf-8")) for path in results]
+        return [json.loads(path.read_text(encoding="utf-8")) for path in results]
+
+
+def run_blind(case: Case, plan: Plan, *, timeout: float = DEFAULT_TIMEOUT) -> BlindResult:
+    """Start one process per party on loopback, run ``plan`` and return what was opened.
+
+    Parameters
+    ----------
+    case:
+        The whole case; each delegation's process receives only its own side of it.
+    plan:
+        The checked plan (:func:`backchannel.blind.plan.make_plan`).
+    timeout:
+        Seconds before every process is stopped and the evaluation fails.
+
+    Raises
+    ------
+    AnalysisError
+        A party stopped or the time ran out; nothing was opened.
+    """
+    sides = split_case(case)
+    started = time.perf_counter()
+    for attempt in range(PORT_ATTEMPTS):
+        try:
+            docs = _attempt(sides, plan, timeout)
+            break
+        except _PortTaken:
+            if attempt == PORT_ATTEMPTS - 1:
+                raise AnalysisError(
+                    f"another program took the loopback ports {PORT_ATTEMPTS} times; "
+                    "nothing was opened",
+                    hint="run the evaluation again",
+                ) from None
     wall = time.perf_counter() - started
     first = docs[0]
     opened = Opened(
