@@ -46,13 +46,14 @@ def _global_options(
 
 
 def _register() -> None:
-    from backchannel.cli import backup, conflict, negotiation, platform, robustness
+    from backchannel.cli import backup, blind, conflict, negotiation, platform, robustness
 
     negotiation.register(app)
     robustness.register(app)
     conflict.register(app)
     platform.register(app)
     backup.register(app)
+    blind.register(app)
 
 
 _register()

@@ -1,0 +1,179 @@
+"""What a delegation's node computes alone, in the clear, from its own side of the case.
+
+A node holds one *side*: the public agenda, the public red lines of absent stakeholders
+and its own delegation (weights, ratings, red lines, walk-away level). From it, and from
+nothing else, it derives the vectors it secret-shares:
+
+* ``option_ok``: per issue and option, whether the side's single-issue red lines (and the
+  absent stakeholders') leave the option open, concatenated issue after issue;
+* ``package_ok``: per package (option-index vectors in lexicographic order, the last issue
+  varying fastest, the order of the clear engine), whether the package respects every red
+  line of the side, its if-then conditions and its walk-away level (minimum utility and
+  reservation), judged exactly as :meth:`Problem.constraint_holds` judges them;
+* ``component_ok``: per component of linked issues (public, see
+  :func:`backchannel.blind.plan.components`) and per joint option of its issues, whether
+  the side's red lines and conditions on those issues hold; tables concatenated;
+* ``gain``: per package, the side's gain above its reservation value in fixed point,
+  ``rint(SCALE * (u - d))``, and 0 where ``package_ok`` is false;
+* ``at_least`` and ``equal``: per pair of packages ``(y, x)`` (row ``y``, flattened),
+  whether the side's gain at ``y`` is at least, or equal to, its gain at ``x``: the
+  side's own comparisons, from which the secure part decides Pareto dominance.
+
+Comparing a side's utility with its own walk-away level needs no secure computation: it
+is done here, so the secure part only multiplies and compares the vectors of the sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from backchannel.errors import InputError
+from backchannel.model.problem import (
+    UTILITY_TOLERANCE,
+    AdditiveUtility,
+    Clause,
+    Literal,
+    Problem,
+    RectangleUtility,
+)
+from backchannel.solvers.scoring import single_issue_masks, utility_bounds
+
+SCALE = 10_000
+"""Fixed-point unit of the utility scale: gains are integers in units of 1/SCALE."""
+
+IntVector = NDArray[np.int64]
+BoolVector = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class SideInputs:
+    """The private vectors one delegation secret-shares (see the module docstring)."""
+
+    option_ok: IntVector
+    package_ok: IntVector | None = None
+    gain: IntVector | None = None
+    component_ok: IntVector | None = None
+    at_least: IntVector | None = None
+    equal: IntVector | None = None
+
+
+def _along(sizes: tuple[int, ...], issue: int, vector: BoolVector) -> BoolVector:
+    shape = [1] * len(sizes)
+    shape[issue] = sizes[issue]
+    return vector.reshape(shape)
+
+
+def _clause_mask(sizes: tuple[int, ...], clause: Clause) -> BoolVector:
+    mask = np.zeros(sizes, dtype=bool)
+    for lit in clause:
+        vector = np.zeros(sizes[lit.issue], dtype=bool)
+        vector[sorted(lit.allowed)] = True
+        mask = mask | _along(sizes, lit.issue, vector)
+    return mask
+
+
+def _utility_grid(problem: Problem, sizes: tuple[int, ...]) -> NDArray[np.float64]:
+    utility = problem.utilities[0]
+    if isinstance(utility, AdditiveUtility):
+        grid = np.zeros(sizes)
+        for i, table in enumerate(utility.tables):
+            grid = grid + _along(sizes, i, np.asarray(table, dtype=np.float64))
+        return grid
+    assert isinstance(utility, RectangleUtility)
+    total = np.zeros(sizes)
+    for term in utility.terms:
+        box = np.ones(sizes, dtype=bool)
+        for lit in term.literals:
+            box = box & _clause_mask(sizes, (lit,))
+        total = total + term.value * box
+    capped: NDArray[np.float64] = np.minimum(1.0, total / utility.max_value)
+    return capped
+
+
+def links(problem: Problem) -> list[frozenset[int]]:
+    """The issue sets the side's conditions link: what a side publishes, not what they say."""
+    return [
+        issues
+        for constraint in problem.constraints
+        for clause in constraint.clauses
+        if len(issues := frozenset(lit.issue for lit in clause)) > 1
+    ]
+
+
+def component_inputs(problem: Problem, components: tuple[tuple[int, ...], ...]) -> SideInputs:
+    """The side's red lines and conditions as one acceptance table per component.
+
+    Raises
+    ------
+    InputError
+        A condition of the side links issues the public components do not link.
+    """
+    where = {issue: c for c, members in enumerate(components) for issue in members}
+    tables = []
+    for members in components:
+        shape = tuple(problem.issues[i].size for i in members)
+        position = {issue: axis for axis, issue in enumerate(members)}
+        ok = np.ones(shape, dtype=bool)
+        for constraint in problem.constraints:
+            for clause in constraint.clauses:
+                issues = {lit.issue for lit in clause}
+                if len({where[i] for i in issues}) > 1:
+                    raise InputError(
+                        f"red line {constraint.id!r} links issues that the plan keeps apart",
+                        hint="publish the issue sets your conditions link before the run",
+                    )
+                if not issues <= position.keys():
+                    continue
+                local = tuple(Literal(position[lit.issue], lit.allowed) for lit in clause)
+                ok &= _clause_mask(shape, local)
+        tables.append(ok.reshape(-1))
+    option_ok = np.concatenate(single_issue_masks(problem)).astype(np.int64)
+    return SideInputs(option_ok, component_ok=np.concatenate(tables).astype(np.int64))
+
+
+def side_inputs(
+    problem: Problem, *, packages: bool, scale: int = SCALE, pairs: bool = False
+) -> SideInputs:
+    """The private vectors of one side.
+
+    Parameters
+    ----------
+    problem:
+        The side compiled alone: the agenda, absent stakeholders and exactly one
+        delegation.
+    packages:
+        Whether the per-package vectors are needed (existence and recommendation);
+        the per-issue overlap needs only ``option_ok``.
+    scale:
+        The fixed-point unit of gains.
+    pairs:
+        Whether the per-pair comparisons are needed (the random efficient package).
+    """
+    if len(problem.utility_parties) != 1:
+        raise InputError(
+            f"a side holds exactly one delegation, this one has {len(problem.utility_parties)}",
+            hint="split the case per delegation first",
+        )
+    option_ok = np.concatenate(single_issue_masks(problem)).astype(np.int64)
+    if not packages:
+        return SideInputs(option_ok, None, None)
+    sizes = tuple(issue.size for issue in problem.issues)
+    ok = np.ones(sizes, dtype=bool)
+    for constraint in problem.constraints:
+        for clause in constraint.clauses:
+            ok &= _clause_mask(sizes, clause)
+    utility = _utility_grid(problem, sizes)
+    bound = float(utility_bounds(problem)[0])
+    ok &= utility >= bound - UTILITY_TOLERANCE
+    gain = np.rint(scale * np.maximum(utility - problem.disagreement[0], 0.0)).astype(np.int64)
+    gain[~ok] = 0
+    flat = gain.reshape(-1)
+    inputs = SideInputs(option_ok, ok.reshape(-1).astype(np.int64), flat)
+    if not pairs:
+        return inputs
+    at_least = (flat[:, None] >= flat[None, :]).reshape(-1).astype(np.int64)
+    equal = (flat[:, None] == flat[None, :]).reshape(-1).astype(np.int64)
+    return SideInputs(option_ok, inputs.package_ok, flat, at_least=at_least, equal=equal)

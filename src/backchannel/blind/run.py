@@ -1,0 +1,210 @@
+"""Run a blind evaluation on this machine: one OS process per party, over loopback.
+
+The case is split per side (:func:`split_case`): each delegation's process is given a
+file holding only the public agenda, the absent stakeholders' public red lines and its
+own delegation; each helper's process is given no side at all. The processes find each
+other on free loopback ports and run :mod:`backchannel.blind.node`; what they opened
+(identical at every party) comes back with each party's measurements.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backchannel.blind.local import SCALE
+from backchannel.blind.plan import Plan
+from backchannel.blind.protocol import Opened
+from backchannel.errors import AnalysisError
+from backchannel.model.case import Case, PartyRole
+
+DEFAULT_TIMEOUT = 600.0
+
+PORT_ATTEMPTS = 3
+"""Runs tried when another program takes a free port between its choice and its use."""
+
+
+class _PortTaken(Exception):
+    """A party could not listen on its port."""
+
+
+@dataclass(frozen=True)
+class PartyReport:
+    """One party's own measurements of a run."""
+
+    index: int
+    seconds: float
+    bytes_sent: dict[str, int]
+    peak_rss_bytes: int
+
+
+@dataclass(frozen=True)
+class BlindResult:
+    """The opened finding of a blind evaluation and how the run went."""
+
+    plan: Plan
+    opened: Opened
+    wall_seconds: float
+    parties: tuple[PartyReport, ...]
+
+
+def split_case(case: Case) -> list[Case]:
+    """One case per delegation: the agenda, the absent stakeholders and that delegation."""
+    absent = [p for p in case.parties if p.role is PartyRole.ABSENT]
+    return [
+        case.model_copy(update={"parties": [*absent, party]})
+        for party in case.parties
+        if party.role is PartyRole.DELEGATION
+    ]
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _write_private(path: Path, doc: dict[str, Any]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(doc, out)
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+    for process in processes:
+        process.wait()
+
+
+def _wait(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        codes = [p.poll() for p in processes]
+        failed = [i for i, code in enumerate(codes) if code not in (None, 0)]
+        if failed:
+            _stop(processes)
+            process = processes[failed[0]]
+            stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            if "address already in use" in stderr.lower():
+                raise _PortTaken
+            last = stderr.strip().splitlines()[-1:] or ["no message"]
+            raise AnalysisError(
+                f"blind party {failed[0]} stopped (exit {codes[failed[0]]}): {last[0]}; "
+                "nothing was opened",
+            )
+        if all(code == 0 for code in codes):
+            return
+        if time.monotonic() > deadline:
+            _stop(processes)
+            raise AnalysisError(
+                f"the blind evaluation did not finish within {timeout:g} s; nothing was opened",
+                hint="ask for the per-issue check (--finding overlap) or a smaller agenda",
+            )
+        time.sleep(0.02)
+
+
+def _attempt(sides: list[Case], plan: Plan, timeout: float) -> list[dict[str, Any]]:
+    """One run of every party on fresh ports; what each party wrote."""
+    with tempfile.TemporaryDirectory(prefix="backchannel-blind-") as folder:
+        root = Path(folder)
+        ports = _free_ports(plan.parties)
+        processes: list[subprocess.Popen[bytes]] = []
+        results = []
+        try:
+            for index in range(plan.parties):
+                side = None
+                if index < plan.delegations:
+                    side = root / f"side{index}.json"
+                    doc = sides[index].model_dump(mode="json", by_alias=True, exclude_none=True)
+                    _write_private(side, doc)
+                result = root / f"result{index}.json"
+                job = {
+                    "index": index,
+                    "ports": ports,
+                    "finding": plan.finding.value,
+                    "sizes": list(plan.sizes),
+                    "components": [list(c) for c in plan.components],
+                    "chunk": plan.chunk,
+                    "delegations": plan.delegations,
+                    "scale": SCALE,
+                    "side": None if side is None else str(side),
+                    "result": str(result),
+                }
+                job_path = root / f"job{index}.json"
+                _write_private(job_path, job)
+                results.append(result)
+                processes.append(
+                    subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+                        [sys.executable, "-m", "backchannel.blind.node", str(job_path)],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.PIPE,
+                        cwd=root,
+                    )
+                )
+            _wait(processes, timeout)
+        finally:
+            _stop(processes)
+        return [json.loads(path.read_text(encoding="utf-8")) for path in results]
+
+
+def run_blind(case: Case, plan: Plan, *, timeout: float = DEFAULT_TIMEOUT) -> BlindResult:
+    """Start one process per party on loopback, run ``plan`` and return what was opened.
+
+    Parameters
+    ----------
+    case:
+        The whole case; each delegation's process receives only its own side of it.
+    plan:
+        The checked plan (:func:`backchannel.blind.plan.make_plan`).
+    timeout:
+        Seconds before every process is stopped and the evaluation fails.
+
+    Raises
+    ------
+    AnalysisError
+        A party stopped or the time ran out; nothing was opened.
+    """
+    sides = split_case(case)
+    started = time.perf_counter()
+    for attempt in range(PORT_ATTEMPTS):
+        try:
+            docs = _attempt(sides, plan, timeout)
+            break
+        except _PortTaken:
+            if attempt == PORT_ATTEMPTS - 1:
+                raise AnalysisError(
+                    f"another program took the loopback ports {PORT_ATTEMPTS} times; "
+                    "nothing was opened",
+                    hint="run the evaluation again",
+                ) from None
+    wall = time.perf_counter() - started
+    first = docs[0]
+    opened = Opened(
+        overlap=None if first["overlap"] is None else tuple(first["overlap"]),
+        exists=first["exists"],
+        package=None if first["package"] is None else tuple(first["package"]),
+    )
+    if any(d[k] != first[k] for d in docs for k in ("overlap", "exists", "package")):
+        raise AnalysisError("the blind parties opened different findings; nothing is reported")
+    reports = tuple(
+        PartyReport(i, d["seconds"], d["bytes_sent"], d["peak_rss_bytes"])
+        for i, d in enumerate(docs)
+    )
+    return BlindResult(plan, opened, wall, reports)

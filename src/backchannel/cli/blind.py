@@ -1,0 +1,98 @@
+"""Blind-mode commands: ``backchannel blind evaluate``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from backchannel.blind.plan import Finding
+from backchannel.blind.run import BlindResult
+from backchannel.formats.json_stream import write_json
+from backchannel.model.problem import Problem
+from backchannel.services import blind as service
+
+blind_app = typer.Typer(
+    name="blind",
+    help="Findings computed by secure multi-party computation: no party sees another's inputs.",
+    no_args_is_help=True,
+)
+
+
+def _doc(problem: Problem, result: BlindResult) -> dict[str, Any]:
+    opened = result.opened
+    doc: dict[str, Any] = {
+        "finding": result.plan.finding.value,
+        "delegations": result.plan.delegations,
+        "helpers": result.plan.helpers,
+        "seconds": round(result.wall_seconds, 3),
+    }
+    if opened.overlap is not None:
+        doc["overlap"] = {
+            issue.name: bit for issue, bit in zip(problem.issues, opened.overlap, strict=True)
+        }
+    else:
+        doc["exists"] = opened.exists
+    if result.plan.finding in (Finding.NASH, Finding.RANDOM):
+        doc["package"] = None if opened.package is None else problem.package_values(opened.package)
+    return doc
+
+
+def _print(problem: Problem, result: BlindResult) -> None:
+    out = Console(highlight=False, soft_wrap=True)
+    opened = result.opened
+    plan = result.plan
+    out.print(
+        f"blind {plan.finding.value}: {plan.delegations} delegations, {plan.helpers} helper"
+        f"{'s' if plan.helpers > 1 else ''}, {result.wall_seconds:.2f} s",
+        markup=False,
+    )
+    if opened.overlap is not None:
+        for issue, bit in zip(problem.issues, opened.overlap, strict=True):
+            out.print(f"  {issue.name}: {'overlap' if bit else 'no overlap'}", markup=False)
+    elif opened.package is not None:
+        rule = (
+            "Nash product over gains"
+            if plan.finding is Finding.NASH
+            else "drawn uniformly among the admissible Pareto-efficient packages"
+        )
+        out.print(f"  recommended package ({rule}):", markup=False)
+        for name, label in problem.package_labels(opened.package).items():
+            out.print(f"    {name}: {label}", markup=False)
+    elif plan.finding is Finding.REDLINES:
+        verdict = "some" if opened.exists else "no"
+        out.print(f"  {verdict} package respects every red line and condition", markup=False)
+    elif plan.finding in (Finding.NASH, Finding.RANDOM) or opened.exists is False:
+        out.print("  no admissible package", markup=False)
+    else:
+        out.print("  an admissible package exists", markup=False)
+
+
+@blind_app.command("evaluate")
+def evaluate_command(
+    file: Annotated[Path, typer.Argument(help="Case file; each delegation becomes one party.")],
+    finding: Annotated[
+        Finding, typer.Option("--finding", help="The one finding to compute and open.")
+    ] = Finding.OVERLAP,
+    helpers: Annotated[
+        int, typer.Option("--helpers", help="Number of helper parties (1 to 3).")
+    ] = 1,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds before the evaluation is stopped.")
+    ] = 600.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Compute one finding by secure computation, one local process per party (loopback)."""
+    problem, result = service.evaluate(file, finding, helpers, timeout=timeout)
+    if as_json:
+        write_json(_doc(problem, result), sys.stdout)
+    else:
+        _print(problem, result)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``blind`` command group to the main application."""
+    app.add_typer(blind_app)

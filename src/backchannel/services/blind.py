@@ -1,0 +1,40 @@
+"""Use-case of blind mode: evaluate one finding of a case file by secure computation.
+
+The case file is read and checked here as a whole (so that its errors point into it);
+:mod:`backchannel.blind.run` then gives each delegation's process only its own side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backchannel.blind.local import links
+from backchannel.blind.plan import Finding, make_plan
+from backchannel.blind.run import DEFAULT_TIMEOUT, BlindResult, run_blind
+from backchannel.formats.cases import load_problem
+from backchannel.model.problem import Problem
+
+
+def evaluate(
+    path: Path, finding: Finding, helpers: int, *, timeout: float = DEFAULT_TIMEOUT
+) -> tuple[Problem, BlindResult]:
+    """Run one blind evaluation of the case at ``path`` on loopback.
+
+    Returns the compiled case (to name the options of an opened package) and the result.
+
+    Parameters
+    ----------
+    path:
+        A case file; each delegation in it becomes one party.
+    finding:
+        The one finding to compute and open.
+    helpers:
+        Number of helper parties (at least 1).
+    timeout:
+        Seconds before the evaluation is stopped with nothing opened.
+    """
+    case, problem = load_problem(path)
+    sizes = tuple(issue.size for issue in problem.issues)
+    # Each side would publish the issue sets its conditions link; here one file holds them all.
+    plan = make_plan(finding, sizes, len(problem.utility_parties), helpers, links(problem))
+    return problem, run_blind(case, plan, timeout=timeout)

@@ -1,0 +1,55 @@
+"""A run that fails opens nothing: a party that stops, or the time running out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from backchannel.blind.plan import Finding, make_plan
+from backchannel.blind.run import run_blind, split_case
+from backchannel.errors import AnalysisError
+
+from .test_blind_transcript import FIRST
+
+
+def test_each_side_holds_only_its_own_delegation() -> None:
+    sides = split_case(FIRST)
+    assert [[p.name for p in side.parties] for side in sides] == [["A"], ["B"]]
+    assert all(side.issues == FIRST.issues for side in sides)
+
+
+def test_a_party_that_stops_fails_the_run_with_its_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = tmp_path / "python"
+    failing.write_text("#!/bin/sh\necho 'lost the connection' >&2\nexit 3\n", encoding="utf-8")
+    failing.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(failing))
+    plan = make_plan(Finding.EXISTS, (3, 3), delegations=2, helpers=1)
+    with pytest.raises(AnalysisError, match=r"stopped \(exit 3\): lost the connection.*nothing"):
+        run_blind(FIRST, plan)
+
+
+def test_the_time_running_out_stops_every_party() -> None:
+    plan = make_plan(Finding.NASH, (3, 3), delegations=2, helpers=1)
+    with pytest.raises(AnalysisError, match=r"did not finish within 0\.01 s; nothing was opened"):
+        run_blind(FIRST, plan, timeout=0.01)
+
+
+def test_ports_taken_by_another_program_are_chosen_again_then_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tries = tmp_path / "tries"
+    busy = tmp_path / "python"
+    busy.write_text(
+        f"#!/bin/sh\necho x >> {tries}\necho 'OSError: address already in use' >&2\nexit 1\n",
+        encoding="utf-8",
+    )
+    busy.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(busy))
+    plan = make_plan(Finding.OVERLAP, (3, 3), delegations=2, helpers=1)
+    with pytest.raises(AnalysisError, match="took the loopback ports 3 times"):
+        run_blind(FIRST, plan)
+    assert len(tries.read_text(encoding="utf-8").split()) >= 3
