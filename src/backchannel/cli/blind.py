@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from backchannel.blind.plan import Finding
-from backchannel.blind.run import BlindResult
-from backchannel.formats.json_stream import write_json
-from backchannel.model.problem import Problem
-from backchannel.services import blind as service
+
+if TYPE_CHECKING:  # the command imports what it runs on (start-up time: tests/test_startup.py)
+    from backchannel.blind.run import BlindResult
+    from backchannel.model.problem import Problem
 
 blind_app = typer.Typer(
     name="blind",
@@ -86,6 +86,9 @@ def evaluate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Compute one finding by secure computation, one local process per party (loopback)."""
+    from backchannel.formats.json_stream import write_json
+    from backchannel.services import blind as service
+
     problem, result = service.evaluate(file, finding, helpers, timeout=timeout)
     if as_json:
         write_json(_doc(problem, result), sys.stdout)
