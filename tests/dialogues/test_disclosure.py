@@ -350,6 +350,7 @@ def normalised(text: str, world: World) -> str:
     text = text.replace(world.dialogue_id, "DIALOGUE")
     text = re.sub(r'name="csrf" value="[^"]+"', 'name="csrf" value="CSRF"', text)
     text = re.sub(r'"id":"[^"]+"', '"id":"ID"', text)  # random (new_id), as are times
+    text = re.sub(r'<time datetime="[^"]+">[^<]+</time>', "<time>AT</time>", text)  # the page
     return re.sub(r'"(released_)?at":"[^"]+"', r'"\1at":"AT"', text)
 
 

@@ -152,7 +152,7 @@ def capped(world: World, cap: int) -> tuple[str, dict[str, Actor]]:
 def test_the_cap_holds_across_rounds_and_every_side_sees_it(world: World) -> None:
     platform = world.platform
     d, actors = capped(world, 3)
-    with pytest.raises(NotAllowedNow, match=r"3 evaluation\(s\) this dialogue allows in all"):
+    with pytest.raises(NotAllowedNow, match=r"the 3 evaluations this dialogue allows in all"):
         evaluations.evaluate(platform, actors["facilitator"], d)
     for name in ("facilitator", "a1", "b1"):
         view = dialogues.view(platform, actors[name], d)

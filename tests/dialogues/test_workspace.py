@@ -159,8 +159,10 @@ def test_readiness_says_saved_when_and_unrated_and_nothing_more(
     page = clients("facilitator").client.get(f"/d/{d}").text
     assert "Readiness in round 1" in page and "Sanctions" in page
     assert "Incomplete positions:" in page
+    panel = page.split('id="readiness"')[1].split("</table>")[0]
+    panel = re.sub(r"<time[^>]*>[^<]*</time>", "TIME", panel)  # a time may hold any digits
     for secret in (CANARY, "77", "33"):  # no rating, walk-away level or note
-        assert secret not in page.split('id="readiness"')[1].split("</table>")[0]
+        assert secret not in panel
     assert CANARY not in page
     for name in ("a1", "b1", "observer", "outsider"):
         with pytest.raises(NotFound):
