@@ -141,6 +141,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", D + "/position"): cells(303, 404, 404, 200, 200, 404),
     ("POST", D + "/position"): cells(303, 404, 404, 303, 303, 404),
     ("GET", D + "/analysis"): cells(303, 404, 404, 404, 404, 200),
+    ("POST", D + "/evaluations/{evaluation_id}/robustness"): cells(303, 404, 404, 404, 404, 200),
     ("GET", D + "/history"): cells(303, 404, 404, 200, 200, 200),
     ("POST", D + "/releases"): cells(303, 404, 404, 404, 404, 303),
     ("GET", D + "/releases"): cells(303, 404, 200, 200, 200, 200),
@@ -175,6 +176,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", A + "/position"): cells(401, 404, 404, 200, 200, 404),
     ("PUT", A + "/position"): cells(401, 404, 404, 200, 200, 404),
     ("GET", A + "/evaluations"): cells(401, 404, 404, 404, 404, 200),
+    ("POST", A + "/evaluations/{evaluation_id}/robustness"): cells(401, 404, 404, 404, 404, 200),
     ("POST", A + "/releases"): cells(401, 404, 404, 404, 404, 201),
     ("GET", A + "/releases"): cells(401, 404, 200, 200, 200, 200),
     ("GET", A + "/log"): cells(401, 404, 200, 200, 200, 200),
@@ -194,6 +196,8 @@ STATES: dict[tuple[str, str], str] = {
     ("POST", A + "/rounds/current/evaluate"): "locked",
     ("POST", D + "/releases"): "released",
     ("POST", A + "/releases"): "released",
+    ("POST", D + "/evaluations/{evaluation_id}/robustness"): "released",
+    ("POST", A + "/evaluations/{evaluation_id}/robustness"): "released",
 }
 
 # Writes that run before there is a session (no CSRF token to check).
@@ -243,6 +247,7 @@ class Ids:
             "issue_id": self.issues[0],
             "token": BOGUS_TOKEN,
             "invitation_id": self.invitation,
+            "evaluation_id": self.evaluation,
             "path": "backchannel.css",
             **override,
         }
@@ -313,6 +318,10 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
                 "parameter": "nash",
             }
         },
+        ("POST", D + "/evaluations/{evaluation_id}/robustness"): {
+            "form": {"rule": "nash", "noise": "5", "samples": "50"}
+        },
+        ("POST", A + "/evaluations/{evaluation_id}/robustness"): {"body": {"samples": 50}},
         ("POST", "/api/v1/session"): {"body": {"username": name, "password": password}},
         ("POST", "/api/v1/account/password"): {"body": {"old": PASSWORD, "new": NEW_PASSWORD}},
         ("POST", "/api/v1/dialogues"): {"body": {"title": "Side talks"}},
