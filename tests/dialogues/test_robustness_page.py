@@ -13,21 +13,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from backchannel.errors import NotAllowedNow, NotFound
 from backchannel.model.dialogue import Position, Side, prune
 from backchannel.model.results import SettlementRule
 from backchannel.services import audit_log, dialogues, evaluations, positions, rounds
 from backchannel.services.evaluation_robustness import SEED, check
+from backchannel.services.platform import Platform
 from backchannel.services.robustness import RobustnessResult, robustness_of_round
-from conftest import World
+from backchannel.storage import migrate
+from backchannel.storage.db import make_engine
+from conftest import World, build_world, close, make_settings
 
-from .conftest import Browserless, position_a, position_b
+from .conftest import Browserless, position_a, position_b, row_counts
 
 Clients = Callable[[str], Browserless]
 SAMPLES = 60
@@ -269,3 +274,49 @@ def test_an_evaluation_made_before_its_inputs_were_kept_is_refused(
     answer = post_api(clients("facilitator"), world.dialogue_id, evaluation, samples=SAMPLES)
     assert answer.status_code == 409
     assert "before the inputs of evaluations were kept" in answer.json()["error"]
+
+
+def test_the_page_speaks_russian(world: World, clients: Clients) -> None:
+    evaluation = evaluated(world)
+    f, d = clients("facilitator"), world.dialogue_id
+    ru = {"Accept-Language": "ru"}
+    analysis = f.client.get(f"/d/{d}/analysis", headers=ru).text
+    assert "Насколько устойчива эта рекомендация?" in analysis
+    assert "How robust" not in analysis
+    page = f.client.post(
+        f"/d/{d}/evaluations/{evaluation}/robustness",
+        data={"csrf": f.csrf, "samples": str(SAMPLES)},
+        headers=ru,
+    )
+    assert page.status_code == 200
+    assert "Рекомендация сохраняется в" in page.text and "Устойчивость по вопросам" in page.text
+    refused = f.client.post(
+        f"/d/{d}/evaluations/{evaluation}/robustness",
+        data={"csrf": f.csrf, "noise": "50"},
+        headers=ru,
+    )
+    assert refused.status_code == 422 and "шум: 50" in refused.text
+
+
+# ------------------------------------------------------------------ migration 0009
+def test_migration_0009_up_and_down_with_data(database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, database_url=database_url)
+    platform = Platform.open(settings, upgrade=True)
+    world = build_world(platform)
+    evaluation = evaluated(world)
+    close(platform)
+
+    engine = make_engine(database_url)
+    before = row_counts(engine)
+    migrate.downgrade(engine, "0008")
+    assert "inputs_ct" not in {c["name"] for c in inspect(engine).get_columns("evaluations")}
+    assert row_counts(engine) == before
+    migrate.upgrade(engine)
+    assert row_counts(engine) == before
+    engine.dispose()
+
+    platform = Platform.open(settings)  # the inputs went with the column: refused, clearly
+    world = replace(world, platform=platform)
+    with pytest.raises(NotAllowedNow):
+        run(world, evaluation)
+    close(platform)
