@@ -912,7 +912,7 @@ class IsolationMachine(RuleBasedStateMachine):
         )
         if fac:
             expected = []
-            for x in d.delegations:
+            for x in d.delegations if current else []:  # no round yet: nothing to be ready for
                 if x.absent:
                     continue
                 kept = d.positions.get((current, x.id)) if current else None

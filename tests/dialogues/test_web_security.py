@@ -1407,6 +1407,11 @@ MASS: dict[tuple[str, str], MassCase] = {
         },
         [{"round_id": "x"}, {"body": "anything"}],
     ),
+    ("POST", A + "/evaluations/{evaluation_id}/robustness"): (
+        "facilitator",
+        lambda ids: {"rule": "nash", "noise": 5, "samples": 50},
+        [{"seed": 7}, {"workers": 2}, {"positions": []}],
+    ),
 }
 
 
