@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.numbers import format_decimal
 from sqlalchemy import inspect, text
 
 from backchannel.errors import NotAllowedNow, NotFound
@@ -82,6 +83,11 @@ def api_figures(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def number(value: float, places: int, language: str = "en") -> str:
+    """A figure as the page prints it: rounded, in the page's language."""
+    return format_decimal(round(value, places), locale=language)
+
+
 def post_page(b: Browserless, d: str, evaluation_id: str, **form: str) -> Any:
     return b.client.post(
         f"/d/{d}/evaluations/{evaluation_id}/robustness", data={"csrf": b.csrf, **form}
@@ -142,15 +148,15 @@ def test_the_page_and_the_api_give_the_services_figures(world: World, clients: C
     page = post_page(f, d, evaluation, rule="welfare", noise="5", samples=str(SAMPLES))
     assert page.status_code == 200, page.text
     html = unescape(page.text)
-    assert f"The recommendation stays in {100 * expected.stable_share:.1f} %" in html
+    assert f"The recommendation stays in {number(100 * expected.stable_share, 1)} %" in html
     for issue in expected.issues:
         assert re.search(
             rf"<td>{re.escape(issue.issue)}</td><td>{re.escape(issue.option)}</td>"
-            rf"<td>{100 * issue.share:.1f} %</td>",
+            rf"<td>{number(100 * issue.share, 1)} %</td>",
             html,
         )
     if change["kind"] == "exact":
-        assert f"{change['points']:.3f} points (exact)" in html
+        assert f"{number(change['points'], 3)} points (exact)" in html
     assert "Exact: the largest move of every rating" in html  # each term explained
     assert f'href="/d/{d}/analysis?evaluation={evaluation}#robustness"' in html
 
@@ -290,6 +296,7 @@ def test_the_page_speaks_russian(world: World, clients: Clients) -> None:
     )
     assert page.status_code == 200
     assert "Рекомендация сохраняется в" in page.text and "Устойчивость по вопросам" in page.text
+    assert "Решение Нэша" in page.text and "Nash" not in page.text  # the rule's name too
     refused = f.client.post(
         f"/d/{d}/evaluations/{evaluation}/robustness",
         data={"csrf": f.csrf, "noise": "50"},
