@@ -29,7 +29,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from backchannel.services import accounts, dialogues, evaluations, positions, releases, rounds
+from backchannel.model.results import SettlementRule
+from backchannel.services import (
+    accounts,
+    dialogues,
+    evaluation_robustness,
+    evaluations,
+    positions,
+    releases,
+    rounds,
+)
 from backchannel.services.platform import Platform
 from backchannel.storage.vault import KeyFileError, TamperedData, init_key_file
 from backchannel.web.app import create_app
@@ -475,6 +484,14 @@ def _readers(world: World) -> dict[str, tuple[str, str, Callable[[], str], Calla
             lambda: one_id(p, "evaluations"),
             lambda: evaluations.evaluations(p, f, d),
         ),
+        "evaluation inputs": (
+            "evaluations",
+            "inputs_ct",
+            lambda: one_id(p, "evaluations"),
+            lambda: evaluation_robustness.check(
+                p, f, d, one_id(p, "evaluations"), rule=SettlementRule.NASH, noise=5, samples=50
+            ),
+        ),
         "release": (
             "releases",
             "body_ct",
@@ -491,6 +508,7 @@ FIELDS = (
     "pseudonym",
     "position",
     "evaluation",
+    "evaluation inputs",
     "release",
 )
 SPOTS = {"format byte": 0, "nonce": 5, "ciphertext": 20, "tag": -1}

@@ -59,6 +59,7 @@ from backchannel.services import (
     agenda,
     audit_log,
     dialogues,
+    evaluation_robustness,
     evaluations,
     history,
     invitations,
@@ -1315,6 +1316,7 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
             ("history", lambda: history.dialogue_history(self.p, actor, BOGUS)),
             ("own history", lambda: history.own_history(self.p, actor, BOGUS)),
             ("stated", lambda: stated.stated_red_lines(self.p, actor, BOGUS)),
+            ("robustness", lambda: robustness(self.p, actor, BOGUS, BOGUS)),
             ("typed issues", lambda: agenda.add_typed_issues(self.p, actor, BOGUS, "A: x; y")),
         ):
             attempt(f"{name}: {label} of a missing dialogue", NotFound, call)
@@ -1399,6 +1401,13 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
                         self.p, actor, d.id, evaluation_id, audience, "zone"
                     ),
                 )
+                attempt(
+                    f"{who}: robustness of {evaluation_id}",
+                    NotFound,
+                    lambda evaluation_id=evaluation_id: robustness(
+                        self.p, actor, d.id, evaluation_id
+                    ),
+                )
             return
         # the facilitator of this dialogue, with objects of the other dialogues
         for invitation in self.every_invitation():
@@ -1420,6 +1429,13 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
                         self.p, actor, d.id, evaluation_id, OBSERVERS, "zone"
                     ),
                 )
+                attempt(
+                    f"{who}: robustness of a foreign evaluation {evaluation_id}",
+                    NotFound,
+                    lambda evaluation_id=evaluation_id: robustness(
+                        self.p, actor, d.id, evaluation_id
+                    ),
+                )
         current = [e for e in d.evaluations if d.rounds and e.round == d.rounds[-1].number]
         if current:
             mine = {x.id for x in d.delegations}
@@ -1432,6 +1448,19 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
                             self.p, actor, d.id, current[0].id, target, "zone"
                         ),
                     )
+
+
+def robustness(platform: Platform, actor: Actor, dialogue_id: str, evaluation_id: str) -> object:
+    """The robustness check of an evaluation, with the form's defaults."""
+    return evaluation_robustness.check(
+        platform,
+        actor,
+        dialogue_id,
+        evaluation_id,
+        rule=evaluation_robustness.DEFAULT_RULE,
+        noise=evaluation_robustness.DEFAULT_NOISE,
+        samples=evaluation_robustness.SAMPLE_COUNTS[0],
+    )
 
 
 def machine_for(state: Shared) -> type[IsolationMachine]:

@@ -146,6 +146,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", D + "/position"): cells(303, 404, 404, 200, 200, 404),
     ("POST", D + "/position"): cells(303, 404, 404, 303, 303, 404),
     ("GET", D + "/analysis"): cells(303, 404, 404, 404, 404, 200),
+    ("POST", D + "/evaluations/{evaluation_id}/robustness"): cells(303, 404, 404, 404, 404, 200),
     ("GET", D + "/history"): cells(303, 404, 404, 200, 200, 200),
     ("POST", D + "/releases"): cells(303, 404, 404, 404, 404, 303),
     ("GET", D + "/releases"): cells(303, 404, 200, 200, 200, 200),
@@ -189,6 +190,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", A + "/position"): cells(401, 404, 404, 200, 200, 404),
     ("PUT", A + "/position"): cells(401, 404, 404, 200, 200, 404),
     ("GET", A + "/evaluations"): cells(401, 404, 404, 404, 404, 200),
+    ("POST", A + "/evaluations/{evaluation_id}/robustness"): cells(401, 404, 404, 404, 404, 200),
     ("POST", A + "/releases"): cells(401, 404, 404, 404, 404, 201),
     ("GET", A + "/releases"): cells(401, 404, 200, 200, 200, 200),
     ("GET", A + "/log"): cells(401, 404, 200, 200, 200, 200),
@@ -245,6 +247,8 @@ STATES: dict[tuple[str, str], str] = {
     ("POST", A + "/releases"): "released",
     ("POST", A + "/texts-from-package"): "released",
     ("POST", D + "/texts-from-package"): "released",
+    ("POST", D + "/evaluations/{evaluation_id}/robustness"): "released",
+    ("POST", A + "/evaluations/{evaluation_id}/robustness"): "released",
 }
 
 # Writes that run before there is a session (no CSRF token to check).
@@ -298,6 +302,7 @@ class Ids:
             "text_id": self.text,
             "token": BOGUS_TOKEN,
             "invitation_id": self.invitation,
+            "evaluation_id": self.evaluation,
             "path": "backchannel.css",
             "meeting_id": self.meeting,
             **override,
@@ -386,6 +391,10 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         ("POST", A + "/meetings/{meeting_id}/record/answers"): {
             "body": {"version": 1, "answer": "confirmed"}
         },
+        ("POST", D + "/evaluations/{evaluation_id}/robustness"): {
+            "form": {"rule": "nash", "noise": "5", "samples": "50"}
+        },
+        ("POST", A + "/evaluations/{evaluation_id}/robustness"): {"body": {"samples": 50}},
         ("POST", "/api/v1/session"): {"body": {"username": name, "password": password}},
         ("POST", "/api/v1/account/password"): {"body": {"old": PASSWORD, "new": NEW_PASSWORD}},
         ("POST", "/api/v1/dialogues"): {"body": {"title": "Side talks"}},
@@ -1561,6 +1570,11 @@ MASS: dict[tuple[str, str], MassCase] = {
         "b1",
         lambda ids: {"text": "Ours."},
         [{"delegation_id": new_id()}, {"meeting_id": new_id()}],
+    ),
+    ("POST", A + "/evaluations/{evaluation_id}/robustness"): (
+        "facilitator",
+        lambda ids: {"rule": "nash", "noise": 5, "samples": 50},
+        [{"seed": 7}, {"workers": 2}, {"positions": []}],
     ),
 }
 

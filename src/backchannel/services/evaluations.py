@@ -18,6 +18,7 @@ import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from backchannel.errors import NotAllowedNow
 from backchannel.messages import t_, t_n
@@ -107,6 +108,33 @@ def inputs_digest(keys: DialogueKeys, case: Case) -> str:
     )
     key = hmac.new(keys.dek, b"backchannel evaluation inputs v1", hashlib.sha256).digest()
     return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class EvaluationInputs:
+    """What an evaluation read: the agenda and every side's position at lock time."""
+
+    agenda: Agenda
+    sides: list[Side]
+
+
+def inputs_doc(agenda: Agenda, sides: list[Side]) -> dict[str, Any]:
+    """An evaluation's inputs as the JSON sealed with it (:func:`read_inputs` reads it)."""
+    return {
+        "agenda": agenda.model_dump(mode="json"),
+        "sides": [side.model_dump(mode="json") for side in sides],
+    }
+
+
+def read_inputs(keys: DialogueKeys, row: EvaluationRow) -> EvaluationInputs | None:
+    """A stored evaluation's inputs (unsealed); None for one made before they were kept."""
+    if row.inputs_ct is None:
+        return None
+    body = keys.open("evaluations", "inputs", row.id, row.inputs_ct)
+    return EvaluationInputs(
+        Agenda.model_validate(body["agenda"]),
+        [Side.model_validate(side) for side in body["sides"]],
+    )
 
 
 def read_findings(keys: DialogueKeys, row: EvaluationRow) -> Findings:
@@ -231,6 +259,9 @@ def evaluate(platform: Platform, actor: Actor, dialogue_id: str) -> str:
         repo.add(s, evaluation)
         evaluation.result_ct = keys.seal(
             "evaluations", "result", evaluation.id, findings.model_dump(mode="json")
+        )
+        evaluation.inputs_ct = keys.seal(
+            "evaluations", "inputs", evaluation.id, inputs_doc(agenda, sides)
         )
         row.evaluations_used += 1
         row.state = "evaluated"

@@ -65,9 +65,11 @@ def reseal_dialogue(session: Session, dialogue_id: str, reseal: Reseal) -> int:
             values = {
                 column: reseal(table.name, column[: -len("_ct")], row[0], row[k + 1])
                 for k, column in enumerate(columns)
+                if row[k + 1] is not None
             }
-            session.execute(update(table).where(table.c.id == row[0]).values(**values))
-            count += len(columns)
+            if values:
+                session.execute(update(table).where(table.c.id == row[0]).values(**values))
+            count += len(values)
     return count
 
 

@@ -247,7 +247,8 @@ class PositionRow(Base):
 class EvaluationRow(Base):
     """One rationed evaluation of a locked round; the whole analysis, sealed.
 
-    ``inputs_digest`` is a keyed digest of the case it read (None before schema 0003).
+    ``inputs_digest`` is a keyed digest of the case it read (None before schema 0003);
+    ``inputs_ct`` the agenda and the sides it read, sealed (None before schema 0011).
     """
 
     __tablename__ = "evaluations"
@@ -258,6 +259,7 @@ class EvaluationRow(Base):
     round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
     result_ct: Mapped[bytes] = mapped_column(LargeBinary)
     inputs_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    inputs_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

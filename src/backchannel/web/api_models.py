@@ -20,8 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from backchannel.model.dialogue import NOT_TRUTH_VALUE, Agenda, Position
 from backchannel.model.disclosure import Kind
 from backchannel.model.findings import Findings
+from backchannel.model.results import SettlementRule
 from backchannel.services import dialogues
 from backchannel.services.access import Track
+from backchannel.services.evaluation_robustness import (
+    DEFAULT_NOISE,
+    DEFAULT_RULE,
+    DEFAULT_SAMPLES,
+    NOISE_POINTS,
+    SAMPLE_COUNTS,
+)
 
 ID_LENGTH = 64
 """The longest id a route takes (ids are 22 characters); a longer one is a 422."""
@@ -29,6 +37,7 @@ ID_LENGTH = 64
 Id = Annotated[str, Field(min_length=1, max_length=ID_LENGTH)]
 DialogueId = Annotated[str, Path(min_length=1, max_length=ID_LENGTH)]
 InvitationId = Annotated[str, Path(min_length=1, max_length=ID_LENGTH)]
+EvaluationId = Annotated[str, Path(min_length=1, max_length=ID_LENGTH)]
 Text = Annotated[str, Field(pattern=r"\S")]  # at least one character that is not a space
 
 
@@ -126,6 +135,19 @@ class ReleaseBody(_Body):
     audience: Id
     kind: Kind
     parameter: Annotated[str, Field(max_length=200)] = ""
+
+
+class RobustnessBody(_Body):
+    """A robustness check of an evaluation's recommendation: the rule, how far every rating
+    moves (± points) and how many perturbations to solve."""
+
+    rule: SettlementRule = DEFAULT_RULE
+    noise: Annotated[int, Field(strict=True, ge=NOISE_POINTS[0], le=NOISE_POINTS[1])] = (
+        DEFAULT_NOISE
+    )
+    samples: Annotated[int, Field(strict=True, ge=SAMPLE_COUNTS[0], le=SAMPLE_COUNTS[1])] = (
+        DEFAULT_SAMPLES
+    )
 
 
 # ------------------------------------------------------------------ answers
@@ -321,6 +343,54 @@ class EvaluationOut(BaseModel):
     round: int
     side_ids: list[str]
     findings: Findings
+
+
+class PackageShareOut(BaseModel):
+    """A package (issue name -> option; null: no admissible package) and how often the
+    rule recommends it under perturbation."""
+
+    package: dict[str, str] | None
+    count: int
+    share: float
+
+
+class IssueStabilityOut(BaseModel):
+    """The share of samples that keep an issue's recommended option."""
+
+    issue: str
+    option: str
+    stable_share: float
+
+
+class ChangeOut(BaseModel):
+    """The smallest change of the ratings that alters the answer (points, every rating)."""
+
+    kind: str = Field(
+        description="exact (the threshold, computed), bound (a proven lower bound), found "
+        "(only a change found in the samples or by a directed search), never (the only "
+        "admissible package) or unknown"
+    )
+    points: float | None = Field(description="the threshold (exact or bound)")
+    found: float | None = Field(description="the smallest change found that alters it")
+
+
+class RobustnessOut(BaseModel):
+    """How robust an evaluation's recommendation is (computed on that evaluation's inputs)."""
+
+    evaluation_id: str
+    round: int
+    rule: SettlementRule
+    noise: int
+    samples: int
+    seed: int
+    partial_deal: list[str] | None
+    recommendation: dict[str, str]
+    stable_share: float
+    packages: list[PackageShareOut]
+    issues: list[IssueStabilityOut]
+    smallest_change: ChangeOut
+    unproven: int
+    seconds: float
 
 
 class ReleaseOut(BaseModel):

@@ -28,7 +28,15 @@ from backchannel.model.dialogue import (
     Position,
     Unacceptable,
 )
+from backchannel.model.results import SettlementRule
 from backchannel.services import accounts, dialogues
+from backchannel.services.evaluation_robustness import (
+    DEFAULT_NOISE,
+    DEFAULT_RULE,
+    DEFAULT_SAMPLES,
+    NOISE_POINTS,
+    SAMPLE_COUNTS,
+)
 
 MAX_RULES = 20
 TITLE_LIMIT = 200
@@ -386,3 +394,32 @@ def invitation_from_form(form: Any) -> Joining:
     password = str(form.get("password") or "")
     _in_field("password", lambda: accounts.check_password_rules(password))
     return Joining(username, display_name, password, str(form.get("pseudonym") or ""))
+
+
+@dataclass(frozen=True)
+class RobustnessAsked:
+    """What the form "How robust is this recommendation?" asks for."""
+
+    rule: SettlementRule
+    noise: int
+    samples: int
+
+
+def robustness_from_form(form: Any) -> RobustnessAsked:
+    """The robustness check the form describes, each field checked (empty: the default)."""
+    text = str(form.get("rule") or DEFAULT_RULE.value)
+    try:
+        rule = SettlementRule(text)
+    except ValueError:
+        raise FieldError(
+            "rule",
+            t_("unknown rule {value!r}", value=text),
+            hint=t_("nash, ks, egalitarian or welfare"),
+        ) from None
+    noise = _int(form.get("noise"), "noise", t_("noise"), *NOISE_POINTS)
+    samples = _int(form.get("samples"), "samples", t_("samples"), *SAMPLE_COUNTS)
+    return RobustnessAsked(
+        rule,
+        DEFAULT_NOISE if noise is None else noise,
+        DEFAULT_SAMPLES if samples is None else samples,
+    )

@@ -23,6 +23,7 @@ LOG_ACTIONS: Mapping[str, Message] = {
     "round.opened": t_("round opened"),
     "round.locked": t_("round locked"),
     "round.evaluated": t_("round evaluated"),
+    "robustness.checked": t_("robustness of an evaluation checked"),
     "round.draft": t_("round unlocked"),
     "position.saved": t_("position saved"),
     "finding.released": t_("finding released"),

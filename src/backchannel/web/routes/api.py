@@ -19,6 +19,7 @@ from backchannel.services import (
     audit_log,
     checkpoints,
     dialogues,
+    evaluation_robustness,
     evaluations,
     invitations,
     mfa,
@@ -34,6 +35,7 @@ from backchannel.web.api_models import (
     EVERY_ROUTE,
     IN_A_DIALOGUE,
     AgendaSaved,
+    ChangeOut,
     CheckpointFile,
     CodeBody,
     Created,
@@ -45,16 +47,19 @@ from backchannel.web.api_models import (
     DialogueOut,
     DialogueSummary,
     DisableBody,
+    EvaluationId,
     EvaluationOut,
     Id,
     InvitationBody,
     InvitationId,
     InvitationOut,
+    IssueStabilityOut,
     LinkOut,
     LogEntryOut,
     MfaEnabledOut,
     MfaSecretOut,
     MfaStatusOut,
+    PackageShareOut,
     ParticipantOut,
     PartyOut,
     PasswordBody,
@@ -66,6 +71,8 @@ from backchannel.web.api_models import (
     RequirementBody,
     RequirementOut,
     RevisionOut,
+    RobustnessBody,
+    RobustnessOut,
     RoundOut,
     SecondFactorOut,
     SessionOut,
@@ -87,6 +94,7 @@ from backchannel.web.deps import (
     set_cookie,
 )
 from backchannel.web.once import OnceRoute
+from backchannel.web.robustness import robustness_view
 
 router = APIRouter(prefix="/api/v1", tags=["api"], responses=EVERY_ROUTE, route_class=OnceRoute)
 
@@ -479,6 +487,57 @@ async def evaluation_list(
         EvaluationOut(id=e.id, round=e.round_number, side_ids=e.side_ids, findings=e.findings)
         for e in found
     ]
+
+
+@router.post("/dialogues/{dialogue_id}/evaluations/{evaluation_id}/robustness", responses=WRITE)
+async def evaluation_robustness_check(
+    dialogue_id: DialogueId,
+    evaluation_id: EvaluationId,
+    body: RobustnessBody,
+    platform: PlatformDep,
+    current: CurrentDep,
+) -> RobustnessOut:
+    """How robust an evaluation's recommendation is to rough ratings (facilitator): every
+    rating of the evaluation's inputs moved by up to ± ``noise`` points, ``samples`` times;
+    written to every side's log."""
+    found = await run_in_threadpool(
+        evaluation_robustness.check,
+        platform,
+        current.actor,
+        dialogue_id,
+        evaluation_id,
+        rule=body.rule,
+        noise=body.noise,
+        samples=body.samples,
+    )
+    result, view = found.result, robustness_view(found)
+    problem = result.problem
+    return RobustnessOut(
+        evaluation_id=found.evaluation_id,
+        round=found.round_number,
+        rule=result.rule,
+        noise=body.noise,
+        samples=result.samples,
+        seed=result.seed,
+        partial_deal=list(result.partial) or None,
+        recommendation=dict(view.recommendation),
+        stable_share=result.stable_share,
+        packages=[
+            PackageShareOut(
+                package=None if s.package is None else problem.package_labels(s.package),
+                count=s.count,
+                share=s.share,
+            )
+            for s in result.packages
+        ],
+        issues=[
+            IssueStabilityOut(issue=s.issue, option=s.option, stable_share=s.share)
+            for s in result.issues
+        ],
+        smallest_change=ChangeOut(kind=view.change, points=view.points, found=view.found),
+        unproven=result.unproven,
+        seconds=result.seconds,
+    )
 
 
 @router.post("/dialogues/{dialogue_id}/releases", status_code=201, responses=WRITE)

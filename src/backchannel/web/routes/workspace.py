@@ -14,14 +14,24 @@ from backchannel.errors import BackchannelError, InputError
 from backchannel.model.compile import RESERVATION_PREFIX
 from backchannel.model.disclosure import Kind
 from backchannel.model.findings import Findings
-from backchannel.services import agenda, evaluations, history, invitations, readiness, releases
+from backchannel.services import (
+    agenda,
+    evaluation_robustness,
+    evaluations,
+    history,
+    invitations,
+    readiness,
+    releases,
+)
 from backchannel.services.access import FACILITATOR
 from backchannel.services.accounts import Current
 from backchannel.services.platform import Platform
 from backchannel.web.charts import analysis_charts, convergence_chart
 from backchannel.web.deps import CurrentDep, PlatformDep, read
-from backchannel.web.errors import form_error
+from backchannel.web.errors import Shown, form_error
+from backchannel.web.forms import Typed, field_of, robustness_from_form, typed_from_form
 from backchannel.web.once import OnceRoute
+from backchannel.web.robustness import ROBUSTNESS_DEFAULTS, robustness_view
 from backchannel.web.routes.pages import _act, _context, _dialogue, back, page
 
 router = APIRouter(include_in_schema=False, route_class=OnceRoute)
@@ -182,14 +192,32 @@ async def analysis_page(
 ) -> HTMLResponse:
     """The facilitator's whole picture of an evaluation (the latest, or the one picked),
     and the release menu."""
+    wanted = request.query_params.get("evaluation")
+    return await _analysis(request, platform, current, dialogue_id, wanted)
+
+
+async def _analysis(
+    request: Request,
+    platform: Platform,
+    current: Current,
+    dialogue_id: str,
+    wanted: str | None,
+    *,
+    status: int = 200,
+    error: Shown | None = None,
+    field: str | None = None,
+    typed: Typed | None = None,
+) -> HTMLResponse:
+    """The analysis page of evaluation ``wanted`` (else the latest), with the robustness
+    form's error beside its field and what was typed in it."""
     context = await _context(platform, current, dialogue_id)
     found = await read(platform, evaluations.evaluations, platform, current.actor, dialogue_id)
-    wanted = request.query_params.get("evaluation")
     chosen = next((e for e in found if e.id == wanted), found[0] if found else None)
     released = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
     return page(
         request,
         "analysis.html",
+        status=status,
         **context,
         evaluation=chosen,
         evaluations=found,
@@ -198,8 +226,52 @@ async def analysis_page(
         binding=binding_walk_away(chosen.findings) if chosen is not None else [],
         kinds=[k.value for k in Kind],
         releases=released,
-        error=None,
+        error=error,
+        field=field,
+        typed=typed or Typed({}),
+        defaults=ROBUSTNESS_DEFAULTS,
     )
+
+
+@router.post("/d/{dialogue_id}/evaluations/{evaluation_id}/robustness")
+async def robustness_check(
+    request: Request,
+    dialogue_id: str,
+    evaluation_id: str,
+    platform: PlatformDep,
+    current: CurrentDep,
+) -> HTMLResponse:
+    """How robust an evaluation's recommendation is to rough ratings (facilitator only):
+    the sweep on that evaluation's inputs, shown on a page; a bad field shows the analysis
+    page again with the form as typed."""
+    form = await request.form()
+    try:
+        asked = robustness_from_form(form)
+        found = await run_in_threadpool(
+            evaluation_robustness.check,
+            platform,
+            current.actor,
+            dialogue_id,
+            evaluation_id,
+            rule=asked.rule,
+            noise=asked.noise,
+            samples=asked.samples,
+        )
+    except BackchannelError as error:
+        shown = form_error(error)
+        return await _analysis(
+            request,
+            platform,
+            current,
+            dialogue_id,
+            evaluation_id,
+            status=shown.status,
+            error=shown,
+            field=field_of(error),
+            typed=typed_from_form(form),
+        )
+    context = await _context(platform, current, dialogue_id)
+    return page(request, "robustness.html", **context, check=found, view=robustness_view(found))
 
 
 def binding_walk_away(findings: Findings) -> list[str]:
