@@ -296,7 +296,7 @@ def test_a_whole_round_in_the_browser(site: Site, person: Person, camera: Camera
     packages = analysis.packages()
     assert packages and all(p[RELIEF] == "partial relief" for p in packages.values())
     chart = analysis.frontier_chart()
-    assert chart.locator("title").first.inner_text() == "Pareto frontier"
+    assert chart.locator("title").first.text_content() == "Pareto frontier"  # an SVG title
     assert chart.locator("circle.point").count() >= 1
 
     # A different finding for each side, and one for the observers.
@@ -323,7 +323,7 @@ def test_a_whole_round_in_the_browser(site: Site, person: Person, camera: Camera
     seen_by_observer = observer.releases()
     assert seen_by_observer.headlines() == [zone]
     observer = observer.overview()
-    assert observer.tabs() == ["Overview", "Released to observers", "Log"]
+    assert observer.tabs() == ["Overview", "Released to observers", "Meetings", "Text", "Log"]
     assert "Delegate Oak" in observer.participants()
     assert "Ann Whitfield" not in observer.main_text()
     assert sorted(analysis.releases().headlines()) == sorted([clash, package, zone])

@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from backchannel import i18n
 from backchannel.errors import NotFound
+from backchannel.messages import Message
 from backchannel.model.changes import convergence, position_changes, red_line_changes
 from backchannel.model.dialogue import (
     Agenda,
@@ -20,6 +22,7 @@ from backchannel.model.dialogue import (
 )
 from backchannel.model.findings import Findings, RedLineFact
 from backchannel.services import (
+    accounts,
     dialogues,
     evaluations,
     history,
@@ -43,6 +46,43 @@ from conftest import World
 from .conftest import Browserless, position_a, position_b
 
 NOTE = "CANARY-absent-note-51c2"
+ENGLISH = Message.render
+"""The charts' texts in English."""
+
+
+def russian(message: Message) -> str:
+    """The charts' texts in Russian."""
+    return message.render(i18n.translations("ru"))
+
+
+ENGLISH_CHART_TEXTS = (
+    "Pareto frontier",
+    "Red-line map",
+    "Convergence across rounds",
+    "Utilities of the recommended packages",
+    "Utility of",
+    "utility of",
+    " points,",  # "N points, M drawn" (a bare " points" is also an SVG attribute)
+    " points;",
+    " points<",
+    " drawn",
+    "options ruled out",
+    "in an admissible package",
+    "the table below gives each option",
+    "issues with overlap",
+    "admissible packages",
+    "round 1:",
+    ">R1<",
+    "bars:",
+    "Nash bargaining",
+    "Kalai–Smorodinsky",
+    "Egalitarian",
+    "Maximum welfare",
+    "No frontier to draw",
+    "the engine",
+    "unknown",
+)
+"""What the charts say in English (none of it may show on a Russian page)."""
 
 
 def _round_two(platform: Platform, world: World) -> None:
@@ -205,7 +245,7 @@ def test_a_large_frontier_is_drawn_as_an_even_subset() -> None:
     shown = spread(points)
     assert len(shown) == MOST_POINTS and shown[0] == points[0] and shown[-1] == points[-1]
     assert spread(points[:10]) == sorted(points[:10])
-    svg = frontier_svg(points, ("N", "S"), {"nash": [0.5, 0.5]})
+    svg = frontier_svg(points, ("N", "S"), {"nash": [0.5, 0.5]}, render=ENGLISH)
     assert svg.count('class="point"') == MOST_POINTS
     assert '<title id="frontier-t">Pareto frontier</title>' in svg
     assert "1000 points, 400 drawn" in svg and "nash at 0.50, 0.50" in svg
@@ -235,14 +275,16 @@ def test_an_evaluation_keeps_a_chart_of_its_frontier_and_counts_the_whole() -> N
     findings = evaluations.findings_of(agenda, sides, "opposed", time_limit=30)
     assert findings.frontier_size > CHART_POINTS  # opposed ordered issues: a large frontier
     assert len(findings.frontier) == CHART_POINTS
-    svg = frontier_svg(findings.frontier, ("North", "South"), {}, findings.frontier_size)
+    svg = frontier_svg(
+        findings.frontier, ("North", "South"), {}, findings.frontier_size, render=ENGLISH
+    )
     assert f"{findings.frontier_size} points, {MOST_POINTS} drawn" in svg
 
 
 def test_where_no_zone_exists_the_frontier_says_why() -> None:
     fact = RedLineFact(side=0, text="x", firmness=1, stated=False)
     none = _findings(["N", "S"], {"s0-no-i1-1": fact}, zone=False)
-    charts = analysis_charts(none)
+    charts = analysis_charts(none, render=ENGLISH)
     assert charts["frontier"] is None
     assert "no package respects every red line" in str(charts["frontier_empty"])
     three = _findings(
@@ -251,9 +293,64 @@ def test_where_no_zone_exists_the_frontier_says_why() -> None:
         utilities={"nash": {"N": 0.5, "S": 0.25, "E": 0.75}},
         packages={"nash": {"Water": "a", "Ports": "c"}},
     )
-    charts = analysis_charts(three)
+    charts = analysis_charts(three, render=ENGLISH)
     assert "with 3, the chart below" in str(charts["frontier_empty"])
-    assert "nash: N 0.50, S 0.25, E 0.75" in str(charts["utilities"])
+    assert "Nash bargaining: N 0.50, S 0.25, E 0.75" in str(charts["utilities"])
+
+
+def test_rules_at_the_same_point_share_a_mark_one_name_a_line_inside_the_chart() -> None:
+    both = {"Nash bargaining": [0.9, 0.5], "Maximum welfare": [0.9, 0.5], "x": [0.1, 0.2]}
+    svg = frontier_svg([[0.1, 0.2], [0.9, 0.5]], ("N", "S"), both, render=ENGLISH)
+    assert "Nash bargaining, Maximum welfare at 0.90, 0.50; x at 0.10, 0.20" in svg
+    assert svg.count('class="mark"') == 2 and svg.count('class="mark-label"') == 3
+    # near the right edge the names are written leftwards, so that they stay inside
+    assert 'text-anchor="end" y="152.0" class="mark-label">Maximum welfare<' in svg
+    assert 'text-anchor="end" y="139.0" class="mark-label">Nash bargaining<' in svg
+
+
+def test_the_charts_and_why_a_frontier_is_empty_in_russian() -> None:
+    fact = RedLineFact(side=0, text="x", firmness=1, stated=False)
+    charts = analysis_charts(
+        _findings(["N", "S"], {"s0-no-i1-1": fact}, zone=False), render=russian
+    )
+    assert charts["frontier_empty"] == (
+        "ни один пакет не соблюдает все красные линии и минимально приемлемые уровни, "
+        "поэтому границы Парето нет"
+    )
+    assert '<title id="map-t">Карта красных линий</title>' in str(charts["map"])
+    assert "2 вопроса; вариантов, исключённых красными линиями: 1" in str(charts["map"])
+    assert "Water: b (исключён)" in str(charts["map"])
+    three = _findings(
+        ["N", "S", "E"],
+        {},
+        utilities={"ks": {"N": 0.5, "S": 0.25, "E": 0.75}},
+        packages={"ks": {"Water": "a", "Ports": "c"}},
+    )
+    charts = analysis_charts(three, render=russian)
+    assert "здесь их 3" in str(charts["frontier_empty"])
+    assert "Решение Калаи — Смородинского: N 0.50, S 0.25, E 0.75" in str(charts["utilities"])
+    svg = frontier_svg([[k / 9, 1 - k / 9] for k in range(10)], ("N", "S"), {}, 500, render=russian)
+    assert "500 точек, показано 10" in svg and "полезность для стороны «N»" in svg
+    for chart in (*charts.values(), svg):
+        assert [english for english in ENGLISH_CHART_TEXTS if english in str(chart)] == []
+
+
+def test_the_analysis_and_history_pages_draw_their_charts_in_the_accounts_language(
+    platform: Platform, world: World, clients: Callable[[str], Browserless]
+) -> None:
+    _round_two(platform, world)
+    accounts.set_language(platform, world.actors["facilitator"], "ru")
+    f, d = clients("facilitator").client, world.dialogue_id
+    analysis = f.get(f"/d/{d}/analysis").text
+    assert '<html lang="ru"' in analysis
+    assert '<title id="map-t">Карта красных линий</title>' in analysis
+    assert '<title id="frontier-t">Граница Парето</title>' in analysis
+    assert "По горизонтали — полезность для стороны «Side A»" in analysis
+    found = f.get(f"/d/{d}/history").text
+    assert '<title id="convergence-t">Сближение позиций по раундам</title>' in found
+    assert "раунд 1: пересечение есть в" in found and ">Р2<" in found
+    for page in (analysis, found):
+        assert [english for english in ENGLISH_CHART_TEXTS if english in page] == []
 
 
 def test_chart_texts_are_escaped() -> None:
@@ -263,9 +360,9 @@ def test_chart_texts_are_escaped() -> None:
         update={"issues": {"i1": hostile, "i2": "Ports"}}
     )
     for svg in (
-        redline_map_svg(findings),
-        utilities_svg({hostile: {hostile: 0.5}}, [hostile]),
-        frontier_svg([[0.1, 0.9]], (hostile, hostile), {hostile: [0.1, 0.9]}),
+        redline_map_svg(findings, render=ENGLISH),
+        utilities_svg({hostile: {hostile: 0.5}}, [hostile], render=ENGLISH),
+        frontier_svg([[0.1, 0.9]], (hostile, hostile), {hostile: [0.1, 0.9]}, render=ENGLISH),
     ):
         assert "<script>" not in svg and "&lt;script&gt;" in svg
 

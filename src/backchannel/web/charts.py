@@ -1,8 +1,10 @@
 """Charts as inline SVG, drawn on the server (no script, nothing fetched).
 
 Each chart carries a ``<title>`` and a ``<desc>`` that say in words what it shows; the
-pages put a table of the same numbers beside it (the text alternative). Every text in a
-chart is escaped here. Colours come from classes of the style sheet, whose print rules
+pages put a table of the same numbers beside it (the text alternative). Every word in a
+chart is a :class:`~backchannel.messages.Message` shown through the ``render`` the page
+gives (its reader's language); numbers keep the same digits in every language. Every text
+in a chart is escaped here. Colours come from classes of the style sheet, whose print rules
 keep the charts legible in black and white (patterns and outlines, not colour alone).
 """
 
@@ -13,11 +15,30 @@ from html import escape
 
 from markupsafe import Markup
 
+from backchannel.messages import Message, Render, t_, t_n
 from backchannel.model.changes import ConvergencePoint
 from backchannel.model.findings import Findings
+from backchannel.model.results import SettlementRule
 
 MOST_POINTS = 400
 """The most frontier points drawn; a larger frontier is drawn as an evenly spread subset."""
+
+CHARACTER = 6
+"""About how many pixels wide a character of a chart's 11-pixel text is (to make room)."""
+
+RULE_NAMES: dict[str, Message] = {
+    SettlementRule.NASH.value: t_("Nash bargaining"),
+    SettlementRule.KS.value: t_("Kalai–Smorodinsky"),
+    SettlementRule.EGALITARIAN.value: t_("Egalitarian"),
+    SettlementRule.WELFARE.value: t_("Maximum welfare"),
+}
+"""Each settlement rule's name, as the analysis page names it."""
+
+
+def rule_name(rule: str, render: Render) -> str:
+    """The name of settlement ``rule`` in the reader's language (an unknown rule: as it is)."""
+    known = RULE_NAMES.get(rule)
+    return rule if known is None else render(known)
 
 
 def _open(width: int, height: int, key: str, title: str, desc: str) -> str:
@@ -42,9 +63,12 @@ def frontier_svg(
     names: tuple[str, str],
     marked: dict[str, list[float]],
     total: int = 0,
+    *,
+    render: Render,
 ) -> str:
     """The 2-party Pareto frontier: utilities of the first side across, the second up
-    (``points`` may be a spread subset of a frontier of ``total`` points)."""
+    (``points`` may be a spread subset of a frontier of ``total`` points; ``marked``: each
+    recommended package's point, by its label)."""
     width, height, pad = 420, 320, 48
     span_x, span_y = width - 2 * pad, height - 2 * pad
 
@@ -56,15 +80,24 @@ def frontier_svg(
 
     shown = spread(points)
     whole = max(total, len(points))
-    count = f"{whole} points" + (f", {len(shown)} drawn" if len(shown) < whole else "")
+    count = t_n("{n} point", "{n} points", n=whole)
+    if len(shown) < whole:
+        count = t_("{points}, {drawn} drawn", points=count, drawn=len(shown))
+    axes = t_("Utility of {first} across, of {second} up", first=names[0], second=names[1])
+    together: dict[tuple[float, float], list[str]] = {}  # labels at the same point, together
+    for label, (a, b) in marked.items():
+        together.setdefault((a, b), []).append(label)
+    marks = [
+        t_("{label} at {a:.2f}, {b:.2f}", label=", ".join(labels), a=a, b=b)
+        for (a, b), labels in together.items()
+    ]
     parts = [
         _open(
             width,
             height,
             "frontier",
-            "Pareto frontier",
-            f"Utility of {names[0]} across, of {names[1]} up; {count}; "
-            + "; ".join(f"{label} at {a:.2f}, {b:.2f}" for label, (a, b) in marked.items()),
+            render(t_("Pareto frontier")),
+            "; ".join(render(m) for m in (axes, count, *marks)),
         ),
         f'<rect x="{pad}" y="{pad}" width="{span_x}" height="{span_y}" class="frame"/>',
     ]
@@ -86,39 +119,49 @@ def frontier_svg(
             f'<circle cx="{x(a):.1f}" cy="{y(b):.1f}" r="3" class="point">'
             f"<title>{a:.3f}, {b:.3f}</title></circle>"
         )
-    for label, (a, b) in marked.items():
+    for (a, b), labels in together.items():  # one label a line, on the side with room
         parts.append(f'<circle cx="{x(a):.1f}" cy="{y(b):.1f}" r="7" class="mark"/>')
-        parts.append(
-            f'<text x="{x(a) + 9:.1f}" y="{y(b) - 8:.1f}" class="mark-label">{escape(label)}</text>'
-        )
+        room = x(a) + 9 + CHARACTER * max(len(label) for label in labels) <= width
+        at = f'x="{x(a) + 9:.1f}"' if room else f'x="{x(a) - 9:.1f}" text-anchor="end"'
+        for k, label in enumerate(reversed(labels)):
+            parts.append(
+                f'<text {at} y="{y(b) - 8 - 13 * k:.1f}" class="mark-label">{escape(label)}</text>'
+            )
+    across, up = (escape(render(t_("utility of {side}", side=name))) for name in names)
     parts.append(
         f'<text x="{pad + span_x / 2}" y="{height - 8}" class="axis" text-anchor="middle">'
-        f"utility of {escape(names[0])}</text>"
+        f"{across}</text>"
     )
     parts.append(
         f'<text x="14" y="{pad + span_y / 2}" class="axis" text-anchor="middle" '
-        f'transform="rotate(-90 14 {pad + span_y / 2})">utility of {escape(names[1])}</text>'
+        f'transform="rotate(-90 14 {pad + span_y / 2})">{up}</text>'
     )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def utilities_svg(utilities: dict[str, dict[str, float]], sides: list[str]) -> str:
-    """Each recommended package's utility per side: one group of bars per rule."""
-    bar, gap, left, width = 12, 14, 130, 460
+def utilities_svg(
+    utilities: dict[str, dict[str, float]], sides: list[str], *, render: Render
+) -> str:
+    """Each recommended package's utility per side: one group of bars per rule (``utilities``:
+    rule, then side, to utility)."""
+    named = {rule_name(rule, render): u for rule, u in utilities.items()}
+    bar, gap, span = 12, 14, 290
+    left = max(130, 16 + CHARACTER * max((len(name) for name in named), default=0))
+    width = left + span + 40
     rows = sum(len(sides) * bar + gap for _ in utilities)
     height = rows + 40
-    span = width - left - 40
     desc = "; ".join(
-        f"{rule}: " + ", ".join(f"{side} {u.get(side, 0):.2f}" for side in sides)
-        for rule, u in utilities.items()
+        f"{name}: " + ", ".join(f"{side} {u.get(side, 0):.2f}" for side in sides)
+        for name, u in named.items()
     )
-    parts = [_open(width, height, "utilities", "Utilities of the recommended packages", desc)]
+    title = render(t_("Utilities of the recommended packages"))
+    parts = [_open(width, height, "utilities", title, desc)]
     top = 10
-    for rule, u in utilities.items():
+    for name, u in named.items():
         parts.append(
             f'<text x="{left - 8}" y="{top + len(sides) * bar / 2 + 4}" class="label" '
-            f'text-anchor="end">{escape(rule)}</text>'
+            f'text-anchor="end">{escape(name)}</text>'
         )
         for k, side in enumerate(sides):
             value = u.get(side, 0.0)
@@ -141,12 +184,21 @@ def utilities_svg(utilities: dict[str, dict[str, float]], sides: list[str]) -> s
 
 
 def _fit(text: str, room: float) -> str:
-    """``text`` cut to what fits ``room`` pixels at about 6 pixels a character."""
-    most = max(int(room / 6), 2)
+    """``text`` cut to what fits ``room`` pixels at about ``CHARACTER`` pixels a character."""
+    most = max(int(room / CHARACTER), 2)
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
-def redline_map_svg(findings: Findings) -> str:
+CELLS: dict[str, Message] = {
+    "viable": t_("in an admissible package"),
+    "open": t_("open"),
+    "blocked": t_("ruled out"),
+}
+"""The states of an option on the red-line map (each a class of the style sheet), in the
+legend's order."""
+
+
+def redline_map_svg(findings: Findings, *, render: Render) -> str:
     """The red-line map: one row per issue, one cell per option (open, used by an
     admissible package, or ruled out by a red line)."""
     widest = max((len(o) for o in findings.options.values()), default=2)
@@ -154,11 +206,15 @@ def redline_map_svg(findings: Findings) -> str:
     cell = (width - left - 10) / max(widest, 2)
     height = row * len(findings.issues) + 36
     blocked = sum(bool(by) for ops in findings.blocked.values() for by in ops.values())
-    desc = (
-        f"{len(findings.issues)} issues; {blocked} options ruled out by a red line; "
-        "the table below gives each option"
+    desc = t_(
+        "{issues}; {blocked}; the table below gives each option",
+        issues=t_n("{n} issue", "{n} issues", n=len(findings.issues)),
+        blocked=t_n(
+            "{n} option ruled out by a red line", "{n} options ruled out by a red line", n=blocked
+        ),
     )
-    parts = [_open(width, height, "map", "Red-line map", desc)]
+    words = {kind: escape(render(text)) for kind, text in CELLS.items()}
+    parts = [_open(width, height, "map", render(t_("Red-line map")), render(desc))]
     for r, (issue_id, name) in enumerate(findings.issues.items()):
         y = 6 + r * row
         parts.append(
@@ -175,7 +231,7 @@ def redline_map_svg(findings: Findings) -> str:
             x = left + c * cell
             parts.append(
                 f'<rect x="{x:.1f}" y="{y}" width="{cell - 2:.1f}" height="{row - 4}" '
-                f'class="{kind}-cell"><title>{escape(name)}: {escape(option)} ({kind})'
+                f'class="{kind}-cell"><title>{escape(name)}: {escape(option)} ({words[kind]})'
                 "</title></rect>"
             )
             label = escape(_fit(option, cell - 6))
@@ -184,29 +240,45 @@ def redline_map_svg(findings: Findings) -> str:
                 f'<text x="{x + 3:.1f}" y="{y + 14}" class="cell-label"{struck}>{label}</text>'
             )
     legend = height - 12
-    for k, (kind, words) in enumerate(
-        (("viable", "in an admissible package"), ("open", "open"), ("blocked", "ruled out"))
-    ):
+    for k, (kind, word) in enumerate(words.items()):
         x = left + k * 170
         parts.append(f'<rect x="{x}" y="{legend - 9}" width="12" height="12" class="{kind}-cell"/>')
-        parts.append(f'<text x="{x + 16}" y="{legend + 1}" class="label">{words}</text>')
+        parts.append(f'<text x="{x + 16}" y="{legend + 1}" class="label">{word}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def convergence_svg(points: Sequence[ConvergencePoint]) -> str:
+def _round_in_words(p: ConvergencePoint) -> Message:
+    """One evaluation of the convergence chart, in words (its part of the ``<desc>``)."""
+    admissible = (
+        t_("admissible packages unknown")
+        if p.admissible is None
+        else t_n("{n} admissible package", "{n} admissible packages", n=p.admissible)
+    )
+    overlap = t_n(
+        "{overlap} of {n} issue with overlap",
+        "{overlap} of {n} issues with overlap",
+        n=p.issues,
+        overlap=p.overlap,
+    )
+    return t_(
+        "round {round}: {overlap}, {admissible}",
+        round=p.round_number,
+        overlap=overlap,
+        admissible=admissible,
+    )
+
+
+def convergence_svg(points: Sequence[ConvergencePoint], *, render: Render) -> str:
     """Per evaluation: the issues with overlap (bars, out of the agenda) and the number of
     admissible packages (written above each bar)."""
     left, width, height, top = 48, 460, 220, 24
     span_y = height - top - 40
     most = max((p.issues for p in points), default=1) or 1
     slot = (width - left - 10) / max(len(points), 1)
-    desc = "; ".join(
-        f"round {p.round_number}: {p.overlap} of {p.issues} issues with overlap, "
-        f"{'unknown' if p.admissible is None else p.admissible} admissible packages"
-        for p in points
-    )
-    parts = [_open(width, height, "convergence", "Convergence across rounds", desc)]
+    desc = "; ".join(render(_round_in_words(p)) for p in points)
+    title = render(t_("Convergence across rounds"))
+    parts = [_open(width, height, "convergence", title, desc)]
     parts.append(
         f'<line x1="{left}" y1="{top + span_y}" x2="{width - 10}" y2="{top + span_y}" '
         'class="tick"/>'
@@ -214,71 +286,78 @@ def convergence_svg(points: Sequence[ConvergencePoint]) -> str:
     for k, p in enumerate(points):
         x = left + k * slot + slot * 0.2
         h = span_y * p.overlap / most
+        share = escape(render(t_("{overlap} of {issues}", overlap=p.overlap, issues=p.issues)))
         parts.append(
             f'<rect x="{x:.1f}" y="{top + span_y - h:.1f}" width="{slot * 0.6:.1f}" '
-            f'height="{h:.1f}" class="bar series-0"><title>{p.overlap} of {p.issues}</title></rect>'
+            f'height="{h:.1f}" class="bar series-0"><title>{share}</title></rect>'
         )
         admissible = "?" if p.admissible is None else str(p.admissible)
         parts.append(
             f'<text x="{x + slot * 0.3:.1f}" y="{top + span_y - h - 5:.1f}" class="label" '
             f'text-anchor="middle">{admissible}</text>'
         )
+        short = escape(render(t_("R{round}", round=p.round_number)))
         parts.append(
             f'<text x="{x + slot * 0.3:.1f}" y="{top + span_y + 14}" class="label" '
-            f'text-anchor="middle">R{p.round_number}</text>'
+            f'text-anchor="middle">{short}</text>'
         )
-    parts.append(
-        f'<text x="{left}" y="{height - 6}" class="axis">bars: issues with overlap · '
-        "numbers: admissible packages</text>"
-    )
+    key = escape(render(t_("bars: issues with overlap · numbers: admissible packages")))
+    parts.append(f'<text x="{left}" y="{height - 6}" class="axis">{key}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _marks(findings: Findings, names: tuple[str, str]) -> dict[str, list[float]]:
-    """Each recommended package's point, rules at the same point named together."""
-    merged: dict[str, list[float]] = {}
-    for rule, u in findings.utilities.items():
-        if len(u) != 2:
-            continue
-        point = [u[names[0]], u[names[1]]]
-        key = next((k for k, p in merged.items() if p == point), None)
-        if key is None:
-            merged[rule] = point
-        else:
-            merged[f"{key}, {rule}"] = merged.pop(key)
-    return merged
+def _marks(findings: Findings, names: tuple[str, str], render: Render) -> dict[str, list[float]]:
+    """Each recommended package's point (utilities of the two sides), by its rule's name."""
+    return {
+        rule_name(rule, render): [u[names[0]], u[names[1]]]
+        for rule, u in findings.utilities.items()
+        if len(u) == 2
+    }
 
 
 def _svg(text: str) -> Markup:
     return Markup(text)  # noqa: S704 — every text in a chart is escaped where it is drawn
 
 
-def analysis_charts(findings: Findings) -> dict[str, Markup | str | None]:
-    """The charts of the analysis page (None where there is nothing to draw), and
-    ``frontier_empty``: why the frontier's place is empty, when it is."""
+def _why_no_frontier(findings: Findings, at_table: list[str]) -> Message:
+    """Why the frontier's place is empty (it is drawn for two sides with a frontier)."""
+    if findings.zone is False:
+        return t_("no package respects every red line and walk-away level, so there is no frontier")
+    if findings.zone is None:
+        return t_(
+            "the engine did not decide within its time limit whether any package is admissible"
+        )
+    if len(at_table) > 2:
+        return t_(
+            "the frontier is drawn for two delegations; with {n}, the chart below shows each "
+            "recommended package's utility per delegation",
+            n=len(at_table),
+        )
+    return t_("the engine found no frontier for this evaluation")
+
+
+def analysis_charts(findings: Findings, *, render: Render) -> dict[str, Markup | str | None]:
+    """The charts of the analysis page in the reader's language (None where there is
+    nothing to draw), and ``frontier_empty``: why the frontier's place is empty, when it is."""
     at_table = [n for n in findings.sides if any(n in u for u in findings.utilities.values())]
     frontier: Markup | None = None
     empty: str | None = None
     if findings.frontier and len(at_table) == 2:
         names = (at_table[0], at_table[1])
+        marks = _marks(findings, names, render)
         frontier = _svg(
-            frontier_svg(findings.frontier, names, _marks(findings, names), findings.frontier_size)
-        )
-    elif findings.zone is False:
-        empty = "no package respects every red line and walk-away level, so there is no frontier"
-    elif findings.zone is None:
-        empty = "the engine did not decide within its time limit whether any package is admissible"
-    elif len(at_table) > 2:
-        empty = (
-            f"the frontier is drawn for two delegations; with {len(at_table)}, the chart "
-            "below shows each recommended package's utility per delegation"
+            frontier_svg(findings.frontier, names, marks, findings.frontier_size, render=render)
         )
     else:
-        empty = "the engine found no frontier for this evaluation"
-    utilities = _svg(utilities_svg(findings.utilities, at_table)) if findings.utilities else None
+        empty = render(_why_no_frontier(findings, at_table))
+    utilities = (
+        _svg(utilities_svg(findings.utilities, at_table, render=render))
+        if findings.utilities
+        else None
+    )
     return {
-        "map": _svg(redline_map_svg(findings)) if findings.issues else None,
+        "map": _svg(redline_map_svg(findings, render=render)) if findings.issues else None,
         "frontier": frontier,
         "frontier_empty": empty,
         "frontier_points": str(len(findings.frontier)),
@@ -286,6 +365,6 @@ def analysis_charts(findings: Findings) -> dict[str, Markup | str | None]:
     }
 
 
-def convergence_chart(points: Sequence[ConvergencePoint]) -> Markup | None:
-    """The convergence chart (None before the first evaluation)."""
-    return _svg(convergence_svg(points)) if points else None
+def convergence_chart(points: Sequence[ConvergencePoint], *, render: Render) -> Markup | None:
+    """The convergence chart in the reader's language (None before the first evaluation)."""
+    return _svg(convergence_svg(points, render=render)) if points else None

@@ -23,7 +23,7 @@ from jinja2.runtime import Context
 
 from backchannel import i18n
 from backchannel.errors import shorten
-from backchannel.messages import Message, Translations
+from backchannel.messages import Message, Render, Translations
 
 COOKIE = "bc_language"
 """The cookie the switch sets (the language only: nothing secret, readable by anyone)."""
@@ -56,6 +56,13 @@ def remember_account_language(request: Request, language: str | None) -> None:
 def translations_of(request: Request) -> Translations:
     """The catalogue of this request's language."""
     return i18n.translations(language_of(request))
+
+
+def render_of(request: Request) -> Render:
+    """How this request's language shows a message, in full (the texts drawn into a page's
+    charts)."""
+    translations = translations_of(request)
+    return lambda message: message.render(translations)
 
 
 def say(request: Request, message: Message) -> str:

@@ -30,6 +30,7 @@ from backchannel.web.charts import analysis_charts, convergence_chart
 from backchannel.web.deps import CurrentDep, PlatformDep, read
 from backchannel.web.errors import Shown, form_error
 from backchannel.web.forms import Typed, field_of, robustness_from_form, typed_from_form
+from backchannel.web.language import render_of
 from backchannel.web.once import OnceRoute
 from backchannel.web.robustness import ROBUSTNESS_DEFAULTS, robustness_view
 from backchannel.web.routes.pages import _act, _context, _dialogue, back, page
@@ -222,7 +223,11 @@ async def _analysis(
         evaluation=chosen,
         evaluations=found,
         latest=chosen is not None and chosen is found[0],
-        charts=analysis_charts(chosen.findings) if chosen is not None else None,
+        charts=(
+            analysis_charts(chosen.findings, render=render_of(request))
+            if chosen is not None
+            else None
+        ),
         binding=binding_walk_away(chosen.findings) if chosen is not None else [],
         kinds=[k.value for k in Kind],
         releases=released,
@@ -296,7 +301,7 @@ async def history_page(
     role = context["d"].seat.role
     if role == FACILITATOR:
         found = await read(platform, history.dialogue_history, platform, current.actor, dialogue_id)
-        chart = convergence_chart(found.convergence)
+        chart = convergence_chart(found.convergence, render=render_of(request))
         return page(request, "history.html", **context, moves=found, chart=chart, own=None)
     own = await read(platform, history.own_history, platform, current.actor, dialogue_id)
     return page(request, "history.html", **context, moves=None, chart=None, own=own)
