@@ -2,18 +2,17 @@
 
 One *trial series* seeds a database, serves it with ``backchannel serve`` on a free
 loopback port, and then ``cuts`` times: runs a write burst (three writers over HTTP:
-two members saving positions, the facilitator releasing findings), stops the server
+two members saving positions, the facilitator drafting negotiating texts), stops the server
 abruptly at a random moment of the burst, and restarts it. After every restart it checks:
 
 * **0 acknowledged writes lost**: every write that got a 2xx answer is there, decrypted:
-  each release by its id, through the services (the API lists releases without their
-  ids), and each side's position, over HTTP, at its last acknowledged revision with that
-  save's note (or at a later revision whose note was sent: a write in flight at the cut
-  may land);
+  each negotiating text by its id, through the services, and each side's position, over
+  HTTP, at its last acknowledged revision with that save's note (or at a later revision
+  whose note was sent: a write in flight at the cut may land);
 * **the database opens**: the server starts and, on SQLite, ``PRAGMA integrity_check``
   says ``ok``;
 * **the audit verifies**: the chain checks (``backchannel audit verify``'s function, and
-  the command itself after the last cut with ``cli_audit``) and every acknowledged release
+  the command itself after the last cut with ``cli_audit``) and every acknowledged text
   and save has its audit entry.
 
 How the server stops is the :class:`Cut`:
@@ -171,14 +170,14 @@ class Ledger:
 
     saves: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # member -> acks
     sent: dict[str, set[str]] = field(default_factory=dict)  # member -> notes sent
-    releases: dict[str, str] = field(default_factory=dict)  # release id -> audience
+    texts: set[str] = field(default_factory=set)  # ids of the texts drafted
     refused: list[str] = field(default_factory=list)  # non-2xx answers (should be none)
     counter: int = 0
 
     @property
     def acknowledged(self) -> int:
         """Acknowledged writes so far (read while the writers add to it: copied first)."""
-        return sum(len(v) for v in list(self.saves.values())) + len(self.releases)
+        return sum(len(v) for v in list(self.saves.values())) + len(self.texts)
 
 
 def _client(base: str, world: World, name: str) -> httpx.Client:
@@ -194,13 +193,9 @@ def _writer(base: str, world: World, ledger: Ledger, name: str, stop: threading.
             ledger.counter += 1
             note = f"{name} write {ledger.counter} {time.time_ns()}"
             try:
-                if name == "facilitator":
-                    side = ("a1", "b1")[ledger.counter % 2]
-                    audience = world.release_sides[side]
-                    body = {"evaluation_id": world.evaluation, "audience": audience, "kind": "zone"}
-                    response = client.post(
-                        f"/api/v1/dialogues/{world.releasing}/releases", json=body
-                    )
+                if name == "facilitator":  # a new text each time (a finding goes once)
+                    body = {"title": f"Text {ledger.counter}", "clauses": [{"body": note}]}
+                    response = client.post(f"/api/v1/dialogues/{world.releasing}/texts", json=body)
                 else:
                     body = {**world.positions[name], "note": note}
                     ledger.sent.setdefault(name, set()).add(note)
@@ -211,7 +206,7 @@ def _writer(base: str, world: World, ledger: Ledger, name: str, stop: threading.
                 ledger.refused.append(f"{name}: {response.status_code} {response.text[:200]}")
                 continue
             if name == "facilitator":
-                ledger.releases[response.json()["id"]] = audience
+                ledger.texts.add(response.json()["id"])
             else:
                 ledger.saves.setdefault(name, []).append((response.json()["revision"], note))
 
@@ -275,29 +270,23 @@ def _lost_saves(
     return len(lost), problems
 
 
-def _lost_releases(world: World, ledger: Ledger) -> tuple[int, list[str]]:
-    """Each acknowledged release, read back by id and decrypted through the services (the
-    API lists releases without their ids)."""
+def _lost_texts(world: World, ledger: Ledger) -> tuple[int, list[str]]:
+    """Each acknowledged negotiating text, read back by id and decrypted through the
+    services."""
     from backchannel.config import Settings
-    from backchannel.services import releases
+    from backchannel.services import text_views
     from backchannel.services.access import Actor
     from backchannel.services.platform import Platform
 
     platform = Platform.open(Settings(database_url=world.url, key_file=world.key))
     try:
-        seen = {
-            r.id
-            for name in ("a1", "b1")
-            for r in releases.released_to_me(
-                platform, Actor(world.users[name], name, name.capitalize()), world.releasing
-            )
-        }
+        facilitator = Actor(world.users["facilitator"], "facilitator", "Facilitator")
+        seen = {t.id for t in text_views.texts(platform, facilitator, world.releasing)}
     finally:
         close(platform)
-    missing = [r for r in ledger.releases if r not in seen]
-    for release in missing:
-        del ledger.releases[release]
-    return len(missing), [f"release {r} acknowledged, lost" for r in missing]
+    missing = sorted(ledger.texts - seen)
+    ledger.texts -= set(missing)
+    return len(missing), [f"text {t} acknowledged, lost" for t in missing]
 
 
 def _audit(world: World, ledger: Ledger, cli: bool) -> list[str]:
@@ -333,8 +322,8 @@ def _audit(world: World, ledger: Ledger, cli: bool) -> list[str]:
             ).all()
     finally:
         engine.dispose()
-    released = {r.target for r in rows if r.action == "finding.released"}
-    problems += [f"release {r} has no audit entry" for r in ledger.releases if r not in released]
+    drafted = {r.target for r in rows if r.action == "text.created"}
+    problems += [f"text {t} has no audit entry" for t in ledger.texts if t not in drafted]
     for name, acks in ledger.saves.items():
         entries = sum(
             1
@@ -371,7 +360,7 @@ def check(base: str, world: World, ledger: Ledger, cli_audit: bool = False) -> C
         with _client(base, world, name) as client:
             n, found = _lost_saves(client, world, ledger, name)
         lost, problems = lost + n, problems + found
-    n, found = _lost_releases(world, ledger)
+    n, found = _lost_texts(world, ledger)
     lost, problems = lost + n, problems + found
     audit = _audit(world, ledger, cli_audit)
     return Check(acknowledged, lost, opens, not audit, problems + audit)

@@ -18,6 +18,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from backchannel.model.text import Draft
+from backchannel.services import texts
 from backchannel.web.deps import LARGEST_NUMBER
 from conftest import World
 
@@ -63,6 +65,9 @@ def test_the_integer_parameters_are_the_known_ones(app: FastAPI) -> None:
         ("GET", "/api/v1/dialogues/{dialogue_id}/log", "limit"),
         ("GET", "/api/v1/dialogues/{dialogue_id}/log", "before"),
         ("GET", "/d/{dialogue_id}/log", "before"),
+        ("GET", "/api/v1/dialogues/{dialogue_id}/texts/{text_id}", "version"),
+        ("GET", "/api/v1/dialogues/{dialogue_id}/texts/{text_id}/diff", "old"),
+        ("GET", "/api/v1/dialogues/{dialogue_id}/texts/{text_id}/diff", "new"),
     }
 
 
@@ -71,13 +76,17 @@ def test_every_integer_parameter_refuses_what_is_out_of_range(
     app: FastAPI, world: World, clients: Callable[[str], Browserless], who: str
 ) -> None:
     client = clients(who).client
+    draft = [Draft(body="The parties meet.")]
+    fac = world.actors["facilitator"]
+    text = texts.create_text(world.platform, fac, world.dialogue_id, "T", draft)
     for method, path, name in sorted(integer_parameters(app)):
-        url = path.format(dialogue_id=world.dialogue_id)
+        url = path.format(dialogue_id=world.dialogue_id, text_id=text)
         for value in HOSTILE:
             response = client.request(method, url, params={name: value})
             assert response.status_code == 422, (url, name, value[:30], response.status_code)
         largest = client.request(method, url, params={name: str(LARGEST_NUMBER)})
-        expected = 422 if name == "limit" else 200  # limit has its own, smaller, bound
+        # limit and the versions of a text have their own, smaller bounds (a diff needs both)
+        expected = 422 if name in ("limit", "version", "old", "new") else 200
         assert largest.status_code == expected, (url, name, largest.text[:200])
 
 

@@ -46,7 +46,11 @@ from conftest import Server, World, build_world, close, make_settings
 from .conftest import position_a, sign_in
 
 ROOT = os.geteuid() == 0
-FULL = {"error": "the server's disk is full; your input was not saved", "hint": "try again later"}
+FULL = {
+    "error": "the server's disk is full; your input was not saved",
+    "hint": "try again later",
+    "code": "the server's disk is full; your input was not saved",
+}
 
 
 def run(*command: str) -> None:

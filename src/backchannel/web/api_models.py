@@ -142,12 +142,12 @@ class RobustnessBody(_Body):
     moves (± points) and how many perturbations to solve."""
 
     rule: SettlementRule = DEFAULT_RULE
-    noise: Annotated[int, Field(strict=True, ge=NOISE_POINTS[0], le=NOISE_POINTS[1])] = (
+    noise: Annotated[int, Field(ge=NOISE_POINTS[0], le=NOISE_POINTS[1]), NOT_TRUTH_VALUE] = (
         DEFAULT_NOISE
     )
-    samples: Annotated[int, Field(strict=True, ge=SAMPLE_COUNTS[0], le=SAMPLE_COUNTS[1])] = (
-        DEFAULT_SAMPLES
-    )
+    samples: Annotated[
+        int, Field(ge=SAMPLE_COUNTS[0], le=SAMPLE_COUNTS[1]), NOT_TRUTH_VALUE
+    ] = DEFAULT_SAMPLES
 
 
 # ------------------------------------------------------------------ answers

@@ -30,6 +30,7 @@ from backchannel.web.api_models import (
 )
 from backchannel.web.deps import CurrentDep, PlatformDep, read
 from backchannel.web.errors import Shown, form_error
+from backchannel.web.once import OnceRoute
 from backchannel.web.record_models import (
     AnswerBody,
     AnsweredOut,
@@ -44,8 +45,8 @@ from backchannel.web.record_models import (
 )
 from backchannel.web.routes import nonpapers
 
-pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/v1", tags=["api"], responses=EVERY_ROUTE)
+pages = APIRouter(include_in_schema=False, route_class=OnceRoute)
+api = APIRouter(prefix="/api/v1", tags=["api"], responses=EVERY_ROUTE, route_class=OnceRoute)
 WRITE = {**CHANGES_STATE, **IN_A_DIALOGUE}
 READ = IN_A_DIALOGUE
 

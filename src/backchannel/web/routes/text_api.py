@@ -18,6 +18,7 @@ from backchannel.web.api_models import (
     DialogueId,
 )
 from backchannel.web.deps import CurrentDep, PlatformDep, read
+from backchannel.web.once import OnceRoute
 from backchannel.web.text_api_models import (
     ClauseDiffOut,
     ClauseIn,
@@ -40,7 +41,12 @@ from backchannel.web.text_api_models import (
     VersionOut,
 )
 
-router = APIRouter(prefix="/api/v1/dialogues/{dialogue_id}", tags=["api"], responses=EVERY_ROUTE)
+router = APIRouter(
+    prefix="/api/v1/dialogues/{dialogue_id}",
+    tags=["api"],
+    responses=EVERY_ROUTE,
+    route_class=OnceRoute,
+)
 
 WRITE = {**CHANGES_STATE, **IN_A_DIALOGUE}
 READ = IN_A_DIALOGUE

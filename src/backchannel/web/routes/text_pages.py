@@ -23,9 +23,10 @@ from backchannel.services.accounts import Current
 from backchannel.services.platform import Platform
 from backchannel.web.deps import CurrentDep, PlatformDep, read
 from backchannel.web.errors import Shown, form_error
+from backchannel.web.once import OnceRoute
 from backchannel.web.routes.pages import back, page
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=OnceRoute)
 
 STATES = {
     ClauseState.AGREED: t_("agreed"),
