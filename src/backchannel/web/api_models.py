@@ -145,9 +145,9 @@ class RobustnessBody(_Body):
     noise: Annotated[int, Field(ge=NOISE_POINTS[0], le=NOISE_POINTS[1]), NOT_TRUTH_VALUE] = (
         DEFAULT_NOISE
     )
-    samples: Annotated[
-        int, Field(ge=SAMPLE_COUNTS[0], le=SAMPLE_COUNTS[1]), NOT_TRUTH_VALUE
-    ] = DEFAULT_SAMPLES
+    samples: Annotated[int, Field(ge=SAMPLE_COUNTS[0], le=SAMPLE_COUNTS[1]), NOT_TRUTH_VALUE] = (
+        DEFAULT_SAMPLES
+    )
 
 
 # ------------------------------------------------------------------ answers
