@@ -113,6 +113,27 @@ class InputError(BackchannelError):
     exit_code = 2
 
 
+class FieldError(InputError):
+    """Bad input in one field of a form: the page shows the message beside that field.
+
+    Parameters
+    ----------
+    field:
+        The name of the form field.
+    message, hint:
+        What is wrong, and how to put it right.
+    """
+
+    def __init__(self, field: str, message: Text, *, hint: Text | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
+
+
+def field_of(error: BackchannelError) -> str | None:
+    """The form field an error concerns (None: the form as a whole)."""
+    return error.field if isinstance(error, FieldError) else None
+
+
 class CaseFileError(InputError):
     """A problem inside a case, conflict or domain file, located precisely.
 

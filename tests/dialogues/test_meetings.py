@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from backchannel.errors import InputError, NotAllowedNow, NotFound
+from backchannel.errors import FieldError, InputError, NotAllowedNow, NotFound
 from backchannel.services import dialogues, meetings, records
-from backchannel.services.meetings import FieldError, MeetingPlan
+from backchannel.services.meetings import MeetingPlan
 from backchannel.services.platform import Platform
 from backchannel.storage import migrate, repo
 from backchannel.storage.db import make_engine

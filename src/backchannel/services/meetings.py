@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from backchannel.errors import InputError, NotFound
-from backchannel.messages import Text, t_
+from backchannel.errors import FieldError, NotFound
+from backchannel.messages import t_
 from backchannel.services import access
 from backchannel.services.access import MEMBER, OBSERVER, Actor, Seat
 from backchannel.services.dialogues import read_agenda
@@ -45,14 +45,6 @@ SIDES_OF = {CAUCUS: 1, BILATERAL: 2}
 MAX_PLACE = 200
 MAX_ITEM = 300
 MAX_ITEMS = 30
-
-
-class FieldError(InputError):
-    """Bad input in one field of a form: the page shows it beside that field."""
-
-    def __init__(self, name: str, message: Text, *, hint: Text | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.field = name
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from backchannel.errors import NotFound
+from backchannel.errors import FieldError, NotFound
 from backchannel.messages import t_
 from backchannel.services import access
 from backchannel.services.access import FACILITATOR, MEMBER, Actor, Seat
-from backchannel.services.meetings import FieldError
 from backchannel.services.platform import Platform
 from backchannel.storage import nonpapers as stored
 from backchannel.storage import repo

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from backchannel.errors import BackchannelError, InputError, listing
+from backchannel.errors import FieldError, InputError, listing
 from backchannel.messages import Text, t_
 from backchannel.model.dialogue import (
     NOTE_LIMIT,
@@ -48,27 +48,6 @@ T = TypeVar("T")
 
 _SIDE_WORD = {"if": t_("if"), "then": t_("then")}
 """The words of a condition's two sides, as the form shows them."""
-
-
-class FieldError(InputError):
-    """Bad input in one field of a form.
-
-    Parameters
-    ----------
-    field:
-        The name of the form field, where the page shows the message.
-    message, hint:
-        What is wrong, and how to put it right.
-    """
-
-    def __init__(self, field: str, message: Text, *, hint: Text | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.field = field
-
-
-def field_of(error: BackchannelError) -> str | None:
-    """The form field an error concerns (None: the form as a whole)."""
-    return error.field if isinstance(error, FieldError) else None
 
 
 def _in_field(field: str, check: Callable[[], T]) -> T:

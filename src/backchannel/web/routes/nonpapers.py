@@ -12,11 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from backchannel.errors import BackchannelError
+from backchannel.errors import BackchannelError, FieldError, field_of
 from backchannel.messages import t_
 from backchannel.services import nonpapers, rounds
 from backchannel.services.accounts import Current
-from backchannel.services.meetings import FieldError
 from backchannel.services.platform import Platform
 from backchannel.web.api_models import (
     CHANGES_STATE,
@@ -92,7 +91,7 @@ async def nonpaper_circulate(
         )
     except BackchannelError as refused:
         shown = form_error(refused)
-        field = refused.field if isinstance(refused, FieldError) else None
+        field = field_of(refused)
         return await _page(
             request,
             platform,

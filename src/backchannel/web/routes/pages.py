@@ -11,7 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from backchannel.errors import BackchannelError, InputError, TooManyAttempts, WrongCredentials
+from backchannel.errors import (
+    BackchannelError,
+    InputError,
+    TooManyAttempts,
+    WrongCredentials,
+    field_of,
+)
 from backchannel.messages import t_
 from backchannel.model.dialogue import NOTE_LIMIT, Firmness
 from backchannel.services import (
@@ -44,7 +50,6 @@ from backchannel.web.forms import (
     MAX_RULES,
     Typed,
     dialogue_from_form,
-    field_of,
     invitation_from_form,
     position_from_form,
     typed_from_form,

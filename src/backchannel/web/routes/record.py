@@ -11,15 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from backchannel.errors import BackchannelError, NotFound
+from backchannel.errors import BackchannelError, FieldError, NotFound, field_of
 from backchannel.messages import t_
 from backchannel.services import meetings, notes, records, rounds
 from backchannel.services.accounts import Current
-from backchannel.services.meetings import FieldError, MeetingPlan, MeetingView
+from backchannel.services.meetings import MeetingPlan, MeetingView
 from backchannel.services.platform import Platform
 from backchannel.web.api_models import (
     CHANGES_STATE,
@@ -44,6 +44,7 @@ from backchannel.web.record_models import (
     VersionOut,
 )
 from backchannel.web.routes import nonpapers
+from backchannel.web.routes.pages import back
 
 pages = APIRouter(include_in_schema=False, route_class=OnceRoute)
 api = APIRouter(prefix="/api/v1", tags=["api"], responses=EVERY_ROUTE, route_class=OnceRoute)
@@ -56,10 +57,6 @@ def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTM
     templates = request.app.state.templates
     response: HTMLResponse = templates.TemplateResponse(request, name, context, status_code=status)
     return response
-
-
-def _back(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _round_number(value: object) -> int | None:
@@ -216,10 +213,6 @@ async def _one(
     )
 
 
-def _field(error: BackchannelError) -> str | None:
-    return error.field if isinstance(error, FieldError) else None
-
-
 @pages.get("/d/{dialogue_id}/meetings")
 async def meetings_page(
     request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
@@ -248,9 +241,9 @@ async def meeting_schedule(
             dialogue_id,
             values=_typed(form),
             error=shown,
-            error_field=_field(refused),
+            error_field=field_of(refused),
         )
-    return _back(f"/d/{dialogue_id}/meetings/{meeting_id}")
+    return back(f"/d/{dialogue_id}/meetings/{meeting_id}")
 
 
 @pages.get("/d/{dialogue_id}/meetings/{meeting_id}")
@@ -282,9 +275,9 @@ async def meeting_edit(
             meeting_id,
             values=_typed(form),
             error=shown,
-            error_field=_field(refused),
+            error_field=field_of(refused),
         )
-    return _back(f"/d/{dialogue_id}/meetings/{meeting_id}")
+    return back(f"/d/{dialogue_id}/meetings/{meeting_id}")
 
 
 @pages.post("/d/{dialogue_id}/meetings/{meeting_id}/cancel")
@@ -293,7 +286,7 @@ async def meeting_cancel(
 ) -> Response:
     """Cancel a meeting (facilitator)."""
     await run_in_threadpool(meetings.cancel, platform, current.actor, dialogue_id, meeting_id)
-    return _back(f"/d/{dialogue_id}/meetings/{meeting_id}")
+    return back(f"/d/{dialogue_id}/meetings/{meeting_id}")
 
 
 @pages.post("/d/{dialogue_id}/meetings/{meeting_id}/record")
@@ -319,7 +312,7 @@ async def record_write(
             error=shown,
             error_field="text",
         )
-    return _back(f"/d/{dialogue_id}/meetings/{meeting_id}#record")
+    return back(f"/d/{dialogue_id}/meetings/{meeting_id}#record")
 
 
 @pages.post("/d/{dialogue_id}/meetings/{meeting_id}/record/answer")
@@ -353,7 +346,7 @@ async def record_answer(
             error=shown,
             error_field="comment",
         )
-    return _back(f"/d/{dialogue_id}/meetings/{meeting_id}#record")
+    return back(f"/d/{dialogue_id}/meetings/{meeting_id}#record")
 
 
 @pages.post("/d/{dialogue_id}/meetings/{meeting_id}/note")
@@ -379,7 +372,7 @@ async def note_save(
             error=shown,
             error_field="note",
         )
-    return _back(f"/d/{dialogue_id}/meetings/{meeting_id}?note=saved#notes")
+    return back(f"/d/{dialogue_id}/meetings/{meeting_id}?note=saved#notes")
 
 
 # ------------------------------------------------------------------ JSON API

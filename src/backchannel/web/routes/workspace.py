@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from backchannel.errors import BackchannelError, InputError
+from backchannel.errors import BackchannelError, InputError, field_of
 from backchannel.model.compile import RESERVATION_PREFIX
 from backchannel.model.disclosure import Kind
 from backchannel.model.findings import Findings
@@ -29,7 +29,7 @@ from backchannel.services.platform import Platform
 from backchannel.web.charts import analysis_charts, convergence_chart
 from backchannel.web.deps import CurrentDep, PlatformDep, read
 from backchannel.web.errors import Shown, form_error
-from backchannel.web.forms import Typed, field_of, robustness_from_form, typed_from_form
+from backchannel.web.forms import Typed, robustness_from_form, typed_from_form
 from backchannel.web.language import render_of
 from backchannel.web.once import OnceRoute
 from backchannel.web.robustness import ROBUSTNESS_DEFAULTS, robustness_view
