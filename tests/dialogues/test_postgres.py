@@ -222,6 +222,34 @@ def test_concurrent_writers_keep_one_unbroken_chain(db: Platform) -> None:
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == 1 + 6 + 6 * 5
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite's writers take turns anyway
+def test_a_unit_locks_the_chain_only_from_its_end_to_its_commit(db: Platform) -> None:
+    """A write unit that logged and is still at work does not hold the audit chain's
+    head: another unit logs and commits meanwhile (on PostgreSQL; on SQLite the writers
+    take turns anyway). The entries follow the commits, and the chain stays intact."""
+    logged, other_done = threading.Event(), threading.Event()
+    waited: list[bool] = []
+
+    def slow() -> None:
+        with db.unit() as s:
+            db.log(s, "test.slow", audience="operator")
+            logged.set()
+            waited.append(other_done.wait(timeout=8.0))  # a held head would time this out
+
+    def quick() -> None:
+        logged.wait(timeout=30)
+        with db.unit() as s:
+            db.log(s, "test.quick", audience="operator")
+        other_done.set()
+
+    results = _together(slow, quick)
+    assert results == [None, None] and waited == [True]
+    with db.unit() as s:
+        assert audit.verify(s, db.vault.audit_key()).ok
+        last = s.execute(select(AuditEntryRow.action).order_by(AuditEntryRow.seq.desc()).limit(2))
+        assert list(last.scalars()) == ["test.slow", "test.quick"]
+
+
 # ------------------------------------------------------------------ concurrency rules
 def patience(backend: str) -> float:
     """How long a writer waits for the others at a meeting point.

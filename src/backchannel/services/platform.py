@@ -70,14 +70,16 @@ KEK_SALT = "kek_salt"
 KEK_NEXT_CHECK = "kek_next_check"
 """The check value of the KEK a rotation moves to, while it runs (see services/keys.py)."""
 AUDIT_KEY = "audit_key"
+"""The audit log's MAC key, wrapped by the KEK (so that it outlives a KEK rotation)."""
 ACCOUNT_KEY = "account_key"
 """The key of account secrets (TOTP secrets, recovery-code hashes), wrapped by the KEK."""
-"""The audit log's MAC key, wrapped by the KEK (so that it outlives a KEK rotation)."""
 CHECKPOINT_KEY = "checkpoint_key"
 """The public key that signs this database's checkpoints."""
 CHECKPOINTED = frozenset({"round.opened", "round.locked", "round.evaluated", "finding.released"})
 """The audit actions (round transitions: open, lock, evaluate, disclose) after which the
 server signs the head of the chain."""
+_QUEUED = "backchannel_audit_queue"
+"""The key, in a write unit's ``Session.info``, of the audit entries it logged so far."""
 
 
 class SchemaOutOfDate(BackchannelError):
@@ -246,6 +248,9 @@ class Platform:
     def unit(self) -> Iterator[Session]:
         """One write transaction: every change and its audit entries commit together.
 
+        The entries :meth:`log` queued are appended when the block ends, just before the
+        commit: the chain's head is locked only from there to the commit, so concurrent
+        writers (PostgreSQL) wait for each other only that long, not for their whole work.
         On SQLite the unit first waits for the writers of this process that came before
         it (in order, see :class:`~backchannel.storage.db.WriterQueue`), so do the slow
         work (decrypting, checking, hashing) before entering it. Inside a
@@ -255,6 +260,7 @@ class Platform:
             raise RuntimeError("a write unit was opened inside a read-only call")
         with transaction(self.sessions, self.writers) as s:
             yield s
+            self._append_queued(s)
 
     @contextmanager
     def view(self) -> Iterator[Session]:
@@ -272,11 +278,23 @@ class Platform:
             _READ_ONLY.reset(token)
 
     def log(self, s: Session, action: str, **fields: Any) -> None:
-        """Append an audit entry inside the current transaction; after a round transition
-        (:data:`CHECKPOINTED`) sign the chain's new head for the entry's audience."""
-        entry = audit.append(s, self.audit_key, action, **fields)
-        if action in CHECKPOINTED and entry.dialogue_id is not None:
-            self._checkpoint(s, entry)
+        """Log an action of the current write unit: its audit entry is appended, in the
+        order logged, when the unit ends (see :meth:`unit`) and commits with it, or not
+        at all if the unit fails."""
+        s.info.setdefault(_QUEUED, []).append((action, fields))
+
+    def _append_queued(self, s: Session) -> None:
+        """Append the unit's queued entries to the chain (its other changes are flushed
+        first, outside the head's lock); after a round transition (:data:`CHECKPOINTED`)
+        sign the chain's new head for the entry's audience."""
+        queued = s.info.pop(_QUEUED, [])
+        if not queued:
+            return
+        s.flush()
+        for action, fields in queued:
+            entry = audit.append(s, self.audit_key, action, **fields)
+            if action in CHECKPOINTED and entry.dialogue_id is not None:
+                self._checkpoint(s, entry)
 
     def _checkpoint(self, s: Session, entry: AuditEntryRow) -> None:
         row = CheckpointRow(
