@@ -8,6 +8,7 @@ shown again with what was typed and the error beside its field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -254,30 +255,51 @@ async def meeting_page(
     return await _one(request, platform, current, dialogue_id, meeting_id)
 
 
-@pages.post("/d/{dialogue_id}/meetings/{meeting_id}")
-async def meeting_edit(
-    request: Request, dialogue_id: str, meeting_id: str, platform: PlatformDep, current: CurrentDep
+async def _write(
+    request: Request,
+    platform: Platform,
+    current: Current,
+    dialogue_id: str,
+    meeting_id: str,
+    call: Callable[[], object],
+    *,
+    then: str,
+    error_field: str | None = None,
+    **typed: Any,
 ) -> Response:
-    """Change a meeting (facilitator)."""
-    form = await request.form()
+    """Run one of a meeting's forms: ``call`` off the event loop, then back to ``then``;
+    when it is refused, the meeting again with what was typed (``typed``, as :func:`_one`
+    takes it) and the error beside ``error_field`` (else the field the error names)."""
     try:
-        plan = plan_from_form(form)
-        await run_in_threadpool(
-            meetings.edit, platform, current.actor, dialogue_id, meeting_id, plan
-        )
+        await run_in_threadpool(call)
     except BackchannelError as refused:
-        shown = form_error(refused)
         return await _one(
             request,
             platform,
             current,
             dialogue_id,
             meeting_id,
-            values=_typed(form),
-            error=shown,
-            error_field=field_of(refused),
+            error=form_error(refused),
+            error_field=error_field or field_of(refused),
+            **typed,
         )
-    return back(f"/d/{dialogue_id}/meetings/{meeting_id}")
+    return back(f"/d/{dialogue_id}/meetings/{meeting_id}{then}")
+
+
+@pages.post("/d/{dialogue_id}/meetings/{meeting_id}")
+async def meeting_edit(
+    request: Request, dialogue_id: str, meeting_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """Change a meeting (facilitator)."""
+    form = await request.form()
+
+    def edit() -> None:
+        plan = plan_from_form(form)
+        meetings.edit(platform, current.actor, dialogue_id, meeting_id, plan)
+
+    return await _write(
+        request, platform, current, dialogue_id, meeting_id, edit, then="", values=_typed(form)
+    )
 
 
 @pages.post("/d/{dialogue_id}/meetings/{meeting_id}/cancel")
@@ -294,25 +316,18 @@ async def record_write(
     request: Request, dialogue_id: str, meeting_id: str, platform: PlatformDep, current: CurrentDep
 ) -> Response:
     """Save a new version of the shared record (facilitator)."""
-    form = await request.form()
-    text = str(form.get("text", ""))
-    try:
-        await run_in_threadpool(
-            records.write, platform, current.actor, dialogue_id, meeting_id, text
-        )
-    except BackchannelError as refused:
-        shown = form_error(refused)
-        return await _one(
-            request,
-            platform,
-            current,
-            dialogue_id,
-            meeting_id,
-            typed_record=text,
-            error=shown,
-            error_field="text",
-        )
-    return back(f"/d/{dialogue_id}/meetings/{meeting_id}#record")
+    text = str((await request.form()).get("text", ""))
+    return await _write(
+        request,
+        platform,
+        current,
+        dialogue_id,
+        meeting_id,
+        lambda: records.write(platform, current.actor, dialogue_id, meeting_id, text),
+        then="#record",
+        error_field="text",
+        typed_record=text,
+    )
 
 
 @pages.post("/d/{dialogue_id}/meetings/{meeting_id}/record/answer")
@@ -321,11 +336,14 @@ async def record_answer(
 ) -> Response:
     """Confirm the current version, or ask for changes (a member of a side taking part)."""
     form = await request.form()
-    comment = str(form.get("comment", ""))
-    version = str(form.get("version", ""))
-    try:
-        await run_in_threadpool(
-            records.answer,
+    comment, version = str(form.get("comment", "")), str(form.get("version", ""))
+    return await _write(
+        request,
+        platform,
+        current,
+        dialogue_id,
+        meeting_id,
+        lambda: records.answer(
             platform,
             current.actor,
             dialogue_id,
@@ -333,20 +351,11 @@ async def record_answer(
             int(version) if version.isdigit() else 0,
             str(form.get("answer", "")),
             comment,
-        )
-    except BackchannelError as refused:
-        shown = form_error(refused)
-        return await _one(
-            request,
-            platform,
-            current,
-            dialogue_id,
-            meeting_id,
-            typed_comment=comment,
-            error=shown,
-            error_field="comment",
-        )
-    return back(f"/d/{dialogue_id}/meetings/{meeting_id}#record")
+        ),
+        then="#record",
+        error_field="comment",
+        typed_comment=comment,
+    )
 
 
 @pages.post("/d/{dialogue_id}/meetings/{meeting_id}/note")
@@ -354,25 +363,18 @@ async def note_save(
     request: Request, dialogue_id: str, meeting_id: str, platform: PlatformDep, current: CurrentDep
 ) -> Response:
     """Save the own delegation's private notes of the meeting (its members only)."""
-    form = await request.form()
-    text = str(form.get("note", ""))
-    try:
-        await run_in_threadpool(
-            notes.save_note, platform, current.actor, dialogue_id, meeting_id, text
-        )
-    except BackchannelError as refused:
-        shown = form_error(refused)
-        return await _one(
-            request,
-            platform,
-            current,
-            dialogue_id,
-            meeting_id,
-            typed_note=text,
-            error=shown,
-            error_field="note",
-        )
-    return back(f"/d/{dialogue_id}/meetings/{meeting_id}?note=saved#notes")
+    text = str((await request.form()).get("note", ""))
+    return await _write(
+        request,
+        platform,
+        current,
+        dialogue_id,
+        meeting_id,
+        lambda: notes.save_note(platform, current.actor, dialogue_id, meeting_id, text),
+        then="?note=saved#notes",
+        error_field="note",
+        typed_note=text,
+    )
 
 
 # ------------------------------------------------------------------ JSON API
