@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+import re
 from collections.abc import Callable
 
 import pytest
@@ -38,7 +40,6 @@ from backchannel.web.charts import (
     analysis_charts,
     frontier_svg,
     redline_map_svg,
-    spread,
     utilities_svg,
 )
 from conftest import World
@@ -242,11 +243,14 @@ def test_absent_stakeholders_public_red_lines_are_shown_to_every_seat(
 # ------------------------------------------------------------------ the charts
 def test_a_large_frontier_is_drawn_as_an_even_subset() -> None:
     points = [[k / 999, 1 - k / 999] for k in range(1000)]
-    shown = spread(points)
-    assert len(shown) == MOST_POINTS and shown[0] == points[0] and shown[-1] == points[-1]
-    assert spread(points[:10]) == sorted(points[:10])
     svg = frontier_svg(points, ("N", "S"), {"nash": [0.5, 0.5]}, render=ENGLISH)
-    assert svg.count('class="point"') == MOST_POINTS
+    drawn = re.findall(r'<circle cx="([0-9.]+)" cy="([0-9.]+)" r="3" class="point">', svg)
+    assert len(drawn) == MOST_POINTS and len(set(drawn)) == MOST_POINTS
+    assert drawn[0] == ("48.0", "48.0") and drawn[-1] == ("372.0", "272.0")  # both ends, in order
+    xs = [float(x) for x, _ in drawn]
+    assert max(b - a for a, b in itertools.pairwise(xs)) < 2 * 324 / (MOST_POINTS - 1)
+    small = frontier_svg(points[:10], ("N", "S"), {}, render=ENGLISH)
+    assert small.count('class="point"') == 10 and "drawn" not in small
     assert '<title id="frontier-t">Pareto frontier</title>' in svg
     assert "1000 points, 400 drawn" in svg and "nash at 0.50, 0.50" in svg
 

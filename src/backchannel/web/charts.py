@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+import numpy as np
 from markupsafe import Markup
 
 from backchannel.messages import Message, Render, t_, t_n
 from backchannel.model.changes import ConvergencePoint
 from backchannel.model.findings import Findings
+from backchannel.model.frontier import spread
 from backchannel.model.results import SettlementRule
 
 MOST_POINTS = 400
@@ -49,13 +51,13 @@ def _open(width: int, height: int, key: str, title: str, desc: str) -> str:
     )
 
 
-def spread(points: Sequence[Sequence[float]], most: int = MOST_POINTS) -> list[list[float]]:
-    """At most ``most`` of ``points`` (sorted), evenly spread, the first and last kept."""
-    ordered = sorted([list(p) for p in points])
-    if len(ordered) <= most:
-        return ordered
-    step = (len(ordered) - 1) / (most - 1)
-    return [ordered[round(k * step)] for k in range(most)]
+def _drawn(points: Sequence[Sequence[float]]) -> list[list[float]]:
+    """The points drawn, sorted: all of them, or :data:`MOST_POINTS` of them evenly
+    spread (:func:`~backchannel.model.frontier.spread`) when there are more."""
+    if len(points) > MOST_POINTS:
+        rows, _ = spread(np.asarray(points, dtype=np.float64), MOST_POINTS)
+        points = [points[int(r)] for r in rows]
+    return sorted([list(p) for p in points])
 
 
 def frontier_svg(
@@ -78,7 +80,7 @@ def frontier_svg(
     def y(u: float) -> float:
         return height - pad - u * span_y
 
-    shown = spread(points)
+    shown = _drawn(points)
     whole = max(total, len(points))
     count = t_n("{n} point", "{n} points", n=whole)
     if len(shown) < whole:
