@@ -84,10 +84,8 @@ class World:
     url: str
     key: Path
     drafting: str  # a dialogue whose round is a draft: positions are saved there
-    releasing: str  # a dialogue whose round was evaluated: findings are released there
-    evaluation: str
+    releasing: str  # a dialogue whose round was evaluated: texts are drafted there
     draft_sides: dict[str, str]  # member -> delegation id in ``drafting``
-    release_sides: dict[str, str]  # member -> delegation id in ``releasing``
     sessions: dict[str, tuple[str, str]]  # writer name -> (cookie token, CSRF token)
     users: dict[str, str]  # writer name -> user id
     positions: dict[str, dict[str, Any]]  # writer name -> position body (JSON)
@@ -138,11 +136,11 @@ def seed(url: str, key: Path) -> World:
             ),
         }
         made[title] = (dialogue, sides, bodies)
-    releasing, sides, bodies = made["Releasing"]
+    releasing, _, bodies = made["Releasing"]
     for name in ("a1", "b1"):
         positions.save_position(platform, actors[name], releasing, bodies[name])
     rounds.lock_round(platform, f, releasing)
-    evaluation = evaluations.evaluate(platform, f, releasing)
+    evaluations.evaluate(platform, f, releasing)
     sessions = {}
     for name in WRITERS:
         opened = accounts.sign_in(platform, name, PASSWORD, LOOPBACK)
@@ -154,9 +152,7 @@ def seed(url: str, key: Path) -> World:
         key,
         drafting,
         releasing,
-        evaluation,
         draft_sides,
-        sides,
         sessions,
         {n: a.user_id for n, a in actors.items()},
         {n: b.model_dump(mode="json") for n, b in draft_bodies.items()},
