@@ -142,3 +142,18 @@ def test_serving_on_every_address_needs_a_public_url(tmp_path: Path) -> None:
         make_settings(tmp_path, host="0.0.0.0", public_url="https://talks.example.org")
     )
     assert options["host"] == "0.0.0.0"
+
+
+def test_a_refused_host_is_told_where_the_server_answers(app: FastAPI) -> None:
+    with TestClient(app, base_url=BASE_URL) as client:
+        page = client.get("/signin", headers={"Host": "evil.example"})
+        assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+        assert f"Open it at {BASE_URL}" in page.text and "evil.example" not in page.text
+        api = client.get(
+            "/api/v1/dialogues", headers={"Host": "evil.example", "Accept-Language": "ru"}
+        )
+        assert api.status_code == 400
+        body = api.json()
+        assert body["code"] == "This server does not answer to the address used."
+        assert body["error"] == "Этот сервер не отвечает по использованному адресу."
+        assert BASE_URL in body["hint"] and "BACKCHANNEL_ALLOWED_HOSTS" in body["hint"]

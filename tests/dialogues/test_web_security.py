@@ -1191,6 +1191,12 @@ def test_oversized_bodies_get_413(worlds: Worlds, kind: str, declared: bool) -> 
         response = client.http.post(url, content=_chunks(prefix, limit), headers=headers)
         assert "content-length" not in response.request.headers
     assert response.status_code == 413, (response.status_code, response.text)
+    if kind == "page":  # a page that says what to do, not a JSON body in a browser
+        assert response.headers["content-type"].startswith("text/html")
+        assert "your browser still has what you typed" in response.text
+    else:
+        assert response.json()["hint"].startswith("Nothing was saved.")
+        assert "larger than this server takes (1 MB)" in response.json()["error"]
     assert fingerprint(env.platform) == before
     # the control: a body well within the limit is taken
     small = prefix + (b"Side+Q" if kind == "page" else b'Side Q"}')

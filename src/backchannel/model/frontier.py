@@ -98,3 +98,11 @@ def spread(utilities: FloatMatrix, limit: int) -> tuple[NDArray[np.int64], float
         np.minimum(nearest, np.linalg.norm(utilities - utilities[chosen[k]], axis=1), out=nearest)
         nearest[chosen[k]] = -1.0
     return np.sort(chosen), float(nearest.max())
+
+
+def spread_points(points: Sequence[Sequence[float]], limit: int) -> list[list[float]]:
+    """At most ``limit`` of ``points`` (utility vectors) chosen by :func:`spread`, sorted."""
+    if len(points) > limit:
+        rows, _ = spread(np.asarray(points, dtype=np.float64), limit)
+        points = [points[int(r)] for r in rows]
+    return sorted([list(p) for p in points])

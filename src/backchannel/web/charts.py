@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-import numpy as np
 from markupsafe import Markup
 
 from backchannel.messages import Message, Render, t_, t_n
 from backchannel.model.changes import ConvergencePoint
 from backchannel.model.findings import Findings
-from backchannel.model.frontier import spread
+from backchannel.model.frontier import spread_points
 from backchannel.model.results import SettlementRule
 
 MOST_POINTS = 400
@@ -51,15 +50,6 @@ def _open(width: int, height: int, key: str, title: str, desc: str) -> str:
     )
 
 
-def _drawn(points: Sequence[Sequence[float]]) -> list[list[float]]:
-    """The points drawn, sorted: all of them, or :data:`MOST_POINTS` of them evenly
-    spread (:func:`~backchannel.model.frontier.spread`) when there are more."""
-    if len(points) > MOST_POINTS:
-        rows, _ = spread(np.asarray(points, dtype=np.float64), MOST_POINTS)
-        points = [points[int(r)] for r in rows]
-    return sorted([list(p) for p in points])
-
-
 def frontier_svg(
     points: list[list[float]],
     names: tuple[str, str],
@@ -80,7 +70,7 @@ def frontier_svg(
     def y(u: float) -> float:
         return height - pad - u * span_y
 
-    shown = _drawn(points)
+    shown = spread_points(points, MOST_POINTS)
     whole = max(total, len(points))
     count = t_n("{n} point", "{n} points", n=whole)
     if len(shown) < whole:

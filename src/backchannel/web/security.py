@@ -11,10 +11,19 @@ header) and may not come from another origin.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
+from html import escape
 
+from starlette.datastructures import Headers
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backchannel.messages import Message as Text
+from backchannel.messages import t_
+from backchannel.web.language import language_of, translations_of
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -34,7 +43,6 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 log = logging.getLogger("backchannel.web")
 RETRY_AFTER = b"60"
 """Seconds a 503 (a full disk) asks a client to wait before sending the request again."""
-TOO_LARGE = b'{"error": "request too large"}'
 INTERNAL_JSON = b'{"error": "internal error"}'
 INTERNAL_HTML = (
     b"<!doctype html><html lang=en><meta charset=utf-8><title>Error</title>"
@@ -56,7 +64,7 @@ class SecurityHeaders:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            await self._answer(send, 413, TOO_LARGE)
+            await self._answer(send, 413, self._too_large(scope))
             return
         received = 0
         started = False  # the app began its response
@@ -69,7 +77,7 @@ class SecurityHeaders:
                 received += len(message.get("body", b""))
                 if received > self.max_body and not answered:
                     answered = True
-                    await self._answer(send, 413, TOO_LARGE)
+                    await self._answer(send, 413, self._too_large(scope))
                     raise BodyTooLarge
             return message
 
@@ -103,6 +111,17 @@ class SecurityHeaders:
             headers.append((b"strict-transport-security", b"max-age=63072000"))
         return headers
 
+    def _too_large(self, scope: Scope) -> bytes:
+        megabytes = f"{self.max_body / 1_000_000:.1f}".rstrip("0").rstrip(".")
+        return refusal(
+            scope,
+            t_("What you sent is larger than this server takes ({size} MB).", size=megabytes),
+            t_(
+                "Nothing was saved. Go back: your browser still has what you typed. Shorten "
+                "it (or split it in parts) and send it again."
+            ),
+        )
+
     async def _answer(self, send: Send, status: int, body: bytes) -> None:
         kind = b"text/html; charset=utf-8" if body.startswith(b"<") else b"application/json"
         headers = self._headers("", [(b"content-type", kind)])
@@ -133,3 +152,59 @@ def foreign_origin(origin: str | None, fetch_site: str | None, host: str | None)
     if origin is None or origin == "null":
         return False
     return origin.split("://", 1)[-1] != (host or "")
+
+
+def refusal(scope: Scope, message: Text, hint: Text) -> bytes:
+    """The body of a refusal made before any route runs, in the request's language (its
+    cookie's, else its browser's): JSON for the API (``error``, ``hint``, ``code``, as the
+    routes' errors), else a short page that says what to do."""
+    request = Request(scope)
+    translations = translations_of(request)
+    error, advice = message.render(translations), hint.render(translations)
+    if scope["path"].startswith("/api/"):
+        body = {"error": error, "hint": advice, "code": message.msgid}
+        return json.dumps(body, ensure_ascii=False).encode("utf-8")
+    title = escape(t_("Not sent").render(translations))
+    return (
+        f'<!doctype html><html lang="{language_of(request)}"><meta charset=utf-8>'
+        f"<title>{title} · Backchannel</title><main><h1>{title}</h1>"
+        f"<p>{escape(error)}</p><p>{escape(advice)}</p></main></html>"
+    ).encode()
+
+
+class AllowedHosts(TrustedHostMiddleware):
+    """Starlette's check of the ``Host`` header (400 for a name not ours, before anything
+    else), answering in words that say what to do instead of "Invalid host header"."""
+
+    def __init__(self, app: ASGIApp, *, hosts: tuple[str, ...], base_url: str) -> None:
+        super().__init__(app, allowed_hosts=list(hosts), www_redirect=False)
+        self.base_url = base_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or self._ours(scope):
+            await self.app(scope, receive, send)
+            return
+        body = refusal(
+            scope,
+            t_("This server does not answer to the address used."),
+            t_(
+                "Open it at {address}. If that is its right address, ask the operator to add it "
+                "to BACKCHANNEL_ALLOWED_HOSTS.",
+                address=self.base_url,
+            ),
+        )
+        kind = b"text/html; charset=utf-8" if body.startswith(b"<") else b"application/json"
+        headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 400, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _ours(self, scope: Scope) -> bool:
+        if self.allow_any:
+            return True
+        given = Headers(scope=scope).get("host", "").lower()
+        # an IPv6 address keeps its brackets; any port goes
+        host = given.rpartition("]")[0] + "]" if given.startswith("[") else given.partition(":")[0]
+        return any(
+            host == pattern or (pattern.startswith("*") and host.endswith(pattern[1:]))
+            for pattern in self.allowed_hosts
+        )
