@@ -18,7 +18,9 @@ compared with :mod:`tests.negotiation.reference`, which enumerates every package
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +33,7 @@ from backchannel.solvers.cpsat import (
     cpsat_settle,
     cpsat_zone,
 )
+from backchannel.solvers.cpsat import frontier as frontier_module
 from backchannel.solvers.validate import validate_clashes, validate_meso
 
 from . import reference as ref
@@ -271,3 +274,36 @@ def test_meso_offers_are_admissible_in_band_and_greedy_optimal(
         assert abs(distance(packages[1], packages[0]) - farthest) <= 1e-6
     pairs = [distance(a, b) for n, a in enumerate(packages) for b in packages[n + 1 :]]
     assert abs(result.spread - min(pairs, default=0.0)) <= 1e-12
+
+
+@settings(max_examples=30, deadline=None)
+@given(problems(min_parties=2, max_parties=2, rectangles=True, max_red_lines=2))
+def test_a_two_party_frontier_cut_short_keeps_the_admissible_packages_found(
+    problem: Problem,
+) -> None:
+    """When time runs out in the second step of a frontier point (its proof), the answer
+    keeps the best package found so far (admissible, marked unproven) instead of dropping
+    it; when it runs out before any point, it keeps the admissible package it started from."""
+    calls = {"n": 0}
+    real = frontier_module.certified_max
+
+    def out_of_time_on_the_second(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        found = real(*args, **kwargs)
+        if calls["n"] == 2:
+            return dataclasses.replace(found, proven=False)
+        return found
+
+    expected = ref.frontier(problem)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(frontier_module, "certified_max", out_of_time_on_the_second)
+        cut = cpsat_frontier(problem)
+    if expected:
+        assert cut.status is Status.FEASIBLE and not cut.exact and len(cut.points) >= 1
+        assert all(problem.is_admissible(p.package) for p in cut.points)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(frontier_module, "_two_parties", lambda pm, budget: ([], False))
+        none = cpsat_frontier(problem)
+    assert none.status is (Status.FEASIBLE if expected else Status.UNKNOWN)
+    assert len(none.points) == (1 if expected else 0) and not none.exact
+    assert all(problem.is_admissible(p.package) for p in none.points)

@@ -90,7 +90,8 @@ def _two_parties(pm: PackageModel, budget: Budget) -> tuple[list[Package], bool]
             reject_guard=level,
             settled=_no_larger_key,
         )
-        if not second.proven or second.package is None:
+        if not second.proven or second.package is None:  # keep the best found on that level
+            points.append(first.package if second.package is None else second.package)
             return points, False
         k1 = key(second.value)
         top = pm.new_phase()
@@ -180,7 +181,8 @@ def cpsat_frontier(
         A compiled problem with 2 or more utility parties.
     time_limit:
         Seconds for the whole question; the points found so far come back with
-        status ``FEASIBLE`` when it runs out.
+        status ``FEASIBLE`` when it runs out (at least one admissible package, when
+        any was found, even if none was proven efficient).
     max_points:
         Most weighted-sum solves for 3 or more parties.
 
@@ -196,6 +198,9 @@ def cpsat_frontier(
         pm.hint(seed.package)
     two = len(problem.utilities) == 2
     packages, complete = _two_parties(pm, budget) if two else _sampled(pm, budget, max_points)
+    hint = seed.package
+    if not complete and not packages and hint is not None and problem.is_admissible(hint):
+        packages = [hint]  # out of time before any point: at least the admissible hint
     points = _efficient(problem, packages)
     if complete and not points:
         status = Status.INFEASIBLE
