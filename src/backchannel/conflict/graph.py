@@ -219,12 +219,13 @@ def render_svg(
             x = offset_x + c * (node_w + _COL_GAP) + node_w / 2
             boxes[index] = _Box(x, start + r * (node_h + _ROW_GAP) + node_h / 2, node_w, node_h)
     colours = [_COLOURS[k % len(_COLOURS)] for k in range(len(conflict.dm_ids))]
+    caption = say(t_("{title}: state graph", title=heading))
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-labelledby="graph-title" '
         f'font-family="{_SANS}">',
-        f'<title id="graph-title">{escape(say(t_("{title}: state graph", title=heading)))}</title>',
+        f'<title id="graph-title">{escape(caption)}</title>',
         "<desc>"
         + escape(
             say(
