@@ -310,6 +310,7 @@ async def escalation_put(
     checks one; at most the page's number of feasible states)."""
 
     def save() -> StoredModel:
+        escalation.read_model(platform, current.actor, dialogue_id)  # nobody else's is checked
         model = escalation.model_from_data(body)
         return escalation.save_model(platform, current.actor, dialogue_id, model)
 
