@@ -20,12 +20,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-from backchannel.conflict import DEFAULT_CONCEPTS, analyze, explain, status_quo_paths
+from backchannel.conflict import (
+    DEFAULT_CONCEPTS,
+    analyze,
+    explain,
+    mover_names,
+    status_quo_paths,
+)
 from backchannel.conflict.compile import compile_conflict, enumerate_feasible, state_names
 from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.decompile import preference_rankings
@@ -332,7 +338,7 @@ def watch(
         varied = _vary(conflict, whatif)
         after = analyse(varied, stored.model)
         if conflict.status_quo is not None and varied.status_quo is None:
-            after = Watch(**{**after.__dict__, "lost_status_quo": True})
+            after = replace(after, lost_status_quo=True)
     return stored, before, after
 
 
@@ -374,11 +380,12 @@ def explain_state(
     conflict = check_model(stored.model)
     index = _state(conflict, state)
     chosen = _concept(concept)
-    if dm not in conflict.dm_ids:
+    movers = mover_names(conflict)  # a coalition moves as one: "A+B"
+    if dm not in conflict.dm_ids and dm not in movers:
         raise FieldError(
             "dm",
             t_("unknown decision maker {dm}", dm=repr(dm)),
-            hint=t_("choose one of: {choices}", choices=listing(conflict.dm_ids)),
+            hint=t_("choose one of: {choices}", choices=listing(movers)),
         )
     names = state_names(stored.model, conflict)
     return conflict, names, explain(conflict, dm, index, chosen)
