@@ -1616,6 +1616,21 @@ MASS: dict[tuple[str, str], MassCase] = {
         lambda ids: {"rule": "nash", "noise": 5, "samples": 50},
         [{"seed": 7}, {"workers": 2}, {"positions": []}],
     ),
+    ("PUT", A + "/escalation"): (  # a conflict file: its own keys only, at every level
+        "facilitator",
+        lambda ids: yaml.safe_load(CONFLICT.read_text(encoding="utf-8")),
+        [{"revision": 9}, {"dialogue_id": new_id()}, {"owner": "x"}],
+    ),
+    ("POST", A + "/escalation/releases"): (
+        "facilitator",
+        lambda ids: {
+            "audience": ids.delegation_a,
+            "kind": "equilibrium",
+            "concept": "nash",
+            "state": "YN",
+        },
+        [{"round_id": new_id()}, {"headline": "x"}, {"evaluation_id": new_id()}],
+    ),
 }
 
 
