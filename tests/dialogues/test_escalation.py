@@ -29,6 +29,7 @@ from backchannel.services.conflict import analyze_file
 from backchannel.services.platform import Platform
 from backchannel.storage import migrate
 from backchannel.storage.db import make_engine
+from backchannel.web.escalation_form import typed_from_model
 from conftest import World, build_world, close, make_settings
 
 from .conftest import Browserless, row_counts
@@ -237,6 +238,40 @@ def test_a_gmcr_file_is_imported(world: World, clients: Clients, tmp_path: Path)
     assert answer.status_code == 303, answer.text
     stored = escalation.read_model(world.platform, world.actors["facilitator"], d)
     assert stored is not None and stored.model.title == "Cuban missile crisis"
+
+
+def test_saving_the_form_keeps_what_it_does_not_show(world: World, clients: Clients) -> None:
+    """An imported explicit ranking and the state names survive a save of the form as
+    the page fills it in."""
+    chicken = EXAMPLES / "chicken.yaml"
+    imported(world, chicken)
+    p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
+    first = escalation.read_model(p, f, d)
+    assert first is not None
+    html = clients("facilitator").client.get(f"/d/{d}/escalation").text
+    assert "ranks the states explicitly (imported)" in html
+    form = {k: v[0] for k, v in typed_from_model(first.model).fields.items()}
+    assert post_form(clients("facilitator"), d, form).status_code == 303
+    again = escalation.read_model(p, f, d)
+    assert again is not None and again.revision == 2
+    assert again.model.preferences == first.model.preferences
+    assert again.model.state_names == first.model.state_names
+    assert again.model.status_quo == first.model.status_quo
+
+
+def test_a_what_if_without_the_status_quo_says_so(world: World, clients: Clients) -> None:
+    imported(world)
+    f, d = clients("facilitator"), world.dialogue_id
+    model = escalation.read_model(world.platform, world.actors["facilitator"], d)
+    assert model is not None
+    escalation.save_model(
+        world.platform,
+        world.actors["facilitator"],
+        d,
+        model.model.model_copy(update={"status_quo": "NYNN"}),
+    )
+    html = unescape(f.client.get(f"/d/{d}/escalation?off=blockade").text)
+    assert "The status quo takes an option switched off" in html
 
 
 def test_the_what_if_and_an_explanation_on_the_page(world: World, clients: Clients) -> None:
