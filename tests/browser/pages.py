@@ -208,6 +208,11 @@ class _InDialogue(Screen):
         self._tab("Log")
         return LogPage(self.page, self.camera, self.who, "log")
 
+    def escalation(self) -> EscalationPage:
+        """The facilitator's escalation watch."""
+        self._tab("Escalation")
+        return EscalationPage(self.page, self.camera, self.who, "escalation")
+
     def tabs(self) -> list[str]:
         """The names of the dialogue's tabs this seat has."""
         return self.page.locator("nav.tabs a").all_inner_texts()
@@ -460,3 +465,79 @@ class LogPage(_InDialogue):
         """The actions listed, in order (without the "you" tag)."""
         cells = self.page.locator("tbody tr td:nth-child(3)").all_inner_texts()
         return [c.removesuffix("you").strip() for c in cells]
+
+
+class EscalationPage(_InDialogue):
+    """``/d/<id>/escalation``: the facilitator's model of what happens if talks fail."""
+
+    def _set(self, name: str, value: str) -> None:
+        self.page.locator(f'#model [name="{name}"]').fill(value)
+
+    def name_model(self, title: str) -> None:
+        """Give the model its title."""
+        self.page.get_by_label("Title").fill(title)
+
+    def add_decision_maker(self, row: int, dm_id: str, name: str = "") -> None:
+        """Fill decision maker row ``row`` (0-based)."""
+        self._set(f"dm:{row}:id", dm_id)
+        self._set(f"dm:{row}:name", name)
+
+    def add_option(
+        self, row: int, k: int, option_id: str, *, irreversible: bool = False, taken: bool = False
+    ) -> None:
+        """Fill option row ``k`` of decision maker row ``row``."""
+        self._set(f"opt:{row}:{k}:id", option_id)
+        if irreversible:
+            self.page.locator(f'[name="opt:{row}:{k}:rev"]').select_option("forward_only")
+        if taken:
+            self.page.locator(f'[name="opt:{row}:{k}:sq"]').check()
+
+    def write_preferences(self, row: int, statements: list[str]) -> None:
+        """One statement a line, most important first."""
+        self._set(f"dm:{row}:prefs", "\n".join(statements))
+
+    def write_infeasible(self, combinations: list[str]) -> None:
+        """The combinations that cannot happen, one a line."""
+        self.page.locator("#infeasible").fill("\n".join(combinations))
+
+    def save(self) -> EscalationPage:
+        """Save the model; land on its analysis (or the form again, with the error)."""
+        self._submit(self.page.get_by_role("button", name="Save the model"))
+        return EscalationPage(self.page, self.camera, self.who, "escalation-saved")
+
+    def equilibria(self, concept: str) -> list[str]:
+        """The equilibria the analysis lists under ``concept`` (its name in the table)."""
+        row = self.page.locator(
+            "#analysis table tr", has=self.page.get_by_role("rowheader", name=concept)
+        )
+        return row.locator("td code").all_inner_texts()
+
+    def graph_states(self) -> list[str]:
+        """The states the state graph draws."""
+        boxes = self.page.locator("#graph svg g.state")
+        return [b.get_attribute("data-state") or "" for b in boxes.all()]
+
+    def outlined_equilibria(self) -> list[str]:
+        """The states the graph outlines as equilibria (their tooltips say so)."""
+        found = []
+        for box in self.page.locator("#graph svg g.state").all():
+            if "equilibrium" in box.locator("title").text_content():
+                found.append(box.get_attribute("data-state") or "")
+        return found
+
+    def what_if(self, *, off: list[str] = (), irreversible: list[str] = ()) -> EscalationPage:  # type: ignore[assignment]
+        """Switch options off or make them irreversible, and compare."""
+        for option in off:
+            self.page.get_by_label(f"Switch {option} off").check()
+        for option in irreversible:
+            self.page.get_by_label(f"Make {option} irreversible").check()
+        self._submit(self.page.get_by_role("button", name="Compare"))
+        return EscalationPage(self.page, self.camera, self.who, "escalation-whatif")
+
+    def compared(self, concept: str) -> tuple[str, str]:
+        """The what-if's two columns for ``concept``: before, after."""
+        row = self.page.locator(
+            "table.whatif tr", has=self.page.get_by_role("rowheader", name=concept)
+        )
+        cells = row.locator("td").all_inner_texts()
+        return cells[0], cells[1]

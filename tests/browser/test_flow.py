@@ -22,10 +22,10 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
-from backchannel.services import accounts, positions
+from backchannel.services import accounts, dialogues, positions
 from backchannel.services.platform import Platform
 from backchannel.web.app import create_app
-from conftest import PASSWORD, build_world, make_settings
+from conftest import PASSWORD, build_world, make_settings, user
 
 from .pages import (
     Camera,
@@ -370,3 +370,32 @@ def test_the_pages_work_without_javascript(site: Site, person: Person, camera: C
         ["keep", "ease"],
     )
     assert position.walk_away == 20
+
+
+def test_an_escalation_model_built_in_the_browser(
+    site: Site, person: Person, camera: Camera
+) -> None:
+    chair = user(site.platform, "chair")
+    dialogues.create_dialogue(site.platform, chair, "Missile crisis channel")
+    signed = SignInPage.open(person(), camera, "chair", site.origin).sign_in("chair", PASSWORD)
+    assert isinstance(signed, DialoguesPage)
+    watch = signed.open("Missile crisis channel").escalation()
+    watch.name_model("Cuban missile crisis")
+    watch.add_decision_maker(0, "US", "United States")
+    watch.add_option(0, 0, "air_strike", irreversible=True)
+    watch.add_option(0, 1, "blockade")
+    watch.write_preferences(0, ["withdraw", "-escalate", "-air_strike", "blockade if -withdraw"])
+    watch.add_decision_maker(1, "USSR", "Soviet Union")
+    watch.add_option(1, 0, "withdraw")
+    watch.add_option(1, 1, "escalate")
+    watch.write_preferences(1, ["-air_strike", "-escalate", "withdraw if blockade", "-withdraw"])
+    watch.write_infeasible(["withdraw & escalate"])
+    saved = watch.save()
+    assert saved.error() is None, saved.error()
+    seq = saved.equilibria("sequential stability (SEQ)")
+    assert "NYYN" in seq  # blockade and withdrawal
+    assert len(saved.graph_states()) == 12  # every feasible state drawn
+    assert sorted(saved.outlined_equilibria()) == sorted(seq)
+    after = saved.what_if(off=["blockade"])
+    before_seq, after_seq = after.compared("sequential stability (SEQ)")
+    assert "NYYN" in before_seq and "NYYN" not in after_seq

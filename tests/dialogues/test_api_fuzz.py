@@ -122,7 +122,8 @@ def test_the_description_states_limits_enums_and_statuses(app: FastAPI) -> None:
         "member",
         "observer",
     ]
-    assert schemas["Kind"]["enum"] == ["zone", "overlap", "clash", "package"]
+    assert schemas["EvaluationKind"]["enum"] == ["zone", "overlap", "clash", "package"]
+    assert schemas["Kind"]["enum"] == ["zone", "overlap", "clash", "package", "equilibrium", "path"]
     assert schemas["PasswordBody"]["properties"]["new"]["minLength"] == 12
     for path, operations in described["paths"].items():
         for method, operation in operations.items():

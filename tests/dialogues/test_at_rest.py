@@ -33,6 +33,7 @@ from backchannel.model.results import SettlementRule
 from backchannel.services import (
     accounts,
     dialogues,
+    escalation,
     evaluation_robustness,
     evaluations,
     positions,
@@ -365,6 +366,44 @@ def run_the_flow(platform: Platform, canary: Canaries) -> tuple[Site, str]:
     site.call(members["b1"], "PUT", f"{meetings}/{m}/record", 404, json={"text": said})
     site.call(members["b1"], "POST", f"{meetings}/{m}/record/answers", 409, json=ask)
     site.call(fac, "POST", meetings, 422, json={**plan, "zone": canary("a wrong zone")[:60]})
+    # the facilitator's escalation model, its analysis and a finding released to side A
+    watch = f"/api/v1/dialogues/{d}/escalation"
+    model = {
+        "title": canary("escalation title"),
+        "description": canary("escalation description", length=80),
+        "decision_makers": [
+            {"id": "A", "name": canary("decision maker A"), "options": ["strike"]},
+            {"id": "B", "name": canary("decision maker B"), "options": ["talks"]},
+        ],
+        "options": [
+            {"id": "strike", "name": canary("option strike"), "description": canary("why")},
+            {"id": "talks", "name": canary("option talks")},
+        ],
+        "preferences": {
+            "A": {"statements": ["talks", "-strike"]},
+            "B": {"statements": ["-strike", "talks"]},
+        },
+        "status_quo": "NN",
+        "state_names": {"NY": canary("state name")},
+    }
+    site.call(fac, "PUT", watch, json=model)
+    assert (
+        "NY"
+        in site.call(fac, "GET", f"{watch}/analysis").json()["analysis"]["concepts"]["nash"][
+            "equilibria"
+        ]
+    )
+    assert model["title"] in site.call(fac, "GET", f"/d/{d}/escalation").text
+    site.call(fac, "PUT", watch, 422, json={**model, "status_quo": "YYY"})
+    site.call(fac, "GET", f"{watch}/explain?dm=A&state=YYY", 422)
+    finding = {"audience": parties["A"], "kind": "path", "concept": "nash", "state": "NY"}
+    site.call(fac, "POST", f"{watch}/releases", 201, json=finding)
+    assert model["options"][1]["name"] in site.call(members["a1"], "GET", f"/d/{d}/releases").text
+    site.call(fac, "POST", f"{watch}/releases", 409, json=finding)
+    for who in (members["a1"], members["b1"], outsider):
+        site.call(who, "GET", watch, 404)
+        site.call(who, "GET", f"/d/{d}/escalation", 404)
+        site.call(who, "GET", f"/d/{d}/escalation/graph.svg", 404)
     # a password change, with a new canary password
     new = canary("new password of b1", length=16)
     body = {"old": passwords["b1"], "new": new}
@@ -448,6 +487,8 @@ def evaluated(world: World) -> World:
     evaluation = evaluations.evaluate(p, f, d)
     releases.release(p, f, d, evaluation, world.delegation_a, "zone")
     releases.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
+    chicken = Path(__file__).resolve().parents[2] / "examples" / "conflicts" / "chicken.yaml"
+    escalation.import_model(p, f, d, chicken.name, chicken.read_bytes())
     return world
 
 
@@ -492,6 +533,12 @@ def _readers(world: World) -> dict[str, tuple[str, str, Callable[[], str], Calla
                 p, f, d, one_id(p, "evaluations"), rule=SettlementRule.NASH, noise=5, samples=50
             ),
         ),
+        "escalation model": (
+            "escalation_models",
+            "body_ct",
+            lambda: one_id(p, "escalation_models"),
+            lambda: escalation.read_model(p, f, d),
+        ),
         "release": (
             "releases",
             "body_ct",
@@ -509,6 +556,7 @@ FIELDS = (
     "position",
     "evaluation",
     "evaluation inputs",
+    "escalation model",
     "release",
 )
 SPOTS = {"format byte": 0, "nonce": 5, "ciphertext": 20, "tag": -1}

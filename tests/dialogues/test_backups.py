@@ -25,6 +25,7 @@ from backchannel.services import (
     audit_log,
     backups,
     dialogues,
+    escalation,
     evaluations,
     meetings,
     mfa,
@@ -95,6 +96,8 @@ def populate(platform: Platform) -> None:
     records.answer(p, world.actors["a1"], d, meeting, 1, "confirmed")
     notes.save_note(p, world.actors["a1"], d, meeting, "Who said it.")
     nonpapers.circulate(p, f, d, "A deniable draft.", 30)
+    chicken = Path(__file__).resolve().parents[2] / "examples" / "conflicts" / "chicken.yaml"
+    escalation.import_model(p, f, d, chicken.name, chicken.read_bytes())  # an escalation model
     empty = [t for t in Base.metadata.tables if not rows_of(platform)[t]]
     assert not empty, f"tables left empty: {empty}"
 

@@ -51,7 +51,7 @@ from backchannel.model.dialogue import (
     prune,
     red_line_text,
 )
-from backchannel.model.disclosure import Disclosed, Kind, disclose
+from backchannel.model.disclosure import ESCALATION_KINDS, Disclosed, Kind, disclose
 from backchannel.model.findings import Findings
 from backchannel.services import (
     access,
@@ -59,6 +59,7 @@ from backchannel.services import (
     agenda,
     audit_log,
     dialogues,
+    escalation,
     evaluation_robustness,
     evaluations,
     history,
@@ -80,6 +81,10 @@ from backchannel.storage.tables import DelegationRow
 from conftest import PASSWORD, make_settings
 
 from .text_isolation import TextIsolation, TextModel
+
+EVALUATION_KINDS = [k for k in Kind if k not in ESCALATION_KINDS]
+"""The findings of an evaluation (those of the escalation watch are released by its own
+service, checked in :meth:`IsolationMachine.check_denied_writes`)."""
 
 NAMES = ("fac", "fac2", "a1", "a2", "b1", "obs", "out", "x1", "spare1", "spare2")
 OBSERVERS = releases.OBSERVERS
@@ -900,7 +905,7 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         d = self.pick_dialogue(data)
         self.do_evaluate(d, self.pick_actor(data, d))
 
-    @rule(data=st.data(), kind=st.sampled_from(list(Kind)))
+    @rule(data=st.data(), kind=st.sampled_from(EVALUATION_KINDS))
     def release(self, data: st.DataObject, kind: Kind) -> None:
         d = self.pick_dialogue(data)
         self.random_release(data, d, self.pick_actor(data, d), kind)
@@ -939,7 +944,7 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
             and (current.used >= current.allowed or data.draw(st.booleans(), label="next round"))
         ):
             if current is not None and current.state == "evaluated":
-                kind = data.draw(st.sampled_from(list(Kind)), label="kind")
+                kind = data.draw(st.sampled_from(EVALUATION_KINDS), label="kind")
                 self.random_release(data, d, facilitator, kind)
             else:
                 self.do_open(d, facilitator)
@@ -1317,6 +1322,8 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
             ("own history", lambda: history.own_history(self.p, actor, BOGUS)),
             ("stated", lambda: stated.stated_red_lines(self.p, actor, BOGUS)),
             ("robustness", lambda: robustness(self.p, actor, BOGUS, BOGUS)),
+            ("escalation model", lambda: escalation.read_model(self.p, actor, BOGUS)),
+            ("escalation save", lambda: escalation.save_model(self.p, actor, BOGUS, STANDOFF)),
             ("typed issues", lambda: agenda.add_typed_issues(self.p, actor, BOGUS, "A: x; y")),
         ):
             attempt(f"{name}: {label} of a missing dialogue", NotFound, call)
@@ -1348,6 +1355,7 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
                 )
         if not d.is_facilitator(name):
             issue = d.issues[0][0] if d.issues else BOGUS
+            audience = d.delegations[0].id if d.delegations else OBSERVERS
             for label, call in (
                 ("open", lambda: rounds.open_round(self.p, actor, d.id)),
                 ("lock", lambda: rounds.lock_round(self.p, actor, d.id)),
@@ -1376,6 +1384,21 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
                     lambda: agenda.import_agenda(self.p, actor, d.id, "a.yaml", b"title: ["),
                 ),
                 ("move issue", lambda: agenda.move_issue(self.p, actor, d.id, issue, 1)),
+                ("escalation model", lambda: escalation.read_model(self.p, actor, d.id)),
+                (
+                    "escalation save",
+                    lambda: escalation.save_model(self.p, actor, d.id, STANDOFF),
+                ),
+                (
+                    "escalation import",
+                    lambda: escalation.import_model(self.p, actor, d.id, "m.yaml", b"title: ["),
+                ),
+                (
+                    "escalation release",
+                    lambda: escalation.release(
+                        self.p, actor, d.id, audience, "equilibrium", "nash", "NN"
+                    ),
+                ),
                 (
                     "edit issue",
                     lambda: agenda.edit_issue(
@@ -1392,7 +1415,6 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
                         self.p, actor, d.id, invitation
                     ),
                 )
-            audience = d.delegations[0].id if d.delegations else OBSERVERS
             for evaluation_id in evaluation_ids:
                 attempt(
                     f"{who}: release {evaluation_id}",
@@ -1448,6 +1470,25 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
                             self.p, actor, d.id, current[0].id, target, "zone"
                         ),
                     )
+        for target in delegations:  # an escalation finding: the audience is checked first
+            if target not in {x.id for x in d.delegations}:
+                attempt(
+                    f"{who}: escalation finding to a foreign delegation {target}",
+                    NotFound,
+                    lambda target=target: escalation.release(
+                        self.p, actor, d.id, target, "equilibrium", "nash", "NN"
+                    ),
+                )
+
+
+STANDOFF = escalation.model_from_data(
+    {
+        "title": "Standoff",
+        "decision_makers": [{"id": "A", "options": ["a"]}, {"id": "B", "options": ["b"]}],
+        "preferences": {"A": {"statements": ["-b", "a"]}, "B": {"statements": ["-a", "b"]}},
+    }
+)
+"""A small escalation model, for writes that must fail."""
 
 
 def robustness(platform: Platform, actor: Actor, dialogue_id: str, evaluation_id: str) -> object:

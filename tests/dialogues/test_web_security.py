@@ -33,6 +33,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+import yaml
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute
@@ -46,6 +47,7 @@ from backchannel.model.text import Draft
 from backchannel.services import (
     accounts,
     dialogues,
+    escalation,
     evaluations,
     meetings,
     mfa,
@@ -79,6 +81,16 @@ NEW_PASSWORD = "a different long passphrase"
 BOGUS_TOKEN = secrets.token_urlsafe(32)
 PAYLOAD = '<script>alert(1)</script>"onerror='
 ESCAPED_TAG = "&lt;script&gt;alert(1)&lt;/script&gt;"
+CONFLICT = Path(__file__).resolve().parents[2] / "examples" / "conflicts" / "chicken.yaml"
+CONFLICT_FORM = {
+    "title": "Chicken",
+    "dm:0:id": "A",
+    "opt:0:0:id": "a_dare",
+    "dm:0:prefs": "a_dare & -b_dare\n-b_dare",
+    "dm:1:id": "B",
+    "opt:1:0:id": "b_dare",
+    "dm:1:prefs": "b_dare & -a_dare\n-a_dare",
+}
 AGENDA_UPLOAD = (
     "agenda.yaml",
     b"title: t\nissues:\n  - {name: Water, options: [shared, split]}\nparties:\n  - name: N\n",
@@ -230,6 +242,17 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", D + "/nonpapers"): cells(303, 404, 404, 303, 303, 303),
     ("GET", A + "/nonpapers"): cells(401, 404, 404, 200, 200, 200),
     ("POST", A + "/nonpapers"): cells(401, 404, 404, 201, 201, 201),
+    # the escalation watch: the facilitator's only (its findings reach a side as releases)
+    ("GET", D + "/escalation"): cells(303, 404, 404, 404, 404, 200),
+    ("POST", D + "/escalation"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/escalation/import"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/escalation/releases"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/escalation/graph.svg"): cells(303, 404, 404, 404, 404, 200),
+    ("GET", A + "/escalation"): cells(401, 404, 404, 404, 404, 200),
+    ("PUT", A + "/escalation"): cells(401, 404, 404, 404, 404, 200),
+    ("GET", A + "/escalation/analysis"): cells(401, 404, 404, 404, 404, 200),
+    ("GET", A + "/escalation/explain"): cells(401, 404, 404, 404, 404, 200),
+    ("POST", A + "/escalation/releases"): cells(401, 404, 404, 404, 404, 201),
 }
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.
@@ -323,6 +346,12 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
     }
     code = ids.code(name)
     meeting = {"starts": "2030-04-01T10:00", "zone": "UTC", "place": "Oslo"}
+    escalation_finding = {
+        "audience": ids.delegation_a,
+        "kind": "equilibrium",
+        "concept": "nash",
+        "state": "YN",
+    }
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/signin"): {"form": {"username": name, "password": password}},
         ("POST", "/signin/code"): {"form": {"code": code}},
@@ -384,6 +413,15 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         ("POST", D + "/meetings/{meeting_id}/note"): {"form": {"note": "B1 hinted at May."}},
         ("PUT", A + "/meetings/{meeting_id}/note"): {"body": {"text": "B1 hinted at May."}},
         ("POST", D + "/nonpapers"): {"form": {"text": "Elements.", "days": "7"}},
+        ("POST", D + "/escalation"): {"form": CONFLICT_FORM},
+        ("POST", D + "/escalation/import"): {
+            "form": {},
+            "files": {"file": ("chicken.yaml", CONFLICT.read_bytes(), "application/yaml")},
+        },
+        ("POST", D + "/escalation/releases"): {"form": escalation_finding},
+        ("POST", A + "/escalation/releases"): {"body": escalation_finding},
+        ("PUT", A + "/escalation"): {"body": yaml.safe_load(CONFLICT.read_text(encoding="utf-8"))},
+        ("GET", A + "/escalation/explain"): {"params": {"dm": "A", "state": "NN"}},
         ("POST", A + "/nonpapers"): {"body": {"text": "Elements.", "days": 7}},
         ("POST", A + "/meetings"): {"body": meeting},
         ("PUT", A + "/meetings/{meeting_id}"): {"body": meeting},
@@ -617,6 +655,8 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
     texts.respond(p, world.actors["a1"], d, text, 1, [(clause, "agree", "", "")])
     token = dialogues.invite(p, f, d, "member", delegation_id=world.delegation_b, track="expert")
     invitation = hashlib.sha256(token.encode()).hexdigest()
+    conflict = CONFLICT.read_bytes()
+    escalation.import_model(p, f, d, CONFLICT.name, conflict)  # the facilitator's model
     save("convened")  # no round yet
     rounds.open_round(p, f, d)
     save("draft")
@@ -1581,6 +1621,21 @@ MASS: dict[tuple[str, str], MassCase] = {
         "facilitator",
         lambda ids: {"rule": "nash", "noise": 5, "samples": 50},
         [{"seed": 7}, {"workers": 2}, {"positions": []}],
+    ),
+    ("PUT", A + "/escalation"): (  # a conflict file: its own keys only, at every level
+        "facilitator",
+        lambda ids: yaml.safe_load(CONFLICT.read_text(encoding="utf-8")),
+        [{"revision": 9}, {"dialogue_id": new_id()}, {"owner": "x"}],
+    ),
+    ("POST", A + "/escalation/releases"): (
+        "facilitator",
+        lambda ids: {
+            "audience": ids.delegation_a,
+            "kind": "equilibrium",
+            "concept": "nash",
+            "state": "YN",
+        },
+        [{"round_id": new_id()}, {"headline": "x"}, {"evaluation_id": new_id()}],
     ),
 }
 

@@ -8,6 +8,9 @@ options' permitted directions and outside ``i``'s misperceived states), coloured
 decision maker. Equilibria and the status quo are marked. The picture has no scripts,
 fonts or links to fetch: it is built as plain XML text and is safe to embed in an
 offline report.
+
+Every word drawn is a :class:`~backchannel.messages.Message`, shown through the ``render``
+given (a page's language; English by default, as the CLI draws it).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from html import escape
 import numpy as np
 
 from backchannel.conflict.compiled_conflict import CompiledConflict, Reversibility
+from backchannel.messages import Message, Render, t_
 
 __all__ = ["MAX_FULL_STATES", "render_svg", "unilateral_moves"]
 
@@ -91,13 +95,14 @@ def _neighbours(conflict: CompiledConflict, index: int) -> list[int]:
 
 def _select(
     conflict: CompiledConflict, focus: list[int], limit: int
-) -> tuple[list[int], str | None]:
+) -> tuple[list[int], Message | None]:
     if conflict.n_states <= limit:
         return list(range(conflict.n_states)), None
     if not focus:
-        return list(range(limit)), (
-            f"Condensed view: the first {limit} of {conflict.n_states} states "
-            "(no equilibrium or status quo given)"
+        return list(range(limit)), t_(
+            "Condensed view: the first {limit} of {n} states (no equilibrium or status quo given)",
+            limit=limit,
+            n=conflict.n_states,
         )
     focus = focus[:limit]
     chosen = dict.fromkeys(focus)
@@ -107,10 +112,11 @@ def _select(
                 break
             chosen.setdefault(t)
     shown = sorted(chosen)
-    return shown, (
-        f"Condensed view: {len(shown)} of {conflict.n_states} states "
-        "(status quo, equilibria and states one move away); "
-        "only moves to or from the status quo and equilibria are drawn"
+    return shown, t_(
+        "Condensed view: {shown} of {n} states (status quo, equilibria and states one move "
+        "away); only moves to or from the status quo and equilibria are drawn",
+        shown=len(shown),
+        n=conflict.n_states,
     )
 
 
@@ -152,6 +158,7 @@ def render_svg(
     title: str | None = None,
     state_names: Mapping[int, str] | None = None,
     max_states: int = MAX_FULL_STATES,
+    render: Render | None = None,
 ) -> str:
     """Draw the state graph as a standalone SVG document.
 
@@ -170,17 +177,21 @@ def render_svg(
     max_states:
         Above this many states, draw a condensed view (status quo, equilibria and
         their one-move neighbours) and say so in the picture.
+    render:
+        How a message is shown (default: English).
 
     Returns
     -------
     str
         An SVG document (UTF-8 text), no scripts and no external resources.
     """
+    say: Render = render or (lambda message: message.render())
     names = dict(state_names or {})
     sq = conflict.status_quo if status_quo is None else status_quo
     eq = {int(i) for i in equilibria}
     focus = ([sq] if sq is not None else []) + [i for i in sorted(eq) if i != sq]
-    shown, note = _select(conflict, focus, max_states)
+    shown, condensed = _select(conflict, focus, max_states)
+    note = None if condensed is None else say(condensed)
     m = len(conflict.option_ids)
     label_w = max(m * _CHAR_W, max((len(names.get(i, "")) * 6.5 for i in shown), default=0))
     node_w = label_w + 20
@@ -208,14 +219,23 @@ def render_svg(
             x = offset_x + c * (node_w + _COL_GAP) + node_w / 2
             boxes[index] = _Box(x, start + r * (node_h + _ROW_GAP) + node_h / 2, node_w, node_h)
     colours = [_COLOURS[k % len(_COLOURS)] for k in range(len(conflict.dm_ids))]
+    caption = say(t_("{title}: state graph", title=heading))
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-labelledby="graph-title" '
         f'font-family="{_SANS}">',
-        f'<title id="graph-title">{escape(heading)}: state graph</title>',
-        "<desc>Feasible states as boxes, unilateral moves as arrows coloured by "
-        "decision maker; equilibria outlined in gold, the status quo dashed.</desc>",
+        f'<title id="graph-title">{escape(caption)}</title>',
+        "<desc>"
+        + escape(
+            say(
+                t_(
+                    "Feasible states as boxes, unilateral moves as arrows coloured by "
+                    "decision maker; equilibria outlined in gold, the status quo dashed."
+                )
+            )
+        )
+        + "</desc>",
         "<defs>",
     ]
     for k, colour in enumerate(colours):
@@ -230,14 +250,17 @@ def render_svg(
             )
     out += ["</defs>", f'<rect width="{width:.0f}" height="{height:.0f}" fill="#ffffff"/>']
     out.append(_text(_MARGIN, 30, heading, size=18, font_weight="600", fill="#1f2933"))
-    sub = (
-        f"{conflict.n_states} feasible states · {len(conflict.dm_ids)} decision makers · "
-        "arrows are unilateral moves"
+    sub = say(
+        t_(
+            "{states} feasible states · {dms} decision makers · arrows are unilateral moves",
+            states=conflict.n_states,
+            dms=len(conflict.dm_ids),
+        )
     )
     out.append(_text(_MARGIN, 50, sub, size=12, fill="#52606d"))
     if note:
         out.append(_text(_MARGIN, 68, note, size=12, fill="#9a3412", font_style="italic"))
-    out.append(_legend(conflict, colours, option_lines, legend_top))
+    out.append(_legend(conflict, colours, option_lines, legend_top, say))
     keep = set(focus) if note else set(shown)
     for dm, a, b, both in unilateral_moves(conflict, shown):
         if a not in keep and b not in keep:
@@ -245,14 +268,30 @@ def render_svg(
         out.append(_edge(boxes[a], boxes[b], dm, colours[dm], both=both, dm_id=conflict.dm_ids[dm]))
     for index in shown:
         out.append(
-            _node(conflict, index, boxes[index], names.get(index), eq=index in eq, sq=index == sq)
+            _node(
+                conflict,
+                index,
+                boxes[index],
+                names.get(index),
+                eq=index in eq,
+                sq=index == sq,
+                say=say,
+            )
         )
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
+_EQUILIBRIUM = t_("equilibrium")
+_STATUS_QUO = t_("status quo")
+
+
 def _legend(
-    conflict: CompiledConflict, colours: list[str], option_lines: list[str], top: float
+    conflict: CompiledConflict,
+    colours: list[str],
+    option_lines: list[str],
+    top: float,
+    say: Render,
 ) -> str:
     parts = ['<g class="legend">']
     x = _MARGIN
@@ -262,26 +301,28 @@ def _legend(
             f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + 26:.1f}" y2="{y:.1f}" '
             f'stroke="{colours[k]}" stroke-width="2.5" marker-end="url(#arrow-end-{k})"/>'
         )
-        parts.append(_text(x + 32, y + 4, f"moves by {dm}", size=12, fill="#1f2933"))
-        x += 48 + 7 * len(f"moves by {dm}")
+        moves = say(t_("moves by {dm}", dm=dm))
+        parts.append(_text(x + 32, y + 4, moves, size=12, fill="#1f2933"))
+        x += 48 + 7 * len(moves)
     y = top + 24
     parts.append(
         f'<rect x="{x:.1f}" y="{top:.1f}" width="22" height="16" rx="4" fill="#fff7e0" '
         'stroke="#b7791f" stroke-width="3"/>'
     )
-    parts.append(_text(x + 28, top + 13, "equilibrium", size=12, fill="#1f2933"))
-    x += 110
+    equilibrium = say(_EQUILIBRIUM)
+    parts.append(_text(x + 28, top + 13, equilibrium, size=12, fill="#1f2933"))
+    x += max(110, 40 + 7 * len(equilibrium))
     parts.append(
         f'<rect x="{x:.1f}" y="{top:.1f}" width="22" height="16" rx="4" fill="#ffffff" '
         'stroke="#1f2933" stroke-width="1.5" stroke-dasharray="4 2"/>'
     )
-    parts.append(_text(x + 28, top + 13, "status quo", size=12, fill="#1f2933"))
+    parts.append(_text(x + 28, top + 13, say(_STATUS_QUO), size=12, fill="#1f2933"))
     y = top + 40
     parts.append(
         _text(
             _MARGIN,
             y,
-            "State labels: Y = option taken, N = not, in the order:",
+            say(t_("State labels: Y = option taken, N = not, in the order:")),
             size=12,
             fill="#52606d",
         )
@@ -312,7 +353,14 @@ def _edge(a: _Box, b: _Box, dm: int, colour: str, *, both: bool, dm_id: str) -> 
 
 
 def _node(
-    conflict: CompiledConflict, index: int, box: _Box, name: str | None, *, eq: bool, sq: bool
+    conflict: CompiledConflict,
+    index: int,
+    box: _Box,
+    name: str | None,
+    *,
+    eq: bool,
+    sq: bool,
+    say: Render,
 ) -> str:
     label = conflict.state_string(index)
     x0, y0 = box.x - box.w / 2, box.y - box.h / 2
@@ -322,8 +370,10 @@ def _node(
         dash = ' stroke-dasharray="5 3"'
         stroke = "#1f2933" if not eq else stroke
         width = max(width, 1.8)
-    kinds = [k for k, flag in (("equilibrium", eq), ("status quo", sq)) if flag]
-    tooltip = f"state {index + 1}: {label}" + (f" · {name}" if name else "")
+    kinds = [say(k) for k, flag in ((_EQUILIBRIUM, eq), (_STATUS_QUO, sq)) if flag]
+    tooltip = say(t_("state {n}: {label}", n=index + 1, label=label)) + (
+        f" · {name}" if name else ""
+    )
     tooltip += f" ({', '.join(kinds)})" if kinds else ""
     parts = [
         f'<g class="state" data-state="{escape(label)}"><title>{escape(tooltip)}</title>',
@@ -339,6 +389,8 @@ def _node(
     if name:
         parts.append(_text(box.x, box.y + 13, name, size=10, text_anchor="middle", fill="#52606d"))
     if sq:
-        parts.append(_text(x0, y0 - 4, "status quo", size=10, fill="#1f2933", font_weight="600"))
+        parts.append(
+            _text(x0, y0 - 4, say(_STATUS_QUO), size=10, fill="#1f2933", font_weight="600")
+        )
     parts.append("</g>")
     return "\n".join(parts)

@@ -17,6 +17,14 @@ Kinds
     "Your red line R clashes with another side: yes/no", never saying whose or which.
 ``package`` (parameter: a rule, or ``partial:`` and a rule)
     "A package for discussion: P" (options only, no utilities).
+
+The escalation watch releases two more kinds, made by :func:`escalation_disclosed` from
+the facilitator's escalation model (never from an evaluation):
+
+``equilibrium``
+    "State S (the options each decision maker takes in it) is an equilibrium under C."
+``path``
+    The same, and the steps from the status quo to S: who moves, and the state after.
 """
 
 from __future__ import annotations
@@ -40,14 +48,77 @@ class Kind(str, Enum):
     OVERLAP = "overlap"
     CLASH = "clash"
     PACKAGE = "package"
+    EQUILIBRIUM = "equilibrium"
+    PATH = "path"
+
+
+ESCALATION_KINDS = frozenset({Kind.EQUILIBRIUM, Kind.PATH})
+"""The kinds released from the escalation watch, not from an evaluation."""
+
+
+class EscalationStep(_Frozen):
+    """One move on a path from the status quo: who moves, the state after it, and the
+    options each decision maker (by name) takes in that state."""
+
+    mover: str
+    state: str
+    taken: dict[str, list[str]]
+
+
+class EscalationFact(_Frozen):
+    """A released finding of the escalation watch, for the page to word in its language."""
+
+    concept: str
+    concept_name: str
+    state: str
+    state_name: str | None = None
+    taken: dict[str, list[str]]
+    steps: list[EscalationStep] | None = None
 
 
 class Disclosed(_Frozen):
-    """What one audience is told: a headline, and the package when one is released."""
+    """What one audience is told: a headline, and the package when one is released (or
+    the escalation finding)."""
 
     kind: Kind
     headline: str
     package: dict[str, str] | None = None
+    escalation: EscalationFact | None = None
+
+
+def _taken_text(taken: dict[str, list[str]]) -> str:
+    return "; ".join(f"{who}: {', '.join(options) or 'nothing'}" for who, options in taken.items())
+
+
+def escalation_disclosed(
+    kind: Kind,
+    *,
+    concept: str,
+    concept_name: str,
+    state: str,
+    state_name: str | None,
+    taken: dict[str, list[str]],
+    steps: list[EscalationStep] | None = None,
+) -> Disclosed:
+    """The record of an escalation finding (``kind`` is ``equilibrium`` or ``path``).
+
+    It holds only what the facilitator chose to tell: the state, the options taken in it
+    by each decision maker, the concept, and for a path its steps.
+    """
+    label = f"{state} ({state_name})" if state_name else state
+    headline = f"State {label} [{_taken_text(taken)}] is an equilibrium under {concept_name}."
+    if kind is Kind.PATH:
+        moves = " → ".join(f"{step.mover} moves to {step.state}" for step in steps or [])
+        headline = f"{headline} From the status quo: {moves or 'it is the status quo'}."
+    fact = EscalationFact(
+        concept=concept,
+        concept_name=concept_name,
+        state=state,
+        state_name=state_name,
+        taken=taken,
+        steps=list(steps or []) if kind is Kind.PATH else None,
+    )
+    return Disclosed(kind=kind, headline=headline, escalation=fact)
 
 
 def disclose(
@@ -61,6 +132,11 @@ def disclose(
         The parameter does not fit the kind (unknown issue, a red line of another side,
         a package the evaluation did not produce).
     """
+    if kind in ESCALATION_KINDS:
+        raise InputError(
+            f"{kind.value!r} findings come from the escalation watch, not from an evaluation",
+            hint="release them from the escalation page",
+        )
     if kind is Kind.ZONE:
         if findings.zone is None:
             raise InputError("the evaluation did not decide whether agreement is possible")

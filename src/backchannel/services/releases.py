@@ -2,7 +2,8 @@
 
 A side learns only what the facilitator releases to it, as records made by the pure
 :func:`backchannel.model.disclosure.disclose` from an evaluation of the current
-round. Releasing moves the round to ``disclosed``.
+round (releasing one moves the round to ``disclosed``), or, through :func:`deliver`, a
+finding of the escalation watch (the round's state stays as it is).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from datetime import datetime
 
 from backchannel.errors import InputError, NotAllowedNow
 from backchannel.messages import t_
-from backchannel.model.disclosure import Disclosed, Kind, disclose
+from backchannel.model.disclosure import ESCALATION_KINDS, Disclosed, Kind, disclose
 from backchannel.services import access
 from backchannel.services.access import MEMBER, OBSERVER, Actor
 from backchannel.services.dialogues import current_round, name_of
 from backchannel.services.evaluations import read_findings
 from backchannel.services.platform import DialogueKeys, Platform
 from backchannel.storage import repo
+from backchannel.storage.db import Session
 from backchannel.storage.tables import DelegationRow, EvaluationRow, ReleaseRow, RoundRow
 
 OBSERVERS = "observers"
@@ -51,10 +53,15 @@ def release(
         place = access.facilitator(s, actor, dialogue_id)
         try:
             chosen = Kind(kind)
+            if chosen in ESCALATION_KINDS:
+                raise ValueError(kind)
         except ValueError:
             raise InputError(
                 t_("unknown disclosure {kind}", kind=repr(kind)),
-                hint=t_("choose one of: {choices}", choices=", ".join(k.value for k in Kind)),
+                hint=t_(
+                    "choose one of: {choices}",
+                    choices=", ".join(k.value for k in Kind if k not in ESCALATION_KINDS),
+                ),
             ) from None
         repo.lock_dialogue(s, dialogue_id)
         evaluation = access.owned(s, place, EvaluationRow, evaluation_id)
@@ -76,23 +83,60 @@ def release(
 
             side = [d.id for d in delegations].index(target.id)
         record = disclose(findings, chosen, parameter, side)
-        _refuse_repeat(keys, repo.releases(s, dialogue_id, [audience]), row.id, record)
-        row_out = ReleaseRow(
-            dialogue_id=dialogue_id, round_id=row.id, audience=audience, body_ct=b""
-        )
-        repo.add(s, row_out)
-        row_out.body_ct = keys.seal("releases", "body", row_out.id, record.model_dump(mode="json"))
         row.state = "disclosed"
-        platform.log(
-            s,
-            "finding.released",
-            dialogue_id=dialogue_id,
-            actor_id=actor.user_id,
-            target=row_out.id,
-            audience=audience,
-            detail={"round": row.number},
-        )
-        return row_out.id
+        return _store(platform, s, keys, actor, row, audience, record)
+
+
+def deliver(
+    platform: Platform, actor: Actor, dialogue_id: str, audience: str, record: Disclosed
+) -> str:
+    """Release a finding made elsewhere (the escalation watch's) to one delegation at the
+    table, in the current round, once; the round's state does not change. The release's id.
+
+    Raises
+    ------
+    NotFound
+        The actor does not facilitate the dialogue, or the delegation is not of it.
+    InputError
+        The audience is not a delegation at the table.
+    NotAllowedNow
+        No round is open yet, or the delegation was told the same in this round.
+    """
+    with platform.unit() as s:
+        place = access.facilitator(s, actor, dialogue_id)
+        repo.lock_dialogue(s, dialogue_id)
+        target = access.owned(s, place, DelegationRow, audience)
+        if target.role != "delegation":
+            raise InputError(t_("escalation findings go to a delegation at the table"))
+        row = current_round(s, dialogue_id)
+        return _store(platform, s, platform.keys(s, dialogue_id), actor, row, audience, record)
+
+
+def _store(
+    platform: Platform,
+    s: Session,
+    keys: DialogueKeys,
+    actor: Actor,
+    row: RoundRow,
+    audience: str,
+    record: Disclosed,
+) -> str:
+    """Seal ``record`` for ``audience`` in round ``row`` (once per round) and log it."""
+    dialogue_id = row.dialogue_id
+    _refuse_repeat(keys, repo.releases(s, dialogue_id, [audience]), row.id, record)
+    row_out = ReleaseRow(dialogue_id=dialogue_id, round_id=row.id, audience=audience, body_ct=b"")
+    repo.add(s, row_out)
+    row_out.body_ct = keys.seal("releases", "body", row_out.id, record.model_dump(mode="json"))
+    platform.log(
+        s,
+        "finding.released",
+        dialogue_id=dialogue_id,
+        actor_id=actor.user_id,
+        target=row_out.id,
+        audience=audience,
+        detail={"round": row.number},
+    )
+    return row_out.id
 
 
 def _refuse_repeat(

@@ -507,3 +507,21 @@ class NonPaperRow(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     key_ct: Mapped[bytes] = mapped_column(LargeBinary)
     body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EscalationModelRow(Base):
+    """The facilitator's escalation model of a dialogue (a GMCR conflict), one per dialogue.
+
+    The whole conflict file is sealed in ``body_ct``; ``revision`` counts its saves. Only
+    the facilitator reads or writes it; what a side learns of it is released as findings
+    (``releases``).
+    """
+
+    __tablename__ = "escalation_models"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True, unique=True
+    )
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

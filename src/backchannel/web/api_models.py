@@ -128,12 +128,21 @@ class InvitationBody(_Body):
     track: Track | None = None
 
 
+class EvaluationKind(str, Enum):
+    """A finding of an evaluation (those of the escalation watch have their own route)."""
+
+    ZONE = Kind.ZONE.value
+    OVERLAP = Kind.OVERLAP.value
+    CLASH = Kind.CLASH.value
+    PACKAGE = Kind.PACKAGE.value
+
+
 class ReleaseBody(_Body):
     """A finding to release to a delegation (its id) or to ``observers``."""
 
     evaluation_id: Id
     audience: Id
-    kind: Kind
+    kind: EvaluationKind
     parameter: Annotated[str, Field(max_length=200)] = ""
 
 

@@ -106,6 +106,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     from backchannel.web.routes import (
         account,
         api,
+        escalation,
         pages,
         record,
         text_api,
@@ -120,6 +121,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.include_router(text_api.router)
     app.include_router(text_pages.router)
     app.include_router(record.router)
+    app.include_router(escalation.router)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def _favicon() -> Response:

@@ -23,6 +23,8 @@ MESSAGES = {
     "created": t_("The dialogue was created. Next: add the issues and the parties."),
     "saved": t_("Saved. Your side's position is recorded for this round."),
     "invited": t_("Invitation link created."),
+    "escalation_saved": t_("The escalation model was saved; its analysis is below."),
+    "escalation_released": t_("The escalation finding was released to that delegation."),
 }
 """The confirmations a page can show, by name (the cookie names one, never free text)."""
 MAX_AGE_S = 300

@@ -16,6 +16,7 @@ from backchannel.model.disclosure import Kind
 from backchannel.model.findings import Findings
 from backchannel.services import (
     agenda,
+    escalation,
     evaluation_robustness,
     evaluations,
     history,
@@ -314,4 +315,6 @@ async def releases_page(
     """What the facilitator released to the seat's side (or to the observers)."""
     context = await _context(platform, current, dialogue_id)
     found = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
-    return page(request, "releases.html", **context, releases=found)
+    say = render_of(request)
+    names = {concept: say(name) for concept, name in escalation.CONCEPT_NAMES.items()}
+    return page(request, "releases.html", **context, releases=found, concept_names=names)
