@@ -44,6 +44,10 @@ STEPS = 300
 """Subgradient steps of the weight search."""
 
 
+Row = tuple[Sequence[float], float]
+"""A linear inequality ``sum_p weight_p * u_p(x) >= rhs`` that every package sought meets."""
+
+
 def final_domains(
     problem: Problem, floors: Sequence[float], welfare_floor: float
 ) -> list[list[int]] | None:
@@ -53,6 +57,30 @@ def final_domains(
     ``welfare_floor`` one on the welfare, each holding for every final package; the
     utility red lines are added here. An issue with one option left is decided.
     """
+    if not math.isfinite(welfare_floor):
+        return None
+    return domains(problem, floors, [((1.0,) * len(problem.utilities), welfare_floor)])
+
+
+def domains(
+    problem: Problem, floors: Sequence[float], rows: Sequence[Row] = ()
+) -> list[list[int]] | None:
+    """Per issue, the options that a package meeting every row and floor may use.
+
+    ``rows`` are linear inequalities on the utilities (weights per party, right-hand
+    side) and ``floors`` lower bounds on each party's utility (``-inf`` for none), each
+    holding for every package sought; the utility red lines are added here. None: not
+    an additive problem, or nothing to bound with.
+    """
+    found = lagrange(problem, floors, rows)
+    return None if found is None else found[0]
+
+
+def lagrange(
+    problem: Problem, floors: Sequence[float], rows: Sequence[Row] = ()
+) -> tuple[list[list[int]], np.ndarray] | None:
+    """:func:`domains`, and the weights of the parties at the best Lagrangian bound found
+    (the per-issue best options for those weights are a good place to look for packages)."""
     tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
     if len(tables) != len(problem.utilities) or not problem.issues:
         return None
@@ -74,34 +102,50 @@ def final_domains(
         for i, table in enumerate(party):
             u[p, i, : sizes[i]] = table
     u[:, ~usable] = 0.0
+    # Every inequality as weights over the parties and a right-hand side; each row is
+    # scaled to a largest weight of 1 (any weights are valid; this only helps the descent).
     bounded = np.flatnonzero(np.isfinite(floor))
-    rows = np.concatenate([[welfare_floor], floor[bounded]])  # constraint right-hand sides
-    if not np.isfinite(rows[0]):
+    matrix = [np.eye(len(tables))[p] for p in bounded]
+    rhs = [float(floor[p]) for p in bounded]
+    for weights, right in rows:
+        w = np.asarray(weights, dtype=np.float64)
+        top = float(np.abs(w).max()) if w.size else 0.0
+        if not math.isfinite(right) or top <= 0.0 or not np.all(np.isfinite(w)):
+            continue
+        matrix.append(w / top)
+        rhs.append(right / top)
+    if not rhs:
         return None
+    a_rows, b_rows = np.array(matrix), np.array(rhs)
 
     def budget(y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """``B`` for weights ``y`` (welfare first), the best options and their scores."""
-        a = np.full(len(tables), y[0])
-        a[bounded] += y[1:]
+        """``B`` for weights ``y``, its subgradient and the option scores."""
+        a = y @ a_rows
         scores = np.where(usable, np.tensordot(a, u, axes=1), -np.inf)
         best = scores.argmax(axis=1)
         picked = u[:, np.arange(len(sizes)), best].sum(axis=1)  # u_p of the best package
-        lhs = np.concatenate([[picked.sum()], picked[bounded]])
-        return float(np.dot(y, lhs - rows)), lhs - rows, scores
+        lhs = a_rows @ picked
+        return float(np.dot(y, lhs - b_rows)), lhs - b_rows, scores
 
-    y = np.full(rows.size, 1.0 / rows.size)
-    best_b, best_scores = math.inf, np.zeros(0)
-    for step in range(1, STEPS + 1):
-        b, gradient, scores = budget(y)
-        if b < best_b:
-            best_b, best_scores = b, scores
-        norm = float(np.linalg.norm(gradient))
-        if norm == 0.0:
-            break
-        y = _onto_simplex(y - gradient / (norm * math.sqrt(step)))
+    best_b, best_scores, best_y = math.inf, np.zeros(0), np.zeros(0)
+    # Two descents from the centre of the simplex: diminishing steps, then Polyak's steps
+    # towards 0 (every row holds at some package, so ``B >= 0``; the best ``B`` is often
+    # near 0, where Polyak's rule converges fast).
+    for polyak in (False, True):
+        y = np.full(b_rows.size, 1.0 / b_rows.size)
+        for step in range(1, STEPS + 1):
+            b, gradient, scores = budget(y)
+            if b < best_b:
+                best_b, best_scores, best_y = b, scores, y
+            norm = float(np.linalg.norm(gradient))
+            if norm == 0.0:
+                break
+            size = max(b, 0.0) / norm**2 if polyak else 1.0 / (norm * math.sqrt(step))
+            y = _onto_simplex(y - size * gradient)
     loss = best_scores.max(axis=1, keepdims=True) - best_scores
     keep = loss <= max(best_b, 0.0) + MARGIN
-    return [[int(j) for j in np.flatnonzero(keep[i, : sizes[i]])] for i in range(len(sizes))]
+    left = [[int(j) for j in np.flatnonzero(keep[i, : sizes[i]])] for i in range(len(sizes))]
+    return left, best_y @ a_rows
 
 
 def _onto_simplex(v: np.ndarray) -> np.ndarray:
