@@ -56,9 +56,12 @@ def test_narrowing_leaves_few_packages_and_agrees(family: str) -> None:
     problem = make_family(family, 10, 4, 3, seed=1)  # 10^6 packages
     t = narrowing._Tables(problem)
     for rule in narrowing.RULES:
-        left = narrowing.narrowed(problem, narrowing._Goal(problem, rule), t)
-        assert left is not None
-        assert math.prod(len(row) for row in left) < problem.n_packages // 100
+        dual = narrowing.narrowed(problem, narrowing._Goal(problem, rule), t)
+        assert dual is not None
+        packages = narrowing.within(dual)
+        assert packages is not None
+        assert packages.shape[0] <= math.prod(len(row) for row in dual.left)
+        assert packages.shape[0] < problem.n_packages // 100
         assert _agrees(problem, rule)
 
 

@@ -26,11 +26,12 @@ What this module does instead, for one rule at a time, all in NumPy:
    every option that alone would cost more than the whole Lagrangian budget. The
    per-issue best options for the Lagrangian weights found start one more local
    search, and a better incumbent narrows again.
-3. **Exact enumeration** (:func:`~backchannel.solvers.enumeration.enumerate_settlements`)
-   of the packages left, when they are few (:data:`LIMIT`): the same float arithmetic,
-   tolerance, welfare tie-break, smallest option vector and exact tie count as brute
-   force over the whole agenda, since every package that ties with the optimum is
-   inside (it is at least as good as the incumbent, which is inside).
+3. **Exact enumeration** (:func:`within`) of the packages whose options' losses sum
+   to at most the Lagrangian budget, when they are few (:data:`LIMIT`), each scored
+   in floats exactly as :meth:`Problem.utility` does: the same tolerance, welfare
+   tie-break, smallest option vector and exact tie count as brute force over the
+   whole agenda, since every package that ties with the optimum is among them (it
+   is at least as good as the incumbent).
 
 When the packages left are too many, or a step does not apply (non-additive
 utilities, no admissible incumbent, a Nash incumbent without a positive product), or
@@ -42,23 +43,26 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
+from numpy.typing import NDArray
 
 from backchannel.model.problem import (
+    UTILITY_TOLERANCE,
     AdditiveUtility,
     Constraint,
-    IssueDomain,
-    Literal,
     Package,
     Problem,
 )
 from backchannel.model.results import Settlement, SettlementRule, Status
-from backchannel.solvers.cpsat.fixing import Row, lagrange
-from backchannel.solvers.enumeration import enumerate_settlements
+from backchannel.solvers.cpsat.fixing import Lagrangian, Row, lagrange
 from backchannel.solvers.scoring import (
     TOL,
+    BoolArray,
     FloatArray,
+    IntArray,
+    evaluate,
     rule_value,
     rule_values,
     single_issue_masks,
@@ -68,14 +72,17 @@ from backchannel.solvers.scoring import (
 
 METHOD = "lagrange+enumeration"
 
+Packages = NDArray[np.integer[Any]]
+"""Packages as rows of option indices (int16, or int32 on issues of 2^15 options or more)."""
+
 RULES = (SettlementRule.NASH, SettlementRule.WELFARE)
 """The rules answered here. Egalitarian and Kalai-Smorodinsky are not yet: single-issue
 moves leave their incumbents about 3·10^-4 below the optimum on opposed agendas
 (160×6), and the options within that of the Lagrangian bound leave 10^20 or more
 packages (docs/explanation/performance.md)."""
 
-LIMIT = 400_000
-"""Most packages left after narrowing that are enumerated (else CP-SAT answers)."""
+LIMIT = 100_000
+"""Most packages within the Lagrangian budget that are scored (else CP-SAT answers)."""
 
 PASSES = 600
 """Most improving moves of one local search."""
@@ -245,17 +252,16 @@ def incumbent(problem: Problem, goal: _Goal, t: _Tables) -> tuple[Package, float
     return best
 
 
-def narrowed(problem: Problem, goal: _Goal, t: _Tables) -> list[list[int]] | None:
-    """Per issue, the options every package tying with or beating an incumbent may use.
+def narrowed(problem: Problem, goal: _Goal, t: _Tables) -> Lagrangian | None:
+    """The Lagrangian bound of the packages tying with or beating an incumbent.
 
     The incumbent's Lagrangian weights start one more local search (the per-issue
     best options for them lie near the relaxation's optimum), and a better package
-    found there narrows again. None when no incumbent was found, the rule's value is
-    not positive (a product or max-min rule: nothing to narrow with), or too many
-    packages are left.
+    found there narrows again. None when no incumbent was found or a Nash incumbent
+    has no positive product (nothing to narrow with).
     """
     found = incumbent(problem, goal, t)
-    left: list[list[int]] | None = None
+    dual: Lagrangian | None = None
     for again in (True, False):
         if found is None:
             return None
@@ -266,140 +272,90 @@ def narrowed(problem: Problem, goal: _Goal, t: _Tables) -> list[list[int]] | Non
         dual = lagrange(problem, floors, goal.rows(problem.utility(x), value))
         if dual is None:
             return None
-        left, weights = dual
-        if not again or math.prod(len(row) for row in left) <= 1:
+        if not again or math.prod(len(row) for row in dual.left) <= 1:
             break
-        y = _local_search(problem, t, goal, t.argmax(weights))
+        y = _local_search(problem, t, goal, t.argmax(dual.weights))
         if not problem.is_admissible(y):
             break
         better = goal.value(problem.utility(y))
         if better <= value:
             break
         found = (y, better)
-    assert left is not None
-    if any(o not in row for o, row in zip(x, left, strict=True)):
+    assert dual is not None
+    if any(o not in row for o, row in zip(x, dual.left, strict=True)):
         return None  # the incumbent is always inside; stay exact regardless
-    if math.prod(len(row) for row in left) > LIMIT:
-        return None
-    return left
+    return dual
 
 
-class _Restricted:
-    """The problem on the options ``left`` of each issue (see :func:`restrict`)."""
+def within(dual: Lagrangian) -> Packages | None:
+    """Every package whose options' losses sum to at most the budget, as rows of option
+    indices (None: more than :data:`LIMIT`).
 
-    def __init__(self, problem: Problem, left: Sequence[Sequence[int]]) -> None:
-        self.left = [list(row) for row in left]
-        self.free = [i for i, row in enumerate(left) if len(row) > 1]
-        self.problem = restrict(problem, self.left, self.free)
-
-    def package(self, small: Package) -> Package:
-        """The original package of a package of the restricted problem."""
-        out = [row[0] for row in self.left]
-        for i, k in zip(self.free, small[1:], strict=True):
-            out[i] = self.left[i][k]
-        return tuple(out)
-
-
-def restrict(problem: Problem, left: Sequence[Sequence[int]], free: Sequence[int]) -> Problem:
-    """The problem on the options ``left`` of each issue; ``free`` the issues with several.
-
-    Issue 0 of the result is one option that stands for every decided issue (each
-    party's table holds the sum of their values, in issue order); issue ``1 + k`` is
-    issue ``free[k]``, its option ``m`` option ``left[free[k]][m]``. A clause that a
-    decided issue satisfies is dropped, and literals keep the options left, so the
-    admissible packages are those of ``problem`` inside ``left``, in the same
-    lexicographic order.
+    Issues are added one at a time; a partial package over the budget has no
+    completion within it (losses are never negative), so the partial packages are
+    never more than the complete ones.
     """
-    where = {i: 1 + k for k, i in enumerate(free)}
-    position = [{j: k for k, j in enumerate(row)} for row in left]
-    decided = [i for i, row in enumerate(left) if len(row) == 1]
-    anchor = problem.issues[decided[0]] if decided else problem.issues[0]
-    issues = (
-        IssueDomain("(decided issues)", anchor.kind, ("decided",), (anchor.values[0],)),
-        *(
-            IssueDomain(
-                problem.issues[i].name,
-                problem.issues[i].kind,
-                tuple(problem.issues[i].labels[j] for j in left[i]),
-                tuple(problem.issues[i].values[j] for j in left[i]),
-                problem.issues[i].unit,
-            )
-            for i in free
-        ),
-    )
-    utilities = []
-    for u in problem.utilities:
-        assert isinstance(u, AdditiveUtility)
-        constant = 0.0
-        for i in decided:
-            constant += float(u.tables[i][left[i][0]])
-        tables = (
-            np.array([constant]),
-            *(np.asarray(u.tables[i], dtype=np.float64)[left[i]] for i in free),
-        )
-        utilities.append(AdditiveUtility(tables, np.ones(len(tables))))
-    constraints = []
+    n = len(dual.left)
+    wide = max((max(row) for row in dual.left if row), default=0) >= 2**15
+    packages = np.zeros((1, n), dtype=np.int32 if wide else np.int16)
+    spent = np.zeros(1)
+    for i, row in enumerate(dual.left):
+        options = np.asarray(row, dtype=np.int64)
+        if options.size == 1:
+            packages[:, i] = options[0]
+            continue
+        total = spent[:, None] + dual.loss[i, options][None, :]
+        keep_rows, keep_cols = np.nonzero(total <= dual.budget)
+        if keep_rows.size > LIMIT:
+            return None
+        packages = packages[keep_rows]
+        packages[:, i] = options[keep_cols]
+        spent = total[keep_rows, keep_cols]
+    return packages
+
+
+def _admissible(problem: Problem, packages: Packages, utilities: FloatArray) -> BoolArray:
+    """Which packages respect every constraint (utilities: shape ``(packages, parties)``)."""
+    ok = np.ones(packages.shape[0], dtype=bool)
     for c in problem.constraints:
-        clauses = []
+        if c.utility_party is not None:
+            ok &= utilities[:, c.utility_party] >= c.bound - UTILITY_TOLERANCE
+            continue
         for clause in c.clauses:
-            if any(
-                len(left[lit.issue]) == 1 and left[lit.issue][0] in lit.allowed for lit in clause
-            ):
-                continue  # a decided issue satisfies it
-            kept = []
+            holds = np.zeros(packages.shape[0], dtype=bool)
             for lit in clause:
-                if lit.issue not in where:
-                    continue
-                allowed = frozenset(
-                    position[lit.issue][j] for j in lit.allowed if j in position[lit.issue]
-                )
-                if allowed:
-                    kept.append(Literal(where[lit.issue], allowed))
-            clauses.append(tuple(kept))
-        if c.is_utility or clauses:
-            constraints.append(
-                Constraint(
-                    c.id,
-                    c.party,
-                    c.kind,
-                    c.firmness,
-                    c.stated,
-                    c.text,
-                    tuple(clauses),
-                    c.utility_party,
-                    c.bound,
-                )
-            )
-    return Problem(
-        title=problem.title,
-        issues=issues,
-        parties=problem.parties,
-        utility_parties=problem.utility_parties,
-        utilities=tuple(utilities),
-        disagreement=problem.disagreement,
-        constraints=tuple(constraints),
-    )
+                holds |= np.isin(packages[:, lit.issue], sorted(lit.allowed))
+            ok &= holds
+    return ok
 
 
-def _enumerate(problem: Problem, left: list[list[int]], rule: SettlementRule) -> Settlement:
-    """The rule's exact answer among the packages of ``left`` (original option numbers)."""
-    small = _Restricted(problem, left)
-    answer = enumerate_settlements(small.problem, [rule])[rule]
-    assert answer.package is not None
-    package = small.package(answer.package)
-    utilities = problem.utility(package)
-    value = rule_value(rule, utilities, problem.disagreement, None)
+def _best(problem: Problem, packages: Packages, rule: SettlementRule) -> Settlement | None:
+    """The rule's answer among ``packages`` by the reference definition (None: none admissible).
+
+    The optimum, the packages within the tolerance of it (their number less one is the
+    tie count), the largest welfare among them, then the smallest option vector among
+    those within the tolerance of that welfare.
+    """
+    # exactly the floats of Problem.utility (evaluate only indexes with the rows)
+    utilities = evaluate(problem, cast(IntArray, packages))
+    ok = _admissible(problem, packages, utilities)
+    if not ok.any():
+        return None
+    packages, utilities = packages[ok], utilities[ok]
+    disagreement = np.asarray(problem.disagreement, dtype=np.float64)
+    values = rule_values(rule, utilities.T, disagreement, None)
+    top = float(values.max())
+    optimal = np.flatnonzero(values >= top - tolerance(top))
+    welfare = utilities[optimal].sum(axis=1)
+    most = float(welfare.max())
+    final = optimal[welfare >= most - tolerance(most)]
+    order = np.lexsort(tuple(packages[final, i] for i in reversed(range(packages.shape[1]))))
+    package = tuple(int(o) for o in packages[final[order[0]]])
+    chosen = problem.utility(package)
+    value = rule_value(rule, chosen, problem.disagreement, None)
+    ties = int(optimal.size) - 1
     return Settlement(
-        rule,
-        Status.OPTIMAL,
-        package,
-        utilities,
-        value,
-        value,
-        answer.has_ties,
-        answer.ties,
-        METHOD,
-        0.0,
+        rule, Status.OPTIMAL, package, chosen, value, value, ties > 0, ties, METHOD, 0.0
     )
 
 
@@ -420,10 +376,13 @@ def narrowed_settlement(problem: Problem, rule: SettlementRule) -> Settlement | 
     t = _Tables(problem)
     if not t.usable.any(axis=1).all():
         return None
-    left = narrowed(problem, _Goal(problem, rule), t)
-    if left is None:
+    dual = narrowed(problem, _Goal(problem, rule), t)
+    packages = None if dual is None else within(dual)
+    if packages is None:
         return None
-    answer = _enumerate(problem, left, rule)
+    answer = _best(problem, packages, rule)
+    if answer is None:  # cannot happen (the incumbent is among them); CP-SAT decides
+        return None
     return Settlement(
         answer.rule,
         answer.status,

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -73,14 +74,30 @@ def domains(
     an additive problem, or nothing to bound with.
     """
     found = lagrange(problem, floors, rows)
-    return None if found is None else found[0]
+    return None if found is None else found.left
+
+
+@dataclass(frozen=True)
+class Lagrangian:
+    """The best Lagrangian bound found: every package sought has ``sum_i loss[i, x_i] <= budget``.
+
+    ``loss[i, j]`` is what option ``j`` of issue ``i`` gives up against the issue's best
+    (``inf`` where the option does not exist or a single-issue red line forbids it),
+    ``budget`` is ``B`` plus :data:`MARGIN`, ``left`` the options within it alone and
+    ``weights`` the parties' weights (the per-issue best options for them are a good
+    place to look for packages).
+    """
+
+    left: list[list[int]]
+    weights: np.ndarray
+    loss: np.ndarray
+    budget: float
 
 
 def lagrange(
     problem: Problem, floors: Sequence[float], rows: Sequence[Row] = ()
-) -> tuple[list[list[int]], np.ndarray] | None:
-    """:func:`domains`, and the weights of the parties at the best Lagrangian bound found
-    (the per-issue best options for those weights are a good place to look for packages)."""
+) -> Lagrangian | None:
+    """:func:`domains`, with the bound that gave them (see :class:`Lagrangian`)."""
     tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
     if len(tables) != len(problem.utilities) or not problem.issues:
         return None
@@ -143,9 +160,10 @@ def lagrange(
             size = max(b, 0.0) / norm**2 if polyak else 1.0 / (norm * math.sqrt(step))
             y = _onto_simplex(y - size * gradient)
     loss = best_scores.max(axis=1, keepdims=True) - best_scores
-    keep = loss <= max(best_b, 0.0) + MARGIN
+    budget_left = max(best_b, 0.0) + MARGIN
+    keep = loss <= budget_left
     left = [[int(j) for j in np.flatnonzero(keep[i, : sizes[i]])] for i in range(len(sizes))]
-    return left, best_y @ a_rows
+    return Lagrangian(left, best_y @ a_rows, loss, budget_left)
 
 
 def _onto_simplex(v: np.ndarray) -> np.ndarray:
