@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 
@@ -54,22 +55,34 @@ def test_each_family_equals_brute_force(family: str, parties: int) -> None:
 @pytest.mark.parametrize("family", ["opposed", "mixed", "linked"])
 def test_narrowing_leaves_few_packages_and_agrees(family: str) -> None:
     problem = make_family(family, 10, 4, 3, seed=1)  # 10^6 packages
-    t = narrowing._Tables(problem)
+    t = narrowing._parts(problem)
+    assert t is not None
     for rule in narrowing.RULES:
         dual = narrowing.narrowed(problem, narrowing._Goal(problem, rule), t)
         assert dual is not None
-        packages = narrowing.within(dual)
-        assert packages is not None
-        assert packages.shape[0] <= math.prod(len(row) for row in dual.left)
-        assert packages.shape[0] < problem.n_packages // 100
+        rows = narrowing.within(dual)
+        assert rows is not None
+        assert rows.shape[0] <= math.prod(len(row) for row in dual.left)
+        assert rows.shape[0] < problem.n_packages // 100
         assert _agrees(problem, rule)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(problems(min_parties=3, max_parties=4, max_options=4, max_issues=5))
 def test_random_problems_with_red_lines_equal_brute_force(problem: Problem) -> None:
     for rule in narrowing.RULES:
         _agrees(problem, rule)
+
+
+def test_red_lines_across_issues_are_kept_inside_their_group() -> None:
+    """Linked issues form one part: the per-part best combination respects the links."""
+    problem = make_family("linked", 8, 4, 3, seed=2)
+    t = narrowing._parts(problem)
+    assert t is not None
+    assert any(len(group) > 1 for group in t.groups)
+    for weights in ([1.0, 1.0, 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]):
+        package = t.package(t.argmax(np.asarray(weights)))
+        assert all(problem.constraint_holds(c, package) for c in problem.constraints if c.clauses)
 
 
 def test_a_budget_cut_below_the_bound_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:

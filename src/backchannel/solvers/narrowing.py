@@ -40,6 +40,7 @@ the rule is another (:data:`RULES`), the rule goes to CP-SAT as before.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -51,12 +52,11 @@ from numpy.typing import NDArray
 from backchannel.model.problem import (
     UTILITY_TOLERANCE,
     AdditiveUtility,
-    Constraint,
     Package,
     Problem,
 )
 from backchannel.model.results import Settlement, SettlementRule, Status
-from backchannel.solvers.cpsat.fixing import Lagrangian, Row, lagrange
+from backchannel.solvers.cpsat.fixing import Lagrangian, Row, lagrange_arrays
 from backchannel.solvers.scoring import (
     TOL,
     BoolArray,
@@ -130,32 +130,107 @@ class _Goal:
         return [([1.0 / g for g in a], count - delta + shift)]
 
 
-class _Tables:
-    """The additive tables as one array ``u[p, i, j]``, the usable options and bounds."""
+GROUP_LIMIT = 1296
+"""Most option combinations of one group of issues that red lines link (else CP-SAT)."""
 
-    def __init__(self, problem: Problem) -> None:
+
+def _groups(problem: Problem) -> list[list[int]]:
+    """The issues in groups that no red line crosses (issues a clause names together
+    are in one group), each sorted, groups in the order of their first issue."""
+    parent = list(range(len(problem.issues)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for c in problem.constraints:
+        for clause in c.clauses:
+            issues = sorted({lit.issue for lit in clause})
+            for other in issues[1:]:
+                parent[root(other)] = root(issues[0])
+    groups: dict[int, list[int]] = {}
+    for i in range(len(problem.issues)):
+        groups.setdefault(root(i), []).append(i)
+    return sorted(groups.values())
+
+
+class _Parts:
+    """The agenda as parts: single issues, or groups of issues that red lines link.
+
+    A part's options are its combinations of options (``combos[g]``, rows in
+    lexicographic order); ``u[p, g, c]`` is party ``p``'s value of combination ``c``
+    and ``usable[g, c]`` whether every red line on the part's issues allows it, so a
+    package of usable combinations respects every red line. ``floor`` are the utility
+    red lines (less the tolerance).
+    """
+
+    def __init__(self, problem: Problem, groups: list[list[int]]) -> None:
         tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
-        sizes = [issue.size for issue in problem.issues]
-        width = max(sizes)
-        self.u = np.zeros((len(tables), len(sizes), width))
-        self.usable = np.zeros((len(sizes), width), dtype=bool)
-        for i, mask in enumerate(single_issue_masks(problem)):
-            self.usable[i, : sizes[i]] = mask
-        for p, party in enumerate(tables):
-            for i, table in enumerate(party):
-                self.u[p, i, : sizes[i]] = table
+        masks = single_issue_masks(problem)
+        self.groups = groups
+        self.combos: list[IntArray] = []
+        usable_rows: list[BoolArray] = []
+        for members in groups:
+            grid = np.array(
+                list(itertools.product(*(range(problem.issues[i].size) for i in members))),
+                dtype=np.int64,
+            ).reshape(-1, len(members))
+            ok = np.all([masks[i][grid[:, k]] for k, i in enumerate(members)], axis=0)
+            for c in problem.constraints:
+                for clause in c.clauses:
+                    if not {lit.issue for lit in clause} <= set(members) or len(members) == 1:
+                        continue
+                    holds = np.zeros(grid.shape[0], dtype=bool)
+                    for lit in clause:
+                        column = grid[:, members.index(lit.issue)]
+                        holds |= np.isin(column, sorted(lit.allowed))
+                    ok &= holds
+            self.combos.append(grid)
+            usable_rows.append(ok)
+        width = max(grid.shape[0] for grid in self.combos)
+        self.u = np.zeros((len(tables), len(groups), width))
+        self.usable = np.zeros((len(groups), width), dtype=bool)
+        for g, (members, grid) in enumerate(zip(groups, self.combos, strict=True)):
+            self.usable[g, : grid.shape[0]] = usable_rows[g]
+            for p, party in enumerate(tables):
+                self.u[p, g, : grid.shape[0]] = sum(
+                    np.asarray(party[i])[grid[:, k]] for k, i in enumerate(members)
+                )
         self.floor = utility_bounds(problem) - TOL
-        self.clauses = [c for c in problem.constraints if not c.is_utility and _spans(c)]
+        self.issues = len(problem.issues)
 
     def argmax(self, weights: FloatArray) -> list[int]:
-        """The per-issue best usable options for a weighting of the parties."""
+        """The per-part best usable combinations for a weighting of the parties."""
         scores = np.where(self.usable, np.tensordot(weights, self.u, axes=1), -np.inf)
         return [int(j) for j in scores.argmax(axis=1)]
 
+    def packages(self, rows: NDArray[np.integer[Any]]) -> Packages:
+        """Packages (option indices per issue) of rows of combination indices per part."""
+        wide = max(grid.max(initial=0) for grid in self.combos) >= 2**15
+        out = np.zeros((rows.shape[0], self.issues), dtype=np.int32 if wide else np.int16)
+        for g, (members, grid) in enumerate(zip(self.groups, self.combos, strict=True)):
+            out[:, members] = grid[rows[:, g]]
+        return out
 
-def _spans(constraint: Constraint) -> bool:
-    """Whether a clause constraint names more than one issue (single-issue ones are masks)."""
-    return any(len({lit.issue for lit in clause}) > 1 for clause in constraint.clauses)
+    def package(self, row: Sequence[int]) -> Package:
+        """The package of one row of combination indices."""
+        return tuple(int(o) for o in self.packages(np.asarray([row]))[0])
+
+
+def _parts(problem: Problem) -> _Parts | None:
+    """The parts of an additive problem (None: not additive, or a group too large)."""
+    if not problem.issues or not all(isinstance(u, AdditiveUtility) for u in problem.utilities):
+        return None
+    groups = _groups(problem)
+    sizes = [math.prod(problem.issues[i].size for i in g) for g in groups]
+    if max(sizes) > GROUP_LIMIT:
+        return None
+    t = _Parts(problem, groups)
+    if not t.usable.any(axis=1).all():
+        return None  # no package respects the red lines
+    return t
 
 
 def _shortfall(utilities: FloatArray, floor: FloatArray) -> FloatArray:
@@ -163,14 +238,14 @@ def _shortfall(utilities: FloatArray, floor: FloatArray) -> FloatArray:
     return gap
 
 
-def _local_search(problem: Problem, t: _Tables, goal: _Goal, start: list[int]) -> Package:
-    """Best-improvement search over single-issue changes (see the module doc)."""
-    n, width = t.usable.shape
-    issues = np.arange(n)
+def _local_search(t: _Parts, goal: _Goal, start: list[int]) -> list[int]:
+    """Best-improvement search over single-part changes (see the module doc)."""
+    parts, width = t.usable.shape
+    index = np.arange(parts)
     usable = t.usable.reshape(-1)
-    current = _repair(problem, t, list(start))
+    current = list(start)
     for _ in range(PASSES):
-        base = t.u[:, issues, current]  # (parties, n)
+        base = t.u[:, index, current]  # (parties, parts)
         u = base.sum(axis=1)
         flat = (u[:, None, None] - base[:, :, None] + t.u).reshape(len(u), -1)
         short = _shortfall(flat, t.floor)
@@ -183,80 +258,45 @@ def _local_search(problem: Problem, t: _Tables, goal: _Goal, start: list[int]) -
             score = np.where(short > 0, -np.inf, value + tie * flat.sum(axis=0))
             now = float(goal.values(u[:, None])[0]) + tie * float(u.sum())
         score = np.where(usable, score, -np.inf)
-        moved = None
-        for k in np.argsort(-score, kind="stable")[:TRIES]:
-            if not score[k] > now + 1e-15:
-                break
-            i, j = divmod(int(k), width)
-            candidate = current.copy()
-            candidate[i] = j
-            if all(problem.constraint_holds(c, tuple(candidate)) for c in t.clauses):
-                moved = candidate
-                break
-        if moved is None:
+        k = int(np.argmax(score))
+        if not score[k] > now + 1e-15:
             break
-        current = moved
-    return tuple(current)
+        g, c = divmod(k, width)
+        current[g] = c
+    return current
 
 
-def _repair(problem: Problem, t: _Tables, x: list[int]) -> list[int]:
-    """Satisfy the red lines across issues, greedily: for a broken clause, the allowed
-    option of one of its literals that leaves the fewest clauses broken (a few rounds)."""
-
-    def broken(y: list[int]) -> list[Constraint]:
-        package = tuple(y)
-        return [c for c in t.clauses if not problem.constraint_holds(c, package)]
-
-    now = broken(x)
-    for _ in range(2 * len(t.clauses)):
-        if not now:
-            break
-        best: tuple[int, list[int], list[Constraint]] | None = None
-        for clause in now[0].clauses:
-            for lit in clause:
-                for j in sorted(lit.allowed):
-                    if not t.usable[lit.issue, j]:
-                        continue
-                    y = x.copy()
-                    y[lit.issue] = j
-                    left = broken(y)
-                    if best is None or len(left) < best[0]:
-                        best = (len(left), y, left)
-        if best is None or best[0] >= len(now):
-            break
-        _, x, now = best
-    return x
-
-
-def incumbent(problem: Problem, goal: _Goal, t: _Tables) -> tuple[Package, float] | None:
-    """A good admissible package for ``goal`` and its value (None if none was found)."""
+def incumbent(problem: Problem, goal: _Goal, t: _Parts) -> tuple[list[int], float] | None:
+    """A good admissible package for ``goal`` (as combinations per part) and its value."""
     count = t.u.shape[0]
     starts = [np.ones(count)]
     if goal.rule is SettlementRule.NASH:
         starts += list(np.eye(count) + 0.5)
-    best: tuple[Package, float] | None = None
+    best: tuple[list[int], float] | None = None
     for weights in starts:
-        x = _local_search(problem, t, goal, t.argmax(weights))
-        if problem.is_admissible(x):
-            value = goal.value(problem.utility(x))
+        x = _local_search(t, goal, t.argmax(weights))
+        package = t.package(x)
+        if problem.is_admissible(package):
+            value = goal.value(problem.utility(package))
             if best is None or value > best[1]:
                 best = (x, value)
     if goal.rule is SettlementRule.NASH and best is not None and best[1] > 0:
         # the best options for the tangent's weights 1 / g_p, then the local search again
-        gains = np.asarray(problem.utility(best[0])) - goal.disagreement
-        x = _local_search(problem, t, goal, t.argmax(1.0 / np.maximum(gains, 1e-9)))
-        if problem.is_admissible(x):
-            value = goal.value(problem.utility(x))
+        gains = np.asarray(problem.utility(t.package(best[0]))) - goal.disagreement
+        x = _local_search(t, goal, t.argmax(1.0 / np.maximum(gains, 1e-9)))
+        package = t.package(x)
+        if problem.is_admissible(package):
+            value = goal.value(problem.utility(package))
             if value > best[1]:
                 best = (x, value)
     return best
 
 
-def narrowed(problem: Problem, goal: _Goal, t: _Tables) -> Lagrangian | None:
-    """The Lagrangian bound of the packages tying with or beating an incumbent.
+def narrowed(problem: Problem, goal: _Goal, t: _Parts) -> Lagrangian | None:
+    """The Lagrangian bound of the packages tying with or beating an incumbent (on parts).
 
-    The incumbent's Lagrangian weights start one more local search (the per-issue
-    best options for them lie near the relaxation's optimum), and a better package
+    The incumbent's Lagrangian weights start one more local search (the per-part best
+    combinations for them lie near the relaxation's optimum), and a better package
     found there narrows again. None when no incumbent was found or a Nash incumbent
     has no positive product (nothing to narrow with).
     """
@@ -268,16 +308,17 @@ def narrowed(problem: Problem, goal: _Goal, t: _Tables) -> Lagrangian | None:
         x, value = found
         if value <= 0 and goal.rule is SettlementRule.NASH:
             return None
-        floors = [-math.inf] * len(problem.utilities)
-        dual = lagrange(problem, floors, goal.rows(problem.utility(x), value))
+        rows = goal.rows(problem.utility(t.package(x)), value)
+        dual = lagrange_arrays(t.u, t.usable, t.floor, rows)
         if dual is None:
             return None
         if not again or math.prod(len(row) for row in dual.left) <= 1:
             break
-        y = _local_search(problem, t, goal, t.argmax(dual.weights))
-        if not problem.is_admissible(y):
+        y = _local_search(t, goal, t.argmax(dual.weights))
+        package = t.package(y)
+        if not problem.is_admissible(package):
             break
-        better = goal.value(problem.utility(y))
+        better = goal.value(problem.utility(package))
         if better <= value:
             break
         found = (y, better)
@@ -287,31 +328,29 @@ def narrowed(problem: Problem, goal: _Goal, t: _Tables) -> Lagrangian | None:
     return dual
 
 
-def within(dual: Lagrangian) -> Packages | None:
-    """Every package whose options' losses sum to at most the budget, as rows of option
-    indices (None: more than :data:`LIMIT`).
+def within(dual: Lagrangian) -> NDArray[np.int64] | None:
+    """Every choice of one combination per part whose losses sum to at most the budget,
+    as rows of combination indices (None: more than :data:`LIMIT`).
 
-    Issues are added one at a time; a partial package over the budget has no
-    completion within it (losses are never negative), so the partial packages are
-    never more than the complete ones.
+    Parts are added one at a time; a partial choice over the budget has no completion
+    within it (losses are never negative), so the partial choices are never more than
+    the complete ones.
     """
-    n = len(dual.left)
-    wide = max((max(row) for row in dual.left if row), default=0) >= 2**15
-    packages = np.zeros((1, n), dtype=np.int32 if wide else np.int16)
+    rows = np.zeros((1, len(dual.left)), dtype=np.int64)
     spent = np.zeros(1)
-    for i, row in enumerate(dual.left):
+    for g, row in enumerate(dual.left):
         options = np.asarray(row, dtype=np.int64)
         if options.size == 1:
-            packages[:, i] = options[0]
+            rows[:, g] = options[0]
             continue
-        total = spent[:, None] + dual.loss[i, options][None, :]
+        total = spent[:, None] + dual.loss[g, options][None, :]
         keep_rows, keep_cols = np.nonzero(total <= dual.budget)
         if keep_rows.size > LIMIT:
             return None
-        packages = packages[keep_rows]
-        packages[:, i] = options[keep_cols]
+        rows = rows[keep_rows]
+        rows[:, g] = options[keep_cols]
         spent = total[keep_rows, keep_cols]
-    return packages
+    return rows
 
 
 def _admissible(problem: Problem, packages: Packages, utilities: FloatArray) -> BoolArray:
@@ -373,14 +412,14 @@ def narrowed_settlement(problem: Problem, rule: SettlementRule) -> Settlement | 
     ):
         return None
     start = time.perf_counter()
-    t = _Tables(problem)
-    if not t.usable.any(axis=1).all():
+    t = _parts(problem)
+    if t is None:
         return None
     dual = narrowed(problem, _Goal(problem, rule), t)
-    packages = None if dual is None else within(dual)
-    if packages is None:
+    rows = None if dual is None else within(dual)
+    if rows is None:
         return None
-    answer = _best(problem, packages, rule)
+    answer = _best(problem, t.packages(rows), rule)
     if answer is None:  # cannot happen (the incumbent is among them); CP-SAT decides
         return None
     return Settlement(

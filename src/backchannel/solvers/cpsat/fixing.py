@@ -104,13 +104,8 @@ def lagrange(
     masks = single_issue_masks(problem)
     if any(not m.any() for m in masks):
         return None
-    floor = np.maximum(
-        np.asarray(floors, dtype=np.float64), utility_bounds(problem) - UTILITY_TOLERANCE
-    )
     sizes = [issue.size for issue in problem.issues]
     width = max(sizes)
-    # u[p, i, j] (0 where the issue lacks the option or a red line forbids it); such
-    # options never win a maximum.
     u = np.zeros((len(tables), len(sizes), width))
     usable = np.zeros((len(sizes), width), dtype=bool)
     for i, mask in enumerate(masks):
@@ -118,11 +113,25 @@ def lagrange(
     for p, party in enumerate(tables):
         for i, table in enumerate(party):
             u[p, i, : sizes[i]] = table
-    u[:, ~usable] = 0.0
+    floor = np.maximum(
+        np.asarray(floors, dtype=np.float64), utility_bounds(problem) - UTILITY_TOLERANCE
+    )
+    return lagrange_arrays(u, usable, floor, rows)
+
+
+def lagrange_arrays(
+    tables: np.ndarray, usable: np.ndarray, floor: np.ndarray, rows: Sequence[Row] = ()
+) -> Lagrangian | None:
+    """:func:`lagrange` on ``tables[p, i, j]`` (party ``p``'s value of option ``j`` of
+    part ``i``: an issue, or a group of issues and ``j`` one of its combinations),
+    ``usable[i, j]`` and the utility floors (``-inf``: none)."""
+    u = np.where(usable[None, :, :], tables, 0.0)  # unusable options never win a maximum
+    parts = usable.shape[0]
+    count = u.shape[0]
     # Every inequality as weights over the parties and a right-hand side; each row is
     # scaled to a largest weight of 1 (any weights are valid; this only helps the descent).
     bounded = np.flatnonzero(np.isfinite(floor))
-    matrix = [np.eye(len(tables))[p] for p in bounded]
+    matrix = [np.eye(count)[p] for p in bounded]
     rhs = [float(floor[p]) for p in bounded]
     for weights, right in rows:
         w = np.asarray(weights, dtype=np.float64)
@@ -140,7 +149,7 @@ def lagrange(
         a = y @ a_rows
         scores = np.where(usable, np.tensordot(a, u, axes=1), -np.inf)
         best = scores.argmax(axis=1)
-        picked = u[:, np.arange(len(sizes)), best].sum(axis=1)  # u_p of the best package
+        picked = u[:, np.arange(parts), best].sum(axis=1)  # u_p of the best package
         lhs = a_rows @ picked
         return float(np.dot(y, lhs - b_rows)), lhs - b_rows, scores
 
@@ -162,7 +171,7 @@ def lagrange(
     loss = best_scores.max(axis=1, keepdims=True) - best_scores
     budget_left = max(best_b, 0.0) + MARGIN
     keep = loss <= budget_left
-    left = [[int(j) for j in np.flatnonzero(keep[i, : sizes[i]])] for i in range(len(sizes))]
+    left = [[int(j) for j in np.flatnonzero(keep[i])] for i in range(parts)]
     return Lagrangian(left, best_y @ a_rows, loss, budget_left)
 
 
