@@ -104,3 +104,20 @@ def test_the_engine_answers_long_agendas_by_narrowing_and_the_rest_by_cp_sat() -
     short = make_family("opposed", 12, 6, 3, seed=0)  # 2·10^9 packages
     answer = engine.settle(short, [SettlementRule.EGALITARIAN], time_limit=60)
     assert answer[SettlementRule.EGALITARIAN].method == "cp-sat"
+
+
+def test_too_many_packages_left_go_to_cp_sat_with_an_honest_label(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Beyond :data:`narrowing.LIMIT` the rule goes to CP-SAT; on its time limit the
+    answer says so, with a bound at least its value."""
+    monkeypatch.setattr(narrowing, "LIMIT", 0)
+    problem = make_family("opposed", 40, 6, 3, seed=0)
+    answer = engine.settle(problem, [SettlementRule.WELFARE], time_limit=0.3)[
+        SettlementRule.WELFARE
+    ]
+    assert answer.method == "cp-sat"
+    if answer.status is not Status.OPTIMAL:
+        assert answer.status in (Status.FEASIBLE, Status.UNKNOWN)
+        if answer.value is not None:
+            assert answer.bound is not None and answer.bound >= answer.value

@@ -350,7 +350,7 @@ def within(dual: Lagrangian) -> NDArray[np.int64] | None:
         rows = rows[keep_rows]
         rows[:, g] = options[keep_cols]
         spent = total[keep_rows, keep_cols]
-    return rows
+    return rows if rows.shape[0] <= LIMIT else None
 
 
 def _admissible(problem: Problem, packages: Packages, utilities: FloatArray) -> BoolArray:
