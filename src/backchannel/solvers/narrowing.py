@@ -6,26 +6,27 @@ optimum is only known to within the summed rounding error (about ``0.5/S`` per
 issue and party, some ``10^-4`` on 160 issues), far above the tolerance ``10^-9``;
 the certified search must then visit, one solve each, every package whose integer
 value lies in that band, and on opposed agendas there are thousands. The walk-away
-constraints make even welfare a multi-dimensional knapsack, so no issue can be
-decided alone.
+constraints are not the cause (without them welfare proves no faster), nor is the
+tie-break (never reached).
 
 What this module does instead, for one rule at a time, all in NumPy:
 
-1. **An incumbent** (:func:`incumbent`): the best package of a local search (red lines
-   across issues repaired greedily, then one issue changed at a time, best improvement
-   first; admissibility first, then the rule's value, welfare breaking its ties)
-   started from the per-issue best options of a few weightings of the parties. It only
-   needs to be good.
+1. **An incumbent** (:func:`incumbent`): the best package of a local search (one *part*
+   changed at a time: an issue, or a group of issues that red lines link, whose options
+   are its combinations that respect them; best improvement first; the walk-away
+   shortfall first, then the rule's value, welfare breaking its ties) started from the
+   per-part best options of a few weightings of the parties. It only needs to be good.
 2. **The options a package at least as good can use**: every package whose value
    ties with or beats the incumbent's meets linear inequalities on the utilities
    (the utility red lines, walk-away levels included; for welfare, welfare at least
    the incumbent's; for Nash the tangent of ``sum_p ln g_p`` at the incumbent's gains
    ``a``, ``sum_p g_p / a_p >= p - delta``, because ``ln g <= ln a - 1 + g / a``).
-   Lagrangian relaxation of those inequalities makes the bound separable by issue,
-   and reduced-cost fixing (:func:`~backchannel.solvers.cpsat.fixing.lagrange`) drops
-   every option that alone would cost more than the whole Lagrangian budget. The
-   per-issue best options for the Lagrangian weights found start one more local
-   search, and a better incumbent narrows again.
+   Lagrangian relaxation of those inequalities makes the bound separable by part, and
+   reduced-cost fixing (:func:`~backchannel.solvers.cpsat.fixing.lagrange_arrays`)
+   gives each option its loss against its part's best; every package sought has
+   losses summing to at most the Lagrangian budget. The per-part best options for
+   the Lagrangian weights found start one more local search, and a better incumbent
+   narrows again.
 3. **Exact enumeration** (:func:`within`) of the packages whose options' losses sum
    to at most the Lagrangian budget, when they are few (:data:`LIMIT`), each scored
    in floats exactly as :meth:`Problem.utility` does: the same tolerance, welfare
@@ -34,8 +35,9 @@ What this module does instead, for one rule at a time, all in NumPy:
    is at least as good as the incumbent).
 
 When the packages left are too many, or a step does not apply (non-additive
-utilities, no admissible incumbent, a Nash incumbent without a positive product), or
-the rule is another (:data:`RULES`), the rule goes to CP-SAT as before.
+utilities, a group of linked issues with more than :data:`GROUP_LIMIT` combinations,
+no admissible incumbent, a Nash incumbent without a positive product), or the rule
+is another (:data:`RULES`), the rule goes to CP-SAT as before.
 """
 
 from __future__ import annotations
@@ -77,9 +79,9 @@ Packages = NDArray[np.integer[Any]]
 
 RULES = (SettlementRule.NASH, SettlementRule.WELFARE)
 """The rules answered here. Egalitarian and Kalai-Smorodinsky are not yet: single-issue
-moves leave their incumbents about 3·10^-4 below the optimum on opposed agendas
-(160×6), and the options within that of the Lagrangian bound leave 10^20 or more
-packages (docs/explanation/performance.md)."""
+moves leave their incumbents about 3·10^-4 below the Lagrangian bound on opposed agendas
+(160×6), and within that gap 57 issues keep several options, some 10^22 packages
+(docs/explanation/performance.md)."""
 
 LIMIT = 100_000
 """Most packages within the Lagrangian budget that are scored (else CP-SAT answers)."""
@@ -87,12 +89,10 @@ LIMIT = 100_000
 PASSES = 600
 """Most improving moves of one local search."""
 
-TRIES = 8
-"""Improving moves tried in turn when the best one breaks a red line across issues."""
-
 
 def lowest_tie(value: float) -> float:
-    """A value below every one that ties with ``value``."""
+    """A value below every one that ties with ``value`` (as ``cpsat.package_model``'s,
+    which cannot be imported here without loading OR-Tools)."""
     return value - 2 * tolerance(value) - 1e-12
 
 
