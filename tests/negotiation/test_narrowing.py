@@ -59,6 +59,8 @@ def test_narrowing_leaves_few_packages_and_agrees(family: str) -> None:
     assert t is not None
     for rule in narrowing.RULES:
         dual = narrowing.narrowed(problem, narrowing._Goal(problem, rule), t)
+        if dual is None and rule is SettlementRule.EGALITARIAN:
+            continue  # its incumbent may stay too far from the bound: CP-SAT answers
         assert dual is not None
         rows = narrowing.within(dual)
         assert rows is not None
@@ -102,8 +104,8 @@ def test_the_engine_answers_long_agendas_by_narrowing_and_the_rest_by_cp_sat() -
     for rule, answer in engine.settle(long, list(narrowing.RULES), time_limit=60).items():
         assert answer.status is Status.OPTIMAL and answer.method == narrowing.METHOD, rule
     short = make_family("opposed", 12, 6, 3, seed=0)  # 2·10^9 packages
-    answer = engine.settle(short, [SettlementRule.EGALITARIAN], time_limit=60)
-    assert answer[SettlementRule.EGALITARIAN].method == "cp-sat"
+    answer = engine.settle(short, [SettlementRule.KS], time_limit=60)
+    assert answer[SettlementRule.KS].method == "cp-sat"
 
 
 def test_too_many_packages_left_go_to_cp_sat_with_an_honest_label(

@@ -77,17 +77,21 @@ METHOD = "lagrange+enumeration"
 Packages = NDArray[np.integer[Any]]
 """Packages as rows of option indices (int16, or int32 on issues of 2^15 options or more)."""
 
-RULES = (SettlementRule.NASH, SettlementRule.WELFARE)
-"""The rules answered here. Egalitarian and Kalai-Smorodinsky are not yet: single-issue
-moves leave their incumbents about 3·10^-4 below the Lagrangian bound on opposed agendas
-(160×6), and within that gap 57 issues keep several options, some 10^22 packages
-(docs/explanation/performance.md)."""
+RULES = (SettlementRule.NASH, SettlementRule.WELFARE, SettlementRule.EGALITARIAN)
+"""The rules answered here. Kalai-Smorodinsky is not yet (it needs every party's ideal
+first, a knapsack of the same kind; docs/explanation/performance.md)."""
+
+CANDIDATES = 200
+"""Moves (part changes) of smallest Lagrangian loss that the paired search combines."""
 
 LIMIT = 100_000
 """Most packages within the Lagrangian budget that are scored (else CP-SAT answers)."""
 
 PASSES = 600
 """Most improving moves of one local search."""
+
+ROUNDS = 3
+"""Most Lagrangian bounds computed per rule (each after a better incumbent)."""
 
 
 def lowest_tie(value: float) -> float:
@@ -107,9 +111,26 @@ class _Goal:
         """The float value of packages given as columns ``(parties, packages)``."""
         return rule_values(self.rule, utilities, self.disagreement, None)
 
+    def search(self, utilities: FloatArray) -> FloatArray:
+        """What the local searches maximise: the value; for egalitarian, the lowest gain
+        and, far lighter, the others (lifting one of two tied lowest parties is progress)."""
+        if self.rule is not SettlementRule.EGALITARIAN:
+            return self.values(utilities)
+        gains = np.sort(np.maximum(utilities - self.disagreement[:, None], 0.0), axis=0)
+        total: FloatArray = gains[0] + 1e-3 * gains[1:].sum(axis=0)
+        return total
+
     def value(self, utilities: Sequence[float]) -> float:
         """The float value of one package (the definition's own arithmetic)."""
         return rule_value(self.rule, utilities, self.disagreement, None)
+
+    def floors(self, value: float) -> FloatArray:
+        """A lower bound on each party's utility in every package tying with or beating
+        ``value`` (``-inf``: none): egalitarian gives every party its lowest gain."""
+        low = lowest_tie(value)
+        if self.rule is SettlementRule.EGALITARIAN and low > 0:
+            return self.disagreement + low
+        return np.full(self.disagreement.size, -np.inf)
 
     def rows(self, utilities: Sequence[float], value: float) -> list[Row]:
         """Linear inequalities every package tying with or beating a package of these
@@ -118,7 +139,7 @@ class _Goal:
         low = lowest_tie(value)
         if self.rule is SettlementRule.WELFARE:
             return [((1.0,) * count, low)]
-        if low <= 0:
+        if low <= 0 or self.rule is not SettlementRule.NASH:
             return []
         # Nash: ln g <= ln a - 1 + g / a at a = the incumbent's gains, so a product of at
         # least ``low`` needs sum_p g_p / a_p >= p - ln(value / low).
@@ -254,15 +275,57 @@ def _local_search(t: _Parts, goal: _Goal, start: list[int]) -> list[int]:
             score, now = -short, -now_short
         else:
             tie = 1e-3 * TOL  # welfare breaks ties, in a far smaller unit
-            value = goal.values(flat)
+            value = goal.search(flat)
             score = np.where(short > 0, -np.inf, value + tie * flat.sum(axis=0))
-            now = float(goal.values(u[:, None])[0]) + tie * float(u.sum())
+            now = float(goal.search(u[:, None])[0]) + tie * float(u.sum())
         score = np.where(usable, score, -np.inf)
         k = int(np.argmax(score))
         if not score[k] > now + 1e-15:
             break
         g, c = divmod(k, width)
         current[g] = c
+    return current
+
+
+def _paired_search(t: _Parts, goal: _Goal, start: list[int], loss: FloatArray) -> list[int]:
+    """Best improvement over one or two part changes at a time, among the
+    :data:`CANDIDATES` changes of smallest Lagrangian loss against the current choice
+    (a max-min rule often needs two: one lifts the lowest party, one pays for it).
+    Only packages that keep every utility red line are moved to."""
+    parts, width = t.usable.shape
+    index = np.arange(parts)
+    current = list(start)
+    flat_loss = np.where(t.usable, loss, np.inf)
+    for _ in range(PASSES):
+        base = t.u[:, index, current]
+        u = base.sum(axis=1)
+        if float(_shortfall(u[:, None], t.floor)[0]) > 0:
+            break
+        relative = (flat_loss - flat_loss[index, current][:, None]).reshape(-1)
+        moves = np.argsort(relative, kind="stable")[:CANDIDATES]
+        moves = moves[np.isfinite(relative[moves])]
+        delta = (t.u - base[:, :, None]).reshape(len(u), -1)[:, moves]  # (parties, moves)
+        one = u[:, None] + delta
+        two = (one[:, :, None] + delta[:, None, :]).reshape(len(u), -1)
+        part = moves // width
+        scores = []
+        for after, bad in ((one, None), (two, (part[:, None] == part[None, :]).reshape(-1))):
+            score = np.where(_shortfall(after, t.floor) > 0, -np.inf, goal.search(after))
+            if bad is not None:
+                score[bad] = -np.inf
+            scores.append(score)
+        now = float(goal.search(u[:, None])[0])
+        single, paired = (float(score.max(initial=-np.inf)) for score in scores)
+        if max(single, paired) <= now + 1e-15:
+            break
+        if single >= paired:
+            chosen = [int(moves[int(scores[0].argmax())])]
+        else:
+            i, j = divmod(int(scores[1].argmax()), moves.size)
+            chosen = [int(moves[i]), int(moves[j])]
+        for k in chosen:
+            g, c = divmod(k, width)
+            current[g] = c
     return current
 
 
@@ -302,26 +365,31 @@ def narrowed(problem: Problem, goal: _Goal, t: _Parts) -> Lagrangian | None:
     """
     found = incumbent(problem, goal, t)
     dual: Lagrangian | None = None
-    for again in (True, False):
+    for round_ in range(ROUNDS):
         if found is None:
             return None
         x, value = found
         if value <= 0 and goal.rule is SettlementRule.NASH:
             return None
         rows = goal.rows(problem.utility(t.package(x)), value)
-        dual = lagrange_arrays(t.u, t.usable, t.floor, rows)
+        dual = lagrange_arrays(t.u, t.usable, np.maximum(t.floor, goal.floors(value)), rows)
         if dual is None:
             return None
-        if not again or math.prod(len(row) for row in dual.left) <= 1:
+        if round_ == ROUNDS - 1 or math.prod(len(row) for row in dual.left) <= 1:
             break
-        y = _local_search(t, goal, t.argmax(dual.weights))
-        package = t.package(y)
-        if not problem.is_admissible(package):
+        top = t.argmax(dual.weights)
+        starts = [_local_search(t, goal, top)]
+        if goal.rule is SettlementRule.EGALITARIAN:
+            starts = [_paired_search(t, goal, y, dual.loss) for y in (top, *starts, x)]
+        improved = False
+        for y in starts:
+            package = t.package(y)
+            if problem.is_admissible(package):
+                better = goal.value(problem.utility(package))
+                if better > found[1]:
+                    found, improved = (y, better), True
+        if not improved:
             break
-        better = goal.value(problem.utility(package))
-        if better <= value:
-            break
-        found = (y, better)
     assert dual is not None
     if any(o not in row for o, row in zip(x, dual.left, strict=True)):
         return None  # the incumbent is always inside; stay exact regardless
