@@ -1,4 +1,4 @@
-"""Nash and welfare for 3+ parties on long additive agendas: narrow by Lagrange, enumerate.
+"""Nash, welfare, egalitarian for 3+ parties, additive: narrow by Lagrange, then enumerate.
 
 Why CP-SAT alone is slow here (measured in docs/explanation/performance.md): its
 integer model rounds every utility to ``1/S``, so on float utilities its proven
@@ -15,11 +15,14 @@ What this module does instead, for one rule at a time, all in NumPy:
    changed at a time: an issue, or a group of issues that red lines link, whose options
    are its combinations that respect them; best improvement first; the walk-away
    shortfall first, then the rule's value, welfare breaking its ties) started from the
-   per-part best options of a few weightings of the parties. It only needs to be good.
+   per-part best options of a few weightings of the parties. It only needs to be good;
+   for egalitarian a paired search (:func:`_paired_search`, one or two changes among
+   those of smallest Lagrangian loss) lifts tied lowest parties that one change cannot.
 2. **The options a package at least as good can use**: every package whose value
    ties with or beats the incumbent's meets linear inequalities on the utilities
    (the utility red lines, walk-away levels included; for welfare, welfare at least
-   the incumbent's; for Nash the tangent of ``sum_p ln g_p`` at the incumbent's gains
+   the incumbent's; for egalitarian, every gain at least the incumbent's lowest; for
+   Nash the tangent of ``sum_p ln g_p`` at the incumbent's gains
    ``a``, ``sum_p g_p / a_p >= p - delta``, because ``ln g <= ln a - 1 + g / a``).
    Lagrangian relaxation of those inequalities makes the bound separable by part, and
    reduced-cost fixing (:func:`~backchannel.solvers.cpsat.fixing.lagrange_arrays`)
