@@ -164,7 +164,7 @@ def lagrange_arrays(
             if b < best_b:
                 best_b, best_scores, best_y = b, scores, y
             norm = float(np.linalg.norm(gradient))
-            if norm == 0.0:
+            if norm == 0.0 or (polyak and b <= 0.0):
                 break
             size = max(b, 0.0) / norm**2 if polyak else 1.0 / (norm * math.sqrt(step))
             y = _onto_simplex(y - size * gradient)
