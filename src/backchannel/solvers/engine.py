@@ -8,6 +8,9 @@ Which algorithm answers a question depends on the problem, never on the caller:
   programme over issues (the zone and the viable options follow from it too, see
   :mod:`backchannel.solvers.dp_zone`); the settlement rules run it only inside each
   rule's window (:mod:`backchannel.solvers.frontier_window`);
+* **3-8 parties with additive utilities**, settlement rules: Lagrangian narrowing to
+  the options a good package can use, then exact enumeration of what is left
+  (:mod:`backchannel.solvers.narrowing`), when few packages are left;
 * **everything else** (3-8 parties on large agendas, non-linear utilities,
   clashes, MESO): CP-SAT.
 
@@ -50,6 +53,7 @@ from backchannel.solvers.enumeration import (
 )
 from backchannel.solvers.frontier_dp import NotApplicable, dp_frontier
 from backchannel.solvers.frontier_window import window_settlements
+from backchannel.solvers.narrowing import narrowed_settlement
 
 MAX_PARTIES = 8
 """Settlement rules accept 2 to this many parties with preferences."""
@@ -122,7 +126,11 @@ def settle(
         except NotApplicable:
             answers = None
     if answers is None:
-        answers = {rule: cpsat_settle(problem, rule, time_limit) for rule in rules}
+        answers = {}
+        for rule in rules:  # 3+ parties, additive: narrowing first (None: it does not apply)
+            answers[rule] = narrowed_settlement(problem, rule) or cpsat_settle(
+                problem, rule, time_limit
+            )
     for settlement in answers.values():
         validate.validate_settlement(problem, settlement)
     return answers

@@ -37,6 +37,11 @@ def tolerance(value: float) -> float:
     return TOL * max(1.0, abs(value))
 
 
+def lowest_tie(value: float) -> float:
+    """A value below every one that ties with ``value`` (within :func:`tolerance`)."""
+    return value - 2 * tolerance(value) - 1e-12
+
+
 def rule_values(
     rule: SettlementRule, utilities: FloatArray, disagreement: FloatArray, ideal: FloatArray | None
 ) -> FloatArray:

@@ -34,7 +34,8 @@ from collections.abc import Sequence
 from ortools.sat.python import cp_model
 
 from backchannel.model.results import SettlementRule
-from backchannel.solvers.cpsat.package_model import FINE, TOL, PackageModel, S, lowest_tie
+from backchannel.solvers.cpsat.package_model import FINE, TOL, PackageModel, S
+from backchannel.solvers.scoring import lowest_tie
 
 K = 10**10
 """Scale of the logarithms in the Nash objective."""

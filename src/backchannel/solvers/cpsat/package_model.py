@@ -103,11 +103,6 @@ def slack(value: float) -> float:
     return TOL * max(1.0, abs(value))
 
 
-def lowest_tie(value: float) -> float:
-    """A value below every one that :func:`close` counts as equal to ``value``."""
-    return value - 2 * slack(value) - 1e-12
-
-
 class Budget:
     """A wall-clock deadline shared by every solve of one question."""
 

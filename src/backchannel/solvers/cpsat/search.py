@@ -46,7 +46,8 @@ from ortools.sat.python import cp_model
 from backchannel.model.problem import Package
 from backchannel.solvers.cpsat.fixing import final_domains
 from backchannel.solvers.cpsat.objectives import Objective, Welfare
-from backchannel.solvers.cpsat.package_model import Budget, PackageModel, close, lowest_tie, slack
+from backchannel.solvers.cpsat.package_model import Budget, PackageModel, close, slack
+from backchannel.solvers.scoring import lowest_tie
 
 CAP = 2000
 """Most packages one certified search visits before it gives up proving."""
