@@ -38,7 +38,6 @@ from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from starlette.routing import Mount, Route
 
 from backchannel.config import Settings
 from backchannel.errors import InputError, SignInRequired, TooManyAttempts, WrongCredentials
@@ -63,7 +62,7 @@ from backchannel.web.app import create_app
 from backchannel.web.deps import get_current
 from conftest import PASSWORD, build_world, make_settings, user
 
-from .conftest import BASE_URL, position_a, position_b
+from .conftest import BASE_URL, declared_routes, position_a, position_b, route_entries
 
 ROLES = ("anonymous", "outsider", "observer", "member_a", "member_b", "facilitator")
 USERS: dict[str, str | None] = {
@@ -676,35 +675,8 @@ def fingerprint(platform: Platform) -> dict[str, list[str]]:
 
 
 # ---------------------------------------------------------------- the route list
-def _route_entries(app: FastAPI) -> list[tuple[object, str, set[str]]]:
-    """``(route, path, methods)`` of every route, included routers flattened."""
-    try:
-        from fastapi.routing import iter_route_contexts  # type: ignore[attr-defined]
-    except ImportError:  # older FastAPI: app.routes is already flat
-        return [
-            (r, getattr(r, "path", ""), set(getattr(r, "methods", None) or ())) for r in app.routes
-        ]
-    return [
-        (c.original_route, c.path or "", set(c.methods or ()))
-        for c in iter_route_contexts(app.routes)
-    ]
-
-
-def declared_routes(app: FastAPI) -> set[tuple[str, str]]:
-    """``(method, path template)`` of every route the app answers (static files as GET)."""
-    found: set[tuple[str, str]] = set()
-    for route, path, methods in _route_entries(app):
-        if isinstance(route, Mount):
-            found.add(("GET", f"{path}/{{path}}"))
-        elif isinstance(route, Route):  # APIRoute included
-            found |= {(method, path) for method in methods}
-        else:
-            raise AssertionError(f"a kind of route the matrix cannot classify: {route!r}")
-    return found
-
-
 def _api_routes(app: FastAPI) -> list[tuple[APIRoute, str, set[str]]]:
-    return [(r, p, m) for r, p, m in _route_entries(app) if isinstance(r, APIRoute)]
+    return [(r, p, m) for r, p, m in route_entries(app) if isinstance(r, APIRoute)]
 
 
 def _calls(dependant: Any) -> Iterator[Callable[..., Any]]:

@@ -6,7 +6,8 @@ sent again. The syntax:
 
 * one issue per line, its name, a colon, then its options separated by semicolons;
 * ``(ordered)`` right after the name marks an ordered issue, its options from least to
-  most (``Troop ceiling (ordered): 500; 800; 1200``);
+  most (``Troop ceiling (ordered): 500; 800; 1200``); a Russian agenda may write
+  ``(по порядку)``;
 * blank lines and lines that start with ``#`` are skipped.
 """
 
@@ -21,7 +22,8 @@ from backchannel.model.dialogue import MAX_OPTIONS
 MAX_NAME = 120
 MAX_LINES = 200
 """The most lines an agenda text may have (an agenda is a few dozen issues at most)."""
-ORDERED_MARK = "(ordered)"
+ORDERED_MARKS = ("(ordered)", "(по порядку)")
+"""What marks an ordered issue after its name, in each language of the pages."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,9 @@ def _issue_of(number: int, text: str) -> TypedIssue:
         )
     name = name.strip()
     kind = IssueKind.UNORDERED
-    if name.lower().endswith(ORDERED_MARK):
-        name, kind = name[: -len(ORDERED_MARK)].strip(), IssueKind.ORDERED
+    for mark in ORDERED_MARKS:
+        if name.lower().endswith(mark):
+            name, kind = name[: -len(mark)].strip(), IssueKind.ORDERED
     if not name:
         raise InputError(f"{where}: the issue has no name", hint="write the name before the colon")
     if len(name) > MAX_NAME:

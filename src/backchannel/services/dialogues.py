@@ -40,6 +40,9 @@ round, while a facilitator probing a red line (about seven answers for one value
 0-100 scale) could pin down at most two or three values before it is spent."""
 MOST_EVALUATIONS_PER_DIALOGUE = 100
 ROLES = (FACILITATOR, MEMBER, OBSERVER)
+FACILITATOR_ALIAS = "Facilitator"
+"""What the other seats call the facilitator (kept as the facilitator's pseudonym); a
+participant list shows it as the role's name in the reader's language."""
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,7 @@ def create_dialogue(
             pseudonym_ct=b"",
         )
         repo.add(s, member)
-        member.pseudonym_ct = keys.seal("members", "pseudonym", member.id, "Facilitator")
+        member.pseudonym_ct = keys.seal("members", "pseudonym", member.id, FACILITATOR_ALIAS)
         platform.log(
             s,
             "dialogue.created",
@@ -279,6 +282,8 @@ def seat_view(platform: Platform, s: Session, place: Seat) -> DialogueView:
             participants.append(Participant(user.display_name, m.role, m.delegation_id, m.track))
         elif m.role in (MEMBER, FACILITATOR):  # others see pseudonyms only
             pseudonym: str = keys.open("members", "pseudonym", m.id, m.pseudonym_ct)
+            if m.role == FACILITATOR and pseudonym == FACILITATOR_ALIAS:
+                pseudonym = ""  # named by the role alone, in the reader's language
             participants.append(Participant(pseudonym, m.role, m.delegation_id, None))
     return DialogueView(
         dialogue.id,

@@ -1,0 +1,365 @@
+"""Every page in Russian: no English word left, dates and numbers in Russian form.
+
+The Russian demo (``backchannel demo --language ru``) is taken through two evaluated rounds
+(the whole agenda, where red lines clash; then the partial deals, with packages and a
+frontier), releases, a meeting with its record and notes, a non-paper and a negotiating
+text; then the facilitator, a member and an observer, whose accounts read Russian, and a
+visitor whose browser asks for Russian, open every page the app serves. The routes are
+read from the app: a page that is added without an entry in :data:`WALK` fails the test,
+named. Each page's visible text and its ``title``, ``aria-label``, ``placeholder`` and
+``alt`` attributes must hold no English word but the few names of :data:`NOT_ENGLISH`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from backchannel.errors import InputError
+from backchannel.formats.cases import load_case
+from backchannel.model.text import Draft
+from backchannel.services import (
+    accounts,
+    demo,
+    dialogues,
+    evaluations,
+    meetings,
+    nonpapers,
+    notes,
+    records,
+    releases,
+    rounds,
+    texts,
+)
+from backchannel.services.access import Actor
+from backchannel.services.platform import Platform
+from backchannel.storage import repo
+from backchannel.web.app import create_app
+from backchannel.web.language import COOKIE
+from conftest import PASSWORD, make_settings
+
+from .conftest import BASE_URL, declared_routes, sign_in
+
+SEATS = ("facilitator", "ru-1", "observer")
+"""The accounts that walk the pages: the facilitator, a member of Russia, the observer."""
+VISITOR = "visitor"
+"""No one signed in: a browser that asks for Russian."""
+
+WALK: dict[str, tuple[str, ...]] = {
+    "/signin": (VISITOR,),
+    "/signin/code": (VISITOR,),
+    "/invite/{token}": (VISITOR,),
+    "/account/password": SEATS,
+    "/account/mfa": SEATS,
+    "/dialogues": SEATS,
+    "/d/{dialogue_id}": SEATS,
+    "/d/{dialogue_id}/position": ("facilitator", "ru-1"),
+    "/d/{dialogue_id}/rounds/evaluate": ("facilitator",),
+    "/d/{dialogue_id}/analysis": ("facilitator",),
+    "/d/{dialogue_id}/history": ("facilitator", "ru-1"),
+    "/d/{dialogue_id}/releases": SEATS,
+    "/d/{dialogue_id}/log": SEATS,
+    "/d/{dialogue_id}/meetings": SEATS,
+    "/d/{dialogue_id}/meetings/{meeting_id}": SEATS,
+    "/d/{dialogue_id}/nonpapers": ("facilitator", "ru-1"),
+    "/d/{dialogue_id}/texts": SEATS,
+    "/d/{dialogue_id}/texts/{text_id}": SEATS,
+    "/d/{dialogue_id}/texts/{text_id}/edit": ("facilitator",),
+    "/d/{dialogue_id}/texts/{text_id}/diff": SEATS,
+}
+"""Every page (a GET route answering HTML) and who opens it."""
+
+NOT_PAGES = {
+    "/": "a redirect to the sign-in page or the dialogues",
+    "/favicon.ico": "the icon",
+    "/d/{dialogue_id}/checkpoints": "a JSON file to download",
+}
+"""GET routes outside the API that answer no page."""
+
+NOT_ENGLISH = {
+    "Backchannel",  # the product's name
+    "UTC",  # the time zone's name, the same in Russian
+    "IANA",  # the time zone database's name
+    "SWIFT",  # a proper name in an option of the demo
+    "Genius",  # the negotiation competition's file format
+    "yaml",  # file name endings
+    "yml",
+    "json",
+    "xml",
+    "ad",  # "ad referendum": Latin, written so in Russian diplomatic texts too
+    "referendum",
+}
+"""Latin words that may stand on a Russian page."""
+
+LATIN = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]")
+"""A word in Latin letters (of two letters or more: a lone letter is a placeholder)."""
+ZONE = re.compile(r"\b[A-Z][A-Za-z]+/[A-Za-z_/+-]+")
+"""An IANA time zone's name (Europe/Vienna): an identifier, the same in every language."""
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+ENGLISH_DECIMAL = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])")
+"""A decimal point (Russian writes a comma); a date's dots (07.12.2026) are not one."""
+SKIPPED = {"script", "style", "code"}
+"""Elements whose text is no prose of the page: script, styles, keys and links to copy."""
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
+ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
+
+
+class Visible(HTMLParser):
+    """The texts a reader sees or hears on a page, each as one string.
+
+    Text inside an element marked with another language (``lang="en"``: the switch's
+    "English") is that language's, and left out.
+    """
+
+    def __init__(self, language: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.language = language
+        self.open: list[tuple[str, bool]] = []
+        self.texts: list[str] = []
+
+    def _skipping(self) -> bool:
+        return any(skip for _, skip in self.open)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        lang = values.get("lang")
+        skip = tag in SKIPPED or (lang is not None and lang != self.language)
+        if not (skip or self._skipping()):
+            self.texts += [v for k in ATTRIBUTES if (v := values.get(k))]
+            button = tag == "input" and values.get("type") in ("submit", "button")
+            if button and values.get("value"):
+                self.texts.append(str(values["value"]))
+        if tag not in VOID:
+            self.open.append((tag, skip))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.open.pop()
+
+    def handle_endtag(self, tag: str) -> None:
+        for k in range(len(self.open) - 1, -1, -1):
+            if self.open[k][0] == tag:
+                del self.open[k:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        if data.strip() and not self._skipping():
+            self.texts.append(" ".join(data.split()))
+
+
+def visible_texts(html: str, language: str = "ru") -> list[str]:
+    """The visible texts of a page (and its spoken attributes)."""
+    parser = Visible(language)
+    parser.feed(html)
+    parser.close()
+    return parser.texts
+
+
+def english_in(texts: list[str], allowed: set[str]) -> list[str]:
+    """The texts that hold a Latin word not in ``allowed``."""
+    return [t for t in texts if any(w not in allowed for w in LATIN.findall(ZONE.sub("", t)))]
+
+
+# ------------------------------------------------------------------ the Russian demo
+@dataclass
+class Walk:
+    """The app on the Russian demo, the ids its pages need and the signed-in clients."""
+
+    app: FastAPI
+    platform: Platform
+    values: dict[str, str]
+    first_evaluation: str
+    absent: str
+    clients: dict[str, TestClient]
+    allowed: set[str]
+
+    def url(self, template: str) -> str:
+        return template.format(**self.values)
+
+
+def _actor(platform: Platform, username: str) -> Actor:
+    with platform.unit() as s:
+        row = repo.user_by_name(s, username)
+    assert row is not None
+    return Actor(row.id, row.username, row.display_name)
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
+    settings = make_settings(tmp_path_factory.mktemp("russian-pages"))
+    platform = Platform.open(settings, upgrade=True)
+    made = demo.seed(platform, language="ru")
+    actors = {name: _actor(platform, name) for name, *_ in demo.ACCOUNTS}
+    for name, actor in actors.items():
+        accounts.change_password(platform, actor, made.passwords[name], PASSWORD)
+    p, f, d = platform, actors["facilitator"], made.dialogue_id
+    view = dialogues.view(p, f, d)
+    sides = {party.name: party.id for party in view.delegations}
+    us, russia, ukraine = sides["США"], sides["Россия"], sides["Украина"]
+
+    # round 1: the whole agenda (red lines clash); a clash to Russia, a zone to the US
+    rounds.lock_round(p, f, d)
+    first = evaluations.evaluate(p, f, d)
+    releases.release(p, f, d, first, russia, "zone")
+    # round 2: the partial deals only (issues 5-8), packages and a frontier
+    rounds.open_round(p, f, d)
+    for issue in view.agenda.issues[:4]:
+        dialogues.remove_issue(p, f, d, issue.id)
+    rounds.lock_round(p, f, d)
+    second = evaluations.evaluate(p, f, d)
+    found = evaluations.evaluations(p, f, d)[0].findings
+    rule = next(iter(found.packages))
+    releases.release(p, f, d, second, us, "package", rule)
+    releases.release(p, f, d, second, russia, "zone")
+    releases.release(p, f, d, second, "observers", "zone")
+    # round 3 open: the position forms can be filled in again
+    rounds.open_round(p, f, d)
+
+    plan = meetings.MeetingPlan(
+        starts="2030-03-14T10:00", zone="Europe/Vienna", place="Вена", items=["Повестка"]
+    )
+    meeting = meetings.schedule(p, f, d, plan)
+    records.write(p, f, d, meeting, "Стороны обменялись мнениями.")
+    notes.save_note(p, actors["ru-1"], d, meeting, "Наши заметки о встрече.")
+    nonpapers.circulate(p, f, d, "Неофициальный документ для обсуждения.", 30)
+    text = texts.create_text(p, f, d, "Коммюнике", [Draft(body="Стороны встречаются.")])
+    token = dialogues.invite(p, f, d, "member", delegation_id=us, track="expert")
+
+    app = create_app(settings, platform)
+    clients = {name: sign_in(app, name).client for name in SEATS}
+    visitor = TestClient(app, base_url=BASE_URL, headers={"Accept-Language": "ru"})
+    visitor.cookies.set("bc_signin", "a-sign-in-waiting-for-its-code")
+    clients[VISITOR] = visitor
+    values = {"dialogue_id": d, "meeting_id": meeting, "text_id": text, "token": token}
+    # the accounts' user names are Latin: they are what one types to sign in
+    yield Walk(app, platform, values, first, ukraine, clients, NOT_ENGLISH | set(actors))
+    for client in clients.values():
+        client.close()
+    platform.close()
+
+
+def _get_routes(app: FastAPI) -> set[str]:
+    """Every GET route of the app outside the API and the static files."""
+    return {
+        path
+        for method, path in declared_routes(app)
+        if method == "GET" and not path.startswith(("/api/", "/static/"))
+    }
+
+
+def _urls(walk: Walk, template: str, seat: str) -> list[str]:
+    """The addresses a seat opens for one route (some pages have several states)."""
+    url = walk.url(template)
+    if template.endswith("/analysis"):
+        return [url, f"{url}?evaluation={walk.first_evaluation}"]
+    if template.endswith("/position") and seat == "facilitator":
+        return [f"{url}?delegation={walk.absent}"]
+    if template.endswith("/diff"):
+        return [f"{url}?old=1&new=1"]
+    return [url]
+
+
+# ------------------------------------------------------------------ the tests
+def test_every_page_of_the_app_is_walked(walk: Walk) -> None:
+    routes = _get_routes(walk.app)
+    unwalked = sorted(routes - set(WALK) - set(NOT_PAGES))
+    assert not unwalked, f"pages with no entry in WALK (add them, with who opens them): {unwalked}"
+    assert not sorted(set(WALK) - routes), "WALK names routes the app no longer has"
+
+
+def test_every_page_is_russian(walk: Walk) -> None:
+    problems: list[str] = []
+    walked = 0
+    for template, seats in WALK.items():
+        for seat in seats:
+            for url in _urls(walk, template, seat):
+                answer = walk.clients[seat].get(url)
+                where = f"{template} ({seat})"
+                if answer.status_code != 200 or "text/html" not in answer.headers["content-type"]:
+                    problems.append(f"{where}: {answer.status_code}")
+                    continue
+                walked += 1
+                assert '<html lang="ru">' in answer.text, where
+                texts = visible_texts(answer.text)
+                problems += [f"{where}: {t!r}" for t in english_in(texts, walk.allowed)]
+                problems += [
+                    f"{where}: a date or number in English form: {t!r}"
+                    for t in texts
+                    if (ISO_DATE.search(t) or ENGLISH_DECIMAL.search(t))
+                    and not t.startswith("Backchannel ")  # the version in the footer
+                ]
+    assert walked >= 40
+    unique = list(dict.fromkeys(problems))
+    assert not unique, "English on Russian pages:\n" + "\n".join(unique)
+
+
+def test_the_walk_finds_english(walk: Walk) -> None:
+    """The check itself can fail: the English sign-in page is caught; the switch's own
+    name (marked lang="en") and a key to copy (code) are not."""
+    english = TestClient(walk.app, base_url=BASE_URL).get("/signin").text
+    assert "Sign in" in english_in(visible_texts(english, "en"), set())
+    russian = visible_texts(walk.clients[VISITOR].get("/signin").text)
+    assert "English" not in " ".join(russian)
+    texts = visible_texts('<p>Войти <span title="Sign out">x</span> <code>abc def</code></p>')
+    assert english_in(texts, set()) == ["Sign out"]
+
+
+def test_the_demo_pages_keep_the_language_cookie_out(walk: Walk) -> None:
+    """The accounts read Russian because they chose it, not because of a cookie."""
+    assert COOKIE not in walk.clients["facilitator"].cookies
+
+
+def test_the_russian_demo_names_every_issue_option_and_party() -> None:
+    case = load_case(demo.EXAMPLE)
+    assert set(demo.RUSSIAN.issues) == {i.name for i in case.issues}
+    options = {o if isinstance(o, str) else o.name for i in case.issues for o in i.options or []}
+    assert set(demo.RUSSIAN.options) == options
+    assert set(demo.RUSSIAN.parties) == {p.name for p in case.parties}
+    words = [*demo.RUSSIAN.options.values(), *(n for n, _ in demo.RUSSIAN.issues.values())]
+    assert english_in(words, NOT_ENGLISH) == []
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_demo_is_seeded_in_each_language(tmp_path: Path, language: str) -> None:
+    platform = Platform.open(make_settings(tmp_path), upgrade=True)
+    made = demo.seed(platform, language=language)
+    facilitator = _actor(platform, "facilitator")
+    view = dialogues.view(platform, facilitator, made.dialogue_id)
+    names = [party.name for party in view.delegations]
+    issue = view.agenda.issues[0]
+    if language == "ru":
+        assert view.title == demo.RUSSIAN.title
+        assert names == ["США", "Россия", "Украина"]
+        assert issue.name == "Территория"
+        assert issue.options[1] == "заморозка по линии соприкосновения"
+    else:
+        assert view.title.startswith("US–Russia track 1.5 dialogue")
+        assert names == ["US", "Russia", "Ukraine"]
+        assert (issue.name, issue.options[1]) == ("Territory", "freeze on line of contact")
+    chosen = accounts.sign_in(platform, "facilitator", made.passwords["facilitator"], "x")
+    assert isinstance(chosen, accounts.SignedIn)
+    assert accounts.current(platform, chosen.token).language == ("ru" if language == "ru" else None)
+    # the positions name the options the agenda shows: round 1 evaluates
+    rounds.lock_round(platform, facilitator, made.dialogue_id)
+    evaluations.evaluate(platform, facilitator, made.dialogue_id)
+    (found,) = evaluations.evaluations(platform, facilitator, made.dialogue_id)
+    assert found.findings.zone is False  # the whole agenda: the red lines clash
+    again = demo.seed(platform, language=language)
+    assert (again.created, again.dialogue_id) == (False, made.dialogue_id)
+    platform.close()
+
+
+def test_the_demo_refuses_a_language_it_is_not_written_in(tmp_path: Path) -> None:
+    platform = Platform.open(make_settings(tmp_path), upgrade=True)
+    with pytest.raises(InputError) as refused:
+        demo.seed(platform, language="de")
+    assert refused.value.hint == "choose one of: en, ru"
+    platform.close()
