@@ -21,7 +21,6 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, text
-from starlette.routing import Mount, Route
 
 from backchannel.config import Settings
 from backchannel.model.dialogue import IfThen, Position, Unacceptable
@@ -168,31 +167,3 @@ def row_counts(engine: Engine) -> dict[str, int]:
             else 0
             for table in sorted(Base.metadata.tables)
         }
-
-
-# ------------------------------------------------------------------ the route list
-def route_entries(app: FastAPI) -> list[tuple[object, str, set[str]]]:
-    """``(route, path, methods)`` of every route, included routers flattened."""
-    try:
-        from fastapi.routing import iter_route_contexts  # type: ignore[attr-defined]
-    except ImportError:  # older FastAPI: app.routes is already flat
-        return [
-            (r, getattr(r, "path", ""), set(getattr(r, "methods", None) or ())) for r in app.routes
-        ]
-    return [
-        (c.original_route, c.path or "", set(c.methods or ()))
-        for c in iter_route_contexts(app.routes)
-    ]
-
-
-def declared_routes(app: FastAPI) -> set[tuple[str, str]]:
-    """``(method, path template)`` of every route the app answers (static files as GET)."""
-    found: set[tuple[str, str]] = set()
-    for route, path, methods in route_entries(app):
-        if isinstance(route, Mount):
-            found.add(("GET", f"{path}/{{path}}"))
-        elif isinstance(route, Route):  # APIRoute included
-            found |= {(method, path) for method in methods}
-        else:
-            raise AssertionError(f"a kind of route the matrix cannot classify: {route!r}")
-    return found

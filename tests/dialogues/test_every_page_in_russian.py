@@ -24,64 +24,14 @@ from fastapi.testclient import TestClient
 
 from backchannel.errors import InputError
 from backchannel.formats.cases import load_case
-from backchannel.model.text import Draft
-from backchannel.services import (
-    accounts,
-    demo,
-    dialogues,
-    evaluations,
-    meetings,
-    nonpapers,
-    notes,
-    records,
-    releases,
-    rounds,
-    texts,
-)
-from backchannel.services.access import Actor
+from backchannel.services import accounts, demo, dialogues, evaluations, rounds
 from backchannel.services.platform import Platform
-from backchannel.storage import repo
 from backchannel.web.app import create_app
 from backchannel.web.language import COOKIE
-from conftest import PASSWORD, make_settings
+from conftest import make_settings
+from page_routes import SEATS, VISITOR, WALK, Prepared, actor_of, page_routes, prepare
 
-from .conftest import BASE_URL, declared_routes, sign_in
-
-SEATS = ("facilitator", "ru-1", "observer")
-"""The accounts that walk the pages: the facilitator, a member of Russia, the observer."""
-VISITOR = "visitor"
-"""No one signed in: a browser that asks for Russian."""
-
-WALK: dict[str, tuple[str, ...]] = {
-    "/signin": (VISITOR,),
-    "/signin/code": (VISITOR,),
-    "/invite/{token}": (VISITOR,),
-    "/account/password": SEATS,
-    "/account/mfa": SEATS,
-    "/dialogues": SEATS,
-    "/d/{dialogue_id}": SEATS,
-    "/d/{dialogue_id}/position": ("facilitator", "ru-1"),
-    "/d/{dialogue_id}/rounds/evaluate": ("facilitator",),
-    "/d/{dialogue_id}/analysis": ("facilitator",),
-    "/d/{dialogue_id}/history": ("facilitator", "ru-1"),
-    "/d/{dialogue_id}/releases": SEATS,
-    "/d/{dialogue_id}/log": SEATS,
-    "/d/{dialogue_id}/meetings": SEATS,
-    "/d/{dialogue_id}/meetings/{meeting_id}": SEATS,
-    "/d/{dialogue_id}/nonpapers": ("facilitator", "ru-1"),
-    "/d/{dialogue_id}/texts": SEATS,
-    "/d/{dialogue_id}/texts/{text_id}": SEATS,
-    "/d/{dialogue_id}/texts/{text_id}/edit": ("facilitator",),
-    "/d/{dialogue_id}/texts/{text_id}/diff": SEATS,
-}
-"""Every page (a GET route answering HTML) and who opens it."""
-
-NOT_PAGES = {
-    "/": "a redirect to the sign-in page or the dialogues",
-    "/favicon.ico": "the icon",
-    "/d/{dialogue_id}/checkpoints": "a JSON file to download",
-}
-"""GET routes outside the API that answer no page."""
+from .conftest import BASE_URL, sign_in
 
 NOT_ENGLISH = {
     "Backchannel",  # the product's name
@@ -171,106 +121,35 @@ def english_in(texts: list[str], allowed: set[str]) -> list[str]:
 # ------------------------------------------------------------------ the Russian demo
 @dataclass
 class Walk:
-    """The app on the Russian demo, the ids its pages need and the signed-in clients."""
+    """The app on the prepared Russian demo and a client for each seat."""
 
     app: FastAPI
-    platform: Platform
-    values: dict[str, str]
-    first_evaluation: str
-    absent: str
+    prepared: Prepared
     clients: dict[str, TestClient]
     allowed: set[str]
-
-    def url(self, template: str) -> str:
-        return template.format(**self.values)
-
-
-def _actor(platform: Platform, username: str) -> Actor:
-    with platform.unit() as s:
-        row = repo.user_by_name(s, username)
-    assert row is not None
-    return Actor(row.id, row.username, row.display_name)
 
 
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
     settings = make_settings(tmp_path_factory.mktemp("russian-pages"))
     platform = Platform.open(settings, upgrade=True)
-    made = demo.seed(platform, language="ru")
-    actors = {name: _actor(platform, name) for name, *_ in demo.ACCOUNTS}
-    for name, actor in actors.items():
-        accounts.change_password(platform, actor, made.passwords[name], PASSWORD)
-    p, f, d = platform, actors["facilitator"], made.dialogue_id
-    view = dialogues.view(p, f, d)
-    sides = {party.name: party.id for party in view.delegations}
-    us, russia, ukraine = sides["США"], sides["Россия"], sides["Украина"]
-
-    # round 1: the whole agenda (red lines clash); a clash to Russia, a zone to the US
-    rounds.lock_round(p, f, d)
-    first = evaluations.evaluate(p, f, d)
-    releases.release(p, f, d, first, russia, "zone")
-    # round 2: the partial deals only (issues 5-8), packages and a frontier
-    rounds.open_round(p, f, d)
-    for issue in view.agenda.issues[:4]:
-        dialogues.remove_issue(p, f, d, issue.id)
-    rounds.lock_round(p, f, d)
-    second = evaluations.evaluate(p, f, d)
-    found = evaluations.evaluations(p, f, d)[0].findings
-    rule = next(iter(found.packages))
-    releases.release(p, f, d, second, us, "package", rule)
-    releases.release(p, f, d, second, russia, "zone")
-    releases.release(p, f, d, second, "observers", "zone")
-    # round 3 open: the position forms can be filled in again
-    rounds.open_round(p, f, d)
-
-    plan = meetings.MeetingPlan(
-        starts="2030-03-14T10:00", zone="Europe/Vienna", place="Вена", items=["Повестка"]
-    )
-    meeting = meetings.schedule(p, f, d, plan)
-    records.write(p, f, d, meeting, "Стороны обменялись мнениями.")
-    notes.save_note(p, actors["ru-1"], d, meeting, "Наши заметки о встрече.")
-    nonpapers.circulate(p, f, d, "Неофициальный документ для обсуждения.", 30)
-    text = texts.create_text(p, f, d, "Коммюнике", [Draft(body="Стороны встречаются.")])
-    token = dialogues.invite(p, f, d, "member", delegation_id=us, track="expert")
-
+    prepared = prepare(platform, "ru")
     app = create_app(settings, platform)
     clients = {name: sign_in(app, name).client for name in SEATS}
     visitor = TestClient(app, base_url=BASE_URL, headers={"Accept-Language": "ru"})
     visitor.cookies.set("bc_signin", "a-sign-in-waiting-for-its-code")
     clients[VISITOR] = visitor
-    values = {"dialogue_id": d, "meeting_id": meeting, "text_id": text, "token": token}
     # the accounts' user names are Latin: they are what one types to sign in
-    yield Walk(app, platform, values, first, ukraine, clients, NOT_ENGLISH | set(actors))
+    yield Walk(app, prepared, clients, NOT_ENGLISH | set(prepared.actors))
     for client in clients.values():
         client.close()
     platform.close()
 
 
-def _get_routes(app: FastAPI) -> set[str]:
-    """Every GET route of the app outside the API and the static files."""
-    return {
-        path
-        for method, path in declared_routes(app)
-        if method == "GET" and not path.startswith(("/api/", "/static/"))
-    }
-
-
-def _urls(walk: Walk, template: str, seat: str) -> list[str]:
-    """The addresses a seat opens for one route (some pages have several states)."""
-    url = walk.url(template)
-    if template.endswith("/analysis"):
-        return [url, f"{url}?evaluation={walk.first_evaluation}"]
-    if template.endswith("/position") and seat == "facilitator":
-        return [f"{url}?delegation={walk.absent}"]
-    if template.endswith("/diff"):
-        return [f"{url}?old=1&new=1"]
-    return [url]
-
-
 # ------------------------------------------------------------------ the tests
 def test_every_page_of_the_app_is_walked(walk: Walk) -> None:
-    routes = _get_routes(walk.app)
-    unwalked = sorted(routes - set(WALK) - set(NOT_PAGES))
+    routes = page_routes(walk.app)
+    unwalked = sorted(routes - set(WALK))
     assert not unwalked, f"pages with no entry in WALK (add them, with who opens them): {unwalked}"
     assert not sorted(set(WALK) - routes), "WALK names routes the app no longer has"
 
@@ -280,7 +159,7 @@ def test_every_page_is_russian(walk: Walk) -> None:
     walked = 0
     for template, seats in WALK.items():
         for seat in seats:
-            for url in _urls(walk, template, seat):
+            for url in walk.prepared.urls(template, seat):
                 answer = walk.clients[seat].get(url)
                 where = f"{template} ({seat})"
                 if answer.status_code != 200 or "text/html" not in answer.headers["content-type"]:
@@ -331,7 +210,7 @@ def test_the_russian_demo_names_every_issue_option_and_party() -> None:
 def test_the_demo_is_seeded_in_each_language(tmp_path: Path, language: str) -> None:
     platform = Platform.open(make_settings(tmp_path), upgrade=True)
     made = demo.seed(platform, language=language)
-    facilitator = _actor(platform, "facilitator")
+    facilitator = actor_of(platform, "facilitator")
     view = dialogues.view(platform, facilitator, made.dialogue_id)
     names = [party.name for party in view.delegations]
     issue = view.agenda.issues[0]

@@ -61,8 +61,9 @@ from backchannel.storage.tables import Base, SessionRow, new_id, utcnow
 from backchannel.web.app import create_app
 from backchannel.web.deps import get_current
 from conftest import PASSWORD, build_world, make_settings, user
+from page_routes import declared_routes, route_entries
 
-from .conftest import BASE_URL, declared_routes, position_a, position_b, route_entries
+from .conftest import BASE_URL, position_a, position_b
 
 ROLES = ("anonymous", "outsider", "observer", "member_a", "member_b", "facilitator")
 USERS: dict[str, str | None] = {
@@ -135,6 +136,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", D + "/issues/{issue_id}/move"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/delegations"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/invitations"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", D + "/invitations/each"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/invitations/{invitation_id}/revoke"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/mfa"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/rounds"): cells(303, 404, 404, 404, 404, 303),
@@ -355,6 +357,9 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         ("POST", D + "/rounds/evaluate"): {"form": {"confirm": "yes"}},
         ("POST", D + "/invitations"): {
             "form": {"role": "member", "delegation": ids.delegation_a, "track": "expert"}
+        },
+        ("POST", D + "/invitations/each"): {
+            "form": {f"invite:{ids.delegation_a}": "yes", f"track:{ids.delegation_a}": "expert"}
         },
         ("POST", D + "/position"): {
             "form": {

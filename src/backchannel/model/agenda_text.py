@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backchannel.errors import InputError
+from backchannel.messages import t_
 from backchannel.model.case import IssueKind
 from backchannel.model.dialogue import MAX_OPTIONS
 
@@ -122,3 +123,33 @@ def parse_agenda_text(text: str, taken: frozenset[str] = frozenset()) -> list[Ty
     if not issues:
         raise InputError("no issue in the text", hint="write one issue per line: 'Issue: a; b'")
     return issues
+
+
+ABSENT_MARKS = ("(absent)", "(отсутствует)")
+"""What marks an absent stakeholder after its name in a list of parties."""
+MAX_PARTIES = 20
+
+
+def parse_parties(text: str) -> list[tuple[str, bool]]:
+    """The parties of a text, one per line: a delegation's name, or an absent
+    stakeholder's name followed by ``(absent)``; blank lines are skipped.
+
+    Returns
+    -------
+    list[tuple[str, bool]]
+        Each party's name and whether it is an absent stakeholder, in order (the names are
+        checked when the dialogue is created).
+    """
+    found = []
+    for line in text.splitlines():
+        name, absent = line.strip(), False
+        for mark in ABSENT_MARKS:
+            if name.lower().endswith(mark):
+                name, absent = name[: -len(mark)].strip(), True
+        if name:
+            found.append((name, absent))
+    if len(found) > MAX_PARTIES:
+        raise InputError(
+            t_("{n} parties; a dialogue has at most {most}", n=len(found), most=MAX_PARTIES)
+        )
+    return found

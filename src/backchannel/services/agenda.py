@@ -12,15 +12,16 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePath
+from typing import Any
 
 from pydantic import ValidationError
 
 from backchannel.errors import BackchannelError, InputError, NotAllowedNow
 from backchannel.formats.cases import load_agenda
-from backchannel.model.agenda_text import MAX_NAME, TypedIssue, parse_agenda_text
+from backchannel.model.agenda_text import MAX_NAME, TypedIssue, parse_agenda_text, parse_parties
 from backchannel.model.case import Issue, IssueKind, Option
 from backchannel.model.dialogue import MAX_OPTIONS, Agenda, AgendaIssue
-from backchannel.services import access
+from backchannel.services import access, dialogues
 from backchannel.services.access import Actor
 from backchannel.services.dialogues import read_agenda
 from backchannel.services.platform import Platform
@@ -125,6 +126,31 @@ def add_typed_issues(platform: Platform, actor: Actor, dialogue_id: str, text: s
 
     _change(platform, actor, dialogue_id, add)
     return len(added)
+
+
+def convene(
+    platform: Platform,
+    actor: Actor,
+    title: str,
+    agenda_text: str = "",
+    parties_text: str = "",
+    **settings: Any,
+) -> str:
+    """A new dialogue with its agenda typed as text (:func:`add_typed_issues`'s syntax) and
+    its parties one per line (``(absent)`` after an absent stakeholder's name), in one
+    transaction; returns its id. ``settings`` go to :func:`dialogues.create_dialogue`.
+
+    Raises
+    ------
+    InputError
+        A problem of the agenda text (by its line), of a party's name, or of the settings;
+        nothing is created.
+    """
+    typed = parse_agenda_text(agenda_text) if agenda_text.strip() else []
+    agenda = Agenda(issues=[_from_typed(t) for t in typed])
+    return dialogues.create_dialogue(
+        platform, actor, title, agenda=agenda, parties=parse_parties(parties_text), **settings
+    )
 
 
 def _from_typed(typed: TypedIssue) -> AgendaIssue:
