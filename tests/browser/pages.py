@@ -3,7 +3,7 @@
 Every step finds the page's fields, buttons and links by the words the person reads, in
 the language the pages speak to them (the English msgid, or its translation from the
 catalogue: the steps read the same in English and in Russian). Every step that lands on a
-page goes through the shared :class:`Eyes`: a full-page screenshot (``NN-who-what.png``,
+page goes through the shared :class:`Eyes`: a screenshot (``NN-who-what.png``,
 numbered in the order the pages were visited) and, once per page and language, an
 axe-core check (WCAG 2.0/2.1, A and AA) whose violations are kept to fail the test. The
 steps only fill fields, tick boxes and press buttons and links, so the same objects drive
@@ -35,17 +35,28 @@ class Eyes:
     folder: Path
     axe: Path | None
     route_of: Callable[[str], str]
+    full_page: bool = False
+    """Whole pages (slower), or what the window shows."""
+    guide: Path | None = None
+    """Where the user guides' pictures go (``docs/images``), if they are to be made."""
+    pictures: dict[str, str] = field(default_factory=dict)
+    """Screenshot name (without its language) -> the guides' picture it makes."""
     count: int = 0
     taken: list[Path] = field(default_factory=list)
     checked: set[tuple[str, str]] = field(default_factory=set)
     violations: list[str] = field(default_factory=list)
 
     def snap(self, page: Page, name: str) -> Path:
-        """Save the whole page as ``NN-name.png`` and check it (once per page and language)."""
+        """Save the page as ``NN-name.png`` and check it (once per page and language)."""
         self.count += 1
         path = self.folder / f"{self.count:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=self.full_page)
         self.taken.append(path)
+        language, _, plain = name.partition("-")
+        picture = self.pictures.pop(plain, None)
+        if self.guide is not None and picture is not None:
+            suffix = "" if language == "en" else f".{language}"
+            page.screenshot(path=str(self.guide / f"{picture}{suffix}.png"))
         self.check(page)
         return path
 

@@ -17,11 +17,11 @@ adds no revision; reloading the page that showed the invitation links mints none
 release twice is refused.
 
 Every page visited is saved as ``NN-who-what.png`` under ``$BACKCHANNEL_SCREENSHOTS``
-(default: a temporary folder), and checked once per page and language with axe-core
-(WCAG 2.0/2.1 A and AA, vendored by ``make axe``): a violation fails the test. A last
-test tours every page of the app (routes read from the app) in both languages so that
-each one is checked. Every request any context makes is recorded, and any request to
-anywhere but the test server is refused and fails the test.
+(whole pages; by default the window only, in a temporary folder), and checked once per
+page and language with axe-core (WCAG 2.0/2.1 A and AA, vendored by ``make axe``): a
+violation fails the test. A last test tours every page of the app (routes read from the
+app) in both languages so that each one is checked. Every request any context makes is
+recorded, and any request to anywhere but the test server is refused and fails the test.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from .pages import (
     Eyes,
     InvitationPage,
     PasswordPage,
+    PositionPage,
     Screen,
     SignInPage,
 )
@@ -71,6 +72,18 @@ CHROMIUM_ARGS = [
 ]
 AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
 LOCALES = {"en": "en-GB", "ru": "ru-RU"}
+GUIDE_PICTURES = {
+    "facilitator-password": "first-sign-in",
+    "facilitator-dialogues": "facilitator-convene",
+    "facilitator-invitation-links": "facilitator-dialogue",
+    "facilitator-absent-red-lines": "facilitator-absent-red-lines",
+    "facilitator-analysis": "facilitator-analysis",
+    "north-invitation": "member-invitation",
+    "north-position-saved": "member-position",
+    "north-releases": "member-releases",
+}
+"""Screenshots that are the user guides' pictures (``BACKCHANNEL_GUIDE_PICTURES=docs/images``
+makes them: ``name.png`` in English, ``name.ru.png`` in Russian)."""
 MOST_SUBMISSIONS = 10
 """The facilitator's form submissions from the first sign-in to a first analysis."""
 
@@ -237,7 +250,13 @@ def person(browser: Browser, site: Site) -> Iterator[People]:
 
 
 def _eyes(folder: Path, site: Site, checked: set[tuple[str, str]], axe: bool = True) -> Eyes:
-    eyes = Eyes(folder, AXE if axe else None, site.route_of)
+    """Screenshots into ``folder`` (whole pages when ``$BACKCHANNEL_SCREENSHOTS`` asks for
+    them to be kept; the window only otherwise, which is quicker) and axe-core."""
+    full = bool(os.environ.get("BACKCHANNEL_SCREENSHOTS"))
+    eyes = Eyes(folder, AXE if axe else None, site.route_of, full_page=full)
+    guide = os.environ.get("BACKCHANNEL_GUIDE_PICTURES")
+    if guide:  # the user guides' pictures, one of each page in each language
+        eyes.guide, eyes.pictures = Path(guide), dict(GUIDE_PICTURES)
     eyes.checked = checked
     return eyes
 
@@ -300,18 +319,17 @@ def story(language: str) -> Story:
     )
 
 
-def _enter(ours: Screen, side: str, s: Story) -> None:
+def _enter(ours: PositionPage, side: str, s: Story) -> None:
     """Rank the issues and rate every option as the demo case's ``side`` does."""
-    assert hasattr(ours, "rank")
     party = next(p for p in CASE.parties if p.name == side)
     weights = party.weights or {}
     order = sorted(set(weights.values()), reverse=True)
     for issue, weight in weights.items():
-        ours.rank(s.issue(issue), order.index(weight) + 1)  # type: ignore[attr-defined]
+        ours.rank(s.issue(issue), order.index(weight) + 1)
     for issue, table in (party.ratings or {}).items():
         assert isinstance(table, dict)
         for option, value in table.items():
-            ours.rate(s.issue(issue), s.option(option), round(float(value)))  # type: ignore[attr-defined]
+            ours.rate(s.issue(issue), s.option(option), round(float(value)))
 
 
 # ------------------------------------------------------------------ the counts
@@ -359,7 +377,8 @@ def test_the_first_time_flow(
     eyes = _eyes(folder, site, checked)
     english = language == "en"
     chair_name = f"chair.{language}"
-    otp = accounts.create_user(site.platform, chair_name, "Dr. Ilse Marek")[1]
+    people = demo.WORDINGS[language].people
+    otp = accounts.create_user(site.platform, chair_name, people["facilitator"])[1]
 
     # The facilitator signs in with the one-time password and chooses her own; from here
     # to the first analysis every form she sends and every page she loads is counted.
@@ -402,19 +421,20 @@ def test_the_first_time_flow(
         eyes,
         f"{language}-north",
         links[s.north],
-        (f"north.{language}", "Ann Whitfield", "Oak"),
+        (f"north.{language}", people["us-1"], "Oak" if english else "Дуб"),
         s,
     )
     south_page = person(language)
     invitation = InvitationPage.open(south_page, eyes, f"{language}-south", links[s.south])
     if english:  # a taken user name is refused; everything typed but the password stays
-        refused = invitation.refused(f"north.{language}", "Pavel Orlov", PASSWORD, "Cedar")
+        refused = invitation.refused(f"north.{language}", people["ru-1"], PASSWORD, "Cedar")
         assert "taken" in refused or "already" in refused, refused
-        assert invitation.value("display_name") == "Pavel Orlov"
+        assert invitation.value("display_name") == people["ru-1"]
         assert invitation.value("pseudonym") == "Cedar"
         assert invitation.value("username") == f"north.{language}"
         assert invitation.value("password") == ""
-    dialogues = invitation.accept(f"south.{language}", "Pavel Orlov", PASSWORD, "Cedar").sign_in(
+    pseudonym = "Cedar" if english else "Кедр"
+    dialogues = invitation.accept(f"south.{language}", people["ru-1"], PASSWORD, pseudonym).sign_in(
         f"south.{language}", PASSWORD
     )
     assert isinstance(dialogues, DialoguesPage)
@@ -568,9 +588,9 @@ def test_every_page_passes_axe(
             )
     for template, seats in WALK.items():
         for seat in seats:
-            if (template, language) in eyes.checked:
-                break
             for url in prepared.urls(template, seat):
+                if (template, language) in eyes.checked:
+                    break
                 pages[seat].goto(demo_site.origin + url)
                 assert pages[seat].evaluate("() => document.documentElement.lang") == language
                 eyes.check(pages[seat])
@@ -616,3 +636,18 @@ def test_the_pages_work_without_javascript(site: Site, person: People, folder: P
         ["keep", "ease"],
     )
     assert position.walk_away == 20
+
+
+def test_axe_finds_what_it_must(site: Site, person: People, folder: Path) -> None:
+    """The accessibility check can fail: an image without a text and a nameless button
+    are violations, named."""
+    page = person("en")
+    page.goto(site.origin + "/signin")
+    page.set_content(
+        '<html lang="en"><head><title>t</title></head><body><main>'
+        '<img src="/static/favicon.svg"><button></button></main></body></html>'
+    )
+    eyes = Eyes(folder, AXE, site.route_of)
+    eyes.check(page)
+    found = " ".join(eyes.violations)
+    assert "image-alt" in found and "button-name" in found, eyes.violations

@@ -167,6 +167,7 @@ def test_every_page_is_russian(walk: Walk) -> None:
                     continue
                 walked += 1
                 assert '<html lang="ru">' in answer.text, where
+                problems += [f"{where}: title {t!r}" for t in _title_problems(answer.text, walk)]
                 texts = visible_texts(answer.text)
                 problems += [f"{where}: {t!r}" for t in english_in(texts, walk.allowed)]
                 problems += [
@@ -178,6 +179,19 @@ def test_every_page_is_russian(walk: Walk) -> None:
     assert walked >= 40
     unique = list(dict.fromkeys(problems))
     assert not unique, "English on Russian pages:\n" + "\n".join(unique)
+
+
+def _title_problems(html: str, walk: Walk) -> list[str]:
+    """What is wrong with a page's title: it names the page, then (on a dialogue's page)
+    the dialogue once and its round, then Backchannel."""
+    found = re.search(r"<title>(.*?)</title>", html, re.S)
+    title = found.group(1) if found else ""
+    parts = title.split(" · ")
+    wrong = not parts[0] or parts[-1] != "Backchannel"
+    if 'class="tabs"' in html:  # a page of the dialogue
+        named = [p for p in parts if p == demo.RUSSIAN.title]
+        wrong = wrong or len(named) != 1 or "раунд 3" not in parts
+    return [title] if wrong else []
 
 
 def test_the_walk_finds_english(walk: Walk) -> None:
