@@ -114,3 +114,15 @@ def test_the_issue_form_keeps_what_was_typed(
 def test_a_fresh_sign_in_sees_the_new_form(app: FastAPI, world: World) -> None:
     page = sign_in(app, "facilitator").client.get("/dialogues").text
     assert 'name="agenda"' in page and 'name="parties"' in page
+
+
+def test_a_refused_agenda_is_told_in_the_readers_language(
+    app: FastAPI, world: World, clients: Callable[[str], Browserless]
+) -> None:
+    f = clients("facilitator")
+    page = f.client.get("/dialogues").text
+    form = {"csrf": csrf_of(page), "title": "Talks", "agenda": "Water: a; b\nPorts", "parties": ""}
+    refused = f.client.post("/dialogues", data=form, headers={"Accept-Language": "ru"})
+    assert refused.status_code == 422
+    assert "строка 2: между вопросом и его вариантами нет двоеточия" in refused.text
+    assert ">Water: a; b\nPorts</textarea>" in refused.text
