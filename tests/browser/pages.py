@@ -72,7 +72,8 @@ class Eyes:
             page.add_script_tag(path=str(self.axe))
         self.checked.add(key)
         found = page.evaluate(
-            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+            " resultTypes: ['violations']})"
             ".then(r => r.violations.map(v => v.id + ': ' + v.help + ' @ ' +"
             " v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')))",
             AXE_TAGS,

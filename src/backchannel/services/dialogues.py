@@ -41,8 +41,8 @@ round, while a facilitator probing a red line (about seven answers for one value
 MOST_EVALUATIONS_PER_DIALOGUE = 100
 ROLES = (FACILITATOR, MEMBER, OBSERVER)
 FACILITATOR_ALIAS = "Facilitator"
-"""What the other seats call the facilitator (kept as the facilitator's pseudonym); a
-participant list shows it as the role's name in the reader's language."""
+"""What the other seats call the facilitator (kept as the facilitator's pseudonym); the
+pages show it as the role's name in the reader's language."""
 
 
 @dataclass(frozen=True)
@@ -336,8 +336,6 @@ def seat_view(platform: Platform, s: Session, place: Seat) -> DialogueView:
             participants.append(Participant(user.display_name, m.role, m.delegation_id, m.track))
         elif m.role in (MEMBER, FACILITATOR):  # others see pseudonyms only
             pseudonym: str = keys.open("members", "pseudonym", m.id, m.pseudonym_ct)
-            if m.role == FACILITATOR and pseudonym == FACILITATOR_ALIAS:
-                pseudonym = ""  # named by the role alone, in the reader's language
             participants.append(Participant(pseudonym, m.role, m.delegation_id, None))
     return DialogueView(
         dialogue.id,
