@@ -277,6 +277,7 @@ def demo(
     """Seed the demo dialogue (US–Russia example) and print its one-time passwords."""
     from backchannel.services import demo as demo_service
 
+    demo_service.wording(language)  # an unknown language is refused before any database
     settings = _settings(database, key_file)
     platform = _platform(settings, upgrade=True)
     made = demo_service.seed(platform, language=language)

@@ -210,18 +210,25 @@ def _alias(words: Wording) -> str:
     return f"{words.alias} {tree}-{secrets.randbelow(90) + 10}"
 
 
-def seed(platform: Platform, example: Path = EXAMPLE, language: str = i18n.SOURCE) -> Demo:
-    """Create the demo dialogue, or reset its accounts' one-time passwords when it exists.
-
-    ``language``: the language of the dialogue's names and of the accounts' pages
-    (an InputError lists those the demo speaks); a demo already there keeps its own.
-    """
+def wording(language: str) -> Wording:
+    """How the demo names things in ``language``; an InputError lists the languages the
+    demo is written in."""
     words = WORDINGS.get(language)
     if words is None:
         raise InputError(
             t_("the demo is not written in {language}", language=repr(language)),
             hint=t_("choose one of: {languages}", languages=", ".join(WORDINGS)),
         )
+    return words
+
+
+def seed(platform: Platform, example: Path = EXAMPLE, language: str = i18n.SOURCE) -> Demo:
+    """Create the demo dialogue, or reset its accounts' one-time passwords when it exists.
+
+    ``language``: the language of the dialogue's names and of the accounts' pages
+    (an InputError lists those the demo speaks); a demo already there keeps its own.
+    """
+    words = wording(language)
     with platform.unit() as s:
         existing = repo.user_by_name(s, "facilitator")
     if existing is not None:
