@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck contracts unit docs bench browsers postgres compiler clean messages
+.PHONY: run test lint typecheck contracts unit docs bench browsers axe postgres compiler clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,21 @@ $(STAMP): pyproject.toml
 # Debian's Chromium for the browser tests (idempotent; Playwright never downloads a browser).
 browsers:
 	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+# axe-core, the accessibility checker the browser tests inject into every page: taken from the
+# npm registry at this pinned version, its tarball checked against the registry's sha512, and
+# kept (with its licence, MPL-2.0) under tests/browser/vendor/ (ignored by git); the tests
+# never load it from the network.
+AXE_VERSION := 4.14.1
+AXE_SHA512 := FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==
+AXE_DIR := tests/browser/vendor/axe-core-$(AXE_VERSION)
+axe:
+	@test -f $(AXE_DIR)/axe.min.js || ( \
+	  rm -rf $(AXE_DIR).tmp && mkdir -p $(AXE_DIR).tmp && cd $(AXE_DIR).tmp && \
+	  npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && \
+	  test "$$(openssl dgst -sha512 -binary axe-core-$(AXE_VERSION).tgz | base64 -w0)" = "$(AXE_SHA512)" && \
+	  tar -xzf axe-core-$(AXE_VERSION).tgz --strip-components=1 package/axe.min.js package/LICENSE package/LICENSE-3RD-PARTY.txt && \
+	  rm axe-core-$(AXE_VERSION).tgz && cd .. && mv axe-core-$(AXE_VERSION).tmp axe-core-$(AXE_VERSION))
 
 # PostgreSQL server binaries for the storage tests (the tests start their own server on loopback).
 postgres:
@@ -30,7 +45,7 @@ run: $(STAMP)
 	$(BIN)/backchannel demo
 	$(BIN)/backchannel serve
 
-test: $(STAMP) browsers postgres compiler lint typecheck contracts docs unit
+test: $(STAMP) browsers axe postgres compiler lint typecheck contracts docs unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -1,50 +1,113 @@
 """Page objects: each method is one step a person takes on a Backchannel page.
 
-Every step that lands on a page saves a full-page screenshot through the shared
-:class:`Camera` (``NN-who-what.png``, numbered in the order the pages were visited).
-The steps only fill fields, tick boxes and press buttons and links, so the same objects
-drive a context with JavaScript disabled.
+Every step finds the page's fields, buttons and links by the words the person reads, in
+the language the pages speak to them (the English msgid, or its translation from the
+catalogue: the steps read the same in English and in Russian). Every step that lands on a
+page goes through the shared :class:`Eyes`: a screenshot (``NN-who-what.png``,
+numbered in the order the pages were visited) and, once per page and language, an
+axe-core check (WCAG 2.0/2.1, A and AA) whose violations are kept to fail the test. The
+steps only fill fields, tick boxes and press buttons and links, so the same objects drive
+a context with JavaScript disabled (given eyes without axe: axe is a script).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page
 
+from backchannel import i18n
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
 
 @dataclass
-class Camera:
-    """Full-page screenshots of every page visited, numbered in order."""
+class Eyes:
+    """Screenshots of every page visited, and axe-core once per page and language.
+
+    ``route_of`` names the route an address belongs to (``/d/{dialogue_id}/log``), so
+    that each page is checked once whatever its ids; ``checked`` keeps what was checked.
+    """
 
     folder: Path
+    axe: Path | None
+    route_of: Callable[[str], str]
+    full_page: bool = False
+    """Whole pages (slower), or what the window shows."""
+    guide: Path | None = None
+    """Where the user guides' pictures go (``docs/images``), if they are to be made."""
+    pictures: dict[str, str] = field(default_factory=dict)
+    """Screenshot name (without its language) -> the guides' picture it makes."""
     count: int = 0
     taken: list[Path] = field(default_factory=list)
+    checked: set[tuple[str, str]] = field(default_factory=set)
+    violations: list[str] = field(default_factory=list)
 
     def snap(self, page: Page, name: str) -> Path:
-        """Save the whole page as ``NN-name.png``."""
+        """Save the page as ``NN-name.png`` and check it (once per page and language)."""
         self.count += 1
         path = self.folder / f"{self.count:02d}-{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=self.full_page)
         self.taken.append(path)
+        language, _, plain = name.partition("-")
+        picture = self.pictures.pop(plain, None)
+        if self.guide is not None and picture is not None:
+            suffix = "" if language == "en" else f".{language}"
+            page.screenshot(path=str(self.guide / f"{picture}{suffix}.png"))
+        self.check(page)
         return path
+
+    def check(self, page: Page) -> None:
+        """Run axe-core on the page unless this page in this language was checked."""
+        if self.axe is None or not page.evaluate("() => !!document.querySelector('main')"):
+            return
+        language = page.evaluate("() => document.documentElement.lang")
+        key = (self.route_of(page.url), language)
+        if key in self.checked:
+            return
+        if page.evaluate("() => typeof window.axe") == "undefined":
+            page.add_script_tag(path=str(self.axe))
+        self.checked.add(key)
+        found = page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+            " resultTypes: ['violations']})"
+            ".then(r => r.violations.map(v => v.id + ': ' + v.help + ' @ ' +"
+            " v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')))",
+            AXE_TAGS,
+        )
+        self.violations += [f"{key[0]} [{key[1]}] {v}" for v in found]
 
 
 class Screen:
-    """One page of the site as one person (``who``) sees it."""
+    """One page of the site as one person (``who``) sees it, in the page's language."""
 
-    def __init__(self, page: Page, camera: Camera, who: str, shot: str | None = None) -> None:
+    def __init__(self, page: Page, eyes: Eyes, who: str, shot: str | None = None) -> None:
         self.page = page
-        self.camera = camera
+        self.eyes = eyes
         self.who = who
         if shot:
             self.snap(shot)
 
+    @property
+    def language(self) -> str:
+        """The page's language (``<html lang>``)."""
+        return str(self.page.evaluate("() => document.documentElement.lang"))
+
+    def t(self, msgid: str, **values: object) -> str:
+        """``msgid`` as the page shows it (in its language), ``%(name)s`` filled in."""
+        text = i18n.translations(self.language).gettext(msgid)
+        return text % values if values else text
+
+    def starts(self, msgid: str) -> re.Pattern[str]:
+        """A pattern for a text that starts as ``msgid`` does, up to its first field."""
+        return re.compile("^" + re.escape(self.t(msgid).split("%(")[0]))
+
     def snap(self, name: str) -> None:
-        """A screenshot of the page as it is now."""
-        self.camera.snap(self.page, f"{self.who}-{name}")
+        """A screenshot (and the page's check) as it is now."""
+        self.eyes.snap(self.page, f"{self.who}-{name}")
 
     def _submit(self, button: Locator) -> None:
         """Press a form's button and wait for the page the server answers with."""
@@ -58,7 +121,12 @@ class Screen:
     def visit(self, url: str, shot: str) -> Screen:
         """Type an address into the browser (e.g. one the person should not reach)."""
         self.page.goto(url)
-        return Screen(self.page, self.camera, self.who, shot)
+        return Screen(self.page, self.eyes, self.who, shot)
+
+    def reload(self, shot: str) -> None:
+        """Reload the page (the browser's reload button)."""
+        self.page.reload()
+        self.snap(shot)
 
     def main_text(self) -> str:
         """The visible text of the page's main part."""
@@ -73,27 +141,31 @@ class Screen:
         """The page's first heading."""
         return self.page.locator("main h1").first.inner_text()
 
+    def value(self, name: str, within: str = "main") -> str:
+        """What a field (by its name) holds now."""
+        return self.page.locator(f"{within} [name='{name}']").first.input_value()
+
 
 # ----------------------------------------------------------------- accounts
 class SignInPage(Screen):
     """``/signin``."""
 
     @classmethod
-    def open(cls, page: Page, camera: Camera, who: str, base_url: str) -> SignInPage:
+    def open(cls, page: Page, eyes: Eyes, who: str, base_url: str) -> SignInPage:
         """Go to the sign-in page."""
         page.goto(f"{base_url}/signin")
-        return cls(page, camera, who, "signin")
+        return cls(page, eyes, who, "signin")
 
     def sign_in(self, user: str, password: str) -> DialoguesPage | PasswordPage:
         """Enter the user name and password; land on the dialogues (or the password page)."""
-        self.page.get_by_label("User name").fill(user)
-        self.page.get_by_label("Password").fill(password)
-        self._submit(self.page.get_by_role("button", name="Sign in"))
+        self.page.get_by_label(self.t("User name")).fill(user)
+        self.page.get_by_label(self.t("Password"), exact=True).fill(password)
+        self._submit(self.page.get_by_role("button", name=self.t("Sign in")))
         if self.page.url.endswith("/account/password"):
-            return PasswordPage(self.page, self.camera, self.who, "password")
+            return PasswordPage(self.page, self.eyes, self.who, "password")
         if self.page.url.endswith("/signin"):
             raise AssertionError(f"sign-in refused: {self.error()}")
-        return DialoguesPage(self.page, self.camera, self.who, "dialogues")
+        return DialoguesPage(self.page, self.eyes, self.who, "dialogues")
 
 
 class PasswordPage(Screen):
@@ -104,27 +176,31 @@ class PasswordPage(Screen):
         self.page.locator("input[name=old]").fill(old)
         self.page.locator("input[name=new]").fill(new)
         self.page.locator("input[name=repeat]").fill(new)
-        self._submit(self.page.get_by_role("button", name="Save password"))
+        self._submit(self.page.get_by_role("button", name=self.t("Save password")))
         if not self.page.url.endswith("/dialogues"):
             raise AssertionError(f"password not changed: {self.error()}")
-        return DialoguesPage(self.page, self.camera, self.who, "dialogues")
+        return DialoguesPage(self.page, self.eyes, self.who, "dialogues")
 
 
 class InvitationPage(Screen):
     """``/invite/<token>``: join a dialogue from a one-time link."""
 
     @classmethod
-    def open(cls, page: Page, camera: Camera, who: str, link: str) -> InvitationPage:
+    def open(cls, page: Page, eyes: Eyes, who: str, link: str) -> InvitationPage:
         """Follow the invitation link."""
         page.goto(link)
-        return cls(page, camera, who, "invitation")
+        return cls(page, eyes, who, "invitation")
 
     def _fill(self, username: str, display_name: str, password: str, pseudonym: str) -> None:
-        self.page.get_by_label("User name").fill(username)
-        self.page.get_by_label("Your name").fill(display_name)
-        self.page.get_by_label("Pseudonym").fill(pseudonym)
-        self.page.get_by_label("Password").fill(password)
-        self._submit(self.page.get_by_role("button", name="Create my account"))
+        self.page.get_by_label(self.t("User name")).fill(username)
+        self.page.get_by_label(
+            self.t("Your name (seen by your own side and the facilitator)")
+        ).fill(display_name)
+        self.page.get_by_label(self.t("Pseudonym shown to the other side (optional)")).fill(
+            pseudonym
+        )
+        self.page.get_by_label(self.t("Password (12 to 128 characters)")).fill(password)
+        self._submit(self.page.get_by_role("button", name=self.t("Create my account")))
 
     def accept(
         self, username: str, display_name: str, password: str, pseudonym: str = ""
@@ -133,7 +209,7 @@ class InvitationPage(Screen):
         self._fill(username, display_name, password, pseudonym)
         if not self.page.url.endswith("/signin"):
             raise AssertionError(f"invitation refused: {self.error()}")
-        return SignInPage(self.page, self.camera, self.who, "signin-after-invitation")
+        return SignInPage(self.page, self.eyes, self.who, "signin-after-invitation")
 
     def refused(self, username: str, display_name: str, password: str, pseudonym: str = "") -> str:
         """Try to accept; return the page's refusal (fails if the invitation worked)."""
@@ -153,21 +229,48 @@ class DialoguesPage(Screen):
         """The titles listed."""
         return self.page.locator("main ul.list li a").all_inner_texts()
 
+    def _fill_new(self, title: str, agenda: str, parties: str, per_round: int) -> None:
+        form = self.page.locator("form[action='/dialogues']")
+        form.get_by_label(self.t("Title"), exact=True).fill(title)
+        form.get_by_label(self.t("Evaluations allowed per round")).fill(str(per_round))
+        form.locator("textarea[name=agenda]").fill(agenda)
+        form.locator("textarea[name=parties]").fill(parties)
+
     def convene(
-        self, title: str, *, evaluations_per_round: int = 1, monotone: bool = False
+        self, title: str, agenda: str = "", parties: str = "", *, per_round: int = 1
     ) -> DialoguePage:
-        """Create a dialogue (the creator facilitates it)."""
-        self.page.get_by_label("Title").fill(title)
-        self.page.get_by_label("Evaluations allowed per round").fill(str(evaluations_per_round))
-        if monotone:
-            self.page.get_by_label("Red lines may only loosen").check()
-        self._submit(self.page.get_by_role("button", name="Create"))
-        return DialoguePage(self.page, self.camera, self.who, "dialogue-new")
+        """Create a dialogue (the creator facilitates it), with its agenda (one issue a
+        line: ``Issue: a; b``) and its parties (one a line, ``(absent)`` after an absent
+        stakeholder)."""
+        self._fill_new(title, agenda, parties, per_round)
+        self._submit(self.page.get_by_role("button", name=self.t("Create"), exact=True))
+        if self.error():
+            raise AssertionError(f"refused: {self.error()}")
+        return DialoguePage(self.page, self.eyes, self.who, "dialogue-new")
+
+    def convene_refused(self, title: str, agenda: str, parties: str) -> str:
+        """Try to create a dialogue; return the refusal (fails if it was created)."""
+        self._fill_new(title, agenda, parties, 1)
+        self._submit(self.page.get_by_role("button", name=self.t("Create"), exact=True))
+        self.snap("dialogue-refused")
+        error = self.error()
+        if error is None:
+            raise AssertionError("the dialogue was created")
+        return error
+
+    def convene_by_double_click(self, title: str) -> DialoguePage:
+        """Create a dialogue, pressing Create twice in quick succession."""
+        self._fill_new(title, "", "", 1)
+        form = self.page.locator("form[action='/dialogues']")
+        with self.page.expect_navigation():
+            form.get_by_role("button", name=self.t("Create"), exact=True).dblclick()
+        self.page.wait_for_load_state()
+        return DialoguePage(self.page, self.eyes, self.who, "dialogue-double-click")
 
     def open(self, title: str) -> DialoguePage:
         """Open one dialogue."""
         self._follow(self.page.get_by_role("link", name=title, exact=True))
-        return DialoguePage(self.page, self.camera, self.who, "dialogue")
+        return DialoguePage(self.page, self.eyes, self.who, "dialogue")
 
 
 class _InDialogue(Screen):
@@ -181,37 +284,38 @@ class _InDialogue(Screen):
         return found.group(1)
 
     def _tab(self, name: str) -> None:
-        self._follow(self.page.locator("nav.tabs").get_by_role("link", name=name))
+        tabs = self.page.locator("nav.tabs")
+        self._follow(tabs.get_by_role("link", name=self.t(name), exact=True))
 
     def overview(self) -> DialoguePage:
         """The dialogue's overview tab."""
         self._tab("Overview")
-        return DialoguePage(self.page, self.camera, self.who, "dialogue")
+        return DialoguePage(self.page, self.eyes, self.who, "dialogue")
 
     def our_position(self) -> PositionPage:
         """A member's own side's position."""
         self._tab("Our position")
-        return PositionPage(self.page, self.camera, self.who, "position")
+        return PositionPage(self.page, self.eyes, self.who, "position")
 
     def analysis(self) -> AnalysisPage:
         """The facilitator's whole picture."""
         self._tab("Analysis")
-        return AnalysisPage(self.page, self.camera, self.who, "analysis")
+        return AnalysisPage(self.page, self.eyes, self.who, "analysis")
 
     def releases(self) -> ReleasesPage:
         """What was released to the seat's side (or to the observers)."""
-        self._follow(self.page.locator("nav.tabs a", has_text="Released to"))
-        return ReleasesPage(self.page, self.camera, self.who, "releases")
+        self._follow(self.page.locator("nav.tabs a[href$='/releases']"))
+        return ReleasesPage(self.page, self.eyes, self.who, "releases")
 
     def log(self) -> LogPage:
         """The dialogue's log."""
         self._tab("Log")
-        return LogPage(self.page, self.camera, self.who, "log")
+        return LogPage(self.page, self.eyes, self.who, "log")
 
     def escalation(self) -> EscalationPage:
         """The facilitator's escalation watch."""
         self._tab("Escalation")
-        return EscalationPage(self.page, self.camera, self.who, "escalation")
+        return EscalationPage(self.page, self.eyes, self.who, "escalation")
 
     def tabs(self) -> list[str]:
         """The names of the dialogue's tabs this seat has."""
@@ -232,70 +336,92 @@ class DialoguePage(_InDialogue):
     def _done(self, shot: str) -> DialoguePage:
         if self.error():
             raise AssertionError(f"refused: {self.error()}")
-        return DialoguePage(self.page, self.camera, self.who, shot)
+        return DialoguePage(self.page, self.eyes, self.who, shot)
 
-    def add_issue(
-        self, name: str, options: list[str], *, ordered: bool = False, description: str = ""
-    ) -> DialoguePage:
-        """Put an issue on the agenda, its options one per line."""
+    def issues(self) -> list[str]:
+        """The names of the issues on the agenda, in order."""
+        return self.page.locator(
+            "#agenda tbody tr:not(.edit-row) td:first-child strong"
+        ).all_inner_texts()
+
+    def parties(self) -> list[str]:
+        """The parties, as the list shows them."""
+        return self.page.locator("section#parties > ul.list > li").all_inner_texts()
+
+    def add_issue_refused(self, name: str, options: list[str], description: str) -> str:
+        """Try to add one issue (ordered); return the refusal beside the form."""
         form = self._form("issue")
-        form.get_by_label("Name").fill(name)
-        form.locator("select[name=kind]").select_option("ordered" if ordered else "unordered")
-        form.get_by_label("Options, one per line").fill("\n".join(options))
-        form.get_by_label("Description").fill(description)
-        self._submit(form.get_by_role("button", name="Add issue"))
-        return self._done("issue-added")
+        form.get_by_label(self.t("Name"), exact=True).fill(name)
+        form.locator("select[name=kind]").select_option("ordered")
+        form.get_by_label(self.t("Options, one per line")).fill("\n".join(options))
+        form.get_by_label(self.t("Description (optional)")).fill(description)
+        self._submit(form.get_by_role("button", name=self.t("Add issue")))
+        self.snap("issue-refused")
+        error = self._form("issue").locator(".error")
+        if not error.count():
+            raise AssertionError("the issue was added")
+        return error.first.inner_text()
 
-    def add_delegation(self, name: str, *, absent: bool = False) -> DialoguePage:
-        """Add a delegation at the table, or an absent stakeholder."""
-        form = self._form("delegation")
-        form.get_by_label("Name").fill(name)
-        if absent:
-            form.get_by_label("Absent stakeholder").check()
-        self._submit(form.get_by_role("button", name="Add"))
-        return self._done("party-added")
+    def invite_each(self, tracks: dict[str, str]) -> dict[str, str]:
+        """One invitation link for a member of each delegation (name -> track); returns
+        delegation name -> link, as the page shows them once."""
+        form = self._form("each")
+        for row in form.locator("tbody tr").all():
+            name = row.locator("label").inner_text().strip()
+            box = row.locator("input[type=checkbox]")
+            if name in tracks:
+                box.check()
+                row.locator("select").select_option(label=self.t(tracks[name]))
+            else:
+                box.uncheck()
+        self._submit(form.get_by_role("button", name=self.t("Create the invitation links")))
+        self._done("invitation-links")
+        return self.shown_links()
 
-    def invite(self, role: str = "member", delegation: str = "", track: str = "") -> str:
-        """Create a one-time invitation link (``role``: member or observer); return it."""
-        form = self._form("invitation")
-        form.locator("select[name=role]").select_option(role)
-        if role == "member":
-            form.locator("select[name=delegation]").select_option(label=delegation)
-            form.locator("select[name=track]").select_option(label=track)
-        self._submit(form.get_by_role("button", name="Create invitation link"))
-        self._done("invitation-link")
-        return self.page.locator(".notice code.select").inner_text().strip()
+    def shown_links(self) -> dict[str, str]:
+        """The invitation links the page shows (once, after they were made)."""
+        lines = self.page.locator(".notice p.invitation").all()
+        return {
+            line.locator(".for").inner_text(): line.locator("code").inner_text().strip()
+            for line in lines
+        }
 
-    def participants(self) -> str:
-        """The text of the parties section (names, pseudonyms, tracks)."""
-        return self.page.locator("section#parties").inner_text()
+    def pending_invitations(self) -> int:
+        """How many invitation links wait to be used."""
+        return self.page.locator("#invitations table:has(caption) tbody tr").count()
 
-    def _round_button(self, text: str) -> None:
-        self._submit(self.page.get_by_role("button", name=re.compile(text)))
+    def _round_button(self, msgid: str) -> None:
+        self._submit(self.page.get_by_role("button", name=self.starts(msgid)))
 
     def open_round(self) -> DialoguePage:
         """Open the next round as a draft."""
-        self._round_button(r"^Open round")
+        self._round_button("Open round %(n)s")
         return self._done("round-opened")
 
     def lock_round(self) -> DialoguePage:
         """Lock the current round: positions freeze."""
-        self._round_button(r"^Lock round")
+        self._round_button("Lock round %(n)s")
         return self._done("round-locked")
 
     def evaluate(self) -> AnalysisPage:
         """Spend the round's evaluation (confirmed on its own page) and see the whole picture."""
-        self._follow(self.page.locator("#rounds").get_by_role("link", name=re.compile("^Evaluate")))
-        self._submit(self.page.get_by_role("button", name=re.compile("^Evaluate now")))
+        link = self.page.locator("#rounds").get_by_role(
+            "link", name=self.starts("Evaluate round %(n)s…")
+        )
+        self._follow(link)
+        self.snap("evaluate-confirm")
+        self._submit(
+            self.page.get_by_role("button", name=self.starts("Evaluate now (uses %(k)s of %(n)s)"))
+        )
         if self.error():
             raise AssertionError(f"refused: {self.error()}")
-        return AnalysisPage(self.page, self.camera, self.who, "analysis")
+        return AnalysisPage(self.page, self.eyes, self.who, "analysis")
 
     def red_lines_of(self, party: str) -> PositionPage:
         """The facilitator's page for an absent stakeholder's public red lines."""
         item = self.page.locator("section#parties ul.list > li", has_text=party)
-        self._follow(item.get_by_role("link", name="enter its public red lines"))
-        return PositionPage(self.page, self.camera, self.who, "absent-red-lines")
+        self._follow(item.get_by_role("link", name=self.t("enter its public red lines")))
+        return PositionPage(self.page, self.eyes, self.who, "absent-red-lines")
 
 
 # ----------------------------------------------------------------- positions
@@ -312,11 +438,12 @@ class PositionPage(_InDialogue):
 
     def rate(self, issue: str, option: str, value: int) -> None:
         """Rate one option 0-100."""
-        self._issue(issue).get_by_label(f"rating of {option}", exact=True).fill(str(value))
+        label = self.t("rating of %(option)s", option=option)
+        self._issue(issue).get_by_label(label, exact=True).fill(str(value))
 
     def mark_unacceptable(self, issue: str, option: str, firmness: str = "firm") -> None:
         """Tick an option as unacceptable and say how firm that red line is."""
-        label = f"{option} is unacceptable"
+        label = self.t("%(option)s is unacceptable", option=option)
         row = self._issue(issue).locator("tbody tr", has=self.page.get_by_label(label, exact=True))
         row.get_by_label(label, exact=True).check()
         row.locator("select").select_option(firmness)
@@ -330,20 +457,22 @@ class PositionPage(_InDialogue):
         firmness: str = "firm",
     ) -> None:
         """Fill the empty "if ... then ..." row: choose an issue, tick its options."""
-        row = self.page.locator("div.rule").last
+        self.tick("if", if_issue, if_options)
+        self.tick("then", then_issue, then_options)
+        self.page.locator("div.rule").last.locator("select[name$=':firmness']").select_option(
+            firmness
+        )
 
-        def pick(side: str, issue: str, options: list[str]) -> None:
-            row.locator(f"select[name$=':{side}_issue']").select_option(label=issue)
-            legend = self.page.locator("legend").filter(
-                has_text=re.compile(f"^{re.escape(issue)}$")
-            )
-            group = row.locator(f"div.choices[id$=':{side}'] fieldset", has=legend)
-            for option in options:
-                group.get_by_label(option, exact=True).check()
-
-        pick("if", if_issue, if_options)
-        pick("then", then_issue, then_options)
-        row.locator("select[name$=':firmness']").select_option(firmness)
+    def tick(self, side: str, issue: str, options: list[str], row: int = -1) -> None:
+        """On one side of a condition row (the last, empty one by default), choose the
+        issue and tick its options."""
+        rows = self.page.locator("div.rule")
+        where = rows.last if row == -1 else rows.nth(row)
+        where.locator(f"select[name$=':{side}_issue']").select_option(label=issue)
+        legend = self.page.locator("legend").filter(has_text=re.compile(f"^{re.escape(issue)}$"))
+        group = where.locator(f"div.choices[id$=':{side}'] fieldset", has=legend)
+        for option in options:
+            group.get_by_label(option, exact=True).check()
 
     def offered(self, side: str) -> list[str]:
         """The options the empty condition row offers on one side (those visible)."""
@@ -353,23 +482,50 @@ class PositionPage(_InDialogue):
 
     def set_walk_away(self, level: int) -> None:
         """The overall score below which the side would rather have no agreement."""
-        self.page.get_by_label("Below this overall score").fill(str(level))
+        label = self.t("Below this overall score (0–100) we would rather have no agreement")
+        self.page.get_by_label(label).fill(str(level))
 
     def write_note(self, text: str) -> None:
         """The internal note (only the own side sees it)."""
-        self.page.get_by_label("Internal note").fill(text)
+        self.page.get_by_label(self.t("Internal note (only your side sees it)")).fill(text)
+
+    def _press_save(self) -> None:
+        self._submit(self.page.get_by_role("button", name=self.t("Save"), exact=True))
 
     def save(self) -> str:
         """Save the position; return the confirmation the page shows."""
-        self._submit(self.page.get_by_role("button", name="Save", exact=True))
+        self._press_save()
         if self.error():
             raise AssertionError(f"position refused: {self.error()}")
         self.snap("position-saved")
-        return self.page.locator(".notice[role=status]").inner_text()
+        return self.page.locator(".notice[role=status]").first.inner_text()
+
+    def save_refused(self) -> str:
+        """Press Save; return the refusal and the message beside the field it concerns
+        (fails if the position was saved)."""
+        self._press_save()
+        self.snap("position-refused")
+        error = self.error()
+        if error is None:
+            raise AssertionError("the position was saved")
+        beside = self.page.locator("main .field-error").all_inner_texts()
+        return " ".join([error, *beside])
 
     def value_of(self, issue: str, option: str) -> str:
         """The rating shown for an option."""
-        return self._issue(issue).get_by_label(f"rating of {option}", exact=True).input_value()
+        label = self.t("rating of %(option)s", option=option)
+        return self._issue(issue).get_by_label(label, exact=True).input_value()
+
+    def unacceptable(self, issue: str, option: str) -> bool:
+        """Whether an option is ticked as unacceptable."""
+        label = self.t("%(option)s is unacceptable", option=option)
+        return self._issue(issue).get_by_label(label, exact=True).is_checked()
+
+    def ticked(self, side: str) -> list[str]:
+        """The options ticked on one side of the first condition row."""
+        row = self.page.locator("div.rule").first
+        boxes = row.locator(f"div.choices[id$=':{side}'] input:checked")
+        return [b.get_attribute("value") or "" for b in boxes.all()]
 
     def frozen(self) -> bool:
         """Whether the form is disabled (the round is not a draft)."""
@@ -380,7 +536,8 @@ class PositionPage(_InDialogue):
 class AnalysisPage(_InDialogue):
     """``/d/<id>/analysis``: the facilitator's whole picture and the release menu."""
 
-    def _card(self, title: str) -> Locator:
+    def _card(self, msgid: str) -> Locator:
+        title = self.t(msgid)
         return self.page.locator("section.card", has=self.page.locator("h2", has_text=title))
 
     def verdict(self) -> str:
@@ -414,13 +571,7 @@ class AnalysisPage(_InDialogue):
         """The inline SVG of the Pareto frontier."""
         return self._card("Pareto frontier").locator("svg.chart")
 
-    def release(self, audience: str, kind: str, parameter: str = "") -> AnalysisPage:
-        """Release one finding (``kind``: zone, overlap, clash or package) to one audience.
-
-        ``audience``: a delegation's name or "the observers"; ``parameter``: the label (or
-        a part of it naming one option) of the issue, red line or package the finding is
-        about; "" for zone.
-        """
+    def _release(self, audience: str, kind: str, parameter: str) -> None:
         form = self._card("Release a finding").locator("form")
         form.locator("select[name=audience]").select_option(label=audience)
         form.locator("select[name=kind]").select_option(kind)
@@ -432,10 +583,27 @@ class AnalysisPage(_InDialogue):
             which.select_option(label=found[0])
         else:
             which.select_option("")
-        self._submit(form.get_by_role("button", name="Release"))
+        self._submit(form.get_by_role("button", name=self.t("Release"), exact=True))
+
+    def release(self, audience: str, kind: str, parameter: str = "") -> AnalysisPage:
+        """Release one finding (``kind``: zone, overlap, clash or package) to one audience.
+
+        ``audience``: a delegation's name or the observers (as the menu names them);
+        ``parameter``: the label (or a part of it naming one option) of the issue, red
+        line or package the finding is about; "" for zone.
+        """
+        self._release(audience, kind, parameter)
         if not self.page.url.endswith("/analysis"):
             raise AssertionError(f"release refused: {self.main_text()}")
-        return AnalysisPage(self.page, self.camera, self.who, "released")
+        return AnalysisPage(self.page, self.eyes, self.who, "released")
+
+    def release_refused(self, audience: str, kind: str, parameter: str = "") -> Screen:
+        """Try to release a finding; return the page that refuses it."""
+        self._release(audience, kind, parameter)
+        refusal = Screen(self.page, self.eyes, self.who, "release-refused")
+        if refusal.error() is None:
+            raise AssertionError("the release was made")
+        return refusal
 
     def released_so_far(self) -> list[str]:
         """The releases listed under the menu."""
@@ -464,7 +632,7 @@ class LogPage(_InDialogue):
     def actions(self) -> list[str]:
         """The actions listed, in order (without the "you" tag)."""
         cells = self.page.locator("tbody tr td:nth-child(3)").all_inner_texts()
-        return [c.removesuffix("you").strip() for c in cells]
+        return [c.removesuffix(self.t("you")).strip() for c in cells]
 
 
 class EscalationPage(_InDialogue):
@@ -503,7 +671,7 @@ class EscalationPage(_InDialogue):
     def save(self) -> EscalationPage:
         """Save the model; land on its analysis (or the form again, with the error)."""
         self._submit(self.page.get_by_role("button", name="Save the model"))
-        return EscalationPage(self.page, self.camera, self.who, "escalation-saved")
+        return EscalationPage(self.page, self.eyes, self.who, "escalation-saved")
 
     def equilibria(self, concept: str) -> list[str]:
         """The equilibria the analysis lists under ``concept`` (its name in the table)."""
@@ -532,7 +700,7 @@ class EscalationPage(_InDialogue):
         for option in irreversible:
             self.page.get_by_label(f"Make {option} irreversible").check()
         self._submit(self.page.get_by_role("button", name="Compare"))
-        return EscalationPage(self.page, self.camera, self.who, "escalation-whatif")
+        return EscalationPage(self.page, self.eyes, self.who, "escalation-whatif")
 
     def compared(self, concept: str) -> tuple[str, str]:
         """The what-if's two columns for ``concept``: before, after."""

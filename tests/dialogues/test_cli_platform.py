@@ -74,3 +74,19 @@ def test_serve_passes_its_settings_to_the_app_not_the_environment(
     assert (served["host"], served["port"]) == ("127.0.0.1", 8123)
     assert "BACKCHANNEL_DATABASE_URL" not in os.environ
     assert "BACKCHANNEL_KEY_FILE" not in os.environ
+
+
+def test_demo_seeds_in_russian_and_refuses_an_unknown_language_before_any_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "kek.key"
+    assert main(["keys", "init", "--key-file", str(key)]) == 0
+    elsewhere = tmp_path / "de.db"
+    args = ["--key-file", str(key), "--database", f"sqlite:///{elsewhere}"]
+    assert main(["demo", "--language", "de", *args]) == 2
+    assert "the demo is not written in 'de' (choose one of: en, ru)" in capsys.readouterr().err
+    assert not elsewhere.exists()
+    database = f"sqlite:///{tmp_path / 'ru.db'}"
+    assert main(["demo", "--language", "ru", "--key-file", str(key), "--database", database]) == 0
+    out = capsys.readouterr().out
+    assert "Demo dialogue created" in out and "ru-1" in out

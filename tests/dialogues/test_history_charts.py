@@ -100,6 +100,11 @@ def _round_two(platform: Platform, world: World) -> None:
     evaluations.evaluate(p, f, d)
 
 
+def words(messages: list[Message]) -> list[str]:
+    """Messages as English text."""
+    return [str(m) for m in messages]
+
+
 # ------------------------------------------------------------------ the pure functions
 def test_a_position_moves_are_told_in_words(world: World) -> None:
     agenda = dialogues.view(world.platform, world.actors["facilitator"], world.dialogue_id).agenda
@@ -119,8 +124,8 @@ def test_a_position_moves_are_told_in_words(world: World) -> None:
         rules=[IfThen(if_issue=i1, if_options=["full"], then_issue=i2, then_options=["keep"])],
     )
     found = position_changes(agenda, before, after)
-    assert found.red_lines.loosened == ["Sanctions: not 'lift' (dropped)"]
-    assert found.red_lines.tightened == [
+    assert words(found.red_lines.loosened) == ["Sanctions: not 'lift' (dropped)"]
+    assert words(found.red_lines.tightened) == [
         "Ceasefire: not 'none' (firmer)",
         "if Ceasefire is full, then Sanctions must be keep (added)",
     ]
@@ -162,8 +167,8 @@ def test_the_facilitators_view_compares_evaluations_side_by_side() -> None:
         },
     )
     moved = red_line_changes(before, after)
-    assert moved["N"].loosened == ["Water: not 'b' (less firm)"] and not moved["N"].tightened
-    assert moved["S"].tightened == ["Ports: not 'c' (added)"]  # the walk-away level left out
+    assert words(moved["N"].loosened) == ["Water: not 'b' (less firm)"] and not moved["N"].tightened
+    assert words(moved["S"].tightened) == ["Ports: not 'c' (added)"]  # the walk-away level left out
     (point,) = convergence([(2, after)])
     assert (point.round_number, point.admissible, point.overlap, point.issues) == (2, 3, 1, 2)
 
@@ -175,13 +180,13 @@ def test_each_seat_sees_only_its_history(platform: Platform, world: World) -> No
     own = history.own_history(p, world.actors["a1"], d)
     (step,) = own
     assert (step.from_round, step.to_round) == (1, 2)
-    assert step.changes.red_lines.loosened == ["Sanctions: not 'lift' (dropped)"]
+    assert words(step.changes.red_lines.loosened) == ["Sanctions: not 'lift' (dropped)"]
     assert step.changes.walk_away == (20, 5)
     (other,) = history.own_history(p, world.actors["b1"], d)
     assert not other.changes.red_lines.moved  # B's own, unchanged
     found = history.dialogue_history(p, world.actors["facilitator"], d)
     assert [(m.from_round, m.to_round) for m in found.moves] == [(1, 2)]
-    assert found.moves[0].sides["Side A"].loosened == ["Sanctions: not 'lift' (dropped)"]
+    assert words(found.moves[0].sides["Side A"].loosened) == ["Sanctions: not 'lift' (dropped)"]
     assert [c.round_number for c in found.convergence] == [1, 2]
     for name in ("facilitator", "observer", "outsider"):
         with pytest.raises(NotFound):
@@ -231,7 +236,8 @@ def test_absent_stakeholders_public_red_lines_are_shown_to_every_seat(
     public = Position(unacceptable=[Unacceptable(issue=i1, option="none")], note=NOTE)
     positions.save_position(p, f, d, public, world.absent)
     for name in ("facilitator", "a1", "b1", "observer"):
-        assert stated.stated_red_lines(p, world.actors[name], d) == {
+        found = stated.stated_red_lines(p, world.actors[name], d)
+        assert {k: [str(m) for m in v] for k, v in found.items()} == {
             world.absent: ["Ceasefire: not 'none' (firm)"]
         }
         page = clients(name).client.get(f"/d/{d}").text
@@ -332,7 +338,7 @@ def test_the_charts_and_why_a_frontier_is_empty_in_russian() -> None:
     )
     charts = analysis_charts(three, render=russian)
     assert "здесь их 3" in str(charts["frontier_empty"])
-    assert "Решение Калаи — Смородинского: N 0.50, S 0.25, E 0.75" in str(charts["utilities"])
+    assert "Решение Калаи — Смородинского: N 0,50, S 0,25, E 0,75" in str(charts["utilities"])
     svg = frontier_svg([[k / 9, 1 - k / 9] for k in range(10)], ("N", "S"), {}, 500, render=russian)
     assert "500 точек, показано 10" in svg and "полезность для стороны «N»" in svg
     for chart in (*charts.values(), svg):

@@ -48,8 +48,8 @@ from backchannel.model.dialogue import (
     Side,
     Unacceptable,
     build_case,
+    firm_words,
     prune,
-    red_line_text,
 )
 from backchannel.model.disclosure import ESCALATION_KINDS, Disclosed, Kind, disclose
 from backchannel.model.findings import Findings
@@ -1173,9 +1173,7 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
                     kept = d.positions.get((current, x.id)) if current else None
                     body = prune(d.agenda(), kept[1]) if kept else Position()
                     items = [*body.unacceptable, *body.rules]
-                    want[x.id] = [
-                        f"{red_line_text(d.agenda(), i)} ({i.firmness.value})" for i in items
-                    ]
+                    want[x.id] = [firm_words(d.agenda(), i) for i in items]
             same(f"{who}: stated red lines", found, want)
 
     def check_meetings(

@@ -265,13 +265,22 @@ def demo(
     serve_after: Annotated[
         bool, typer.Option("--serve", help="Start the server afterwards.")
     ] = False,
+    language: Annotated[
+        str,
+        typer.Option(
+            "--language",
+            help="The language of the demo's names (en or ru); its accounts read their pages "
+            "in it.",
+        ),
+    ] = "en",
 ) -> None:
     """Seed the demo dialogue (US–Russia example) and print its one-time passwords."""
     from backchannel.services import demo as demo_service
 
+    demo_service.wording(language)  # an unknown language is refused before any database
     settings = _settings(database, key_file)
     platform = _platform(settings, upgrade=True)
-    made = demo_service.seed(platform)
+    made = demo_service.seed(platform, language=language)
     console = Console(highlight=False)
     console.print(
         "Demo dialogue " + ("created" if made.created else "already there: passwords reset"),

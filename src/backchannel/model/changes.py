@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from backchannel.messages import Message, t_
 from backchannel.model.dialogue import (
     Agenda,
     IfThen,
@@ -24,17 +25,19 @@ from backchannel.model.dialogue import (
     Unacceptable,
     prune,
     red_line_id,
-    red_line_text,
+    red_line_words,
 )
 from backchannel.model.findings import Findings
+from backchannel.model.findings import red_line_words as finding_words
 
 
 @dataclass(frozen=True)
 class RedLineMoves:
-    """Red lines of one side that loosened or tightened, in words."""
+    """Red lines of one side that loosened or tightened, in words (in the reader's
+    language when shown)."""
 
-    loosened: list[str] = field(default_factory=list)
-    tightened: list[str] = field(default_factory=list)
+    loosened: list[Message] = field(default_factory=list)
+    tightened: list[Message] = field(default_factory=list)
 
     @property
     def moved(self) -> bool:
@@ -63,27 +66,32 @@ class PositionChanges:
     importance_changed: bool
 
 
-def _lines(agenda: Agenda, position: Position) -> dict[str, tuple[str, float]]:
-    """Red-line id -> (text, firmness weight) of a position on the agenda."""
+def _lines(agenda: Agenda, position: Position) -> dict[str, tuple[Message, float]]:
+    """Red-line id -> (words, firmness weight) of a position on the agenda."""
     items: list[Unacceptable | IfThen] = [*position.unacceptable, *position.rules]
     return {
-        red_line_id(0, item, agenda): (red_line_text(agenda, item), item.firmness.weight)
+        red_line_id(0, item, agenda): (red_line_words(agenda, item), item.firmness.weight)
         for item in items
     }
 
 
 def _moves(
-    before: dict[str, tuple[str, float]], after: dict[str, tuple[str, float]]
+    before: dict[str, tuple[Message, float]], after: dict[str, tuple[Message, float]]
 ) -> RedLineMoves:
-    loosened, tightened = [], []
+    loosened: list[Message] = []
+    tightened: list[Message] = []
     for key, (text, firm) in before.items():
         if key not in after:
-            loosened.append(f"{text} (dropped)")
+            loosened.append(t_("{red_line} (dropped)", red_line=text))
         elif after[key][1] < firm:
-            loosened.append(f"{text} (less firm)")
+            loosened.append(t_("{red_line} (less firm)", red_line=text))
         elif after[key][1] > firm:
-            tightened.append(f"{text} (firmer)")
-    tightened += [f"{text} (added)" for key, (text, _) in after.items() if key not in before]
+            tightened.append(t_("{red_line} (firmer)", red_line=text))
+    tightened += [
+        t_("{red_line} (added)", red_line=text)
+        for key, (text, _) in after.items()
+        if key not in before
+    ]
     return RedLineMoves(loosened, tightened)
 
 
@@ -130,13 +138,13 @@ def red_line_changes(before: Findings, after: Findings) -> dict[str, RedLineMove
     }
 
 
-def _side_lines(findings: Findings, side: str) -> dict[str, tuple[str, float]]:
+def _side_lines(findings: Findings, side: str) -> dict[str, tuple[Message, float]]:
     """A side's red lines in an evaluation (without the side's number in their ids)."""
     if side not in findings.sides:
         return {}
     index = findings.sides.index(side)
     return {
-        key.split("-", 1)[1]: (fact.text, fact.firmness)
+        key.split("-", 1)[1]: (finding_words(findings, key), fact.firmness)
         for key, fact in findings.red_lines.items()
         if fact.side == index and not key.startswith("reservation")
     }

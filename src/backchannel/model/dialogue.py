@@ -18,12 +18,14 @@ Red-line ids are built from the agenda ids, so they stay the same from round to 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from backchannel.errors import InputError, listing
+from backchannel.messages import Message, t_, verbatim
 from backchannel.model.case import (
     Case,
     Condition,
@@ -200,15 +202,59 @@ def importance_weights(agenda: Agenda, importance: dict[str, int]) -> dict[str, 
     return weights
 
 
-def red_line_text(agenda: Agenda, item: Unacceptable | IfThen) -> str:
-    """The red line in words, as its own side wrote it."""
-    if isinstance(item, Unacceptable):
-        return f"{agenda.issue(item.issue).name}: not {item.option!r}"
-    first, then = agenda.issue(item.if_issue), agenda.issue(item.then_issue)
-    return (
-        f"if {first.name} is {' or '.join(item.if_options)}, "
-        f"then {then.name} must be {' or '.join(item.then_options)}"
+def either(options: Sequence[str]) -> Message:
+    """Options joined by "or" in the reader's language ("a or b or c")."""
+    if len(options) <= 1:
+        return verbatim("".join(options))
+    return t_("{options} or {option}", options=either(options[:-1]), option=options[-1])
+
+
+def unacceptable_words(issue: str, option: str) -> Message:
+    """ "Issue: not 'option'" in the reader's language."""
+    return t_("{issue}: not {option}", issue=issue, option=repr(option))
+
+
+def condition_words(
+    issue: str, options: Sequence[str], then_issue: str, then_options: Sequence[str]
+) -> Message:
+    """ "if A is x, then B must be y or z" in the reader's language."""
+    return t_(
+        "if {issue} is {options}, then {then_issue} must be {then_options}",
+        issue=issue,
+        options=either(options),
+        then_issue=then_issue,
+        then_options=either(then_options),
     )
+
+
+def red_line_words(agenda: Agenda, item: Unacceptable | IfThen) -> Message:
+    """The red line in words, as its own side wrote it, in the reader's language."""
+    if isinstance(item, Unacceptable):
+        return unacceptable_words(agenda.issue(item.issue).name, item.option)
+    first, then = agenda.issue(item.if_issue), agenda.issue(item.then_issue)
+    return condition_words(first.name, item.if_options, then.name, item.then_options)
+
+
+FIRMNESS_WORDS = {
+    "flexible": t_("flexible"),
+    "firm": t_("firm"),
+    "absolute": t_("absolute"),
+}
+"""The name of each firmness of a red line, in the reader's language."""
+
+
+def firm_words(agenda: Agenda, item: Unacceptable | IfThen) -> Message:
+    """The red line in words with its firmness: "Issue: not 'x' (firm)"."""
+    return t_(
+        "{red_line} ({firmness})",
+        red_line=red_line_words(agenda, item),
+        firmness=FIRMNESS_WORDS[item.firmness.value],
+    )
+
+
+def red_line_text(agenda: Agenda, item: Unacceptable | IfThen) -> str:
+    """The red line in words, in English (as a case file and an evaluation keep it)."""
+    return str(red_line_words(agenda, item))
 
 
 def red_line_id(side: int, item: Unacceptable | IfThen, agenda: Agenda) -> str:

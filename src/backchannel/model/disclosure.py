@@ -29,11 +29,15 @@ the facilitator's escalation model (never from an evaluation):
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict
 
 from backchannel.errors import InputError
+from backchannel.messages import Message, t_, verbatim
+from backchannel.model.dialogue import condition_words, unacceptable_words
 from backchannel.model.findings import Findings
 
 
@@ -182,3 +186,71 @@ def disclose(
     return Disclosed(
         kind=kind, headline=f"A package for discussion on {scope}:", package=dict(package)
     )
+
+
+# ------------------------------------------------------------------ in the reader's language
+YES_NO = {"yes": t_("yes"), "no": t_("no")}
+
+
+def _answer(found: re.Match[str]) -> Message:
+    return YES_NO[found["answer"]]
+
+
+def _red_line(text: str) -> Message:
+    """A red line's English words (:func:`~backchannel.model.dialogue.red_line_text`) in the
+    reader's language, where they can be read back; else as they are."""
+    found = re.fullmatch(r"(?P<issue>.+): not '(?P<option>[^']*)'", text, re.S)
+    if found:
+        return unacceptable_words(found["issue"], found["option"])
+    found = re.fullmatch(
+        r"if (?P<a>.+?) is (?P<x>.+), then (?P<b>.+?) must be (?P<y>.+)", text, re.S
+    )
+    if found:
+        return condition_words(
+            found["a"], found["x"].split(" or "), found["b"], found["y"].split(" or ")
+        )
+    return verbatim(text)
+
+
+_HEADLINES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Message]], ...] = (
+    (
+        re.compile(r"Agreement on the whole agenda is possible: (?P<answer>yes|no)\."),
+        lambda m: t_("Agreement on the whole agenda is possible: {answer}.", answer=_answer(m)),
+    ),
+    (
+        re.compile(r"Issue “(?P<issue>.*)” has overlap: (?P<answer>yes|no)\.", re.S),
+        lambda m: t_("Issue “{issue}” has overlap: {answer}.", issue=m["issue"], answer=_answer(m)),
+    ),
+    (
+        re.compile(
+            r"Your red line “(?P<line>.*)” clashes with another side: (?P<answer>yes|no)\.", re.S
+        ),
+        lambda m: t_(
+            "Your red line “{red_line}” clashes with another side: {answer}.",
+            red_line=_red_line(m["line"]),
+            answer=_answer(m),
+        ),
+    ),
+    (
+        re.compile(r"A package for discussion on the whole agenda:"),
+        lambda m: t_("A package for discussion on the whole agenda:"),
+    ),
+    (
+        re.compile(r"A package for discussion on a partial deal:"),
+        lambda m: t_("A package for discussion on a partial deal:"),
+    ),
+)
+
+
+def headline_words(told: Disclosed) -> Message:
+    """A release's headline in the reader's language.
+
+    A record keeps its headline in English, as :func:`disclose` wrote it (so that the same
+    finding makes the same record); it is read back here into a message, and shown as it
+    is if it has another form.
+    """
+    for pattern, words in _HEADLINES:
+        found = pattern.fullmatch(told.headline)
+        if found:
+            return words(found)
+    return verbatim(told.headline)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from backchannel.messages import Message, t_, verbatim
 from backchannel.model.case import Case
-from backchannel.model.dialogue import Agenda, Side
+from backchannel.model.dialogue import Agenda, Side, condition_words, unacceptable_words
 from backchannel.model.problem import Problem
 from backchannel.model.results import ClashesResult, Settlement, SettlementRule, ZoneResult
 
@@ -177,3 +178,44 @@ def build_findings(
         frontier=[list(point) for point in answers.frontier],
         frontier_size=answers.frontier_size,
     )
+
+
+def _option_indexes(digits: str, options: Sequence[str]) -> list[str] | None:
+    """The options named by a red-line id's digits (one digit an option), if they can be
+    read (an issue of more than ten options cannot: its digits run together)."""
+    if len(options) > 10 or not digits.isdigit() or any(int(k) >= len(options) for k in digits):
+        return None
+    return [options[int(k)] for k in digits]
+
+
+def _from_id(findings: Findings, rid: str) -> Message | None:
+    """The red line ``rid`` in words, rebuilt from its id and the agenda in the findings."""
+    _, _, rest = rid.partition("-")
+    for issue, options in findings.options.items():
+        name = findings.issues[issue]
+        if rest.startswith(f"no-{issue}-"):
+            index = rest.removeprefix(f"no-{issue}-")
+            if index.isdigit() and int(index) < len(options):
+                return unacceptable_words(name, options[int(index)])
+        if rest.startswith(f"if-{issue}-"):
+            digits, _, then = rest.removeprefix(f"if-{issue}-").partition("-then-")
+            chosen = _option_indexes(digits, options)
+            for other, then_options in findings.options.items():
+                if chosen is not None and then.startswith(f"{other}-"):
+                    picked = _option_indexes(then.removeprefix(f"{other}-"), then_options)
+                    if picked is not None:
+                        return condition_words(name, chosen, findings.issues[other], picked)
+    return None
+
+
+def red_line_words(findings: Findings, rid: str) -> Message:
+    """A red line of the findings in the reader's language.
+
+    A red line of a position is rebuilt from its id (:func:`red_line_id`) and the agenda
+    the findings keep; a walk-away level is named so; anything else (a red line of a case
+    file) is shown as the findings keep it.
+    """
+    fact = findings.red_lines[rid]
+    if rid.startswith("reservation"):
+        return t_("walk-away level")
+    return _from_id(findings, rid) or verbatim(fact.text)

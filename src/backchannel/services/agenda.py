@@ -12,15 +12,17 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePath
+from typing import Any
 
 from pydantic import ValidationError
 
 from backchannel.errors import BackchannelError, InputError, NotAllowedNow
 from backchannel.formats.cases import load_agenda
-from backchannel.model.agenda_text import MAX_NAME, TypedIssue, parse_agenda_text
+from backchannel.messages import Message, t_, verbatim
+from backchannel.model.agenda_text import MAX_NAME, TypedIssue, parse_agenda_text, parse_parties
 from backchannel.model.case import Issue, IssueKind, Option
 from backchannel.model.dialogue import MAX_OPTIONS, Agenda, AgendaIssue
-from backchannel.services import access
+from backchannel.services import access, dialogues
 from backchannel.services.access import Actor
 from backchannel.services.dialogues import read_agenda
 from backchannel.services.platform import Platform
@@ -47,13 +49,13 @@ def _change(
         found = repo.rounds(s, dialogue_id)
         if before_first_round and found:
             raise NotAllowedNow(
-                "issues can be edited and reordered only before the first round opens",
-                hint="remove the issue and add it again while the round is a draft",
+                t_("issues can be edited and reordered only before the first round opens"),
+                hint=t_("remove the issue and add it again while the round is a draft"),
             )
         if found and found[-1].state != "draft":
             raise NotAllowedNow(
-                "the agenda can only change while the current round is a draft",
-                hint="open a new round first",
+                t_("the agenda can only change while the current round is a draft"),
+                hint=t_("open a new round first"),
             )
         dialogue = repo.get(s, DialogueRow, dialogue_id)
         assert dialogue is not None
@@ -81,25 +83,30 @@ def _issue(name: str, kind: IssueKind, options: list[str], description: str = ""
         )
     except ValidationError as error:
         raise InputError(
-            _plain(error, name), hint="each issue needs a name and 2 or more distinct options"
+            _plain(error, name), hint=t_("each issue needs a name and 2 or more distinct options")
         ) from None
 
 
-def _plain(error: ValidationError, name: str) -> str:
+def _plain(error: ValidationError, name: str) -> Message:
     """The first problem of an issue's validation, in words."""
     first = error.errors()[0]
     field = str(first["loc"][0]) if first.get("loc") else ""
+    named = repr(name)
     if field == "name":
-        return f"an issue needs a name of 1 to {MAX_NAME} characters"
+        return t_("an issue needs a name of 1 to {most} characters", most=MAX_NAME)
     if field == "options" and first["type"] == "too_short":
-        return f"issue {name!r} needs at least two options"
+        return t_("issue {name} needs at least two options", name=named)
     if field == "options" and first["type"] == "too_long":
-        return f"issue {name!r} has more than {MAX_OPTIONS} options"
+        return t_("issue {name} has more than {most} options", name=named, most=MAX_OPTIONS)
     if field == "options":
-        return f"an option of {name!r} is empty or longer than {MAX_NAME} characters"
+        return t_(
+            "an option of {name} is empty or longer than {most} characters",
+            name=named,
+            most=MAX_NAME,
+        )
     if field == "description":
-        return f"the description of {name!r} is longer than 2,000 characters"
-    return str(first["msg"]).removeprefix("Value error, ")
+        return t_("the description of {name} is longer than 2,000 characters", name=named)
+    return verbatim(str(first["msg"]).removeprefix("Value error, "))
 
 
 def add_typed_issues(platform: Platform, actor: Actor, dialogue_id: str, text: str) -> int:
@@ -125,6 +132,31 @@ def add_typed_issues(platform: Platform, actor: Actor, dialogue_id: str, text: s
 
     _change(platform, actor, dialogue_id, add)
     return len(added)
+
+
+def convene(
+    platform: Platform,
+    actor: Actor,
+    title: str,
+    agenda_text: str = "",
+    parties_text: str = "",
+    **settings: Any,
+) -> str:
+    """A new dialogue with its agenda typed as text (:func:`add_typed_issues`'s syntax) and
+    its parties one per line (``(absent)`` after an absent stakeholder's name), in one
+    transaction; returns its id. ``settings`` go to :func:`dialogues.create_dialogue`.
+
+    Raises
+    ------
+    InputError
+        A problem of the agenda text (by its line), of a party's name, or of the settings;
+        nothing is created.
+    """
+    typed = parse_agenda_text(agenda_text) if agenda_text.strip() else []
+    agenda = Agenda(issues=[_from_typed(t) for t in typed])
+    return dialogues.create_dialogue(
+        platform, actor, title, agenda=agenda, parties=parse_parties(parties_text), **settings
+    )
 
 
 def _from_typed(typed: TypedIssue) -> AgendaIssue:
@@ -214,8 +246,8 @@ def import_agenda(
         clash = [i.name for i in issues if i.name.lower() in taken]
         if clash:
             raise InputError(
-                f"the agenda already has an issue named {clash[0]!r}",
-                hint="remove it from the agenda, or import into a dialogue without it",
+                t_("the agenda already has an issue named {name}", name=repr(clash[0])),
+                hint=t_("remove it from the agenda, or import into a dialogue without it"),
             )
         return Agenda(issues=[*agenda.issues, *issues])
 
@@ -244,7 +276,9 @@ def edit_issue(
             description.strip(),
         ).model_copy(update={"id": old.id})
         if any(i.name.lower() == new.name.lower() for i in agenda.issues if i.id != issue_id):
-            raise InputError(f"the agenda already has an issue named {new.name!r}")
+            raise InputError(
+                t_("the agenda already has an issue named {name}", name=repr(new.name))
+            )
         return Agenda(issues=[new if i.id == issue_id else i for i in agenda.issues])
 
     _change(platform, actor, dialogue_id, edit, before_first_round=True)
@@ -253,7 +287,9 @@ def edit_issue(
 def _listed_kind(kind: str) -> IssueKind:
     """An agenda issue's kind from its name: unordered or ordered."""
     if kind not in (IssueKind.UNORDERED.value, IssueKind.ORDERED.value):
-        raise InputError(f"unknown kind {kind!r}", hint="unordered or ordered")
+        raise InputError(
+            t_("unknown kind {kind}", kind=repr(kind)), hint=t_("unordered or ordered")
+        )
     return IssueKind(kind)
 
 
@@ -265,7 +301,7 @@ def move_issue(
     def move(agenda: Agenda) -> Agenda:
         agenda.issue(issue_id)
         if step not in (-1, 1):
-            raise InputError("an issue moves one place up or down")
+            raise InputError(t_("an issue moves one place up or down"))
         issues = list(agenda.issues)
         at = next(k for k, i in enumerate(issues) if i.id == issue_id)
         to = at + step

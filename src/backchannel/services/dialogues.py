@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -40,6 +40,9 @@ round, while a facilitator probing a red line (about seven answers for one value
 0-100 scale) could pin down at most two or three values before it is spent."""
 MOST_EVALUATIONS_PER_DIALOGUE = 100
 ROLES = (FACILITATOR, MEMBER, OBSERVER)
+FACILITATOR_ALIAS = "Facilitator"
+"""What the other seats call the facilitator (kept as the facilitator's pseudonym); the
+pages show it as the role's name in the reader's language."""
 
 
 @dataclass(frozen=True)
@@ -149,13 +152,26 @@ def create_dialogue(
     evaluations_per_dialogue: int = EVALUATIONS_PER_DIALOGUE,
     monotone_red_lines: bool = False,
     mfa_required: bool = False,
+    agenda: Agenda | None = None,
+    parties: Sequence[tuple[str, bool]] = (),
 ) -> str:
     """A new dialogue with the actor as its facilitator; returns its id.
 
     The evaluation ration per round and the cap on evaluations in all rounds are fixed
     here, for good: every side can rely on them. With ``mfa_required`` every seat must
     use two-factor sign-in to open the dialogue (:func:`set_mfa_required` changes it).
+    ``agenda`` and ``parties`` (name, absent stakeholder or not) are set in the same
+    transaction: the dialogue is created with all of them, or not at all.
     """
+    names = [name.strip() for name, _ in parties]
+    for k, name in enumerate(names):
+        if not 1 <= len(name) <= 120:
+            raise InputError(t_("a delegation needs a name of 1 to 120 characters"))
+        if name.lower() in (n.lower() for n in names[:k]):
+            raise InputError(
+                t_("there is already a party named {name}", name=repr(name)),
+                hint=t_("choose another name"),
+            )
     title = title.strip()
     if not 1 <= len(title) <= 200:
         raise InputError(t_("a dialogue needs a title of 1 to 200 characters"))
@@ -183,7 +199,7 @@ def create_dialogue(
         keys = platform.new_keys(s, dialogue_id)
         dialogue.title_ct = keys.seal("dialogues", "title", dialogue_id, title)
         dialogue.agenda_ct = keys.seal(
-            "dialogues", "agenda", dialogue_id, Agenda().model_dump(mode="json")
+            "dialogues", "agenda", dialogue_id, (agenda or Agenda()).model_dump(mode="json")
         )
         member = MemberRow(
             dialogue_id=dialogue_id,
@@ -192,7 +208,7 @@ def create_dialogue(
             pseudonym_ct=b"",
         )
         repo.add(s, member)
-        member.pseudonym_ct = keys.seal("members", "pseudonym", member.id, "Facilitator")
+        member.pseudonym_ct = keys.seal("members", "pseudonym", member.id, FACILITATOR_ALIAS)
         platform.log(
             s,
             "dialogue.created",
@@ -201,7 +217,48 @@ def create_dialogue(
             audience="all",
             detail={"mfa_required": True} if mfa_required else {},
         )
+        if agenda is not None and agenda.issues:
+            platform.log(
+                s,
+                "agenda.changed",
+                dialogue_id=dialogue_id,
+                actor_id=actor.user_id,
+                audience="all",
+                detail={"issues": len(agenda.issues)},
+            )
+        for ordinal, (name, (_, absent)) in enumerate(zip(names, parties, strict=True)):
+            _new_delegation(platform, s, keys, actor, dialogue_id, name, absent, ordinal)
     return dialogue_id
+
+
+def _new_delegation(
+    platform: Platform,
+    s: Session,
+    keys: DialogueKeys,
+    actor: Actor,
+    dialogue_id: str,
+    name: str,
+    absent: bool,
+    ordinal: int,
+) -> str:
+    """A delegation's row, its sealed name and its log entry; its id."""
+    row = DelegationRow(
+        dialogue_id=dialogue_id,
+        role="absent" if absent else "delegation",
+        name_ct=b"",
+        ordinal=ordinal,
+    )
+    repo.add(s, row)
+    row.name_ct = keys.seal("delegations", "name", row.id, name)
+    platform.log(
+        s,
+        "delegation.added",
+        dialogue_id=dialogue_id,
+        actor_id=actor.user_id,
+        target=row.id,
+        audience="all",
+    )
+    return row.id
 
 
 def set_mfa_required(platform: Platform, actor: Actor, dialogue_id: str, required: bool) -> None:
@@ -388,23 +445,7 @@ def add_delegation(
                 t_("there is already a party named {name}", name=repr(name)),
                 hint=t_("choose another name"),
             )
-        row = DelegationRow(
-            dialogue_id=dialogue_id,
-            role="absent" if absent else "delegation",
-            name_ct=b"",
-            ordinal=len(existing),
-        )
-        repo.add(s, row)
-        row.name_ct = keys.seal("delegations", "name", row.id, name)
-        platform.log(
-            s,
-            "delegation.added",
-            dialogue_id=dialogue_id,
-            actor_id=actor.user_id,
-            target=row.id,
-            audience="all",
-        )
-        return row.id
+        return _new_delegation(platform, s, keys, actor, dialogue_id, name, absent, len(existing))
 
 
 def _check_seat_fields(
@@ -545,6 +586,48 @@ def invite(
             detail={"role": role},
         )
     return token
+
+
+def invite_each(
+    platform: Platform, actor: Actor, dialogue_id: str, tracks: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """One one-time invitation link for a member of each delegation named in ``tracks``
+    (delegation id -> the member's track), all in one transaction; returns (delegation
+    name, token) in the dialogue's order."""
+    if not tracks:
+        raise InputError(
+            t_("no delegation was chosen"), hint=t_("tick the delegations to invite a member of")
+        )
+    made = []
+    with platform.unit() as s:
+        access.facilitator(s, actor, dialogue_id)
+        keys = _keys(platform, s, dialogue_id)
+        order = {d.id: d for d in repo.delegations(s, dialogue_id)}
+        for delegation_id in sorted(tracks, key=lambda i: order[i].ordinal if i in order else 0):
+            track = tracks[delegation_id]
+            _check_seat_fields(s, dialogue_id, MEMBER, delegation_id, track)
+            token = secrets.token_urlsafe(32)
+            repo.add(
+                s,
+                InvitationRow(
+                    token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                    dialogue_id=dialogue_id,
+                    role=MEMBER,
+                    delegation_id=delegation_id,
+                    track=track,
+                    expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
+                ),
+            )
+            platform.log(
+                s,
+                "invitation.created",
+                dialogue_id=dialogue_id,
+                actor_id=actor.user_id,
+                audience="facilitator",
+                detail={"role": MEMBER},
+            )
+            made.append((name_of(keys, order[delegation_id]), token))
+    return made
 
 
 class InvitationClosed(InputError):

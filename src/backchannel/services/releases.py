@@ -30,7 +30,8 @@ OBSERVERS = "observers"
 
 @dataclass(frozen=True)
 class ReleaseView:
-    """A finding released to an audience (``audience`` is named for the facilitator only)."""
+    """A finding released to an audience (``audience`` is named for the facilitator only:
+    a delegation's name, or "" for the observers, whom each page names in its language)."""
 
     id: str
     round_number: int
@@ -169,7 +170,7 @@ def released_to_me(platform: Platform, actor: Actor, dialogue_id: str) -> list[R
             audiences = [d.id for d in repo.delegations(s, dialogue_id)] + [OBSERVERS]
         keys = platform.keys(s, dialogue_id)
         numbers = {r.id: r.number for r in repo.rounds(s, dialogue_id)}
-        names = {OBSERVERS: "the observers"}
+        names = {OBSERVERS: ""}
         if place.is_facilitator:
             names.update({d.id: name_of(keys, d) for d in repo.delegations(s, dialogue_id)})
         return [

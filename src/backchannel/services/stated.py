@@ -8,7 +8,8 @@ facilitator entered for it (a note) is.
 
 from __future__ import annotations
 
-from backchannel.model.dialogue import IfThen, Unacceptable, prune, red_line_text
+from backchannel.messages import Message
+from backchannel.model.dialogue import IfThen, Unacceptable, firm_words, prune
 from backchannel.services import access
 from backchannel.services.access import Actor
 from backchannel.services.dialogues import read_agenda
@@ -18,7 +19,9 @@ from backchannel.storage import repo
 from backchannel.storage.tables import DialogueRow
 
 
-def stated_red_lines(platform: Platform, actor: Actor, dialogue_id: str) -> dict[str, list[str]]:
+def stated_red_lines(
+    platform: Platform, actor: Actor, dialogue_id: str
+) -> dict[str, list[Message]]:
     """Per absent stakeholder (its delegation id), its red lines in the current round, in
     words with their firmness; an absent stakeholder with none maps to an empty list."""
     with platform.view() as s:
@@ -31,7 +34,7 @@ def stated_red_lines(platform: Platform, actor: Actor, dialogue_id: str) -> dict
         assert dialogue is not None
         keys = platform.keys(s, dialogue_id)
         agenda = read_agenda(keys, dialogue)
-        out: dict[str, list[str]] = {}
+        out: dict[str, list[Message]] = {}
         for d in absent:
             row = repo.position(s, found[-1].id, d.id) if found else None
             if row is None:
@@ -39,5 +42,5 @@ def stated_red_lines(platform: Platform, actor: Actor, dialogue_id: str) -> dict
                 continue
             position = prune(agenda, read_position(keys, row))
             items: list[Unacceptable | IfThen] = [*position.unacceptable, *position.rules]
-            out[d.id] = [f"{red_line_text(agenda, i)} ({i.firmness.value})" for i in items]
+            out[d.id] = [firm_words(agenda, i) for i in items]
         return out

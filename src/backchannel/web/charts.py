@@ -42,6 +42,13 @@ def rule_name(rule: str, render: Render) -> str:
     return rule if known is None else render(known)
 
 
+def decimal(value: float, digits: int, render: Render) -> str:
+    """``value`` with ``digits`` decimals and the decimal sign of the reader's language
+    (its catalogue writes "{whole}.{fraction}" as it writes numbers: "0,73" in Russian)."""
+    whole, _, fraction = f"{value:.{digits}f}".partition(".")
+    return render(t_("{whole}.{fraction}", whole=whole, fraction=fraction)) if fraction else whole
+
+
 def _open(width: int, height: int, key: str, title: str, desc: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -80,7 +87,12 @@ def frontier_svg(
     for label, (a, b) in marked.items():
         together.setdefault((a, b), []).append(label)
     marks = [
-        t_("{label} at {a:.2f}, {b:.2f}", label=", ".join(labels), a=a, b=b)
+        t_(
+            "{label} at {a}, {b}",
+            label=", ".join(labels),
+            a=decimal(a, 2, render),
+            b=decimal(b, 2, render),
+        )
         for (a, b), labels in together.items()
     ]
     parts = [
@@ -95,13 +107,14 @@ def frontier_svg(
     ]
     for k in range(0, 11, 2):
         t = k / 10
+        tick = decimal(t, 1, render)
         parts.append(f'<line x1="{x(t)}" y1="{y(0)}" x2="{x(t)}" y2="{y(0) + 4}" class="tick"/>')
         parts.append(
-            f'<text x="{x(t)}" y="{y(0) + 16}" class="label" text-anchor="middle">{t:.1f}</text>'
+            f'<text x="{x(t)}" y="{y(0) + 16}" class="label" text-anchor="middle">{tick}</text>'
         )
         parts.append(f'<line x1="{x(0) - 4}" y1="{y(t)}" x2="{x(0)}" y2="{y(t)}" class="tick"/>')
         parts.append(
-            f'<text x="{x(0) - 8}" y="{y(t) + 4}" class="label" text-anchor="end">{t:.1f}</text>'
+            f'<text x="{x(0) - 8}" y="{y(t) + 4}" class="label" text-anchor="end">{tick}</text>'
         )
     if len(shown) > 1:
         path = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in shown)
@@ -109,7 +122,7 @@ def frontier_svg(
     for a, b in shown:
         parts.append(
             f'<circle cx="{x(a):.1f}" cy="{y(b):.1f}" r="3" class="point">'
-            f"<title>{a:.3f}, {b:.3f}</title></circle>"
+            f"<title>{decimal(a, 3, render)}, {decimal(b, 3, render)}</title></circle>"
         )
     for (a, b), labels in together.items():  # one label a line, on the side with room
         parts.append(f'<circle cx="{x(a):.1f}" cy="{y(b):.1f}" r="7" class="mark"/>')
@@ -144,7 +157,7 @@ def utilities_svg(
     rows = sum(len(sides) * bar + gap for _ in utilities)
     height = rows + 40
     desc = "; ".join(
-        f"{name}: " + ", ".join(f"{side} {u.get(side, 0):.2f}" for side in sides)
+        f"{name}: " + ", ".join(f"{side} {decimal(u.get(side, 0), 2, render)}" for side in sides)
         for name, u in named.items()
     )
     title = render(t_("Utilities of the recommended packages"))
@@ -160,11 +173,11 @@ def utilities_svg(
             parts.append(
                 f'<rect x="{left}" y="{top + k * bar}" width="{value * span:.1f}" '
                 f'height="{bar - 2}" class="bar series-{k % 4}"><title>{escape(side)}: '
-                f"{value:.3f}</title></rect>"
+                f"{decimal(value, 3, render)}</title></rect>"
             )
             parts.append(
                 f'<text x="{left + value * span + 4:.1f}" y="{top + k * bar + bar - 3}" '
-                f'class="label">{value:.2f}</text>'
+                f'class="label">{decimal(value, 2, render)}</text>'
             )
         top += len(sides) * bar + gap
     for k, side in enumerate(sides):  # the legend

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from backchannel.messages import Message, t_, verbatim
+from backchannel.model.dialogue import FIRMNESS_WORDS
 
 LOG_ACTIONS: Mapping[str, Message] = {
     "dialogue.created": t_("dialogue created"),
@@ -50,9 +51,7 @@ def log_action(action: str) -> Message:
 
 
 CODES: Mapping[str, Message] = {
-    "flexible": t_("flexible"),
-    "firm": t_("firm"),
-    "absolute": t_("absolute"),
+    **FIRMNESS_WORDS,
     "draft": t_("draft"),
     "locked": t_("locked"),
     "evaluated": t_("evaluated"),
@@ -60,10 +59,14 @@ CODES: Mapping[str, Message] = {
     "facilitator": t_("facilitator"),
     "member": t_("member"),
     "observer": t_("observer"),
+    "serving official": t_("serving official"),
+    "former official": t_("former official"),
+    "expert": t_("expert"),
 }
-"""The label of each firmness, round state and role."""
+"""The label of each firmness, round state, role and track."""
 
 
 def label(code: str) -> Message:
-    """The label of a firmness, a round state or a role (its code when it has none)."""
+    """The label of a firmness, a round state, a role or a track (its code when it has
+    none)."""
     return CODES.get(code) or verbatim(code)

@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
@@ -114,9 +115,19 @@ def _utc(moment: datetime) -> datetime:
 
 
 @pass_context
-def _datetime(context: Context, moment: datetime, form: str = "medium") -> str:
-    """A date and time in the page's language, in UTC (``short``, ``medium``, ``long``)."""
-    return format_datetime(_utc(moment), form, tzinfo=UTC, locale=_language(context))
+def _datetime(
+    context: Context, moment: datetime, form: str = "medium", zone: str | None = None
+) -> str:
+    """A date and time in the page's language (``short``, ``medium``, ``long``, or
+    ``minute``: the medium date and the time to the minute), in UTC or in the IANA time
+    zone ``zone``."""
+    where = UTC if zone is None else ZoneInfo(zone)
+    language = _language(context)
+    if form == "minute":
+        there = _utc(moment).astimezone(where)
+        day = format_date(there.date(), "medium", locale=language)
+        return f"{day}, {format_time(there, 'short', tzinfo=where, locale=language)}"
+    return format_datetime(_utc(moment), form, tzinfo=where, locale=language)
 
 
 @pass_context
@@ -126,9 +137,11 @@ def _date(context: Context, moment: datetime, form: str = "medium") -> str:
 
 
 @pass_context
-def _number(context: Context, value: float) -> str:
-    """A number in the page's language (its decimal sign and digit groups)."""
-    return format_decimal(value, locale=_language(context))
+def _number(context: Context, value: float, digits: int | None = None) -> str:
+    """A number in the page's language (its decimal sign and digit groups), with exactly
+    ``digits`` decimals when given."""
+    pattern = None if digits is None else "#,##0." + "0" * digits if digits else "#,##0"
+    return format_decimal(value, format=pattern, locale=_language(context))
 
 
 def here(request: Request) -> str:

@@ -22,6 +22,7 @@ from backchannel.messages import t_
 from backchannel.model.dialogue import NOTE_LIMIT, Firmness
 from backchannel.services import (
     accounts,
+    agenda,
     audit_log,
     checkpoints,
     dialogues,
@@ -226,10 +227,12 @@ async def dialogue_create(request: Request, platform: PlatformDep, current: Curr
     try:
         wanted = dialogue_from_form(form)
         dialogue_id = await run_in_threadpool(
-            dialogues.create_dialogue,
+            agenda.convene,
             platform,
             current.actor,
             wanted.title,
+            str(form.get("agenda", "")),
+            str(form.get("parties", "")),
             evaluations_per_round=wanted.evaluations_per_round,
             evaluations_per_dialogue=wanted.evaluations_per_dialogue,
             monotone_red_lines=wanted.monotone_red_lines,
@@ -302,15 +305,17 @@ async def _act(
     current: Current,
     work: Awaitable[T],
     done: Callable[[T], Awaitable[Response]] | None = None,
+    typed: dict[str, str] | None = None,
 ) -> Response:
     """Await a facilitator action, then ``done`` with its result (default: back to the
-    dialogue page); an error the user can fix shows on the dialogue page."""
+    dialogue page); an error the user can fix shows on the dialogue page, with what was
+    typed in the form (``typed``, its ``form`` naming which) kept in it."""
     try:
         result = await work
     except BackchannelError as error:
         shown = form_error(error)
         return await _dialogue(
-            request, platform, current, dialogue_id, status=shown.status, error=shown
+            request, platform, current, dialogue_id, status=shown.status, error=shown, typed=typed
         )
     return await done(result) if done is not None else back(f"/d/{dialogue_id}")
 
@@ -331,7 +336,11 @@ async def issue_add(
         str(form.get("options", "")).splitlines(),
         str(form.get("description", "")),
     )
-    return await _act(request, dialogue_id, platform, current, work)
+    typed = {"form": "issue", **{k: str(form.get(k, "")) for k in _ISSUE_FIELDS}}
+    return await _act(request, dialogue_id, platform, current, work, typed=typed)
+
+
+_ISSUE_FIELDS = ("name", "kind", "options", "description")
 
 
 @router.post("/d/{dialogue_id}/issues/{issue_id}/remove")
@@ -357,7 +366,12 @@ async def delegation_add(
         str(form.get("name", "")),
         absent=form.get("absent") == "yes",
     )
-    return await _act(request, dialogue_id, platform, current, work)
+    typed = {
+        "form": "delegation",
+        "name": str(form.get("name", "")),
+        "absent": str(form.get("absent", "")),
+    }
+    return await _act(request, dialogue_id, platform, current, work, typed=typed)
 
 
 @router.post("/d/{dialogue_id}/invitations")
@@ -381,7 +395,32 @@ async def invitation_create(
         link = invitation_link(request, token)
         return done(request, current, f"/d/{dialogue_id}", "invited", link)
 
-    return await _act(request, dialogue_id, platform, current, work, show)
+    typed = {
+        "form": "invitation",
+        **{k: str(form.get(k, "")) for k in ("role", "delegation", "track")},
+    }
+    return await _act(request, dialogue_id, platform, current, work, show, typed)
+
+
+@router.post("/d/{dialogue_id}/invitations/each")
+async def invitations_each(
+    request: Request, dialogue_id: str, platform: PlatformDep, current: CurrentDep
+) -> Response:
+    """One invitation link for a member of each delegation ticked (shown once)."""
+    form = await request.form()
+    tracks = {
+        str(key).removeprefix("track:"): str(value)
+        for key, value in form.multi_items()
+        if str(key).startswith("track:") and form.get("invite:" + str(key)[6:]) == "yes"
+    }
+    work = run_in_threadpool(dialogues.invite_each, platform, current.actor, dialogue_id, tracks)
+
+    async def show(made: list[tuple[str, str]]) -> Response:
+        links = "\n".join(f"{name}\t{invitation_link(request, token)}" for name, token in made)
+        return done(request, current, f"/d/{dialogue_id}", "invited", links)
+
+    typed = {"form": "each", **{str(k): str(v) for k, v in form.multi_items()}}
+    return await _act(request, dialogue_id, platform, current, work, show, typed)
 
 
 @router.post("/d/{dialogue_id}/mfa")
