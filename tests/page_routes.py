@@ -23,6 +23,7 @@ from backchannel.services import (
     accounts,
     demo,
     dialogues,
+    escalation,
     evaluations,
     meetings,
     nonpapers,
@@ -63,6 +64,7 @@ WALK: dict[str, tuple[str, ...]] = {
     "/d/{dialogue_id}/texts/{text_id}": SEATS,
     "/d/{dialogue_id}/texts/{text_id}/edit": ("facilitator",),
     "/d/{dialogue_id}/texts/{text_id}/diff": SEATS,
+    "/d/{dialogue_id}/escalation": ("facilitator",),
 }
 """Every page (a GET route answering HTML) and who opens it."""
 
@@ -70,6 +72,7 @@ NOT_PAGES = {
     "/": "a redirect to the sign-in page or the dialogues",
     "/favicon.ico": "the icon",
     "/d/{dialogue_id}/checkpoints": "a JSON file to download",
+    "/d/{dialogue_id}/escalation/graph.svg": "the state graph as a file to download",
 }
 """GET routes outside the API that answer no page."""
 
@@ -181,6 +184,26 @@ def prepare(platform: Platform, language: str) -> Prepared:
     nonpapers.circulate(p, f, d, "Проект для обсуждения." if russian else "A draft.", 30)
     body = "Стороны встречаются." if russian else "The parties meet."
     text = texts.create_text(p, f, d, "Коммюнике" if russian else "Communiqué", [Draft(body=body)])
+    escalation.save_model(p, f, d, escalation.model_from_data(_escalation(russian)))
     token = dialogues.invite(p, f, d, "member", delegation_id=us, track="expert")
     values = {"dialogue_id": d, "meeting_id": meeting, "text_id": text, "token": token}
     return Prepared(values, first, ukraine, actors)
+
+
+def _escalation(russian: bool) -> dict[str, object]:
+    """A small escalation model in the page's language (ids are identifiers, kept short)."""
+    names = (
+        ("США", "Россия", "новые санкции", "удар по инфраструктуре")
+        if russian
+        else ("United States", "Russia", "new sanctions", "strikes on infrastructure")
+    )
+    return {
+        "title": "Эскалация" if russian else "Escalation",
+        "decision_makers": [
+            {"id": "S", "name": names[0], "options": ["s1"]},
+            {"id": "R", "name": names[1], "options": ["r1"]},
+        ],
+        "options": [{"id": "s1", "name": names[2]}, {"id": "r1", "name": names[3]}],
+        "preferences": {"S": {"statements": ["-r1", "s1"]}, "R": {"statements": ["-s1", "r1"]}},
+        "status_quo": "NN",
+    }

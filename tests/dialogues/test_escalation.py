@@ -197,7 +197,7 @@ def test_a_model_too_large_for_the_page_is_refused_with_the_limit(
     answer = post_form(clients("facilitator"), world.dialogue_id, form)
     assert answer.status_code == 422
     html = unescape(answer.text)
-    assert "more than 1,024 feasible states, the most the page analyses" in html
+    assert "more than 1024 feasible states, the most the page analyses" in html
     assert "backchannel conflict analyze FILE" in html
 
 

@@ -43,8 +43,17 @@ NOT_ENGLISH = {
     "yml",
     "json",
     "xml",
+    "gmcr",
     "ad",  # "ad referendum": Latin, written so in Russian diplomatic texts too
     "referendum",
+    "if",  # keywords of the preference statements' syntax, typed as they are
+    "iff",
+    "GMCR",  # the graph model and its solution concepts, abbreviated so in Russian too
+    "GMR",
+    "SMR",
+    "SEQ",
+    "SIM",
+    "SVG",  # the picture's file format
 }
 """Latin words that may stand on a Russian page."""
 
@@ -52,6 +61,8 @@ LATIN = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]")
 """A word in Latin letters (of two letters or more: a lone letter is a placeholder)."""
 ZONE = re.compile(r"\b[A-Z][A-Za-z]+/[A-Za-z_/+-]+")
 """An IANA time zone's name (Europe/Vienna): an identifier, the same in every language."""
+STATE = re.compile(r"\b[YN]{2,}\b")
+"""A state of an escalation model in Y/N form (each option taken or not): a code."""
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 ENGLISH_DECIMAL = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])")
 """A decimal point (Russian writes a comma); a date's dots (07.12.2026) are not one."""
@@ -115,7 +126,11 @@ def visible_texts(html: str, language: str = "ru") -> list[str]:
 
 def english_in(texts: list[str], allowed: set[str]) -> list[str]:
     """The texts that hold a Latin word not in ``allowed``."""
-    return [t for t in texts if any(w not in allowed for w in LATIN.findall(ZONE.sub("", t)))]
+    return [
+        t
+        for t in texts
+        if any(w not in allowed for w in LATIN.findall(STATE.sub("", ZONE.sub("", t))))
+    ]
 
 
 # ------------------------------------------------------------------ the Russian demo

@@ -136,7 +136,7 @@ def _too_large() -> InputError:
     return InputError(
         t_(
             "the model has more than {limit} feasible states, the most the page analyses",
-            limit=f"{MAX_STATES:,}",
+            limit=MAX_STATES,
         ),
         hint=t_(
             "mark more combinations infeasible or use fewer options; a larger model is "
