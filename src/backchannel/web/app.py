@@ -108,6 +108,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
         account,
         api,
         pages,
+        readouts,
         record,
         text_api,
         text_pages,
@@ -121,6 +122,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.include_router(text_api.router)
     app.include_router(text_pages.router)
     app.include_router(record.router)
+    app.include_router(readouts.router)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def _favicon() -> Response:

@@ -39,6 +39,7 @@ LOG_ACTIONS: Mapping[str, Message] = {
     "record.changes_asked": t_("changes to the meeting record asked for"),
     "nonpaper.circulated": t_("non-paper circulated"),
     "nonpaper.expired": t_("non-paper expired and destroyed"),
+    "readout.issued": t_("readout issued"),
 }
 """The label of each action a dialogue's log shows."""
 
