@@ -50,6 +50,7 @@ from backchannel.services import (
     meetings,
     mfa,
     positions,
+    readouts,
     records,
     releases,
     rounds,
@@ -230,6 +231,17 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", D + "/nonpapers"): cells(303, 404, 404, 303, 303, 303),
     ("GET", A + "/nonpapers"): cells(401, 404, 404, 200, 200, 200),
     ("POST", A + "/nonpapers"): cells(401, 404, 404, 201, 201, 201),
+    # readouts: every seat lists those issued to its audience (the one of the world went to
+    # side A); only the facilitator drafts and issues one
+    ("GET", D + "/readouts"): cells(303, 404, 200, 200, 200, 200),
+    ("GET", D + "/readouts/draft"): cells(303, 404, 404, 404, 404, 200),
+    ("POST", D + "/readouts"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/readouts/{readout_id}"): cells(303, 404, 404, 200, 404, 200),
+    ("GET", A + "/readouts"): cells(401, 404, 200, 200, 200, 200),
+    ("GET", A + "/readouts/draft"): cells(401, 404, 404, 404, 404, 200),
+    ("POST", A + "/readouts"): cells(401, 404, 404, 404, 404, 201),
+    ("GET", A + "/readouts/{readout_id}"): cells(401, 404, 404, 200, 404, 200),
+    ("GET", "/api/v1/readouts/public-key"): cells(401, 200, 200, 200, 200, 200),
 }
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.
@@ -249,6 +261,8 @@ STATES: dict[tuple[str, str], str] = {
     ("POST", D + "/texts-from-package"): "released",
     ("POST", D + "/evaluations/{evaluation_id}/robustness"): "released",
     ("POST", A + "/evaluations/{evaluation_id}/robustness"): "released",
+    ("POST", D + "/readouts"): "released",
+    ("POST", A + "/readouts"): "released",
 }
 
 # Writes that run before there is a session (no CSRF token to check).
@@ -287,6 +301,8 @@ class Ids:
     text: str  # a negotiating text with one clause, answered by side A
     clause: str
     meeting: str  # a plenary whose record (version 1) awaits both sides
+    readout: str  # a readout issued to side A (released world)
+    observers_basis: str  # what a readout for the observers is issued by (released world)
 
     def code(self, username: str) -> str:
         """The current TOTP code of an account of :attr:`totp` ("000000" for others)."""
@@ -305,6 +321,7 @@ class Ids:
             "evaluation_id": self.evaluation,
             "path": "backchannel.css",
             "meeting_id": self.meeting,
+            "readout_id": self.readout,
             **override,
         }
         return template.format(**values)
@@ -323,6 +340,12 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
     }
     code = ids.code(name)
     meeting = {"starts": "2030-04-01T10:00", "zone": "UTC", "place": "Oslo"}
+    readout = {
+        "audience": "observers",
+        "language": "en",
+        "format": "html",
+        "basis": ids.observers_basis,
+    }
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/signin"): {"form": {"username": name, "password": password}},
         ("POST", "/signin/code"): {"form": {"code": code}},
@@ -384,6 +407,10 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         ("POST", D + "/meetings/{meeting_id}/note"): {"form": {"note": "B1 hinted at May."}},
         ("PUT", A + "/meetings/{meeting_id}/note"): {"body": {"text": "B1 hinted at May."}},
         ("POST", D + "/nonpapers"): {"form": {"text": "Elements.", "days": "7"}},
+        ("GET", D + "/readouts/draft"): {"params": {"audience": ids.delegation_a}},
+        ("GET", A + "/readouts/draft"): {"params": {"audience": ids.delegation_a}},
+        ("POST", D + "/readouts"): {"form": {**readout, "page": "a4"}},
+        ("POST", A + "/readouts"): {"body": {**readout, "page": "letter"}},
         ("POST", A + "/nonpapers"): {"body": {"text": "Elements.", "days": 7}},
         ("POST", A + "/meetings"): {"body": meeting},
         ("PUT", A + "/meetings/{meeting_id}"): {"body": meeting},
@@ -628,6 +655,9 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
     releases.release(p, f, d, evaluation, world.delegation_a, "zone")
     releases.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
     releases.release(p, f, d, evaluation, "observers", "zone")
+    basis_a = readouts.draft(p, f, d, world.delegation_a, "en").basis
+    readout = readouts.issue(p, f, d, world.delegation_a, "en", "html", "a4", basis_a).id
+    observers_basis = readouts.draft(p, f, d, "observers", "en").basis
     save("released")
     platform.engine.dispose()
     ids = Ids(
@@ -644,6 +674,8 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         text,
         clause,
         meeting,
+        readout,
+        observers_basis,
     )
     found = Worlds(root, settings, ids)
     yield found

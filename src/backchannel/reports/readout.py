@@ -107,13 +107,17 @@ def headline(finding: ReleasedFinding) -> Message:
     return verbatim(finding.headline)
 
 
+def _note(text: str) -> str:
+    return f'<p class="note">{escape(text)}</p>'
+
+
 def _paragraphs(text: str) -> str:
     return "".join(f"<p>{escape(line)}</p>" for line in text.splitlines() if line.strip())
 
 
 def _findings(content: ReadoutContent, say: Render) -> str:
     if not content.findings:
-        return f'<p class="note">{escape(say(t_("Nothing has been released yet.")))}</p>'
+        return _note(say(t_("Nothing has been released yet.")))
     parts = []
     for finding in content.findings:
         round_name = escape(say(t_("Round {n}", n=finding.round_number)))
@@ -203,7 +207,7 @@ def _charts(content: ReadoutContent, say: Render) -> str:
 
 def _meetings(content: ReadoutContent, say: Render) -> str:
     if not content.meetings:
-        return f'<p class="note">{escape(say(t_("No meeting has been held yet.")))}</p>'
+        return _note(say(t_("No meeting has been held yet.")))
     parts = []
     for m in content.meetings:
         kind = escape(say(MEETING_FORMATS.get(m.format, verbatim(m.format))))
@@ -214,9 +218,10 @@ def _meetings(content: ReadoutContent, say: Render) -> str:
         )
         if m.issues:
             issues = ", ".join(m.issues)
-            parts.append(f"<p>{escape(say(t_('On the agenda: {issues}', issues=issues)))}</p>")
+            agenda = say(t_("On the agenda: {issues}", issues=issues))
+            parts.append(f"<p>{escape(agenda)}</p>")
         if m.record is None:
-            parts.append(f'<p class="note">{escape(say(t_("No agreed record.")))}</p>')
+            parts.append(_note(say(t_("No agreed record."))))
         else:
             label = escape(say(t_("Agreed record (not attributed):")))
             parts.append(f"<p>{label}</p><blockquote>{_paragraphs(m.record)}</blockquote>")
@@ -226,7 +231,7 @@ def _meetings(content: ReadoutContent, say: Render) -> str:
 
 def _texts(content: ReadoutContent, say: Render) -> str:
     if not content.texts:
-        return f'<p class="note">{escape(say(t_("There is no negotiating text yet.")))}</p>'
+        return _note(say(t_("There is no negotiating text yet.")))
     parts = []
     for text in content.texts:
         whole = t_("agreed as a whole") if text.agreed else t_("not yet agreed as a whole")
