@@ -1608,6 +1608,11 @@ MASS: dict[tuple[str, str], MassCase] = {
         lambda ids: {"rule": "nash", "noise": 5, "samples": 50},
         [{"seed": 7}, {"workers": 2}, {"positions": []}],
     ),
+    ("POST", A + "/readouts"): (
+        "facilitator",
+        lambda ids: {"audience": "observers", "format": "html", "basis": ids.observers_basis},
+        [{"fingerprint": "0000-0000-0000-0000-0000"}, {"issued_at": "2030-01-01T00:00:00Z"}],
+    ),
 }
 
 

@@ -264,9 +264,9 @@ def content(
     InputError
         An unknown audience or language.
     """
-    chosen = choose(language)
     with platform.view() as s:
         place = access.facilitator(s, actor, dialogue_id)
+        chosen = choose(language)
         return _build(s, platform.keys(s, dialogue_id), place, audience, chosen, _moment(now))
 
 
@@ -340,11 +340,11 @@ def issue(
     InputError
         An unknown audience, language, format or paper size.
     """
-    chosen, paper = _choose_form(form, page)
-    language = choose(language)
     at = _moment(now)
     with platform.unit() as s:
         place = access.facilitator(s, actor, dialogue_id)
+        chosen, paper = _choose_form(form, page)
+        language = choose(language)
         repo.lock_dialogue(s, dialogue_id)
         keys = platform.keys(s, dialogue_id)
         found = _build(s, keys, place, audience, language, at)
