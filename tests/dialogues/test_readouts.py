@@ -78,9 +78,8 @@ class Talks:
     tmp: Path
 
 
-@pytest.fixture(scope="module")
-def talks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Talks]:
-    tmp = tmp_path_factory.mktemp("readouts")
+def make_talks(tmp: Path) -> Talks:
+    """The module's dialogue, in a database under ``tmp``."""
     from backchannel.services.platform import Platform
 
     platform = Platform.open(make_settings(tmp), upgrade=True)
@@ -119,8 +118,14 @@ def talks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Talks]:
     clauses = [c.clause.id for c in text_views.text_view(p, f, d, text).clauses]
     texts.respond(p, a1, d, text, 1, [(clauses[0], "agree", "", "")])
     texts.respond(p, b1, d, text, 1, [(clauses[1], "bracket", CANARY_WORDING, CANARY_COMMENT)])
-    yield Talks(world, text, clauses, plenary, caucus, tmp)
-    close(platform)
+    return Talks(world, text, clauses, plenary, caucus, tmp)
+
+
+@pytest.fixture(scope="module")
+def talks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Talks]:
+    made = make_talks(tmp_path_factory.mktemp("readouts"))
+    yield made
+    close(made.world.platform)
 
 
 def html_for(t: Talks, audience: str, language: str = "en") -> str:
@@ -260,9 +265,23 @@ def test_reading_issued_readouts_by_audience(
             readouts.fetch(p, actors[name], d, line.id)
     with pytest.raises(NotFound):
         readouts.readouts(p, actors["outsider"], d)
-    log = audit_log.entries(p, actors["a1"], d)
-    assert any(e.action == "readout.issued" for e in log)
-    assert not any(e.action == "readout.issued" for e in audit_log.entries(p, actors["b1"], d))
+    every = readouts.readouts(p, actors["facilitator"], d)
+    for name, side in (("a1", talks.world.delegation_a), ("b1", talks.world.delegation_b)):
+        told = [e for e in audit_log.entries(p, actors[name], d) if e.action == "readout.issued"]
+        assert len(told) == len([r for r in every if r.audience in (side, ALL)]), name
+
+
+def test_an_issued_readout_is_sealed_at_rest(
+    talks: Talks, issued: tuple[readouts.ReadoutLine, bytes]
+) -> None:
+    _, data = issued
+    database = talks.tmp / "backchannel.db"
+    talks.world.platform.engine.dispose()  # the WAL checkpointed into the file
+    raw = database.read_bytes() + b"".join(
+        path.read_bytes() for path in talks.tmp.glob("backchannel.db-*")
+    )
+    assert b"backchannel-signature" not in raw and data[-120:] not in raw
+    assert b"%PDF" not in raw and b"Readout:" not in raw
 
 
 def test_issuing_twice_gives_one_readout_and_a_stale_review_is_refused(
@@ -325,12 +344,14 @@ def apply_b(t: Talks, inputs: dict[str, object]) -> None:
 
 
 @pytest.fixture(scope="module")
-def round_two(talks: Talks) -> Talks:
-    """Round 2 open as a draft: side B's private inputs no longer change any release."""
-    rounds.open_round(
-        talks.world.platform, talks.world.actors["facilitator"], talks.world.dialogue_id
-    )
-    return talks
+def round_two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Talks]:
+    """A dialogue of its own with round 2 open as a draft: side B's private inputs no
+    longer change any release."""
+    made = make_talks(tmp_path_factory.mktemp("round-two"))
+    world = made.world
+    rounds.open_round(world.platform, world.actors["facilitator"], world.dialogue_id)
+    yield made
+    close(world.platform)
 
 
 @settings(

@@ -375,25 +375,16 @@ def issue(
         repo.add(s, row)
         sealed = {"file": base64.b64encode(signed).decode("ascii"), "basis": digest}
         row.body_ct = keys.seal("readouts", "body", row.id, sealed)
-        for seen_by in _log_audiences(audience, names):
-            platform.log(
-                s,
-                "readout.issued",
-                dialogue_id=dialogue_id,
-                actor_id=actor.user_id,
-                target=row.id,
-                audience=seen_by,
-                detail={"format": chosen.value, "language": language},
-            )
+        platform.log(  # to the audience (``all``: every seat's log)
+            s,
+            "readout.issued",
+            dialogue_id=dialogue_id,
+            actor_id=actor.user_id,
+            target=row.id,
+            audience=audience,
+            detail={"format": chosen.value, "language": language},
+        )
         return _line(row, names)
-
-
-def _log_audiences(audience: str, names: dict[str, str]) -> list[str]:
-    """Who the log shows the issue to: the audience (every side and the observers for
-    ``all``)."""
-    if audience == ALL:
-        return [k for k in names if k != ALL]
-    return [audience]
 
 
 def _open(keys: DialogueKeys, row: ReadoutRow) -> dict[str, str]:
