@@ -96,7 +96,9 @@ def make_talks(tmp: Path) -> Talks:
     releases.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
     releases.release(p, f, d, evaluation, world.delegation_b, "zone")
     releases.release(p, f, d, evaluation, OBSERVERS, "zone")
-    plan = meetings.MeetingPlan(starts="2025-03-14T10:00", zone="Europe/Vienna", place="Vienna")
+    plan = meetings.MeetingPlan(
+        starts="2025-03-14T10:00", zone="Europe/Vienna", place="Vienna", issues=[world.issues[1]]
+    )
     plenary = meetings.schedule(p, f, d, plan)
     records.write(p, f, d, plenary, AGREED)
     for member in (a1, b1):
@@ -140,6 +142,7 @@ def test_a_delegations_readout_holds_what_it_may_see_and_nothing_private(talks: 
     assert "Issue “Ceasefire” has overlap:" in page
     assert "A package for discussion" not in page  # released to B only
     assert AGREED in page and "Vienna" in page
+    assert "On the agenda: Sanctions" in page  # the issue by name, never its id
     assert "The parties meet." in page and "Water is shared." in page
     assert "[agreed]" not in page  # B has not answered clause 1 as A sees it
     assert "[no answer]" in page

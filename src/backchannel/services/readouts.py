@@ -135,7 +135,10 @@ def _findings(s: Session, keys: DialogueKeys, seat: Seat) -> list[ReleasedFindin
     return out
 
 
-def _meetings(s: Session, keys: DialogueKeys, seat: Seat, at: datetime) -> dict[str, MeetingHeld]:
+def _meetings(
+    s: Session, keys: DialogueKeys, seat: Seat, at: datetime, names: dict[str, str]
+) -> dict[str, MeetingHeld]:
+    """The meetings held before ``at`` that the seat sees (issues by name), by id."""
     out = {}
     for row in stored_meetings.meetings(s, seat.dialogue_id):
         if row.cancelled or as_utc(row.starts_at) >= at or not meetings.visible(seat, row):
@@ -150,7 +153,7 @@ def _meetings(s: Session, keys: DialogueKeys, seat: Seat, at: datetime) -> dict[
             row.format,
             "" if details["online"] else details["place"],
             bool(details["online"]),
-            tuple(details["issues"]),
+            tuple(names[i] for i in details["issues"] if i in names),
             agreed,
         )
     return out
@@ -224,7 +227,7 @@ def _build(
     names = {issue.id: issue.name for issue in agenda.issues}
     found = [_findings(s, keys, seat) for seat in seats]
     findings = [f for f in dict.fromkeys(found[0]) if all(f in other for other in found[1:])]
-    held = [_meetings(s, keys, seat, at) for seat in seats]
+    held = [_meetings(s, keys, seat, at, names) for seat in seats]
     meetings_held = [m for key, m in held[0].items() if all(key in other for other in held[1:])]
     seen = _common([_answers(s, keys, seat) for seat in seats])
     named = audience in (OBSERVERS, ALL)
