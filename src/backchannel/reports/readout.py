@@ -61,12 +61,14 @@ footer { margin-top: 1.6rem; border-top: 1px solid #999; padding-top: 0.4rem; }
 
 
 CHART_STYLE = (
-    ".frame,.open-cell{fill:#fff;stroke:#555}"
-    ".label,.axis,.cell-label{font-size:11px;fill:#000;font-family:'DejaVu Sans',sans-serif}"
-    ".cell-label{font-size:10px}.tick{stroke:#555}"
-    ".viable-cell{fill:#bbb;stroke:#000}.bar,.series-0{fill:#888;stroke:#000}"
+    "svg.chart .frame,svg.chart .open-cell{fill:#fff;stroke:#555}"
+    "svg.chart .label,svg.chart .axis,svg.chart .cell-label"
+    "{font-size:11px;fill:#000;font-family:'DejaVu Sans',sans-serif}"
+    "svg.chart .cell-label{font-size:10px}svg.chart .tick{stroke:#555}"
+    "svg.chart .viable-cell{fill:#bbb;stroke:#000}svg.chart .bar{fill:#888;stroke:#000}"
 )
-"""The charts' own style, inside each chart: a PDF renderer styles an SVG from within it."""
+"""The charts' own style, inside each chart (a PDF renderer styles an SVG from within it);
+scoped to the charts, so that a page showing the readout keeps its own style elsewhere."""
 
 
 def _styled(svg: str) -> str:
