@@ -851,6 +851,7 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
             self.do_save_note(d1, "a2", m)
         self.do_circulate(d1, "a1")
         self.do_circulate(d1, "fac")
+        self.do_issue_readout(d1, "fac", a)
 
         d2 = self.do_create_dialogue("D2", "fac", 2)
         self.do_add_issue(d2, "fac", ["north", "south"])
@@ -1634,6 +1635,9 @@ BREAKAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "releases_ignore_the_audience": _releases_for_every_audience,
     "log_ignores_the_audience": _log_for_every_audience,
     "text_releases_ignore_the_audience": _text_releases_for_every_audience,
+    "readouts_for_every_audience": lambda monkeypatch: monkeypatch.setattr(
+        readouts, "_readable", lambda place: None
+    ),
 }
 
 

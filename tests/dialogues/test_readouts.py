@@ -238,7 +238,9 @@ def test_a4_and_cyrillic_in_a_pdf() -> None:
 
     found = ReadoutContent("Переговоры", ALL, "", "ru", "2031-01-02T12:00:00Z")
     say = translations("ru")
-    made = pdf.to_pdf(readout.document(found, lambda m: m.render(say), Page.A4))
+    page = readout.document(found, lambda m: m.render(say), Page.A4)
+    made = pdf.to_pdf(page)
+    assert pdf.to_pdf(page) == made  # deterministic: no clock, no random identifier
     reader = PdfReader(io.BytesIO(made))
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4
