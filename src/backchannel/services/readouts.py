@@ -47,7 +47,7 @@ from backchannel.model.readout import (
     basis,
 )
 from backchannel.model.text import Answer, agreement, clause_state
-from backchannel.reports import pdf, readout
+from backchannel.reports import readout
 from backchannel.services import access, meetings, records, text_views
 from backchannel.services.access import MEMBER, OBSERVER, Actor, Seat
 from backchannel.services.dialogues import name_of, read_agenda, title_of
@@ -276,7 +276,11 @@ def content(
 def render(found: ReadoutContent, form: Format, page: Page) -> bytes:
     """The readout's file before its signature line: the HTML page, or its PDF."""
     html = readout.document(found, _say(found.language), page)
-    return html if form is Format.HTML else pdf.to_pdf(html)
+    if form is Format.HTML:
+        return html
+    from backchannel.reports import pdf  # WeasyPrint loads on the first PDF, not at start-up
+
+    return pdf.to_pdf(html)
 
 
 def draft(
