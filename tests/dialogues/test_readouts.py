@@ -24,6 +24,7 @@ from sqlalchemy import inspect
 from typer.testing import CliRunner
 
 from backchannel.cli import app as cli_app
+from backchannel.cli import main as cli_main
 from backchannel.errors import InputError, NotAllowedNow, NotFound
 from backchannel.model.dialogue import Position, Unacceptable
 from backchannel.model.readout import ALL, OBSERVERS, Page
@@ -451,7 +452,7 @@ def test_the_api_issues_with_an_idempotency_key(talks: Talks) -> None:
 
 
 def test_the_cli_verifies_a_readout_offline(
-    talks: Talks, issued: tuple[readouts.ReadoutLine, bytes]
+    talks: Talks, issued: tuple[readouts.ReadoutLine, bytes], capsys: pytest.CaptureFixture[str]
 ) -> None:
     line, data = issued
     settings = talks.world.platform.settings
@@ -465,6 +466,16 @@ def test_the_cli_verifies_a_readout_offline(
     assert printed == readouts.public_key(talks.world.platform)
     ok = runner.invoke(cli_app, ["readout", "verify", str(path), "--key", printed])
     assert ok.exit_code == 0 and line.fingerprint in ok.output
+    pinned = talks.tmp / "server.pub"
+    pinned.write_text(printed + "\n")
+    from_file = runner.invoke(cli_app, ["readout", "verify", str(path), "--key", str(pinned)])
+    assert from_file.exit_code == 0, from_file.output
+    own = runner.invoke(cli_app, ["readout", "verify", str(path)], env=env)  # the server's key
+    assert own.exit_code == 0 and "readout intact" in own.output
+    assert cli_main(["readout", "verify", str(path), "--key", "nonsense"]) == 2  # bad input
+    assert "neither a public key" in capsys.readouterr().err
+    assert cli_main(["readout", "verify", str(talks.tmp / "no.pdf"), "--key", printed]) == 2
+    assert "not found" in capsys.readouterr().err
     altered = bytearray(data)
     altered[len(data) // 3] ^= 0x20
     path.write_bytes(bytes(altered))
