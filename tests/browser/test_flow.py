@@ -323,7 +323,14 @@ def test_a_whole_round_in_the_browser(site: Site, person: Person, camera: Camera
     seen_by_observer = observer.releases()
     assert seen_by_observer.headlines() == [zone]
     observer = observer.overview()
-    assert observer.tabs() == ["Overview", "Released to observers", "Meetings", "Text", "Log"]
+    assert observer.tabs() == [
+        "Overview",
+        "Released to observers",
+        "Meetings",
+        "Text",
+        "Readouts",
+        "Log",
+    ]
     assert "Delegate Oak" in observer.participants()
     assert "Ann Whitfield" not in observer.main_text()
     assert sorted(analysis.releases().headlines()) == sorted([clash, package, zone])
