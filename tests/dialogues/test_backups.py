@@ -32,6 +32,7 @@ from backchannel.services import (
     notes,
     once,
     positions,
+    readouts,
     records,
     releases,
     rounds,
@@ -95,6 +96,8 @@ def populate(platform: Platform) -> None:
     records.answer(p, world.actors["a1"], d, meeting, 1, "confirmed")
     notes.save_note(p, world.actors["a1"], d, meeting, "Who said it.")
     nonpapers.circulate(p, f, d, "A deniable draft.", 30)
+    draft = readouts.draft(p, f, d, world.delegation_a, "en")  # an issued readout, sealed
+    readouts.issue(p, f, d, world.delegation_a, "en", "html", "a4", draft.basis)
     empty = [t for t in Base.metadata.tables if not rows_of(platform)[t]]
     assert not empty, f"tables left empty: {empty}"
 
