@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck contracts unit docs bench browsers axe postgres compiler clean messages
+.PHONY: run test lint typecheck contracts unit docs bench browsers axe postgres compiler pdf-libraries clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,12 +40,18 @@ postgres:
 compiler:
 	@command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null)
 
-run: $(STAMP)
+# Pango (with HarfBuzz's subsetter) and the DejaVu fonts (Latin and Cyrillic) for WeasyPrint,
+# which lays out the PDF readouts; idempotent, and nothing is ever fetched at run time.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+pdf-libraries:
+	@dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES) >/dev/null)
+
+run: $(STAMP) pdf-libraries
 	$(BIN)/backchannel keys init --if-missing
 	$(BIN)/backchannel demo
 	$(BIN)/backchannel serve
 
-test: $(STAMP) browsers axe postgres compiler lint typecheck contracts docs unit
+test: $(STAMP) browsers axe postgres compiler pdf-libraries lint typecheck contracts docs unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -73,7 +79,7 @@ unit: $(STAMP)
 messages: $(STAMP)
 	$(BIN)/python -m backchannel.catalogues update
 
-bench: $(STAMP)
+bench: $(STAMP) pdf-libraries
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

@@ -65,6 +65,10 @@ REFERS_TO_RECORDS = {
     "the format",
     "POST /api/v1/dialogues/{dialogue_id}/meetings/{meeting_id}/record/answers": "a request "
     "for changes needs a comment",
+    "GET /api/v1/dialogues/{dialogue_id}/readouts/draft": "the audience must be a delegation "
+    "at the table, observers or all, and the language one the server speaks",
+    "POST /api/v1/dialogues/{dialogue_id}/readouts": "the audience must exist and the basis "
+    "must be the digest of the readout's current draft",
 }
 """Operations whose valid input depends on stored records or on another field, which an
 OpenAPI description cannot state: a schema-valid request may be refused (422, with a

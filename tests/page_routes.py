@@ -28,6 +28,7 @@ from backchannel.services import (
     meetings,
     nonpapers,
     notes,
+    readouts,
     records,
     releases,
     rounds,
@@ -65,6 +66,8 @@ WALK: dict[str, tuple[str, ...]] = {
     "/d/{dialogue_id}/texts/{text_id}/edit": ("facilitator",),
     "/d/{dialogue_id}/texts/{text_id}/diff": SEATS,
     "/d/{dialogue_id}/escalation": ("facilitator",),
+    "/d/{dialogue_id}/readouts": SEATS,
+    "/d/{dialogue_id}/readouts/draft": ("facilitator",),
 }
 """Every page (a GET route answering HTML) and who opens it."""
 
@@ -73,6 +76,7 @@ NOT_PAGES = {
     "/favicon.ico": "the icon",
     "/d/{dialogue_id}/checkpoints": "a JSON file to download",
     "/d/{dialogue_id}/escalation/graph.svg": "the state graph as a file to download",
+    "/d/{dialogue_id}/readouts/{readout_id}": "an issued readout, a file in its own language",
 }
 """GET routes outside the API that answer no page."""
 
@@ -133,6 +137,8 @@ class Prepared:
             return [f"{url}?delegation={self.absent}"]
         if template.endswith("/diff"):
             return [f"{url}?old=1&new=1"]
+        if template.endswith("/readouts/draft"):  # the review of a readout in the page's language
+            return [f"{url}?audience={self.values['audience']}&language={self.values['language']}"]
         return [url]
 
 
@@ -185,8 +191,17 @@ def prepare(platform: Platform, language: str) -> Prepared:
     body = "Стороны встречаются." if russian else "The parties meet."
     text = texts.create_text(p, f, d, "Коммюнике" if russian else "Communiqué", [Draft(body=body)])
     escalation.save_model(p, f, d, escalation.model_from_data(_escalation(russian)))
+    review = readouts.draft(p, f, d, russia, language)
+    readouts.issue(p, f, d, russia, language, "html", "a4", review.basis)
     token = dialogues.invite(p, f, d, "member", delegation_id=us, track="expert")
-    values = {"dialogue_id": d, "meeting_id": meeting, "text_id": text, "token": token}
+    values = {
+        "dialogue_id": d,
+        "meeting_id": meeting,
+        "text_id": text,
+        "token": token,
+        "audience": russia,
+        "language": language,
+    }
     return Prepared(values, first, ukraine, actors)
 
 

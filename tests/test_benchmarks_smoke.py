@@ -188,3 +188,18 @@ def test_families_bench_times_the_whole_cli_process(capsys: pytest.CaptureFixtur
     assert code == 0
     assert "whole CLI process over 1 seeds" in out
     assert out.count("| linked p2 12×4 |") == 2
+
+
+def test_readout_bench_issues_both_formats_at_a_tiny_size(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import readout_bench
+
+    code = readout_bench.main(["--meetings", "1", "--rounds", "1", "--clauses", "2", "--quick"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "1 meetings, 1 rounds, 2 clauses" in out
+    rows = {line.split()[0] + " " + line.split()[1]: line for line in out.splitlines()[2:]}
+    assert set(rows) == {"draft (html)", "issue html", "draft (pdf)", "issue pdf"}
+    sizes = [int(rows[k].split()[5]) for k in ("issue html", "issue pdf")]
+    assert all(size > 1000 for size in sizes)  # a signed file came back from storage

@@ -17,10 +17,12 @@ import gettext
 import io
 import os
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
 from babel.core import negotiate_locale
+from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -114,3 +116,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> str:
             code = value.split(".")[0].split("@")[0]
             return negotiate_locale([code], list(languages()), sep="_") or SOURCE
     return SOURCE
+
+
+def moment_text(moment: datetime, language: str) -> str:
+    """``moment`` written as ``language`` writes a date and time to the second, in UTC
+    (for documents made outside a page, such as readouts)."""
+    return format_datetime(moment.astimezone(UTC), "medium", tzinfo=UTC, locale=choose(language))

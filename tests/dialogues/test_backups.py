@@ -33,6 +33,7 @@ from backchannel.services import (
     notes,
     once,
     positions,
+    readouts,
     records,
     releases,
     rounds,
@@ -98,6 +99,8 @@ def populate(platform: Platform) -> None:
     nonpapers.circulate(p, f, d, "A deniable draft.", 30)
     chicken = Path(__file__).resolve().parents[2] / "examples" / "conflicts" / "chicken.yaml"
     escalation.import_model(p, f, d, chicken.name, chicken.read_bytes())  # an escalation model
+    draft = readouts.draft(p, f, d, world.delegation_a, "en")  # an issued readout, sealed
+    readouts.issue(p, f, d, world.delegation_a, "en", "html", "a4", draft.basis)
     empty = [t for t in Base.metadata.tables if not rows_of(platform)[t]]
     assert not empty, f"tables left empty: {empty}"
 

@@ -396,7 +396,7 @@ def test_migration_0013_up_and_down_with_data(database_url: str, tmp_path: Path)
     engine = make_engine(database_url)
     before = row_counts(engine)
     assert before["escalation_models"] == 1
-    migrate.downgrade(engine, "0011")
+    migrate.downgrade(engine, "0012")
     assert "escalation_models" not in inspect(engine).get_table_names()
     assert {k: v for k, v in row_counts(engine).items() if k != "escalation_models"} == {
         k: v for k, v in before.items() if k != "escalation_models"

@@ -54,6 +54,9 @@ NOT_ENGLISH = {
     "SEQ",
     "SIM",
     "SVG",  # the picture's file format
+    "HTML",  # the readouts' file formats and paper size, named so in Russian too
+    "PDF",
+    "Letter",
 }
 """Latin words that may stand on a Russian page."""
 

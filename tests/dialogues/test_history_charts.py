@@ -23,6 +23,12 @@ from backchannel.model.dialogue import (
     Unacceptable,
 )
 from backchannel.model.findings import Findings, RedLineFact
+from backchannel.reports.charts import (
+    MOST_POINTS,
+    frontier_svg,
+    redline_map_svg,
+    utilities_svg,
+)
 from backchannel.services import (
     accounts,
     dialogues,
@@ -35,13 +41,7 @@ from backchannel.services import (
 )
 from backchannel.services.evaluations import CHART_POINTS
 from backchannel.services.platform import Platform
-from backchannel.web.charts import (
-    MOST_POINTS,
-    analysis_charts,
-    frontier_svg,
-    redline_map_svg,
-    utilities_svg,
-)
+from backchannel.web.charts import analysis_charts
 from conftest import World
 
 from .conftest import Browserless, position_a, position_b

@@ -69,6 +69,7 @@ from backchannel.services import (
     notes,
     positions,
     readiness,
+    readouts,
     records,
     releases,
     rounds,
@@ -185,6 +186,7 @@ class DialogueModel:
     log: list[tuple[str, str, str]] = field(default_factory=list)  # action, audience, actor
     meetings: list[MeetingModel] = field(default_factory=list)
     nonpapers: list[tuple[str, str]] = field(default_factory=list)  # origin, text
+    readouts: list[tuple[str, str]] = field(default_factory=list)  # id, audience
     cap: int = dialogues.EVALUATIONS_PER_DIALOGUE
     last_case: tuple[int, Case] | None = None  # round and case of the last evaluation
     invitations: list[str] = field(default_factory=list)  # ids (token hashes), not used
@@ -769,6 +771,57 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
                 d, ("nonpaper.circulated", "all" if origin == FACILITATOR else origin, name)
             )
 
+    def do_issue_readout(self, d: DialogueModel, name: str, audience: str) -> None:
+        allowed = d.is_facilitator(name)
+        actor = self.actors[name]
+        label = f"{name} issues a readout to {audience} in {d.key}"
+        draft = attempt(
+            f"{label}: draft",
+            None if allowed else NotFound,
+            lambda: readouts.draft(self.p, actor, d.id, audience, "en"),
+        )
+        basis = draft.basis if allowed else "0" * 64
+        issued = attempt(
+            label,
+            None if allowed else NotFound,
+            lambda: readouts.issue(self.p, actor, d.id, audience, "en", "html", "a4", basis),
+        )
+        if allowed and issued.id not in [r for r, _ in d.readouts]:
+            d.readouts.append((issued.id, audience))
+            self.record(d, ("readout.issued", audience, name))
+
+    def readout_audiences(self, d: DialogueModel, name: str) -> list[str] | None:
+        """The audiences whose readouts ``name`` reads in ``d`` (None: all; [] no seat)."""
+        seat = d.seats.get(name)
+        if seat is None:
+            return []
+        if seat.role == FACILITATOR:
+            return None
+        if seat.role == MEMBER:
+            return [str(seat.delegation), readouts.ALL]
+        return [readouts.OBSERVERS, readouts.ALL]
+
+    def check_readouts(self, d: DialogueModel, name: str, every: list[str]) -> None:
+        """The readouts ``name`` lists in ``d`` are those of its audience; of ``every`` (this
+        dialogue's, one of another dialogue, a bogus id) any other is NotFound."""
+        actor, who = self.actors[name], f"{name} in {d.key}"
+        seat = d.seats.get(name)
+        found = attempt(
+            f"{who}: readouts",
+            None if seat else NotFound,
+            lambda: readouts.readouts(self.p, actor, d.id),
+        )
+        mine = self.readout_audiences(d, name)
+        expected = [r for r, a in d.readouts if mine is None or a in mine] if seat else []
+        if seat:
+            same(f"{who}: readouts", sorted(r.id for r in found), sorted(expected))
+        for readout_id in every:
+            attempt(
+                f"{who}: readout {readout_id}",
+                None if readout_id in expected else NotFound,
+                lambda readout_id=readout_id: readouts.fetch(self.p, actor, d.id, readout_id),
+            )
+
     # ---------------------------------------------------------- the set-up
     @initialize(data=st.data())
     def set_up(self, data: st.DataObject) -> None:
@@ -803,6 +856,7 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
             self.do_save_note(d1, "a2", m)
         self.do_circulate(d1, "a1")
         self.do_circulate(d1, "fac")
+        self.do_issue_readout(d1, "fac", a)
 
         d2 = self.do_create_dialogue("D2", "fac", 2)
         self.do_add_issue(d2, "fac", ["north", "south"])
@@ -1017,6 +1071,16 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         if len(d.nonpapers) < 6:
             self.do_circulate(d, data.draw(st.sampled_from(NAMES), label="actor"))
 
+    @rule(data=st.data())
+    def issue_readout(self, data: st.DataObject) -> None:
+        d = self.pick_dialogue(data)
+        if len(d.readouts) < 2:  # each issue builds the content twice (draft, issue)
+            sides = [x.id for x in d.delegations if not x.absent]
+            audience = data.draw(
+                st.sampled_from([*sides, readouts.OBSERVERS, readouts.ALL]), label="audience"
+            )
+            self.do_issue_readout(d, self.pick_actor(data, d), audience)
+
     @precondition(lambda self: self.dirty)
     @rule()
     def sweep(self) -> None:
@@ -1025,9 +1089,14 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         delegations = self.every_delegation()
         evaluation_ids = self.every_evaluation()
         every_meeting = [(d, m) for d in self.d.values() for m in d.meetings]
+        other = {
+            d.key: [r for x in self.d.values() if x is not d for r, _ in x.readouts][:1]
+            for d in self.d.values()
+        }
         for d in self.d.values():
             for name in NAMES:
                 self.check_reads(d, name, delegations)
+                self.check_readouts(d, name, [*(r for r, _ in d.readouts), *other[d.key], BOGUS])
                 self.check_denied_writes(d, name, delegations, evaluation_ids)
                 self.check_texts(d, name)
                 self.check_meetings(d, name, every_meeting)
@@ -1608,6 +1677,9 @@ BREAKAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "releases_ignore_the_audience": _releases_for_every_audience,
     "log_ignores_the_audience": _log_for_every_audience,
     "text_releases_ignore_the_audience": _text_releases_for_every_audience,
+    "readouts_for_every_audience": lambda monkeypatch: monkeypatch.setattr(
+        readouts, "_readable", lambda place: None
+    ),
 }
 
 

@@ -51,6 +51,7 @@ from backchannel.services import (
     meetings,
     mfa,
     positions,
+    readouts,
     records,
     releases,
     rounds,
@@ -254,6 +255,17 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", A + "/escalation/analysis"): cells(401, 404, 404, 404, 404, 200),
     ("GET", A + "/escalation/explain"): cells(401, 404, 404, 404, 404, 200),
     ("POST", A + "/escalation/releases"): cells(401, 404, 404, 404, 404, 201),
+    # readouts: every seat lists those issued to its audience (the one of the world went to
+    # side A); only the facilitator drafts and issues one
+    ("GET", D + "/readouts"): cells(303, 404, 200, 200, 200, 200),
+    ("GET", D + "/readouts/draft"): cells(303, 404, 404, 404, 404, 200),
+    ("POST", D + "/readouts"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", D + "/readouts/{readout_id}"): cells(303, 404, 404, 200, 404, 200),
+    ("GET", A + "/readouts"): cells(401, 404, 200, 200, 200, 200),
+    ("GET", A + "/readouts/draft"): cells(401, 404, 404, 404, 404, 200),
+    ("POST", A + "/readouts"): cells(401, 404, 404, 404, 404, 201),
+    ("GET", A + "/readouts/{readout_id}"): cells(401, 404, 404, 200, 404, 200),
+    ("GET", "/api/v1/readouts/public-key"): cells(401, 200, 200, 200, 200, 200),
 }
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.
@@ -273,6 +285,8 @@ STATES: dict[tuple[str, str], str] = {
     ("POST", D + "/texts-from-package"): "released",
     ("POST", D + "/evaluations/{evaluation_id}/robustness"): "released",
     ("POST", A + "/evaluations/{evaluation_id}/robustness"): "released",
+    ("POST", D + "/readouts"): "released",
+    ("POST", A + "/readouts"): "released",
 }
 
 # Writes that run before there is a session (no CSRF token to check).
@@ -311,6 +325,8 @@ class Ids:
     text: str  # a negotiating text with one clause, answered by side A
     clause: str
     meeting: str  # a plenary whose record (version 1) awaits both sides
+    readout: str  # a readout issued to side A (released world)
+    observers_basis: str  # what a readout for the observers is issued by (released world)
 
     def code(self, username: str) -> str:
         """The current TOTP code of an account of :attr:`totp` ("000000" for others)."""
@@ -329,6 +345,7 @@ class Ids:
             "evaluation_id": self.evaluation,
             "path": "backchannel.css",
             "meeting_id": self.meeting,
+            "readout_id": self.readout,
             **override,
         }
         return template.format(**values)
@@ -352,6 +369,12 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         "kind": "equilibrium",
         "concept": "nash",
         "state": "YN",
+    }
+    readout = {
+        "audience": "observers",
+        "language": "en",
+        "format": "html",
+        "basis": ids.observers_basis,
     }
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/signin"): {"form": {"username": name, "password": password}},
@@ -426,6 +449,10 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         ("POST", A + "/escalation/releases"): {"body": escalation_finding},
         ("PUT", A + "/escalation"): {"body": yaml.safe_load(CONFLICT.read_text(encoding="utf-8"))},
         ("GET", A + "/escalation/explain"): {"params": {"dm": "A", "state": "NN"}},
+        ("GET", D + "/readouts/draft"): {"params": {"audience": ids.delegation_a}},
+        ("GET", A + "/readouts/draft"): {"params": {"audience": ids.delegation_a}},
+        ("POST", D + "/readouts"): {"form": {**readout, "page": "a4"}},
+        ("POST", A + "/readouts"): {"body": {**readout, "page": "letter"}},
         ("POST", A + "/nonpapers"): {"body": {"text": "Elements.", "days": 7}},
         ("POST", A + "/meetings"): {"body": meeting},
         ("PUT", A + "/meetings/{meeting_id}"): {"body": meeting},
@@ -672,6 +699,9 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
     releases.release(p, f, d, evaluation, world.delegation_a, "zone")
     releases.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
     releases.release(p, f, d, evaluation, "observers", "zone")
+    basis_a = readouts.draft(p, f, d, world.delegation_a, "en").basis
+    readout = readouts.issue(p, f, d, world.delegation_a, "en", "html", "a4", basis_a).id
+    observers_basis = readouts.draft(p, f, d, "observers", "en").basis
     save("released")
     platform.engine.dispose()
     ids = Ids(
@@ -688,6 +718,8 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         text,
         clause,
         meeting,
+        readout,
+        observers_basis,
     )
     found = Worlds(root, settings, ids)
     yield found
@@ -1613,6 +1645,11 @@ MASS: dict[tuple[str, str], MassCase] = {
             "state": "YN",
         },
         [{"round_id": new_id()}, {"headline": "x"}, {"evaluation_id": new_id()}],
+    ),
+    ("POST", A + "/readouts"): (
+        "facilitator",
+        lambda ids: {"audience": "observers", "format": "html", "basis": ids.observers_basis},
+        [{"fingerprint": "0000-0000-0000-0000-0000"}, {"issued_at": "2030-01-01T00:00:00Z"}],
     ),
 }
 

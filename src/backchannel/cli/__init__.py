@@ -46,7 +46,15 @@ def _global_options(
 
 
 def _register() -> None:
-    from backchannel.cli import backup, blind, conflict, negotiation, platform, robustness
+    from backchannel.cli import (
+        backup,
+        blind,
+        conflict,
+        negotiation,
+        platform,
+        readout,
+        robustness,
+    )
 
     negotiation.register(app)
     robustness.register(app)
@@ -54,6 +62,7 @@ def _register() -> None:
     platform.register(app)
     backup.register(app)
     blind.register(app)
+    readout.register(app)
 
 
 _register()

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict
@@ -254,3 +255,26 @@ def headline_words(told: Disclosed) -> Message:
         if found:
             return words(found)
     return verbatim(told.headline)
+
+
+_SUBJECT = re.compile(r"“(?P<subject>.*)”")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a :class:`Disclosed` record states, read back from it (for charts and
+    translation): the yes/no answer, the issue or red line it is about, whether its
+    package covers a partial deal."""
+
+    answer: bool | None
+    subject: str | None
+    partial: bool
+
+
+def facts_of(record: Disclosed) -> Facts:
+    """The facts :func:`disclose` wrote into ``record`` (its headline is made only there)."""
+    text = record.headline
+    answer = True if text.endswith(": yes.") else False if text.endswith(": no.") else None
+    found = _SUBJECT.search(text)
+    subject = None if found is None else found.group("subject")
+    return Facts(answer, subject, "partial deal" in text)

@@ -290,7 +290,7 @@ def _attendees(s: Session, keys: DialogueKeys, place: Seat, row: MeetingRow) -> 
     return sorted(out, key=lambda a: (a.delegation_id or "", a.name.lower()))
 
 
-def _view(
+def view_of(
     s: Session, keys: DialogueKeys, place: Seat, row: MeetingRow, now: datetime
 ) -> MeetingView:
     details = keys.open("meetings", "details", row.id, row.details_ct)
@@ -327,7 +327,7 @@ def meetings(
         place = access.seat(s, actor, dialogue_id)
         keys = platform.keys(s, dialogue_id)
         return [
-            _view(s, keys, place, row, moment)
+            view_of(s, keys, place, row, moment)
             for row in stored.meetings(s, dialogue_id)
             if visible(place, row)
         ]
@@ -345,7 +345,7 @@ def meeting(
     with platform.view() as s:
         place = access.seat(s, actor, dialogue_id)
         row = seen(s, place, meeting_id)
-        return _view(s, platform.keys(s, dialogue_id), place, row, now or utcnow())
+        return view_of(s, platform.keys(s, dialogue_id), place, row, now or utcnow())
 
 
 def seats(platform: Platform, actor: Actor, dialogue_id: str) -> list[Attendee]:

@@ -151,7 +151,7 @@ def answer(
             )
 
 
-def _view(s: Session, keys: DialogueKeys, place: Seat, row: MeetingRow) -> RecordView | None:
+def view_of(s: Session, keys: DialogueKeys, place: Seat, row: MeetingRow) -> RecordView | None:
     latest = stored.latest_record(s, row.id)
     if latest is None:
         return None
@@ -181,7 +181,7 @@ def record(platform: Platform, actor: Actor, dialogue_id: str, meeting_id: str) 
     with platform.view() as s:
         place = access.seat(s, actor, dialogue_id)
         row = meetings.seen(s, place, meeting_id)
-        found = _view(s, platform.keys(s, dialogue_id), place, row)
+        found = view_of(s, platform.keys(s, dialogue_id), place, row)
         if found is None:
             raise NotFound()
         return found

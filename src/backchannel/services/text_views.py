@@ -139,7 +139,9 @@ def _seen(s: Session, keys: DialogueKeys, place: Seat, text: TextRow, sides: Seq
     return seen
 
 
-def _view(s: Session, keys: DialogueKeys, place: Seat, text: TextRow, version: Version) -> TextView:
+def view_of(
+    s: Session, keys: DialogueKeys, place: Seat, text: TextRow, version: Version
+) -> TextView:
     sides = _sides(s, keys, place.dialogue_id)
     seen = _seen(s, keys, place, text, list(sides))
     clauses = []
@@ -176,7 +178,7 @@ def _view(s: Session, keys: DialogueKeys, place: Seat, text: TextRow, version: V
     )
 
 
-def _version(s: Session, keys: DialogueKeys, text: TextRow, number: int | None) -> Version:
+def version_of(s: Session, keys: DialogueKeys, text: TextRow, number: int | None) -> Version:
     row = repo.text_version(s, text.id, text.version if number is None else number)
     if row is None:
         raise NotFound()
@@ -191,7 +193,7 @@ def text_view(
         place = access.seat(s, actor, dialogue_id)
         text = access.owned(s, place, TextRow, text_id)
         keys = platform.keys(s, dialogue_id)
-        return _view(s, keys, place, text, _version(s, keys, text, number))
+        return view_of(s, keys, place, text, version_of(s, keys, text, number))
 
 
 def texts(platform: Platform, actor: Actor, dialogue_id: str) -> list[TextSummary]:
@@ -201,7 +203,7 @@ def texts(platform: Platform, actor: Actor, dialogue_id: str) -> list[TextSummar
         keys = platform.keys(s, dialogue_id)
         out = []
         for text in repo.texts(s, dialogue_id):
-            seen = _view(s, keys, place, text, _version(s, keys, text, None))
+            seen = view_of(s, keys, place, text, version_of(s, keys, text, None))
             out.append(TextSummary(text.id, seen.title, text.version, seen.agreement.agreed))
         return out
 
@@ -214,7 +216,7 @@ def compare(
         place = access.seat(s, actor, dialogue_id)
         text = access.owned(s, place, TextRow, text_id)
         keys = platform.keys(s, dialogue_id)
-        return version_diff(_version(s, keys, text, old), _version(s, keys, text, new))
+        return version_diff(version_of(s, keys, text, old), version_of(s, keys, text, new))
 
 
 def release(
@@ -247,7 +249,7 @@ def release(
         if side.role != "delegation":
             raise InputError(t_("only a delegation at the table responds to the text"))
         keys = platform.keys(s, dialogue_id)
-        chosen = _version(s, keys, text, version)
+        chosen = version_of(s, keys, text, version)
         if repo.text_released(s, text.id, side.id, version, audience):
             raise NotAllowedNow(
                 t_("these responses were already released to this audience"),

@@ -525,3 +525,27 @@ class EscalationModelRow(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     body_ct: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReadoutRow(Base):
+    """A readout issued to one audience: the signed file, sealed.
+
+    ``audience`` is a delegation id, ``observers`` or ``all``; ``body_ct`` holds, sealed
+    under the dialogue's key, the signed file (base64) and the digest of the content the
+    facilitator reviewed. ``fingerprint`` is the short SHA-256 of the file's signed bytes,
+    which the facilitator gives the principals with the file.
+    """
+
+    __tablename__ = "readouts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    audience: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    format: Mapped[str] = mapped_column(String(8))
+    page: Mapped[str] = mapped_column(String(8))
+    fingerprint: Mapped[str] = mapped_column(String(32))
+    issued_by: Mapped[str] = mapped_column(String(32))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)

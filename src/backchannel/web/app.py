@@ -114,6 +114,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
         api,
         escalation,
         pages,
+        readouts,
         record,
         text_api,
         text_pages,
@@ -128,6 +129,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.include_router(text_pages.router)
     app.include_router(record.router)
     app.include_router(escalation.router)
+    app.include_router(readouts.router)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def _favicon() -> Response:

@@ -41,6 +41,7 @@ LOG_ACTIONS: Mapping[str, Message] = {
     "nonpaper.circulated": t_("non-paper circulated"),
     "nonpaper.expired": t_("non-paper expired and destroyed"),
     "escalation.saved": t_("escalation model saved"),
+    "readout.issued": t_("readout issued"),
 }
 """The label of each action a dialogue's log shows."""
 

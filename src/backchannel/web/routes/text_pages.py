@@ -17,6 +17,7 @@ from starlette.responses import Response
 from backchannel.errors import BackchannelError, InputError, NotFound
 from backchannel.messages import t_
 from backchannel.model.text import Answer, ClauseState, Draft
+from backchannel.reports.readout import CLAUSE_STATES
 from backchannel.services import evaluations, rounds, text_views, texts
 from backchannel.services.access import FACILITATOR
 from backchannel.services.accounts import Current
@@ -28,13 +29,7 @@ from backchannel.web.routes.pages import back, page
 
 router = APIRouter(include_in_schema=False, route_class=OnceRoute)
 
-STATES = {
-    ClauseState.AGREED: t_("agreed"),
-    ClauseState.AD_REFERENDUM: t_("agreed ad referendum"),
-    ClauseState.BRACKETED: t_("bracketed"),
-    ClauseState.REJECTED: t_("rejected"),
-    ClauseState.NO_ANSWER: t_("no answer"),
-}
+STATES = {ClauseState(code): name for code, name in CLAUSE_STATES.items()}
 ANSWERS = {
     Answer.AGREE: t_("agree"),
     Answer.AD_REFERENDUM: t_("agree ad referendum (subject to our capital)"),

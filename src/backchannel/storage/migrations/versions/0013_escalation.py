@@ -1,7 +1,7 @@
 """escalation models: the facilitator's GMCR model of a dialogue, sealed
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2027-02-09 10:00:00
 
 A new table only (``escalation_models``: one sealed conflict file per dialogue, with the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
