@@ -399,6 +399,9 @@ def test_the_page_flow_reviews_then_issues_once(talks: Talks) -> None:
     )
     assert review.status_code == 200 and "Issue this readout" in review.text
     assert AGREED in review.text
+    assert (
+        "<svg" in review.text and "<style>" not in review.text
+    )  # the page's policy: no inline style
     issue_form = review.text.split('action="/d/' + d + '/readouts">')[1].split("</form>")[0]
     form = dict(re.findall(r'name="([a-z]+)" value="([^"]*)"', issue_form))
     assert form["audience"] == OBSERVERS and len(form["basis"]) == 64
@@ -414,6 +417,7 @@ def test_the_page_flow_reviews_then_issues_once(talks: Talks) -> None:
     got = observer.client.get(f"/d/{d}/readouts/{mine[0]['id']}")
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/html")
     assert "attachment" in got.headers["content-disposition"]
+    assert "<style>svg.chart" in got.text  # the file keeps its charts' own style
     assert got.headers["x-readout-fingerprint"] == mine[0]["fingerprint"]
     fresh = f.client.get(f"/d/{d}/readouts/draft", params={"audience": OBSERVERS}).text
     fresh_form = fresh.split('action="/d/' + d + '/readouts">')[1].split("</form>")[0]

@@ -9,6 +9,7 @@ readout. Every seat downloads the readouts issued to its audience.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -39,6 +40,16 @@ pages = APIRouter(include_in_schema=False, route_class=OnceRoute)
 api = APIRouter(prefix="/api/v1", tags=["api"], responses=EVERY_ROUTE, route_class=OnceRoute)
 
 FIELDS = ("audience", "language", "format", "page")
+
+
+CHART_STYLES = re.compile(r"<style>[^<]*</style>")
+"""The style a readout's charts carry inside them (for the PDF renderer)."""
+
+
+def _on_page(article: str) -> str:
+    """A readout's article (escaped where it was made) shown inside a page: without its
+    charts' own style, which the page's policy refuses and its style sheet replaces."""
+    return CHART_STYLES.sub("", article)
 
 
 def _choice(form: Any, name: str, default: str) -> str:
@@ -72,7 +83,7 @@ async def _page(
         "pages": [p.value for p in Page],
         "chosen": chosen or {"audience": "", "language": "en", "format": "pdf", "page": "a4"},
         "draft": draft,
-        "article": None if draft is None else Markup(draft.article),  # noqa: S704 — escaped
+        "article": None if draft is None else Markup(_on_page(draft.article)),  # noqa: S704
         "public_key": readouts.public_key(platform),
         "error": error,
     }
