@@ -562,29 +562,43 @@ def invite(
     track: str | None = None,
 ) -> str:
     """A one-time invitation token (shown once; valid for a week)."""
-    token = secrets.token_urlsafe(32)
     with platform.unit() as s:
         access.facilitator(s, actor, dialogue_id)
-        _check_seat_fields(s, dialogue_id, role, delegation_id, track)
-        repo.add(
-            s,
-            InvitationRow(
-                token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                dialogue_id=dialogue_id,
-                role=role,
-                delegation_id=delegation_id,
-                track=track,
-                expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
-            ),
-        )
-        platform.log(
-            s,
-            "invitation.created",
+        return _invitation(platform, s, actor, dialogue_id, role, delegation_id, track)
+
+
+def _invitation(
+    platform: Platform,
+    s: Session,
+    actor: Actor,
+    dialogue_id: str,
+    role: str,
+    delegation_id: str | None,
+    track: str | None,
+) -> str:
+    """Check one seat's fields, store its invitation (the token's hash) and log it, inside
+    the caller's unit; the token, to be shown once."""
+    _check_seat_fields(s, dialogue_id, role, delegation_id, track)
+    token = secrets.token_urlsafe(32)
+    repo.add(
+        s,
+        InvitationRow(
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
             dialogue_id=dialogue_id,
-            actor_id=actor.user_id,
-            audience="facilitator",
-            detail={"role": role},
-        )
+            role=role,
+            delegation_id=delegation_id,
+            track=track,
+            expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
+        ),
+    )
+    platform.log(
+        s,
+        "invitation.created",
+        dialogue_id=dialogue_id,
+        actor_id=actor.user_id,
+        audience="facilitator",
+        detail={"role": role},
+    )
     return token
 
 
@@ -605,27 +619,7 @@ def invite_each(
         order = {d.id: d for d in repo.delegations(s, dialogue_id)}
         for delegation_id in sorted(tracks, key=lambda i: order[i].ordinal if i in order else 0):
             track = tracks[delegation_id]
-            _check_seat_fields(s, dialogue_id, MEMBER, delegation_id, track)
-            token = secrets.token_urlsafe(32)
-            repo.add(
-                s,
-                InvitationRow(
-                    token_hash=hashlib.sha256(token.encode()).hexdigest(),
-                    dialogue_id=dialogue_id,
-                    role=MEMBER,
-                    delegation_id=delegation_id,
-                    track=track,
-                    expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
-                ),
-            )
-            platform.log(
-                s,
-                "invitation.created",
-                dialogue_id=dialogue_id,
-                actor_id=actor.user_id,
-                audience="facilitator",
-                detail={"role": MEMBER},
-            )
+            token = _invitation(platform, s, actor, dialogue_id, MEMBER, delegation_id, track)
             made.append((name_of(keys, order[delegation_id]), token))
     return made
 
