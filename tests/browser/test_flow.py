@@ -107,7 +107,8 @@ class Site:
 
 def _route_matcher(app: FastAPI) -> Callable[[str], str]:
     """The page route an address belongs to (its template), or its path."""
-    templates = sorted(page_routes(app) | set(NOT_PAGES), key=len, reverse=True)
+    # a fixed segment before a parameter: /readouts/draft is not the readout "draft"
+    templates = sorted(page_routes(app) | set(NOT_PAGES), key=lambda t: (t.count("{"), -len(t)))
     patterns = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", t) + "$"), t) for t in templates]
 
     def route_of(url: str) -> str:

@@ -22,9 +22,9 @@ from backchannel.model.text import Draft
 from backchannel.services import texts
 from backchannel.web.deps import LARGEST_NUMBER
 from conftest import World
+from page_routes import route_entries
 
 from .conftest import Browserless
-from .test_web_security import _route_entries
 
 HOSTILE = [
     str(2**63),  # the value of the issue: one past SQLite's largest integer
@@ -50,7 +50,7 @@ def _params(dependant: Any) -> Iterator[Any]:
 def integer_parameters(app: FastAPI) -> set[tuple[str, str, str]]:
     """``(method, path, name)`` of every integer query or path parameter of the app."""
     found = set()
-    for route, path, methods in _route_entries(app):
+    for route, path, methods in route_entries(app):
         if not isinstance(route, APIRoute):
             continue
         for field in _params(route.dependant):
