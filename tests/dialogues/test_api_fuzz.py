@@ -25,8 +25,9 @@ from dialogues.conftest import BASE_URL, Browserless, sign_in
 
 Clients = Callable[[str], Browserless]
 
-EXAMPLES = 12
-"""Examples per operation, mode and role in the suite (about 2,600 requests in all)."""
+EXAMPLES = 6
+"""Examples per operation, mode and role in the suite (about 1,300 requests in all; the
+longer run is `benchmarks/api_fuzz.py`)."""
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -1576,10 +1577,14 @@ def machine_for(state: Shared) -> type[IsolationMachine]:
     return type("IsolationMachineOnPlatform", (IsolationMachine,), {"shared": state})
 
 
+EXAMPLES = int(os.environ.get("BACKCHANNEL_ISOLATION_EXAMPLES", "6"))
+"""Worlds the machine builds in one run: 6 in ``make test`` (some 20,000 attempts); set
+``BACKCHANNEL_ISOLATION_EXAMPLES`` higher for a longer hunt (15 make some 100,000)."""
+
 RUN = settings(
     phases=[Phase.explicit, Phase.generate],
-    max_examples=15,
-    stateful_step_count=40,
+    max_examples=EXAMPLES,
+    stateful_step_count=24,
     deadline=None,
     database=None,
     report_multiple_bugs=False,

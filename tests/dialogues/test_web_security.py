@@ -17,6 +17,8 @@ clock or a client address has to be chosen (sessions, throttling), which call
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import re
 import secrets
@@ -83,6 +85,18 @@ BOGUS_TOKEN = secrets.token_urlsafe(32)
 PAYLOAD = '<script>alert(1)</script>"onerror='
 ESCAPED_TAG = "&lt;script&gt;alert(1)&lt;/script&gt;"
 CONFLICT = Path(__file__).resolve().parents[2] / "examples" / "conflicts" / "chicken.yaml"
+
+
+def conflict_document() -> Any:
+    """The example conflict file as a document (a fresh copy each time; parsed once)."""
+    return copy.deepcopy(_parsed_conflict())
+
+
+@functools.cache
+def _parsed_conflict() -> Any:
+    return yaml.safe_load(CONFLICT.read_text(encoding="utf-8"))
+
+
 CONFLICT_FORM = {
     "title": "Chicken",
     "dm:0:id": "A",
@@ -447,7 +461,7 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         },
         ("POST", D + "/escalation/releases"): {"form": escalation_finding},
         ("POST", A + "/escalation/releases"): {"body": escalation_finding},
-        ("PUT", A + "/escalation"): {"body": yaml.safe_load(CONFLICT.read_text(encoding="utf-8"))},
+        ("PUT", A + "/escalation"): {"body": conflict_document()},
         ("GET", A + "/escalation/explain"): {"params": {"dm": "A", "state": "NN"}},
         ("GET", D + "/readouts/draft"): {"params": {"audience": ids.delegation_a}},
         ("GET", A + "/readouts/draft"): {"params": {"audience": ids.delegation_a}},
@@ -1633,7 +1647,7 @@ MASS: dict[tuple[str, str], MassCase] = {
     ),
     ("PUT", A + "/escalation"): (  # a conflict file: its own keys only, at every level
         "facilitator",
-        lambda ids: yaml.safe_load(CONFLICT.read_text(encoding="utf-8")),
+        lambda ids: conflict_document(),
         [{"revision": 9}, {"dialogue_id": new_id()}, {"owner": "x"}],
     ),
     ("POST", A + "/escalation/releases"): (

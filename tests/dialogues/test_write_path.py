@@ -28,7 +28,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -40,7 +39,7 @@ from backchannel.storage import audit, repo
 from backchannel.storage.db import WriterQueue, WriterQueueTimeout
 from backchannel.storage.tables import AuditEntryRow, DelegationRow, DialogueRow, PositionRow
 from backchannel.storage.vault import TamperedData
-from backchannel.web.app import SWITCH_INTERVAL_S
+from backchannel.web.app import SWITCH_INTERVAL_S, create_app, serving_app
 from conftest import World
 
 from .conftest import BASE_URL, position_a
@@ -369,13 +368,19 @@ def test_the_overview_is_the_view_and_the_rounds_of_one_seat(world: World) -> No
 
 
 # ------------------------------------------------------------------ the server process
-def test_serving_freezes_the_start_up_heap_and_shortens_the_gil_interval(app: FastAPI) -> None:
+def test_serving_freezes_the_start_up_heap_and_shortens_the_gil_interval(
+    platform: Platform,
+) -> None:
     gc.unfreeze()
     assert gc.get_freeze_count() == 0
-    before = sys.getswitchinterval()
     try:
-        with TestClient(app, base_url=BASE_URL) as client:  # runs the lifespan
-            assert gc.get_freeze_count() > 10_000  # modules, the app, the ORM machinery
+        test_app = create_app(platform.settings, platform)
+        with TestClient(test_app, base_url=BASE_URL):  # an app inside a longer-lived process
+            assert gc.get_freeze_count() == 0  # leaves the collector alone
+        served = serving_app(platform.settings, platform)
+        assert gc.get_freeze_count() > 10_000  # modules, the app, the ORM machinery
+        before = sys.getswitchinterval()
+        with TestClient(served, base_url=BASE_URL) as client:  # runs the lifespan
             assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
             assert client.get("/api/v1/dialogues").status_code == 401  # still serves
         assert sys.getswitchinterval() == pytest.approx(before)  # restored at shutdown

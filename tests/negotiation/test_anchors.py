@@ -14,10 +14,14 @@ import pytest
 from backchannel.formats.cases import load_problem
 from backchannel.model.results import SettlementRule, Status
 from backchannel.solvers import engine
+from backchannel.solvers.scoring import rule_value, tolerance
 
 ANCHORS = Path(__file__).resolve().parents[3] / "shared" / "anchors" / "genius-domains"
 FOLDERS = sorted(p.name for p in ANCHORS.iterdir() if p.is_dir())
 TIME_LIMIT = 20.0
+SHORT_LIMITS = {"anac2014-50issues": 4.0}
+"""Domains that no rule proves in reasonable time (10^40 packages, non-linear): a short
+limit, so the unproven answers are what is checked."""
 
 
 def test_all_fifteen_anchor_folders_are_present() -> None:
@@ -27,24 +31,32 @@ def test_all_fifteen_anchor_folders_are_present() -> None:
 @pytest.mark.parametrize("folder", FOLDERS)
 def test_every_analysis_runs(folder: str) -> None:
     _, problem = load_problem(ANCHORS / folder)
-    zone = engine.check(problem, TIME_LIMIT)
+    limit = SHORT_LIMITS.get(folder, TIME_LIMIT)
+    zone = engine.check(problem, limit)
     assert zone.status in (Status.OPTIMAL, Status.INFEASIBLE, Status.FEASIBLE)
     if zone.exists is False:
-        found = engine.clashes(problem, limit=3, time_limit=TIME_LIMIT)
+        found = engine.clashes(problem, limit=3, time_limit=limit)
         assert found.relaxations
         return
-    answers = engine.settle(problem, list(SettlementRule), TIME_LIMIT)
+    answers = engine.settle(problem, list(SettlementRule), limit)
     for settlement in answers.values():
         assert settlement.package is not None
         assert problem.is_admissible(settlement.package)
-    front = engine.frontier(problem, time_limit=TIME_LIMIT, max_points=12)
+    for rule, settlement in answers.items():
+        if rule is SettlementRule.KS or settlement.value is None:
+            continue
+        for other in answers.values():  # unproven answers take the others' better packages
+            assert other.package is not None
+            value = rule_value(rule, problem.utility(other.package), problem.disagreement, None)
+            assert value <= settlement.value + tolerance(settlement.value), (rule, other.rule)
+    front = engine.frontier(problem, time_limit=limit, max_points=12)
     assert front.points
     nash = answers[SettlementRule.NASH]
     assert nash.package is not None
     best = max(problem.utility(p.package)[0] for p in front.points)
     # The frontier reaches at least as far for the first party as the Nash package does.
     assert best >= nash.utilities[0] - 1e-9
-    offers = engine.meso(problem, problem.utility_parties[0], k=2, time_limit=TIME_LIMIT)
+    offers = engine.meso(problem, problem.utility_parties[0], k=2, time_limit=limit)
     assert len(offers.points) >= 1
 
 

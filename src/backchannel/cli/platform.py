@@ -231,7 +231,7 @@ def serve(
     """Start the web application and JSON API."""
     import uvicorn
 
-    from backchannel.web.app import WORKER_SETTINGS, create_app, server_options, worker_settings
+    from backchannel.web.app import WORKER_SETTINGS, server_options, serving_app, worker_settings
 
     settings = _settings(database, key_file, host=host, port=port)
     options = server_options(settings)
@@ -243,7 +243,7 @@ def serve(
         markup=False,
     )
     if workers == 1:
-        uvicorn.run(create_app(settings, platform), **options)  # type: ignore[arg-type]
+        uvicorn.run(serving_app(settings, platform), **options)  # type: ignore[arg-type]
         return
     platform.close()
     os.environ[WORKER_SETTINGS] = worker_settings(settings, workers)

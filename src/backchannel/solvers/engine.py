@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from backchannel.errors import AnalysisError, listing
 from backchannel.model.problem import Problem
@@ -54,6 +55,7 @@ from backchannel.solvers.enumeration import (
 from backchannel.solvers.frontier_dp import NotApplicable, dp_frontier
 from backchannel.solvers.frontier_window import window_settlements
 from backchannel.solvers.narrowing import narrowed_settlement
+from backchannel.solvers.scoring import rule_value, tolerance
 
 MAX_PARTIES = 8
 """Settlement rules accept 2 to this many parties with preferences."""
@@ -131,9 +133,45 @@ def settle(
             answers[rule] = narrowed_settlement(problem, rule) or cpsat_settle(
                 problem, rule, time_limit
             )
+        answers = _shared_incumbents(problem, answers)
     for settlement in answers.values():
         validate.validate_settlement(problem, settlement)
     return answers
+
+
+def _shared_incumbents(
+    problem: Problem, answers: dict[SettlementRule, Settlement]
+) -> dict[SettlementRule, Settlement]:
+    """Each unproven answer, replaced by another rule's package where that scores higher.
+
+    A rule stopped by the time limit keeps the best package its own search found; the
+    searches for the other rules may have found a better one for it (a welfare search
+    cut short can trail the Nash package's welfare). Its bound stays, so the answer
+    stays marked unproven. Kalai-Smorodinsky is left as it is: its value needs the ideal
+    point, which only its own search knows.
+    """
+    shared = dict(answers)
+    for rule, settlement in answers.items():
+        if settlement.status is not Status.FEASIBLE or rule is SettlementRule.KS:
+            continue
+        best = settlement
+        for other in answers.values():
+            if other.package is None or other.package == best.package:
+                continue
+            utilities = problem.utility(other.package)
+            value = rule_value(rule, utilities, problem.disagreement, None)
+            if best.value is None or value > best.value + tolerance(best.value):
+                best = replace(
+                    best,
+                    package=other.package,
+                    utilities=tuple(float(u) for u in utilities),
+                    value=value,
+                    has_ties=None,
+                    ties=None,
+                    method=f"{settlement.method}+{other.rule.value}",
+                )
+        shared[rule] = best
+    return shared
 
 
 def frontier(

@@ -42,29 +42,37 @@ to 0.35-0.85 s over four alternating runs, with no measurable loss of throughput
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Process settings for serving: the serving lock, a GIL switch interval, and a
-    frozen start-up heap.
+    """Process settings for serving: the serving lock and a GIL switch interval.
 
     The serving lock (shared, released when the process ends, however it ends) tells
     ``keys rotate --data-keys`` that a server runs on the database, so that it refuses.
-
-    Everything alive once the app is built (modules, the app, the ORM and pydantic
-    machinery: some 170,000 objects) lives as long as the process. While the collector
-    tracked it, each full collection scanned all of it and paused every request in
-    flight for about 90 ms, once every few thousand requests; frozen, a full collection
-    scans only what requests create and takes under a millisecond.
     """
     held = app.state.platform.hold_serving()
-    gc.collect()
-    gc.freeze()
     previous = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
         yield
     finally:
         sys.setswitchinterval(previous)
-        gc.unfreeze()  # an app shut down in a longer-lived process leaves nothing pinned
         held.release()
+
+
+def serving_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
+    """The app of a process that only serves it (``backchannel serve``, each worker).
+
+    Everything alive once the app is built (modules, the app, the ORM and pydantic
+    machinery: some 170,000 objects) lives as long as the process. While the collector
+    tracked it, each full collection scanned all of it and paused every request in
+    flight for about 90 ms, once every few thousand requests; frozen, a full collection
+    scans only what requests create and takes under a millisecond. Only a serving
+    process freezes its heap: an app started inside a longer-lived process (a test, a
+    script) leaves the collector as it found it, and does not pay for a full collection
+    each time it starts.
+    """
+    app = create_app(settings, platform)
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
@@ -170,7 +178,7 @@ def worker_app() -> FastAPI:
     workers lives in the database (sessions, the sign-in throttle, the evaluation
     ration), never in a process.
     """
-    return create_app(Settings(**json.loads(os.environ[WORKER_SETTINGS])))
+    return serving_app(Settings(**json.loads(os.environ[WORKER_SETTINGS])))
 
 
 WILDCARDS = ("0.0.0.0", "::", "")  # noqa: S104 (compared with, not bound to)
