@@ -748,3 +748,21 @@ def test_every_message_names_the_failed_question() -> None:
     nash = engine.settle(ZONE_PROBLEM, [SettlementRule.NASH])[SettlementRule.NASH]
     with pytest.raises(InvalidAnswer, match=r"^the settle \(nash\) answer failed validation: "):
         validate_settlement(ZONE_PROBLEM, dataclasses.replace(nash, value=0.5))
+
+
+def test_a_frontier_drops_points_that_differ_only_by_float_noise() -> None:
+    """Two exactly non-dominated packages: one gives up 6e-10 to party A (less than the
+    tolerance: equal) and gains 5e-9 for B. The frontier keeps only the better one; it
+    used to keep both, and its own validator then refused it as a bug."""
+    issues = (
+        IssueDomain("a", IssueKind.UNORDERED, ("x", "y"), ("x", "y")),
+        IssueDomain("b", IssueKind.UNORDERED, ("p", "q"), ("p", "q")),
+    )
+    utilities = (
+        AdditiveUtility((np.array([0.5, 0.5 - 6e-10]), np.array([0.0, 0.2])), np.ones(2)),
+        AdditiveUtility((np.array([0.3, 0.3 + 5e-9]), np.array([0.2, 0.0])), np.ones(2)),
+    )
+    problem = Problem("noise", issues, ("A", "B"), ("A", "B"), utilities, (0.0, 0.0), ())
+    front = engine.frontier(problem)
+    assert [p.package for p in front.points] == [(1, 0), (1, 1)]
+    validate_frontier(problem, front)

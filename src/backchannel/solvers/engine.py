@@ -55,7 +55,7 @@ from backchannel.solvers.enumeration import (
 from backchannel.solvers.frontier_dp import NotApplicable, dp_frontier
 from backchannel.solvers.frontier_window import window_settlements
 from backchannel.solvers.narrowing import narrowed_settlement
-from backchannel.solvers.scoring import rule_value, tolerance
+from backchannel.solvers.scoring import rule_value, tolerance, within_tolerance_frontier
 
 MAX_PARTIES = 8
 """Settlement rules accept 2 to this many parties with preferences."""
@@ -189,6 +189,9 @@ def frontier(
             result = None
     if result is None:
         result = cpsat_frontier(problem, time_limit=time_limit, max_points=max_points)
+    kept = within_tolerance_frontier(result.points.utilities)
+    if kept.size < len(result.points):
+        result = replace(result, points=result.points.take(kept))
     validate.validate_frontier(problem, result)
     return result
 

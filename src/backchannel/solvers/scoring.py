@@ -158,6 +158,54 @@ def keys(utilities: FloatArray) -> IntArray:
     return np.rint(utilities / TOL).astype(np.int64)
 
 
+def dominated_within(values: FloatArray, weak: float, strict: float) -> BoolArray:
+    """Which rows another row dominates within tolerances: at least every value - ``weak``
+    and one beyond + ``strict``.
+
+    ``weak = strict = TOL`` is how the validator reads "dominated" (utilities closer than
+    TOL are equal). Rows are ``(points, parties)``.
+    """
+    n, parties = values.shape
+    out = np.zeros(n, dtype=bool)
+    if parties == 2:
+        # m dominates n iff, for some party q, m beats n by more than ``strict`` on q and
+        # is within ``weak`` of n (or better) on the other party r: a prefix maximum of r
+        # over the rows sorted by q, cut where q exceeds n's value + ``strict``.
+        for q, r in ((0, 1), (1, 0)):
+            order = np.argsort(-values[:, q], kind="stable")
+            sorted_q, sorted_r = values[order, q], values[order, r]
+            best_r = np.maximum.accumulate(sorted_r)
+            cut = np.searchsorted(-sorted_q, -(values[:, q] + strict), side="left")
+            has = cut > 0
+            rows = np.flatnonzero(has)
+            out[rows] |= best_r[cut[rows] - 1] >= values[rows, r] - weak
+        return out
+    for lo in range(0, n, 512):
+        block = values[lo : lo + 512]
+        weakly = np.all(values[None, :, :] >= block[:, None, :] - weak, axis=2)
+        strictly = np.any(values[None, :, :] > block[:, None, :] + strict, axis=2)
+        out[lo : lo + 512] = (weakly & strictly).any(axis=1)
+    return out
+
+
+def within_tolerance_frontier(utilities: FloatArray) -> IntArray:
+    """Rows to keep so that no kept row dominates another within :data:`TOL`.
+
+    Two exactly non-dominated points can differ by less than TOL on one party and by more
+    on the other (the grid keys of :func:`nondominated` tell them apart, while "closer
+    than TOL is equal" makes one dominate the other). Such points are dropped; what is
+    left is 1% stricter than the validator's reading, so float noise between two ways of
+    summing the same utilities cannot bring a pair back. Dropping rows never makes
+    another row dominated; if every row went, the one with the largest sum stays.
+    """
+    if utilities.shape[0] < 2:
+        return np.arange(utilities.shape[0], dtype=np.int64)
+    keep = np.flatnonzero(~dominated_within(utilities, 1.01 * TOL, 0.99 * TOL))
+    if keep.size == 0:
+        keep = np.array([int(np.argmax(utilities.sum(axis=1)))], dtype=np.int64)
+    return keep.astype(np.int64)
+
+
 def nondominated(points: IntArray, order: IntArray) -> IntArray:
     """Rows of ``points`` (keys) that no other row Pareto-dominates, one per distinct key.
 

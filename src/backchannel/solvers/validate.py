@@ -54,7 +54,7 @@ from backchannel.model.results import (
     ZoneResult,
 )
 from backchannel.solvers.certificates import RESOLVE_SECONDS, Verdict, decide
-from backchannel.solvers.scoring import TOL, rule_value, tolerance
+from backchannel.solvers.scoring import TOL, dominated_within, rule_value, tolerance
 
 PROOF_LIMIT = 50_000
 """Largest agenda on which the minimality of clash sets is checked."""
@@ -244,31 +244,6 @@ def _package(packages: IntMatrix, row: int | np.int64) -> Package:
     return tuple(int(o) for o in packages[int(row)])
 
 
-def _dominated(values: FloatMatrix) -> NDArray[np.bool_]:
-    """Which rows another row dominates: at least every value - TOL and one beyond + TOL."""
-    n, parties = values.shape
-    out = np.zeros(n, dtype=bool)
-    if parties == 2:
-        # m dominates n iff, for some party q, m beats n by more than TOL on q and is
-        # within TOL of n (or better) on the other party r: a prefix maximum of r over
-        # the rows sorted by q, cut where q exceeds n's value + TOL.
-        for q, r in ((0, 1), (1, 0)):
-            order = np.argsort(-values[:, q], kind="stable")
-            sorted_q, sorted_r = values[order, q], values[order, r]
-            best_r = np.maximum.accumulate(sorted_r)
-            cut = np.searchsorted(-sorted_q, -(values[:, q] + TOL), side="left")
-            has = cut > 0
-            rows = np.flatnonzero(has)
-            out[rows] |= best_r[cut[rows] - 1] >= values[rows, r] - TOL
-        return out
-    for lo in range(0, n, 512):
-        block = values[lo : lo + 512]
-        weakly = np.all(values[None, :, :] >= block[:, None, :] - TOL, axis=2)
-        strictly = np.any(values[None, :, :] > block[:, None, :] + TOL, axis=2)
-        out[lo : lo + 512] = (weakly & strictly).any(axis=1)
-    return out
-
-
 def validate_frontier(problem: Problem, result: FrontierResult) -> None:
     """Check an answer of ``frontier``."""
     points = result.points
@@ -277,7 +252,7 @@ def validate_frontier(problem: Problem, result: FrontierResult) -> None:
         if result.status in (Status.OPTIMAL, Status.FEASIBLE):
             raise _fail("frontier", f"status {result.status.value} with no point")
         return
-    for n in np.flatnonzero(_dominated(values)):
+    for n in np.flatnonzero(dominated_within(values, TOL, TOL)):
         row = values[n]
         better = np.all(values >= row - TOL, axis=1) & np.any(values > row + TOL, axis=1)
         other = int(np.flatnonzero(better)[0])
