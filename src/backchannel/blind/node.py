@@ -4,7 +4,8 @@
 standard input: this party's index, every party's address, the finding, the public agenda
 sizes and, for a delegation, its own side of the case, as a file's path or inline), derives
 its private vectors from its side alone, runs the MPyC computation with the other parties
-and writes what was opened, with its own measurements (seconds, bytes sent to each peer,
+and writes what was opened, with its own measurements (seconds, when it was ready and
+connected, bytes sent to each peer,
 peak memory), to the job's ``result`` path, or to the standard output when it has none.
 
 A job with ``tls`` connects the parties over TLS with every certificate pinned to its index
@@ -94,9 +95,13 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             int(job["chunk"]),
         )
 
+    marks: dict[str, float] = {}
+
     async def session() -> tuple[Opened, dict[str, int]]:
+        marks["runtime"] = time.perf_counter() - started
         if tls is None:
             await mpc.start()
+            marks["connected"] = time.perf_counter() - started
             opened = await compute()
         else:
             from backchannel.blind import tls as transport
@@ -108,6 +113,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             ]
             connect = float(job.get("connect_timeout", DEFAULT_CONNECT_SECONDS))
             links = await transport.connect(mpc, peers, tls["cert_file"], tls["key_file"], connect)
+            marks["connected"] = time.perf_counter() - started
             opened = await transport.guarded(links, compute(), timeout)
             transport.finished(links)
         sent = {
@@ -124,6 +130,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "exists": opened.exists,
         "package": None if opened.package is None else list(opened.package),
         "seconds": time.perf_counter() - started,
+        "marks": marks,
         "bytes_sent": sent,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
