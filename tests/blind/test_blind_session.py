@@ -5,8 +5,10 @@ No process is started here: these are the checks a node makes before it computes
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -161,3 +163,24 @@ def test_the_document_round_trips_through_a_file(good: dict[str, Any], tmp_path:
     path.write_text("{", encoding="utf-8")
     with pytest.raises(Exception, match="not valid JSON"):
         node.read_session(path)
+
+
+def test_a_certificate_is_pinned_to_its_own_index_only(identities: list[NodeIdentity]) -> None:
+    from backchannel.blind.pinning import Peer
+    from backchannel.blind.tls import _Links
+
+    def der(i: int) -> bytes:
+        return ssl.PEM_cert_to_DER_cert(identities[i].certificate)
+
+    peers = [Peer(i, "127.0.0.1", 40001 + i, identities[i].certificate) for i in range(3)]
+    loop = asyncio.new_event_loop()
+    try:
+        links = _Links(loop, peers, own=2)
+        assert links.pinned(0, der(0)) and links.pinned(1, der(1))
+        assert not links.pinned(0, der(1))  # listed, but at another index
+        assert not links.pinned(1, der(3))  # not listed at all
+        assert not links.pinned(2, der(2))  # this node's own index
+        assert not links.pinned(7, der(0))  # an index the session does not have
+        assert not links.pinned(0, None)  # no certificate
+    finally:
+        loop.close()

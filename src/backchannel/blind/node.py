@@ -16,8 +16,10 @@ A party that fails prints ``error: <reason>`` on the standard error and exits wi
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -136,8 +138,26 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+ORPHAN_CHECK_SECONDS = 0.5
+"""How often a party checks that the process that started it is still there."""
+
+
+def _stop_when_orphaned() -> None:
+    """Exit at once if the process that started this party ends (killed, say): the other
+    parties then see the connection lost and fail with nothing opened."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_SECONDS)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
 def main() -> None:
     """Entry point of the node process."""
+    _stop_when_orphaned()
     source = sys.argv[1]
     text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     job = json.loads(text)

@@ -22,7 +22,7 @@ from typing import Any
 from backchannel.blind.local import SCALE
 from backchannel.blind.plan import Plan
 from backchannel.blind.protocol import Opened
-from backchannel.blind.session import Credentials
+from backchannel.blind.session import Credentials, party_environment, stated_error
 from backchannel.errors import AnalysisError
 from backchannel.model.case import Case, PartyRole
 
@@ -98,9 +98,9 @@ def _wait(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
             stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
             if "address already in use" in stderr.lower():
                 raise _PortTaken
-            last = stderr.strip().splitlines()[-1:] or ["no message"]
             raise AnalysisError(
-                f"blind party {failed[0]} stopped (exit {codes[failed[0]]}): {last[0]}; "
+                f"blind party {failed[0]} stopped (exit {codes[failed[0]]}): "
+                f"{stated_error(stderr)}; "
                 "nothing was opened",
             )
         if all(code == 0 for code in codes):
@@ -160,6 +160,7 @@ def _attempt(
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     cwd=root,
+                    env=party_environment(),
                 )
                 processes.append(process)
                 assert process.stdin is not None

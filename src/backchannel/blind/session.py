@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import re
 import ssl
 import subprocess
@@ -38,6 +39,9 @@ KINDS = ("delegation", "helper")
 DEFAULT_TIMEOUT = 600.0
 SHUTDOWN_GRACE = 30.0
 """Seconds a party process gets beyond its own time limits before it is killed."""
+
+SECRET_VARIABLES = ("BACKCHANNEL_NODE_PASSPHRASE", "BACKCHANNEL_KEY_PASSPHRASE")
+"""Left out of a party process's environment: it needs no passphrase."""
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -282,6 +286,11 @@ def check_position(session: Session, side: Case) -> None:
             )
 
 
+def party_environment() -> dict[str, str]:
+    """The environment of a party process: this one's, without any passphrase."""
+    return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
+
+
 def _job(
     session: Session, index: int, credentials: Credentials, side: Case | None, timeout: float
 ) -> dict[str, Any]:
@@ -386,6 +395,7 @@ def run_session(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=party_environment(),
     )
     try:
         out, err = process.communicate(job, timeout=2 * timeout + SHUTDOWN_GRACE)
@@ -403,15 +413,12 @@ def run_session(
             process.kill()
             process.wait()
     if process.returncode != 0:
-        lines = err.decode(errors="replace").strip().splitlines()
-        stated = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
-        last = stated[-1] if stated else (lines[-1] if lines else "no message")
         raise TransportFailure(
             t_(
                 "party {index} stopped (exit {code}): {reason}",
                 index=index,
                 code=process.returncode,
-                reason=last,
+                reason=stated_error(err.decode(errors="replace")),
             )
         )
     doc = json.loads(out.decode("utf-8").strip().splitlines()[-1])
@@ -420,6 +427,14 @@ def run_session(
         exists=doc["exists"],
         package=None if doc["package"] is None else tuple(int(o) for o in doc["package"]),
     )
+
+
+def stated_error(stderr: str) -> str:
+    """Why a party process stopped: its last ``error:`` line, else its last line (Python may
+    print warnings about its pending tasks after the reason)."""
+    lines = stderr.strip().splitlines()
+    stated = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+    return stated[-1] if stated else (lines[-1] if lines else "no message")
 
 
 def result_document(
