@@ -237,3 +237,33 @@ def test_a_killed_node_fails_the_others_cleanly(identities: list[NodeIdentity]) 
     assert all(
         "party 2 dropped out" in str(r) and "nothing was opened" in str(r) for r in results[:2]
     ), results
+
+
+def test_a_certificate_listed_at_another_index_is_refused_at_this_one(
+    identities: list[NodeIdentity],
+) -> None:
+    session = _session(FIRST, Finding.OVERLAP, [i.certificate for i in identities[:3]])
+    # An impostor at index 0 holding party 1's key: it skips the node's own checks (it
+    # starts the party process itself) and presents party 1's certificate, which the
+    # session lists, but at index 1.
+    job = _job(session, 0, _credentials(identities[1]), split_case(FIRST)[0], 30)
+    impostor = subprocess.Popen(
+        [sys.executable, "-m", "backchannel.blind.node", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    sides = split_case(FIRST)
+    results = _together(
+        [
+            lambda: impostor.communicate(json.dumps(job).encode("utf-8"), timeout=60),
+            lambda: run_session(session, 1, _credentials(identities[1]), sides[1], timeout=30),
+            lambda: run_session(session, 2, _credentials(identities[2]), None, timeout=30),
+        ]
+    )
+    assert impostor.returncode != 0
+    assert all(isinstance(r, TransportFailure) for r in results[1:]), results
+    assert "certificate of party 0 does not match the one the session lists at index 0" in str(
+        results[2]
+    )
+    assert "nothing was opened" in str(results[1])

@@ -116,7 +116,14 @@ def _exchanger() -> Any:
                 return
             if self.peer_pid is None and len(self.bytes) + len(data) >= 2:
                 claimed = int.from_bytes((bytes(self.bytes) + data)[:2], "little")
-                if claimed >= self.links.own or not self.links.pinned(claimed, self.certificate):
+                again = claimed in self.links.peers and (
+                    self.runtime.parties[claimed].protocol is not None
+                )
+                if (
+                    claimed >= self.links.own
+                    or again
+                    or not self.links.pinned(claimed, self.certificate)
+                ):
                     self.transport.close()
                     self.links.fail(
                         _mismatch(claimed)
@@ -135,7 +142,8 @@ def _exchanger() -> Any:
         def connection_lost(self, exc: Exception | None) -> None:
             if self.links.computing:
                 reason = _reason(exc) if exc else "closed"
-                if self.peer_pid is None:  # closed before it said its index: it refused us
+                if self.peer_pid is None or isinstance(exc, ssl.SSLError):
+                    # closed before it said its index, or with a TLS alert: it refused us
                     self.links.fail_soon(_refused(self.links.own, reason))
                 else:
                     self.links.fail(
