@@ -10,12 +10,17 @@ party and the bytes party 0 sent. The opened finding is printed too.
 Usage::
 
     .venv/bin/python benchmarks/blind_bench.py [--runs 3] [--quick] [--only FINDING]
-        [--parties 3|5] [--issues N]
+        [--parties 3|5] [--issues N] [--tls]
+
+With ``--tls`` the parties connect as real nodes do (``backchannel node run``): over TLS,
+each with a throwaway certificate that the others pin to its index (what ``backchannel
+blind evaluate`` does too); without it, over plain loopback TCP.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +30,7 @@ from backchannel.blind.plan import Finding, make_plan
 from backchannel.blind.run import BlindResult, run_blind
 from backchannel.model.case import Case
 from backchannel.model.compile import compile_case
+from backchannel.services.node import private_folder, throwaway_credentials
 
 # (finding, issues, options): the targets of issue 13
 SIZES = [
@@ -80,11 +86,15 @@ def _opened(result: BlindResult) -> str:
     return f"exists {o.exists}"
 
 
-def run(finding: Finding, issues: int, options: int, helpers: int, runs: int) -> str:
+def run(
+    finding: Finding, issues: int, options: int, helpers: int, runs: int, tls: bool = False
+) -> str:
     """Worst of ``runs`` whole runs of one finding; one formatted line."""
     case = synthetic_case(issues, options)
     plan = make_plan(finding, (options,) * issues, 2, helpers, links(compile_case(case)))
-    results = [run_blind(case, plan, timeout=3600) for _ in range(runs)]
+    with private_folder() as folder:
+        parties = throwaway_credentials(plan.parties, Path(folder)) if tls else None
+        results = [run_blind(case, plan, timeout=3600, credentials=parties) for _ in range(runs)]
     wall = max(r.wall_seconds for r in results)
     party = max(p.seconds for r in results for p in r.parties)
     rss = max(p.peak_rss_bytes for r in results for p in r.parties) / 2**20
@@ -103,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", choices=[f.value for f in Finding], help="one finding only")
     parser.add_argument("--parties", type=int, choices=[3, 5], help="one party count only")
     parser.add_argument("--issues", type=int, help="agendas with this many issues only")
+    parser.add_argument("--tls", action="store_true", help="pinned TLS between the parties")
     args = parser.parse_args(argv)
     print("| finding | agenda | packages | parties | wall s | slowest party s ", end="")
     print("| peak MB | MB sent | opened |")
@@ -113,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         for parties in (3, 5):
             if args.parties and parties != args.parties:
                 continue
-            print(run(finding, issues, options, parties - 2, args.runs), flush=True)
+            print(run(finding, issues, options, parties - 2, args.runs, args.tls), flush=True)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,11 @@ import pytest
 
 from backchannel.blind.plan import Finding, make_plan
 from backchannel.blind.run import run_blind
+from backchannel.blind.session import Credentials
 from backchannel.model.case import Case
 from backchannel.model.compile import compile_case
 from backchannel.model.results import SettlementRule
+from backchannel.services.node import throwaway_credentials
 from backchannel.solvers import engine
 from backchannel.solvers.redline_map import redline_map
 
@@ -76,10 +78,19 @@ def test_the_two_cases_differ_but_open_the_same_findings() -> None:
     assert _clear(FIRST) == _clear(SECOND)
 
 
+@pytest.fixture(scope="module")
+def credentials(tmp_path_factory: pytest.TempPathFactory) -> list[Credentials]:
+    """Three throwaway identities: the runs take the pinned-TLS path of real nodes."""
+    return throwaway_credentials(3, tmp_path_factory.mktemp("identities"))
+
+
 @pytest.mark.parametrize("finding", [Finding.OVERLAP, Finding.EXISTS, Finding.NASH])
-def test_every_party_sends_the_same_bytes_to_every_peer(finding: Finding) -> None:
+def test_every_party_sends_the_same_bytes_to_every_peer(
+    finding: Finding, credentials: list[Credentials]
+) -> None:
     plan = make_plan(finding, (3, 3), delegations=2, helpers=1)
-    first, second = run_blind(FIRST, plan), run_blind(SECOND, plan)
+    first = run_blind(FIRST, plan, credentials=credentials)
+    second = run_blind(SECOND, plan, credentials=credentials)
     assert first.opened == second.opened
     for one, other in zip(first.parties, second.parties, strict=True):
         assert one.bytes_sent == other.bytes_sent

@@ -1,18 +1,25 @@
 """One party of a blind evaluation, as its own OS process.
 
-``python -m backchannel.blind.node JOB`` reads the job (a JSON file: this party's index,
-every party's loopback port, the finding, the public agenda sizes and, for a delegation,
-the path of its own side of the case), derives its private vectors from its side alone,
-runs the MPyC computation with the other parties and writes what was opened, with its
-own measurements (seconds, bytes sent to each peer, peak memory), to the job's
-``result`` path.
+``python -m backchannel.blind.node JOB`` reads the job (a JSON file, or ``-`` for the
+standard input: this party's index, every party's address, the finding, the public agenda
+sizes and, for a delegation, its own side of the case, as a file's path or inline), derives
+its private vectors from its side alone, runs the MPyC computation with the other parties
+and writes what was opened, with its own measurements (seconds, when it was ready and
+connected, bytes sent to each peer,
+peak memory), to the job's ``result`` path, or to the standard output when it has none.
+
+A job with ``tls`` connects the parties over TLS with every certificate pinned to its index
+(:mod:`backchannel.blind.tls`); without it, over plain loopback TCP (MPyC's own start).
+A party that fails prints ``error: <reason>`` on the standard error and exits with code 2.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,47 +27,97 @@ from typing import Any
 from backchannel.blind.local import component_inputs, side_inputs
 from backchannel.blind.plan import Finding
 from backchannel.blind.protocol import Opened, evaluate
+from backchannel.errors import BackchannelError
+from backchannel.formats.case_data import parse_case
 from backchannel.formats.cases import load_problem
+from backchannel.model.compile import compile_case
+from backchannel.model.problem import Problem
+
+DEFAULT_CONNECT_SECONDS = 600.0
+"""How long a party waits for the others to connect, unless the job says otherwise."""
 
 
-def _runtime(index: int, ports: list[int]) -> Any:
+def _runtime(index: int, addresses: list[tuple[str, int]]) -> Any:
     """MPyC's runtime for this party (MPyC reads its options from ``sys.argv`` on import).
 
     ``--mix32-64bit`` makes MPyC send arrays of shares as fixed-length field elements
     rather than pickles, so every message's size is independent of the values shared.
     """
     argv = [sys.argv[0], "--no-log", "--mix32-64bit"]
-    for j, port in enumerate(ports):
-        argv += ["-P", f":{port}" if j == index else f"127.0.0.1:{port}"]
+    for j, (host, port) in enumerate(addresses):
+        argv += ["-P", f":{port}" if j == index else f"{host}:{port}"]
     sys.argv = argv
     from mpyc.runtime import mpc
 
     return mpc
 
 
+def _side(job: dict[str, Any]) -> Problem | None:
+    if job.get("side_doc") is not None:
+        case = parse_case(job["side_doc"], "<this node's position>")
+        return compile_case(case, "<this node's position>")
+    if job.get("side") is not None:
+        return load_problem(Path(job["side"]))[1]
+    return None
+
+
+def _addresses(job: dict[str, Any]) -> list[tuple[str, int]]:
+    if "parties" in job:
+        return [(str(p["host"]), int(p["port"])) for p in job["parties"]]
+    return [("127.0.0.1", int(port)) for port in job["ports"]]
+
+
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run this party's part of a job; the opened finding and this party's measurements."""
     started = time.perf_counter()
     finding = Finding(job["finding"])
-    sizes = tuple(int(s) for s in job["sizes"])
     components = tuple(tuple(int(i) for i in c) for c in job["components"])
     own = None
-    if job.get("side") is not None:
-        _, problem = load_problem(Path(job["side"]))
+    problem = _side(job)
+    if problem is not None:
         if finding is Finding.REDLINES:
             own = component_inputs(problem, components)
         else:
             packages = finding is not Finding.OVERLAP
             pairs = finding is Finding.RANDOM
             own = side_inputs(problem, packages=packages, scale=job["scale"], pairs=pairs)
-    mpc = _runtime(int(job["index"]), [int(p) for p in job["ports"]])
+    mpc = _runtime(int(job["index"]), _addresses(job))
+    tls = job.get("tls")
+    timeout = float(job.get("timeout", DEFAULT_CONNECT_SECONDS))
+
+    async def compute() -> Opened:
+        return await evaluate(
+            mpc,
+            finding,
+            tuple(int(s) for s in job["sizes"]),
+            int(job["delegations"]),
+            own,
+            job["scale"],
+            components,
+            int(job["chunk"]),
+        )
+
+    marks: dict[str, float] = {}
 
     async def session() -> tuple[Opened, dict[str, int]]:
-        await mpc.start()
-        delegations = int(job["delegations"])
-        opened = await evaluate(
-            mpc, finding, sizes, delegations, own, job["scale"], components, int(job["chunk"])
-        )
+        marks["runtime"] = time.perf_counter() - started
+        if tls is None:
+            await mpc.start()
+            marks["connected"] = time.perf_counter() - started
+            opened = await compute()
+        else:
+            from backchannel.blind import tls as transport
+            from backchannel.blind.pinning import Peer
+
+            peers = [
+                Peer(j, str(p["host"]), int(p["port"]), str(p["certificate"]))
+                for j, p in enumerate(job["parties"])
+            ]
+            connect = float(job.get("connect_timeout", DEFAULT_CONNECT_SECONDS))
+            links = await transport.connect(mpc, peers, tls["cert_file"], tls["key_file"], connect)
+            marks["connected"] = time.perf_counter() - started
+            opened = await transport.guarded(links, compute(), timeout)
+            transport.finished(links)
         sent = {
             str(peer.pid): int(peer.protocol.nbytes_sent)
             for peer in mpc.parties
@@ -75,17 +132,48 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "exists": opened.exists,
         "package": None if opened.package is None else list(opened.package),
         "seconds": time.perf_counter() - started,
+        "marks": marks,
         "bytes_sent": sent,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
 
 
+ORPHAN_CHECK_SECONDS = 0.5
+"""How often a party checks that the process that started it is still there."""
+
+
+def _stop_when_orphaned() -> None:
+    """Exit at once if the process that started this party ends (killed, say): the other
+    parties then see the connection lost and fail with nothing opened."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_SECONDS)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
 def main() -> None:
     """Entry point of the node process."""
-    job_path = Path(sys.argv[1])
-    job = json.loads(job_path.read_text(encoding="utf-8"))
-    result = run_job(job)
-    Path(job["result"]).write_text(json.dumps(result), encoding="utf-8")
+    _stop_when_orphaned()
+    source = sys.argv[1]
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    job = json.loads(text)
+    del text
+    try:
+        result = run_job(job)
+    except BackchannelError as error:
+        for line in error.lines():
+            print(f"error: {line}", file=sys.stderr)
+        sys.stderr.flush()
+        sys.exit(2)
+    if job.get("result"):
+        Path(job["result"]).write_text(json.dumps(result), encoding="utf-8")
+    else:
+        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

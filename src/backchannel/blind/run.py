@@ -10,7 +10,6 @@ other on free loopback ports and run :mod:`backchannel.blind.node`; what they op
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 from backchannel.blind.local import SCALE
 from backchannel.blind.plan import Plan
 from backchannel.blind.protocol import Opened
+from backchannel.blind.session import Credentials, party_environment, stated_error
 from backchannel.errors import AnalysisError
 from backchannel.model.case import Case, PartyRole
 
@@ -79,12 +79,6 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
-def _write_private(path: Path, doc: dict[str, Any]) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(doc, out)
-
-
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
     for process in processes:
         if process.poll() is None:
@@ -104,9 +98,9 @@ def _wait(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
             stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
             if "address already in use" in stderr.lower():
                 raise _PortTaken
-            last = stderr.strip().splitlines()[-1:] or ["no message"]
             raise AnalysisError(
-                f"blind party {failed[0]} stopped (exit {codes[failed[0]]}): {last[0]}; "
+                f"blind party {failed[0]} stopped (exit {codes[failed[0]]}): "
+                f"{stated_error(stderr)}; "
                 "nothing was opened",
             )
         if all(code == 0 for code in codes):
@@ -120,51 +114,78 @@ def _wait(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
         time.sleep(0.02)
 
 
-def _attempt(sides: list[Case], plan: Plan, timeout: float) -> list[dict[str, Any]]:
-    """One run of every party on fresh ports; what each party wrote."""
+def _attempt(
+    sides: list[Case], plan: Plan, timeout: float, credentials: list[Credentials] | None
+) -> list[dict[str, Any]]:
+    """One run of every party on fresh ports; what each party wrote.
+
+    Each party's job, its side included, reaches it on its standard input: no side is
+    written to a file.
+    """
     with tempfile.TemporaryDirectory(prefix="backchannel-blind-") as folder:
         root = Path(folder)
         ports = _free_ports(plan.parties)
         processes: list[subprocess.Popen[bytes]] = []
-        results = []
         try:
             for index in range(plan.parties):
                 side = None
                 if index < plan.delegations:
-                    side = root / f"side{index}.json"
-                    doc = sides[index].model_dump(mode="json", by_alias=True, exclude_none=True)
-                    _write_private(side, doc)
-                result = root / f"result{index}.json"
-                job = {
+                    side = sides[index].model_dump(mode="json", by_alias=True, exclude_none=True)
+                job: dict[str, Any] = {
                     "index": index,
-                    "ports": ports,
                     "finding": plan.finding.value,
                     "sizes": list(plan.sizes),
                     "components": [list(c) for c in plan.components],
                     "chunk": plan.chunk,
                     "delegations": plan.delegations,
                     "scale": SCALE,
-                    "side": None if side is None else str(side),
-                    "result": str(result),
+                    "side_doc": side,
+                    "timeout": timeout,
+                    "connect_timeout": timeout,
                 }
-                job_path = root / f"job{index}.json"
-                _write_private(job_path, job)
-                results.append(result)
-                processes.append(
-                    subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-                        [sys.executable, "-m", "backchannel.blind.node", str(job_path)],
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.PIPE,
-                        cwd=root,
-                    )
+                if credentials is None:
+                    job["ports"] = ports
+                else:
+                    job["parties"] = [
+                        {"host": "127.0.0.1", "port": port, "certificate": c.certificate}
+                        for port, c in zip(ports, credentials, strict=True)
+                    ]
+                    job["tls"] = {
+                        "cert_file": credentials[index].cert_file,
+                        "key_file": credentials[index].key_file,
+                    }
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "backchannel.blind.node", "-"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    cwd=root,
+                    env=party_environment(),
                 )
+                processes.append(process)
+                assert process.stdin is not None
+                try:
+                    process.stdin.write(json.dumps(job).encode("utf-8"))
+                    process.stdin.close()
+                except BrokenPipeError:
+                    pass  # the party stopped already: _wait reports why
             _wait(processes, timeout)
+            return [
+                json.loads(p.stdout.read().decode("utf-8").strip().splitlines()[-1])
+                for p in processes
+                if p.stdout is not None
+            ]
         finally:
             _stop(processes)
-        return [json.loads(path.read_text(encoding="utf-8")) for path in results]
 
 
-def run_blind(case: Case, plan: Plan, *, timeout: float = DEFAULT_TIMEOUT) -> BlindResult:
+def run_blind(
+    case: Case,
+    plan: Plan,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    credentials: list[Credentials] | None = None,
+) -> BlindResult:
     """Start one process per party on loopback, run ``plan`` and return what was opened.
 
     Parameters
@@ -175,6 +196,10 @@ def run_blind(case: Case, plan: Plan, *, timeout: float = DEFAULT_TIMEOUT) -> Bl
         The checked plan (:func:`backchannel.blind.plan.make_plan`).
     timeout:
         Seconds before every process is stopped and the evaluation fails.
+    credentials:
+        One certificate and key per party: the parties then connect over TLS with every
+        certificate pinned to its index, as real nodes do (:mod:`backchannel.blind.tls`);
+        without them, over plain loopback TCP.
 
     Raises
     ------
@@ -185,7 +210,7 @@ def run_blind(case: Case, plan: Plan, *, timeout: float = DEFAULT_TIMEOUT) -> Bl
     started = time.perf_counter()
     for attempt in range(PORT_ATTEMPTS):
         try:
-            docs = _attempt(sides, plan, timeout)
+            docs = _attempt(sides, plan, timeout, credentials)
             break
         except _PortTaken:
             if attempt == PORT_ATTEMPTS - 1:

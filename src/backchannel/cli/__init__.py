@@ -51,6 +51,7 @@ def _register() -> None:
         blind,
         conflict,
         negotiation,
+        node,
         platform,
         readout,
         robustness,
@@ -62,6 +63,7 @@ def _register() -> None:
     platform.register(app)
     backup.register(app)
     blind.register(app)
+    node.register(app)
     readout.register(app)
 
 

@@ -335,6 +335,19 @@ def _agenda(case: Case, out: Collector) -> Agenda:
     return Agenda(domains, by_name)
 
 
+def compile_agenda(
+    case: Case, source: str = "<case>", locate: Locator | None = None
+) -> tuple[IssueDomain, ...]:
+    """The compiled issues of a case alone (its parties are not looked at).
+
+    Raises
+    ------
+    CaseFileErrors
+        Every problem found in the issues, each located in the file.
+    """
+    return tuple(_agenda(case, Collector(source, locate)).domains)
+
+
 def _check_tables(case: Case, agenda: Agenda, out: Collector) -> None:
     """Refuse, before they are built, utility tables beyond :data:`MAX_TABLE_VALUES`."""
     rating = sum(1 for party in case.parties if party.role is not PartyRole.ABSENT)

@@ -1,7 +1,8 @@
 """Use-case of blind mode: evaluate one finding of a case file by secure computation.
 
 The case file is read and checked here as a whole (so that its errors point into it);
-:mod:`backchannel.blind.run` then gives each delegation's process only its own side.
+:mod:`backchannel.blind.run` then gives each delegation's process only its own side, and
+every party a throwaway certificate pinned by the others (the TLS of real nodes).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from backchannel.blind.plan import Finding, make_plan
 from backchannel.blind.run import DEFAULT_TIMEOUT, BlindResult, run_blind
 from backchannel.formats.cases import load_problem
 from backchannel.model.problem import Problem
+from backchannel.services import node as node_service
 
 
 def evaluate(
@@ -37,4 +39,8 @@ def evaluate(
     sizes = tuple(issue.size for issue in problem.issues)
     # Each side would publish the issue sets its conditions link; here one file holds them all.
     plan = make_plan(finding, sizes, len(problem.utility_parties), helpers, links(problem))
-    return problem, run_blind(case, plan, timeout=timeout)
+    # Every party gets a throwaway identity: the run takes the same pinned-TLS path as
+    # real nodes (backchannel node run), and the keys vanish with the folder.
+    with node_service.private_folder() as folder:
+        parties = node_service.throwaway_credentials(plan.parties, Path(folder))
+        return problem, run_blind(case, plan, timeout=timeout, credentials=parties)

@@ -1,0 +1,158 @@
+"""Blind-node commands: ``backchannel node init | show | position | run``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:  # the commands import what they run on (start-up time: tests/test_startup.py)
+    from backchannel.services.node import NodeIdentity, NodeRun
+
+PASSPHRASE_VARIABLE = "BACKCHANNEL_NODE_PASSPHRASE"  # noqa: S105 (a variable's name)
+
+node_app = typer.Typer(
+    name="node",
+    help="A blind node: this side's party of secure computations, on its own machine.",
+    no_args_is_help=True,
+)
+
+Folder = Annotated[
+    Path,
+    typer.Option(
+        "--folder", help="The node's folder: its key, certificate and sealed position (0700)."
+    ),
+]
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _print_identity(identity: NodeIdentity, *, created: bool) -> None:
+    out = _out()
+    if created:
+        out.print(f"created the node's key and certificate in {identity.folder}", markup=False)
+    out.print(f"certificate: {identity.cert_path}", markup=False)
+    out.print(f"fingerprint (SHA-256): {identity.fingerprint}", markup=False)
+    out.print(
+        "give the facilitator the certificate file, its fingerprint, and the host and port "
+        "this node listens on",
+        markup=False,
+    )
+
+
+def _passphrase(confirm: bool) -> str:
+    given = os.environ.get(PASSPHRASE_VARIABLE)
+    if given is not None:
+        return given
+    text: str = typer.prompt(
+        "passphrase of the node's position", hide_input=True, confirmation_prompt=confirm
+    )
+    return text
+
+
+@node_app.command("init")
+def init_command(folder: Folder) -> None:
+    """Create the node's private key (0600) and self-signed certificate; print its fingerprint."""
+    from backchannel.services import node as service
+
+    _print_identity(service.init(folder), created=True)
+
+
+@node_app.command("show")
+def show_command(folder: Folder) -> None:
+    """Print the node's certificate path and fingerprint again."""
+    from backchannel.services import node as service
+
+    _print_identity(service.show(folder), created=False)
+
+
+@node_app.command("position")
+def position_command(
+    folder: Folder,
+    side: Annotated[
+        Path,
+        typer.Option(
+            "--side",
+            help="Case file holding the agenda and exactly one delegation: this side's.",
+        ),
+    ],
+) -> None:
+    """Seal this side's position in the node's folder (passphrase from
+    BACKCHANNEL_NODE_PASSPHRASE, or asked)."""
+    from backchannel.services import node as service
+
+    service.show(folder)  # a node folder, before the passphrase is asked
+    path = service.store_position(folder, side, _passphrase(confirm=True))
+    _out().print(
+        f"sealed the position of {side} in {path}; the case file itself can now be removed",
+        markup=False,
+    )
+
+
+def _doc(run: NodeRun) -> dict[str, Any]:
+    from backchannel.blind.session import result_document
+
+    return result_document(run.session, run.index, run.opened)
+
+
+def _print(run: NodeRun) -> None:
+    out = _out()
+    session, opened = run.session, run.opened
+    party = session.parties[run.index]
+    out.print(
+        f"blind {session.finding.value}, computation {session.computation}, round "
+        f"{session.round}: this node is party {run.index} ({party.kind}"
+        f"{', ' + party.party if party.party else ''})",
+        markup=False,
+    )
+    if opened.overlap is not None:
+        for issue, bit in zip(session.issues, opened.overlap, strict=True):
+            out.print(f"  {issue.name}: {'overlap' if bit else 'no overlap'}", markup=False)
+    elif opened.package is not None:
+        out.print("  package:", markup=False)
+        for issue, option in zip(session.issues, opened.package, strict=True):
+            out.print(f"    {issue.name}: {issue.labels[option]}", markup=False)
+    elif opened.exists:
+        out.print("  an admissible package exists", markup=False)
+    else:
+        out.print("  no admissible package", markup=False)
+
+
+@node_app.command("run")
+def run_command(
+    folder: Folder,
+    session: Annotated[
+        Path, typer.Option("--session", help="The session document (JSON) of one computation.")
+    ],
+    index: Annotated[int, typer.Option("--index", help="This node's index in the session.")],
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Seconds to wait for the other parties, then for the computation."
+        ),
+    ] = 600.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result document instead of text.")
+    ] = False,
+) -> None:
+    """Run this node's party of one computation and print what was opened (posts nothing)."""
+    from backchannel.formats.json_stream import write_json
+    from backchannel.services import node as service
+
+    checked = service.read_session(session)
+    run = service.run(folder, checked, index, lambda: _passphrase(confirm=False), timeout=timeout)
+    if as_json:
+        write_json(_doc(run), sys.stdout)
+    else:
+        _print(run)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``node`` command group to the main application."""
+    app.add_typer(node_app)
