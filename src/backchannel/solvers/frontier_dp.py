@@ -53,7 +53,7 @@ from backchannel.solvers.scoring import (
     BoolArray,
     FloatArray,
     IntArray,
-    evaluate,
+    evaluate_by_issue,
     keys,
     nondominated,
     rule_value,
@@ -362,11 +362,11 @@ def _frontier(
     for group, (parent, choice) in zip(reversed(groups), reversed(history), strict=True):
         by_issue[list(group.issues)] = group.options[choice[at]].T
         at = parent[at]
-    packages = np.ascontiguousarray(by_issue.T)
-    utilities = evaluate(problem, packages)
+    utilities = evaluate_by_issue(problem, by_issue)
     admissible = np.all(utilities >= limits - TOL, axis=1)
+    packages = np.ascontiguousarray(by_issue[:, admissible].T)
     flags = np.zeros(first.size, dtype=bool) if multi is None else multi
-    packages, utilities, flags = packages[admissible], utilities[admissible], flags[admissible]
+    utilities, flags = utilities[admissible], flags[admissible]
     point_keys = keys(utilities)
     rank = np.arange(packages.shape[0])
     if np.unique(point_keys, axis=0).shape[0] < packages.shape[0]:  # equal keys: smaller wins
