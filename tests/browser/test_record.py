@@ -9,16 +9,17 @@ non-paper circulates and expires (its expiry is driven through the service's clo
 the log only that it existed; a three-clause text goes through two versions, with
 answers from both sides (a bracket with proposed wording, *ad referendum*, agree), until
 the page says it is agreed; the facilitator reviews and issues each side's readout in
-HTML and in PDF; each side downloads its own; the PDF is turned into PNG pages with
-``pdftoppm`` (kept beside the screenshots) and the files are checked with ``backchannel
-readout verify``, which then refuses the PDF changed by one byte.
+HTML and in PDF; each side lists its own two, and the northern member downloads them;
+the PDF is turned into PNG pages with ``pdftoppm`` (kept beside the screenshots) and the
+files are checked with ``backchannel readout verify``, which then refuses the PDF changed
+by one byte.
 
 The dialogue, its agenda, delegations and seats, and an escalation model, are set up
 through the services: the first-time flow and the escalation model built in the browser
 have their own tests (``test_flow.py``). Every page is checked with axe-core like the
 others. The people work in English; each page that is a picture of the facilitator's guide
-is then shown again in Russian (the browser asking for Russian, as a Russian-speaking
-facilitator's does: what people wrote stays as written) and checked in Russian too. With
+is then shown again in Russian (reloaded with the language the switch keeps in the
+browser's cookie: what people wrote stays as written) and checked in Russian too. With
 ``BACKCHANNEL_GUIDE_PICTURES=docs/images`` the run writes those pictures (``name.png``,
 ``name.ru.png``).
 """
@@ -39,7 +40,7 @@ from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.storage.tables import utcnow
 from conftest import PASSWORD
-from page_routes import _escalation
+from page_routes import escalation_model
 
 from .conftest import CHROMIUM, People, Site, eyes_for, no_violations
 from .pages import DialoguePage, Eyes, Screen
@@ -135,7 +136,7 @@ def _convene(platform: Platform) -> str:
             track="expert",
             pseudonym=pseudonym,
         )
-    model = escalation.model_from_data(_escalation(russian=False))
+    model = escalation.model_from_data(escalation_model(russian=False))
     escalation.save_model(platform, chair, d, model)
     return d
 
