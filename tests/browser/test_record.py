@@ -43,7 +43,7 @@ from conftest import PASSWORD
 from page_routes import escalation_model
 
 from .conftest import CHROMIUM, People, Site, eyes_for, no_violations
-from .pages import DialoguePage, Eyes, Screen
+from .pages import Eyes, MeetingsPage, Screen
 
 GUIDE_PICTURES = {
     "facilitator-meetings-planned": "facilitator-meetings",
@@ -141,14 +141,14 @@ def _convene(platform: Platform) -> str:
     return d
 
 
-def _seated(site: Site, page: Page, eyes: Eyes, who: str, dialogue_id: str) -> DialoguePage:
+def _seated(site: Site, page: Page, eyes: Eyes, who: str, dialogue_id: str) -> MeetingsPage:
     """A person already signed in (a session opened through the services: signing in has
-    its own test) on the dialogue's overview."""
+    its own test) on the dialogue's meetings."""
     opened = accounts.sign_in(site.platform, who, PASSWORD, "127.0.0.1")
     assert isinstance(opened, accounts.SignedIn)
     page.context.add_cookies([{"name": "bc_session", "value": opened.token, "url": site.origin}])
-    page.goto(f"{site.origin}/d/{dialogue_id}")
-    return DialoguePage(page, eyes, f"en-{who}", "dialogue")
+    page.goto(f"{site.origin}/d/{dialogue_id}/meetings")
+    return MeetingsPage(page, eyes, f"en-{who}", "meetings")
 
 
 def _local(days: int) -> str:
@@ -174,13 +174,10 @@ def test_the_dialogues_record_in_the_browser(
     eyes = eyes_for(folder, site, checked, GUIDE_PICTURES)
     russian = eyes_for(folder, site, checked, GUIDE_PICTURES)  # the Russian twins
     chair = _seated(site, person(), eyes, "facilitator", d)
-    north = _seated(site, person(), eyes, "north", d)
-    south = _seated(site, person(), eyes, "south", d)
     grain, prisoners = W.issues
 
     # Two meetings: one held a month ago, the next in three months.
-    planned = chair.meetings()
-    held = planned.schedule(_local(-30), "Europe/Vienna", W.places[0], issues=[grain, prisoners])
+    held = chair.schedule(_local(-30), "Europe/Vienna", W.places[0], issues=[grain, prisoners])
     planned = held.all_meetings()
     nxt = planned.schedule(_local(90), "Europe/Zurich", W.places[1], items=[W.item])
     planned = nxt.all_meetings("meetings-planned")
@@ -191,11 +188,13 @@ def test_the_dialogues_record_in_the_browser(
     # The shared record: written by the facilitator, confirmed by each side.
     meeting = planned.open(1).write_record(W.record)
     assert set(meeting.answers().values()) == {"not yet confirmed"}
-    north_meeting = north.meetings().open(1)
+    north = _seated(site, person(), eyes, "north", d)  # each side in its own browser
+    north_meeting = north.open(1)
     assert [line for line in north_meeting.record().splitlines() if line] == W.record.splitlines()
     north_meeting = north_meeting.confirm().write_notes(W.notes[0])
     _in_russian(north_meeting, russian, "notes-saved")
-    south_meeting = south.meetings().open(1).confirm().write_notes(W.notes[1])
+    south = _seated(site, person(), eyes, "south", d)
+    south_meeting = south.open(1).confirm().write_notes(W.notes[1])
     meeting.reload("record-agreed")
     assert meeting.record_state().startswith("Agreed record")
     assert set(meeting.answers().values()) == {"confirmed"}
