@@ -39,16 +39,19 @@ and inside a temporary directory that is removed afterwards (``--keep`` keeps it
    delegations. The accounts are hashed with the **production Argon2id settings**
    (64 MiB, t=2, p=1: the ``Settings`` default, nothing lowered as the tests do), so
    the sign-in figures are those of a real server. Round 1 is filled, locked,
-   evaluated and a finding released to each side; round 2 is open as a draft, so
-   every read returns real data and every write is accepted. The load users' sessions
-   are opened through the services before the server starts.
+   evaluated and a finding released to each side; round 2 is open as a draft; the
+   dialogue's record holds a plenary held last month with an agreed shared record, a
+   three-clause text both sides answered and a readout issued to each side
+   (:func:`seed_record`), so every read returns real data and every write is accepted.
+   The load users' sessions are opened through the services before the server starts.
 3. Starts one ``backchannel serve`` process on a free loopback port (environment
    variables ``BACKCHANNEL_*`` of the caller are not passed on) and waits until it
    answers.
 4. (a) ``--users`` (50) concurrent users for ``--duration`` s (human 120, saturation
-   60) after a short warm-up that is not counted: 80 % reads (dialogue view, rounds,
-   releases, log, position GET, 16 % each), 20 % writes (PUT position), with the
-   profile's think time between requests.
+   60) after a short warm-up that is not counted: 80 % reads (the dialogue view,
+   rounds, releases, log and own position; the meetings, a meeting's shared record, the
+   text and the readouts: :data:`MIX`), 20 % writes (PUT of the position and of the
+   side's private note of the meeting), with the profile's think time between requests.
    (b) ``--signins`` (10) concurrent sign-ins over HTTP, repeated ``--waves`` (5)
    times, after three sign-ins one at a time (the cost of one Argon2id verify); each
    person signs in from their own loopback address (127.0.1.k), as the server admits
