@@ -255,7 +255,7 @@ def test_the_dialogues_record_in_the_browser(
     assert len(out.issued()) == 4
     _in_russian(chair.escalation(), russian, "escalation")
 
-    # Each side downloads its own; the files are signed, and a changed byte is refused.
+    # Each side lists its own two; the north downloads them: signed, a changed byte refused.
     mine = north.readouts()
     assert len(mine.issued()) == 2
     key = mine.public_key()
