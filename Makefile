@@ -41,8 +41,9 @@ compiler:
 	@command -v gcc >/dev/null 2>&1 || command -v cc >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null)
 
 # Pango (with HarfBuzz's subsetter) and the DejaVu fonts (Latin and Cyrillic) for WeasyPrint,
-# which lays out the PDF readouts; idempotent, and nothing is ever fetched at run time.
-PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+# which lays out the PDF readouts, and poppler's pdftoppm, with which the browser test turns an
+# issued PDF readout into PNG pages; idempotent, and nothing is ever fetched at run time.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
 pdf-libraries:
 	@dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES) >/dev/null)
 

@@ -39,16 +39,19 @@ and inside a temporary directory that is removed afterwards (``--keep`` keeps it
    delegations. The accounts are hashed with the **production Argon2id settings**
    (64 MiB, t=2, p=1: the ``Settings`` default, nothing lowered as the tests do), so
    the sign-in figures are those of a real server. Round 1 is filled, locked,
-   evaluated and a finding released to each side; round 2 is open as a draft, so
-   every read returns real data and every write is accepted. The load users' sessions
-   are opened through the services before the server starts.
+   evaluated and a finding released to each side; round 2 is open as a draft; the
+   dialogue's record holds a plenary held last month with an agreed shared record, a
+   three-clause text both sides answered and a readout issued to each side
+   (:func:`seed_record`), so every read returns real data and every write is accepted.
+   The load users' sessions are opened through the services before the server starts.
 3. Starts one ``backchannel serve`` process on a free loopback port (environment
    variables ``BACKCHANNEL_*`` of the caller are not passed on) and waits until it
    answers.
 4. (a) ``--users`` (50) concurrent users for ``--duration`` s (human 120, saturation
-   60) after a short warm-up that is not counted: 80 % reads (dialogue view, rounds,
-   releases, log, position GET, 16 % each), 20 % writes (PUT position), with the
-   profile's think time between requests.
+   60) after a short warm-up that is not counted: 80 % reads (the dialogue view,
+   rounds, releases, log and own position; the meetings, a meeting's shared record, the
+   text and the readouts: :data:`MIX`), 20 % writes (PUT of the position and of the
+   side's private note of the meeting), with the profile's think time between requests.
    (b) ``--signins`` (10) concurrent sign-ins over HTTP, repeated ``--waves`` (5)
    times, after three sign-ins one at a time (the cost of one Argon2id verify); each
    person signs in from their own loopback address (127.0.1.k), as the server admits
@@ -98,14 +101,20 @@ LOOPBACK = "127.0.0.1"
 PASSWORD = "load bench only, never a real password"  # throw-away accounts only
 COOKIE = "bc_session"
 
-# The request mix: 80 % reads, 16 % each, and 20 % writes.
+# The request mix: 80 % reads, 20 % writes; the dialogue's record (meetings, a shared record,
+# a negotiating text, readouts, a delegation's private note) is part of it.
 MIX = {
-    "dialogue GET": 16,
-    "rounds GET": 16,
-    "releases GET": 16,
-    "log GET": 16,
-    "position GET": 16,
-    "position PUT": 20,
+    "dialogue GET": 10,
+    "rounds GET": 8,
+    "releases GET": 8,
+    "log GET": 8,
+    "position GET": 10,
+    "meetings GET": 9,
+    "record GET": 9,
+    "text GET": 9,
+    "readouts GET": 9,
+    "position PUT": 12,
+    "note PUT": 8,
 }
 PATHS = {
     "dialogue GET": "",
@@ -113,8 +122,15 @@ PATHS = {
     "releases GET": "/releases",
     "log GET": "/log",
     "position GET": "/position",
+    "meetings GET": "/meetings",
+    "record GET": "/meetings/{meeting_id}/record",
+    "text GET": "/texts/{text_id}",
+    "readouts GET": "/readouts",
     "position PUT": "/position",
+    "note PUT": "/meetings/{meeting_id}/note",
 }
+"""Each request type's path under ``/api/v1/dialogues/{id}`` (the seeded ids filled in)."""
+WRITES = ("position PUT", "note PUT")
 
 
 if not __package__:  # run as a script: the repository root holds the ``benchmarks`` package
@@ -383,6 +399,19 @@ def position_body(issues: Sequence[dict[str, Any]], rng: random.Random, note: st
     return body
 
 
+def request_of(
+    name: str, plan: dict[str, Any], rng: random.Random, n: int
+) -> tuple[str, str, dict[str, Any] | None]:
+    """The ``n``-th request of a user, of type ``name``: its method, path (from the
+    ``/api/v1`` root) and JSON body (a write) or None (a read)."""
+    path = f"/dialogues/{plan['dialogue_id']}" + PATHS[name].format(**plan["ids"])
+    if name == "position PUT":
+        return "PUT", path, position_body(plan["issues"], rng, f"load {n}")
+    if name == "note PUT":
+        return "PUT", path, {"text": f"load note {n}: one participant spoke of the corridor"}
+    return "GET", path, None
+
+
 # ------------------------------------------------------------------ benchmark venv
 
 
@@ -434,6 +463,8 @@ class World:
     issues: list[dict[str, Any]]
     members: list[str]
     sessions: list[dict[str, str]]
+    ids: dict[str, str]
+    """The record's ids the paths name: ``meeting_id``, ``text_id``."""
 
 
 def seed(tmp: Path, members: int, sessions: int, url: str = "") -> tuple[World, str, Path]:
@@ -506,6 +537,7 @@ def seed(tmp: Path, members: int, sessions: int, url: str = "") -> tuple[World, 
     for side in sides:
         releases.release(platform_, facilitator, dialogue_id, evaluation, side, "zone")
     rounds.open_round(platform_, facilitator, dialogue_id)
+    ids = seed_record(platform_, facilitator, dialogue_id, [actors[n] for n in names[:2]], sides)
 
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
@@ -522,8 +554,41 @@ def seed(tmp: Path, members: int, sessions: int, url: str = "") -> tuple[World, 
         issues,
         names,
         [{"token": o.token, "csrf": o.csrf} for o in opened],
+        ids,
     )
     return world, url, key
+
+
+def seed_record(
+    platform_: Any, facilitator: Any, dialogue_id: str, members: Sequence[Any], sides: list[str]
+) -> dict[str, str]:
+    """The dialogue's record the mix reads: a plenary held last month with its shared
+    record (confirmed by both sides), a three-clause text both sides answered, and a
+    readout (HTML) issued to each side. ``members``: one member of each side."""
+    from datetime import timedelta
+
+    from backchannel.model.text import Draft
+    from backchannel.services import meetings, readouts, records, text_views, texts
+    from backchannel.storage.tables import utcnow
+
+    when = (utcnow() - timedelta(days=30)).strftime("%Y-%m-%dT10:00")
+    plan = meetings.MeetingPlan(starts=when, zone="Europe/Vienna", place="Vienna")
+    meeting_id = meetings.schedule(platform_, facilitator, dialogue_id, plan)
+    records.write(platform_, facilitator, dialogue_id, meeting_id, "The sides reviewed the agenda.")
+    for member in members:
+        records.answer(platform_, member, dialogue_id, meeting_id, 1, "confirmed")
+    clauses = ["The sides meet every quarter.", "A ceasefire holds.", "Prisoners go home."]
+    text_id = texts.create_text(
+        platform_, facilitator, dialogue_id, "Joint statement", [Draft(body=c) for c in clauses]
+    )
+    for member, answer in zip(members, ("agree", "ad_referendum"), strict=True):
+        shown = text_views.text_view(platform_, member, dialogue_id, text_id)
+        given = [(c.clause.id, answer, "", "") for c in shown.clauses]
+        texts.respond(platform_, member, dialogue_id, text_id, shown.version, given)
+    for side in sides:
+        review = readouts.draft(platform_, facilitator, dialogue_id, side, "en")
+        readouts.issue(platform_, facilitator, dialogue_id, side, "en", "html", "a4", review.basis)
+    return {"meeting_id": meeting_id, "text_id": text_id}
 
 
 # ----------------------------------------------------------------------- the server
@@ -605,12 +670,12 @@ def run_locust(plan: dict[str, Any], tmp: Path) -> tuple[list[Sample], float, di
 def locust_main(plan_file: str, out_file: str) -> int:
     """Inside ``.venv-bench``: the Locust users, run as a library for the planned time."""
     import gevent
-    from locust import FastHttpUser, between, task
+    from locust import FastHttpUser, between
     from locust.env import Environment
 
     plan = json.loads(Path(plan_file).read_text(encoding="utf-8"))
     base = loopback_url(plan["base"])
-    prefix = f"/api/v1/dialogues/{plan['dialogue_id']}"
+    prefix = "/api/v1"
     sessions = iter(plan["sessions"] * (plan["users"] // len(plan["sessions"]) + 1))
     samples: list[list[Any]] = []
     window = {"start": math.inf, "end": math.inf}
@@ -623,10 +688,20 @@ def locust_main(plan_file: str, out_file: str) -> int:
         status = int(getattr(response, "status_code", 0) or 0)
         samples.append([name, float(response_time), status, failure is None and status < 400])
 
+    def task_of(name: str) -> Any:
+        def act(user: Any) -> None:
+            user.n += 1
+            method, path, body = request_of(name, plan, user.rng, user.n)
+            headers = user.write if body is not None else user.read
+            user.client.request(method, prefix + path, json=body, headers=headers, name=name)
+
+        return act
+
     class Member(FastHttpUser):
         host = base
         wait_time = between(*plan["think"])
         concurrency = 1
+        tasks = {task_of(name): weight for name, weight in MIX.items()}  # noqa: RUF012
 
         def on_start(self) -> None:
             session = next(sessions)
@@ -634,37 +709,6 @@ def locust_main(plan_file: str, out_file: str) -> int:
             self.write = {**self.read, "X-CSRF-Token": session["csrf"]}
             self.rng = random.Random(session["csrf"])
             self.n = 0
-
-        def _get(self, name: str) -> None:
-            self.client.get(prefix + PATHS[name], headers=self.read, name=name)
-
-        @task(MIX["dialogue GET"])
-        def dialogue(self) -> None:
-            self._get("dialogue GET")
-
-        @task(MIX["rounds GET"])
-        def rounds(self) -> None:
-            self._get("rounds GET")
-
-        @task(MIX["releases GET"])
-        def releases(self) -> None:
-            self._get("releases GET")
-
-        @task(MIX["log GET"])
-        def log(self) -> None:
-            self._get("log GET")
-
-        @task(MIX["position GET"])
-        def position_get(self) -> None:
-            self._get("position GET")
-
-        @task(MIX["position PUT"])
-        def position_put(self) -> None:
-            self.n += 1
-            body = position_body(plan["issues"], self.rng, f"load {self.n}")
-            self.client.put(
-                prefix + PATHS["position PUT"], json=body, headers=self.write, name="position PUT"
-            )
 
     env = Environment(user_classes=[Member], host=base)
     env.events.request.add_listener(record)
@@ -693,7 +737,6 @@ async def run_httpx(plan: dict[str, Any]) -> tuple[list[Sample], float, dict[str
     import httpx
 
     base = loopback_url(plan["base"])
-    prefix = f"/api/v1/dialogues/{plan['dialogue_id']}"
     samples: list[Sample] = []
     window = {"start": math.inf, "end": math.inf}
     limits = httpx.Limits(max_connections=plan["users"], max_keepalive_connections=plan["users"])
@@ -708,14 +751,16 @@ async def run_httpx(plan: dict[str, Any]) -> tuple[list[Sample], float, dict[str
             rng, n = random.Random(session["csrf"]), 0
             while time.time() < window["end"]:
                 name = pick(rng)
+                n += 1
+                method, path, body = request_of(name, plan, rng, n)
                 started, t0 = time.time(), time.perf_counter()
                 try:
-                    if name == "position PUT":
-                        n += 1
-                        body = position_body(plan["issues"], rng, f"load {n}")
-                        response = await client.put(prefix + PATHS[name], json=body, headers=write)
-                    else:
-                        response = await client.get(prefix + PATHS[name], headers=read)
+                    response = await client.request(
+                        method,
+                        "/api/v1" + path,
+                        json=body,
+                        headers=write if body is not None else read,
+                    )
                     status = response.status_code
                 except httpx.HTTPError:
                     status = 0
@@ -952,6 +997,7 @@ def run_profile(profile: Profile, options: Options) -> tuple[bool, dict[str, Any
             "base": base,
             "dialogue_id": world.dialogue_id,
             "issues": world.issues,
+            "ids": world.ids,
             "sessions": world.sessions,
             "users": users,
             "duration": duration,

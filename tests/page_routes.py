@@ -190,7 +190,7 @@ def prepare(platform: Platform, language: str) -> Prepared:
     nonpapers.circulate(p, f, d, "Проект для обсуждения." if russian else "A draft.", 30)
     body = "Стороны встречаются." if russian else "The parties meet."
     text = texts.create_text(p, f, d, "Коммюнике" if russian else "Communiqué", [Draft(body=body)])
-    escalation.save_model(p, f, d, escalation.model_from_data(_escalation(russian)))
+    escalation.save_model(p, f, d, escalation.model_from_data(escalation_model(russian)))
     review = readouts.draft(p, f, d, russia, language)
     readouts.issue(p, f, d, russia, language, "html", "a4", review.basis)
     token = dialogues.invite(p, f, d, "member", delegation_id=us, track="expert")
@@ -205,7 +205,7 @@ def prepare(platform: Platform, language: str) -> Prepared:
     return Prepared(values, first, ukraine, actors)
 
 
-def _escalation(russian: bool) -> dict[str, object]:
+def escalation_model(russian: bool) -> dict[str, object]:
     """A small escalation model in the page's language (ids are identifiers, kept short)."""
     names = (
         ("США", "Россия", "новые санкции", "удар по инфраструктуре")

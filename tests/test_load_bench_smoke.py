@@ -1,20 +1,26 @@
-"""Smoke tests of the load test's pure helpers (``benchmarks/load_bench.py``).
+"""Smoke tests of the load test (``benchmarks/load_bench.py``).
 
-No server is started, nothing is timed and Locust is not needed: only the percentile
-computation, the summaries, the target comparison, the loopback guard and the
-generated request bodies are checked, on known numbers.
+Nothing is timed and Locust is not needed: the percentile computation, the summaries,
+the target comparison, the loopback guard and the generated request bodies are checked
+on known numbers, and one request of every type of the mix is sent, in process, to the
+world the load test seeds (a type that errors fails the test).
 """
 
 from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 from types import ModuleType
 
 import pytest
+from fastapi.testclient import TestClient
 
+from backchannel.config import Settings
 from backchannel.model.case import IssueKind
 from backchannel.model.dialogue import Agenda, AgendaIssue, Position, check_position
+from backchannel.services.platform import Platform
+from backchannel.web.app import create_app
 from benchmarks import load_bench
 
 
@@ -107,11 +113,39 @@ def test_only_plain_http_on_127_0_0_1_is_a_target(bench: ModuleType, url: str) -
 
 def test_the_mix_is_80_percent_reads(bench: ModuleType) -> None:
     assert sum(bench.MIX.values()) == 100
-    assert bench.MIX["position PUT"] == 20
+    assert sum(bench.MIX[name] for name in bench.WRITES) == 20
     assert set(bench.MIX) == set(bench.PATHS)
+    assert {"meetings GET", "record GET", "text GET", "readouts GET", "note PUT"} <= set(bench.MIX)
     rng = random.Random(1)
     picks = [bench.pick(rng) for _ in range(5000)]
-    assert 0.17 < picks.count("position PUT") / len(picks) < 0.23
+    writes = sum(picks.count(name) for name in bench.WRITES)
+    assert 0.17 < writes / len(picks) < 0.23
+
+
+def test_every_request_of_the_mix_succeeds_on_the_seeded_world(
+    bench: ModuleType, tmp_path: Path
+) -> None:
+    """One request of each type, as a load user sends it, to the app on the seeded world."""
+    world, url, key = bench.seed(tmp_path, members=2, sessions=2)
+    platform = Platform.open(Settings(database_url=url, key_file=key))
+    plan = {"dialogue_id": world.dialogue_id, "issues": world.issues, "ids": world.ids}
+    answered = {}
+    try:
+        app = create_app(platform.settings, platform)
+        with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+            for k, name in enumerate(bench.MIX):
+                session = world.sessions[k % len(world.sessions)]
+                headers = {"Cookie": f"{bench.COOKIE}={session['token']}"}
+                method, path, body = bench.request_of(name, plan, random.Random(k), k)
+                if body is not None:
+                    headers["X-CSRF-Token"] = session["csrf"]
+                response = client.request(method, "/api/v1" + path, json=body, headers=headers)
+                answered[name] = (response.status_code, response.text[:200])
+    finally:
+        platform.close()
+    failed = {name: got for name, got in answered.items() if got[0] >= 400}
+    assert not failed, failed
+    assert set(answered) == set(bench.MIX)
 
 
 def test_generated_positions_fit_the_seeded_agenda(bench: ModuleType) -> None:

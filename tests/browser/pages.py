@@ -13,7 +13,7 @@ a context with JavaScript disabled (given eyes without axe: axe is a script).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -316,6 +316,26 @@ class _InDialogue(Screen):
         """The facilitator's escalation watch."""
         self._tab("Escalation")
         return EscalationPage(self.page, self.eyes, self.who, "escalation")
+
+    def meetings(self) -> MeetingsPage:
+        """The dialogue's meetings: the next one and the history."""
+        self._tab("Meetings")
+        return MeetingsPage(self.page, self.eyes, self.who, "meetings")
+
+    def nonpapers(self) -> NonPapersPage:
+        """The non-papers in circulation."""
+        self._tab("Non-papers")
+        return NonPapersPage(self.page, self.eyes, self.who, "nonpapers")
+
+    def texts(self) -> TextsPage:
+        """The negotiating texts."""
+        self._tab("Text")
+        return TextsPage(self.page, self.eyes, self.who, "texts")
+
+    def readouts(self) -> ReadoutsPage:
+        """The readouts issued to this seat's audience (the facilitator: every one)."""
+        self._tab("Readouts")
+        return ReadoutsPage(self.page, self.eyes, self.who, "readouts")
 
     def tabs(self) -> list[str]:
         """The names of the dialogue's tabs this seat has."""
@@ -709,3 +729,239 @@ class EscalationPage(_InDialogue):
         )
         cells = row.locator("td").all_inner_texts()
         return cells[0], cells[1]
+
+
+# ----------------------------------------------------------------- the dialogue's record
+class MeetingsPage(_InDialogue):
+    """``/d/<id>/meetings``: the next meeting, the history, and the facilitator's form."""
+
+    def schedule(
+        self,
+        starts: str,
+        zone: str,
+        place: str,
+        *,
+        issues: Sequence[str] = (),
+        items: Sequence[str] = (),
+    ) -> MeetingPage:
+        """Schedule a plenary (``starts``: ``YYYY-MM-DDTHH:MM``, local to ``zone``), its
+        agenda issues ticked by name, free items one a line, every seat attending."""
+        form = self.page.locator("main form.card")
+        form.get_by_label(self.t("Local date and time")).fill(starts)
+        form.get_by_label(self.t("Time zone (IANA name, e.g. Europe/Vienna)")).fill(zone)
+        form.get_by_label(self.t("Plenary (every side)")).check()
+        form.get_by_label(self.t("Place"), exact=True).fill(place)
+        for issue in issues:
+            form.get_by_label(issue, exact=True).check()
+        form.get_by_label(self.t("Agenda: other items (one per line)")).fill("\n".join(items))
+        for box in form.locator("input[name=attendee]").all():
+            box.check()
+        self._submit(form.get_by_role("button", name=self.t("Schedule"), exact=True))
+        if self.error():
+            raise AssertionError(f"refused: {self.error()}")
+        return MeetingPage(self.page, self.eyes, self.who, "meeting-scheduled")
+
+    def next_meeting(self) -> str:
+        """The line about the next meeting."""
+        return self.page.locator("section[aria-labelledby=next] p").first.inner_text()
+
+    def history(self) -> list[tuple[str, str]]:
+        """Every meeting listed, earliest first: (when, state)."""
+        rows = self.page.locator("section[aria-labelledby=history] tbody tr").all()
+        return [
+            (r.locator("td").first.inner_text(), r.locator("td").last.inner_text()) for r in rows
+        ]
+
+    def open(self, number: int, shot: str = "meeting") -> MeetingPage:
+        """Open the ``number``-th meeting of the history (1: the earliest)."""
+        rows = self.page.locator("section[aria-labelledby=history] tbody tr")
+        self._follow(rows.nth(number - 1).get_by_role("link"))
+        return MeetingPage(self.page, self.eyes, self.who, shot)
+
+
+class MeetingPage(_InDialogue):
+    """``/d/<id>/meetings/<id>``: a meeting, its shared record and the own side's notes."""
+
+    def all_meetings(self, shot: str = "meetings") -> MeetingsPage:
+        """Back to the list of meetings."""
+        self._follow(self.page.locator("main").get_by_role("link", name=self.t("All meetings")))
+        return MeetingsPage(self.page, self.eyes, self.who, shot)
+
+    def write_record(self, text: str) -> MeetingPage:
+        """Save a new version of the shared record (facilitator)."""
+        form = self.page.locator("form[action$='/record']")
+        form.locator("textarea[name=text]").fill(text)
+        self._submit(form.get_by_role("button", name=self.t("Save a new version")))
+        if self.error():
+            raise AssertionError(f"record refused: {self.error()}")
+        return MeetingPage(self.page, self.eyes, self.who, "record-saved")
+
+    def confirm(self, shot: str = "record-confirmed") -> MeetingPage:
+        """Confirm the record's current version for the own side."""
+        form = self.page.locator("form[action$='/record/answer']")
+        self._submit(form.get_by_role("button", name=self.starts("Confirm version %(number)s")))
+        if self.error():
+            raise AssertionError(f"confirmation refused: {self.error()}")
+        return MeetingPage(self.page, self.eyes, self.who, shot)
+
+    def record(self) -> str:
+        """The shared record's text as the page shows it."""
+        return self.page.locator("#record .record").inner_text()
+
+    def record_state(self) -> str:
+        """The record's line: "Agreed record · version N", or the version alone."""
+        return self.page.locator("#record > p").nth(1).inner_text()
+
+    def answers(self) -> dict[str, str]:
+        """Each side's answer to the current version."""
+        rows = self.page.locator("#record table tbody tr").all()
+        return {r.locator("td").first.inner_text(): r.locator("td").last.inner_text() for r in rows}
+
+    def write_notes(self, text: str, shot: str = "notes-saved") -> MeetingPage:
+        """Save the own side's private notes of the meeting."""
+        form = self.page.locator("form[action$='/note']")
+        form.locator("textarea[name=note]").fill(text)
+        self._submit(form.get_by_role("button", name=self.t("Save our notes")))
+        if self.error():
+            raise AssertionError(f"notes refused: {self.error()}")
+        return MeetingPage(self.page, self.eyes, self.who, shot)
+
+    def has_notes(self) -> bool:
+        """Whether the page has a private notes section at all."""
+        return self.page.locator("#notes").count() > 0
+
+
+class NonPapersPage(_InDialogue):
+    """``/d/<id>/nonpapers``: the non-papers the seat may read, and the form."""
+
+    def circulate(self, text: str, days: int) -> NonPapersPage:
+        """Circulate a non-paper destroyed after ``days`` days."""
+        self.page.get_by_label(self.t("Text (no names)")).fill(text)
+        self.page.locator("input[name=days]").fill(str(days))
+        self._submit(self.page.get_by_role("button", name=self.t("Circulate"), exact=True))
+        if self.error():
+            raise AssertionError(f"non-paper refused: {self.error()}")
+        return NonPapersPage(self.page, self.eyes, self.who, "nonpaper-circulated")
+
+    def shown(self) -> list[str]:
+        """The non-papers in circulation, each as the page shows it."""
+        return self.page.locator("article.nonpaper").all_inner_texts()
+
+
+class TextsPage(_InDialogue):
+    """``/d/<id>/texts``: the negotiating texts; the facilitator drafts one here."""
+
+    def draft(self, title: str, clauses: list[str]) -> TextPage:
+        """Create a text with up to three clauses (facilitator)."""
+        form = self.page.locator("form[action$='/texts']")
+        form.get_by_label(self.t("Title"), exact=True).fill(title)
+        for box, clause in zip(form.locator("textarea[name=clause]").all(), clauses, strict=False):
+            box.fill(clause)
+        self._submit(form.get_by_role("button", name=self.t("Create the text")))
+        if self.error():
+            raise AssertionError(f"text refused: {self.error()}")
+        return TextPage(self.page, self.eyes, self.who, "text-created")
+
+    def open(self, title: str) -> TextPage:
+        """Open a text."""
+        self._follow(self.page.locator("main").get_by_role("link", name=title, exact=True))
+        return TextPage(self.page, self.eyes, self.who, "text")
+
+
+ANSWER_LABELS = {
+    "agree": "agree",
+    "ad_referendum": "agree ad referendum (subject to our capital)",
+    "bracket": "bracket, with the wording we propose",
+    "reject": "reject",
+}
+"""A delegation's answers to a clause (their values) and the labels the form shows."""
+
+
+class TextPage(_InDialogue):
+    """``/d/<id>/texts/<id>``: a version of the text, the agreement, the own side's answers."""
+
+    def respond(self, answers: dict[int, tuple[str, str]], shot: str = "responses") -> TextPage:
+        """Answer clauses by number: ``answer`` (agree, ad_referendum, bracket, reject) and
+        the proposed wording (for a bracket); clauses not named keep what is ticked."""
+        for number, (answer, wording) in answers.items():
+            clause = self.page.locator(f"fieldset#respond-{number}")
+            clause.get_by_label(self.t(ANSWER_LABELS[answer]), exact=True).check()
+            clause.get_by_label(self.t("Proposed wording (for a bracket)")).fill(wording)
+        form = self.page.locator("form[action$='/responses']")
+        self._submit(form.get_by_role("button", name=self.t("Record our responses")))
+        if self.error():
+            raise AssertionError(f"responses refused: {self.error()}")
+        return TextPage(self.page, self.eyes, self.who, shot)
+
+    def agreement(self) -> str:
+        """What the page says of the text as a whole."""
+        return self.page.locator("section[aria-labelledby=agreement]").inner_text()
+
+    def agreed(self) -> bool:
+        """Whether the page says the whole text is agreed."""
+        return self.t("Agreed: every clause is agreed by every side.") in self.agreement()
+
+    def states(self) -> list[str]:
+        """Each clause's state, in order."""
+        return self.page.locator("article.clause h2 .tag").all_inner_texts()
+
+    def write_next_version(self, changes: dict[int, str]) -> TextPage:
+        """Open the editor, replace the wording of clauses by number, save a new version."""
+        self._follow(self.page.get_by_role("link", name=self.t("Write the next version")))
+        Screen(self.page, self.eyes, self.who, "text-edit")
+        bodies = self.page.locator("main textarea[name=body]")
+        for number, wording in changes.items():
+            bodies.nth(number - 1).fill(wording)
+        self._submit(self.page.get_by_role("button", name=self.t("Save as a new version")))
+        if self.error():
+            raise AssertionError(f"version refused: {self.error()}")
+        return TextPage(self.page, self.eyes, self.who, "text-revised")
+
+
+class ReadoutsPage(_InDialogue):
+    """``/d/<id>/readouts``: the readouts issued to the seat's audience; the facilitator
+    reviews and issues them here."""
+
+    def review(self, side: str, language: str, kind: str, paper: str = "a4") -> ReadoutsPage:
+        """Choose a delegation, a language (its code), a format (``pdf``, ``html``) and a
+        paper, and review the draft (nothing is issued yet)."""
+        form = self.page.locator("form[action$='/readouts/draft']")
+        form.locator("select[name=audience]").select_option(
+            label=self.t("the delegation %(name)s", name=side)
+        )
+        form.locator("select[name=language]").select_option(language)
+        form.locator("select[name=format]").select_option(kind)
+        form.locator("select[name=page]").select_option(paper)
+        self._submit(form.get_by_role("button", name=self.t("Review the draft")))
+        if self.error():
+            raise AssertionError(f"draft refused: {self.error()}")
+        return ReadoutsPage(self.page, self.eyes, self.who, "readout-review")
+
+    def draft_text(self) -> str:
+        """The draft under review."""
+        return self.page.locator(".readout-preview").inner_text()
+
+    def issue(self) -> ReadoutsPage:
+        """Issue the reviewed readout: signed, kept, logged."""
+        self._submit(self.page.get_by_role("button", name=self.t("Issue this readout")))
+        if self.error():
+            raise AssertionError(f"issue refused: {self.error()}")
+        return ReadoutsPage(self.page, self.eyes, self.who, "readout-issued")
+
+    def issued(self) -> list[str]:
+        """The issued readouts' rows, newest first."""
+        return self.page.locator("tr[id^=readout-]").all_inner_texts()
+
+    def download(self, row: int, to: Path) -> Path:
+        """Download the file of the ``row``-th readout listed (0: the newest) into ``to``;
+        returns its path (the name the server gave it)."""
+        link = self.page.locator("tr[id^=readout-]").nth(row).get_by_role("link")
+        with self.page.expect_download() as done:
+            link.click()
+        path = to / done.value.suggested_filename
+        done.value.save_as(path)
+        return path
+
+    def public_key(self) -> str:
+        """The server's signing key, as the page prints it."""
+        return self.page.locator("code.select").inner_text().strip()

@@ -16,7 +16,7 @@ keep what was typed; a double-click on Create makes one dialogue; reloading afte
 adds no revision; reloading the page that showed the invitation links mints none; the same
 release twice is refused.
 
-Every page visited is saved as ``NN-who-what.png`` under ``$BACKCHANNEL_SCREENSHOTS``
+Every page visited is saved as ``NN-who-what.png`` under ``$BACKCHANNEL_SCREENSHOTS/test_flow``
 (whole pages; by default the window only, in a temporary folder), and checked once per
 page and language with axe-core (WCAG 2.0/2.1 A and AA, vendored by ``make axe``): a
 violation fails the test. A last test tours every page of the app (routes read from the
@@ -27,29 +27,30 @@ recorded, and any request to anywhere but the test server is refused and fails t
 from __future__ import annotations
 
 import json
-import os
-import re
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Request
 
 from backchannel.formats.cases import load_case
 from backchannel.model.case import IssueKind
 from backchannel.services import accounts, demo, positions
 from backchannel.services.dialogues import create_dialogue
-from backchannel.services.platform import Platform
-from backchannel.web.app import create_app
-from conftest import PASSWORD, build_world, make_settings, user
-from page_routes import NOT_PAGES, SEATS, VISITOR, WALK, Prepared, actor_of, page_routes, prepare
+from conftest import PASSWORD, build_world, user
+from page_routes import SEATS, VISITOR, WALK, actor_of, page_routes, prepare
 
+from .conftest import (
+    AXE,
+    CHROMIUM,
+    People,
+    Site,
+    eyes_for,
+    no_violations,
+    people_on,
+    serve,
+)
 from .pages import (
     AnalysisPage,
     DialoguePage,
@@ -62,17 +63,6 @@ from .pages import (
     SignInPage,
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
-LOCALES = {"en": "en-GB", "ru": "ru-RU"}
 GUIDE_PICTURES = {
     "facilitator-password": "first-sign-in",
     "facilitator-dialogues": "facilitator-convene",
@@ -93,178 +83,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-# ------------------------------------------------------------------ the server
-@dataclass
-class Site:
-    """A running test server."""
-
-    origin: str
-    platform: Platform
-    route_of: Callable[[str], str]
-    app: FastAPI
-    prepared: Prepared | None = None
-
-
-def _route_matcher(app: FastAPI) -> Callable[[str], str]:
-    """The page route an address belongs to (its template), or its path."""
-    # a fixed segment before a parameter: /readouts/draft is not the readout "draft"
-    templates = sorted(page_routes(app) | set(NOT_PAGES), key=lambda t: (t.count("{"), -len(t)))
-    patterns = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", t) + "$"), t) for t in templates]
-
-    def route_of(url: str) -> str:
-        path = re.sub(r"^https?://[^/]+", "", url).split("?")[0].split("#")[0]
-        return next((t for pattern, t in patterns if pattern.match(path)), path)
-
-    return route_of
-
-
-def _serve(folder: Path, setup: Callable[[Platform], Prepared | None]) -> Iterator[Site]:
-    """The application on a fresh database (``setup`` fills it), served by uvicorn on a
-    free local port until the generator is closed."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    origin = f"http://127.0.0.1:{listener.getsockname()[1]}"  # invitation links point here
-    settings = make_settings(folder, public_url=origin)
-    platform = Platform.open(settings, upgrade=True)
-    prepared = setup(platform)
-    app = create_app(settings, platform)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield Site(origin, platform, _route_matcher(app), app, prepared)
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
-    platform.close()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """An empty site: the flows start from nothing."""
-    yield from _serve(tmp_path_factory.mktemp("flow"), lambda platform: None)
-
-
+# ------------------------------------------------------------------ the tour's site
 @pytest.fixture(scope="module")
 def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The demo, with something on every page (``tests/page_routes.py``)."""
-    yield from _serve(tmp_path_factory.mktemp("tour"), lambda platform: prepare(platform, "en"))
-
-
-# ------------------------------------------------------------------ the browser
-@dataclass
-class Traffic:
-    """Every request of every context; those not to the test server are refused."""
-
-    origin: str
-    seen: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-
-    def watch(self, context: BrowserContext) -> None:
-        """Record the context's requests and let only the test server's through."""
-        context.on("request", lambda request: self.seen.append(request.url))
-
-        def guard(route: Route) -> None:
-            if route.request.url.startswith(self.origin + "/"):
-                route.continue_()
-            else:
-                self.refused.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", guard)
-
-    def check(self) -> None:
-        """Nothing went anywhere but the test server."""
-        assert self.seen, "no request was recorded"
-        assert self.refused == []
-        assert [u for u in self.seen if not u.startswith(self.origin + "/")] == []
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Chromium (Debian's; Playwright downloads nothing)."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the screenshots go: ``$BACKCHANNEL_SCREENSHOTS`` (old ones removed first),
-    else a temporary folder."""
-    chosen = os.environ.get("BACKCHANNEL_SCREENSHOTS")
-    where = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
-    where.mkdir(parents=True, exist_ok=True)
-    for old in where.glob("*.png"):
-        old.unlink()
-    return where
-
-
-@pytest.fixture(scope="module")
-def checked() -> set[tuple[str, str]]:
-    """The pages (route, language) axe-core checked in this module."""
-    return set()
-
-
-Person = Callable[..., Page]
-
-
-@dataclass
-class People:
-    """Browser contexts for one test: ``person(language)`` makes one."""
-
-    browser: Browser
-    traffic: Traffic
-    contexts: list[BrowserContext] = field(default_factory=list)
-
-    def __call__(self, language: str = "en", js: bool = True) -> Page:
-        context = self.browser.new_context(
-            viewport={"width": 1100, "height": 800},
-            java_script_enabled=js,
-            locale=LOCALES[language],
-            bypass_csp=True,  # lets the test add axe-core's script to the page
-        )
-        context.set_default_timeout(10_000)
-        context.set_default_navigation_timeout(60_000)
-        self.traffic.watch(context)
-        self.contexts.append(context)
-        return context.new_page()
-
-
-def _people(browser: Browser, site: Site) -> Iterator[People]:
-    people = People(browser, Traffic(site.origin))
-    yield people
-    for context in people.contexts:
-        context.close()
-    people.traffic.check()
-
-
-@pytest.fixture
-def person(browser: Browser, site: Site) -> Iterator[People]:
-    """People on the empty site."""
-    yield from _people(browser, site)
-
-
-def _eyes(folder: Path, site: Site, checked: set[tuple[str, str]], axe: bool = True) -> Eyes:
-    """Screenshots into ``folder`` (whole pages when ``$BACKCHANNEL_SCREENSHOTS`` asks for
-    them to be kept; the window only otherwise, which is quicker) and axe-core."""
-    full = bool(os.environ.get("BACKCHANNEL_SCREENSHOTS"))
-    eyes = Eyes(folder, AXE if axe else None, site.route_of, full_page=full)
-    guide = os.environ.get("BACKCHANNEL_GUIDE_PICTURES")
-    if guide:  # the user guides' pictures, one of each page in each language
-        eyes.guide, eyes.pictures = Path(guide), dict(GUIDE_PICTURES)
-    eyes.checked = checked
-    return eyes
-
-
-def _no_violations(eyes: Eyes) -> None:
-    assert not eyes.violations, "accessibility violations:\n" + "\n".join(eyes.violations)
+    yield from serve(tmp_path_factory.mktemp("tour"), lambda platform: prepare(platform, "en"))
 
 
 # ------------------------------------------------------------------ the story's names
@@ -376,7 +199,7 @@ def test_the_first_time_flow(
     language: str,
 ) -> None:
     s = story(language)
-    eyes = _eyes(folder, site, checked)
+    eyes = eyes_for(folder, site, checked, GUIDE_PICTURES)
     english = language == "en"
     chair_name = f"chair.{language}"
     people = demo.WORDINGS[language].people
@@ -528,7 +351,7 @@ def test_the_first_time_flow(
 
     if english:
         _forms_keep_what_was_typed(analysis, site, s)
-    _no_violations(eyes)
+    no_violations(eyes)
 
 
 def _forms_keep_what_was_typed(analysis: Screen, site: Site, s: Story) -> None:
@@ -561,7 +384,7 @@ def _forms_keep_what_was_typed(analysis: Screen, site: Site, s: Story) -> None:
 @pytest.fixture
 def visitors(browser: Browser, demo_site: Site) -> Iterator[People]:
     """People on the demo site."""
-    yield from _people(browser, demo_site)
+    yield from people_on(browser, demo_site)
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
@@ -577,7 +400,7 @@ def test_every_page_passes_axe(
     prepared = demo_site.prepared
     assert prepared is not None
     assert set(WALK) == page_routes(demo_site.app)
-    eyes = _eyes(folder, demo_site, checked)
+    eyes = eyes_for(folder, demo_site, checked)
     pages: dict[str, Page] = {}
     for seat in (*SEATS, VISITOR):
         page = pages[seat] = visitors(language)
@@ -598,7 +421,7 @@ def test_every_page_passes_axe(
                 eyes.check(pages[seat])
     unchecked = sorted(t for t in WALK if (t, language) not in eyes.checked)
     assert not unchecked, f"pages axe did not check in {language}: {unchecked}"
-    _no_violations(eyes)
+    no_violations(eyes)
 
 
 # ------------------------------------------------------------------ without JavaScript
@@ -661,7 +484,7 @@ def test_an_escalation_model_built_in_the_browser(
 ) -> None:
     chair = user(site.platform, "chair")
     create_dialogue(site.platform, chair, "Missile crisis channel")
-    eyes = _eyes(folder, site, checked)
+    eyes = eyes_for(folder, site, checked)
     signed = SignInPage.open(person(), eyes, "chair", site.origin).sign_in("chair", PASSWORD)
     assert isinstance(signed, DialoguesPage)
     watch = signed.open("Missile crisis channel").escalation()
@@ -684,4 +507,4 @@ def test_an_escalation_model_built_in_the_browser(
     after = saved.what_if(off=["blockade"])
     before_seq, after_seq = after.compared("sequential stability (SEQ)")
     assert "NYYN" in before_seq and "NYYN" not in after_seq
-    _no_violations(eyes)
+    no_violations(eyes)

@@ -376,9 +376,12 @@ def test_the_pages_carry_a_text_through_responses_a_version_and_a_release(
     assert "our typed comment" in fieldset
     assert 'value="bracket" checked' in fieldset
     typed[1] = (f"answer:{clauses[0]}", "agree")
-    assert "Your responses are recorded." in _form(a1, f"{page}/responses", page, typed).text
+    recorded = _form(a1, f"{page}/responses", page, typed)  # post/redirect/get
+    assert recorded.status_code == 303 and recorded.headers["location"] == page
+    assert "Your responses are recorded." in a1.client.get(page).text
+    assert "Your responses are recorded." not in a1.client.get(page).text  # shown once
     both = [("version", "1"), *((f"answer:{c}", "agree") for c in clauses)]
-    assert _form(b1, f"{page}/responses", page, both).status_code == 200
+    assert _form(b1, f"{page}/responses", page, both).status_code == 303
     assert "Agreed: every clause is agreed by every side." in f.client.get(page).text
     # a member sees the other side's answers only once released
     assert "<strong>Side B</strong>" not in a1.client.get(page).text

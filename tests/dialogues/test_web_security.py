@@ -184,7 +184,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", D + "/texts"): cells(303, 404, 404, 404, 404, 303),
     ("POST", D + "/texts-from-package"): cells(303, 404, 404, 404, 404, 303),
     ("GET", D + "/texts/{text_id}"): cells(303, 404, 200, 200, 200, 200),
-    ("POST", D + "/texts/{text_id}/responses"): cells(303, 404, 404, 200, 200, 404),
+    ("POST", D + "/texts/{text_id}/responses"): cells(303, 404, 404, 303, 303, 404),
     ("POST", D + "/texts/{text_id}/releases"): cells(303, 404, 404, 404, 404, 303),
     ("GET", D + "/texts/{text_id}/edit"): cells(303, 404, 404, 404, 404, 200),
     ("POST", D + "/texts/{text_id}/edit"): cells(303, 404, 404, 404, 404, 303),

@@ -25,6 +25,7 @@ MESSAGES = {
     "invited": t_("Invitation link created."),
     "escalation_saved": t_("The escalation model was saved; its analysis is below."),
     "escalation_released": t_("The escalation finding was released to that delegation."),
+    "responses_recorded": t_("Your responses are recorded."),
 }
 """The confirmations a page can show, by name (the cookie names one, never free text)."""
 MAX_AGE_S = 300

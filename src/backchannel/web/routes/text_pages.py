@@ -25,7 +25,7 @@ from backchannel.services.platform import Platform
 from backchannel.web.deps import CurrentDep, PlatformDep, read
 from backchannel.web.errors import Shown, form_error
 from backchannel.web.once import OnceRoute
-from backchannel.web.routes.pages import back, page
+from backchannel.web.routes.pages import back, done, page
 
 router = APIRouter(include_in_schema=False, route_class=OnceRoute)
 
@@ -153,7 +153,6 @@ async def _text(
     error: Shown | None = None,
     where: str = "",
     typed: FormData | None = None,
-    saved: bool = False,
 ) -> HTMLResponse:
     frame = await _frame(platform, current, dialogue_id)
     view = await read(
@@ -170,7 +169,6 @@ async def _text(
         where=where,
         error_clause=number if where == "responses" else None,
         typed=typed,
-        saved=saved,
     )
 
 
@@ -220,7 +218,7 @@ async def text_respond(
             where="responses",
             typed=form,
         )
-    return await _text(request, platform, current, dialogue_id, text_id, saved=True)
+    return done(request, current, f"/d/{dialogue_id}/texts/{text_id}", "responses_recorded")
 
 
 @router.post("/d/{dialogue_id}/texts/{text_id}/releases")
