@@ -1,4 +1,4 @@
-"""Blind-node commands: ``backchannel node init | show | position | run``."""
+"""Blind-node commands: ``backchannel node init | show | position | run | connect``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # the commands import what they run on (start-up time: tests/
     from backchannel.services.node import NodeIdentity, NodeRun
 
 PASSPHRASE_VARIABLE = "BACKCHANNEL_NODE_PASSPHRASE"  # noqa: S105 (a variable's name)
+TOKEN_VARIABLE = "BACKCHANNEL_NODE_TOKEN"  # noqa: S105 (a variable's name)
 
 node_app = typer.Typer(
     name="node",
@@ -151,6 +152,84 @@ def run_command(
         write_json(_doc(run), sys.stdout)
     else:
         _print(run)
+
+
+def _token() -> str:
+    given = os.environ.get(TOKEN_VARIABLE)
+    if given:
+        return given
+    text: str = typer.prompt(
+        "this node's token (shown once when the node was registered)", hide_input=True
+    )
+    return text.strip()
+
+
+@node_app.command("connect")
+def connect_command(
+    folder: Folder,
+    server: Annotated[
+        str,
+        typer.Option(
+            "--server", help="The coordinating server's address, e.g. https://talks.example."
+        ),
+    ],
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="Take part in the computations waiting now, then stop."),
+    ] = False,
+    poll: Annotated[
+        float,
+        typer.Option(
+            "--poll", min=0.2, max=600.0, help="Seconds between two questions to the server."
+        ),
+    ] = 5.0,
+    server_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--server-ca", help="Trust only this PEM certificate (or CA) for an https server."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Seconds to wait for the other nodes, then for the computation."
+        ),
+    ] = 600.0,
+) -> None:
+    """Take part in the computations the facilitator asks for (token from
+    BACKCHANNEL_NODE_TOKEN or a prompt); the position never leaves this machine."""
+    import time
+
+    from backchannel.errors import InputError
+    from backchannel.services import node_link
+
+    coordinator = node_link.Coordinator(server, _token(), node_link.context_for(server_ca))
+    out = _out()
+    while True:
+        try:
+            outcomes = node_link.take_part(
+                folder, coordinator, lambda: _passphrase(confirm=False), poll=poll, timeout=timeout
+            )
+        except InputError as error:
+            if once:
+                raise
+            out.print(f"{error.message}; trying again in {poll:g} s", markup=False)
+            outcomes = []
+        for outcome in outcomes:
+            if outcome.failed is None:
+                out.print(
+                    f"computation {outcome.computation} ({outcome.finding}): opened and posted",
+                    markup=False,
+                )
+            else:
+                out.print(
+                    f"computation {outcome.computation} ({outcome.finding}) failed: "
+                    f"{outcome.failed}",
+                    markup=False,
+                )
+        if once:
+            return
+        time.sleep(poll)
 
 
 def register(app: typer.Typer) -> None:
