@@ -146,7 +146,26 @@ def test_the_facilitator_asks_and_sees_the_finding_on_the_page(
     play(platform, blind, asked.id, {"exists": True, "package": [2, 0]})
     shown = f.get(f"/d/{blind.dialogue_id}/blind").text
     assert "Recommended package" in shown and "full" in shown and "keep" in shown
+    log = unescape(seats["b1"].client.get(f"/d/{blind.dialogue_id}/log").text)
+    assert "the facilitator asked the nodes for the recommended package (Nash)" in log
+    assert "the nodes opened the finding asked for" in log
     again = f.post(f"/d/{blind.dialogue_id}/blind/computations", data=form)
     assert again.status_code == 409 and "evaluation of round 1 is used" in unescape(again.text)
     rounds.open_round(platform, blind.actors["facilitator"], blind.dialogue_id)
     assert "Release to" not in f.get(f"/d/{blind.dialogue_id}/blind").text
+
+
+def test_the_overview_shows_the_blind_steps(
+    app: FastAPI, platform: Platform, seats: dict[str, Browserless]
+) -> None:
+    world = build_blind(platform, prefix="s-", nodes_too=False, lock=False)
+    f = sign_in(app, "s-facilitator").client
+    a1 = sign_in(app, "s-a1").client
+    facilitator = unescape(f.get(f"/d/{world.dialogue_id}").text)
+    assert "0 of 2 delegations have registered their node" in facilitator
+    assert "Register a helper node" in facilitator and "have a position" not in facilitator
+    member = unescape(a1.get(f"/d/{world.dialogue_id}").text)
+    assert "not registered yet: your position stays on your own node" in member
+    assert "Enter our position" not in member
+    log = unescape(f.get(f"/d/{world.dialogue_id}/log").text)
+    assert "delegation added" in log

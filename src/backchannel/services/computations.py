@@ -37,6 +37,7 @@ from backchannel.model.dialogue import Position, Side, agenda_document, prune
 from backchannel.model.disclosure import blind_disclosed
 from backchannel.services import access, releases
 from backchannel.services.access import Actor
+from backchannel.services.checklist import BlindProgress
 from backchannel.services.dialogues import current_round, name_of, read_agenda, title_of
 from backchannel.services.evaluations import evaluable
 from backchannel.services.nodes import NodeCaller, NodeView, blind_dialogue, views
@@ -298,6 +299,23 @@ def release(
         releases.deliver(platform, actor, dialogue_id, audience, record, observers=True)
         for audience in dict.fromkeys(audiences)
     ]
+
+
+def progress(platform: Platform, actor: Actor, dialogue_id: str) -> BlindProgress:
+    """Where the nodes and the current round's computations stand (facilitator)."""
+    with platform.view() as s:
+        access.facilitator(s, actor, dialogue_id)
+        blind_dialogue(s, dialogue_id)
+        found = views(s, platform.keys(s, dialogue_id), dialogue_id)
+        rounds_ = repo.rounds(s, dialogue_id)
+        current = rounds_[-1].id if rounds_ else None
+        asked = [r for r in repo.blind_computations(s, dialogue_id) if r.round_id == current]
+        return BlindProgress(
+            sum(n.kind == "delegation" for n in found),
+            sum(n.kind == "helper" for n in found),
+            bool(asked),
+            any(state_of(r) == "opened" for r in asked),
+        )
 
 
 # ------------------------------------------------------------------ the nodes
