@@ -63,11 +63,18 @@ class BlindWorld:
 
 
 def build_blind(
-    platform: Platform, *, nodes_too: bool = True, prefix: str = "z", lock: bool = True
+    platform: Platform,
+    *,
+    nodes_too: bool = True,
+    prefix: str = "z",
+    lock: bool = True,
+    actors: dict[str, Actor] | None = None,
 ) -> BlindWorld:
-    """A blind dialogue (see the module's docstring); account names start with ``prefix``."""
+    """A blind dialogue (see the module's docstring); new accounts whose names start with
+    ``prefix``, or the ``actors`` given (facilitator, a1, b1, observer)."""
     names = ("facilitator", "a1", "b1", "observer")
-    actors = {n: user(platform, f"{prefix}{n}") for n in names}
+    if actors is None:
+        actors = {n: user(platform, f"{prefix}{n}") for n in names}
     p, f = platform, actors["facilitator"]
     d = dialogues.create_dialogue(p, f, "Blind talks", blind=True)
     i1 = dialogues.add_issue(p, f, d, "Ceasefire", "ordered", ["none", "partial", "full"])
@@ -76,10 +83,9 @@ def build_blind(
     b = dialogues.add_delegation(p, f, d, "Side B")
     z = dialogues.add_delegation(p, f, d, "Absent Z", absent=True)
     for name, side in (("a1", a), ("b1", b)):
-        dialogues.add_member(
-            p, f, d, f"{prefix}{name}", "member", delegation_id=side, track="expert"
-        )
-    dialogues.add_member(p, f, d, f"{prefix}observer", "observer")
+        username = actors[name].username
+        dialogues.add_member(p, f, d, username, "member", delegation_id=side, track="expert")
+    dialogues.add_member(p, f, d, actors["observer"].username, "observer")
     rounds.open_round(p, f, d)
     world = BlindWorld(d, a, b, z, [i1, i2], actors)
     if nodes_too:

@@ -3,7 +3,9 @@ the nodes call with their node tokens (played here by a test client, as a node w
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 from collections.abc import Iterator
 from html import unescape
 
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from backchannel.services import computations, rounds
 from backchannel.services.platform import Platform
+from backchannel.storage import repo
 from blind_world import BlindWorld, build_blind, certificate, play
 
 from .conftest import BASE_URL, Browserless, csrf_of, sign_in
@@ -169,3 +172,62 @@ def test_the_overview_shows_the_blind_steps(
     assert "Enter our position" not in member
     log = unescape(f.get(f"/d/{world.dialogue_id}/log").text)
     assert "delegation added" in log
+
+
+def _database_bytes(platform: Platform) -> bytes:
+    path = platform.settings.database_url.removeprefix("sqlite:///")
+    files = [path, f"{path}-wal", f"{path}-shm"]
+    return b"".join(open(f, "rb").read() for f in files if os.path.exists(f))
+
+
+def test_a_blind_sides_canaries_never_reach_the_server(
+    app: FastAPI, platform: Platform, blind: BlindWorld, seats: dict[str, Browserless]
+) -> None:
+    """What only the node side holds (its position, with planted canaries) is refused by
+    every route that takes a position, and is nowhere after a whole blind round: not in the
+    database files, not in anything a seat or a node can read back."""
+    canary = f"CANARY-{secrets.token_hex(8)}"
+    f, a1 = seats["facilitator"], seats["a1"]
+    base = f"/api/v1/dialogues/{blind.dialogue_id}"
+    position = {"walk_away": 30, "note": canary, "importance": {blind.issues[0]: 1}}
+    refused = write(a1, "PUT", f"{base}/position", position)
+    assert refused.status_code == 409  # type: ignore[attr-defined]
+    page = a1.client.get(f"/d/{blind.dialogue_id}")
+    form = {"csrf": csrf_of(page.text), "note": canary, "walk_away": "30"}
+    assert a1.client.post(f"/d/{blind.dialogue_id}/position", data=form).status_code == 409
+    # a whole round: the node side publishes links and the opened finding, nothing else
+    computation = write(f, "POST", f"{base}/blind/computations", {"finding": "exists"})
+    cid = computation.json()["id"]  # type: ignore[attr-defined]
+    clients = {w: node(app, blind.tokens[w]) for w in ("a", "b", "helper")}
+    for w, c in clients.items():
+        c.post(f"{NODES}/{cid}/ready", json={"links": [[0, 1]] if w == "a" else []})
+    session = clients["a"].get(f"{NODES}/{cid}/session").text
+    for k, c in enumerate(clients.values()):
+        c.post(
+            f"{NODES}/{cid}/result",
+            json={"computation": cid, "index": k, "opened": {"exists": True}},
+        )
+    body = {"computation_id": cid, "audiences": [blind.delegation_b, "observers"]}
+    assert write(f, "POST", f"{base}/blind/releases", body).status_code == 201  # type: ignore[attr-defined]
+
+    def readable() -> str:
+        out = [session]
+        for seat in seats.values():
+            for url in ("", "/blind/nodes", "/blind/computations", "/releases", "/log"):
+                out.append(seat.client.get(base + url).text)
+        return "\n".join(out)
+
+    with platform.view() as s:
+        assert not list(repo.positions_of(s, blind.dialogue_id, blind.delegation_a))
+    assert canary not in readable()
+    assert canary.encode() not in _database_bytes(platform)
+    # the control: what the server did receive (a helper's label) is found by the same scan
+    control = f"CANARY-{secrets.token_hex(8)}"
+    pem, _ = certificate()
+    write(
+        f,
+        "POST",
+        f"{base}/blind/nodes",
+        {"certificate": pem, "host": "h", "port": 1, "label": control},
+    )
+    assert control in readable()
