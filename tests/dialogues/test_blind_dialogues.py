@@ -17,6 +17,7 @@ from backchannel.errors import InputError, NotAllowedNow, NotFound, SignInRequir
 from backchannel.model.dialogue import Position
 from backchannel.services import (
     audit_log,
+    checkpoints,
     computations,
     dialogues,
     evaluations,
@@ -241,3 +242,11 @@ def test_migration_0014_up_and_down_with_data(database_url: str, tmp_path: Path)
     with pytest.raises(NotAllowedNow, match="not blind"):
         nodes.nodes(platform, world.actors["facilitator"], world.dialogue_id)
     close(platform)
+
+
+def test_asking_the_nodes_signs_a_checkpoint_for_every_side(platform: Platform) -> None:
+    world = build_blind(platform)
+    f, d = world.actors["facilitator"], world.dialogue_id
+    computations.request(platform, f, d, "overlap")
+    found = checkpoints.document(platform, world.actors["b1"], d)["checkpoints"]
+    assert found[-1]["event"] == "blind.overlap" and found[-1]["round"] == 1

@@ -77,7 +77,7 @@ class ResultBody(_Body):
     """A node's result: ``opened``, or ``failed`` with the reason."""
 
     computation: Id
-    index: Annotated[int, Field(ge=0, lt=MAX_PARTIES), NOT_TRUTH_VALUE]
+    index: Annotated[int, Field(ge=0, le=MAX_PARTIES - 1), NOT_TRUTH_VALUE]
     opened: OpenedBody | None = None
     failed: Annotated[str, Field(min_length=1, max_length=MAX_REASON)] | None = None
 
