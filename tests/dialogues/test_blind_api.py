@@ -17,6 +17,7 @@ from backchannel.services import computations, rounds
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
 from blind_world import BlindWorld, build_blind, certificate, play
+from page_routes import declared_routes
 
 from .conftest import BASE_URL, Browserless, csrf_of, sign_in
 
@@ -231,3 +232,37 @@ def test_a_blind_sides_canaries_never_reach_the_server(
         {"certificate": pem, "host": "h", "port": 1, "label": control},
     )
     assert control in readable()
+
+
+def test_a_node_token_opens_nothing_an_anonymous_caller_cannot(
+    app: FastAPI, platform: Platform, blind: BlindWorld
+) -> None:
+    """Every route of the app but the node API answers a node token exactly as it answers
+    no credentials at all; in the node API, side A's token cannot act as side B's node."""
+    computation = computations.request(
+        platform, blind.actors["facilitator"], blind.dialogue_id, "overlap"
+    )
+    values = {
+        "dialogue_id": blind.dialogue_id,
+        "computation_id": computation,
+        "path": "backchannel.css",
+    }
+    anonymous = TestClient(app, base_url=BASE_URL, follow_redirects=False)
+    a = node(app, blind.tokens["a"])
+    checked = 0
+    for method, template in sorted(declared_routes(app)):
+        if template.startswith(NODES):
+            continue
+        url = re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "x" * 22), template)
+        with_token = a.request(method, url, follow_redirects=False)
+        without = anonymous.request(method, url)
+        assert with_token.status_code == without.status_code, (method, template)
+        checked += 1
+    assert checked > 100
+    for w in ("a", "b", "helper"):
+        node(app, blind.tokens[w]).post(f"{NODES}/{computation}/ready", json={})
+    as_b = {"computation": computation, "index": 1, "opened": {"overlap": [True, True]}}
+    refused = a.post(f"{NODES}/{computation}/result", json=as_b)
+    assert refused.status_code == 422 and "this node is party 0" in refused.json()["error"]
+    (mine,) = node(app, blind.tokens["b"]).get(NODES).json()
+    assert mine["index"] == 1  # B's turn is still B's
