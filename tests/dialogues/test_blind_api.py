@@ -168,9 +168,12 @@ def test_the_overview_shows_the_blind_steps(
     facilitator = unescape(f.get(f"/d/{world.dialogue_id}").text)
     assert "0 of 2 delegations have registered their node" in facilitator
     assert "Register a helper node" in facilitator and "have a position" not in facilitator
+    rounds.lock_round(platform, world.actors["facilitator"], world.dialogue_id)
+    locked = f.get(f"/d/{world.dialogue_id}").text
+    assert "/rounds/evaluate" not in locked and f"/d/{world.dialogue_id}/blind#ask" in locked
     member = unescape(a1.get(f"/d/{world.dialogue_id}").text)
     assert "not registered yet: your position stays on your own node" in member
-    assert "Enter our position" not in member
+    assert "Enter our position" not in member and "/history" not in member
     log = unescape(f.get(f"/d/{world.dialogue_id}/log").text)
     assert "delegation added" in log
 
