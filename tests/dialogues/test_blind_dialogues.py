@@ -250,3 +250,45 @@ def test_asking_the_nodes_signs_a_checkpoint_for_every_side(platform: Platform) 
     computations.request(platform, f, d, "overlap")
     found = checkpoints.document(platform, world.actors["b1"], d)["checkpoints"]
     assert found[-1]["event"] == "blind.overlap" and found[-1]["round"] == 1
+
+
+def test_seats_reach_only_what_their_role_allows(platform: Platform) -> None:
+    """Every blind read and write, as every seat of two blind dialogues and an account with
+    no seat: what the role may not reach answers exactly NotFound, like a missing object."""
+    one = build_blind(platform, prefix="p")
+    two = build_blind(platform, prefix="q")
+    computation = computations.request(
+        platform, one.actors["facilitator"], one.dialogue_id, "exists"
+    )
+    pem = certificate()[0]
+    d = one.dialogue_id
+    calls = {
+        "nodes": lambda who: nodes.nodes(platform, who, d),
+        "computations": lambda who: computations.computations(platform, who, d),
+        "request": lambda who: computations.request(platform, who, d, "overlap"),
+        "release": lambda who: computations.release(platform, who, d, computation, ["observers"]),
+        "register": lambda who: nodes.register(platform, who, d, pem, "192.0.2.1", 9),
+        "replace a delegation's node": lambda who: nodes.register(
+            platform, who, d, pem, "192.0.2.1", 9, replaces=one.node_ids["a"]
+        ),
+        "replace another dialogue's helper": lambda who: nodes.register(
+            platform, who, d, pem, "192.0.2.1", 9, replaces=two.node_ids["helper"]
+        ),
+    }
+    allowed = {
+        "nodes": {"facilitator", "a1", "b1"},
+        "computations": {"facilitator"},
+        "request": {"facilitator"},
+        "release": {"facilitator"},
+        "register": {"facilitator", "a1", "b1"},
+        "replace a delegation's node": {"a1", "b1"},  # InputError: one node per delegation
+        "replace another dialogue's helper": {"a1", "b1"},
+    }
+    strangers = {f"other {k}": v for k, v in two.actors.items()}
+    for name, call in calls.items():
+        for who, actor in {**one.actors, **strangers}.items():
+            if who in allowed[name]:
+                continue
+            with pytest.raises(NotFound) as refused:
+                call(actor)
+            assert (refused.value.message, refused.value.hint) == ("not found", None), (name, who)
