@@ -292,3 +292,19 @@ def test_seats_reach_only_what_their_role_allows(platform: Platform) -> None:
             with pytest.raises(NotFound) as refused:
                 call(actor)
             assert (refused.value.message, refused.value.hint) == ("not found", None), (name, who)
+
+
+def test_an_overlap_is_released_one_issue_at_a_time(platform: Platform) -> None:
+    world = build_blind(platform)
+    f, d = world.actors["facilitator"], world.dialogue_id
+    computation = computations.request(platform, f, d, "overlap")
+    play(platform, world, computation, {"overlap": [False, True]})
+    with pytest.raises(InputError, match="pick the issue"):
+        computations.release(platform, f, d, computation, [world.delegation_a])
+    with pytest.raises(InputError, match="no audience"):
+        computations.release(platform, f, d, computation, [], 0)
+    computations.release(platform, f, d, computation, [world.delegation_a], 0)
+    with pytest.raises(NotAllowedNow, match="already released"):
+        computations.release(platform, f, d, computation, [world.delegation_a], 0)
+    told = releases.released_to_me(platform, world.actors["a1"], d)
+    assert [r.disclosed.headline for r in told] == ["Issue “Ceasefire” has overlap: no."]

@@ -216,14 +216,16 @@ def blind_disclosed(
     if finding == "overlap":
         if overlap is None or issue is None or not 0 <= issue < len(overlap):
             raise InputError(
-                "pick the issue whose overlap is released", hint="one issue of the agenda"
+                t_("pick the issue whose overlap is released"), hint=t_("one issue of the agenda")
             )
         answer = "yes" if overlap[issue] else "no"
         return Disclosed(
             kind=Kind.OVERLAP, headline=f"Issue “{issues[issue][0]}” has overlap: {answer}."
         )
     if exists is None:
-        raise InputError(f"the blind finding {finding!r} opened nothing to release")
+        raise InputError(
+            t_("the blind finding {finding} opened nothing to release", finding=repr(finding))
+        )
     answer = "yes" if exists else "no"
     if finding == "redlines":
         return Disclosed(
