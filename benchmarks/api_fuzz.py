@@ -69,6 +69,14 @@ REFERS_TO_RECORDS = {
     "at the table, observers or all, and the language one the server speaks",
     "POST /api/v1/dialogues/{dialogue_id}/readouts": "the audience must exist and the basis "
     "must be the digest of the readout's current draft",
+    "POST /api/v1/dialogues/{dialogue_id}/blind/nodes": "the certificate must be one PEM "
+    "certificate that parses (never a key), the host a host name or an address",
+    "POST /api/v1/dialogues/{dialogue_id}/blind/releases": "the audiences must be delegations "
+    "at the table or observers, the issue one of the agenda",
+    "POST /api/v1/blind/computations/{computation_id}/ready": "the issue indices must be the "
+    "agenda's, each set of 2 or more distinct issues; a helper posts none",
+    "POST /api/v1/blind/computations/{computation_id}/result": "the index must be the node's, "
+    "the opened finding of the form of the finding asked for, opened or failed but not both",
 }
 """Operations whose valid input depends on stored records or on another field, which an
 OpenAPI description cannot state: a schema-valid request may be refused (422, with a

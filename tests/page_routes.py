@@ -21,11 +21,13 @@ from starlette.routing import Mount, Route
 from backchannel.model.text import Draft
 from backchannel.services import (
     accounts,
+    computations,
     demo,
     dialogues,
     escalation,
     evaluations,
     meetings,
+    nodes,
     nonpapers,
     notes,
     readouts,
@@ -37,6 +39,7 @@ from backchannel.services import (
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
+from blind_world import certificate
 from conftest import PASSWORD
 
 SEATS = ("facilitator", "ru-1", "observer")
@@ -68,6 +71,7 @@ WALK: dict[str, tuple[str, ...]] = {
     "/d/{dialogue_id}/escalation": ("facilitator",),
     "/d/{dialogue_id}/readouts": SEATS,
     "/d/{dialogue_id}/readouts/draft": ("facilitator",),
+    "/d/{dialogue_id}/blind": ("facilitator", "ru-1"),
 }
 """Every page (a GET route answering HTML) and who opens it."""
 
@@ -131,6 +135,8 @@ class Prepared:
     def urls(self, template: str, seat: str) -> list[str]:
         """The addresses a seat opens for one route (some pages have several states)."""
         url = template.format(**self.values)
+        if template.endswith("/blind"):  # the blind dialogue's page, with an opened finding
+            return [template.format(dialogue_id=self.values["blind_dialogue"])]
         if template.endswith("/analysis"):
             return [url, f"{url}?evaluation={self.first_evaluation}"]
         if template.endswith("/position") and seat == "facilitator":
@@ -194,7 +200,9 @@ def prepare(platform: Platform, language: str) -> Prepared:
     review = readouts.draft(p, f, d, russia, language)
     readouts.issue(p, f, d, russia, language, "html", "a4", review.basis)
     token = dialogues.invite(p, f, d, "member", delegation_id=us, track="expert")
+    blind = _blind(p, actors, russian)
     values = {
+        "blind_dialogue": blind,
         "dialogue_id": d,
         "meeting_id": meeting,
         "text_id": text,
@@ -203,6 +211,43 @@ def prepare(platform: Platform, language: str) -> Prepared:
         "language": language,
     }
     return Prepared(values, first, ukraine, actors)
+
+
+BLIND_TITLE = {"ru": "Закрытые консультации", "en": "Blind consultations"}
+"""The title of the blind dialogue :func:`prepare` adds (its page is in round 1)."""
+
+
+def _blind(platform: Platform, actors: dict[str, Actor], russian: bool) -> str:
+    """A blind dialogue of the demo's seats (ru-1 and us-1 register their sides' nodes,
+    the facilitator a helper), whose nodes opened the recommended package of round 1."""
+    p, f = platform, actors["facilitator"]
+    title = BLIND_TITLE["ru" if russian else "en"]
+    d = dialogues.create_dialogue(p, f, title, blind=True)
+    issue = "Санкции" if russian else "Sanctions"
+    options = ["сохранить", "ослабить"] if russian else ["keep", "ease"]
+    dialogues.add_issue(p, f, d, issue, "unordered", options)
+    sides = {}
+    for username, name in (("ru-1", "Россия" if russian else "Russia"), ("us-1", "США")):
+        sides[username] = dialogues.add_delegation(p, f, d, name)
+        dialogues.add_member(
+            p, f, d, username, "member", delegation_id=sides[username], track="expert"
+        )
+    helper = "Университет" if russian else "University"
+    tokens = [
+        nodes.register(p, actors[u], d, certificate(u)[0], "127.0.0.1", 40001 + k).token
+        for k, u in enumerate(sides)
+    ]
+    tokens.append(nodes.register(p, f, d, certificate()[0], "127.0.0.1", 40003, label=helper).token)
+    rounds.open_round(p, f, d)
+    rounds.lock_round(p, f, d)
+    computation = computations.request(p, f, d, "nash")
+    callers = [nodes.authenticate(p, f"Bearer {token}") for token in tokens]
+    for node in callers:
+        computations.ready(p, node, computation, [])
+    for index, node in enumerate(callers):
+        opened = computations.Opened(None, True, (1,))
+        computations.post_result(p, node, computation, index, opened, None)
+    return d
 
 
 def escalation_model(russian: bool) -> dict[str, object]:

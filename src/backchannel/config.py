@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     """Sign-ins checked at once for one client address; one more is refused with 429."""
     max_request_bytes: Annotated[int, Field(ge=1024)] = 1_000_000
     evaluation_time_limit: Annotated[float, Field(gt=0)] = 20.0
+    blind_deadline_s: Annotated[int, Field(ge=10, le=86_400)] = 600
+    """Seconds the nodes of a blind dialogue have to finish a computation, from the
+    facilitator's request; past it the computation has failed and nothing is opened."""
     api_docs: bool = True
     password_hash_memory_kib: Annotated[int, Field(ge=64)] = 65536
     """Argon2id memory cost; tests lower it (and say so), production keeps the default."""

@@ -24,6 +24,7 @@ from backchannel.services import (
     accounts,
     audit_log,
     backups,
+    computations,
     dialogues,
     escalation,
     evaluations,
@@ -44,6 +45,7 @@ from backchannel.services.platform import Platform
 from backchannel.storage import backup_file, repo
 from backchannel.storage.backup_file import BackupKeyError, DamagedBackup
 from backchannel.storage.tables import Base, utcnow
+from blind_world import build_blind
 from conftest import PASSWORD, Server, build_world, close, make_settings
 
 from .conftest import position_a, position_b
@@ -101,6 +103,8 @@ def populate(platform: Platform) -> None:
     escalation.import_model(p, f, d, chicken.name, chicken.read_bytes())  # an escalation model
     draft = readouts.draft(p, f, d, world.delegation_a, "en")  # an issued readout, sealed
     readouts.issue(p, f, d, world.delegation_a, "en", "html", "a4", draft.basis)
+    blind = build_blind(p, prefix="blind-")  # a blind dialogue: nodes, a computation
+    computations.request(p, blind.actors["facilitator"], blind.dialogue_id, "exists")
     empty = [t for t in Base.metadata.tables if not rows_of(platform)[t]]
     assert not empty, f"tables left empty: {empty}"
 

@@ -47,6 +47,7 @@ from backchannel.errors import InputError, SignInRequired, TooManyAttempts, Wron
 from backchannel.model.text import Draft
 from backchannel.services import (
     accounts,
+    computations,
     dialogues,
     escalation,
     evaluations,
@@ -65,6 +66,8 @@ from backchannel.services.platform import Platform
 from backchannel.storage.tables import Base, SessionRow, new_id, utcnow
 from backchannel.web.app import create_app
 from backchannel.web.deps import get_current
+from backchannel.web.routes.blind import get_node
+from blind_world import build_blind, certificate, play
 from conftest import PASSWORD, build_world, make_settings, user
 from page_routes import declared_routes, route_entries
 
@@ -82,6 +85,7 @@ USERS: dict[str, str | None] = {
 SAFE = {"GET", "HEAD"}
 NEW_PASSWORD = "a different long passphrase"
 BOGUS_TOKEN = secrets.token_urlsafe(32)
+NODE_CERTIFICATE = certificate("matrix")[0]
 PAYLOAD = '<script>alert(1)</script>"onerror='
 ESCAPED_TAG = "&lt;script&gt;alert(1)&lt;/script&gt;"
 CONFLICT = Path(__file__).resolve().parents[2] / "examples" / "conflicts" / "chicken.yaml"
@@ -124,6 +128,9 @@ def cells(
 EVERYONE_200 = cells(200, 200, 200, 200, 200, 200)
 D = "/d/{dialogue_id}"
 A = "/api/v1/dialogues/{dialogue_id}"
+B = "/d/{dialogue_id}/blind"
+BA = "/api/v1/dialogues/{dialogue_id}/blind"
+N = "/api/v1/blind/computations"
 
 # (method, path template) -> expected status per role. Pages answer an anonymous caller
 # with 303 to /signin, the API with 401; anything a role may not see is 404.
@@ -280,7 +287,25 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", A + "/readouts"): cells(401, 404, 404, 404, 404, 201),
     ("GET", A + "/readouts/{readout_id}"): cells(401, 404, 404, 200, 404, 200),
     ("GET", "/api/v1/readouts/public-key"): cells(401, 200, 200, 200, 200, 200),
+    # a blind dialogue (its own, ``Ids.blind``): a member registers its side's node, the
+    # facilitator helpers, asks the nodes and releases; the observer has no part in it
+    ("GET", B): cells(303, 404, 404, 200, 200, 200),
+    ("POST", B + "/nodes"): cells(303, 404, 404, 303, 303, 303),
+    ("POST", B + "/computations"): cells(303, 404, 404, 404, 404, 303),
+    ("POST", B + "/releases"): cells(303, 404, 404, 404, 404, 303),
+    ("GET", BA + "/nodes"): cells(401, 404, 404, 200, 200, 200),
+    ("POST", BA + "/nodes"): cells(401, 404, 404, 201, 201, 201),
+    ("GET", BA + "/computations"): cells(401, 404, 404, 404, 404, 200),
+    ("POST", BA + "/computations"): cells(401, 404, 404, 404, 404, 201),
+    ("POST", BA + "/releases"): cells(401, 404, 404, 404, 404, 201),
+    # the node API: a node token only; no session opens it
+    ("GET", N): cells(401, 401, 401, 401, 401, 401),
+    ("POST", N + "/{computation_id}/ready"): cells(401, 401, 401, 401, 401, 401),
+    ("GET", N + "/{computation_id}/session"): cells(401, 401, 401, 401, 401, 401),
+    ("POST", N + "/{computation_id}/result"): cells(401, 401, 401, 401, 401, 401),
 }
+NODE_WRITES = {("POST", N + "/{computation_id}/ready"), ("POST", N + "/{computation_id}/result")}
+"""Writes a node makes with its token: no session, hence no CSRF token."""
 
 # The state of the world each cell runs in (reads run in the richest one). Default: draft.
 STATES: dict[tuple[str, str], str] = {
@@ -301,6 +326,10 @@ STATES: dict[tuple[str, str], str] = {
     ("POST", A + "/evaluations/{evaluation_id}/robustness"): "released",
     ("POST", D + "/readouts"): "released",
     ("POST", A + "/readouts"): "released",
+    ("POST", B + "/releases"): "released",
+    ("POST", BA + "/releases"): "released",
+    ("POST", N + "/{computation_id}/ready"): "released",
+    ("POST", N + "/{computation_id}/result"): "released",
 }
 
 # Writes that run before there is a session (no CSRF token to check).
@@ -341,6 +370,10 @@ class Ids:
     meeting: str  # a plenary whose record (version 1) awaits both sides
     readout: str  # a readout issued to side A (released world)
     observers_basis: str  # what a readout for the observers is issued by (released world)
+    blind: str  # a blind dialogue of the same seats: nodes registered, round 1 locked
+    blind_a: str  # its side A (a1's)
+    blind_computation: str  # its computation, opened in the released world
+    node_token: str  # side A's node in it
 
     def code(self, username: str) -> str:
         """The current TOTP code of an account of :attr:`totp` ("000000" for others)."""
@@ -360,8 +393,11 @@ class Ids:
             "path": "backchannel.css",
             "meeting_id": self.meeting,
             "readout_id": self.readout,
+            "computation_id": self.blind_computation,
             **override,
         }
+        if "/blind" in template and "dialogue_id" not in override:
+            values["dialogue_id"] = self.blind
         return template.format(**values)
 
 
@@ -390,7 +426,17 @@ def request_for(key: tuple[str, str], ids: Ids, username: str | None) -> dict[st
         "format": "html",
         "basis": ids.observers_basis,
     }
+    pem = NODE_CERTIFICATE
+    blind_release = {"computation": ids.blind_computation, "audience": ids.blind_a}
     bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("POST", B + "/nodes"): {"form": {"certificate": pem, "host": "192.0.2.1", "port": "9"}},
+        ("POST", BA + "/nodes"): {"body": {"certificate": pem, "host": "192.0.2.1", "port": 9}},
+        ("POST", B + "/computations"): {"form": {"finding": "overlap"}},
+        ("POST", BA + "/computations"): {"body": {"finding": "overlap"}},
+        ("POST", B + "/releases"): {"form": blind_release},
+        ("POST", BA + "/releases"): {
+            "body": {"computation_id": ids.blind_computation, "audiences": [ids.blind_a]}
+        },
         ("POST", "/signin"): {"form": {"username": name, "password": password}},
         ("POST", "/signin/code"): {"form": {"code": code}},
         ("POST", "/language"): {"form": {"language": "ru", "next": "/signin"}},
@@ -702,6 +748,7 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
     invitation = hashlib.sha256(token.encode()).hexdigest()
     conflict = CONFLICT.read_bytes()
     escalation.import_model(p, f, d, CONFLICT.name, conflict)  # the facilitator's model
+    blind = build_blind(p, actors=world.actors)  # round 1 locked, no finding asked yet
     save("convened")  # no round yet
     rounds.open_round(p, f, d)
     save("draft")
@@ -716,6 +763,8 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
     basis_a = readouts.draft(p, f, d, world.delegation_a, "en").basis
     readout = readouts.issue(p, f, d, world.delegation_a, "en", "html", "a4", basis_a).id
     observers_basis = readouts.draft(p, f, d, "observers", "en").basis
+    blind_computation = computations.request(p, f, blind.dialogue_id, "nash")
+    play(p, blind, blind_computation, {"exists": True, "package": [1, 1]})
     save("released")
     platform.engine.dispose()
     ids = Ids(
@@ -734,6 +783,10 @@ def worlds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
         meeting,
         readout,
         observers_basis,
+        blind.dialogue_id,
+        blind.delegation_a,
+        blind_computation,
+        blind.tokens["a"],
     )
     found = Worlds(root, settings, ids)
     yield found
@@ -1018,7 +1071,9 @@ def test_ids_are_random_and_not_sequential(draft: Env, worlds: Worlds) -> None:
 
 
 # ================================================================ 3. CSRF
-SESSION_WRITES = sorted(k for k in MATRIX if k[0] not in SAFE and k not in PRE_AUTH)
+SESSION_WRITES = sorted(
+    k for k in MATRIX if k[0] not in SAFE and k not in PRE_AUTH and k not in NODE_WRITES
+)
 
 
 def _allowed_role(key: tuple[str, str]) -> str:
@@ -1036,9 +1091,11 @@ def test_every_write_goes_through_the_session_check(draft: Env) -> None:
         if not unsafe:
             continue
         writes |= unsafe
-        checked = get_current in set(_calls(route.dependant))
-        assert checked != bool(unsafe & PRE_AUTH), (path, methods)
-    assert writes == set(SESSION_WRITES) | PRE_AUTH
+        calls = set(_calls(route.dependant))
+        checked = get_current in calls
+        assert checked != bool(unsafe & (PRE_AUTH | NODE_WRITES)), (path, methods)
+        assert (get_node in calls) == bool(unsafe & NODE_WRITES), (path, methods)
+    assert writes == set(SESSION_WRITES) | PRE_AUTH | NODE_WRITES
 
 
 FORGERIES: dict[str, dict[str, Any]] = {
@@ -1665,6 +1722,32 @@ MASS: dict[tuple[str, str], MassCase] = {
         lambda ids: {"audience": "observers", "format": "html", "basis": ids.observers_basis},
         [{"fingerprint": "0000-0000-0000-0000-0000"}, {"issued_at": "2030-01-01T00:00:00Z"}],
     ),
+    ("POST", BA + "/nodes"): (
+        "a1",
+        lambda ids: {"certificate": NODE_CERTIFICATE, "host": "192.0.2.1", "port": 9},
+        [{"token_hash": "0" * 64}, {"delegation_id": "x"}],
+    ),
+    ("POST", BA + "/computations"): (
+        "facilitator",
+        lambda ids: {"finding": "overlap"},
+        [{"round": 2}, {"deadline": "2030-01-01T00:00:00Z"}],
+    ),
+    ("POST", BA + "/releases"): (
+        "facilitator",
+        lambda ids: {"computation_id": ids.blind_computation, "audiences": [ids.blind_a]},
+        [{"package": {"Ceasefire": "full"}}],
+    ),
+    # a node's calls (with side A's node token): the computation is over in that world
+    ("POST", N + "/{computation_id}/ready"): (
+        None,
+        lambda ids: {"links": []},
+        [{"state": "running"}, {"index": 1}],
+    ),
+    ("POST", N + "/{computation_id}/result"): (
+        None,
+        lambda ids: {"computation": ids.blind_computation, "index": 0, "failed": "test"},
+        [{"party": "a"}, {"opened": {"exists": True, "utility": 5}}],
+    ),
 }
 
 
@@ -1692,15 +1775,22 @@ def test_unknown_fields_are_refused(worlds: Worlds, key: tuple[str, str]) -> Non
     if key == ("PUT", A + "/texts/{text_id}"):
         clause = {"id": worlds.ids.clause, "body": "x", "revision": 5}
         bodies.append({"based_on": 1, "clauses": [clause]})
+    headers = None
+    if template.startswith(N):  # the node API: a node token
+        headers = {"Authorization": f"Bearer {worlds.ids.node_token}"}
     for body in bodies:
-        response = client.send(method, url, body=body)
+        response = client.send(method, url, body=body, headers=headers)
         assert response.status_code == 422, (body, response.status_code, response.text)
         assert fingerprint(env.platform) == before, body
-    response = client.send(method, url, body=good(worlds.ids))  # the control
+    response = client.send(method, url, body=good(worlds.ids), headers=headers)  # the control
     assert response.status_code in MASS_CONTROL.get(key, (200, 201)), response.text
 
 
-MASS_CONTROL = {("POST", "/api/v1/session/code"): (401,)}
+MASS_CONTROL = {
+    ("POST", "/api/v1/session/code"): (401,),
+    ("POST", N + "/{computation_id}/ready"): (409,),
+    ("POST", N + "/{computation_id}/result"): (409,),
+}
 """Controls that cannot succeed here: no sign-in awaits a code in these worlds (the
 body passed validation and was refused for that). ``test_mfa.py`` signs in with a code."""
 

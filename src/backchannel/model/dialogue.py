@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -333,15 +333,36 @@ def build_case(title: str, agenda: Agenda, sides: list[Side]) -> Case:
             "an evaluation needs at least two delegations at the table",
             hint="add delegations on the dialogue page",
         )
-    issues = [
-        Issue(name=i.name, kind=i.kind, options=list(i.options), description=i.description or None)
-        for i in agenda.issues
-    ]
     parties = [
         _party(agenda, n, s.name, s.absent, s.position, stated=s.absent)
         for n, s in enumerate(sides)
     ]
-    return Case(title=title, issues=issues, parties=parties)
+    return Case(title=title, issues=_issues(agenda), parties=parties)
+
+
+def _issues(agenda: Agenda) -> list[Issue]:
+    return [
+        Issue(name=i.name, kind=i.kind, options=list(i.options), description=i.description or None)
+        for i in agenda.issues
+    ]
+
+
+def agenda_document(title: str, agenda: Agenda, absent: Sequence[Side]) -> dict[str, Any]:
+    """The public case of a blind dialogue: title, issues and the absent stakeholders'
+    stated red lines, as a case-file document (no delegation at the table, ever).
+
+    Each delegation's node adds its own side to it; with no absent stakeholder its
+    ``parties`` list is empty (so it is not a whole case on its own).
+    """
+    dump = {"mode": "json", "by_alias": True, "exclude_none": True}
+    parties = [
+        _party(agenda, n, s.name, True, s.position, stated=True) for n, s in enumerate(absent)
+    ]
+    return {
+        "title": title,
+        "issues": [i.model_dump(**dump) for i in _issues(agenda)],  # type: ignore[arg-type]
+        "parties": [p.model_dump(**dump) for p in parties],  # type: ignore[arg-type]
+    }
 
 
 def prune(agenda: Agenda, position: Position) -> Position:

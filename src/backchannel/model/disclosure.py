@@ -30,7 +30,7 @@ the facilitator's escalation model (never from an evaluation):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -189,6 +189,61 @@ def disclose(
     )
 
 
+BLIND_FINDINGS = ("overlap", "exists", "redlines", "nash", "random")
+"""The findings a blind dialogue's nodes open (``backchannel.blind.plan.Finding``)."""
+
+
+def blind_disclosed(
+    finding: str,
+    overlap: Sequence[bool] | None,
+    exists: bool | None,
+    package: Sequence[int] | None,
+    issues: Sequence[tuple[str, Sequence[str]]],
+    issue: int | None = None,
+) -> Disclosed:
+    """The record an audience receives of a blind dialogue's opened finding.
+
+    ``issues`` are the agenda's (name, options); ``issue`` the one issue whose overlap is
+    released (``overlap`` only). The records have the same forms as :func:`disclose`'s,
+    so a side reads them the same way; ``redlines`` says what it decided (walk-away
+    levels aside).
+
+    Raises
+    ------
+    InputError
+        An overlap without a valid issue, or a finding that did not open what it needs.
+    """
+    if finding == "overlap":
+        if overlap is None or issue is None or not 0 <= issue < len(overlap):
+            raise InputError(
+                t_("pick the issue whose overlap is released"), hint=t_("one issue of the agenda")
+            )
+        answer = "yes" if overlap[issue] else "no"
+        return Disclosed(
+            kind=Kind.OVERLAP, headline=f"Issue “{issues[issue][0]}” has overlap: {answer}."
+        )
+    if exists is None:
+        raise InputError(
+            t_("the blind finding {finding} opened nothing to release", finding=repr(finding))
+        )
+    answer = "yes" if exists else "no"
+    if finding == "redlines":
+        return Disclosed(
+            kind=Kind.ZONE,
+            headline=f"Some package respects every side's red lines and conditions: {answer}.",
+        )
+    if finding in ("nash", "random") and exists and package is not None:
+        chosen = {name: options[o] for (name, options), o in zip(issues, package, strict=True)}
+        return Disclosed(
+            kind=Kind.PACKAGE,
+            headline="A package for discussion on the whole agenda:",
+            package=chosen,
+        )
+    return Disclosed(
+        kind=Kind.ZONE, headline=f"Agreement on the whole agenda is possible: {answer}."
+    )
+
+
 # ------------------------------------------------------------------ in the reader's language
 YES_NO = {"yes": t_("yes"), "no": t_("no")}
 
@@ -229,6 +284,15 @@ _HEADLINES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Message]], ..
         lambda m: t_(
             "Your red line “{red_line}” clashes with another side: {answer}.",
             red_line=_red_line(m["line"]),
+            answer=_answer(m),
+        ),
+    ),
+    (
+        re.compile(
+            r"Some package respects every side's red lines and conditions: (?P<answer>yes|no)\."
+        ),
+        lambda m: t_(
+            "Some package respects every side's red lines and conditions: {answer}.",
             answer=_answer(m),
         ),
     ),

@@ -61,14 +61,29 @@ def _states(done: Sequence[tuple[str, bool, bool, bool]]) -> list[State]:
     return out
 
 
+@dataclass(frozen=True)
+class BlindProgress:
+    """Where a blind dialogue's nodes and computations stand, for the checklist: the
+    delegations at the table with a node, the helpers, and whether a finding was asked
+    for (and opened) in the current round."""
+
+    with_node: int
+    helpers: int
+    asked: bool
+    opened: bool
+
+
 def facilitator_steps(
     view: DialogueView,
     rounds: Sequence[RoundView],
     ready: Readiness,
     invitations: Sequence[PendingInvitation],
     released: Sequence[ReleaseView],
+    blind: BlindProgress | None = None,
 ) -> list[Step]:
-    """The facilitator's checklist for the current round."""
+    """The facilitator's checklist for the current round (a blind dialogue: nodes
+    registered and a helper present instead of positions saved, a finding asked of the
+    nodes and opened instead of an evaluation)."""
     at_table = [d for d in view.delegations if not d.absent]
     seated = {p.delegation_id for p in view.participants if p.delegation_id}
     unseated = [d for d in at_table if d.id not in seated]
@@ -97,7 +112,22 @@ def facilitator_steps(
         ("evaluate", state in ("evaluated", "disclosed"), not left, True),
         ("release", bool(in_round), False, True),
     ]
+    extra: dict[str, dict[str, int]] = {}
+    if blind is not None:
+        ready_nodes = blind.with_node == len(at_table) and bool(at_table) and blind.helpers > 0
+        rows[4] = ("nodes", ready_nodes, False, True)
+        evaluated = state in ("evaluated", "disclosed")
+        rows[6] = ("compute", evaluated and blind.opened, evaluated and not blind.opened, True)
+        extra = {
+            "nodes": {
+                "with_node": blind.with_node,
+                "delegations": len(at_table),
+                "helpers": blind.helpers,
+            },
+            "compute": {"asked": int(blind.asked), "opened": int(blind.opened)},
+        }
     counts = {
+        **extra,
         "agenda": {"issues": len(view.agenda.issues)},
         "parties": {
             "delegations": len(at_table),
@@ -121,9 +151,13 @@ def facilitator_steps(
 
 
 def member_steps(
-    rounds: Sequence[RoundView], history: Sequence[PositionView], released: Sequence[ReleaseView]
+    rounds: Sequence[RoundView],
+    history: Sequence[PositionView],
+    released: Sequence[ReleaseView],
+    own_node: bool | None = None,
 ) -> list[Step]:
-    """A member's checklist for the current round (the invitation is accepted: they sit)."""
+    """A member's checklist for the current round (the invitation is accepted: they sit);
+    in a blind dialogue (``own_node`` not None) the position step is the side's node."""
     current = rounds[-1] if rounds else None
     state = current.state if current else None
     mine = next(
@@ -136,6 +170,8 @@ def member_steps(
         position = ("position", mine is not None and mine.revision > 0, False, True)
     else:  # frozen: what was there when the round was locked counts
         position = ("position", mine is not None, True, False)
+    if own_node is not None:
+        position = ("node", own_node, False, True)
     rows = [
         ("accept", True, False, True),
         position,
@@ -148,6 +184,7 @@ def member_steps(
             "round": current.number if current else 0,
             "carried": int(mine is not None and mine.revision == 0),
         },
+        "node": {},
         "wait": {},
         "read": {"released": len(in_round), "in_all": len(released)},
     }

@@ -82,6 +82,7 @@ class DialogueView:
     evaluations_used: int
     monotone_red_lines: bool
     mfa_required: bool
+    blind: bool = False
 
     def delegation(self, delegation_id: str) -> DelegationView:
         """A delegation of this dialogue."""
@@ -152,6 +153,7 @@ def create_dialogue(
     evaluations_per_dialogue: int = EVALUATIONS_PER_DIALOGUE,
     monotone_red_lines: bool = False,
     mfa_required: bool = False,
+    blind: bool = False,
     agenda: Agenda | None = None,
     parties: Sequence[tuple[str, bool]] = (),
 ) -> str:
@@ -161,7 +163,9 @@ def create_dialogue(
     here, for good: every side can rely on them. With ``mfa_required`` every seat must
     use two-factor sign-in to open the dialogue (:func:`set_mfa_required` changes it).
     ``agenda`` and ``parties`` (name, absent stakeholder or not) are set in the same
-    transaction: the dialogue is created with all of them, or not at all.
+    transaction: the dialogue is created with all of them, or not at all. A ``blind``
+    dialogue (fixed here, never changed) stores no delegation's position: its findings
+    are computed by the delegations' nodes (:mod:`backchannel.services.computations`).
     """
     names = [name.strip() for name, _ in parties]
     for k, name in enumerate(names):
@@ -194,6 +198,7 @@ def create_dialogue(
             evaluations_per_dialogue=evaluations_per_dialogue,
             monotone_red_lines=monotone_red_lines,
             mfa_required=mfa_required,
+            blind=blind,
         )
         repo.add(s, dialogue)
         keys = platform.new_keys(s, dialogue_id)
@@ -215,7 +220,10 @@ def create_dialogue(
             dialogue_id=dialogue_id,
             actor_id=actor.user_id,
             audience="all",
-            detail={"mfa_required": True} if mfa_required else {},
+            detail={
+                **({"mfa_required": True} if mfa_required else {}),
+                **({"blind": True} if blind else {}),
+            },
         )
         if agenda is not None and agenda.issues:
             platform.log(
@@ -349,6 +357,7 @@ def seat_view(platform: Platform, s: Session, place: Seat) -> DialogueView:
         repo.evaluation_count(s, dialogue.id),
         dialogue.monotone_red_lines,
         dialogue.mfa_required,
+        dialogue.blind,
     )
 
 

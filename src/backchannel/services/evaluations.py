@@ -142,7 +142,7 @@ def read_findings(keys: DialogueKeys, row: EvaluationRow) -> Findings:
     return Findings.model_validate(keys.open("evaluations", "result", row.id, row.result_ct))
 
 
-def _evaluable(s: Session, dialogue: DialogueRow) -> RoundRow:
+def evaluable(s: Session, dialogue: DialogueRow) -> RoundRow:
     row = current_round(s, dialogue.id)
     if row.state not in ("locked", "evaluated"):
         raise NotAllowedNow(
@@ -221,7 +221,15 @@ def evaluate(platform: Platform, actor: Actor, dialogue_id: str) -> str:
         access.facilitator(s, actor, dialogue_id)
         dialogue = repo.get(s, DialogueRow, dialogue_id)
         assert dialogue is not None
-        row = _evaluable(s, dialogue)
+        if dialogue.blind:
+            raise NotAllowedNow(
+                t_(
+                    "this is a blind dialogue: the positions stay on the delegations' nodes, "
+                    "so the server cannot evaluate the round"
+                ),
+                hint=t_("ask the nodes for a finding on the Blind page"),
+            )
+        row = evaluable(s, dialogue)
         keys = platform.keys(s, dialogue_id)
         agenda = read_agenda(keys, dialogue)
         sides, versions = _inputs(s, keys, row, agenda)
@@ -246,7 +254,7 @@ def evaluate(platform: Platform, actor: Actor, dialogue_id: str) -> str:
         repo.lock_dialogue(s, dialogue_id)
         dialogue = repo.get(s, DialogueRow, dialogue_id)
         assert dialogue is not None
-        row = _evaluable(s, dialogue)
+        row = evaluable(s, dialogue)
         now = [(p.id, p.revision) for p in repo.positions_in(s, round_id)]
         if row.id != round_id or row.evaluations_used != used or sorted(now) != sorted(versions):
             raise NotAllowedNow(

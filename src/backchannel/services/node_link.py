@@ -89,7 +89,9 @@ def _refusal(refused: urllib.error.HTTPError) -> InputError:
     if refused.code == 401:
         return InputError(
             t_("the coordinating server refused this node's token"),
-            hint=t_("ask the facilitator for the node's token again, or register the node again"),
+            hint=t_(
+                "register the node again on the dialogue's blind-mode page: that gives a new token"
+            ),
         )
     return InputError(message or f"HTTP {refused.code}", hint=hint)
 

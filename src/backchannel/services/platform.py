@@ -29,6 +29,7 @@ from typing import Any
 
 from backchannel.config import Settings
 from backchannel.errors import BackchannelError, NotFound
+from backchannel.model.disclosure import BLIND_FINDINGS
 from backchannel.storage import audit, checkpoints, migrate, rekey, repo, serving
 from backchannel.storage.checkpoints import Signer
 from backchannel.storage.db import (
@@ -75,9 +76,12 @@ ACCOUNT_KEY = "account_key"
 """The key of account secrets (TOTP secrets, recovery-code hashes), wrapped by the KEK."""
 CHECKPOINT_KEY = "checkpoint_key"
 """The public key that signs this database's checkpoints."""
-CHECKPOINTED = frozenset({"round.opened", "round.locked", "round.evaluated", "finding.released"})
-"""The audit actions (round transitions: open, lock, evaluate, disclose) after which the
-server signs the head of the chain."""
+CHECKPOINTED = frozenset(
+    {"round.opened", "round.locked", "round.evaluated", "finding.released"}
+    | {f"blind.{finding}" for finding in BLIND_FINDINGS}
+)
+"""The audit actions (round transitions: open, lock, evaluate or ask a blind dialogue's
+nodes for a finding, disclose) after which the server signs the head of the chain."""
 _QUEUED = "backchannel_audit_queue"
 """The key, in a write unit's ``Session.info``, of the audit entries it logged so far."""
 

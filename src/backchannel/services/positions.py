@@ -93,7 +93,28 @@ def _position_target(s: Session, place: Seat, delegation_id: str | None) -> Dele
     row = access.owned(s, place, DelegationRow, target)
     if place.role == FACILITATOR and row.role != "absent":
         raise NotFound()
+    if row.role == "delegation":
+        dialogue = repo.get(s, DialogueRow, place.dialogue_id)
+        if dialogue is not None and dialogue.blind:
+            raise BlindPosition()
     return row
+
+
+class BlindPosition(NotAllowedNow):
+    """A delegation's position in a blind dialogue: it stays on the delegation's node."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            t_(
+                "this is a blind dialogue: your delegation's position stays on its own node "
+                "and is never sent to the server"
+            ),
+            hint=t_(
+                "enter it in your node (`backchannel node`); how to set one up: "
+                "“Running a blind node” in the operator's guide "
+                "(docs/how-to/operator-guide.md#running-a-blind-node)"
+            ),
+        )
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from backchannel.storage.tables import (
     AuditEntryRow,
     Base,
+    BlindComputationRow,
+    BlindNodeRow,
     CheckpointRow,
     DelegationRow,
     DialogueKeyRow,
@@ -232,13 +234,44 @@ def evaluations(session: Session, round_id: str) -> Sequence[EvaluationRow]:
 
 
 def evaluation_count(session: Session, dialogue_id: str) -> int:
-    """How many evaluations the dialogue has had, in all its rounds."""
+    """How many evaluations the dialogue has had, in all its rounds (a blind dialogue's
+    computations count as evaluations)."""
     found = session.execute(
         select(func.count())
         .select_from(EvaluationRow)
         .where(EvaluationRow.dialogue_id == dialogue_id)
     ).scalar()
-    return int(found or 0)
+    blind = session.execute(
+        select(func.count())
+        .select_from(BlindComputationRow)
+        .where(BlindComputationRow.dialogue_id == dialogue_id)
+    ).scalar()
+    return int(found or 0) + int(blind or 0)
+
+
+def blind_nodes(session: Session, dialogue_id: str) -> Sequence[BlindNodeRow]:
+    """The nodes of a blind dialogue: delegations' first, then helpers by ordinal."""
+    return session.scalars(
+        select(BlindNodeRow)
+        .where(BlindNodeRow.dialogue_id == dialogue_id)
+        .order_by(BlindNodeRow.delegation_id.is_(None), BlindNodeRow.ordinal, BlindNodeRow.id)
+    ).all()
+
+
+def blind_node_by_token(session: Session, token_hash: str) -> BlindNodeRow | None:
+    """The node whose token has this SHA-256."""
+    return session.scalars(
+        select(BlindNodeRow).where(BlindNodeRow.token_hash == token_hash)
+    ).first()
+
+
+def blind_computations(session: Session, dialogue_id: str) -> Sequence[BlindComputationRow]:
+    """The computations of a blind dialogue, oldest first."""
+    return session.scalars(
+        select(BlindComputationRow)
+        .where(BlindComputationRow.dialogue_id == dialogue_id)
+        .order_by(BlindComputationRow.requested_at, BlindComputationRow.id)
+    ).all()
 
 
 def last_evaluation(session: Session, dialogue_id: str) -> EvaluationRow | None:

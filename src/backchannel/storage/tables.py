@@ -149,6 +149,9 @@ class DialogueRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     mfa_required: Mapped[bool] = mapped_column(Boolean, default=False)
     """Every seat must use two-factor sign-in to open the dialogue."""
+    blind: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Blind mode (fixed at creation): no position is stored; findings are computed by
+    the delegations' and helpers' nodes (``blind_nodes``, ``blind_computations``)."""
 
 
 class DialogueKeyRow(Base):
@@ -548,4 +551,48 @@ class ReadoutRow(Base):
     fingerprint: Mapped[str] = mapped_column(String(32))
     issued_by: Mapped[str] = mapped_column(String(32))
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BlindNodeRow(Base):
+    """A node of a blind dialogue: a delegation's own (one per delegation) or a helper's
+    (``delegation_id`` None, ordered by ``ordinal``).
+
+    Only the SHA-256 of its node token is stored (``token_hash``); the certificate, its
+    fingerprint, the host, the port and a helper's label are sealed in ``body_ct``.
+    """
+
+    __tablename__ = "blind_nodes"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    delegation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("delegations.id", ondelete="CASCADE"), nullable=True
+    )
+    ordinal: Mapped[int] = mapped_column(Integer, default=0)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BlindComputationRow(Base):
+    """One finding the facilitator asked the nodes of a blind dialogue for, in a round.
+
+    ``state`` is ``waiting`` (for every node to be ready), ``running``, ``opened`` or
+    ``failed``; past ``deadline`` an unfinished one counts as failed. The parties, the
+    links each delegation's node published, the results posted and the opened finding
+    are sealed in ``body_ct``.
+    """
+
+    __tablename__ = "blind_computations"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    dialogue_id: Mapped[str] = mapped_column(
+        ForeignKey("dialogues.id", ondelete="CASCADE"), index=True
+    )
+    round_id: Mapped[str] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    finding: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     body_ct: Mapped[bytes] = mapped_column(LargeBinary)

@@ -111,6 +111,8 @@ class DialogueBody(_Body):
     ] = dialogues.EVALUATIONS_PER_DIALOGUE
     monotone_red_lines: Annotated[bool, Field(strict=True)] = False
     mfa_required: Annotated[bool, Field(strict=True)] = False
+    blind: Annotated[bool, Field(strict=True)] = False
+    """Blind mode, fixed here: no position on the server; the delegations' nodes compute."""
 
 
 class DelegationBody(_Body):
@@ -289,6 +291,7 @@ class DialogueOut(BaseModel):
     evaluations_used: int
     monotone_red_lines: bool
     mfa_required: bool
+    blind: bool = False
 
 
 class AgendaSaved(BaseModel):

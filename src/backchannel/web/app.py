@@ -120,6 +120,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     from backchannel.web.routes import (
         account,
         api,
+        blind,
         escalation,
         pages,
         readouts,
@@ -138,6 +139,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.include_router(record.router)
     app.include_router(escalation.router)
     app.include_router(readouts.router)
+    app.include_router(blind.router)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def _favicon() -> Response:

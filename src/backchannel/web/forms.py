@@ -314,6 +314,7 @@ class NewDialogue:
     evaluations_per_dialogue: int
     monotone_red_lines: bool
     mfa_required: bool
+    blind: bool = False
 
 
 def dialogue_from_form(form: Any) -> NewDialogue:
@@ -352,6 +353,7 @@ def dialogue_from_form(form: Any) -> NewDialogue:
         evaluations_per_dialogue=dialogues.EVALUATIONS_PER_DIALOGUE if in_all is None else in_all,
         monotone_red_lines=bool(form.get("monotone")),
         mfa_required=bool(form.get("mfa_required")),
+        blind=bool(form.get("blind")),
     )
 
 

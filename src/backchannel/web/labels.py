@@ -42,6 +42,17 @@ LOG_ACTIONS: Mapping[str, Message] = {
     "nonpaper.expired": t_("non-paper expired and destroyed"),
     "escalation.saved": t_("escalation model saved"),
     "readout.issued": t_("readout issued"),
+    "node.registered": t_("node registered"),
+    "node.replaced": t_("node's certificate replaced (its old token revoked)"),
+    "blind.overlap": t_("the facilitator asked the nodes for the per-issue overlap"),
+    "blind.exists": t_("the facilitator asked the nodes whether an admissible package exists"),
+    "blind.redlines": t_(
+        "the facilitator asked the nodes whether the red lines and conditions leave a package"
+    ),
+    "blind.nash": t_("the facilitator asked the nodes for the recommended package (Nash)"),
+    "blind.random": t_("the facilitator asked the nodes for a fair random package"),
+    "blind.opened": t_("the nodes opened the finding asked for"),
+    "blind.failed": t_("the nodes' computation failed: nothing was opened"),
 }
 """The label of each action a dialogue's log shows."""
 

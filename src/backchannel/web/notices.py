@@ -26,6 +26,9 @@ MESSAGES = {
     "escalation_saved": t_("The escalation model was saved; its analysis is below."),
     "escalation_released": t_("The escalation finding was released to that delegation."),
     "responses_recorded": t_("Your responses are recorded."),
+    "node_registered": t_("The node was registered."),
+    "blind_requested": t_("The nodes were asked for the finding; every side sees it in its log."),
+    "blind_released": t_("The finding was released."),
 }
 """The confirmations a page can show, by name (the cookie names one, never free text)."""
 MAX_AGE_S = 300

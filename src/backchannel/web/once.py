@@ -8,10 +8,10 @@
   form sent again (a double click, a reload of the answer, the back button) changes
   nothing and gets a page that says so and links to the result.
 * **API.** A write may carry an ``Idempotency-Key`` header: the same key from the same
-  account with the same request replays the first answer (status and body, with
-  ``Idempotent-Replayed: true``) without acting again; the same key with another
-  request is refused (422). Only a success (2xx) is kept: after a refusal the corrected
-  request may be sent with the same key.
+  account (for the node API: the same node token) with the same request replays the
+  first answer (status and body, with ``Idempotent-Replayed: true``) without acting
+  again; the same key with another request is refused (422). Only a success (2xx) is
+  kept: after a refusal the corrected request may be sent with the same key.
 
 A repeat that arrives while the first request still runs waits for it (up to
 :data:`WAIT_S`), then answers as above, or 409 if it is still running. Keys live a day
@@ -22,6 +22,7 @@ A repeat that arrives while the first request still runs waits for it (up to
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import secrets
 from collections.abc import Callable, Coroutine
@@ -59,6 +60,8 @@ SESSION_ROUTES = frozenset(
     }
 )
 """Writes that set or end the session cookie, or the language cookie (not covered)."""
+NODE_API = "/api/v1/blind/"
+"""The node API's prefix: its writes are scoped to the node token that sent them."""
 WAIT_S = 10.0
 """How long a repeat waits for the first request to finish."""
 POLL_S = 0.05
@@ -134,7 +137,7 @@ async def _form_token(request: Request) -> str | None:
 async def _run(request: Request, handler: Handler, key: str, api: bool) -> Response:
     platform: Platform = request.app.state.platform
     current = await _signed_in(request, platform)
-    user_id = current.actor.user_id if current is not None else None
+    user_id = current.actor.user_id if current is not None else _node_scope(request)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     print_ = once.fingerprint(request.method, target, await request.body())
     earlier = await _claim(platform, user_id, key, print_)
@@ -151,6 +154,15 @@ async def _run(request: Request, handler: Handler, key: str, api: bool) -> Respo
     else:
         await run_in_threadpool(once.complete, platform, user_id, key, answer)
     return response
+
+
+def _node_scope(request: Request) -> str | None:
+    """A node API call's keys are scoped to its node token (a digest of it), as a
+    session's are to its account; None for any other call without a session."""
+    authorization = request.headers.get("authorization")
+    if not request.url.path.startswith(NODE_API) or not authorization:
+        return None
+    return "node:" + hashlib.sha256(authorization.encode("utf-8", "replace")).hexdigest()[:32]
 
 
 async def _signed_in(request: Request, platform: Platform) -> Current | None:

@@ -8,8 +8,10 @@ from typing import Any
 
 from backchannel.services import (
     checklist,
+    computations,
     invitations,
     meetings,
+    nodes,
     positions,
     readiness,
     releases,
@@ -37,8 +39,17 @@ async def overview_context(
     if view.seat.role == FACILITATOR:
         ready = await read(platform, readiness.readiness, platform, actor, dialogue_id)
         pending = await read(platform, invitations.pending, platform, actor, dialogue_id)
-        steps = checklist.facilitator_steps(view, found, ready, pending, released)
+        blind = (
+            await read(platform, computations.progress, platform, actor, dialogue_id)
+            if view.blind
+            else None
+        )
+        steps = checklist.facilitator_steps(view, found, ready, pending, released, blind)
         return {"steps": steps, "ready": ready, "pending": pending, **shared}
+    if view.seat.role == MEMBER and view.blind:
+        mine = await read(platform, nodes.nodes, platform, actor, dialogue_id)
+        own = any(n.delegation_id == view.seat.delegation_id for n in mine)
+        return {"steps": checklist.member_steps(found, [], released, own), **shared}
     if view.seat.role == MEMBER:
         history = await read(platform, positions.positions, platform, actor, dialogue_id)
         return {"steps": checklist.member_steps(found, history, released), **shared}

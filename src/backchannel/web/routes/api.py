@@ -252,6 +252,7 @@ async def dialogue_create(
         evaluations_per_dialogue=body.evaluations_per_dialogue,
         monotone_red_lines=body.monotone_red_lines,
         mfa_required=body.mfa_required,
+        blind=body.blind,
     )
     return Created(id=dialogue_id)
 
@@ -290,6 +291,7 @@ async def dialogue_get(
             "evaluations_used": view.evaluations_used,
             "monotone_red_lines": view.monotone_red_lines,
             "mfa_required": view.mfa_required,
+            "blind": view.blind,
         }
     )
 

@@ -237,6 +237,7 @@ async def dialogue_create(request: Request, platform: PlatformDep, current: Curr
             evaluations_per_dialogue=wanted.evaluations_per_dialogue,
             monotone_red_lines=wanted.monotone_red_lines,
             mfa_required=wanted.mfa_required,
+            blind=wanted.blind,
         )
     except BackchannelError as refused:
         found = await read(platform, dialogues.my_dialogues, platform, current.actor)
