@@ -16,6 +16,7 @@ from backchannel.model.problem import Problem
 from backchannel.model.results import SettlementRule, Status
 from backchannel.solvers import engine, narrowing
 from backchannel.solvers.cpsat import fixing
+from backchannel.solvers.cpsat.settle import cpsat_settle
 from backchannel.solvers.enumeration import enumerate_settlements
 from benchmarks.synthetic import FAMILIES, make_family
 
@@ -77,11 +78,22 @@ def test_narrowing_leaves_few_packages_and_agrees(family: str) -> None:
         assert _agrees(problem, rule)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(problems(min_parties=3, max_parties=4, max_options=4, max_issues=5))
 def test_random_problems_with_red_lines_equal_brute_force(problem: Problem) -> None:
     for rule in narrowing.RULES:
         _agrees(problem, rule)
+
+
+@pytest.mark.parametrize("family", ["opposed", "integrative"])
+def test_kalai_smorodinsky_equals_the_cp_sat_path(family: str) -> None:
+    problem = make_family(family, 7, 4, 3, seed=1)
+    mine = narrowing.narrowed_settlement(problem, SettlementRule.KS)
+    theirs = cpsat_settle(problem, SettlementRule.KS, time_limit=60)
+    assert mine is not None and theirs.status is Status.OPTIMAL
+    assert (mine.package, mine.has_ties) == (theirs.package, theirs.has_ties)
+    assert mine.value is not None and theirs.value is not None
+    assert ref.close(mine.value, theirs.value)
 
 
 def test_red_lines_across_issues_are_kept_inside_their_group() -> None:

@@ -108,7 +108,7 @@ LIMIT = 100_000
 PASSES = 600
 """Most improving moves of one local search."""
 
-ROUNDS = 4
+ROUNDS = 5
 """Most Lagrangian bounds computed per rule (each after a better incumbent)."""
 
 SLACK = 1e-11
@@ -143,6 +143,9 @@ class _Goal:
             span = np.maximum(ideal - self.disagreement, 0.0)
             self.flat = span <= TOL
             self.span = np.where(self.flat, 1.0, span)
+
+    tie = 1e-3
+    """Weight of welfare, in units of the tolerance, that breaks the local searches' ties."""
 
     @property
     def max_min(self) -> bool:
@@ -203,7 +206,12 @@ class _Goal:
 
 
 class _Utility(_Goal):
-    """One party's utility, maximised over the admissible packages: its ideal."""
+    """One party's utility, maximised over the admissible packages: its ideal.
+
+    No welfare tie-break in its searches: the ideal is the largest float, and a
+    package that gives up 10^-15 of it for welfare is not it."""
+
+    tie = 0.0
 
     def __init__(self, problem: Problem, party: int) -> None:
         super().__init__(problem, SettlementRule.WELFARE)
@@ -361,13 +369,13 @@ def _local_search(t: _Parts, goal: _Goal, start: list[int]) -> list[int]:
         if now_short > 0:
             score, now = -short, -now_short
         else:
-            tie = 1e-3 * TOL  # welfare breaks ties, in a far smaller unit
+            tie = goal.tie * TOL  # welfare breaks ties, in a far smaller unit
             value = goal.search(flat)
             score = np.where(short > 0, -np.inf, value + tie * flat.sum(axis=0))
             now = float(goal.search(u[:, None])[0]) + tie * float(u.sum())
         score = np.where(usable, score, -np.inf)
         k = int(np.argmax(score))
-        if not score[k] > now + 1e-15:
+        if not score[k] > now + goal.tie * 1e-12:
             break
         g, c = divmod(k, width)
         current[g] = c
@@ -488,17 +496,17 @@ def narrow(
     """Every package that may tie with or beat the best (as rows of combinations per
     part), a superset of the optimum's ties, or None when they are too many to list.
 
-    An incumbent gives the Lagrangian bound of the packages tying with or beating it
-    (:func:`narrowed_dual`); when the packages within the bound are too many, a better
-    incumbent narrows again: the incumbent's Lagrangian weights start one more local
-    search (the per-part best combinations for them lie near the relaxation's optimum),
-    the max-min rules and the ideals also a paired search, and the packages of smallest
-    loss (:func:`_core`) are scored. None when no incumbent was found, a Nash incumbent
-    has no positive product (nothing to narrow with) or nothing better is found.
+    An incumbent (``found``, else :func:`incumbent`'s) gives the Lagrangian bound of
+    the packages tying with or beating it (:func:`narrowed_dual`). While the bound
+    leaves a choice, a better incumbent is sought near the relaxation's optimum
+    (:func:`_lifted`) and, found, narrows again; when the packages within the bound are
+    too many to list, the packages of smallest loss are scored (:func:`_core`) for a
+    better one. None when no incumbent was found, a Nash incumbent has no positive
+    product (nothing to narrow with), or the packages stay too many.
     """
     if found is None:
         found = incumbent(problem, goal, t)
-    for _ in range(ROUNDS):
+    for round_ in range(ROUNDS):
         if found is None:
             return None
         x, value = found
@@ -506,26 +514,44 @@ def narrow(
         if dual is None:
             return None
         cut = goal.cut(t, value)
+        last = round_ == ROUNDS - 1
+        if not last and math.prod(len(row) for row in dual.left) > 1:
+            better = _lifted(problem, goal, t, dual, found)
+            if better is not None:  # a better incumbent narrows further: list later
+                found = better
+                continue
         rows = within(dual, cut=cut)
-        if rows is not None:
+        if rows is not None or last:
             return rows
-        top = t.argmax(dual.weights)
-        starts = [_local_search(t, goal, top)]
-        if goal.max_min or isinstance(goal, _Utility):
-            starts = [_paired_search(t, goal, y, dual.loss) for y in (top, *starts, x)]
-        improved = False
-        for y in starts:
-            package = t.package(y)
-            if problem.is_admissible(package):
-                better = goal.value(problem.utility(package))
-                if better > found[1]:
-                    found, improved = (y, better), True
-        core = _core(problem, goal, t, dual, cut)
-        if core is not None and core[1] > found[1]:
-            found, improved = core, True
-        if not improved:
+        better = _core(problem, goal, t, dual, cut)
+        if better is None or better[1] <= value:
             return None
+        found = better
     return None
+
+
+def _lifted(
+    problem: Problem,
+    goal: _Goal,
+    t: _Parts,
+    dual: Lagrangian,
+    found: tuple[list[int], float],
+) -> tuple[list[int], float] | None:
+    """A better incumbent than ``found`` from the per-part best combinations for the
+    Lagrangian weights (a local search; for the max-min rules and the ideals also paired
+    searches from there and from ``found``), or None."""
+    top = t.argmax(dual.weights)
+    starts = [_local_search(t, goal, top)]
+    if goal.max_min or isinstance(goal, _Utility):
+        starts = [_paired_search(t, goal, y, dual.loss) for y in (top, *starts, found[0])]
+    best = None
+    for y in starts:
+        package = t.package(y)
+        if problem.is_admissible(package):
+            value = goal.value(problem.utility(package))
+            if value > (found if best is None else best)[1]:
+                best = (y, value)
+    return best
 
 
 def narrowed_dual(
@@ -641,6 +667,26 @@ def _best(problem: Problem, packages: Packages, goal: _Goal) -> Settlement | Non
     )
 
 
+def _polish(
+    problem: Problem, goal: _Utility, t: _Parts, found: tuple[list[int], float]
+) -> tuple[list[int], float]:
+    """The incumbent of an ideal with each part moved to the party's best combination
+    where the package stays admissible and the float utility does not fall (the local
+    search cannot see gains below the rounding of a long sum)."""
+    u = np.where(t.usable, t.u[goal.party], -np.inf)
+    x, value = list(found[0]), found[1]
+    for g, c in enumerate(u.argmax(axis=1)):
+        if x[g] == c:
+            continue
+        y = [*x[:g], int(c), *x[g + 1 :]]
+        package = t.package(y)
+        if problem.is_admissible(package):
+            better = goal.value(problem.utility(package))
+            if better >= value:
+                x, value = y, better
+    return x, value
+
+
 def ideals(problem: Problem, t: _Parts) -> FloatArray | None:
     """Every party's ideal, its best utility over the admissible packages, exactly (None:
     a party's narrowing leaves too many packages, or finds no admissible incumbent).
@@ -663,6 +709,8 @@ def ideals(problem: Problem, t: _Parts) -> FloatArray | None:
             highest = highest + float(np.asarray(table)[mask].max())
         goal = _Utility(problem, p)
         found = incumbent(problem, goal, t)
+        if found is not None:
+            found = _polish(problem, goal, t, found)
         if found is not None and found[1] >= highest:
             tops[p] = found[1]
             continue
