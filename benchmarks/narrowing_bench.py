@@ -9,8 +9,8 @@
 Each row: one rule on one family and size over the seeds, one ``engine.settle`` call
 per seed (computation only, validation included, after a warm-up): the worst wall and
 CPU seconds (and the seed), the median CPU seconds, on how many seeds Lagrangian
-narrowing answered (the others went to CP-SAT), the method of the worst seed and
-whether every answer is proven. Run it with another checkout's ``src`` on
+narrowing answered (the others went to CP-SAT) and the worst CPU seconds among those,
+the method of the worst seed and whether every answer is proven. Run it with another checkout's ``src`` on
 ``PYTHONPATH`` for a before/after comparison in the same session.
 """
 
@@ -40,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     engine.settle(warm, rules)
     print(
         "| family | parties × issues | rule | worst wall s | worst CPU s | seed "
-        "| median CPU s | narrowing | method (worst) | proven |"
+        "| median CPU s | narrowing | worst CPU s narrowing | method (worst) | proven |"
     )
-    print("|---|---|---|---:|---:|---|---:|---|---|---|")
+    print("|---|---|---|---:|---:|---|---:|---|---:|---|---|")
     for size in args.sizes.split(","):
         parties, issues = (int(v) for v in size.split("x"))
         for family in args.families.split(","):
@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             for rule in rules:
                 worst = (-1.0, 0.0, 0, "")
                 cpus: list[float] = []
+                by_narrowing: list[float] = []
                 proven, narrowed = True, 0
                 for seed, problem in enumerate(problems):
                     wall, cpu = time.perf_counter(), time.process_time()
@@ -57,14 +58,17 @@ def main(argv: list[str] | None = None) -> int:
                     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
                     cpus.append(cpu)
                     proven = proven and answer.status in (Status.OPTIMAL, Status.INFEASIBLE)
-                    narrowed += answer.method == NARROWING
+                    if answer.method == NARROWING:
+                        narrowed += 1
+                        by_narrowing.append(cpu)
                     if cpu > worst[1]:
                         worst = (wall, cpu, seed, answer.method)
                 wall, cpu, seed, method = worst
+                alone = f"{max(by_narrowing):.3f}" if by_narrowing else "–"
                 print(
                     f"| {family} | {parties}×{issues}×6 | {rule.value} | {wall:.3f} | {cpu:.3f} "
                     f"| s{seed} | {statistics.median(cpus):.3f} | {narrowed}/{len(problems)} "
-                    f"| {method} | {'yes' if proven else 'no (time limit)'} |",
+                    f"| {alone} | {method} | {'yes' if proven else 'no (time limit)'} |",
                     flush=True,
                 )
     return 0
