@@ -10,8 +10,8 @@ Each row: one rule on one family and size over the seeds, one ``engine.settle`` 
 per seed (computation only, validation included, after a warm-up): the worst wall and
 CPU seconds (and the seed), the median CPU seconds, on how many seeds Lagrangian
 narrowing answered (the others went to CP-SAT) and the worst CPU seconds among those,
-the method of the worst seed and whether every answer is proven. Run it with another checkout's ``src`` on
-``PYTHONPATH`` for a before/after comparison in the same session.
+the method of the worst seed and whether every answer is proven. Run it with another
+checkout's ``src`` on ``PYTHONPATH`` for a before/after comparison in the same session.
 """
 
 from __future__ import annotations
