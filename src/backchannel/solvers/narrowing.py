@@ -323,9 +323,13 @@ class _Parts:
         return [int(j) for j in scores.argmax(axis=1)]
 
     def packages(self, rows: NDArray[np.integer[Any]]) -> Packages:
-        """Packages (option indices per issue) of rows of combination indices per part."""
+        """Packages (option indices per issue) of rows of combination indices per part,
+        column-major (scoring reads them issue by issue)."""
         wide = max(grid.max(initial=0) for grid in self.combos) >= 2**15
-        out = np.zeros((rows.shape[0], self.issues), dtype=np.int32 if wide else np.int16)
+        kind = np.int32 if wide else np.int16
+        if len(self.groups) == self.issues:  # every part one issue, in order: the same indices
+            return rows.astype(kind, order="F")
+        out = np.zeros((rows.shape[0], self.issues), dtype=kind, order="F")
         for g, (members, grid) in enumerate(zip(self.groups, self.combos, strict=True)):
             out[:, members] = grid[rows[:, g]]
         return out
@@ -609,16 +613,24 @@ def within(
             return rows[:0]
     open_parts.sort(key=lambda item: item[:2])
     spent = np.zeros((1, budgets.size))
+    steps: list[tuple[int, IntArray, IntArray]] = []  # (part, parent row, its choice)
     for _, g, options in open_parts:
         added = np.stack([loss[g, options] for loss in losses], axis=1)  # (options, cuts)
         total = spent[:, None, :] + added[None, :, :]
         keep_rows, keep_cols = np.nonzero(np.all(total <= budgets, axis=2))
         if keep_rows.size > limit:
             return None
-        rows = rows[keep_rows]
-        rows[:, g] = options[keep_cols]
+        steps.append((g, keep_rows, options[keep_cols]))
         spent = total[keep_rows, keep_cols]
-    return rows if rows.shape[0] <= limit else None
+    if spent.shape[0] > limit:
+        return None
+    # the choices, read back from the last part to the first (no copy of whole rows per part)
+    rows = np.repeat(rows, spent.shape[0], axis=0)
+    at = np.arange(spent.shape[0])
+    for g, parent, choice in reversed(steps):
+        rows[:, g] = choice[at]
+        at = parent[at]
+    return rows
 
 
 def _admissible(problem: Problem, packages: Packages, utilities: FloatArray) -> BoolArray:
