@@ -8,6 +8,8 @@ narrowing really narrows and still agrees.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -140,3 +142,24 @@ def test_too_many_packages_left_go_to_cp_sat_with_an_honest_label(
         assert answer.status in (Status.FEASIBLE, Status.UNKNOWN)
         if answer.value is not None:
             assert answer.bound is not None and answer.bound >= answer.value
+
+
+def test_a_failed_attempt_comes_out_of_cp_sat_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--time-limit`` bounds the whole answer: CP-SAT gets what the attempt left."""
+    clock = [100.0]
+    limits: list[float] = []
+    problem = make_family("opposed", 40, 6, 3, seed=0)
+
+    def attempt(problem: Problem, rule: SettlementRule) -> None:
+        clock[0] += 4.0  # the attempt "takes" 4 s and does not answer
+
+    def cp_sat(problem: Problem, rule: SettlementRule, time_limit: float) -> object:
+        limits.append(time_limit)
+        return narrowing.narrowed_settlement(problem, rule)  # a real, valid answer
+
+    monkeypatch.setattr(engine, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(engine, "narrowed_settlement", attempt)
+    monkeypatch.setattr(engine, "cpsat_settle", cp_sat)
+    engine.settle(problem, [SettlementRule.WELFARE], time_limit=10.0)
+    engine.settle(problem, [SettlementRule.WELFARE], time_limit=3.0)
+    assert limits == [6.0, 0.3]
