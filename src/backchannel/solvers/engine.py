@@ -130,8 +130,12 @@ def settle(
     if answers is None:
         answers = {}
         for rule in rules:  # 3+ parties, additive: narrowing first (None: it does not apply)
-            answers[rule] = narrowed_settlement(problem, rule) or cpsat_settle(
-                problem, rule, time_limit
+            tried = time.perf_counter()
+            found = narrowed_settlement(problem, rule)
+            # a failed attempt's time comes out of CP-SAT's limit (a tenth is always left)
+            spent = time.perf_counter() - tried
+            answers[rule] = found or cpsat_settle(
+                problem, rule, max(time_limit - spent, time_limit / 10)
             )
         answers = _shared_incumbents(problem, answers)
     for settlement in answers.values():
