@@ -6,6 +6,7 @@ No party process starts here (the runs are in ``test_blind_node.py``).
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,17 @@ def test_run_with_a_bad_session_names_the_field(
         capsys, "run", "--folder", str(folder), "--session", str(session), "--index", "0"
     )
     assert code == 2 and "session document: computation: missing" in err
+
+
+def test_connect_once_to_a_server_that_does_not_answer_says_where_and_what_to_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BACKCHANNEL_NODE_TOKEN", "t" * 43)
+    folder = tmp_path / "node"
+    init_identity(folder)
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    code, _, err = _run(capsys, "connect", "--folder", str(folder), "--server", url, "--once")
+    assert code == 2, err
+    assert f"cannot reach the coordinating server at {url}" in err and "--server" in err
