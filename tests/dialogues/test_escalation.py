@@ -335,6 +335,14 @@ def test_a_released_finding_reaches_only_its_delegation(world: World, clients: C
     refused = fac.client.post(f"/d/{d}/escalation/releases", data=not_one)
     assert refused.status_code == 422 and "YNNY is not an equilibrium" in unescape(refused.text)
     assert 'value="YNNY"' in refused.text  # the form as typed
+    to_observers = {**form, "csrf": fac.csrf, "audience": "observers", "kind": "equilibrium"}
+    told = fac.client.post(f"/d/{d}/escalation/releases", data=to_observers)
+    assert told.status_code == 200, told.text  # followed back to the escalation page
+    (seen,) = releases.released_to_me(p, world.actors["observer"], d)
+    assert seen.disclosed.escalation is not None and seen.disclosed.escalation.state == "NYYN"
+    assert releases.released_to_me(p, world.actors["b1"], d) == []
+    page = unescape(clients("observer").client.get(f"/d/{d}/releases").text)
+    assert "NYYN" in page and "sequential stability (SEQ)" in page
 
 
 def test_the_api_saves_analyses_explains_and_releases(world: World, clients: Clients) -> None:

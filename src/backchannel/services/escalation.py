@@ -52,7 +52,12 @@ from backchannel.formats.gmcr import read_gmcr_text
 from backchannel.messages import Render, t_
 from backchannel.model.conflict import ConflictFile
 from backchannel.model.conflict.checks import check_conflict
-from backchannel.model.disclosure import EscalationStep, Kind, escalation_disclosed
+from backchannel.model.disclosure import (
+    CONCEPT_NAMES,
+    EscalationStep,
+    Kind,
+    escalation_disclosed,
+)
 from backchannel.services import access, releases
 from backchannel.services.access import Actor
 from backchannel.services.dialogues import current_round
@@ -73,16 +78,6 @@ SOURCE = "escalation model"
 CONCEPTS = DEFAULT_CONCEPTS
 """The solution concepts the watch analyses: Nash, GMR, SMR, SEQ, SIM and SEQ&SIM."""
 SUFFIXES = (".yaml", ".yml", ".json", ".gmcr")
-
-CONCEPT_NAMES = {
-    "nash": t_("Nash stability (R)"),
-    "gmr": t_("general metarationality (GMR)"),
-    "smr": t_("symmetric metarationality (SMR)"),
-    "seq": t_("sequential stability (SEQ)"),
-    "sim": t_("simultaneous stability (SIM)"),
-    "seqsim": t_("simultaneous sequential stability (SEQ&SIM)"),
-}
-"""Each concept's name, as the page and a released finding give it."""
 
 
 @dataclass(frozen=True)
@@ -458,9 +453,13 @@ def release(
         )
     with platform.view() as s:
         place = access.facilitator(s, actor, dialogue_id)
-        target = access.owned(s, place, DelegationRow, audience)
-        if target.role != "delegation":
-            raise FieldError("audience", t_("escalation findings go to a delegation at the table"))
+        if audience != releases.OBSERVERS:
+            target = access.owned(s, place, DelegationRow, audience)
+            if target.role != "delegation":
+                raise FieldError(
+                    "audience",
+                    t_("escalation findings go to a delegation at the table or to the observers"),
+                )
         current_round(s, dialogue_id)
     stored = _stored(platform, actor, dialogue_id)
     conflict = check_model(stored.model)

@@ -92,7 +92,8 @@ def deliver(
     platform: Platform, actor: Actor, dialogue_id: str, audience: str, record: Disclosed
 ) -> str:
     """Release a finding made elsewhere (the escalation watch's) to one delegation at the
-    table, in the current round, once; the round's state does not change. The release's id.
+    table or to the observers (``observers``), in the current round, once; the round's state
+    does not change. The release's id.
 
     Raises
     ------
@@ -106,9 +107,12 @@ def deliver(
     with platform.unit() as s:
         place = access.facilitator(s, actor, dialogue_id)
         repo.lock_dialogue(s, dialogue_id)
-        target = access.owned(s, place, DelegationRow, audience)
-        if target.role != "delegation":
-            raise InputError(t_("escalation findings go to a delegation at the table"))
+        if audience != OBSERVERS:
+            target = access.owned(s, place, DelegationRow, audience)
+            if target.role != "delegation":
+                raise InputError(
+                    t_("escalation findings go to a delegation at the table or to the observers")
+                )
         row = current_round(s, dialogue_id)
         return _store(platform, s, platform.keys(s, dialogue_id), actor, row, audience, record)
 

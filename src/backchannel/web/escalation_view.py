@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.reports import Explanation
-from backchannel.services.escalation import CONCEPT_NAMES, CONCEPTS, Watch
+from backchannel.model.disclosure import CONCEPT_NAMES
+from backchannel.services.escalation import CONCEPTS, Watch
 
 SHOWN = 64
 """The most states one list shows (the page says how many there are in all)."""

@@ -19,6 +19,7 @@ from starlette.datastructures import UploadFile
 
 from backchannel.errors import BackchannelError, FieldError, InputError, field_of
 from backchannel.messages import Render, t_
+from backchannel.model.disclosure import CONCEPT_NAMES
 from backchannel.services import escalation
 from backchannel.services.accounts import Current
 from backchannel.services.escalation import CONCEPTS, StoredModel, WhatIf
@@ -159,7 +160,7 @@ async def _page(
         picture=picture,
         query=request.query_params,
         concepts=CONCEPTS,
-        concept_names=escalation.CONCEPT_NAMES,
+        concept_names=CONCEPT_NAMES,
         max_states=escalation.MAX_STATES,
         max_upload=escalation.MAX_UPLOAD_BYTES,
         error=error,
