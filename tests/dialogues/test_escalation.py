@@ -80,7 +80,7 @@ def test_the_watch_gives_the_engines_analysis_of_the_file(world: World) -> None:
     _, before, after = escalation.watch(
         world.platform, world.actors["facilitator"], world.dialogue_id
     )
-    cli = analyze_file(CUBA, escalation.CONCEPTS)
+    cli = analyze_file(CUBA, (*escalation.CONCEPTS, escalation.LIMITED), horizon=escalation.HORIZON)
     assert after is None
     assert equilibria(before) == {
         c: [cli.conflict.state_string(int(s)) for s in cli.report.equilibria[c]]
@@ -113,7 +113,9 @@ def test_the_what_if_is_the_same_as_editing_the_file(
     (tmp_path / "edited.yaml").write_text(edited, encoding="utf-8")
     f, d = world.actors["facilitator"], world.dialogue_id
     _, before, after = escalation.watch(world.platform, f, d, asked)
-    cli = analyze_file(tmp_path / "edited.yaml", escalation.CONCEPTS)
+    # limited-move stability too (two movers), at the page's default horizon, as the CLI does
+    concepts = (*escalation.CONCEPTS, escalation.LIMITED)
+    cli = analyze_file(tmp_path / "edited.yaml", concepts, horizon=escalation.HORIZON)
     assert after is not None
     wanted = {
         c: [cli.conflict.state_string(int(s)) for s in cli.report.equilibria[c]]
@@ -419,3 +421,31 @@ def test_migration_0013_up_and_down_with_data(database_url: str, tmp_path: Path)
         escalation.watch(platform, world.actors["facilitator"], world.dialogue_id)
     imported(world)  # and a new one can be saved
     close(platform)
+
+
+# ------------------------------------------------------------------ limited-move stability
+def test_limited_move_stability_is_shown_beside_the_other_concepts(
+    world: World, clients: Clients
+) -> None:
+    """Two movers: L_h is analysed at the horizon asked (L_1 is Nash); a bad horizon is
+    refused beside its field, the rest of the analysis still shown."""
+    imported(world)
+    f, d = clients("facilitator"), world.dialogue_id
+    page = unescape(f.client.get(f"/d/{d}/escalation").text)
+    assert "limited-move stability (L) with a horizon of 2 moves" in page
+    assert 'name="horizon"' in page and 'value="2"' in page
+    base = f"/api/v1/dialogues/{d}/escalation/analysis"
+    one = f.client.get(base, params={"horizon": 1}).json()["analysis"]["concepts"]
+    assert one["limited"]["equilibria"] == one["nash"]["equilibria"]
+    three = f.client.get(base, params={"horizon": 3, "off": "blockade"}).json()
+    assert "limited" in three["analysis"]["concepts"] and "limited" in three["whatif"]["concepts"]
+    assert f.client.get(base, params={"horizon": 0}).status_code == 422
+    kept = unescape(
+        f.client.get(f"/d/{d}/escalation", params={"horizon": "99", "graph": "gmr"}).text
+    )
+    assert "the horizon '99' is not a number of moves" in kept
+    assert "give a whole number from 1 to 12" in kept
+    assert 'name="graph" value="gmr"' in kept  # the other asks kept in the horizon's form
+    assert "general metarationality (GMR)" in kept  # the analysis is still there
+    russian = unescape(f.client.get(f"/d/{d}/escalation", headers={"Accept-Language": "ru"}).text)
+    assert "Limited-move" not in russian and "с горизонтом в 2 хода" in russian

@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from backchannel.errors import InputError
 from backchannel.formats.cases import load_case
+from backchannel.model.dialogue import Position
 from backchannel.services import accounts, demo, dialogues, evaluations, rounds
 from backchannel.services.platform import Platform
 from backchannel.web.app import create_app
@@ -327,3 +328,44 @@ def test_a_bad_case_file_is_explained_in_russian(walk: Walk) -> None:
     missing = f.client.post(f"/d/{d}/issues/import", data={"csrf": f.csrf})
     problems += [f"no file: {t!r}" for t in english_in([_error_of(missing.text)], walk.allowed)]
     assert not problems, "English in import errors:\n" + "\n".join(problems)
+
+
+def test_a_position_or_an_evaluation_refused_by_the_model_speaks_russian() -> None:
+    """The model's refusals (a condition naming another issue's option, the issue 10 case;
+    a condition on one issue; an evaluation with nothing to evaluate) reach a Russian reader
+    in Russian, with the names as they were typed."""
+    from backchannel.i18n import translations
+    from backchannel.model.dialogue import (
+        Agenda,
+        AgendaIssue,
+        IfThen,
+        Side,
+        build_case,
+        check_position,
+    )
+
+    russian = translations("ru")
+    agenda = Agenda(
+        issues=[
+            AgendaIssue(id="i1", name="Missile defence", kind="ordered", options=["None", "Some"]),
+            AgendaIssue(id="i2", name="Warheads", kind="ordered", options=["Cut to 800", "Keep"]),
+        ]
+    )
+    wrong = IfThen(if_issue="i1", if_options=["None"], then_issue="i1", then_options=["Keep"])
+    itself = IfThen(if_issue="i1", if_options=["None"], then_issue="i1", then_options=["Some"])
+    names = {"Missile", "defence", "None", "Some", "Cut", "Warheads", "Keep"}
+    refusals = []
+    for rule in (wrong, itself):
+        with pytest.raises(InputError) as caught:
+            check_position(agenda, Position(rules=[rule]))
+        refusals.append(caught.value)
+    for agenda_given, sides in (
+        (Agenda(issues=[]), []),
+        (agenda, [Side(name="A", position=Position())]),
+    ):
+        with pytest.raises(InputError) as caught:
+            build_case("t", agenda_given, sides)
+        refusals.append(caught.value)
+    shown = [" ".join(filter(None, error.shown_in(russian))) for error in refusals]
+    assert "'Keep'" in shown[0] and "'Missile defence'" in shown[0]
+    assert english_in(shown, NOT_ENGLISH | names) == []

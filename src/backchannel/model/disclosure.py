@@ -77,6 +77,7 @@ CONCEPT_NAMES = {
     "seq": t_("sequential stability (SEQ)"),
     "sim": t_("simultaneous stability (SIM)"),
     "seqsim": t_("simultaneous sequential stability (SEQ&SIM)"),
+    "limited": t_("limited-move stability (L)"),
 }
 """Each solution concept's name, as the escalation page and a released finding give it."""
 

@@ -170,9 +170,14 @@ def _numeric_options(issue: Issue) -> list[str]:
     count = round((span.max - span.min) / span.step) + 1
     if count > MAX_OPTIONS:
         raise InputError(
-            f"issue {issue.name!r} is a numeric range of {count} values; an agenda issue "
-            f"has at most {MAX_OPTIONS} options",
-            hint="give the issue fewer values (a larger step) in the file",
+            t_(
+                "issue {name} is a numeric range of {count} values; an agenda issue has at "
+                "most {most} options",
+                name=repr(issue.name),
+                count=count,
+                most=MAX_OPTIONS,
+            ),
+            hint=t_("give the issue fewer values (a larger step) in the file"),
         )
     unit = f" {span.unit}" if span.unit else ""
     values = [span.min + k * span.step for k in range(count)]
