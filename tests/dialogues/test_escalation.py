@@ -449,3 +449,48 @@ def test_limited_move_stability_is_shown_beside_the_other_concepts(
     assert "general metarationality (GMR)" in kept  # the analysis is still there
     russian = unescape(f.client.get(f"/d/{d}/escalation", headers={"Accept-Language": "ru"}).text)
     assert "Limited-move" not in russian and "с горизонтом в 2 хода" in russian
+
+
+# ------------------------------------------------------------------ coalitions, misperceptions
+def test_coalitions_and_misperceptions_are_edited_on_the_form(
+    world: World, clients: Clients
+) -> None:
+    p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
+    fac = clients("facilitator")
+    third = {"dm:2:id": "UN", "opt:2:0:id": "mediate", "dm:2:prefs": "mediate"}
+    typed = {**FORM, **third, "coalitions": "US + UN", "misperceived": "USSR: YN-NN, NNYN-"}
+    answer = post_form(fac, d, typed)
+    assert answer.status_code == 303, re.findall(r'role="alert">(.{0,200})', answer.text)
+    saved = escalation.read_model(p, f, d)
+    assert saved is not None
+    assert saved.model.coalitions == [["US", "UN"]]
+    assert saved.model.misperceived == {"USSR": ["YN-NN", "NNYN-"]}
+    page = unescape(fac.client.get(f"/d/{d}/escalation").text)
+    assert ">US + UN</textarea>" in page and ">USSR: YN-NN, NNYN-</textarea>" in page
+    # a save of the page as it fills itself in changes nothing; emptied fields remove them
+    form = {k: v[0] for k, v in typed_from_model(saved.model).fields.items()}
+    assert post_form(fac, d, form).status_code == 303
+    again = escalation.read_model(p, f, d)
+    assert again is not None and again.model == saved.model
+    assert post_form(fac, d, {**form, "coalitions": "", "misperceived": ""}).status_code == 303
+    emptied = escalation.read_model(p, f, d)
+    assert emptied is not None
+    assert (emptied.model.coalitions, emptied.model.misperceived) == ([], {})
+
+
+def test_a_bad_coalition_or_misperception_is_shown_beside_its_line(
+    world: World, clients: Clients
+) -> None:
+    fac, d = clients("facilitator"), world.dialogue_id
+    for field, text, said in (
+        ("coalitions", "# ours\nUS", "line 2: a coalition needs at least two decision makers"),
+        ("misperceived", "USSR YNNN", "line 1: 'USSR YNNN' is not a misperception"),
+        ("misperceived", "\nUSSR: YNNN, YN", "line 2:"),
+    ):
+        refused = post_form(fac, d, {**FORM, field: text})
+        page = unescape(refused.text)
+        assert refused.status_code == 422 and said in page, (field, text)
+        assert f'id="{field}" name="{field}" rows="2" cols="60" aria-invalid="true"' in page
+        assert f">{text}</textarea>" in page  # what was typed, kept
+    russian = post_form(fac, d, {**FORM, "misperceived": "USSR YNNN"}, **{"Accept-Language": "ru"})
+    assert "не описание ошибочного восприятия" in unescape(russian.text)
