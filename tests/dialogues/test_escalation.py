@@ -494,3 +494,18 @@ def test_a_bad_coalition_or_misperception_is_shown_beside_its_line(
         assert f">{text}</textarea>" in page  # what was typed, kept
     russian = post_form(fac, d, {**FORM, "misperceived": "USSR YNNN"}, **{"Accept-Language": "ru"})
     assert "не описание ошибочного восприятия" in unescape(russian.text)
+
+
+def test_the_models_checks_speak_russian(world: World, clients: Clients) -> None:
+    """The conflict file's checks and the statements' parser, deep below the page, refuse in
+    the reader's language, beside the field and line."""
+    fac, d = clients("facilitator"), world.dialogue_id
+    ru = {"Accept-Language": "ru"}
+    for typed, said, english in (
+        ({"dm:0:prefs": "withdraw &"}, "ожидался идентификатор варианта", "expected an option"),
+        ({"dm:0:prefs": "withdrew"}, "неизвестный вариант 'withdrew'", "unknown option"),
+        ({"coalitions": "US"}, "в коалиции должно быть не меньше двух", "a coalition needs"),
+        ({"misperceived": "USSR: YYYY"}, "не соответствует ни одному", "matches no feasible"),
+    ):
+        page = unescape(post_form(fac, d, {**FORM, **typed}, **ru).text)
+        assert said in page and english not in page, typed
