@@ -319,7 +319,7 @@ def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
             m, [(cube.mask, cube.value) for cube in c.infeasible], max_states=max_states
         )
     except AnalysisError as exc:
-        raise c.error(("infeasible",), exc.message, exc.hint) from None
+        raise c.error(("infeasible",), exc.text, exc.hint_text) from None
     if states.size == 0:
         raise c.error(("infeasible",), "the rules leave no feasible state")
     compiled = CompiledConflict(

@@ -348,11 +348,11 @@ def _statements(c: _Checker, texts: list[str], path: Path) -> tuple[Expr, ...] |
                 (*path, s),
                 t_(
                     "{message} at column {column} of {text}",
-                    message=exc.message,
+                    message=exc.text,
                     column=exc.column,
                     text=repr(text),
                 ),
-                exc.hint,
+                exc.hint_text,
             )
     return tuple(parsed) if len(parsed) == len(texts) else None
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from backchannel.errors import listing
-from backchannel.messages import Text, t_
+from backchannel.messages import Text, as_message, t_
 
 __all__ = [
     "RESERVED_WORDS",
@@ -96,10 +96,13 @@ class StatementSyntaxError(ValueError):
     """A statement that cannot be read; ``column`` is 1-based."""
 
     def __init__(self, column: int, message: Text, hint: Text | None = None) -> None:
-        super().__init__(f"column {column}: {message}")
         self.column = column
-        self.message = message
-        self.hint = hint
+        self.text = as_message(message)
+        """What is wrong, in the reader's language when shown (``message``: its English)."""
+        self.hint_text = None if hint is None else as_message(hint)
+        self.message = str(self.text)
+        self.hint = None if self.hint_text is None else str(self.hint_text)
+        super().__init__(f"column {column}: {self.message}")
 
 
 @dataclass(frozen=True)
