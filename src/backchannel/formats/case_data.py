@@ -219,10 +219,20 @@ def _message(error: Mapping[str, Any]) -> tuple[Message, Message | None]:  # noq
         return t_("{value} is not allowed", value=repr(value)), shown
     if kind in ("greater_than", "greater_than_equal"):
         limit = error.get("ctx", {}).get("gt", error.get("ctx", {}).get("ge"))
-        return (
-            t_("{value} is too small", value=repr(value)),
-            t_("give a number above {limit}", limit=limit),
+        said = (
+            t_(
+                "{value} is too small: input should be greater than {limit}",
+                value=repr(value),
+                limit=limit,
+            )
+            if kind == "greater_than"
+            else t_(
+                "{value} is too small: input should be greater than or equal to {limit}",
+                value=repr(value),
+                limit=limit,
+            )
         )
+        return said, t_("give a number above {limit}", limit=limit)
     if kind == "too_short":
         return t_("the list is empty"), t_("give at least one entry")
     if kind == "string_too_short":
