@@ -165,7 +165,9 @@ class CaseFileError(InputError):
         self.line = line
         named = shorten(source, MAX_PLACE)
         where = named if line is None else f"{named}:{line}"
-        location = shorten(format_location(self.path), MAX_PLACE)
+        location: Text = shorten(format_location(self.path), MAX_PLACE)
+        if not self.path:
+            location = t_("(top level)")
         super().__init__(
             t_("{where}: {location}: {message}", where=where, location=location, message=message),
             hint=hint,

@@ -87,6 +87,21 @@ class Message:
     def __str__(self) -> str:
         return self.render()
 
+    def replaced(self, old: str, new: str) -> Message:
+        """This message with ``old`` replaced by ``new`` in its verbatim text and in every
+        text among its parameters, at any depth (a temporary folder a reader must not see)."""
+        if self.verbatim:
+            return verbatim(self.msgid.replace(old, new))
+        params = {
+            key: value.replaced(old, new)
+            if isinstance(value, Message)
+            else value.replace(old, new)
+            if isinstance(value, str)
+            else value
+            for key, value in self.params.items()
+        }
+        return Message(self.msgid, params, self.plural)
+
 
 def t_(msgid: str, /, **params: object) -> Message:
     """A message to translate: ``t_("{name} is not an option", name=name)``."""

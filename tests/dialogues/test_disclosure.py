@@ -36,7 +36,7 @@ from backchannel.model.dialogue import (
     Unacceptable,
     importance_weights,
 )
-from backchannel.model.disclosure import Disclosed, Kind, disclose
+from backchannel.model.disclosure import Disclosed, Kind, disclose, frontier_sides
 from backchannel.model.findings import Findings
 from backchannel.services import (
     accounts,
@@ -170,6 +170,13 @@ def revealed(findings: Findings, kind: Kind, parameter: str, side: int | None) -
         if fact is None or side is None or fact.side != side:
             return "refused"
         return fact.text, clashes(findings, parameter)
+    if kind is Kind.FRONTIER:
+        sides = frontier_sides(findings)
+        if not findings.frontier or sides is None:
+            return "refused"
+        marks = {rule: [u[sides[0]], u[sides[1]]] for rule, u in findings.utilities.items()}
+        total = max(findings.frontier_size, len(findings.frontier))
+        return sides, sorted(findings.frontier), total, marks
     if parameter.startswith("partial:"):
         package = findings.partial_packages.get(parameter.removeprefix("partial:"))
     else:
@@ -192,6 +199,7 @@ def hybrid(mine: Findings, other: Findings, kind: Kind) -> Findings:
         Kind.OVERLAP: ("overlap", "issues"),
         Kind.CLASH: ("red_lines", "clash_sets"),
         Kind.PACKAGE: ("packages", "partial_packages"),
+        Kind.FRONTIER: ("sides", "frontier", "frontier_size", "utilities"),
     }
     return other.model_copy(update={name: getattr(mine, name) for name in fields[kind]})
 
@@ -204,7 +212,7 @@ def menu(*found: Findings) -> list[tuple[Kind, str]]:
     out += [(Kind.CLASH, r) for r in red_lines]
     rules = sorted({r for f in found for r in [*f.packages, *f.partial_packages]} | set(RULES))
     out += [(Kind.PACKAGE, r) for r in rules] + [(Kind.PACKAGE, "partial:" + r) for r in rules]
-    return out
+    return [*out, (Kind.FRONTIER, "")]
 
 
 @QUICK

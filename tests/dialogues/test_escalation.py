@@ -80,7 +80,7 @@ def test_the_watch_gives_the_engines_analysis_of_the_file(world: World) -> None:
     _, before, after = escalation.watch(
         world.platform, world.actors["facilitator"], world.dialogue_id
     )
-    cli = analyze_file(CUBA, escalation.CONCEPTS)
+    cli = analyze_file(CUBA, (*escalation.CONCEPTS, escalation.LIMITED), horizon=escalation.HORIZON)
     assert after is None
     assert equilibria(before) == {
         c: [cli.conflict.state_string(int(s)) for s in cli.report.equilibria[c]]
@@ -113,7 +113,9 @@ def test_the_what_if_is_the_same_as_editing_the_file(
     (tmp_path / "edited.yaml").write_text(edited, encoding="utf-8")
     f, d = world.actors["facilitator"], world.dialogue_id
     _, before, after = escalation.watch(world.platform, f, d, asked)
-    cli = analyze_file(tmp_path / "edited.yaml", escalation.CONCEPTS)
+    # limited-move stability too (two movers), at the page's default horizon, as the CLI does
+    concepts = (*escalation.CONCEPTS, escalation.LIMITED)
+    cli = analyze_file(tmp_path / "edited.yaml", concepts, horizon=escalation.HORIZON)
     assert after is not None
     wanted = {
         c: [cli.conflict.state_string(int(s)) for s in cli.report.equilibria[c]]
@@ -335,6 +337,14 @@ def test_a_released_finding_reaches_only_its_delegation(world: World, clients: C
     refused = fac.client.post(f"/d/{d}/escalation/releases", data=not_one)
     assert refused.status_code == 422 and "YNNY is not an equilibrium" in unescape(refused.text)
     assert 'value="YNNY"' in refused.text  # the form as typed
+    to_observers = {**form, "csrf": fac.csrf, "audience": "observers", "kind": "equilibrium"}
+    told = fac.client.post(f"/d/{d}/escalation/releases", data=to_observers)
+    assert told.status_code == 200, told.text  # followed back to the escalation page
+    (seen,) = releases.released_to_me(p, world.actors["observer"], d)
+    assert seen.disclosed.escalation is not None and seen.disclosed.escalation.state == "NYYN"
+    assert releases.released_to_me(p, world.actors["b1"], d) == []
+    page = unescape(clients("observer").client.get(f"/d/{d}/releases").text)
+    assert "NYYN" in page and "sequential stability (SEQ)" in page
 
 
 def test_the_api_saves_analyses_explains_and_releases(world: World, clients: Clients) -> None:
@@ -411,3 +421,91 @@ def test_migration_0013_up_and_down_with_data(database_url: str, tmp_path: Path)
         escalation.watch(platform, world.actors["facilitator"], world.dialogue_id)
     imported(world)  # and a new one can be saved
     close(platform)
+
+
+# ------------------------------------------------------------------ limited-move stability
+def test_limited_move_stability_is_shown_beside_the_other_concepts(
+    world: World, clients: Clients
+) -> None:
+    """Two movers: L_h is analysed at the horizon asked (L_1 is Nash); a bad horizon is
+    refused beside its field, the rest of the analysis still shown."""
+    imported(world)
+    f, d = clients("facilitator"), world.dialogue_id
+    page = unescape(f.client.get(f"/d/{d}/escalation").text)
+    assert "limited-move stability (L) with a horizon of 2 moves" in page
+    assert 'name="horizon"' in page and 'value="2"' in page
+    base = f"/api/v1/dialogues/{d}/escalation/analysis"
+    one = f.client.get(base, params={"horizon": 1}).json()["analysis"]["concepts"]
+    assert one["limited"]["equilibria"] == one["nash"]["equilibria"]
+    three = f.client.get(base, params={"horizon": 3, "off": "blockade"}).json()
+    assert "limited" in three["analysis"]["concepts"] and "limited" in three["whatif"]["concepts"]
+    assert f.client.get(base, params={"horizon": 0}).status_code == 422
+    kept = unescape(
+        f.client.get(f"/d/{d}/escalation", params={"horizon": "99", "graph": "gmr"}).text
+    )
+    assert "the horizon '99' is not a number of moves" in kept
+    assert "give a whole number from 1 to 12" in kept
+    assert 'name="graph" value="gmr"' in kept  # the other asks kept in the horizon's form
+    assert "general metarationality (GMR)" in kept  # the analysis is still there
+    russian = unescape(f.client.get(f"/d/{d}/escalation", headers={"Accept-Language": "ru"}).text)
+    assert "Limited-move" not in russian and "с горизонтом в 2 хода" in russian
+
+
+# ------------------------------------------------------------------ coalitions, misperceptions
+def test_coalitions_and_misperceptions_are_edited_on_the_form(
+    world: World, clients: Clients
+) -> None:
+    p, f, d = world.platform, world.actors["facilitator"], world.dialogue_id
+    fac = clients("facilitator")
+    third = {"dm:2:id": "UN", "opt:2:0:id": "mediate", "dm:2:prefs": "mediate"}
+    typed = {**FORM, **third, "coalitions": "US + UN", "misperceived": "USSR: YN-NN, NNYN-"}
+    answer = post_form(fac, d, typed)
+    assert answer.status_code == 303, re.findall(r'role="alert">(.{0,200})', answer.text)
+    saved = escalation.read_model(p, f, d)
+    assert saved is not None
+    assert saved.model.coalitions == [["US", "UN"]]
+    assert saved.model.misperceived == {"USSR": ["YN-NN", "NNYN-"]}
+    page = unescape(fac.client.get(f"/d/{d}/escalation").text)
+    assert ">US + UN</textarea>" in page and ">USSR: YN-NN, NNYN-</textarea>" in page
+    # a save of the page as it fills itself in changes nothing; emptied fields remove them
+    form = {k: v[0] for k, v in typed_from_model(saved.model).fields.items()}
+    assert post_form(fac, d, form).status_code == 303
+    again = escalation.read_model(p, f, d)
+    assert again is not None and again.model == saved.model
+    assert post_form(fac, d, {**form, "coalitions": "", "misperceived": ""}).status_code == 303
+    emptied = escalation.read_model(p, f, d)
+    assert emptied is not None
+    assert (emptied.model.coalitions, emptied.model.misperceived) == ([], {})
+
+
+def test_a_bad_coalition_or_misperception_is_shown_beside_its_line(
+    world: World, clients: Clients
+) -> None:
+    fac, d = clients("facilitator"), world.dialogue_id
+    for field, text, said in (
+        ("coalitions", "# ours\nUS", "line 2: a coalition needs at least two decision makers"),
+        ("misperceived", "USSR YNNN", "line 1: 'USSR YNNN' is not a misperception"),
+        ("misperceived", "\nUSSR: YNNN, YN", "line 2:"),
+    ):
+        refused = post_form(fac, d, {**FORM, field: text})
+        page = unescape(refused.text)
+        assert refused.status_code == 422 and said in page, (field, text)
+        assert f'id="{field}" name="{field}" rows="2" cols="60" aria-invalid="true"' in page
+        assert f">{text}</textarea>" in page  # what was typed, kept
+    russian = post_form(fac, d, {**FORM, "misperceived": "USSR YNNN"}, **{"Accept-Language": "ru"})
+    assert "не описание ошибочного восприятия" in unescape(russian.text)
+
+
+def test_the_models_checks_speak_russian(world: World, clients: Clients) -> None:
+    """The conflict file's checks and the statements' parser, deep below the page, refuse in
+    the reader's language, beside the field and line."""
+    fac, d = clients("facilitator"), world.dialogue_id
+    ru = {"Accept-Language": "ru"}
+    for typed, said, english in (
+        ({"dm:0:prefs": "withdraw &"}, "ожидался идентификатор варианта", "expected an option"),
+        ({"dm:0:prefs": "withdrew"}, "неизвестный вариант 'withdrew'", "unknown option"),
+        ({"coalitions": "US"}, "в коалиции должно быть не меньше двух", "a coalition needs"),
+        ({"misperceived": "USSR: YYYY"}, "не соответствует ни одному", "matches no feasible"),
+    ):
+        page = unescape(post_form(fac, d, {**FORM, **typed}, **ru).text)
+        assert said in page and english not in page, typed

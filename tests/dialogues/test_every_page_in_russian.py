@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from backchannel.errors import InputError
 from backchannel.formats.cases import load_case
+from backchannel.model.dialogue import Position
 from backchannel.services import accounts, demo, dialogues, evaluations, rounds
 from backchannel.services.platform import Platform
 from backchannel.web.app import create_app
@@ -277,3 +278,97 @@ def test_the_demo_refuses_a_language_it_is_not_written_in(tmp_path: Path) -> Non
         demo.seed(platform, language="de")
     assert refused.value.hint == "choose one of: en, ru"
     platform.close()
+
+
+# ------------------------------------------------------------------ errors from deeper down
+BAD_UPLOADS = {
+    "agenda.txt": b"Water: a; b",  # not a case file
+    "empty.yaml": b"  \n",
+    "list.yaml": b"- a\n- b\n",  # not a mapping
+    "missing.yaml": b"title: t\nissues:\n  - options: [a, b]\n",  # no name; no parties
+    "unknown.yaml": b"title: t\nissues:\n  - name: W\n    options: [a, b]\n    colour: red\n",
+    "twice.yaml": b"title: t\ntitle: u\n",  # a duplicate key
+    "kind.yaml": b"title: t\nissues:\n  - name: W\n    options: [a, b]\n    kind: round\n",
+    "numbers.json": b'{"title": "t", "issues": 3, "parties": []}',
+    "binary.yaml": b"title: \x80\x81\n",  # not UTF-8
+    "control.yaml": b"title: t\x07\n",
+    "domain.xml": b"<negotiation_template><utility_space><objective/></utility_space>"
+    b"</negotiation_template>",  # a Genius domain with no issues
+}
+FILE_WORDS = {
+    "agenda", "txt", "empty", "list", "missing", "unknown", "twice", "kind", "numbers",
+    "binary", "control", "domain",  # the uploads' names
+    "title", "issues", "parties", "name", "options", "colour", "range", "description",
+    "source", "round", "unordered", "ordered", "numeric", "int", "issue", "utility_space",
+    "objective", "utility", "space", "docs", "reference", "case", "file", "md", "GeniusWeb",
+    "UTF",
+}  # fmt: skip
+"""Latin words an import error may hold: the file's own name, its keys and values, and the
+format's names (what the facilitator must type in the file)."""
+
+
+def _error_of(page: str) -> str:
+    """The texts of a page's error messages, together."""
+    found = re.findall(r"<p class=\"error\"[^>]*>(.*?)</p>", page, re.S)
+    assert found, page[:2000]
+    return " ".join(t for html in found for t in visible_texts(html))
+
+
+def test_a_bad_case_file_is_explained_in_russian(walk: Walk) -> None:
+    """The agenda import's errors come from the formats' readers, deep below the pages:
+    each is in Russian, and still says where (the file, its line) and how to fix it."""
+    f = sign_in(walk.app, "facilitator")
+    d = walk.prepared.values["dialogue_id"]
+    problems = []
+    for name, data in BAD_UPLOADS.items():
+        answer = f.client.post(
+            f"/d/{d}/issues/import", data={"csrf": f.csrf}, files={"file": (name, data)}
+        )
+        assert answer.status_code == 422, (name, answer.status_code)
+        error = _error_of(answer.text)
+        assert name in error, error  # where: the file by its own name
+        problems += [f"{name}: {t!r}" for t in english_in([error], walk.allowed | FILE_WORDS)]
+    missing = f.client.post(f"/d/{d}/issues/import", data={"csrf": f.csrf})
+    problems += [f"no file: {t!r}" for t in english_in([_error_of(missing.text)], walk.allowed)]
+    assert not problems, "English in import errors:\n" + "\n".join(problems)
+
+
+def test_a_position_or_an_evaluation_refused_by_the_model_speaks_russian() -> None:
+    """The model's refusals (a condition naming another issue's option, the issue 10 case;
+    a condition on one issue; an evaluation with nothing to evaluate) reach a Russian reader
+    in Russian, with the names as they were typed."""
+    from backchannel.i18n import translations
+    from backchannel.model.dialogue import (
+        Agenda,
+        AgendaIssue,
+        IfThen,
+        Side,
+        build_case,
+        check_position,
+    )
+
+    russian = translations("ru")
+    agenda = Agenda(
+        issues=[
+            AgendaIssue(id="i1", name="Missile defence", kind="ordered", options=["None", "Some"]),
+            AgendaIssue(id="i2", name="Warheads", kind="ordered", options=["Cut to 800", "Keep"]),
+        ]
+    )
+    wrong = IfThen(if_issue="i1", if_options=["None"], then_issue="i1", then_options=["Keep"])
+    itself = IfThen(if_issue="i1", if_options=["None"], then_issue="i1", then_options=["Some"])
+    names = {"Missile", "defence", "None", "Some", "Cut", "Warheads", "Keep"}
+    refusals = []
+    for rule in (wrong, itself):
+        with pytest.raises(InputError) as caught:
+            check_position(agenda, Position(rules=[rule]))
+        refusals.append(caught.value)
+    for agenda_given, sides in (
+        (Agenda(issues=[]), []),
+        (agenda, [Side(name="A", position=Position())]),
+    ):
+        with pytest.raises(InputError) as caught:
+            build_case("t", agenda_given, sides)
+        refusals.append(caught.value)
+    shown = [" ".join(filter(None, error.shown_in(russian))) for error in refusals]
+    assert "'Keep'" in shown[0] and "'Missile defence'" in shown[0]
+    assert english_in(shown, NOT_ENGLISH | names) == []

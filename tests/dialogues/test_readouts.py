@@ -67,6 +67,8 @@ CANARIES = (
     CANARY_CHANGES,
 )
 AGREED = "The parties discussed the water commission."
+FRONTIER_CHART = 'aria-labelledby="frontier-t frontier-d"'
+"""The released frontier's chart, as a readout draws it."""
 
 
 @dataclass
@@ -96,6 +98,7 @@ def make_talks(tmp: Path) -> Talks:
     releases.release(p, f, d, evaluation, world.delegation_a, "overlap", i1)
     releases.release(p, f, d, evaluation, world.delegation_b, "package", "nash")
     releases.release(p, f, d, evaluation, world.delegation_b, "zone")
+    releases.release(p, f, d, evaluation, world.delegation_b, "frontier")
     releases.release(p, f, d, evaluation, OBSERVERS, "zone")
     plan = meetings.MeetingPlan(
         starts="2025-03-14T10:00", zone="Europe/Vienna", place="Vienna", issues=[world.issues[1]]
@@ -169,6 +172,11 @@ def test_the_other_side_and_the_observers_see_their_own(talks: Talks) -> None:
     everyone = html_for(talks, ALL)
     assert "Agreement on the whole agenda is possible:" in everyone  # told to all three
     assert "has overlap" not in everyone and "A package" not in everyone
+    # the frontier went to B only: B's readout draws it, nobody else's does
+    assert FRONTIER_CHART in side_b and "The Pareto frontier of the evaluation:" in side_b
+    for page in (html_for(talks, talks.world.delegation_a), observers, everyone):
+        assert FRONTIER_CHART not in page and "Pareto frontier of the evaluation" not in page
+        assert "it was not released to this audience" in page
     for page in (observers, everyone):
         for canary in CANARIES:
             assert canary not in page
@@ -179,6 +187,33 @@ def test_a_readout_speaks_russian(talks: Talks) -> None:
     assert 'lang="ru"' in page
     assert "Соглашение по всей повестке возможно" in page
     assert "Проведённые встречи" in page and "Meetings held" not in page
+    side_b = html_for(talks, talks.world.delegation_b, "ru")
+    assert FRONTIER_CHART in side_b and "Граница Парето" in side_b
+    assert "Pareto" not in side_b
+
+
+def test_the_api_gives_releases_in_the_callers_language_with_their_facts(talks: Talks) -> None:
+    p, d = talks.world.platform, talks.world.dialogue_id
+    b1 = sign_in(create_app(p.settings, p), "b1")
+    url = f"/api/v1/dialogues/{d}/releases"
+    english = b1.client.get(url, headers={"Accept-Language": "en"}).json()
+    russian = b1.client.get(url, headers={"Accept-Language": "ru"}).json()
+    assert [r["kind"] for r in russian] == ["package", "zone", "frontier"]
+    assert [r["facts"] for r in russian] == [r["facts"] for r in english]
+    package, zone, frontier = russian
+    assert package["facts"] == {
+        "version": 1,
+        "kind": "package",
+        "answer": None,
+        "issue": None,
+        "red_line": None,
+        "partial": False,
+    }
+    assert zone["facts"]["answer"] in (True, False)
+    assert english[1]["headline"].startswith("Agreement on the whole agenda is possible:")
+    assert zone["headline"].startswith("Соглашение по всей повестке возможно")
+    assert frontier["frontier"]["sides"] == ["Side A", "Side B"]
+    assert frontier["frontier"]["points"] and frontier["headline"].startswith("Граница Парето")
 
 
 def test_only_the_facilitator_drafts_or_issues(talks: Talks) -> None:

@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from backchannel.conflict.compiled_conflict import CompiledConflict, Reversibility
 from backchannel.errors import AnalysisError, CaseFileError
+from backchannel.messages import Text, t_
 from backchannel.model.conflict import CheckedConflict, ConflictFile, check_conflict
 from backchannel.model.conflict.checks import raise_all
 from backchannel.model.conflict.statements import And, Expr, If, Iff, Not, Opt, Or
@@ -207,8 +208,11 @@ def _ranking_scores(
                 errors.append(
                     c.error(
                         (*path, g, i),
-                        f"state {c.state_text(code)!r} is infeasible and cannot be ranked",
-                        "remove it from the ranking",
+                        t_(
+                            "state {state} is infeasible and cannot be ranked",
+                            state=repr(c.state_text(code)),
+                        ),
+                        t_("remove it from the ranking"),
                     )
                 )
                 continue
@@ -217,12 +221,18 @@ def _ranking_scores(
     missing = np.flatnonzero(~seen)
     if missing.size:
         shown = ", ".join(c.state_text(int(states[i])) for i in missing[:10])
-        more = f" and {missing.size - 10} more" if missing.size > 10 else ""
+        listed: Text = shown
+        if missing.size > 10:
+            listed = t_("{shown} and {n} more", shown=shown, n=missing.size - 10)
         errors.append(
             c.error(
                 path,
-                f"the ranking misses {missing.size} feasible state(s): {shown}{more}",
-                "list every feasible state exactly once",
+                t_(
+                    "the ranking misses {n} feasible state(s): {shown}",
+                    n=missing.size,
+                    shown=listed,
+                ),
+                t_("list every feasible state exactly once"),
             )
         )
     raise_all(errors)
@@ -258,7 +268,11 @@ def _status_quo(
         errors.append(
             c.error(
                 ("status_quo",),
-                f"the status quo {c.state_text(c.status_quo)!r} is infeasible (it matches {where})",
+                t_(
+                    "the status quo {state} is infeasible (it matches {where})",
+                    state=repr(c.state_text(c.status_quo)),
+                    where=where,
+                ),
             )
         )
     return status_quo
@@ -273,7 +287,7 @@ def _misperceived(
         for cube in cubes:
             hit = (states & np.uint64(cube.mask)) == np.uint64(cube.value)
             if not hit.any():
-                errors.append(c.error(cube.path, "matches no feasible state"))
+                errors.append(c.error(cube.path, t_("matches no feasible state")))
             assert mask is not None
             mask |= hit
         misperceived.append(mask)
@@ -305,7 +319,7 @@ def _compile_checked(c: CheckedConflict, max_states: int) -> CompiledConflict:
             m, [(cube.mask, cube.value) for cube in c.infeasible], max_states=max_states
         )
     except AnalysisError as exc:
-        raise c.error(("infeasible",), exc.message, exc.hint) from None
+        raise c.error(("infeasible",), exc.text, exc.hint_text) from None
     if states.size == 0:
         raise c.error(("infeasible",), "the rules leave no feasible state")
     compiled = CompiledConflict(

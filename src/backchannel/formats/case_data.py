@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from backchannel.errors import CaseFileError, CaseFileErrors
+from backchannel.messages import Message, Text, t_, verbatim
 from backchannel.model import case as case_module
 from backchannel.model.case import Case
 from backchannel.model.conditions import Locator
@@ -23,7 +24,7 @@ __all__ = ["parse_case"]
 
 
 def _file_problem(
-    source: str, message: str, *, line: int | None = None, hint: str | None = None
+    source: str, message: Text, *, line: int | None = None, hint: Text | None = None
 ) -> CaseFileErrors:
     """A :class:`CaseFileErrors` holding one problem about the whole file."""
     return CaseFileErrors([CaseFileError(source, (), message, hint=hint, line=line)])
@@ -136,25 +137,33 @@ def _resolve_unions(data: Any, items: list[_Item]) -> list[_Item]:
     return kept or items
 
 
-def _expected(tags: set[str]) -> str:
-    """What a union accepts, in words: "a number or a mapping (value, firmness)"."""
-    words: list[str] = []
+def _expected(tags: set[str]) -> list[Message]:
+    """What a union accepts, in words: "a number", "a mapping (value, firmness)"."""
+    words: list[Message] = []
     for tag in sorted(tags, key=lambda t: (t in _MODELS, t)):
         if tag in ("int", "float"):
-            word = "a number"
+            word = t_("a number")
         elif tag == "str":
-            word = "text"
+            word = t_("text")
         elif tag == "bool":
-            word = "true or false"
+            word = t_("true or false")
         elif tag.startswith(("list", "tuple")):
-            word = "a list"
+            word = t_("a list")
         elif tag in _MODELS:
-            word = f"a mapping ({', '.join(_model_keys(tag))})"
+            word = t_("a mapping ({keys})", keys=", ".join(_model_keys(tag)))
         else:
-            word = "a mapping"
+            word = t_("a mapping")
         if word not in words:
             words.append(word)
-    return " or ".join(words)
+    return words
+
+
+def _either(words: list[Message]) -> Message:
+    """Words joined by "or" in the reader's language."""
+    said = words[0] if words else verbatim("")
+    for word in words[1:]:
+        said = t_("{either} or {other}", either=said, other=word)
+    return said
 
 
 def _allowed_keys(model: type[BaseModel], data: Any, path: tuple[str | int, ...]) -> list[str]:
@@ -184,34 +193,60 @@ def _first_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _message(error: Mapping[str, Any]) -> tuple[str, str | None]:  # noqa: PLR0911 — one return per pydantic error type: a switch reads best
+def _message(error: Mapping[str, Any]) -> tuple[Message, Message | None]:  # noqa: PLR0911 — one return per pydantic error type: a switch reads best
     kind = error["type"]
     value = error.get("input")
+    number = t_("write a plain number, such as 50 or 0.4")
     if kind == "missing":
-        return f"'{error['loc'][-1]}' is missing", "add it"
+        return t_("{key} is missing", key=repr(str(error["loc"][-1]))), t_("add it")
     if kind == "extra_forbidden":
-        return f"unknown key '{error['loc'][-1]}'", None
+        return t_("unknown key {key}", key=repr(str(error["loc"][-1]))), None
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
-        return f"expected a number, got {value!r}", "write a plain number, such as 50 or 0.4"
+        return t_("expected a number, got {value}", value=repr(value)), number
     if kind == "finite_number":
-        return f"expected a finite number, got {value!r}", "write a plain number, such as 50 or 0.4"
+        return t_("expected a finite number, got {value}", value=repr(value)), number
     if kind in ("string_type",):
-        return f"expected text, got {value!r}", "write a name or a sentence"
+        return t_("expected text, got {value}", value=repr(value)), t_("write a name or a sentence")
     if kind in ("list_type",):
-        return f"expected a list, got {type(value).__name__}", "write it as [a, b, ...]"
+        got = type(value).__name__
+        return t_("expected a list, got {kind}", kind=got), t_("write it as [a, b, ...]")
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"expected a mapping, got {value!r}", "write it as key: value lines"
+        got = repr(value)
+        return t_("expected a mapping, got {value}", value=got), t_("write it as key: value lines")
     if kind == "enum":
         expected = error.get("ctx", {}).get("expected", "")
-        return f"{value!r} is not allowed", f"use one of {expected}"
+        shown = t_("use one of {choices}", choices=expected.replace(" or ", ", "))
+        return t_("{value} is not allowed", value=repr(value)), shown
     if kind in ("greater_than", "greater_than_equal"):
         limit = error.get("ctx", {}).get("gt", error.get("ctx", {}).get("ge"))
-        return f"{value!r} is too small: {error['msg'].lower()}", f"give a number above {limit}"
+        said = (
+            t_(
+                "{value} is too small: input should be greater than {limit}",
+                value=repr(value),
+                limit=limit,
+            )
+            if kind == "greater_than"
+            else t_(
+                "{value} is too small: input should be greater than or equal to {limit}",
+                value=repr(value),
+                limit=limit,
+            )
+        )
+        return said, t_("give a number above {limit}", limit=limit)
     if kind == "too_short":
-        return "the list is empty", "give at least one entry"
+        return t_("the list is empty"), t_("give at least one entry")
     if kind == "string_too_short":
-        return "the text is empty", "give a name"
-    return error["msg"], None
+        return t_("the text is empty"), t_("give a name")
+    return _validator_words(error), None
+
+
+def _validator_words(error: Mapping[str, Any]) -> Message:
+    """A model validator's own words (a :class:`Message` it raised, else its text)."""
+    raised = error.get("ctx", {}).get("error")
+    found = getattr(raised, "args", (None,))[0] if raised is not None else None
+    if isinstance(found, Message):
+        return found
+    return verbatim(str(error["msg"]).removeprefix("Value error, "))
 
 
 def _number_keys_as_text(data: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -257,16 +292,19 @@ def parse_case(data: Any, source: str, locate: Locator | None = None) -> Case:
     if data is None:
         raise _file_problem(
             source,
-            "the file is empty",
+            t_("the file is empty"),
             line=1,
-            hint="a case file holds title, issues and parties; see docs/reference/case-file.md",
+            hint=t_("a case file holds title, issues and parties; see docs/reference/case-file.md"),
         )
     if not isinstance(data, Mapping):
         raise _file_problem(
             source,
-            f"a case file holds a mapping (title, issues, parties), not {type(data).__name__}",
+            t_(
+                "a case file holds a mapping (title, issues, parties), not {kind}",
+                kind=type(data).__name__,
+            ),
             line=locate(()) if locate else None,
-            hint="see docs/reference/case-file.md",
+            hint=t_("see docs/reference/case-file.md"),
         )
     data = _number_keys_as_text(data)
     try:
@@ -283,12 +321,14 @@ def parse_case(data: Any, source: str, locate: Locator | None = None) -> Case:
             first = group[0].error
             message, hint = _message(first)
             if len(group) > 1 and all(item.error["type"] in _TYPE_ERRORS for item in group):
-                expected = _expected(alternatives.get(path, set()))
-                message = f"expected {expected}, got {first.get('input')!r}"
-                hint = f"write {expected}" if " or " in expected else hint
+                words = _expected(alternatives.get(path, set()))
+                expected = _either(words)
+                got = repr(first.get("input"))
+                message = t_("expected {expected}, got {value}", expected=expected, value=got)
+                hint = t_("write {expected}", expected=expected) if len(words) > 1 else hint
             elif first["type"] == "extra_forbidden":
                 allowed = _allowed_keys(Case, data, path)
-                hint = f"allowed keys here: {', '.join(allowed)}" if allowed else hint
+                hint = t_("allowed keys here: {keys}", keys=", ".join(allowed)) if allowed else hint
             line = locate(path) if locate else None
             found.append(CaseFileError(source, path, message, hint=hint, line=line))
         raise CaseFileErrors(found) from None

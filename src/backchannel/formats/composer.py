@@ -41,6 +41,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from backchannel.errors import CaseFileError, CaseFileErrors
+from backchannel.messages import Message, Text, t_
 from backchannel.model.conditions import Where
 
 __all__ = ["MAX_ALIAS_VALUES", "MAX_DEPTH", "MAX_NUMBER_CHARS", "Composer", "Tag", "problem"]
@@ -70,17 +71,17 @@ class Tag(StrEnum):
     TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-_SCALAR_NAMES: dict[str, str] = {
-    Tag.INT: "an integer",
-    Tag.FLOAT: "a number",
-    Tag.BOOL: "true or false",
-    Tag.TIMESTAMP: "a date",
+_SCALAR_NAMES: dict[str, Message] = {
+    Tag.INT: t_("an integer"),
+    Tag.FLOAT: t_("a number"),
+    Tag.BOOL: t_("true or false"),
+    Tag.TIMESTAMP: t_("a date"),
 }
 
 _MARKERS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
 """Tags of the keys that the constructor reads as markers (``<<``, ``=``), not as values."""
 
-_DUPLICATE_HINT = "keep one of them; otherwise one value is silently lost"
+_DUPLICATE_HINT = t_("keep one of them; otherwise one value is silently lost")
 
 
 def _mark(event: Event) -> yaml.Mark:
@@ -88,7 +89,9 @@ def _mark(event: Event) -> yaml.Mark:
     return cast(yaml.Mark, event.start_mark)
 
 
-def problem(source: str, path: Where, message: str, hint: str, line: int | None) -> CaseFileErrors:
+def problem(
+    source: str, path: Where, message: Text, hint: Text, line: int | None
+) -> CaseFileErrors:
     """One located problem in a document, raised as :class:`CaseFileErrors`."""
     return CaseFileErrors([CaseFileError(source, path, message, hint=hint, line=line)])
 
@@ -148,8 +151,8 @@ class Composer:
                 if self.documents > 1:
                     raise self._refuse(
                         event,
-                        "a second document in the file",
-                        "keep one document per file: remove this '---' and what follows",
+                        t_("a second document in the file"),
+                        t_("keep one document per file: remove this '---' and what follows"),
                     )
         if self.duplicates:
             raise CaseFileErrors(sorted(self.duplicates, key=lambda error: error.line or 0))
@@ -159,7 +162,7 @@ class Composer:
         """The data of a composed document (its scalars are already constructed)."""
         return None if root is None else self.constructor.construct_document(root)
 
-    def _refuse(self, event: Event, message: str, hint: str) -> CaseFileErrors:
+    def _refuse(self, event: Event, message: Text, hint: Text) -> CaseFileErrors:
         return problem(self.source, self._where(), message, hint, _mark(event).line + 1)
 
     def _where(self) -> Where:
@@ -179,13 +182,17 @@ class Composer:
             return
         if anchor in self.anchors or any(frame.anchor == anchor for frame in self.stack):
             raise self._refuse(
-                event, f"anchor &{anchor} is defined twice", "give each anchor its own name"
+                event,
+                t_("anchor &{anchor} is defined twice", anchor=anchor),
+                t_("give each anchor its own name"),
             )
 
     def _check_tag(self, event: Event, tag: str) -> None:
         if tag not in self.constructor.yaml_constructors and tag not in _MARKERS:
             raise self._refuse(
-                event, f"unknown tag {tag!r}", "remove the tag: only YAML's own tags are read"
+                event,
+                t_("unknown tag {tag}", tag=repr(tag)),
+                t_("remove the tag: only YAML's own tags are read"),
             )
 
     def _add(self, node: Node, size: int, anchor: str | None) -> None:
@@ -207,7 +214,11 @@ class Composer:
         if key.value not in mapping.keys:
             mapping.keys[key.value] = line
             return
-        message = f"duplicate key {key.value!r} (first on line {mapping.keys[key.value]})"
+        message = t_(
+            "duplicate key {key} (first on line {line})",
+            key=repr(key.value),
+            line=mapping.keys[key.value],
+        )
         self.duplicates.append(
             CaseFileError(
                 self.source, (*mapping.path, key.value), message, hint=_DUPLICATE_HINT, line=line
@@ -223,21 +234,29 @@ class Composer:
         if tag in (Tag.INT, Tag.FLOAT) and len(event.value) > MAX_NUMBER_CHARS:
             raise self._refuse(
                 event,
-                f"a number of {len(event.value)} characters; at most {MAX_NUMBER_CHARS} "
-                "are allowed",
-                "write a shorter number, or put it in quotes if it is text",
+                t_(
+                    "a number of {n} characters; at most {limit} are allowed",
+                    n=len(event.value),
+                    limit=MAX_NUMBER_CHARS,
+                ),
+                t_("write a shorter number, or put it in quotes if it is text"),
             )
         self._check_tag(event, tag)
         try:  # constructed now, once, so that a bad value is refused at its path
             if tag != Tag.STR and tag not in _MARKERS:
                 self.constructor.construct_object(node)
         except (ValueError, KeyError, AttributeError) as error:
-            what = _SCALAR_NAMES.get(tag, f"a valid {tag}")
+            what = _SCALAR_NAMES.get(tag, t_("a valid {tag}", tag=tag))
             detail = f" ({error})" if isinstance(error, ValueError) and tag == Tag.TIMESTAMP else ""
             raise self._refuse(
                 event,
-                f"{event.value!r} is not {what}{detail}",
-                "write a valid value, or put it in quotes if it is text",
+                t_(
+                    "{value} is not {what}{detail}",
+                    value=repr(event.value),
+                    what=what,
+                    detail=detail,
+                ),
+                t_("write a valid value, or put it in quotes if it is text"),
             ) from None
         self._add(node, 1, event.anchor)
 
@@ -245,8 +264,8 @@ class Composer:
         if len(self.stack) >= MAX_DEPTH:
             raise self._refuse(
                 event,
-                f"lists and mappings nested more than {MAX_DEPTH} levels deep",
-                "flatten the document; no Backchannel file needs such depth",
+                t_("lists and mappings nested more than {limit} levels deep", limit=MAX_DEPTH),
+                t_("flatten the document; no Backchannel file needs such depth"),
             )
         self._check_anchor(event)
         kind = SequenceNode if isinstance(event, SequenceStartEvent) else MappingNode
@@ -271,18 +290,20 @@ class Composer:
             if any(frame.anchor == anchor for frame in self.stack):
                 raise self._refuse(
                     event,
-                    f"alias *{anchor} is inside the value it repeats",
-                    "an alias may only repeat a value that ends before it",
+                    t_("alias *{anchor} is inside the value it repeats", anchor=anchor),
+                    t_("an alias may only repeat a value that ends before it"),
                 )
             raise self._refuse(
-                event, f"alias *{anchor} has no anchor before it", f"define &{anchor} first"
+                event,
+                t_("alias *{anchor} has no anchor before it", anchor=anchor),
+                t_("define &{anchor} first", anchor=anchor),
             )
         node, size = self.anchors[anchor]
         self.repeated += size
         if self.repeated > MAX_ALIAS_VALUES:
             raise self._refuse(
                 event,
-                f"aliases repeat more than {MAX_ALIAS_VALUES:,} values",
-                "write the repeated parts out, or repeat them less",
+                t_("aliases repeat more than {limit} values", limit=f"{MAX_ALIAS_VALUES:,}"),
+                t_("write the repeated parts out, or repeat them less"),
             )
         self._add(node, size, None)

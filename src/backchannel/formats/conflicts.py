@@ -58,7 +58,7 @@ def read_conflict(path: Path, *, enumerate_states: Enumerator) -> ConflictFile:
         try:
             return read_gmcr_text(text, source, enumerate_states)
         except AnalysisError as exc:
-            raise CaseFileError(source, ("infeasibles",), exc.message) from None
+            raise CaseFileError(source, ("infeasibles",), exc.text) from None
     return read_conflict_text(text, source, "json" if kind is FileKind.JSON else "yaml")
 
 

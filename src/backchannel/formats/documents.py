@@ -52,6 +52,7 @@ from yaml.scanner import Scanner
 from backchannel.errors import CaseFileError, CaseFileErrors
 from backchannel.formats.composer import Composer, Tag, problem
 from backchannel.formats.files import decode_text, read_bytes
+from backchannel.messages import t_
 from backchannel.model.conditions import Locator, Where
 
 __all__ = ["parse_document", "read_document"]
@@ -149,8 +150,12 @@ def _check_json(text: str, source: str) -> None:
         raise problem(
             source,
             (),
-            f"not valid JSON: {error.msg} at column {error.colno}",
-            "check the quotes, commas and brackets near there",
+            t_(
+                "not valid JSON: {problem} at column {column}",
+                problem=error.msg,
+                column=error.colno,
+            ),
+            t_("check the quotes, commas and brackets near there"),
             error.lineno,
         ) from None
     except (RecursionError, ValueError):
@@ -162,20 +167,22 @@ def _yaml_problem(
 ) -> CaseFileErrors:
     """A YAML syntax error (or a tag no safe loader constructs), located."""
     if isinstance(error, ReaderError):
-        message = f"character U+{error.character:04X} is not allowed"
+        message = t_("character {code} is not allowed", code=f"U+{error.character:04X}")
         at = text.count("\n", 0, error.position) + 1
-        return problem(source, (), f"not valid YAML: {message}", "delete it", at)
+        return problem(
+            source, (), t_("not valid YAML: {problem}", problem=message), t_("delete it"), at
+        )
     mark = error.problem_mark or error.context_mark
     what = error.problem or str(error)
     if error.context and error.context_mark and error.context_mark is not mark:
         what += f" ({error.context}, which starts on line {error.context_mark.line + 1})"
     hint = (
-        "indent with spaces: YAML forbids tabs"
+        t_("indent with spaces: YAML forbids tabs")
         if "'\\t'" in what
-        else "check the indentation and quoting near this line"
+        else t_("check the indentation and quoting near this line")
     )
     line = None if mark is None else mark.line + 1
-    return problem(source, (), f"not valid YAML: {what}", hint, line)
+    return problem(source, (), t_("not valid YAML: {problem}", problem=what), hint, line)
 
 
 def _node_locator(root: Node | None) -> Locator:

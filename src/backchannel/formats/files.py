@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from backchannel.errors import CaseFileError, InputError
+from backchannel.messages import t_
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -50,7 +51,7 @@ BOM = b"\xef\xbb\xbf"
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 """Characters no text format here allows: C0 controls but tab, LF and CR; DEL; C1."""
 
-_TEXT_HINT = "save it as plain UTF-8 text"
+_TEXT_HINT = t_("save it as plain UTF-8 text")
 
 
 def _unreadable(source: str, reason: str, hint: str | None = None) -> CaseFileError:
@@ -140,7 +141,10 @@ def decode_text(data: bytes, source: str, *, encoding: str = "utf-8") -> str:
         text = body.decode(encoding)
     except LookupError:
         raise CaseFileError(
-            source, (), f"unknown text encoding {encoding!r}", hint="save the file as UTF-8"
+            source,
+            (),
+            t_("unknown text encoding {encoding}", encoding=repr(encoding)),
+            hint=t_("save the file as UTF-8"),
         ) from None
     except UnicodeDecodeError as error:
         line, column = _column(body, error.start)
@@ -148,8 +152,13 @@ def decode_text(data: bytes, source: str, *, encoding: str = "utf-8") -> str:
         raise CaseFileError(
             source,
             (),
-            f"not {name} text: byte 0x{body[error.start]:02x} at column {column}",
-            hint="save the file as UTF-8",
+            t_(
+                "not {encoding} text: byte {byte} at column {column}",
+                encoding=name,
+                byte=f"0x{body[error.start]:02x}",
+                column=column,
+            ),
+            hint=t_("save the file as UTF-8"),
             line=line,
         ) from None
     found = _CONTROL.search(text)
@@ -162,7 +171,11 @@ def decode_text(data: bytes, source: str, *, encoding: str = "utf-8") -> str:
         raise CaseFileError(
             source,
             (),
-            f"not a text file: control character U+{code:04X}{name} at column {column}",
+            t_(
+                "not a text file: control character {code} at column {column}",
+                code=f"U+{code:04X}{name}",
+                column=column,
+            ),
             hint=_TEXT_HINT,
             line=line,
         )

@@ -106,7 +106,10 @@ class Agenda(_Strict):
         for issue in self.issues:
             if issue.id == issue_id:
                 return issue
-        raise InputError(f"unknown issue {issue_id!r}", hint="pick an issue of this agenda")
+        raise InputError(
+            t_("unknown issue {issue}", issue=repr(issue_id)),
+            hint=t_("pick an issue of this agenda"),
+        )
 
 
 class Firmness(str, Enum):
@@ -162,26 +165,31 @@ class Position(_Strict):
 def check_position(agenda: Agenda, position: Position) -> None:
     """Every issue and option the position names exists on the agenda."""
 
-    def known(issue_id: str, options: list[str], where: str) -> None:
+    def known(issue_id: str, options: list[str], where: Message) -> None:
         issue = agenda.issue(issue_id)
         unknown = [o for o in options if o not in issue.options]
         if unknown:
             raise InputError(
-                f"{where}: {listing(map(repr, unknown))} is not an option of {issue.name!r}",
-                hint=f"the options are: {listing(issue.options)}",
+                t_(
+                    "{where}: {options} is not an option of {issue}",
+                    where=where,
+                    options=listing(map(repr, unknown)),
+                    issue=repr(issue.name),
+                ),
+                hint=t_("the options are: {options}", options=listing(issue.options)),
             )
 
     for issue_id in position.importance:
         agenda.issue(issue_id)
     for issue_id, ratings in position.ratings.items():
-        known(issue_id, list(ratings), "ratings")
+        known(issue_id, list(ratings), t_("ratings"))
     for item in position.unacceptable:
-        known(item.issue, [item.option], "unacceptable options")
+        known(item.issue, [item.option], t_("unacceptable options"))
     for rule in position.rules:
-        known(rule.if_issue, rule.if_options, "condition")
-        known(rule.then_issue, rule.then_options, "condition")
+        known(rule.if_issue, rule.if_options, t_("condition"))
+        known(rule.then_issue, rule.then_options, t_("condition"))
         if rule.if_issue == rule.then_issue:
-            raise InputError("a condition links an issue to itself", hint="pick two issues")
+            raise InputError(t_("a condition links an issue to itself"), hint=t_("pick two issues"))
 
 
 def importance_weights(agenda: Agenda, importance: dict[str, int]) -> dict[str, float]:
@@ -327,11 +335,13 @@ class Side(_Strict):
 def build_case(title: str, agenda: Agenda, sides: list[Side]) -> Case:
     """The engine's case: the agenda and every side (absent stakeholders' lines stated)."""
     if not agenda.issues:
-        raise InputError("the agenda has no issues yet", hint="add issues before evaluating")
+        raise InputError(
+            t_("the agenda has no issues yet"), hint=t_("add issues before evaluating")
+        )
     if sum(not s.absent for s in sides) < 2:
         raise InputError(
-            "an evaluation needs at least two delegations at the table",
-            hint="add delegations on the dialogue page",
+            t_("an evaluation needs at least two delegations at the table"),
+            hint=t_("add delegations on the dialogue page"),
         )
     parties = [
         _party(agenda, n, s.name, s.absent, s.position, stated=s.absent)

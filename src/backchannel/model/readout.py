@@ -5,8 +5,8 @@ A readout is made for one **audience**: a delegation (for its principals), the o
 content is built by the services from the audience's own view of the dialogue and holds
 only shared or released material:
 
-* the findings the facilitator released to the audience (headline, and the package
-  when one was released), by round;
+* the findings the facilitator released to the audience (each record as released: its
+  facts, and the package or the frontier when one was released), by round;
 * the meetings held that the audience may see (when, where, which agenda), each with
   its record when every side taking part agreed it;
 * the current version of each negotiating text: its clauses and each clause's state,
@@ -23,6 +23,8 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
 from enum import Enum
+
+from backchannel.model.disclosure import Disclosed
 
 ALL = "all"
 """The audience of a readout for every delegation and the observers together."""
@@ -46,13 +48,26 @@ class Page(str, Enum):
 
 @dataclass(frozen=True)
 class ReleasedFinding:
-    """A finding released to the audience: what :class:`~backchannel.model.disclosure.
-    Disclosed` says, in its round (``package``: issue -> option, in agenda order)."""
+    """A finding released to the audience, in its round: the
+    :class:`~backchannel.model.disclosure.Disclosed` record as JSON (``record``)."""
 
     round_number: int
-    kind: str
-    headline: str
-    package: tuple[tuple[str, str], ...] = ()
+    record: str
+
+    @classmethod
+    def of(cls, round_number: int, told: Disclosed) -> ReleasedFinding:
+        """The finding ``told`` in round ``round_number``."""
+        return cls(round_number, told.model_dump_json())
+
+    @property
+    def told(self) -> Disclosed:
+        """The record as released."""
+        return Disclosed.model_validate_json(self.record)
+
+    @property
+    def package(self) -> tuple[tuple[str, str], ...]:
+        """The package released (issue, option), in agenda order; empty when none."""
+        return tuple((self.told.package or {}).items())
 
 
 @dataclass(frozen=True)

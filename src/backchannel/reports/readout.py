@@ -16,10 +16,10 @@ from html import escape
 from backchannel import i18n
 from backchannel.messages import Message, Render, t_, verbatim
 from backchannel.model.changes import ConvergencePoint
-from backchannel.model.disclosure import Disclosed, Kind, facts_of
-from backchannel.model.readout import ALL, OBSERVERS, Page, ReadoutContent, ReleasedFinding
+from backchannel.model.disclosure import Kind, words
+from backchannel.model.readout import ALL, OBSERVERS, Page, ReadoutContent
 from backchannel.model.text import ClauseState
-from backchannel.reports.charts import convergence_svg, released_map_svg
+from backchannel.reports.charts import convergence_svg, frontier_svg, released_map_svg, rule_name
 
 CLAUSE_STATES: dict[str, Message] = {
     ClauseState.AGREED.value: t_("agreed"),
@@ -68,6 +68,9 @@ CHART_STYLE = (
     "{font-size:11px;fill:#000;font-family:'DejaVu Sans',sans-serif}"
     "svg.chart .cell-label{font-size:10px}svg.chart .tick{stroke:#555}"
     "svg.chart .viable-cell{fill:#bbb;stroke:#000}svg.chart .bar{fill:#888;stroke:#000}"
+    "svg.chart .front{fill:none;stroke:#000;stroke-width:1.5}svg.chart .point{fill:#555}"
+    "svg.chart .mark{fill:none;stroke:#000;stroke-width:2}"
+    "svg.chart .mark-label{font-size:10px;fill:#000;font-family:'DejaVu Sans',sans-serif}"
 )
 """The charts' own style, inside each chart (a PDF renderer styles an SVG from within it);
 scoped to the charts, so that a page showing the readout keeps its own style elsewhere."""
@@ -88,29 +91,6 @@ def audience_title(content: ReadoutContent) -> Message:
     return t_("the delegation {name}", name=content.audience_name)
 
 
-def headline(finding: ReleasedFinding) -> Message:
-    """A released finding's headline in the reader's language (as released when its
-    words are not the disclosure's own)."""
-    record = Disclosed(kind=Kind(finding.kind), headline=finding.headline)
-    facts = facts_of(record)
-    answer = None if facts.answer is None else (t_("yes") if facts.answer else t_("no"))
-    if record.kind is Kind.ZONE and answer is not None:
-        return t_("Agreement on the whole agenda is possible: {answer}.", answer=answer)
-    if record.kind is Kind.OVERLAP and answer is not None and facts.subject is not None:
-        return t_("Issue “{issue}” has overlap: {answer}.", issue=facts.subject, answer=answer)
-    if record.kind is Kind.CLASH and answer is not None and facts.subject is not None:
-        return t_(
-            "Your red line “{red_line}” clashes with another side: {answer}.",
-            red_line=facts.subject,
-            answer=answer,
-        )
-    if record.kind is Kind.PACKAGE:
-        if facts.partial:
-            return t_("A package for discussion on a partial deal:")
-        return t_("A package for discussion on the whole agenda:")
-    return verbatim(finding.headline)
-
-
 def _note(text: str) -> str:
     return f'<p class="note">{escape(text)}</p>'
 
@@ -127,7 +107,7 @@ def _findings(content: ReadoutContent, say: Render) -> str:
         round_name = escape(say(t_("Round {n}", n=finding.round_number)))
         parts.append(
             f'<div class="finding"><p><span class="meta">{round_name}</span> · '
-            f"{escape(say(headline(finding)))}</p>"
+            f"{escape(say(words(finding.told)))}</p>"
         )
         if finding.package:
             rows = "".join(
@@ -143,11 +123,11 @@ def _overlaps(content: ReadoutContent) -> dict[str, bool]:
     """Each issue's overlap as last released to the audience (by issue name)."""
     found: dict[str, bool] = {}
     for finding in content.findings:
-        if finding.kind != Kind.OVERLAP.value:
+        facts = finding.told.facts
+        if facts is None or facts.kind is not Kind.OVERLAP:
             continue
-        facts = facts_of(Disclosed(kind=Kind.OVERLAP, headline=finding.headline))
-        if facts.subject is not None and facts.answer is not None:
-            found[facts.subject] = facts.answer
+        if facts.issue is not None and facts.answer is not None:
+            found[facts.issue] = facts.answer
     return found
 
 
@@ -166,11 +146,12 @@ def convergence_points(content: ReadoutContent) -> list[ConvergencePoint]:
     rounds: dict[int, dict[str, bool]] = {}
     zones: dict[int, bool | None] = {}
     for finding in content.findings:
-        record = Disclosed(kind=Kind(finding.kind), headline=finding.headline)
-        facts = facts_of(record)
-        if record.kind is Kind.OVERLAP and facts.subject is not None:
-            rounds.setdefault(finding.round_number, {})[facts.subject] = bool(facts.answer)
-        elif record.kind is Kind.ZONE:
+        facts = finding.told.facts
+        if facts is None:
+            continue
+        if facts.kind is Kind.OVERLAP and facts.issue is not None:
+            rounds.setdefault(finding.round_number, {})[facts.issue] = bool(facts.answer)
+        elif facts.kind is Kind.ZONE:
             zones[finding.round_number] = facts.answer
             rounds.setdefault(finding.round_number, {})
     return [
@@ -201,12 +182,23 @@ def _charts(content: ReadoutContent, say: Render) -> str:
     else:
         text = t_("No finding about overlap has been released yet: nothing to chart across rounds.")
         parts.append(f'<p class="note">{escape(say(text))}</p>')
-    frontier = t_(
-        "The Pareto frontier is shown only where the facilitator released it; it was not "
-        "released to this audience."
-    )
-    parts.append(f'<p class="note">{escape(say(frontier))}</p>')
+    parts.append(_frontier(content, say))
     return "".join(parts)
+
+
+def _frontier(content: ReadoutContent, say: Render) -> str:
+    """The Pareto frontier last released to the audience, drawn; else a note that says it
+    was not released to it."""
+    released = [f.told.frontier for f in content.findings if f.told.frontier is not None]
+    if not released:
+        text = t_(
+            "The Pareto frontier is shown only where the facilitator released it; it was "
+            "not released to this audience."
+        )
+        return _note(say(text))
+    last = released[-1]
+    marks = {rule_name(rule, say): point for rule, point in last.marks.items()}
+    return _styled(frontier_svg(last.points, last.sides, marks, last.total, render=say))
 
 
 def _meetings(content: ReadoutContent, say: Render) -> str:

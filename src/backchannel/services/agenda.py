@@ -170,9 +170,14 @@ def _numeric_options(issue: Issue) -> list[str]:
     count = round((span.max - span.min) / span.step) + 1
     if count > MAX_OPTIONS:
         raise InputError(
-            f"issue {issue.name!r} is a numeric range of {count} values; an agenda issue "
-            f"has at most {MAX_OPTIONS} options",
-            hint="give the issue fewer values (a larger step) in the file",
+            t_(
+                "issue {name} is a numeric range of {count} values; an agenda issue has at "
+                "most {most} options",
+                name=repr(issue.name),
+                count=count,
+                most=MAX_OPTIONS,
+            ),
+            hint=t_("give the issue fewer values (a larger step) in the file"),
         )
     unit = f" {span.unit}" if span.unit else ""
     values = [span.min + k * span.step for k in range(count)]
@@ -200,26 +205,30 @@ def read_agenda_upload(filename: str, data: bytes) -> list[Issue]:
     name = PurePath(filename.replace("\\", "/")).name or "upload"
     if not name.lower().endswith(CASE_SUFFIXES):
         raise InputError(
-            f"{name!r} is not a case file",
-            hint="upload a .yaml, .yml or .json case file or a Genius .xml domain",
+            t_("{name} is not a case file", name=repr(name)),
+            hint=t_("upload a .yaml, .yml or .json case file or a Genius .xml domain"),
         )
     if len(data) > MAX_CASE_BYTES:
         raise InputError(
-            f"{name!r} is larger than {MAX_CASE_BYTES:,} bytes", hint="upload a smaller case file"
+            t_("{name} is larger than {limit} bytes", name=repr(name), limit=f"{MAX_CASE_BYTES:,}"),
+            hint=t_("upload a smaller case file"),
         )
     if not data.strip():
-        raise InputError(f"{name!r} is empty", hint="choose the case file again")
+        raise InputError(
+            t_("{name} is empty", name=repr(name)), hint=t_("choose the case file again")
+        )
     with tempfile.TemporaryDirectory(prefix="backchannel-import-") as folder:
         path = Path(folder) / name
         path.write_bytes(data)
         try:
             return load_agenda(path)
         except BackchannelError as error:  # named by the upload, never by the folder
-            text = error.message.replace(f"{folder}/", "").replace(folder, "")
             raise InputError(
-                text,
-                hint="upload a case file (.yaml, .json), a GeniusWeb profile or the domain "
-                "file of a Genius domain (not a profile)",
+                error.text.replaced(f"{folder}/", "").replaced(folder, ""),
+                hint=t_(
+                    "upload a case file (.yaml, .json), a GeniusWeb profile or the domain "
+                    "file of a Genius domain (not a profile)"
+                ),
             ) from None
 
 
@@ -239,7 +248,7 @@ def import_agenda(
         access.facilitator(s, actor, dialogue_id)  # nobody else's upload is even read
     issues = [_case_issue(i) for i in read_agenda_upload(filename, data)]
     if not issues:
-        raise InputError("the file has no issues", hint="check that it is a case file")
+        raise InputError(t_("the file has no issues"), hint=t_("check that it is a case file"))
 
     def add(agenda: Agenda) -> Agenda:
         taken = {i.name.lower() for i in agenda.issues}

@@ -296,7 +296,7 @@ def release(
         row.finding, opened.overlap, opened.exists, opened.package, issues, issue
     )
     return [
-        releases.deliver(platform, actor, dialogue_id, audience, record, observers=True)
+        releases.deliver(platform, actor, dialogue_id, audience, record)
         for audience in dict.fromkeys(audiences)
     ]
 

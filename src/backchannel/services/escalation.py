@@ -36,6 +36,7 @@ from backchannel.conflict.compile import compile_conflict, enumerate_feasible, s
 from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.decompile import preference_rankings
 from backchannel.conflict.graph import render_svg
+from backchannel.conflict.movers import mover_groups
 from backchannel.conflict.reports import Explanation, PathsReport, StabilityReport
 from backchannel.conflict.whatif import made_irreversible, without_options
 from backchannel.errors import (
@@ -52,7 +53,12 @@ from backchannel.formats.gmcr import read_gmcr_text
 from backchannel.messages import Render, t_
 from backchannel.model.conflict import ConflictFile
 from backchannel.model.conflict.checks import check_conflict
-from backchannel.model.disclosure import EscalationStep, Kind, escalation_disclosed
+from backchannel.model.disclosure import (
+    CONCEPT_NAMES,
+    EscalationStep,
+    Kind,
+    escalation_disclosed,
+)
 from backchannel.services import access, releases
 from backchannel.services.access import Actor
 from backchannel.services.dialogues import current_round
@@ -73,16 +79,13 @@ SOURCE = "escalation model"
 CONCEPTS = DEFAULT_CONCEPTS
 """The solution concepts the watch analyses: Nash, GMR, SMR, SEQ, SIM and SEQ&SIM."""
 SUFFIXES = (".yaml", ".yml", ".json", ".gmcr")
-
-CONCEPT_NAMES = {
-    "nash": t_("Nash stability (R)"),
-    "gmr": t_("general metarationality (GMR)"),
-    "smr": t_("symmetric metarationality (SMR)"),
-    "seq": t_("sequential stability (SEQ)"),
-    "sim": t_("simultaneous stability (SIM)"),
-    "seqsim": t_("simultaneous sequential stability (SEQ&SIM)"),
-}
-"""Each concept's name, as the page and a released finding give it."""
+LIMITED = "limited"
+"""Limited-move stability ``L_h``: analysed beside :data:`CONCEPTS` when the model has two
+movers (decision makers or coalitions), at the horizon the page asks for."""
+HORIZON = 2
+"""The horizon of limited-move stability when none is asked for."""
+MAX_HORIZON = 12
+"""The longest horizon the page analyses."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,8 @@ class Watch:
     """Per decision maker: tie groups of Y/N strings, most preferred first."""
     lost_status_quo: bool = False
     """A what-if whose switched-off option the status quo takes (it has none then)."""
+    horizon: int | None = None
+    """The horizon of limited-move stability (None: not analysed, not two movers)."""
 
 
 # ---------------------------------------------------------------- checking a model
@@ -307,15 +312,37 @@ def _vary(conflict: CompiledConflict, whatif: WhatIf) -> CompiledConflict:
     return varied
 
 
-def analyse(conflict: CompiledConflict, model: ConflictFile) -> Watch:
-    """The engine's analysis of a compiled model under :data:`CONCEPTS`.
+def horizon_of(text: object) -> int:
+    """The horizon asked for (nothing asked: :data:`HORIZON`).
+
+    Raises
+    ------
+    FieldError
+        Not a whole number from 1 to :data:`MAX_HORIZON`.
+    """
+    given = str(text or "").strip()
+    if not given:
+        return HORIZON
+    if not given.isdigit() or not 1 <= int(given) <= MAX_HORIZON:
+        raise FieldError(
+            "horizon",
+            t_("the horizon {value} is not a number of moves", value=repr(given[:20])),
+            hint=t_("give a whole number from 1 to {most}", most=MAX_HORIZON),
+        )
+    return int(given)
+
+
+def analyse(conflict: CompiledConflict, model: ConflictFile, horizon: int = HORIZON) -> Watch:
+    """The engine's analysis of a compiled model under :data:`CONCEPTS`, and limited-move
+    stability at ``horizon`` when the model has two movers.
 
     Raises
     ------
     AnalysisError
         What the engine refuses (e.g. too many moves to list).
     """
-    report = analyze(conflict, CONCEPTS)
+    two = len(mover_groups(conflict)) == 2
+    report = analyze(conflict, (*CONCEPTS, LIMITED) if two else CONCEPTS, horizon=horizon)
     paths = None
     if conflict.status_quo is not None:
         paths = status_quo_paths(conflict, CONCEPTS)
@@ -323,20 +350,26 @@ def analyse(conflict: CompiledConflict, model: ConflictFile) -> Watch:
         [[state_text(conflict, code) for code in group] for group in ranking]
         for ranking in preference_rankings(conflict)
     ]
-    return Watch(model, conflict, report, paths, state_names(model, conflict), rankings)
+    names = state_names(model, conflict)
+    return Watch(model, conflict, report, paths, names, rankings, horizon=horizon if two else None)
 
 
 def watch(
-    platform: Platform, actor: Actor, dialogue_id: str, whatif: WhatIf | None = None
+    platform: Platform,
+    actor: Actor,
+    dialogue_id: str,
+    whatif: WhatIf | None = None,
+    horizon: int = HORIZON,
 ) -> tuple[StoredModel, Watch, Watch | None]:
-    """The saved model, its analysis, and the what-if's analysis (when one is asked)."""
+    """The saved model, its analysis, and the what-if's analysis (when one is asked);
+    limited-move stability at ``horizon`` (see :func:`horizon_of`)."""
     stored = _stored(platform, actor, dialogue_id)
     conflict = check_model(stored.model)
-    before = analyse(conflict, stored.model)
+    before = analyse(conflict, stored.model, horizon)
     after = None
     if whatif:
         varied = _vary(conflict, whatif)
-        after = analyse(varied, stored.model)
+        after = analyse(varied, stored.model, horizon)
         if conflict.status_quo is not None and varied.status_quo is None:
             after = replace(after, lost_status_quo=True)
     return stored, before, after
@@ -458,9 +491,13 @@ def release(
         )
     with platform.view() as s:
         place = access.facilitator(s, actor, dialogue_id)
-        target = access.owned(s, place, DelegationRow, audience)
-        if target.role != "delegation":
-            raise FieldError("audience", t_("escalation findings go to a delegation at the table"))
+        if audience != releases.OBSERVERS:
+            target = access.owned(s, place, DelegationRow, audience)
+            if target.role != "delegation":
+                raise FieldError(
+                    "audience",
+                    t_("escalation findings go to a delegation at the table or to the observers"),
+                )
         current_round(s, dialogue_id)
     stored = _stored(platform, actor, dialogue_id)
     conflict = check_model(stored.model)

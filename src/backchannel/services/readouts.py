@@ -130,8 +130,7 @@ def _findings(s: Session, keys: DialogueKeys, seat: Seat) -> list[ReleasedFindin
     out = []
     for row in repo.releases(s, seat.dialogue_id, [_audience_of(seat)]):
         told = Disclosed.model_validate(keys.open("releases", "body", row.id, row.body_ct))
-        package = tuple((told.package or {}).items())
-        out.append(ReleasedFinding(numbers[row.round_id], told.kind.value, told.headline, package))
+        out.append(ReleasedFinding.of(numbers[row.round_id], told))
     return out
 
 

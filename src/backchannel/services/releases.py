@@ -94,12 +94,10 @@ def deliver(
     dialogue_id: str,
     audience: str,
     record: Disclosed,
-    *,
-    observers: bool = False,
 ) -> str:
     """Release a finding made elsewhere (the escalation watch's, a blind dialogue's) to
-    one delegation at the table (or, with ``observers``, to the observers), in the current
-    round, once; the round's state does not change. The release's id.
+    one delegation at the table or to the observers, in the current round, once; the
+    round's state does not change. The release's id.
 
     Raises
     ------
@@ -113,13 +111,11 @@ def deliver(
     with platform.unit() as s:
         place = access.facilitator(s, actor, dialogue_id)
         repo.lock_dialogue(s, dialogue_id)
-        if not (observers and audience == OBSERVERS):
+        if audience != OBSERVERS:
             target = access.owned(s, place, DelegationRow, audience)
             if target.role != "delegation":
                 raise InputError(
                     t_("releases go to a delegation at the table or to the observers")
-                    if observers
-                    else t_("escalation findings go to a delegation at the table")
                 )
         row = current_round(s, dialogue_id)
         return _store(platform, s, platform.keys(s, dialogue_id), actor, row, audience, record)

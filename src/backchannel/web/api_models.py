@@ -18,7 +18,7 @@ from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from backchannel.model.dialogue import NOT_TRUTH_VALUE, Agenda, Position
-from backchannel.model.disclosure import Kind
+from backchannel.model.disclosure import EscalationFact, Facts, FrontierFact, Kind
 from backchannel.model.findings import Findings
 from backchannel.model.results import SettlementRule
 from backchannel.services import dialogues
@@ -137,6 +137,7 @@ class EvaluationKind(str, Enum):
     OVERLAP = Kind.OVERLAP.value
     CLASH = Kind.CLASH.value
     PACKAGE = Kind.PACKAGE.value
+    FRONTIER = Kind.FRONTIER.value
 
 
 class ReleaseBody(_Body):
@@ -412,8 +413,14 @@ class ReleaseOut(BaseModel):
     released_at: datetime
     round: int
     kind: Kind
-    headline: str
+    headline: str = Field(description="what the finding states, in the caller's language")
+    facts: Facts | None = Field(
+        default=None,
+        description="what the finding states, as data (a versioned document: kind and values)",
+    )
     package: dict[str, str] | None = None
+    frontier: FrontierFact | None = None
+    escalation: EscalationFact | None = None
 
 
 class LogEntryOut(BaseModel):

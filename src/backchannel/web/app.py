@@ -18,7 +18,7 @@ from backchannel import __version__
 from backchannel.config import Settings
 from backchannel.errors import EnrolmentNeeded, InputError
 from backchannel.messages import t_
-from backchannel.model.disclosure import headline_words
+from backchannel.model.disclosure import words
 from backchannel.model.findings import red_line_words
 from backchannel.services.dialogues import FACILITATOR_ALIAS
 from backchannel.services.platform import Platform
@@ -101,7 +101,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     templates.env.filters["label"] = labels.label
     templates.env.filters["extract"] = lambda key, container: container[key]
     templates.env.filters["light"] = light_format.light
-    templates.env.filters["headline"] = headline_words
+    templates.env.filters["headline"] = words
     templates.env.globals["red_line"] = red_line_words
     templates.env.globals["facilitator_alias"] = FACILITATOR_ALIAS
     app.state.templates = templates

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from backchannel.messages import Message, Render, t_
 from backchannel.model.changes import ConvergencePoint
+from backchannel.model.disclosure import FrontierFact, frontier_sides
 from backchannel.model.findings import Findings
 from backchannel.reports.charts import (
     convergence_svg,
@@ -58,8 +59,8 @@ def analysis_charts(findings: Findings, *, render: Render) -> dict[str, Markup |
     at_table = [n for n in findings.sides if any(n in u for u in findings.utilities.values())]
     frontier: Markup | None = None
     empty: str | None = None
-    if findings.frontier and len(at_table) == 2:
-        names = (at_table[0], at_table[1])
+    names = frontier_sides(findings)
+    if findings.frontier and names is not None:
         marks = _marks(findings, names, render)
         frontier = _svg(
             frontier_svg(findings.frontier, names, marks, findings.frontier_size, render=render)
@@ -78,6 +79,12 @@ def analysis_charts(findings: Findings, *, render: Render) -> dict[str, Markup |
         "frontier_points": str(len(findings.frontier)),
         "utilities": utilities if len(at_table) > 2 or frontier is None else None,
     }
+
+
+def released_frontier(found: FrontierFact, *, render: Render) -> Markup:
+    """A released Pareto frontier, drawn as the analysis page draws it."""
+    marks = {rule_name(rule, render): point for rule, point in found.marks.items()}
+    return _svg(frontier_svg(found.points, found.sides, marks, found.total, render=render))
 
 
 def convergence_chart(points: Sequence[ConvergencePoint], *, render: Render) -> Markup | None:

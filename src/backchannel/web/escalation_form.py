@@ -6,12 +6,16 @@ Field names: ``title``, ``description``; per decision maker row ``i``: ``dm:<i>:
 important first); per option row ``k`` of that decision maker: ``opt:<i>:<k>:id``,
 ``opt:<i>:<k>:name``, ``opt:<i>:<k>:rev`` (``both``, ``forward_only`` or
 ``backward_only``) and ``opt:<i>:<k>:sq`` (a box: taken in the status quo); and
-``infeasible``: one infeasible combination a line (``withdraw & escalate``, ``-a & b``).
+``infeasible``: one infeasible combination a line (``withdraw & escalate``, ``-a & b``);
+``coalitions``: one coalition a line, its decision makers' ids joined by ``+`` (``US + UK``);
+``misperceived``: a decision maker's id, a colon and the states it cannot see (move to or
+from), ``-`` for either letter (``USSR: YN-N, NNYY``), one decision maker a line.
 Empty rows are left out; lines starting with ``#`` are comments.
 
 Options are numbered decision maker by decision maker, in the order of the rows. What the
-form does not show of a saved model (coalitions, misperceptions, state names, an explicit
-ranking of a decision maker whose statements are left empty) is kept as it was.
+form does not show of a saved model (state names, an explicit ranking of a decision maker
+whose statements are left empty) is kept as it was; so are coalitions and misperceptions when
+a form without those fields is sent.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class Places:
     options: list[tuple[int, int]] = field(default_factory=list)  # options[m] -> (i, k)
     infeasible: list[int] = field(default_factory=list)  # infeasible[r] -> line
     statements: dict[str, tuple[int, list[int]]] = field(default_factory=dict)  # dm -> row, lines
+    coalitions: list[int] = field(default_factory=list)  # coalitions[g] -> line
+    misperceived: dict[str, list[int]] = field(default_factory=dict)  # dm -> line of each state
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
@@ -118,14 +124,55 @@ def _preference(form: Any, i: int, dm_id: str, saved: ConflictFile | None, place
     return {"statements": [line for _, line in lines]}
 
 
-def _kept(saved: ConflictFile | None, width: int) -> dict[str, Any]:
-    """What the form does not show of the saved model (state names that still fit)."""
+def _kept(form: Any, saved: ConflictFile | None, width: int) -> dict[str, Any]:
+    """What the form does not show of the saved model (state names that still fit; the
+    coalitions and misperceptions when the form has no field for them)."""
     if saved is None:
         return {}
     dumped = saved.model_dump(mode="json")
-    kept = {key: dumped[key] for key in ("coalitions", "misperceived") if dumped[key]}
+    kept = {
+        key: dumped[key]
+        for key in ("coalitions", "misperceived")
+        if dumped[key] and key not in form
+    }
     names = {k: v for k, v in saved.state_names.items() if len(k) == width}
     return {**kept, "state_names": names} if names else kept
+
+
+def _coalitions(form: Any, places: Places) -> list[list[str]]:
+    """The coalitions typed: one a line, ids joined by ``+`` (or commas)."""
+    found = []
+    for number, line in _lines(str(form.get("coalitions") or "")):
+        found.append([part.strip() for part in re.split(r"[+,]", line) if part.strip()])
+        places.coalitions.append(number)
+    return found
+
+
+def _misperceived(form: Any, places: Places) -> dict[str, list[str]]:
+    """The misperceptions typed: ``DM: STATE, STATE`` a line.
+
+    Raises
+    ------
+    FieldError
+        A line without the decision maker's id and a colon, or without a state.
+    """
+    found: dict[str, list[str]] = {}
+    for number, line in _lines(str(form.get("misperceived") or "")):
+        who, colon, states = line.partition(":")
+        cubes = [part for part in re.split(r"[\s,]+", states) if part]
+        if not colon or not who.strip() or not cubes:
+            raise FieldError(
+                "misperceived",
+                t_("line {line}: {text} is not a misperception", line=number, text=repr(line[:40])),
+                hint=t_(
+                    "write the decision maker's id, a colon and the states it cannot see, "
+                    "e.g. USSR: YN-N"
+                ),
+            )
+        dm = who.strip()
+        found.setdefault(dm, []).extend(cubes)
+        places.misperceived.setdefault(dm, []).extend([number] * len(cubes))
+    return found
 
 
 def data_from_form(form: Any, saved: ConflictFile | None) -> tuple[dict[str, Any], Places]:
@@ -166,8 +213,12 @@ def data_from_form(form: Any, saved: ConflictFile | None) -> tuple[dict[str, Any
         "options": [entry for entry, _ in options],
         "infeasible": infeasible,
         "preferences": preferences,
-        **_kept(saved, len(options)),
+        **_kept(form, saved, len(options)),
     }
+    if "coalitions" in form:
+        data["coalitions"] = _coalitions(form, places)
+    if "misperceived" in form:
+        data["misperceived"] = _misperceived(form, places)
     if _text(form, "description"):
         data["description"] = _text(form, "description")
     if options:
@@ -205,6 +256,10 @@ def typed_from_model(model: ConflictFile) -> Typed:
         lines += [f"{a} & {b}" for n, a in enumerate(group) for b in group[n + 1 :]]
     lines += [" & ".join(f"-{o}" for o in group) for group in model.at_least_one]
     fields["infeasible"] = ["\n".join(lines)]
+    fields["coalitions"] = ["\n".join(" + ".join(group) for group in model.coalitions)]
+    fields["misperceived"] = [
+        "\n".join(f"{dm}: {', '.join(states)}" for dm, states in model.misperceived.items())
+    ]
     return Typed(fields)
 
 
@@ -265,6 +320,14 @@ def _place(path: tuple[str | int, ...], places: Places) -> tuple[str, int | None
     elif head == "infeasible":
         ok = isinstance(at, int) and at < len(places.infeasible)
         found = ("infeasible", places.infeasible[at] if ok and isinstance(at, int) else None)
+    elif head == "coalitions":
+        ok = isinstance(at, int) and at < len(places.coalitions)
+        found = ("coalitions", places.coalitions[at] if ok and isinstance(at, int) else None)
+    elif head == "misperceived":
+        seen = places.misperceived.get(str(at), [])
+        which = path[2] if len(path) > 2 else 0
+        ok = isinstance(which, int) and which < len(seen)
+        found = ("misperceived", seen[which] if ok and isinstance(which, int) else None)
     elif head == "preferences" and isinstance(at, str) and at in places.statements:
         row, lines = places.statements[at]
         n = path[3] if len(path) > 3 and path[2] == "statements" else None

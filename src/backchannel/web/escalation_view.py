@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from backchannel.conflict.compiled_conflict import CompiledConflict
 from backchannel.conflict.reports import Explanation
-from backchannel.services.escalation import CONCEPT_NAMES, CONCEPTS, Watch
+from backchannel.model.disclosure import CONCEPT_NAMES
+from backchannel.services.escalation import CONCEPTS, Watch
 
 SHOWN = 64
 """The most states one list shows (the page says how many there are in all)."""
@@ -56,6 +57,7 @@ class WatchView:
     concepts: list[ConceptView]
     rankings: dict[str, tuple[list[list[State]], int]]  # dm -> (groups shown, group count)
     lost_status_quo: bool = False
+    horizon: int | None = None  # of limited-move stability (None: not two movers)
 
     def equilibria_of(self, concept: str) -> list[str]:
         """The Y/N strings of one concept's equilibria (for the what-if's comparison)."""
@@ -115,6 +117,7 @@ def watch_view(watch: Watch) -> WatchView:
         concepts,
         rankings,
         watch.lost_status_quo,
+        watch.horizon,
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NoReturn
 
 from backchannel.errors import MAX_KEPT, CaseFileError, CaseFileErrors
+from backchannel.messages import Text
 from backchannel.model.case import Issue, IssueKind, NumericRange, Party
 from backchannel.model.compile import MAX_NUMERIC_VALUES
 
@@ -47,7 +48,7 @@ class Reporter:
     unlisted: int = 0
 
     def add(
-        self, where: Where, message: str, hint: str | None = None, line: int | None = None
+        self, where: Where, message: Text, hint: Text | None = None, line: int | None = None
     ) -> None:
         """Record one problem at ``where`` (beyond :data:`MAX_KEPT` of them, only count it)."""
         if len(self.errors) >= MAX_KEPT:
@@ -58,7 +59,7 @@ class Reporter:
         self.errors.append(CaseFileError(self.source, where, message, hint=hint, line=line))
 
     def fail(
-        self, where: Where, message: str, hint: str | None = None, line: int | None = None
+        self, where: Where, message: Text, hint: Text | None = None, line: int | None = None
     ) -> NoReturn:
         """Record one problem and raise every problem recorded so far."""
         self.add(where, message, hint, line)

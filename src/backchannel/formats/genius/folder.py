@@ -42,6 +42,7 @@ from backchannel.formats.genius.xml_domain import (
     parse_xml,
     read_domain,
 )
+from backchannel.messages import t_
 from backchannel.model.case import Case, Issue, Weighting
 
 __all__ = [
@@ -305,18 +306,20 @@ def load_genius_file(path: Path) -> Case:
     found = _classify(path)
     if found.role in ("xml-domain", "web-domain"):
         raise InputError(
-            f"{path}: this is a domain file with no profiles",
-            hint=f"pass the folder that holds it and its profiles: {path.parent}",
+            t_("{path}: this is a domain file with no profiles", path=str(path)),
+            hint=t_(
+                "pass the folder that holds it and its profiles: {folder}", folder=str(path.parent)
+            ),
         )
     if found.role == "xml-profile":
         raise InputError(
-            f"{path}: a Genius XML profile needs its domain file",
-            hint=f"pass the folder that holds both: {path.parent}",
+            t_("{path}: a Genius XML profile needs its domain file", path=str(path)),
+            hint=t_("pass the folder that holds both: {folder}", folder=str(path.parent)),
         )
     if found.role != "web-profile":
         raise InputError(
-            f"{path}: not a Genius or GeniusWeb file",
-            hint="give a domain folder, or a GeniusWeb profile JSON",
+            t_("{path}: not a Genius or GeniusWeb file", path=str(path)),
+            hint=t_("give a domain folder, or a GeniusWeb profile JSON"),
         )
     profile, domain = read_web_profile(found.content, str(path), path.stem, None)
     metadata: dict[str, Any] = {"format": "GeniusWeb JSON", "domain_file": path.name}

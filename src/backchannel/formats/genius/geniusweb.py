@@ -35,6 +35,7 @@ from backchannel.formats.genius.common import (
     numeric_issue,
     parse_number,
 )
+from backchannel.messages import t_
 from backchannel.model.case import Party, PiecewiseLinear
 
 PROFILE_KEY = "LinearAdditiveUtilitySpace"
@@ -63,8 +64,8 @@ def read_domain(obj: Any, out: Reporter, base: Where = ()) -> tuple[GeniusIssue,
     if not isinstance(values, dict) or not values:
         out.fail(
             (*base, "issuesValues"),
-            "the domain has no issues",
-            'write "issuesValues": {"issue": {"values": [...]}}',
+            t_("the domain has no issues"),
+            t_('write "issuesValues": {"issue": {"values": [...]}}'),
         )
     issues: list[GeniusIssue] = []
     for name, spec in values.items():
@@ -73,10 +74,14 @@ def read_domain(obj: Any, out: Reporter, base: Where = ()) -> tuple[GeniusIssue,
             labels = spec["values"]
             if not labels or not all(isinstance(v, str) for v in labels):
                 out.add(
-                    (*where, "values"), "values must be a non-empty list of strings", '["a", "b"]'
+                    (*where, "values"),
+                    t_("values must be a non-empty list of strings"),
+                    '["a", "b"]',
                 )
             elif len(set(labels)) != len(labels):
-                out.add((*where, "values"), "a value is listed twice", "remove the duplicate")
+                out.add(
+                    (*where, "values"), t_("a value is listed twice"), t_("remove the duplicate")
+                )
             else:
                 issues.append(GeniusIssue(name, name, "discrete", labels=tuple(labels)))
         elif isinstance(spec, dict) and isinstance(spec.get("range"), dict):
@@ -85,7 +90,7 @@ def read_domain(obj: Any, out: Reporter, base: Where = ()) -> tuple[GeniusIssue,
             if low is None or high is None or step is None or step <= 0:
                 out.add(
                     (*where, "range"),
-                    "a range needs numbers low, high and a positive step",
+                    t_("a range needs numbers low, high and a positive step"),
                     '{"low": 0, "high": 10, "step": 1}',
                 )
                 continue
@@ -97,7 +102,7 @@ def read_domain(obj: Any, out: Reporter, base: Where = ()) -> tuple[GeniusIssue,
         else:
             out.add(
                 where,
-                'an issue needs either "values": [...] or "range": {...}',
+                t_('an issue needs either "values": [...] or "range": {...}'),
                 '{"values": ["a", "b"]} or {"range": {"low": 0, "high": 10, "step": 1}}',
             )
     out.check()

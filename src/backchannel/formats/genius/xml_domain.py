@@ -33,6 +33,7 @@ from backchannel.formats.genius.common import (
     parse_number,
     validate_discount,
 )
+from backchannel.messages import t_
 
 _DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
@@ -97,15 +98,21 @@ def parse_xml(text: str, source: str) -> XmlDocument:
         line, column = exc.position
         out.fail(
             (),
-            f"not well-formed XML ({exc.msg if hasattr(exc, 'msg') else exc})",
-            f"fix the XML near line {line}, column {column + 1}",
+            t_(
+                "not well-formed XML ({problem})",
+                problem=exc.msg if hasattr(exc, "msg") else str(exc),
+            ),
+            t_("fix the XML near line {line}, column {column}", line=line, column=column + 1),
             line=line,
         )
     except defusedxml.DefusedXmlException as exc:
         out.fail(
             (),
-            f"refused to read XML with entity or DTD declarations ({type(exc).__name__})",
-            "remove the <!DOCTYPE> and <!ENTITY> declarations",
+            t_(
+                "refused to read XML with entity or DTD declarations ({kind})",
+                kind=type(exc).__name__,
+            ),
+            t_("remove the <!DOCTYPE> and <!ENTITY> declarations"),
         )
     return XmlDocument(source, root, builder.lines)
 
@@ -132,12 +139,16 @@ def attr_number(
     raw = element.get(name)
     if raw is None:
         if default is None:
-            out.add(where, f"missing attribute {name!r}", f'add {name}="..."', doc.line(element))
+            missing = t_("missing attribute {name}", name=repr(name))
+            out.add(where, missing, t_('add {name}="..."', name=name), doc.line(element))
         return default
     value = parse_number(raw)
     if value is None:
         out.add(
-            (*where, name), f"{raw!r} is not a number", "write a plain number", doc.line(element)
+            (*where, name),
+            t_("{value} is not a number", value=repr(raw)),
+            t_("write a plain number"),
+            doc.line(element),
         )
     return value
 
@@ -171,19 +182,23 @@ def _discrete_issue(
     for k, label in enumerate(labels):
         if label is None:
             out.add(
-                (*where, "item", k), "the item has no 'value' attribute", 'add value="..."', line
+                (*where, "item", k),
+                t_("the item has no 'value' attribute"),
+                t_('add value="..."'),
+                line,
             )
     present = [label for label in labels if label is not None]
     if not present:
         out.add(
             where,
-            f"discrete issue {name!r} has no <item>",
-            "list its values as <item value=...>",
+            t_("discrete issue {name} has no <item>", name=repr(name)),
+            t_("list its values as <item value=...>"),
             line,
         )
         return None
     if len(set(present)) != len(present):
-        out.add(where, f"issue {name!r} lists a value twice", "remove the duplicate <item>", line)
+        twice = t_("issue {name} lists a value twice", name=repr(name))
+        out.add(where, twice, t_("remove the duplicate <item>"), line)
         return None
     return GeniusIssue(ident, name, "discrete", labels=tuple(present))
 
@@ -205,8 +220,8 @@ def _numeric_issue(
     if integer and (integral(low) is None or integral(high) is None):
         out.add(
             where,
-            "integer bounds must be whole numbers",
-            "fix lowerbound/upperbound",
+            t_("integer bounds must be whole numbers"),
+            t_("fix lowerbound/upperbound"),
             doc.line(element),
         )
         return None
@@ -227,16 +242,19 @@ def _identity(
     ident = integral(parse_number(element.get("index")))
     name = (element.get("name") or "").strip()
     if ident is None:
-        out.add(where, "the issue has no integer 'index' attribute", 'add index="N"', line)
+        out.add(where, t_("the issue has no integer 'index' attribute"), t_('add index="N"'), line)
         return None
     if ident in seen["ids"]:
-        out.add(where, f"issue index {ident} is used twice", "give each issue its own index", line)
+        twice = t_("issue index {index} is used twice", index=ident)
+        out.add(where, twice, t_("give each issue its own index"), line)
         return None
     if not name or name in seen["names"]:
         out.add(
             where,
-            "the issue has no name" if not name else f"issue name {name!r} is used twice",
-            "give each issue its own name",
+            t_("the issue has no name")
+            if not name
+            else t_("issue name {name} is used twice", name=repr(name)),
+            t_("give each issue its own name"),
             line,
         )
         return None
@@ -259,8 +277,8 @@ def read_domain(doc: XmlDocument) -> tuple[GeniusIssue, ...]:
     if objective is None:
         out.fail(
             ("utility_space",),
-            "the domain has no <objective> element",
-            "put the <issue> elements inside <utility_space><objective>",
+            t_("the domain has no <objective> element"),
+            t_("put the <issue> elements inside <utility_space><objective>"),
         )
     base: Where = ("utility_space", "objective")
     issues: list[GeniusIssue] = []
@@ -282,14 +300,14 @@ def read_domain(doc: XmlDocument) -> tuple[GeniusIssue, ...]:
         else:
             out.add(
                 (*where, "type"),
-                f"unknown issue type {kind!r}",
-                "use discrete, integer or real",
+                t_("unknown issue type {kind}", kind=repr(kind)),
+                t_("use discrete, integer or real"),
                 line,
             )
         if issue is not None:
             issues.append(issue)
     if not issues and not out.errors:
-        out.add(base, "the domain has no issues", "add <issue> elements")
+        out.add(base, t_("the domain has no issues"), t_("add <issue> elements"))
     out.check()
     return tuple(issues)
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from backchannel.errors import MAX_KEPT, CaseFileError, CaseFileErrors, listing
+from backchannel.messages import Text, t_
 from backchannel.model.conflict.schema import ConflictFile, ReversibilityName
 from backchannel.model.conflict.statements import (
     RESERVED_WORDS,
@@ -81,7 +82,7 @@ class CheckedConflict:
     misperceived: tuple[tuple[Cube, ...], ...]
     state_names: tuple[tuple[int, str], ...]
 
-    def error(self, path: Path, message: str, hint: str | None = None) -> CaseFileError:
+    def error(self, path: Path, message: Text, hint: Text | None = None) -> CaseFileError:
         """A located error in this file."""
         return CaseFileError(self.source, path, message, hint=hint, line=self.model.line_of(path))
 
@@ -100,7 +101,7 @@ class _Checker:
         self.index = {name: j for j, name in enumerate(self.option_ids)}
         self.dm_index = {dm.id: k for k, dm in enumerate(model.decision_makers)}
 
-    def fail(self, path: Path, message: str, hint: str | None = None) -> None:
+    def fail(self, path: Path, message: Text, hint: Text | None = None) -> None:
         if len(self.errors) >= MAX_KEPT:
             self.unlisted += 1
             return
@@ -112,26 +113,38 @@ class _Checker:
         if name in self.index:
             return self.index[name]
         close = difflib.get_close_matches(name, self.option_ids, n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else None
-        self.fail(path, f"unknown option {name!r}", hint or _known(self.option_ids))
+        hint = t_("did you mean {names}?", names=", ".join(close)) if close else None
+        self.fail(
+            path, t_("unknown option {name}", name=repr(name)), hint or _known(self.option_ids)
+        )
         return None
 
     def dm(self, name: str, path: Path) -> int | None:
         if name in self.dm_index:
             return self.dm_index[name]
-        self.fail(path, f"unknown decision maker {name!r}", _known(list(self.dm_index)))
+        self.fail(
+            path, t_("unknown decision maker {name}", name=repr(name)), _known(list(self.dm_index))
+        )
         return None
 
     def state(self, text: str, path: Path, *, wildcard: bool = False) -> Cube | None:
         m = len(self.option_ids)
         allowed = "YN-" if wildcard else "YN"
         if len(text) != m or any(char not in allowed for char in text):
-            what = f"{len(text)} characters" if len(text) != m else "other characters"
+            what = t_("{n} characters", n=len(text)) if len(text) != m else t_("other characters")
             self.fail(
                 path,
-                f"state {text!r} is not a {m}-character string of "
-                f"{'Y, N and -' if wildcard else 'Y and N'} (it has {what})",
-                f"one character per option, in this order: {', '.join(self.option_ids)}",
+                t_(
+                    "state {state} is not a {m}-character string of {letters} (it has {what})",
+                    state=repr(text),
+                    m=m,
+                    letters=t_("Y, N and -") if wildcard else t_("Y and N"),
+                    what=what,
+                ),
+                t_(
+                    "one character per option, in this order: {options}",
+                    options=", ".join(self.option_ids),
+                ),
             )
             return None
         mask = sum(1 << j for j, char in enumerate(text) if char != "-")
@@ -139,8 +152,8 @@ class _Checker:
         return Cube(mask, value, path)
 
 
-def _known(names: Sequence[str]) -> str:
-    return f"known: {listing(names)}"
+def _known(names: Sequence[str]) -> Text:
+    return t_("known: {names}", names=listing(names))
 
 
 def _check_options(c: _Checker) -> list[ReversibilityName]:
@@ -150,26 +163,42 @@ def _check_options(c: _Checker) -> list[ReversibilityName]:
     for j, name in enumerate(c.option_ids):
         path: Path = ("options", j, "id") if model.options is not None else ("decision_makers",)
         if name in seen:
-            c.fail(path, f"option {name!r} is listed twice (also at options[{seen[name]}])")
+            c.fail(
+                path,
+                t_(
+                    "option {name} is listed twice (also at options[{at}])",
+                    name=repr(name),
+                    at=seen[name],
+                ),
+            )
         seen.setdefault(name, j)
         if not _OPTION_ID.match(name) or name in RESERVED_WORDS:
             c.fail(
                 path,
-                f"option id {name!r} cannot be used in statements",
-                "use letters, digits and '_' (not starting with a digit; not 'if'/'iff'); "
-                "put free text in 'name'",
+                t_("option id {name} cannot be used in statements", name=repr(name)),
+                t_(
+                    "use letters, digits and '_' (not starting with a digit; not 'if'/'iff'); "
+                    "put free text in 'name'"
+                ),
             )
     if len(c.option_ids) > MAX_OPTIONS:
-        c.fail(("options",), f"{len(c.option_ids)} options; at most {MAX_OPTIONS} are supported")
+        c.fail(
+            ("options",),
+            t_("{n} options; at most {most} are supported", n=len(c.option_ids), most=MAX_OPTIONS),
+        )
     for j, option in enumerate(model.options or []):
         if option.irreversible is not None and option.reversibility is not None:
             implied = "forward_only" if option.irreversible else "both"
             if option.reversibility != implied:
                 c.fail(
                     ("options", j, "irreversible"),
-                    f"contradictory reversibility: irreversible: {option.irreversible} "
-                    f"but reversibility: {option.reversibility}",
-                    "keep only 'reversibility'",
+                    t_(
+                        "contradictory reversibility: irreversible: {irreversible} but "
+                        "reversibility: {reversibility}",
+                        irreversible=option.irreversible,
+                        reversibility=option.reversibility,
+                    ),
+                    t_("keep only 'reversibility'"),
                 )
         if option.reversibility is not None:
             reversibility[j] = option.reversibility
@@ -183,10 +212,13 @@ def _check_dms(c: _Checker) -> list[tuple[int, ...]]:
     dm_options: list[tuple[int, ...]] = []
     seen_dm: dict[str, int] = {}
     if len(c.model.decision_makers) < 2:
-        c.fail(("decision_makers",), "a conflict needs at least two decision makers")
+        c.fail(("decision_makers",), t_("a conflict needs at least two decision makers"))
     for k, dm in enumerate(c.model.decision_makers):
         if dm.id in seen_dm:
-            c.fail(("decision_makers", k, "id"), f"decision maker {dm.id!r} is listed twice")
+            c.fail(
+                ("decision_makers", k, "id"),
+                t_("decision maker {name} is listed twice", name=repr(dm.id)),
+            )
         seen_dm.setdefault(dm.id, k)
         indices: list[int] = []
         for i, name in enumerate(dm.options):
@@ -197,8 +229,12 @@ def _check_dms(c: _Checker) -> list[tuple[int, ...]]:
             if j in owner:
                 c.fail(
                     path,
-                    f"option {name!r} is already controlled by {owner[j]!r}",
-                    "each option belongs to exactly one decision maker",
+                    t_(
+                        "option {name} is already controlled by {owner}",
+                        name=repr(name),
+                        owner=repr(owner[j]),
+                    ),
+                    t_("each option belongs to exactly one decision maker"),
                 )
                 continue
             owner[j] = dm.id
@@ -208,8 +244,8 @@ def _check_dms(c: _Checker) -> list[tuple[int, ...]]:
         if j not in owner and c.model.options is not None:
             c.fail(
                 ("options", j),
-                f"no decision maker controls option {name!r}",
-                "add it to one decision maker's options",
+                t_("no decision maker controls option {name}", name=repr(name)),
+                t_("add it to one decision maker's options"),
             )
     return dm_options
 
@@ -220,7 +256,7 @@ def _check_infeasible(c: _Checker) -> list[Cube]:
     for r, rule in enumerate(model.infeasible):
         mask = value = 0
         if not rule:
-            c.fail(("infeasible", r), "an empty rule would remove every state")
+            c.fail(("infeasible", r), t_("an empty rule would remove every state"))
         for name, taken in rule.items():
             j = c.option(name, ("infeasible", r, name))
             if j is not None:
@@ -242,12 +278,12 @@ def _check_infeasible(c: _Checker) -> list[Cube]:
 
 def _group(c: _Checker, group: list[str], path: Path, minimum: int) -> list[int]:
     if len(group) < minimum:
-        c.fail(path, f"a group needs at least {minimum} options")
+        c.fail(path, t_("a group needs at least {n} options", n=minimum))
     indices: list[int] = []
     for i, name in enumerate(group):
         j = c.option(name, (*path, i))
         if j is not None and j in indices:
-            c.fail((*path, i), f"option {name!r} appears twice in this group")
+            c.fail((*path, i), t_("option {name} appears twice in this group", name=repr(name)))
         elif j is not None:
             indices.append(j)
     return indices
@@ -270,7 +306,7 @@ def _check_preferences(
             continue
         base: Path = ("preferences", name)
         if (spec.statements is None) == (spec.ranking is None):
-            c.fail(base, "give exactly one of 'statements' or 'ranking'")
+            c.fail(base, t_("give exactly one of 'statements' or 'ranking'"))
             continue
         if spec.statements is not None:
             statements[k] = _statements(c, spec.statements, (*base, "statements"))
@@ -282,30 +318,42 @@ def _check_preferences(
             b = c.state(second, (*base, "unranked", p, 1))
             if a is not None and b is not None:
                 if a.value == b.value:
-                    c.fail((*base, "unranked", p), "a state is always ranked with itself")
+                    c.fail((*base, "unranked", p), t_("a state is always ranked with itself"))
                 pairs.append((a.value, b.value))
         unranked[k] = tuple(pairs)
     for dm in c.model.decision_makers:
         if dm.id not in c.model.preferences:
             c.fail(
                 ("preferences",),
-                f"no preferences for decision maker {dm.id!r}",
-                "add 'statements' or a 'ranking' for it",
+                t_("no preferences for decision maker {name}", name=repr(dm.id)),
+                t_("add 'statements' or a 'ranking' for it"),
             )
     return statements, rankings, unranked
 
 
 def _statements(c: _Checker, texts: list[str], path: Path) -> tuple[Expr, ...] | None:
     if not texts:
-        c.fail(path, "give at least one statement")
+        c.fail(path, t_("give at least one statement"))
     if len(texts) > MAX_STATEMENTS:
-        c.fail(path, f"{len(texts)} statements; at most {MAX_STATEMENTS} are supported")
+        c.fail(
+            path,
+            t_("{n} statements; at most {most} are supported", n=len(texts), most=MAX_STATEMENTS),
+        )
     parsed: list[Expr] = []
     for s, text in enumerate(texts):
         try:
             parsed.append(parse_statement(text, c.index))
         except StatementSyntaxError as exc:
-            c.fail((*path, s), f"{exc.message} at column {exc.column} of {text!r}", exc.hint)
+            c.fail(
+                (*path, s),
+                t_(
+                    "{message} at column {column} of {text}",
+                    message=exc.text,
+                    column=exc.column,
+                    text=repr(text),
+                ),
+                exc.hint_text,
+            )
     return tuple(parsed) if len(parsed) == len(texts) else None
 
 
@@ -314,7 +362,7 @@ def _ranking(c: _Checker, groups: list[list[str]], path: Path) -> tuple[tuple[in
     result: list[tuple[int, ...]] = []
     for g, group in enumerate(groups):
         if not group:
-            c.fail((*path, g), "an empty tie group")
+            c.fail((*path, g), t_("an empty tie group"))
         codes: list[int] = []
         for i, text in enumerate(group):
             cube = c.state(text, (*path, g, i))
@@ -324,9 +372,16 @@ def _ranking(c: _Checker, groups: list[list[str]], path: Path) -> tuple[tuple[in
                 first = seen[cube.value]
                 c.fail(
                     (*path, g, i),
-                    f"state {text!r} is ranked twice (first at ranking[{first[-2]}][{first[-1]}])",
-                    "list every feasible state exactly once; put equally preferred states "
-                    "in one group",
+                    t_(
+                        "state {state} is ranked twice (first at ranking[{group}][{item}])",
+                        state=repr(text),
+                        group=first[-2],
+                        item=first[-1],
+                    ),
+                    t_(
+                        "list every feasible state exactly once; put equally preferred states "
+                        "in one group"
+                    ),
                 )
                 continue
             seen[cube.value] = (*path, g, i)
@@ -345,7 +400,7 @@ def _check_rest(c: _Checker) -> tuple[int | None, list[tuple[int, ...]], list[tu
     member_of: dict[int, int] = {}
     for g, group in enumerate(model.coalitions):
         if len(group) < 2:
-            c.fail(("coalitions", g), "a coalition needs at least two decision makers")
+            c.fail(("coalitions", g), t_("a coalition needs at least two decision makers"))
         members: list[int] = []
         for i, name in enumerate(group):
             k = c.dm(name, ("coalitions", g, i))
@@ -354,8 +409,8 @@ def _check_rest(c: _Checker) -> tuple[int | None, list[tuple[int, ...]], list[tu
             if k in member_of:
                 c.fail(
                     ("coalitions", g, i),
-                    f"{name!r} is already in coalitions[{member_of[k]}]",
-                    "coalitions must not overlap",
+                    t_("{name} is already in coalitions[{at}]", name=repr(name), at=member_of[k]),
+                    t_("coalitions must not overlap"),
                 )
                 continue
             member_of[k] = g

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from backchannel.errors import listing
+from backchannel.messages import Text, as_message, t_
 
 __all__ = [
     "RESERVED_WORDS",
@@ -94,11 +95,14 @@ Expr = Opt | Not | And | Or | If | Iff
 class StatementSyntaxError(ValueError):
     """A statement that cannot be read; ``column`` is 1-based."""
 
-    def __init__(self, column: int, message: str, hint: str | None = None) -> None:
-        super().__init__(f"column {column}: {message}")
+    def __init__(self, column: int, message: Text, hint: Text | None = None) -> None:
         self.column = column
-        self.message = message
-        self.hint = hint
+        self.text = as_message(message)
+        """What is wrong, in the reader's language when shown (``message``: its English)."""
+        self.hint_text = None if hint is None else as_message(hint)
+        self.message = str(self.text)
+        self.hint = None if self.hint_text is None else str(self.hint_text)
+        super().__init__(f"column {column}: {self.message}")
 
 
 @dataclass(frozen=True)
@@ -119,8 +123,8 @@ def _tokenise(text: str) -> list[_Token]:
             column = pos + len(text[pos:]) - len(text[pos:].lstrip()) + 1
             raise StatementSyntaxError(
                 column,
-                f"unexpected character {text[column - 1]!r}",
-                "use option ids, '-' (not), '&', '|', 'if', 'iff' and parentheses",
+                t_("unexpected character {character}", character=repr(text[column - 1])),
+                t_("use option ids, '-' (not), '&', '|', 'if', 'iff' and parentheses"),
             )
         kind = "name" if match.group("name") is not None else "op"
         start = match.start(kind)
@@ -154,8 +158,8 @@ class _Parser:
             if after.kind == "name" and after.text in RESERVED_WORDS:
                 raise StatementSyntaxError(
                     after.column,
-                    f"'{after.text}' cannot follow another 'if'/'iff' here",
-                    "add parentheses, e.g. 'a if (b iff c)'",
+                    t_("'{word}' cannot follow another 'if'/'iff' here", word=after.text),
+                    t_("add parentheses, e.g. 'a if (b iff c)'"),
                 )
             return If(left, right) if token.text == "if" else Iff(left, right)
         return left
@@ -184,28 +188,33 @@ class _Parser:
             if close.text != ")" or close.kind != "op":
                 raise StatementSyntaxError(
                     close.column,
-                    f"expected ')' to close the '(' at column {token.column}, "
-                    f"found {_describe(close)}",
+                    t_(
+                        "expected ')' to close the '(' at column {column}, found {found}",
+                        column=token.column,
+                        found=_describe(close),
+                    ),
                 )
             return inner
         if token.kind == "name" and token.text not in RESERVED_WORDS:
             if token.text not in self.options:
                 similar = difflib.get_close_matches(token.text, list(self.options), n=3)
                 hint = (
-                    f"did you mean {', '.join(similar)}?"
+                    t_("did you mean {names}?", names=", ".join(similar))
                     if similar
-                    else f"known options: {listing(self.options)}"
+                    else t_("known options: {names}", names=listing(self.options))
                 )
-                raise StatementSyntaxError(token.column, f"unknown option {token.text!r}", hint)
+                raise StatementSyntaxError(
+                    token.column, t_("unknown option {name}", name=repr(token.text)), hint
+                )
             return Opt(self.options[token.text])
         raise StatementSyntaxError(
             token.column,
-            f"expected an option id, '-' or '(', found {_describe(token)}",
+            t_("expected an option id, '-' or '(', found {found}", found=_describe(token)),
         )
 
 
-def _describe(token: _Token) -> str:
-    return "the end of the statement" if token.kind == "end" else repr(token.text)
+def _describe(token: _Token) -> Text:
+    return t_("the end of the statement") if token.kind == "end" else repr(token.text)
 
 
 def parse_statement(text: str, options: Mapping[str, int]) -> Expr:
@@ -230,13 +239,13 @@ def parse_statement(text: str, options: Mapping[str, int]) -> Expr:
         With the 1-based column of the first problem.
     """
     if not text.strip():
-        raise StatementSyntaxError(1, "empty statement", "write e.g. '-escalate'")
+        raise StatementSyntaxError(1, t_("empty statement"), t_("write e.g. '-escalate'"))
     parser = _Parser(text, options)
     expr = parser.statement()
     end = parser.peek()
     if end.kind != "end":
-        hint = "join terms with '&' or '|'" if end.kind == "name" else None
-        raise StatementSyntaxError(end.column, f"unexpected {_describe(end)}", hint)
+        hint = t_("join terms with '&' or '|'") if end.kind == "name" else None
+        raise StatementSyntaxError(end.column, t_("unexpected {found}", found=_describe(end)), hint)
     return expr
 
 

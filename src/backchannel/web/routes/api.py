@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from backchannel.model.dialogue import Agenda, Position
+from backchannel.model.disclosure import words
 from backchannel.services import (
     accounts,
     audit_log,
@@ -93,6 +94,7 @@ from backchannel.web.deps import (
     set_challenge_cookie,
     set_cookie,
 )
+from backchannel.web.language import render_of
 from backchannel.web.once import OnceRoute
 from backchannel.web.robustness import robustness_view
 
@@ -562,18 +564,23 @@ async def release_add(
 
 @router.get("/dialogues/{dialogue_id}/releases", responses=READ)
 async def release_list(
-    dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
+    request: Request, dialogue_id: DialogueId, platform: PlatformDep, current: CurrentDep
 ) -> list[ReleaseOut]:
-    """What was released to the caller's side (or to the observers)."""
+    """What was released to the caller's side (or to the observers), in the caller's
+    language (``headline``) and as data (``facts``)."""
     found = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
+    say = render_of(request)
     return [
         ReleaseOut(
             id=r.id,
             released_at=r.released_at,
             round=r.round_number,
             kind=r.disclosed.kind,
-            headline=r.disclosed.headline,
+            headline=say(words(r.disclosed)),
+            facts=r.disclosed.facts,
             package=r.disclosed.package,
+            frontier=r.disclosed.frontier,
+            escalation=r.disclosed.escalation,
         )
         for r in found
     ]

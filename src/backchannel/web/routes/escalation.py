@@ -19,6 +19,7 @@ from starlette.datastructures import UploadFile
 
 from backchannel.errors import BackchannelError, FieldError, InputError, field_of
 from backchannel.messages import Render, t_
+from backchannel.model.disclosure import CONCEPT_NAMES
 from backchannel.services import escalation
 from backchannel.services.accounts import Current
 from backchannel.services.escalation import CONCEPTS, StoredModel, WhatIf
@@ -74,6 +75,7 @@ class Picture:
     replies: list[Reply] | None = None
     stable: bool | None = None
     analysis_error: Shown | None = None
+    horizon_error: Shown | None = None
     whatif_error: Shown | None = None
     explain_error: Shown | None = None
 
@@ -94,12 +96,17 @@ def _picture(
     actor = current.actor
     off, irreversible = escalation_form.whatif_fields(query)
     asked = WhatIf(off, irreversible)
+    horizon = escalation.HORIZON
+    try:
+        horizon = escalation.horizon_of(query.get("horizon"))
+    except FieldError as refused:
+        out.horizon_error = _shown(refused)
     try:
         try:
-            _, before, after = escalation.watch(platform, actor, dialogue_id, asked)
+            _, before, after = escalation.watch(platform, actor, dialogue_id, asked, horizon)
         except FieldError as refused:
             out.whatif_error = _shown(refused)
-            _, before, after = escalation.watch(platform, actor, dialogue_id)
+            _, before, after = escalation.watch(platform, actor, dialogue_id, horizon=horizon)
         out.before = watch_view(before)
         if after is not None:
             out.after = watch_view(after)
@@ -159,9 +166,10 @@ async def _page(
         picture=picture,
         query=request.query_params,
         concepts=CONCEPTS,
-        concept_names=escalation.CONCEPT_NAMES,
+        concept_names=CONCEPT_NAMES,
         max_states=escalation.MAX_STATES,
         max_upload=escalation.MAX_UPLOAD_BYTES,
+        max_horizon=escalation.MAX_HORIZON,
         error=error,
         field=field_name,
         form=form,
@@ -325,12 +333,14 @@ async def escalation_analysis(
     current: CurrentDep,
     off: Annotated[list[str], Query(max_length=64)] = [],  # noqa: B006 - FastAPI's way
     irreversible: Annotated[list[str], Query(max_length=64)] = [],  # noqa: B006
+    horizon: Annotated[int, Query(ge=1, le=escalation.MAX_HORIZON)] = escalation.HORIZON,
 ) -> WatchOut:
     """Equilibria and stable states per concept, paths from the status quo and rankings;
-    with ``off`` or ``irreversible`` options, the what-if's analysis beside it."""
+    with ``off`` or ``irreversible`` options, the what-if's analysis beside it. With two
+    movers, limited-move stability (``limited``) at ``horizon`` moves too."""
     asked = WhatIf(tuple(off), tuple(irreversible))
     stored, before, after = await run_in_threadpool(
-        escalation.watch, platform, current.actor, dialogue_id, asked
+        escalation.watch, platform, current.actor, dialogue_id, asked, horizon
     )
     return WatchOut(
         revision=stored.revision,

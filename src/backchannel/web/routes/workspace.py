@@ -11,12 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from backchannel.errors import BackchannelError, InputError, field_of
+from backchannel.messages import t_
 from backchannel.model.compile import RESERVATION_PREFIX
-from backchannel.model.disclosure import Kind
+from backchannel.model.disclosure import CONCEPT_NAMES, Kind
 from backchannel.model.findings import Findings
 from backchannel.services import (
     agenda,
-    escalation,
     evaluation_robustness,
     evaluations,
     history,
@@ -27,7 +27,7 @@ from backchannel.services import (
 from backchannel.services.access import FACILITATOR
 from backchannel.services.accounts import Current
 from backchannel.services.platform import Platform
-from backchannel.web.charts import analysis_charts, convergence_chart
+from backchannel.web.charts import analysis_charts, convergence_chart, released_frontier
 from backchannel.web.deps import CurrentDep, PlatformDep, read
 from backchannel.web.errors import Shown, form_error
 from backchannel.web.forms import Typed, robustness_from_form, typed_from_form
@@ -89,7 +89,9 @@ async def issues_imported(
 
     async def work() -> int:
         if not isinstance(upload, UploadFile) or not upload.filename:
-            raise InputError("no file was chosen", hint="choose a case file, then import it")
+            raise InputError(
+                t_("no file was chosen"), hint=t_("choose a case file, then import it")
+            )
         data = await upload.read(agenda.MAX_CASE_BYTES + 1)
         return await run_in_threadpool(
             agenda.import_agenda, platform, current.actor, dialogue_id, upload.filename, data
@@ -316,5 +318,17 @@ async def releases_page(
     context = await _context(platform, current, dialogue_id)
     found = await read(platform, releases.released_to_me, platform, current.actor, dialogue_id)
     say = render_of(request)
-    names = {concept: say(name) for concept, name in escalation.CONCEPT_NAMES.items()}
-    return page(request, "releases.html", **context, releases=found, concept_names=names)
+    names = {concept: say(name) for concept, name in CONCEPT_NAMES.items()}
+    frontiers = {
+        r.id: released_frontier(r.disclosed.frontier, render=say)
+        for r in found
+        if r.disclosed.frontier is not None
+    }
+    return page(
+        request,
+        "releases.html",
+        **context,
+        releases=found,
+        concept_names=names,
+        frontiers=frontiers,
+    )
