@@ -208,6 +208,7 @@ def test_the_api_gives_releases_in_the_callers_language_with_their_facts(talks: 
         "issue": None,
         "red_line": None,
         "partial": False,
+        "red_lines_only": False,
     }
     assert zone["facts"]["answer"] in (True, False)
     assert english[1]["headline"].startswith("Agreement on the whole agenda is possible:")

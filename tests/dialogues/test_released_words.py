@@ -20,6 +20,7 @@ from backchannel.model.disclosure import (
     Disclosed,
     EscalationStep,
     Kind,
+    blind_disclosed,
     disclose,
     escalation_disclosed,
     words,
@@ -158,3 +159,23 @@ def test_a_refusal_of_disclose_speaks_russian() -> None:
         disclose(empty, Kind.FRONTIER, "", 0)
     message, hint = caught.value.shown_in(RUSSIAN)  # type: ignore[attr-defined]
     assert english_left(f"{message} {hint}") == []
+
+
+@pytest.mark.parametrize("finding", ["overlap", "redlines", "exists", "nash"])
+def test_a_blind_finding_reads_as_released_and_in_russian(finding: str) -> None:
+    issues = [("Ceasefire", ["none", "full"]), ("Sanctions", ["keep", "lift"])]
+    told = blind_disclosed(finding, [True, False], True, [1, 0], issues, issue=0)
+    assert str(words(told)) == told.headline
+    russian = words(told).render(RUSSIAN)
+    assert russian != told.headline and english_left(russian) == [], russian
+    stored = told.model_dump(mode="json", exclude={"facts"})
+    old = Disclosed.model_validate(stored)  # read back from its headline alone
+    assert old == told and words(old).render(RUSSIAN) == russian
+
+
+def test_the_red_lines_finding_does_not_read_as_the_whole_zone() -> None:
+    issues = [("Ceasefire", ["none", "full"])]
+    lines = words(blind_disclosed("redlines", None, False, None, issues))
+    zone = words(blind_disclosed("exists", None, False, None, issues))
+    assert str(lines).startswith("Some package respects every side's red lines")
+    assert lines.render(RUSSIAN) != zone.render(RUSSIAN)

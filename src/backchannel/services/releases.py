@@ -114,9 +114,7 @@ def deliver(
         if audience != OBSERVERS:
             target = access.owned(s, place, DelegationRow, audience)
             if target.role != "delegation":
-                raise InputError(
-                    t_("releases go to a delegation at the table or to the observers")
-                )
+                raise InputError(t_("releases go to a delegation at the table or to the observers"))
         row = current_round(s, dialogue_id)
         return _store(platform, s, platform.keys(s, dialogue_id), actor, row, audience, record)
 
