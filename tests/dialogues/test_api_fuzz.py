@@ -123,7 +123,7 @@ def test_the_description_states_limits_enums_and_statuses(app: FastAPI) -> None:
         "member",
         "observer",
     ]
-    assert schemas["EvaluationKind"]["enum"] == ["zone", "overlap", "clash", "package"]
+    assert schemas["EvaluationKind"]["enum"] == ["zone", "overlap", "clash", "package", "frontier"]
     assert schemas["Kind"]["enum"] == ["zone", "overlap", "clash", "package", "equilibrium", "path"]
     assert schemas["PasswordBody"]["properties"]["new"]["minLength"] == 12
     for path, operations in described["paths"].items():

@@ -68,6 +68,7 @@ def test_the_integer_parameters_are_the_known_ones(app: FastAPI) -> None:
         ("GET", "/api/v1/dialogues/{dialogue_id}/texts/{text_id}", "version"),
         ("GET", "/api/v1/dialogues/{dialogue_id}/texts/{text_id}/diff", "old"),
         ("GET", "/api/v1/dialogues/{dialogue_id}/texts/{text_id}/diff", "new"),
+        ("GET", "/api/v1/dialogues/{dialogue_id}/escalation/analysis", "horizon"),
     }
 
 
@@ -85,8 +86,9 @@ def test_every_integer_parameter_refuses_what_is_out_of_range(
             response = client.request(method, url, params={name: value})
             assert response.status_code == 422, (url, name, value[:30], response.status_code)
         largest = client.request(method, url, params={name: str(LARGEST_NUMBER)})
-        # limit and the versions of a text have their own, smaller bounds (a diff needs both)
-        expected = 422 if name in ("limit", "version", "old", "new") else 200
+        # limit, the versions of a text (a diff needs both) and the limited-move horizon have
+        # their own, smaller bounds
+        expected = 422 if name in ("limit", "version", "old", "new", "horizon") else 200
         assert largest.status_code == expected, (url, name, largest.text[:200])
 
 

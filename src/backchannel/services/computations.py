@@ -39,7 +39,7 @@ from backchannel.services import access, releases
 from backchannel.services.access import Actor
 from backchannel.services.checklist import BlindProgress
 from backchannel.services.dialogues import current_round, name_of, read_agenda, title_of
-from backchannel.services.evaluations import evaluable
+from backchannel.services.evaluations import evaluable, spend_evaluation
 from backchannel.services.nodes import NodeCaller, NodeView, blind_dialogue, views
 from backchannel.services.platform import DialogueKeys, Platform
 from backchannel.services.positions import read_position
@@ -213,22 +213,8 @@ def request(platform: Platform, actor: Actor, dialogue_id: str, finding: str) ->
             "failed": None,
         }
         _seal(keys, computation, body)
-        row.evaluations_used += 1
-        row.state = "evaluated"
-        platform.log(
-            s,
-            f"blind.{chosen.value}",
-            dialogue_id=dialogue_id,
-            actor_id=actor.user_id,
-            target=computation.id,
-            audience="all",
-            detail={
-                "round": row.number,
-                "finding": chosen.value,
-                "evaluation": row.evaluations_used,
-                "of": row.evaluations_allowed,
-            },
-        )
+        action = f"blind.{chosen.value}"
+        spend_evaluation(platform, s, row, actor, action, computation.id, finding=chosen.value)
         return computation.id
 
 

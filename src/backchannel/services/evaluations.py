@@ -271,22 +271,37 @@ def evaluate(platform: Platform, actor: Actor, dialogue_id: str) -> str:
         evaluation.inputs_ct = keys.seal(
             "evaluations", "inputs", evaluation.id, inputs_doc(agenda, sides)
         )
-        row.evaluations_used += 1
-        row.state = "evaluated"
-        platform.log(
-            s,
-            "round.evaluated",
-            dialogue_id=dialogue_id,
-            actor_id=actor.user_id,
-            target=evaluation.id,
-            audience="all",
-            detail={
-                "round": row.number,
-                "evaluation": row.evaluations_used,
-                "of": row.evaluations_allowed,
-            },
-        )
+        spend_evaluation(platform, s, row, actor, "round.evaluated", evaluation.id)
         return evaluation.id
+
+
+def spend_evaluation(
+    platform: Platform,
+    s: Session,
+    row: RoundRow,
+    actor: Actor,
+    action: str,
+    target: str,
+    **detail: str,
+) -> None:
+    """Count one evaluation of the round ``row`` (a clear one, or a blind computation), mark
+    the round evaluated and log it for every side, with the ration's count."""
+    row.evaluations_used += 1
+    row.state = "evaluated"
+    platform.log(
+        s,
+        action,
+        dialogue_id=row.dialogue_id,
+        actor_id=actor.user_id,
+        target=target,
+        audience="all",
+        detail={
+            "round": row.number,
+            **detail,
+            "evaluation": row.evaluations_used,
+            "of": row.evaluations_allowed,
+        },
+    )
 
 
 def evaluations(platform: Platform, actor: Actor, dialogue_id: str) -> list[EvaluationView]:
