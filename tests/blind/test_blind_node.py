@@ -263,7 +263,10 @@ def test_a_certificate_listed_at_another_index_is_refused_at_this_one(
     )
     assert impostor.returncode != 0
     assert all(isinstance(r, TransportFailure) for r in results[1:]), results
-    assert "certificate of party 0 does not match the one the session lists at index 0" in str(
-        results[2]
-    )
+    # Which honest party the impostor reaches first depends on timing: that one refuses its
+    # certificate (listed at another index, or its own, which a node never trusts); the
+    # other may only see a party that never connected. The index check itself is tested
+    # without processes in test_blind_session.py.
+    refused = ("does not match the one the session lists at index 0", "does not list")
+    assert any(any(r in str(result) for r in refused) for result in results[1:]), results
     assert "nothing was opened" in str(results[1])
