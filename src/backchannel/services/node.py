@@ -135,11 +135,13 @@ def run(
     passphrase: Callable[[], str],
     *,
     timeout: float = DEFAULT_TIMEOUT,
+    opened_position: Case | None = None,
 ) -> NodeRun:
     """Run this node's party of ``session`` at ``index`` and return what was opened.
 
     A delegation's index needs the folder's sealed position (``passphrase`` is asked for
-    then, and only then); a helper's index runs with none.
+    then, and only then, unless the caller already opened it: ``opened_position``); a
+    helper's index runs with none.
 
     Raises
     ------
@@ -166,7 +168,7 @@ def run(
                 t_("index {index} is a delegation and this node holds no position", index=index),
                 hint=t_("store it with `backchannel node position`"),
             )
-        side = open_position(Path(folder), passphrase())
+        side = opened_position or open_position(Path(folder), passphrase())
     opened = run_session(session, index, credentials(identity), side, timeout=timeout)
     return NodeRun(session, index, opened)
 

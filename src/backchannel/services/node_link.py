@@ -26,6 +26,7 @@ from backchannel.blind.protocol import Opened
 from backchannel.blind.session import DEFAULT_TIMEOUT, parse_session, result_document
 from backchannel.errors import BackchannelError, InputError
 from backchannel.messages import t_
+from backchannel.model.case import Case
 from backchannel.model.compile import compile_case
 from backchannel.services import node
 from backchannel.storage import node_identity
@@ -106,11 +107,11 @@ class Outcome:
     failed: str | None
 
 
-def _published_links(folder: Path, passphrase: Callable[[], str]) -> list[list[int]]:
+def _published_links(side: Case | None) -> list[list[int]]:
     """The issue sets this node's own conditions link (none for a helper)."""
-    if not node_identity.has_position(folder):
+    if side is None:
         return []
-    problem = compile_case(node.open_position(folder, passphrase()), "<this node's position>")
+    problem = compile_case(side, "<this node's position>")
     return [sorted(link) for link in links(problem)]
 
 
@@ -144,31 +145,35 @@ def take_part(
     """
     folder = Path(folder)
     node.show(folder)  # a node folder, before anything is asked of the server
-    asked: list[str] = []
+    opened: list[Case | None] = []
 
-    def once() -> str:  # the passphrase is asked at most once per call
-        if not asked:
-            asked.append(passphrase())
-        return asked[0]
+    def side() -> Case | None:  # decrypted at most once per call, and only when needed
+        if not opened:
+            has = node_identity.has_position(folder)
+            opened.append(node.open_position(folder, passphrase()) if has else None)
+        return opened[0]
 
     outcomes = []
     for waiting in coordinator.call("GET", "/computations"):
         computation, index = str(waiting["id"]), int(waiting["index"])
         if not waiting.get("ready"):
-            published = _published_links(folder, once)
+            published = _published_links(side())
             coordinator.call("POST", f"/computations/{computation}/ready", {"links": published})
         deadline = time.monotonic() + timeout
-        opened, failed = None, None
+        found, failed = None, None
         try:
             doc = _session(coordinator, computation, deadline, poll)
             session = parse_session(doc)
-            opened = node.run(folder, session, index, once, timeout=timeout).opened
-            result = result_document(session, index, opened=opened)
+            kind = session.parties[index].kind if 0 <= index < len(session.parties) else ""
+            own = side() if kind == "delegation" else None
+            run = node.run(folder, session, index, passphrase, timeout=timeout, opened_position=own)
+            found = run.opened
+            result = result_document(session, index, opened=found)
         except BackchannelError as error:  # NotYet at the deadline too: the run fails
             failed = node.failure_text(error)
             result = {"computation": computation, "index": index, "failed": failed[:500]}
         coordinator.call("POST", f"/computations/{computation}/result", result)
-        outcomes.append(Outcome(computation, str(waiting["finding"]), opened, failed))
+        outcomes.append(Outcome(computation, str(waiting["finding"]), found, failed))
     return outcomes
 
 
