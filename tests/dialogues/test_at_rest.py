@@ -51,10 +51,8 @@ ERROR_STATUSES = (401, 404, 409, 422)
 
 
 def close(platform: Platform) -> None:
-    """Dispose of the platform's engines: the writer and (on SQLite) the reader."""
-    engines = [platform.engine, platform.readers.kw.get("bind", platform.engine)]
-    for engine in {id(e): e for e in engines}.values():
-        engine.dispose()
+    """Dispose of every engine of the platform (the writer's and the readers')."""
+    platform.close()
 
 
 @dataclass

@@ -451,6 +451,51 @@ def test_limited_move_stability_is_shown_beside_the_other_concepts(
     assert "Limited-move" not in russian and "с горизонтом в 2 хода" in russian
 
 
+def test_a_limited_move_equilibrium_is_released_with_its_horizon(
+    world: World, clients: Clients
+) -> None:
+    """L_h findings go out like the others, naming the horizon; a path under L_h and a state
+    that is not an L_h equilibrium at that horizon are refused beside their fields."""
+    imported(world)
+    p, d = world.platform, world.dialogue_id
+    fac = clients("facilitator")
+    base = f"/api/v1/dialogues/{d}/escalation/analysis"
+    concepts = fac.client.get(base, params={"horizon": 3}).json()["analysis"]["concepts"]
+    stable = concepts["limited"]["equilibria"]
+    state = stable[0] if isinstance(stable[0], str) else stable[0]["state"]
+    page = unescape(fac.client.get(f"/d/{d}/escalation").text)
+    assert '<option value="limited"' in page and 'name="horizon" value="2"' in page
+    form = {"csrf": fac.csrf, "audience": world.delegation_a, "kind": "equilibrium"}
+    form |= {"concept": "limited", "state": state, "horizon": "3"}
+    answer = fac.client.post(f"/d/{d}/escalation/releases", data=form, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    (seen,) = releases.released_to_me(p, world.actors["a1"], d)
+    fact = seen.disclosed.escalation
+    assert fact is not None and (fact.concept, fact.horizon, fact.state) == ("limited", 3, state)
+    mine = unescape(clients("a1").client.get(f"/d/{d}/releases").text)
+    assert "limited-move stability (L) with a horizon of 3 moves" in mine
+    russian = clients("a1").client.get(f"/d/{d}/releases", headers={"Accept-Language": "ru"})
+    assert "с горизонтом в 3 хода" in unescape(russian.text)
+    path = {**form, "csrf": fac.csrf, "kind": "path", "audience": world.delegation_b}
+    refused = fac.client.post(f"/d/{d}/escalation/releases", data=path)
+    assert refused.status_code == 422
+    assert "paths from the status quo are traced for nash" in unescape(refused.text)
+    unstable = next(
+        s
+        for s in ("NNNN", "YNNN", "NYNN", "YYNN", "NNYN", "YNYN", "NYYN", "YYYN")
+        if s not in {x if isinstance(x, str) else x["state"] for x in stable}
+    )
+    api = f"/api/v1/dialogues/{d}/escalation/releases"
+    body = {"audience": world.delegation_b, "kind": "equilibrium", "concept": "limited"}
+    headers = {"X-CSRF-Token": fac.csrf}
+    wrong = fac.client.post(api, json={**body, "state": unstable, "horizon": 3}, headers=headers)
+    assert wrong.status_code == 422 and "is not an equilibrium under L3" in wrong.json()["error"]
+    made = fac.client.post(api, json={**body, "state": state, "horizon": 3}, headers=headers)
+    assert made.status_code == 201, made.text
+    (told,) = releases.released_to_me(p, world.actors["b1"], d)
+    assert told.disclosed.escalation is not None and told.disclosed.escalation.horizon == 3
+
+
 # ------------------------------------------------------------------ coalitions, misperceptions
 def test_coalitions_and_misperceptions_are_edited_on_the_form(
     world: World, clients: Clients

@@ -225,7 +225,11 @@ def test_a_schema_problem_is_told_in_the_request_language(app: FastAPI, world: W
         headers={"X-CSRF-Token": browser.csrf, "Accept-Language": "ru"},
     )
     assert answer.status_code == 422
-    assert answer.json()["error"] == "evaluations_per_round: должно быть не больше 10"
+    assert answer.json() == {
+        "error": "evaluations_per_round: должно быть не больше 10",
+        "code": "must be at most {le}",  # the problem's own code, the same in every language
+        "field": "evaluations_per_round",
+    }
 
 
 # ------------------------------------------------------------------ every page

@@ -101,6 +101,8 @@ class EscalationFact(_Frozen):
     state_name: str | None = None
     taken: dict[str, list[str]]
     steps: list[EscalationStep] | None = None
+    horizon: int | None = None
+    """The moves each side looks ahead, for limited-move stability (None for the others)."""
 
 
 class FrontierFact(_Frozen):
@@ -187,13 +189,17 @@ def escalation_disclosed(
     state_name: str | None,
     taken: dict[str, list[str]],
     steps: list[EscalationStep] | None = None,
+    horizon: int | None = None,
 ) -> Disclosed:
     """The record of an escalation finding (``kind`` is ``equilibrium`` or ``path``).
 
     It holds only what the facilitator chose to tell: the state, the options taken in it
-    by each decision maker, the concept, and for a path its steps.
+    by each decision maker, the concept (and, for limited-move stability, its horizon),
+    and for a path its steps.
     """
     label = f"{state} ({state_name})" if state_name else state
+    if horizon is not None:
+        concept_name = f"{concept_name} with a horizon of {horizon}"
     headline = f"State {label} [{_taken_text(taken)}] is an equilibrium under {concept_name}."
     if kind is Kind.PATH:
         moves = " → ".join(f"{step.mover} moves to {step.state}" for step in steps or [])
@@ -205,6 +211,7 @@ def escalation_disclosed(
         state_name=state_name,
         taken=taken,
         steps=list(steps or []) if kind is Kind.PATH else None,
+        horizon=horizon,
     )
     return Disclosed(kind=kind, headline=headline, facts=Facts(kind=kind), escalation=fact)
 
@@ -464,6 +471,13 @@ def _moves_words(steps: list[EscalationStep]) -> Message:
 
 def _escalation_words(found: EscalationFact, kind: Kind) -> Message:
     concept = CONCEPT_NAMES.get(found.concept, verbatim(found.concept_name))
+    if found.horizon is not None:
+        concept = t_n(
+            "{concept} with a horizon of {n} move",
+            "{concept} with a horizon of {n} moves",
+            n=found.horizon,
+            concept=concept,
+        )
     state = f"{found.state} ({found.state_name})" if found.state_name else found.state
     said = t_(
         "State {state} [{taken}] is an equilibrium under {concept}.",

@@ -465,6 +465,26 @@ def _described(model: ConflictFile, conflict: CompiledConflict, index: int) -> d
     return out
 
 
+def _released_concept(conflict: CompiledConflict, name: str, kind: Kind | None) -> str:
+    """The concept a finding is released under: one of :data:`CONCEPTS`, or
+    :data:`LIMITED` for an equilibrium of a model with two movers."""
+    if name.strip().lower() != LIMITED:
+        return _concept(name)
+    if len(mover_groups(conflict)) != 2:
+        raise FieldError(
+            "concept",
+            t_("limited-move stability is analysed only when two sides move"),
+            hint=t_("choose one of: {choices}", choices=", ".join(CONCEPTS)),
+        )
+    if kind is Kind.PATH:
+        raise FieldError(
+            "kind",
+            t_("paths from the status quo are traced for {choices}", choices=", ".join(CONCEPTS)),
+            hint=t_("release the equilibrium alone, or choose another concept"),
+        )
+    return LIMITED
+
+
 def release(
     platform: Platform,
     actor: Actor,
@@ -473,11 +493,14 @@ def release(
     kind: str,
     concept: str,
     state: str,
+    horizon: int | str | None = None,
 ) -> str:
     """Release one finding of the model to one delegation at the table; the release's id.
 
     ``equilibrium``: "state S is an equilibrium under the concept"; ``path``: "from the
-    status quo, the path to S is …" (S must be an equilibrium of the concept).
+    status quo, the path to S is …" (S must be an equilibrium of the concept). Under
+    limited-move stability (``limited``, two movers only, equilibria only) the finding
+    names its ``horizon`` (see :func:`horizon_of`).
     """
     try:
         chosen_kind = Kind(kind)
@@ -501,16 +524,17 @@ def release(
         current_round(s, dialogue_id)
     stored = _stored(platform, actor, dialogue_id)
     conflict = check_model(stored.model)
-    chosen = _concept(concept)
+    chosen = _released_concept(conflict, concept, chosen_kind)
+    moves = horizon_of(horizon)
     index = _state(conflict, state)
-    report = analyze(conflict, (chosen,))
+    report = analyze(conflict, (chosen,), horizon=moves)
     if not report.is_equilibrium(chosen, index):
         raise FieldError(
             "state",
             t_(
                 "{state} is not an equilibrium under {concept}",
                 state=conflict.state_string(index),
-                concept=chosen.upper(),
+                concept=f"L{moves}" if chosen == LIMITED else chosen.upper(),
             ),
             hint=t_("release a state the analysis lists as an equilibrium"),
         )
@@ -543,5 +567,6 @@ def release(
         state_name=names.get(index),
         taken=_described(stored.model, conflict, index),
         steps=steps,
+        horizon=moves if chosen == LIMITED else None,
     )
     return releases.deliver(platform, actor, dialogue_id, audience, record)

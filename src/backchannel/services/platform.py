@@ -191,6 +191,10 @@ class Platform:
     signer: Signer
     writers: WriterQueue | None = None
     key_cache: KeyCache = field(default_factory=KeyCache)
+    loop_readers: sessionmaker[Session] | None = None
+    """The snapshots of :meth:`read_only` calls, which the web layer runs on its event loop
+    (PostgreSQL: an engine of its own, so that a read on the loop never waits for a
+    connection that a worker thread holds; SQLite: None, the readers serve both)."""
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = False) -> Platform:
@@ -233,8 +237,22 @@ class Platform:
         reader = make_engine(settings.database_url, reader=True) if settings.is_sqlite else engine
         writers = WriterQueue() if settings.is_sqlite else None  # PostgreSQL locks rows
         readers = session_factory(reader)
+        loop_readers = (
+            None
+            if settings.is_sqlite
+            else session_factory(make_engine(settings.database_url, reader=True))
+        )
         return cls(
-            settings, engine, factory, readers, vault, audit_key, account_key, signer, writers
+            settings,
+            engine,
+            factory,
+            readers,
+            vault,
+            audit_key,
+            account_key,
+            signer,
+            writers,
+            loop_readers=loop_readers,
         )
 
     def hold_serving(self) -> serving.ServingLock:
@@ -244,9 +262,14 @@ class Platform:
 
     def close(self) -> None:
         """Close every database connection of this platform (the writer's and the reader's)."""
-        reader = self.readers.kw.get("bind", self.engine)
-        for engine in {id(e): e for e in (self.engine, reader)}.values():
+        for engine in self.engines():
             engine.dispose()
+
+    def engines(self) -> list[Engine]:
+        """Every engine of this platform: the writer's, then the readers' (each once)."""
+        factories = (self.sessions, self.readers, self.loop_readers)
+        found = [f.kw.get("bind", self.engine) for f in factories if f is not None]
+        return list({id(e): e for e in (self.engine, *found)}.values())
 
     @contextmanager
     def unit(self) -> Iterator[Session]:
@@ -269,7 +292,8 @@ class Platform:
     @contextmanager
     def view(self) -> Iterator[Session]:
         """One read-only snapshot (runs beside writers; never write in it)."""
-        with transaction(self.readers) as s:
+        loop = self.loop_readers if _READ_ONLY.get() else None
+        with transaction(loop or self.readers) as s:
             yield s
 
     @contextmanager

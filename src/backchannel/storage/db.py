@@ -176,7 +176,8 @@ def make_engine(url: str, *, reader: bool = False) -> Engine:
     queue on the busy timeout, never deadlock); a ``reader`` engine starts plain
     snapshots, which WAL runs concurrently with the writer. A reader engine keeps
     :data:`POOL_SIZE` connections; a writer engine needs few, as its users queue in a
-    :class:`WriterQueue`.
+    :class:`WriterQueue`. On PostgreSQL a ``reader`` engine is the event loop's, which
+    reads one request at a time: it keeps one connection.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -192,6 +193,8 @@ def make_engine(url: str, *, reader: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin_read if reader else _sqlite_begin_write)
         return engine
+    if reader:  # the event loop's reads: one at a time, a second connection only if ever needed
+        return create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=4)
     return create_engine(url, pool_pre_ping=True)
 
 

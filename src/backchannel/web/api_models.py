@@ -165,11 +165,15 @@ class RobustnessBody(_Body):
 # ------------------------------------------------------------------ answers
 class ErrorOut(BaseModel):
     """Every error, in the request's language: what went wrong and, where there is one,
-    what to do; ``code`` is the message's English msgid, the same in every language."""
+    what to do; ``code`` is the message's English msgid, the same in every language. A
+    request the schema refused also names the ``field`` (``walk_away``,
+    ``ratings.i1.full``), and its ``code`` is then the problem's msgid
+    (``must be at most {le}``), not the sentence around it."""
 
     error: str
     hint: str | None = None
     code: str | None = None
+    field: str | None = None
 
 
 class SessionOut(BaseModel):

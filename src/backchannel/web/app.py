@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -130,16 +130,19 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
         workspace,
     )
 
-    app.include_router(pages.router)
-    app.include_router(workspace.router)
-    app.include_router(account.router)
-    app.include_router(api.router)
-    app.include_router(text_api.router)
-    app.include_router(text_pages.router)
-    app.include_router(record.router)
-    app.include_router(escalation.router)
-    app.include_router(readouts.router)
-    app.include_router(blind.router)
+    add_routes(
+        app,
+        pages.router,
+        workspace.router,
+        account.router,
+        api.router,
+        text_api.router,
+        text_pages.router,
+        *record.routers,
+        *escalation.routers,
+        *readouts.routers,
+        *blind.routers,
+    )
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def _favicon() -> Response:
@@ -150,6 +153,20 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.add_middleware(AllowedHosts, hosts=settings.hosts, base_url=settings.base_url)
     app.add_middleware(SecurityHeaders, max_body=settings.max_request_bytes, tls=settings.tls)
     return app
+
+
+def add_routes(app: FastAPI, *routers: APIRouter) -> None:
+    """Every route of ``routers`` added to ``app`` as it is, in order.
+
+    Since FastAPI 0.137 ``include_router`` keeps each included router as a node that
+    every request walks, route by route, twice (to choose the router, then the route):
+    about 1 ms per request on this application's 200 routes, a third of a simple read.
+    Our routers carry their prefix, tags and responses on each route already (no
+    ``include_router`` option is used), so their routes are added to the application's
+    own list, which Starlette matches once per request.
+    """
+    for router in routers:
+        app.router.routes.extend(router.routes)
 
 
 WORKER_SETTINGS = "BACKCHANNEL_WORKER_SETTINGS"

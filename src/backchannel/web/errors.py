@@ -122,6 +122,13 @@ def json_body(request: Request, message: Message, hint: Message | None) -> dict[
     body = {"error": say(request, message)}
     if hint is not None:
         body["hint"] = say(request, hint)
+    where, problem = message.params.get("where"), message.params.get("problem")
+    if message.msgid in INVALID_INPUT and isinstance(where, str):
+        body["field"] = where
+        if isinstance(problem, Message):  # the problem's own msgid, not the wrapper's
+            message = problem
+        elif message.msgid == INVALID_INPUT[1]:
+            message = t_("invalid input")
     if not message.verbatim:
         body["code"] = message.msgid
     return body
@@ -222,6 +229,11 @@ PROBLEMS: Mapping[str, Message] = {
 }
 """Pydantic's problems (by their ``type``), in our words; a problem not listed is shown in
 pydantic's English."""
+
+
+INVALID_INPUT = ("{where}: {problem}", "{where}: invalid input")
+"""The two forms of :func:`invalid_input`'s message (the API's error body names the field
+and the problem's own code for them)."""
 
 
 def invalid_input(where: str, problem: Mapping[str, Any]) -> Message:

@@ -12,11 +12,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from backchannel.model.dialogue import NOT_TRUTH_VALUE
+from backchannel.services.escalation import MAX_HORIZON
 from backchannel.web.api_models import Id, _Body
 from backchannel.web.escalation_view import ConceptView, State, WatchView
 
 Concept = Literal["nash", "gmr", "smr", "seq", "sim", "seqsim"]
 """A solution concept of the watch (:data:`backchannel.services.escalation.CONCEPTS`)."""
+
+ReleasedConcept = Literal["nash", "gmr", "smr", "seq", "sim", "seqsim", "limited"]
+"""A concept a finding is released under: limited-move stability too (two movers)."""
 
 
 class FindingKind(str, Enum):
@@ -48,8 +53,10 @@ class EscalationReleaseBody(_Body):
 
     audience: Id
     kind: FindingKind
-    concept: Concept
+    concept: ReleasedConcept
     state: StateText
+    horizon: Annotated[int, Field(ge=1, le=MAX_HORIZON), NOT_TRUTH_VALUE] | None = None
+    """For ``limited``: the moves each side looks ahead (default :data:`HORIZON`)."""
 
 
 class StepOut(BaseModel):

@@ -357,7 +357,6 @@ async def node_result(
     return StateOut.model_validate({"state": found})
 
 
-router = APIRouter()
-router.include_router(pages)
-router.include_router(api)
-router.include_router(node_api)
+routers = (pages, api, node_api)
+"""This module's routers, each route added to the application as it is (see
+:func:`backchannel.web.app.add_routes`)."""

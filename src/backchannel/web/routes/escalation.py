@@ -262,7 +262,7 @@ async def escalation_release(
 ) -> Response:
     """Release an escalation finding to one delegation (through the release machinery)."""
     form = await request.form()
-    asked = {k: str(form.get(k) or "") for k in ("audience", "kind", "concept", "state")}
+    asked = {k: str(form.get(k) or "") for k in ("audience", "kind", "concept", "state", "horizon")}
     try:
         await run_in_threadpool(escalation.release, platform, current.actor, dialogue_id, **asked)
     except BackchannelError as refused:
@@ -408,10 +408,11 @@ async def escalation_release_add(
         body.kind.value,
         body.concept,
         body.state,
+        body.horizon,
     )
     return Created(id=found)
 
 
-router = APIRouter()
-router.include_router(pages)
-router.include_router(api)
+routers = (pages, api)
+"""This module's routers, each route added to the application as it is (see
+:func:`backchannel.web.app.add_routes`)."""

@@ -129,6 +129,6 @@ async def nonpaper_add(
     return Created(id=found)
 
 
-router = APIRouter()
-router.include_router(pages)
-router.include_router(api)
+routers = (pages, api)
+"""This module's routers, each route added to the application as it is (see
+:func:`backchannel.web.app.add_routes`)."""

@@ -238,6 +238,6 @@ async def readout_public_key(platform: PlatformDep, current: CurrentDep) -> Publ
     return PublicKeyOut(key=readouts.public_key(platform))
 
 
-router = APIRouter()
-router.include_router(pages)
-router.include_router(api)
+routers = (pages, api)
+"""This module's routers, each route added to the application as it is (see
+:func:`backchannel.web.app.add_routes`)."""

@@ -508,7 +508,6 @@ async def note_put(
     return NoteOut.model_validate(found.__dict__)
 
 
-router = APIRouter()
-router.include_router(pages)
-router.include_router(api)
-router.include_router(nonpapers.router)
+routers = (pages, api, *nonpapers.routers)
+"""This module's routers, each route added to the application as it is (see
+:func:`backchannel.web.app.add_routes`)."""
