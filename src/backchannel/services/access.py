@@ -67,11 +67,9 @@ def seat(s: Session, actor: Actor, dialogue_id: str) -> Seat:
     found = repo.seat(s, dialogue_id, actor.user_id)
     if found is None:
         raise NotFound()
-    row, required, enabled = found
-    if required and not enabled:
+    if found.mfa_required and not found.mfa_enabled:
         raise EnrolmentNeeded(t_("this dialogue requires two-factor sign-in of every seat"))
-
-    return Seat(actor, dialogue_id, row.id, row.role, row.delegation_id)
+    return Seat(actor, dialogue_id, found.member_id, found.role, found.delegation_id)
 
 
 def require(place: Seat, *roles: str) -> None:

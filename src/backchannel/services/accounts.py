@@ -388,24 +388,27 @@ def look_up(platform: Platform, token: str | None, now: datetime | None = None) 
     settings = platform.settings
     digest = _digest(token)
     with platform.view() as s:
-        both = repo.session_with_user(s, digest)
-    if both is None:
+        row = repo.session_with_user(s, digest)
+    if row is None:
         return Lookup(None, digest, None, now)
-    row, user, enabled, facilitates = both
     seen = as_utc(row.last_seen_at)
     idle = now - seen > timedelta(minutes=settings.session_idle_minutes)
     old = now - as_utc(row.created_at) > timedelta(hours=settings.session_absolute_hours)
-    if user is None or not user.active or idle or old:
+    if row.user_id is None or not row.active or idle or old:
         return Lookup(None, digest, "end", now)
+    assert row.username is not None and row.display_name is not None
     found = Current(
-        Actor(user.id, user.username, user.display_name),
+        Actor(row.user_id, row.username, row.display_name),
         csrf_of(token),
         digest,
-        user.must_change_password,
+        bool(row.must_change_password),
         mfa.enrolment_required(
-            platform, required=user.mfa_required, enabled=enabled, facilitates=facilitates
+            platform,
+            required=bool(row.mfa_required),
+            enabled=row.mfa_enabled,
+            facilitates=row.facilitates,
         ),
-        user.language,
+        row.language,
     )
     return Lookup(found, digest, "touch" if now - seen > timedelta(seconds=30) else None, now)
 
