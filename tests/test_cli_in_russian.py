@@ -1,8 +1,9 @@
 """The CLI in Russian: the platform commands and their errors, chosen three ways.
 
 One run of operator commands (keys, database, accounts, two-factor sign-in, non-papers,
-the audit log, backups, readouts, a node, a case file with a syntax error and one with
-schema errors), in process through :func:`backchannel.cli.main`: with ``--language ru``
+the audit log, backups and readouts with the damage they find, a node, a case file with a
+syntax error and one with schema errors), in process through :func:`backchannel.cli.main`:
+with ``--language ru``
 and with ``LANG=ru_RU.UTF-8`` every line it prints holds no English word (the detector of
 the Russian page walk), and with ``LANG=C`` it is English; the exit codes are the same in
 both languages. Values that are no prose (paths, keys, passwords, hashes, option and
@@ -55,9 +56,11 @@ def _run(tmp: Path, prefix: list[str], monkeypatch: pytest.MonkeyPatch) -> list[
         ["nonpapers", "expire", *db],
         ["audit", "verify", *db],
         ["audit", "verify", "--expect", "zz", *db],
+        ["audit", "verify", "--expect", "1:abc", *db],
         ["keys", "backup-init", "--secret-key", secret, "--public-key", str(tmp / "b.pub")],
         ["backup", "create", bak, "--public-key", str(tmp / "b.pub"), *db],
         ["backup", "verify", bak, "--secret-key", secret],
+        ["backup", "verify", str(tmp / "readout.html")],
         ["readout", "verify", str(tmp / "readout.html"), "--key", "ed25519:nothing"],
         ["readout", "verify", str(tmp / "readout.html"), "--key-file", str(tmp / "kek")],
         ["node", "init", "--folder", str(tmp / "node")],
@@ -81,9 +84,11 @@ EXPECTED = [
     ("nonpapers expire", 0),
     ("audit verify", 0),
     ("audit verify", 2),  # --expect is not SEQ:HASH
+    ("audit verify", 1),  # the checkpoint is not in the log
     ("keys backup-init", 0),
     ("backup create", 0),
     ("backup verify", 0),
+    ("backup verify", 1),  # the file is no backup
     ("readout verify", 2),  # the key is no key
     ("readout verify", 1),  # the file is no readout
     ("node init", 0),
@@ -122,6 +127,8 @@ def test_the_platform_commands_speak_russian(
     assert english_in(lines, ALLOWED) == [], "\n".join(lines)
     assert "ошибка: " in captured.err and "проблема: " in captured.out
     assert "ключ шифрования ключей записан в" in captured.out
+    assert "проблема: это не резервная копия Backchannel" in captured.out
+    assert "в этом журнале нет (журнал откатили или подменили)" in captured.out
 
 
 def test_the_c_locale_speaks_english_with_the_same_exit_codes(
@@ -165,3 +172,45 @@ def test_an_unknown_language_is_refused_before_the_command_runs(
         "(выберите один из: en, ru)"
     ]
     assert not key.exists()
+
+
+RUSSIAN_CASE = """\
+title: Обмен
+issues:
+  - name: Граница
+    options: [открыта, закрыта]
+  - name: Пошлины
+    options: [нет, есть]
+parties:
+  - name: Север
+    weights: {Граница: 50, Пошлины: 50}
+    ratings:
+      Граница: {открыта: 100, закрыта: 0}
+      Пошлины: {нет: 100, есть: 0}
+    red_lines:
+      - {id: север-граница, require: {issue: Граница, options: [открыта]}, firmness: 3}
+  - name: Юг
+    weights: {Граница: 50, Пошлины: 50}
+    ratings:
+      Граница: {открыта: 0, закрыта: 100}
+      Пошлины: {нет: 0, есть: 100}
+    red_lines:
+      - {id: юг-граница, require: {issue: Граница, options: [закрыта]}, firmness: 2}
+"""
+
+
+def test_the_analysis_tables_speak_russian(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The headings and fixed labels of ``analyze`` (zone, red-line map, clashes, partial
+    deal, settlements) and of ``frontier``; the engines' names stay as they are."""
+    case = tmp_path / "case.yaml"
+    case.write_text(RUSSIAN_CASE, encoding="utf-8")
+    assert main(["--language", "ru", "analyze", str(case)]) == 0
+    assert main(["--language", "ru", "frontier", str(case), "--issues", "Пошлины"]) == 0
+    out = capsys.readouterr().out
+    engines = {"issue", "enumeration", "cp", "sat"}  # the engines' names, as --json gives them
+    lines = _prose(out)
+    assert english_in(lines, ALLOWED | engines) == [], out
+    for said in ("Карта красных линий", "Наименее затратные уступки", "Граница Парето (точная)"):
+        assert said in out
