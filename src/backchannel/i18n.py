@@ -5,7 +5,7 @@ catalogue at ``locale/<language>/LC_MESSAGES/messages.po`` in the package. A cat
 read with Babel the first time it is needed and compiled in memory into a
 :class:`gettext.GNUTranslations` (no ``.mo`` file, no build step); an entry still marked
 fuzzy is left out, so its English shows until it is reviewed. Babel is imported only then
-(and to negotiate or write a date), so that an English CLI command starts without it.
+(and to negotiate a browser's languages or write a date): the CLI starts without it.
 
 ``make messages`` extracts every msgid (``t_``/``t_n`` in Python, ``_``/``ngettext`` in
 the templates, see ``babel.cfg``) and updates each catalogue; ``tests/i18n`` fails when a
@@ -140,14 +140,15 @@ def cli_language(given: str | None = None, environ: Mapping[str, str] | None = N
 def from_environment(environ: Mapping[str, str] | None = None) -> str:
     """The served language of the POSIX locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``),
     else English: how the CLI chooses when not told."""
-    from babel.core import negotiate_locale
-
     environ = os.environ if environ is None else environ
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = environ.get(name)
         if value:
-            code = value.split(".")[0].split("@")[0]
-            return negotiate_locale([code], list(languages()), sep="_") or SOURCE
+            code = value.split(".")[0].split("@")[0]  # ru_RU.UTF-8@euro: ru_RU
+            for candidate in (code, code.split("_")[0]):
+                if candidate in languages():
+                    return candidate
+            return SOURCE
     return SOURCE
 
 
