@@ -51,6 +51,15 @@ def make_settings(tmp: Path, **more: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
+@pytest.fixture(autouse=True)
+def _english_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI speaks English in every test unless the test chooses otherwise (the tests
+    read its English; a developer's own locale or BACKCHANNEL_LANGUAGE must not change it)."""
+    for name in ("BACKCHANNEL_LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
 def close(platform: Platform) -> None:
     """Dispose of the platform's engines: the writer and (on SQLite) the reader."""
     platform.close()

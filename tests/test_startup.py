@@ -62,3 +62,19 @@ def test_cp_sat_loads_on_its_first_call() -> None:
         "engine.cpsat_zone(problem, 10.0)\n"
     )
     assert "ortools" in _loaded(code)
+
+
+def test_help_in_a_russian_locale_reads_no_catalogue() -> None:
+    """The language is chosen at start-up, but its catalogue (Babel) is read only when a
+    command shows a text: ``--help`` never does."""
+    code = (
+        "import contextlib, io, os\n"
+        "os.environ['LANG'] = 'ru_RU.UTF-8'\n"
+        "from backchannel.cli import main\n"
+        "shown = io.StringIO()\n"
+        "with contextlib.redirect_stdout(shown):\n"
+        "    assert main(['--help']) == 0\n"
+        "    assert main(['users', '--help']) == 0\n"
+        "assert shown.getvalue().count('Usage:') == 2, shown.getvalue()\n"
+    )
+    assert "babel" not in _loaded(code)

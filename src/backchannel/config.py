@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from backchannel.errors import InputError
-from backchannel.messages import t_, verbatim
+from backchannel.errors import InputError, validation_problem
+from backchannel.messages import t_
 
 SIGNIN_QUEUE_PER_PLACE = 2
 """Sign-ins that may wait for each password check place, unless ``signin_queue`` is set
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
             len(value) < 15 or value.lower() in {"changeme" * 2, "password" * 2}
         ):
             raise ValueError(
-                "the key passphrase must be at least 15 characters and not a placeholder"
+                t_("the key passphrase must be at least 15 characters and not a placeholder")
             )
         return value
 
@@ -103,7 +103,7 @@ class Settings(BaseSettings):
             or parts.query
             or parts.fragment
         ):
-            raise ValueError("the public URL is http(s)://host[:port], nothing more")
+            raise ValueError(t_("the public URL is http(s)://host[:port], nothing more"))
         return f"{parts.scheme}://{parts.netloc.lower()}"
 
     @field_validator("allowed_hosts", mode="before")
@@ -124,7 +124,9 @@ class Settings(BaseSettings):
             try:
                 return tuple(str(ipaddress.ip_network(str(v).strip(), strict=False)) for v in value)
             except ValueError as error:
-                raise ValueError(f"not an IP address or network: {error}") from None
+                raise ValueError(
+                    t_("not an IP address or network: {detail}", detail=repr(str(error)))
+                ) from None
         return value
 
     @property
@@ -204,7 +206,7 @@ def load_settings(**overrides: object) -> Settings:
         first = error.errors()[0]
         name = ".".join(str(p) for p in first.get("loc", ()))
         raise InputError(
-            t_("setting {name}: {problem}", name=name, problem=verbatim(str(first["msg"]))),
+            t_("setting {name}: {problem}", name=name, problem=validation_problem(first)),
             hint=t_(
                 "check {variable} or the matching command-line option",
                 variable=f"BACKCHANNEL_{name.upper()}",

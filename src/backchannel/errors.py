@@ -10,7 +10,9 @@ answer with a status that says so, the CLI prints it and exits with code 3.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from string import Formatter
+from typing import Any
 
 from backchannel.messages import ENGLISH, Message, Text, Translations, as_message, t_, t_n
 
@@ -91,9 +93,13 @@ class BackchannelError(Exception):
             return f"{self.message} ({self.hint})"
         return self.message
 
-    def lines(self) -> list[str]:
-        """The error as the CLI shows it: one line per problem."""
-        return [str(self)]
+    def lines(self, translations: Translations = ENGLISH) -> list[str]:
+        """The error as the CLI shows it, in the language of ``translations``: one line per
+        problem."""
+        message, hint = self.shown_in(translations)
+        if hint is None:
+            return [message]
+        return [t_("{message} ({hint})", message=message, hint=hint).render(translations)]
 
 
 def format_location(path: Sequence[str | int]) -> str:
@@ -201,14 +207,13 @@ class CaseFileErrors(InputError):
             else first
         )
 
-    def lines(self) -> list[str]:
+    def lines(self, translations: Translations = ENGLISH) -> list[str]:
         """One line per problem, for display: at most :data:`MAX_PROBLEMS` and a count."""
-        shown = [str(error) for error in self.errors[:MAX_PROBLEMS]]
+        shown = [error.lines(translations)[0] for error in self.errors[:MAX_PROBLEMS]]
         more = self.count - len(shown)
         if more:
-            shown.append(
-                str(t_n("... and {n:,} more problem", "... and {n:,} more problems", more))
-            )
+            counted = t_n("... and {n:,} more problem", "... and {n:,} more problems", more)
+            shown.append(counted.render(translations))
         return shown
 
 
@@ -286,3 +291,74 @@ class DiskFull(BackchannelError):
         super().__init__(
             t_("the server's disk is full; your input was not saved"), hint=t_("try again later")
         )
+
+
+VALIDATION_PROBLEMS: Mapping[str, Message] = {
+    "missing": t_("is required"),
+    "extra_forbidden": t_("is not a field of this request"),
+    "string_type": t_("must be text"),
+    "string_too_short": t_("needs at least {min_length} characters"),
+    "string_too_long": t_("takes at most {max_length} characters"),
+    "string_pattern_mismatch": t_("must not be empty"),
+    "int_type": t_("must be a whole number"),
+    "int_parsing": t_("must be a whole number"),
+    "int_from_float": t_("must be a whole number"),
+    "float_type": t_("must be a number"),
+    "float_parsing": t_("must be a number"),
+    "finite_number": t_("must be a finite number"),
+    "bool_type": t_("must be true or false"),
+    "bool_parsing": t_("must be true or false"),
+    "greater_than_equal": t_("must be at least {ge}"),
+    "less_than_equal": t_("must be at most {le}"),
+    "greater_than": t_("must be more than {gt}"),
+    "less_than": t_("must be less than {lt}"),
+    "enum": t_("must be one of: {expected}"),
+    "literal_error": t_("must be one of: {expected}"),
+    "list_type": t_("must be a list"),
+    "tuple_type": t_("must be a list"),
+    "set_type": t_("must be a list"),
+    "dict_type": t_("must be an object"),
+    "model_type": t_("must be an object"),
+    "model_attributes_type": t_("must be an object"),
+    "too_short": t_("needs at least {min_length} items"),
+    "too_long": t_("takes at most {max_length} items"),
+    "path_type": t_("must be a file path"),
+    "url_parsing": t_("must be an address such as https://host"),
+    "url_scheme": t_("must be an address such as https://host"),
+    "json_invalid": t_("must be valid JSON"),
+}
+"""Pydantic's problems (by their ``type``), in our words, as what a value must be: the web's
+forms and API, the settings and the files say them after the place."""
+
+
+def validation_problem(problem: Mapping[str, Any]) -> Message:
+    """One problem of a pydantic validation (an item of ``ValidationError.errors()``) in our
+    words, in every language.
+
+    A validator that raised a :class:`Message` gives it; a problem of
+    :data:`VALIDATION_PROBLEMS` is said in our words; anything else is our sentence, with
+    pydantic's English quoted after it as detail.
+    """
+    ctx = problem.get("ctx") or {}
+    raised = ctx.get("error")
+    said = getattr(raised, "args", (None,))[0] if raised is not None else None
+    if isinstance(said, Message):
+        return said
+    known = VALIDATION_PROBLEMS.get(str(problem.get("type")))
+    params = {key: _choices(str(value)) for key, value in ctx.items()}
+    if known is not None and _fields(known.msgid) <= params.keys():
+        return Message(known.msgid, params)
+    text = problem.get("msg")
+    if not isinstance(text, str) or not text:
+        return t_("is not valid")
+    return t_("is not valid: {detail}", detail=repr(shorten(text.removeprefix("Value error, "))))
+
+
+def _choices(text: str) -> str:
+    """Pydantic's list of choices (``'a', 'b' or 'c'``) without its English "or"."""
+    return text.replace("' or '", "', '")
+
+
+def _fields(text: str) -> set[str]:
+    """The names of the ``{fields}`` of a ``str.format`` text."""
+    return {name for _, name, _, _ in Formatter().parse(text) if name}

@@ -4,7 +4,8 @@ English is the source language (every msgid is English); each other language has
 catalogue at ``locale/<language>/LC_MESSAGES/messages.po`` in the package. A catalogue is
 read with Babel the first time it is needed and compiled in memory into a
 :class:`gettext.GNUTranslations` (no ``.mo`` file, no build step); an entry still marked
-fuzzy is left out, so its English shows until it is reviewed.
+fuzzy is left out, so its English shows until it is reviewed. Babel is imported only then
+(and to negotiate a browser's languages or write a date): the CLI starts without it.
 
 ``make messages`` extracts every msgid (``t_``/``t_n`` in Python, ``_``/``ngettext`` in
 the templates, see ``babel.cfg``) and updates each catalogue; ``tests/i18n`` fails when a
@@ -20,11 +21,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-
-from babel.core import negotiate_locale
-from babel.dates import format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
 from backchannel.errors import InputError
 from backchannel.messages import ENGLISH, Translations, t_
@@ -58,6 +54,9 @@ def translations(language: str) -> Translations:
     """The catalogue of ``language`` (English for the source language or an unknown one)."""
     if language == SOURCE or language not in languages():
         return ENGLISH
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with catalogue_path(language).open("rb") as po:
         catalogue = read_po(po, locale=language, domain=DOMAIN)
     compiled = io.BytesIO()
@@ -102,8 +101,40 @@ def parse_accept_language(header: str | None) -> list[str]:
 
 def negotiate(header: str | None) -> str | None:
     """The served language that an ``Accept-Language`` header prefers, if any."""
+    from babel.core import negotiate_locale
+
     found: str | None = negotiate_locale(parse_accept_language(header), list(languages()), sep="-")
     return found
+
+
+LANGUAGE_VARIABLE = "BACKCHANNEL_LANGUAGE"
+"""The environment variable that chooses the CLI's language when ``--language`` does not."""
+
+
+def cli_language(given: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The language the CLI speaks: the one decision, for every command.
+
+    ``given`` (the root command's ``--language``), else :data:`LANGUAGE_VARIABLE`, else
+    the POSIX locale (:func:`from_environment`), else English. A language named by the
+    option or the variable must be served (InputError otherwise: a typo is said, not
+    ignored); a locale Backchannel does not speak (``C``, ``de_DE``) means English.
+    """
+    environ = os.environ if environ is None else environ
+    if given is not None:
+        return choose(given.strip())
+    named = environ.get(LANGUAGE_VARIABLE, "").strip()
+    if named:
+        if named not in languages():
+            raise InputError(
+                t_(
+                    "{variable}={language} is not a language Backchannel speaks",
+                    variable=LANGUAGE_VARIABLE,
+                    language=repr(named),
+                ),
+                hint=t_("choose one of: {languages}", languages=", ".join(languages())),
+            )
+        return named
+    return from_environment(environ)
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> str:
@@ -113,12 +144,17 @@ def from_environment(environ: Mapping[str, str] | None = None) -> str:
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = environ.get(name)
         if value:
-            code = value.split(".")[0].split("@")[0]
-            return negotiate_locale([code], list(languages()), sep="_") or SOURCE
+            code = value.split(".")[0].split("@")[0]  # ru_RU.UTF-8@euro: ru_RU
+            for candidate in (code, code.split("_")[0]):
+                if candidate in languages():
+                    return candidate
+            return SOURCE
     return SOURCE
 
 
 def moment_text(moment: datetime, language: str) -> str:
     """``moment`` written as ``language`` writes a date and time to the second, in UTC
     (for documents made outside a page, such as readouts)."""
+    from babel.dates import format_datetime
+
     return format_datetime(moment.astimezone(UTC), "medium", tzinfo=UTC, locale=choose(language))

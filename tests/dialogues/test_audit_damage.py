@@ -107,7 +107,7 @@ def assert_found(code: int, output: str, *expected: str) -> None:
         ("UPDATE audit_log SET at = substr(at, 1, 19) WHERE seq = 3", "not a time in the form"),
         ("UPDATE audit_log SET hash = 'zz' WHERE seq = 4", "entry 4: hash holds the text 'zz'"),
         ("UPDATE audit_log SET mac = 'é' || substr(mac, 2) WHERE seq = 4", "entry 4: mac"),
-        ("UPDATE audit_log SET prev_hash = x'00' WHERE seq = 5", "a BLOB of 1 bytes"),
+        ("UPDATE audit_log SET prev_hash = x'00' WHERE seq = 5", "a BLOB of 1 byte"),
         ("UPDATE audit_log SET detail = '{not json' WHERE seq = 6", "entry 6 was altered"),
         ("UPDATE audit_log SET audience = 7 WHERE seq = 6", "entry 6 was altered"),
         ("UPDATE meta SET value = 'text' WHERE key = 'audit_head'", "recorded head"),

@@ -228,7 +228,7 @@ def test_a_truncated_backup_is_found_without_the_key(backup: Path) -> None:
         backup.write_bytes(whole[:cut])
         assert not backups.verify_backup(backup).ok, cut
     backup.write_bytes(b"not a backup at all")
-    assert "not a Backchannel backup" in backups.verify_backup(backup).problems[0]
+    assert "not a Backchannel backup" in str(backups.verify_backup(backup).problems[0])
 
 
 def test_every_altered_byte_is_found_with_the_key(backup: Path, secret_key: Path) -> None:

@@ -54,7 +54,9 @@ def save(world: World, who: str, path: Path) -> Path:
 
 
 def verify(platform: Platform, *files: Path) -> list[str]:
-    return checkpoints.verify_database(platform.settings, [], list(files)).problems
+    return [
+        str(p) for p in checkpoints.verify_database(platform.settings, [], list(files)).problems
+    ]
 
 
 def test_each_round_transition_is_signed_and_each_seat_sees_its_own(world: World) -> None:

@@ -31,44 +31,10 @@ from backchannel.web.app import create_app
 from backchannel.web.language import COOKIE
 from conftest import make_settings
 from page_routes import BLIND_TITLE, SEATS, VISITOR, WALK, Prepared, actor_of, page_routes, prepare
+from still_english import NOT_ENGLISH, english_in
 
 from .conftest import BASE_URL, sign_in
 
-NOT_ENGLISH = {
-    "Backchannel",  # the product's name
-    "UTC",  # the time zone's name, the same in Russian
-    "IANA",  # the time zone database's name
-    "SWIFT",  # a proper name in an option of the demo
-    "Genius",  # the negotiation competition's file format
-    "yaml",  # file name endings
-    "yml",
-    "json",
-    "xml",
-    "gmcr",
-    "ad",  # "ad referendum": Latin, written so in Russian diplomatic texts too
-    "referendum",
-    "if",  # keywords of the preference statements' syntax, typed as they are
-    "iff",
-    "GMCR",  # the graph model and its solution concepts, abbreviated so in Russian too
-    "GMR",
-    "SMR",
-    "SEQ",
-    "SIM",
-    "SVG",  # the picture's file format
-    "HTML",  # the readouts' file formats and paper size, named so in Russian too
-    "PDF",
-    "Letter",
-    "PEM",  # the certificate's file format, and its digest's name (SHA-256)
-    "SHA",
-}
-"""Latin words that may stand on a Russian page."""
-
-LATIN = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]")
-"""A word in Latin letters (of two letters or more: a lone letter is a placeholder)."""
-ZONE = re.compile(r"\b[A-Z][A-Za-z]+/[A-Za-z_/+-]+")
-"""An IANA time zone's name (Europe/Vienna): an identifier, the same in every language."""
-STATE = re.compile(r"\b[YN]{2,}\b")
-"""A state of an escalation model in Y/N form (each option taken or not): a code."""
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 ENGLISH_DECIMAL = re.compile(r"(?<![\d.])\d+\.\d+(?![\d.])")
 """A decimal point (Russian writes a comma); a date's dots (07.12.2026) are not one."""
@@ -128,15 +94,6 @@ def visible_texts(html: str, language: str = "ru") -> list[str]:
     parser.feed(html)
     parser.close()
     return parser.texts
-
-
-def english_in(texts: list[str], allowed: set[str]) -> list[str]:
-    """The texts that hold a Latin word not in ``allowed``."""
-    return [
-        t
-        for t in texts
-        if any(w not in allowed for w in LATIN.findall(STATE.sub("", ZONE.sub("", t))))
-    ]
 
 
 # ------------------------------------------------------------------ the Russian demo

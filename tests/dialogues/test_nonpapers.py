@@ -173,6 +173,6 @@ def test_the_sweep_command_destroys_what_is_due(
     argv = ["nonpapers", "expire", "--database", settings.database_url]
     argv += ["--key-file", str(settings.key_file)]
     assert main(argv) == 0
-    assert "1 non-paper(s) destroyed" in capsys.readouterr().out
+    assert "1 non-paper destroyed" in capsys.readouterr().out
     assert main(argv) == 0
-    assert "0 non-paper(s) destroyed" in capsys.readouterr().out
+    assert "0 non-papers destroyed" in capsys.readouterr().out

@@ -4,6 +4,10 @@ Commands live in sub-modules by area; this module assembles them and maps every
 :class:`~backchannel.errors.BackchannelError` to a one-line message and its exit code.
 Anything else a command raises is a bug: it ends with exit code 1 and one line that
 names it, and the traceback only with the global ``--debug`` flag.
+
+The global ``--language`` (else ``BACKCHANNEL_LANGUAGE``, else the POSIX locale) chooses
+the language of what the commands print and of their errors (:mod:`backchannel.cli.language`);
+Typer's own help and usage errors stay English.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from backchannel.cli import language
 from backchannel.errors import BackchannelError, shorten
+from backchannel.messages import t_, verbatim
 
 app = typer.Typer(
     name="backchannel",
@@ -40,9 +46,23 @@ def _global_options(
             "--debug", help="Show the traceback of an internal error (put it before the command)."
         ),
     ] = False,
+    speak: Annotated[
+        str | None,
+        typer.Option(
+            "--language",
+            metavar="LANGUAGE",
+            help="The language of the output and the errors: en or ru (default: "
+            "BACKCHANNEL_LANGUAGE, "
+            "else the locale's LC_ALL, LC_MESSAGES or LANG, else English; put it before the "
+            "command).",
+        ),
+    ] = None,
 ) -> None:
     """Confidential negotiation support for track 1.5 diplomacy."""
+    from backchannel import i18n
+
     _Run.debug = debug
+    language.use(i18n.cli_language(speak))
 
 
 def _register() -> None:
@@ -85,17 +105,17 @@ def _ended(stop: Exception, err: Console) -> int:
     time limit was reached); an abort is 130; a usage error shows itself, exit 2.
     """
     if isinstance(stop, BackchannelError):
-        for line in stop.lines():
-            err.print(f"error: {line}", markup=False)
+        for line in stop.lines(language.translations()):
+            err.print(language.text(t_("error: {problem}", problem=verbatim(line))), markup=False)
         return stop.exit_code
     if isinstance(stop, typer.Exit):
         return int(stop.exit_code or 0)
     if isinstance(stop, typer.Abort):
-        err.print("aborted", markup=False)
+        err.print(language.text(t_("aborted")), markup=False)
         return EXIT_ABORTED
     show = getattr(stop, "show", None)  # usage errors print themselves, with their exit code
     if show is None:
-        err.print(f"error: {stop}", markup=False)
+        err.print(language.text(t_("error: {problem}", problem=str(stop))), markup=False)
         return 2
     show(file=sys.stderr)
     return int(getattr(stop, "exit_code", 2))
@@ -106,16 +126,27 @@ def _internal(error: Exception, err: Console) -> int:
     if _Run.debug:
         traceback.print_exception(error, file=sys.stderr)
     what = type(error).__name__ + (f": {error}" if str(error) else "")
-    err.print(
-        f"internal error: {shorten(what)} (run again with --debug for the details)", markup=False
+    said = t_(
+        "internal error: {problem} (run again with --debug for the details)",
+        problem=shorten(what),
     )
+    err.print(language.text(said), markup=False)
     return EXIT_INTERNAL
+
+
+def _provisional_language() -> None:
+    """The locale's language, until the global options choose (what a refused
+    ``--language`` is said in); English when the locale's is not served."""
+    from backchannel import i18n
+
+    language.use(i18n.from_environment())
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 done, 1 internal error, 2 bad input, 3 time limit)."""
     _Run.debug = False
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    _provisional_language()
     try:
         result = app(args=argv, standalone_mode=False)
     except (BackchannelError, typer.Exit, typer.Abort, typer.TyperException) as stop:

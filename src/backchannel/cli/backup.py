@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from backchannel.cli.language import text
 from backchannel.cli.platform import DatabaseOption, KeyOption, _platform, _settings, keys_app
+from backchannel.messages import t_, t_n
 
 backup_app = typer.Typer(
     help="Encrypted backups: create, verify, restore (the secret key stays offline).",
@@ -49,12 +51,13 @@ def keys_backup_init(
     settings = _settings(backup_public_key=public_key)
     made = backups.init_backup_keys(settings, secret_key)
     console = _console()
-    console.print(f"backup public key {made} written to {settings.backup_key_path}", markup=False)
-    console.print(
-        f"secret key written to {secret_key}: move it offline now; "
-        "backups cannot be restored without it",
-        markup=False,
+    said = t_("backup public key {key} written to {path}", key=made, path=settings.backup_key_path)
+    console.print(text(said), markup=False)
+    said = t_(
+        "secret key written to {path}: move it offline now; backups cannot be restored without it",
+        path=secret_key,
     )
+    console.print(text(said), markup=False)
 
 
 @backup_app.command("create")
@@ -70,11 +73,14 @@ def backup_create(
 
     settings = _settings(database, key_file, backup_public_key=public_key)
     made = backups.create_backup(_platform(settings), output, force=force)
-    _console().print(
-        f"backup of the {made.database} database written to {made.path} "
-        f"({made.payload_bytes} bytes, sealed to key {made.recipient})",
-        markup=False,
+    said = t_(
+        "backup of the {database} database written to {path} ({size} bytes, sealed to key {key})",
+        database=made.database,
+        path=made.path,
+        size=made.payload_bytes,
+        key=made.recipient,
     )
+    _console().print(text(said), markup=False)
 
 
 @backup_app.command("verify")
@@ -93,16 +99,35 @@ def backup_verify(
     report = backups.verify_backup(backup, secret_key)
     console = _console()
     if report.ok:
-        how = "decrypted and checked" if report.decrypted else "framing intact (not decrypted)"
-        console.print(
-            f"backup {how}: {report.facts.get('database')} database, schema "
-            f"{report.facts.get('schema')}, made {report.facts.get('created')}, "
-            f"{report.chunks} chunks, key {report.facts.get('recipient')}",
-            markup=False,
+        facts = {
+            "database": report.facts.get("database"),
+            "schema": report.facts.get("schema"),
+            "made": report.facts.get("created"),
+            "key": report.facts.get("recipient"),
+        }
+        said = (
+            t_n(
+                "backup decrypted and checked: {database} database, schema {schema}, made "
+                "{made}, {n} chunk, key {key}",
+                "backup decrypted and checked: {database} database, schema {schema}, made "
+                "{made}, {n} chunks, key {key}",
+                report.chunks,
+                **facts,
+            )
+            if report.decrypted
+            else t_n(
+                "backup framing intact (not decrypted): {database} database, schema {schema}, "
+                "made {made}, {n} chunk, key {key}",
+                "backup framing intact (not decrypted): {database} database, schema {schema}, "
+                "made {made}, {n} chunks, key {key}",
+                report.chunks,
+                **facts,
+            )
         )
+        console.print(text(said), markup=False)
         return
     for problem in report.problems:
-        console.print(f"problem: {problem}", markup=False)
+        console.print(text(t_("problem: {problem}", problem=problem)), markup=False)
     raise typer.Exit(1)
 
 
@@ -119,11 +144,13 @@ def backup_restore(
     from backchannel.services import backups
 
     kind = backups.restore_backup(backup, secret_key, database, force=force)
-    _console().print(
-        f"{kind} database restored to {database}; start it with the key-encryption key it "
+    said = t_(
+        "{kind} database restored to {database}; start it with the key-encryption key it "
         "was made with, and run `backchannel audit verify`",
-        markup=False,
+        kind=kind,
+        database=database,
     )
+    _console().print(text(said), markup=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -168,23 +195,43 @@ def keys_rotate(
     console = _console()
     if data_keys:
         if to_key_file or to_passphrase:
-            raise InputError("--data-keys keeps the key-encryption key: give no new key")
+            raise InputError(
+                t_("--data-keys keeps the key-encryption key: give no new key"),
+                hint=t_("leave out --to-key-file and --to-passphrase, or --data-keys"),
+            )
         done = keys.rotate_data_keys(_platform(settings), dialogue)
-        console.print(f"{done} dialogue(s) re-sealed under new data keys", markup=False)
+        said = t_n(
+            "{n} dialogue re-sealed under new data keys",
+            "{n} dialogues re-sealed under new data keys",
+            done,
+        )
+        console.print(text(said), markup=False)
         return
     passphrase = None
     if to_passphrase:
         passphrase = os.environ.get("BACKCHANNEL_NEW_KEY_PASSPHRASE") or typer.prompt(
-            "New passphrase", hide_input=True, confirmation_prompt=True
+            text(t_("New passphrase")), hide_input=True, confirmation_prompt=True
         )
         _settings(key_passphrase=passphrase)  # the same rules as for every passphrase
     made = keys.rotate_kek(settings, keys.NewKey(to_key_file, passphrase))
     if made.already_done:
-        console.print("the rotation had finished: the database opens with the new key")
-    else:
-        resumed = " (resumed)" if made.resumed else ""
-        console.print(
-            f"{made.keys} dialogue key(s) re-wrapped under the new key{resumed}; restart the "
-            "server with the new key, and keep the old one until the next backup",
-            markup=False,
+        said = t_("the rotation had finished: the database opens with the new key")
+        console.print(text(said), markup=False)
+    elif made.resumed:
+        said = t_n(
+            "{n} dialogue key re-wrapped under the new key (resumed); restart the server with "
+            "the new key, and keep the old one until the next backup",
+            "{n} dialogue keys re-wrapped under the new key (resumed); restart the server "
+            "with the new key, and keep the old one until the next backup",
+            made.keys,
         )
+        console.print(text(said), markup=False)
+    else:
+        said = t_n(
+            "{n} dialogue key re-wrapped under the new key; restart the server with the new "
+            "key, and keep the old one until the next backup",
+            "{n} dialogue keys re-wrapped under the new key; restart the server with the new "
+            "key, and keep the old one until the next backup",
+            made.keys,
+        )
+        console.print(text(said), markup=False)

@@ -10,6 +10,9 @@ import typer
 from rich.console import Console
 
 from backchannel.blind.plan import Finding
+from backchannel.cli.language import text
+from backchannel.cli.node import OVERLAP
+from backchannel.messages import t_, t_n
 
 if TYPE_CHECKING:  # the command imports what it runs on (start-up time: tests/test_startup.py)
     from backchannel.blind.run import BlindResult
@@ -45,30 +48,42 @@ def _print(problem: Problem, result: BlindResult) -> None:
     out = Console(highlight=False, soft_wrap=True)
     opened = result.opened
     plan = result.plan
-    out.print(
-        f"blind {plan.finding.value}: {plan.delegations} delegations, {plan.helpers} helper"
-        f"{'s' if plan.helpers > 1 else ''}, {result.wall_seconds:.2f} s",
-        markup=False,
+    helpers = t_n("{n} helper", "{n} helpers", plan.helpers)
+    said = t_n(
+        "blind {finding}: {n} delegation, {helpers}, {seconds} s",
+        "blind {finding}: {n} delegations, {helpers}, {seconds} s",
+        plan.delegations,
+        finding=plan.finding.value,
+        helpers=helpers,
+        seconds=f"{result.wall_seconds:.2f}",
     )
+    out.print(text(said), markup=False)
     if opened.overlap is not None:
         for issue, bit in zip(problem.issues, opened.overlap, strict=True):
-            out.print(f"  {issue.name}: {'overlap' if bit else 'no overlap'}", markup=False)
+            out.print(f"  {issue.name}: {text(OVERLAP[bit])}", markup=False)
     elif opened.package is not None:
-        rule = (
-            "Nash product over gains"
+        said = (
+            t_("recommended package (Nash product over gains):")
             if plan.finding is Finding.NASH
-            else "drawn uniformly among the admissible Pareto-efficient packages"
+            else t_(
+                "recommended package (drawn uniformly among the admissible Pareto-efficient "
+                "packages):"
+            )
         )
-        out.print(f"  recommended package ({rule}):", markup=False)
+        out.print("  " + text(said), markup=False)
         for name, label in problem.package_labels(opened.package).items():
             out.print(f"    {name}: {label}", markup=False)
     elif plan.finding is Finding.REDLINES:
-        verdict = "some" if opened.exists else "no"
-        out.print(f"  {verdict} package respects every red line and condition", markup=False)
+        said = (
+            t_("some package respects every red line and condition")
+            if opened.exists
+            else t_("no package respects every red line and condition")
+        )
+        out.print("  " + text(said), markup=False)
     elif plan.finding in (Finding.NASH, Finding.RANDOM) or opened.exists is False:
-        out.print("  no admissible package", markup=False)
+        out.print("  " + text(t_("no admissible package")), markup=False)
     else:
-        out.print("  an admissible package exists", markup=False)
+        out.print("  " + text(t_("an admissible package exists")), markup=False)
 
 
 @blind_app.command("evaluate")

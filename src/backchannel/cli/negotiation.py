@@ -21,8 +21,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from backchannel.cli import render
+from backchannel.cli.language import text
 from backchannel.errors import InputError
 from backchannel.formats.json_stream import write_json
+from backchannel.messages import Message, t_
 from backchannel.model.results import SettlementRule, Status
 
 T = TypeVar("T")
@@ -53,21 +55,21 @@ def _issues(text: str | None) -> list[str] | None:
         return None
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        raise InputError("--issues is empty", hint="give issue names separated by commas")
+        raise InputError(t_("--issues is empty"), hint=t_("give issue names separated by commas"))
     return names
 
 
 @contextmanager
-def _progress(message: str) -> Iterator[None]:
+def _progress(message: Message) -> Iterator[None]:
     console = render.stderr_console()
     if console.is_terminal:
-        with console.status(message, spinner="dots"):
+        with console.status(text(message), spinner="dots"):
             yield
     else:
         yield
 
 
-def _run(message: str, task: Callable[[], T]) -> T:
+def _run(message: Message, task: Callable[[], T]) -> T:
     with _progress(message):
         return task()
 
@@ -83,8 +85,12 @@ def _emit(as_json: bool, document: Callable[[], dict[str, Any]], table: Callable
 def _finish(*statuses: Status) -> None:
     if any(s in (Status.FEASIBLE, Status.UNKNOWN) for s in statuses):
         render.stderr_console().print(
-            "time limit reached: the answer above is the best found, not proven "
-            "(raise --time-limit)",
+            text(
+                t_(
+                    "time limit reached: the answer above is the best found, not proven "
+                    "(raise --time-limit)"
+                )
+            ),
             markup=False,
         )
         raise typer.Exit(EXIT_TIME_LIMIT)
@@ -94,7 +100,7 @@ def analyze(path: PathArg, time_limit: TimeOpt = 60.0) -> None:
     """Overview of a case: zone of agreement, red-line map, clashes and recommended packages."""
     from backchannel.services import negotiation as service
 
-    result = _run("Analysing...", lambda: service.overview(path, time_limit=time_limit))
+    result = _run(t_("Analysing..."), lambda: service.overview(path, time_limit=time_limit))
     render.overview(result)
     statuses = [result.zone.status, *(s.status for s in result.settlements.values())]
     _finish(*statuses)
@@ -108,7 +114,7 @@ def check(
     from backchannel.services import negotiation as service
 
     loaded, zone, redlines = _run(
-        "Checking red lines...",
+        t_("Checking red lines..."),
         lambda: service.check(path, issues=_issues(issues), time_limit=time_limit),
     )
     _emit(
@@ -131,7 +137,7 @@ def clashes(
     from backchannel.services import negotiation as service
 
     loaded, result = _run(
-        "Looking for clashing red lines...",
+        t_("Looking for clashing red lines..."),
         lambda: service.clashes(path, issues=_issues(issues), limit=limit, time_limit=time_limit),
     )
     _emit(
@@ -158,7 +164,7 @@ def settle(
 
     rules = tuple(dict.fromkeys(rule)) if rule else service.ALL_RULES
     loaded, answers = _run(
-        "Solving...",
+        t_("Solving..."),
         lambda: service.settle(path, rules=rules, issues=_issues(issues), time_limit=time_limit),
     )
     _emit(
@@ -188,12 +194,12 @@ def frontier(
 ) -> None:
     """The Pareto frontier: exact for 2 parties, a representative set for more."""
     if limit is not None and limit < 1:
-        raise InputError(f"--limit must be at least 1, not {limit}")
+        raise InputError(t_("--limit must be at least 1, not {limit}", limit=limit))
     from backchannel.services import documents
     from backchannel.services import negotiation as service
 
     loaded, result = _run(
-        "Tracing the frontier...",
+        t_("Tracing the frontier..."),
         lambda: service.frontier(
             path, issues=_issues(issues), max_points=max_points, time_limit=time_limit
         ),
@@ -222,7 +228,7 @@ def meso(
     from backchannel.services import negotiation as service
 
     loaded, result = _run(
-        "Composing offers...",
+        t_("Composing offers..."),
         lambda: service.meso(
             path,
             party=party,
@@ -253,7 +259,7 @@ def convert(
 
     written = service.convert(source, target, replace=force)
     for path in written:
-        typer.echo(f"wrote {path}")
+        typer.echo(text(t_("wrote {path}", path=path)))
 
 
 def schema(
@@ -269,17 +275,17 @@ def schema(
         typer.echo(json.dumps(service.case_schema(), indent=2))
     else:
         service.write_case_schema(output, replace=force)
-        typer.echo(f"wrote {output}")
+        typer.echo(text(t_("wrote {path}", path=output)))
 
 
 @functools.wraps(clashes)
 def conflicts_deprecated(*args: Any, **kwargs: Any) -> None:
     """Deprecated name of ``clashes`` (``conflict`` now means only the GMCR engine)."""
-    typer.echo(
+    said = t_(
         "warning: `backchannel conflicts` is deprecated and will be removed; "
-        "use `backchannel clashes`",
-        err=True,
+        "use `backchannel clashes`"
     )
+    typer.echo(text(said), err=True)
     clashes(*args, **kwargs)
 
 

@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from backchannel.cli import language
+from backchannel.cli.language import text
+from backchannel.messages import t_, verbatim
+
 if TYPE_CHECKING:  # the commands import what they run on (start-up time: tests/test_startup.py)
     from backchannel.services.node import NodeIdentity, NodeRun
 
@@ -37,24 +41,28 @@ def _out() -> Console:
 def _print_identity(identity: NodeIdentity, *, created: bool) -> None:
     out = _out()
     if created:
-        out.print(f"created the node's key and certificate in {identity.folder}", markup=False)
-    out.print(f"certificate: {identity.cert_path}", markup=False)
-    out.print(f"fingerprint (SHA-256): {identity.fingerprint}", markup=False)
-    out.print(
+        said = t_("created the node's key and certificate in {folder}", folder=identity.folder)
+        out.print(text(said), markup=False)
+    out.print(text(t_("certificate: {path}", path=identity.cert_path)), markup=False)
+    said = t_("fingerprint (SHA-256): {fingerprint}", fingerprint=identity.fingerprint)
+    out.print(text(said), markup=False)
+    said = t_(
         "give the facilitator the certificate file, its fingerprint, and the host and port "
-        "this node listens on",
-        markup=False,
+        "this node listens on"
     )
+    out.print(text(said), markup=False)
 
 
 def _passphrase(confirm: bool) -> str:
     given = os.environ.get(PASSPHRASE_VARIABLE)
     if given is not None:
         return given
-    text: str = typer.prompt(
-        "passphrase of the node's position", hide_input=True, confirmation_prompt=confirm
+    typed: str = typer.prompt(
+        text(t_("passphrase of the node's position")),
+        hide_input=True,
+        confirmation_prompt=confirm,
     )
-    return text
+    return typed
 
 
 @node_app.command("init")
@@ -90,10 +98,12 @@ def position_command(
 
     service.show(folder)  # a node folder, before the passphrase is asked
     path = service.store_position(folder, side, _passphrase(confirm=True))
-    _out().print(
-        f"sealed the position of {side} in {path}; the case file itself can now be removed",
-        markup=False,
+    said = t_(
+        "sealed the position of {side} in {path}; the case file itself can now be removed",
+        side=side,
+        path=path,
     )
+    _out().print(text(said), markup=False)
 
 
 def _doc(run: NodeRun) -> dict[str, Any]:
@@ -106,23 +116,36 @@ def _print(run: NodeRun) -> None:
     out = _out()
     session, opened = run.session, run.opened
     party = session.parties[run.index]
-    out.print(
-        f"blind {session.finding.value}, computation {session.computation}, round "
-        f"{session.round}: this node is party {run.index} ({party.kind}"
-        f"{', ' + party.party if party.party else ''})",
-        markup=False,
+    kind = text(PARTY_KINDS.get(party.kind, verbatim(party.kind)))
+    kind = kind if not party.party else f"{kind}, {party.party}"
+    said = t_(
+        "blind {finding}, computation {computation}, round {round}: this node is party "
+        "{index} ({kind})",
+        finding=session.finding.value,
+        computation=session.computation,
+        round=session.round,
+        index=run.index,
+        kind=kind,
     )
+    out.print(text(said), markup=False)
     if opened.overlap is not None:
         for issue, bit in zip(session.issues, opened.overlap, strict=True):
-            out.print(f"  {issue.name}: {'overlap' if bit else 'no overlap'}", markup=False)
+            out.print(f"  {issue.name}: {text(OVERLAP[bit])}", markup=False)
     elif opened.package is not None:
-        out.print("  package:", markup=False)
+        out.print("  " + text(t_("package:")), markup=False)
         for issue, option in zip(session.issues, opened.package, strict=True):
             out.print(f"    {issue.name}: {issue.labels[option]}", markup=False)
     elif opened.exists:
-        out.print("  an admissible package exists", markup=False)
+        out.print("  " + text(t_("an admissible package exists")), markup=False)
     else:
-        out.print("  no admissible package", markup=False)
+        out.print("  " + text(t_("no admissible package")), markup=False)
+
+
+OVERLAP = {True: t_("overlap"), False: t_("no overlap")}
+"""How the overlap of one issue reads."""
+
+PARTY_KINDS = {"delegation": t_("delegation"), "helper": t_("helper")}
+"""The kinds of party of a blind computation, in words."""
 
 
 @node_app.command("run")
@@ -158,10 +181,10 @@ def _token() -> str:
     given = os.environ.get(TOKEN_VARIABLE)
     if given:
         return given
-    text: str = typer.prompt(
-        "this node's token (shown once when the node was registered)", hide_input=True
+    typed: str = typer.prompt(
+        text(t_("this node's token (shown once when the node was registered)")), hide_input=True
     )
-    return text.strip()
+    return typed.strip()
 
 
 @node_app.command("connect")
@@ -213,20 +236,27 @@ def connect_command(
         except InputError as error:
             if once:
                 raise
-            out.print(f"{error.message}; trying again in {poll:g} s", markup=False)
+            message, _ = error.shown_in(language.translations())
+            said = t_(
+                "{problem}; trying again in {seconds} s", problem=message, seconds=f"{poll:g}"
+            )
+            out.print(text(said), markup=False)
             outcomes = []
         for outcome in outcomes:
             if outcome.failed is None:
-                out.print(
-                    f"computation {outcome.computation} ({outcome.finding}): opened and posted",
-                    markup=False,
+                said = t_(
+                    "computation {computation} ({finding}): opened and posted",
+                    computation=outcome.computation,
+                    finding=outcome.finding,
                 )
             else:
-                out.print(
-                    f"computation {outcome.computation} ({outcome.finding}) failed: "
-                    f"{outcome.failed}",
-                    markup=False,
+                said = t_(
+                    "computation {computation} ({finding}) failed: {problem}",
+                    computation=outcome.computation,
+                    finding=outcome.finding,
+                    problem=outcome.failed,
                 )
+            out.print(text(said), markup=False)
         if once:
             return
         time.sleep(poll)

@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from backchannel.cli.language import text
+from backchannel.messages import t_, t_n
+
 if TYPE_CHECKING:  # pydantic-settings loads when a command needs the settings
     from backchannel.config import Settings
 
@@ -71,14 +74,15 @@ def keys_init(
 
     settings = _settings(key_file=key_file)
     if create_key_file(settings, if_missing=if_missing):
-        Console().print(f"key-encryption key written to {settings.key_file}", markup=False)
+        said = t_("key-encryption key written to {path}", path=settings.key_file)
+        Console().print(text(said), markup=False)
 
 
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOption = None, key_file: KeyOption = None) -> None:
     """Create the schema or bring it up to date (checks durability settings and the key)."""
     _platform(_settings(database, key_file), upgrade=True)
-    Console().print("database is up to date", markup=False)
+    Console().print(text(t_("database is up to date")), markup=False)
 
 
 @users_app.command("create")
@@ -93,7 +97,8 @@ def users_create(
 
     platform = _platform(_settings(database, key_file))
     user, secret = accounts.create_user(platform, username, name or username)
-    Console().print(f"{user.username}: one-time password {secret}", markup=False)
+    said = t_("{username}: one-time password {secret}", username=user.username, secret=secret)
+    Console().print(text(said), markup=False)
 
 
 @users_app.command("deactivate")
@@ -104,7 +109,7 @@ def users_deactivate(
     from backchannel.services import accounts
 
     accounts.set_active(_platform(_settings(database, key_file)), username, False)
-    Console().print(f"{username} deactivated", markup=False)
+    Console().print(text(t_("{username} deactivated", username=username)), markup=False)
 
 
 @users_app.command("reactivate")
@@ -115,7 +120,7 @@ def users_reactivate(
     from backchannel.services import accounts
 
     accounts.set_active(_platform(_settings(database, key_file)), username, True)
-    Console().print(f"{username} reactivated", markup=False)
+    Console().print(text(t_("{username} reactivated", username=username)), markup=False)
 
 
 @users_app.command("reset-password")
@@ -124,7 +129,8 @@ def users_reset(username: str, database: DatabaseOption = None, key_file: KeyOpt
     from backchannel.services import accounts
 
     secret = accounts.reset_password(_platform(_settings(database, key_file)), username)
-    Console().print(f"{username}: one-time password {secret}", markup=False)
+    said = t_("{username}: one-time password {secret}", username=username, secret=secret)
+    Console().print(text(said), markup=False)
 
 
 @users_app.command("require-mfa")
@@ -140,8 +146,12 @@ def users_require_mfa(
     from backchannel.services import mfa
 
     mfa.require(_platform(_settings(database, key_file)), username, not off)
-    state = "no longer required" if off else "required"
-    Console().print(f"{username}: two-factor sign-in {state}", markup=False)
+    said = (
+        t_("{username}: two-factor sign-in no longer required", username=username)
+        if off
+        else t_("{username}: two-factor sign-in required", username=username)
+    )
+    Console().print(text(said), markup=False)
 
 
 @users_app.command("reset-mfa")
@@ -152,11 +162,12 @@ def users_reset_mfa(
     from backchannel.services import mfa
 
     mfa.reset(_platform(_settings(database, key_file)), username)
-    Console().print(
-        f"{username}: two-factor sign-in turned off; it signs in with its password and "
+    said = t_(
+        "{username}: two-factor sign-in turned off; it signs in with its password and "
         "sets up a new device if it must",
-        markup=False,
+        username=username,
     )
+    Console().print(text(said), markup=False)
 
 
 @nonpapers_app.command("expire")
@@ -166,7 +177,8 @@ def nonpapers_expire(database: DatabaseOption = None, key_file: KeyOption = None
     from backchannel.services import nonpapers
 
     count = nonpapers.expire(_platform(_settings(database, key_file)))
-    Console().print(f"{count} non-paper(s) destroyed", markup=False)
+    said = t_n("{n} non-paper destroyed", "{n} non-papers destroyed", count)
+    Console().print(text(said), markup=False)
 
 
 @audit_app.command("verify")
@@ -196,19 +208,26 @@ def audit_verify(
             seq, digest = expect.split(":", 1)
             expected.append((int(seq), digest))
         except ValueError:
-            raise InputError(f"--expect {expect!r} is not SEQ:HASH") from None
+            raise InputError(
+                t_("--expect {value} is not SEQ:HASH", value=repr(expect)),
+                hint=t_("give the entry's number and its hash, as `audit verify` printed them"),
+            ) from None
     report = checkpoints.verify_database(
         _settings(database, key_file), expected, list(checkpoint or [])
     )
     console = Console(highlight=False, soft_wrap=True)  # one line per problem, never wrapped
     if report.ok:
-        console.print(
-            f"audit log intact: {report.entries} entries, head {report.head[0]}:{report.head[1]}",
-            markup=False,
+        said = t_n(
+            "audit log intact: {n} entry, head {seq}:{digest}",
+            "audit log intact: {n} entries, head {seq}:{digest}",
+            report.entries,
+            seq=report.head[0],
+            digest=report.head[1],
         )
+        console.print(text(said), markup=False)
         return
     for problem in report.problems:
-        console.print(f"problem: {problem}", markup=False)
+        console.print(text(t_("problem: {problem}", problem=problem)), markup=False)
     raise typer.Exit(1)
 
 
@@ -237,11 +256,17 @@ def serve(
     options = server_options(settings)
     # opened here, so that an unsafe database or a wrong key is refused with a message
     platform = _platform(settings)
-    Console().print(
-        f"Backchannel on {settings.base_url}/"
-        + (f" ({workers} worker processes)" if workers > 1 else ""),
-        markup=False,
+    said = (
+        t_("Backchannel on {address}", address=f"{settings.base_url}/")
+        if workers == 1
+        else t_n(
+            "Backchannel on {address} ({n} worker process)",
+            "Backchannel on {address} ({n} worker processes)",
+            workers,
+            address=f"{settings.base_url}/",
+        )
     )
+    Console().print(text(said), markup=False)
     if workers == 1:
         uvicorn.run(serving_app(settings, platform), **options)  # type: ignore[arg-type]
         return
@@ -282,12 +307,15 @@ def demo(
     platform = _platform(settings, upgrade=True)
     made = demo_service.seed(platform, language=language)
     console = Console(highlight=False)
-    console.print(
-        "Demo dialogue " + ("created" if made.created else "already there: passwords reset"),
-        markup=False,
+    said = (
+        t_("Demo dialogue created")
+        if made.created
+        else t_("Demo dialogue already there: passwords reset")
     )
+    console.print(text(said), markup=False)
     console.print(
-        "Sign in at the address below with these one-time passwords (shown once):", markup=False
+        text(t_("Sign in at the address below with these one-time passwords (shown once):")),
+        markup=False,
     )
     for username, secret in made.passwords.items():
         console.print(f"  {username:<12} {secret}", markup=False)

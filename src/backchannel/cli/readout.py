@@ -12,7 +12,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from backchannel.cli.language import text
 from backchannel.cli.platform import KeyOption, _settings
+from backchannel.messages import t_
 
 readout_app = typer.Typer(
     help="Signed readouts: the server's public key, and checking a readout file.",
@@ -64,14 +66,16 @@ def verify(
     found = readouts.verify_file(file, trusted)
     console = Console(highlight=False, soft_wrap=True)
     if found.ok:
-        console.print(
-            f"readout intact: {found.kind} signed by {found.signed_by}, "
-            f"fingerprint {found.fingerprint}",
-            markup=False,
+        said = t_(
+            "readout intact: {kind} signed by {key}, fingerprint {fingerprint}",
+            kind=found.kind,
+            key=found.signed_by,
+            fingerprint=found.fingerprint,
         )
+        console.print(text(said), markup=False)
         return
     assert found.problem is not None
-    console.print(f"problem: {found.problem}", markup=False)
+    console.print(text(t_("problem: {problem}", problem=found.problem)), markup=False)
     raise typer.Exit(1)
 
 

@@ -26,6 +26,11 @@ Exit codes: **0** done; **1** an internal error (one line that names it; the glo
 in it, what is wrong and how to fix it), or a question too large to answer here (the message
 gives the estimate and what to do); **3** a time limit was reached before the answer was
 proven (the best answer found is printed).
+
+Language: the global `--language en|ru` (else `BACKCHANNEL_LANGUAGE`, else the locale's
+`LC_ALL`, `LC_MESSAGES` or `LANG`, else English) chooses the language of what the commands
+print and of their errors; the exit codes are the same in every language. The help texts
+below, and the usage errors of the command line itself, are in English.
 """
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from backchannel.errors import CaseFileError, CaseFileErrors
+from backchannel.errors import CaseFileError, CaseFileErrors, validation_problem
 from backchannel.messages import Message, Text, t_, verbatim
 from backchannel.model import case as case_module
 from backchannel.model.case import Case
@@ -241,12 +241,9 @@ def _message(error: Mapping[str, Any]) -> tuple[Message, Message | None]:  # noq
 
 
 def _validator_words(error: Mapping[str, Any]) -> Message:
-    """A model validator's own words (a :class:`Message` it raised, else its text)."""
-    raised = error.get("ctx", {}).get("error")
-    found = getattr(raised, "args", (None,))[0] if raised is not None else None
-    if isinstance(found, Message):
-        return found
-    return verbatim(str(error["msg"]).removeprefix("Value error, "))
+    """A model validator's own words (a :class:`Message` it raised), else pydantic's
+    problem in ours (:func:`~backchannel.errors.validation_problem`)."""
+    return validation_problem(error)
 
 
 def _number_keys_as_text(data: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -52,7 +52,8 @@ from yaml.scanner import Scanner
 from backchannel.errors import CaseFileError, CaseFileErrors
 from backchannel.formats.composer import Composer, Tag, problem
 from backchannel.formats.files import decode_text, read_bytes
-from backchannel.messages import t_
+from backchannel.formats.parser_words import json_problem, yaml_context, yaml_problem
+from backchannel.messages import Message, t_
 from backchannel.model.conditions import Locator, Where
 
 __all__ = ["parse_document", "read_document"]
@@ -152,7 +153,7 @@ def _check_json(text: str, source: str) -> None:
             (),
             t_(
                 "not valid JSON: {problem} at column {column}",
-                problem=error.msg,
+                problem=json_problem(error.msg),
                 column=error.colno,
             ),
             t_("check the quotes, commas and brackets near there"),
@@ -173,12 +174,20 @@ def _yaml_problem(
             source, (), t_("not valid YAML: {problem}", problem=message), t_("delete it"), at
         )
     mark = error.problem_mark or error.context_mark
-    what = error.problem or str(error)
+    said = error.problem or str(error)
+    what: Message = yaml_problem(said)
+    if mark is not None:
+        what = t_("{problem} at column {column}", problem=what, column=mark.column + 1)
     if error.context and error.context_mark and error.context_mark is not mark:
-        what += f" ({error.context}, which starts on line {error.context_mark.line + 1})"
+        what = t_(
+            "{problem} ({context}, which starts on line {line})",
+            problem=what,
+            context=yaml_context(error.context),
+            line=error.context_mark.line + 1,
+        )
     hint = (
         t_("indent with spaces: YAML forbids tabs")
-        if "'\\t'" in what
+        if "'\\t'" in said
         else t_("check the indentation and quoting near this line")
     )
     line = None if mark is None else mark.line + 1

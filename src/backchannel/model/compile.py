@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backchannel.errors import format_location, listing
+from backchannel.messages import Message, t_, t_n
 from backchannel.model.case import (
     Case,
     Issue,
@@ -78,39 +79,51 @@ def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def _values(count: float) -> str:
+def _values(count: float) -> Message:
     """A large count of values in words: ``1,200,001 values``, ``about 1e+301 values``."""
     if count < 1e15:
-        return f"{math.floor(count):,} values"
-    return f"about {count:.0e} values" if math.isfinite(count) else "more values than 1e308"
+        return t_n("{n:,} value", "{n:,} values", math.floor(count))
+    if math.isfinite(count):
+        return t_("about {count} values", count=f"{count:.0e}")
+    return t_("more values than 1e308")
 
 
 def _numeric_values(issue: Issue, where: Where, out: Collector) -> list[float]:
     rng = issue.range
     if rng is None:
-        out.add((*where, "range"), "a numeric issue needs a range", "add range: {min: .., max: ..}")
+        said, hint = t_("a numeric issue needs a range"), t_("add range: {min: .., max: ..}")
+        out.add((*where, "range"), said, hint)
         return []
     if rng.min > rng.max:
         out.add(
             (*where, "range"),
-            f"the range is reversed: min {rng.min} is above max {rng.max}",
-            "swap min and max",
+            t_("the range is reversed: min {min} is above max {max}", min=rng.min, max=rng.max),
+            t_("swap min and max"),
         )
         return []
     steps = (rng.max - rng.min) / rng.step  # inf when the range or the step is extreme
     if not steps < MAX_NUMERIC_VALUES:
         out.add(
             (*where, "range", "step"),
-            f"the range has {_values(steps + 1)}, more than {MAX_NUMERIC_VALUES:,}",
-            "use a coarser step or a narrower range",
+            t_(
+                "the range has {values}, more than {most}",
+                values=_values(steps + 1),
+                most=f"{MAX_NUMERIC_VALUES:,}",
+            ),
+            t_("use a coarser step or a narrower range"),
         )
         return []
     count = round(steps)
     if abs(steps - count) > 1e-9 * max(1.0, abs(steps)):
         out.add(
             (*where, "range", "step"),
-            f"step {rng.step} does not divide the range {rng.min}..{rng.max}",
-            "choose a step that reaches max exactly",
+            t_(
+                "step {step} does not divide the range {min}..{max}",
+                step=rng.step,
+                min=rng.min,
+                max=rng.max,
+            ),
+            t_("choose a step that reaches max exactly"),
         )
         return []
     integral = all(float(x).is_integer() for x in (rng.min, rng.step))
@@ -123,8 +136,8 @@ def _compile_issue(issue: Issue, where: Where, out: Collector) -> IssueDomain | 
         if issue.options is not None:
             out.add(
                 (*where, "options"),
-                "a numeric issue takes a range, not options",
-                "remove options or use kind: ordered",
+                t_("a numeric issue takes a range, not options"),
+                t_("remove options or use kind: ordered"),
             )
         values = _numeric_values(issue, where, out)
         if not values:
@@ -136,21 +149,22 @@ def _compile_issue(issue: Issue, where: Where, out: Collector) -> IssueDomain | 
     if issue.range is not None:
         out.add(
             (*where, "range"),
-            f"an {issue.kind.value} issue takes options, not a range",
-            "remove range or use kind: numeric",
+            t_("an {kind} issue takes options, not a range", kind=issue.kind.value),
+            t_("remove range or use kind: numeric"),
         )
     if not issue.options:
         out.add(
             (*where, "options"),
-            "the issue has no options",
-            "list at least one option",
+            t_("the issue has no options"),
+            t_("list at least one option"),
         )
         return None
     names = [o.name if isinstance(o, Option) else o for o in issue.options]
     seen: set[str] = set()
     for k, name in enumerate(names):
         if name in seen:
-            out.add((*where, "options", k), f"option {name!r} is listed twice", "remove one")
+            said = t_("option {option} is listed twice", option=repr(name))
+            out.add((*where, "options", k), said, t_("remove one"))
         seen.add(name)
     return IssueDomain(issue.name, issue.kind, tuple(names), tuple(names))
 
@@ -171,13 +185,14 @@ def _weights_total(
         if name not in agenda.by_name:
             out.add(
                 (*where, "weights", name),
-                f"unknown issue {name!r}",
-                f"the issues are: {listing(agenda.by_name)}",
+                t_("unknown issue {issue}", issue=repr(name)),
+                t_("the issues are: {issues}", issues=listing(agenda.by_name)),
             )
             ok = False
     for name, value in weights_in.items():
         if value < 0:
-            out.add((*where, "weights", name), f"weight {value} is negative", "use 0 or more")
+            said = t_("weight {value} is negative", value=value)
+            out.add((*where, "weights", name), said, t_("use 0 or more"))
             ok = False
     total = float(sum(weights_in.values()))
     sums_to_one_or_hundred = math.isclose(total, 1.0, abs_tol=1e-6) or math.isclose(
@@ -186,16 +201,16 @@ def _weights_total(
     if case.weighting is Weighting.NORMALISED and ok and not sums_to_one_or_hundred:
         out.add(
             (*where, "weights"),
-            f"the weights sum to {total:g}, not to 1 or 100",
-            "make them sum to 1 (fractions) or 100 (percent)",
+            t_("the weights sum to {total}, not to 1 or 100", total=f"{total:g}"),
+            t_("make them sum to 1 (fractions) or 100 (percent)"),
         )
         ok = False
     for name in party.ratings or {}:
         if name not in agenda.by_name:
             out.add(
                 (*where, "ratings", name),
-                f"unknown issue {name!r}",
-                f"the issues are: {listing(agenda.by_name)}",
+                t_("unknown issue {issue}", issue=repr(name)),
+                t_("the issues are: {issues}", issues=listing(agenda.by_name)),
             )
             ok = False
     return total if ok else None
@@ -206,15 +221,18 @@ def _points_rating(
 ) -> NDArray[np.float64] | None:
     """Ratings of a numeric issue's values from points, interpolated (``None``: reported)."""
     if domain.kind is not IssueKind.NUMERIC:
-        out.add(here, "points only rate a numeric issue", "rate each option by name")
+        said, hint = t_("points only rate a numeric issue"), t_("rate each option by name")
+        out.add(here, said, hint)
         return None
     xs = [float(p[0]) for p in rating.points]
     if any(b <= a for a, b in itertools.pairwise(xs)):
-        out.add((*here, "points"), "point values must increase", "sort the points")
+        said, hint = t_("point values must increase"), t_("sort the points")
+        out.add((*here, "points"), said, hint)
         return None
     for k, (_, r) in enumerate(rating.points):
         if not 0 <= r <= 100:
-            out.add((*here, "points", k, 1), f"rating {r} is outside 0-100", "use 0-100")
+            said = t_("rating {rating} is outside 0-100", rating=r)
+            out.add((*here, "points", k, 1), said, t_("use 0-100"))
     return _piecewise(rating.points, [float(v) for v in domain.values])
 
 
@@ -233,10 +251,12 @@ def _table_rating(
     for option, r in rating.items():
         index = agenda.option_index(i, option)
         if index is None:
-            out.add((*here, option), f"unknown option {option!r}", agenda.describe_options(i))
+            said = t_("unknown option {option}", option=repr(option))
+            out.add((*here, option), said, agenda.describe_options(i))
             continue
         if not 0 <= r <= 100:
-            out.add((*here, option), f"rating {r} is outside 0-100", "use 0 to 100")
+            said = t_("rating {rating} is outside 0-100", rating=r)
+            out.add((*here, option), said, t_("use 0 to 100"))
             continue
         rated[index] = float(r)
     rated_options = {agenda.option_index(i, o) for o in rating}
@@ -244,8 +264,13 @@ def _table_rating(
     if missing and weighted:
         out.add(
             here,
-            f"option{'s' if len(missing) > 1 else ''} {listing(map(repr, missing))} not rated",
-            "rate every option of a weighted issue (0 = worst, 100 = best)",
+            t_n(
+                "option {options} not rated",
+                "options {options} not rated",
+                len(missing),
+                options=listing(map(repr, missing)),
+            ),
+            t_("rate every option of a weighted issue (0 = worst, 100 = best)"),
         )
     return rated
 
@@ -271,8 +296,11 @@ def _additive_utility(
             if weight > 0:
                 out.add(
                     (*where, "ratings"),
-                    f"issue {domain.name!r} has a weight but its options are not rated",
-                    f"add ratings.{domain.name} with a rating 0-100 per option",
+                    t_(
+                        "issue {issue} has a weight but its options are not rated",
+                        issue=repr(domain.name),
+                    ),
+                    t_("add ratings.{issue} with a rating 0-100 per option", issue=domain.name),
                 )
             rated = np.zeros(domain.size)
         elif isinstance(rating, PiecewiseLinear):
@@ -316,7 +344,8 @@ def _agenda(case: Case, out: Collector) -> Agenda:
     for k, issue in enumerate(case.issues):
         where: Where = ("issues", k)
         if issue.name in by_name:
-            out.add((*where, "name"), f"issue {issue.name!r} is defined twice", "rename one")
+            said = t_("issue {issue} is defined twice", issue=repr(issue.name))
+            out.add((*where, "name"), said, t_("rename one"))
             continue
         domain = _compile_issue(issue, where, out)
         if domain is not None:
@@ -326,9 +355,12 @@ def _agenda(case: Case, out: Collector) -> Agenda:
         if total > MAX_AGENDA_OPTIONS:
             out.add(
                 where,
-                f"the issues up to this one have {total:,} options in all, "
-                f"more than {MAX_AGENDA_OPTIONS:,}",
-                "use coarser steps on numeric issues, fewer options or fewer issues",
+                t_(
+                    "the issues up to this one have {total} options in all, more than {most}",
+                    total=f"{total:,}",
+                    most=f"{MAX_AGENDA_OPTIONS:,}",
+                ),
+                t_("use coarser steps on numeric issues, fewer options or fewer issues"),
             )
             break
     out.check()
@@ -355,9 +387,15 @@ def _check_tables(case: Case, agenda: Agenda, out: Collector) -> None:
     if rating * options > MAX_TABLE_VALUES:
         out.add(
             ("parties",),
-            f"{rating:,} delegations rating {options:,} options need {rating * options:,} "
-            f"ratings, more than {MAX_TABLE_VALUES:,}",
-            "use fewer options (coarser steps on numeric issues) or fewer delegations",
+            t_(
+                "{delegations} delegations rating {options} options need {ratings} ratings, "
+                "more than {most}",
+                delegations=f"{rating:,}",
+                options=f"{options:,}",
+                ratings=f"{rating * options:,}",
+                most=f"{MAX_TABLE_VALUES:,}",
+            ),
+            t_("use fewer options (coarser steps on numeric issues) or fewer delegations"),
         )
         out.check()
 
@@ -383,8 +421,8 @@ class _Parties:
             if getattr(party, key) is not None:
                 self.out.add(
                     (*where, key),
-                    f"an absent stakeholder has no {key}",
-                    "remove it, or make the party a delegation",
+                    t_("an absent stakeholder has no {key}", key=key),
+                    t_("remove it, or make the party a delegation"),
                 )
 
     def delegation(self, party: Party, where: Where) -> int | None:
@@ -395,15 +433,15 @@ class _Parties:
             if party.weights or party.ratings:
                 out.add(
                     (*where, "utility"),
-                    "give either weights and ratings or a rectangle utility, not both",
-                    "remove one",
+                    t_("give either weights and ratings or a rectangle utility, not both"),
+                    t_("remove one"),
                 )
             utility = _rectangle_utility(self.agenda, party.utility, where, out)
         elif party.weights is None:
             out.add(
                 where,
-                f"delegation {party.name!r} has no weights",
-                "add weights: {issue: weight, ...} summing to 1 or 100",
+                t_("delegation {party} has no weights", party=repr(party.name)),
+                t_("add weights: {issue: weight, ...} summing to 1 or 100"),
             )
             utility = None
         else:
@@ -412,8 +450,8 @@ class _Parties:
         if self.case.weighting is Weighting.NORMALISED and not 0 <= value <= 1:
             out.add(
                 (*where, "reservation"),
-                f"reservation {value} is outside the utility scale [0, 1]",
-                "give the walk-away level as a utility between 0 and 1",
+                t_("reservation {value} is outside the utility scale [0, 1]", value=value),
+                t_("give the walk-away level as a utility between 0 and 1"),
             )
         if utility is None:
             return None
@@ -440,15 +478,15 @@ class _Parties:
         if line.id.startswith(RESERVATION_PREFIX):
             self.out.add(
                 (*here, "id"),
-                f"ids starting with {RESERVATION_PREFIX!r} are reserved",
-                "choose another id",
+                t_("ids starting with {prefix} are reserved", prefix=repr(RESERVATION_PREFIX)),
+                t_("choose another id"),
             )
         elif line.id in self.ids:
             first = format_location(self.ids[line.id])
             self.out.add(
                 (*here, "id"),
-                f"red line id {line.id!r} is used twice",
-                f"ids must be unique across all parties; first used at {first}",
+                t_("red line id {id} is used twice", id=repr(line.id)),
+                t_("ids must be unique across all parties; first used at {first}", first=first),
             )
         else:
             self.ids[line.id] = here
@@ -465,10 +503,13 @@ class _Parties:
         if self.red_line_options > MAX_RED_LINE_OPTIONS:
             self.out.add(
                 here,
-                f"the red lines up to this one range over {self.red_line_options:,} options, "
-                f"more than {MAX_RED_LINE_OPTIONS:,} (each counts every option of the issues "
-                "it names)",
-                "use fewer red lines, or coarser steps on the numeric issues they bound",
+                t_(
+                    "the red lines up to this one range over {options} options, more than "
+                    "{most} (each counts every option of the issues it names)",
+                    options=f"{self.red_line_options:,}",
+                    most=f"{MAX_RED_LINE_OPTIONS:,}",
+                ),
+                t_("use fewer red lines, or coarser steps on the numeric issues they bound"),
             )
 
 
@@ -488,7 +529,8 @@ def compile_case(case: Case, source: str = "<case>", locate: Locator | None = No
     for p, party in enumerate(case.parties):
         where: Where = ("parties", p)
         if party.name in names:
-            out.add((*where, "name"), f"party {party.name!r} is defined twice", "rename one")
+            said = t_("party {party} is defined twice", party=repr(party.name))
+            out.add((*where, "name"), said, t_("rename one"))
         names.add(party.name)
         utility_index: int | None = None
         if party.role is PartyRole.ABSENT:

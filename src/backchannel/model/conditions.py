@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from backchannel.errors import MAX_KEPT, CaseFileError, CaseFileErrors, listing
+from backchannel.messages import Message, Text, t_
 from backchannel.model.case import Condition, IssueKind, OptionRef
 from backchannel.model.problem import Clause, IssueDomain, Literal
 
@@ -46,7 +47,7 @@ class Collector:
     errors: list[CaseFileError] = field(default_factory=list)
     unlisted: int = 0
 
-    def add(self, path: Where, message: str, hint: str | None = None) -> None:
+    def add(self, path: Where, message: Text, hint: Text | None = None) -> None:
         """Record one problem at ``path``."""
         if len(self.errors) >= MAX_KEPT:
             self.unlisted += 1
@@ -99,10 +100,14 @@ class Agenda:
             self._labels[issue] = index
         return self._labels[issue].get(str(ref))
 
-    def describe_options(self, issue: int) -> str:
+    def describe_options(self, issue: int) -> Message:
         """A hint listing the options of ``issue``."""
         domain = self.domains[issue]
-        return f"the options of {domain.name!r} are: {listing(domain.labels)}"
+        return t_(
+            "the options of {issue} are: {options}",
+            issue=repr(domain.name),
+            options=listing(domain.labels),
+        )
 
 
 def bound_options(
@@ -113,15 +118,22 @@ def bound_options(
     if domain.kind is IssueKind.UNORDERED:
         out.add(
             where,
-            f"issue {domain.name!r} is unordered, so 'at least'/'at most' mean nothing",
-            "list the options instead (forbid/require), or declare the issue kind: ordered",
+            t_(
+                "issue {issue} is unordered, so 'at least'/'at most' mean nothing",
+                issue=repr(domain.name),
+            ),
+            t_("list the options instead (forbid/require), or declare the issue kind: ordered"),
         )
         return None
     if domain.kind is IssueKind.NUMERIC:
         try:
             limit = float(ref)
         except (TypeError, ValueError):
-            out.add(where, f"{ref!r} is not a number", f"give a number for {domain.name!r}")
+            out.add(
+                where,
+                t_("{value} is not a number", value=repr(ref)),
+                t_("give a number for {issue}", issue=repr(domain.name)),
+            )
             return None
         keep = [
             k
@@ -131,7 +143,8 @@ def bound_options(
         return frozenset(keep)
     position = agenda.option_index(issue, ref)
     if position is None:
-        out.add(where, f"unknown option {ref!r}", agenda.describe_options(issue))
+        said = t_("unknown option {option}", option=repr(ref))
+        out.add(where, said, agenda.describe_options(issue))
         return None
     span = range(position, domain.size) if above else range(position + 1)
     return frozenset(span)
@@ -141,16 +154,16 @@ def _listed(
     agenda: Agenda, issue: int, options: list[OptionRef], where: Where, out: Collector
 ) -> frozenset[int] | None:
     if not options:
-        out.add((*where, "options"), "the option list is empty", "name at least one option")
+        said, hint = t_("the option list is empty"), t_("name at least one option")
+        out.add((*where, "options"), said, hint)
         return None
     chosen: set[int] = set()
     ok = True
     for k, ref in enumerate(options):
         index = agenda.option_index(issue, ref)
         if index is None:
-            out.add(
-                (*where, "options", k), f"unknown option {ref!r}", agenda.describe_options(issue)
-            )
+            said = t_("unknown option {option}", option=repr(ref))
+            out.add((*where, "options", k), said, agenda.describe_options(issue))
             ok = False
         else:
             chosen.add(index)
@@ -183,16 +196,16 @@ def condition(
     if issue is None:
         out.add(
             (*where, "issue"),
-            f"unknown issue {cond.issue!r}",
-            f"the issues are: {listing(agenda.by_name)}",
+            t_("unknown issue {issue}", issue=repr(cond.issue)),
+            t_("the issues are: {issues}", issues=listing(agenda.by_name)),
         )
         return None
     given = [cond.options is not None, cond.at_least is not None or cond.at_most is not None]
     if sum(given) != 1:
         out.add(
             where,
-            "a condition needs either options: [...] or a bound (at_least / at_most)",
-            "give exactly one of the two",
+            t_("a condition needs either options: [...] or a bound (at_least / at_most)"),
+            t_("give exactly one of the two"),
         )
         return None
     if cond.options is not None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from backchannel.errors import listing
+from backchannel.messages import t_
 from backchannel.model.case import Condition, Party, RedLine, Visibility
 from backchannel.model.conditions import (
     Agenda,
@@ -71,13 +72,15 @@ def _min_utility(red: _RedLine) -> Constraint | None:
     if red.utility_index is None:
         red.out.add(
             here,
-            "an absent stakeholder has no utility, so it cannot have a minimum utility",
-            "state its red lines on issues instead",
+            t_("an absent stakeholder has no utility, so it cannot have a minimum utility"),
+            t_("state its red lines on issues instead"),
         )
         return None
     if not 0 <= value <= 1:
         red.out.add(
-            here, f"{value} is outside the utility scale [0, 1]", "give a value between 0 and 1"
+            here,
+            t_("{value} is outside the utility scale [0, 1]", value=value),
+            t_("give a value between 0 and 1"),
         )
         return None
     return red.constraint(
@@ -126,8 +129,8 @@ def _bound(red: _RedLine, *, above: bool) -> Constraint | None:
     if issue is None:
         red.out.add(
             (*red.where, form, "issue"),
-            f"unknown issue {bound.issue!r}",
-            f"the issues are: {listing(red.agenda.by_name)}",
+            t_("unknown issue {issue}", issue=repr(bound.issue)),
+            t_("the issues are: {issues}", issues=listing(red.agenda.by_name)),
         )
         return None
     allowed = bound_options(
@@ -166,8 +169,11 @@ def _if_then(red: _RedLine) -> Constraint | None:
         missing = "then" if premises_in else "if"
         red.out.add(
             (*red.where, missing),
-            f"a conditional red line needs both 'if' and 'then'; '{missing}' is missing",
-            "write: if: {issue: .., options: [..]} then: {issue: .., options: [..]}",
+            t_(
+                "a conditional red line needs both 'if' and 'then'; '{missing}' is missing",
+                missing=missing,
+            ),
+            t_("write: if: {issue: .., options: [..]} then: {issue: .., options: [..]}"),
         )
         return None
     premises = _conditions(red, "if", premises_in)
@@ -235,9 +241,10 @@ def compile_red_line(
     if len(present) != 1:
         out.add(
             where,
-            "a red line needs exactly one form"
-            + (f", this one has {', '.join(present)}" if present else ""),
-            "use one of forbid, require, at_least, at_most, if/then, min_utility",
+            t_("a red line needs exactly one form, this one has {forms}", forms=", ".join(present))
+            if present
+            else t_("a red line needs exactly one form"),
+            t_("use one of forbid, require, at_least, at_most, if/then, min_utility"),
         )
         return None
     red = _RedLine(agenda, party, line, utility_index, where, out)

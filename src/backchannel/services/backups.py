@@ -18,7 +18,7 @@ from pathlib import Path
 
 from backchannel.config import Settings
 from backchannel.errors import InputError
-from backchannel.messages import t_
+from backchannel.messages import Message, t_
 from backchannel.services.platform import Platform
 from backchannel.storage import backup_file, migrate, snapshot
 from backchannel.storage.tables import iso_utc, utcnow
@@ -41,7 +41,7 @@ class BackupCheck:
     facts: dict[str, object] = field(default_factory=dict)
     chunks: int = 0
     decrypted: bool = False
-    problems: list[str] = field(default_factory=list)
+    problems: list[Message] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -141,7 +141,7 @@ def verify_backup(path: Path, secret_key: Path | None = None) -> BackupCheck:
                 report.problems += snapshot.check_payload(str(header.facts["database"]), chunks)
             report.decrypted = True
     except (backup_file.DamagedBackup, snapshot.SnapshotFailed) as error:
-        report.problems.append(str(error))
+        report.problems.append(error.whole)
     return report
 
 

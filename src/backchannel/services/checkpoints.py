@@ -23,7 +23,7 @@ from typing import Any
 
 from backchannel.config import Settings
 from backchannel.errors import InputError
-from backchannel.messages import t_
+from backchannel.messages import Message, t_
 from backchannel.services import access, audit_log
 from backchannel.services.access import Actor
 from backchannel.services.platform import Platform, SchemaOutOfDate, stored_checkpoint
@@ -113,8 +113,13 @@ def _complete(item: object) -> bool:
     return names is not None and all(name in item for name in (*names, "signature"))
 
 
-def _name(item: dict[str, Any]) -> str:
-    return f"checkpoint of round {item['round']} ({item['event']}, {item['at']})"
+def _name(item: dict[str, Any]) -> Message:
+    return t_(
+        "checkpoint of round {round} ({event}, {at})",
+        round=item["round"],
+        event=item["event"],
+        at=item["at"],
+    )
 
 
 def _signed(item: dict[str, Any]) -> bool:
@@ -127,22 +132,29 @@ def _signed(item: dict[str, Any]) -> bool:
 
 def screen(
     platform: Platform, items: list[dict[str, Any]]
-) -> tuple[list[tuple[int | None, str]], list[str]]:
+) -> tuple[list[tuple[int | None, str]], list[Message]]:
     """The ``(seq, head)`` of the checkpoints signed by this server (``seq`` None for
     format v2, found by its hash), and a problem for each one that is forged, altered,
     or signed by another key."""
     own = checkpoints.public_text(platform.signer.public)
     expect: list[tuple[int | None, str]] = []
-    problems: list[str] = []
+    problems: list[Message] = []
     for item in items:
         if not _signed(item):
-            problems.append(f"{_name(item)} has no valid signature (forged or altered)")
-        elif item["key"] != own:
-            problems.append(
-                f"{_name(item)} is signed by {item['key']}, not by this server's key {own}"
+            said = t_(
+                "{checkpoint} has no valid signature (forged or altered)", checkpoint=_name(item)
             )
+            problems.append(said)
+        elif item["key"] != own:
+            said = t_(
+                "{checkpoint} is signed by {key}, not by this server's key {own}",
+                checkpoint=_name(item),
+                key=item["key"],
+                own=own,
+            )
+            problems.append(said)
         elif not isinstance(item.get("seq", 0), int) or not isinstance(item["head"], str):
-            problems.append(f"{_name(item)} does not name an entry")
+            problems.append(t_("{checkpoint} does not name an entry", checkpoint=_name(item)))
         else:
             expect.append((item.get("seq"), item["head"]))
     return expect, problems
@@ -173,7 +185,7 @@ def verify_database(
     try:
         platform = Platform.open(settings)
     except (DamagedDatabase, SchemaOutOfDate) as error:
-        return Verification(problems=[str(error)])
+        return Verification(problems=[error.whole])
     signed, problems = screen(platform, items)
     report = audit_log.verify(platform, [*expect, *signed])
     report.problems += problems

@@ -150,8 +150,8 @@ def _start(platform: Platform, new: NewKey, step: Callable[[], None]) -> tuple[V
             target = new.vault(None if salt is None else salt.value)
             if not target.matches(check.value):
                 raise KeyFileError(
-                    "a rotation to another key-encryption key is under way",
-                    hint="run `backchannel keys rotate` with that key to finish it",
+                    t_("a rotation to another key-encryption key is under way"),
+                    hint=t_("run `backchannel keys rotate` with that key to finish it"),
                 )
             return target, True
         fresh = secrets.token_bytes(16) if new.passphrase is not None else None

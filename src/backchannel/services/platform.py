@@ -29,6 +29,7 @@ from typing import Any
 
 from backchannel.config import Settings
 from backchannel.errors import BackchannelError, NotFound
+from backchannel.messages import t_
 from backchannel.model.disclosure import BLIND_FINDINGS
 from backchannel.storage import audit, checkpoints, migrate, rekey, repo, serving
 from backchannel.storage.checkpoints import Signer
@@ -97,7 +98,8 @@ def load_kek(settings: Settings, salt: bytes | None) -> bytes:
     if settings.key_passphrase is not None:
         if salt is None:
             raise SchemaOutOfDate(
-                "the database has no key salt", hint="run `backchannel db upgrade`"
+                t_("the database has no key salt"),
+                hint=t_("run {command}", command="`backchannel db upgrade`"),
             )
         return derive_key(settings.key_passphrase, salt)
     return read_key_file(Path(settings.key_file))
@@ -209,13 +211,14 @@ class Platform:
                 migrate.upgrade(engine)
             if migrate.current(engine) != migrate.head():
                 raise SchemaOutOfDate(
-                    "the database schema is not up to date", hint="run `backchannel db upgrade`"
+                    t_("the database schema is not up to date"),
+                    hint=t_("run {command}", command="`backchannel db upgrade`"),
                 )
             missing = migrate.missing_tables(engine)
         if missing:
             raise DamagedDatabase(
-                "the database has lost tables: " + ", ".join(missing),
-                hint="restore it from a backup",
+                t_("the database has lost tables: {tables}", tables=", ".join(missing)),
+                hint=t_("restore it from a backup"),
             )
         factory = session_factory(engine)
         with transaction(factory) as s:
@@ -366,8 +369,8 @@ class Platform:
         check = rekey.meta_for_update(s, KEK_CHECK)
         if check is None or not self.vault.matches(check.value):
             raise KeyFileError(
-                "the key-encryption key was rotated since this server started",
-                hint="restart the server with the new key",
+                t_("the key-encryption key was rotated since this server started"),
+                hint=t_("restart the server with the new key"),
             )
         dek, wrapped = self.vault.new_data_key()
         repo.add(s, DialogueKeyRow(dialogue_id=dialogue_id, version=version, wrapped=wrapped))

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, inspect, select, text
 from sqlalchemy.orm import Session
 
+from backchannel.messages import Message, t_, t_n
 from backchannel.storage.tables import AuditEntryRow, MetaRow, iso_utc, utcnow
 
 GENESIS = "0" * 64
@@ -111,7 +112,7 @@ class Verification:
 
     entries: int = 0
     head: tuple[int, str] = (0, GENESIS)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Message] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -140,17 +141,17 @@ _ENTRIES = text("SELECT * FROM audit_log ORDER BY seq")
 _HEAD_VALUE = text("SELECT value FROM meta WHERE key = :key")
 
 
-def _shown(value: object) -> str:
+def _shown(value: object) -> Message:
     """A stored value described for a problem line: its type, and short text escaped."""
     if value is None:
-        return "NULL"
+        return t_("NULL")
     if isinstance(value, bytes | bytearray | memoryview):
-        return f"a BLOB of {len(bytes(value))} bytes"
+        return t_n("a BLOB of {n} byte", "a BLOB of {n} bytes", len(bytes(value)))
     if isinstance(value, str):
-        return f"the text {value[:24] + '…' if len(value) > 24 else value!r}"
+        return t_("the text {text}", text=repr(value[:24]) + ("…" if len(value) > 24 else ""))
     if isinstance(value, int | float):
-        return f"the number {value!r}"
-    return f"a {type(value).__name__}"
+        return t_("the number {number}", number=repr(value))
+    return t_("a value of type {kind}", kind=type(value).__name__)
 
 
 def _time(value: object, dialect: Dialect) -> tuple[datetime | None, bool]:
@@ -173,33 +174,41 @@ def _time(value: object, dialect: Dialect) -> tuple[datetime | None, bool]:
 
 def _entry(
     raw: dict[str, Any], label: str, dialect: Dialect
-) -> tuple[AuditEntryRow | None, list[str]]:
+) -> tuple[AuditEntryRow | None, list[Message]]:
     """The entry a raw row stands for (None when a column holds what no entry can), and a
     problem per column that does not hold what the log writes: a wrong type, NULL, text
     that is not a digest, a time that is not one or not in the log's form."""
-    problems: list[str] = []
+    problems: list[Message] = []
 
-    def wrong(column: str, wanted: str) -> None:
-        problems.append(f"entry {label}: {column} holds {_shown(raw[column])}, not {wanted}")
+    def wrong(column: str, wanted: Message) -> None:
+        problems.append(
+            t_(
+                "entry {label}: {column} holds {value}, not {wanted}",
+                label=label,
+                column=column,
+                value=_shown(raw[column]),
+                wanted=wanted,
+            )
+        )
 
     seq = raw["seq"]
     if not isinstance(seq, int) or isinstance(seq, bool):
-        wrong("seq", "a whole number")
+        wrong("seq", t_("a whole number"))
     moment, exact = _time(raw["at"], dialect)
     if moment is None:
-        wrong("at", "a time")
+        wrong("at", t_("a time"))
     for column in COLUMNS[2:]:
         value = raw[column]
         if value is None and column in _NULLABLE:
             continue
         if not isinstance(value, str):
-            wrong(column, "text")
+            wrong(column, t_("text"))
         elif column in _DIGESTS and not _HEX64.fullmatch(value):
-            wrong(column, "a SHA-256 digest in hex")
+            wrong(column, t_("a SHA-256 digest in hex"))
     if problems or moment is None:
         return None, problems
     if not exact:  # readable, but not as written: hashed as read, and named
-        wrong("at", "a time in the form the log writes")
+        wrong("at", t_("a time in the form the log writes"))
     return AuditEntryRow(seq=seq, at=moment, **{c: raw[c] for c in COLUMNS[2:]}), problems
 
 
@@ -222,14 +231,16 @@ def verify(
     connection = session.connection()
     tables = set(inspect(connection).get_table_names())
     if "audit_log" not in tables:
-        report.problems.append("the audit log's table audit_log is missing")
+        report.problems.append(t_("the audit log's table audit_log is missing"))
         return report
     rows = connection.execute(_ENTRIES)
     names = set(rows.keys())
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         rows.close()
-        report.problems.append("the audit log's table lacks the columns " + ", ".join(missing))
+        report.problems.append(
+            t_("the audit log's table lacks the columns {columns}", columns=", ".join(missing))
+        )
         return report
     prev: str | None = GENESIS
     expected_seq = 1
@@ -253,17 +264,22 @@ def verify(
     head = _head(connection) if "meta" in tables else None
     if head is None:  # every opened database has one: its first entry is written at once
         report.problems.append(
-            "the log's recorded head is missing (the log was truncated or deleted)"
+            t_("the log's recorded head is missing (the log was truncated or deleted)")
         )
     elif not isinstance(head, bytes) or head != _head_value(key, *report.head):
-        report.problems.append("the log's recorded head does not match its last entry (truncated)")
+        report.problems.append(
+            t_("the log's recorded head does not match its last entry (truncated)")
+        )
     hashes = set(seen.values()) if any(seq is None for seq, _ in expect) else set()
     for seq, digest in expect:
         found = digest in hashes if seq is None else seen.get(seq, _genesis(seq)) == digest
         if not found:
             where = "" if seq is None else f"{seq}:"
             report.problems.append(
-                f"checkpoint {where}{digest[:12]}… is not in this log (rolled back or forked)"
+                t_(
+                    "checkpoint {checkpoint}… is not in this log (rolled back or forked)",
+                    checkpoint=f"{where}{digest[:12]}",
+                )
             )
     return report
 
@@ -278,10 +294,14 @@ def _check(
 ) -> None:
     """The chain's checks of one readable entry: its place, its link, its hash, its MAC."""
     if entry.seq != expected_seq:
-        report.problems.append(f"entry {expected_seq} is missing (next is {entry.seq})")
+        said = t_("entry {seq} is missing (next is {next})", seq=expected_seq, next=entry.seq)
+        report.problems.append(said)
     if entry.prev_hash != prev:
-        report.problems.append(f"entry {entry.seq} does not follow the entry before it")
+        said = t_("entry {seq} does not follow the entry before it", seq=entry.seq)
+        report.problems.append(said)
     if _hash(entry.prev_hash, entry) != entry.hash:
-        report.problems.append(f"entry {entry.seq} was altered (its hash does not match)")
+        said = t_("entry {seq} was altered (its hash does not match)", seq=entry.seq)
+        report.problems.append(said)
     if not hmac.compare_digest(_mac(key, entry.hash), entry.mac):
-        report.problems.append(f"entry {entry.seq} has no valid MAC (forged or re-hashed)")
+        said = t_("entry {seq} has no valid MAC (forged or re-hashed)", seq=entry.seq)
+        report.problems.append(said)

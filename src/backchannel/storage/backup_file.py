@@ -204,13 +204,19 @@ class Header:
 def read_header(source: IO[bytes]) -> Header:
     """Read and check the magic and the header; the source is left at the first chunk."""
     if source.read(len(MAGIC)) != MAGIC:
-        raise DamagedBackup("not a Backchannel backup (its first bytes are not the format's)")
+        raise DamagedBackup(t_("not a Backchannel backup (its first bytes are not the format's)"))
     length_bytes = source.read(4)
     if len(length_bytes) != 4:
-        raise DamagedBackup("the backup ends inside its header")
+        raise DamagedBackup(t_("the backup ends inside its header"))
     (length,) = struct.unpack(">I", length_bytes)
     if length > MAX_HEADER:
-        raise DamagedBackup(f"the backup's header claims {length} bytes (at most {MAX_HEADER})")
+        raise DamagedBackup(
+            t_(
+                "the backup's header claims {length} bytes (at most {most})",
+                length=length,
+                most=MAX_HEADER,
+            )
+        )
     raw = source.read(length)
     try:
         facts = json.loads(raw)
@@ -222,7 +228,7 @@ def read_header(source: IO[bytes]) -> Header:
         if facts.get("chunk") != CHUNK:
             raise ValueError("chunk")
     except (ValueError, UnicodeDecodeError):
-        raise DamagedBackup("the backup's header is damaged") from None
+        raise DamagedBackup(t_("the backup's header is damaged")) from None
     return Header(facts, raw)
 
 
@@ -233,13 +239,15 @@ def _frames(source: IO[bytes]) -> Iterator[bytes]:
         if not length_bytes:
             return
         if len(length_bytes) != 4:
-            raise DamagedBackup("the backup ends inside a chunk's length (truncated)")
+            raise DamagedBackup(t_("the backup ends inside a chunk's length (truncated)"))
         (length,) = struct.unpack(">I", length_bytes)
         if not TAG <= length <= CHUNK + TAG:
-            raise DamagedBackup(f"a chunk of the backup claims an impossible length {length}")
+            raise DamagedBackup(
+                t_("a chunk of the backup claims an impossible length {length}", length=length)
+            )
         sealed = source.read(length)
         if len(sealed) != length:
-            raise DamagedBackup("the backup ends inside a chunk (truncated)")
+            raise DamagedBackup(t_("the backup ends inside a chunk (truncated)"))
         yield sealed
 
 
@@ -253,11 +261,13 @@ def check_structure(source: IO[bytes]) -> tuple[Header, int]:
     count, last_full = 0, True
     for sealed in _frames(source):
         if not last_full:
-            raise DamagedBackup(f"chunk {count} of the backup is short but not the last")
+            raise DamagedBackup(
+                t_("chunk {count} of the backup is short but not the last", count=count)
+            )
         last_full = len(sealed) == CHUNK + TAG
         count += 1
     if last_full:
-        raise DamagedBackup("the backup has no final chunk (truncated)")
+        raise DamagedBackup(t_("the backup has no final chunk (truncated)"))
     return header, count
 
 
@@ -281,24 +291,27 @@ def decrypt(source: IO[bytes], secret: bytes) -> tuple[Header, Iterable[bytes]]:
         ephemeral = X25519PublicKey.from_public_bytes(base64.b64decode(header.facts["ephemeral"]))
         salt = base64.b64decode(header.facts["salt"])
     except ValueError:
-        raise DamagedBackup("the backup's header is damaged") from None
+        raise DamagedBackup(t_("the backup's header is damaged")) from None
     opener = AESGCM(_file_key(private.exchange(ephemeral), salt, header.raw))
 
     def chunks() -> Iterator[bytes]:
         finished = False
         for counter, sealed in enumerate(_frames(source)):
             if finished:
-                raise DamagedBackup("the backup goes on after its final chunk")
+                raise DamagedBackup(t_("the backup goes on after its final chunk"))
             last = len(sealed) < CHUNK + TAG
             try:
                 yield opener.decrypt(_nonce(counter, last), sealed, None)
             except InvalidTag:
                 raise DamagedBackup(
-                    f"chunk {counter} of the backup failed its integrity check (altered)"
+                    t_(
+                        "chunk {counter} of the backup failed its integrity check (altered)",
+                        counter=counter,
+                    )
                 ) from None
             finished = last
         if not finished:
-            raise DamagedBackup("the backup has no final chunk (truncated)")
+            raise DamagedBackup(t_("the backup has no final chunk (truncated)"))
 
     return header, chunks()
 

@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 from backchannel.errors import BackchannelError
+from backchannel.messages import t_
 from backchannel.storage.faults import UnsafeDatabase, sqlite_path, translated
 
 SQLITE_PRAGMAS = (
@@ -111,7 +112,9 @@ class WriterQueue:
             with self._mutex:
                 if turn in self._waiting:  # still queued: give up
                     self._waiting.remove(turn)
-                    raise WriterQueueTimeout("the database is busy", hint="try again in a moment")
+                    raise WriterQueueTimeout(
+                        t_("the database is busy"), hint=t_("try again in a moment")
+                    )
             # handed over between the timeout and the check: the turn is ours
         self._holder = me
 
@@ -223,9 +226,14 @@ def check_durability(engine: Engine) -> dict[str, str]:
             ]
     if problems:
         raise UnsafeDatabase(
-            "the database would not keep acknowledged writes safe: " + ", ".join(problems),
-            hint="use an SQLite file on a local disk, or a PostgreSQL server with fsync, "
-            "synchronous_commit and full_page_writes on",
+            t_(
+                "the database would not keep acknowledged writes safe: {problems}",
+                problems=", ".join(problems),
+            ),
+            hint=t_(
+                "use an SQLite file on a local disk, or a PostgreSQL server with fsync, "
+                "synchronous_commit and full_page_writes on"
+            ),
         )
     return found
 

@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from backchannel.errors import BackchannelError, DiskFull
+from backchannel.messages import t_
 
 log = logging.getLogger("backchannel.storage")
 
@@ -84,22 +85,33 @@ def check_files(url: URL) -> None:
     if open_to_others:
         modes = ", ".join(f"{p} (mode {stat.S_IMODE(p.stat().st_mode):o})" for p in open_to_others)
         raise UnsafeDatabase(
-            f"the database files can be read by other users: {modes}",
-            hint=f"run `chmod 600 {' '.join(str(p) for p in open_to_others)}`",
+            t_("the database files can be read by other users: {files}", files=modes),
+            hint=t_(
+                "run {command}",
+                command=f"`chmod 600 {' '.join(str(p) for p in open_to_others)}`",
+            ),
         )
     folder = path.parent
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UnsafeDatabase(
-            f"the database folder {folder} is not writable by this user "
-            "(SQLite creates the -wal and -shm files there)",
-            hint=f"give this user write access to {folder}, or move the database",
+            t_(
+                "the database folder {folder} is not writable by this user "
+                "(SQLite creates the -wal and -shm files there)",
+                folder=folder,
+            ),
+            hint=t_("give this user write access to {folder}, or move the database", folder=folder),
         )
     read_only = [p for p in present if not os.access(p, os.R_OK | os.W_OK)]
     if read_only:
         raise UnsafeDatabase(
-            "the database cannot be written by this user: " + ", ".join(map(str, read_only)),
-            hint="make the files writable by the user that runs Backchannel "
-            "(`chown` them to it and `chmod 600` them), or mount the disk read-write",
+            t_(
+                "the database cannot be written by this user: {files}",
+                files=", ".join(map(str, read_only)),
+            ),
+            hint=t_(
+                "make the files writable by the user that runs Backchannel "
+                "(`chown` them to it and `chmod 600` them), or mount the disk read-write"
+            ),
         )
 
 
@@ -117,9 +129,15 @@ def check_writable(engine: Engine) -> None:
                 connection.exec_driver_sql(PROBE)
             except DBAPIError as error:
                 raise UnsafeDatabase(
-                    f"the database {sqlite_path(engine.url)} cannot be written: {error.orig}",
-                    hint="make the file and its folder writable by this user, "
-                    "or mount the disk read-write",
+                    t_(
+                        "the database {path} cannot be written: {detail}",
+                        path=sqlite_path(engine.url),
+                        detail=str(error.orig),
+                    ),
+                    hint=t_(
+                        "make the file and its folder writable by this user, "
+                        "or mount the disk read-write"
+                    ),
                 ) from error
             finally:
                 connection.rollback()
@@ -128,9 +146,11 @@ def check_writable(engine: Engine) -> None:
         read_only = str(connection.exec_driver_sql("SHOW transaction_read_only").scalar())
     if read_only == "on":
         raise UnsafeDatabase(
-            "the PostgreSQL database only allows reading (transaction_read_only=on)",
-            hint="connect to the primary server, not a standby, and unset "
-            "default_transaction_read_only for this role and database",
+            t_("the PostgreSQL database only allows reading (transaction_read_only=on)"),
+            hint=t_(
+                "connect to the primary server, not a standby, and unset "
+                "default_transaction_read_only for this role and database"
+            ),
         )
 
 
@@ -170,8 +190,11 @@ def translated(engine: Engine) -> Iterator[None]:
             raise DiskFull() from error
         if primary in (SQLITE_CORRUPT, SQLITE_NOTADB):
             raise DamagedDatabase(
-                f"the database {sqlite_path(engine.url)} is damaged or not a database "
-                f"({getattr(error.orig, 'sqlite_errorname', 'SQLITE_CORRUPT')})",
-                hint="restore it from a backup",
+                t_(
+                    "the database {path} is damaged or not a database ({code})",
+                    path=sqlite_path(engine.url),
+                    code=getattr(error.orig, "sqlite_errorname", "SQLITE_CORRUPT"),
+                ),
+                hint=t_("restore it from a backup"),
             ) from error
         raise

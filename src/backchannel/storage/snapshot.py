@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL, make_url
 
 from backchannel.errors import BackchannelError, InputError
-from backchannel.messages import t_
+from backchannel.messages import Message, t_, t_n
 from backchannel.storage.faults import sqlite_path
 
 
@@ -61,7 +61,8 @@ def _tool(name: str) -> str:
     tool = found[-1] if found else shutil.which(name)
     if tool is None:
         raise SnapshotFailed(
-            f"{name} not found", hint="install the PostgreSQL client tools (`make postgres`)"
+            t_("{tool} not found", tool=name),
+            hint=t_("install the PostgreSQL client tools (`make postgres`)"),
         )
     return tool
 
@@ -78,7 +79,14 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
 
 def _failed(tool: str, process: subprocess.Popen[bytes]) -> SnapshotFailed:
     message = process.stderr.read().decode("utf-8", "replace").strip() if process.stderr else ""
-    return SnapshotFailed(f"{tool} failed (exit {process.returncode}): {message[-400:]}")
+    return SnapshotFailed(
+        t_(
+            "{tool} failed (exit code {code}): {detail}",
+            tool=tool,
+            code=process.returncode,
+            detail=message[-400:],
+        )
+    )
 
 
 @contextmanager
@@ -94,7 +102,9 @@ def snapshot(url: str) -> Iterator[IO[bytes]]:
             try:
                 connection.execute("VACUUM INTO ?", (str(copy),))
             except sqlite3.Error as error:
-                raise SnapshotFailed(f"the SQLite snapshot failed: {error}") from error
+                raise SnapshotFailed(
+                    t_("the SQLite snapshot failed: {detail}", detail=str(error))
+                ) from error
             finally:
                 connection.close()
             with copy.open("rb") as stream:
@@ -112,7 +122,7 @@ def snapshot(url: str) -> Iterator[IO[bytes]]:
             raise _failed("pg_dump", process)
 
 
-def _sqlite_problems(path: Path) -> list[str]:
+def _sqlite_problems(path: Path) -> list[Message]:
     """What ``PRAGMA integrity_check`` finds in an SQLite file (nothing when it is whole)."""
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -121,12 +131,14 @@ def _sqlite_problems(path: Path) -> list[str]:
         finally:
             connection.close()
     except sqlite3.Error as error:
-        return [f"the snapshot is not a readable SQLite database: {error}"]
+        return [t_("the snapshot is not a readable SQLite database: {detail}", detail=str(error))]
     found = [str(row[0]) for row in rows]
-    return [] if found == ["ok"] else [f"integrity_check: {line}" for line in found]
+    if found == ["ok"]:
+        return []
+    return [t_("SQLite's integrity check: {detail}", detail=line) for line in found]
 
 
-def check_payload(database: str, chunks: Iterable[bytes]) -> list[str]:
+def check_payload(database: str, chunks: Iterable[bytes]) -> list[Message]:
     """The problems of a decrypted snapshot of the given kind (nothing when it is whole):
     SQLite's ``integrity_check``, or ``pg_restore --list`` reading the whole dump."""
     if database == "sqlite":
@@ -144,7 +156,7 @@ def check_payload(database: str, chunks: Iterable[bytes]) -> list[str]:
     ) as process:
         _feed(process, chunks)
         if process.wait() != 0:
-            return [str(_failed("pg_restore --list", process))]
+            return [_failed("pg_restore --list", process).whole]
     return []
 
 
@@ -199,7 +211,16 @@ def _restore_sqlite(target: Path, chunks: Iterable[bytes], force: bool) -> None:
             os.fsync(out.fileno())
         problems = _sqlite_problems(partial)
         if problems:
-            raise SnapshotFailed("the restored database is damaged: " + "; ".join(problems))
+            more = len(problems) - 1
+            first = problems[0]
+            if more:
+                first = t_n(
+                    "{first} (and {n:,} more problem)",
+                    "{first} (and {n:,} more problems)",
+                    more,
+                    first=first,
+                )
+            raise SnapshotFailed(t_("the restored database is damaged: {problem}", problem=first))
         for companion in (Path(f"{target}-wal"), Path(f"{target}-shm")):
             companion.unlink(missing_ok=True)  # a stale WAL must never meet the new file
         os.replace(partial, target)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from string import Formatter
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -37,6 +36,7 @@ from backchannel.errors import (
     SignInRequired,
     TooManyAttempts,
     WrongCredentials,
+    validation_problem,
 )
 from backchannel.messages import Message, t_, verbatim
 from backchannel.web.language import say
@@ -123,12 +123,10 @@ def json_body(request: Request, message: Message, hint: Message | None) -> dict[
     if hint is not None:
         body["hint"] = say(request, hint)
     where, problem = message.params.get("where"), message.params.get("problem")
-    if message.msgid in INVALID_INPUT and isinstance(where, str):
+    if message.msgid == INVALID_INPUT and isinstance(where, str):
         body["field"] = where
         if isinstance(problem, Message):  # the problem's own msgid, not the wrapper's
             message = problem
-        elif message.msgid == INVALID_INPUT[1]:
-            message = t_("invalid input")
     if not message.verbatim:
         body["code"] = message.msgid
     return body
@@ -200,59 +198,16 @@ UNPARSED_BODY = (
 METHOD_NOT_ALLOWED = t_("this address does not answer that method")
 
 
-PROBLEMS: Mapping[str, Message] = {
-    "missing": t_("is required"),
-    "extra_forbidden": t_("is not a field of this request"),
-    "string_type": t_("must be text"),
-    "string_too_short": t_("needs at least {min_length} characters"),
-    "string_too_long": t_("takes at most {max_length} characters"),
-    "string_pattern_mismatch": t_("must not be empty"),
-    "int_type": t_("must be a whole number"),
-    "int_parsing": t_("must be a whole number"),
-    "int_from_float": t_("must be a whole number"),
-    "float_type": t_("must be a number"),
-    "float_parsing": t_("must be a number"),
-    "bool_type": t_("must be true or false"),
-    "bool_parsing": t_("must be true or false"),
-    "greater_than_equal": t_("must be at least {ge}"),
-    "less_than_equal": t_("must be at most {le}"),
-    "greater_than": t_("must be more than {gt}"),
-    "less_than": t_("must be less than {lt}"),
-    "enum": t_("must be one of: {expected}"),
-    "literal_error": t_("must be one of: {expected}"),
-    "list_type": t_("must be a list"),
-    "dict_type": t_("must be an object"),
-    "model_type": t_("must be an object"),
-    "model_attributes_type": t_("must be an object"),
-    "too_short": t_("needs at least {min_length} items"),
-    "too_long": t_("takes at most {max_length} items"),
-}
-"""Pydantic's problems (by their ``type``), in our words; a problem not listed is shown in
-pydantic's English."""
-
-
-INVALID_INPUT = ("{where}: {problem}", "{where}: invalid input")
-"""The two forms of :func:`invalid_input`'s message (the API's error body names the field
-and the problem's own code for them)."""
+INVALID_INPUT = "{where}: {problem}"
+"""The msgid of :func:`invalid_input`'s message (the API's error body names the field and
+gives the problem's own code for it)."""
 
 
 def invalid_input(where: str, problem: Mapping[str, Any]) -> Message:
     """A request the API's schema refused: where, and what is wrong with it."""
     if not where:
         return t_("invalid input")
-    known = PROBLEMS.get(str(problem.get("type")))
-    params = {key: str(value) for key, value in (problem.get("ctx") or {}).items()}
-    if known is not None and _fields(known.msgid) <= params.keys():
-        return t_("{where}: {problem}", where=where, problem=Message(known.msgid, params))
-    text = problem.get("msg")
-    if not isinstance(text, str):
-        return t_("{where}: invalid input", where=where)
-    return t_("{where}: {problem}", where=where, problem=verbatim(text))
-
-
-def _fields(text: str) -> set[str]:
-    """The names of the ``{fields}`` of a ``str.format`` text."""
-    return {name for _, name, _, _ in Formatter().parse(text) if name}
+    return t_("{where}: {problem}", where=where, problem=validation_problem(problem))
 
 
 def allowed_methods(request: Request) -> list[str]:
