@@ -10,9 +10,13 @@ party and the bytes party 0 sent. The opened finding is printed too.
 Usage::
 
     .venv/bin/python benchmarks/blind_bench.py [--runs 3] [--quick] [--only FINDING]
-        [--parties 3|5] [--issues N] [--tls]
+        [--parties 3|5] [--issues N] [--tls] [--cold]
 
-With ``--tls`` the parties connect as real nodes do (``backchannel node run``): over TLS,
+The parties are forked from a warm party server (:mod:`backchannel.blind.warm`), as
+``backchannel blind evaluate`` runs them; the server is started (and its start-up timed)
+before the first line. ``--cold`` starts a fresh interpreter per party instead, as a real
+node's ``backchannel node run`` does. With ``--tls`` the parties connect as real nodes do
+(``backchannel node run``): over TLS,
 each with a throwaway certificate that the others pin to its index (what ``backchannel
 blind evaluate`` does too); without it, over plain loopback TCP.
 """
@@ -87,14 +91,23 @@ def _opened(result: BlindResult) -> str:
 
 
 def run(
-    finding: Finding, issues: int, options: int, helpers: int, runs: int, tls: bool = False
+    finding: Finding,
+    issues: int,
+    options: int,
+    helpers: int,
+    runs: int,
+    tls: bool = False,
+    cold: bool = False,
 ) -> str:
     """Worst of ``runs`` whole runs of one finding; one formatted line."""
     case = synthetic_case(issues, options)
     plan = make_plan(finding, (options,) * issues, 2, helpers, links(compile_case(case)))
     with private_folder() as folder:
         parties = throwaway_credentials(plan.parties, Path(folder)) if tls else None
-        results = [run_blind(case, plan, timeout=3600, credentials=parties) for _ in range(runs)]
+        results = [
+            run_blind(case, plan, timeout=3600, credentials=parties, warm=not cold)
+            for _ in range(runs)
+        ]
     wall = max(r.wall_seconds for r in results)
     party = max(p.seconds for r in results for p in r.parties)
     rss = max(p.peak_rss_bytes for r in results for p in r.parties) / 2**20
@@ -114,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parties", type=int, choices=[3, 5], help="one party count only")
     parser.add_argument("--issues", type=int, help="agendas with this many issues only")
     parser.add_argument("--tls", action="store_true", help="pinned TLS between the parties")
+    parser.add_argument(
+        "--cold", action="store_true", help="a fresh interpreter per party, not forked warm"
+    )
     args = parser.parse_args(argv)
     print("| finding | agenda | packages | parties | wall s | slowest party s ", end="")
     print("| peak MB | MB sent | opened |")
@@ -124,7 +140,8 @@ def main(argv: list[str] | None = None) -> None:
         for parties in (3, 5):
             if args.parties and parties != args.parties:
                 continue
-            print(run(finding, issues, options, parties - 2, args.runs, args.tls), flush=True)
+            line = run(finding, issues, options, parties - 2, args.runs, args.tls, args.cold)
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Every blind finding equals the clear engine's on the same case.
 
-Each example starts one OS process per party (loopback), so the examples are few.
+Each example runs one OS process per party (loopback; forked from the warm party server),
+so the examples are few.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _blind(case: Case, finding: Finding, helpers: int = 1) -> tuple[Problem, Bli
     problem = compile_case(case)
     sizes = tuple(issue.size for issue in problem.issues)
     plan = make_plan(finding, sizes, len(problem.utility_parties), helpers, links(problem))
-    return problem, run_blind(case, plan, timeout=300)
+    return problem, run_blind(case, plan, timeout=300, warm=True)
 
 
 def _clear_nash(problem: Problem) -> tuple[int, ...] | None:

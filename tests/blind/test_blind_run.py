@@ -1,12 +1,16 @@
-"""A run that fails opens nothing: a party that stops, or the time running out."""
+"""A run that fails opens nothing: a party that stops, or the time running out; with
+fresh party processes and with parties forked from the warm party server."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from backchannel.blind import run
 from backchannel.blind.plan import Finding, make_plan
 from backchannel.blind.run import run_blind, split_case
 from backchannel.errors import AnalysisError
@@ -53,3 +57,56 @@ def test_ports_taken_by_another_program_are_chosen_again_then_refused(
     with pytest.raises(AnalysisError, match="took the loopback ports 3 times"):
         run_blind(FIRST, plan)
     assert len(tries.read_text(encoding="utf-8").split()) >= 3
+
+
+# The warm path: every party forked from the party server (backchannel.blind.warm).
+
+
+def test_warm_parties_open_what_fresh_ones_open() -> None:
+    plan = make_plan(Finding.NASH, (3, 3), delegations=2, helpers=1)
+    warm = run_blind(FIRST, plan, warm=True)
+    assert warm.opened == run_blind(FIRST, plan).opened
+    assert warm.opened.package is not None
+    assert len(warm.parties) == 3
+
+
+def test_a_warm_party_that_fails_stops_the_run_with_its_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    jobs = run._jobs
+
+    def spoiled(*args: Any) -> list[dict[str, Any]]:
+        made = jobs(*args)
+        made[1]["side_doc"] = {"title": "t", "issues": []}  # not a case this party can read
+        return made
+
+    monkeypatch.setattr(run, "_jobs", spoiled)
+    plan = make_plan(Finding.EXISTS, (3, 3), delegations=2, helpers=1)
+    with pytest.raises(AnalysisError, match=r"blind party 1 stopped: .*nothing was opened"):
+        run_blind(FIRST, plan, warm=True, timeout=60)
+
+
+def test_warm_parties_out_of_time_are_stopped() -> None:
+    plan = make_plan(Finding.NASH, (3, 3), delegations=2, helpers=1)
+    with pytest.raises(AnalysisError, match=r"did not finish within 0\.01 s; nothing was opened"):
+        run_blind(FIRST, plan, timeout=0.01, warm=True)
+
+
+def test_a_port_taken_under_warm_parties_is_chosen_again_then_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        tries: list[int] = []
+
+        def ports(count: int) -> list[int]:
+            tries.append(count)
+            return [taken] * count
+
+        monkeypatch.setattr(run, "_free_ports", ports)
+        plan = make_plan(Finding.OVERLAP, (3, 3), delegations=2, helpers=1)
+        with pytest.raises(AnalysisError, match="took the loopback ports 3 times"):
+            run_blind(FIRST, plan, warm=True, timeout=60)
+    assert tries == [3, 3, 3]

@@ -15,9 +15,13 @@ A party that fails prints ``error: <reason>`` on the standard error and exits wi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import resource
+import signal
+import socket
 import sys
 import threading
 import time
@@ -27,6 +31,8 @@ from typing import Any
 from backchannel.blind.local import component_inputs, side_inputs
 from backchannel.blind.plan import Finding
 from backchannel.blind.protocol import Opened, evaluate
+from backchannel.blind.session import SECRET_VARIABLES
+from backchannel.blind.warm import PID_BYTES
 from backchannel.errors import BackchannelError
 from backchannel.formats.case_data import parse_case
 from backchannel.formats.cases import load_problem
@@ -47,6 +53,16 @@ def _runtime(index: int, addresses: list[tuple[str, int]]) -> Any:
     for j, (host, port) in enumerate(addresses):
         argv += ["-P", f":{port}" if j == index else f"{host}:{port}"]
     sys.argv = argv
+    if "mpyc.runtime" in sys.modules:
+        # Forked from a warm parent that imported MPyC: its runtime is the parent's
+        # (one party, no options); set up this party's from the options just given.
+        import mpyc.runtime
+
+        # The parent's event loop (its epoll instance) would be shared with the parent's
+        # other children: this party gets a loop of its own.
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        mpyc.runtime.mpc = mpyc.runtime.setup()
+        return mpyc.runtime.mpc
     from mpyc.runtime import mpc
 
     return mpc
@@ -70,6 +86,8 @@ def _addresses(job: dict[str, Any]) -> list[tuple[str, int]]:
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run this party's part of a job; the opened finding and this party's measurements."""
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     finding = Finding(job["finding"])
     components = tuple(tuple(int(i) for i in c) for c in job["components"])
     own = None
@@ -127,6 +145,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         return opened, sent
 
     opened, sent = mpc.run(session())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "overlap": None if opened.overlap is None else list(opened.overlap),
         "exists": opened.exists,
@@ -134,7 +153,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "seconds": time.perf_counter() - started,
         "marks": marks,
         "bytes_sent": sent,
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": usage.ru_maxrss * 1024,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu_before,
     }
 
 
@@ -155,8 +175,72 @@ def _stop_when_orphaned() -> None:
     threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
+def warm_up() -> None:
+    """Import everything a party needs (a warm party server calls this once)."""
+    from mpyc import runtime
+
+    from backchannel.blind import tls  # noqa: F401
+
+    runtime.mpc._loop.close()  # each forked party makes its own (see _runtime)
+    asyncio.set_event_loop(None)
+
+
+def forked_job(job: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Run a job in a party forked from a warm server (:mod:`backchannel.blind.warm`):
+    what to answer and the exit code (``{"result": ...}``, or ``{"error": reason,
+    "port_taken": bool}``)."""
+    for name in SECRET_VARIABLES:
+        os.environ.pop(name, None)
+    _stop_when_orphaned()
+    try:
+        return {"result": run_job(job)}, 0
+    except BackchannelError as error:
+        return {"error": "; ".join(error.lines()), "port_taken": False}, 2
+    except Exception as error:  # a port taken, above all: the reason goes back
+        taken = "address already in use" in str(error).lower()
+        return {"error": f"{type(error).__name__}: {error}", "port_taken": taken}, 1
+
+
+def _child(conn: socket.socket) -> None:
+    """The forked party: read the job to the end of the stream, run it, answer, exit."""
+    chunks = []
+    while data := conn.recv(1 << 16):
+        chunks.append(data)
+    job = json.loads(b"".join(chunks).decode("utf-8"))
+    del chunks
+    answer, code = forked_job(job)
+    with contextlib.suppress(OSError):
+        conn.sendall(json.dumps(answer).encode("utf-8"))
+        conn.shutdown(socket.SHUT_WR)
+    os._exit(code)
+
+
+def serve(control: socket.socket) -> None:
+    """Fork one party per request until the control socket closes."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the children are reaped at once
+    while True:
+        message, fds, _flags, _address = socket.recv_fds(control, 1, 1)
+        if not message:
+            return
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            try:
+                _child(socket.socket(fileno=fds[0]))
+            finally:
+                os._exit(1)
+        os.close(fds[0])
+        control.sendall(pid.to_bytes(PID_BYTES, "little"))
+
+
 def main() -> None:
-    """Entry point of the node process."""
+    """Entry point of the node process (``--serve``: of the warm party server)."""
+    if sys.argv[1:] == ["--serve"]:
+        sys.argv = [sys.argv[0], "--no-log"]  # MPyC reads its options from sys.argv on import
+        warm_up()
+        serve(socket.socket(fileno=sys.stdin.fileno()))
+        return
     _stop_when_orphaned()
     source = sys.argv[1]
     text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")

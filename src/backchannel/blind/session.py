@@ -43,6 +43,7 @@ SHUTDOWN_GRACE = 30.0
 SECRET_VARIABLES = ("BACKCHANNEL_NODE_PASSPHRASE", "BACKCHANNEL_KEY_PASSPHRASE")
 """Left out of a party process's environment: it needs no passphrase."""
 
+
 _HEX = re.compile(r"[0-9a-f]{64}")
 
 

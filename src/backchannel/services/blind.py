@@ -40,7 +40,8 @@ def evaluate(
     # Each side would publish the issue sets its conditions link; here one file holds them all.
     plan = make_plan(finding, sizes, len(problem.utility_parties), helpers, links(problem))
     # Every party gets a throwaway identity: the run takes the same pinned-TLS path as
-    # real nodes (backchannel node run), and the keys vanish with the folder.
+    # real nodes (backchannel node run), and the keys vanish with the folder. The parties
+    # are forked from one warm interpreter (one start-up, not one per party).
     with node_service.private_folder() as folder:
         parties = node_service.throwaway_credentials(plan.parties, Path(folder))
-        return problem, run_blind(case, plan, timeout=timeout, credentials=parties)
+        return problem, run_blind(case, plan, timeout=timeout, credentials=parties, warm=True)
