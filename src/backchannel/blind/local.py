@@ -15,9 +15,10 @@ nothing else, it derives the vectors it secret-shares:
   the side's red lines and conditions on those issues hold; tables concatenated;
 * ``gain``: per package, the side's gain above its reservation value in fixed point,
   ``rint(SCALE * (u - d))``, and 0 where ``package_ok`` is false;
-* ``at_least`` and ``equal``: per pair of packages ``(y, x)`` (row ``y``, flattened),
-  whether the side's gain at ``y`` is at least, or equal to, its gain at ``x``: the
-  side's own comparisons, from which the secure part decides Pareto dominance.
+* ``at_least`` and ``equal``: per pair of packages ``(x, y)`` (row ``x``, flattened),
+  whether the side accepts ``y`` (``package_ok``) and its gain at ``y`` is at least, or
+  equal to, its gain at ``x``: the side's own comparisons, from which the secure part
+  decides Pareto dominance.
 
 Comparing a side's utility with its own walk-away level needs no secure computation: it
 is done here, so the secure part only multiplies and compares the vectors of the sides.
@@ -174,6 +175,9 @@ def side_inputs(
     inputs = SideInputs(option_ok, ok.reshape(-1).astype(np.int64), flat)
     if not pairs:
         return inputs
-    at_least = (flat[:, None] >= flat[None, :]).reshape(-1).astype(np.int64)
-    equal = (flat[:, None] == flat[None, :]).reshape(-1).astype(np.int64)
+    # Row x, column y: y is acceptable to this side and its gain there is at least (equal
+    # to) its gain at x.
+    accepts = ok.reshape(-1)[None, :]
+    at_least = (accepts & (flat[None, :] >= flat[:, None])).reshape(-1).astype(np.int64)
+    equal = (accepts & (flat[None, :] == flat[:, None])).reshape(-1).astype(np.int64)
     return SideInputs(option_ok, inputs.package_ok, flat, at_least=at_least, equal=equal)

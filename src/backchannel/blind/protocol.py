@@ -15,11 +15,13 @@ Every party runs the same code; only the opened values leave the computation:
   utilities up to a constant, the clear engine's welfare tie-break), then by position
   (the smallest option-index vector); ``k_x = 0`` exactly when ``x`` is not admissible.
   The bit ``[max k >= 1]`` is opened first and the package index only when it is 1;
-* ``random`` (Frikken-Atallah): ``y`` dominates ``x`` when ``ok_y * prod_d at_least_d[y, x]
-  * (1 - prod_d equal_d[y, x]) = 1``; ``x`` is efficient when ``ok_x = 1`` and no package
-  dominates it; every party (helpers too) shares a vector of random 30-bit integers, and
-  the argmax of ``efficient_x * (R_x + 1)`` (``R`` their sum, so uniform and independent
-  across packages while one party draws honestly) is opened as for ``nash``.
+* ``random`` (Frikken-Atallah): ``y`` dominates ``x`` when ``prod_d at_least_d[x, y]
+  - prod_d equal_d[x, y] = 1`` (each side folded its acceptance of ``y`` into its own
+  comparisons, and equal gains everywhere imply gains at least as large everywhere);
+  ``x`` is efficient when ``ok_x = 1`` and no package dominates it; every party (helpers
+  too) shares a vector of random 30-bit integers, and the argmax of ``efficient_x *
+  (R_x + 1)`` (``R`` their sum, so uniform and independent across packages while one
+  party draws honestly) is opened as for ``nash``.
 
 The cost is one secure multiplication per package and delegation for ``exists`` and a
 few more plus one comparison per package for ``nash``; no comparison ever involves a
@@ -111,9 +113,13 @@ async def _random_efficient(
     )
     at_least = _shared(mpc, secint, None if own is None else own.at_least, pairs, delegations)
     equal = _shared(mpc, secint, None if own is None else own.equal, pairs, delegations)
-    dominates = (_product(at_least) * (1 - _product(equal))).reshape((packages, packages))
-    dominators = ok @ dominates  # for each x: how many admissible y dominate it
-    efficient = ok * (1 - (dominators >= 1))
+    # Dominators of x: sum over y of prod_d at_least_d[x, y] - prod_d equal_d[x, y], where
+    # each side folded its own acceptance of y in: the last product of each row and the
+    # sum over y are one inner product, reshared once per package (a batched matmul).
+    dominators = _row_products(at_least, packages) - _row_products(equal, packages)
+    # 0 <= dominators < packages: a zero test of that many bits, not of the type's.
+    alone = mpc.np_sgn(dominators, l=packages.bit_length() + 1, EQ=True)
+    efficient = ok * alone
     draws = []
     for party in range(len(mpc.parties)):
         mine = _draws(packages) if party == mpc.pid else np.zeros(packages, np.int64)
@@ -126,6 +132,12 @@ async def _random_efficient(
         return Opened(package=None, exists=False)
     flat = int(await mpc.output(index))
     return Opened(package=tuple(int(o) for o in np.unravel_index(flat, sizes)), exists=True)
+
+
+def _row_products(vectors: list[Any], rows: int) -> Any:
+    """Per row ``x`` of the ``rows x rows`` matrices, ``sum_y prod_d vectors_d[x, y]``."""
+    first = _product(vectors[:-1]).reshape((rows, 1, rows))
+    return (first @ vectors[-1].reshape((rows, rows, 1))).reshape((rows,))
 
 
 def _draws(length: int) -> Any:
