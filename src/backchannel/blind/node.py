@@ -25,6 +25,7 @@ import socket
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     cpu_before = before.ru_utime + before.ru_stime
     finding = Finding(job["finding"])
     components = tuple(tuple(int(i) for i in c) for c in job["components"])
+    kept = tuple(tuple(int(o) for o in k) for k in job.get("kept", []))
     own = None
     problem = _side(job)
     if problem is not None:
@@ -98,7 +100,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         else:
             packages = finding is not Finding.OVERLAP
             pairs = finding is Finding.RANDOM
-            own = side_inputs(problem, packages=packages, scale=job["scale"], pairs=pairs)
+            own = side_inputs(
+                problem, packages=packages, scale=job["scale"], pairs=pairs, kept=kept
+            )
     mpc = _runtime(int(job["index"]), _addresses(job))
     tls = job.get("tls")
     timeout = float(job.get("timeout", DEFAULT_CONNECT_SECONDS))
@@ -145,6 +149,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         return opened, sent
 
     opened, sent = mpc.run(session())
+    if kept and opened.package is not None:  # from the enumerated options to the agenda's
+        opened = replace(opened, package=tuple(kept[i][o] for i, o in enumerate(opened.package)))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "overlap": None if opened.overlap is None else list(opened.overlap),

@@ -130,7 +130,8 @@ def _jobs(
         job: dict[str, Any] = {
             "index": index,
             "finding": plan.finding.value,
-            "sizes": list(plan.sizes),
+            "sizes": list(plan.enumerated),
+            "kept": [list(k) for k in plan.kept],
             "components": [list(c) for c in plan.components],
             "chunk": plan.chunk,
             "delegations": plan.delegations,

@@ -25,7 +25,7 @@ from typing import Any
 
 from backchannel.blind.local import SCALE
 from backchannel.blind.pinning import TransportFailure, pem_fingerprint
-from backchannel.blind.plan import Finding, Plan, make_plan
+from backchannel.blind.plan import Finding, Plan, make_plan, public_pruning
 from backchannel.blind.protocol import Opened
 from backchannel.errors import BackchannelError, InputError
 from backchannel.formats.case_data import parse_case
@@ -200,6 +200,7 @@ def parse_session(doc: Any) -> Session:  # noqa: PLR0912 (one check per field, i
         if empty:
             agenda = agenda.model_copy(update={"parties": []})
         issues = compile_agenda(agenda, "session document: agenda")
+        kept = public_pruning(agenda, "session document: agenda")
     except InputError as error:
         raise SessionError(error.text, hint=error.hint_text) from None
     if any(p.role is not PartyRole.ABSENT for p in agenda.parties):
@@ -239,7 +240,7 @@ def parse_session(doc: Any) -> Session:  # noqa: PLR0912 (one check per field, i
         seen[p.fingerprint] = p.index
     sizes = tuple(issue.size for issue in issues)
     try:
-        plan = make_plan(finding, sizes, delegations, len(parties) - delegations, links)
+        plan = make_plan(finding, sizes, delegations, len(parties) - delegations, links, kept)
     except BackchannelError as error:
         raise SessionError(
             t_("this node refuses the session's plan: {reason}", reason=error.text),
@@ -303,7 +304,8 @@ def _job(
         ],
         "tls": {"cert_file": credentials.cert_file, "key_file": credentials.key_file},
         "finding": plan.finding.value,
-        "sizes": list(plan.sizes),
+        "sizes": list(plan.enumerated),
+        "kept": [list(k) for k in plan.kept],
         "components": [list(c) for c in plan.components],
         "chunk": plan.chunk,
         "delegations": plan.delegations,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from backchannel.blind.local import links
-from backchannel.blind.plan import Finding, make_plan
+from backchannel.blind.plan import Finding, make_plan, public_pruning
 from backchannel.blind.run import DEFAULT_TIMEOUT, BlindResult, run_blind
 from backchannel.formats.cases import load_problem
 from backchannel.model.problem import Problem
@@ -38,7 +38,9 @@ def evaluate(
     case, problem = load_problem(path)
     sizes = tuple(issue.size for issue in problem.issues)
     # Each side would publish the issue sets its conditions link; here one file holds them all.
-    plan = make_plan(finding, sizes, len(problem.utility_parties), helpers, links(problem))
+    # Options an absent stakeholder's stated red line forbids are public: not enumerated.
+    kept = public_pruning(case, str(path))
+    plan = make_plan(finding, sizes, len(problem.utility_parties), helpers, links(problem), kept)
     # Every party gets a throwaway identity: the run takes the same pinned-TLS path as
     # real nodes (backchannel node run), and the keys vanish with the folder. The parties
     # are forked from one warm interpreter (one start-up, not one per party).
