@@ -201,10 +201,11 @@ def forked_job(job: dict[str, Any]) -> tuple[dict[str, Any], int]:
     try:
         return {"result": run_job(job)}, 0
     except BackchannelError as error:
-        return {"error": "; ".join(error.lines()), "port_taken": False}, 2
+        return {"error": "; ".join(error.lines()), "port_taken": False, "exit": 2}, 2
     except Exception as error:  # a port taken, above all: the reason goes back
         taken = "address already in use" in str(error).lower()
-        return {"error": f"{type(error).__name__}: {error}", "port_taken": taken}, 1
+        reason = f"{type(error).__name__}: {error}"
+        return {"error": reason, "port_taken": taken, "exit": 1}, 1
 
 
 def _child(conn: socket.socket) -> None:

@@ -9,13 +9,11 @@ other on free loopback ports and run :mod:`backchannel.blind.node`; what they op
 
 from __future__ import annotations
 
-import atexit
 import json
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,7 @@ from backchannel.blind.local import SCALE
 from backchannel.blind.plan import Plan
 from backchannel.blind.protocol import Opened
 from backchannel.blind.session import Credentials, party_environment, stated_error
-from backchannel.blind.warm import PartyFailed, PortTaken, Server, run_parties
+from backchannel.blind.warm import PartyFailed, PortTaken, run_parties, shared_server
 from backchannel.errors import AnalysisError
 from backchannel.model.case import Case, PartyRole
 
@@ -193,26 +191,13 @@ def _attempt(
             _stop(processes)
 
 
-_servers: list[Server] = []
-_server_lock = threading.Lock()
-
-
-def _warm_server() -> Server:
-    """The party server of this process, started at its first use (and again if it ended)."""
-    with _server_lock:
-        if not _servers or not _servers[-1].alive():
-            server = Server(party_environment())
-            atexit.register(server.close)
-            _servers.append(server)
-        return _servers[-1]
-
-
 def _attempt_warm(
     sides: list[Case], plan: Plan, timeout: float, credentials: list[Credentials] | None
 ) -> list[dict[str, Any]]:
     """One run of every party, each forked from the warm party server; what each answered."""
     try:
-        return run_parties(_warm_server(), _jobs(sides, plan, timeout, credentials), timeout)
+        server = shared_server(party_environment())
+        return run_parties(server, _jobs(sides, plan, timeout, credentials), timeout)
     except PortTaken:
         raise _PortTaken from None
     except PartyFailed as failed:

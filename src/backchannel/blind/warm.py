@@ -18,6 +18,7 @@ does (see :func:`backchannel.blind.node._stop_when_orphaned`).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -41,10 +42,12 @@ class PortTaken(Exception):
 
 @dataclass(frozen=True)
 class PartyFailed(Exception):
-    """A forked party stopped before opening anything, with its stated reason."""
+    """A forked party stopped before opening anything, with its stated reason and exit code
+    (-9 when it stopped without a word: killed, or lost)."""
 
     index: int
     reason: str
+    code: int = -9
 
 
 class Server:
@@ -89,6 +92,21 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+_servers: list[Server] = []
+_servers_lock = threading.Lock()
+
+
+def shared_server(environment: dict[str, str]) -> Server:
+    """This process's party server, started at its first use (and again if it ended); it
+    stops when this process ends."""
+    with _servers_lock:
+        if not _servers or not _servers[-1].alive():
+            server = Server(environment)
+            atexit.register(server.close)
+            _servers.append(server)
+        return _servers[-1]
 
 
 def _kill(pidfd: int) -> None:
@@ -144,7 +162,8 @@ def run_parties(server: Server, jobs: list[dict[str, Any]], timeout: float) -> l
                 if "result" not in answer:
                     if answer.get("port_taken"):
                         raise PortTaken
-                    raise PartyFailed(i, answer.get("error", "stopped without a word"))
+                    reason = answer.get("error", "stopped without a word")
+                    raise PartyFailed(i, reason, int(answer.get("exit", -9)))
         return [json.loads(b"".join(r))["result"] for r in received]
     finally:
         for pidfd, conn in started.values():

@@ -166,7 +166,10 @@ def take_part(
             session = parse_session(doc)
             kind = session.parties[index].kind if 0 <= index < len(session.parties) else ""
             own = side() if kind == "delegation" else None
-            run = node.run(folder, session, index, passphrase, timeout=timeout, opened_position=own)
+            # A node that follows the server forks each party from its warm party server.
+            run = node.run(
+                folder, session, index, passphrase, timeout=timeout, opened_position=own, warm=True
+            )
             found = run.opened
             result = result_document(session, index, opened=found)
         except BackchannelError as error:  # NotYet at the deadline too: the run fails
