@@ -142,3 +142,20 @@ def test_pruned_options_change_no_finding_and_the_package_names_the_agendas_opti
     assert nash.opened.package[3] in (1, 3) and nash.opened.package[1] in (1, 3)
     _, exists = _blind(case, Finding.EXISTS)
     assert exists.opened.exists is engine.check(problem).exists
+
+
+def test_with_no_admissible_package_nash_and_random_open_none() -> None:
+    case = synthetic_case(4, 3)
+    doc = case.model_dump(mode="json", exclude_none=True)
+    doc["parties"][0]["red_lines"].append(
+        {"id": "all-but-o0", "forbid": {"issue": "i3", "options": ["o1", "o2"]}}
+    )
+    doc["parties"][1]["red_lines"].append(
+        {"id": "not-o0", "forbid": {"issue": "i3", "options": ["o0"]}}
+    )
+    case = Case.model_validate(doc)
+    problem = compile_case(case)
+    assert not engine.check(problem).exists
+    for finding in (Finding.NASH, Finding.RANDOM):
+        _, result = _blind(case, finding)
+        assert (result.opened.exists, result.opened.package) == (False, None)

@@ -14,14 +14,16 @@ Every party runs the same code; only the opened values leave the computation:
   largest key. Keys order packages by Nash product, then by sum of gains (the sum of
   utilities up to a constant, the clear engine's welfare tie-break), then by position
   (the smallest option-index vector); ``k_x = 0`` exactly when ``x`` is not admissible.
-  The bit ``[max k >= 1]`` is opened first and the package index only when it is 1;
+  The bit ``[sum_x ok_x >= 1]`` is opened first and the package index only when it is 1
+  (with none, no gain is shared and nothing compared);
 * ``random`` (Frikken-Atallah): ``y`` dominates ``x`` when ``prod_d at_least_d[x, y]
   - prod_d equal_d[x, y] = 1`` (each side folded its acceptance of ``y`` into its own
   comparisons, and equal gains everywhere imply gains at least as large everywhere);
   ``x`` is efficient when ``ok_x = 1`` and no package dominates it; every party (helpers
   too) shares a vector of random 30-bit integers, and the argmax of ``efficient_x *
   (R_x + 1)`` (``R`` their sum, so uniform and independent across packages while one
-  party draws honestly) is opened as for ``nash``.
+  party draws honestly) is opened as for ``nash`` (an efficient package exists exactly
+  when an admissible one does, so that bit is opened first, before any pair is shared).
 
 The cost is one secure multiplication per package and delegation for ``exists`` and a
 few more plus one comparison per package for ``nash``; no comparison ever involves a
@@ -111,6 +113,10 @@ async def _random_efficient(
     ok = _product(
         _shared(mpc, secint, None if own is None else own.package_ok, packages, delegations)
     )
+    # An admissible package exists exactly when an efficient one does: opened first (it is
+    # opened anyway), and the pairs are shared only when there is something to draw.
+    if not await mpc.output(mpc.np_sum(ok) >= 1):
+        return Opened(package=None, exists=False)
     at_least = _shared(mpc, secint, None if own is None else own.at_least, pairs, delegations)
     equal = _shared(mpc, secint, None if own is None else own.equal, pairs, delegations)
     # Dominators of x: sum over y of prod_d at_least_d[x, y] - prod_d equal_d[x, y], where
@@ -127,9 +133,7 @@ async def _random_efficient(
     total = draws[0]
     for draw in draws[1:]:
         total = total + draw
-    index, top = await _argmax(mpc, efficient * (total + 1), packages, chunk)
-    if not await mpc.output(top >= 1):
-        return Opened(package=None, exists=False)
+    index, _top = await _argmax(mpc, efficient * (total + 1), packages, chunk)
     flat = int(await mpc.output(index))
     return Opened(package=tuple(int(o) for o in np.unravel_index(flat, sizes)), exists=True)
 
@@ -206,13 +210,15 @@ async def evaluate(
     secint = mpc.SecInt(key_bits(delegations, scale))
     gain = None if own is None else own.gain
     admissible = _product(_shared(mpc, secint, package_ok, packages, delegations))
+    # The bit "some package is admissible" is opened first (it is opened anyway): with
+    # none, no gain is shared and nothing is compared.
+    if not await mpc.output(mpc.np_sum(admissible) >= 1):
+        return Opened(package=None, exists=False)
     gains = _shared(mpc, secint, gain, packages, delegations)
     total = gains[0]
     for g in gains[1:]:
         total = total + g
     keys = admissible * (_product(gains) * (delegations * scale + 1) + total + 1)
-    index, top = await _argmax(mpc, keys, packages, chunk)
-    if not await mpc.output(top >= 1):
-        return Opened(package=None, exists=False)
+    index, _top = await _argmax(mpc, keys, packages, chunk)
     flat = int(await mpc.output(index))
     return Opened(package=tuple(int(o) for o in np.unravel_index(flat, sizes)), exists=True)
