@@ -5,7 +5,8 @@ Each line is the worst of ``--runs`` runs of one finding on one synthetic agenda
 and 1 helper) and 5 parties (2 delegations and 3 helpers). Columns: wall time of the
 whole run including process start-up, the slowest party's own time (from its job read
 to its shutdown, start-up of Python excluded), the largest peak resident memory of a
-party and the bytes party 0 sent. The opened finding is printed too.
+party and the bytes party 0 sent. The opened finding is printed too, and the load average
+(1 minute) when the line's runs ended.
 
 Usage::
 
@@ -13,10 +14,10 @@ Usage::
         [--parties 3|5] [--issues N] [--tls] [--cold]
 
 The parties are forked from a warm party server (:mod:`backchannel.blind.warm`), as
-``backchannel blind evaluate`` runs them; the server is started (and its start-up timed)
-before the first line. ``--cold`` starts a fresh interpreter per party instead, as a real
-node's ``backchannel node run`` does. With ``--tls`` the parties connect as real nodes do
-(``backchannel node run``): over TLS,
+``backchannel blind evaluate`` runs them; the server is started (and its start-up timed,
+with a first small run) before the first line. ``--cold`` starts a fresh interpreter per
+party instead, as a real node's ``backchannel node run`` does. With ``--tls`` the parties
+connect as real nodes do (``backchannel node run``): over TLS,
 each with a throwaway certificate that the others pin to its index (what ``backchannel
 blind evaluate`` does too); without it, over plain loopback TCP.
 """
@@ -24,6 +25,8 @@ blind evaluate`` does too); without it, over plain loopback TCP.
 from __future__ import annotations
 
 import argparse
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +117,8 @@ def run(
     sent = max(sum(r.parties[0].bytes_sent.values()) for r in results) / 2**20
     return (
         f"| {finding.value} | {issues} x {options} | {plan.packages:,} | {plan.parties} "
-        f"| {wall:.2f} | {party:.2f} | {rss:.0f} | {sent:.1f} | {_opened(results[0])} |"
+        f"| {wall:.2f} | {party:.2f} | {rss:.0f} | {sent:.1f} | {_opened(results[0])} "
+        f"| {os.getloadavg()[0]:.1f} |"
     )
 
 
@@ -131,9 +135,14 @@ def main(argv: list[str] | None = None) -> None:
         "--cold", action="store_true", help="a fresh interpreter per party, not forked warm"
     )
     args = parser.parse_args(argv)
+    if not args.cold:
+        started = time.perf_counter()
+        plan = make_plan(Finding.OVERLAP, (3,) * 4, 2, 1)
+        run_blind(synthetic_case(4, 3), plan, timeout=600, warm=True)
+        print(f"party server started and a first run done in {time.perf_counter() - started:.2f} s")
     print("| finding | agenda | packages | parties | wall s | slowest party s ", end="")
-    print("| peak MB | MB sent | opened |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| peak MB | MB sent | opened | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for finding, issues, options in QUICK if args.quick else SIZES:
         if (args.only and finding.value != args.only) or args.issues not in (None, issues):
             continue
