@@ -13,6 +13,8 @@ import pytest
 from backchannel.blind import run
 from backchannel.blind.plan import Finding, make_plan
 from backchannel.blind.run import run_blind, split_case
+from backchannel.blind.session import party_environment
+from backchannel.blind.warm import PartyFailed, run_parties, shared_server
 from backchannel.errors import AnalysisError
 
 from .test_blind_transcript import FIRST
@@ -110,3 +112,14 @@ def test_a_port_taken_under_warm_parties_is_chosen_again_then_refused(
         with pytest.raises(AnalysisError, match="took the loopback ports 3 times"):
             run_blind(FIRST, plan, warm=True, timeout=60)
     assert tries == [3, 3, 3]
+
+
+def test_a_party_server_that_was_killed_is_started_again() -> None:
+    plan = make_plan(Finding.OVERLAP, (3, 3), delegations=2, helpers=1)
+    server = shared_server(party_environment())
+    server.process.kill()
+    server.process.wait()
+    assert run_blind(FIRST, plan, warm=True, timeout=60).opened.overlap == (True, True)
+    assert shared_server(party_environment()) is not server
+    with pytest.raises(PartyFailed, match="the party server stopped"):  # killed while in use
+        run_parties(server, [{"index": 0}], 10)

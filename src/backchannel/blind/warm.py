@@ -132,15 +132,21 @@ def run_parties(server: Server, jobs: list[dict[str, Any]], timeout: float) -> l
         # The highest index first: a party listens for those of lower index and connects
         # to those of higher index, which then listen already (no retry, no wait).
         for index in reversed(range(len(jobs))):
-            pid, conn = server.fork()
+            try:
+                pid, conn = server.fork()
+            except OSError:
+                raise PartyFailed(index, "the party server stopped; it starts again") from None
             try:
                 pidfd = os.pidfd_open(pid)
             except ProcessLookupError:
                 conn.close()
                 raise PartyFailed(index, "stopped without a word") from None
             started[index] = (pidfd, conn)
-            conn.sendall(json.dumps(jobs[index]).encode("utf-8"))
-            conn.shutdown(socket.SHUT_WR)
+            try:
+                conn.sendall(json.dumps(jobs[index]).encode("utf-8"))
+                conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                raise PartyFailed(index, "stopped without a word") from None
         parties = [started[index] for index in range(len(jobs))]
         received: list[list[bytes]] = [[] for _ in parties]
         done = [False] * len(parties)
