@@ -103,6 +103,8 @@ def shared_server(environment: dict[str, str]) -> Server:
     stops when this process ends."""
     with _servers_lock:
         if not _servers or not _servers[-1].alive():
+            if _servers:
+                _servers.pop().close()
             server = Server(environment)
             atexit.register(server.close)
             _servers.append(server)
