@@ -28,7 +28,7 @@ class Finding(str, Enum):
     """The findings blind mode can open, one per evaluation.
 
     * ``overlap``: per issue, whether some option is left open by every single-issue red
-      line (one bit per issue, each opened alone);
+      line (one bit per issue: the bits, never the counts);
     * ``exists``: whether an admissible package exists (every red line, if-then condition
       and walk-away level of every side);
     * ``redlines``: whether a package respects every red line and if-then condition of
