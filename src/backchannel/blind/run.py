@@ -191,6 +191,12 @@ def _attempt(
             _stop(processes)
 
 
+def warm_up() -> None:
+    """Start this process's party server now (it imports in the background), so that the
+    first warm run finds it ready."""
+    shared_server(party_environment())
+
+
 def _attempt_warm(
     sides: list[Case], plan: Plan, timeout: float, credentials: list[Credentials] | None
 ) -> list[dict[str, Any]]:

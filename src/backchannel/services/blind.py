@@ -11,7 +11,7 @@ from pathlib import Path
 
 from backchannel.blind.local import links
 from backchannel.blind.plan import Finding, make_plan, public_pruning
-from backchannel.blind.run import DEFAULT_TIMEOUT, BlindResult, run_blind
+from backchannel.blind.run import DEFAULT_TIMEOUT, BlindResult, run_blind, warm_up
 from backchannel.formats.cases import load_problem
 from backchannel.model.problem import Problem
 from backchannel.services import node as node_service
@@ -35,6 +35,7 @@ def evaluate(
     timeout:
         Seconds before the evaluation is stopped with nothing opened.
     """
+    warm_up()  # the party server imports while the case is read and the keys are made
     case, problem = load_problem(path)
     sizes = tuple(issue.size for issue in problem.issues)
     # Each side would publish the issue sets its conditions link; here one file holds them all.

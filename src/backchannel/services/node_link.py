@@ -23,6 +23,7 @@ from typing import Any
 
 from backchannel.blind.local import links
 from backchannel.blind.protocol import Opened
+from backchannel.blind.run import warm_up
 from backchannel.blind.session import DEFAULT_TIMEOUT, parse_session, result_document
 from backchannel.errors import BackchannelError, InputError
 from backchannel.messages import t_
@@ -155,6 +156,7 @@ def take_part(
 
     outcomes = []
     for waiting in coordinator.call("GET", "/computations"):
+        warm_up()  # the party server imports while the other nodes get ready
         computation, index = str(waiting["id"]), int(waiting["index"])
         if not waiting.get("ready"):
             published = _published_links(side())
