@@ -2,15 +2,20 @@
 
 ``python -m backchannel.blind.node JOB`` reads the job (a JSON file, or ``-`` for the
 standard input: this party's index, every party's address, the finding, the public agenda
-sizes and, for a delegation, its own side of the case, as a file's path or inline), derives
-its private vectors from its side alone, runs the MPyC computation with the other parties
-and writes what was opened, with its own measurements (seconds, when it was ready and
-connected, bytes sent to each peer,
-peak memory), to the job's ``result`` path, or to the standard output when it has none.
+sizes, the options enumerated after public pruning and, for a delegation, its own side of
+the case, as a file's path or inline), derives its private vectors from its side alone,
+runs the MPyC computation with the other parties and writes what was opened, with its own
+measurements (seconds, CPU seconds, when it was ready and connected, bytes sent to each
+peer, peak memory), to the job's ``result`` path, or to the standard output when it has none.
 
 A job with ``tls`` connects the parties over TLS with every certificate pinned to its index
 (:mod:`backchannel.blind.tls`); without it, over plain loopback TCP (MPyC's own start).
 A party that fails prints ``error: <reason>`` on the standard error and exits with code 2.
+
+``python -m backchannel.blind.node --serve`` is the warm party server
+(:mod:`backchannel.blind.warm`): it imports what a party needs once, then forks one party
+per request on its standard input (a Unix socket), each of which runs a job as above,
+received and answered on its own socket.
 """
 
 from __future__ import annotations
@@ -194,7 +199,7 @@ def warm_up() -> None:
 def forked_job(job: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Run a job in a party forked from a warm server (:mod:`backchannel.blind.warm`):
     what to answer and the exit code (``{"result": ...}``, or ``{"error": reason,
-    "port_taken": bool}``)."""
+    "port_taken": bool, "exit": code}``). The passphrases leave its environment first."""
     for name in SECRET_VARIABLES:
         os.environ.pop(name, None)
     _stop_when_orphaned()
