@@ -12,7 +12,8 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 
 from backchannel.blind.local import links
-from backchannel.blind.plan import Finding, make_plan, public_pruning
+from backchannel.blind.plan import Finding, make_plan
+from backchannel.blind.pruning import public_pruning
 from backchannel.blind.run import BlindResult, run_blind
 from backchannel.model.case import Case
 from backchannel.model.compile import compile_case

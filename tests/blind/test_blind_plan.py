@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from backchannel.blind.plan import PACKAGE_LIMIT, Finding, components, make_plan, public_pruning
+from backchannel.blind.plan import PACKAGE_LIMIT, Finding, components, make_plan
+from backchannel.blind.pruning import public_pruning
 from backchannel.errors import AnalysisError
 from backchannel.model.case import Case
 

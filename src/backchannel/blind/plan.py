@@ -11,13 +11,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 
-import numpy as np
-from numpy.typing import NDArray
-
 from backchannel.errors import AnalysisError
-from backchannel.model.case import Case
-from backchannel.model.compile import compile_absent_red_lines, compile_agenda
-from backchannel.solvers.scoring import constraint_masks
 
 MIN_DELEGATIONS = 2
 MAX_DELEGATIONS = 4
@@ -75,7 +69,7 @@ class Plan:
     components: tuple[tuple[int, ...], ...] = ()
     chunk: int = 8192
     """Packages compared at a time by ``nash``: bounds each party's memory."""
-    kept: tuple[tuple[int, ...], ...] = ()
+    kept: Kept = ()
     """Public pruning: per issue, the options the packages are enumerated over (those no
     absent stakeholder's stated red line forbids); empty: every option."""
 
@@ -143,26 +137,8 @@ def components(sizes: tuple[int, ...], links: list[frozenset[int]]) -> tuple[tup
 PRUNED_FINDINGS = frozenset({Finding.EXISTS, Finding.NASH, Finding.RANDOM})
 """The findings that enumerate packages of the whole agenda, and so gain from pruning."""
 
-
-def pruning(
-    sizes: tuple[int, ...], allowed: list[NDArray[np.bool_]]
-) -> tuple[tuple[int, ...], ...]:
-    """The options to enumerate, per issue, given those public red lines leave ``allowed``.
-
-    Empty (no pruning) when nothing is pruned, or when an issue would keep no option (no
-    package is admissible then, which the computation finds as it would have).
-    """
-    kept = tuple(tuple(int(o) for o in np.flatnonzero(mask)) for mask in allowed)
-    if all(len(k) == size for k, size in zip(kept, sizes, strict=True)) or not all(kept):
-        return ()
-    return kept
-
-
-def public_pruning(case: Case, source: str = "<case>") -> tuple[tuple[int, ...], ...]:
-    """The options to enumerate, per issue, after the red lines that every side knows: the
-    stated single-issue red lines of the case's absent stakeholders (:func:`pruning`)."""
-    sizes = tuple(issue.size for issue in compile_agenda(case, source))
-    return pruning(sizes, constraint_masks(sizes, compile_absent_red_lines(case, source)))
+Kept = tuple[tuple[int, ...], ...]
+"""Per issue, the option indices enumerated (public pruning); empty for every option."""
 
 
 def make_plan(
@@ -171,13 +147,13 @@ def make_plan(
     delegations: int,
     helpers: int,
     links: list[frozenset[int]] | None = None,
-    kept: tuple[tuple[int, ...], ...] = (),
+    kept: Kept = (),
 ) -> Plan:
     """Check who takes part and what it would cost; refuse with the reason.
 
     ``links`` are the issue sets the sides' conditions link (for ``redlines``); ``kept``
-    the options public red lines leave open (:func:`pruning`), used by the findings that
-    enumerate the packages of the whole agenda.
+    the options public red lines leave open (:mod:`backchannel.blind.pruning`), used by the
+    findings that enumerate the packages of the whole agenda.
 
     Raises
     ------

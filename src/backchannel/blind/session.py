@@ -25,8 +25,9 @@ from typing import Any
 
 from backchannel.blind.local import SCALE
 from backchannel.blind.pinning import TransportFailure, pem_fingerprint
-from backchannel.blind.plan import Finding, Plan, make_plan, public_pruning
+from backchannel.blind.plan import Finding, Plan, make_plan
 from backchannel.blind.protocol import Opened
+from backchannel.blind.pruning import public_pruning
 from backchannel.blind.warm import PartyFailed, PortTaken, run_parties, shared_server
 from backchannel.errors import BackchannelError, InputError
 from backchannel.formats.case_data import parse_case

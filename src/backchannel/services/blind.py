@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from backchannel.blind.local import links
-from backchannel.blind.plan import Finding, make_plan, public_pruning
+from backchannel.blind.plan import Finding, make_plan
+from backchannel.blind.pruning import public_pruning
 from backchannel.blind.run import DEFAULT_TIMEOUT, BlindResult, run_blind, warm_up
 from backchannel.formats.cases import load_problem
 from backchannel.model.problem import Problem

@@ -29,8 +29,8 @@ from backchannel.blind.plan import (
     Finding,
     Plan,
     make_plan,
-    public_pruning,
 )
+from backchannel.blind.pruning import public_pruning
 from backchannel.errors import AnalysisError, InputError, NotAllowedNow, NotFound
 from backchannel.formats.case_data import parse_case
 from backchannel.messages import t_
