@@ -1,8 +1,11 @@
 """A run that fails opens nothing: a party that stops, or the time running out; with
-fresh party processes and with parties forked from the warm party server."""
+fresh party processes and with parties forked from the warm party server, which never holds
+a side itself."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import sys
 from pathlib import Path
@@ -16,6 +19,7 @@ from backchannel.blind.run import run_blind, split_case
 from backchannel.blind.session import party_environment
 from backchannel.blind.warm import PartyFailed, run_parties, shared_server
 from backchannel.errors import AnalysisError
+from backchannel.model.case import Case
 
 from .test_blind_transcript import FIRST
 
@@ -123,3 +127,34 @@ def test_a_party_server_that_was_killed_is_started_again() -> None:
     assert shared_server(party_environment()) is not server
     with pytest.raises(PartyFailed, match="the party server stopped"):  # killed while in use
         run_parties(server, [{"index": 0}], 10)
+
+
+def _memory(pid: int) -> bytes:
+    """Every readable mapping of a process (its parent may read /proc/PID/mem)."""
+    chunks = []
+    with open(f"/proc/{pid}/maps", encoding="ascii") as maps, open(f"/proc/{pid}/mem", "rb") as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            if not perms.startswith("r"):
+                continue
+            start, end = (int(x, 16) for x in span.split("-"))
+            try:
+                mem.seek(start)
+                chunks.append(mem.read(end - start))
+            except (OSError, OverflowError, ValueError):
+                continue  # [vvar] and the like
+    return b"".join(chunks)
+
+
+def test_the_party_server_never_holds_a_side() -> None:
+    canary = f"canary-{secrets.token_hex(8)}"
+    doc = FIRST.model_dump(mode="json", exclude_none=True)
+    doc["parties"][1]["red_lines"] = [{"id": canary, "forbid": {"issue": "i1", "options": ["o2"]}}]
+    case = Case.model_validate(doc)
+    plan = make_plan(Finding.EXISTS, (3, 3), delegations=2, helpers=1)
+    assert run_blind(case, plan, warm=True, timeout=60).opened.exists is True
+    server = shared_server(party_environment())
+    memory = _memory(server.process.pid)
+    assert b"backchannel" in memory  # the memory was read: it holds the modules it imported
+    assert canary.encode() not in memory
+    assert canary.encode() in _memory(os.getpid())  # where the whole case is, it is found
