@@ -5,14 +5,19 @@ Each line is the worst of ``--runs`` runs of one finding on one synthetic agenda
 and 1 helper) and 5 parties (2 delegations and 3 helpers). Columns: wall time of the
 whole run including process start-up, the slowest party's own time (from its job read
 to its shutdown, start-up of Python excluded), the largest peak resident memory of a
-party and the bytes party 0 sent. The opened finding is printed too.
+party and the bytes party 0 sent. The opened finding is printed too, and the load average
+(1 minute) when the line's runs ended.
 
 Usage::
 
     .venv/bin/python benchmarks/blind_bench.py [--runs 3] [--quick] [--only FINDING]
-        [--parties 3|5] [--issues N] [--tls]
+        [--parties 3|5] [--issues N] [--tls] [--cold]
 
-With ``--tls`` the parties connect as real nodes do (``backchannel node run``): over TLS,
+The parties are forked from a warm party server (:mod:`backchannel.blind.warm`), as
+``backchannel blind evaluate`` runs them; the server is started (and its start-up timed,
+with a first small run) before the first line. ``--cold`` starts a fresh interpreter per
+party instead, as a real node's ``backchannel node run`` does. With ``--tls`` the parties
+connect as real nodes do (``backchannel node run``): over TLS,
 each with a throwaway certificate that the others pin to its index (what ``backchannel
 blind evaluate`` does too); without it, over plain loopback TCP.
 """
@@ -20,6 +25,8 @@ blind evaluate`` does too); without it, over plain loopback TCP.
 from __future__ import annotations
 
 import argparse
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -87,21 +94,31 @@ def _opened(result: BlindResult) -> str:
 
 
 def run(
-    finding: Finding, issues: int, options: int, helpers: int, runs: int, tls: bool = False
+    finding: Finding,
+    issues: int,
+    options: int,
+    helpers: int,
+    runs: int,
+    tls: bool = False,
+    cold: bool = False,
 ) -> str:
     """Worst of ``runs`` whole runs of one finding; one formatted line."""
     case = synthetic_case(issues, options)
     plan = make_plan(finding, (options,) * issues, 2, helpers, links(compile_case(case)))
     with private_folder() as folder:
         parties = throwaway_credentials(plan.parties, Path(folder)) if tls else None
-        results = [run_blind(case, plan, timeout=3600, credentials=parties) for _ in range(runs)]
+        results = [
+            run_blind(case, plan, timeout=3600, credentials=parties, warm=not cold)
+            for _ in range(runs)
+        ]
     wall = max(r.wall_seconds for r in results)
     party = max(p.seconds for r in results for p in r.parties)
     rss = max(p.peak_rss_bytes for r in results for p in r.parties) / 2**20
     sent = max(sum(r.parties[0].bytes_sent.values()) for r in results) / 2**20
     return (
         f"| {finding.value} | {issues} x {options} | {plan.packages:,} | {plan.parties} "
-        f"| {wall:.2f} | {party:.2f} | {rss:.0f} | {sent:.1f} | {_opened(results[0])} |"
+        f"| {wall:.2f} | {party:.2f} | {rss:.0f} | {sent:.1f} | {_opened(results[0])} "
+        f"| {os.getloadavg()[0]:.1f} |"
     )
 
 
@@ -114,17 +131,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parties", type=int, choices=[3, 5], help="one party count only")
     parser.add_argument("--issues", type=int, help="agendas with this many issues only")
     parser.add_argument("--tls", action="store_true", help="pinned TLS between the parties")
+    parser.add_argument(
+        "--cold", action="store_true", help="a fresh interpreter per party, not forked warm"
+    )
     args = parser.parse_args(argv)
+    if not args.cold:
+        started = time.perf_counter()
+        plan = make_plan(Finding.OVERLAP, (3,) * 4, 2, 1)
+        run_blind(synthetic_case(4, 3), plan, timeout=600, warm=True)
+        print(f"party server started and a first run done in {time.perf_counter() - started:.2f} s")
     print("| finding | agenda | packages | parties | wall s | slowest party s ", end="")
-    print("| peak MB | MB sent | opened |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| peak MB | MB sent | opened | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for finding, issues, options in QUICK if args.quick else SIZES:
         if (args.only and finding.value != args.only) or args.issues not in (None, issues):
             continue
         for parties in (3, 5):
             if args.parties and parties != args.parties:
                 continue
-            print(run(finding, issues, options, parties - 2, args.runs, args.tls), flush=True)
+            line = run(finding, issues, options, parties - 2, args.runs, args.tls, args.cold)
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

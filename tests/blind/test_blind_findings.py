@@ -1,6 +1,7 @@
 """Every blind finding equals the clear engine's on the same case.
 
-Each example starts one OS process per party (loopback), so the examples are few.
+Each example runs one OS process per party (loopback; forked from the warm party server),
+so the examples are few.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 
 from backchannel.blind.local import links
 from backchannel.blind.plan import Finding, make_plan
+from backchannel.blind.pruning import public_pruning
 from backchannel.blind.run import BlindResult, run_blind
 from backchannel.model.case import Case
 from backchannel.model.compile import compile_case
@@ -19,6 +21,7 @@ from backchannel.model.problem import Problem
 from backchannel.model.results import SettlementRule
 from backchannel.solvers import engine
 from backchannel.solvers.redline_map import redline_map
+from benchmarks.blind_bench import synthetic_case
 
 from .strategies import cases
 
@@ -26,10 +29,13 @@ FEW = settings(max_examples=3, deadline=None, suppress_health_check=list(HealthC
 
 
 def _blind(case: Case, finding: Finding, helpers: int = 1) -> tuple[Problem, BlindResult]:
+    """The blind finding, options an absent stakeholder forbids pruned (as nodes do)."""
     problem = compile_case(case)
     sizes = tuple(issue.size for issue in problem.issues)
-    plan = make_plan(finding, sizes, len(problem.utility_parties), helpers, links(problem))
-    return problem, run_blind(case, plan, timeout=300)
+    delegations = len(problem.utility_parties)
+    kept = public_pruning(case)
+    plan = make_plan(finding, sizes, delegations, helpers, links(problem), kept)
+    return problem, run_blind(case, plan, timeout=300, warm=True)
 
 
 def _clear_nash(problem: Problem) -> tuple[int, ...] | None:
@@ -113,3 +119,44 @@ def test_five_parties_three_delegations_two_helpers(case: Case) -> None:
     problem, result = _blind(case, Finding.NASH, helpers=2)
     assert len(result.parties) == 5
     assert result.opened.package == _clear_nash(problem)
+
+
+def test_pruned_options_change_no_finding_and_the_package_names_the_agendas_options() -> None:
+    case = synthetic_case(4, 4)
+    absent = {
+        "name": "UN",
+        "role": "absent",
+        "red_lines": [
+            {"id": "u1", "forbid": {"issue": "i3", "options": ["o0", "o2"]}},
+            {"id": "u2", "require": {"issue": "i1", "options": ["o1", "o3"]}},
+        ],
+    }
+    case = Case.model_validate(
+        {
+            **case.model_dump(mode="json", exclude_none=True),
+            "parties": [*case.model_dump(mode="json", exclude_none=True)["parties"], absent],
+        }
+    )
+    problem, nash = _blind(case, Finding.NASH)
+    assert nash.plan.enumerated == (4, 2, 4, 2)
+    assert nash.opened.package == _clear_nash(problem) is not None
+    assert nash.opened.package[3] in (1, 3) and nash.opened.package[1] in (1, 3)
+    _, exists = _blind(case, Finding.EXISTS)
+    assert exists.opened.exists is engine.check(problem).exists
+
+
+def test_with_no_admissible_package_nash_and_random_open_none() -> None:
+    case = synthetic_case(4, 3)
+    doc = case.model_dump(mode="json", exclude_none=True)
+    doc["parties"][0]["red_lines"].append(
+        {"id": "all-but-o0", "forbid": {"issue": "i3", "options": ["o1", "o2"]}}
+    )
+    doc["parties"][1]["red_lines"].append(
+        {"id": "not-o0", "forbid": {"issue": "i3", "options": ["o0"]}}
+    )
+    case = Case.model_validate(doc)
+    problem = compile_case(case)
+    assert not engine.check(problem).exists
+    for finding in (Finding.NASH, Finding.RANDOM):
+        _, result = _blind(case, finding)
+        assert (result.opened.exists, result.opened.package) == (False, None)

@@ -1,11 +1,14 @@
-"""Refusals made before any process starts: no helper, too many parties, too many packages."""
+"""Refusals made before any process starts: no helper, too many parties, too many packages;
+and what the plan leaves out of the enumeration (public pruning)."""
 
 from __future__ import annotations
 
 import pytest
 
 from backchannel.blind.plan import PACKAGE_LIMIT, Finding, components, make_plan
+from backchannel.blind.pruning import public_pruning
 from backchannel.errors import AnalysisError
+from backchannel.model.case import Case
 
 
 def test_two_delegations_without_a_helper_are_refused_with_the_reason() -> None:
@@ -68,3 +71,42 @@ def test_the_random_efficient_package_is_refused_beyond_its_quadratic_limit() ->
     assert make_plan(Finding.RANDOM, (4, 4, 4, 4), 2, 1).packages == 256
     with pytest.raises(AnalysisError, match="1,024 packages"):
         make_plan(Finding.RANDOM, (4,) * 5, 2, 1)
+
+
+def _agenda(absent_lines: list[dict[str, object]]) -> Case:
+    issues = [
+        {"name": f"i{k}", "kind": "ordered", "options": [f"o{o}" for o in range(8)]}
+        for k in range(6)
+    ]
+    parties = [{"name": "UN", "role": "absent", "red_lines": absent_lines}]
+    return Case.model_validate({"title": "t", "issues": issues, "parties": parties})
+
+
+def test_options_an_absent_stakeholder_forbids_are_not_enumerated() -> None:
+    case = _agenda(
+        [
+            {"id": "u1", "forbid": {"issue": "i0", "options": ["o0", "o1", "o2", "o3"]}},
+            {"id": "u2", "require": {"issue": "i5", "options": ["o7"]}},
+            # linking two issues: no option of either is forbidden on its own
+            {
+                "id": "u3",
+                "if": {"issue": "i1", "options": ["o0"]},
+                "then": {"issue": "i2", "options": ["o0"]},
+            },
+        ]
+    )
+    kept = public_pruning(case)
+    assert kept == ((4, 5, 6, 7), *([tuple(range(8))] * 4), (7,))
+    # 8^6 = 262,144 packages: beyond nash's limit unless pruned to 4 * 8^4 = 16,384
+    with pytest.raises(AnalysisError, match="262,144 packages"):
+        make_plan(Finding.NASH, (8,) * 6, delegations=2, helpers=1)
+    plan = make_plan(Finding.NASH, (8,) * 6, delegations=2, helpers=1, kept=kept)
+    assert (plan.enumerated, plan.packages) == ((4, 8, 8, 8, 8, 1), 16_384)
+    # the per-issue and per-component findings keep every option (they enumerate no package)
+    assert make_plan(Finding.OVERLAP, (8,) * 6, delegations=2, helpers=1, kept=kept).kept == ()
+
+
+def test_nothing_is_pruned_when_an_issue_would_keep_no_option() -> None:
+    every = [f"o{o}" for o in range(8)]
+    assert public_pruning(_agenda([{"id": "u", "forbid": {"issue": "i3", "options": every}}])) == ()
+    assert public_pruning(_agenda([])) == ()

@@ -95,3 +95,17 @@ def test_every_party_sends_the_same_bytes_to_every_peer(
     for one, other in zip(first.parties, second.parties, strict=True):
         assert one.bytes_sent == other.bytes_sent
         assert all(count > 0 for count in one.bytes_sent.values())
+
+
+def test_the_random_efficient_package_sends_the_same_bytes_whatever_is_drawn(
+    credentials: list[Credentials],
+) -> None:
+    # Each run draws its own package; what the parties send depends on neither the draw
+    # nor the other side's inputs.
+    plan = make_plan(Finding.RANDOM, (3, 3), delegations=2, helpers=1)
+    first = run_blind(FIRST, plan, credentials=credentials, warm=True)
+    second = run_blind(SECOND, plan, credentials=credentials, warm=True)
+    assert first.opened.exists is second.opened.exists is True
+    for one, other in zip(first.parties, second.parties, strict=True):
+        assert one.bytes_sent == other.bytes_sent
+        assert all(count > 0 for count in one.bytes_sent.values())

@@ -308,3 +308,20 @@ def test_an_overlap_is_released_one_issue_at_a_time(platform: Platform) -> None:
         computations.release(platform, f, d, computation, [world.delegation_a], 0)
     told = releases.released_to_me(platform, world.actors["a1"], d)
     assert [r.disclosed.headline for r in told] == ["Issue “Ceasefire” has overlap: no."]
+
+
+def test_options_an_absent_stakeholder_forbids_are_pruned_before_the_plan_is_checked(
+    platform: Platform,
+) -> None:
+    world = build_blind(platform, lock=False)
+    f, d = world.actors["facilitator"], world.dialogue_id
+    added = [  # 3 x 3 x 4^7 = 147,456 packages, over nash's 65,536
+        dialogues.add_issue(platform, f, d, f"Issue {k}", "unordered", list("wxyz"))
+        for k in range(7)
+    ]
+    forbidden = [{"issue": issue, "option": o} for issue in added[:2] for o in "wx"]
+    absent = Position.model_validate({"unacceptable": forbidden})
+    positions.save_position(platform, f, d, absent, world.absent)
+    rounds.lock_round(platform, f, d)
+    computation = computations.request(platform, f, d, "nash")  # 36,864 packages enumerated
+    assert computations.computations(platform, f, d)[0].id == computation

@@ -7,7 +7,8 @@ nothing else, it derives the vectors it secret-shares:
 * ``option_ok``: per issue and option, whether the side's single-issue red lines (and the
   absent stakeholders') leave the option open, concatenated issue after issue;
 * ``package_ok``: per package (option-index vectors in lexicographic order, the last issue
-  varying fastest, the order of the clear engine), whether the package respects every red
+  varying fastest, the order of the clear engine; only the options the plan enumerates
+  after public pruning), whether the package respects every red
   line of the side, its if-then conditions and its walk-away level (minimum utility and
   reservation), judged exactly as :meth:`Problem.constraint_holds` judges them;
 * ``component_ok``: per component of linked issues (public, see
@@ -15,9 +16,10 @@ nothing else, it derives the vectors it secret-shares:
   the side's red lines and conditions on those issues hold; tables concatenated;
 * ``gain``: per package, the side's gain above its reservation value in fixed point,
   ``rint(SCALE * (u - d))``, and 0 where ``package_ok`` is false;
-* ``at_least`` and ``equal``: per pair of packages ``(y, x)`` (row ``y``, flattened),
-  whether the side's gain at ``y`` is at least, or equal to, its gain at ``x``: the
-  side's own comparisons, from which the secure part decides Pareto dominance.
+* ``at_least`` and ``equal``: per pair of packages ``(x, y)`` (row ``x``, flattened),
+  whether the side accepts ``y`` (``package_ok``) and its gain at ``y`` is at least, or
+  equal to, its gain at ``x``: the side's own comparisons, from which the secure part
+  decides Pareto dominance.
 
 Comparing a side's utility with its own walk-away level needs no secure computation: it
 is done here, so the secure part only multiplies and compares the vectors of the sides.
@@ -26,6 +28,7 @@ is done here, so the secure part only multiplies and compares the vectors of the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -60,34 +63,50 @@ class SideInputs:
     equal: IntVector | None = None
 
 
-def _along(sizes: tuple[int, ...], issue: int, vector: BoolVector) -> BoolVector:
-    shape = [1] * len(sizes)
-    shape[issue] = sizes[issue]
-    return vector.reshape(shape)
+Grid = tuple[IntVector, ...]
+"""Per issue, the option indices the packages are enumerated over (all, unless pruned)."""
 
 
-def _clause_mask(sizes: tuple[int, ...], clause: Clause) -> BoolVector:
-    mask = np.zeros(sizes, dtype=bool)
+def _grid(sizes: tuple[int, ...], kept: tuple[tuple[int, ...], ...] = ()) -> Grid:
+    if kept:
+        return tuple(np.asarray(k, dtype=np.int64) for k in kept)
+    return tuple(np.arange(size, dtype=np.int64) for size in sizes)
+
+
+def _shape(grid: Grid) -> tuple[int, ...]:
+    return tuple(len(options) for options in grid)
+
+
+def _along(grid: Grid, issue: int, vector: NDArray[Any]) -> NDArray[Any]:
+    """A vector over an issue's options, on the grid's options, along the issue's axis."""
+    shape = [1] * len(grid)
+    shape[issue] = len(grid[issue])
+    return vector[grid[issue]].reshape(shape)
+
+
+def _clause_mask(grid: Grid, clause: Clause, sizes: tuple[int, ...]) -> BoolVector:
+    mask = np.zeros(_shape(grid), dtype=bool)
     for lit in clause:
         vector = np.zeros(sizes[lit.issue], dtype=bool)
         vector[sorted(lit.allowed)] = True
-        mask = mask | _along(sizes, lit.issue, vector)
+        mask = mask | _along(grid, lit.issue, vector)
     return mask
 
 
-def _utility_grid(problem: Problem, sizes: tuple[int, ...]) -> NDArray[np.float64]:
+def _utility_grid(problem: Problem, grid: Grid) -> NDArray[np.float64]:
     utility = problem.utilities[0]
+    sizes = tuple(issue.size for issue in problem.issues)
     if isinstance(utility, AdditiveUtility):
-        grid = np.zeros(sizes)
+        total = np.zeros(_shape(grid))
         for i, table in enumerate(utility.tables):
-            grid = grid + _along(sizes, i, np.asarray(table, dtype=np.float64))
-        return grid
+            total = total + _along(grid, i, np.asarray(table, dtype=np.float64))
+        return total
     assert isinstance(utility, RectangleUtility)
-    total = np.zeros(sizes)
+    total = np.zeros(_shape(grid))
     for term in utility.terms:
-        box = np.ones(sizes, dtype=bool)
+        box = np.ones(_shape(grid), dtype=bool)
         for lit in term.literals:
-            box = box & _clause_mask(sizes, (lit,))
+            box = box & _clause_mask(grid, (lit,), sizes)
         total = total + term.value * box
     capped: NDArray[np.float64] = np.minimum(1.0, total / utility.max_value)
     return capped
@@ -128,14 +147,19 @@ def component_inputs(problem: Problem, components: tuple[tuple[int, ...], ...]) 
                 if not issues <= position.keys():
                     continue
                 local = tuple(Literal(position[lit.issue], lit.allowed) for lit in clause)
-                ok &= _clause_mask(shape, local)
+                ok &= _clause_mask(_grid(shape), local, shape)
         tables.append(ok.reshape(-1))
     option_ok = np.concatenate(single_issue_masks(problem)).astype(np.int64)
     return SideInputs(option_ok, component_ok=np.concatenate(tables).astype(np.int64))
 
 
 def side_inputs(
-    problem: Problem, *, packages: bool, scale: int = SCALE, pairs: bool = False
+    problem: Problem,
+    *,
+    packages: bool,
+    scale: int = SCALE,
+    pairs: bool = False,
+    kept: tuple[tuple[int, ...], ...] = (),
 ) -> SideInputs:
     """The private vectors of one side.
 
@@ -151,6 +175,9 @@ def side_inputs(
         The fixed-point unit of gains.
     pairs:
         Whether the per-pair comparisons are needed (the random efficient package).
+    kept:
+        Public pruning: per issue, the options the packages are enumerated over (the
+        plan's); empty for every option.
     """
     if len(problem.utility_parties) != 1:
         raise InputError(
@@ -161,11 +188,12 @@ def side_inputs(
     if not packages:
         return SideInputs(option_ok, None, None)
     sizes = tuple(issue.size for issue in problem.issues)
-    ok = np.ones(sizes, dtype=bool)
+    grid = _grid(sizes, kept)
+    ok = np.ones(_shape(grid), dtype=bool)
     for constraint in problem.constraints:
         for clause in constraint.clauses:
-            ok &= _clause_mask(sizes, clause)
-    utility = _utility_grid(problem, sizes)
+            ok &= _clause_mask(grid, clause, sizes)
+    utility = _utility_grid(problem, grid)
     bound = float(utility_bounds(problem)[0])
     ok &= utility >= bound - UTILITY_TOLERANCE
     gain = np.rint(scale * np.maximum(utility - problem.disagreement[0], 0.0)).astype(np.int64)
@@ -174,6 +202,9 @@ def side_inputs(
     inputs = SideInputs(option_ok, ok.reshape(-1).astype(np.int64), flat)
     if not pairs:
         return inputs
-    at_least = (flat[:, None] >= flat[None, :]).reshape(-1).astype(np.int64)
-    equal = (flat[:, None] == flat[None, :]).reshape(-1).astype(np.int64)
+    # Row x, column y: y is acceptable to this side and its gain there is at least (equal
+    # to) its gain at x.
+    accepts = ok.reshape(-1)[None, :]
+    at_least = (accepts & (flat[None, :] >= flat[:, None])).reshape(-1).astype(np.int64)
+    equal = (accepts & (flat[None, :] == flat[:, None])).reshape(-1).astype(np.int64)
     return SideInputs(option_ok, inputs.package_ok, flat, at_least=at_least, equal=equal)

@@ -2,31 +2,43 @@
 
 ``python -m backchannel.blind.node JOB`` reads the job (a JSON file, or ``-`` for the
 standard input: this party's index, every party's address, the finding, the public agenda
-sizes and, for a delegation, its own side of the case, as a file's path or inline), derives
-its private vectors from its side alone, runs the MPyC computation with the other parties
-and writes what was opened, with its own measurements (seconds, when it was ready and
-connected, bytes sent to each peer,
-peak memory), to the job's ``result`` path, or to the standard output when it has none.
+sizes, the options enumerated after public pruning and, for a delegation, its own side of
+the case, as a file's path or inline), derives its private vectors from its side alone,
+runs the MPyC computation with the other parties and writes what was opened, with its own
+measurements (seconds, CPU seconds, when it was ready and connected, bytes sent to each
+peer, peak memory), to the job's ``result`` path, or to the standard output when it has none.
 
 A job with ``tls`` connects the parties over TLS with every certificate pinned to its index
 (:mod:`backchannel.blind.tls`); without it, over plain loopback TCP (MPyC's own start).
 A party that fails prints ``error: <reason>`` on the standard error and exits with code 2.
+
+``python -m backchannel.blind.node --serve`` is the warm party server
+(:mod:`backchannel.blind.warm`): it imports what a party needs once, then forks one party
+per request on its standard input (a Unix socket), each of which runs a job as above,
+received and answered on its own socket.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import resource
+import signal
+import socket
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from backchannel.blind.local import component_inputs, side_inputs
 from backchannel.blind.plan import Finding
 from backchannel.blind.protocol import Opened, evaluate
+from backchannel.blind.session import SECRET_VARIABLES
+from backchannel.blind.warm import PID_BYTES
 from backchannel.errors import BackchannelError
 from backchannel.formats.case_data import parse_case
 from backchannel.formats.cases import load_problem
@@ -47,6 +59,16 @@ def _runtime(index: int, addresses: list[tuple[str, int]]) -> Any:
     for j, (host, port) in enumerate(addresses):
         argv += ["-P", f":{port}" if j == index else f"{host}:{port}"]
     sys.argv = argv
+    if "mpyc.runtime" in sys.modules:
+        # Forked from a warm parent that imported MPyC: its runtime is the parent's
+        # (one party, no options); set up this party's from the options just given.
+        import mpyc.runtime
+
+        # The parent's event loop (its epoll instance) would be shared with the parent's
+        # other children: this party gets a loop of its own.
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        mpyc.runtime.mpc = mpyc.runtime.setup()
+        return mpyc.runtime.mpc
     from mpyc.runtime import mpc
 
     return mpc
@@ -70,8 +92,11 @@ def _addresses(job: dict[str, Any]) -> list[tuple[str, int]]:
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run this party's part of a job; the opened finding and this party's measurements."""
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     finding = Finding(job["finding"])
     components = tuple(tuple(int(i) for i in c) for c in job["components"])
+    kept = tuple(tuple(int(o) for o in k) for k in job.get("kept", []))
     own = None
     problem = _side(job)
     if problem is not None:
@@ -80,7 +105,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         else:
             packages = finding is not Finding.OVERLAP
             pairs = finding is Finding.RANDOM
-            own = side_inputs(problem, packages=packages, scale=job["scale"], pairs=pairs)
+            own = side_inputs(
+                problem, packages=packages, scale=job["scale"], pairs=pairs, kept=kept
+            )
     mpc = _runtime(int(job["index"]), _addresses(job))
     tls = job.get("tls")
     timeout = float(job.get("timeout", DEFAULT_CONNECT_SECONDS))
@@ -127,6 +154,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         return opened, sent
 
     opened, sent = mpc.run(session())
+    if kept and opened.package is not None:  # from the enumerated options to the agenda's
+        opened = replace(opened, package=tuple(kept[i][o] for i, o in enumerate(opened.package)))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "overlap": None if opened.overlap is None else list(opened.overlap),
         "exists": opened.exists,
@@ -134,7 +164,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "seconds": time.perf_counter() - started,
         "marks": marks,
         "bytes_sent": sent,
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": usage.ru_maxrss * 1024,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu_before,
     }
 
 
@@ -155,8 +186,73 @@ def _stop_when_orphaned() -> None:
     threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
+def warm_up() -> None:
+    """Import everything a party needs (a warm party server calls this once)."""
+    from mpyc import runtime
+
+    from backchannel.blind import tls  # noqa: F401
+
+    runtime.mpc._loop.close()  # each forked party makes its own (see _runtime)
+    asyncio.set_event_loop(None)
+
+
+def forked_job(job: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Run a job in a party forked from a warm server (:mod:`backchannel.blind.warm`):
+    what to answer and the exit code (``{"result": ...}``, or ``{"error": reason,
+    "port_taken": bool, "exit": code}``). The passphrases leave its environment first."""
+    for name in SECRET_VARIABLES:
+        os.environ.pop(name, None)
+    _stop_when_orphaned()
+    try:
+        return {"result": run_job(job)}, 0
+    except BackchannelError as error:
+        return {"error": "; ".join(error.lines()), "port_taken": False, "exit": 2}, 2
+    except Exception as error:  # a port taken, above all: the reason goes back
+        taken = "address already in use" in str(error).lower()
+        reason = f"{type(error).__name__}: {error}"
+        return {"error": reason, "port_taken": taken, "exit": 1}, 1
+
+
+def _child(conn: socket.socket) -> None:
+    """The forked party: read the job to the end of the stream, run it, answer, exit."""
+    chunks = []
+    while data := conn.recv(1 << 16):
+        chunks.append(data)
+    job = json.loads(b"".join(chunks).decode("utf-8"))
+    del chunks
+    answer, code = forked_job(job)
+    with contextlib.suppress(OSError):
+        conn.sendall(json.dumps(answer).encode("utf-8"))
+        conn.shutdown(socket.SHUT_WR)
+    os._exit(code)
+
+
+def serve(control: socket.socket) -> None:
+    """Fork one party per request until the control socket closes."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the children are reaped at once
+    while True:
+        message, fds, _flags, _address = socket.recv_fds(control, 1, 1)
+        if not message:
+            return
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            try:
+                _child(socket.socket(fileno=fds[0]))
+            finally:
+                os._exit(1)
+        os.close(fds[0])
+        control.sendall(pid.to_bytes(PID_BYTES, "little"))
+
+
 def main() -> None:
-    """Entry point of the node process."""
+    """Entry point of the node process (``--serve``: of the warm party server)."""
+    if sys.argv[1:] == ["--serve"]:
+        sys.argv = [sys.argv[0], "--no-log"]  # MPyC reads its options from sys.argv on import
+        warm_up()
+        serve(socket.socket(fileno=sys.stdin.fileno()))
+        return
     _stop_when_orphaned()
     source = sys.argv[1]
     text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")

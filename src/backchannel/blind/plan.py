@@ -22,7 +22,7 @@ class Finding(str, Enum):
     """The findings blind mode can open, one per evaluation.
 
     * ``overlap``: per issue, whether some option is left open by every single-issue red
-      line (one bit per issue, each opened alone);
+      line (one bit per issue: the bits, never the counts);
     * ``exists``: whether an admissible package exists (every red line, if-then condition
       and walk-away level of every side);
     * ``redlines``: whether a package respects every red line and if-then condition of
@@ -42,9 +42,11 @@ class Finding(str, Enum):
     RANDOM = "random"
 
 
-SECONDS_PER_PACKAGE = {Finding.EXISTS: 1e-4, Finding.NASH: 3e-3, Finding.RANDOM: 0.05}
+SECONDS_PER_PACKAGE = {Finding.EXISTS: 5e-5, Finding.NASH: 5e-3, Finding.RANDOM: 0.03}
 """Measured cost per package with 3 parties on this project's 2-core machine under heavy
-load (``benchmarks/blind_bench.py``); a secure comparison of 42-bit keys dominates ``nash``."""
+load (``benchmarks/blind_bench.py``, parties forked from the party server, load average 8-12);
+a secure comparison of 42-bit keys dominates ``nash``, sharing the pairwise comparisons
+``random``."""
 
 PACKAGE_LIMIT = {
     Finding.EXISTS: 1_048_576,
@@ -67,6 +69,9 @@ class Plan:
     components: tuple[tuple[int, ...], ...] = ()
     chunk: int = 8192
     """Packages compared at a time by ``nash``: bounds each party's memory."""
+    kept: Kept = ()
+    """Public pruning: per issue, the options the packages are enumerated over (those no
+    absent stakeholder's stated red line forbids); empty: every option."""
 
     @property
     def parties(self) -> int:
@@ -74,9 +79,14 @@ class Plan:
         return self.delegations + self.helpers
 
     @property
+    def enumerated(self) -> tuple[int, ...]:
+        """Number of options of each issue that the packages are enumerated over."""
+        return tuple(len(k) for k in self.kept) if self.kept else self.sizes
+
+    @property
     def packages(self) -> int:
-        """Number of packages of the agenda."""
-        return math.prod(self.sizes)
+        """Number of packages enumerated (those of the agenda, less the pruned ones)."""
+        return math.prod(self.enumerated)
 
     @property
     def component_packages(self) -> int:
@@ -124,16 +134,26 @@ def components(sizes: tuple[int, ...], links: list[frozenset[int]]) -> tuple[tup
     return tuple(sorted(tuple(g) for g in groups.values()))
 
 
+PRUNED_FINDINGS = frozenset({Finding.EXISTS, Finding.NASH, Finding.RANDOM})
+"""The findings that enumerate packages of the whole agenda, and so gain from pruning."""
+
+Kept = tuple[tuple[int, ...], ...]
+"""Per issue, the option indices enumerated (public pruning); empty for every option."""
+
+
 def make_plan(
     finding: Finding,
     sizes: tuple[int, ...],
     delegations: int,
     helpers: int,
     links: list[frozenset[int]] | None = None,
+    kept: Kept = (),
 ) -> Plan:
     """Check who takes part and what it would cost; refuse with the reason.
 
-    ``links`` are the issue sets the sides' conditions link (for ``redlines``).
+    ``links`` are the issue sets the sides' conditions link (for ``redlines``); ``kept``
+    the options public red lines leave open (:mod:`backchannel.blind.pruning`), used by the
+    findings that enumerate the packages of the whole agenda.
 
     Raises
     ------
@@ -159,7 +179,14 @@ def make_plan(
         )
     if helpers > MAX_HELPERS:
         raise AnalysisError(f"at most {MAX_HELPERS} helpers, not {helpers}")
-    plan = Plan(finding, sizes, delegations, helpers, components(sizes, links or []))
+    plan = Plan(
+        finding,
+        sizes,
+        delegations,
+        helpers,
+        components(sizes, links or []),
+        kept=kept if finding in PRUNED_FINDINGS else (),
+    )
     limit = PACKAGE_LIMIT.get(finding)
     size = plan.component_packages if finding is Finding.REDLINES else plan.packages
     if limit is not None and size > limit:

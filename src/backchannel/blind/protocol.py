@@ -5,7 +5,7 @@ Party ``d < delegations`` is delegation ``d`` and secret-shares only its own vec
 Every party runs the same code; only the opened values leave the computation:
 
 * ``overlap``: ``open_i = [sum_o prod_d option_ok_d[i, o] >= 1]``, one bit per issue,
-  each opened alone;
+  the bits opened together (never the counts);
 * ``exists``: ``[sum_x prod_d package_ok_d[x] >= 1]``, one bit;
 * ``redlines``: per component ``C``, ``b_C = [sum_y prod_d component_ok_d[C, y] >= 1]``
   (kept secret), and ``[sum_C b_C >= |components|]`` opened, one bit;
@@ -14,12 +14,16 @@ Every party runs the same code; only the opened values leave the computation:
   largest key. Keys order packages by Nash product, then by sum of gains (the sum of
   utilities up to a constant, the clear engine's welfare tie-break), then by position
   (the smallest option-index vector); ``k_x = 0`` exactly when ``x`` is not admissible.
-  The bit ``[max k >= 1]`` is opened first and the package index only when it is 1;
-* ``random`` (Frikken-Atallah): ``y`` dominates ``x`` when ``ok_y * prod_d at_least_d[y, x]
-  * (1 - prod_d equal_d[y, x]) = 1``; ``x`` is efficient when ``ok_x = 1`` and no package
-  dominates it; every party (helpers too) shares a vector of random 30-bit integers, and
-  the argmax of ``efficient_x * (R_x + 1)`` (``R`` their sum, so uniform and independent
-  across packages while one party draws honestly) is opened as for ``nash``.
+  The bit ``[sum_x ok_x >= 1]`` is opened first and the package index only when it is 1
+  (with none, no gain is shared and nothing compared);
+* ``random`` (Frikken-Atallah): ``y`` dominates ``x`` when ``prod_d at_least_d[x, y]
+  - prod_d equal_d[x, y] = 1`` (each side folded its acceptance of ``y`` into its own
+  comparisons, and equal gains everywhere imply gains at least as large everywhere);
+  ``x`` is efficient when ``ok_x = 1`` and no package dominates it; every party (helpers
+  too) shares a vector of random 30-bit integers, and the argmax of ``efficient_x *
+  (R_x + 1)`` (``R`` their sum, so uniform and independent across packages while one
+  party draws honestly) is opened as for ``nash`` (an efficient package exists exactly
+  when an admissible one does, so that bit is opened first, before any pair is shared).
 
 The cost is one secure multiplication per package and delegation for ``exists`` and a
 few more plus one comparison per package for ``nash``; no comparison ever involves a
@@ -109,11 +113,19 @@ async def _random_efficient(
     ok = _product(
         _shared(mpc, secint, None if own is None else own.package_ok, packages, delegations)
     )
+    # An admissible package exists exactly when an efficient one does: opened first (it is
+    # opened anyway), and the pairs are shared only when there is something to draw.
+    if not await mpc.output(mpc.np_sum(ok) >= 1):
+        return Opened(package=None, exists=False)
     at_least = _shared(mpc, secint, None if own is None else own.at_least, pairs, delegations)
     equal = _shared(mpc, secint, None if own is None else own.equal, pairs, delegations)
-    dominates = (_product(at_least) * (1 - _product(equal))).reshape((packages, packages))
-    dominators = ok @ dominates  # for each x: how many admissible y dominate it
-    efficient = ok * (1 - (dominators >= 1))
+    # Dominators of x: sum over y of prod_d at_least_d[x, y] - prod_d equal_d[x, y], where
+    # each side folded its own acceptance of y in: the last product of each row and the
+    # sum over y are one inner product, reshared once per package (a batched matmul).
+    dominators = _row_products(at_least, packages) - _row_products(equal, packages)
+    # 0 <= dominators < packages: a zero test of that many bits, not of the type's.
+    alone = mpc.np_sgn(dominators, l=packages.bit_length() + 1, EQ=True)
+    efficient = ok * alone
     draws = []
     for party in range(len(mpc.parties)):
         mine = _draws(packages) if party == mpc.pid else np.zeros(packages, np.int64)
@@ -121,11 +133,15 @@ async def _random_efficient(
     total = draws[0]
     for draw in draws[1:]:
         total = total + draw
-    index, top = await _argmax(mpc, efficient * (total + 1), packages, chunk)
-    if not await mpc.output(top >= 1):
-        return Opened(package=None, exists=False)
+    index, _top = await _argmax(mpc, efficient * (total + 1), packages, chunk)
     flat = int(await mpc.output(index))
     return Opened(package=tuple(int(o) for o in np.unravel_index(flat, sizes)), exists=True)
+
+
+def _row_products(vectors: list[Any], rows: int) -> Any:
+    """Per row ``x`` of the ``rows x rows`` matrices, ``sum_y prod_d vectors_d[x, y]``."""
+    first = _product(vectors[:-1]).reshape((rows, 1, rows))
+    return (first @ vectors[-1].reshape((rows, rows, 1))).reshape((rows,))
 
 
 def _draws(length: int) -> Any:
@@ -170,10 +186,10 @@ async def evaluate(
         option_ok = None if own is None else own.option_ok
         both = _product(_shared(mpc, secint, option_ok, length, delegations))
         counts = both @ _selection(list(sizes))
-        bits = []
-        for i in range(len(sizes)):
-            bits.append(bool(await mpc.output(counts[i] >= 1)))
-        return Opened(overlap=tuple(bits))
+        # One vectorised comparison for every issue, its bits opened together: the same
+        # bits as one at a time, in one round trip instead of one per issue.
+        bits = await mpc.output(counts >= 1)
+        return Opened(overlap=tuple(bool(b) for b in bits))
     if finding is Finding.REDLINES:
         blocks = [math.prod(sizes[i] for i in c) for c in components]
         length = sum(blocks)
@@ -194,13 +210,15 @@ async def evaluate(
     secint = mpc.SecInt(key_bits(delegations, scale))
     gain = None if own is None else own.gain
     admissible = _product(_shared(mpc, secint, package_ok, packages, delegations))
+    # The bit "some package is admissible" is opened first (it is opened anyway): with
+    # none, no gain is shared and nothing is compared.
+    if not await mpc.output(mpc.np_sum(admissible) >= 1):
+        return Opened(package=None, exists=False)
     gains = _shared(mpc, secint, gain, packages, delegations)
     total = gains[0]
     for g in gains[1:]:
         total = total + g
     keys = admissible * (_product(gains) * (delegations * scale + 1) + total + 1)
-    index, top = await _argmax(mpc, keys, packages, chunk)
-    if not await mpc.output(top >= 1):
-        return Opened(package=None, exists=False)
+    index, _top = await _argmax(mpc, keys, packages, chunk)
     flat = int(await mpc.output(index))
     return Opened(package=tuple(int(o) for o in np.unravel_index(flat, sizes)), exists=True)

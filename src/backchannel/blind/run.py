@@ -23,6 +23,7 @@ from backchannel.blind.local import SCALE
 from backchannel.blind.plan import Plan
 from backchannel.blind.protocol import Opened
 from backchannel.blind.session import Credentials, party_environment, stated_error
+from backchannel.blind.warm import PartyFailed, PortTaken, run_parties, shared_server
 from backchannel.errors import AnalysisError
 from backchannel.model.case import Case, PartyRole
 
@@ -114,46 +115,57 @@ def _wait(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
         time.sleep(0.02)
 
 
+def _jobs(
+    sides: list[Case], plan: Plan, timeout: float, credentials: list[Credentials] | None
+) -> list[dict[str, Any]]:
+    """Every party's job on fresh loopback ports; a delegation's holds its own side only."""
+    ports = _free_ports(plan.parties)
+    jobs = []
+    for index in range(plan.parties):
+        side = None
+        if index < plan.delegations:
+            side = sides[index].model_dump(mode="json", by_alias=True, exclude_none=True)
+        job: dict[str, Any] = {
+            "index": index,
+            "finding": plan.finding.value,
+            "sizes": list(plan.enumerated),
+            "kept": [list(k) for k in plan.kept],
+            "components": [list(c) for c in plan.components],
+            "chunk": plan.chunk,
+            "delegations": plan.delegations,
+            "scale": SCALE,
+            "side_doc": side,
+            "timeout": timeout,
+            "connect_timeout": timeout,
+        }
+        if credentials is None:
+            job["ports"] = ports
+        else:
+            job["parties"] = [
+                {"host": "127.0.0.1", "port": port, "certificate": c.certificate}
+                for port, c in zip(ports, credentials, strict=True)
+            ]
+            job["tls"] = {
+                "cert_file": credentials[index].cert_file,
+                "key_file": credentials[index].key_file,
+            }
+        jobs.append(job)
+    return jobs
+
+
 def _attempt(
     sides: list[Case], plan: Plan, timeout: float, credentials: list[Credentials] | None
 ) -> list[dict[str, Any]]:
-    """One run of every party on fresh ports; what each party wrote.
+    """One run of every party, each a fresh interpreter, on fresh ports; what each wrote.
 
     Each party's job, its side included, reaches it on its standard input: no side is
     written to a file.
     """
     with tempfile.TemporaryDirectory(prefix="backchannel-blind-") as folder:
         root = Path(folder)
-        ports = _free_ports(plan.parties)
         processes: list[subprocess.Popen[bytes]] = []
         try:
-            for index in range(plan.parties):
-                side = None
-                if index < plan.delegations:
-                    side = sides[index].model_dump(mode="json", by_alias=True, exclude_none=True)
-                job: dict[str, Any] = {
-                    "index": index,
-                    "finding": plan.finding.value,
-                    "sizes": list(plan.sizes),
-                    "components": [list(c) for c in plan.components],
-                    "chunk": plan.chunk,
-                    "delegations": plan.delegations,
-                    "scale": SCALE,
-                    "side_doc": side,
-                    "timeout": timeout,
-                    "connect_timeout": timeout,
-                }
-                if credentials is None:
-                    job["ports"] = ports
-                else:
-                    job["parties"] = [
-                        {"host": "127.0.0.1", "port": port, "certificate": c.certificate}
-                        for port, c in zip(ports, credentials, strict=True)
-                    ]
-                    job["tls"] = {
-                        "cert_file": credentials[index].cert_file,
-                        "key_file": credentials[index].key_file,
-                    }
+            for job in _jobs(sides, plan, timeout, credentials):
                 process = subprocess.Popen(
                     [sys.executable, "-m", "backchannel.blind.node", "-"],
                     stdin=subprocess.PIPE,
@@ -179,12 +191,39 @@ def _attempt(
             _stop(processes)
 
 
+def warm_up() -> None:
+    """Start this process's party server now (it imports in the background), so that the
+    first warm run finds it ready."""
+    shared_server(party_environment())
+
+
+def _attempt_warm(
+    sides: list[Case], plan: Plan, timeout: float, credentials: list[Credentials] | None
+) -> list[dict[str, Any]]:
+    """One run of every party, each forked from the warm party server; what each answered."""
+    try:
+        server = shared_server(party_environment())
+        return run_parties(server, _jobs(sides, plan, timeout, credentials), timeout)
+    except PortTaken:
+        raise _PortTaken from None
+    except PartyFailed as failed:
+        raise AnalysisError(
+            f"blind party {failed.index} stopped: {failed.reason}; nothing was opened"
+        ) from None
+    except TimeoutError:
+        raise AnalysisError(
+            f"the blind evaluation did not finish within {timeout:g} s; nothing was opened",
+            hint="ask for the per-issue check (--finding overlap) or a smaller agenda",
+        ) from None
+
+
 def run_blind(
     case: Case,
     plan: Plan,
     *,
     timeout: float = DEFAULT_TIMEOUT,
     credentials: list[Credentials] | None = None,
+    warm: bool = False,
 ) -> BlindResult:
     """Start one process per party on loopback, run ``plan`` and return what was opened.
 
@@ -200,6 +239,10 @@ def run_blind(
         One certificate and key per party: the parties then connect over TLS with every
         certificate pinned to its index, as real nodes do (:mod:`backchannel.blind.tls`);
         without them, over plain loopback TCP.
+    warm:
+        Fork every party from this process's party server (:mod:`backchannel.blind.warm`,
+        started at the first warm run with MPyC and the node imported) rather than start
+        a fresh interpreter per party: a run then costs no import.
 
     Raises
     ------
@@ -210,7 +253,8 @@ def run_blind(
     started = time.perf_counter()
     for attempt in range(PORT_ATTEMPTS):
         try:
-            docs = _attempt(sides, plan, timeout, credentials)
+            attempt_once = _attempt_warm if warm else _attempt
+            docs = attempt_once(sides, plan, timeout, credentials)
             break
         except _PortTaken:
             if attempt == PORT_ATTEMPTS - 1:

@@ -27,6 +27,8 @@ from backchannel.blind.local import SCALE
 from backchannel.blind.pinning import TransportFailure, pem_fingerprint
 from backchannel.blind.plan import Finding, Plan, make_plan
 from backchannel.blind.protocol import Opened
+from backchannel.blind.pruning import public_pruning
+from backchannel.blind.warm import PartyFailed, PortTaken, run_parties, shared_server
 from backchannel.errors import BackchannelError, InputError
 from backchannel.formats.case_data import parse_case
 from backchannel.messages import Message, t_
@@ -42,6 +44,7 @@ SHUTDOWN_GRACE = 30.0
 
 SECRET_VARIABLES = ("BACKCHANNEL_NODE_PASSPHRASE", "BACKCHANNEL_KEY_PASSPHRASE")
 """Left out of a party process's environment: it needs no passphrase."""
+
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -199,6 +202,7 @@ def parse_session(doc: Any) -> Session:  # noqa: PLR0912 (one check per field, i
         if empty:
             agenda = agenda.model_copy(update={"parties": []})
         issues = compile_agenda(agenda, "session document: agenda")
+        kept = public_pruning(agenda, "session document: agenda")
     except InputError as error:
         raise SessionError(error.text, hint=error.hint_text) from None
     if any(p.role is not PartyRole.ABSENT for p in agenda.parties):
@@ -238,7 +242,7 @@ def parse_session(doc: Any) -> Session:  # noqa: PLR0912 (one check per field, i
         seen[p.fingerprint] = p.index
     sizes = tuple(issue.size for issue in issues)
     try:
-        plan = make_plan(finding, sizes, delegations, len(parties) - delegations, links)
+        plan = make_plan(finding, sizes, delegations, len(parties) - delegations, links, kept)
     except BackchannelError as error:
         raise SessionError(
             t_("this node refuses the session's plan: {reason}", reason=error.text),
@@ -302,7 +306,8 @@ def _job(
         ],
         "tls": {"cert_file": credentials.cert_file, "key_file": credentials.key_file},
         "finding": plan.finding.value,
-        "sizes": list(plan.sizes),
+        "sizes": list(plan.enumerated),
+        "kept": [list(k) for k in plan.kept],
         "components": [list(c) for c in plan.components],
         "chunk": plan.chunk,
         "delegations": plan.delegations,
@@ -322,10 +327,14 @@ def run_session(
     side: Case | None,
     *,
     timeout: float = DEFAULT_TIMEOUT,
+    warm: bool = False,
 ) -> Opened:
     """Run this node's party of ``session`` at ``index`` and return what was opened.
 
     The party runs as its own process; its side reaches it on a pipe (never in a file).
+    With ``warm``, the process is forked from this process's party server
+    (:mod:`backchannel.blind.warm`), which a node that follows the server keeps from one
+    computation to the next; otherwise it is a fresh interpreter.
     A delegation's node needs its side; a helper's node has none.
 
     Parameters
@@ -389,7 +398,54 @@ def run_session(
         raise SessionError(
             t_("index {index} is a helper: a helper supplies no position", index=index)
         )
-    job = json.dumps(_job(session, index, credentials, side, timeout)).encode("utf-8")
+    if warm:
+        doc = _run_warm(_job(session, index, credentials, side, timeout), index, timeout)
+    else:
+        doc = _run_fresh(_job(session, index, credentials, side, timeout), index, timeout)
+    return Opened(
+        overlap=None if doc["overlap"] is None else tuple(bool(b) for b in doc["overlap"]),
+        exists=doc["exists"],
+        package=None if doc["package"] is None else tuple(int(o) for o in doc["package"]),
+    )
+
+
+def _out_of_time(seconds: float) -> TransportFailure:
+    return TransportFailure(
+        t_(
+            "the computation did not finish within {seconds:g} s; nothing was opened",
+            seconds=seconds,
+        )
+    )
+
+
+def _stopped(index: int, code: int, reason: str) -> TransportFailure:
+    return TransportFailure(
+        t_(
+            "party {index} stopped (exit {code}): {reason}",
+            index=index,
+            code=code,
+            reason=reason,
+        )
+    )
+
+
+def _run_warm(job: dict[str, Any], index: int, timeout: float) -> dict[str, Any]:
+    """This node's party forked from its warm party server; what it wrote."""
+    limit = 2 * timeout + SHUTDOWN_GRACE
+    try:
+        (doc,) = run_parties(shared_server(party_environment()), [job], limit)
+    except TimeoutError:
+        raise _out_of_time(limit) from None
+    except PortTaken:
+        raise _stopped(index, 2, "address already in use") from None
+    except PartyFailed as failed:
+        raise _stopped(index, failed.code, failed.reason) from None
+    return doc
+
+
+def _run_fresh(job_doc: dict[str, Any], index: int, timeout: float) -> dict[str, Any]:
+    """This node's party as a fresh interpreter; what it wrote."""
+    job = json.dumps(job_doc).encode("utf-8")
     process = subprocess.Popen(
         [sys.executable, "-m", "backchannel.blind.node", "-"],
         stdin=subprocess.PIPE,
@@ -402,31 +458,15 @@ def run_session(
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
-        raise TransportFailure(
-            t_(
-                "the computation did not finish within {seconds:g} s; nothing was opened",
-                seconds=2 * timeout + SHUTDOWN_GRACE,
-            )
-        ) from None
+        raise _out_of_time(2 * timeout + SHUTDOWN_GRACE) from None
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
     if process.returncode != 0:
-        raise TransportFailure(
-            t_(
-                "party {index} stopped (exit {code}): {reason}",
-                index=index,
-                code=process.returncode,
-                reason=stated_error(err.decode(errors="replace")),
-            )
-        )
-    doc = json.loads(out.decode("utf-8").strip().splitlines()[-1])
-    return Opened(
-        overlap=None if doc["overlap"] is None else tuple(bool(b) for b in doc["overlap"]),
-        exists=doc["exists"],
-        package=None if doc["package"] is None else tuple(int(o) for o in doc["package"]),
-    )
+        raise _stopped(index, process.returncode, stated_error(err.decode(errors="replace")))
+    doc: dict[str, Any] = json.loads(out.decode("utf-8").strip().splitlines()[-1])
+    return doc
 
 
 def stated_error(stderr: str) -> str:

@@ -380,6 +380,25 @@ def compile_agenda(
     return tuple(_agenda(case, Collector(source, locate)).domains)
 
 
+def compile_absent_red_lines(case: Case, source: str = "<case>") -> tuple[Constraint, ...]:
+    """The stated red lines of a case's absent stakeholders alone (the delegations are not
+    looked at): what every side may know of a blind dialogue's agenda.
+
+    Raises
+    ------
+    CaseFileErrors
+        Every problem found in the issues or in those red lines, each located in the file.
+    """
+    out = Collector(source, None)
+    compiled = _Parties(case, _agenda(case, out), out)
+    for p, party in enumerate(case.parties):
+        if party.role is PartyRole.ABSENT:
+            for r, line in enumerate(party.red_lines):
+                compiled.red_line(party, line, ("parties", p, "red_lines", r), None)
+    out.check()
+    return tuple(compiled.red_lines)
+
+
 def _check_tables(case: Case, agenda: Agenda, out: Collector) -> None:
     """Refuse, before they are built, utility tables beyond :data:`MAX_TABLE_VALUES`."""
     rating = sum(1 for party in case.parties if party.role is not PartyRole.ABSENT)

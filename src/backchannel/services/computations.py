@@ -18,7 +18,6 @@ the facilitator only, and released through :func:`backchannel.services.releases.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +30,9 @@ from backchannel.blind.plan import (
     Plan,
     make_plan,
 )
+from backchannel.blind.pruning import public_pruning
 from backchannel.errors import AnalysisError, InputError, NotAllowedNow, NotFound
+from backchannel.formats.case_data import parse_case
 from backchannel.messages import t_
 from backchannel.model.dialogue import Position, Side, agenda_document, prune
 from backchannel.model.disclosure import blind_disclosed
@@ -45,7 +46,7 @@ from backchannel.services.platform import DialogueKeys, Platform
 from backchannel.services.positions import read_position
 from backchannel.storage import repo
 from backchannel.storage.db import Session
-from backchannel.storage.tables import BlindComputationRow, RoundRow, as_utc, utcnow
+from backchannel.storage.tables import BlindComputationRow, DialogueRow, RoundRow, as_utc, utcnow
 
 FORMAT = "backchannel-blind-session/1"
 MAX_LINKS = 256
@@ -109,8 +110,41 @@ def _opened(found: dict[str, Any] | None) -> Opened | None:
 
 
 # ------------------------------------------------------------------ the facilitator
-def _plan(finding: Finding, sizes: tuple[int, ...], delegations: int, helpers: int) -> Plan:
-    """The checked plan, or NotAllowedNow with the reason in the reader's language."""
+def _public_agenda(
+    s: Session, keys: DialogueKeys, dialogue: DialogueRow, round_id: str
+) -> dict[str, Any]:
+    """The agenda a session document carries: the issues and the absent stakeholders with
+    their stated red lines of the round (public to every side)."""
+    agenda = read_agenda(keys, dialogue)
+    absent = []
+    for d in repo.delegations(s, dialogue.id):
+        if d.role != "absent":
+            continue
+        found = repo.position(s, round_id, d.id)
+        position = Position() if found is None else read_position(keys, found)
+        absent.append(Side(name=name_of(keys, d), absent=True, position=prune(agenda, position)))
+    return agenda_document(title_of(keys, dialogue), agenda, absent)
+
+
+def _kept(public: dict[str, Any]) -> tuple[tuple[int, ...], ...]:
+    """The options the nodes will enumerate after public pruning (as ``parse_session``)."""
+    if not public.get("parties"):
+        return ()
+    try:
+        return public_pruning(parse_case(public, "agenda"), "agenda")
+    except InputError:
+        return ()  # the nodes refuse such an agenda themselves, with its reason
+
+
+def _plan(
+    finding: Finding,
+    sizes: tuple[int, ...],
+    delegations: int,
+    helpers: int,
+    kept: tuple[tuple[int, ...], ...] = (),
+) -> Plan:
+    """The checked plan (``kept``: the options public pruning leaves, as the nodes will
+    derive them), or NotAllowedNow with the reason in the reader's language."""
     if not MIN_DELEGATIONS <= delegations <= MAX_DELEGATIONS:
         raise NotAllowedNow(
             t_(
@@ -121,10 +155,10 @@ def _plan(finding: Finding, sizes: tuple[int, ...], delegations: int, helpers: i
             )
         )
     try:
-        return make_plan(finding, sizes, delegations, helpers)
+        return make_plan(finding, sizes, delegations, helpers, kept=kept)
     except AnalysisError:
-        size = math.prod(sizes)
-        seconds = Plan(finding, sizes, delegations, helpers).estimate_seconds
+        unchecked = Plan(finding, sizes, delegations, helpers, kept=kept)
+        size, seconds = unchecked.packages, unchecked.estimate_seconds
         raise NotAllowedNow(
             t_(
                 "the nodes would enumerate {size} packages for this finding, more than its "
@@ -192,7 +226,8 @@ def request(platform: Platform, actor: Actor, dialogue_id: str, finding: str) ->
         found = views(s, keys, dialogue_id)
         delegations, helpers = _check_parties(s, keys, dialogue_id, found)
         sizes = tuple(len(i.options) for i in agenda.issues)
-        _plan(chosen, sizes, delegations, helpers)
+        public = _public_agenda(s, keys, dialogue, row.id)
+        _plan(chosen, sizes, delegations, helpers, _kept(public))
         now = utcnow()
         computation = BlindComputationRow(
             dialogue_id=dialogue_id,
@@ -425,19 +460,9 @@ def session(platform: Platform, caller: NodeCaller, computation_id: str) -> dict
         if state != "running":
             raise NotAllowedNow(t_("this computation is {state}", state=state))
         dialogue = blind_dialogue(s, caller.dialogue_id)
-        agenda = read_agenda(keys, dialogue)
-        absent = []
-        for d in repo.delegations(s, caller.dialogue_id):
-            if d.role != "absent":
-                continue
-            found = repo.position(s, row.round_id, d.id)
-            position = Position() if found is None else read_position(keys, found)
-            absent.append(
-                Side(name=name_of(keys, d), absent=True, position=prune(agenda, position))
-            )
+        public = _public_agenda(s, keys, dialogue, row.round_id)
         nodes = {n.id: n for n in views(s, keys, caller.dialogue_id)}
         number = next(r.number for r in repo.rounds(s, caller.dialogue_id) if r.id == row.round_id)
-        title = title_of(keys, dialogue)
         parties = []
         for party in body["parties"]:
             node = nodes.get(party["node"])
@@ -462,7 +487,7 @@ def session(platform: Platform, caller: NodeCaller, computation_id: str) -> dict
         "dialogue": caller.dialogue_id,
         "round": number,
         "finding": row.finding,
-        "agenda": agenda_document(title, agenda, absent),
+        "agenda": public,
         "links": [list(link) for link in links],
         "parties": parties,
     }

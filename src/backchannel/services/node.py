@@ -136,12 +136,14 @@ def run(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     opened_position: Case | None = None,
+    warm: bool = False,
 ) -> NodeRun:
     """Run this node's party of ``session`` at ``index`` and return what was opened.
 
     A delegation's index needs the folder's sealed position (``passphrase`` is asked for
     then, and only then, unless the caller already opened it: ``opened_position``); a
-    helper's index runs with none.
+    helper's index runs with none. ``warm``: the party is forked from this process's warm
+    party server rather than started as a fresh interpreter (``node connect`` keeps one).
 
     Raises
     ------
@@ -169,7 +171,7 @@ def run(
                 hint=t_("store it with `backchannel node position`"),
             )
         side = opened_position or open_position(Path(folder), passphrase())
-    opened = run_session(session, index, credentials(identity), side, timeout=timeout)
+    opened = run_session(session, index, credentials(identity), side, timeout=timeout, warm=warm)
     return NodeRun(session, index, opened)
 
 

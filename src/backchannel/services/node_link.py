@@ -23,6 +23,7 @@ from typing import Any
 
 from backchannel.blind.local import links
 from backchannel.blind.protocol import Opened
+from backchannel.blind.run import warm_up
 from backchannel.blind.session import DEFAULT_TIMEOUT, parse_session, result_document
 from backchannel.errors import BackchannelError, InputError
 from backchannel.messages import t_
@@ -155,6 +156,7 @@ def take_part(
 
     outcomes = []
     for waiting in coordinator.call("GET", "/computations"):
+        warm_up()  # the party server imports while the other nodes get ready
         computation, index = str(waiting["id"]), int(waiting["index"])
         if not waiting.get("ready"):
             published = _published_links(side())
@@ -166,7 +168,10 @@ def take_part(
             session = parse_session(doc)
             kind = session.parties[index].kind if 0 <= index < len(session.parties) else ""
             own = side() if kind == "delegation" else None
-            run = node.run(folder, session, index, passphrase, timeout=timeout, opened_position=own)
+            # A node that follows the server forks each party from its warm party server.
+            run = node.run(
+                folder, session, index, passphrase, timeout=timeout, opened_position=own, warm=True
+            )
             found = run.opened
             result = result_document(session, index, opened=found)
         except BackchannelError as error:  # NotYet at the deadline too: the run fails

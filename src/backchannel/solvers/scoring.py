@@ -17,12 +17,12 @@ Conventions (the same in every engine, the validator and the test oracle)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from backchannel.model.problem import UTILITY_TOLERANCE, AdditiveUtility, Problem
+from backchannel.model.problem import UTILITY_TOLERANCE, AdditiveUtility, Constraint, Problem
 from backchannel.model.results import Certificate, SettlementRule
 
 TOL = UTILITY_TOLERANCE
@@ -90,14 +90,20 @@ def rule_value(
 
 def single_issue_masks(problem: Problem) -> list[BoolArray]:
     """Per issue, a mask of the options that no single-issue red-line clause forbids."""
-    masks = [np.ones(issue.size, dtype=bool) for issue in problem.issues]
-    for constraint in problem.constraints:
+    return constraint_masks(tuple(issue.size for issue in problem.issues), problem.constraints)
+
+
+def constraint_masks(sizes: tuple[int, ...], constraints: Iterable[Constraint]) -> list[BoolArray]:
+    """Per issue (of ``sizes`` options each), a mask of the options that no single-issue
+    clause of ``constraints`` forbids."""
+    masks = [np.ones(size, dtype=bool) for size in sizes]
+    for constraint in constraints:
         for clause in constraint.clauses:
             issues = {lit.issue for lit in clause}
             if len(issues) != 1:
                 continue
             (issue,) = issues
-            ok = np.zeros(problem.issues[issue].size, dtype=bool)
+            ok = np.zeros(sizes[issue], dtype=bool)
             for lit in clause:
                 ok[sorted(lit.allowed)] = True
             masks[issue] &= ok
