@@ -105,3 +105,30 @@ def test_egalitarian_fine_gains_regression() -> None:
     assert expected is not None
     assert answer.value is not None and ref.close(answer.value, expected[0])
     assert answer.package == expected[1]
+
+
+def test_an_unproven_ideal_never_gives_a_ks_value_above_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A KS search whose ideal point was cut short holds only the best utility found per
+    party; the package it then returns may beat that on every side. Its value is taken
+    against an ideal raised to the package (at most 1), its bound is the trivial 1, and the
+    answer is unproven and passes the validator (a 4 s limit on a 10^40 domain under load
+    gave 1.0019 and an InvalidAnswer)."""
+    from backchannel.solvers.cpsat import settle as cpsat_settle_module
+    from backchannel.solvers.validate import validate_settlement
+
+    real = cpsat_settle_module._ks_ideal
+
+    def halved(pm: object, budget: object) -> tuple[object, list[float], bool]:
+        stop, ideal, _ = real(pm, budget)  # type: ignore[arg-type]
+        low = [d + (i - d) / 10 for i, d in zip(ideal, pm.problem.disagreement, strict=True)]  # type: ignore[attr-defined]
+        return stop, low, False
+
+    monkeypatch.setattr(cpsat_settle_module, "_ks_ideal", halved)
+    problem = _problem(forbid_first=False)
+    found = cpsat_settle(problem, SettlementRule.KS, time_limit=10)
+    assert found.status is Status.FEASIBLE and found.package is not None
+    assert found.value is not None and 0.0 <= found.value <= 1.0
+    assert found.bound == 1.0
+    validate_settlement(problem, found)

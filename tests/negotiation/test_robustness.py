@@ -161,6 +161,62 @@ def test_welfare_threshold_is_exact(problem: Problem) -> None:
             assert _answer(perturbed(problem, push)[0], rule) == current
 
 
+def _walk_away_edge() -> Problem:
+    """Three parties; the package that sets C's ideal, (0, 2, 2, 1), misses A's walk-away
+    level (0.25) by 0.015: a push of 1.5 points brings it to the level, within the
+    engine's tolerance, C's ideal jumps from 0.5 to 0.665 and KS turns to (0, 2, 1, 1)."""
+    from backchannel.model.case import IssueKind
+    from backchannel.model.problem import Constraint, ConstraintKind, IssueDomain, Literal
+
+    issues = tuple(
+        IssueDomain(f"i{k}", IssueKind.ORDERED, labels, tuple(range(len(labels))))
+        for k, labels in enumerate([("o0", "o1", "o2")] * 3 + [("o0", "o1")])
+    )
+    rows = {
+        "A": (
+            [[0.125, 0.175, 0.325], [0, 0, 0.03], [0, 0.38, 0.08], [0, 0]],
+            [0.5, 0.05, 0.4, 0.05],
+        ),
+        "B": ([[0, 0, 0], [0, 0, 0.3825], [0, 0, 0], [0, 0]], [0, 0.85, 0.1, 0.05]),
+        "C": ([[0.27, 0, 0.12], [0, 0, 0], [0, 0.22, 0.38], [0, 0]], [0.3, 0.25, 0.4, 0.05]),
+    }
+    utilities = tuple(
+        AdditiveUtility(tuple(np.array(t, dtype=float) for t in tables), np.array(weights))
+        for tables, weights in rows.values()
+    )
+    red = ConstraintKind
+
+    def line(cid: str, kind: ConstraintKind, issue: int, option: int) -> Constraint:
+        return Constraint(cid, "A", kind, 1.0, True, cid, ((Literal(issue, frozenset({option})),),))
+
+    def walk_away(k: int, party: str, bound: float) -> Constraint:
+        name = f"{party}: reservation"
+        return Constraint(
+            f"reservation:{party}", party, red.RESERVATION, 1.0, False, name, (), k, bound
+        )
+
+    constraints = (
+        line("A-0", red.FORBID, 3, 1),
+        line("A-1", red.AT_LEAST, 1, 2),
+        walk_away(0, "A", 0.25),
+        walk_away(1, "B", 0.0),
+        walk_away(2, "C", 0.0),
+    )
+    parties = tuple(rows)
+    return Problem(
+        "walk-away edge", issues, parties, parties, utilities, (0.25, 0.0, 0.0), constraints
+    )
+
+
+def test_a_rival_at_a_walk_away_level_within_tolerance_counts_for_the_ks_bound() -> None:
+    """Regression (found by the property below): the KS bound treated a package at a
+    walk-away level minus float noise as inadmissible, where the engine admits it; the
+    bound was 1.5 points and a push of exactly 1.5 changed the recommendation."""
+    problem = _walk_away_edge()
+    assert _answer(problem, SettlementRule.KS) == (2, 2, 1, 1)
+    assert _check_lower_bound(problem, SettlementRule.KS) is not None
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(small, st.sampled_from([SettlementRule.NASH, SettlementRule.KS, SettlementRule.EGALITARIAN]))
 def test_other_rules_get_a_proven_lower_bound(problem: Problem, rule: SettlementRule) -> None:

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from backchannel.model.problem import AdditiveUtility, Package, Problem
+from backchannel.model.problem import UTILITY_TOLERANCE, AdditiveUtility, Package, Problem
 from backchannel.model.results import SettlementRule
 from backchannel.solvers.enumeration import admissible_packages
 from backchannel.solvers.scoring import (
@@ -257,7 +257,8 @@ def _pairwise(
     theirs = _rooms(problem, others)
     bounds = utility_bounds(problem)
     disagreement = np.asarray(problem.disagreement, dtype=np.float64)
-    floor = np.where(np.isfinite(bounds), bounds - disagreement, -np.inf)  # c_p
+    # c_p; a rival counts as admissible within the problem's tolerance, as the engine does
+    floor = np.where(np.isfinite(bounds), bounds - UTILITY_TOLERANCE - disagreement, -np.inf)
     differs = (others != np.asarray(package, dtype=np.int64)[None, :])[:, None, :]  # (n, 1, i)
     gain_y = theirs.utilities - disagreement[None, :]
     gain_x = (mine.utilities - disagreement[None, :])[0]
@@ -328,7 +329,7 @@ def _welfare(problem: Problem, package: Package, others: IntArray, mine: _Rooms)
         earlier = rows[np.arange(rows.shape[0]), first] < x[first]  # y wins a welfare tie
         root = reach(gain_slopes, gain_rooms, gap, strict=~earlier)
         for p in limited:  # y rises to every bound
-            need = bounds[p] - theirs.utilities[:, p]
+            need = bounds[p] - UTILITY_TOLERANCE - theirs.utilities[:, p]
             lift_slopes = np.broadcast_to(mine.slopes[p], (rows.shape[0], issues))
             lift = reach(lift_slopes, theirs.up[:, p, :], need, strict=False)
             root = np.maximum(root, lift)
@@ -352,7 +353,7 @@ def _bound(problem: Problem, rule: SettlementRule, others: IntArray, mine: _Room
             return False
         high = theirs.utilities + moved(size, theirs.up)  # (n, parties)
         low = theirs.utilities - moved(size, theirs.down)
-        possible = np.all(high >= bounds[None, :], axis=1)
+        possible = np.all(high >= bounds[None, :] - UTILITY_TOLERANCE, axis=1)
         if not possible.any():
             return True
         high = high[possible]

@@ -161,6 +161,13 @@ class KalaiSmorodinsky(Welfare):
         gains = _gains(utilities, self.disagreement)
         return min([gains[p] / self.span[p] for p in self.active], default=1.0)
 
+    def value_raised(self, utilities: Sequence[float]) -> float:
+        """The objective when the ideal point is only the best utility found (a search cut
+        short): each party's ideal is taken as at least its utility here, so the value
+        stays in [0, 1] as every Kalai-Smorodinsky value does."""
+        gains = _gains(utilities, self.disagreement)
+        return min([gains[p] / max(self.span[p], gains[p]) for p in self.active], default=1.0)
+
     def upper(self, bound: int) -> float:
         """Some active party has ``L * max(G_p, 0) < (bound + 1) * I_p``."""
         if not self.active:

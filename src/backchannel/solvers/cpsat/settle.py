@@ -11,7 +11,7 @@ from __future__ import annotations
 from backchannel.model.problem import Problem
 from backchannel.model.results import Settlement, SettlementRule, Status
 from backchannel.solvers.cpsat.constraints import add_all
-from backchannel.solvers.cpsat.objectives import Welfare, objective
+from backchannel.solvers.cpsat.objectives import KalaiSmorodinsky, Welfare, objective
 from backchannel.solvers.cpsat.package_model import Budget, PackageModel
 from backchannel.solvers.cpsat.search import Best, certified_max, tie_break
 
@@ -90,6 +90,9 @@ def cpsat_settle(problem: Problem, rule: SettlementRule, time_limit: float = 30.
         utilities = problem.utility(chosen) if chosen is not None else ()
         value = obj.value(utilities) if chosen is not None and obj is not None else None
         bound = value if status is Status.OPTIMAL else (best.upper if best else None)
+        if isinstance(obj, KalaiSmorodinsky) and not ideal_proven and chosen is not None:
+            # the ideal is a lower estimate: this package may beat it; no value above 1
+            value, bound = obj.value_raised(utilities), 1.0
         return Settlement(
             rule,
             status,
