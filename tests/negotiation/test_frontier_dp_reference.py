@@ -186,7 +186,8 @@ def test_the_blocks_dropped_before_a_fold_are_dominated() -> None:
         options = int(rng.integers(2, 6))
         utilities = rng.choice([0.0, 0.01, 0.02, 0.05, 0.3], size=(options, 2))
         group = Group((0,), np.arange(options)[:, None], utilities, np.zeros(options, dtype=bool))
-        fast, _ = frontier_dp._fold(first, second, None, group)
+        with mock.patch.object(frontier_dp, "BLOCKS_FROM", 64):  # blocks on every fold here
+            fast, _ = frontier_dp._fold(first, second, None, group)
         every, _ = frontier_dp._fold(first, second, np.zeros(count, dtype=bool), group)
         assert fast.size == every.size, trial
         assert _sums(fast, first, second, group) == _sums(every, first, second, group), trial

@@ -250,6 +250,10 @@ def pareto_groups(groups: list[Group]) -> list[Group]:
 BLOCK = 8
 """Consecutive partial sums judged together by :func:`_unbeaten` before a fold."""
 
+BLOCKS_FROM = 16_384
+"""The fewest candidate sums of a fold that :func:`_unbeaten` filters (smaller folds
+cost less than the filter's own steps)."""
+
 
 def _unbeaten(first: FloatArray, second: FloatArray, group: Group) -> IntArray:
     """The candidate sums of a fold (numbered as in :func:`_fold`) worth comparing.
@@ -299,26 +303,26 @@ def _fold(
     Returns the kept candidates (numbered ``option * len(points) + point``), in the
     same order, and, when ``multi`` is given, whether several packages reach each.
     Without ``multi``, a large fold first drops blocks of sums that a coarse envelope
-    beats (:func:`_unbeaten`); with it, every sum is compared (the repeats of a key count).
+    beats (:func:`_unbeaten`) and sorts the rest once (:func:`_sorted_once`); with it,
+    every sum is compared (the repeats of a key count).
     """
     count = first.size
     options = group.options.shape[0]
     check_sums(count * options, "partial sums")
-    candidates: IntArray | None = None
-    if multi is None and options > 1 and count >= 8 * BLOCK:
+    if multi is None and options > 1 and count * options >= BLOCKS_FROM:
         candidates = _unbeaten(first, second, group)
         choice, point = np.divmod(candidates, count)
         key0 = keys(group.utilities[choice, 0] + first[point])
         key1 = keys(group.utilities[choice, 1] + second[point])
-    else:
-        key0 = keys((group.utilities[:, 0, None] + first[None, :]).reshape(-1))
-        key1 = keys((group.utilities[:, 1, None] + second[None, :]).reshape(-1))
+        fast = _sorted_once(key0, key1, int(key0.max() - key0.min()))
+        if fast is not None:
+            return candidates[fast], None
+        kept, _ = _fold(first, second, np.zeros(count, dtype=bool), group)
+        return kept, None
+    key0 = keys((group.utilities[:, 0, None] + first[None, :]).reshape(-1))
+    key1 = keys((group.utilities[:, 1, None] + second[None, :]).reshape(-1))
     # The candidates come in runs (one per option) sorted by falling key0 and rising key1.
     low0, high0 = key0.min(), key0.max()
-    if multi is None:
-        fast = _distinct_first_keys(key0, key1, high0 - low0)
-        if fast is not None:
-            return (fast if candidates is None else candidates[fast]), None
     low1, high1 = key1.min(), key1.max()
     if max(high0 - low0, high1 - low1) < 2**31:
         # One sortable key; the runs are sorted, which timsort merges quickly.
@@ -330,8 +334,6 @@ def _fold(
     survive = np.ones(order.size, dtype=bool)
     survive[1:] = key1[1:] > best_before[:-1]  # also drops the repeats of a key
     kept = order[survive]
-    if candidates is not None:
-        kept = candidates[kept]
     if multi is None:
         return kept, None
     # A survivor starts a run of equal keys (its repeats come right after it).
@@ -345,30 +347,43 @@ def _fold(
 
 
 INDEX_BITS = 24
-"""Bits of a candidate's number in :func:`_distinct_first_keys`' sort key (2^24 > the
+"""Bits of a candidate's number in :func:`_sorted_once`'s sort key (2^24 > the
 :data:`MAX_FOLD_SUMS` of a fold)."""
 
 
-def _distinct_first_keys(key0: IntArray, key1: IntArray, span: int) -> IntArray | None:
-    """The non-dominated candidates by one unstable sort, when no two share a ``u_0`` key.
+def _sorted_once(key0: IntArray, key1: IntArray, span: int) -> IntArray | None:
+    """The non-dominated candidates, one per key, by one sort of integers.
 
     The sort key is the fall of ``key0`` from its largest, then the candidate's number,
-    in one integer (numbers sort fast, unlike pairs). None when ``key0`` repeats (then
-    equal ``key0`` must be ordered by ``key1`` too) or spans too much for the key.
+    in one integer (integers sort fast, unlike pairs). Where ``key0`` repeats, the run
+    of equal ``key0`` keeps its largest ``key1`` (the first such). None when ``key0``
+    spans too much for the key.
     """
     if span >= 2 ** (62 - INDEX_BITS) or key0.size >= 2**INDEX_BITS:
         return None
     packed = ((key0.max() - key0) << INDEX_BITS) | np.arange(key0.size)
     packed.sort()
     fall = packed >> INDEX_BITS
-    if np.any(fall[1:] == fall[:-1]):
-        return None
     order = packed & (2**INDEX_BITS - 1)
     ranked = key1[order]
-    best_before = np.maximum.accumulate(ranked)
-    survive = np.ones(order.size, dtype=bool)
-    survive[1:] = ranked[1:] > best_before[:-1]
-    kept: IntArray = order[survive]
+    new = np.ones(order.size, dtype=bool)
+    new[1:] = fall[1:] != fall[:-1]
+    if new.all():  # no key0 repeats: each candidate is its own run
+        best_before = np.maximum.accumulate(ranked)
+        survive = np.ones(order.size, dtype=bool)
+        survive[1:] = ranked[1:] > best_before[:-1]
+        kept: IntArray = order[survive]
+        return kept
+    starts = np.flatnonzero(new)
+    run_best = np.maximum.reduceat(ranked, starts)
+    run_of = np.cumsum(new) - 1
+    tops = np.flatnonzero(ranked == run_best[run_of])
+    first = np.ones(tops.size, dtype=bool)
+    first[1:] = run_of[tops[1:]] != run_of[tops[:-1]]
+    best_before = np.maximum.accumulate(run_best)
+    survive = np.ones(starts.size, dtype=bool)
+    survive[1:] = run_best[1:] > best_before[:-1]
+    kept = order[tops[first][survive]]
     return kept
 
 
