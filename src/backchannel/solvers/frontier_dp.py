@@ -355,8 +355,8 @@ def _sorted_once(key0: IntArray, key1: IntArray, span: int) -> IntArray | None:
     """The non-dominated candidates, one per key, by one sort of integers.
 
     The sort key is the fall of ``key0`` from its largest, then the candidate's number,
-    in one integer (integers sort fast, unlike pairs). Where ``key0`` repeats, the run
-    of equal ``key0`` keeps its largest ``key1`` (the first such). None when ``key0``
+    in one integer (integers sort fast, unlike pairs). Runs of equal ``key0`` are then
+    ordered by falling ``key1`` (the first of a run is kept, if any). None when ``key0``
     spans too much for the key.
     """
     if span >= 2 ** (62 - INDEX_BITS) or key0.size >= 2**INDEX_BITS:
@@ -365,25 +365,16 @@ def _sorted_once(key0: IntArray, key1: IntArray, span: int) -> IntArray | None:
     packed.sort()
     fall = packed >> INDEX_BITS
     order = packed & (2**INDEX_BITS - 1)
+    repeats = np.flatnonzero(fall[1:] == fall[:-1]) + 1  # few: the rest are one per key0
+    if repeats.size:  # order each run of equal key0 by falling key1 (a small sort)
+        members = np.union1d(repeats - 1, repeats)
+        within = np.lexsort((-key1[order[members]], fall[members]))
+        order[members] = order[members][within]
     ranked = key1[order]
-    new = np.ones(order.size, dtype=bool)
-    new[1:] = fall[1:] != fall[:-1]
-    if new.all():  # no key0 repeats: each candidate is its own run
-        best_before = np.maximum.accumulate(ranked)
-        survive = np.ones(order.size, dtype=bool)
-        survive[1:] = ranked[1:] > best_before[:-1]
-        kept: IntArray = order[survive]
-        return kept
-    starts = np.flatnonzero(new)
-    run_best = np.maximum.reduceat(ranked, starts)
-    run_of = np.cumsum(new) - 1
-    tops = np.flatnonzero(ranked == run_best[run_of])
-    first = np.ones(tops.size, dtype=bool)
-    first[1:] = run_of[tops[1:]] != run_of[tops[:-1]]
-    best_before = np.maximum.accumulate(run_best)
-    survive = np.ones(starts.size, dtype=bool)
-    survive[1:] = run_best[1:] > best_before[:-1]
-    kept = order[tops[first][survive]]
+    best_before = np.maximum.accumulate(ranked)
+    survive = np.ones(order.size, dtype=bool)
+    survive[1:] = ranked[1:] > best_before[:-1]  # also drops the rest of a run
+    kept: IntArray = order[survive]
     return kept
 
 
