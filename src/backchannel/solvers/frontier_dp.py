@@ -386,15 +386,17 @@ def fold_sums(first: FloatArray, second: FloatArray, group: Group) -> tuple[Floa
 
 
 def fold_order(groups: Sequence[Group]) -> IntArray:
-    """The order in which to fold ``groups``: the widest first (the frontier is the same).
+    """The order in which to fold ``groups``: the narrowest first (the frontier is the same).
 
-    A group's width is the sum of its utilities' ranges. Wide groups folded first
-    spread the partial sums apart, and a narrow group folded later moves its copies
-    of them little, so most of its sums are dominated at once: on opposed agendas the
-    folds compare about 40% fewer sums than in issue order.
+    A group's width is the sum of its utilities' ranges. Narrow groups folded first
+    keep the partial sums close together, so that many share a key or dominate one
+    another and the frontier of the first folds stays small; it grows in the last folds,
+    with the wide groups. Measured at 320 x 6 (seconds of the programme, one seed each):
+    integrative 6.7 against 18.8 in issue order and 85.6 widest first; opposed 1.7
+    against 2.3 widest first.
     """
     width = np.array([float(np.ptp(g.utilities, axis=0).sum()) for g in groups])
-    order: IntArray = np.argsort(-width, kind="stable")
+    order: IntArray = np.argsort(width, kind="stable")
     return order
 
 
@@ -442,7 +444,7 @@ def _frontier(
     if full is None:
         return np.zeros((0, n), dtype=np.int64), np.zeros((0, 2)), np.zeros(0, dtype=bool)
     groups = pareto_groups(full)
-    if reach is None and not track:  # the order is free (ties keep their packages' order)
+    if reach is None and not track:  # free order (the rules keep the issue order's ties)
         groups = [groups[g] for g in fold_order(groups)]
     # Partial sums that cannot reach a utility bound even with the best of every
     # remaining group lead to no admissible package: they are dropped as they appear.
