@@ -146,7 +146,7 @@ def _covered(points: np.ndarray, others: np.ndarray, slack: int) -> bool:
 def test_each_family_medium_frontier_equals_the_programme_in_issue_order(
     family: str, issues: int, seed: int
 ) -> None:
-    """The widest-first folds with whole blocks dropped equal every sum compared in order.
+    """The narrowest-first folds with whole blocks dropped equal every sum compared in order.
 
     ``track=True`` folds the groups in issue order and compares every candidate sum.
     Both merge partial sums with the same key (on the 10^-9 grid), so where many sums
