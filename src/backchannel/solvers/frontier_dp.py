@@ -18,6 +18,11 @@ that respects the clauses. For additive utilities with exactly two delegations.
   bound even with the best option of every remaining group is dropped at once.
 * Before the folds, a combination that another one of its group beats for both
   parties can never reach the frontier and is dropped (:func:`pareto_groups`).
+* The whole frontier (no "several packages" flags asked) folds the narrowest groups
+  first (:func:`fold_order`), drops before each large fold the blocks of sums that a
+  coarse envelope beats (:func:`_unbeaten`) and sorts the rest by one integer key
+  (:func:`_sorted_once`); the packages come back in the smallest integer type that
+  holds the options (:func:`option_type`), one row per point.
 * A fold compares every partial sum with every combination of the next group; one
   that would compare more than :data:`MAX_FOLD_SUMS` raises :class:`NotApplicable`
   before it allocates anything (the frontier can have as many points as the packages
@@ -267,7 +272,7 @@ def _unbeaten(first: FloatArray, second: FloatArray, group: Group) -> IntArray:
     ``u_1``: each sum of the block is then dominated on the keys by that one, or has its
     key, and whatever beats or equals that one stays. So the fold's result (one sum
     per non-dominated key) is unchanged. Returns the candidates kept, in increasing
-    order; on opposed agendas about 40% of them.
+    order (on opposed agendas, well under half of them).
     """
     count, options = first.size, group.options.shape[0]
     starts = np.arange(0, count, BLOCK)
