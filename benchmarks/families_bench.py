@@ -14,7 +14,7 @@ for 2 parties the frontier's size (median and largest). The targets of issue 14 
 printed beside the rows they concern.
 
 Usage: ``.venv/bin/python -m benchmarks.families_bench [--seeds N] [--quick] [--only TEXT]
-[--process-seeds N]``.
+[--process-seeds N] [--questions frontier,nash,...]``.
 """
 
 from __future__ import annotations
@@ -165,18 +165,32 @@ def commands(path: Path, parties: int) -> dict[str, list[str]]:
     return out
 
 
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
+"""The clock of the computation: wall time, or with ``--cpu`` this process's CPU time
+(comparable across runs on a shared machine, where other work inflates wall time)."""
+
+
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
-    start = time.perf_counter()
+    clock = CLOCK[0]
+    start = clock()
     value = fn()
-    return time.perf_counter() - start, value
+    return clock() - start, value
 
 
 def run(
-    family: str, parties: int, n: int, k: int, seeds: int, process: int, folder: Path
+    family: str,
+    parties: int,
+    n: int,
+    k: int,
+    seeds: int,
+    process: int,
+    folder: Path,
+    asked: Sequence[str] = (),
 ) -> tuple[dict[str, Series], dict[str, Series], list[int]]:
     """Computation and process series for one family and size, and the frontier sizes.
 
-    The whole process is timed on the first ``process`` seeds only.
+    The whole process is timed on the first ``process`` seeds only; ``asked`` names
+    the questions to time (all when empty).
     """
     compute: dict[str, Series] = {}
     whole: dict[str, Series] = {}
@@ -186,6 +200,8 @@ def run(
         path.write_text(dump_case(to_case(build(family, parties, n, k, seed)), json_syntax=True))
         problem = compile_case(Case.model_validate_json(path.read_text()), path.name)
         for name, fn in questions(problem, parties).items():
+            if asked and name not in asked:
+                continue
             try:
                 if seed == 0:
                     fn()  # warm-up: imports and caches
@@ -202,6 +218,8 @@ def run(
                     compute[name].limits += 1
         if seed < process:
             for name, argv in commands(path, parties).items():
+                if asked and name not in asked:
+                    continue
                 start = time.perf_counter()
                 done = subprocess.run(argv, check=False, capture_output=True, text=True)
                 whole.setdefault(name, Series()).add(seed, time.perf_counter() - start)
@@ -234,7 +252,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--process-seeds", type=int, default=None, help="seeds timed as whole processes (0: none)"
     )
+    parser.add_argument(
+        "--questions", default="", help="comma-separated questions to time (default: all)"
+    )
+    parser.add_argument(
+        "--cpu", action="store_true", help="time the computation in CPU seconds, not wall"
+    )
     args = parser.parse_args(argv)
+    CLOCK[0] = time.process_time if args.cpu else time.perf_counter
+    asked = [q for q in args.questions.split(",") if q]
     seeds = 2 if args.quick else args.seeds
     process = seeds if args.process_seeds is None else min(seeds, args.process_seeds)
     sizes = QUICK_SIZES if args.quick else SIZES
@@ -246,14 +272,17 @@ def main(argv: list[str] | None = None) -> int:
                     label = f"{family} p{parties} {n}×{k}"
                     if args.only not in label:
                         continue
-                    compute, whole, points = run(family, parties, n, k, seeds, process, Path(tmp))
+                    compute, whole, points = run(
+                        family, parties, n, k, seeds, process, Path(tmp), asked
+                    )
                     compute_rows.append((label, compute, points))
                     process_rows.append((label, whole, points))
                     print(table("computation", [(label, compute, points)]), file=sys.stderr)
                     if process:
                         print(table("whole process", [(label, whole, points)]), file=sys.stderr)
                     print(f"done {label}", file=sys.stderr, flush=True)
-    print(f"seconds, median / **worst** (worst seed); computation over {seeds} seeds\n")
+    clock = "CPU seconds" if args.cpu else "seconds"
+    print(f"{clock}, median / **worst** (worst seed); computation over {seeds} seeds\n")
     print(table("computation", compute_rows))
     if process:
         print(f"\nwhole CLI process over {process} seeds\n")

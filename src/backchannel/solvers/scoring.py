@@ -18,6 +18,7 @@ Conventions (the same in every engine, the validator and the test oracle)
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -150,7 +151,7 @@ def evaluate(problem: Problem, packages: IntArray) -> FloatArray:
     return evaluate_by_issue(problem, packages.T)
 
 
-def evaluate_by_issue(problem: Problem, by_issue: IntArray) -> FloatArray:
+def evaluate_by_issue(problem: Problem, by_issue: NDArray[np.integer[Any]]) -> FloatArray:
     """:func:`evaluate` of packages given issue by issue, ``(issues, packages)``: the
     same floats, read row by row (fast when each issue's options are contiguous)."""
     count = by_issue.shape[1]
@@ -159,7 +160,7 @@ def evaluate_by_issue(problem: Problem, by_issue: IntArray) -> FloatArray:
         if isinstance(utility, AdditiveUtility):
             total = np.zeros(count)
             for i, table in enumerate(utility.tables):
-                total = total + table[by_issue[i]]
+                total += table[by_issue[i]]
             out[:, p] = total
         else:
             out[:, p] = [utility.value(tuple(int(o) for o in row)) for row in by_issue.T]

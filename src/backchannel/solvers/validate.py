@@ -36,6 +36,7 @@ import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -59,7 +60,7 @@ from backchannel.solvers.scoring import TOL, dominated_within, rule_value, toler
 PROOF_LIMIT = 50_000
 """Largest agenda on which the minimality of clash sets is checked."""
 
-IntMatrix = np.ndarray[tuple[int, int], np.dtype[np.int64]]
+IntMatrix = np.ndarray[tuple[int, int], np.dtype[np.integer[Any]]]
 FloatMatrix = np.ndarray[tuple[int, int], np.dtype[np.float64]]
 
 UTILITY_SLACK = 1e-7
@@ -188,16 +189,40 @@ def validate_settlement(problem: Problem, settlement: Settlement) -> None:
 
 
 # ----------------------------------------------------------------------- frontier
+ROW_BLOCK = 4096
+"""Packages read per block when many are checked: a block's issues stay in the cache."""
+
+
 def _utilities(problem: Problem, packages: IntMatrix) -> FloatMatrix:
-    """Utilities of many packages, ``(packages, parties)``, from the model's own tables."""
+    """Utilities of many packages, ``(packages, parties)``, from the model's own tables.
+
+    Additive utilities are summed issue by issue, a block of packages at a time, each
+    block transposed once so that every issue's options are read contiguously.
+    """
     out = np.empty((packages.shape[0], len(problem.utilities)))
-    for p, utility in enumerate(problem.utilities):
-        if isinstance(utility, AdditiveUtility):
-            columns = [table[packages[:, i]] for i, table in enumerate(utility.tables)]
-            out[:, p] = np.sum(columns, axis=0) if columns else 0.0
-        else:
-            out[:, p] = [utility.value(tuple(int(o) for o in row)) for row in packages]
+    for lo in range(0, packages.shape[0], ROW_BLOCK):
+        block = packages[lo : lo + ROW_BLOCK]
+        by_issue = np.ascontiguousarray(block.T)
+        for p, utility in enumerate(problem.utilities):
+            if isinstance(utility, AdditiveUtility):
+                total = np.zeros(block.shape[0])
+                for i, table in enumerate(utility.tables):
+                    total += table[by_issue[i]]
+                out[lo : lo + ROW_BLOCK, p] = total
+            else:
+                out[lo : lo + ROW_BLOCK, p] = [
+                    utility.value(tuple(int(o) for o in row)) for row in block
+                ]
     return out
+
+
+def _outside(packages: IntMatrix, sizes: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Rows of ``packages`` with an option index outside its issue's ``sizes``."""
+    if packages.size == 0 or (
+        int(packages.min()) >= 0 and bool(np.all(packages.max(axis=0) < sizes))
+    ):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.any((packages < 0) | (packages >= sizes), axis=1))
 
 
 def _check_points(problem: Problem, points: Sequence[FrontierPoint], what: str) -> FloatMatrix:
@@ -227,7 +252,7 @@ def _check_rows(
     if reported.shape != (packages.shape[0], len(problem.utilities)):
         raise _fail(what, "a point does not give one utility per delegation")
     sizes = np.array([issue.size for issue in problem.issues], dtype=np.int64)
-    for n in np.flatnonzero(np.any((packages < 0) | (packages >= sizes), axis=1)):
+    for n in _outside(packages, sizes):
         _check_package(problem, _package(packages, n), what)
     exact = _utilities(problem, packages)
     holds = _satisfied(problem, problem.constraints, packages, exact).all(axis=0)
