@@ -1,4 +1,5 @@
-"""A blind round end to end: the server, over HTTP, and three real nodes over pinned TLS.
+"""A blind round end to end: the server, over HTTP, and three or five real nodes over pinned
+TLS (two delegations' and one helper's, or three helpers': 5 parties tolerate 2 colluders).
 
 The facilitator asks for the recommended package of a locked round of a blind dialogue;
 each delegation's node (its position sealed in its own folder, never sent) and the
@@ -63,17 +64,18 @@ def _positions(world: BlindWorld) -> tuple[Agenda, dict[str, Side]]:
     return agenda, sides
 
 
-@pytest.fixture
-def nodes_ready(platform: Platform, tmp_path: Path) -> tuple[BlindWorld, dict[str, Path], Agenda]:
-    """A locked blind round with three registered nodes, each with its own folder."""
+@pytest.fixture(params=[1, 3], ids=["3 nodes", "5 nodes"])
+def nodes_ready(
+    platform: Platform, tmp_path: Path, request: pytest.FixtureRequest
+) -> tuple[BlindWorld, dict[str, Path], Agenda]:
+    """A locked blind round with its registered nodes (the delegations' and one or three
+    helpers'), each with its own folder."""
     world = build_blind(platform, nodes_too=False)
     agenda, sides = _positions(world)
     folders = {}
-    seats = {
-        "a": world.actors["a1"],
-        "b": world.actors["b1"],
-        "helper": world.actors["facilitator"],
-    }
+    seats = {"a": world.actors["a1"], "b": world.actors["b1"]}
+    helpers = ["helper", *(f"helper{k}" for k in range(2, request.param + 1))]
+    seats |= dict.fromkeys(helpers, world.actors["facilitator"])
     for who, actor in seats.items():
         folder = tmp_path / who
         identity = node.init(folder)
@@ -102,16 +104,16 @@ def _follow(origin: str, folder: Path, token: str) -> Callable[[], list[node_lin
     return lambda: node_link.take_part(folder, coordinator, lambda: PASSPHRASE, poll=0.1)
 
 
-def test_three_nodes_answer_the_facilitator_through_the_server(
+def test_the_nodes_answer_the_facilitator_through_the_server(
     platform: Platform, app: FastAPI, nodes_ready: tuple[BlindWorld, dict[str, Path], Agenda]
 ) -> None:
     world, folders, agenda = nodes_ready
     f, d = world.actors["facilitator"], world.dialogue_id
     computation = computations.request(platform, f, d, "nash")
-    with live_server(app) as origin, ThreadPoolExecutor(3) as pool:
+    with live_server(app) as origin, ThreadPoolExecutor(len(folders)) as pool:
         runs = [pool.submit(_follow(origin, folders[w], world.tokens[w])) for w in folders]
         outcomes: list[Any] = [o for run in runs for o in run.result(timeout=300)]
-    assert [(o.computation, o.failed) for o in outcomes] == [(computation, None)] * 3
+    assert [(o.computation, o.failed) for o in outcomes] == [(computation, None)] * len(folders)
     _, sides = _positions(world)
     clear = build_case("Blind talks", agenda, [sides["a"], sides["b"]])
     problem = compile_case(clear)
@@ -133,9 +135,9 @@ def test_a_node_that_refuses_the_session_fails_the_computation_with_its_reason(
     world, folders, _ = nodes_ready
     f, d = world.actors["facilitator"], world.dialogue_id
     computation = computations.request(platform, f, d, "exists")
-    for who, links in (("a", []), ("helper", [])):
+    for who in (w for w in folders if w != "b"):  # every node but B's is ready
         caller = nodes.authenticate(platform, f"Bearer {world.tokens[who]}")
-        computations.ready(platform, caller, computation, links)
+        computations.ready(platform, caller, computation, [])
     with live_server(app) as origin:  # B's node, with A's folder: not the certificate listed
         outcomes = _follow(origin, folders["a"], world.tokens["b"])()
     assert [o.computation for o in outcomes] == [computation]
