@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -166,28 +166,6 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """Whether the database is an SQLite file."""
         return self.database_url.startswith("sqlite")
-
-    @property
-    def database_is_local(self) -> bool:
-        """Whether the database is on this machine: an SQLite file, or a PostgreSQL server
-        reached over a Unix socket or the loopback interface (where a query's round trip
-        is a fraction of a millisecond)."""
-        if self.is_sqlite:
-            return True
-        parts = urlsplit(self.database_url)
-        hosts = [parts.hostname or "", *parse_qs(parts.query).get("host", [])]
-        named = [h for part in hosts for h in part.split(",") if h]
-        return all(h.startswith("/") or _loopback(h) for h in named)
-
-
-def _loopback(host: str) -> bool:
-    """Whether ``host`` names this machine's loopback interface."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _bracketed(host: str) -> str:

@@ -1,15 +1,14 @@
 """Reads on the event loop: the read-only guard, and the session's rare writes.
 
-On a local database (SQLite, or PostgreSQL on this machine) the web server runs read-only
-service calls on its event loop (``web.deps.read``); a write opened there must fail at
-once, and the session check's writes (refreshing ``last_seen_at``, deleting a stale
-session) must still happen. A PostgreSQL server elsewhere is read from the thread pool.
+On SQLite the web server runs read-only service calls on its event loop
+(``web.deps.read``); a write opened there must fail at once, and the session check's
+writes (refreshing ``last_seen_at``, deleting a stale session) must still happen. On
+PostgreSQL, whose reads wait on a socket, they run in the thread pool.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -18,7 +17,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from backchannel.config import Settings
 from backchannel.services import accounts, rounds
 from backchannel.services.platform import Platform
 from backchannel.storage.tables import SessionRow, as_utc, utcnow
@@ -45,59 +43,27 @@ async def _threads(platform: Platform) -> tuple[int, int]:
     return threading.get_ident(), await read(platform, _where)
 
 
-def test_read_runs_on_the_loop_thread_and_refuses_writes(database_url: str, tmp_path: Path) -> None:
-    """SQLite, then PostgreSQL on loopback: both are local, so both read on the loop."""
+def test_read_runs_on_the_loop_on_sqlite_and_in_the_pool_on_postgresql(
+    database_url: str, tmp_path: Path
+) -> None:
+    """SQLite: on the loop, where a write fails at once. PostgreSQL: in a worker thread
+    (reads on the loop would wait on the server one after the other)."""
     platform = Platform.open(make_settings(tmp_path, database_url=database_url), upgrade=True)
 
     def writes() -> None:
         with platform.unit():
             pass
 
-    def engine_seen() -> object:
-        with platform.view() as s:
-            return s.get_bind()
-
     try:
         loop_thread, call_thread = asyncio.run(_threads(platform))
-        assert call_thread == loop_thread
-        with pytest.raises(RuntimeError, match="read-only"):
-            asyncio.run(read(platform, writes))
-        on_loop = asyncio.run(read(platform, engine_seen))
-        elsewhere = engine_seen()
-        if platform.settings.is_sqlite:  # one reader engine serves the loop and the threads
-            assert on_loop is elsewhere and platform.loop_readers is None
-        else:  # the loop reads through a connection no worker thread can hold
-            assert on_loop is not elsewhere
-            assert on_loop is platform.engines()[-1]
+        if platform.settings.is_sqlite:
+            assert call_thread == loop_thread
+            with pytest.raises(RuntimeError, match="read-only"):
+                asyncio.run(read(platform, writes))
+        else:
+            assert call_thread != loop_thread
     finally:
         platform.close()
-
-
-def test_a_remote_database_is_read_in_the_thread_pool(platform: Platform) -> None:
-    """Negative control: a PostgreSQL server on another machine is not read on the loop
-    (a round trip there could hold every request); the call still runs, elsewhere."""
-    remote = platform.settings.model_copy(
-        update={"database_url": "postgresql+psycopg://bc@db.example.org/backchannel"}
-    )
-    loop_thread, call_thread = asyncio.run(_threads(dataclasses.replace(platform, settings=remote)))
-    assert call_thread != loop_thread
-
-
-@pytest.mark.parametrize(
-    ("url", "local"),
-    [
-        ("sqlite:///var/backchannel.db", True),
-        ("postgresql+psycopg://bc@127.0.0.1:5432/bc", True),
-        ("postgresql+psycopg://bc@localhost/bc", True),
-        ("postgresql+psycopg://bc@[::1]:5432/bc", True),
-        ("postgresql+psycopg:///bc?host=/run/postgresql", True),
-        ("postgresql+psycopg://bc@db.example.org/bc", False),
-        ("postgresql+psycopg://bc@10.0.0.7/bc", False),
-        ("postgresql+psycopg://bc@127.0.0.1/bc?host=db.example.org", False),
-    ],
-)
-def test_which_databases_count_as_local(url: str, local: bool) -> None:
-    assert Settings(database_url=url).database_is_local is local
 
 
 def test_the_read_only_mark_does_not_outlive_the_call(platform: Platform) -> None:

@@ -193,10 +193,6 @@ class Platform:
     signer: Signer
     writers: WriterQueue | None = None
     key_cache: KeyCache = field(default_factory=KeyCache)
-    loop_readers: sessionmaker[Session] | None = None
-    """The snapshots of :meth:`read_only` calls, which the web layer runs on its event loop
-    (PostgreSQL: an engine of its own, so that a read on the loop never waits for a
-    connection that a worker thread holds; SQLite: None, the readers serve both)."""
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = False) -> Platform:
@@ -240,11 +236,6 @@ class Platform:
         reader = make_engine(settings.database_url, reader=True) if settings.is_sqlite else engine
         writers = WriterQueue() if settings.is_sqlite else None  # PostgreSQL locks rows
         readers = session_factory(reader)
-        loop_readers = (
-            None
-            if settings.is_sqlite
-            else session_factory(make_engine(settings.database_url, reader=True))
-        )
         return cls(
             settings,
             engine,
@@ -255,7 +246,6 @@ class Platform:
             account_key,
             signer,
             writers,
-            loop_readers=loop_readers,
         )
 
     def hold_serving(self) -> serving.ServingLock:
@@ -270,8 +260,7 @@ class Platform:
 
     def engines(self) -> list[Engine]:
         """Every engine of this platform: the writer's, then the readers' (each once)."""
-        factories = (self.sessions, self.readers, self.loop_readers)
-        found = [f.kw.get("bind", self.engine) for f in factories if f is not None]
+        found = [f.kw.get("bind", self.engine) for f in (self.sessions, self.readers)]
         return list({id(e): e for e in (self.engine, *found)}.values())
 
     @contextmanager
@@ -295,8 +284,7 @@ class Platform:
     @contextmanager
     def view(self) -> Iterator[Session]:
         """One read-only snapshot (runs beside writers; never write in it)."""
-        loop = self.loop_readers if _READ_ONLY.get() else None
-        with transaction(loop or self.readers) as s:
+        with transaction(self.readers) as s:
             yield s
 
     @contextmanager
