@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backchannel.blind.local import SCALE
 from backchannel.blind.plan import Plan
 from backchannel.blind.protocol import Opened
-from backchannel.blind.session import Credentials, party_environment, stated_error
+from backchannel.blind.session import Credentials, party_environment, plan_job, stated_error
 from backchannel.blind.warm import PartyFailed, PortTaken, run_parties, shared_server
 from backchannel.errors import AnalysisError
 from backchannel.model.case import Case, PartyRole
@@ -122,22 +121,8 @@ def _jobs(
     ports = _free_ports(plan.parties)
     jobs = []
     for index in range(plan.parties):
-        side = None
-        if index < plan.delegations:
-            side = sides[index].model_dump(mode="json", by_alias=True, exclude_none=True)
-        job: dict[str, Any] = {
-            "index": index,
-            "finding": plan.finding.value,
-            "sizes": list(plan.enumerated),
-            "kept": [list(k) for k in plan.kept],
-            "components": [list(c) for c in plan.components],
-            "chunk": plan.chunk,
-            "delegations": plan.delegations,
-            "scale": SCALE,
-            "side_doc": side,
-            "timeout": timeout,
-            "connect_timeout": timeout,
-        }
+        side = sides[index] if index < plan.delegations else None
+        job = plan_job(plan, index, side, timeout)
         if credentials is None:
             job["ports"] = ports
         else:

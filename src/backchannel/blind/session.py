@@ -295,16 +295,11 @@ def party_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
 
 
-def _job(
-    session: Session, index: int, credentials: Credentials, side: Case | None, timeout: float
-) -> dict[str, Any]:
-    plan = session.plan
+def plan_job(plan: Plan, index: int, side: Case | None, timeout: float) -> dict[str, Any]:
+    """What a party process is told of its computation: its index, the plan, its side's
+    case (a delegation's) and the time limits; the transport is added by the caller."""
     return {
         "index": index,
-        "parties": [
-            {"host": p.host, "port": p.port, "certificate": p.certificate} for p in session.parties
-        ],
-        "tls": {"cert_file": credentials.cert_file, "key_file": credentials.key_file},
         "finding": plan.finding.value,
         "sizes": list(plan.enumerated),
         "kept": [list(k) for k in plan.kept],
@@ -317,6 +312,18 @@ def _job(
         "side_doc": None
         if side is None
         else side.model_dump(mode="json", by_alias=True, exclude_none=True),
+    }
+
+
+def _job(
+    session: Session, index: int, credentials: Credentials, side: Case | None, timeout: float
+) -> dict[str, Any]:
+    return {
+        **plan_job(session.plan, index, side, timeout),
+        "parties": [
+            {"host": p.host, "port": p.port, "certificate": p.certificate} for p in session.parties
+        ],
+        "tls": {"cert_file": credentials.cert_file, "key_file": credentials.key_file},
     }
 
 
