@@ -476,6 +476,10 @@ def test_a_limited_move_equilibrium_is_released_with_its_horizon(
     assert "limited-move stability (L) with a horizon of 3 moves" in mine
     russian = clients("a1").client.get(f"/d/{d}/releases", headers={"Accept-Language": "ru"})
     assert "с горизонтом в 3 хода" in unescape(russian.text)
+    tampered = {**form, "csrf": fac.csrf, "horizon": "99", "audience": world.delegation_b}
+    refused_horizon = fac.client.post(f"/d/{d}/escalation/releases", data=tampered)
+    assert refused_horizon.status_code == 422
+    assert "give a whole number from 1 to 12" in unescape(refused_horizon.text)  # beside it
     path = {**form, "csrf": fac.csrf, "kind": "path", "audience": world.delegation_b}
     refused = fac.client.post(f"/d/{d}/escalation/releases", data=path)
     assert refused.status_code == 422
