@@ -14,6 +14,7 @@ from enum import Enum
 from pathlib import Path
 
 from backchannel.errors import CaseFileError
+from backchannel.messages import Message, t_
 
 __all__ = ["FileKind", "file_kind", "kind_of"]
 
@@ -48,11 +49,11 @@ def file_kind(path: Path) -> FileKind | None:
     return _SUFFIXES.get(path.suffix.lower())
 
 
-def _accepted(kinds: Sequence[FileKind]) -> str:
-    names = [suffix for suffix, kind in _SUFFIXES.items() if kind in kinds]
+def _accepted(kinds: Sequence[FileKind]) -> Message:
+    names = ", ".join(suffix for suffix, kind in _SUFFIXES.items() if kind in kinds)
     if FileKind.FOLDER in kinds:
-        names.append("a folder")
-    return ", ".join(names)
+        return t_("use {kinds}, a folder", kinds=names)
+    return t_("use {kinds}", kinds=names)
 
 
 def kind_of(
@@ -81,10 +82,10 @@ def kind_of(
     if otherwise is not None:
         return otherwise
     if kind is None and not path.suffix and not path.exists():
-        raise CaseFileError(str(path), (), "no such file or folder", hint="check the path")
+        raise CaseFileError(str(path), (), t_("no such file or folder"), hint=t_("check the path"))
     problem = (
-        "a folder, not a file"
+        t_("a folder, not a file")
         if kind is FileKind.FOLDER
-        else f"unknown file type {path.suffix or '(none)'!r}"
+        else t_("unknown file type {suffix}", suffix=repr(path.suffix or "(none)"))
     )
-    raise CaseFileError(str(path), (), problem, hint=f"use {_accepted(accepted)}")
+    raise CaseFileError(str(path), (), problem, hint=_accepted(accepted))

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from backchannel.errors import CaseFileError, InputError
-from backchannel.messages import t_
+from backchannel.messages import Message, t_, verbatim
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -54,26 +54,30 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _TEXT_HINT = t_("save it as plain UTF-8 text")
 
 
-def _unreadable(source: str, reason: str, hint: str | None = None) -> CaseFileError:
-    return CaseFileError(source, (), f"cannot read the file: {reason}", hint=hint)
+def _unreadable(source: str, reason: Message, hint: Message | None = None) -> CaseFileError:
+    return CaseFileError(source, (), t_("cannot read the file: {reason}", reason=reason), hint=hint)
 
 
-def _special(mode: int) -> str | None:
+def _special(mode: int) -> Message | None:
     """What a file that is not a regular file is, in words (``None`` for a regular file)."""
     if stat.S_ISREG(mode):
         return None
     kinds = (
-        (stat.S_ISDIR, "a folder"),
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a device"),
-        (stat.S_ISBLK, "a device"),
+        (stat.S_ISDIR, t_("it is a folder")),
+        (stat.S_ISFIFO, t_("it is a FIFO (named pipe)")),
+        (stat.S_ISSOCK, t_("it is a socket")),
+        (stat.S_ISCHR, t_("it is a device")),
+        (stat.S_ISBLK, t_("it is a device")),
     )
-    return next((name for test, name in kinds if test(mode)), "not a regular file")
+    return next((name for test, name in kinds if test(mode)), t_("it is not a regular file"))
 
 
 def _too_large(source: str) -> CaseFileError:
-    return _unreadable(source, f"it is larger than {MAX_FILE_BYTES:,} bytes", "give a smaller file")
+    return _unreadable(
+        source,
+        t_("it is larger than {limit} bytes", limit=f"{MAX_FILE_BYTES:,}"),
+        t_("give a smaller file"),
+    )
 
 
 def read_bytes(path: Path) -> bytes:
@@ -90,22 +94,23 @@ def read_bytes(path: Path) -> bytes:
     """
     source = str(path)
     try:
-        kind = _special(os.stat(path).st_mode)
+        mode = os.stat(path).st_mode
+        kind = _special(mode)
         if kind is not None:
-            hint = "give a file" if kind == "a folder" else "give a regular file"
-            raise _unreadable(source, f"it is {kind}", hint)
+            hint = t_("give a file") if stat.S_ISDIR(mode) else t_("give a regular file")
+            raise _unreadable(source, kind, hint)
         handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(handle, "rb") as file:
             facts = os.fstat(file.fileno())  # the file opened, not the one looked at
             if _special(facts.st_mode) is not None:
-                raise _unreadable(source, "it is not a regular file", "give a regular file")
+                raise _unreadable(source, t_("it is not a regular file"), t_("give a regular file"))
             if facts.st_size > MAX_FILE_BYTES:
                 raise _too_large(source)
             data = file.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise _unreadable(source, "no such file", "check the path") from None
+        raise _unreadable(source, t_("no such file"), t_("check the path")) from None
     except OSError as error:
-        raise _unreadable(source, error.strerror or type(error).__name__) from None
+        raise _unreadable(source, verbatim(error.strerror or type(error).__name__)) from None
     if len(data) > MAX_FILE_BYTES:
         raise _too_large(source)
     return data
@@ -189,7 +194,7 @@ def read_text(path: Path) -> str:
 
 def _unwritable(path: Path, error: OSError) -> InputError:
     reason = error.strerror or type(error).__name__
-    return InputError(f"{path}: cannot write the file ({reason})")
+    return InputError(t_("{path}: cannot write the file ({reason})", path=str(path), reason=reason))
 
 
 def _sync_folder(folder: Path) -> None:
@@ -241,10 +246,14 @@ def _check_target(path: Path, *, replace: bool) -> None:
         raise _unwritable(path, error) from None
     kind = _special(mode)
     if kind is not None:
-        raise InputError(f"{path}: it is {kind}, not a file", hint="give a new file name")
+        raise InputError(
+            t_("{path}: {kind}, not a file", path=str(path), kind=kind),
+            hint=t_("give a new file name"),
+        )
     if not replace:
         raise InputError(
-            f"{path}: the file exists", hint="add --force to replace it, or give a new name"
+            t_("{path}: the file exists", path=str(path)),
+            hint=t_("add --force to replace it, or give a new name"),
         )
 
 
