@@ -319,8 +319,15 @@ def test_check_durability_accepts_the_apps_database(platform: Platform) -> None:
 
 def test_platform_open_refuses_a_schema_that_is_not_at_head(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
+    with pytest.raises(SchemaOutOfDate, match="there is no database at"):
+        Platform.open(settings)  # no file yet: refused, and nothing is created
+    assert not (tmp_path / "backchannel.db").exists()
+    created = make_engine(settings.database_url)
+    with created.connect():  # a database file (0600), never migrated
+        pass
+    created.dispose()
     with pytest.raises(SchemaOutOfDate, match="not up to date"):
-        Platform.open(settings)  # never migrated
+        Platform.open(settings)
     close(Platform.open(settings, upgrade=True))
     engine = make_engine(settings.database_url)
     migrate.downgrade(engine, "base")

@@ -37,6 +37,7 @@ from backchannel.storage.db import (
     Engine,
     Session,
     WriterQueue,
+    absent_database,
     check_durability,
     make_engine,
     session_factory,
@@ -197,7 +198,21 @@ class Platform:
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = False) -> Platform:
         """Open the storage, checking file modes, durability, that it can be written, the
-        schema and the key; optionally migrate first."""
+        schema and the key; optionally migrate first.
+
+        Without ``upgrade`` an SQLite file that does not exist is refused before anything is
+        created (a mistyped ``--database`` must not leave an empty database behind).
+        """
+        missing_file = None if upgrade else absent_database(settings.database_url)
+        if missing_file is not None:
+            raise SchemaOutOfDate(
+                t_("there is no database at {path}", path=str(missing_file)),
+                hint=t_(
+                    "check --database (or BACKCHANNEL_DATABASE_URL); "
+                    "to make a new one, run {command}",
+                    command="`backchannel db upgrade`",
+                ),
+            )
         engine = make_engine(settings.database_url)
         check_files(engine.url)
         with translated(engine):

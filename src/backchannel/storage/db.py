@@ -28,6 +28,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -41,6 +42,7 @@ __all__ = [
     "UnsafeDatabase",
     "WriterQueue",
     "WriterQueueTimeout",
+    "absent_database",
     "check_durability",
     "make_engine",
     "session_factory",
@@ -199,6 +201,13 @@ def make_engine(url: str, *, reader: bool = False) -> Engine:
     if reader:  # the event loop's reads: one at a time, a second connection only if ever needed
         return create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=4)
     return create_engine(url, pool_pre_ping=True)
+
+
+def absent_database(url: str) -> Path | None:
+    """The file of an SQLite database URL when no such file exists (None otherwise, and for
+    PostgreSQL)."""
+    path = sqlite_path(make_url(url))
+    return path if path is not None and not path.exists() else None
 
 
 def check_durability(engine: Engine) -> dict[str, str]:
