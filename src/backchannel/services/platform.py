@@ -270,13 +270,9 @@ class Platform:
 
     def close(self) -> None:
         """Close every database connection of this platform (the writer's and the reader's)."""
-        for engine in self.engines():
+        reader = self.readers.kw.get("bind", self.engine)
+        for engine in {id(e): e for e in (self.engine, reader)}.values():
             engine.dispose()
-
-    def engines(self) -> list[Engine]:
-        """Every engine of this platform: the writer's, then the readers' (each once)."""
-        found = [f.kw.get("bind", self.engine) for f in (self.sessions, self.readers)]
-        return list({id(e): e for e in (self.engine, *found)}.values())
 
     @contextmanager
     def unit(self) -> Iterator[Session]:

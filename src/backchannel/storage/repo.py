@@ -154,8 +154,7 @@ def seat(session: Session, dialogue_id: str, user_id: str) -> SeatLookup | None:
     Every request to a dialogue asks this, so it reads plain columns on the session's
     connection (no ORM object), after flushing what the unit has pending.
     """
-    if session.new or session.dirty or session.deleted:
-        session.flush()
+    session.flush()  # what the unit has pending (nothing to do in a snapshot)
     row = session.connection().execute(_SEAT, {"dialogue": dialogue_id, "user": user_id}).first()
     if row is None:
         return None

@@ -117,8 +117,8 @@ async def read(platform: Platform, call: Callable[P, T], /, *args: P.args, **kwa
     On the loop the call is marked :meth:`Platform.read_only`, so a call that tried to
     write would fail at once instead of holding every request behind the write lock. On
     PostgreSQL a read waits on the server's socket: reads on the loop would wait one after
-    the other (measured: 96 instead of 117 requests/s served to 200 users, p99 3.6 s
-    instead of 1.3 s), so they stay in the thread pool.
+    the other (measured: 96 instead of 105 requests/s served to 200 users, p99 3.6 s
+    instead of 1.5 s), so they stay in the thread pool.
     """
     if platform.settings.is_sqlite:
         with platform.read_only():
