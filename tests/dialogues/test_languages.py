@@ -230,6 +230,14 @@ def test_a_schema_problem_is_told_in_the_request_language(app: FastAPI, world: W
         "code": "must be at most {le}",  # the problem's own code, the same in every language
         "field": "evaluations_per_round",
     }
+    truth = browser.client.post(
+        "/api/v1/dialogues",
+        json={"title": "Talks", "evaluations_per_round": True},
+        headers={"X-CSRF-Token": browser.csrf, "Accept-Language": "ru"},
+    )
+    assert truth.status_code == 422
+    assert truth.json()["error"] == "evaluations_per_round: нужно целое число, а не true или false"
+    assert truth.json()["code"] == "a whole number is needed, not true or false"
 
 
 # ------------------------------------------------------------------ every page

@@ -45,7 +45,7 @@ NOTE_LIMIT = 4000
 
 def _not_a_truth_value(value: object) -> object:
     if isinstance(value, bool):
-        raise ValueError("a whole number is needed, not true or false")
+        raise ValueError(t_("a whole number is needed, not true or false"))
     return value
 
 
