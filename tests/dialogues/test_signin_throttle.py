@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import inspect, select, text
 
@@ -142,6 +143,17 @@ def test_serve_believes_proxy_headers_only_from_trusted_proxies(tmp_path: Path) 
     assert trusting["forwarded_allow_ips"] == "10.0.0.1/32,10.1.0.0/16"
     with pytest.raises(ValueError, match="not an IP address or network"):
         make_settings(tmp_path, trusted_proxies="*")
+
+
+def test_serve_runs_uvicorn_on_its_c_parser_and_loop(tmp_path: Path) -> None:
+    """httptools and uvloop, named (a missing one fails at start-up, not silently slower)."""
+    config = uvicorn.Config(create_app, factory=True, **server_options(make_settings(tmp_path)))
+    assert config.http == "httptools" and config.loop == "uvloop"
+    loop = config.get_loop_factory()()  # type: ignore[misc]
+    try:
+        assert type(loop).__module__.startswith("uvloop")
+    finally:
+        loop.close()
 
 
 # ------------------------------------------------------------------ no lock-out

@@ -43,7 +43,9 @@ from backchannel.storage.db import (
     session_factory,
     sessionmaker,
     transaction,
+    without_waiting,
 )
+from backchannel.storage.db import WriteWouldWait as WriteWouldWait  # noqa: PLC0414 (for the web)
 from backchannel.storage.faults import (
     DamagedDatabase,
     check_files,
@@ -306,6 +308,15 @@ class Platform:
             yield
         finally:
             _READ_ONLY.reset(token)
+
+    @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """A block whose first write unit must not wait for another writer: if one holds
+        the database, it raises :class:`WriteWouldWait` before anything is written, and the
+        caller runs the call again where it may wait. Later units of the block wait as
+        usual, so a retry never repeats a committed unit. Only SQLite queues writers."""
+        with without_waiting():
+            yield
 
     def log(self, s: Session, action: str, **fields: Any) -> None:
         """Log an action of the current write unit: its audit entry is appended, in the

@@ -1,6 +1,6 @@
 """Database engine, durability settings and transactions.
 
-SQLite connections are set to WAL, ``synchronous=FULL``, foreign keys on, a 5 s busy
+SQLite connections are set to WAL, ``synchronous=FULL``, foreign keys on, a 30 s busy
 timeout and ``secure_delete`` on, and :func:`check_durability` refuses to run with
 anything weaker (an in-memory database, a file system without WAL, a PostgreSQL
 server with ``fsync`` or ``synchronous_commit`` off). Every write happens inside
@@ -13,6 +13,12 @@ many rounds: that made the tail of the write latency. The writers of one process
 therefore queue in a :class:`WriterQueue` first, in arrival order, and reach
 ``BEGIN IMMEDIATE`` one by one; the busy timeout still bounds a wait on another
 process (the CLI, a backup).
+
+A short write may also be tried :func:`without_waiting` (the server does so on its
+event loop): its first unit then takes the queue and the database lock only if both are
+free at once, else it raises :class:`WriteWouldWait` before anything was written, and
+the caller runs it again where it may wait (a thread). A later unit of the same call
+waits as usual, so that a retry never repeats a committed unit.
 
 The SQLite files hold password hashes and the audit log: every connection is opened
 under the umask ``077``, so the database file is created ``0600`` (SQLite gives its
@@ -28,11 +34,13 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = [
@@ -40,6 +48,7 @@ __all__ = [
     "Engine",
     "Session",
     "UnsafeDatabase",
+    "WriteWouldWait",
     "WriterQueue",
     "WriterQueueTimeout",
     "absent_database",
@@ -48,17 +57,21 @@ __all__ = [
     "session_factory",
     "sessionmaker",
     "transaction",
+    "without_waiting",
 ]
 
 from backchannel.errors import BackchannelError
 from backchannel.messages import t_
 from backchannel.storage.faults import UnsafeDatabase, sqlite_path, translated
 
+BUSY_TIMEOUT_MS = 30000
+SQLITE_BUSY = 5
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=30000",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA secure_delete=ON",
 )
 
@@ -73,6 +86,24 @@ WRITER_WAIT_SECONDS = 30.0
 
 class WriterQueueTimeout(BackchannelError):
     """A write waited longer than the busy timeout for the writers before it."""
+
+
+class WriteWouldWait(Exception):
+    """A write tried :func:`without_waiting` found another writer first: nothing was
+    written; run the call again where it may wait."""
+
+
+_NO_WAIT: ContextVar[bool] = ContextVar("backchannel_write_no_wait", default=False)
+
+
+@contextmanager
+def without_waiting() -> Iterator[None]:
+    """Run a block whose first write unit must not wait (see the module's docstring)."""
+    token = _NO_WAIT.set(True)
+    try:
+        yield
+    finally:
+        _NO_WAIT.reset(token)
 
 
 class WriterQueue:
@@ -107,6 +138,8 @@ class WriterQueue:
             if self._holder is None:
                 self._holder = me
                 return
+            if _NO_WAIT.get():
+                raise WriteWouldWait()
             turn = threading.Lock()
             turn.acquire()
             self._waiting.append(turn)
@@ -167,7 +200,23 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin_write(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")  # one writer at a time, no upgrade deadlock
+    """``BEGIN IMMEDIATE``: one writer at a time, no upgrade deadlock. Without waiting,
+    a database another process writes to raises :class:`WriteWouldWait` at once; the
+    first unit that begins ends the call's no-wait part (a later unit waits)."""
+    if not _NO_WAIT.get():
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except DBAPIError as error:
+        code = getattr(error.orig, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF == SQLITE_BUSY:
+            raise WriteWouldWait() from error
+        raise
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    _NO_WAIT.set(False)
 
 
 def _sqlite_begin_read(connection: Any) -> None:

@@ -226,6 +226,10 @@ def server_options(settings: Settings) -> dict[str, object]:
         "port": settings.port,
         "log_level": "warning",
         "server_header": False,
+        # the C parser and loop (see pyproject.toml): named, so that a missing one fails
+        # at start-up instead of serving slower without a word
+        "http": "httptools",
+        "loop": "asyncio" if sys.platform == "win32" else "uvloop",
         # X-Forwarded-For believed from the trusted proxies only (uvicorn's default
         # believes any loopback peer): the same rule as web.gate.client_source
         "proxy_headers": bool(settings.trusted_proxies),

@@ -32,7 +32,7 @@ from backchannel.errors import (
 from backchannel.messages import t_
 from backchannel.services import accounts
 from backchannel.services.accounts import Current
-from backchannel.services.platform import Platform
+from backchannel.services.platform import Platform, WriteWouldWait
 from backchannel.web.language import remember_account_language
 from backchannel.web.security import SAFE_METHODS, foreign_origin, same_token
 
@@ -123,6 +123,29 @@ async def read(platform: Platform, call: Callable[P, T], /, *args: P.args, **kwa
     if platform.settings.is_sqlite:
         with platform.read_only():
             return call(*args, **kwargs)
+    return await run_in_threadpool(call, *args, **kwargs)
+
+
+async def write(
+    platform: Platform, call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """Run a short write service call: on the event loop on SQLite when no other writer
+    holds the database, else in the thread pool.
+
+    In the thread pool a write takes the GIL back after each of its dozen statements, each
+    time behind the event loop: under load a 5 ms write held the database for 20-30 ms and
+    writes queued behind it (p50 150 ms). On the loop it runs at once, in one piece. If
+    another writer is first (a thread of this process, another worker, the CLI) the call
+    stops before writing anything (:meth:`Platform.without_waiting`) and runs again in the
+    thread pool, where it waits its turn. Only for calls of a few milliseconds: anything
+    that hashes a password, solves or renders a PDF stays in the thread pool.
+    """
+    if platform.settings.is_sqlite:
+        try:
+            with platform.without_waiting():
+                return call(*args, **kwargs)
+        except WriteWouldWait:
+            pass
     return await run_in_threadpool(call, *args, **kwargs)
 
 

@@ -93,6 +93,7 @@ from backchannel.web.deps import (
     refuse_other_sites,
     set_challenge_cookie,
     set_cookie,
+    write,
 )
 from backchannel.web.language import render_of
 from backchannel.web.once import OnceRoute
@@ -475,8 +476,14 @@ async def position_put(
     delegation: Delegation = None,
 ) -> RevisionOut:
     """Record the side's position in the current draft round."""
-    found = await run_in_threadpool(
-        positions.save_position, platform, current.actor, dialogue_id, position, delegation
+    found = await write(
+        platform,
+        positions.save_position,
+        platform,
+        current.actor,
+        dialogue_id,
+        position,
+        delegation,
     )
     return RevisionOut(round=found.round_number, revision=found.revision)
 

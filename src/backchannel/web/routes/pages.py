@@ -45,6 +45,7 @@ from backchannel.web.deps import (
     session_of,
     set_challenge_cookie,
     set_cookie,
+    write,
 )
 from backchannel.web.errors import Shown, form_error, sign_in_refused
 from backchannel.web.forms import (
@@ -513,8 +514,14 @@ async def position_save(
     try:
         absent = context["d"].seat.role == FACILITATOR
         typed = position_from_form(context["d"].agenda, form, absent=absent)
-        await run_in_threadpool(
-            positions.save_position, platform, current.actor, dialogue_id, typed, delegation
+        await write(
+            platform,
+            positions.save_position,
+            platform,
+            current.actor,
+            dialogue_id,
+            typed,
+            delegation,
         )
     except BackchannelError as refused:
         error, field = form_error(refused), field_of(refused)

@@ -29,7 +29,7 @@ from backchannel.web.api_models import (
     Created,
     DialogueId,
 )
-from backchannel.web.deps import CurrentDep, PlatformDep, read
+from backchannel.web.deps import CurrentDep, PlatformDep, read, write
 from backchannel.web.errors import Shown, form_error
 from backchannel.web.once import OnceRoute
 from backchannel.web.record_models import (
@@ -267,11 +267,12 @@ async def _write(
     error_field: str | None = None,
     **typed: Any,
 ) -> Response:
-    """Run one of a meeting's forms: ``call`` off the event loop, then back to ``then``;
+    """Run one of a meeting's forms (a short write, :func:`~backchannel.web.deps.write`),
+    then back to ``then``;
     when it is refused, the meeting again with what was typed (``typed``, as :func:`_one`
     takes it) and the error beside ``error_field`` (else the field the error names)."""
     try:
-        await run_in_threadpool(call)
+        await write(platform, call)
     except BackchannelError as refused:
         return await _one(
             request,
@@ -502,8 +503,8 @@ async def note_put(
     current: CurrentDep,
 ) -> NoteOut:
     """Replace the own delegation's private notes of the meeting (an empty text clears them)."""
-    found = await run_in_threadpool(
-        notes.save_note, platform, current.actor, dialogue_id, meeting_id, body.text
+    found = await write(
+        platform, notes.save_note, platform, current.actor, dialogue_id, meeting_id, body.text
     )
     return NoteOut.model_validate(found.__dict__)
 
