@@ -5,7 +5,8 @@ nobody else is writing: a write in the thread pool takes the GIL back after each
 statement, behind the loop, and held the database for several times its own work. When
 another writer is first (a thread of this process, another process), the first unit of
 the call stops before it writes anything (``Platform.without_waiting``, raising
-``WriteWouldWait``) and the call runs again in the thread pool, where it waits. A later
+``WriteWouldWait``); the call tries again on the loop after short sleeps, then in the
+thread pool, where it waits. A later
 unit of the same call waits as usual, so a retry never repeats a committed unit.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,13 +29,20 @@ from backchannel.services.platform import Platform, WriteWouldWait
 from backchannel.storage.db import BUSY_TIMEOUT_MS
 from backchannel.storage.faults import sqlite_path
 from backchannel.storage.tables import AuditEntryRow
-from backchannel.web.deps import write
+from backchannel.web.deps import RETRY_DELAYS_S, write
 from conftest import World, make_settings
 
 from .conftest import Browserless
 
 JOIN_S = 30.0
 PLENARY = MeetingPlan(starts="2030-03-14T10:00", zone="Europe/Vienna", place="Vienna")
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + JOIN_S
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.001)
 
 
 def _entries(platform: Platform) -> int:
@@ -123,9 +132,37 @@ def test_a_later_unit_of_the_same_call_waits_instead_of_giving_way(platform: Pla
     assert _entries(platform) == before + 2
 
 
-def test_write_runs_on_the_loop_when_free_and_once_in_the_pool_when_not(
+def test_write_runs_on_the_loop_when_free_and_tries_again_there_when_not(
     platform: Platform,
 ) -> None:
+    attempts: list[int] = []
+
+    async def where(call: Callable[[], int]) -> tuple[int, int]:
+        return threading.get_ident(), await write(platform, call)
+
+    def counted() -> int:
+        attempts.append(threading.get_ident())
+        return _logged(platform)
+
+    before = _entries(platform)
+    loop_thread, ran_on = asyncio.run(where(counted))
+    assert ran_on == loop_thread and attempts == [loop_thread]
+
+    attempts.clear()
+    with _queue_held_by_another_thread(platform) as release:
+
+        def freed_at_the_third_try() -> int:
+            if len(attempts) == 2:  # the other writer finishes while this one sleeps
+                release.set()
+                _wait_for(lambda: platform.writers is not None and not platform.writers.held)
+            return counted()
+
+        loop_thread, ran_on = asyncio.run(where(freed_at_the_third_try))
+    assert ran_on == loop_thread and attempts == [loop_thread] * 3
+    assert _entries(platform) == before + 2  # one entry per call: the tries wrote nothing
+
+
+def test_write_goes_to_the_pool_when_the_database_stays_busy(platform: Platform) -> None:
     attempts: list[int] = []
 
     def counted() -> int:
@@ -136,16 +173,13 @@ def test_write_runs_on_the_loop_when_free_and_once_in_the_pool_when_not(
         return threading.get_ident(), await write(platform, counted)
 
     before = _entries(platform)
-    loop_thread, ran_on = asyncio.run(where())
-    assert ran_on == loop_thread and len(attempts) == 1
-
-    attempts.clear()
     with _queue_held_by_another_thread(platform) as release:
-        threading.Timer(0.2, release.set).start()
+        # held past every try on the loop: the last goes to the pool and waits there
+        threading.Timer(0.5, release.set).start()
         loop_thread, ran_on = asyncio.run(where())
-    assert ran_on != loop_thread  # the pool's thread, after the loop's attempt gave way
-    assert attempts == [loop_thread, ran_on]
-    assert _entries(platform) == before + 2  # one entry per call: the retry wrote once
+    assert ran_on != loop_thread
+    assert attempts == [loop_thread] * (len(RETRY_DELAYS_S) + 1) + [ran_on]
+    assert _entries(platform) == before + 1
 
 
 def test_write_stays_in_the_pool_on_postgresql(database_url: str, tmp_path: Path) -> None:

@@ -121,10 +121,18 @@ Seen = dict[tuple[str, str, int], SideAnswer]
 """(side id, clause id, revision) -> the answer the seat sees."""
 
 
-def _seen(s: Session, keys: DialogueKeys, place: Seat, text: TextRow, sides: Sequence[str]) -> Seen:
-    """Every answer the seat may see, the latest of each clause revision per side."""
+def _seen(
+    s: Session,
+    keys: DialogueKeys,
+    place: Seat,
+    text: TextRow,
+    sides: Sequence[str],
+    released: Sequence[TextReleaseRow],
+) -> Seen:
+    """Every answer the seat may see (``released``: the releases it reads), the latest of
+    each clause revision per side."""
     seen: Seen = {}
-    for row in repo.text_releases(s, text.id, _audiences(place)):
+    for row in released:
         body = keys.open("text_releases", "body", row.id, row.body_ct)
         for item in body["answers"]:
             key = (row.delegation_id, item["clause_id"], item["revision"])
@@ -143,7 +151,8 @@ def view_of(
     s: Session, keys: DialogueKeys, place: Seat, text: TextRow, version: Version
 ) -> TextView:
     sides = _sides(s, keys, place.dialogue_id)
-    seen = _seen(s, keys, place, text, list(sides))
+    released = repo.text_releases(s, text.id, _audiences(place))
+    seen = _seen(s, keys, place, text, list(sides), released)
     clauses = []
     for number, clause in enumerate(version.clauses, start=1):
         answers = {
@@ -162,7 +171,7 @@ def view_of(
             r.released_at,
             r.audience if place.is_facilitator else None,
         )
-        for r in repo.text_releases(s, text.id, _audiences(place))
+        for r in released
     ]
     own = place.delegation_id if place.role == MEMBER else None
     return TextView(

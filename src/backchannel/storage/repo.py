@@ -256,20 +256,24 @@ def evaluations(session: Session, round_id: str) -> Sequence[EvaluationRow]:
     )
 
 
+_EVALUATION_COUNT = select(
+    select(func.count())
+    .select_from(EvaluationRow)
+    .where(EvaluationRow.dialogue_id == bindparam("dialogue"))
+    .scalar_subquery()
+    + select(func.count())
+    .select_from(BlindComputationRow)
+    .where(BlindComputationRow.dialogue_id == bindparam("dialogue"))
+    .scalar_subquery()
+)
+
+
 def evaluation_count(session: Session, dialogue_id: str) -> int:
     """How many evaluations the dialogue has had, in all its rounds (a blind dialogue's
-    computations count as evaluations)."""
-    found = session.execute(
-        select(func.count())
-        .select_from(EvaluationRow)
-        .where(EvaluationRow.dialogue_id == dialogue_id)
-    ).scalar()
-    blind = session.execute(
-        select(func.count())
-        .select_from(BlindComputationRow)
-        .where(BlindComputationRow.dialogue_id == dialogue_id)
-    ).scalar()
-    return int(found or 0) + int(blind or 0)
+    computations count as evaluations); one prebuilt query on the connection, as the
+    overview of every dialogue page asks it."""
+    found = session.connection().execute(_EVALUATION_COUNT, {"dialogue": dialogue_id}).scalar()
+    return int(found or 0)
 
 
 def blind_nodes(session: Session, dialogue_id: str) -> Sequence[BlindNodeRow]:
@@ -614,22 +618,32 @@ def texts(session: Session, dialogue_id: str) -> Sequence[TextRow]:
     return session.execute(query.order_by(TextRow.created_at, TextRow.id)).scalars().all()
 
 
+_TEXT_VERSION = select(TextVersionRow).where(
+    TextVersionRow.text_id == bindparam("text"), TextVersionRow.number == bindparam("number")
+)
+
+
 def text_version(session: Session, text_id: str, number: int) -> TextVersionRow | None:
     """One version of a text."""
-    query = select(TextVersionRow).where(
-        TextVersionRow.text_id == text_id, TextVersionRow.number == number
+    return session.execute(_TEXT_VERSION, {"text": text_id, "number": number}).scalar()
+
+
+_TEXT_RESPONSES = (
+    select(TextResponseRow)
+    .where(
+        TextResponseRow.text_id == bindparam("text"),
+        TextResponseRow.delegation_id.in_(bindparam("sides", expanding=True)),
     )
-    return session.execute(query).scalar()
+    .order_by(TextResponseRow.sequence)
+)
 
 
 def text_responses(
     session: Session, text_id: str, delegation_ids: Sequence[str]
 ) -> Sequence[TextResponseRow]:
     """Every response of these delegations to a text, oldest first."""
-    query = select(TextResponseRow).where(
-        TextResponseRow.text_id == text_id, TextResponseRow.delegation_id.in_(delegation_ids)
-    )
-    return session.execute(query.order_by(TextResponseRow.sequence)).scalars().all()
+    found = session.execute(_TEXT_RESPONSES, {"text": text_id, "sides": list(delegation_ids)})
+    return found.scalars().all()
 
 
 def last_response_sequence(session: Session, text_id: str, delegation_id: str) -> int:
@@ -640,15 +654,24 @@ def last_response_sequence(session: Session, text_id: str, delegation_id: str) -
     return session.execute(query).scalar() or 0
 
 
+_TEXT_RELEASES = (
+    select(TextReleaseRow)
+    .where(TextReleaseRow.text_id == bindparam("text"))
+    .order_by(TextReleaseRow.released_at, TextReleaseRow.version)
+)
+_TEXT_RELEASES_TO = _TEXT_RELEASES.where(
+    TextReleaseRow.audience.in_(bindparam("audiences", expanding=True))
+)
+
+
 def text_releases(
     session: Session, text_id: str, audiences: Sequence[str] | None
 ) -> Sequence[TextReleaseRow]:
     """The releases of responses to a text (to ``audiences``; None: all), oldest first."""
-    query = select(TextReleaseRow).where(TextReleaseRow.text_id == text_id)
-    if audiences is not None:
-        query = query.where(TextReleaseRow.audience.in_(audiences))
-    order = (TextReleaseRow.released_at, TextReleaseRow.version)
-    return session.execute(query.order_by(*order)).scalars().all()
+    if audiences is None:
+        return session.execute(_TEXT_RELEASES, {"text": text_id}).scalars().all()
+    found = session.execute(_TEXT_RELEASES_TO, {"text": text_id, "audiences": list(audiences)})
+    return found.scalars().all()
 
 
 def text_released(

@@ -15,6 +15,7 @@ PostgreSQL a read waits on a socket, so it stays in the thread pool. Writes, sig
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Annotated, ParamSpec, TypeVar
@@ -126,26 +127,36 @@ async def read(platform: Platform, call: Callable[P, T], /, *args: P.args, **kwa
     return await run_in_threadpool(call, *args, **kwargs)
 
 
+RETRY_DELAYS_S = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032)
+"""How long a short write that gave way waits on the loop before it tries again (about
+60 ms in all), before it goes to the thread pool to wait its turn there."""
+
+
 async def write(
     platform: Platform, call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
 ) -> T:
-    """Run a short write service call: on the event loop on SQLite when no other writer
-    holds the database, else in the thread pool.
+    """Run a short write service call: on the event loop on SQLite, else in the thread pool.
 
     In the thread pool a write takes the GIL back after each of its dozen statements, each
     time behind the event loop: under load a 5 ms write held the database for 20-30 ms and
     writes queued behind it (p50 150 ms). On the loop it runs at once, in one piece. If
     another writer is first (a thread of this process, another worker, the CLI) the call
-    stops before writing anything (:meth:`Platform.without_waiting`) and runs again in the
-    thread pool, where it waits its turn. Only for calls of a few milliseconds: anything
-    that hashes a password, solves or renders a PDF stays in the thread pool.
+    stops before writing anything (:meth:`Platform.without_waiting`) and tries again after
+    a short sleep that leaves the loop free (:data:`RETRY_DELAYS_S`): SQLite's own wait
+    for the lock would poll with sleeps of up to 100 ms, holding a thread. After the last
+    try it runs in the thread pool, where it waits its turn. Only for calls of a few
+    milliseconds: anything that hashes a password, solves or renders a PDF stays in the
+    thread pool.
     """
     if platform.settings.is_sqlite:
-        try:
-            with platform.without_waiting():
-                return call(*args, **kwargs)
-        except WriteWouldWait:
-            pass
+        for delay in (*RETRY_DELAYS_S, None):
+            try:
+                with platform.without_waiting():
+                    return call(*args, **kwargs)
+            except WriteWouldWait:
+                if delay is None:
+                    break
+                await asyncio.sleep(delay)
     return await run_in_threadpool(call, *args, **kwargs)
 
 
