@@ -181,6 +181,14 @@ def frontier(
     max_points: Annotated[
         int, typer.Option("--max-points", help="Size of the sample for 3 or more parties.")
     ] = 30,
+    gap: Annotated[
+        float | None,
+        typer.Option(
+            "--gap",
+            help="3 or more parties: add points (up to --max-points more) until no "
+            "admissible package is more than this ahead of every point shown, on some side.",
+        ),
+    ] = None,
     limit: Annotated[
         int | None,
         typer.Option(
@@ -195,13 +203,21 @@ def frontier(
     """The Pareto frontier: exact for 2 parties, a representative set for more."""
     if limit is not None and limit < 1:
         raise InputError(t_("--limit must be at least 1, not {limit}", limit=limit))
+    if gap is not None and not 0 < gap < 1:
+        raise InputError(
+            t_("--gap must lie between 0 and 1 (a utility difference), not {gap}", gap=gap)
+        )
     from backchannel.services import documents
     from backchannel.services import negotiation as service
 
     loaded, result = _run(
         t_("Tracing the frontier..."),
         lambda: service.frontier(
-            path, issues=_issues(issues), max_points=max_points, time_limit=time_limit
+            path,
+            issues=_issues(issues),
+            max_points=max_points,
+            target_gap=gap,
+            time_limit=time_limit,
         ),
     )
     _emit(

@@ -14,6 +14,7 @@ from backchannel.messages import Text, t_, t_n
 from backchannel.model.results import (
     Certificate,
     ClashesResult,
+    Coverage,
     FrontierResult,
     MesoResult,
     Settlement,
@@ -298,7 +299,38 @@ def frontier(problem: Problem, result: FrontierResult, limit: int | None = None)
             )
         )
         _say(said)
+    if result.coverage is not None:
+        _coverage(result.coverage)
     _closing(result.method, result.seconds)
+
+
+def _coverage(covered: Coverage) -> None:
+    """What a representative set's coverage guarantees."""
+    if covered.proven:
+        _say(
+            t_(
+                "Coverage: every admissible package has a point here at most {gap} behind it "
+                "on every side (proven).",
+                gap=f"{covered.bound:.4f}",
+            )
+        )
+    else:
+        _say(
+            t_(
+                "Coverage: every admissible package has a point here at most {bound} behind "
+                "it on every side (proven bound); the furthest package found is {gap} ahead.",
+                bound=f"{covered.bound:.4f}",
+                gap=f"{covered.gap:.4f}",
+            )
+        )
+    if covered.target is not None and covered.bound > covered.target:
+        _say(
+            t_(
+                "The gap {target} asked for was not reached: allow more time or more points "
+                "(--time-limit, --max-points).",
+                target=f"{covered.target:g}",
+            )
+        )
 
 
 def meso(problem: Problem, result: MesoResult) -> None:

@@ -166,11 +166,30 @@ class FrontierPoint:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """How well a representative set covers the frontier (3 or more parties).
+
+    Every admissible package has a representative at most ``bound`` behind it on every
+    side (proven); ``gap`` is how far ahead of every representative the furthest package
+    found is, so the true gap lies in ``[gap, bound]``, and ``proven`` says the search
+    for it was complete (then ``bound`` only adds the rounding of the scaled
+    utilities). ``target`` is the gap asked for, if any (see
+    :mod:`backchannel.solvers.cpsat.coverage`).
+    """
+
+    gap: float
+    bound: float
+    proven: bool
+    target: float | None = None
+
+
+@dataclass(frozen=True)
 class FrontierResult:
     """Answer of ``frontier``: exact for 2 parties, a representative set for more.
 
     ``points`` are kept as arrays (:class:`~backchannel.model.frontier.FrontierPoints`),
-    sorted by utility.
+    sorted by utility. ``coverage`` states the quality of a representative set (None
+    for an exact frontier).
     """
 
     points: FrontierPoints
@@ -178,6 +197,7 @@ class FrontierResult:
     status: Status
     method: str
     seconds: float
+    coverage: Coverage | None = None
 
 
 @dataclass(frozen=True)

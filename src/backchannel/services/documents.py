@@ -6,6 +6,7 @@ number for a numeric issue); utilities are ``{party: value}``.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from backchannel.formats.frontier_json import PointsJson
@@ -164,8 +165,9 @@ def frontier_doc(
 
     With ``limit`` the document also gives the ``total`` number of points and the
     ``largest_gap``: the largest utility distance from any point to the nearest one
-    listed (see :func:`~backchannel.model.frontier.spread`). The points stream (see
-    :class:`~backchannel.formats.frontier_json.PointsJson`).
+    listed (see :func:`~backchannel.model.frontier.spread`). A representative set (3 or
+    more parties) gives its ``coverage`` (:class:`~backchannel.model.results.Coverage`).
+    The points stream (see :class:`~backchannel.formats.frontier_json.PointsJson`).
     """
     points = result.points
     doc: dict[str, Any] = {
@@ -177,6 +179,8 @@ def frontier_doc(
         rows, gap = spread(points.utilities, limit)
         doc.update(total=len(points), largest_gap=gap)
         points = points.take(rows)
+    if result.coverage is not None:
+        doc["coverage"] = asdict(result.coverage)
     doc.update(points=PointsJson(problem, points), method=result.method, seconds=result.seconds)
     return doc
 

@@ -112,11 +112,12 @@ def frontier(
     *,
     issues: Sequence[str] | None = None,
     max_points: int = 30,
+    target_gap: float | None = None,
     time_limit: float = 60.0,
 ) -> tuple[Loaded, FrontierResult]:
     """The Pareto frontier of admissible packages."""
     loaded = load(path, issues)
-    result = engine.frontier(loaded.problem, time_limit=_limit(time_limit), max_points=max_points)
+    result = engine.frontier(loaded.problem, _limit(time_limit), max_points, target_gap)
     return loaded, result
 
 

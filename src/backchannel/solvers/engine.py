@@ -179,9 +179,14 @@ def _shared_incumbents(
 
 
 def frontier(
-    problem: Problem, time_limit: float = DEFAULT_TIME_LIMIT, max_points: int = 30
+    problem: Problem,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    max_points: int = 30,
+    target_gap: float | None = None,
 ) -> FrontierResult:
-    """The Pareto frontier: exact for 2 parties, a representative set for more."""
+    """The Pareto frontier: exact for 2 parties, a representative set for more, with its
+    coverage, tightened to ``target_gap`` when given (see
+    :func:`~backchannel.solvers.cpsat.frontier.cpsat_frontier`)."""
     _check_parties(problem)
     result: FrontierResult | None = None
     if _small(problem):
@@ -192,7 +197,7 @@ def frontier(
         except NotApplicable:
             result = None
     if result is None:
-        result = cpsat_frontier(problem, time_limit=time_limit, max_points=max_points)
+        result = cpsat_frontier(problem, time_limit, max_points, target_gap)
     kept = within_tolerance_frontier(result.points.utilities)
     if kept.size < len(result.points):
         result = replace(result, points=result.points.take(kept))

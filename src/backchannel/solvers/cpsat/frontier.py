@@ -16,7 +16,8 @@ represented by the smallest option-index vector with that key.
   each party, then an even grid of positive weights, at most ``max_points`` in all) and a
   few augmented Chebyshev solves ``max t + sum_p G_p / I_p, t <= w_p G_p / I_p`` that
   also reach non-supported points; answers are re-scored in floats and filtered for
-  dominance among themselves.
+  dominance among themselves. Then the set's coverage is measured, and tightened to a
+  ``target`` gap when one is asked for (:mod:`backchannel.solvers.cpsat.coverage`).
 """
 
 from __future__ import annotations
@@ -29,11 +30,15 @@ from ortools.sat.python import cp_model
 
 from backchannel.model.frontier import FrontierPoints
 from backchannel.model.problem import Package, Problem
-from backchannel.model.results import FrontierPoint, FrontierResult, Status
+from backchannel.model.results import Coverage, FrontierPoint, FrontierResult, Status
+from backchannel.solvers.cpsat.coverage import coverage
 from backchannel.solvers.cpsat.objectives import Welfare
 from backchannel.solvers.cpsat.package_model import TOL, Budget, PackageModel
 from backchannel.solvers.cpsat.search import admissible_or_cut, certified_max
 from backchannel.solvers.cpsat.settle import admissible_model, ideals
+
+COVERAGE_SHARE = 0.25
+"""The share of the time limit kept for the coverage of a representative set."""
 
 
 def key(u: float) -> int:
@@ -109,11 +114,20 @@ def _two_parties(pm: PackageModel, budget: Budget) -> tuple[list[Package], bool]
         floor1 = k1 + 1
 
 
-def _sampled(pm: PackageModel, budget: Budget, max_points: int) -> tuple[list[Package], bool]:
+def _sampled(
+    pm: PackageModel, budget: Budget, max_points: int
+) -> tuple[list[Package], bool, list[int], list[float]]:
+    """The weighted-sum and Chebyshev sample, whether every solve was proven, the weights
+    that normalise each side's gain by its span, and a proven ceiling of each side's
+    utility over the admissible packages (its ideal, or a bound on it)."""
     tops = ideals(pm, budget)
-    if any(t.infeasible for t in tops):
-        return [], True
     n = len(pm.utility)
+    if any(t.infeasible for t in tops):
+        return [], True, [1] * n, list(pm.ceiling)
+    ceilings = [
+        t.value if t.proven else min(c, math.inf if t.upper is None else t.upper)
+        for t, c in zip(tops, pm.ceiling, strict=True)
+    ]
     spans = [t.value - d for t, d in zip(tops, pm.problem.disagreement, strict=True)]
     norm = [max(1, round(1000 / max(span, 1e-3))) for span in spans]
     weights: list[tuple[int, ...]] = [tuple(1 + 99 * (p == q) for q in range(n)) for p in range(n)]
@@ -136,7 +150,7 @@ def _sampled(pm: PackageModel, budget: Budget, max_points: int) -> tuple[list[Pa
             pm.model.add(t <= wp * c * pm.gain(p)).only_enforce_if(phase)
         expr = sum((c * pm.gain(p) for p, c in enumerate(norm)), 1000 * t)
         complete &= _collect(pm, budget, expr, found, [phase])
-    return found, complete
+    return found, complete, norm, ceilings
 
 
 def _collect(
@@ -171,7 +185,10 @@ def _efficient(problem: Problem, packages: list[Package]) -> tuple[FrontierPoint
 
 
 def cpsat_frontier(
-    problem: Problem, time_limit: float = 30.0, max_points: int = 30
+    problem: Problem,
+    time_limit: float = 30.0,
+    max_points: int = 30,
+    target_gap: float | None = None,
 ) -> FrontierResult:
     """The Pareto frontier: exact for 2 parties, a representative set for more.
 
@@ -184,7 +201,12 @@ def cpsat_frontier(
         status ``FEASIBLE`` when it runs out (at least one admissible package, when
         any was found, even if none was proven efficient).
     max_points:
-        Most weighted-sum solves for 3 or more parties.
+        Most weighted-sum solves for 3 or more parties; tightening to ``target_gap``
+        adds at most as many points again.
+    target_gap:
+        For 3 or more parties, add points until no admissible package is more than
+        this ahead of every point on some side (proven), or the time or the points
+        run out; the answer's ``coverage`` says what was reached.
 
     Returns
     -------
@@ -197,11 +219,23 @@ def cpsat_frontier(
     if seed.package is not None:
         pm.hint(seed.package)
     two = len(problem.utilities) == 2
-    packages, complete = _two_parties(pm, budget) if two else _sampled(pm, budget, max_points)
+    norm: list[int] = []
+    ceilings: list[float] = []
+    if two:
+        packages, complete = _two_parties(pm, budget)
+    else:  # a quarter of the time is kept for measuring (and tightening) the coverage
+        sampling = Budget(budget.remaining() * (1 - COVERAGE_SHARE))
+        packages, complete, norm, ceilings = _sampled(pm, sampling, max_points)
     hint = seed.package
     if not complete and not packages and hint is not None and problem.is_admissible(hint):
         packages = [hint]  # out of time before any point: at least the admissible hint
     points = _efficient(problem, packages)
+    covered: Coverage | None = None
+    if not two and points:
+        kept = [point.package for point in points]
+        limit = len(kept) + max_points
+        covered = coverage(pm, budget, kept, norm, ceilings, target=target_gap, max_points=limit)
+        points = _efficient(problem, kept)
     if complete and not points:
         status = Status.INFEASIBLE
     elif complete:
@@ -210,4 +244,4 @@ def cpsat_frontier(
         status = Status.FEASIBLE if points else Status.UNKNOWN
     method = "cp-sat epsilon-constraint" if two else "cp-sat weighted sums + Chebyshev"
     arrays = FrontierPoints.of(points, len(problem.issues), len(problem.utilities))
-    return FrontierResult(arrays, two and complete, status, method, budget.elapsed())
+    return FrontierResult(arrays, two and complete, status, method, budget.elapsed(), covered)
