@@ -25,6 +25,7 @@ from backchannel.solvers.cpsat import cpsat_frontier
 from backchannel.solvers.cpsat.coverage import coverage, distance
 from backchannel.solvers.cpsat.package_model import Budget
 from backchannel.solvers.cpsat.settle import admissible_model
+from backchannel.solvers.narrowing import ideal_utilities, weighted_best
 from benchmarks.families_bench import to_case
 from benchmarks.synthetic import make_family
 
@@ -116,3 +117,40 @@ def test_the_cli_states_the_coverage_and_refuses_a_gap_outside_0_to_1(
     for wrong in ("0", "1.5", "-0.1"):
         assert main(["frontier", str(path), "--gap", wrong]) == 2
         assert "--gap must lie between 0 and 1" in capsys.readouterr().err
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    problems(min_parties=3, max_parties=4),
+    st.lists(st.integers(1, 100), min_size=4, max_size=4),
+)
+def test_narrowing_answers_a_weighted_sum_exactly_where_it_applies(
+    problem: Problem, weights: list[int]
+) -> None:
+    w = weights[: len(problem.utilities)]
+    found = weighted_best(problem, w)
+    pool = ref.admissible(problem)
+    if not pool:
+        assert found is None
+        return
+    if found is None:  # narrowing declined: the sample asks CP-SAT instead
+        return
+    assert problem.is_admissible(found)
+
+    def value(y: tuple[int, ...]) -> float:
+        return sum(wp * u for wp, u in zip(w, problem.utility(y), strict=True))
+
+    assert value(found) >= max(value(y) for y in pool) - 1e-9 * sum(w)
+
+
+@settings(max_examples=25, deadline=None)
+@given(problems(min_parties=3, max_parties=4))
+def test_a_sample_by_narrowing_is_efficient_and_its_coverage_holds(problem: Problem) -> None:
+    result = cpsat_frontier(
+        problem, max_points=6, weighted=weighted_best, fast_ideals=ideal_utilities
+    )
+    frontier = ref.frontier(problem)
+    assert bool(result.points) is bool(frontier)
+    assert all(ref.key(point.utilities) in frontier for point in result.points)
+    if result.points:
+        _check(problem, result.coverage, [point.package for point in result.points])

@@ -54,7 +54,7 @@ from backchannel.solvers.enumeration import (
 )
 from backchannel.solvers.frontier_dp import NotApplicable, dp_frontier
 from backchannel.solvers.frontier_window import window_settlements
-from backchannel.solvers.narrowing import narrowed_settlement
+from backchannel.solvers.narrowing import ideal_utilities, narrowed_settlement, weighted_best
 from backchannel.solvers.scoring import rule_value, tolerance, within_tolerance_frontier
 
 MAX_PARTIES = 8
@@ -197,7 +197,14 @@ def frontier(
         except NotApplicable:
             result = None
     if result is None:
-        result = cpsat_frontier(problem, time_limit, max_points, target_gap)
+        result = cpsat_frontier(
+            problem,
+            time_limit,
+            max_points,
+            target_gap,
+            weighted=weighted_best,
+            fast_ideals=ideal_utilities,
+        )
     kept = within_tolerance_frontier(result.points.utilities)
     if kept.size < len(result.points):
         result = replace(result, points=result.points.take(kept))

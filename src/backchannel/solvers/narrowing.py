@@ -55,6 +55,7 @@ cannot be listed), the rule goes to CP-SAT as before.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -779,3 +780,50 @@ def narrowed_settlement(problem: Problem, rule: SettlementRule) -> Settlement | 
         METHOD,
         time.perf_counter() - start,
     )
+
+
+def _weighted(problem: Problem, weights: Sequence[float]) -> Problem:
+    """The problem with each party's utility (and its utility red lines) times its weight:
+    its welfare is the weighted sum of the original utilities, over the same packages."""
+    utilities = tuple(
+        AdditiveUtility(tuple(np.asarray(t) * w for t in u.tables), u.weights)
+        for u, w in zip(cast(Sequence[AdditiveUtility], problem.utilities), weights, strict=True)
+    )
+    constraints = tuple(
+        dataclasses.replace(c, bound=c.bound * weights[c.utility_party])
+        if c.utility_party is not None
+        else c
+        for c in problem.constraints
+    )
+    disagreement = tuple(d * w for d, w in zip(problem.disagreement, weights, strict=True))
+    return dataclasses.replace(
+        problem, utilities=utilities, disagreement=disagreement, constraints=constraints
+    )
+
+
+def weighted_best(problem: Problem, weights: Sequence[float]) -> Package | None:
+    """An admissible package of the largest weighted sum of utilities (weights > 0), by
+    narrowing, exactly; None where narrowing does not apply or leaves too many packages.
+    A Pareto-efficient package for a representative frontier (its ties broken by
+    welfare of the weighted problem, then the smallest option vector)."""
+    if len(problem.utilities) < 3 or not all(
+        isinstance(u, AdditiveUtility) for u in problem.utilities
+    ):
+        return None
+    top = max(weights)
+    found = narrowed_settlement(
+        _weighted(problem, [w / top for w in weights]), SettlementRule.WELFARE
+    )
+    return None if found is None else found.package
+
+
+def ideal_utilities(problem: Problem) -> list[float] | None:
+    """Every party's best utility over the admissible packages, exactly, by narrowing
+    (None where it does not apply; see :func:`ideals`)."""
+    if len(problem.utilities) < 3 or not all(
+        isinstance(u, AdditiveUtility) for u in problem.utilities
+    ):
+        return None
+    t = _parts(problem)
+    tops = None if t is None else ideals(problem, t)
+    return None if tops is None else [float(v) for v in tops]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ortools.sat.python import cp_model
 
@@ -114,21 +114,56 @@ def _two_parties(pm: PackageModel, budget: Budget) -> tuple[list[Package], bool]
         floor1 = k1 + 1
 
 
-def _sampled(
-    pm: PackageModel, budget: Budget, max_points: int
-) -> tuple[list[Package], bool, list[int], list[float]]:
-    """The weighted-sum and Chebyshev sample, whether every solve was proven, the weights
-    that normalise each side's gain by its span, and a proven ceiling of each side's
-    utility over the admissible packages (its ideal, or a bound on it)."""
+WeightedBest = Callable[[Problem, Sequence[float]], Package | None]
+"""A faster exact solver of weighted sums (the engine passes narrowing's), None: not here."""
+
+Ideals = Callable[[Problem], list[float] | None]
+"""A faster exact solver of every party's ideal, None: not here."""
+
+NARROWING_TRIES = 3
+"""Weighted sums the faster solver must fail in a row before the sample stops asking it."""
+
+
+def _ideals(
+    pm: PackageModel, budget: Budget, fast: Ideals | None
+) -> tuple[list[float], list[float]] | None:
+    """Each side's best admissible utility (or the best found) and a proven ceiling of it;
+    None when nothing is admissible."""
+    exact = None if fast is None else fast(pm.problem)
+    if exact is not None:
+        return exact, exact
     tops = ideals(pm, budget)
-    n = len(pm.utility)
     if any(t.infeasible for t in tops):
-        return [], True, [1] * n, list(pm.ceiling)
+        return None
     ceilings = [
         t.value if t.proven else min(c, math.inf if t.upper is None else t.upper)
         for t, c in zip(tops, pm.ceiling, strict=True)
     ]
-    spans = [t.value - d for t, d in zip(tops, pm.problem.disagreement, strict=True)]
+    return [t.value for t in tops], ceilings
+
+
+def _sampled(
+    pm: PackageModel,
+    budget: Budget,
+    max_points: int,
+    weighted: WeightedBest | None = None,
+    fast_ideals: Ideals | None = None,
+) -> tuple[list[Package], bool, list[int], list[float]]:
+    """The weighted-sum and Chebyshev sample, whether every solve was proven, the weights
+    that normalise each side's gain by its span, and a proven ceiling of each side's
+    utility over the admissible packages (its ideal, or a bound on it).
+
+    ``weighted`` and ``fast_ideals``, when given, answer the weighted sums and the ideals
+    exactly and faster than CP-SAT where they apply (narrowing, for additive agendas);
+    CP-SAT answers the rest, and every weighted sum once the faster one has failed
+    :data:`NARROWING_TRIES` times in a row.
+    """
+    n = len(pm.utility)
+    found_ideals = _ideals(pm, budget, fast_ideals)
+    if found_ideals is None:
+        return [], True, [1] * n, list(pm.ceiling)
+    values, ceilings = found_ideals
+    spans = [v - d for v, d in zip(values, pm.problem.disagreement, strict=True)]
     norm = [max(1, round(1000 / max(span, 1e-3))) for span in spans]
     weights: list[tuple[int, ...]] = [tuple(1 + 99 * (p == q) for q in range(n)) for p in range(n)]
     steps = 1
@@ -139,8 +174,15 @@ def _sampled(
                 weights.append(w)
     chebyshev = weights[n : n + max(1, max_points // 4)]
     found: list[Package] = []
-    complete = all(t.proven for t in tops)
+    complete = values == ceilings
+    failures = 0
     for w in weights:
+        if weighted is not None and failures < NARROWING_TRIES and budget.remaining() > 0:
+            best = weighted(pm.problem, [wp * c for wp, c in zip(w, norm, strict=True)])
+            failures = 0 if best is not None else failures + 1
+            if best is not None:
+                found.append(best)
+                continue
         expr = sum(wp * c * pm.gain(p) for p, (wp, c) in enumerate(zip(w, norm, strict=True)))
         complete &= _collect(pm, budget, expr, found)
     for w in chebyshev:
@@ -189,6 +231,9 @@ def cpsat_frontier(
     time_limit: float = 30.0,
     max_points: int = 30,
     target_gap: float | None = None,
+    *,
+    weighted: WeightedBest | None = None,
+    fast_ideals: Ideals | None = None,
 ) -> FrontierResult:
     """The Pareto frontier: exact for 2 parties, a representative set for more.
 
@@ -207,6 +252,9 @@ def cpsat_frontier(
         For 3 or more parties, add points until no admissible package is more than
         this ahead of every point on some side (proven), or the time or the points
         run out; the answer's ``coverage`` says what was reached.
+    weighted, fast_ideals:
+        Faster exact solvers of the sample's weighted sums and of the ideals, where
+        they apply (see :func:`_sampled`).
 
     Returns
     -------
@@ -225,7 +273,9 @@ def cpsat_frontier(
         packages, complete = _two_parties(pm, budget)
     else:  # a quarter of the time is kept for measuring (and tightening) the coverage
         sampling = Budget(budget.remaining() * (1 - COVERAGE_SHARE))
-        packages, complete, norm, ceilings = _sampled(pm, sampling, max_points)
+        packages, complete, norm, ceilings = _sampled(
+            pm, sampling, max_points, weighted, fast_ideals
+        )
     hint = seed.package
     if not complete and not packages and hint is not None and problem.is_admissible(hint):
         packages = [hint]  # out of time before any point: at least the admissible hint
