@@ -80,10 +80,23 @@ def test_a_405_names_every_method_of_its_path(app: FastAPI, world: World) -> Non
         for method in {"GET", "POST", "PUT", "PATCH", "DELETE"} - declared:
             answer = client.request(method, url)
             assert answer.status_code == 405, (method, path)
-            assert set(answer.headers["allow"].split(", ")) == declared, (method, path)
+            head = {"HEAD"} if "GET" in declared else set()  # a GET answers HEAD too
+            assert set(answer.headers["allow"].split(", ")) == declared | head, (method, path)
     page = client.request("PUT", "/signin")  # pages too, HTML
     assert page.status_code == 405
-    assert page.headers["allow"] == "GET, POST"
+    assert page.headers["allow"] == "GET, HEAD, POST"
+
+
+def test_head_is_answered_like_get_without_the_body(clients: Clients, world: World) -> None:
+    """A monitoring probe's HEAD: the GET's status and headers, no body; a 404 stays one."""
+    member = clients("a1")
+    for url in ("/signin", f"/api/v1/dialogues/{world.dialogue_id}/rounds"):
+        got, head = member.client.get(url), member.client.head(url)
+        assert got.status_code == head.status_code == 200, url
+        assert head.content == b"" and got.content
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.headers["content-length"] == got.headers["content-length"]
+    assert member.client.head("/api/v1/dialogues/nothing-here/rounds").status_code == 404
 
 
 def test_true_is_not_a_number(clients: Clients, world: World) -> None:

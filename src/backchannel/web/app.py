@@ -25,7 +25,7 @@ from backchannel.services.platform import Platform
 from backchannel.web import errors, gate, labels, language, light_format
 from backchannel.web.deps import PasswordChangeNeeded
 from backchannel.web.form_fields import form_guard
-from backchannel.web.security import AllowedHosts, SecurityHeaders
+from backchannel.web.security import AllowedHosts, HeadAsGet, SecurityHeaders
 
 HERE = Path(__file__).parent
 
@@ -150,6 +150,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     # a Host that is not ours is refused (400) before anything else, inside the headers
+    app.add_middleware(HeadAsGet)
     app.add_middleware(AllowedHosts, hosts=settings.hosts, base_url=settings.base_url)
     app.add_middleware(SecurityHeaders, max_body=settings.max_request_bytes, tls=settings.tls)
     return app

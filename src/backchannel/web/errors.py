@@ -222,6 +222,8 @@ def allowed_methods(request: Request) -> list[str]:
         scope = {**request.scope, "method": method}
         if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
             allowed.append(method)
+    if "GET" in allowed:  # answered as a GET without its body (web.security.HeadAsGet)
+        allowed.insert(allowed.index("GET") + 1, "HEAD")
     return allowed
 
 

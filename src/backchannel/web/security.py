@@ -50,6 +50,30 @@ INTERNAL_HTML = (
 )
 
 
+class HeadAsGet:
+    """ASGI middleware: ``HEAD`` is answered as the ``GET`` of the same URL without its
+    body (RFC 9110, 9.3.2), so a monitoring probe that sends ``HEAD`` sees the status and
+    headers a ``GET`` would get, not a 405. Only the application sees ``GET``: the server
+    still knows the request was ``HEAD``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headless(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headless)
+
+
 class SecurityHeaders:
     """ASGI middleware: headers on every response; 413 for oversized bodies."""
 
