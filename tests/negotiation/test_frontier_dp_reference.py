@@ -187,7 +187,10 @@ def test_the_blocks_dropped_before_a_fold_are_dominated() -> None:
         utilities = rng.choice([0.0, 0.01, 0.02, 0.05, 0.3], size=(options, 2))
         group = Group((0,), np.arange(options)[:, None], utilities, np.zeros(options, dtype=bool))
         with mock.patch.object(frontier_dp, "BLOCKS_FROM", 64):  # blocks on every fold here
-            fast, _ = frontier_dp._fold(first, second, None, group)
+            fast = frontier_dp.fold_whole(first, second, group)
         every, _ = frontier_dp._fold(first, second, np.zeros(count, dtype=bool), group)
-        assert fast.size == every.size, trial
-        assert _sums(fast, first, second, group) == _sums(every, first, second, group), trial
+        assert fast.parent.size == every.size, trial
+        kept = fast.choice.astype(np.int64) * count + fast.parent
+        assert np.array_equal(kept, every), trial
+        sums = np.stack([fast.first, fast.second], axis=1)
+        assert _keys(sums) == _sums(every, first, second, group), trial

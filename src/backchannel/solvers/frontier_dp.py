@@ -40,7 +40,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -260,8 +260,8 @@ BLOCKS_FROM = 16_384
 cost less than the filter's own steps)."""
 
 
-def _unbeaten(first: FloatArray, second: FloatArray, group: Group) -> IntArray:
-    """The candidate sums of a fold (numbered as in :func:`_fold`) worth comparing.
+def _unbeaten(first: FloatArray, second: FloatArray, group: Group) -> Blocks:
+    """The blocks of candidate sums of a fold worth comparing.
 
     Each option's copy of the points is cut into blocks of :data:`BLOCK` consecutive
     sums; a block spans ``u_0`` from its last sum to its first, ``u_1`` from its first
@@ -271,8 +271,8 @@ def _unbeaten(first: FloatArray, second: FloatArray, group: Group) -> IntArray:
     larger ``u_0`` than every sum of the block) with at least the block's largest
     ``u_1``: each sum of the block is then dominated on the keys by that one, or has its
     key, and whatever beats or equals that one stays. So the fold's result (one sum
-    per non-dominated key) is unchanged. Returns the candidates kept, in increasing
-    order (on opposed agendas, well under half of them).
+    per non-dominated key) is unchanged. Returns the blocks kept, by option then point
+    (on opposed agendas, about a fifth of the sums, nearly all of them non-dominated).
     """
     count, options = first.size, group.options.shape[0]
     starts = np.arange(0, count, BLOCK)
@@ -282,21 +282,71 @@ def _unbeaten(first: FloatArray, second: FloatArray, group: Group) -> IntArray:
     low0, high1 = (u0 + first[ends]).reshape(-1), (u1 + second[ends]).reshape(-1)
     lowest, highest = float(low0.min()), float(high0.max())
     if not highest > lowest:
-        return np.arange(count * options, dtype=np.int64)
-    buckets = 2 * starts.size
-    scale = (buckets - 1) / (highest - lowest)
-    at_high = np.clip(((high0 - lowest) * scale).astype(np.int64), 0, buckets - 1)
-    at_low = np.clip(((low0 - lowest) * scale).astype(np.int64), 0, buckets - 1)
-    top = np.full(buckets + 1, -np.inf)
-    np.maximum.at(top, at_high, low1)
-    np.maximum.at(top, at_low, high1)
-    beyond = np.maximum.accumulate(top[::-1])[::-1]  # beyond[b]: the best u_1 from bucket b on
-    alive = np.flatnonzero(beyond[at_high + 1] < high1)
+        alive = np.arange(options * starts.size)
+    else:
+        buckets = 2 * starts.size
+        scale = (buckets - 1) / (highest - lowest)
+        at_high = np.clip(((high0 - lowest) * scale).astype(np.int64), 0, buckets - 1)
+        at_low = np.clip(((low0 - lowest) * scale).astype(np.int64), 0, buckets - 1)
+        top = np.full(buckets + 1, -np.inf)
+        np.maximum.at(top, at_high, low1)
+        np.maximum.at(top, at_low, high1)
+        beyond = np.maximum.accumulate(top[::-1])[::-1]  # beyond[b]: the best u_1 from bucket b on
+        alive = np.flatnonzero(beyond[at_high + 1] < high1)
     option, block = np.divmod(alive, starts.size)
-    length = ends[block] - starts[block] + 1
-    shift = option * count + starts[block] - (np.cumsum(length) - length)
-    kept: IntArray = np.arange(int(length.sum()), dtype=np.int64) + np.repeat(shift, length)
-    return kept
+    return Blocks(option, starts[block], ends[block] - starts[block] + 1)
+
+
+class Blocks(NamedTuple):
+    """Runs of consecutive candidate sums of a fold: each run's option, first point, length."""
+
+    option: IntArray
+    start: IntArray
+    length: IntArray
+
+
+class Folded(NamedTuple):
+    """The partial sums a fold keeps, by decreasing ``u_0`` key: each one's point of the
+    previous fold, its combination of the group, and its sums."""
+
+    parent: IntArray
+    choice: IntArray
+    first: FloatArray
+    second: FloatArray
+
+
+def fold_whole(first: FloatArray, second: FloatArray, group: Group) -> Folded:
+    """The non-dominated sums of the points ``(first, second)`` and ``group``'s options.
+
+    The same sums as :func:`_fold` without ``multi`` (one per non-dominated key, the
+    first candidate of a key kept). A large fold first drops the blocks of sums that a
+    coarse envelope beats (:func:`_unbeaten`) and sorts the rest once
+    (:func:`_sorted_once`); its sums are computed once, for the candidates left.
+    """
+    count, options = first.size, group.options.shape[0]
+    check_sums(count * options, "partial sums")
+    if options > 1 and count * options >= BLOCKS_FROM:
+        option, start, length = _unbeaten(first, second, group)
+        offset = np.cumsum(length) - length
+        point = np.arange(int(length.sum()), dtype=np.int64)
+        point += np.repeat(start - offset, length)
+        choice = np.repeat(option.astype(np.int32), length)  # at most MAX_COMBINATIONS
+        sum0 = np.repeat(group.utilities[option, 0], length)
+        sum0 += first[point]
+        sum1 = np.repeat(group.utilities[option, 1], length)
+        sum1 += second[point]
+        sorted_ = _sorted_once(sum0, sum1)
+        if sorted_ is not None:
+            kept, second_kept = sorted_
+            return Folded(point[kept], choice[kept], sum0[kept], second_kept)
+    kept, _ = _fold(first, second, None, group)
+    choice, parent = np.divmod(kept, count)
+    return Folded(
+        parent,
+        choice,
+        group.utilities[choice, 0] + first[parent],
+        group.utilities[choice, 1] + second[parent],
+    )
 
 
 def _fold(
@@ -307,23 +357,12 @@ def _fold(
     The points come sorted by decreasing ``u_0`` key (so increasing ``u_1`` key).
     Returns the kept candidates (numbered ``option * len(points) + point``), in the
     same order, and, when ``multi`` is given, whether several packages reach each.
-    Without ``multi``, a large fold first drops blocks of sums that a coarse envelope
-    beats (:func:`_unbeaten`) and sorts the rest once (:func:`_sorted_once`); with it,
-    every sum is compared (the repeats of a key count).
+    Every sum is compared (the repeats of a key count); :func:`fold_whole` is the
+    faster fold of the whole frontier.
     """
     count = first.size
     options = group.options.shape[0]
     check_sums(count * options, "partial sums")
-    if multi is None and options > 1 and count * options >= BLOCKS_FROM:
-        candidates = _unbeaten(first, second, group)
-        choice, point = np.divmod(candidates, count)
-        key0 = keys(group.utilities[choice, 0] + first[point])
-        key1 = keys(group.utilities[choice, 1] + second[point])
-        fast = _sorted_once(key0, key1, int(key0.max() - key0.min()))
-        if fast is not None:
-            return candidates[fast], None
-        kept, _ = _fold(first, second, np.zeros(count, dtype=bool), group)
-        return kept, None
     key0 = keys((group.utilities[:, 0, None] + first[None, :]).reshape(-1))
     key1 = keys((group.utilities[:, 1, None] + second[None, :]).reshape(-1))
     # The candidates come in runs (one per option) sorted by falling key0 and rising key1.
@@ -356,38 +395,53 @@ INDEX_BITS = 24
 :data:`MAX_FOLD_SUMS` of a fold)."""
 
 
-def _sorted_once(key0: IntArray, key1: IntArray, span: int) -> IntArray | None:
-    """The non-dominated candidates, one per key, by one sort of integers.
+def _sorted_once(sum0: FloatArray, sum1: FloatArray) -> tuple[IntArray, FloatArray] | None:
+    """The non-dominated candidates, one per key, by one sort of integers; their ``u_1``.
 
-    The sort key is the fall of ``key0`` from its largest, then the candidate's number,
-    in one integer (integers sort fast, unlike pairs). Runs of equal ``key0`` are then
-    ordered by falling ``key1`` (the first of a run is kept, if any). None when ``key0``
-    spans too much for the key.
+    The candidates come in runs (one per option) of falling ``u_0`` and rising ``u_1``.
+    The sort key is the fall of the ``u_0`` key from its largest, then the candidate's
+    number, in one integer (integers sort fast, unlike pairs; timsort merges the runs).
+    Runs of equal ``u_0`` keys are then ordered by falling ``u_1`` key (the first of a
+    run is kept, if any). None when the keys span too much for the sort key.
     """
-    if span >= 2 ** (62 - INDEX_BITS) or key0.size >= 2**INDEX_BITS:
+    packed = _keys(sum0)
+    high = int(packed.max())
+    if high - int(packed.min()) >= 2 ** (62 - INDEX_BITS) or packed.size >= 2**INDEX_BITS:
         return None
-    packed = ((key0.max() - key0) << INDEX_BITS) | np.arange(key0.size)
-    packed.sort()
-    fall = packed >> INDEX_BITS
+    np.subtract(high, packed, out=packed)
+    packed <<= INDEX_BITS
+    packed |= np.arange(packed.size)
+    packed.sort(kind="stable")
     order = packed & (2**INDEX_BITS - 1)
+    fall = packed
+    fall >>= INDEX_BITS
     repeats = np.flatnonzero(fall[1:] == fall[:-1]) + 1  # few: the rest are one per key0
     if repeats.size:  # order each run of equal key0 by falling key1 (a small sort)
         members = np.union1d(repeats - 1, repeats)
-        within = np.lexsort((-key1[order[members]], fall[members]))
+        within = np.lexsort((-_keys(sum1[order[members]]), fall[members]))
         order[members] = order[members][within]
-    ranked = key1[order]
-    best_before = np.maximum.accumulate(ranked)
-    survive = np.ones(order.size, dtype=bool)
-    survive[1:] = ranked[1:] > best_before[:-1]  # also drops the rest of a run
-    kept: IntArray = order[survive]
-    return kept
+    ranked = sum1[order]
+    key1 = _keys(ranked)
+    best_before = np.maximum.accumulate(key1)
+    survive = np.empty(order.size, dtype=bool)
+    survive[0] = True
+    np.greater(key1[1:], best_before[:-1], out=survive[1:])  # also drops the rest of a run
+    at = np.flatnonzero(survive)
+    kept: IntArray = order[at]
+    return kept, ranked[at]
+
+
+def _keys(utilities: FloatArray) -> IntArray:
+    """:func:`~backchannel.solvers.scoring.keys` of a long vector, with one temporary."""
+    scaled = np.divide(utilities, TOL)
+    np.rint(scaled, out=scaled)
+    return scaled.astype(np.int64)
 
 
 def fold_sums(first: FloatArray, second: FloatArray, group: Group) -> tuple[FloatArray, FloatArray]:
     """The frontier of the points ``(first, second)`` plus ``group``, in the same order."""
-    kept, _ = _fold(first, second, None, group)
-    parent, choice = kept % first.size, kept // first.size
-    return group.utilities[choice, 0] + first[parent], group.utilities[choice, 1] + second[parent]
+    folded = fold_whole(first, second, group)
+    return folded.first, folded.second
 
 
 def fold_order(groups: Sequence[Group]) -> IntArray:
@@ -469,10 +523,13 @@ def _frontier(
                 multi = np.ones(first.size, dtype=bool)
             history.append((None, np.zeros(1, dtype=np.int64)))
             continue
-        kept, multi = _fold(first, second, multi, group)
-        choice, parent = np.divmod(kept, first.size)
-        first = group.utilities[choice, 0] + first[parent]
-        second = group.utilities[choice, 1] + second[parent]
+        if multi is None:
+            parent, choice, first, second = fold_whole(first, second, group)
+        else:
+            kept, multi = _fold(first, second, multi, group)
+            choice, parent = np.divmod(kept, first.size)
+            first = group.utilities[choice, 0] + first[parent]
+            second = group.utilities[choice, 1] + second[parent]
         keep = np.ones(first.size, dtype=bool)
         if bounded:
             keep = (first + rest[g, 0] >= bounds[0]) & (second + rest[g, 1] >= bounds[1])
