@@ -286,15 +286,25 @@ def _unbeaten(first: FloatArray, second: FloatArray, group: Group) -> Blocks:
     else:
         buckets = 2 * starts.size
         scale = (buckets - 1) / (highest - lowest)
-        at_high = np.clip(((high0 - lowest) * scale).astype(np.int64), 0, buckets - 1)
-        at_low = np.clip(((low0 - lowest) * scale).astype(np.int64), 0, buckets - 1)
+        at_high, at_low = _bucket(high0, lowest, scale, buckets), _bucket(low0, lowest, scale, buckets)
         top = np.full(buckets + 1, -np.inf)
         np.maximum.at(top, at_high, low1)
         np.maximum.at(top, at_low, high1)
-        beyond = np.maximum.accumulate(top[::-1])[::-1]  # beyond[b]: the best u_1 from bucket b on
-        alive = np.flatnonzero(beyond[at_high + 1] < high1)
+        # beyond[buckets - 1 - b]: the best u_1 of the buckets after b
+        beyond = np.maximum.accumulate(top[::-1])
+        alive = np.flatnonzero(beyond[buckets - 1 - at_high] < high1)
     option, block = np.divmod(alive, starts.size)
     return Blocks(option, starts[block], ends[block] - starts[block] + 1)
+
+
+def _bucket(values: FloatArray, lowest: float, scale: float, buckets: int) -> IntArray:
+    """``values``' buckets, ``(values - lowest) * scale`` rounded down and kept below
+    ``buckets`` (a bucket never decreases as the value grows; ``values >= lowest``)."""
+    scaled = np.subtract(values, lowest)
+    scaled *= scale
+    bucket = scaled.astype(np.int64)
+    np.minimum(bucket, buckets - 1, out=bucket)
+    return bucket
 
 
 class Blocks(NamedTuple):
@@ -594,8 +604,10 @@ def _by_issue(problem: Problem, groups: Sequence[Group], history: History, size:
             continue
         if len(group.issues) == 1:
             by_issue[group.issues[0]] = picked[at]
-        else:
-            by_issue[list(group.issues)] = group.options[picked[at]].T
+        else:  # issue by issue: a whole row of combinations would take 8 bytes an option
+            combination = picked[at].astype(np.intp)
+            for column, issue in enumerate(group.issues):
+                by_issue[issue] = group.options[:, column].astype(by_issue.dtype)[combination]
         at = link[at]
     return by_issue
 
