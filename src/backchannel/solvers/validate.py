@@ -197,19 +197,25 @@ def _utilities(problem: Problem, packages: IntMatrix) -> FloatMatrix:
     """Utilities of many packages, ``(packages, parties)``, from the model's own tables.
 
     Additive utilities are summed issue by issue, a block of packages at a time, each
-    block transposed once so that every issue's options are read contiguously.
+    block transposed once so that every issue's options are read contiguously (and
+    widened to indices once for all the parties).
     """
     out = np.empty((packages.shape[0], len(problem.utilities)))
+    additive = [
+        (p, u.tables) for p, u in enumerate(problem.utilities) if isinstance(u, AdditiveUtility)
+    ]
     for lo in range(0, packages.shape[0], ROW_BLOCK):
         block = packages[lo : lo + ROW_BLOCK]
         by_issue = np.ascontiguousarray(block.T)
+        totals = [np.zeros(block.shape[0]) for _ in additive]
+        for i in range(by_issue.shape[0]):
+            options = by_issue[i].astype(np.intp)
+            for total, (_, tables) in zip(totals, additive, strict=True):
+                total += tables[i].take(options)
+        for total, (p, _) in zip(totals, additive, strict=True):
+            out[lo : lo + ROW_BLOCK, p] = total
         for p, utility in enumerate(problem.utilities):
-            if isinstance(utility, AdditiveUtility):
-                total = np.zeros(block.shape[0])
-                for i, table in enumerate(utility.tables):
-                    total += table[by_issue[i]]
-                out[lo : lo + ROW_BLOCK, p] = total
-            else:
+            if not isinstance(utility, AdditiveUtility):
                 out[lo : lo + ROW_BLOCK, p] = [
                     utility.value(tuple(int(o) for o in row)) for row in block
                 ]
@@ -295,7 +301,11 @@ def _satisfied(
     packages: IntMatrix,
     utilities: FloatMatrix,
 ) -> NDArray[np.bool_]:
-    """``[c, x]``: package ``x`` respects constraint ``c`` (same tolerance as the model)."""
+    """``[c, x]``: package ``x`` respects constraint ``c`` (same tolerance as the model).
+
+    Every option of ``packages`` lies within its issue (:func:`_check_rows` checks that
+    first), so a literal is a look-up in a table of its issue's options.
+    """
     out = np.ones((len(constraints), packages.shape[0]), dtype=bool)
     for n, c in enumerate(constraints):
         if c.utility_party is not None:
@@ -304,7 +314,9 @@ def _satisfied(
         for clause in c.clauses:
             holds = np.zeros(packages.shape[0], dtype=bool)
             for lit in clause:
-                holds |= np.isin(packages[:, lit.issue], list(lit.allowed))
+                allowed = np.zeros(problem.issues[lit.issue].size, dtype=bool)
+                allowed[[o for o in lit.allowed if 0 <= o < allowed.size]] = True
+                holds |= allowed.take(packages[:, lit.issue].astype(np.intp))
             out[n] &= holds
     return out
 
