@@ -252,7 +252,8 @@ def pareto_groups(groups: list[Group]) -> list[Group]:
     return out
 
 
-BLOCK = 8
+BLOCK_BITS = 5
+BLOCK = 2**BLOCK_BITS
 """Consecutive partial sums judged together by :func:`_unbeaten` before a fold."""
 
 BLOCKS_FROM = 16_384
@@ -260,8 +261,8 @@ BLOCKS_FROM = 16_384
 cost less than the filter's own steps)."""
 
 
-def _unbeaten(first: FloatArray, second: FloatArray, group: Group) -> Blocks:
-    """The blocks of candidate sums of a fold worth comparing.
+def _unbeaten(first: FloatArray, second: FloatArray, group: Group) -> tuple[IntArray, IntArray]:
+    """The blocks of candidate sums of a fold worth comparing: their options and numbers.
 
     Each option's copy of the points is cut into blocks of :data:`BLOCK` consecutive
     sums; a block spans ``u_0`` from its last sum to its first, ``u_1`` from its first
@@ -272,7 +273,8 @@ def _unbeaten(first: FloatArray, second: FloatArray, group: Group) -> Blocks:
     ``u_1``: each sum of the block is then dominated on the keys by that one, or has its
     key, and whatever beats or equals that one stays. So the fold's result (one sum
     per non-dominated key) is unchanged. Returns the blocks kept, by option then point
-    (on opposed agendas, about a fifth of the sums, nearly all of them non-dominated).
+    (on opposed agendas, about a fifth of the sums, nearly all of them non-dominated);
+    block ``b`` holds the points ``b * BLOCK`` to ``b * BLOCK + BLOCK - 1``.
     """
     count, options = first.size, group.options.shape[0]
     starts = np.arange(0, count, BLOCK)
@@ -294,7 +296,7 @@ def _unbeaten(first: FloatArray, second: FloatArray, group: Group) -> Blocks:
         beyond = np.maximum.accumulate(top[::-1])
         alive = np.flatnonzero(beyond[buckets - 1 - at_high] < high1)
     option, block = np.divmod(alive, starts.size)
-    return Blocks(option, starts[block], ends[block] - starts[block] + 1)
+    return option, block
 
 
 def _bucket(values: FloatArray, lowest: float, scale: float, buckets: int) -> IntArray:
@@ -307,14 +309,6 @@ def _bucket(values: FloatArray, lowest: float, scale: float, buckets: int) -> In
     return bucket
 
 
-class Blocks(NamedTuple):
-    """Runs of consecutive candidate sums of a fold: each run's option, first point, length."""
-
-    option: IntArray
-    start: IntArray
-    length: IntArray
-
-
 class Folded(NamedTuple):
     """The partial sums a fold keeps, by decreasing ``u_0`` key: each one's point of the
     previous fold, its combination of the group, and its sums."""
@@ -323,6 +317,19 @@ class Folded(NamedTuple):
     choice: IntArray
     first: FloatArray
     second: FloatArray
+
+
+def _in_blocks(values: FloatArray) -> FloatArray:
+    """``values`` as rows of :data:`BLOCK`, the last row filled up with the last value.
+
+    A filler's sums equal those of the last point, which comes first: the fold never
+    keeps them (the first candidate of a key is kept).
+    """
+    rows = -(-values.size // BLOCK)
+    padded = np.empty(rows * BLOCK)
+    padded[: values.size] = values
+    padded[values.size :] = values[-1]
+    return padded.reshape(rows, BLOCK)
 
 
 def fold_whole(first: FloatArray, second: FloatArray, group: Group) -> Folded:
@@ -336,19 +343,17 @@ def fold_whole(first: FloatArray, second: FloatArray, group: Group) -> Folded:
     count, options = first.size, group.options.shape[0]
     check_sums(count * options, "partial sums")
     if options > 1 and count * options >= BLOCKS_FROM:
-        option, start, length = _unbeaten(first, second, group)
-        offset = np.cumsum(length) - length
-        point = np.arange(int(length.sum()), dtype=np.int64)
-        point += np.repeat(start - offset, length)
-        choice = np.repeat(option.astype(np.int32), length)  # at most MAX_COMBINATIONS
-        sum0 = np.repeat(group.utilities[option, 0], length)
-        sum0 += first[point]
-        sum1 = np.repeat(group.utilities[option, 1], length)
-        sum1 += second[point]
-        sorted_ = _sorted_once(sum0, sum1)
+        option, block = _unbeaten(first, second, group)
+        sum0 = np.take(_in_blocks(first), block, axis=0)  # rows of BLOCK sums, copied whole
+        sum0 += group.utilities[option, 0, None]
+        sum1 = np.take(_in_blocks(second), block, axis=0)
+        sum1 += group.utilities[option, 1, None]
+        sorted_ = _sorted_once(sum0.reshape(-1), sum1.reshape(-1))
         if sorted_ is not None:
             kept, second_kept = sorted_
-            return Folded(point[kept], choice[kept], sum0[kept], second_kept)
+            row = kept >> BLOCK_BITS
+            parent = (block[row] << BLOCK_BITS) | (kept & (BLOCK - 1))
+            return Folded(parent, option[row], sum0.reshape(-1)[kept], second_kept)
     kept, _ = _fold(first, second, None, group)
     choice, parent = np.divmod(kept, count)
     return Folded(
