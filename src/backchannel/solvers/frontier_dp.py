@@ -38,7 +38,7 @@ two parties lie on this frontier, so :func:`dp_settlements` scans it.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -545,11 +545,19 @@ def _frontier(
             choice, parent = np.divmod(kept, first.size)
             first = group.utilities[choice, 0] + first[parent]
             second = group.utilities[choice, 1] + second[parent]
+        if reach is None:  # sorted sums: those that can meet the bounds are a range
+            if bounded:
+                lo, hi = _within(first, second, rest[g], bounds)
+                parent, choice, first, second = parent[lo:hi], choice[lo:hi], first[lo:hi], second[lo:hi]
+                multi = None if multi is None else multi[lo:hi]
+            history.append((parent, _picked(group, choice, small)))
+            if first.size == 0:
+                return np.zeros((0, n), dtype=np.int64), np.zeros((0, 2)), np.zeros(0, dtype=bool)
+            continue
         keep = np.ones(first.size, dtype=bool)
         if bounded:
             keep = (first + rest[g, 0] >= bounds[0]) & (second + rest[g, 1] >= bounds[1])
-        if reach is not None:
-            keep &= reach(g, first, second)
+        keep &= reach(g, first, second)
         if not keep.all():
             parent, choice, first, second = (
                 parent[keep],
@@ -563,6 +571,33 @@ def _frontier(
             return np.zeros((0, n), dtype=np.int64), np.zeros((0, 2)), np.zeros(0, dtype=bool)
     by_issue = _by_issue(problem, groups, history, first.size)
     return _admissible(problem, by_issue, limits, multi)
+
+
+def _within(
+    first: FloatArray, second: FloatArray, rest: FloatArray, bounds: FloatArray
+) -> tuple[int, int]:
+    """The range of the sums with ``first + rest[0] >= bounds[0]`` and ``second + rest[1]
+    >= bounds[1]`` (the test of the other folds, float for float), found by bisection.
+
+    The sums come by strictly falling ``u_0`` key and rising ``u_1`` key, so their floats
+    fall and rise strictly: the first test holds on a prefix, the second on a suffix.
+    """
+    count = first.size
+    prefix = _leading(count, lambda k: bool(first[k] + rest[0] >= bounds[0]))
+    suffix = _leading(count, lambda k: bool(second[count - 1 - k] + rest[1] >= bounds[1]))
+    return count - suffix, max(count - suffix, prefix)
+
+
+def _leading(count: int, holds: Callable[[int], bool]) -> int:
+    """How many of ``0, 1, ..., count - 1`` hold, when those that hold come first."""
+    low, high = 0, count
+    while low < high:
+        middle = (low + high) // 2
+        if holds(middle):
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def _picked(
@@ -602,18 +637,19 @@ def _by_issue(problem: Problem, groups: Sequence[Group], history: History, size:
     back-pointers from the last fold to the first.
     """
     by_issue = np.empty((len(problem.issues), size), dtype=option_type(problem))
-    at = np.arange(size)
+    at, before = np.arange(size), np.empty(size, dtype=np.int64)
     for group, (link, picked) in zip(reversed(groups), reversed(history), strict=True):
         if link is None:  # a fixed choice (its only combination)
             by_issue[list(group.issues)] = group.options[0][:, None]
             continue
-        if len(group.issues) == 1:
-            by_issue[group.issues[0]] = picked[at]
+        if len(group.issues) == 1:  # (every index is in range: no bounds checks)
+            np.take(picked, at, out=by_issue[group.issues[0]], mode="clip")
         else:  # issue by issue: a whole row of combinations would take 8 bytes an option
             combination = picked[at].astype(np.intp)
             for column, issue in enumerate(group.issues):
                 by_issue[issue] = group.options[:, column].astype(by_issue.dtype)[combination]
-        at = link[at]
+        np.take(link, at, out=before, mode="clip")
+        at, before = before, at
     return by_issue
 
 
