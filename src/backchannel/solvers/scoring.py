@@ -160,26 +160,46 @@ def evaluate_by_issue(problem: Problem, by_issue: NDArray[np.integer[Any]]) -> F
     same floats, read row by row (fast when each issue's options are contiguous).
 
     A block of packages at a time: each issue's options are widened to indices once and
-    read from every additive table (each party's sum still runs issue by issue from 0.0).
+    read from the additive tables of two parties at once, as complex numbers (real part:
+    one party, imaginary part: the other). Complex addition adds the two parts apart, so
+    each party's sum still runs issue by issue from 0.0, float for float.
     """
     count = by_issue.shape[1]
     out = np.empty((count, len(problem.utilities)))
-    additive = [
-        (p, u.tables) for p, u in enumerate(problem.utilities) if isinstance(u, AdditiveUtility)
-    ]
+    additive = [p for p, u in enumerate(problem.utilities) if isinstance(u, AdditiveUtility)]
+    pairs = [additive[k : k + 2] for k in range(0, len(additive), 2)]
+    tables = [[paired_table(problem, pair, i) for pair in pairs] for i in range(by_issue.shape[0])]
     for lo in range(0, count, EVALUATE_BLOCK):
         hi = min(lo + EVALUATE_BLOCK, count)
-        totals = [np.zeros(hi - lo) for _ in additive]
+        totals = [np.zeros(hi - lo, dtype=np.complex128) for _ in pairs]
         for i in range(by_issue.shape[0]):
             options = by_issue[i, lo:hi].astype(np.intp)
-            for total, (_, tables) in zip(totals, additive, strict=True):
-                total += tables[i].take(options)
-        for total, (p, _) in zip(totals, additive, strict=True):
-            out[lo:hi, p] = total
+            for total, table in zip(totals, tables[i], strict=True):
+                total += table.take(options)
+        for total, pair in zip(totals, pairs, strict=True):
+            out[lo:hi, pair[0]] = total.real
+            if len(pair) == 2:
+                out[lo:hi, pair[1]] = total.imag
     for p, utility in enumerate(problem.utilities):
         if not isinstance(utility, AdditiveUtility):
             out[:, p] = [utility.value(tuple(int(o) for o in row)) for row in by_issue.T]
     return out
+
+
+def paired_table(problem: Problem, parties: Sequence[int], issue: int) -> NDArray[np.complex128]:
+    """The additive tables of one or two ``parties`` for ``issue``, as complex numbers.
+
+    Real part: the first party's utilities; imaginary part: the second's (0.0 if none).
+    """
+    first = problem.utilities[parties[0]]
+    assert isinstance(first, AdditiveUtility)
+    table = np.zeros(first.tables[issue].size, dtype=np.complex128)
+    table.real = first.tables[issue]
+    if len(parties) == 2:
+        second = problem.utilities[parties[1]]
+        assert isinstance(second, AdditiveUtility)
+        table.imag = second.tables[issue]
+    return table
 
 
 def keys(utilities: FloatArray) -> IntArray:

@@ -198,28 +198,43 @@ def _utilities(problem: Problem, packages: IntMatrix) -> FloatMatrix:
 
     Additive utilities are summed issue by issue, a block of packages at a time, each
     block transposed once so that every issue's options are read contiguously (and
-    widened to indices once for all the parties).
+    widened to indices once). Two parties are summed at once as complex numbers (real
+    part: one party, imaginary part: the other): complex addition adds the parts apart,
+    so each sum is the float sum of the party's own values, issue by issue from 0.0.
     """
     out = np.empty((packages.shape[0], len(problem.utilities)))
-    additive = [
-        (p, u.tables) for p, u in enumerate(problem.utilities) if isinstance(u, AdditiveUtility)
-    ]
+    additive = [p for p, u in enumerate(problem.utilities) if isinstance(u, AdditiveUtility)]
+    pairs = [additive[k : k + 2] for k in range(0, len(additive), 2)]
+    tables = [[_complex_table(problem, pair, i) for pair in pairs] for i in range(len(problem.issues))]
     for lo in range(0, packages.shape[0], ROW_BLOCK):
         block = packages[lo : lo + ROW_BLOCK]
         by_issue = np.ascontiguousarray(block.T)
-        totals = [np.zeros(block.shape[0]) for _ in additive]
+        totals = [np.zeros(block.shape[0], dtype=np.complex128) for _ in pairs]
         for i in range(by_issue.shape[0]):
             options = by_issue[i].astype(np.intp)
-            for total, (_, tables) in zip(totals, additive, strict=True):
-                total += tables[i].take(options)
-        for total, (p, _) in zip(totals, additive, strict=True):
-            out[lo : lo + ROW_BLOCK, p] = total
+            for total, table in zip(totals, tables[i], strict=True):
+                total += table.take(options)
+        for total, pair in zip(totals, pairs, strict=True):
+            out[lo : lo + ROW_BLOCK, pair[0]] = total.real
+            if len(pair) == 2:
+                out[lo : lo + ROW_BLOCK, pair[1]] = total.imag
         for p, utility in enumerate(problem.utilities):
             if not isinstance(utility, AdditiveUtility):
                 out[lo : lo + ROW_BLOCK, p] = [
                     utility.value(tuple(int(o) for o in row)) for row in block
                 ]
     return out
+
+
+def _complex_table(problem: Problem, parties: list[int], issue: int) -> NDArray[np.complex128]:
+    """One issue's additive tables of one or two parties: real part the first's, imaginary
+    part the second's (0.0 without a second)."""
+    table: NDArray[np.complex128] = np.zeros(problem.issues[issue].size, dtype=np.complex128)
+    for part, p in zip((table.real, table.imag), parties, strict=False):
+        utility = problem.utilities[p]
+        assert isinstance(utility, AdditiveUtility)
+        part[:] = utility.tables[issue]
+    return table
 
 
 def _outside(packages: IntMatrix, sizes: NDArray[np.int64]) -> NDArray[np.int64]:
