@@ -158,3 +158,21 @@ def test_the_table_lists_a_spread_of_a_large_frontier(
     assert "(3 of " in out and "evenly spread" in out
     assert main(["frontier", str(path), "--limit", "0"]) == 2
     assert "--limit must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("layout", ["rows", "issue by issue", "issue by issue, last first"])
+def test_taking_points_keeps_their_rows_and_the_packages_memory_order(layout: str) -> None:
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 6, size=(40, 9)).astype(np.int8)
+    packages = {
+        "rows": rows,
+        "issue by issue": np.asfortranarray(rows),
+        "issue by issue, last first": np.asfortranarray(rows[::-1])[::-1],
+    }[layout]
+    utilities = rng.random((40, 2))
+    index = np.array([5, 0, 39, 5, -1, 17])
+    taken = FrontierPoints(packages, utilities).take(index)
+    assert np.array_equal(taken.packages, rows[index])
+    assert np.array_equal(taken.utilities, utilities[index])
+    by_issue = abs(packages.strides[0]) < abs(packages.strides[1])
+    assert (abs(taken.packages.strides[0]) < abs(taken.packages.strides[1])) == by_issue

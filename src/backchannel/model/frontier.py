@@ -63,9 +63,20 @@ class FrontierPoints(Sequence[FrontierPoint]):
             yield FrontierPoint(tuple(package), tuple(utilities))
 
     def take(self, rows: Sequence[int] | NDArray[np.int64]) -> FrontierPoints:
-        """The points of ``rows``, in that order."""
+        """The points of ``rows``, in that order, their packages in the same memory order.
+
+        Packages stored issue by issue (Fortran order) are read issue by issue: gathering
+        whole rows of them would read each option from a different cache line.
+        """
         index = np.asarray(rows, dtype=np.int64)
-        return FrontierPoints(self.packages[index], self.utilities[index])
+        packages, count = self.packages, len(self)
+        if packages.ndim != 2 or abs(packages.strides[0]) >= abs(packages.strides[1]):
+            return FrontierPoints(packages[index], self.utilities[index])
+        index = np.where(index < 0, index + count, index)
+        if packages.strides[0] < 0:  # the points stored last first: read them forward
+            forward = np.take(packages[::-1].T, count - 1 - index[::-1], axis=1)
+            return FrontierPoints(forward.T[::-1], self.utilities[index])
+        return FrontierPoints(np.take(packages.T, index, axis=1).T, self.utilities[index])
 
 
 def spread(utilities: FloatMatrix, limit: int) -> tuple[NDArray[np.int64], float]:
