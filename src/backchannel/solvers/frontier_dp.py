@@ -351,8 +351,8 @@ def fold_whole(first: FloatArray, second: FloatArray, group: Group) -> Folded:
         sorted_ = _sorted_once(sum0.reshape(-1), sum1.reshape(-1))
         if sorted_ is not None:
             kept, second_kept = sorted_
-            row = kept >> BLOCK_BITS
-            parent = (block[row] << BLOCK_BITS) | (kept & (BLOCK - 1))
+            row = kept >> BLOCK_BITS  # candidate row * BLOCK + k is point block[row] * BLOCK + k
+            parent = kept + ((block - np.arange(block.size)) << BLOCK_BITS)[row]
             return Folded(parent, option[row], sum0.reshape(-1)[kept], second_kept)
     kept, _ = _fold(first, second, None, group)
     choice, parent = np.divmod(kept, count)

@@ -189,7 +189,7 @@ def validate_settlement(problem: Problem, settlement: Settlement) -> None:
 
 
 # ----------------------------------------------------------------------- frontier
-ROW_BLOCK = 4096
+ROW_BLOCK = 16_384
 """Packages read per block when many are checked: a block's issues stay in the cache."""
 
 
@@ -208,7 +208,9 @@ def _utilities(problem: Problem, packages: IntMatrix) -> FloatMatrix:
     tables = [[_complex_table(problem, pair, i) for pair in pairs] for i in range(len(problem.issues))]
     for lo in range(0, packages.shape[0], ROW_BLOCK):
         block = packages[lo : lo + ROW_BLOCK]
-        by_issue = np.ascontiguousarray(block.T)
+        by_issue = block.T  # each issue's options contiguous, or copied so
+        if abs(block.strides[0]) != block.itemsize:
+            by_issue = np.ascontiguousarray(by_issue)
         totals = [np.zeros(block.shape[0], dtype=np.complex128) for _ in pairs]
         for i in range(by_issue.shape[0]):
             options = by_issue[i].astype(np.intp)
