@@ -194,3 +194,76 @@ def test_the_blocks_dropped_before_a_fold_are_dominated() -> None:
         assert np.array_equal(kept, every), trial
         sums = np.stack([fast.first, fast.second], axis=1)
         assert _keys(sums) == _sums(every, first, second, group), trial
+
+
+@pytest.mark.parametrize("count", [33, 63, 64, 65, 97])
+def test_a_fold_keeps_no_filler_of_a_short_last_block_and_the_first_of_a_tie(count: int) -> None:
+    """Sums on a dyadic grid (exact in floats): many candidates of different options tie
+    exactly, and the filler that completes the last block repeats the last point's sums.
+    The fold keeps what comparing every sum keeps: the first candidate of each key."""
+    rng = np.random.default_rng(count)
+    steps = rng.integers(1, 3, size=(2, count)) / 64
+    first = np.cumsum(steps[0])[::-1].copy()  # falling u_0
+    second = np.cumsum(steps[1])  # rising u_1
+    utilities = np.array([[0.0, 0.0], [1 / 64, -1 / 64], [-1 / 64, 1 / 64], [2 / 64, -2 / 64]])
+    group = Group((0,), np.arange(4)[:, None], utilities, np.zeros(4, dtype=bool))
+    with mock.patch.object(frontier_dp, "BLOCKS_FROM", 16):
+        fast = frontier_dp.fold_whole(first, second, group)
+    every, _ = frontier_dp._fold(first, second, np.zeros(count, dtype=bool), group)
+    assert fast.parent.max() < count
+    assert np.array_equal(fast.choice.astype(np.int64) * count + fast.parent, every)
+    choice, point = np.divmod(every, count)
+    assert np.array_equal(fast.first, utilities[choice, 0] + first[point])
+    assert np.array_equal(fast.second, utilities[choice, 1] + second[point])
+
+
+def test_the_walk_away_range_is_the_float_test_of_every_sum() -> None:
+    """Sums exactly at a bound (float for float) stay, one ulp below go: the range is the
+    test the tracked folds make of every sum."""
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        count = int(rng.integers(1, 40))
+        first = np.sort(rng.random(count))[::-1].copy()
+        second = np.sort(rng.random(count))
+        rest = rng.random(2) * 3
+        bounds = np.array([rng.choice(first) + rest[0], rng.choice(second) + rest[1]])
+        move = rng.integers(-1, 2, size=2)  # one ulp down, none, one ulp up
+        bounds = np.where(move == 0, bounds, np.nextafter(bounds, np.where(move < 0, -1.0, 9.0)))
+        keep = (first + rest[0] >= bounds[0]) & (second + rest[1] >= bounds[1])
+        low, high = frontier_dp._within(first, second, rest, bounds)
+        assert np.array_equal(np.flatnonzero(keep), np.arange(low, high))
+
+
+def test_a_package_exactly_at_the_walk_away_levels_is_on_the_frontier() -> None:
+    """Reservations equal to the utilities of a frontier package (sums exact on the
+    dyadic grid): that package stays, and the frontier is brute force's."""
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        n, k = 6, 4
+        issues = tuple(
+            IssueDomain(f"i{i}", IssueKind.UNORDERED, tuple("abcd"), tuple(range(k)))
+            for i in range(n)
+        )
+        tables = [tuple(rng.integers(0, 9, size=k) / 64 for _ in range(n)) for _ in range(2)]
+        utilities = tuple(AdditiveUtility(t, np.full(n, 1 / n)) for t in tables)
+        free = Problem("exact", issues, ("A", "B"), ("A", "B"), utilities, (0.0, 0.0), ())
+        front = dp_frontier(free).points.utilities
+        levels = (float(front[trial % len(front), 0]), float(front[trial % len(front), 1]))
+        reservations = tuple(
+            Constraint(
+                f"reservation:{name}",
+                name,
+                ConstraintKind.RESERVATION,
+                1.0,
+                False,
+                f"{name}: reservation",
+                utility_party=q,
+                bound=levels[q],
+            )
+            for q, name in enumerate(("A", "B"))
+        )
+        bounded = Problem("exact", issues, ("A", "B"), ("A", "B"), utilities, levels, reservations)
+        expected = ref.frontier(bounded)
+        got = dp_frontier(bounded)
+        assert {ref.key(point.utilities) for point in got.points} == set(expected), trial
+        assert ref.key(levels) in expected, trial
