@@ -615,13 +615,18 @@ def _admissible(
 ) -> tuple[Packages, FloatArray, BoolArray]:
     """The admissible non-dominated packages among ``by_issue``'s, with exact utilities.
 
-    One package per key (the smallest when several share it), sorted by key.
+    One package per key (the smallest when several share it), sorted by key. The folds
+    usually leave the keys strictly monotone (nothing to drop, nothing to sort).
     """
     utilities = evaluate_by_issue(problem, by_issue)
     columns = np.flatnonzero(np.all(utilities >= limits - TOL, axis=1))  # the admissible
     flags = np.zeros(by_issue.shape[1], dtype=bool) if multi is None else multi
     utilities, flags = utilities[columns], flags[columns]
     point_keys = keys(utilities)
+    rising = point_keys[::-1]  # the folds leave them last first
+    if np.all(rising[1:, 0] > rising[:-1, 0]) and np.all(rising[1:, 1] < rising[:-1, 1]):
+        chosen: IntArray = np.arange(columns.size - 1, -1, -1)  # (nondominated's answer)
+        return rows_of(by_issue, columns[chosen]), utilities[chosen], flags[chosen]
     rank = np.arange(columns.size)
     by_key = np.lexsort((point_keys[:, 1], point_keys[:, 0]))
     if np.any(np.all(np.diff(point_keys[by_key], axis=0) == 0, axis=1)):  # equal keys
