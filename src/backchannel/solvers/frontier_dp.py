@@ -288,7 +288,8 @@ def _unbeaten(first: FloatArray, second: FloatArray, group: Group) -> tuple[IntA
     else:
         buckets = 2 * starts.size
         scale = (buckets - 1) / (highest - lowest)
-        at_high, at_low = _bucket(high0, lowest, scale, buckets), _bucket(low0, lowest, scale, buckets)
+        at_high = _bucket(high0, lowest, scale, buckets)
+        at_low = _bucket(low0, lowest, scale, buckets)
         top = np.full(buckets + 1, -np.inf)
         np.maximum.at(top, at_high, low1)
         np.maximum.at(top, at_low, high1)
@@ -545,32 +546,36 @@ def _frontier(
             choice, parent = np.divmod(kept, first.size)
             first = group.utilities[choice, 0] + first[parent]
             second = group.utilities[choice, 1] + second[parent]
-        if reach is None:  # sorted sums: those that can meet the bounds are a range
-            if bounded:
-                lo, hi = _within(first, second, rest[g], bounds)
-                parent, choice, first, second = parent[lo:hi], choice[lo:hi], first[lo:hi], second[lo:hi]
-                multi = None if multi is None else multi[lo:hi]
-            history.append((parent, _picked(group, choice, small)))
-            if first.size == 0:
-                return np.zeros((0, n), dtype=np.int64), np.zeros((0, 2)), np.zeros(0, dtype=bool)
-            continue
-        keep = np.ones(first.size, dtype=bool)
-        if bounded:
-            keep = (first + rest[g, 0] >= bounds[0]) & (second + rest[g, 1] >= bounds[1])
-        keep &= reach(g, first, second)
-        if not keep.all():
-            parent, choice, first, second = (
-                parent[keep],
-                choice[keep],
-                first[keep],
-                second[keep],
-            )
-            multi = None if multi is None else multi[keep]
+        keep = _kept(g, first, second, rest[g], bounds if bounded else None, reach)
+        parent, choice, first, second = parent[keep], choice[keep], first[keep], second[keep]
+        multi = None if multi is None else multi[keep]
         history.append((parent, _picked(group, choice, small)))
         if first.size == 0:
             return np.zeros((0, n), dtype=np.int64), np.zeros((0, 2)), np.zeros(0, dtype=bool)
     by_issue = _by_issue(problem, groups, history, first.size)
     return _admissible(problem, by_issue, limits, multi)
+
+
+def _kept(
+    g: int,
+    first: FloatArray,
+    second: FloatArray,
+    rest: FloatArray,
+    bounds: FloatArray | None,
+    reach: Reach | None,
+) -> slice | BoolArray:
+    """The partial sums of fold ``g`` that may still meet the ``bounds`` (with ``rest``,
+    the best of the groups left) and, with ``reach``, its region.
+
+    Without ``reach`` the sums are sorted, and those that may meet the bounds are a
+    range (:func:`_within`): a slice, so nothing is copied.
+    """
+    if reach is None:
+        return slice(None) if bounds is None else slice(*_within(first, second, rest, bounds))
+    keep = reach(g, first, second)
+    if bounds is not None:
+        keep = keep & (first + rest[0] >= bounds[0]) & (second + rest[1] >= bounds[1])
+    return slice(None) if keep.all() else keep
 
 
 def _within(

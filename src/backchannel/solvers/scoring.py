@@ -175,7 +175,7 @@ def evaluate_by_issue(problem: Problem, by_issue: NDArray[np.integer[Any]]) -> F
         for i in range(by_issue.shape[0]):
             options = by_issue[i, lo:hi].astype(np.intp)
             for total, table in zip(totals, tables[i], strict=True):
-                total += table.take(options)
+                np.add(total, table.take(options), out=total)
         for total, pair in zip(totals, pairs, strict=True):
             out[lo:hi, pair[0]] = total.real
             if len(pair) == 2:

@@ -205,7 +205,9 @@ def _utilities(problem: Problem, packages: IntMatrix) -> FloatMatrix:
     out = np.empty((packages.shape[0], len(problem.utilities)))
     additive = [p for p, u in enumerate(problem.utilities) if isinstance(u, AdditiveUtility)]
     pairs = [additive[k : k + 2] for k in range(0, len(additive), 2)]
-    tables = [[_complex_table(problem, pair, i) for pair in pairs] for i in range(len(problem.issues))]
+    tables = [
+        [_complex_table(problem, pair, i) for pair in pairs] for i in range(len(problem.issues))
+    ]
     for lo in range(0, packages.shape[0], ROW_BLOCK):
         block = packages[lo : lo + ROW_BLOCK]
         by_issue = block.T  # each issue's options contiguous, or copied so
@@ -215,7 +217,7 @@ def _utilities(problem: Problem, packages: IntMatrix) -> FloatMatrix:
         for i in range(by_issue.shape[0]):
             options = by_issue[i].astype(np.intp)
             for total, table in zip(totals, tables[i], strict=True):
-                total += table.take(options)
+                np.add(total, table.take(options), out=total)
         for total, pair in zip(totals, pairs, strict=True):
             out[lo : lo + ROW_BLOCK, pair[0]] = total.real
             if len(pair) == 2:
