@@ -644,14 +644,39 @@ def _by_issue(problem: Problem, groups: Sequence[Group], history: History, size:
     """The packages of the last fold's ``size`` partial sums, issue by issue.
 
     ``(issues, size)``, of :func:`option_type`, filled row by row by following the
-    back-pointers from the last fold to the first.
+    back-pointers from the last fold to the first (:func:`_fill`).
     """
     by_issue = np.empty((len(problem.issues), size), dtype=option_type(problem))
-    at, before = np.arange(size), np.empty(size, dtype=np.int64)
-    for group, (link, picked) in zip(reversed(groups), reversed(history), strict=True):
+    _fill(by_issue, groups, history, np.arange(size))
+    return by_issue
+
+
+SPREAD_FROM = 4
+"""How many times more packages than partial sums a fold must have for :func:`_fill` to
+rebuild the packages of those partial sums first and then copy them out."""
+
+
+def _fill(by_issue: Packages, groups: Sequence[Group], history: History, at: IntArray) -> None:
+    """Fill the rows of ``groups``' issues: column ``k`` for the last fold's sum ``at[k]``.
+
+    Back from the last fold, each fold reads each package's option and the partial sum
+    it came from. Once the partial sums of a fold are :data:`SPREAD_FROM` times fewer
+    than the packages (the early folds, with the narrow groups), the packages of those
+    sums are rebuilt first (the same way) and each of their issues copied out: one read
+    per issue instead of two per fold.
+    """
+    before = np.empty(at.size, dtype=np.int64)
+    for g in range(len(groups) - 1, -1, -1):
+        group, (link, picked) = groups[g], history[g]
         if link is None:  # a fixed choice (its only combination)
             by_issue[list(group.issues)] = group.options[0][:, None]
             continue
+        if g and picked.size * SPREAD_FROM <= at.size:
+            head = np.empty((by_issue.shape[0], picked.size), dtype=by_issue.dtype)
+            _fill(head, groups[: g + 1], history[: g + 1], np.arange(picked.size))
+            for issue in (i for earlier in groups[: g + 1] for i in earlier.issues):
+                np.take(head[issue], at, out=by_issue[issue], mode="clip")
+            return
         if len(group.issues) == 1:  # (every index is in range: no bounds checks)
             np.take(picked, at, out=by_issue[group.issues[0]], mode="clip")
         else:  # issue by issue: a whole row of combinations would take 8 bytes an option
@@ -660,7 +685,6 @@ def _by_issue(problem: Problem, groups: Sequence[Group], history: History, size:
                 by_issue[issue] = group.options[:, column].astype(by_issue.dtype)[combination]
         np.take(link, at, out=before, mode="clip")
         at, before = before, at
-    return by_issue
 
 
 def rows_of(by_issue: Packages, columns: IntArray) -> Packages:
