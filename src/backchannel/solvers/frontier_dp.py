@@ -433,7 +433,7 @@ def _sorted_once(sum0: FloatArray, sum1: FloatArray) -> tuple[IntArray, FloatArr
     fall >>= INDEX_BITS
     repeats = np.flatnonzero(fall[1:] == fall[:-1]) + 1  # few: the rest are one per key0
     if repeats.size:  # order each run of equal key0 by falling key1 (a small sort)
-        members = np.union1d(repeats - 1, repeats)
+        members = _with_previous(repeats)
         within = np.lexsort((-_keys(sum1[order[members]]), fall[members]))
         order[members] = order[members][within]
     ranked = sum1[order]
@@ -445,6 +445,20 @@ def _sorted_once(sum0: FloatArray, sum1: FloatArray) -> tuple[IntArray, FloatArr
     at = np.flatnonzero(survive)
     kept: IntArray = order[at]
     return kept, ranked[at]
+
+
+def _with_previous(rising: IntArray) -> IntArray:
+    """The positions ``rising`` and the ones just before them, increasing, each once.
+
+    Without a sort (``np.union1d`` sorts, by hashing in NumPy 2, 0.15 s for the repeats of
+    one fold on a grid of utilities).
+    """
+    both = np.empty(2 * rising.size, dtype=np.int64)
+    both[0::2], both[1::2] = rising - 1, rising  # non-decreasing: rising[k] <= rising[k + 1] - 1
+    new = np.ones(both.size, dtype=bool)
+    new[1:] = both[1:] != both[:-1]
+    members: IntArray = both[new]
+    return members
 
 
 def _keys(utilities: FloatArray) -> IntArray:
