@@ -434,7 +434,7 @@ def _sorted_once(sum0: FloatArray, sum1: FloatArray) -> tuple[IntArray, FloatArr
     repeats = np.flatnonzero(fall[1:] == fall[:-1]) + 1  # few: the rest are one per key0
     if repeats.size:  # order each run of equal key0 by falling key1 (a small sort)
         members = _with_previous(repeats)
-        within = np.lexsort((-_keys(sum1[order[members]]), fall[members]))
+        within = _by_falling_second(fall[members], _keys(sum1[order[members]]))
         order[members] = order[members][within]
     ranked = sum1[order]
     key1 = _keys(ranked)
@@ -445,6 +445,19 @@ def _sorted_once(sum0: FloatArray, sum1: FloatArray) -> tuple[IntArray, FloatArr
     at = np.flatnonzero(survive)
     kept: IntArray = order[at]
     return kept, ranked[at]
+
+
+def _by_falling_second(fall: IntArray, second: IntArray) -> IntArray:
+    """The order that sorts by ``fall`` (non-decreasing already), then by falling ``second``,
+    then by position: ``np.lexsort((-second, fall))``, by one stable sort of integers
+    (the grid family repeats most ``u_0`` keys: lexsort took 0.08 s of 0.16 s there)."""
+    segment = np.zeros(fall.size, dtype=np.int64)
+    np.cumsum(fall[1:] != fall[:-1], out=segment[1:])
+    drop = second.max() - second
+    if drop.size and int(drop.max()) < 2 ** (63 - INDEX_BITS):  # segments < 2^INDEX_BITS
+        order: IntArray = np.argsort((segment << (63 - INDEX_BITS)) | drop, kind="stable")
+        return order
+    return np.lexsort((-second, fall))
 
 
 def _with_previous(rising: IntArray) -> IntArray:
