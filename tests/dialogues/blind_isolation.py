@@ -37,8 +37,8 @@ from blind_world import certificate
 
 FINDINGS = [f.value for f in Finding]
 BLIND = Counter[str]()
-"""What the blind rules did in one run (asked, opened, failed, released), checked at the
-end: the flow must go beyond the set-up."""
+"""What the blind rules did in one run (asked, opened, failed, released, replaced),
+checked at the end: the flow must go beyond the set-up."""
 BOGUS_COMPUTATION = "no-such-computation-" + "x" * 6
 
 
@@ -205,6 +205,7 @@ class BlindIsolation:
         if own is not None:
             self.same(f"{name} replaces a node in {d.key}", made.id, own.id)
             b.replaced.append(own.token)
+            BLIND["replaced"] += 1
             own.token, own.fingerprint = made.token, made.fingerprint
             self.record(d, ("node.replaced", audience, name))
             return

@@ -915,15 +915,16 @@ class IsolationMachine(TextIsolation, BlindIsolation, RuleBasedStateMachine):
 
     def set_up_blind(self, data: st.DataObject, d2: DialogueModel, x: str, z: str) -> None:
         """D2 (blind): the absent stakeholder's public red line, round 1 locked, the nodes
-        of both sides and a helper registered, asked for the recommended package, which
-        they open, released to ``x`` and the observers; round 2 locked and asked for the
-        overlap, one node ready. B2: a bare blind dialogue with a helper node (another
-        dialogue's node, for D2's computations), frozen."""
+        of both sides and a helper registered (x's twice: replaced), asked for the
+        recommended package, which they open, released to ``x`` and the observers; round 2
+        locked and asked for the overlap, one node ready. B2: a bare blind dialogue with a
+        helper node (another dialogue's node, for D2's computations), frozen."""
         public = Unacceptable(issue=d2.issues[0][0], option="south", firmness=Firmness.FIRM)
         self.do_save(d2, "fac", z, Position(unacceptable=[public]))
         self.do_lock(d2, "fac")
         for name in ("x1", "a1", "fac2"):
-            self.do_register(d2, name)
+            self.do_register(d2, name, pem=2)
+        self.do_register(d2, "x1")  # again: replaced, its first token no longer works
         self.do_request(d2, "fac", "nash", data)
         (c,) = self.blind["D2"].computations
         self.finish("D2", c, data, honest=True)
@@ -1689,6 +1690,7 @@ def test_no_delegation_reads_or_writes_another_sides_objects(shared: Shared) -> 
     assert BLIND["asked"] > 2 * RUN.max_examples, BLIND  # the blind flow went on too
     assert BLIND["opened"] > RUN.max_examples, BLIND
     assert BLIND["released"] >= 2 * RUN.max_examples, BLIND
+    assert BLIND["replaced"] >= RUN.max_examples, BLIND  # and old tokens were refused
 
 
 # ------------------------------------------------------------------ negative controls
