@@ -18,11 +18,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import APIRouter
-from starlette.routing import BaseRoute, Mount, Route, get_route_path
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 ANY = "{"
 """The key of a last segment that is (or holds) a parameter."""
+
+
+def _route_path(scope: Scope) -> str:
+    """The path the routes see: the request's, less the application's mount point."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path
 
 
 def shape(path: str) -> tuple[int, str]:
@@ -91,7 +100,7 @@ class Dispatch:
             await self.whole(scope, receive, send)
             return
         scope.setdefault("router", self.router)  # url_for names every route, not the group's
-        group = self.candidates(get_route_path(scope))
+        group = self.candidates(_route_path(scope))
         if group is None:
             await self.whole(scope, receive, send)
             return
