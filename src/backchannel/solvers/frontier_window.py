@@ -52,6 +52,7 @@ from backchannel.solvers.frontier_dp import (
     require_two_additive,
     settlements,
 )
+from backchannel.solvers.frontier_meet import Staircase, Suffixes, best_pairs, reaches
 from backchannel.solvers.scoring import (
     TOL,
     BoolArray,
@@ -96,6 +97,13 @@ class Hull:
         """Vertices (``u0`` rising) of the hull of the groups after ``g``."""
         start = self.starts[g + 1 :].sum(axis=0)
         steps = np.cumsum(self.deltas[self.edge_group > g], axis=0)
+        out: FloatArray = np.concatenate([start[None, :], start + steps])
+        return out
+
+    def before(self, g: int) -> FloatArray:
+        """Vertices (``u0`` rising) of the hull of the groups before ``g``."""
+        start = self.starts[:g].sum(axis=0)
+        steps = np.cumsum(self.deltas[self.edge_group < g], axis=0)
         out: FloatArray = np.concatenate([start[None, :], start + steps])
         return out
 
@@ -258,6 +266,22 @@ class Target:
         out: FloatArray = np.where(ok, raw, -np.inf)
         return out
 
+    @property
+    def boxed(self) -> bool:
+        """Whether every region of the target is a box (a max-min or one party's best)."""
+        return self.rule in (None, SettlementRule.EGALITARIAN, SettlementRule.KS)
+
+    def pairs(self, first: FloatArray, second: FloatArray, tail: Staircase) -> IntArray:
+        """For each partial sum, the indices of ``tail`` where its best value lies."""
+        low = self.floors + 2 * TOL + SLACK
+        scale: FloatArray | None = None
+        if self.rule is SettlementRule.EGALITARIAN:
+            scale = np.ones(2)
+        elif self.rule is SettlementRule.KS:
+            span = np.maximum(self.ideal - self.disagreement, 0.0)
+            scale = None if np.any(span <= TOL) else span  # else one term is constant
+        return best_pairs(low, first, second, tail, self.disagreement, scale)
+
     def region(self, level: float) -> Region:
         """The region of the packages worth at least ``level`` (the floors' box at -inf)."""
         floors, d, rule = self.floors, self.disagreement, self.rule
@@ -278,25 +302,33 @@ class Target:
 
 
 class Plan:
-    """One target's weights, bounds and greedy completions during the restricted programme.
+    """One target's weights, bounds and incumbent during the restricted programme.
 
-    After each fold the partial sums complete greedily (the best remaining combination
-    of each group for each weight): admissible completions raise the incumbent, hence
-    the level, and the region shrinks while the programme runs.
+    Until the backward pass meets the forward one (:mod:`.frontier_meet`), a partial
+    sum is kept when the hull of the remaining groups reaches the region, and for a
+    region that is not a box (Nash, welfare) every weight's bound too; the partial sums
+    complete greedily (the best remaining combination of each group for each weight)
+    and admissible completions raise the incumbent, hence the level, so the region
+    shrinks while the programme runs. Once they meet, a partial sum is kept when some
+    sum of the remaining groups puts it in the region's box, and for a box region the
+    best such sum raises the incumbent (to the optimum, at the first meeting).
     """
 
     def __init__(
         self, target: Target, weights: FloatArray, best: float, core: list[Group], upper: FloatArray
     ):
         self.target, self.weights, self.best, self.upper = target, weights, best, upper
+        self.boxed = target.boxed
         flat, top, owner = _values(core, weights)
-        chosen = np.empty_like(top, dtype=np.int64)  # (groups, k): flat index of the best
-        for j in range(weights.shape[0]):
-            at_top = np.flatnonzero(flat[:, j] == top[owner, j])
-            chosen[:, j] = at_top[np.unique(owner[at_top], return_index=True)[1]]
-        utilities = np.concatenate([g.utilities for g in core])[chosen]  # (groups, k, 2)
         self.rest = _after(top)
-        self.completion = _after(utilities.reshape(len(core), -1)).reshape(len(core), -1, 2)
+        self.prefix = np.concatenate([np.zeros((1, top.shape[1])), np.cumsum(top, axis=0)])
+        if not self.boxed:
+            chosen = np.empty_like(top, dtype=np.int64)  # (groups, k): flat index of the best
+            for j in range(weights.shape[0]):
+                at_top = np.flatnonzero(flat[:, j] == top[owner, j])
+                chosen[:, j] = at_top[np.unique(owner[at_top], return_index=True)[1]]
+            utilities = np.concatenate([g.utilities for g in core])[chosen]  # (groups, k, 2)
+            self.completion = _after(utilities.reshape(len(core), -1)).reshape(len(core), -1, 2)
         self.lowest = self._lowest()
 
     def _lowest(self) -> FloatArray:
@@ -305,28 +337,66 @@ class Plan:
         self.corner = region.box(self.upper, self.target.disagreement) - SLACK
         return region.lowest(self.weights, self.target.disagreement) - SLACK
 
-    def reach(
-        self, g: int, first: FloatArray, second: FloatArray, envelope: FloatArray
-    ) -> BoolArray:
-        """Raise the incumbent from the completions, then the mask of the hopeful sums.
-
-        A sum is hopeful when, with some point of ``envelope`` (the upper-right hull of
-        the remaining groups), it reaches the region's corner and every weight's bound.
-        """
-        ends = np.stack([first, second], axis=1)[:, None, :] + self.completion[g][None, :, :]
+    def _raise(self, ends: FloatArray) -> None:
+        """Raise the incumbent to the best admissible value among the sums ``ends``."""
         found = float(self.target.values(ends.reshape(-1, 2)).max(initial=-np.inf))
         if found > self.best:
             self.best = found
             self.lowest = self._lowest()
+
+    def reach(
+        self,
+        g: int,
+        first: FloatArray,
+        second: FloatArray,
+        envelope: FloatArray | None,
+        tail: Staircase | None,
+    ) -> BoolArray:
+        """Raise the incumbent, then the mask of the hopeful sums of groups ``..g``.
+
+        ``tail`` is the frontier of the sums of the remaining groups when the backward
+        pass has come this far, else ``envelope`` their upper-right hull.
+        """
+        points = np.stack([first, second], axis=1)
+        if not self.boxed:
+            self._raise(points[:, None, :] + self.completion[g][None, :, :])
+        elif tail is not None and tail.t0.size:
+            picks = self.target.pairs(first, second, tail)
+            self._raise(points[:, None, :] + np.stack([tail.t0[picks], tail.t1[picks]], axis=2))
         need0, need1 = self.corner[0] - first, self.corner[1] - second
-        inside: BoolArray = need0 <= envelope[-1, 0]
-        inside &= need1 <= np.interp(need0, envelope[:, 0], envelope[:, 1])
-        for (w0, w1), rest, low in zip(
-            self.weights.tolist(), self.rest[g].tolist(), self.lowest.tolist(), strict=True
+        if tail is not None:
+            inside = reaches(need0, need1, tail)
+        else:
+            assert envelope is not None
+            inside = _under(need0, need1, envelope)
+        if self.boxed:  # the box test implies every weight's bound
+            return inside
+        return inside & self._bounds(first, second, self.rest[g])
+
+    def back(self, g: int, first: FloatArray, second: FloatArray, envelope: FloatArray) -> BoolArray:
+        """The mask of the sums of groups ``g..`` that may reach the region with those before."""
+        inside = _under(self.corner[0] - first, self.corner[1] - second, envelope)
+        if self.boxed:
+            return inside
+        return inside & self._bounds(first, second, self.prefix[g])
+
+    def _bounds(self, first: FloatArray, second: FloatArray, rest: FloatArray) -> BoolArray:
+        """Whether each sum, with ``rest`` (the other groups' best per weight), meets every
+        weight's bound."""
+        inside = np.ones(first.size, dtype=bool)
+        for (w0, w1), more, low in zip(
+            self.weights.tolist(), rest.tolist(), self.lowest.tolist(), strict=True
         ):
             if np.isfinite(low):
-                inside &= w0 * first + w1 * second + rest >= low
+                inside &= w0 * first + w1 * second + more >= low
         return inside
+
+
+def _under(need0: FloatArray, need1: FloatArray, envelope: FloatArray) -> BoolArray:
+    """Whether some point of the hull ``envelope`` (vertices, ``u0`` rising) is at least ``need``."""
+    inside: BoolArray = need0 <= envelope[-1, 0]
+    inside &= need1 <= np.interp(need0, envelope[:, 0], envelope[:, 1])
+    return inside
 
 
 def _after(per_group: FloatArray) -> FloatArray:
@@ -399,11 +469,21 @@ def window_frontier(
     upper = np.array([shape.vertices[-1, 0], shape.vertices[0, 1]]) + SLACK
     plans = [Plan(target, weights, best, core, upper) for target, weights, best in live]
 
+    def back(g: int, first: FloatArray, second: FloatArray) -> BoolArray:
+        out = np.zeros(first.size, dtype=bool)
+        envelope = shape.before(g)
+        for plan in plans:
+            out |= plan.back(g, first, second, envelope)
+        return out
+
+    suffixes = Suffixes(core, back)
+
     def reach(g: int, first: FloatArray, second: FloatArray) -> BoolArray:
         out = np.zeros(first.size, dtype=bool)
-        envelope = shape.after(g)
+        tail = suffixes.at(g + 1, first.size)
+        envelope = None if tail is not None else shape.after(g)
         for plan in plans:
-            out |= plan.reach(g, first, second, envelope)
+            out |= plan.reach(g, first, second, envelope, tail)
         return out
 
     return frontier_within(problem, core, reach)
