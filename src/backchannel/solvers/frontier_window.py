@@ -68,6 +68,9 @@ METHOD = "frontier-window"
 MARGIN = 1e-6
 """The region's level sits this far (relative) below the incumbent: ties stay inside."""
 
+TOP_MARGIN = 1e-8
+"""The level of a party's best utility sits this far (relative) below the incumbent."""
+
 SLACK = 1e-7
 """Float slack of every comparison with the region (partial sums are inexact)."""
 
@@ -76,6 +79,9 @@ CUTS = 4
 
 CANDIDATES = 3
 """Vertices (best rule values first) re-evaluated exactly for the incumbent."""
+
+CLIMB_STEPS = 100
+"""The most single-group changes that climb from the best vertex to the incumbent."""
 
 
 @dataclass(frozen=True)
@@ -107,14 +113,15 @@ class Hull:
         out: FloatArray = np.concatenate([start[None, :], start + steps])
         return out
 
+    def choice(self, k: int) -> IntArray:
+        """Each group's combination at vertex ``k``."""
+        count = np.bincount(self.edge_group[:k], minlength=self.chains.shape[0])
+        out: IntArray = self.chains[np.arange(self.chains.shape[0]), count]
+        return out
+
     def package(self, groups: Sequence[Group], k: int, width: int) -> IntArray:
         """The package at vertex ``k``."""
-        count = np.bincount(self.edge_group[:k], minlength=len(groups))
-        combination = self.chains[np.arange(len(groups)), count]
-        package = np.zeros(width, dtype=np.int64)
-        for group, c in zip(groups, combination.tolist(), strict=True):
-            package[list(group.issues)] = group.options[c]
-        return package
+        return _package(groups, self.choice(k), width)
 
 
 def _chains(utilities: FloatArray) -> list[list[int]]:
@@ -266,6 +273,17 @@ class Target:
         out: FloatArray = np.where(ok, raw, -np.inf)
         return out
 
+    def level(self, best: float) -> float:
+        """The region's level for the incumbent ``best`` (-inf when there is none).
+
+        A rule's level sits :data:`MARGIN` below, so that every package tying with the
+        optimum stays inside; a party's best utility needs only its best point (whose
+        key, hence representative package, may lie ``TOL`` below it): :data:`TOP_MARGIN`.
+        """
+        if not np.isfinite(best):
+            return -np.inf
+        return best - (MARGIN if self.rule else TOP_MARGIN) * max(1.0, abs(best))
+
     @property
     def boxed(self) -> bool:
         """Whether every region of the target is a box (a max-min or one party's best)."""
@@ -332,8 +350,7 @@ class Plan:
         self.lowest = self._lowest()
 
     def _lowest(self) -> FloatArray:
-        level = _level(self.best) if np.isfinite(self.best) else -np.inf
-        region = self.target.region(level)
+        region = self.target.region(self.target.level(self.best))
         self.corner = region.box(self.upper, self.target.disagreement) - SLACK
         return region.lowest(self.weights, self.target.disagreement) - SLACK
 
@@ -447,7 +464,7 @@ def window_frontier(
     live = []
     for target in targets:
         best = _incumbent(problem, groups, shape, target)
-        region = target.region(_level(best) if np.isfinite(best) else -np.inf)
+        region = target.region(target.level(best))
         weights, lowest = _weights(region, shape, disagreement)
         flat, top, owner = _values(groups, weights)
         budget = top.sum(axis=0) - lowest
@@ -490,19 +507,46 @@ def window_frontier(
 
 
 def _incumbent(problem: Problem, groups: list[Group], shape: Hull, target: Target) -> float:
-    """The best value of an admissible vertex among the best few; -inf if none."""
+    """The best value of an admissible package among the best few vertices and the
+    package one swap at a time climbs to from the best of them; -inf if none."""
     score = target.values(shape.vertices)
     ranked = np.argsort(-score, kind="stable")[:CANDIDATES]
     ranked = ranked[np.isfinite(score[ranked])]
     if ranked.size == 0:
         return -np.inf
     width = len(problem.issues)
-    packages = np.stack([shape.package(groups, int(k), width) for k in ranked])
-    return float(target.values(evaluate(problem, packages)).max())
+    packages = [shape.package(groups, int(k), width) for k in ranked]
+    packages.append(_package(groups, _climb(groups, shape.choice(int(ranked[0])), target), width))
+    return float(target.values(evaluate(problem, np.stack(packages))).max())
 
 
-def _level(best: float) -> float:
-    return best - MARGIN * max(1.0, abs(best))
+def _climb(groups: Sequence[Group], choice: IntArray, target: Target) -> IntArray:
+    """Change one group's combination at a time, the best change first, while the
+    target's value rises: a local optimum near the vertex ``choice`` (each group's)."""
+    sizes = np.array([g.utilities.shape[0] for g in groups])
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    owner = np.repeat(np.arange(len(groups)), sizes)
+    flat = np.concatenate([g.utilities for g in groups])
+    current = offsets + choice
+    total = flat[current].sum(axis=0)
+    value = float(target.values(total[None, :])[0])
+    for _ in range(CLIMB_STEPS):
+        moved = total + flat - flat[current][owner]
+        values = target.values(moved)
+        best = int(np.argmax(values))
+        if not values[best] > value:
+            break
+        current[owner[best]], total, value = best, moved[best], float(values[best])
+    out: IntArray = current - offsets
+    return out
+
+
+def _package(groups: Sequence[Group], choice: IntArray, width: int) -> IntArray:
+    """The package of each group's combination ``choice``."""
+    package = np.zeros(width, dtype=np.int64)
+    for group, c in zip(groups, choice.tolist(), strict=True):
+        package[list(group.issues)] = group.options[c]
+    return package
 
 
 def window_settlements(
@@ -535,11 +579,12 @@ def window_settlements(
     floors = utility_bounds(problem) - 2 * TOL
     ideal = d
     if SettlementRule.KS in wanted:
-        tops = [Target(None, p, floors, d, d) for p in range(2)]
-        _, utilities, _ = window_frontier(problem, groups, shape, tops)
-        if utilities.shape[0] == 0:  # nothing is admissible
-            return settlements(wanted, {}, METHOD, time.perf_counter() - start)
-        ideal = utilities.max(axis=0)
+        ideal = np.zeros(2)
+        for p in range(2):  # one programme each: each party's core is small
+            _, utilities, _ = window_frontier(problem, groups, shape, [Target(None, p, floors, d, d)])
+            if utilities.shape[0] == 0:  # nothing is admissible
+                return settlements(wanted, {}, METHOD, time.perf_counter() - start)
+            ideal[p] = utilities[:, p].max()
     targets = [Target(rule, 0, floors, d, ideal) for rule in wanted]
     packages, utilities, multi = window_frontier(problem, groups, shape, targets)
     found: dict[SettlementRule, Optimum] = {}
