@@ -80,7 +80,7 @@ CUTS = 4
 CANDIDATES = 3
 """Vertices (best rule values first) re-evaluated exactly for the incumbent."""
 
-CLIMB_STEPS = 100
+CLIMB_STEPS = 10
 """The most single-group changes that climb from the best vertex to the incumbent."""
 
 
