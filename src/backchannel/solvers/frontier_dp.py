@@ -440,7 +440,8 @@ def _frontier(
     drops after each fold the partial sums whose every completion lies outside an
     upward-closed region: the result is then the frontier inside that region (plus
     perhaps some points outside it). With ``reach``, a group of one combination is
-    added to every partial sum without a fold (the order of the sums cannot change).
+    added to every partial sum without a fold (the order of the sums cannot change),
+    and ``full`` must already be Pareto groups (see :func:`frontier_within`).
     """
     require_two_additive(problem)
     n = len(problem.issues)
@@ -448,7 +449,7 @@ def _frontier(
         full = groups_of(problem)
     if full is None:
         return np.zeros((0, n), dtype=np.int64), np.zeros((0, 2)), np.zeros(0, dtype=bool)
-    groups = pareto_groups(full)
+    groups = full if reach is not None else pareto_groups(full)  # see frontier_within
     if reach is None and not track:  # free order (the rules keep the issue order's ties)
         groups = [groups[g] for g in fold_order(groups)]
     # Partial sums that cannot reach a utility bound even with the best of every
@@ -702,9 +703,10 @@ def frontier_within(
 ) -> tuple[IntArray, FloatArray, BoolArray]:
     """Packages, utilities and "several packages" flags of the frontier inside a region.
 
-    ``groups`` are the problem's groups, perhaps without combinations that cannot lie
-    in the region; ``reach`` says which partial sums may still reach it (see
-    :func:`_frontier`). Every frontier point of the region is returned.
+    ``groups`` are the problem's groups after :func:`pareto_groups`, perhaps without
+    combinations that cannot lie in the region (a subset of such a group needs no second
+    pass); ``reach`` says which partial sums may still reach it (see :func:`_frontier`).
+    Every frontier point of the region is returned.
     """
     packages, utilities, flags = _frontier(problem, track=True, full=groups, reach=reach)
     return np.ascontiguousarray(packages, dtype=np.int64), utilities, flags

@@ -49,15 +49,25 @@ Prune = Callable[[int, FloatArray, FloatArray], BoolArray]
 class Suffixes:
     """The frontiers of the sums of the core's last groups, folded backwards on demand.
 
-    Level ``L`` holds the sums of groups ``L, L+1, ...`` that ``prune`` keeps (the last
-    level, past every group, is the sum 0).
+    Level ``L`` is the sums of groups ``L, L+1, ...`` that ``prune`` keeps (the last
+    level, past every group, is the sum 0). Only the groups of several combinations are
+    folded; those of one combination are a shift, added when a level is asked for.
     """
 
     def __init__(self, groups: Sequence[Group], prune: Prune):
         self.groups, self.prune = groups, prune
-        self.level = len(groups)
+        sizes = np.array([group.utilities.shape[0] for group in groups])
+        self.moving = np.flatnonzero(sizes > 1)
+        fixed = np.array(
+            [
+                group.utilities[0] if group.utilities.shape[0] == 1 else (0.0, 0.0)
+                for group in groups
+            ]
+        ).reshape(-1, 2)
+        self.fixed = np.concatenate([np.cumsum(fixed[::-1], axis=0)[::-1], np.zeros((1, 2))])
+        self.level = len(groups)  # the last level folded
         self.folds = 0
-        self.levels = {self.level: Staircase(np.zeros(1), np.zeros(1), 0.0)}
+        self.levels = {self.level: Staircase(np.zeros(1), np.zeros(1), 0.0)}  # moving groups only
 
     def at(self, level: int, size: int) -> Staircase | None:
         """Level ``level``, folding back to it while the last level holds at most ``size``.
@@ -65,23 +75,26 @@ class Suffixes:
         None when the backward pass stops before (it holds more sums than ``size``).
         Levels below ``level`` are forgotten: the forward pass asks for rising levels.
         """
-        while self.level > level and self.levels[self.level].t0.size <= size:
+        moving = self.moving[self.moving >= level]
+        stored = int(moving[0]) if moving.size else len(self.groups)
+        while self.level > stored and self.levels[self.level].t0.size <= size:
             self._advance()
-        for old in [k for k in self.levels if self.level != k < level]:
+        for old in [k for k in self.levels if self.level != k < stored]:
             del self.levels[old]
-        return self.levels.get(level)
+        found = self.levels.get(stored)
+        if found is None:
+            return None
+        shift = self.fixed[level]
+        return Staircase(found.t0 + shift[0], found.t1 + shift[1], found.slack)
 
     def _advance(self) -> None:
         last = self.levels[self.level]
-        level = self.level - 1
-        group = self.groups[level]
-        if group.utilities.shape[0] == 1:  # a fixed choice: a shift
-            t0, t1 = last.t0 + group.utilities[0, 0], last.t1 + group.utilities[0, 1]
-        else:
-            t0, t1 = fold_sums(last.t0, last.t1, group)
-            keep = self.prune(level, t0, t1)
-            t0, t1 = t0[keep], t1[keep]
-            self.folds += 1
+        level = int(self.moving[self.moving < self.level][-1])
+        t0, t1 = fold_sums(last.t0, last.t1, self.groups[level])
+        shift = self.fixed[level]
+        keep = self.prune(level, t0 + shift[0], t1 + shift[1])
+        t0, t1 = t0[keep], t1[keep]
+        self.folds += 1
         self.level = level
         rising = np.maximum.accumulate(t1) if t1.size else t1
         self.levels[level] = Staircase(t0, rising, 2 * TOL * self.folds)

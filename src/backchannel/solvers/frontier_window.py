@@ -544,6 +544,13 @@ def _climb(groups: Sequence[Group], choice: IntArray, target: Target) -> IntArra
 def _package(groups: Sequence[Group], choice: IntArray, width: int) -> IntArray:
     """The package of each group's combination ``choice``."""
     package = np.zeros(width, dtype=np.int64)
+    single = [g for g, group in enumerate(groups) if len(group.issues) == 1]
+    if len(single) == len(groups):  # no clause links issues: one assignment
+        issues = np.array([group.issues[0] for group in groups], dtype=np.int64)
+        options = np.concatenate([group.options[:, 0] for group in groups])
+        starts = np.cumsum([0] + [group.options.shape[0] for group in groups[:-1]])
+        package[issues] = options[starts + choice]
+        return package
     for group, c in zip(groups, choice.tolist(), strict=True):
         package[list(group.issues)] = group.options[c]
     return package
