@@ -65,14 +65,16 @@ from backchannel.solvers.scoring import (
 
 METHOD = "frontier-window"
 
-MARGIN = 1e-6
-"""The region's level sits this far (relative) below the incumbent: ties stay inside."""
+MARGIN = 1e-8
+"""The region's level sits this far (relative) below the incumbent: ties stay inside.
 
-TOP_MARGIN = 1e-8
-"""The level of a party's best utility sits this far (relative) below the incumbent."""
+A package ties with the optimum when its value is within ``TOL * max(1, |value|)``
+(:func:`~backchannel.solvers.scoring.tolerance`, ``TOL = 1e-9``) of it: a tenth of the
+margin, which leaves room for the float noise of partial sums (about ``1e-14``)."""
 
-SLACK = 1e-7
-"""Float slack of every comparison with the region (partial sums are inexact)."""
+SLACK = 1e-9
+"""Float slack of every comparison with the region: partial sums in another order than
+the exact utilities differ from them by about ``1e-14``."""
 
 CUTS = 4
 """Edge weights per region, besides the two axes (those with the smallest budget)."""
@@ -274,15 +276,11 @@ class Target:
         return out
 
     def level(self, best: float) -> float:
-        """The region's level for the incumbent ``best`` (-inf when there is none).
-
-        A rule's level sits :data:`MARGIN` below, so that every package tying with the
-        optimum stays inside; a party's best utility needs only its best point (whose
-        key, hence representative package, may lie ``TOL`` below it): :data:`TOP_MARGIN`.
-        """
+        """The region's level for the incumbent ``best``: :data:`MARGIN` below it (-inf
+        when there is none)."""
         if not np.isfinite(best):
             return -np.inf
-        return best - (MARGIN if self.rule else TOP_MARGIN) * max(1.0, abs(best))
+        return best - MARGIN * max(1.0, abs(best))
 
     @property
     def boxed(self) -> bool:
