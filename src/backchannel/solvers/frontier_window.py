@@ -126,63 +126,67 @@ class Hull:
         return _package(groups, self.choice(k), width)
 
 
-def _chains(utilities: FloatArray) -> list[list[int]]:
+def _chains(utilities: FloatArray) -> IntArray:
     """Upper-right hull vertices of each group of points ``(groups, c, 2)``, by gift wrapping.
 
     Each chain starts at the best point for party 1 (the best for party 0 among those)
     and goes right, each time to the point with the least steep descent (the farthest
-    among equally steep ones), until the best point for party 0.
+    among equally steep ones), until the best point for party 0. Rows ``(groups,
+    longest chain)``, each padded with its last vertex.
     """
-    count = utilities.shape[0]
     u0, u1 = utilities[..., 0], utilities[..., 1]
     top = u1.max(axis=1, keepdims=True)
     current = np.where(u1 == top, u0, -np.inf).argmax(axis=1)
-    rows = np.arange(count)
-    chains = [[int(c)] for c in current]
-    active = np.ones(count, dtype=bool)
-    while active.any():
+    rows = np.arange(utilities.shape[0])
+    columns = [current]
+    active = np.ones(rows.size, dtype=bool)
+    while True:
         du0 = u0 - u0[rows, current][:, None]
         du1 = u1 - u1[rows, current][:, None]
         right = du0 > 0
+        active &= right.any(axis=1)
+        if not active.any():
+            break
         with np.errstate(divide="ignore", invalid="ignore"):
             slope = np.where(right, du1 / np.where(right, du0, 1.0), -np.inf)
         steepest = slope.max(axis=1, keepdims=True)
         nearest = np.where(right & (slope == steepest), du0, -np.inf).argmax(axis=1)
-        active &= right.any(axis=1)
-        for g in np.flatnonzero(active).tolist():
-            chains[g].append(int(nearest[g]))
         current = np.where(active, nearest, current)
-    return chains
+        columns.append(current)
+    out: IntArray = np.stack(columns, axis=1)
+    return out
 
 
 def hull(groups: Sequence[Group]) -> Hull:
-    """The supported points of the sum of ``groups`` (see :class:`Hull`)."""
-    chains: list[list[int]] = [[] for _ in groups]
-    by_size: dict[int, list[int]] = {}
-    for g, group in enumerate(groups):
-        by_size.setdefault(group.utilities.shape[0], []).append(g)
-    for members in by_size.values():
-        batch = np.stack([groups[g].utilities for g in members])
-        for g, chain in zip(members, _chains(batch), strict=True):
-            chains[g] = chain
-    longest = max(len(c) for c in chains)
-    padded = np.array([c + [c[-1]] * (longest - len(c)) for c in chains], dtype=np.int64)
-    steps = [
-        (g, np.diff(group.utilities[chain], axis=0))
-        for g, (group, chain) in enumerate(zip(groups, chains, strict=True))
-        if len(chain) > 1
-    ]
-    if steps:
-        edge_group = np.concatenate([np.full(d.shape[0], g, dtype=np.int64) for g, d in steps])
-        delta = np.concatenate([d for _, d in steps])
-    else:
-        edge_group, delta = np.zeros(0, dtype=np.int64), np.zeros((0, 2))
+    """The supported points of the sum of ``groups`` (see :class:`Hull`).
+
+    Groups of the same size are wrapped together; the edges are sorted by slope, ties
+    in the order of their groups and along each group's chain.
+    """
+    sizes = np.array([group.utilities.shape[0] for group in groups])
+    batches = []
+    for size in np.unique(sizes).tolist():
+        members = np.flatnonzero(sizes == size)
+        points = np.stack([groups[g].utilities for g in members.tolist()])
+        batches.append((members, points, _chains(points)))
+    longest = max(chain.shape[1] for _, _, chain in batches)
+    padded = np.zeros((len(groups), longest), dtype=np.int64)
+    starts = np.zeros((len(groups), 2))
+    owner, place, steps = [], [], []
+    for members, points, chain in batches:
+        padded[members] = np.pad(chain, ((0, 0), (0, longest - chain.shape[1])), mode="edge")
+        along = points[np.arange(members.size)[:, None], chain]  # (groups, chain, 2)
+        starts[members] = along[:, 0]
+        real = chain[:, 1:] != chain[:, :-1]
+        row, at = np.nonzero(real)
+        owner.append(members[row])
+        place.append(at)
+        steps.append(np.diff(along, axis=1)[row, at])
+    edge_group, position = np.concatenate(owner), np.concatenate(place)
+    delta = np.concatenate(steps).reshape(-1, 2)
     normals = np.stack([-delta[:, 1], delta[:, 0]], axis=1)
     normals /= normals.sum(axis=1, keepdims=True)
-    order = np.argsort(normals[:, 0], kind="stable")  # weight moves from party 1 to party 0
-    starts = np.array(
-        [group.utilities[chain[0]] for group, chain in zip(groups, chains, strict=True)]
-    )
+    order = np.lexsort((position, edge_group, normals[:, 0]))  # weight moves to party 0
     vertices = np.concatenate([starts.sum(axis=0)[None, :], delta[order]]).cumsum(axis=0)
     return Hull(padded, edge_group[order], normals[order], vertices, starts, delta[order])
 
