@@ -1,18 +1,14 @@
 """2-party settlement rules without the whole frontier: supported points and a window.
 
-The four rules (Nash, Kalai-Smorodinsky, egalitarian, welfare) are increasing in both
-utilities, so each one's optimum lies in the **region** ``{u >= floors, rule(u) >= V}``
-for any ``V`` that an admissible package reaches; that region is convex and closed
-upwards. The method, exact and with the tie-break of
+Each rule's optimum lies in a region closed upwards (:mod:`.frontier_region`). The
+method, exact and with the tie-break of
 :func:`~backchannel.solvers.frontier_dp.dp_settlements`:
 
-1. **Supported points.** The upper-right convex hull of the groups' sums (the frontier
-   of the relaxation where each group may mix its options) is the Minkowski sum of the
-   groups' own hulls: its edges are the groups' hull edges sorted by slope, and each
-   vertex is a package (one combination per group), the optimum of a weighted sum
-   ``lam . u`` for the weights between its two edges.
-2. **An incumbent.** The best admissible vertex gives ``V`` (less a margin, so that
-   every package tying with the optimum stays inside the region).
+1. **Supported points.** The upper-right convex hull of the groups' sums
+   (:mod:`.frontier_hull`); each vertex is a package.
+2. **An incumbent.** The best admissible vertex, improved one group's change at a time
+   while that raises the rule's value, gives ``V`` (less a margin, so that every
+   package tying with the optimum stays inside the region).
 3. **The window.** For weights ``lam >= 0``, every package in the region has
    ``lam . u >= m(lam)`` (the region's lowest ``lam``-value, in closed form), while
    ``lam . u <= h(lam)`` (the sum of each group's best ``lam``-value). So a package in
@@ -21,22 +17,25 @@ upwards. The method, exact and with the tie-break of
    around the relaxation's optimum) fix the choice of almost every group, and leave a
    **core** of the few combinations within budget.
 4. **An exact search in the window.** The frontier programme
-   (:func:`~backchannel.solvers.frontier_dp.frontier_within`) runs over the core,
-   dropping after each fold the partial sums that cannot reach the region even with
-   the best of every remaining group. It returns every frontier point of the region,
-   with the "several packages" flags, and the rule is read off them as today.
+   (:func:`~backchannel.solvers.frontier_dp.frontier_within`) runs over the core in
+   issue order, dropping after each fold the partial sums that cannot reach the region:
+   first with the hull of the remaining groups, then, once a backward pass over the
+   last groups meets it, with their exact frontier (:mod:`.frontier_meet`), which
+   also lifts the incumbent to the optimum. It returns every frontier point of the
+   region, with the "several packages" flags, and the rule is read off them as today.
 
 Kalai-Smorodinsky needs the ideal point (each party's best admissible utility), itself
-a constrained optimum: it is found first the same way (regions ``u_p >= best vertex``).
-When no vertex is admissible the region is the floors' box, which is exact too (it is
-today's programme with the floors' pruning).
+a constrained optimum: it is found first the same way, one programme per party (regions
+``u_p >= incumbent``), each with its own core: together their cores would hold both
+parties' best combinations of almost every group. When no vertex is admissible the
+region is the floors' box, which is exact too (it is today's programme with the floors'
+pruning).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -52,29 +51,19 @@ from backchannel.solvers.frontier_dp import (
     require_two_additive,
     settlements,
 )
-from backchannel.solvers.frontier_meet import Staircase, Suffixes, best_pairs, reaches
+from backchannel.solvers.frontier_hull import Hull, hull, package_of, restrict
+from backchannel.solvers.frontier_meet import Staircase, Suffixes, reaches
+from backchannel.solvers.frontier_region import SLACK, Region, Target
 from backchannel.solvers.scoring import (
     TOL,
     BoolArray,
     FloatArray,
     IntArray,
     evaluate,
-    rule_values,
     utility_bounds,
 )
 
 METHOD = "frontier-window"
-
-MARGIN = 1e-8
-"""The region's level sits this far (relative) below the incumbent: ties stay inside.
-
-A package ties with the optimum when its value is within ``TOL * max(1, |value|)``
-(:func:`~backchannel.solvers.scoring.tolerance`, ``TOL = 1e-9``) of it: a tenth of the
-margin, which leaves room for the float noise of partial sums (about ``1e-14``)."""
-
-SLACK = 1e-9
-"""Float slack of every comparison with the region: partial sums in another order than
-the exact utilities differ from them by about ``1e-14``."""
 
 CUTS = 4
 """Edge weights per region, besides the two axes (those with the smallest budget)."""
@@ -84,241 +73,6 @@ CANDIDATES = 3
 
 CLIMB_STEPS = 10
 """The most single-group changes that climb from the best vertex to the incumbent."""
-
-
-@dataclass(frozen=True)
-class Hull:
-    """The upper-right hull of the sum of the groups, from the best point for party 1.
-
-    ``chains[g]`` lists group ``g``'s hull combinations (padded with the last one);
-    after the first ``k`` edges, group ``g`` uses ``chains[g, count of its edges]``.
-    """
-
-    chains: IntArray  # (groups, longest chain)
-    edge_group: IntArray  # (edges,), in slope order
-    normals: FloatArray  # (edges, 2): the weights of each edge, summing to 1
-    vertices: FloatArray  # (edges + 1, 2): approximate utilities of the vertices
-    starts: FloatArray  # (groups, 2): each group's first hull point
-    deltas: FloatArray  # (edges, 2): the edges, in slope order
-
-    def after(self, g: int) -> FloatArray:
-        """Vertices (``u0`` rising) of the hull of the groups after ``g``."""
-        start = self.starts[g + 1 :].sum(axis=0)
-        steps = np.cumsum(self.deltas[self.edge_group > g], axis=0)
-        out: FloatArray = np.concatenate([start[None, :], start + steps])
-        return out
-
-    def before(self, g: int) -> FloatArray:
-        """Vertices (``u0`` rising) of the hull of the groups before ``g``."""
-        start = self.starts[:g].sum(axis=0)
-        steps = np.cumsum(self.deltas[self.edge_group < g], axis=0)
-        out: FloatArray = np.concatenate([start[None, :], start + steps])
-        return out
-
-    def choice(self, k: int) -> IntArray:
-        """Each group's combination at vertex ``k``."""
-        count = np.bincount(self.edge_group[:k], minlength=self.chains.shape[0])
-        out: IntArray = self.chains[np.arange(self.chains.shape[0]), count]
-        return out
-
-    def package(self, groups: Sequence[Group], k: int, width: int) -> IntArray:
-        """The package at vertex ``k``."""
-        return _package(groups, self.choice(k), width)
-
-
-def _chains(utilities: FloatArray) -> IntArray:
-    """Upper-right hull vertices of each group of points ``(groups, c, 2)``, by gift wrapping.
-
-    Each chain starts at the best point for party 1 (the best for party 0 among those)
-    and goes right, each time to the point with the least steep descent (the farthest
-    among equally steep ones), until the best point for party 0. Rows ``(groups,
-    longest chain)``, each padded with its last vertex.
-    """
-    u0, u1 = utilities[..., 0], utilities[..., 1]
-    top = u1.max(axis=1, keepdims=True)
-    current = np.where(u1 == top, u0, -np.inf).argmax(axis=1)
-    rows = np.arange(utilities.shape[0])
-    columns = [current]
-    active = np.ones(rows.size, dtype=bool)
-    while True:
-        du0 = u0 - u0[rows, current][:, None]
-        du1 = u1 - u1[rows, current][:, None]
-        right = du0 > 0
-        active &= right.any(axis=1)
-        if not active.any():
-            break
-        with np.errstate(divide="ignore", invalid="ignore"):
-            slope = np.where(right, du1 / np.where(right, du0, 1.0), -np.inf)
-        steepest = slope.max(axis=1, keepdims=True)
-        nearest = np.where(right & (slope == steepest), du0, -np.inf).argmax(axis=1)
-        current = np.where(active, nearest, current)
-        columns.append(current)
-    out: IntArray = np.stack(columns, axis=1)
-    return out
-
-
-def hull(groups: Sequence[Group]) -> Hull:
-    """The supported points of the sum of ``groups`` (see :class:`Hull`).
-
-    Groups of the same size are wrapped together; the edges are sorted by slope, ties
-    in the order of their groups and along each group's chain.
-    """
-    sizes = np.array([group.utilities.shape[0] for group in groups])
-    batches = []
-    for size in np.unique(sizes).tolist():
-        members = np.flatnonzero(sizes == size)
-        points = np.stack([groups[g].utilities for g in members.tolist()])
-        batches.append((members, points, _chains(points)))
-    longest = max(chain.shape[1] for _, _, chain in batches)
-    padded = np.zeros((len(groups), longest), dtype=np.int64)
-    starts = np.zeros((len(groups), 2))
-    owner, place, steps = [], [], []
-    for members, points, chain in batches:
-        padded[members] = np.pad(chain, ((0, 0), (0, longest - chain.shape[1])), mode="edge")
-        along = points[np.arange(members.size)[:, None], chain]  # (groups, chain, 2)
-        starts[members] = along[:, 0]
-        real = chain[:, 1:] != chain[:, :-1]
-        row, at = np.nonzero(real)
-        owner.append(members[row])
-        place.append(at)
-        steps.append(np.diff(along, axis=1)[row, at])
-    edge_group, position = np.concatenate(owner), np.concatenate(place)
-    delta = np.concatenate(steps).reshape(-1, 2)
-    normals = np.stack([-delta[:, 1], delta[:, 0]], axis=1)
-    normals /= normals.sum(axis=1, keepdims=True)
-    order = np.lexsort((position, edge_group, normals[:, 0]))  # weight moves to party 0
-    vertices = np.concatenate([starts.sum(axis=0)[None, :], delta[order]]).cumsum(axis=0)
-    return Hull(padded, edge_group[order], normals[order], vertices, starts, delta[order])
-
-
-@dataclass(frozen=True)
-class Region:
-    """``{u >= corner}``, and for ``nash`` gains' product >= level, for ``welfare`` sum >= level."""
-
-    corner: FloatArray
-    kind: str = "box"
-    level: float = 0.0
-
-    def box(self, upper: FloatArray, disagreement: FloatArray) -> FloatArray:
-        """A corner below the region, when no package has ``u_p`` above ``upper_p``."""
-        if self.kind == "box":
-            return self.corner
-        if self.kind == "welfare":
-            out: FloatArray = np.maximum(self.corner, self.level - upper[::-1])
-            return out
-        room = (upper - disagreement)[::-1]
-        with np.errstate(divide="ignore"):
-            least = np.where(room > 0, self.level / np.where(room > 0, room, 1.0), np.inf)
-        out = np.maximum(self.corner, disagreement + least)
-        return out
-
-    def lowest(self, weights: FloatArray, disagreement: FloatArray) -> FloatArray:
-        """The smallest ``lam . u`` over the region for each row ``lam >= 0`` of ``weights``."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.kind == "nash":
-                return self._nash(weights, disagreement)
-            if self.kind == "welfare":
-                return self._welfare(weights)
-            terms = np.where(weights > 0, weights * self.corner, 0.0)
-        lowest: FloatArray = terms.sum(axis=1)
-        return lowest
-
-    def _nash(self, w: FloatArray, d: FloatArray) -> FloatArray:
-        """On ``t = u - d >= a``, ``t0 t1 >= level``: the tangent point, clamped to the box."""
-        a = np.maximum(self.corner - d, 0.0)  # gains' lower bounds (-inf corner: 0)
-        w0, w1, v = w[:, 0], w[:, 1], self.level
-        t0 = np.maximum(np.sqrt(v * w1 / np.where(w0 > 0, w0, 1.0)), a[0])
-        if a[1] > 0:
-            t0 = np.minimum(t0, v / a[1])
-        curve = w0 * t0 + w1 * np.maximum(a[1], v / t0)
-        corner = (w0 == 0) | (w1 == 0) | (a[0] * a[1] >= v)
-        out: FloatArray = np.where(corner, w @ a, curve) + w @ d
-        return out
-
-    def _welfare(self, w: FloatArray) -> FloatArray:
-        """On ``u0 + u1 >= level``, ``u >= corner``: an end of the line's part in the box."""
-        (c0, c1), v = self.corner.tolist(), self.level
-        w0, w1 = w[:, 0], w[:, 1]
-        if np.isfinite(c0) and np.isfinite(c1) and v <= c0 + c1:
-            out: FloatArray = w @ self.corner
-            return out
-        ends = np.full(w.shape[0], np.inf)
-        if np.isfinite(c1):
-            ends = np.minimum(ends, w0 * (v - c1) + w1 * c1)
-        else:  # the line runs off to the right, where lam . u falls if w0 < w1
-            ends = np.where(w0 < w1, -np.inf, ends)
-        if np.isfinite(c0):
-            ends = np.minimum(ends, w0 * c0 + w1 * (v - c0))
-        else:
-            ends = np.where(w1 < w0, -np.inf, ends)
-        if not (np.isfinite(c0) or np.isfinite(c1)):
-            ends = np.where(w0 == w1, w0 * v, -np.inf)
-        return ends
-
-
-@dataclass(frozen=True)
-class Target:
-    """What one region is for: a rule's optimum and ties, or party ``party``'s best utility.
-
-    ``region(level)`` is where every admissible package of value at least ``level`` lies.
-    """
-
-    rule: SettlementRule | None
-    party: int
-    floors: FloatArray
-    disagreement: FloatArray
-    ideal: FloatArray
-
-    def values(self, utilities: FloatArray) -> FloatArray:
-        """The target's value of utility rows ``(n, 2)``; -inf where below the floors."""
-        if self.rule is None:
-            raw = utilities[:, self.party]
-        else:
-            raw = rule_values(self.rule, utilities.T, self.disagreement, self.ideal)
-        ok = np.all(utilities >= self.floors + 2 * TOL + SLACK, axis=1)
-        out: FloatArray = np.where(ok, raw, -np.inf)
-        return out
-
-    def level(self, best: float) -> float:
-        """The region's level for the incumbent ``best``: :data:`MARGIN` below it (-inf
-        when there is none)."""
-        if not np.isfinite(best):
-            return -np.inf
-        return best - MARGIN * max(1.0, abs(best))
-
-    @property
-    def boxed(self) -> bool:
-        """Whether every region of the target is a box (a max-min or one party's best)."""
-        return self.rule in (None, SettlementRule.EGALITARIAN, SettlementRule.KS)
-
-    def pairs(self, first: FloatArray, second: FloatArray, tail: Staircase) -> IntArray:
-        """For each partial sum, the indices of ``tail`` where its best value lies."""
-        low = self.floors + 2 * TOL + SLACK
-        scale: FloatArray | None = None
-        if self.rule is SettlementRule.EGALITARIAN:
-            scale = np.ones(2)
-        elif self.rule is SettlementRule.KS:
-            span = np.maximum(self.ideal - self.disagreement, 0.0)
-            scale = None if np.any(span <= TOL) else span  # else one term is constant
-        return best_pairs(low, first, second, tail, self.disagreement, scale)
-
-    def region(self, level: float) -> Region:
-        """The region of the packages worth at least ``level`` (the floors' box at -inf)."""
-        floors, d, rule = self.floors, self.disagreement, self.rule
-        if rule is None:
-            corner = floors.copy()
-            corner[self.party] = max(corner[self.party], level)
-            return Region(corner)
-        if rule is SettlementRule.WELFARE and np.isfinite(level):
-            return Region(floors, "welfare", level)
-        if not level > 0:
-            return Region(floors)
-        if rule is SettlementRule.NASH:
-            return Region(floors, "nash", level)
-        if rule is SettlementRule.EGALITARIAN:
-            return Region(np.maximum(floors, d + level))
-        span = np.maximum(self.ideal - d, 0.0)
-        return Region(np.where(span <= TOL, floors, np.maximum(floors, d + level * span)))
 
 
 class Plan:
@@ -392,7 +146,9 @@ class Plan:
             return inside
         return inside & self._bounds(first, second, self.rest[g])
 
-    def back(self, g: int, first: FloatArray, second: FloatArray, envelope: FloatArray) -> BoolArray:
+    def back(
+        self, g: int, first: FloatArray, second: FloatArray, envelope: FloatArray
+    ) -> BoolArray:
         """The mask of the sums of groups ``g..`` that may reach the region with those before."""
         inside = _under(self.corner[0] - first, self.corner[1] - second, envelope)
         if self.boxed:
@@ -412,7 +168,8 @@ class Plan:
 
 
 def _under(need0: FloatArray, need1: FloatArray, envelope: FloatArray) -> BoolArray:
-    """Whether some point of the hull ``envelope`` (vertices, ``u0`` rising) is at least ``need``."""
+    """Whether some point of the hull ``envelope`` (vertices, ``u0`` rising) is at least
+    ``need``."""
     inside: BoolArray = need0 <= envelope[-1, 0]
     inside &= need1 <= np.interp(need0, envelope[:, 0], envelope[:, 1])
     return inside
@@ -474,16 +231,9 @@ def window_frontier(
             continue  # no package reaches this region
         keep |= np.all(top[owner] - flat <= budget + SLACK, axis=1)
         live.append((target, weights, best))
-    at = 0
-    core: list[Group] = []
-    for group in groups:
-        mask = keep[at : at + group.utilities.shape[0]]
-        at += group.utilities.shape[0]
-        if not mask.any():
-            return np.zeros((0, len(problem.issues)), np.int64), np.zeros((0, 2)), np.zeros(0, bool)
-        core.append(
-            Group(group.issues, group.options[mask], group.utilities[mask], group.twin[mask])
-        )
+    core = restrict(groups, keep)
+    if core is None:
+        return np.zeros((0, len(problem.issues)), np.int64), np.zeros((0, 2)), np.zeros(0, bool)
     shape = hull(core)
     upper = np.array([shape.vertices[-1, 0], shape.vertices[0, 1]]) + SLACK
     plans = [Plan(target, weights, best, core, upper) for target, weights, best in live]
@@ -518,7 +268,7 @@ def _incumbent(problem: Problem, groups: list[Group], shape: Hull, target: Targe
         return -np.inf
     width = len(problem.issues)
     packages = [shape.package(groups, int(k), width) for k in ranked]
-    packages.append(_package(groups, _climb(groups, shape.choice(int(ranked[0])), target), width))
+    packages.append(package_of(groups, _climb(groups, shape.choice(int(ranked[0])), target), width))
     return float(target.values(evaluate(problem, np.stack(packages))).max())
 
 
@@ -541,21 +291,6 @@ def _climb(groups: Sequence[Group], choice: IntArray, target: Target) -> IntArra
         current[owner[best]], total, value = best, moved[best], float(values[best])
     out: IntArray = current - offsets
     return out
-
-
-def _package(groups: Sequence[Group], choice: IntArray, width: int) -> IntArray:
-    """The package of each group's combination ``choice``."""
-    package = np.zeros(width, dtype=np.int64)
-    single = [g for g, group in enumerate(groups) if len(group.issues) == 1]
-    if len(single) == len(groups):  # no clause links issues: one assignment
-        issues = np.array([group.issues[0] for group in groups], dtype=np.int64)
-        options = np.concatenate([group.options[:, 0] for group in groups])
-        starts = np.cumsum([0] + [group.options.shape[0] for group in groups[:-1]])
-        package[issues] = options[starts + choice]
-        return package
-    for group, c in zip(groups, choice.tolist(), strict=True):
-        package[list(group.issues)] = group.options[c]
-    return package
 
 
 def window_settlements(
@@ -590,7 +325,9 @@ def window_settlements(
     if SettlementRule.KS in wanted:
         ideal = np.zeros(2)
         for p in range(2):  # one programme each: each party's core is small
-            _, utilities, _ = window_frontier(problem, groups, shape, [Target(None, p, floors, d, d)])
+            _, utilities, _ = window_frontier(
+                problem, groups, shape, [Target(None, p, floors, d, d)]
+            )
             if utilities.shape[0] == 0:  # nothing is admissible
                 return settlements(wanted, {}, METHOD, time.perf_counter() - start)
             ideal[p] = utilities[:, p].max()
