@@ -98,7 +98,7 @@ def hull(groups: Sequence[Group]) -> Hull:
     """
     sizes = np.array([group.utilities.shape[0] for group in groups])
     batches = []
-    for size in np.unique(sizes).tolist():
+    for size in sorted(set(sizes.tolist())):
         members = np.flatnonzero(sizes == size)
         points = np.stack([groups[g].utilities for g in members.tolist()])
         batches.append((members, points, _chains(points)))
