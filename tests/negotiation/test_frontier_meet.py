@@ -12,6 +12,7 @@ import itertools
 import numpy as np
 import pytest
 
+from backchannel.solvers import frontier_meet
 from backchannel.solvers.frontier_dp import Group, groups_of, pareto_groups
 from backchannel.solvers.frontier_hull import restrict
 from backchannel.solvers.frontier_meet import Staircase, Suffixes, best_pairs, reaches
@@ -90,10 +91,15 @@ def test_each_suffix_level_covers_every_sum_of_the_last_groups(seed: int) -> Non
             assert reaches(np.array([u[0]]), np.array([u[1]]), tail)[0]
 
 
-def test_the_backward_pass_waits_while_it_holds_more_sums_than_asked() -> None:
+def test_the_backward_pass_starts_late_and_waits_while_it_holds_more_sums(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     opposed = np.array([[0.0, 0.3], [0.1, 0.2], [0.2, 0.1], [0.3, 0.0]])  # 4 trade-offs
     groups = [Group((i,), np.arange(4)[:, None], opposed, np.zeros(4, bool)) for i in range(6)]
     suffixes = Suffixes(groups, lambda level, t0, t1: np.ones(t0.size, dtype=bool))
+    assert suffixes.at(1, frontier_meet.MEET_FROM - 1) is None  # a small forward pass
+    assert suffixes.level == len(groups)  # nothing folded
+    monkeypatch.setattr(frontier_meet, "MEET_FROM", 0)
     assert suffixes.at(1, 0) is None  # the last level holds 1 sum, more than 0
     assert suffixes.at(1, 1) is None  # one fold, then it holds more than 1
     assert suffixes.level == len(groups) - 1

@@ -14,7 +14,7 @@ from backchannel.formats.genius.folder import load_genius_folder
 from backchannel.model.compile import compile_case
 from backchannel.model.problem import Problem
 from backchannel.model.results import Settlement, SettlementRule, Status
-from backchannel.solvers import engine
+from backchannel.solvers import engine, frontier_meet
 from backchannel.solvers.enumeration import enumerate_settlements
 from backchannel.solvers.frontier_dp import dp_settlements, groups_of, pareto_groups
 from backchannel.solvers.frontier_hull import hull
@@ -96,6 +96,24 @@ def test_each_family_medium_equals_the_frontier_programme(
     _assert_same(problem, ALL_RULES)
     _assert_same(problem, [SettlementRule.KS])
     _assert_same(problem, [SettlementRule.NASH, SettlementRule.WELFARE])
+
+
+@pytest.mark.parametrize("family", [*FAMILIES, "grid"])
+@pytest.mark.parametrize(("issues", "seed"), [(24, 3), (60, 4)])
+def test_each_family_equals_the_frontier_programme_when_the_passes_meet_at_once(
+    family: str, issues: int, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backward pass starts with the forward one (at full size it waits for 256
+    sums, which these sizes seldom reach), so the exact reach test and the best pairs
+    decide from the first fold on."""
+    monkeypatch.setattr(frontier_meet, "MEET_FROM", 0)
+    if family == "grid":
+        problem = make_problem(issues, 6, 2, seed=seed)
+    else:
+        problem = make_family(family, issues, 6, 2, seed=seed)
+    _assert_same(problem, ALL_RULES)
+    _assert_same(problem, [SettlementRule.KS])
+    _assert_same(problem, [SettlementRule.EGALITARIAN])
 
 
 @pytest.mark.parametrize("walk_away", [0.0, 0.45, 0.55, 0.7])

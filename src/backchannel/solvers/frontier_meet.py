@@ -42,6 +42,11 @@ class Staircase:
     slack: float
 
 
+MEET_FROM = 256
+"""The backward pass starts once the forward pass holds this many sums: below that a
+fold costs its fixed overhead, whatever the pruning (measured at 320 x 6: 10 % less
+time over grid, integrative, mixed and opposed seeds than starting at once)."""
+
 Prune = Callable[[int, FloatArray, FloatArray], BoolArray]
 """Which sums of the groups ``level..`` may reach a region with the groups before ``level``."""
 
@@ -72,9 +77,12 @@ class Suffixes:
     def at(self, level: int, size: int) -> Staircase | None:
         """Level ``level``, folding back to it while the last level holds at most ``size``.
 
-        None when the backward pass stops before (it holds more sums than ``size``).
-        Levels below ``level`` are forgotten: the forward pass asks for rising levels.
+        None when the backward pass stops before (it holds more sums than ``size``), or
+        has not started (``size`` is below :data:`MEET_FROM`). Levels below ``level`` are
+        forgotten: the forward pass asks for rising levels.
         """
+        if size < MEET_FROM and self.level == len(self.groups):
+            return None
         moving = self.moving[self.moving >= level]
         stored = int(moving[0]) if moving.size else len(self.groups)
         while self.level > stored and self.levels[self.level].t0.size <= size:
