@@ -14,7 +14,7 @@ import pytest
 
 from backchannel.solvers import frontier_meet
 from backchannel.solvers.frontier_dp import Group, groups_of, pareto_groups
-from backchannel.solvers.frontier_hull import restrict
+from backchannel.solvers.frontier_hull import package_of, restrict
 from backchannel.solvers.frontier_meet import Staircase, Suffixes, best_pairs, reaches
 from backchannel.solvers.scoring import evaluate_by_issue
 from benchmarks.synthetic import FAMILIES, make_family
@@ -134,3 +134,18 @@ def test_evaluation_by_issue_gives_the_floats_of_the_utilities(count: int) -> No
     for column in range(0, count, max(1, count // 7)):
         package = tuple(int(o) for o in by_issue[:, column])
         assert tuple(utilities[column].tolist()) == problem.utility(package)
+
+
+@pytest.mark.parametrize("family", ["linked", "opposed"])
+def test_packages_of_choices_put_each_combination_on_its_issues(family: str) -> None:
+    """Linked issues form groups of several issues; each row of choices is one package."""
+    problem = make_family(family, 24, 4, 2, seed=2)
+    groups = pareto_groups(groups_of(problem) or [])
+    assert (max(len(g.issues) for g in groups) > 1) is (family == "linked")
+    rng = np.random.default_rng(5)
+    choices = np.stack([rng.integers(0, [g.options.shape[0] for g in groups]) for _ in range(3)])
+    packages = package_of(groups, choices, len(problem.issues))
+    assert packages.shape == (3, len(problem.issues))
+    for row, package in zip(choices, packages, strict=True):
+        for group, c in zip(groups, row.tolist(), strict=True):
+            assert package[list(group.issues)].tolist() == group.options[c].tolist()

@@ -266,10 +266,10 @@ def _incumbent(problem: Problem, groups: list[Group], shape: Hull, target: Targe
     ranked = ranked[np.isfinite(score[ranked])]
     if ranked.size == 0:
         return -np.inf
-    width = len(problem.issues)
-    packages = [shape.package(groups, int(k), width) for k in ranked]
-    packages.append(package_of(groups, _climb(groups, shape.choice(int(ranked[0])), target), width))
-    return float(target.values(evaluate(problem, np.stack(packages))).max())
+    choices = [shape.choice(int(k)) for k in ranked]
+    choices.append(_climb(groups, choices[0], target))
+    packages = package_of(groups, np.stack(choices), len(problem.issues))
+    return float(target.values(evaluate(problem, packages)).max())
 
 
 def _climb(groups: Sequence[Group], choice: IntArray, target: Target) -> IntArray:
