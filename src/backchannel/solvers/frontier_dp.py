@@ -136,9 +136,13 @@ def groups_of(problem: Problem) -> list[Group] | None:
     members, links = linked
     allowed = single_issue_masks(problem)
     tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
+    by_first: dict[int, list[Clause]] = {}  # each group reads only its own clauses
+    for clause in links:
+        by_first.setdefault(clause[0].issue, []).append(clause)
     groups = []
     for issues in members:
-        group = _group(issues, allowed, links, tables)
+        own = [clause for i in issues for clause in by_first.get(i, [])]
+        group = _group(issues, allowed, own, tables)
         if group is None:
             return None
         groups.append(group)
@@ -202,7 +206,9 @@ def _group(
         if clause[0].issue in column:
             holds = np.zeros(options.shape[0], dtype=bool)
             for lit in clause:
-                holds |= np.isin(options[:, column[lit.issue]], sorted(lit.allowed))
+                table = np.zeros(allowed[lit.issue].size, dtype=bool)  # option -> allowed
+                table[sorted(lit.allowed)] = True
+                holds |= table[options[:, column[lit.issue]]]
             keep &= holds
     options = options[keep]
     if options.shape[0] == 0:
