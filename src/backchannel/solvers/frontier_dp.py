@@ -431,6 +431,9 @@ class Reach(Protocol):
         ...
 
 
+_NOTHING = np.zeros(1, dtype=np.int64)
+"""What :data:`History` keeps of a fixed choice (never read: the group has one combination)."""
+
 History = list[tuple[IntArray | None, NDArray[np.integer[Any]]]]
 """Per fold, each partial sum's parent (None: the same as before, after a fixed choice)
 and its option (a group of one issue) or combination (of several issues)."""
@@ -474,7 +477,7 @@ def _frontier(
             first, second = first + group.utilities[0, 0], second + group.utilities[0, 1]
             if multi is not None and group.twin[0]:
                 multi = np.ones(first.size, dtype=bool)
-            history.append((None, np.zeros(1, dtype=np.int64)))
+            history.append((None, _NOTHING))
             continue
         kept, multi = _fold(first, second, multi, group)
         choice, parent = np.divmod(kept, first.size)
@@ -537,10 +540,13 @@ def _by_issue(problem: Problem, groups: Sequence[Group], history: History, size:
     back-pointers from the last fold to the first.
     """
     by_issue = np.empty((len(problem.issues), size), dtype=option_type(problem))
+    fixed = [group for group, (link, _) in zip(groups, history, strict=True) if link is None]
+    if fixed:  # fixed choices (their only combination), all at once
+        issues = [i for group in fixed for i in group.issues]
+        by_issue[issues] = np.concatenate([group.options[0] for group in fixed])[:, None]
     at = np.arange(size)
     for group, (link, picked) in zip(reversed(groups), reversed(history), strict=True):
-        if link is None:  # a fixed choice (its only combination)
-            by_issue[list(group.issues)] = group.options[0][:, None]
+        if link is None:
             continue
         if len(group.issues) == 1:
             by_issue[group.issues[0]] = picked[at]

@@ -63,6 +63,9 @@ class Suffixes:
         self.groups, self.prune = groups, prune
         sizes = np.array([group.utilities.shape[0] for group in groups])
         self.moving = np.flatnonzero(sizes > 1)
+        # stored[L]: the first group of several combinations from L on (past the last: G)
+        ahead = np.append(self.moving, len(groups))
+        self.stored = ahead[np.searchsorted(self.moving, np.arange(len(groups) + 1))]
         fixed = np.array(
             [
                 group.utilities[0] if group.utilities.shape[0] == 1 else (0.0, 0.0)
@@ -83,8 +86,7 @@ class Suffixes:
         """
         if size < MEET_FROM and self.level == len(self.groups):
             return None
-        moving = self.moving[self.moving >= level]
-        stored = int(moving[0]) if moving.size else len(self.groups)
+        stored = int(self.stored[level])
         while self.level > stored and self.levels[self.level].t0.size <= size:
             self._advance()
         for old in [k for k in self.levels if self.level != k < stored]:
