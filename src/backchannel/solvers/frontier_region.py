@@ -23,7 +23,12 @@ MARGIN = 1e-8
 
 A package ties with the optimum when its value is within ``TOL * max(1, |value|)``
 (:func:`~backchannel.solvers.scoring.tolerance`, ``TOL = 1e-9``) of it: a tenth of the
-margin, which leaves room for the float noise of partial sums (about ``1e-14``)."""
+margin, which leaves room for the float noise of partial sums (about ``1e-14``). Like the
+whole programme, this one merges partial sums that share a key (``rint(u / TOL)``), so
+where many packages lie within ``TOL`` of each other (the integrative family) the two
+may keep different points within a key of each other (see ``docs/explanation/
+performance.md``, issue 14 §2, 2026-12-08); no margin removes that (measured at 1e-6,
+1e-7 and 1e-8)."""
 
 SLACK = 1e-9
 """Float slack of every comparison with the region: partial sums in another order than
