@@ -299,12 +299,15 @@ def window_settlements(
     """Each rule's optimum for 2 additive parties, without the whole frontier.
 
     The same answers as :func:`~backchannel.solvers.frontier_dp.dp_settlements`
-    (package, value, ``has_ties``), found in the window of each rule (module docstring).
+    (package, value, ``has_ties``), found in the window of each rule (module docstring),
+    up to the keys both programmes merge: where many packages lie within ``TOL`` of each
+    other, the ideal point may differ by less than a key, and the Kalai-Smorodinsky value
+    by a few ``TOL`` (:data:`~backchannel.solvers.frontier_region.MARGIN`).
     One restricted frontier programme serves every rule asked for: it returns every
     frontier point of the union of their regions, and a point outside a rule's region
     is worse than its optimum by more than the tie tolerance, so each rule is read off
-    these points as today. Kalai-Smorodinsky needs the ideal point first (one more
-    restricted programme, on the regions of each party's best utility).
+    these points as today. Kalai-Smorodinsky needs the ideal point first (two more
+    restricted programmes, one on the region of each party's best utility).
 
     Raises
     ------
