@@ -10,7 +10,9 @@ where a few hundred lead into the region.
 The exact test needs the remaining groups' own frontier, so these are folded
 **backwards** as well, from the last group, each level pruned by the hull of the groups
 before it (:class:`Suffixes`). The two passes meet in the middle: the backward pass
-advances while it holds no more sums than the forward pass. From there on a partial sum
+starts once the forward pass holds :data:`MEET_FROM` sums and advances while it holds no
+more sums than the forward pass (measured at 320 x 6: letting it hold twice as many, or
+half, costs more in all). From there on a partial sum
 ``s`` is kept only if some suffix sum ``t`` puts ``s + t`` in the region's box (a
 staircase search, :func:`reaches`), and the best ``s + t`` of each partial sum raises
 the incumbent to the optimum at once (:func:`best_pairs`).
