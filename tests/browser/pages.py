@@ -229,20 +229,29 @@ class DialoguesPage(Screen):
         """The titles listed."""
         return self.page.locator("main ul.list li a").all_inner_texts()
 
-    def _fill_new(self, title: str, agenda: str, parties: str, per_round: int) -> None:
+    def _fill_new(
+        self, title: str, agenda: str, parties: str, per_round: int, blind: bool = False
+    ) -> None:
         form = self.page.locator("form[action='/dialogues']")
         form.get_by_label(self.t("Title"), exact=True).fill(title)
         form.get_by_label(self.t("Evaluations allowed per round")).fill(str(per_round))
         form.locator("textarea[name=agenda]").fill(agenda)
         form.locator("textarea[name=parties]").fill(parties)
+        form.locator("input[name=blind]").set_checked(blind)
 
     def convene(
-        self, title: str, agenda: str = "", parties: str = "", *, per_round: int = 1
+        self,
+        title: str,
+        agenda: str = "",
+        parties: str = "",
+        *,
+        per_round: int = 1,
+        blind: bool = False,
     ) -> DialoguePage:
         """Create a dialogue (the creator facilitates it), with its agenda (one issue a
         line: ``Issue: a; b``) and its parties (one a line, ``(absent)`` after an absent
-        stakeholder)."""
-        self._fill_new(title, agenda, parties, per_round)
+        stakeholder); ``blind``: in blind mode (the positions stay on the sides' nodes)."""
+        self._fill_new(title, agenda, parties, per_round, blind)
         self._submit(self.page.get_by_role("button", name=self.t("Create"), exact=True))
         if self.error():
             raise AssertionError(f"refused: {self.error()}")
@@ -336,6 +345,11 @@ class _InDialogue(Screen):
         """The readouts issued to this seat's audience (the facilitator: every one)."""
         self._tab("Readouts")
         return ReadoutsPage(self.page, self.eyes, self.who, "readouts")
+
+    def blind(self) -> BlindPage:
+        """A blind dialogue's nodes (and, for the facilitator, its computations)."""
+        self._tab("Blind mode")
+        return BlindPage(self.page, self.eyes, self.who, "blind")
 
     def tabs(self) -> list[str]:
         """The names of the dialogue's tabs this seat has."""
@@ -644,6 +658,111 @@ class ReleasesPage(_InDialogue):
             rows = table.locator("tr").all()
             out.append({r.locator("th").inner_text(): r.locator("td").inner_text() for r in rows})
         return out
+
+
+class BlindPage(_InDialogue):
+    """``/d/<id>/blind``: the nodes of a blind dialogue; the facilitator asks them for a
+    finding and releases what they opened."""
+
+    def _node_form(self) -> Locator:
+        return self.page.locator("form[action$='/blind/nodes']")
+
+    def _fill_node(self, certificate: str, host: str, port: int, label: str) -> None:
+        form = self._node_form()
+        form.get_by_label(self.t("Certificate (PEM)")).fill(certificate)
+        form.get_by_label(self.t("Host"), exact=True).fill(host)
+        form.get_by_label(self.t("Port"), exact=True).fill(str(port))
+        if label:
+            form.get_by_label(self.t("Label (who runs it)")).fill(label)
+        self._submit(form.get_by_role("button", name=self.t("Register the node")))
+
+    def register(self, certificate: str, host: str, port: int, label: str = "") -> tuple[str, str]:
+        """Register a node (a member: its delegation's; the facilitator: a helper); the
+        token and the fingerprint the page shows once."""
+        self._fill_node(certificate, host, port, label)
+        if self.error():
+            raise AssertionError(f"refused: {self.error()}")
+        self.snap("node-registered")
+        codes = self.page.locator(".notice code.select").all_inner_texts()
+        token, fingerprint = (c.strip() for c in codes)
+        return token, fingerprint
+
+    def register_refused(self, certificate: str, host: str, port: int) -> str:
+        """Try to register a node; the refusal beside the form (fails if it was taken)."""
+        self._fill_node(certificate, host, port, "")
+        self.snap("node-refused")
+        error = self.error()
+        if error is None:
+            raise AssertionError("the node was registered")
+        return error
+
+    def fingerprints(self) -> list[str]:
+        """The certificate fingerprints of the nodes listed, in their order."""
+        return self.page.locator("#nodes ~ table td:nth-child(4) code").all_inner_texts()
+
+    def _ask(self, finding: str) -> None:
+        form = self.page.locator("form[action$='/blind/computations']")
+        form.get_by_label(self.t("Finding")).select_option(label=self.t(finding))
+        self._submit(form.get_by_role("button", name=self.t("Ask the nodes")))
+
+    def ask(self, finding: str) -> BlindPage:
+        """Ask the nodes for one finding (its name as the list shows it)."""
+        self._ask(finding)
+        if self.error():
+            raise AssertionError(f"refused: {self.error()}")
+        return BlindPage(self.page, self.eyes, self.who, "asked")
+
+    def ask_refused(self, finding: str) -> str:
+        """Ask the nodes for a finding they cannot compute yet; the refusal."""
+        self._ask(finding)
+        self.snap("ask-refused")
+        error = self.error()
+        if error is None:
+            raise AssertionError("the nodes were asked")
+        return error
+
+    def chosen_finding(self) -> str:
+        """The finding the ask form has chosen now, as the list shows it."""
+        form = self.page.locator("form[action$='/blind/computations']")
+        return form.locator("select[name=finding] option:checked").inner_text()
+
+    def states(self) -> list[str]:
+        """Each computation's state, newest first."""
+        return self.page.locator("#findings ~ article .state").all_inner_texts()
+
+    def opened_package(self) -> dict[str, str]:
+        """The package the newest computation opened, issue -> option, in words."""
+        items = self.page.locator("#findings ~ article").first.locator("ul li").all_inner_texts()
+        return dict(item.split(": ", 1) for item in items)
+
+    def _release(self, audiences: list[str]) -> Locator:
+        form = self.page.locator("form[action$='/blind/releases']").first
+        for box in form.locator("input[name=audience]").all():
+            label = box.locator("xpath=..").inner_text().strip()
+            box.set_checked(label in audiences)
+        self._submit(form.get_by_role("button", name=self.t("Release")))
+        return self.page.locator("form[action$='/blind/releases']").first
+
+    def release(self, audiences: list[str]) -> BlindPage:
+        """Release the newest opened finding to the audiences named (as the boxes say)."""
+        self._release(audiences)
+        if self.error():
+            raise AssertionError(f"refused: {self.error()}")
+        return BlindPage(self.page, self.eyes, self.who, "released")
+
+    def release_refused(self, audiences: list[str]) -> tuple[str, list[str]]:
+        """Try a release that is refused; the refusal and the boxes still ticked."""
+        form = self._release(audiences)
+        self.snap("release-refused")
+        error = self.error()
+        if error is None:
+            raise AssertionError("the finding was released")
+        ticked = [
+            box.locator("xpath=..").inner_text().strip()
+            for box in form.locator("input[name=audience]").all()
+            if box.is_checked()
+        ]
+        return error, ticked
 
 
 class LogPage(_InDialogue):

@@ -36,11 +36,17 @@ from playwright.sync_api import Browser, Page, Request
 
 from backchannel.formats.cases import load_case
 from backchannel.model.case import IssueKind
+from backchannel.model.compile import compile_case
+from backchannel.model.dialogue import Agenda, Position, Side, Unacceptable, build_case
+from backchannel.model.results import SettlementRule
 from backchannel.services import accounts, demo, positions
-from backchannel.services.dialogues import create_dialogue
+from backchannel.services.dialogues import add_member, create_dialogue
+from backchannel.services.dialogues import view as view_of
+from backchannel.solvers import engine
 from conftest import PASSWORD, build_world, user
 from page_routes import SEATS, VISITOR, WALK, actor_of, page_routes, prepare
 
+from .blind_nodes import make_nodes, run_nodes
 from .conftest import (
     AXE,
     CHROMIUM,
@@ -507,4 +513,121 @@ def test_an_escalation_model_built_in_the_browser(
     after = saved.what_if(off=["blockade"])
     before_seq, after_seq = after.compared("sequential stability (SEQ)")
     assert "NYYN" in before_seq and "NYYN" not in after_seq
+    no_violations(eyes)
+
+
+# ------------------------------------------------------------------ a blind round
+BLIND_AGENDA = "Ceasefire (ordered): none; partial; full\nSanctions (ordered): keep; ease; lift"
+
+
+def _blind_sides(agenda: Agenda) -> dict[str, Side]:
+    """Each side's position, which only its own node will hold."""
+    ceasefire, sanctions = (i.id for i in agenda.issues)
+    north = Position(
+        importance={ceasefire: 2, sanctions: 1},
+        ratings={ceasefire: {"partial": 60, "full": 100}, sanctions: {"keep": 100, "ease": 50}},
+        unacceptable=[Unacceptable(issue=sanctions, option="lift")],
+        walk_away=10,
+    )
+    south = Position(
+        importance={ceasefire: 1, sanctions: 2},
+        ratings={ceasefire: {"none": 100, "partial": 50}, sanctions: {"ease": 60, "lift": 100}},
+        unacceptable=[Unacceptable(issue=ceasefire, option="none")],
+        walk_away=10,
+    )
+    return {
+        "north": Side(name="North", position=north),
+        "south": Side(name="South", position=south),
+    }
+
+
+def test_a_blind_round(
+    site: Site, person: People, folder: Path, checked: set[tuple[str, str]], tmp_path: Path
+) -> None:
+    """A blind dialogue made in the browser: the facilitator convenes it (blind), each
+    side's member finds that its position page points to its node and registers the node
+    (a malformed certificate first: refused, nothing typed lost), the facilitator asks
+    too early (refused, the finding chosen kept), registers a helper and asks for the
+    recommended package; three real nodes compute it over pinned TLS; the facilitator
+    reads it in words (the clear engine's package on the same positions) and releases it
+    to one side, whose member reads it; a repeated release is refused with its ticks kept.
+    """
+    eyes = eyes_for(folder, site, checked)
+    for name in ("blind.chair", "blind.north", "blind.south"):
+        user(site.platform, name)
+    signed = SignInPage.open(person(), eyes, "blind-chair", site.origin)
+    home = signed.sign_in("blind.chair", PASSWORD)
+    assert isinstance(home, DialoguesPage)
+    overview = home.convene("Blind channel", BLIND_AGENDA, "North\nSouth", blind=True)
+    chair = actor_of(site.platform, "blind.chair")
+    view = view_of(site.platform, chair, overview.dialogue_id)
+    assert view.blind and [x.name for x in view.delegations] == ["North", "South"]
+    for name, side in zip(("blind.north", "blind.south"), view.delegations, strict=True):
+        add_member(
+            site.platform, chair, view.id, name, "member", delegation_id=side.id, track="expert"
+        )
+    overview = overview.open_round().lock_round()
+    sides = _blind_sides(view.agenda)
+    nodes = make_nodes(tmp_path, "Blind channel", view.agenda, sides)
+
+    members = {}
+    for who in sides:
+        page = person()
+        dialogues_page = SignInPage.open(page, eyes, f"blind-{who}", site.origin).sign_in(
+            f"blind.{who}", PASSWORD
+        )
+        assert isinstance(dialogues_page, DialoguesPage)
+        dialogue = dialogues_page.open("Blind channel")
+        assert dialogue.t("Our position") not in dialogue.tabs()
+        mine = nodes[who]
+        if who == "north":  # the position page says where the position lives
+            answer = page.goto(f"{site.origin}/d/{view.id}/position")
+            assert answer is not None and answer.status == 409
+            shown = Screen(page, eyes, f"blind-{who}", "position-on-its-node").main_text()
+            assert "stays on its own node" in shown and "Running a blind node" in shown
+            dialogue = DialoguePage(page, eyes, f"blind-{who}")
+            page.goto(f"{site.origin}/d/{view.id}")
+        blind = dialogue.blind()
+        if who == "north":  # a malformed certificate is refused; nothing typed is lost
+            bad = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----"
+            refusal = blind.register_refused(bad, "127.0.0.1", mine.port)
+            assert "not a readable" in refusal, refusal
+            assert blind.value("certificate") == bad
+            assert (blind.value("host"), blind.value("port")) == ("127.0.0.1", str(mine.port))
+        mine.token, fingerprint = blind.register(mine.certificate, "127.0.0.1", mine.port)
+        assert fingerprint == mine.fingerprint and blind.fingerprints() == [mine.fingerprint]
+        members[who] = blind
+
+    blind = overview.blind()
+    nash = "the recommended package (Nash)"
+    refusal = blind.ask_refused(nash)  # no helper yet: refused, the choice kept
+    assert "no helper node" in refusal and blind.chosen_finding() == blind.t(nash)
+    helper = nodes["helper"]
+    helper.token, fingerprint = blind.register(
+        helper.certificate, "127.0.0.1", helper.port, label="Neutral institute"
+    )
+    assert fingerprint == helper.fingerprint
+    assert blind.fingerprints() == [n.fingerprint for n in nodes.values()]
+    blind = blind.ask(nash)
+    assert blind.states() == [blind.t("waiting for the nodes")]
+
+    outcomes = run_nodes(site.origin, nodes)
+    assert [(o.finding, o.failed) for o in outcomes] == [("nash", None)] * 3
+    blind.reload("opened")
+    assert blind.states() == [blind.t("opened")]
+    clear = compile_case(build_case("Blind channel", view.agenda, list(sides.values())))
+    package = engine.settle(clear, [SettlementRule.NASH])[SettlementRule.NASH].package
+    assert package is not None
+    expected = {
+        issue.name: issue.options[o] for issue, o in zip(view.agenda.issues, package, strict=True)
+    }
+    assert blind.opened_package() == expected
+
+    blind = blind.release(["North"])
+    error, ticked = blind.release_refused(["North", blind.t("the observers")])
+    assert "already released" in error and ticked == ["North", blind.t("the observers")]
+    told = members["north"].releases()
+    assert told.headlines() == [told.t("A package for discussion on the whole agenda:")]
+    assert told.packages() == [expected]
+    assert members["south"].releases().headlines() == []
     no_violations(eyes)

@@ -269,3 +269,32 @@ def test_a_node_token_opens_nothing_an_anonymous_caller_cannot(
     assert refused.status_code == 422 and "this node is party 0" in refused.json()["error"]
     (mine,) = node(app, blind.tokens["b"]).get(NODES).json()
     assert mine["index"] == 1  # B's turn is still B's
+
+
+def test_a_refused_release_keeps_what_was_ticked(
+    app: FastAPI, platform: Platform, blind: BlindWorld, seats: dict[str, Browserless]
+) -> None:
+    """The release form of an opened finding, refused (here: already released), comes
+    back with the audiences ticked and the issue chosen as they were sent (it used to
+    come back empty), and nothing was released."""
+    f = seats["facilitator"].client
+    computation = computations.request(
+        platform, blind.actors["facilitator"], blind.dialogue_id, "overlap"
+    )
+    play(platform, blind, computation, {"overlap": [True, False]})
+    computations.release(
+        platform, blind.actors["facilitator"], blind.dialogue_id, computation, ["observers"], 1
+    )
+    page = f.get(f"/d/{blind.dialogue_id}/blind")
+    form = {
+        "csrf": csrf_of(page.text),
+        "computation": computation,
+        "audience": [blind.delegation_b, "observers"],
+        "issue": "1",
+    }
+    refused = f.post(f"/d/{blind.dialogue_id}/blind/releases", data=form)
+    assert refused.status_code == 409 and "already released" in unescape(refused.text)
+    ticked = re.findall(r'name="audience" value="([^"]+)" checked', refused.text)
+    assert sorted(ticked) == sorted([blind.delegation_b, "observers"])
+    assert re.search(r'<option value="1" selected>Sanctions</option>', refused.text)
+    assert seats["b1"].client.get(f"/api/v1/dialogues/{blind.dialogue_id}/releases").json() == []

@@ -325,3 +325,28 @@ def test_options_an_absent_stakeholder_forbids_are_pruned_before_the_plan_is_che
     rounds.lock_round(platform, f, d)
     computation = computations.request(platform, f, d, "nash")  # 36,864 packages enumerated
     assert computations.computations(platform, f, d)[0].id == computation
+
+
+def test_a_refused_audience_tells_no_audience(platform: Platform) -> None:
+    """A release to several audiences is one transaction: when one of them is refused
+    (another dialogue's delegation, an absent stakeholder, one already told) no audience
+    is told (it used to tell those listed before the refused one)."""
+    world = build_blind(platform)
+    other = build_blind(platform, prefix="w")
+    f, d = world.actors["facilitator"], world.dialogue_id
+    computation = computations.request(platform, f, d, "exists")
+    play(platform, world, computation, {"exists": True})
+    a, b = world.delegation_a, world.delegation_b
+    with pytest.raises(NotFound):
+        computations.release(platform, f, d, computation, [a, "observers", other.delegation_a])
+    with pytest.raises(InputError, match="at the table"):
+        computations.release(platform, f, d, computation, [b, world.absent])
+    computations.release(platform, f, d, computation, [a])
+    with pytest.raises(NotAllowedNow, match="already released"):
+        computations.release(platform, f, d, computation, ["observers", b, a])
+    for seat in ("b1", "observer"):
+        assert releases.released_to_me(platform, world.actors[seat], d) == []
+    (told,) = releases.released_to_me(platform, world.actors["a1"], d)
+    assert told.disclosed.headline.endswith("yes.")
+    log = [e.action for e in audit_log.entries(platform, f, d)]
+    assert log.count("finding.released") == 1

@@ -12,6 +12,12 @@ exactly :class:`NotFound` (the same message, no hint), and what an owner reads m
 equal the model: its own side's positions, the releases to its own audience, the log
 entries addressed to it.
 
+D2 is blind (and D3 may be, see ``blind_isolation.py``): its sides' positions are
+refused where they would be read or written (they stay on the nodes), its nodes are
+registered and replaced, its computations asked, played through the node API with the
+nodes' tokens and released; B2, a bare blind dialogue with a helper node, gives the
+node API another dialogue's token.
+
 The negative controls run the same machine against deliberately broken variants of
 the checks and assert that it fails on each of them.
 """
@@ -59,6 +65,7 @@ from backchannel.services import (
     accounts,
     agenda,
     audit_log,
+    computations,
     dialogues,
     escalation,
     evaluation_robustness,
@@ -66,6 +73,7 @@ from backchannel.services import (
     history,
     invitations,
     meetings,
+    nodes,
     nonpapers,
     notes,
     positions,
@@ -79,9 +87,10 @@ from backchannel.services import (
 from backchannel.services.access import FACILITATOR, MEMBER, OBSERVER, Actor, Track
 from backchannel.services.platform import Platform
 from backchannel.storage import repo
-from backchannel.storage.tables import DelegationRow
+from backchannel.storage.tables import BlindComputationRow, DelegationRow
 from conftest import PASSWORD, make_settings
 
+from .blind_isolation import BLIND, BlindIsolation, BlindModel
 from .text_isolation import TextIsolation, TextModel
 
 EVALUATION_KINDS = [k for k in Kind if k not in ESCALATION_KINDS]
@@ -177,6 +186,8 @@ class DialogueModel:
     id: str
     title: str
     per_round: int
+    blind: bool = False
+    frozen: bool = False  # no rule changes it: swept in full at the set-up, then its blind side
     issues: list[tuple[str, str, list[str]]] = field(default_factory=list)
     delegations: list[DelegationModel] = field(default_factory=list)
     seats: dict[str, SeatModel] = field(default_factory=dict)
@@ -210,6 +221,12 @@ class DialogueModel:
             found = self.delegation(delegation_id)
             return found.id if found is not None and found.absent else None
         return None
+
+    def stays_on_a_node(self, delegation_id: str) -> bool:
+        """Whether the delegation's position stays on its node (a blind dialogue's
+        delegation at the table): the service refuses it (BlindPosition, NotAllowedNow)."""
+        found = self.delegation(delegation_id)
+        return self.blind and found is not None and not found.absent
 
     def visible(self, name: str, audience: str) -> bool:
         seat = self.seats[name]
@@ -381,12 +398,13 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Shared:
     return Shared(platform, actors)
 
 
-class IsolationMachine(TextIsolation, RuleBasedStateMachine):
+class IsolationMachine(TextIsolation, BlindIsolation, RuleBasedStateMachine):
     """The services against a model of who owns what (``shared`` set by machine_for)."""
 
     shared: Shared
     attempt = staticmethod(attempt)
     same = staticmethod(same)
+    release_model = ReleaseModel
 
     def __init__(self) -> None:
         super().__init__()
@@ -394,6 +412,7 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         self.actors = self.shared.actors
         self.d: dict[str, DialogueModel] = {}
         self.texts: dict[str, dict[str, TextModel]] = {}
+        self.blind: dict[str, BlindModel] = {}
         self.serial = itertools.count()
         self.dirty = True  # something changed since the last sweep
 
@@ -401,8 +420,10 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
     def unique(self, prefix: str) -> str:
         return f"{prefix} {next(self.serial)} {secrets.token_hex(3)}"
 
-    def pick_dialogue(self, data: st.DataObject) -> DialogueModel:
-        return self.d[data.draw(st.sampled_from(sorted(self.d)), label="dialogue")]
+    def pick_dialogue(self, data: st.DataObject, blind: bool = True) -> DialogueModel:
+        """A dialogue the rules change (``blind``: blind ones too; never a frozen one)."""
+        keys = [k for k, d in sorted(self.d.items()) if not d.frozen and (blind or not d.blind)]
+        return self.d[data.draw(st.sampled_from(keys), label="dialogue")]
 
     def pick_actor(self, data: st.DataObject, d: DialogueModel) -> str:
         """Mostly a facilitator of ``d``, otherwise anyone."""
@@ -426,16 +447,20 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         return [e.id for d in self.d.values() for e in d.evaluations] + [BOGUS]
 
     # ---------------------------------------------------------- modelled writes
-    def do_create_dialogue(self, key: str, name: str, per_round: int) -> DialogueModel:
+    def do_create_dialogue(
+        self, key: str, name: str, per_round: int, blind: bool = False
+    ) -> DialogueModel:
         title = self.unique("Dialogue")
         dialogue_id = attempt(
-            f"{name} creates {key}",
+            f"{name} creates {key}{' (blind)' if blind else ''}",
             None,
             lambda: dialogues.create_dialogue(
-                self.p, self.actors[name], title, evaluations_per_round=per_round
+                self.p, self.actors[name], title, evaluations_per_round=per_round, blind=blind
             ),
         )
-        d = DialogueModel(key, dialogue_id, title, per_round)
+        d = DialogueModel(key, dialogue_id, title, per_round, blind)
+        if blind:
+            self.blind[key] = BlindModel()
         d.seats[name] = SeatModel(FACILITATOR, None, None, "Facilitator")
         self.record(d, ("dialogue.created", "all", name))
         self.d[key] = d
@@ -541,6 +566,8 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         resolved = d.position_target(name, target)
         if resolved is None:
             expected: type[BackchannelError] | None = NotFound
+        elif d.stays_on_a_node(resolved):
+            expected = positions.BlindPosition
         elif not d.rounds or d.rounds[-1].state != "draft":
             expected = NotAllowedNow
         else:
@@ -622,6 +649,8 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         at_table = [x for x in d.delegations if not x.absent]
         if not d.is_facilitator(name):
             expected: type[BackchannelError] | None = NotFound
+        elif d.blind:
+            expected = NotAllowedNow  # the positions are on the nodes
         elif (
             current is None
             or current.state not in ("locked", "evaluated")
@@ -826,7 +855,8 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
     # ---------------------------------------------------------- the set-up
     @initialize(data=st.data())
     def set_up(self, data: st.DataObject) -> None:
-        """D1: round 1 evaluated and released, round 2 open; D2: round 1 open."""
+        """D1: round 1 evaluated and released, round 2 open; D2 (blind): round 1 answered
+        by the nodes and released, round 2 asked (see :meth:`set_up_blind`)."""
         d1 = self.do_create_dialogue("D1", "fac", 1)
         self.do_add_issue(d1, "fac", ["none", "partial", "full"])
         self.do_add_issue(d1, "fac", ["keep", "ease", "lift"])
@@ -859,19 +889,19 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         self.do_circulate(d1, "fac")
         self.do_issue_readout(d1, "fac", a)
 
-        d2 = self.do_create_dialogue("D2", "fac", 2)
+        d2 = self.do_create_dialogue("D2", "fac", 2, blind=True)
         self.do_add_issue(d2, "fac", ["north", "south"])
         self.do_add_issue(d2, "fac", ["open", "closed", "shared"])
         x = self.do_add_delegation(d2, "fac", False)
         y = self.do_add_delegation(d2, "fac", False)
-        self.do_add_delegation(d2, "fac", True)
+        z = self.do_add_delegation(d2, "fac", True)
         self.do_add_member(d2, "fac", "fac2", FACILITATOR, None, None)
         self.do_add_member(d2, "fac", "x1", MEMBER, x, TRACKS[0])
         self.do_add_member(d2, "fac", "a1", MEMBER, y, TRACKS[2])
         self.do_add_member(d2, "fac", "b1", OBSERVER, None, None)
         self.do_open(d2, "fac")
         position = data.draw(position_for(d2.issues, self.unique("note of x1")))
-        self.do_save(d2, "x1", None, position)
+        self.do_save(d2, "x1", None, position)  # refused: it stays on the side's node
         self.do_create_text(d1, "fac")
         ((text_id, text),) = self.texts["D1"].items()
         for name in ("a1", "b1"):
@@ -880,13 +910,41 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         self.do_release_text(d1, "fac", "D1", text_id, b, 1, OBSERVERS)  # type: ignore[arg-type]
         self.do_revise_text(d1, "fac", "D1", text_id)
         assert len(text.releases) == 2
-        self.sweep()
+        self.set_up_blind(data, d2, x, z)  # type: ignore[arg-type]
+        self.sweep_all(frozen_too=True)
+
+    def set_up_blind(self, data: st.DataObject, d2: DialogueModel, x: str, z: str) -> None:
+        """D2 (blind): the absent stakeholder's public red line, round 1 locked, the nodes
+        of both sides and a helper registered (x's twice: replaced), asked for the
+        recommended package, which they open, released to ``x`` and the observers; round 2
+        locked and asked for the overlap, one node ready. B2: a bare blind dialogue with a
+        helper node (another dialogue's node, for D2's computations), frozen."""
+        public = Unacceptable(issue=d2.issues[0][0], option="south", firmness=Firmness.FIRM)
+        self.do_save(d2, "fac", z, Position(unacceptable=[public]))
+        self.do_lock(d2, "fac")
+        for name in ("x1", "a1", "fac2"):
+            self.do_register(d2, name, pem=2)
+        self.do_register(d2, "x1")  # again: replaced, its first token no longer works
+        self.do_request(d2, "fac", "nash", data)
+        (c,) = self.blind["D2"].computations
+        self.finish("D2", c, data, honest=True)
+        self.do_blind_release(d2, "fac", c.id, [x, OBSERVERS], None)
+        self.do_open(d2, "fac")
+        self.do_lock(d2, "fac")
+        self.do_request(d2, "fac", "overlap", data)
+        c = self.blind["D2"].computations[-1]
+        first = next(n for n in self.blind["D2"].nodes if n.id == c.parties[0])
+        self.do_ready("D2", first, "D2", c, c.id, False)
+
+        b2 = self.do_create_dialogue("B2", "fac2", 1, blind=True)
+        self.do_register(b2, "fac2")  # a helper: a node of another dialogue for D2's
+        b2.frozen = True
 
     # ---------------------------------------------------------- rules
-    @rule(actor=st.sampled_from(NAMES), per_round=st.integers(1, 3))
-    def create_dialogue(self, actor: str, per_round: int) -> None:
+    @rule(actor=st.sampled_from(NAMES), per_round=st.integers(1, 3), blind=st.booleans())
+    def create_dialogue(self, actor: str, per_round: int, blind: bool) -> None:
         if "D3" not in self.d:
-            self.do_create_dialogue("D3", actor, per_round)
+            self.do_create_dialogue("D3", actor, per_round, blind)
 
     @rule(data=st.data(), options=st.sampled_from([["yes", "no"], ["low", "mid", "high"]]))
     def add_issue(self, data: st.DataObject, options: list[str]) -> None:
@@ -994,6 +1052,8 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
                 self.do_add_issue(d, facilitator, ["left", "right", "centre"])
             else:
                 self.do_add_delegation(d, facilitator, False)
+        elif d.blind:
+            self.advance_blind(data, d, facilitator)
         elif current is None or (
             current.state in ("evaluated", "disclosed")
             and (current.used >= current.allowed or data.draw(st.booleans(), label="next round"))
@@ -1038,7 +1098,7 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
 
     @rule(data=st.data(), fmt=st.sampled_from(meetings.FORMATS))
     def schedule_meeting(self, data: st.DataObject, fmt: str) -> None:
-        d = self.pick_dialogue(data)
+        d = self.pick_dialogue(data, blind=False)
         parties = [x.id for x in d.delegations if not x.absent]
         wanted = meetings.SIDES_OF.get(fmt, 0)
         if len(d.meetings) < 4 and len(parties) >= wanted:
@@ -1047,21 +1107,21 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
 
     @rule(data=st.data())
     def write_record(self, data: st.DataObject) -> None:
-        d = self.pick_dialogue(data)
+        d = self.pick_dialogue(data, blind=False)
         if d.meetings:
             m = data.draw(st.sampled_from(d.meetings), label="meeting")
             self.do_write_record(d, self.pick_actor(data, d), m)
 
     @rule(data=st.data(), answer=st.sampled_from([records.CONFIRMED, records.CHANGES]))
     def answer_record(self, data: st.DataObject, answer: str) -> None:
-        d = self.pick_dialogue(data)
+        d = self.pick_dialogue(data, blind=False)
         if d.meetings:
             m = data.draw(st.sampled_from(d.meetings), label="meeting")
             self.do_answer_record(d, data.draw(st.sampled_from(NAMES), label="actor"), m, answer)
 
     @rule(data=st.data())
     def save_note(self, data: st.DataObject) -> None:
-        d = self.pick_dialogue(data)
+        d = self.pick_dialogue(data, blind=False)
         if d.meetings:
             m = data.draw(st.sampled_from(d.meetings), label="meeting")
             self.do_save_note(d, data.draw(st.sampled_from(NAMES), label="actor"), m)
@@ -1086,6 +1146,12 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
     @rule()
     def sweep(self) -> None:
         """Every read and every write, as every actor, in every dialogue (after changes)."""
+        self.sweep_all(frozen_too=False)
+
+    def sweep_all(self, frozen_too: bool) -> None:
+        """The sweep; a frozen dialogue (B2, which no rule changes) only on its blind side,
+        unless ``frozen_too`` (each dialogue more costs every sweep much: the reads and
+        writes of each actor in it run over every other dialogue's objects)."""
         self.dirty = False
         delegations = self.every_delegation()
         evaluation_ids = self.every_evaluation()
@@ -1096,11 +1162,17 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
         }
         for d in self.d.values():
             for name in NAMES:
+                if d.frozen and not frozen_too:
+                    self.check_blind(d, name)
+                    continue
                 self.check_reads(d, name, delegations)
                 self.check_readouts(d, name, [*(r for r, _ in d.readouts), *other[d.key], BOGUS])
                 self.check_denied_writes(d, name, delegations, evaluation_ids)
-                self.check_texts(d, name)
-                self.check_meetings(d, name, every_meeting)
+                self.check_blind(d, name)
+                if not d.blind:  # meetings and texts: only in clear dialogues (see the rules)
+                    self.check_texts(d, name)
+                    self.check_meetings(d, name, every_meeting)
+        self.check_node_api()
         for name in NAMES:
             self.check_no_dialogue(name)
             self.check_my_dialogues(name)
@@ -1122,6 +1194,13 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
             self.check_view(d, name, view)
         for target in [None, *delegations]:
             resolved = d.position_target(name, target)
+            if resolved is not None and d.stays_on_a_node(resolved):
+                attempt(
+                    f"{who}: positions of {target}, on its node",
+                    positions.BlindPosition,
+                    lambda target=target: positions.positions(self.p, actor, d.id, target),
+                )
+                continue
             found = attempt(
                 f"{who}: positions of {target}",
                 NotFound if resolved is None else None,
@@ -1216,12 +1295,13 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
             lambda: history.dialogue_history(self.p, actor, d.id),
         )
         member = seat is not None and seat.role == MEMBER
+        on_node = member and d.blind  # a blind side's history stays on its node too
         found = attempt(
             f"{who}: own history",
-            None if member else NotFound,
+            (positions.BlindPosition if on_node else None) if member else NotFound,
             lambda: history.own_history(self.p, actor, d.id),
         )
-        if member and seat is not None and seat.delegation is not None:
+        if member and not on_node and seat is not None and seat.delegation is not None:
             mine = d.history(seat.delegation)
             same(
                 f"{who}: own history",
@@ -1341,6 +1421,7 @@ class IsolationMachine(TextIsolation, RuleBasedStateMachine):
     def check_view(self, d: DialogueModel, name: str, view: dialogues.DialogueView) -> None:
         me = d.seats[name]
         same(f"{name} in {d.key}: title", view.title, d.title)
+        same(f"{name} in {d.key}: blind", view.blind, d.blind)
         same(
             f"{name} in {d.key}: seat",
             (view.seat.role, view.seat.delegation_id),
@@ -1600,11 +1681,16 @@ CONTROL = settings(
 
 def test_no_delegation_reads_or_writes_another_sides_objects(shared: Shared) -> None:
     STATS.reset()
+    BLIND.clear()
     run_state_machine_as_test(machine_for(shared), settings=RUN)
     assert STATS.attempts >= MIN_ATTEMPTS, STATS
     assert STATS.denied >= MIN_ATTEMPTS // 2, STATS
     assert STATS.evaluations > RUN.max_examples, STATS  # the flow went on after the set-up
     assert STATS.releases >= 3 * RUN.max_examples, STATS
+    assert BLIND["asked"] > 2 * RUN.max_examples, BLIND  # the blind flow went on too
+    assert BLIND["opened"] > RUN.max_examples, BLIND
+    assert BLIND["released"] >= 2 * RUN.max_examples, BLIND
+    assert BLIND["replaced"] >= RUN.max_examples, BLIND  # and old tokens were refused
 
 
 # ------------------------------------------------------------------ negative controls
@@ -1674,7 +1760,39 @@ def _notes_of_any_side(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stored, "note", broken)
 
 
+def _node_reads_another_dialogues_computation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node token of one dialogue reads another dialogue's computation: the node API
+    trusts the computation's id and answers as its first party."""
+    original = computations.session
+
+    def broken(platform: Platform, caller: nodes.NodeCaller, computation_id: str) -> Any:
+        with platform.view() as s:
+            row = repo.get(s, BlindComputationRow, computation_id)
+            if row is not None and row.dialogue_id != caller.dialogue_id:
+                body = computations._body(platform.keys(s, row.dialogue_id), row)
+                first = body["parties"][0]["node"]
+                caller = nodes.NodeCaller(first, row.dialogue_id, None)
+        return original(platform, caller, computation_id)
+
+    monkeypatch.setattr(computations, "session", broken)
+
+
+def _every_node_to_every_member(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member sees the other delegations' nodes too (not only its own and the helpers)."""
+
+    def broken(platform: Platform, actor: Actor, dialogue_id: str) -> list[nodes.NodeView]:
+        with platform.view() as s:
+            place = access.seat(s, actor, dialogue_id)
+            access.require(place, FACILITATOR, MEMBER)
+            nodes.blind_dialogue(s, dialogue_id)
+            return nodes.views(s, platform.keys(s, dialogue_id), dialogue_id)
+
+    monkeypatch.setattr(nodes, "nodes", broken)
+
+
 BREAKAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
+    "node_reads_another_dialogues_computation": _node_reads_another_dialogues_computation,
+    "members_see_every_node": _every_node_to_every_member,
     "non_papers_visible_to_every_member": lambda monkeypatch: monkeypatch.setattr(
         nonpapers, "_visible", lambda place, row: True
     ),

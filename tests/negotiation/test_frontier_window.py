@@ -14,10 +14,12 @@ from backchannel.formats.genius.folder import load_genius_folder
 from backchannel.model.compile import compile_case
 from backchannel.model.problem import Problem
 from backchannel.model.results import Settlement, SettlementRule, Status
-from backchannel.solvers import engine
+from backchannel.solvers import engine, frontier_meet
 from backchannel.solvers.enumeration import enumerate_settlements
-from backchannel.solvers.frontier_dp import dp_settlements
+from backchannel.solvers.frontier_dp import dp_settlements, groups_of, pareto_groups
+from backchannel.solvers.frontier_hull import hull
 from backchannel.solvers.frontier_window import METHOD, window_settlements
+from backchannel.solvers.scoring import rule_value, tolerance
 from benchmarks.synthetic import FAMILIES, make_family, make_problem
 
 from . import reference as ref
@@ -96,6 +98,24 @@ def test_each_family_medium_equals_the_frontier_programme(
     _assert_same(problem, [SettlementRule.NASH, SettlementRule.WELFARE])
 
 
+@pytest.mark.parametrize("family", [*FAMILIES, "grid"])
+@pytest.mark.parametrize(("issues", "seed"), [(24, 3), (60, 4)])
+def test_each_family_equals_the_frontier_programme_when_the_passes_meet_at_once(
+    family: str, issues: int, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backward pass starts with the forward one (at full size it waits for 256
+    sums, which these sizes seldom reach), so the exact reach test and the best pairs
+    decide from the first fold on."""
+    monkeypatch.setattr(frontier_meet, "MEET_FROM", 0)
+    if family == "grid":
+        problem = make_problem(issues, 6, 2, seed=seed)
+    else:
+        problem = make_family(family, issues, 6, 2, seed=seed)
+    _assert_same(problem, ALL_RULES)
+    _assert_same(problem, [SettlementRule.KS])
+    _assert_same(problem, [SettlementRule.EGALITARIAN])
+
+
 @pytest.mark.parametrize("walk_away", [0.0, 0.45, 0.55, 0.7])
 def test_walk_away_floors_near_and_past_the_frontier(walk_away: float) -> None:
     """From a slack floor to floors that leave few packages, or none."""
@@ -132,3 +152,32 @@ def test_a_tie_within_the_tolerance_is_found_as_brute_force_finds_it() -> None:
         assert window[rule].package == brute[rule].package, rule
         assert window[rule].has_ties is brute[rule].has_ties, rule
     assert brute[SettlementRule.KS].has_ties is True
+
+
+def test_an_ideal_strictly_inside_a_hull_edge_is_found_exactly() -> None:
+    """Party 0's best admissible utility lies between two adjacent supported points (the
+    other party's floor cuts the hull's edge there): Kalai-Smorodinsky uses it, not a
+    vertex's utility, and would score differently with either vertex's."""
+    problem = make_family("opposed", 7, 3, 2, seed=2, walk_away=0.5)
+    ideal = ref.ideals(problem)
+    vertices = hull(pareto_groups(groups_of(problem) or [])).vertices[:, 0]
+    below, above = vertices[vertices < ideal[0]].max(), vertices[vertices > ideal[0]].min()
+    assert below < ideal[0] < above
+    answers = window_settlements(problem, [SettlementRule.KS])
+    _assert_brute_force(problem, answers)
+    _assert_same(problem, [SettlementRule.KS])
+    utilities, d = answers[SettlementRule.KS].utilities, problem.disagreement
+    right = rule_value(SettlementRule.KS, utilities, d, ideal)
+    for vertex in (below, above):
+        wrong = rule_value(SettlementRule.KS, utilities, d, [vertex, ideal[1]])
+        assert abs(right - wrong) > tolerance(right)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_near_ties_at_full_size_equal_the_frontier_programme(seed: int) -> None:
+    """Equal weights and ratings on a ladder at 320 x 6: many packages share each key
+    and value, and the max-min rules keep the programme's packages and ties."""
+    problem = make_family("near-ties", 320, 6, 2, seed=seed)
+    _assert_same(problem, [SettlementRule.KS])
+    _assert_same(problem, [SettlementRule.EGALITARIAN])
+    assert window_settlements(problem, [SettlementRule.KS])[SettlementRule.KS].has_ties

@@ -13,7 +13,8 @@ posts its result (:func:`post_result`). States: ``waiting`` (for the nodes to be
 ``running``, then ``opened`` when every party posted the same opened finding, or
 ``failed``: a node posted a failure, the results differ (nothing is shown), or the
 deadline (``Settings.blind_deadline_s``) passed. The opened finding is sealed, shown to
-the facilitator only, and released through :func:`backchannel.services.releases.deliver`.
+the facilitator only, and released through
+:func:`backchannel.services.releases.deliver_each` (every audience or none).
 """
 
 from __future__ import annotations
@@ -294,14 +295,19 @@ def release(
     issue: int | None = None,
 ) -> list[str]:
     """Release an opened finding of the current round to each audience (a delegation at
-    the table or ``observers``) through :func:`releases.deliver`; the releases' ids.
+    the table or ``observers``) through :func:`releases.deliver_each`; the releases' ids.
+
+    One transaction: a refused audience (another dialogue's delegation, an absent
+    stakeholder, one already told) tells no audience, and the round cannot move on
+    between the checks and the release.
 
     ``issue`` is the index of the issue whose overlap is released (``overlap`` only).
     """
     if not audiences:
         raise InputError(t_("no audience was chosen"), hint=t_("tick who is told the finding"))
-    with platform.view() as s:
+    with platform.unit() as s:
         place = access.facilitator(s, actor, dialogue_id)
+        repo.lock_dialogue(s, dialogue_id)
         dialogue = blind_dialogue(s, dialogue_id)
         row = access.owned(s, place, BlindComputationRow, computation_id)
         if state_of(row) != "opened":
@@ -312,14 +318,11 @@ def release(
         opened = _opened(_body(keys, row)["opened"])
         assert opened is not None
         agenda = read_agenda(keys, dialogue)
-    issues = [(i.name, list(i.options)) for i in agenda.issues]
-    record = blind_disclosed(
-        row.finding, opened.overlap, opened.exists, opened.package, issues, issue
-    )
-    return [
-        releases.deliver(platform, actor, dialogue_id, audience, record)
-        for audience in dict.fromkeys(audiences)
-    ]
+        issues = [(i.name, list(i.options)) for i in agenda.issues]
+        record = blind_disclosed(
+            row.finding, opened.overlap, opened.exists, opened.package, issues, issue
+        )
+        return releases.deliver_each(platform, s, place, actor, audiences, record)
 
 
 def progress(platform: Platform, actor: Actor, dialogue_id: str) -> BlindProgress:

@@ -95,9 +95,9 @@ def deliver(
     audience: str,
     record: Disclosed,
 ) -> str:
-    """Release a finding made elsewhere (the escalation watch's, a blind dialogue's) to
-    one delegation at the table or to the observers, in the current round, once; the
-    round's state does not change. The release's id.
+    """Release a finding made elsewhere (the escalation watch's) to one delegation at the
+    table or to the observers, in the current round, once; the round's state does not
+    change. The release's id (see :func:`deliver_each`, which it runs in its own unit).
 
     Raises
     ------
@@ -111,12 +111,31 @@ def deliver(
     with platform.unit() as s:
         place = access.facilitator(s, actor, dialogue_id)
         repo.lock_dialogue(s, dialogue_id)
+        return deliver_each(platform, s, place, actor, [audience], record)[0]
+
+
+def deliver_each(
+    platform: Platform,
+    s: Session,
+    place: access.Seat,
+    actor: Actor,
+    audiences: Sequence[str],
+    record: Disclosed,
+) -> list[str]:
+    """Release ``record`` to each audience in the caller's unit (the facilitator's seat
+    checked, the dialogue locked): every audience is checked before any is told, and a
+    refusal (a foreign delegation: NotFound; an absent stakeholder: InputError; a repeat:
+    NotAllowedNow) rolls the whole unit back, so a refused release tells no one. The
+    releases' ids, in the order of ``audiences`` (repeats dropped)."""
+    chosen = list(dict.fromkeys(audiences))
+    for audience in chosen:
         if audience != OBSERVERS:
             target = access.owned(s, place, DelegationRow, audience)
             if target.role != "delegation":
                 raise InputError(t_("releases go to a delegation at the table or to the observers"))
-        row = current_round(s, dialogue_id)
-        return _store(platform, s, platform.keys(s, dialogue_id), actor, row, audience, record)
+    row = current_round(s, place.dialogue_id)
+    keys = platform.keys(s, place.dialogue_id)
+    return [_store(platform, s, keys, actor, row, audience, record) for audience in chosen]
 
 
 def _store(

@@ -136,9 +136,13 @@ def groups_of(problem: Problem) -> list[Group] | None:
     members, links = linked
     allowed = single_issue_masks(problem)
     tables = [u.tables for u in problem.utilities if isinstance(u, AdditiveUtility)]
+    by_first: dict[int, list[Clause]] = {}  # each group reads only its own clauses
+    for clause in links:
+        by_first.setdefault(clause[0].issue, []).append(clause)
     groups = []
     for issues in members:
-        group = _group(issues, allowed, links, tables)
+        own = [clause for i in issues for clause in by_first.get(i, [])]
+        group = _group(issues, allowed, own, tables)
         if group is None:
             return None
         groups.append(group)
@@ -202,7 +206,9 @@ def _group(
         if clause[0].issue in column:
             holds = np.zeros(options.shape[0], dtype=bool)
             for lit in clause:
-                holds |= np.isin(options[:, column[lit.issue]], sorted(lit.allowed))
+                table = np.zeros(allowed[lit.issue].size, dtype=bool)  # option -> allowed
+                table[sorted(lit.allowed)] = True
+                holds |= table[options[:, column[lit.issue]]]
             keep &= holds
     options = options[keep]
     if options.shape[0] == 0:
@@ -522,6 +528,9 @@ class Reach(Protocol):
         ...
 
 
+_NOTHING = np.zeros(1, dtype=np.int64)
+"""What :data:`History` keeps of a fixed choice (never read: the group has one combination)."""
+
 History = list[tuple[IntArray | None, NDArray[np.integer[Any]]]]
 """Per fold, each partial sum's parent (None: the same as before, after a fixed choice)
 and its option (a group of one issue) or combination (of several issues)."""
@@ -537,7 +546,8 @@ def _frontier(
     drops after each fold the partial sums whose every completion lies outside an
     upward-closed region: the result is then the frontier inside that region (plus
     perhaps some points outside it). With ``reach``, a group of one combination is
-    added to every partial sum without a fold (the order of the sums cannot change).
+    added to every partial sum without a fold (the order of the sums cannot change),
+    and ``full`` must already be Pareto groups (see :func:`frontier_within`).
     """
     require_two_additive(problem)
     n = len(problem.issues)
@@ -545,7 +555,7 @@ def _frontier(
         full = groups_of(problem)
     if full is None:
         return np.zeros((0, n), dtype=np.int64), np.zeros((0, 2)), np.zeros(0, dtype=bool)
-    groups = pareto_groups(full)
+    groups = full if reach is not None else pareto_groups(full)  # see frontier_within
     if reach is None and not track:  # free order (the rules keep the issue order's ties)
         groups = [groups[g] for g in fold_order(groups)]
     # Partial sums that cannot reach a utility bound even with the best of every
@@ -564,7 +574,7 @@ def _frontier(
             first, second = first + group.utilities[0, 0], second + group.utilities[0, 1]
             if multi is not None and group.twin[0]:
                 multi = np.ones(first.size, dtype=bool)
-            history.append((None, np.zeros(1, dtype=np.int64)))
+            history.append((None, _NOTHING))
             continue
         if multi is None:
             parent, choice, first, second = fold_whole(first, second, group)
@@ -674,6 +684,10 @@ def _by_issue(problem: Problem, groups: Sequence[Group], history: History, size:
     back-pointers from the last fold to the first (:func:`_fill`).
     """
     by_issue = np.empty((len(problem.issues), size), dtype=option_type(problem))
+    fixed = [group for group, (link, _) in zip(groups, history, strict=True) if link is None]
+    if fixed:  # fixed choices (their only combination), all at once
+        issues = [i for group in fixed for i in group.issues]
+        by_issue[issues] = np.concatenate([group.options[0] for group in fixed])[:, None]
     _fill(by_issue, groups, history, np.arange(size))
     return by_issue
 
@@ -684,7 +698,8 @@ rebuild the packages of those partial sums first and then copy them out."""
 
 
 def _fill(by_issue: Packages, groups: Sequence[Group], history: History, at: IntArray) -> None:
-    """Fill the rows of ``groups``' issues: column ``k`` for the last fold's sum ``at[k]``.
+    """Fill the rows of ``groups``' issues but those of fixed choices: column ``k`` for
+    the last fold's sum ``at[k]``.
 
     Back from the last fold, each fold reads each package's option and the partial sum
     it came from. Once the partial sums of a fold are :data:`SPREAD_FROM` times fewer
@@ -695,14 +710,14 @@ def _fill(by_issue: Packages, groups: Sequence[Group], history: History, at: Int
     before = np.empty(at.size, dtype=np.int64)
     for g in range(len(groups) - 1, -1, -1):
         group, (link, picked) = groups[g], history[g]
-        if link is None:  # a fixed choice (its only combination)
-            by_issue[list(group.issues)] = group.options[0][:, None]
+        if link is None:  # a fixed choice: filled by the caller
             continue
         if g and picked.size * SPREAD_FROM <= at.size:
             head = np.empty((by_issue.shape[0], picked.size), dtype=by_issue.dtype)
             _fill(head, groups[: g + 1], history[: g + 1], np.arange(picked.size))
-            for issue in (i for earlier in groups[: g + 1] for i in earlier.issues):
-                np.take(head[issue], at, out=by_issue[issue], mode="clip")
+            for earlier, (linked, _) in zip(groups[: g + 1], history[: g + 1], strict=True):
+                for issue in earlier.issues if linked is not None else ():
+                    np.take(head[issue], at, out=by_issue[issue], mode="clip")
             return
         if len(group.issues) == 1:  # (every index is in range: no bounds checks)
             np.take(picked, at, out=by_issue[group.issues[0]], mode="clip")
@@ -873,9 +888,10 @@ def frontier_within(
 ) -> tuple[IntArray, FloatArray, BoolArray]:
     """Packages, utilities and "several packages" flags of the frontier inside a region.
 
-    ``groups`` are the problem's groups, perhaps without combinations that cannot lie
-    in the region; ``reach`` says which partial sums may still reach it (see
-    :func:`_frontier`). Every frontier point of the region is returned.
+    ``groups`` are the problem's groups after :func:`pareto_groups`, perhaps without
+    combinations that cannot lie in the region (a subset of such a group needs no second
+    pass); ``reach`` says which partial sums may still reach it (see :func:`_frontier`).
+    Every frontier point of the region is returned.
     """
     packages, utilities, flags = _frontier(problem, track=True, full=groups, reach=reach)
     return np.ascontiguousarray(packages, dtype=np.int64), utilities, flags

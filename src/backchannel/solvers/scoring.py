@@ -159,14 +159,33 @@ def evaluate_by_issue(problem: Problem, by_issue: NDArray[np.integer[Any]]) -> F
     """:func:`evaluate` of packages given issue by issue, ``(issues, packages)``: the
     same floats, read row by row (fast when each issue's options are contiguous).
 
-    A block of packages at a time: each issue's options are widened to indices once and
-    read from the additive tables of two parties at once, as complex numbers (real part:
-    one party, imaginary part: the other). Complex addition adds the two parts apart, so
-    each party's sum still runs issue by issue from 0.0, float for float.
+    Few packages: every table entry read at once (:func:`_gathered_sums`). Many: a block
+    of packages at a time, each issue's options widened to indices once and read from the
+    additive tables of two parties at once, as complex numbers (real part: one party,
+    imaginary part: the other). Complex addition adds the two parts apart, so each
+    party's sum still runs issue by issue from 0.0, float for float.
     """
     count = by_issue.shape[1]
     out = np.empty((count, len(problem.utilities)))
     additive = [p for p, u in enumerate(problem.utilities) if isinstance(u, AdditiveUtility)]
+    if count * by_issue.shape[0] <= GATHER_LIMIT:
+        for p in additive:
+            utility = problem.utilities[p]
+            assert isinstance(utility, AdditiveUtility)
+            out[:, p] = _gathered_sums(utility.tables, by_issue)
+    else:
+        _paired_sums(problem, by_issue, additive, out)
+    for p, utility in enumerate(problem.utilities):
+        if not isinstance(utility, AdditiveUtility):
+            out[:, p] = [utility.value(tuple(int(o) for o in row)) for row in by_issue.T]
+    return out
+
+
+def _paired_sums(
+    problem: Problem, by_issue: NDArray[np.integer[Any]], additive: list[int], out: FloatArray
+) -> None:
+    """Fill ``out``'s columns of the ``additive`` parties, two at a time, block by block."""
+    count = by_issue.shape[1]
     pairs = [additive[k : k + 2] for k in range(0, len(additive), 2)]
     tables = [[paired_table(problem, pair, i) for pair in pairs] for i in range(by_issue.shape[0])]
     for lo in range(0, count, EVALUATE_BLOCK):
@@ -180,10 +199,6 @@ def evaluate_by_issue(problem: Problem, by_issue: NDArray[np.integer[Any]]) -> F
             out[lo:hi, pair[0]] = total.real
             if len(pair) == 2:
                 out[lo:hi, pair[1]] = total.imag
-    for p, utility in enumerate(problem.utilities):
-        if not isinstance(utility, AdditiveUtility):
-            out[:, p] = [utility.value(tuple(int(o) for o in row)) for row in by_issue.T]
-    return out
 
 
 def paired_table(problem: Problem, parties: Sequence[int], issue: int) -> NDArray[np.complex128]:
@@ -200,6 +215,21 @@ def paired_table(problem: Problem, parties: Sequence[int], issue: int) -> NDArra
         assert isinstance(second, AdditiveUtility)
         table.imag = second.tables[issue]
     return table
+
+
+GATHER_LIMIT = 2**20
+"""Packages x issues up to which :func:`evaluate_by_issue` reads every table entry at once."""
+
+
+def _gathered_sums(tables: Sequence[FloatArray], by_issue: NDArray[np.integer[Any]]) -> FloatArray:
+    """Each package's sum of its options' entries, added issue by issue from the first
+    (``add.accumulate`` is sequential): the floats of the issue-by-issue loop, in a few
+    array operations instead of one per issue."""
+    sizes = np.array([table.size for table in tables])
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    entries = np.concatenate(tables)[offsets[:, None] + by_issue]
+    sums: FloatArray = np.add.accumulate(entries, axis=0)[-1]
+    return sums
 
 
 def keys(utilities: FloatArray) -> IntArray:

@@ -22,7 +22,7 @@ from backchannel.model.disclosure import words
 from backchannel.model.findings import red_line_words
 from backchannel.services.dialogues import FACILITATOR_ALIAS
 from backchannel.services.platform import Platform
-from backchannel.web import errors, gate, labels, language, light_format
+from backchannel.web import dispatch, errors, gate, labels, language, light_format
 from backchannel.web.deps import PasswordChangeNeeded
 from backchannel.web.form_fields import form_guard
 from backchannel.web.security import AllowedHosts, HeadAsGet, SecurityHeaders
@@ -153,6 +153,7 @@ def create_app(settings: Settings, platform: Platform | None = None) -> FastAPI:
     app.add_middleware(HeadAsGet)
     app.add_middleware(AllowedHosts, hosts=settings.hosts, base_url=settings.base_url)
     app.add_middleware(SecurityHeaders, max_body=settings.max_request_bytes, tls=settings.tls)
+    dispatch.install(app.router)
     return app
 
 

@@ -199,7 +199,8 @@ async def release_form(
         audiences,
         int(issue) if issue.isdigit() and len(issue) <= 3 else None,
     )
-    typed = {"form": f"release-{computation}", "issue": issue}
+    # a refused release shows its form again as it was sent: the audiences ticked, the issue
+    typed = {"form": f"release-{computation}", "issue": issue, "audience": "\n".join(audiences)}
     return await _act(request, dialogue_id, platform, current, work, "blind_released", typed)
 
 
