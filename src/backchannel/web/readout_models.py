@@ -11,7 +11,11 @@ from pydantic import BaseModel, Field
 from backchannel.model.readout import Format, Page
 from backchannel.web.api_models import ID_LENGTH, _Body
 
-ReadoutId = Annotated[str, Path(min_length=1, max_length=ID_LENGTH)]
+ReadoutId = Annotated[
+    str,
+    # "draft" is not an id: GET .../readouts/draft is the draft's own route, matched first
+    Path(min_length=1, max_length=ID_LENGTH, json_schema_extra={"not": {"const": "draft"}}),
+]
 Audience = Annotated[str, Field(min_length=1, max_length=ID_LENGTH)]
 Language = Annotated[str, Field(min_length=2, max_length=8)]
 
