@@ -84,15 +84,19 @@ def test_each_family_small_equals_brute_force(family: str, seed: int) -> None:
         _assert_brute_force(problem, window_settlements(problem, [rule]))
 
 
+def _two_sides(family: str, issues: int, seed: int) -> Problem:
+    """A 2-party agenda of the family (``grid``: the plain generator) with 6 options."""
+    if family == "grid":
+        return make_problem(issues, 6, 2, seed=seed)
+    return make_family(family, issues, 6, 2, seed=seed)
+
+
 @pytest.mark.parametrize("family", [*FAMILIES, "grid"])
 @pytest.mark.parametrize(("issues", "seed"), [(24, 0), (40, 1), (80, 2)])
 def test_each_family_medium_equals_the_frontier_programme(
     family: str, issues: int, seed: int
 ) -> None:
-    if family == "grid":
-        problem = make_problem(issues, 6, 2, seed=seed)
-    else:
-        problem = make_family(family, issues, 6, 2, seed=seed)
+    problem = _two_sides(family, issues, seed)
     _assert_same(problem, ALL_RULES)
     _assert_same(problem, [SettlementRule.KS])
     _assert_same(problem, [SettlementRule.NASH, SettlementRule.WELFARE])
@@ -107,10 +111,7 @@ def test_each_family_equals_the_frontier_programme_when_the_passes_meet_at_once(
     sums, which these sizes seldom reach), so the exact reach test and the best pairs
     decide from the first fold on."""
     monkeypatch.setattr(frontier_meet, "MEET_FROM", 0)
-    if family == "grid":
-        problem = make_problem(issues, 6, 2, seed=seed)
-    else:
-        problem = make_family(family, issues, 6, 2, seed=seed)
+    problem = _two_sides(family, issues, seed)
     _assert_same(problem, ALL_RULES)
     _assert_same(problem, [SettlementRule.KS])
     _assert_same(problem, [SettlementRule.EGALITARIAN])
