@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -336,6 +336,22 @@ def test_issuing_twice_gives_one_readout_and_a_stale_review_is_refused(
     assert again.id == line.id
     with pytest.raises(NotAllowedNow, match="changed since you reviewed"):
         readouts.issue(p, f, d, talks.world.delegation_a, "en", "pdf", "letter", "0" * 64)
+
+
+def test_two_readouts_issued_in_one_second_are_listed_newest_first(talks: Talks) -> None:
+    """The document says the second; the list orders by the moment itself (a page listing
+    "newest first" once showed two issued in one second in either order)."""
+    p, f, d = talks.world.platform, talks.world.actors["facilitator"], talks.world.dialogue_id
+    side = talks.world.delegation_b
+    draft = readouts.draft(p, f, d, side, "en")
+    second = datetime(2031, 5, 4, 10, 0, 0, tzinfo=UTC)
+    made = [
+        readouts.issue(p, f, d, side, "en", form, "a4", draft.basis, now=second + offset)
+        for form, offset in (("html", timedelta(microseconds=900_000)), ("pdf", timedelta(0)))
+    ]
+    listed = [r.id for r in readouts.readouts(p, f, d) if r.id in {m.id for m in made}]
+    assert listed == [made[0].id, made[1].id]  # the html, issued later in the second, first
+    assert all(m.issued_at.replace(microsecond=0) == second for m in made)
 
 
 # ------------------------------------------------------------------ the property

@@ -346,7 +346,8 @@ def issue(
     InputError
         An unknown audience, language, format or paper size.
     """
-    at = _moment(now)
+    precise = (now or utcnow()).astimezone(UTC)  # orders the list: two in a second too
+    at = _moment(precise)
     with platform.unit() as s:
         place = access.facilitator(s, actor, dialogue_id)
         chosen, paper = _choose_form(form, page)
@@ -375,7 +376,7 @@ def issue(
             page=paper.value,
             fingerprint=signatures.fingerprint(body),
             issued_by=actor.user_id,
-            issued_at=at,
+            issued_at=precise,
             body_ct=b"",
         )
         repo.add(s, row)
