@@ -58,17 +58,14 @@ def _furthest(
     model = pm.model
     phase = pm.new_phase()
     t = model.new_int_var(0, S, "coverage_gap")
-    for r in representatives:
-        u = problem.utility(r)
+    listed = [problem.utility(r) for r in representatives]
+    for u in listed:
         sides = [model.new_bool_var("ahead") for _ in pm.utility]
         for b, var, value in zip(sides, pm.utility, u, strict=True):
             model.add(var >= math.floor(S * value) + t).only_enforce_if([b, phase])
         model.add_bool_or([*sides, ~phase])
     rounding = max(pm.error) + 1 / S + 1e-12
-    ceiling = min(
-        max(c - u for c, u in zip(ceilings, problem.utility(r), strict=True))
-        for r in representatives
-    )
+    ceiling = min(max(c - v for c, v in zip(ceilings, u, strict=True)) for u in listed)
     ceiling = min(TRIVIAL, max(0.0, ceiling + 1e-12))
     while True:
         found = pm.solve(budget, [phase], t)
@@ -94,11 +91,11 @@ def _lifted(pm: PackageModel, budget: Budget, package: Package, norm: Sequence[i
         found = pm.solve(budget, [phase], welfare)
         if found.package is None:
             return package
-        lifted = found.package
-        if admissible_or_cut(pm, lifted) and all(
-            a >= b for a, b in zip(pm.problem.utility(lifted), start, strict=True)
-        ):
-            return lifted
+        if admissible_or_cut(pm, found.package):
+            # the scaled bounds admit a package a rounding behind: keep the one we had
+            better = pm.problem.utility(found.package)
+            at_least = all(a >= b for a, b in zip(better, start, strict=True))
+            return found.package if at_least else package
 
 
 def coverage(
